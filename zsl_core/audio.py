@@ -102,7 +102,8 @@ def load_windows(path: str | Path, n_windows: int, window_seconds: float,
 
     Window i is centred on (i + 0.5) / n_windows of the track, so the windows tile the track
     without touching its very first and last samples unless they have to. Each window is read
-    with a seek, not by decoding the whole file.
+    with a seek, not by decoding the whole file. The layout uses the header's length (for
+    lossy files it can differ from a full decode's by a few codec frames).
 
     Short tracks: when the windows do not fit side by side they overlap (starts are clipped
     into the track); when the track is shorter than one window every window is the whole
@@ -408,6 +409,9 @@ class _PyAVSource(_Source):
         else:
             seconds = 0.0
         self.frames = int(round(seconds * self.sample_rate))
+        # Containers with a clock coarser than one sample (ASF/WMA counts milliseconds):
+        # place only the first frame by its timestamp, the rest back to back.
+        self._coarse_clock = float(self._time_base * self.sample_rate) > 1.0
         # mp4/mov durations come from the edit list and are exact: trim the encoder's padding.
         self._exact_length = "mp4" in (self._container.format.name or "")
         if self.frames <= 0:
@@ -454,11 +458,10 @@ class _PyAVSource(_Source):
             self._container.seek(timestamp, stream=stream, backward=True, any_frame=False)
             position = 0
             for frame in self._container.decode(stream):
-                if frame.pts is not None:
-                    position = int(round((frame.pts - self._t0) * self._time_base
-                                         * self.sample_rate))
-                first = position if first is None else first
                 samples = _frame_to_mono(frame)
+                if frame.pts is not None and (first is None or not self._coarse_clock):
+                    position = self._frame_position(frame.pts, len(samples))
+                first = position if first is None else first
                 if position + len(samples) > start:
                     pieces.append((position, samples))
                 position += len(samples)
@@ -467,6 +470,16 @@ class _PyAVSource(_Source):
         except av.error.FFmpegError as exc:
             raise AudioError(self.path, f"corrupt or truncated audio data ({_short(exc)})") from None
         return pieces, first
+
+
+    def _frame_position(self, pts: int, n_samples: int) -> int:
+        """Sample index of a frame from its timestamp. On a coarse clock the timestamp is
+        rounded, so snap to the codec's fixed frame grid (frames start at multiples of
+        their size), which keeps seeks and full decodes on the same samples."""
+        position = (pts - self._t0) * self._time_base * self.sample_rate
+        if self._coarse_clock and n_samples > 0:
+            return int(round(position / n_samples)) * n_samples
+        return int(round(position))
 
 
 def _frame_to_mono(frame) -> np.ndarray:
