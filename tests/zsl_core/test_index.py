@@ -1,0 +1,48 @@
+"""The saved track index: search order, atomic save/load, merging shards, bad files."""
+
+import numpy as np
+import pytest
+
+from zsl_core.errors import DatasetError
+from zsl_core.index import TrackIndex
+
+
+def make_index(model="m"):
+    embeddings = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    return TrackIndex(["a", "b", "c"], ["/a.mp3", "/b.mp3", "/c.mp3"], embeddings, model)
+
+
+def test_search_ranks_by_cosine():
+    index = make_index()
+    hits = index.search(np.array([1.0, 0.1]), top_k=3)
+    assert [h.id for h in hits] == ["a", "c", "b"]
+    assert hits[0].score == pytest.approx(1 / np.sqrt(1.01), abs=1e-3)
+    assert len(index.search(np.array([0.0, 1.0]), top_k=1)) == 1
+
+
+def test_save_load_round_trip(tmp_path):
+    index = make_index()
+    index.save(tmp_path / "ix.npz")
+    loaded = TrackIndex.load(tmp_path / "ix.npz")
+    assert loaded.ids == index.ids and loaded.paths == index.paths and loaded.model == "m"
+    np.testing.assert_array_equal(loaded.embeddings, index.embeddings)
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_merge_shards_and_refuse_other_models():
+    first = make_index()
+    second = TrackIndex(["c", "d"], ["/c2.mp3", "/d.mp3"], np.array([[0.0, 1.0], [1.0, 0.0]]), "m")
+    merged = TrackIndex.merge([first, second])
+    assert merged.ids == ["a", "b", "c", "d"]
+    assert merged.paths[2] == "/c2.mp3"
+    with pytest.raises(DatasetError):
+        TrackIndex.merge([first, make_index("other")])
+
+
+def test_bad_files_raise_dataset_error(tmp_path):
+    with pytest.raises(DatasetError, match="not found"):
+        TrackIndex.load(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(DatasetError, match="not a zsl-core index"):
+        TrackIndex.load(junk)
