@@ -1,0 +1,284 @@
+"""musicnn (Pons & Serra 2019) in PyTorch: the pretrained real-music tagger behind the default model.
+
+Why it is here: the app must give sensible tags on a user's music with no data set and no
+training. musicnn's authors published networks trained on real music (Million Song Dataset and
+MagnaTagATune top-50 tags, ISC licence); `packaging/convert_musicnn.py` turned their TensorFlow
+checkpoints into `resources/models/<name>/{model.safetensors,config.json}`, and this module runs
+them without TensorFlow. Its outputs match the original to ~1e-6 given the same input patches
+(tests/zsl_core/test_musicnn.py checks this against outputs of the original model).
+
+Two halves:
+
+* the front end (`musicnn_mel`, `to_patches`): 16 kHz mono -> STFT (n_fft 512, hop 256,
+  periodic Hann, centred with zero padding as librosa >= 0.10 does; the reference outputs we
+  test against were made that way) -> power -> 96 Slaney mel bands (0-8 kHz,
+  Slaney-normalised, librosa's defaults) -> `log10(10000 * mel + 1)` in float32 -> patches of
+  187 frames (3 s), non-overlapping, the incomplete tail dropped as the original does; a clip
+  shorter than one patch is repeated until it fills one (the "repeat-pad" the models were
+  trained with). The original cast to float16 before the log, which overflows under NumPy 2;
+  we keep float32 throughout.
+* the network (`MusicnnNet`), described top to bottom in its docstring.
+
+Public entry point: `MusicnnModel.load("MSD_musicnn").extract(audio_16k)`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from zsl_core.errors import AudioError, ModelError
+
+SAMPLE_RATE = 16000
+N_FFT = 512
+HOP = 256
+N_MELS = 96
+F_MAX = 8000.0
+PATCH_FRAMES = 187  # 3 seconds
+BN_EPS = 1e-3  # TensorFlow's batch-norm default, not PyTorch's 1e-5
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
+DEFAULT_MODEL = "MSD_musicnn"
+MODEL_NAMES = ("MSD_musicnn", "MTT_musicnn")
+
+
+# --- front end -------------------------------------------------------------------------------
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz (3 bands per 200 Hz), logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3)
+    log_part = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log_part, linear)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    linear = mel * (200.0 / 3)
+    log_part = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
+    return np.where(mel >= 15.0, log_part, linear)
+
+
+def mel_filterbank(sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
+                   f_max: float = F_MAX) -> np.ndarray:
+    """Triangular Slaney-normalised mel filters [n_mels, n_fft // 2 + 1], float32.
+
+    Computed in float64 and rounded once, as librosa does, so our mel matches the one the
+    network was trained on.
+    """
+    fft_freqs = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(f_max), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - fft_freqs[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]  # equal area per band
+    return weights.astype(np.float32)
+
+
+_FILTERBANK = torch.from_numpy(mel_filterbank())
+
+
+def musicnn_mel(audio: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Log-mel spectrogram [frames, 96] float32 of 16 kHz mono audio, exactly as musicnn expects."""
+    signal = torch.as_tensor(np.asarray(audio, dtype=np.float32) if not torch.is_tensor(audio) else audio,
+                             dtype=torch.float32).flatten()
+    if signal.numel() == 0:
+        raise AudioError("<audio>", "no samples to tag")
+    spectrum = torch.stft(signal, N_FFT, HOP, window=torch.hann_window(N_FFT, periodic=True),
+                          center=True, pad_mode="constant", return_complex=True)
+    power = spectrum.real.square() + spectrum.imag.square()
+    mel = _FILTERBANK @ power
+    return torch.log10(10000.0 * mel + 1.0).T.contiguous().numpy()
+
+
+def to_patches(spectrogram: np.ndarray, patch_frames: int = PATCH_FRAMES) -> np.ndarray:
+    """Non-overlapping patches [n, patch_frames, bands]; a short clip is repeated to fill one."""
+    frames = spectrogram.shape[0]
+    if frames == 0:
+        raise AudioError("<audio>", "no frames to tag")
+    if frames < patch_frames:
+        spectrogram = np.tile(spectrogram, (patch_frames // frames + 1, 1))[:patch_frames]
+        frames = patch_frames
+    n_patches = frames // patch_frames
+    used = spectrogram[:n_patches * patch_frames]
+    return np.ascontiguousarray(used.reshape(n_patches, patch_frames, spectrogram.shape[1]))
+
+
+# --- network ---------------------------------------------------------------------------------
+
+class _FrequencyMaxBranch(nn.Module):
+    """Conv2d over (time, frequency) -> ReLU -> BN -> max over frequency: one front-end filter shape.
+
+    Time is padded explicitly with `time_pad` (before, after): (3, 3) for the 7-frame timbral
+    filters; TF's 'same' for the long temporal filters, which on an even kernel k pads
+    (k/2 - 1, k/2).
+    """
+
+    def __init__(self, filters: int, kernel: tuple[int, int], time_pad: tuple[int, int]) -> None:
+        super().__init__()
+        self.time_pad = time_pad
+        self.conv = nn.Conv2d(1, filters, kernel)
+        self.bn = nn.BatchNorm2d(filters, eps=BN_EPS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x [B, 1, T, 96] -> [B, filters, T]
+        x = F.pad(x, (0, 0, *self.time_pad))
+        return self.bn(F.relu(self.conv(x))).amax(dim=3)
+
+
+class _MidEndLayer(nn.Module):
+    """Conv1d over time (k7, 'same') -> ReLU -> BN."""
+
+    def __init__(self, in_channels: int, channels: int = 64) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels, channels, 7, padding=3)
+        self.bn = nn.BatchNorm1d(channels, eps=BN_EPS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(F.relu(self.conv(x)))
+
+
+class MusicnnNet(nn.Module):
+    """The musicnn network (Pons & Serra 2019), eval-mode semantics of the TF original.
+
+    Input BN -> front end: timbral 7x38 and 7x67 (204 filters each) and temporal 128x1, 64x1,
+    32x1 (51 each), each max-pooled over frequency, concatenated to 561 channels -> mid end:
+    three k7 conv layers of 64 channels, the 2nd and 3rd residual, densely connected to 753
+    channels -> back end: max and mean over time interleaved (max0, mean0, max1, ...) to 1506
+    -> BN -> Dense 200 + ReLU -> BN (the 200-d "penultimate" features) -> Dense n_tags.
+    Dropout layers of the original are identity at inference and omitted.
+    """
+
+    TIMBRAL = ((7, 38), (7, 67))
+    TEMPORAL = (128, 64, 32)
+
+    def __init__(self, n_tags: int = 50, n_mels: int = N_MELS, timbral_filters: int = 204,
+                 temporal_filters: int = 51, midend_channels: int = 64, dense_units: int = 200) -> None:
+        super().__init__()
+        self.input_bn = nn.BatchNorm2d(1, eps=BN_EPS)
+        self.timbral = nn.ModuleList(
+            _FrequencyMaxBranch(timbral_filters, (k_time, int(fraction * n_mels)), (3, 3))
+            for k_time, fraction in ((7, 0.4), (7, 0.7)))
+        self.temporal = nn.ModuleList(
+            _FrequencyMaxBranch(temporal_filters, (k, 1), ((k - 1) // 2, k // 2)) for k in self.TEMPORAL)
+        front = 2 * timbral_filters + 3 * temporal_filters
+        self.midend = nn.ModuleList([_MidEndLayer(front, midend_channels),
+                                     _MidEndLayer(midend_channels, midend_channels),
+                                     _MidEndLayer(midend_channels, midend_channels)])
+        pooled = 2 * (front + 3 * midend_channels)
+        self.pool_bn = nn.BatchNorm1d(pooled, eps=BN_EPS)
+        self.dense = nn.Linear(pooled, dense_units)
+        self.dense_bn = nn.BatchNorm1d(dense_units, eps=BN_EPS)
+        self.output = nn.Linear(dense_units, n_tags)
+
+    def forward(self, patches: torch.Tensor) -> dict[str, torch.Tensor]:
+        """patches [B, T, n_mels] -> dict of logits, taggram, penultimate, mean_pool, max_pool."""
+        x = self.input_bn(patches.unsqueeze(1))
+        front = torch.cat([branch(x) for branch in (*self.timbral, *self.temporal)], dim=1)
+        cnn1 = self.midend[0](front)
+        cnn2 = self.midend[1](cnn1) + cnn1
+        cnn3 = self.midend[2](cnn2) + cnn2
+        features = torch.cat([front, cnn1, cnn2, cnn3], dim=1)  # [B, 753, T]
+        max_pool, mean_pool = features.amax(dim=2), features.mean(dim=2)
+        pooled = torch.stack([max_pool, mean_pool], dim=2).flatten(1)
+        penultimate = self.dense_bn(F.relu(self.dense(self.pool_bn(pooled))))
+        logits = self.output(penultimate)
+        return {"logits": logits, "taggram": torch.sigmoid(logits), "penultimate": penultimate,
+                "mean_pool": mean_pool, "max_pool": max_pool}
+
+
+# --- loading and running ---------------------------------------------------------------------
+
+class MusicnnModel:
+    """A converted musicnn model ready to tag 16 kHz audio: network + tags + front-end settings."""
+
+    def __init__(self, net: MusicnnNet, tags: list[str], config: dict, name: str,
+                 device: str | torch.device = "cpu") -> None:
+        self.net = net.to(device).eval()
+        self.tags = list(tags)
+        self.config = config
+        self.name = name
+        self.device = torch.device(device)
+
+    @classmethod
+    def load(cls, name_or_dir: str | Path = DEFAULT_MODEL, device: str | torch.device = "cpu") -> "MusicnnModel":
+        """A shipped model by name ("MSD_musicnn", "MTT_musicnn") or a directory holding one."""
+        folder = Path(name_or_dir)
+        if not folder.is_dir():
+            folder = MODELS_DIR / str(name_or_dir)
+        config_path, weights_path = folder / "config.json", folder / "model.safetensors"
+        for path in (config_path, weights_path):
+            if not path.is_file():
+                raise ModelError(f"{path}: musicnn model file not found")
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+            tags = list(config["tags"])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ModelError(f"{config_path}: not a musicnn config ({exc})") from None
+        _check_front_end(config, config_path)
+        net = MusicnnNet(n_tags=len(tags))
+        _load_weights(net, weights_path)
+        return cls(net, tags, config, config.get("name", folder.name), device)
+
+    @torch.no_grad()
+    def extract_patches(self, patches: np.ndarray, batch_size: int = 64) -> dict[str, np.ndarray]:
+        """Network outputs for ready-made patches [n, 187, 96]; one row per patch."""
+        batch = np.asarray(patches, dtype=np.float32)
+        if batch.ndim != 3 or batch.shape[2] != N_MELS or batch.shape[0] == 0:
+            raise ValueError(f"expected patches [n, frames, {N_MELS}], got {batch.shape}")
+        parts: dict[str, list[np.ndarray]] = {}
+        for start in range(0, len(batch), batch_size):
+            chunk = torch.from_numpy(batch[start:start + batch_size]).to(self.device)
+            for key, value in self.net(chunk).items():
+                parts.setdefault(key, []).append(value.cpu().numpy())
+        return {key: np.concatenate(values) for key, values in parts.items()}
+
+    def extract(self, audio_16k: np.ndarray | torch.Tensor, batch_size: int = 64) -> dict[str, np.ndarray]:
+        """Tag probabilities and features of mono 16 kHz audio, one row per 3-second patch.
+
+        Keys: taggram [n, n_tags], penultimate [n, 200], logits, mean_pool [n, 753],
+        max_pool [n, 753], spectrogram [frames, 96].
+        """
+        spectrogram = musicnn_mel(audio_16k)
+        outputs = self.extract_patches(to_patches(spectrogram), batch_size)
+        outputs["spectrogram"] = spectrogram
+        return outputs
+
+    def extract_file(self, path: str | Path, batch_size: int = 64) -> dict[str, np.ndarray]:
+        """`extract` on a decoded, resampled audio file (decode errors raise AudioError)."""
+        from zsl_core.audio import load_audio
+
+        audio = load_audio(path, sample_rate=SAMPLE_RATE)
+        if audio.size == 0:
+            raise AudioError(path, "no audio samples")
+        return self.extract(audio, batch_size)
+
+
+def _check_front_end(config: dict, path: Path) -> None:
+    """Refuse a config whose front end differs from the one this module computes."""
+    expected = {"sample_rate": SAMPLE_RATE, "n_fft": N_FFT, "hop": HOP, "n_mels": N_MELS,
+                "patch_frames": PATCH_FRAMES}
+    front = config.get("front_end", {})
+    for key, value in expected.items():
+        if front.get(key, value) != value:
+            raise ModelError(f"{path}: front_end {key}={front.get(key)} but this build computes {value}")
+
+
+def _load_weights(net: MusicnnNet, path: Path) -> None:
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(path))
+    except Exception as exc:  # safetensors raises several types for a damaged file
+        raise ModelError(f"{path}: unreadable weights ({exc})") from None
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+        raise ModelError(f"{path}: weights do not fit musicnn ({first})") from None
