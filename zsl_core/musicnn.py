@@ -87,8 +87,10 @@ _FILTERBANK = torch.from_numpy(mel_filterbank())
 
 def musicnn_mel(audio: np.ndarray | torch.Tensor) -> np.ndarray:
     """Log-mel spectrogram [frames, 96] float32 of 16 kHz mono audio, exactly as musicnn expects."""
-    signal = torch.as_tensor(np.asarray(audio, dtype=np.float32) if not torch.is_tensor(audio) else audio,
-                             dtype=torch.float32).flatten()
+    signal = torch.as_tensor(audio).detach().to("cpu", torch.float32).squeeze()
+    if signal.ndim > 1:
+        raise AudioError("<audio>", f"expected mono audio, got an array of shape {tuple(signal.shape)}")
+    signal = signal.reshape(-1)
     if signal.numel() == 0:
         raise AudioError("<audio>", "no samples to tag")
     spectrum = torch.stft(signal, N_FFT, HOP, window=torch.hann_window(N_FFT, periodic=True),

@@ -130,9 +130,18 @@ def test_very_short_clip_still_tags(models):
     assert out["taggram"].shape == (1, 50) and np.isfinite(out["taggram"]).all()
 
 
-def test_empty_audio_is_an_audio_error(models):
-    with pytest.raises(AudioError):
+def test_empty_or_multichannel_audio_is_an_audio_error(models):
+    with pytest.raises(AudioError, match="no samples"):
         models["MSD_musicnn"].extract(np.zeros(0, np.float32))
+    with pytest.raises(AudioError, match="mono"):
+        models["MSD_musicnn"].extract(np.zeros((16000, 2), np.float32))
+
+
+def test_torch_and_float64_input_give_the_same_spectrogram():
+    audio = read_wav("noise")
+    reference = musicnn.musicnn_mel(audio)
+    np.testing.assert_array_equal(musicnn.musicnn_mel(torch.from_numpy(audio)), reference)
+    np.testing.assert_allclose(musicnn.musicnn_mel(audio.astype(np.float64)), reference, atol=1e-6)
 
 
 # --- loading -------------------------------------------------------------------------------------
