@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zsl_core.resources import resource_path
 from zsl_core.errors import AudioError, ModelError
 
 SAMPLE_RATE = 16000
@@ -42,7 +43,7 @@ F_MAX = 8000.0
 PATCH_FRAMES = 187  # 3 seconds
 BN_EPS = 1e-3  # TensorFlow's batch-norm default, not PyTorch's 1e-5
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "resources" / "models"
+MODELS_DIR = resource_path("models")
 DEFAULT_MODEL = "MSD_musicnn"
 MODEL_NAMES = ("MSD_musicnn", "MTT_musicnn")
 
