@@ -1,0 +1,323 @@
+"""The default zero-shot tagger: label cleaning, musicnn probabilities, ConSE, vocabulary, backbone.
+
+Expected values are computed independently here (musicnn run directly, ConSE in plain numpy)
+and compared with what the tagger reports. Audio: the golden wavs of the musicnn tests (16 kHz)
+and tones generated in tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import audio_factory
+from zsl_core import default_model as dm
+from zsl_core import musicnn
+from zsl_core.errors import AudioError, ModelError
+from zsl_core.resources import resource_path
+from zsl_core.vectors import WordVectors, normalise_tag
+
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "musicnn-golden"
+VOCAB_DIR = resource_path("vocab")
+WAVS = ["noise", "synth_mix_quiet", "loud_tone"]
+
+
+@pytest.fixture(scope="module")
+def tagger() -> dm.DefaultTagger:
+    return dm.load_default_tagger(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def vectors() -> WordVectors:
+    return WordVectors.load(dm.DEFAULT_VECTORS)
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> list[str]:
+    return vocab_entries()
+
+
+def vocab_entries(files: list[Path] | None = None) -> list[str]:
+    words = []
+    for file in files or sorted(VOCAB_DIR.glob("*.txt")):
+        words += [w.strip() for w in file.read_text(encoding="utf-8").splitlines()
+                  if w.strip() and not w.strip().startswith("#")]
+    return words
+
+
+def wav(name: str) -> np.ndarray:
+    audio, rate = sf.read(GOLDEN / f"{name}.wav", dtype="float32")
+    assert rate == musicnn.SAMPLE_RATE
+    return audio
+
+
+def model_tags(name: str) -> list[str]:
+    return json.loads((musicnn.MODELS_DIR / name / "config.json").read_text())["tags"]
+
+
+def expected_probabilities(tagger: dm.DefaultTagger, segments: list[np.ndarray]) -> np.ndarray:
+    """Merged label probabilities computed straight from musicnn: patch mean, then max over members."""
+    means = {}
+    for name in musicnn.MODEL_NAMES:
+        model = musicnn.MusicnnModel.load(name)
+        taggram = np.concatenate([model.extract(s)["taggram"] for s in segments])
+        means[name] = dict(zip(model.tags, taggram.mean(axis=0)))
+    return np.array([max(means[m][t] for m, t in label.members) for label in tagger.labels])
+
+
+def conse_numpy(tagger: dm.DefaultTagger, p: np.ndarray, top_t: int) -> np.ndarray:
+    top = np.argsort(-p, kind="stable")[:top_t]
+    weights = p[top] / p[top].sum()
+    combined = (weights[:, None] * tagger.label_vectors[top]).sum(axis=0)
+    return combined / np.linalg.norm(combined)
+
+
+def one_hot_probabilities(tagger: dm.DefaultTagger, label: str, high: float = 0.9,
+                          low: float = 0.05) -> np.ndarray:
+    p = np.full(len(tagger.seen_labels), low, np.float32)
+    p[tagger.seen_labels.index(label)] = high
+    return p
+
+
+# --- label cleaning ------------------------------------------------------------------------------
+
+def test_every_musicnn_tag_belongs_to_exactly_one_seen_label():
+    members = [m for label in dm.SEEN_LABELS for m in label.members]
+    expected = [(name, tag) for name in musicnn.MODEL_NAMES for tag in model_tags(name)]
+    assert sorted(members) == sorted(expected)
+    names = [normalise_tag(label.name) for label in dm.SEEN_LABELS]
+    assert len(names) == len(set(names)) == 70
+
+
+@pytest.mark.parametrize("label,tags", [
+    ("female vocals", {"female vocalists", "female vocalist", "female", "woman", "female vocal", "female voice"}),
+    ("male vocals", {"male vocalists", "male", "man", "male vocal", "male voice"}),
+    ("vocals", {"vocal", "vocals", "voice", "singing"}),
+    ("instrumental", {"instrumental", "no vocals", "no vocal", "no voice"}),
+    ("chill", {"chill", "chillout"}),
+    ("classical", {"classical", "classic"}),
+    ("electronic", {"electronic", "electronica"}),
+    ("beats", {"beat", "beats"}),
+])
+def test_duplicates_are_merged(label, tags):
+    by_name = {lab.name: lab for lab in dm.SEEN_LABELS}
+    assert {t for _, t in by_name[label].members} == tags
+    assert "electro" in by_name and "classic rock" in by_name  # distinct genres stay apart
+
+
+def test_merged_label_takes_the_max_of_its_members(tagger):
+    means = {name: np.linspace(0.01, 0.5, 50).astype(np.float32) for name in musicnn.MODEL_NAMES}
+    merged = tagger.merge_probabilities(means)
+    mtt = model_tags("MTT_musicnn")
+    row = tagger.seen_labels.index("vocals")
+    assert merged[row] == pytest.approx(max(means["MTT_musicnn"][mtt.index(t)]
+                                            for t in ("vocal", "vocals", "voice", "singing")))
+
+
+def test_negations_carry_the_instrumental_vector_not_their_opposite(tagger, vectors):
+    instrumental = tagger.seen_labels.index("instrumental")
+    vocals = tagger.label_vectors[tagger.seen_labels.index("vocals")]
+    matrix, found, missing = tagger.embed_words(sorted(dm.NEGATION_TAGS))
+    assert not missing and len(found) == 3
+    for row in matrix:
+        np.testing.assert_allclose(row, tagger.label_vectors[instrumental], atol=1e-6)
+        assert float(row @ vocals) < 0.9
+    # What we avoid: averaging the words would sit right next to "vocals".
+    naive = tagger.to_space(vectors.embed("no vocals"))
+    assert float(naive @ vocals) > float(matrix[0] @ vocals)
+    assert all(tagger.is_seen(t) for t in dm.NEGATION_TAGS)
+
+
+def test_a_tag_the_model_lacks_is_refused(tagger, vectors):
+    bad = dm.SeenLabel("polka", ((dm.MSD, "polka"),), ("polka",))
+    with pytest.raises(ModelError, match="polka"):
+        dm.DefaultTagger(tagger.models, vectors, labels=[*dm.SEEN_LABELS, bad])
+
+
+# --- musicnn probabilities through predict -------------------------------------------------------
+
+@pytest.mark.parametrize("name", WAVS)
+def test_predict_golden_wav(tagger, vocabulary, name):
+    prediction = tagger.predict(GOLDEN / f"{name}.wav", top_k=10, vocabulary=vocabulary)
+    assert len(prediction.seen) == 10 and len(prediction.unseen) == 10
+    assert all(t.seen for t in prediction.seen) and not any(t.seen for t in prediction.unseen)
+    assert not prediction.missing_words
+
+    expected = expected_probabilities(tagger, [wav(name)])
+    for tag in prediction.seen:
+        assert 0.0 <= tag.score <= 1.0
+        assert tag.score == pytest.approx(expected[tagger.seen_labels.index(tag.tag)], abs=1e-5)
+    assert [t.tag for t in prediction.seen] == [tagger.seen_labels[i] for i in np.argsort(-expected)[:10]]
+
+    for tag in prediction.unseen:
+        assert not tagger.is_seen(tag.tag) and tag.tag in vocabulary
+        assert -1.0 <= tag.score <= 1.0
+    scores = [t.score for t in prediction.unseen]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_segments_average_over_all_patches_of_all_segments(tagger):
+    segments = [wav("noise"), wav("loud_tone")[: 2 * musicnn.SAMPLE_RATE]]  # 2 patches + 1 padded
+    analysis = tagger.analyse_segments(segments)
+    np.testing.assert_allclose(analysis["probabilities"], expected_probabilities(tagger, segments), atol=1e-5)
+    msd = musicnn.MusicnnModel.load("MSD_musicnn")
+    penultimate = np.concatenate([msd.extract(s)["penultimate"] for s in segments]).mean(axis=0)
+    np.testing.assert_allclose(analysis["penultimate"], penultimate, atol=1e-4)
+    assert analysis["penultimate"].shape == (dm.FEATURE_DIM,)
+
+
+def test_generated_tones_in_windows(tagger, vocabulary, make_tone):
+    path = make_tone("chord.wav", seconds=7.0, sample_rate=22050, freqs=(220.0, 330.0, 440.0))
+    prediction = tagger.predict(path, top_k=5, vocabulary=vocabulary, n_windows=2)
+    assert len(prediction.seen) == 5 and len(prediction.unseen) == 5
+    windows = [audio_factory.tone(3.0, musicnn.SAMPLE_RATE, (220.0, 330.0, 440.0))] * 2
+    expected = expected_probabilities(tagger, windows)  # resampling differs a little from ours
+    for tag in prediction.seen:
+        assert tag.score == pytest.approx(expected[tagger.seen_labels.index(tag.tag)], abs=0.05)
+
+
+def test_undecodable_file_raises_audio_error(tagger, tmp_path):
+    bad = tmp_path / "broken.mp3"
+    bad.write_bytes(b"not audio at all")
+    with pytest.raises(AudioError, match="broken.mp3"):
+        tagger.predict(bad)
+    with pytest.raises(AudioError):
+        tagger.analyse_segments([])
+
+
+# --- ConSE -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("top_t", [1, 3, 10])
+def test_conse_is_the_normalised_convex_combination_of_top_labels(tagger, top_t):
+    rng = np.random.default_rng(top_t)
+    p = rng.uniform(0, 1, len(tagger.seen_labels)).astype(np.float32)
+    embedding = tagger.track_embedding_from_probabilities(p, top_t=top_t)
+    assert np.linalg.norm(embedding) == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(embedding, conse_numpy(tagger, p, top_t), atol=1e-5)
+    weights = tagger.conse_weights(p, top_t)
+    assert np.all(weights >= 0) and weights.sum() == pytest.approx(1.0) and np.count_nonzero(weights) == top_t
+
+
+def test_embedding_of_a_file_is_conse_of_its_probabilities(tagger):
+    segments = [wav("synth_mix_quiet")]
+    p = tagger.analyse_segments(segments)["probabilities"]
+    np.testing.assert_allclose(tagger.embed_segments(segments), conse_numpy(tagger, p, dm.DEFAULT_TOP_T),
+                               atol=1e-5)
+
+
+def test_seen_scores_are_probabilities_for_its_own_embeddings(tagger, vocabulary):
+    p = tagger.analyse_segments([wav("noise")])["probabilities"]
+    embedding = tagger.track_embedding_from_probabilities(p)
+    np.testing.assert_allclose(tagger.seen_scores(embedding), p)
+    by_embedding = tagger.predict_embedding(embedding, top_k=10, vocabulary=vocabulary)
+    by_probabilities = tagger.predict_probabilities(p, top_k=10, vocabulary=vocabulary)
+    assert by_embedding.seen == by_probabilities.seen and by_embedding.unseen == by_probabilities.unseen
+    assert dm.DefaultTagger.score_kinds == {"seen": "probability", "unseen": "cosine"}
+
+
+def test_bad_probabilities_are_refused(tagger):
+    with pytest.raises(ModelError, match="probabilities"):
+        tagger.track_embedding_from_probabilities(np.ones(3))
+    with pytest.raises(ModelError):
+        tagger.predict_probabilities(np.full(len(tagger.seen_labels), np.nan))
+
+
+# --- semantics -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("label", ["piano", "metal", "jazz", "sad", "80s", "techno", "female vocals", "flute"])
+def test_embedding_lies_near_its_top_label(tagger, label):
+    embedding = tagger.track_embedding_from_probabilities(one_hot_probabilities(tagger, label))
+    matrix, found, _ = tagger.embed_words([label])
+    cosines = tagger.scores(embedding, tagger.label_vectors)[0]
+    assert float(embedding @ matrix[0]) > 0.8
+    assert tagger.seen_labels[int(np.argmax(cosines))] == label
+
+
+@pytest.mark.parametrize("label,expected", [
+    ("flute", {"clarinet", "oboe", "bassoon", "piccolo", "alto flute", "pan flute"}),
+    ("sad", {"tragic", "heartbreaking", "sorrowful", "melancholy", "heartbroken", "mournful", "hopeless"}),
+    ("metal", {"death metal", "black metal", "thrash metal", "speed metal", "power metal", "doom metal"}),
+    ("80s", {"eighties", "seventies", "1980s", "sixties", "nineties", "50s"}),
+])
+def test_unseen_words_are_semantically_related(tagger, vocabulary, label, expected):
+    prediction = tagger.predict_probabilities(one_hot_probabilities(tagger, label), top_k=10,
+                                              vocabulary=vocabulary)
+    assert expected & {t.tag for t in prediction.unseen}
+
+
+def test_real_track_top_tag_is_close_to_its_embedding(tagger):
+    p = tagger.analyse_segments([wav("loud_tone")])["probabilities"]
+    top = tagger.seen_labels[int(np.argmax(p))]
+    embedding = tagger.track_embedding_from_probabilities(p)
+    top_vector, _, _ = tagger.embed_words([top])
+    cosines = tagger.scores(embedding, tagger.label_vectors)[0]
+    assert float(embedding @ top_vector[0]) > 0.6
+    assert float(embedding @ top_vector[0]) >= np.sort(cosines)[-3]
+
+
+def test_query_embedding(tagger):
+    vector, missing = tagger.query_embedding("sad piano")
+    assert vector is not None and not missing
+    best = {tagger.seen_labels[i] for i in np.argsort(-tagger.scores(vector, tagger.label_vectors)[0])[:5]}
+    assert {"sad", "piano"} <= best
+    chillout, _ = tagger.query_embedding("chillout")  # a raw musicnn tag finds its merged label
+    np.testing.assert_allclose(chillout, tagger.label_vectors[tagger.seen_labels.index("chill")], atol=1e-6)
+    nothing, missing = tagger.query_embedding("qzxvbn")
+    assert nothing is None and missing == ["qzxvbn"]
+
+
+# --- vocabulary ----------------------------------------------------------------------------------
+
+def test_vocabulary_files_are_clean_and_sized():
+    files = sorted(VOCAB_DIR.glob("*.txt"))
+    assert {f.name for f in files} == {"genres.txt", "moods.txt", "instruments.txt", "eras.txt", "character.txt"}
+    entries = [normalise_tag(w) for w in vocab_entries(files)]
+    assert 300 <= len(entries) <= 2000
+    assert len(entries) == len(set(entries)), "an entry appears twice"
+
+
+def test_every_vocabulary_entry_is_embeddable(vectors, vocabulary):
+    def embeddable(entry: str) -> bool:
+        words = normalise_tag(entry).split()
+        whole = {entry.lower(), normalise_tag(entry), "".join(words), "-".join(words)}
+        return vectors.embed(entry) is not None and (any(w in vectors for w in whole)
+                                                     or all(w in vectors for w in words))
+    assert [e for e in vocabulary if not embeddable(e)] == []
+
+
+def test_seen_label_anchors_are_all_in_the_shipped_vectors(vectors):
+    assert [a for label in dm.SEEN_LABELS for a in label.anchors if vectors.embed(a) is None] == []
+
+
+# --- backbone and loading ------------------------------------------------------------------------
+
+def test_musicnn_features_are_mean_penultimate(make_tone):
+    audio = wav("synth_mix_quiet")
+    features = dm.musicnn_features([audio], device="cpu")
+    expected = musicnn.MusicnnModel.load("MSD_musicnn").extract(audio)["penultimate"].mean(axis=0)
+    assert features.shape == (dm.FEATURE_DIM,)
+    np.testing.assert_allclose(features, expected, atol=1e-4)
+
+
+def test_musicnn_features_many_batches_files_and_skips_bad_ones(tmp_path):
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF....not a wav")
+    paths = [GOLDEN / "noise.wav", broken, GOLDEN / "loud_tone.wav"]
+    matrix, ok, errors = dm.musicnn_features_many(paths, device="cpu", batch_size=2)
+    assert matrix.shape == (2, dm.FEATURE_DIM) and ok == [0, 2]
+    assert len(errors) == 1 and isinstance(errors[0], AudioError) and "broken.wav" in str(errors[0])
+    for row, name in zip(matrix, ["noise", "loud_tone"]):
+        np.testing.assert_allclose(row, dm.musicnn_features([wav(name)], device="cpu"), atol=1e-4)
+
+
+def test_loader_is_cached_and_device_aware(tagger):
+    assert dm.load_default_tagger(device="cpu") is tagger
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert dm.resolve_device("auto").type == expected
+    assert all(m.device.type == "cpu" for m in tagger.models.values())
+    assert len(tagger.seen_labels) == 70 and tagger.sample_rate == musicnn.SAMPLE_RATE

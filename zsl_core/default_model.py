@@ -1,0 +1,518 @@
+"""The built-in zero-shot tagger: musicnn (MSD + MTT) probabilities turned into GloVe space by ConSE.
+
+Why it exists: a user who installs the app must get sensible tags and search at once, with no
+data set and no training. Two pretrained musicnn networks (Pons & Serra 2019, ISC) give real
+tag probabilities for 100 tags (Last.fm top-50 on the Million Song Dataset, MagnaTagATune
+top-50): genre, era, mood, instrument and voice. We run both on the same patches, because
+neither alone covers what listeners ask for (MSD knows eras and moods, MTT knows instruments).
+
+How a track gets tags:
+
+1. musicnn front end on 16 kHz audio -> 3-second patches -> both networks -> the taggram
+   (one probability per tag and patch), averaged over every patch of every segment.
+2. The 100 raw tags are *cleaned* into `SEEN_LABELS` (70 labels): duplicates merged
+   ("female vocalists", "female voice", "woman" ... -> "female vocals"), a merged label's
+   probability being the max of its members'. Negations ("no vocals", "no vocal",
+   "no voice") are merged into "instrumental" and so carry the *instrumental* vector:
+   averaging the words "no" + "vocals" would place them next to "vocals", their opposite.
+3. ConSE (Norouzi et al. 2013, the paper's ref. [19]): the track's semantic embedding is the
+   convex combination of the word vectors of its `top_t` most probable seen labels, weighted
+   by their renormalised probabilities, then unit-normalised. Any word the vectors know is
+   scored by cosine with it: that is how unseen tags are proposed and how free-text search ranks.
+   The space is the word vectors' own (50-d GloVe by default), re-centred on the mean of the
+   seen labels' vectors (see `DefaultTagger.to_space`): without that, every music word looks
+   alike and averaged phrases win every ranking.
+
+Scores are of two kinds, and `DefaultTagger.score_kinds` says so: seen labels report musicnn's
+probabilities (0-1, calibrated per tag), unseen words report cosines in GloVe space (-1..1,
+typically 0.3-0.9 for sensible words). They are ranked separately and must not be compared.
+
+Each seen label has *anchor* words: the words whose unit vectors are averaged to place it.
+Usually the label itself; a few labels get better anchors because GloVe's vector for the
+plain word means something else ("chill" is cold weather, "party" is politics) or because the
+joined token ("new-age", "heavy-metal") is so rare in GloVe's corpus that its vector is noise.
+
+The same networks also give the frozen pretrained backbone for `zsl-core train --backbone
+musicnn`: `musicnn_features` (the MSD network's 200-d penultimate layer, averaged over patches).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from zsl_core import audio as audio_io
+from zsl_core import musicnn
+from zsl_core.errors import AudioError, ModelError, ZslError
+from zsl_core.resources import resource_path
+from zsl_core.tagger import Prediction, Tagger, TagScore
+from zsl_core.vectors import WordVectors, normalise_tag
+
+DEFAULT_TOP_T = 10  # Norouzi et al.'s choice; fewer makes embeddings jumpy, more blurs them
+DEFAULT_VECTORS = resource_path("vectors", "glove-6B-50d.npz")
+BACKBONE_MODEL = "MSD_musicnn"  # its penultimate layer saw the widest range of real music
+FEATURE_DIM = 200
+MSD, MTT = "MSD_musicnn", "MTT_musicnn"
+
+
+@dataclass(frozen=True)
+class SeenLabel:
+    """One cleaned seen label: the name users see, the musicnn tags it merges, its anchor words."""
+
+    name: str
+    members: tuple[tuple[str, str], ...]  # (model name, tag exactly as the model's config spells it)
+    anchors: tuple[str, ...]
+
+
+def _label(name: str, msd: Iterable[str] = (), mtt: Iterable[str] = (),
+           anchors: Iterable[str] | None = None) -> SeenLabel:
+    members = tuple((MSD, t) for t in msd) + tuple((MTT, t) for t in mtt)
+    return SeenLabel(name, members, tuple(anchors) if anchors else (name,))
+
+
+# The cleaning rules, one line per label (MSD order first, then MTT-only labels).
+# Merges: every voice tag by gender; vocal/vocals/voice/singing; the three negations with
+# "instrumental"; chill/chillout; classic/classical (MTT's "classic" tags classical music;
+# MSD's "classic rock" stays apart); electronic/electronica (the same thing on Last.fm) but
+# not "electro", a distinct dance genre; alternative/alternative rock; metal/heavy metal;
+# beat/beats; choir/choral. Tags in both models (rock, pop, dance, ...) merge by name.
+SEEN_LABELS: tuple[SeenLabel, ...] = (
+    _label("rock", ["rock"], ["rock"]),
+    _label("pop", ["pop"], ["pop"]),
+    _label("alternative rock", ["alternative", "alternative rock"], anchors=["alternative", "rock"]),
+    _label("indie", ["indie"]),
+    _label("electronic", ["electronic", "electronica"], ["electronic"], anchors=["electronic", "electronica"]),
+    _label("female vocals", ["female vocalists", "female vocalist"],
+           ["female", "woman", "female vocal", "female voice"], anchors=["female", "vocals"]),
+    _label("dance", ["dance"], ["dance"]),
+    _label("00s", ["00s"]),
+    _label("jazz", ["jazz"]),
+    _label("beautiful", ["beautiful"]),
+    _label("metal", ["metal", "heavy metal"], ["metal"], anchors=["heavy", "metal"]),
+    _label("chill", ["chillout", "chill"], anchors=["chill", "relaxing", "mellow"]),
+    _label("male vocals", ["male vocalists"], ["male", "man", "male vocal", "male voice"],
+           anchors=["male", "vocals"]),
+    _label("classic rock", ["classic rock"], anchors=["classic", "rock"]),
+    _label("soul", ["soul"]),
+    _label("indie rock", ["indie rock"], anchors=["indie", "rock"]),
+    _label("mellow", ["Mellow"]),
+    _label("80s", ["80s"]),
+    _label("folk", ["folk"]),
+    _label("90s", ["90s"]),
+    _label("instrumental", ["instrumental"], ["no vocals", "no vocal", "no voice"]),
+    _label("punk", ["punk"]),
+    _label("oldies", ["oldies"]),
+    _label("blues", ["blues"]),
+    _label("hard rock", ["hard rock"], anchors=["hard", "rock"]),
+    _label("ambient", ["ambient"], ["ambient"]),
+    _label("acoustic", ["acoustic"]),
+    _label("experimental", ["experimental"]),
+    _label("guitar", ["guitar"], ["guitar"]),
+    _label("hip-hop", ["Hip-Hop"]),
+    _label("70s", ["70s"]),
+    _label("party", ["party"], anchors=["party", "dancing", "fun"]),
+    _label("country", ["country"], ["country"]),
+    _label("easy listening", ["easy listening"], anchors=["easy", "listening", "soft"]),
+    _label("sexy", ["sexy"]),
+    _label("catchy", ["catchy"]),
+    _label("funk", ["funk"]),
+    _label("electro", ["electro"]),
+    _label("progressive rock", ["Progressive rock"], anchors=["progressive", "rock"]),
+    _label("60s", ["60s"]),
+    _label("r&b", ["rnb"]),
+    _label("indie pop", ["indie pop"], anchors=["indie", "pop"]),
+    _label("sad", ["sad"]),
+    _label("house", ["House"]),
+    _label("happy", ["happy"]),
+    _label("classical", mtt=["classical", "classic"]),
+    _label("slow", mtt=["slow"]),
+    _label("techno", mtt=["techno"]),
+    _label("strings", mtt=["strings"]),
+    _label("drums", mtt=["drums"]),
+    _label("fast", mtt=["fast"]),
+    _label("piano", mtt=["piano"]),
+    _label("beats", mtt=["beat", "beats"], anchors=["beats", "drums"]),
+    _label("violin", mtt=["violin"]),
+    _label("vocals", mtt=["vocal", "vocals", "voice", "singing"], anchors=["vocals", "singing"]),
+    _label("synth", mtt=["synth"]),
+    _label("indian", mtt=["indian"], anchors=["indian", "raga"]),
+    _label("opera", mtt=["opera"]),
+    _label("harpsichord", mtt=["harpsichord"]),
+    _label("loud", mtt=["loud"]),
+    _label("quiet", mtt=["quiet"]),
+    _label("flute", mtt=["flute"]),
+    _label("soft", mtt=["soft"]),
+    _label("sitar", mtt=["sitar"]),
+    _label("solo", mtt=["solo"]),
+    _label("choir", mtt=["choir", "choral"], anchors=["choir", "choral"]),
+    _label("new age", mtt=["new age"], anchors=["meditative", "relaxing", "ambient"]),
+    _label("harp", mtt=["harp"]),
+    _label("cello", mtt=["cello"]),
+    _label("weird", mtt=["weird"]),
+)
+
+# The raw tags that say "this is absent"; they live inside "instrumental" (see above).
+NEGATION_TAGS = frozenset({"no vocals", "no vocal", "no voice"})
+
+
+# --- devices and shared network instances ----------------------------------------------------
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """'auto' -> CUDA when available, else CPU; anything else as torch understands it."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+@functools.lru_cache(maxsize=8)
+def _musicnn_model(name: str, device: str) -> musicnn.MusicnnModel:
+    """One loaded network per (model, device) and process: the tagger and the backbone share it."""
+    return musicnn.MusicnnModel.load(name, device=device)
+
+
+def segments_to_patches(segments: Sequence[np.ndarray]) -> np.ndarray:
+    """musicnn input patches [n, 187, 96] of every 16 kHz mono segment, concatenated.
+
+    Each segment is cut on its own so a short window is repeat-padded like a short track,
+    never glued to the next one.
+    """
+    if isinstance(segments, np.ndarray) and segments.ndim == 1:
+        segments = [segments]
+    if len(segments) == 0:
+        raise AudioError("<audio>", "no audio segments to tag")
+    return np.concatenate([musicnn.to_patches(musicnn.musicnn_mel(s)) for s in segments])
+
+
+# --- the tagger -------------------------------------------------------------------------------
+
+class DefaultTagger(Tagger):
+    """musicnn (MSD + MTT) + word vectors through ConSE, behind the shared `Tagger` interface.
+
+    Build it with `load_default_tagger()`; the constructor is public for tests and for users who
+    bring their own vectors or label rules.
+    """
+
+    name = "default"
+    sample_rate = musicnn.SAMPLE_RATE
+    window_seconds = 3.0
+    score_kinds = {"seen": "probability", "unseen": "cosine"}
+    _MEMO_SIZE = 4096
+
+    def __init__(self, models: dict[str, musicnn.MusicnnModel], vectors: WordVectors,
+                 labels: Sequence[SeenLabel] = SEEN_LABELS, top_t: int = DEFAULT_TOP_T,
+                 batch_size: int = 64) -> None:
+        if top_t < 1:
+            raise ValueError(f"top_t must be at least 1, got {top_t}")
+        self.models = dict(models)
+        self.vectors = vectors
+        self.labels = tuple(labels)
+        self.seen_labels = [label.name for label in self.labels]
+        self.top_t = top_t
+        self.batch_size = batch_size
+        self._members = self._member_indices()
+        self._aliases = self._alias_index()
+        raw = self._anchor_vectors()
+        placed = np.any(raw != 0, axis=1)
+        if not placed.any():
+            raise ModelError("default model: the word vectors know none of the seen labels' words")
+        self.center = raw[placed].mean(axis=0)
+        self.label_vectors = np.zeros_like(raw)
+        for row in np.flatnonzero(placed):
+            self.label_vectors[row] = self.to_space(raw[row])
+        self._seen_cache = self.label_vectors
+        self._memo: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+    # --- construction helpers ---------------------------------------------------------------
+    def _member_indices(self) -> list[list[tuple[str, int]]]:
+        """For each label, (model name, tag column) of its members; refuses tags a model lacks."""
+        indices = []
+        for label in self.labels:
+            rows = []
+            for model_name, tag in label.members:
+                model = self.models.get(model_name)
+                if model is None or tag not in model.tags:
+                    raise ModelError(f"{model_name}: no tag '{tag}' for seen label '{label.name}'")
+                rows.append((model_name, model.tags.index(tag)))
+            if not rows:
+                raise ModelError(f"seen label '{label.name}' has no musicnn tag")
+            indices.append(rows)
+        return indices
+
+    def _alias_index(self) -> dict[str, int]:
+        """Normalised label names and raw member tags -> label row, so "chillout" means "chill"."""
+        aliases: dict[str, int] = {}
+        for row, label in enumerate(self.labels):
+            for form in (label.name, *(tag for _, tag in label.members)):
+                aliases.setdefault(normalise_tag(form), row)
+        return aliases
+
+    def _anchor_vectors(self) -> np.ndarray:
+        """Unit vector per seen label in raw word-vector space: mean of its anchors' unit vectors.
+
+        With user vectors an anchor may be unknown; then the label name and member tags are
+        tried; a label nothing can place gets a zero row and drops out of ConSE.
+        """
+        rows = np.zeros((len(self.labels), self.vectors.dim), np.float32)
+        for row, label in enumerate(self.labels):
+            for attempt in (label.anchors, (label.name,), tuple(t for _, t in label.members)):
+                vector = _mean_unit([self.vectors.embed(w) for w in attempt])
+                if vector is not None:
+                    rows[row] = vector
+                    break
+        return rows
+
+    def to_space(self, vector: np.ndarray | None) -> np.ndarray | None:
+        """A raw word vector in the joint space: unit length, minus the music centroid, unit again.
+
+        Every music word shares one direction in GloVe; left in, it makes averaged phrases
+        ("bass guitar") outscore precise words ("clarinet") for every track. Removing the
+        centroid of the seen labels (fixed, so stored embeddings stay valid) fixes that.
+        """
+        unit = _mean_unit([vector])
+        if unit is None:
+            return None
+        return _mean_unit([unit - self.center])
+
+    # --- musicnn -----------------------------------------------------------------------------
+    def mean_taggrams(self, segments: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """Per model, the taggram averaged over every patch of every segment; plus 'penultimate'."""
+        patches = segments_to_patches(segments)
+        means: dict[str, np.ndarray] = {}
+        for name, model in self.models.items():
+            out = model.extract_patches(patches, self.batch_size)
+            means[name] = out["taggram"].mean(axis=0)
+            if name == BACKBONE_MODEL:
+                means["penultimate"] = out["penultimate"].mean(axis=0)
+        return means
+
+    def merge_probabilities(self, mean_taggrams: dict[str, np.ndarray]) -> np.ndarray:
+        """Seen-label probabilities [n_seen]: each label takes the max of its members' probabilities."""
+        return np.array([max(float(mean_taggrams[m][i]) for m, i in rows) for rows in self._members],
+                        dtype=np.float32)
+
+    def analyse_segments(self, segments: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """What the library caches per track: seen-label probabilities [n_seen] and musicnn features [200].
+
+        Everything else (embedding, tags, search) is computed from these without audio.
+        """
+        means = self.mean_taggrams(segments)
+        penultimate = means.get("penultimate")
+        if penultimate is None:  # a tagger built without the MSD network
+            penultimate = np.zeros(FEATURE_DIM, np.float32)
+        return {"probabilities": self.merge_probabilities(means),
+                "penultimate": np.asarray(penultimate, np.float32)}
+
+    def analyse_file(self, path: str | Path, n_windows: int | None = None) -> dict[str, np.ndarray]:
+        """`analyse_segments` of a file: the whole track, or `n_windows` 3-s windows (AudioError if undecodable)."""
+        return self.analyse_segments(_read_segments(path, n_windows, self.window_seconds))
+
+    # --- ConSE -------------------------------------------------------------------------------
+    def conse_weights(self, probabilities: np.ndarray, top_t: int | None = None) -> np.ndarray:
+        """Convex weights [n_seen]: the top-T probabilities renormalised to sum to 1, zero elsewhere.
+
+        Labels without a vector are skipped so the weights still sum to 1 over real vectors.
+        """
+        p = self._check_probabilities(probabilities)
+        usable = np.any(self.label_vectors != 0, axis=1)
+        candidates = np.flatnonzero(usable)
+        order = candidates[np.argsort(-p[candidates], kind="stable")][: top_t or self.top_t]
+        weights = np.zeros_like(p)
+        total = float(p[order].sum())
+        weights[order] = p[order] / total if total > 0 else 1.0 / len(order)
+        return weights
+
+    def track_embedding_from_probabilities(self, probabilities: np.ndarray,
+                                           top_t: int | None = None) -> np.ndarray:
+        """The ConSE embedding [dim], unit length, of seen-label probabilities (e.g. cached ones)."""
+        p = self._check_probabilities(probabilities)
+        combined = self.conse_weights(p, top_t) @ self.label_vectors
+        embedding = (combined / max(float(np.linalg.norm(combined)), 1e-12)).astype(np.float32)
+        self._remember(embedding, p)
+        return embedding
+
+    def embed_segments(self, segments: Sequence[np.ndarray]) -> np.ndarray:
+        return self.track_embedding_from_probabilities(self.analyse_segments(segments)["probabilities"])
+
+    def _check_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
+        p = np.asarray(probabilities, dtype=np.float32).reshape(-1)
+        if p.shape[0] != len(self.labels) or not np.all(np.isfinite(p)):
+            raise ModelError(f"default model: expected {len(self.labels)} finite probabilities, "
+                             f"got shape {np.shape(probabilities)}")
+        return p
+
+    def _remember(self, embedding: np.ndarray, probabilities: np.ndarray) -> None:
+        """Keep the probabilities behind recent embeddings, so `seen_scores` can report them."""
+        key = embedding.tobytes()
+        self._memo[key] = probabilities
+        self._memo.move_to_end(key)
+        while len(self._memo) > self._MEMO_SIZE:
+            self._memo.popitem(last=False)
+
+    # --- words -------------------------------------------------------------------------------
+    def embed_words(self, words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str]]:
+        """Unit vectors of the words the vectors know; a seen label or raw musicnn tag
+        ("chillout", "no vocals") maps to its label's vector, so queries and tags agree."""
+        rows, found, missing = [], [], []
+        for word in words:
+            row = self._aliases.get(normalise_tag(word))
+            if row is not None and np.any(self.label_vectors[row]):
+                unit = self.label_vectors[row]
+            else:
+                unit = self.to_space(self.vectors.embed(word))
+            if unit is None:
+                missing.append(word)
+            else:
+                rows.append(unit)
+                found.append(word)
+        matrix = np.stack(rows) if rows else np.zeros((0, self.vectors.dim), np.float32)
+        return matrix, found, missing
+
+    def seen_label_embeddings(self) -> np.ndarray:
+        return self.label_vectors
+
+    def seen_scores(self, track_embedding: np.ndarray) -> np.ndarray:
+        """musicnn's probabilities for an embedding this tagger made; cosines for any other.
+
+        An embedding read back from a saved index has no probabilities behind it; use
+        `predict_probabilities` with the cached `analyse_*` output to get them.
+        """
+        key = np.asarray(track_embedding, np.float32).reshape(-1).tobytes()
+        if key in self._memo:
+            return self._memo[key]
+        return super().seen_scores(track_embedding)
+
+    def is_seen(self, word: str) -> bool:
+        """True for a seen label's name or any raw musicnn tag merged into one."""
+        return normalise_tag(word) in self._aliases
+
+    # --- prediction --------------------------------------------------------------------------
+    def predict_probabilities(self, probabilities: np.ndarray, top_k: int = 10,
+                              vocabulary: Sequence[str] | None = None, path: str = "") -> Prediction:
+        """Tags from cached seen-label probabilities: seen with probabilities, unseen with cosines."""
+        p = self._check_probabilities(probabilities)
+        embedding = self.track_embedding_from_probabilities(p)
+        return self._prediction(embedding, p, top_k, vocabulary, path)
+
+    def predict_embedding(self, track_embedding: np.ndarray, top_k: int = 10,
+                          vocabulary: Sequence[str] | None = None, path: str = "") -> Prediction:
+        return self._prediction(np.asarray(track_embedding, np.float32),
+                                self.seen_scores(track_embedding), top_k, vocabulary, path)
+
+    def predict(self, path: str | Path, top_k: int = 10, vocabulary: Sequence[str] | None = None,
+                n_windows: int | None = None) -> Prediction:
+        analysis = self.analyse_file(path, n_windows)
+        return self.predict_probabilities(analysis["probabilities"], top_k, vocabulary, str(path))
+
+    def _prediction(self, embedding: np.ndarray, seen_scores: np.ndarray, top_k: int,
+                    vocabulary: Sequence[str] | None, path: str) -> Prediction:
+        order = np.argsort(-seen_scores, kind="stable")[:top_k]
+        seen = [TagScore(self.seen_labels[i], float(seen_scores[i]), True) for i in order]
+        unseen, missing = self._unseen(embedding, vocabulary or (), top_k)
+        return Prediction(path=path, seen=seen, unseen=unseen, missing_words=missing)
+
+    def _unseen(self, embedding: np.ndarray, vocabulary: Sequence[str],
+                top_k: int) -> tuple[list[TagScore], list[str]]:
+        """Best vocabulary words that are not seen labels (nor raw tags merged into one)."""
+        candidates = list(dict.fromkeys(w for w in vocabulary if not self.is_seen(w)))
+        if not candidates:
+            return [], []
+        matrix, found, missing = self.embed_words(candidates)
+        if not found:
+            return [], missing
+        scores = self.scores(embedding, matrix)[0]
+        order = np.argsort(-scores, kind="stable")[:top_k]
+        return [TagScore(found[i], float(scores[i]), False) for i in order], missing
+
+
+def _mean_unit(vectors: Sequence[np.ndarray | None]) -> np.ndarray | None:
+    """Unit-length mean of the unit versions of the known, non-zero vectors; None if there are none."""
+    known = [np.asarray(v, np.float32) for v in vectors if v is not None and np.any(v)]
+    if not known:
+        return None
+    mean = np.mean([v / np.linalg.norm(v) for v in known], axis=0)
+    norm = float(np.linalg.norm(mean))
+    return (mean / norm).astype(np.float32) if norm > 1e-12 else None
+
+
+def _read_segments(path: str | Path, n_windows: int | None, window_seconds: float) -> list[np.ndarray]:
+    if n_windows:
+        return list(audio_io.load_windows(path, n_windows, window_seconds, musicnn.SAMPLE_RATE))
+    audio = audio_io.load_audio(path, musicnn.SAMPLE_RATE)
+    if audio.size == 0:
+        raise AudioError(path, "no audio samples")
+    return [audio]
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_tagger(device: str, vectors_path: str, top_t: int) -> DefaultTagger:
+    models = {name: _musicnn_model(name, device) for name in musicnn.MODEL_NAMES}
+    return DefaultTagger(models, WordVectors.load(vectors_path), top_t=top_t)
+
+
+def load_default_tagger(device: str | torch.device = "auto", vectors_path: str | Path | None = None,
+                        top_t: int = DEFAULT_TOP_T) -> DefaultTagger:
+    """The default tagger, loaded once per process and settings (loading costs about a second).
+
+    `vectors_path` swaps in the user's own word vectors (any format WordVectors.load reads).
+    """
+    path = Path(vectors_path) if vectors_path else DEFAULT_VECTORS
+    return _cached_tagger(str(resolve_device(device)), str(path.resolve()), top_t)
+
+
+# --- frozen backbone for `zsl-core train --backbone musicnn` ---------------------------------
+
+def musicnn_features(segments: Sequence[np.ndarray], device: str | torch.device = "auto",
+                     batch_size: int = 64) -> np.ndarray:
+    """Pretrained audio features [200] of 16 kHz segments: MSD musicnn's penultimate layer, patch mean."""
+    model = _musicnn_model(BACKBONE_MODEL, str(resolve_device(device)))
+    return model.extract_patches(segments_to_patches(segments), batch_size)["penultimate"].mean(axis=0)
+
+
+def musicnn_features_many(paths: Sequence[str | Path], n_windows: int | None = None,
+                          device: str | torch.device = "auto", batch_size: int = 64,
+                          progress: bool = False) -> tuple[np.ndarray, list[int], list[ZslError]]:
+    """Features [n_ok, 200] of many files, patches of several files batched together.
+
+    Returns the features of the files that decoded, their indices into `paths`, and one
+    AudioError per file that did not (skipped, not fatal, so a big library still trains).
+    """
+    model = _musicnn_model(BACKBONE_MODEL, str(resolve_device(device)))
+    features: list[np.ndarray] = []
+    ok: list[int] = []
+    errors: list[ZslError] = []
+    pending: list[tuple[int, np.ndarray]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        penultimate = model.extract_patches(np.concatenate([p for _, p in pending]), batch_size)["penultimate"]
+        start = 0
+        for index, patches in pending:
+            features.append(penultimate[start:start + len(patches)].mean(axis=0))
+            ok.append(index)
+            start += len(patches)
+        pending.clear()
+
+    iterator: Iterable[int] = range(len(paths))
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(iterator, desc="musicnn features", unit="file")
+    for index in iterator:
+        try:
+            patches = segments_to_patches(_read_segments(paths[index], n_windows, 3.0))
+        except AudioError as exc:
+            errors.append(AudioError(paths[index], exc.reason))
+            continue
+        pending.append((index, patches))
+        if sum(len(p) for _, p in pending) >= 4 * batch_size:
+            flush()
+    flush()
+    matrix = np.stack(features).astype(np.float32) if features else np.zeros((0, FEATURE_DIM), np.float32)
+    return matrix, ok, errors
