@@ -108,7 +108,7 @@ class WordVectors:
         if not np.isfinite(matrix).all():
             raise VectorsError(f"{source or 'vectors'}: vectors contain NaN or infinity")
         self.words: list[str] = [str(w) for w in words]
-        self.matrix: np.ndarray = matrix
+        self.matrix: np.ndarray = matrix.view()  # a read-only view: the caller's array stays writable
         self.matrix.setflags(write=False)
         self.dim: int = int(matrix.shape[1])
         self.source = str(source)
@@ -139,8 +139,10 @@ class WordVectors:
         path = Path(path)
         if format not in FORMATS:
             raise VectorsError(f"{path}: unknown vector format '{format}' (use one of {', '.join(FORMATS)})")
-        if not path.is_file():
+        if not path.exists():
             raise VectorsError(f"{path}: no such word-vector file")
+        if not path.is_file():
+            raise VectorsError(f"{path}: not a file")
         if format == "auto":
             format = detect_format(path)
         if format == "npz":
@@ -149,6 +151,8 @@ class WordVectors:
 
     @classmethod
     def _load_npz(cls, path: Path, limit: int | None) -> "WordVectors":
+        if not zipfile.is_zipfile(path):  # else numpy would talk about pickles
+            raise VectorsError(f"{path}: not an .npz archive")
         try:
             with np.load(path, allow_pickle=False) as data:
                 if "words" not in data or "vectors" not in data:
@@ -182,8 +186,9 @@ class WordVectors:
         """
         if dtype not in ("float16", "float32"):
             raise VectorsError(f"{path}: vectors can be saved as float16 or float32, not {dtype}")
-        np.savez_compressed(Path(path), words=np.array(self.words, dtype=str),
-                            vectors=self.matrix.astype(dtype))
+        with open(path, "wb") as handle:  # a handle, so numpy does not append ".npz" to the name
+            np.savez_compressed(handle, words=np.array(self.words, dtype=str),
+                                vectors=self.matrix.astype(dtype))
 
     def subset(self, words: Iterable[str]) -> "WordVectors":
         """Only the given (known) words, in this vocabulary's order: for shipping a small file."""
@@ -309,13 +314,13 @@ def _reason(exc: BaseException) -> str:
 def detect_format(path: str | Path) -> str:
     """The format of a word-vector file from its extension and first lines.
 
-    `.npz` is ours; `.bin` is word2vec binary; anything else is sniffed: a first line of two
-    integers is a word2vec/fastText header (then the second line tells text from binary), a
-    first line of a word and numbers is GloVe (which has no header).
+    `.npz` (or any zip archive) is ours; `.bin` is word2vec binary; anything else is sniffed:
+    a first line of two integers is a word2vec/fastText header (then the second line tells
+    text from binary), a first line of a word and numbers is GloVe (which has no header).
     """
     path = Path(path)
     suffixes = [s.lower() for s in path.suffixes]
-    if suffixes[-1:] == [".npz"]:
+    if suffixes[-1:] == [".npz"] or (suffixes[-1:] != [".gz"] and zipfile.is_zipfile(path)):
         return "npz"
     if ".bin" in suffixes[-2:]:
         return "word2vec-binary"
@@ -325,10 +330,10 @@ def detect_format(path: str | Path) -> str:
             second = handle.readline(_SNIFF_BYTES)
     except (OSError, EOFError) as exc:
         raise VectorsError(f"{path}: cannot read word vectors ({_reason(exc)})") from None
-    header = _header_dim(first)
-    if header is not None:
-        return "word2vec" if _is_text_vector_line(second, header) else "word2vec-binary"
-    if _is_text_vector_line(first, None):
+    if _is_header(first):
+        # any text vector line means text (a wrong length is then gensim's to report)
+        return "word2vec" if _is_text_vector_line(second) else "word2vec-binary"
+    if _is_text_vector_line(first):
         return "glove"
     raise VectorsError(f"{path}: not a recognised word-vector file (GloVe, word2vec, fastText or .npz)")
 
@@ -337,22 +342,20 @@ def _open_bytes(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
-def _header_dim(line: bytes) -> int | None:
-    """The dimension from a word2vec header line "count dim", or None if it is not one."""
+def _is_header(line: bytes) -> bool:
+    """True for a word2vec/fastText header line: "count dim"."""
     parts = line.split()
-    if len(parts) == 2 and all(p.isdigit() for p in parts):
-        return int(parts[1])
-    return None
+    return len(parts) == 2 and all(p.isdigit() for p in parts)
 
 
-def _is_text_vector_line(line: bytes, dim: int | None) -> bool:
-    """True for "word x1 x2 ..." as text (with `dim` numbers when given)."""
+def _is_text_vector_line(line: bytes) -> bool:
+    """True for "word x1 x2 ..." as UTF-8 text."""
     try:
         parts = line.decode("utf-8").rstrip("\r\n").split(" ")
     except UnicodeDecodeError:
         return False
     parts = [p for p in parts if p]
-    if len(parts) < 2 or (dim is not None and len(parts) != dim + 1):
+    if len(parts) < 2:
         return False
     try:
         [float(p) for p in parts[1:]]
@@ -363,7 +366,7 @@ def _is_text_vector_line(line: bytes, dim: int | None) -> bool:
 
 # --- side information ---------------------------------------------------------------------
 
-@dataclass
+@dataclass(eq=False)  # arrays have no single truth value; compare .labels and .matrix instead
 class SideInformation:
     """Labels and one vector per label: everything the semantic module of a model reads.
 
@@ -460,6 +463,8 @@ def attribute_vectors(track_labels: Mapping[str, Sequence[str]],
     if len(column) != n or n == 0:
         raise VectorsError("attribute vectors: attribute names must be non-empty and unique")
     labels = sorted({label for tags in track_labels.values() for label in tags})
+    if not labels:
+        raise VectorsError("attribute vectors: no track has a label")
     row = {label: i for i, label in enumerate(labels)}
     counts = np.zeros((len(labels), 2 * n), np.float64)
     for track, tags in track_labels.items():
