@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from zsl_core.errors import VectorsError
 from zsl_core.vectors import (
@@ -388,3 +389,14 @@ def test_shipped_glove_subset_embeds_common_tag_spellings():
     assert missing == [] and found == tags
     nearest = [w for w, _ in wv.most_similar(wv.embed("jazz"), topn=10, exclude=["jazz"])]
     assert "blues" in nearest
+
+
+# --- properties ---------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_normalise_tag_is_idempotent_and_has_no_separators_left(tag):
+    once = normalise_tag(tag)
+    assert normalise_tag(once) == once
+    assert once == once.strip() and "  " not in once and "-" not in once and "_" not in once
