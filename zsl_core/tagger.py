@@ -1,0 +1,169 @@
+"""One interface for every model that tags music: predict tags for a track, rank tracks for words.
+
+Every tagger maps audio and words into one joint space and scores them by cosine relevance,
+as the paper's deep embedding model does (section 4.1). That single idea serves three models:
+
+* a deep embedding model trained with `zsl-core train` (audio CNN + semantic module);
+* a classification model made zero-shot by ConSE (a track is placed at the convex combination
+  of its most probable seen labels' word vectors, Norouzi et al. 2013, the paper's ref. [19]);
+* the built-in pretrained default (musicnn + GloVe through ConSE).
+
+So the app, `zsl-core predict` and `zsl-core search` never need to know which model they hold.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from zsl_core import audio as audio_io
+from zsl_core.vectors import normalise_tag
+
+
+@dataclass(frozen=True)
+class TagScore:
+    """One tag proposed for a track; `seen` says whether the model was trained on it."""
+
+    tag: str
+    score: float
+    seen: bool
+
+
+@dataclass
+class Prediction:
+    """The tags a model proposes for one track, best first, seen and unseen kept apart."""
+
+    path: str
+    seen: list[TagScore] = field(default_factory=list)
+    unseen: list[TagScore] = field(default_factory=list)
+    missing_words: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "seen": [{"tag": t.tag, "score": round(t.score, 4)} for t in self.seen],
+            "unseen": [{"tag": t.tag, "score": round(t.score, 4)} for t in self.unseen],
+            "missing_words": list(self.missing_words),
+        }
+
+
+def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every row of `a` with every row of `b` (zero rows score 0)."""
+    a = np.asarray(a, dtype=np.float32)
+    b = np.asarray(b, dtype=np.float32)
+    a = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
+    return a @ b.T
+
+
+class Tagger(ABC):
+    """A model that embeds audio and words in one space.
+
+    Subclasses implement `embed_segments` (audio -> one track vector) and `embed_words`
+    (words -> vectors in the same space). Everything else (files, windows, prediction,
+    ranking) is shared, so every model behaves the same way for the app.
+    """
+
+    name: str = "tagger"
+    sample_rate: int = audio_io.SAMPLE_RATE
+    window_seconds: float = 3.0
+    seen_labels: list[str] = []
+
+    # --- what a model must provide -------------------------------------------------------
+    @abstractmethod
+    def embed_segments(self, segments: Sequence[np.ndarray]) -> np.ndarray:
+        """One track embedding [d] from mono clips at `sample_rate` (a whole track or windows of it)."""
+
+    @abstractmethod
+    def embed_words(self, words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str]]:
+        """Embeddings [m, d] of the words it can embed, the words found, and the words missing."""
+
+    # --- shared behaviour ---------------------------------------------------------------
+    def embed_file(self, path: str | Path, n_windows: int | None = None) -> np.ndarray:
+        """Track embedding of a file: the whole track, or `n_windows` evenly spaced windows (faster).
+
+        Raises AudioError for files that cannot be decoded.
+        """
+        if n_windows:
+            windows = audio_io.load_windows(path, n_windows, self.window_seconds, self.sample_rate)
+            return self.embed_segments(list(windows))
+        return self.embed_segments([audio_io.load_audio(path, self.sample_rate)])
+
+    def seen_label_embeddings(self) -> np.ndarray:
+        """Embeddings of the seen labels, cached: they are scored against every track."""
+        if getattr(self, "_seen_cache", None) is None:
+            matrix, found, missing = self.embed_words(self.seen_labels)
+            if missing:
+                # Seen labels were embeddable at training time; keep rows aligned anyway.
+                full = np.zeros((len(self.seen_labels), matrix.shape[1] if matrix.size else 1), np.float32)
+                index = {w: i for i, w in enumerate(found)}
+                for row, label in enumerate(self.seen_labels):
+                    if label in index:
+                        full[row] = matrix[index[label]]
+                matrix = full
+            self._seen_cache = matrix
+        return self._seen_cache
+
+    def scores(self, track_embeddings: np.ndarray, word_embeddings: np.ndarray) -> np.ndarray:
+        """Relevance of every track to every word: cosine in the joint space (paper eq. 2)."""
+        return cosine_matrix(np.atleast_2d(track_embeddings), np.atleast_2d(word_embeddings))
+
+    def seen_scores(self, track_embedding: np.ndarray) -> np.ndarray:
+        """Scores of the seen labels for one track; a classifier may override with its probabilities."""
+        return self.scores(track_embedding, self.seen_label_embeddings())[0]
+
+    def predict_embedding(
+        self,
+        track_embedding: np.ndarray,
+        top_k: int = 10,
+        vocabulary: Sequence[str] | None = None,
+        path: str = "",
+    ) -> Prediction:
+        """Top seen labels and top unseen vocabulary words for a track embedding."""
+        seen_scores = self.seen_scores(track_embedding)
+        order = np.argsort(-seen_scores)[:top_k]
+        seen = [TagScore(self.seen_labels[i], float(seen_scores[i]), True) for i in order]
+
+        unseen: list[TagScore] = []
+        missing: list[str] = []
+        if vocabulary:
+            seen_forms = {normalise_tag(label) for label in self.seen_labels}
+            candidates = list(dict.fromkeys(w for w in vocabulary if normalise_tag(w) not in seen_forms))
+            if candidates:
+                matrix, found, missing = self.embed_words(candidates)
+                if found:
+                    word_scores = self.scores(track_embedding, matrix)[0]
+                    order = np.argsort(-word_scores)[:top_k]
+                    unseen = [TagScore(found[i], float(word_scores[i]), False) for i in order]
+        return Prediction(path=path, seen=seen, unseen=unseen, missing_words=list(missing))
+
+    def predict(
+        self,
+        path: str | Path,
+        top_k: int = 10,
+        vocabulary: Sequence[str] | None = None,
+        n_windows: int | None = None,
+    ) -> Prediction:
+        """Tags for one audio file (seen labels, then unseen words from `vocabulary`)."""
+        embedding = self.embed_file(path, n_windows=n_windows)
+        return self.predict_embedding(embedding, top_k=top_k, vocabulary=vocabulary, path=str(path))
+
+    def query_embedding(self, query: str) -> tuple[np.ndarray | None, list[str]]:
+        """One vector for a typed query: the mean of its embeddable words and phrases.
+
+        The whole phrase is tried first ("hip hop", "classic rock" are single concepts), then
+        each word; words nobody can embed are returned so the caller can say so.
+        """
+        matrix, found, _ = self.embed_words([query])
+        if found:
+            return matrix[0], []
+        words = [w for w in normalise_tag(query).split() if w]
+        matrix, found, missing = self.embed_words(words)
+        if not found:
+            return None, missing
+        unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+        return unit.mean(axis=0), missing
