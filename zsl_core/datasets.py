@@ -29,6 +29,7 @@ database that is not SQLite) raises DatasetError, because then the whole import 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import logging
 import math
@@ -155,6 +156,11 @@ def _unique(items: Iterable[str]) -> list[str]:
     return [item for item in dict.fromkeys(items) if item]
 
 
+def _absolute(path: str | Path) -> Path:
+    """Absolute and tidied, symbolic links kept (what the user pointed at, not where it leads)."""
+    return Path(os.path.normpath(Path(path).absolute()))
+
+
 # --- the manifest ------------------------------------------------------------------------
 
 def read_manifest(path: str | Path) -> list[Track]:
@@ -165,7 +171,7 @@ def read_manifest(path: str | Path) -> list[Track]:
     line: training on a silently half-read manifest would be worse than stopping.
     """
     path = Path(path)
-    base = Path(os.path.normpath(path.parent.absolute()))
+    base = _absolute(path.parent)
     try:
         handle = path.open("rb")
     except FileNotFoundError:
@@ -222,7 +228,7 @@ def _parse_record(record: Any, where: str, base: Path) -> Track:
     meta = record.get("meta", {})
     if not isinstance(meta, dict):
         raise DatasetError(f"{where}: 'meta' must be an object")
-    return Track(id=track_id, path=Path(os.path.normpath(base / path)), tags=_unique(tags),
+    return Track(id=track_id, path=_absolute(base / path), tags=_unique(tags),
                  attributes=attributes, meta=meta)
 
 
@@ -247,7 +253,7 @@ def write_manifest(path: str | Path, tracks: Iterable[Track]) -> None:
     crash never leaves a truncated manifest behind.
     """
     path = Path(path)
-    folder = Path(os.path.normpath(path.parent.absolute()))
+    folder = _absolute(path.parent)
     lines, first_seen = [], {}
     for index, track in enumerate(tracks):
         record = _track_record(track, folder)
@@ -255,7 +261,10 @@ def write_manifest(path: str | Path, tracks: Iterable[Track]) -> None:
             raise DatasetError(f"{path}: tracks {first_seen[record['id']]} and {index} share the id "
                                f"{record['id']!r}")
         first_seen[record["id"]] = index
-        lines.append(json.dumps(record, ensure_ascii=False))
+        try:
+            lines.append(json.dumps(record, ensure_ascii=False, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise DatasetError(f"track {track.id!r}: meta is not plain JSON ({exc})") from None
     folder.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, "".join(line + "\n" for line in lines))
 
@@ -275,7 +284,7 @@ def _track_record(track: Track, folder: Path) -> dict[str, Any]:
 
 
 def _manifest_path(path: Path, folder: Path) -> str:
-    absolute = Path(os.path.normpath(path.absolute()))
+    absolute = _absolute(path)
     if absolute.is_relative_to(folder):
         return absolute.relative_to(folder).as_posix()
     return str(absolute)
@@ -322,7 +331,7 @@ def import_fma(metadata_dir: str | Path, audio_dir: str | Path, openmic_npz: str
     """
     report = report if report is not None else ImportReport()
     report.source = report.source or "fma"
-    metadata_dir, audio_dir = _fma_metadata_folder(Path(metadata_dir)), Path(audio_dir)
+    metadata_dir, audio_dir = _fma_metadata_folder(Path(metadata_dir)), _absolute(audio_dir)
     genre_titles = read_fma_genres(metadata_dir / "genres.csv")
     instruments = load_openmic(openmic_npz) if openmic_npz is not None else None
     tracks, listed = [], set()
@@ -555,7 +564,7 @@ def import_msd(tags_source: str | Path, audio_dir: str | Path, genre_filter: str
     """
     report = report if report is not None else ImportReport()
     report.source = report.source or "msd"
-    audio_dir = Path(audio_dir)
+    audio_dir = _absolute(audio_dir)
     if min_tag_count < 1:
         raise ValueError(f"min_tag_count must be at least 1, got {min_tag_count}")
     label_of = _TagMapper(_read_genre_filter(genre_filter) if genre_filter is not None else None, vectors)
@@ -652,6 +661,8 @@ def _read_lastfm_sqlite(path: Path) -> Iterator[tuple[str, list[tuple[str, float
     """(track id, [(tag, score)], {}) from lastfm_tags.db, opened read-only.
 
     Its three tables link by row id: tid_tag.tid = tids.ROWID and tid_tag.tag = tags.ROWID.
+    Rows come ordered by track and are grouped as they stream, so the 8.6 million rows of
+    the full database are never held at once.
     """
     with path.open("rb") as handle:
         if handle.read(16) != b"SQLite format 3\x00":
@@ -661,17 +672,15 @@ def _read_lastfm_sqlite(path: Path) -> Iterator[tuple[str, list[tuple[str, float
         tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not {"tids", "tags", "tid_tag"} <= tables:
             raise DatasetError(f"{path}: expected tables tids, tags and tid_tag, found {sorted(tables)}")
-        per_track: dict[str, list[tuple[str, float]]] = {}
         query = ("SELECT tids.tid, tags.tag, tid_tag.val FROM tid_tag "
-                 "JOIN tids ON tids.ROWID = tid_tag.tid JOIN tags ON tags.ROWID = tid_tag.tag")
-        for tid, tag, score in connection.execute(query):
-            per_track.setdefault(str(tid), []).append((str(tag), _score(score, path)))
+                 "JOIN tids ON tids.ROWID = tid_tag.tid JOIN tags ON tags.ROWID = tid_tag.tag "
+                 "ORDER BY tid_tag.tid")
+        for tid, rows in itertools.groupby(connection.execute(query), key=lambda row: row[0]):
+            yield str(tid), [(str(tag), _score(score, path)) for _, tag, score in rows], {}
     except sqlite3.Error as exc:
         raise DatasetError(f"{path}: unreadable Last.fm database ({exc})") from None
     finally:
         connection.close()
-    for tid in sorted(per_track):
-        yield tid, per_track[tid], {}
 
 
 def _read_lastfm_json(folder: Path) -> Iterator[tuple[str, list[tuple[str, float]], dict[str, str]]]:
@@ -748,7 +757,7 @@ def import_folder(folder: str | Path, fields: Sequence[str] = FOLDER_FIELDS, out
     root = Path(folder)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
-    root = Path(os.path.normpath(root.absolute()))
+    root = _absolute(root)
     tracks = []
     for path in _audio_files(root, report):
         track_id = path.relative_to(root).as_posix()

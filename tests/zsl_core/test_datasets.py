@@ -122,6 +122,10 @@ def test_write_manifest_refuses_bad_tracks_and_keeps_the_old_file(tmp_path: Path
         write_manifest(manifest, [Track("a", tmp_path / "1.mp3", [], {"piano": 2.0})])
     with pytest.raises(DatasetError, match="tags must be"):
         write_manifest(manifest, [Track("a", tmp_path / "1.mp3", "rock")])  # type: ignore[arg-type]
+    with pytest.raises(DatasetError, match="meta is not plain JSON"):
+        write_manifest(manifest, [Track("a", tmp_path / "1.mp3", [], meta={"bpm": float("nan")})])
+    with pytest.raises(DatasetError, match="meta is not plain JSON"):
+        write_manifest(manifest, [Track("a", tmp_path / "1.mp3", [], meta={"cover": b"\x89PNG"})])
 
     def crash(*args: object) -> None:
         raise OSError("disk full")
@@ -220,12 +224,14 @@ def test_fma_genres_become_tags_and_missing_audio_is_counted(fma: tuple[Path, Pa
     assert "kept 3 track(s)" in report.summary()
 
 
-def test_fma_other_genre_fields_and_parent_folder(fma: tuple[Path, Path]) -> None:
+def test_fma_other_genre_fields_and_parent_folder(fma: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     metadata, audio = fma
     with pytest.raises(DatasetError, match=r"tracks\.csv:6: genre id 10 is not in genres\.csv"):
         import_fma(metadata, audio, genre_field="genres_all")  # "[21, 76, 10]": no genre 10 yet
     _write_csv(metadata / "genres.csv", GENRES_CSV + [["10", "13845", "0", "Pop", "10"]])
-    tracks = import_fma(metadata.parent, audio, genre_field="genres_all")  # folder holding fma_metadata
+    monkeypatch.chdir(audio.parent)
+    tracks = import_fma(metadata.parent, "fma_audio", genre_field="genres_all")  # folder holding fma_metadata
+    assert tracks[0].path == audio / "000" / "000002.mp3"  # a relative audio folder still gives absolute paths
     assert {t.id: t.tags for t in tracks} == {"000002": ["hip-hop"], "000005": ["hip-hop", "experimental pop", "pop"],
                                               "000010": ["rock", "punk"]}
     tracks = import_fma(metadata, audio, genre_field="genre_top")
