@@ -42,7 +42,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -366,8 +366,7 @@ def _fma_metadata_folder(folder: Path) -> Path:
 def read_fma_genres(path: str | Path) -> dict[int, str]:
     """genres.csv as {genre_id: title}."""
     path = Path(path)
-    rows = _open_csv(path)
-    with rows as handle:
+    with _open_csv(path) as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or not {"genre_id", "title"} <= set(reader.fieldnames):
             raise DatasetError(f"{path}: expected FMA's genres.csv with 'genre_id' and 'title' columns")
@@ -382,7 +381,7 @@ def read_fma_genres(path: str | Path) -> dict[int, str]:
     return titles
 
 
-def _open_csv(path: Path):
+def _open_csv(path: Path) -> IO[str]:
     try:
         return path.open("r", encoding="utf-8", newline="")
     except FileNotFoundError:
