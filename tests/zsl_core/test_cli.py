@@ -1,0 +1,88 @@
+"""The `zsl-core` command line with the built-in default model: predict, embed, search, errors."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from zsl_core.cli import build_parser, main
+
+
+def write_song(path, freq, seconds=6.0, sr=22050, noise=0.0):
+    t = np.arange(int(sr * seconds)) / sr
+    rng = np.random.default_rng(int(freq))
+    signal = 0.3 * np.sin(2 * np.pi * freq * t) * np.exp(-(t % 0.5) * 4) + noise * rng.standard_normal(len(t))
+    sf.write(path, signal.astype(np.float32), sr)
+    return path
+
+
+@pytest.fixture
+def songs(tmp_path):
+    return [write_song(tmp_path / "tone.wav", 440),
+            write_song(tmp_path / "noisy.flac", 110, noise=0.3),
+            write_song(tmp_path / "high.ogg", 1760)]
+
+
+def test_predict_prints_seen_and_unseen_tags(songs, capsys):
+    assert main(["predict", str(songs[0]), "--top", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "seen:" in out and "unseen:" in out
+
+
+def test_predict_json_and_windows(songs, capsys):
+    assert main(["predict", *map(str, songs), "--json", "--top", "3", "--windows", "2"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert len(results) == 3
+    for r in results:
+        assert len(r["seen"]) == 3 and len(r["unseen"]) == 3
+        assert not {t["tag"] for t in r["seen"]} & {t["tag"] for t in r["unseen"]}
+
+
+def test_bad_files_are_skipped_with_one_line(songs, tmp_path, capsys):
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"\x00not audio" * 100)
+    assert main(["predict", str(songs[0]), str(junk)]) == 1  # partial: one file failed
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "junk.mp3" in err[0]
+    assert main(["predict", str(tmp_path / "missing.wav")]) == 2
+
+
+def test_embed_then_search(songs, tmp_path, capsys):
+    index = tmp_path / "ix.npz"
+    assert main(["embed", *map(str, songs), "--out", str(index), "--quiet"]) == 0
+    assert index.exists()
+    capsys.readouterr()
+    assert main(["search", "calm piano", "--index", str(index), "--json", "--top", "3"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 3
+    assert sorted(h["path"] for h in hits) == sorted(map(str, songs))
+    assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
+
+
+def test_search_unknown_words_is_a_one_line_error(songs, tmp_path, capsys):
+    index = tmp_path / "ix.npz"
+    main(["embed", str(songs[0]), "--out", str(index), "--quiet"])
+    capsys.readouterr()
+    assert main(["search", "qwxzv", "--index", str(index)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_shards_cover_the_manifest_once(songs, tmp_path):
+    from zsl_core.index import TrackIndex
+
+    files = list(map(str, songs))
+    for i in range(2):
+        main(["embed", *files, "--out", str(tmp_path / f"s{i}.npz"), "--shard", f"{i}/2", "--quiet"])
+    merged = TrackIndex.merge([TrackIndex.load(tmp_path / f"s{i}.npz") for i in range(2)])
+    assert sorted(merged.paths) == sorted(files)
+
+
+def test_every_subcommand_has_help(capsys):
+    parser = build_parser()
+    for command in ["import", "features", "split", "train", "evaluate", "predict", "embed", "search"]:
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage:" in capsys.readouterr().out
