@@ -207,3 +207,131 @@ def search_index(query: str, index_paths: Sequence[str | Path], model: str | Pat
     if vector.shape[-1] != index.dim:
         raise ModelError(f"the index was made by another model ({index.model}); pass --model")
     return index.search(vector, top_k=top_k), missing
+
+
+# --- training and evaluation from files --------------------------------------------------
+
+def _is_main_process() -> bool:
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+
+
+def _absolute_side_spec(spec: str) -> str:
+    kind, sep, arg = spec.partition(":")
+    if kind in ("word", "csv") and arg:
+        return f"{kind}:{Path(arg).resolve()}"
+    return spec
+
+
+def default_side_spec(tracks: Sequence[datasets.Track]) -> str:
+    """Instrument attributes when the manifest has them (Experiment 1), else the shipped GloVe."""
+    if any(t.attributes for t in tracks):
+        return "attributes"
+    return f"word:{resource_path('vectors', 'glove-6B-50d.npz')}"
+
+
+def ensure_features(tracks: Sequence[datasets.Track], cache_dir: str | Path, progress: bool = True):
+    """The feature cache for these tracks, computing what is missing (resumable)."""
+    cache = features.FeatureCache(cache_dir) if Path(cache_dir).is_dir() else None
+    if cache is None or any(t.id not in cache for t in tracks):
+        report = features.build_feature_cache([(t.id, t.path) for t in tracks], cache_dir, progress=progress)
+        if report.failed and progress:
+            print(report.summary())
+        cache = features.FeatureCache(cache_dir)
+    return cache
+
+
+def train_from_files(manifest: str | Path, split_path: str | Path, setup: str, side: str | None,
+                     model_type: str, out_dir: str | Path, cache_dir: str | Path, backbone: str = "cnn",
+                     overrides: dict | None = None, resume: bool = False, progress: bool = True):
+    """`zsl-core train`: read manifest, split and features, build side information, train, save.
+
+    The model folder gets the weights and config (train.py), every label's side vector
+    (seen and unseen, so the model can tag its unseen labels on its own) and history.json.
+    """
+    from zsl_core.train import TrainConfig, TrainData, train
+    from zsl_core.trained import save_side_information
+
+    tracks = datasets.read_manifest(manifest)
+    tags = track_tags(tracks)
+    split = splits.Split.load(split_path)
+    cache = ensure_features(tracks, cache_dir, progress=progress and _is_main_process())
+    train_ids = [t for t in split.train_tracks(setup, "train") if t in cache]
+    valid_ids = [t for t in split.train_tracks(setup, "valid") if t in cache]
+    if not train_ids:
+        raise DatasetError(f"{split_path}: no track of {setup} has features in {cache_dir}")
+
+    spec = _absolute_side_spec(side or default_side_spec(tracks))
+    labels = list(split.seen) + list(split.unseen)
+    side_all = side_information(spec, labels, tracks, seed=(overrides or {}).get("seed") or 0)
+    seen_index = {label: i for i, label in enumerate(split.seen)}
+    mean, std = features.standardisation_stats(cache, train_ids)
+
+    settings = {k: v for k, v in (overrides or {}).items() if v is not None}
+    config = TrainConfig(model=model_type, **settings)
+    info = {
+        "manifest": str(Path(manifest).resolve()), "split": str(Path(split_path).resolve()),
+        "setup": setup, "cache": str(Path(cache_dir).resolve()), "side": spec,
+        "side_kind": side_all.kind, "unseen_labels": list(split.unseen),
+        "vectors": spec.partition(":")[2] if spec.startswith("word:") else None,
+    }
+    data = TrainData(
+        features=cache, mean=mean, std=std, train_ids=train_ids, valid_ids=valid_ids,
+        track_positive={t: [seen_index[x] for x in tags[t] if x in seen_index] for t in train_ids + valid_ids},
+        seen_labels=list(split.seen),
+        side_matrix=side_all.matrix[: len(split.seen)] if model_type == "embedding" else None,
+        info=info,
+    )
+    result = train(config, data, out_dir, resume=resume, progress=progress)
+    if _is_main_process():
+        save_side_information(out_dir, side_all)
+        history = [{"epoch": i + 1, **{k: v[i] for k, v in result.history.items()}}
+                   for i in range(len(result.history["train_loss"]))]
+        Path(out_dir, "history.json").write_text(
+            json.dumps({"summary": result.summary(), "epochs": history}, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def evaluate_model(model_dir: str | Path, manifest: str | Path | None = None, split_path: str | Path | None = None,
+                   cache_dir: str | Path | None = None, side: str | None = None):
+    """`zsl-core evaluate`: score every A+B+C track against every label and slice the paper's setups."""
+    import torch
+
+    from zsl_core.evaluate import evaluate_scores
+    from zsl_core.models import load_config
+    from zsl_core.tagger import cosine_matrix
+    from zsl_core.train import embed_tracks
+    from zsl_core.trained import TrainedTagger
+
+    config = load_config(model_dir)
+    manifest = manifest or config.get("manifest")
+    split_path = split_path or config.get("split")
+    cache_dir = cache_dir or config.get("cache")
+    if not (manifest and split_path and cache_dir):
+        raise ModelError(f"{model_dir}: give --manifest, --split and --cache (the model does not record them)")
+    tracks = datasets.read_manifest(manifest)
+    split = splits.Split.load(split_path)
+    cache = ensure_features(tracks, cache_dir, progress=False)
+    tagger = TrainedTagger(model_dir, device="auto")
+    ids = [t for t in list(split.A) + list(split.B) + list(split.C) if t in cache]
+    labels = list(split.seen) + list(split.unseen)
+    if side:
+        side_all = side_information(_absolute_side_spec(side), labels, tracks)
+    else:
+        side_all = tagger.side.select(labels) if tagger.side is not None else None
+
+    if tagger.model_type == "embedding":
+        if side_all is None:
+            raise ModelError(f"{model_dir}: no side information stored; pass --side")
+        audio = embed_tracks(tagger.model, cache, ids, tagger.mean, tagger.std)
+        with torch.no_grad():
+            label_vectors = tagger.model.embed_labels(
+                torch.from_numpy(np.asarray(side_all.matrix, np.float32)).to(tagger.device)).cpu().numpy()
+        scores = cosine_matrix(audio, label_vectors)
+    else:
+        probabilities = embed_tracks(tagger.model, cache, ids, tagger.mean, tagger.std, output="probabilities")
+        scores = np.full((len(ids), len(labels)), np.nan)
+        scores[:, : len(split.seen)] = probabilities
+    return evaluate_scores(split, track_tags(tracks), ids, labels, scores,
+                           train_setup=config.get("setup", "?"), model_type=tagger.model_type)
