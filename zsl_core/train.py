@@ -176,6 +176,9 @@ def resolve_device(device: str = "auto", local_rank: int = 0) -> torch.device:
             raise ModelError(f"device {device!r} asked for, but no CUDA GPU is available")
         if resolved.index is None:
             resolved = torch.device("cuda", local_rank)
+        if resolved.index >= torch.cuda.device_count():
+            raise ModelError(f"device {resolved} asked for, but only {torch.cuda.device_count()} GPU(s) are "
+                             "visible (start no more torchrun processes per node than GPUs)")
     return resolved
 
 
