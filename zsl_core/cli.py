@@ -223,8 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="side information: word:VECTORS_FILE, attributes (from the manifest), "
                         "csv:FILE (label,attribute,value), random:DIM (control)")
     p.add_argument("--model", default="embedding", choices=["embedding", "classification"])
-    p.add_argument("--backbone", default="cnn", choices=["cnn"],
-                   help="audio module: the paper's CNN on mel spectrograms")
+    p.add_argument("--backbone", default="cnn", choices=["cnn", "musicnn"],
+                   help="audio module: 'cnn' = the paper's CNN trained on mel spectrograms; 'musicnn' = "
+                        "frozen pretrained musicnn features, only the heads train (minutes on a CPU; "
+                        "use a separate --cache folder)")
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument("--cache", required=True, help="feature cache folder (built if missing)")
     p.add_argument("--epochs", type=int)

@@ -35,7 +35,12 @@ from zsl_core.audio import N_MELS, SAMPLE_RATE, load_audio, mel_spectrogram
 from zsl_core.errors import AudioError, DatasetError
 
 INDEX_NAME = "index.jsonl"
+META_NAME = "cache.json"
 _TMP_MARK = ".tmp-"
+
+# What a cache can hold: the paper's mel spectrogram ([128, frames] at 22,050 Hz), or the
+# frozen pretrained backbone's features (musicnn's 200-d penultimate layer per 3-s patch).
+KINDS = {"mel": N_MELS, "musicnn": 200}
 
 
 @dataclass
@@ -67,7 +72,7 @@ def feature_file_name(track_id: str) -> str:
 
 def build_feature_cache(tracks: list[tuple[str, Path]], cache_dir: str | Path,
                         workers: int | None = None, max_seconds: float | None = None,
-                        progress: bool = True) -> CacheReport:
+                        progress: bool = True, kind: str = "mel") -> CacheReport:
     """Compute the mel of every (track_id, audio_path) not yet in `cache_dir`.
 
     `workers` processes (default: all cores; 0 or 1 runs in this process) decode in
@@ -77,6 +82,7 @@ def build_feature_cache(tracks: list[tuple[str, Path]], cache_dir: str | Path,
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    _claim_kind(cache_dir, kind)
     _remove_stale_temporaries(cache_dir)
     _check_unique_ids(tracks)
     report = CacheReport()
@@ -90,8 +96,8 @@ def build_feature_cache(tracks: list[tuple[str, Path]], cache_dir: str | Path,
                 _append_index(cache_dir, [track_id])
         else:
             todo.append((track_id, str(path)))
-    with tqdm(total=len(todo), disable=not progress, unit="track", desc="mel features") as bar:
-        for track_id, reason in _run(todo, cache_dir, workers, max_seconds):
+    with tqdm(total=len(todo), disable=not progress, unit="track", desc=f"{kind} features") as bar:
+        for track_id, reason in _run(todo, cache_dir, workers, max_seconds, kind):
             if reason is None:
                 report.computed.append(track_id)
                 _append_index(cache_dir, [track_id])
@@ -101,19 +107,38 @@ def build_feature_cache(tracks: list[tuple[str, Path]], cache_dir: str | Path,
     return report
 
 
+def _claim_kind(cache_dir: Path, kind: str) -> None:
+    """Record what the cache holds; refuse to mix kinds in one folder."""
+    if kind not in KINDS:
+        raise DatasetError(f"unknown feature kind {kind!r} (known: {', '.join(KINDS)})")
+    existing = cache_kind(cache_dir)
+    if (cache_dir / META_NAME).exists() and existing != kind:
+        raise DatasetError(f"{cache_dir}: holds {existing} features, not {kind}; use another --cache folder")
+    if not (cache_dir / META_NAME).exists():
+        (cache_dir / META_NAME).write_text(json.dumps({"kind": kind}) + "\n", encoding="utf-8")
+
+
+def cache_kind(cache_dir: str | Path) -> str:
+    """'mel' or 'musicnn' (a cache made before kinds existed holds mels)."""
+    try:
+        return json.loads((Path(cache_dir) / META_NAME).read_text(encoding="utf-8"))["kind"]
+    except (OSError, ValueError, KeyError):
+        return "mel"
+
+
 def _run(todo: list[tuple[str, str]], cache_dir: Path, workers: int | None,
-         max_seconds: float | None) -> Iterator[tuple[str, str | None]]:
+         max_seconds: float | None, kind: str = "mel") -> Iterator[tuple[str, str | None]]:
     """Yield (track_id, failure reason or None) as tracks finish, in a pool or inline."""
     workers = (os.cpu_count() or 1) if workers is None else workers
     if workers <= 1 or len(todo) <= 1:
         for track_id, path in todo:
-            yield _compute_one(track_id, path, str(cache_dir), max_seconds)
+            yield _compute_one(track_id, path, str(cache_dir), max_seconds, kind)
         return
     # spawn, not fork: forking a process that has started torch's thread pools can hang.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
                              initializer=_init_worker) as pool:
-        futures = [pool.submit(_compute_one, track_id, path, str(cache_dir), max_seconds)
+        futures = [pool.submit(_compute_one, track_id, path, str(cache_dir), max_seconds, kind)
                    for track_id, path in todo]
         for future in as_completed(futures):
             yield future.result()
@@ -127,13 +152,16 @@ def _init_worker() -> None:
 
 
 def _compute_one(track_id: str, path: str, cache_dir: str,
-                 max_seconds: float | None) -> tuple[str, str | None]:
-    """Decode one track and write its mel; an AudioError becomes the returned reason."""
+                 max_seconds: float | None, kind: str = "mel") -> tuple[str, str | None]:
+    """Decode one track and write its features; an AudioError becomes the returned reason."""
     try:
-        audio = load_audio(path, SAMPLE_RATE, duration=max_seconds)
-        if len(audio) == 0:
-            raise AudioError(path, "no audio samples decoded")
-        mel = mel_spectrogram(audio).astype(np.float16)
+        if kind == "musicnn":
+            mel = _musicnn_features(path, max_seconds)
+        else:
+            audio = load_audio(path, SAMPLE_RATE, duration=max_seconds)
+            if len(audio) == 0:
+                raise AudioError(path, "no audio samples decoded")
+            mel = mel_spectrogram(audio).astype(np.float16)
     except AudioError as exc:
         return track_id, str(exc)
     target = Path(cache_dir) / feature_file_name(track_id)
@@ -143,6 +171,18 @@ def _compute_one(track_id: str, path: str, cache_dir: str,
         np.save(handle, mel, allow_pickle=False)
     os.replace(temporary, target)
     return track_id, None
+
+
+def _musicnn_features(path: str, max_seconds: float | None) -> np.ndarray:
+    """[200, n_patches] float16: musicnn's penultimate layer for every 3-s patch of the track."""
+    from zsl_core import musicnn
+    from zsl_core.default_model import BACKBONE_MODEL, _musicnn_model
+
+    audio = load_audio(path, musicnn.SAMPLE_RATE, duration=max_seconds)
+    if len(audio) == 0:
+        raise AudioError(path, "no audio samples decoded")
+    model = _musicnn_model(BACKBONE_MODEL, "cpu")
+    return model.extract(audio)["penultimate"].T.astype(np.float16)
 
 
 def _check_unique_ids(tracks: Iterable[tuple[str, Path]]) -> None:
@@ -181,6 +221,8 @@ class FeatureCache:
 
     def __init__(self, cache_dir: str | Path) -> None:
         self.cache_dir = Path(cache_dir)
+        self.kind = cache_kind(self.cache_dir)
+        self.channels = KINDS.get(self.kind, N_MELS)
 
     def path(self, track_id: str) -> Path:
         return self.cache_dir / feature_file_name(track_id)
@@ -194,8 +236,8 @@ class FeatureCache:
         except (ValueError, OSError) as exc:
             raise DatasetError(f"{path}: unreadable feature file for track {track_id!r} "
                                f"({exc})") from None
-        if mel.ndim != 2 or mel.shape[0] != N_MELS:
-            raise DatasetError(f"{path}: expected a [{N_MELS}, T] mel, got {mel.shape}")
+        if mel.ndim != 2 or mel.shape[0] != self.channels:
+            raise DatasetError(f"{path}: expected [{self.channels}, T] {self.kind} features, got {mel.shape}")
         return mel
 
     def __contains__(self, track_id: object) -> bool:

@@ -231,11 +231,18 @@ def default_side_spec(tracks: Sequence[datasets.Track]) -> str:
     return f"word:{resource_path('vectors', 'glove-6B-50d.npz')}"
 
 
-def ensure_features(tracks: Sequence[datasets.Track], cache_dir: str | Path, progress: bool = True):
-    """The feature cache for these tracks, computing what is missing (resumable)."""
+def ensure_features(tracks: Sequence[datasets.Track], cache_dir: str | Path, progress: bool = True,
+                    kind: str | None = None):
+    """The feature cache for these tracks, computing what is missing (resumable).
+
+    kind: "mel" (the paper's input) or "musicnn" (frozen pretrained backbone features);
+    None keeps whatever the folder already holds.
+    """
     cache = features.FeatureCache(cache_dir) if Path(cache_dir).is_dir() else None
+    kind = kind or (cache.kind if cache is not None else "mel")
     if cache is None or any(t.id not in cache for t in tracks):
-        report = features.build_feature_cache([(t.id, t.path) for t in tracks], cache_dir, progress=progress)
+        report = features.build_feature_cache([(t.id, t.path) for t in tracks], cache_dir,
+                                               progress=progress, kind=kind)
         if report.failed and progress:
             print(report.summary())
         cache = features.FeatureCache(cache_dir)
@@ -256,7 +263,10 @@ def train_from_files(manifest: str | Path, split_path: str | Path, setup: str, s
     tracks = datasets.read_manifest(manifest)
     tags = track_tags(tracks)
     split = splits.Split.load(split_path)
-    cache = ensure_features(tracks, cache_dir, progress=progress and _is_main_process())
+    kind = "musicnn" if backbone == "musicnn" else "mel"
+    cache = ensure_features(tracks, cache_dir, progress=progress and _is_main_process(), kind=kind)
+    if cache.kind != kind:
+        raise DatasetError(f"{cache_dir}: holds {cache.kind} features; the {backbone} backbone needs {kind}")
     train_ids = [t for t in split.train_tracks(setup, "train") if t in cache]
     valid_ids = [t for t in split.train_tracks(setup, "valid") if t in cache]
     if not train_ids:
@@ -269,10 +279,13 @@ def train_from_files(manifest: str | Path, split_path: str | Path, setup: str, s
     mean, std = features.standardisation_stats(cache, train_ids)
 
     settings = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if backbone == "musicnn":
+        # frozen musicnn features: only the heads train; one 3-s patch is one training chunk
+        settings.update(backbone="mlp", chunk_frames=1)
     config = TrainConfig(model=model_type, **settings)
     info = {
         "manifest": str(Path(manifest).resolve()), "split": str(Path(split_path).resolve()),
-        "setup": setup, "cache": str(Path(cache_dir).resolve()), "side": spec,
+        "setup": setup, "cache": str(Path(cache_dir).resolve()), "side": spec, "features": kind,
         "side_kind": side_all.kind, "unseen_labels": list(split.unseen),
         "vectors": spec.partition(":")[2] if spec.startswith("word:") else None,
     }
@@ -324,13 +337,14 @@ def evaluate_model(model_dir: str | Path, manifest: str | Path | None = None, sp
     if tagger.model_type == "embedding":
         if side_all is None:
             raise ModelError(f"{model_dir}: no side information stored; pass --side")
-        audio = embed_tracks(tagger.model, cache, ids, tagger.mean, tagger.std)
+        audio = embed_tracks(tagger.model, cache, ids, tagger.mean, tagger.std, chunk_frames=tagger.chunk_frames)
         with torch.no_grad():
             label_vectors = tagger.model.embed_labels(
                 torch.from_numpy(np.asarray(side_all.matrix, np.float32)).to(tagger.device)).cpu().numpy()
         scores = cosine_matrix(audio, label_vectors)
     else:
-        probabilities = embed_tracks(tagger.model, cache, ids, tagger.mean, tagger.std, output="probabilities")
+        probabilities = embed_tracks(tagger.model, cache, ids, tagger.mean, tagger.std,
+                                     chunk_frames=tagger.chunk_frames, output="probabilities")
         scores = np.full((len(ids), len(labels)), np.nan)
         scores[:, : len(split.seen)] = probabilities
     return evaluate_scores(split, track_tags(tracks), ids, labels, scores,

@@ -73,6 +73,12 @@ class TrainedTagger(Tagger):
         self.mean = float(self.config["mean"])
         self.std = float(self.config["std"])
         self.side = load_side_information(self.model_dir)
+        self.chunk_frames = int(self.config.get("chunk_frames", audio_io.CHUNK_FRAMES))
+        self.features = self.config.get("features", "mel")
+        if self.features == "musicnn":
+            from zsl_core import musicnn
+
+            self.sample_rate, self.window_seconds = musicnn.SAMPLE_RATE, 3.0
         vectors = vectors or self.config.get("vectors")
         self.vectors = WordVectors.load(vectors) if vectors and Path(vectors).exists() else None
         self._probabilities: dict[bytes, np.ndarray] = {}
@@ -83,11 +89,19 @@ class TrainedTagger(Tagger):
         """Track vector from unstandardised mels: the mean of its 130-frame chunk outputs."""
         from zsl_core.train import embed_track
 
-        chunks = [embed_track(self.model, m, self.mean, self.std, return_chunks=True) for m in mels]
+        chunks = [embed_track(self.model, m, self.mean, self.std, chunk_frames=self.chunk_frames,
+                              return_chunks=True) for m in mels]
         return np.concatenate(chunks).mean(axis=0)
 
     def embed_segments(self, segments: Sequence[np.ndarray]) -> np.ndarray:
-        output = self.embed_mels([audio_io.mel_spectrogram(s) for s in segments])
+        if self.features == "musicnn":
+            from zsl_core.default_model import BACKBONE_MODEL, _musicnn_model
+
+            net = _musicnn_model(BACKBONE_MODEL, str(self.device))
+            inputs = [net.extract(s)["penultimate"].T for s in segments]
+        else:
+            inputs = [audio_io.mel_spectrogram(s) for s in segments]
+        output = self.embed_mels(inputs)
         if self.model_type == "embedding":
             return output
         return self._conse(output)

@@ -101,3 +101,26 @@ def test_train_resume_and_bad_inputs(dataset, capsys):
     assert err.count("\n") == 1 and "missing.json" in err
     assert main(["evaluate", str(root / "no-such-model")]) == 2
     assert main(["predict", str(root / "audio" / "00.wav"), "--model", str(root / "no-such-model")]) == 2
+
+
+def test_musicnn_backbone_trains_heads_on_cached_features(dataset, capsys):
+    root = dataset
+    manifest, split = root / "manifest.jsonl", root / "split-mn.json"
+    run("split", manifest, "--out", split, "--seen-fraction", "0.67", "--seed", "3")
+    out = root / "run-musicnn"
+    run("train", manifest, "--split", split, "--setup", "(A+B)-X", "--side", f"word:{root / 'vectors.txt'}",
+        "--backbone", "musicnn", "--cache", root / "cache-musicnn", "--out", out, "--epochs", "8",
+        "--batch-size", "8", "--optimizer", "adam", "--lr", "0.003", "--quiet")
+    config = json.loads((out / "config.json").read_text())
+    assert config["features"] == "musicnn" and config["audio"]["kind"] == "mlp"
+    losses = [e["train_loss"] for e in json.loads((out / "history.json").read_text())["epochs"]]
+    assert losses[-1] < losses[0]
+    capsys.readouterr()
+    run("evaluate", out)
+    assert "Table 2" in capsys.readouterr().out
+    run("predict", root / "audio" / "01.wav", "--model", out, "--json", "--top", "2")
+    assert len(json.loads(capsys.readouterr().out)[0]["seen"]) == 2
+    # a mel cache cannot be reused for musicnn features, and says so in one line
+    run("features", manifest, "--cache", root / "cache", "--workers", "1", "--quiet")
+    assert main(["train", str(manifest), "--split", str(split), "--backbone", "musicnn", "--side", "random:3",
+                 "--cache", str(root / "cache"), "--out", str(root / "x")]) == 2
