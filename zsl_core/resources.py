@@ -7,7 +7,7 @@ in a normal install setuptools ships that folder as the `zsl_tagger_resources` p
 
 from __future__ import annotations
 
-from importlib import resources as importlib_resources
+import importlib.util
 from pathlib import Path
 
 
@@ -16,11 +16,12 @@ def resources_dir() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "resources"
     if (checkout / "models").is_dir():
         return checkout
-    try:
-        installed = Path(str(importlib_resources.files("zsl_tagger_resources")))
-    except ModuleNotFoundError:
+    # resources/ has no __init__.py, so the installed copy is a namespace package: ask the
+    # import system where it lives rather than importlib.resources (which wraps the path).
+    spec = importlib.util.find_spec("zsl_tagger_resources")
+    if spec is None or not spec.submodule_search_locations:
         return checkout
-    return installed
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 def resource_path(*parts: str) -> Path:
