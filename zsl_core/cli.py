@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -295,6 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "debug", False):
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    else:
+        # the commands print their own summaries; library log lines would repeat them
+        logging.getLogger("zsl_core").addHandler(logging.NullHandler())
     try:
         return int(args.func(args) or 0)
     except ZslError as exc:
