@@ -1,0 +1,197 @@
+"""One module per tag format (beets-style): how a field lives in ID3, Vorbis comments, MP4.
+
+Every format module offers a `TagFormat` subclass that reads and sets our fields on a parsed
+mutagen file and knows how to fingerprint the file's *audio payload* (the bytes or packets that
+make the sound). The fingerprint is what makes writes safe: `app.tagwriter` writes tags into a
+copy and only replaces the original when the copy's fingerprint equals the original's.
+
+The fields are the same everywhere: "genre", "mood", "grouping", "comment" and "custom:NAME".
+Values are always lists of strings (tags are multi-valued).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import mutagen
+
+from zsl_core.errors import ZslError
+
+STANDARD_FIELDS: tuple[str, ...] = ("genre", "mood", "grouping", "comment")
+CUSTOM_PREFIX = "custom:"
+_HASH_BLOCK = 1 << 20
+
+
+class TagError(ZslError):
+    """A file's tags cannot be read or written (not audio, corrupt, unsupported format).
+
+    Same shape as `AudioError`, so callers record `path` and the one-line `reason`.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How tags are written where formats leave a choice.
+
+    id3_version: 4 (default; real multi-values, TMOO) or 3 (for old players; TXXX:MOOD,
+        multi-values joined with `id3_separator`).
+    id3_separator: joins multi-values in ID3v2.3, where the standard has no multi-values.
+        "; " by default, not mutagen's "/", because "/" occurs inside real genre names
+        ("Drum/Bass", "Rock/Pop") and would split them when read back. Values written as v2.3
+        are split on the same separator when read.
+    comment_lang / comment_desc: which ID3 COMM frame is "the comment" (ISO-639-2 language,
+        description). An existing frame with that description in another language is reused.
+    """
+
+    id3_version: int = 4
+    id3_separator: str = "; "
+    comment_lang: str = "eng"
+    comment_desc: str = ""
+
+    def __post_init__(self) -> None:
+        if self.id3_version not in (3, 4):
+            raise ValueError(f"id3_version must be 3 or 4, not {self.id3_version!r}")
+        if not self.id3_separator:
+            raise ValueError("id3_separator must not be empty")
+        if len(self.comment_lang) != 3:
+            raise ValueError(f"comment_lang must be a 3-letter code, not {self.comment_lang!r}")
+
+
+def check_field(field: str) -> str:
+    """Return `field` if it names a field we write; ValueError otherwise (a caller bug)."""
+    if field in STANDARD_FIELDS:
+        return field
+    if field.startswith(CUSTOM_PREFIX) and custom_name(field).strip():
+        name = custom_name(field)
+        if "=" in name or "\x00" in name or "~" in name:
+            raise ValueError(f"custom field name must not contain '=', '~' or NUL: {field!r}")
+        return field
+    raise ValueError(f"unknown field {field!r}; use one of {', '.join(STANDARD_FIELDS)} "
+                     f"or custom:NAME")
+
+
+def custom_name(field: str) -> str:
+    """"custom:Energy" -> "Energy"."""
+    return field[len(CUSTOM_PREFIX):]
+
+
+class TagFormat(ABC):
+    """Our fields on one parsed file. Subclasses wrap one mutagen file type each."""
+
+    #: short name of the tag format, shown in messages ("ID3", "Vorbis comments", "MP4")
+    kind: str = ""
+
+    def __init__(self, path: Path, audio: mutagen.FileType, options: WriteOptions) -> None:
+        self.path = path
+        self.audio = audio
+        self.options = options
+
+    @abstractmethod
+    def read(self, field: str) -> list[str]:
+        """The field's values as the file holds them now (empty list if absent)."""
+
+    @abstractmethod
+    def set(self, field: str, values: list[str]) -> None:
+        """Replace the field's values in memory (an empty list removes the field)."""
+
+    @abstractmethod
+    def save(self) -> None:
+        """Write the in-memory tags back into `self.path`."""
+
+    @abstractmethod
+    def others(self, field: str) -> Any:
+        """A comparable snapshot of every tag except `field`: must not change when we write."""
+
+    def converts_on_save(self) -> bool:
+        """True when saving changes other tags on purpose (ID3 version change), so the
+        `others` snapshot is not expected to survive a write unchanged."""
+        return False
+
+    @abstractmethod
+    def audio_digest(self) -> str:
+        """Fingerprint of the audio payload: equal before and after any tag write."""
+
+
+def open_tags(path: str | Path, options: WriteOptions | None = None) -> TagFormat:
+    """Parse `path` and wrap it in the TagFormat for its container; TagError if we cannot.
+
+    The container is detected from the content (mutagen's scoring: magic bytes first, then
+    the suffix), so a FLAC file named .mp3 is still handled as FLAC.
+    """
+    from app.tagformats import id3, mp4, vorbis  # the format modules import this package
+
+    path = Path(path)
+    options = options or WriteOptions()
+    handlers = {**id3.HANDLED, **vorbis.HANDLED, **mp4.HANDLED}
+    _check_regular_file(path)
+    try:
+        audio = mutagen.File(str(path), options=list(handlers))
+    except mutagen.MutagenError as exc:
+        raise TagError(path, f"cannot read tags: {one_line(exc)}") from None
+    except (ValueError, EOFError, IndexError, KeyError, UnicodeDecodeError) as exc:
+        raise TagError(path, f"malformed tags: {one_line(exc)}") from None
+    if audio is None:
+        raise TagError(path, _unsupported_reason(path))
+    return handlers[type(audio)](path, audio, options)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line (mutagen messages sometimes span lines)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+def _check_regular_file(path: Path) -> None:
+    try:
+        if not path.is_file():
+            raise TagError(path, "not a regular file" if path.exists() else "no such file")
+        if path.stat().st_size == 0:
+            raise TagError(path, "empty file (0 bytes)")
+    except OSError as exc:
+        raise TagError(path, f"cannot read: {exc.strerror or one_line(exc)}") from None
+
+
+def _unsupported_reason(path: Path) -> str:
+    """Name the format when mutagen knows it but we do not write it (WMA, raw AAC...)."""
+    try:
+        other = mutagen.File(str(path))
+    except Exception:  # any parse failure just means "not a format we know"
+        other = None
+    if other is not None:
+        return f"writing tags to {type(other).__name__} files is not supported"
+    return "not a supported audio file (unknown or corrupt content)"
+
+
+def id3v2_size(head: bytes) -> int:
+    """Size in bytes of an ID3v2 tag starting at `head` (0 when there is none)."""
+    if len(head) < 10 or head[:3] != b"ID3":
+        return 0
+    size = 0
+    for byte in head[6:10]:
+        size = (size << 7) | (byte & 0x7F)
+    footer = 10 if head[5] & 0x10 else 0
+    return 10 + size + footer
+
+
+def hash_range(f: BinaryIO, start: int, end: int) -> str:
+    """SHA-256 of bytes [start, end) of an open file, read in blocks (long files stay out of
+    memory)."""
+    digest = hashlib.sha256()
+    f.seek(start)
+    remaining = end - start
+    while remaining > 0:
+        block = f.read(min(_HASH_BLOCK, remaining))
+        if not block:
+            break
+        digest.update(block)
+        remaining -= len(block)
+    return digest.hexdigest()

@@ -1,0 +1,130 @@
+"""MP4 / M4A tags (AAC and ALAC): the iTunes "ilst" atoms.
+
+    field        atom
+    genre        ©gen (text; a legacy numeric `gnre` atom is read when there is no ©gen,
+                 and removed when we write ©gen, so players do not show two genres)
+    mood         ----:com.apple.iTunes:MOOD (freeform, UTF-8; what Picard and Mp3tag write)
+    grouping     ©grp
+    comment      ©cmt
+    custom:NAME  ----:com.apple.iTunes:NAME
+
+Multi-values are several data atoms under one key (mutagen's native form; Mp3tag and Picard
+read them as separate values, iTunes shows the first).
+
+Saving moves atoms and mutagen rewrites the chunk offset tables, so raw bytes are no proof of
+anything. The audio payload we fingerprint is what a player gets from the demuxer: every audio
+packet's bytes, timestamps and duration, plus the codec configuration (PyAV demuxes only,
+nothing is decoded, so this stays fast on long files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from pathlib import Path
+from typing import Any
+
+from mutagen.id3 import TCON
+from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
+
+from app.tagformats import TagError, TagFormat, custom_name, one_line
+
+_ATOMS = {"genre": "\xa9gen", "grouping": "\xa9grp", "comment": "\xa9cmt"}
+_FREEFORM = "----:com.apple.iTunes:"
+
+
+class Mp4Format(TagFormat):
+    """Our fields in an MP4 ilst (m4a, mp4; AAC or ALAC)."""
+
+    kind = "MP4"
+
+    def __init__(self, path: Path, audio: Any, options: Any) -> None:
+        super().__init__(path, audio, options)
+        if audio.tags is None:
+            audio.add_tags()
+        self.tags = audio.tags
+
+    def read(self, field: str) -> list[str]:
+        key = _key(field)
+        if key.startswith(_FREEFORM):
+            values = [bytes(v).decode("utf-8", "replace") for v in self.tags.get(key, [])]
+        else:
+            values = [str(v) for v in self.tags.get(key, [])]
+        if field == "genre" and not values:
+            values = [_id3v1_genre(n) for n in self.tags.get("gnre", [])]
+        return [v for v in values if v != ""]
+
+    def set(self, field: str, values: list[str]) -> None:
+        for key in _field_keys(field):
+            self.tags.pop(key, None)
+        if not values:
+            return
+        key = _key(field)
+        if key.startswith(_FREEFORM):
+            self.tags[key] = [MP4FreeForm(v.encode("utf-8"), dataformat=AtomDataType.UTF8)
+                              for v in values]
+        else:
+            self.tags[key] = list(values)
+
+    def others(self, field: str) -> Any:
+        skip = set(_field_keys(field))
+        return sorted((key, _values_fingerprint(value)) for key, value in self.tags.items()
+                      if key not in skip)
+
+    def save(self) -> None:
+        self.audio.save()
+
+    def audio_digest(self) -> str:
+        return _packets_digest(self.path)
+
+
+def _key(field: str) -> str:
+    return _ATOMS[field] if field in _ATOMS else _FREEFORM + _freeform_name(field)
+
+
+def _freeform_name(field: str) -> str:
+    return "MOOD" if field == "mood" else custom_name(field)
+
+
+def _field_keys(field: str) -> list[str]:
+    return [_key(field), "gnre"] if field == "genre" else [_key(field)]
+
+
+def _id3v1_genre(number: int) -> str:
+    """`gnre` holds an ID3v1 genre number plus one."""
+    genres = TCON.GENRES
+    return genres[number - 1] if 0 < number <= len(genres) else str(number)
+
+
+def _values_fingerprint(value: Any) -> str:
+    """Hash a tag value with everything that matters (cover format, data type...)."""
+    items = value if isinstance(value, list) else [value]
+    parts = [(type(v).__name__, repr(v), getattr(v, "imageformat", None),
+              getattr(v, "dataformat", None)) for v in items]
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+HANDLED = {MP4: Mp4Format}
+
+
+def _packets_digest(path: Path) -> str:
+    import av  # local: only MP4 needs PyAV here, and it is slow to import
+
+    digest = hashlib.sha256()
+    try:
+        with av.open(str(path)) as container:
+            streams = [s for s in container.streams if s.type == "audio"]
+            if not streams:
+                raise TagError(path, "no audio stream in the MP4 file")
+            for stream in streams:
+                digest.update(bytes(stream.codec_context.extradata or b""))
+            for packet in container.demux(*streams):
+                if packet.size == 0:  # the demuxer's end-of-stream marker
+                    continue
+                stamps = (packet.stream.index, packet.pts or 0, packet.dts or 0,
+                          packet.duration or 0)
+                digest.update(struct.pack("<4q", *stamps))
+                digest.update(bytes(packet))
+    except av.error.FFmpegError as exc:
+        raise TagError(path, f"cannot demux the MP4 audio: {one_line(exc)}") from None
+    return digest.hexdigest()
