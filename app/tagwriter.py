@@ -197,6 +197,7 @@ def _write(path: Path, field: str, values: list[str], expected: list[str] | None
 def _replace_with_edited_copy(target: Path, before: os.stat_result, original: TagFormat,
                               field: str, values: list[str], options: WriteOptions) -> None:
     """The safe write itself: edit a copy, prove it good, swap it in atomically."""
+    original.check_complete()
     digest = original.audio_digest()
     others = None if original.converts_on_save() else original.others(field)
     temp = _copy_beside(target, before)

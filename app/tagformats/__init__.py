@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import mutagen
+import soundfile
 
 from zsl_core.errors import ZslError
 
@@ -120,6 +121,10 @@ class TagFormat(ABC):
     def audio_digest(self) -> str:
         """Fingerprint of the audio payload: equal before and after any tag write."""
 
+    def check_complete(self) -> None:
+        """TagError if the audio is visibly truncated. Formats whose structure already shows
+        truncation to mutagen (Ogg pages, RIFF/IFF chunks, MP4 atoms) need nothing more."""
+
 
 def open_tags(path: str | Path, options: WriteOptions | None = None) -> TagFormat:
     """Parse `path` and wrap it in the TagFormat for its container; TagError if we cannot.
@@ -195,3 +200,20 @@ def hash_range(f: BinaryIO, start: int, end: int) -> str:
         digest.update(block)
         remaining -= len(block)
     return digest.hexdigest()
+
+
+def check_end_decodes(path: Path, frames: int = 4096) -> None:
+    """Truncation check for MP3 and FLAC, whose tags parse fine when the audio is cut short:
+    seek to the last `frames` samples the header declares and decode them. A seek and a
+    few milliseconds of decoding, so it costs nothing next to the copy a write makes."""
+    try:
+        with soundfile.SoundFile(str(path)) as f:
+            want = min(f.frames, frames)
+            if want <= 0:
+                raise TagError(path, "no audio frames")
+            f.seek(f.frames - want)
+            got = len(f.read(want, dtype="float32"))
+    except (RuntimeError, OSError, ValueError):  # LibsndfileError is a RuntimeError
+        raise TagError(path, "audio does not decode to its end (truncated or corrupt)") from None
+    if got < want:
+        raise TagError(path, "truncated: the audio ends before the length its header declares")

@@ -33,7 +33,8 @@ from mutagen.id3 import COMM, ID3, TCON, TIT1, TMOO, TXXX, Frame
 from mutagen.mp3 import MP3
 from mutagen.wave import WAVE
 
-from app.tagformats import TagError, TagFormat, custom_name, hash_range, id3v2_size
+from app.tagformats import (TagError, TagFormat, check_end_decodes, custom_name, hash_range,
+                            id3v2_size)
 
 UTF8 = 3  # mutagen's Encoding.UTF8; mutagen re-encodes as UTF-16 itself when saving v2.3
 
@@ -133,6 +134,10 @@ class Id3Format(TagFormat):
         if isinstance(self.audio, MP3):
             return _mp3_payload_digest(self.path)
         return _iff_payload_digest(self.path)
+
+    def check_complete(self) -> None:
+        if isinstance(self.audio, MP3):
+            check_end_decodes(self.path)
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -1,8 +1,7 @@
 """MP4 / M4A tags (AAC and ALAC): the iTunes "ilst" atoms.
 
     field        atom
-    genre        ©gen (text; a legacy numeric `gnre` atom is read when there is no ©gen,
-                 and removed when we write ©gen, so players do not show two genres)
+    genre        ©gen (mutagen reads a legacy numeric `gnre` atom as ©gen; saving writes ©gen)
     mood         ----:com.apple.iTunes:MOOD (freeform, UTF-8; what Picard and Mp3tag write)
     grouping     ©grp
     comment      ©cmt
@@ -24,7 +23,6 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from mutagen.id3 import TCON
 from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
 
 from app.tagformats import TagError, TagFormat, custom_name, one_line
@@ -50,16 +48,13 @@ class Mp4Format(TagFormat):
             values = [bytes(v).decode("utf-8", "replace") for v in self.tags.get(key, [])]
         else:
             values = [str(v) for v in self.tags.get(key, [])]
-        if field == "genre" and not values:
-            values = [_id3v1_genre(n) for n in self.tags.get("gnre", [])]
         return [v for v in values if v != ""]
 
     def set(self, field: str, values: list[str]) -> None:
-        for key in _field_keys(field):
-            self.tags.pop(key, None)
+        key = _key(field)
+        self.tags.pop(key, None)
         if not values:
             return
-        key = _key(field)
         if key.startswith(_FREEFORM):
             self.tags[key] = [MP4FreeForm(v.encode("utf-8"), dataformat=AtomDataType.UTF8)
                               for v in values]
@@ -67,9 +62,9 @@ class Mp4Format(TagFormat):
             self.tags[key] = list(values)
 
     def others(self, field: str) -> Any:
-        skip = set(_field_keys(field))
+        skip = _key(field)
         return sorted((key, _values_fingerprint(value)) for key, value in self.tags.items()
-                      if key not in skip)
+                      if key != skip)
 
     def save(self) -> None:
         self.audio.save()
@@ -84,16 +79,6 @@ def _key(field: str) -> str:
 
 def _freeform_name(field: str) -> str:
     return "MOOD" if field == "mood" else custom_name(field)
-
-
-def _field_keys(field: str) -> list[str]:
-    return [_key(field), "gnre"] if field == "genre" else [_key(field)]
-
-
-def _id3v1_genre(number: int) -> str:
-    """`gnre` holds an ID3v1 genre number plus one."""
-    genres = TCON.GENRES
-    return genres[number - 1] if 0 < number <= len(genres) else str(number)
 
 
 def _values_fingerprint(value: Any) -> str:

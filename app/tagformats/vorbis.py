@@ -25,7 +25,8 @@ from mutagen.ogg import OggPage
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
-from app.tagformats import TagError, TagFormat, custom_name, hash_range, id3v2_size, one_line
+from app.tagformats import (TagError, TagFormat, check_end_decodes, custom_name, hash_range,
+                            id3v2_size, one_line)
 
 _KEYS = {"genre": "GENRE", "mood": "MOOD", "grouping": "GROUPING", "comment": "COMMENT"}
 # Ogg header packets before the first audio packet, per codec.
@@ -66,6 +67,10 @@ class VorbisFormat(TagFormat):
 
     def save(self) -> None:
         self.audio.save()
+
+    def check_complete(self) -> None:
+        if isinstance(self.audio, FLAC):
+            check_end_decodes(self.path)
 
     def audio_digest(self) -> str:
         if isinstance(self.audio, FLAC):

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 from mutagen.apev2 import APEv2
 from mutagen.aiff import AIFF
-from mutagen.id3 import (APIC, COMM, ID3, POPM, RVA2, TALB, TCON, TDRC, TIT1, TIT2, TMOO, TPE1,
+from mutagen.id3 import (APIC, COMM, ID3, POPM, RVA2, TALB, TCON, TDRC, TIT2, TMOO, TPE1,
                          TRCK, TSOP, TSST, TXXX, USLT)
 from mutagen.wave import WAVE
 
