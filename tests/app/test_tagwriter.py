@@ -1,0 +1,279 @@
+"""The tag writer's contract across formats: plan/apply/restore semantics, refusals (changed
+since, read-only, locked), damaged inputs left byte-identical, the payload guard, temp files."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+import audio_factory
+from app.tagformats import TagError, WriteOptions, open_tags
+from app.tagformats.vorbis import VorbisFormat
+from app.tagwriter import (TEMP_SUFFIX, Change, apply_change, cleanup_temp_files,
+                           is_temp_file, merge_values, plan_write, read_field, read_fields,
+                           restore)
+from test_id3 import tagged_mp3, tagged_wave
+from test_mp4 import tagged_m4a
+from test_vorbis import tagged_vorbis
+
+FIELDS = ("genre", "mood", "grouping", "comment", "custom:Energy")
+
+
+def make(tmp_path: Path, kind: str) -> Path:
+    """One richly tagged file of each kind the writer supports."""
+    builders = {
+        "mp3": lambda: tagged_mp3(tmp_path / "a.mp3"),
+        "mp3v23": lambda: tagged_mp3(tmp_path / "b.mp3", version=3),
+        "flac": lambda: tagged_vorbis(tmp_path / "a.flac", "flac"),
+        "ogg": lambda: tagged_vorbis(tmp_path / "a.ogg", "ogg"),
+        "opus": lambda: tagged_vorbis(tmp_path / "a.opus", "opus"),
+        "wav": lambda: tagged_wave(tmp_path / "a.wav"),
+        "aiff": lambda: tagged_wave(tmp_path / "a.aiff"),
+        "m4a": lambda: tagged_m4a(tmp_path / "a.m4a"),
+        "alac": lambda: tagged_m4a(tmp_path / "b.m4a", "alac"),
+    }
+    return builders[kind]()
+
+
+KINDS = ("mp3", "mp3v23", "flac", "ogg", "opus", "wav", "aiff", "m4a", "alac")
+
+
+def options_for(kind: str) -> WriteOptions:
+    return WriteOptions(id3_version=3 if kind == "mp3v23" else 4)
+
+
+def everything(path: Path) -> list:
+    """All tags of a file as mutagen sees them, order-insensitive."""
+    tags = open_tags(path).audio.tags
+    return sorted(repr(item) for item in tags.items())
+
+
+def test_merge_values() -> None:
+    assert merge_values(["Rock", "jazz"], ["JAZZ", "Blues", "blues"]) == ["Rock", "jazz", "Blues"]
+    assert merge_values([], []) == []
+
+
+def test_plan_reads_only(tmp_path: Path) -> None:
+    path = make(tmp_path, "flac")
+    before = path.read_bytes()
+    merged = plan_write(path, "genre", [" Blues ", "", "jazz\x00"], "merge")
+    assert merged == Change(path, "genre", ["Jazz"], ["Jazz", "Blues"])
+    replaced = plan_write(path, "genre", ["Blues", "blues"], "replace")
+    assert replaced.new == ["Blues"] and replaced.changed
+    assert path.read_bytes() == before
+    with pytest.raises(ValueError):
+        plan_write(path, "genre", ["x"], "append")
+    with pytest.raises(ValueError):
+        plan_write(path, "title", ["x"])
+
+
+def test_read_fields(tmp_path: Path) -> None:
+    path = make(tmp_path, "mp3")
+    assert read_fields(path) == {"genre": ["Jazz"], "mood": ["mellow"], "grouping": [],
+                                 "comment": ["old comment"]}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_round_trip_every_field(tmp_path: Path, kind: str) -> None:
+    path = make(tmp_path, kind)
+    options = options_for(kind)
+    original = everything(path)
+    results = []
+    for mode, field in zip(["merge", "replace"] * 3, FIELDS):
+        change = plan_write(path, field, ["Sad Piano", "rainy"], mode, options)
+        results.append(apply_change(change, options))
+        assert results[-1].written, results[-1].message
+        assert read_field(path, field, options) == change.new
+    for result in reversed(results):
+        undo = restore(path, result.field, result.old, result.new, options)
+        assert undo.ok and undo.written, undo.message
+    assert everything(path) == original
+
+
+def test_unchanged_write_leaves_file_alone(tmp_path: Path) -> None:
+    path = make(tmp_path, "ogg")
+    before, mtime = path.read_bytes(), path.stat().st_mtime_ns
+    result = apply_change(plan_write(path, "genre", ["jazz"], "merge"))
+    assert result.ok and not result.written and "unchanged" in result.message
+    assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
+
+
+def test_apply_refuses_when_changed_since_plan(tmp_path: Path) -> None:
+    path = make(tmp_path, "m4a")
+    change = plan_write(path, "genre", ["Ambient"], "replace")
+    assert restore(path, "genre", ["Someone Else"], None).written
+    before = path.read_bytes()
+    result = apply_change(change)
+    assert not result.ok and "changed by someone else" in result.error
+    assert path.read_bytes() == before
+
+
+def test_undo_refuses_when_changed_since(tmp_path: Path) -> None:
+    path = make(tmp_path, "mp3")
+    done = apply_change(plan_write(path, "mood", ["calm"], "replace"))
+    assert restore(path, "mood", ["edited by hand"], None).written
+    before = path.read_bytes()
+    undo = restore(path, "mood", done.old, done.new)
+    assert not undo.ok and "changed by someone else" in undo.error
+    assert path.read_bytes() == before
+    assert read_field(path, "mood") == ["edited by hand"]
+
+
+def test_keeps_mode_and_updates_mtime(tmp_path: Path) -> None:
+    path = make(tmp_path, "flac")
+    os.chmod(path, 0o640)
+    old = time.time() - 3600
+    os.utime(path, (old, old))
+    assert restore(path, "genre", ["x"], None).written
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert path.stat().st_mtime > old + 1800
+
+
+def test_symlink_is_followed_and_kept(tmp_path: Path) -> None:
+    target = make(tmp_path, "ogg")
+    link = tmp_path / "link.ogg"
+    link.symlink_to(target)
+    assert restore(link, "genre", ["x"], None).written
+    assert link.is_symlink() and read_field(target, "genre") == ["x"]
+
+
+def test_read_only_file_is_reported_not_forced(tmp_path: Path) -> None:
+    path = make(tmp_path, "mp3")
+    before = path.read_bytes()
+    os.chmod(path, 0o444)
+    result = restore(path, "genre", ["x"], None)
+    assert not result.ok and "read-only" in result.error
+    assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
+
+
+def test_read_only_folder_is_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = tagged_vorbis(folder / "a.flac", "flac")
+    before = path.read_bytes()
+    os.chmod(folder, 0o555)
+    try:
+        result = restore(path, "genre", ["x"], None)
+    finally:
+        os.chmod(folder, 0o755)
+    assert not result.ok and "folder is read-only" in result.error
+    assert path.read_bytes() == before
+
+
+def test_locked_file_is_reported(tmp_path: Path) -> None:
+    path = make(tmp_path, "wav")
+    before = path.read_bytes()
+    with open(path, "rb") as other_program:
+        fcntl.flock(other_program, fcntl.LOCK_EX)
+        result = restore(path, "genre", ["x"], None)
+    assert not result.ok and "locked" in result.error
+    assert path.read_bytes() == before
+
+
+def _damaged(tmp_path: Path) -> dict[str, Path]:
+    """Every kind of bad input we promise to survive, as files in tmp_path."""
+    bad: dict[str, Path] = {}
+    random = os.urandom(20000)
+    for suffix in (".mp3", ".flac", ".ogg", ".opus", ".m4a", ".wav", ".aiff"):
+        bad[f"random{suffix}"] = tmp_path / f"random{suffix}"
+        bad[f"random{suffix}"].write_bytes(random)
+        bad[f"empty{suffix}"] = tmp_path / f"empty{suffix}"
+        bad[f"empty{suffix}"].write_bytes(b"")
+    (tmp_path / "good").mkdir()
+    for kind in ("mp3", "flac", "ogg", "opus", "wav", "aiff", "m4a"):
+        good = make(tmp_path / "good", kind)
+        data = good.read_bytes()
+        for cut in (0.3, 0.8):
+            path = tmp_path / f"cut{int(cut * 100)}_{kind}{good.suffix}"
+            path.write_bytes(data[:int(len(data) * cut)])
+            bad[path.name] = path
+    text = tmp_path / "notes.mp3"
+    text.write_text("not audio at all\n" * 100)
+    bad["text.mp3"] = text
+    # an ID3 header claiming a tag far longer than the file
+    tag_too_long = tmp_path / "tag_too_long.mp3"
+    tag_too_long.write_bytes(b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f" + b"\x00" * 500)
+    bad["tag_too_long.mp3"] = tag_too_long
+    # an FLAC whose metadata block length runs past the end
+    flac = tmp_path / "badblock.flac"
+    flac.write_bytes(b"fLaC\x00\x00\x00\x22" + b"\x00" * 20)
+    bad["badblock.flac"] = flac
+    return bad
+
+
+def test_damaged_files_give_a_one_line_error_and_stay_identical(tmp_path: Path) -> None:
+    for name, path in _damaged(tmp_path).items():
+        before = path.read_bytes()
+        result = restore(path, "genre", ["Rock"], None)
+        assert not result.ok, name
+        assert "\n" not in result.error and result.error, name
+        try:  # unparseable files fail at planning; truncated audio at the latest when applied
+            change = plan_write(path, "genre", ["Rock"])
+        except TagError:
+            pass
+        else:
+            assert not apply_change(change).ok, name
+        assert path.read_bytes() == before, name
+    leftovers = [p for p in tmp_path.rglob("*") if is_temp_file(p)]
+    assert leftovers == []
+
+
+def test_missing_file_and_unsupported_format(tmp_path: Path) -> None:
+    result = restore(tmp_path / "nope.mp3", "genre", ["x"], None)
+    assert not result.ok
+    wma = audio_factory.write_tone(tmp_path / "a.wma", 1.0, fmt="wma")
+    with pytest.raises(TagError, match="not supported"):
+        read_field(wma, "genre")
+
+
+def test_payload_guard_refuses_a_save_that_touches_audio(tmp_path: Path, monkeypatch) -> None:
+    """If a tag library ever damaged the audio, the copy is rejected and the original kept."""
+    path = make(tmp_path, "flac")
+    before = path.read_bytes()
+    real_save = VorbisFormat.save
+
+    def damaging_save(self: VorbisFormat) -> None:
+        real_save(self)
+        with open(self.path, "r+b") as f:
+            f.seek(-10, 2)
+            f.write(b"\x00" * 10)
+
+    monkeypatch.setattr(VorbisFormat, "save", damaging_save)
+    result = restore(path, "genre", ["x"], None)
+    assert not result.ok and "audio payload" in result.error
+    assert path.read_bytes() == before
+    assert [p for p in tmp_path.iterdir() if is_temp_file(p)] == []
+
+
+def test_guard_refuses_a_save_that_changes_other_tags(tmp_path: Path, monkeypatch) -> None:
+    path = make(tmp_path, "ogg")
+    before = path.read_bytes()
+    real_set = VorbisFormat.set
+
+    def sloppy_set(self: VorbisFormat, field: str, values: list[str]) -> None:
+        real_set(self, field, values)
+        del self.tags["ARTIST"]
+
+    monkeypatch.setattr(VorbisFormat, "set", sloppy_set)
+    result = restore(path, "genre", ["x"], None)
+    assert not result.ok and "other tags" in result.error
+    assert path.read_bytes() == before
+
+
+def test_cleanup_temp_files(tmp_path: Path) -> None:
+    audio = make(tmp_path, "ogg")
+    old = tmp_path / f".a.ogg.abc123{TEMP_SUFFIX}"
+    fresh = tmp_path / f".a.ogg.def456{TEMP_SUFFIX}"
+    for p in (old, fresh):
+        p.write_bytes(b"partial")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert is_temp_file(old) and not is_temp_file(audio)
+    assert cleanup_temp_files(tmp_path) == [old]
+    assert fresh.exists() and audio.exists()
+    assert cleanup_temp_files(tmp_path, min_age_seconds=0) == [fresh]
+    assert sorted(tmp_path.iterdir()) == [audio]
