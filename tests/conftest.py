@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
 import audio_factory
+
+# Qt tests never open a real window: the offscreen platform works without a display (CI).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture
