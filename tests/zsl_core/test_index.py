@@ -46,3 +46,19 @@ def test_bad_files_raise_dataset_error(tmp_path):
     junk.write_bytes(b"not a zip")
     with pytest.raises(DatasetError, match="not a zsl-core index"):
         TrackIndex.load(junk)
+
+
+def test_rank_agrees_with_an_exact_float64_ranking():
+    from zsl_core.index import rank
+
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((5000, 50))
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    query = rng.standard_normal(50)
+    exact = matrix @ (query / np.linalg.norm(query))
+    best, scores = rank(matrix.astype(np.float16), query, top_k=10)
+    assert list(best[:5]) == list(np.argsort(-exact)[:5])
+    np.testing.assert_allclose(scores, exact[best], atol=2e-3)
+    assert np.all(np.diff(scores) <= 0)
+    assert rank(matrix[:0].astype(np.float16), query, 5)[0].size == 0
+    assert len(rank(matrix[:3].astype(np.float16), query, 10)[0]) == 3
