@@ -1,0 +1,299 @@
+"""Tag writes as batches in the index, so every write can be shown first and undone later.
+
+A *batch* is one user action ("write the top 3 genres to these 200 files"): one `batches` row
+and one `changes` row per file that was written, holding the field's old and new values (JSON
+lists) and the time. `undo` reads those rows back and puts the old values in place through
+`app.tagwriter.restore`, which refuses a file whose field no longer holds what we wrote (someone
+else edited it since: their edit wins, and the file is reported).
+
+Crash safety: a file's `changes` row is inserted as `pending` *before* its write and becomes
+`written` after it, so a process killed mid-batch leaves a journal that still covers every file
+it may have touched; `undo` handles a pending row whose file still holds the old values as
+already restored. Rows of files that were not written (unchanged, failed) are removed again.
+
+The write options (ID3 version and separator) are stored with each written row, because undo
+must read and write the file the same way: reading an ID3v2.3 file with another separator
+splits values differently, and writing it as v2.4 would convert the file.
+
+Every function takes a `library` (app.library.Library): only its `.conn`, `.track(id)`,
+`.prediction(id, top_k)` and `.refresh(ids)` are used.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field as dataclass_field
+from pathlib import Path
+from typing import Any, Sequence
+
+from app import db
+from app.tagwriter import (Change, TagError, WriteOptions, apply_change, plan_write, read_field,
+                           restore)
+from zsl_core.errors import ZslError
+
+__all__ = ["JournalError", "PlannedChange", "BatchResult", "UndoResult", "BatchInfo", "INCLUDE",
+           "propose", "plan_batch", "write_batch", "undo", "history"]
+
+INCLUDE = ("both", "seen", "unseen")
+MODES = ("merge", "replace")
+
+
+class JournalError(ZslError):
+    """Nothing to undo, an unknown batch, bad arguments: one line for the user."""
+
+
+@dataclass
+class PlannedChange:
+    """What writing would do to one file: shown by --dry-run and the GUI before writing."""
+
+    track_id: int
+    display_path: str
+    field: str
+    old: list[str] = dataclass_field(default_factory=list)
+    new: list[str] = dataclass_field(default_factory=list)
+    changed: bool = False
+    error: str | None = None
+    path: Path | None = None   # the file itself (display_path is only printable)
+    mode: str = "merge"
+
+
+@dataclass
+class BatchResult:
+    """batch_id is None when nothing was written (no batch is kept then)."""
+
+    batch_id: int | None
+    written: int = 0
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = dataclass_field(default_factory=list)
+
+
+@dataclass
+class UndoResult:
+    batch_id: int
+    restored: int = 0
+    refused: list[tuple[str, str]] = dataclass_field(default_factory=list)
+
+
+@dataclass
+class BatchInfo:
+    batch_id: int
+    time: float
+    description: str
+    field: str
+    n_files: int
+    undone: bool
+    mode: str = "merge"
+
+
+# -- choosing tags ---------------------------------------------------------------------------
+
+
+def propose(library: Any, track_id: int, top_k: int = 3, min_score: float | None = None,
+            include: str = "both") -> list[str]:
+    """The tags to write for one track, from its stored prediction (no audio is read).
+
+    Seen scores (the network's probabilities) and unseen scores (cosines in word space) are not
+    on one scale, so "both" does not sort them together: it takes the best seen tag, then the
+    best unseen one, and so on, until `top_k` tags. `min_score` drops tags scoring below it
+    (either kind). A track without an analysis result gets no tags.
+    """
+    if include not in INCLUDE:
+        raise ValueError(f"include must be one of {INCLUDE}, not {include!r}")
+    if top_k <= 0:
+        return []
+    prediction = library.prediction(track_id, top_k=top_k)
+    if prediction is None:
+        return []
+    lists = []
+    if include in ("both", "seen"):
+        lists.append(list(prediction.seen))
+    if include in ("both", "unseen"):
+        lists.append(list(prediction.unseen))
+    for i, scores in enumerate(lists):
+        lists[i] = [t for t in scores if min_score is None or t.score >= min_score]
+    chosen: list[str] = []
+    keys: set[str] = set()
+    for rank in range(max((len(s) for s in lists), default=0)):
+        for scores in lists:
+            if rank < len(scores) and len(chosen) < top_k:
+                tag = scores[rank].tag
+                if tag.casefold() not in keys:
+                    keys.add(tag.casefold())
+                    chosen.append(tag)
+    return chosen
+
+
+# -- planning --------------------------------------------------------------------------------
+
+
+def plan_batch(library: Any, track_ids: Sequence[int], field: str, tags: dict[int, list[str]],
+               mode: str = "merge", options: WriteOptions | None = None) -> list[PlannedChange]:
+    """Read each file's current values and compute the new ones; writes nothing.
+
+    An empty tag list never clears a field (not even with mode="replace"): a track the model
+    proposed nothing for keeps its values. Unreadable files come back with `error` set.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    planned = []
+    for track_id in track_ids:
+        track = library.track(track_id)
+        item = PlannedChange(int(track_id), track.display_path, field, path=Path(track.path),
+                             mode=mode)
+        new_tags = list(tags.get(track_id, []))
+        try:
+            if new_tags:
+                change = plan_write(track.path, field, new_tags, mode, options)
+            else:
+                current = read_field(track.path, field, options)
+                change = Change(Path(track.path), field, current, list(current))
+        except TagError as exc:
+            item.error = exc.reason
+        else:
+            item.old, item.new, item.changed = list(change.old), list(change.new), change.changed
+        planned.append(item)
+    return planned
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def write_batch(library: Any, planned: Sequence[PlannedChange], description: str,
+                options: WriteOptions | None = None) -> BatchResult:
+    """Write the planned changes safely and journal them as one batch.
+
+    A file whose field changed since it was planned is refused by the tag writer and reported
+    in `failed`, as are unreadable or read-only files; the other files are still written.
+    """
+    options = options or WriteOptions()
+    conn = library.conn
+    result = BatchResult(None)
+    todo = []
+    for item in planned:
+        if item.error:
+            result.failed.append((item.display_path, item.error))
+        elif not item.changed:
+            result.unchanged += 1
+        else:
+            todo.append(item)
+    if not todo:
+        return result
+    fields = sorted({item.field for item in todo})
+    modes = sorted({item.mode for item in todo})
+    cur = conn.execute(
+        "INSERT INTO batches (created_at, description, field, mode) VALUES (?, ?, ?, ?)",
+        (time.time(), description, ", ".join(fields), ", ".join(modes)))
+    batch_id = int(cur.lastrowid)
+    options_json = json.dumps(asdict(options))
+    written_ids = []
+    for item in todo:
+        path = Path(item.path) if item.path is not None else Path(library.track(item.track_id).path)
+        row = conn.execute(
+            "INSERT INTO changes (batch_id, track_id, path, field, old_values, new_values, status,"
+            " message, changed_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            (batch_id, item.track_id, db.path_key(path), item.field, json.dumps(item.old),
+             json.dumps(item.new), options_json, time.time())).lastrowid
+        outcome = apply_change(Change(path, item.field, list(item.old), list(item.new)), options)
+        if outcome.written:
+            conn.execute("UPDATE changes SET status = 'written', changed_at = ? WHERE id = ?",
+                         (time.time(), row))
+            result.written += 1
+            written_ids.append(item.track_id)
+        else:
+            conn.execute("DELETE FROM changes WHERE id = ?", (row,))
+            if outcome.error:
+                result.failed.append((item.display_path, outcome.error))
+            else:
+                result.unchanged += 1
+    if written_ids:
+        result.batch_id = batch_id
+        library.refresh(written_ids)
+    else:
+        conn.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+    return result
+
+
+
+# -- undo ------------------------------------------------------------------------------------
+
+
+def undo(library: Any, batch_id: int | None = None,
+         options: WriteOptions | None = None) -> UndoResult:
+    """Put back the old values of a batch (default: the latest one not undone yet).
+
+    Files whose field was changed since by someone else are refused and listed; the batch is
+    marked undone anyway. Undoing an undone batch again (by its number) retries only the files
+    refused the first time. `options` overrides the write options recorded with the batch.
+    """
+    conn = library.conn
+    if batch_id is None:
+        row = conn.execute("SELECT id FROM batches WHERE undone_at IS NULL "
+                           "ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            raise JournalError("nothing to undo: every batch of tag writes is already undone")
+        batch_id = int(row[0])
+    batch = conn.execute("SELECT undone_at FROM batches WHERE id = ?", (batch_id,)).fetchone()
+    if batch is None:
+        raise JournalError(f"no batch {batch_id} in the history")
+    rows = conn.execute(
+        "SELECT id, track_id, path, field, old_values, new_values, status, message FROM changes"
+        " WHERE batch_id = ? AND status IN ('written', 'pending') ORDER BY id DESC",
+        (batch_id,)).fetchall()
+    if batch[0] is not None and not rows:
+        raise JournalError(f"batch {batch_id} is already undone")
+    result = UndoResult(batch_id)
+    restored_ids = []
+    for change_id, track_id, key, field, old_json, new_json, status, message in rows:
+        path = db.path_from_key(key)
+        old, new = json.loads(old_json), json.loads(new_json)
+        use = options or _options_from(message)
+        outcome = restore(path, field, old, expected_current=new, options=use)
+        error = outcome.error
+        if error and _holds(path, field, old, use):
+            error = None  # already back to the old values (a pending row, or put back by hand)
+        if error:
+            result.refused.append((db.display(key), error))
+            conn.execute("UPDATE changes SET status = 'written', message = ? WHERE id = ?",
+                         (json.dumps({**asdict(use), "undo_refused": error}), change_id))
+            continue
+        conn.execute("UPDATE changes SET status = 'undone' WHERE id = ?", (change_id,))
+        result.restored += 1
+        if track_id is not None:
+            restored_ids.append(int(track_id))
+    conn.execute("UPDATE batches SET undone_at = COALESCE(undone_at, ?) WHERE id = ?",
+                 (time.time(), batch_id))
+    if restored_ids:
+        library.refresh(restored_ids)
+    return result
+
+
+def _options_from(message: str | None) -> WriteOptions:
+    """The write options recorded with a change row (defaults if absent or unreadable)."""
+    try:
+        stored = json.loads(message or "{}")
+        known = {k: stored[k] for k in ("id3_version", "id3_separator", "comment_lang",
+                                        "comment_desc") if k in stored}
+        return WriteOptions(**known)
+    except (ValueError, TypeError):
+        return WriteOptions()
+
+
+def _holds(path: Path, field: str, values: list[str], options: WriteOptions) -> bool:
+    try:
+        return read_field(path, field, options) == list(values)
+    except TagError:
+        return False
+
+
+# -- history ---------------------------------------------------------------------------------
+
+
+def history(library: Any, limit: int = 50) -> list[BatchInfo]:
+    """The latest batches, newest first, with how many files each wrote."""
+    rows = library.conn.execute(
+        "SELECT b.id, b.created_at, b.description, b.field, b.mode, b.undone_at,"
+        " (SELECT COUNT(*) FROM changes c WHERE c.batch_id = b.id AND c.status != 'pending')"
+        " FROM batches b ORDER BY b.id DESC LIMIT ?", (int(limit),)).fetchall()
+    return [BatchInfo(int(r[0]), float(r[1]), r[2], r[3], int(r[6]), r[5] is not None, r[4])
+            for r in rows]

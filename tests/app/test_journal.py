@@ -1,0 +1,255 @@
+"""The journal: batches of tag writes recorded in the index, undo that refuses files changed
+since, history. Real files of every writable container, tagged with mutagen."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app import db, journal
+from app.journal import PlannedChange
+from app.tagformats import WriteOptions, open_tags
+from app.tagwriter import apply_change, plan_write, read_field
+from test_id3 import tagged_mp3, tagged_wave
+from test_mp4 import tagged_m4a
+from test_vorbis import tagged_vorbis
+from zsl_core.tagger import Prediction, TagScore
+
+
+@dataclass
+class Row:
+    id: int
+    path: Path
+    display_path: str
+    status: str = "ok"
+
+
+class IndexOnly:
+    """The part of app.library.Library the journal uses, over a real index file: the journal
+    only needs the connection, track rows, stored predictions and refresh."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.conn = db.connect(db_path)
+        self.predictions: dict[int, Prediction] = {}
+        self.refreshed: list[int] = []
+
+    def add(self, path: Path) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO tracks (path, display_path, status, added_at) VALUES (?, ?, 'ok', ?)",
+            (db.path_key(path), db.display(path), time.time()))
+        return int(cur.lastrowid)
+
+    def track(self, track_id: int) -> Row:
+        key, shown, status = self.conn.execute(
+            "SELECT path, display_path, status FROM tracks WHERE id = ?", (track_id,)).fetchone()
+        return Row(track_id, db.path_from_key(key), shown, status)
+
+    def prediction(self, track_id: int, top_k: int = 10, vocabulary=None) -> Prediction | None:
+        p = self.predictions.get(track_id)
+        if p is None:
+            return None
+        return Prediction(p.path, p.seen[:top_k], p.unseen[:top_k])
+
+    def refresh(self, track_ids) -> None:
+        self.refreshed.extend(track_ids)
+
+
+def all_tags(path: Path) -> list[str]:
+    """Every tag of a file as mutagen sees it, order-insensitive: 'equal to the original'."""
+    tags = open_tags(path).audio.tags
+    return sorted(repr(item) for item in tags.items())
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> IndexOnly:
+    library = IndexOnly(tmp_path / "index.sqlite3")
+    yield library
+    library.conn.close()
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[Path]:
+    music = tmp_path / "music"
+    music.mkdir()
+    return [tagged_mp3(music / "a.mp3"), tagged_vorbis(music / "b.flac", "flac"),
+            tagged_m4a(music / "c.m4a"), tagged_wave(music / "d.wav")]
+
+
+def test_propose_alternates_seen_and_unseen_and_filters(lib: IndexOnly, tmp_path: Path) -> None:
+    tid = lib.add(tmp_path / "x.wav")
+    lib.predictions[tid] = Prediction("x", seen=[TagScore("rock", 0.9, True),
+                                                 TagScore("Pop", 0.5, True),
+                                                 TagScore("jazz", 0.1, True)],
+                                      unseen=[TagScore("pop", 0.7, False),
+                                              TagScore("shoegaze", 0.6, False)])
+    assert journal.propose(lib, tid, top_k=3) == ["rock", "pop", "shoegaze"]  # "Pop" duplicate
+    assert journal.propose(lib, tid, top_k=2, include="seen") == ["rock", "Pop"]
+    assert journal.propose(lib, tid, top_k=5, include="unseen") == ["pop", "shoegaze"]
+    assert journal.propose(lib, tid, top_k=5, min_score=0.55) == ["rock", "pop", "shoegaze"]
+    assert journal.propose(lib, lib.add(tmp_path / "y.wav")) == []  # not analysed
+    with pytest.raises(ValueError):
+        journal.propose(lib, tid, include="all")
+
+
+def test_write_then_undo_restores_every_file(lib: IndexOnly, files: list[Path]) -> None:
+    before = {p: all_tags(p) for p in files}
+    ids = [lib.add(p) for p in files]
+    tags = {tid: ["Shoegaze", "Dream Pop"] for tid in ids}
+    planned = journal.plan_batch(lib, ids, "genre", tags, mode="merge")
+    assert all(item.changed and item.error is None for item in planned)
+    assert [item.display_path for item in planned] == [str(p) for p in files]
+    assert all(item.new[-2:] == ["Shoegaze", "Dream Pop"] for item in planned)
+    result = journal.write_batch(lib, planned, "genre: test")
+    assert (result.written, result.unchanged, result.failed) == (4, 0, [])
+    assert sorted(lib.refreshed) == sorted(ids)
+    for item in planned:
+        assert read_field(item.path, "genre") == item.new
+    rows = lib.conn.execute("SELECT status, old_values, new_values FROM changes "
+                            "WHERE batch_id = ?", (result.batch_id,)).fetchall()
+    assert len(rows) == 4 and {r[0] for r in rows} == {"written"}
+
+    done = journal.undo(lib)
+    assert (done.batch_id, done.restored, done.refused) == (result.batch_id, 4, [])
+    for p in files:
+        assert all_tags(p) == before[p], p
+    with pytest.raises(journal.JournalError, match="nothing to undo"):
+        journal.undo(lib)
+    with pytest.raises(journal.JournalError, match="already undone"):
+        journal.undo(lib, result.batch_id)
+
+
+def test_replace_and_custom_field_round_trip(lib: IndexOnly, files: list[Path]) -> None:
+    before = {p: all_tags(p) for p in files}
+    ids = [lib.add(p) for p in files]
+    for field in ("mood", "custom:Energy"):
+        planned = journal.plan_batch(lib, ids, field, {t: ["calm"] for t in ids}, mode="replace")
+        assert journal.write_batch(lib, planned, field).written == 4
+        assert all(read_field(p, field) == ["calm"] for p in files)
+    assert journal.undo(lib).restored == 4
+    assert journal.undo(lib).restored == 4
+    for p in files:
+        assert all_tags(p) == before[p], p
+
+
+def test_id3v23_batch_undoes_with_its_own_options(lib: IndexOnly, tmp_path: Path) -> None:
+    path = tagged_mp3(tmp_path / "v23.mp3", version=3)
+    before = all_tags(path)
+    tid = lib.add(path)
+    options = WriteOptions(id3_version=3, id3_separator=" / ")
+    planned = journal.plan_batch(lib, [tid], "genre", {tid: ["Drum", "Bass"]}, options=options)
+    assert journal.write_batch(lib, planned, "v2.3", options=options).written == 1
+    assert read_field(path, "genre", options)[-2:] == ["Drum", "Bass"]
+    assert journal.undo(lib).restored == 1  # no options given: the batch's own are used
+    assert all_tags(path) == before
+
+
+def test_undo_refuses_a_file_changed_since(lib: IndexOnly, files: list[Path]) -> None:
+    ids = [lib.add(p) for p in files[:2]]
+    planned = journal.plan_batch(lib, ids, "grouping", {t: ["Evening"] for t in ids},
+                                 mode="replace")
+    batch = journal.write_batch(lib, planned, "grouping").batch_id
+    # someone else edits the first file after our write
+    edit = plan_write(files[0], "grouping", ["Mine"], mode="replace")
+    assert apply_change(edit).written
+    done = journal.undo(lib)
+    assert done.restored == 1
+    assert len(done.refused) == 1 and done.refused[0][0] == str(files[0])
+    assert "changed by someone else" in done.refused[0][1]
+    assert read_field(files[0], "grouping") == ["Mine"]  # their edit wins
+    assert read_field(files[1], "grouping") == planned[1].old
+    assert journal.history(lib)[0].undone
+    # undoing the batch again by number retries only the refused file (still refused here)
+    again = journal.undo(lib, batch)
+    assert (again.restored, len(again.refused)) == (0, 1)
+
+
+def test_read_only_file_is_reported_and_others_written(lib: IndexOnly, files: list[Path]) -> None:
+    ids = [lib.add(p) for p in files]
+    locked = files[1]
+    os.chmod(locked, stat.S_IRUSR | stat.S_IRGRP)
+    try:
+        before = locked.read_bytes()
+        planned = journal.plan_batch(lib, ids, "genre", {t: ["Ambient"] for t in ids})
+        result = journal.write_batch(lib, planned, "genre")
+        assert result.written == 3
+        assert result.failed == [(str(locked), result.failed[0][1])]
+        assert "read-only" in result.failed[0][1]
+        assert locked.read_bytes() == before
+        assert journal.history(lib)[0].n_files == 3
+        assert lib.conn.execute("SELECT COUNT(*) FROM changes").fetchone()[0] == 3
+    finally:
+        os.chmod(locked, stat.S_IRUSR | stat.S_IWUSR)
+
+
+def test_unchanged_errors_and_nothing_written(lib: IndexOnly, files: list[Path],
+                                              tmp_path: Path) -> None:
+    good = lib.add(files[1])
+    bad_path = tmp_path / "not-audio.mp3"
+    bad_path.write_bytes(b"hello, not audio" * 10)
+    bad = lib.add(bad_path)
+    current = read_field(files[1], "genre")
+    planned = journal.plan_batch(lib, [good, bad], "genre", {good: current[:1], bad: ["x"]})
+    assert not planned[0].changed and planned[0].error is None
+    assert planned[1].error and not planned[1].changed
+    result = journal.write_batch(lib, planned, "nothing")
+    assert (result.batch_id, result.written, result.unchanged) == (None, 0, 1)
+    assert result.failed[0][0] == str(bad_path)
+    assert journal.history(lib) == []
+    # an empty proposal never clears a field, even with replace
+    planned = journal.plan_batch(lib, [good], "genre", {good: []}, mode="replace")
+    assert planned[0].new == current and not planned[0].changed
+
+
+def test_planning_writes_nothing(lib: IndexOnly, files: list[Path]) -> None:
+    snapshot = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in files}
+    ids = [lib.add(p) for p in files]
+    planned = journal.plan_batch(lib, ids, "comment", {t: ["new comment"] for t in ids},
+                                 mode="replace")
+    assert all(isinstance(item, PlannedChange) and item.changed for item in planned)
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in files} == snapshot
+    assert lib.conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0] == 0
+
+
+def test_planned_then_changed_before_write_is_refused(lib: IndexOnly, files: list[Path]) -> None:
+    tid = lib.add(files[0])
+    planned = journal.plan_batch(lib, [tid], "mood", {tid: ["happy"]}, mode="replace")
+    assert apply_change(plan_write(files[0], "mood", ["sad"], mode="replace")).written
+    result = journal.write_batch(lib, planned, "mood")
+    assert result.written == 0 and "changed by someone else" in result.failed[0][1]
+    assert read_field(files[0], "mood") == ["sad"]
+
+
+def test_history_lists_newest_first(lib: IndexOnly, files: list[Path]) -> None:
+    ids = [lib.add(p) for p in files[:3]]
+    first = journal.write_batch(
+        lib, journal.plan_batch(lib, ids, "genre", {t: ["A"] for t in ids}), "first")
+    second = journal.write_batch(
+        lib, journal.plan_batch(lib, ids[:1], "custom:Vibe", {ids[0]: ["B"]}, mode="replace"),
+        "second")
+    journal.undo(lib)
+    infos = journal.history(lib)
+    assert [(i.batch_id, i.description, i.field, i.n_files, i.undone, i.mode) for i in infos] == [
+        (second.batch_id, "second", "custom:Vibe", 1, True, "replace"),
+        (first.batch_id, "first", "genre", 3, False, "merge")]
+    assert infos[0].time >= infos[1].time > 0
+    assert len(journal.history(lib, limit=1)) == 1
+
+
+def test_pending_row_of_a_killed_write_undoes_cleanly(lib: IndexOnly, files: list[Path]) -> None:
+    """A process killed between journaling and writing leaves a pending row; undo copes."""
+    tid = lib.add(files[1])
+    planned = journal.plan_batch(lib, [tid], "genre", {tid: ["Noise"]})
+    result = journal.write_batch(lib, planned, "genre")
+    # the same batch also holds a pending row whose file was never written
+    lib.conn.execute(
+        "INSERT INTO changes (batch_id, track_id, path, field, old_values, new_values, status,"
+        " changed_at) VALUES (?, NULL, ?, 'genre', '[\"Jazz\"]', '[\"Jazz\", \"X\"]', 'pending',"
+        " ?)", (result.batch_id, db.path_key(files[2]), time.time()))
+    done = journal.undo(lib)
+    assert (done.restored, done.refused) == (2, [])
+    assert read_field(files[1], "genre") == planned[0].old
