@@ -1,0 +1,433 @@
+"""The `zsl-tagger` command line: the desktop tagger's library without the window.
+
+    zsl-tagger scan ~/Music            analyse new and changed files into the index
+    zsl-tagger search "sad piano"      rank indexed tracks by words
+    zsl-tagger tags ~/Music/album      the seen and unseen tags the model proposes
+    zsl-tagger write --field genre --top 3 --dry-run      show, then write (journaled)
+    zsl-tagger history / undo          list the write batches, put the old tags back
+
+Without arguments it starts the GUI. Everything goes through app.library.Library and
+app.journal, the same code the GUI calls. Exit codes: 0 ok, 1 some files failed, 2 usage or
+setup error (one line on stderr; --debug shows the traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from zsl_core.errors import ZslError
+
+PROG = "zsl-tagger"
+EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+FIELD_HELP = "genre, mood, grouping, comment or custom:NAME"
+
+
+class UsageError(Exception):
+    """A problem with what the user typed or set up (exit 2, one line)."""
+
+
+def err(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
+# --- opening the library --------------------------------------------------------------------
+
+def open_library(args: argparse.Namespace) -> Any:
+    """The Library named by the global options, after cheap checks that give clear errors
+    (the model and word vectors themselves load lazily, on first use)."""
+    if args.vectors and not Path(args.vectors).expanduser().is_file():
+        raise UsageError(f"--vectors {args.vectors}: no such file")
+    if args.model != "default" and not Path(args.model).expanduser().is_dir():
+        raise UsageError(f"--model {args.model}: not 'default' and not a model folder")
+    if args.db and Path(args.db).expanduser().is_dir():
+        raise UsageError(f"--db {args.db}: is a folder; give the index file's name")
+    from app.library import Library
+
+    return Library(db_path=args.db, model=args.model, vectors=args.vectors, device=args.device)
+
+
+def resolve_tracks(library: Any, paths: Sequence[str], ok_only: bool = True) -> tuple[list[Any], int]:
+    """The indexed tracks that the given files or folders name (all when none are given),
+    and how many of the arguments matched nothing in the index (reported on stderr)."""
+    from app import db
+
+    rows = [t for t in library.tracks() if not ok_only or t.status == "ok"]
+    if not paths:
+        return rows, 0
+    by_key = {os.fsencode(str(t.path)): t for t in rows}
+    chosen: dict[int, Any] = {}
+    missing = 0
+    for arg in paths:
+        key = db.path_key(arg)
+        prefix = key.rstrip(b"/") + b"/"
+        found = [t for k, t in by_key.items() if k == key or k.startswith(prefix)]
+        if not found:
+            missing += 1
+            err(f"not in the index: {arg} (run `{PROG} scan` on its folder first)")
+        for track in found:
+            chosen.setdefault(track.id, track)
+    ordered = sorted(chosen.values(), key=lambda t: os.fsencode(str(t.path)))
+    return ordered, missing
+
+
+# --- subcommands ------------------------------------------------------------------------------
+
+class _Progress:
+    """Scan progress on stderr: one rewritten line on a terminal, a line every 10 s otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, p: Any) -> None:
+        now = time.monotonic()
+        final = p.done >= p.total
+        if not final and now - self.last < (0.2 if self.tty else 10.0):
+            return
+        self.last = now
+        eta = f"  eta {_duration(p.eta)}" if p.eta else ""
+        rate = f"  {p.rate:.1f} files/s" if p.rate else ""
+        current = Path(str(p.current)).name if p.current else ""
+        line = f"scanning {p.done}/{p.total}{rate}{eta}  {current}"
+        if self.tty:
+            sys.stderr.write("\r\x1b[K" + line[:150] + ("\n" if final else ""))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class _CancelOnInterrupt:
+    """First Ctrl-C sets the cancel event (the scan stops after the files in flight and keeps
+    what it stored); a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.previous: Any = None
+
+    def __enter__(self) -> threading.Event:
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: no handler, the event still works
+            self.previous = None
+        return self.event
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+        err("cancelling after the files in flight (Ctrl-C again to stop at once)")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def cmd_scan(args: argparse.Namespace, library: Any) -> int:
+    for folder in args.folders:
+        if not Path(folder).expanduser().exists():
+            raise UsageError(f"{folder}: no such file or folder")
+    n_windows = 0 if args.full else args.windows
+    progress = _Progress()
+    with _CancelOnInterrupt() as cancel:
+        try:
+            summary = library.scan(args.folders, n_windows=n_windows, workers=args.workers,
+                                   progress=progress, cancel=cancel)
+        finally:
+            progress.close()
+    state = "cancelled" if summary.cancelled else "done"
+    print(f"scan {state} in {summary.seconds:.1f} s: {summary.scanned} scanned, "
+          f"{summary.unchanged} unchanged, {summary.moved} moved, {summary.gone} gone, "
+          f"{len(summary.failed)} failed")
+    for shown, reason in summary.failed:
+        print(f"  failed: {shown}: {reason}")
+    if summary.cancelled:
+        return EXIT_INTERRUPTED
+    return EXIT_PARTIAL if summary.failed else EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace, library: Any) -> int:
+    result = library.search(args.query, top_k=args.top)
+    if result.missing_words:
+        err(f"not in the vocabulary, ignored: {', '.join(result.missing_words)}")
+    if args.json:
+        print(json.dumps([{"id": h.track_id, "path": h.display_path, "score": round(h.score, 4),
+                           "tags": list(h.tags)} for h in result.hits], indent=2))
+        return EXIT_OK
+    for rank, hit in enumerate(result.hits, 1):
+        tags = f"  [{', '.join(hit.tags)}]" if hit.tags else ""
+        print(f"{rank:3d}  {hit.score:.3f}  {hit.display_path}{tags}")
+    if not result.hits:
+        print("no matching tracks (is the library scanned?)")
+    return EXIT_OK
+
+
+def cmd_tags(args: argparse.Namespace, library: Any) -> int:
+    tracks, missing = resolve_tracks(library, args.paths)
+    if missing and not tracks:
+        return EXIT_ERROR
+    out, failed = [], missing
+    for track in tracks:
+        prediction = library.prediction(track.id, top_k=args.top)
+        if prediction is None:
+            failed += 1
+            err(f"not analysed yet: {track.display_path}")
+            continue
+        if args.json:
+            out.append({"id": track.id, "path": track.display_path,
+                        "seen": [{"tag": t.tag, "score": round(t.score, 4)} for t in prediction.seen],
+                        "unseen": [{"tag": t.tag, "score": round(t.score, 4)}
+                                   for t in prediction.unseen]})
+            continue
+        print(track.display_path)
+        print("  seen:   " + (", ".join(f"{t.tag} {t.score:.3f}" for t in prediction.seen) or "-"))
+        print("  unseen: " + (", ".join(f"*{t.tag} {t.score:.3f}" for t in prediction.unseen)
+                              or "-"))
+    if args.json:
+        print(json.dumps(out, indent=2))
+    elif tracks:
+        print("(* = unseen: a word the model was never trained on, scored in word space)")
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def cmd_write(args: argparse.Namespace, library: Any) -> int:
+    from app import journal
+    from app.tagformats import WriteOptions
+
+    options = WriteOptions(id3_version=3 if args.id3 == "v2.3" else 4,
+                           id3_separator=args.separator)
+    tracks, missing = resolve_tracks(library, args.paths)
+    if missing and not tracks:
+        return EXIT_ERROR
+    if not tracks:
+        raise UsageError("no analysed tracks in the index; run `zsl-tagger scan FOLDER` first")
+    ids = [t.id for t in tracks]
+    tags = {tid: journal.propose(library, tid, top_k=args.top, min_score=args.min_score,
+                                 include=args.include) for tid in ids}
+    planned = journal.plan_batch(library, ids, args.field, tags, mode=args.mode, options=options)
+    if args.dry_run:
+        for item in planned:
+            if item.error:
+                print(f"{item.display_path}: cannot write: {item.error}")
+            elif item.changed:
+                print(f"{item.display_path}: {_values(item.old)} -> {_values(item.new)}")
+            else:
+                print(f"{item.display_path}: unchanged ({_values(item.old)})")
+        n_changed = sum(1 for item in planned if item.changed and not item.error)
+        n_errors = sum(1 for item in planned if item.error)
+        print(f"dry run: {n_changed} of {len(planned)} files would change "
+              f"({n_errors} unreadable); nothing written")
+        return EXIT_PARTIAL if n_errors or missing else EXIT_OK
+    where = f"{len(ids)} files"
+    description = (f"{args.field} {args.mode}: top {args.top} {args.include}"
+                   + (f" >= {args.min_score:g}" if args.min_score is not None else "")
+                   + f" on {where}")
+    result = journal.write_batch(library, planned, description, options=options)
+    batch = f"batch {result.batch_id}" if result.batch_id is not None else "no batch"
+    print(f"{batch}: {result.written} written, {result.unchanged} unchanged, "
+          f"{len(result.failed)} failed")
+    for shown, reason in result.failed:
+        print(f"  failed: {shown}: {reason}")
+    if result.batch_id is not None:
+        print(f"undo with: {PROG} undo {result.batch_id}")
+    return EXIT_PARTIAL if result.failed or missing else EXIT_OK
+
+
+def _values(values: Sequence[str]) -> str:
+    return "[" + "; ".join(values) + "]" if values else "(empty)"
+
+
+def cmd_undo(args: argparse.Namespace, library: Any) -> int:
+    from app import journal
+
+    result = journal.undo(library, args.batch)
+    print(f"batch {result.batch_id} undone: {result.restored} restored, "
+          f"{len(result.refused)} refused")
+    for shown, reason in result.refused:
+        print(f"  refused: {shown}: {reason}")
+    return EXIT_PARTIAL if result.refused else EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace, library: Any) -> int:
+    from app import journal
+
+    batches = journal.history(library, limit=args.limit)
+    if args.json:
+        print(json.dumps([{"batch": b.batch_id, "time": b.time, "description": b.description,
+                           "field": b.field, "mode": b.mode, "files": b.n_files,
+                           "undone": b.undone} for b in batches], indent=2))
+        return EXIT_OK
+    if not batches:
+        print("no tag writes yet")
+    for b in batches:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.time))
+        state = "  (undone)" if b.undone else ""
+        print(f"{b.batch_id:5d}  {when}  {b.n_files:5d} files  {b.description}{state}")
+    return EXIT_OK
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+def _field(value: str) -> str:
+    from app.tagformats import check_field
+
+    try:
+        return check_field(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def _add_globals(p: argparse.ArgumentParser, top_level: bool) -> None:
+    """The global options, accepted before or after the subcommand (SUPPRESS keeps a
+    subcommand's unset option from overwriting one given before it)."""
+    def default(value: Any) -> Any:
+        return value if top_level else argparse.SUPPRESS
+
+    p.add_argument("--db", default=default(None), metavar="PATH",
+                   help="library index file (default: $ZSL_TAGGER_DB, else the user data folder)")
+    p.add_argument("--model", default=default("default"),
+                   help="'default' (built in) or a folder written by `zsl-core train`")
+    p.add_argument("--vectors", default=default(None), metavar="PATH",
+                   help="word vectors for unseen words and search (default: the model's)")
+    p.add_argument("--device", default=default("auto"), choices=["auto", "cpu", "cuda"])
+    p.add_argument("--debug", action="store_true", default=default(False),
+                   help="show the full traceback on errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Tag a music library from the audio with zero-shot words: scan, search, "
+                    "propose tags, write them safely with undo. No arguments: the desktop app.",
+        epilog="exit codes: 0 ok, 1 some files failed, 2 usage or setup error, 130 interrupted")
+    _add_globals(parser, top_level=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("scan", help="analyse new and changed audio files in folders")
+    p.add_argument("folders", nargs="+", metavar="DIR")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--windows", type=_positive, default=None, metavar="N",
+                       help="analyse N evenly spaced windows per track (faster)")
+    group.add_argument("--full", action="store_true", help="analyse every track in full")
+    p.add_argument("--workers", type=_positive, default=None, metavar="N",
+                   help="decoding processes (default: CPU count)")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("search", help="rank indexed tracks by words")
+    p.add_argument("query")
+    p.add_argument("--top", type=_positive, default=20, metavar="K")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("tags", help="the seen and unseen tags proposed for indexed tracks")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: all)")
+    p.add_argument("--top", type=_positive, default=5, metavar="K")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tags)
+
+    p = sub.add_parser("write", help="write proposed tags into the files (journaled, undoable)")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="indexed files or folders (default: every analysed track)")
+    p.add_argument("--field", required=True, type=_field, help=FIELD_HELP)
+    p.add_argument("--top", type=_positive, default=3, metavar="K", help="tags per track")
+    p.add_argument("--min-score", type=float, default=None, metavar="S",
+                   help="skip tags scoring below S")
+    p.add_argument("--include", choices=["both", "seen", "unseen"], default="both",
+                   help="seen (trained) labels, unseen words, or both alternating")
+    p.add_argument("--mode", choices=["merge", "replace"], default="merge",
+                   help="merge: keep the existing values; replace: only the new ones")
+    p.add_argument("--id3", choices=["v2.4", "v2.3"], default="v2.4",
+                   help="ID3 version for MP3/WAV/AIFF (v2.3 for old players)")
+    p.add_argument("--separator", default="; ", metavar="S",
+                   help="joins multiple values in ID3v2.3 (default '; ')")
+    p.add_argument("--dry-run", action="store_true", help="print old -> new; write nothing")
+    p.set_defaults(func=cmd_write)
+
+    p = sub.add_parser("undo", help="put back the tags a write batch replaced")
+    p.add_argument("batch", nargs="?", type=int, default=None, metavar="BATCH",
+                   help="batch number from `history` (default: the latest not undone)")
+    p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("history", help="list the write batches, newest first")
+    p.add_argument("--limit", type=_positive, default=50, metavar="N")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_history)
+
+    for p in sub.choices.values():
+        _add_globals(p, top_level=False)
+    return parser
+
+
+def run_gui(argv: Sequence[str] | None) -> int:
+    """No arguments: the desktop app, imported lazily so the CLI works without Qt."""
+    try:
+        from app.gui import main as gui_main
+    except Exception as exc:  # missing Qt libraries raise ImportError or OSError
+        err(f"cannot start the desktop app ({' '.join(str(exc).split())[:200]}); "
+            f"see `{PROG} --help` for the command line")
+        return EXIT_ERROR
+    return int(gui_main(list(argv) if argv is not None else []) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        return run_gui(argv)
+    args = build_parser().parse_args(argv)
+    if args.debug:
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    else:  # the commands print their own summaries
+        for name in ("zsl_core", "app"):
+            logging.getLogger(name).addHandler(logging.NullHandler())
+    library = None
+    try:
+        library = open_library(args)
+        return int(args.func(args, library) or 0)
+    except (ZslError, UsageError) as exc:
+        if args.debug:
+            raise
+        err(f"error: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        err("interrupted")
+        return EXIT_INTERRUPTED
+    except (OSError, ValueError) as exc:
+        if args.debug:
+            raise
+        err(f"error: {' '.join(str(exc).split())}")
+        return EXIT_ERROR
+    finally:
+        if library is not None:
+            library.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
