@@ -138,7 +138,12 @@ def plan_batch(library: Any, track_ids: Sequence[int], field: str, tags: dict[in
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     planned = []
     for track_id in track_ids:
-        track = library.track(track_id)
+        try:
+            track = library.track(track_id)
+        except (LookupError, ZslError):
+            planned.append(PlannedChange(int(track_id), f"track {track_id}", field, mode=mode,
+                                         error="not in the library index"))
+            continue
         item = PlannedChange(int(track_id), track.display_path, field, path=Path(track.path),
                              mode=mode)
         new_tags = list(tags.get(track_id, []))
