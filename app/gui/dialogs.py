@@ -1,0 +1,505 @@
+"""The window's pages and dialogs: welcome, write preview, history, settings, learn from my library.
+
+Dialogs never do slow work themselves: they show what a worker computed (the write plan, the
+history) or start workers (training) and show their progress.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
+                               QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QListWidget, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from app.gui.settings import DEVICES, FIELDS, Settings
+
+
+# --- welcome -----------------------------------------------------------------------------------
+
+class WelcomePage(QWidget):
+    """First run: ask for a music folder (button or drag-and-drop). Emits folder_chosen(path)."""
+
+    folder_chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        title = QLabel("<h2>Welcome to zsl-tagger</h2>")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel("Choose your music folder, or drop it here. Every track is listened to once;\n"
+                      "then you can search by any word and write the proposed tags into your files.\n"
+                      "Nothing is written until you have seen and confirmed every change.")
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setWordWrap(True)
+        self.button = QPushButton("Choose music folder…")
+        self.button.clicked.connect(self._choose)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.button)
+        row.addStretch(1)
+        layout.addWidget(title)
+        layout.addWidget(text)
+        layout.addLayout(row)
+        layout.addStretch(2)
+
+    def _choose(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose your music folder", str(Path.home()))
+        if folder:
+            self.folder_chosen.emit(folder)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            path = Path(url.toLocalFile())
+            if path.is_dir():
+                self.folder_chosen.emit(str(path))
+                event.acceptProposedAction()
+                return
+
+
+# --- write preview -----------------------------------------------------------------------------
+
+def _values(values: Sequence[str]) -> str:
+    return "; ".join(values) if values else "(empty)"
+
+
+class WritePreviewDialog(QDialog):
+    """Every planned change, old -> new, before anything is written. Accept writes them."""
+
+    def __init__(self, planned: Sequence[Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Write tags: preview")
+        self.planned = list(planned)
+        changes = [p for p in self.planned if p.changed and not p.error]
+        errors = [p for p in self.planned if p.error]
+        layout = QVBoxLayout(self)
+        summary = QLabel(f"{len(changes)} file(s) will change, {len(self.planned) - len(changes) - len(errors)} "
+                         f"already hold these tags, {len(errors)} cannot be written.")
+        layout.addWidget(summary)
+        self.table = QTableWidget(len(self.planned), 5, self)
+        self.table.setHorizontalHeaderLabels(["File", "Field", "Old", "New", "Status"])
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        order = changes + errors + [p for p in self.planned if p not in changes and p not in errors]
+        for row, item in enumerate(order):
+            status = item.error or ("change" if item.changed else "unchanged")
+            cells = [item.display_path, item.field, _values(item.old), _values(item.new), status]
+            for column, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                cell.setToolTip(text)
+                self.table.setItem(row, column, cell)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.resizeColumnsToContents()
+        layout.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.write_button = buttons.addButton(f"Write {len(changes)} file(s)", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.write_button.setEnabled(bool(changes))
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(900, 420)
+
+    def changes(self) -> list[Any]:
+        return [p for p in self.planned if p.changed and not p.error]
+
+
+# --- history -----------------------------------------------------------------------------------
+
+class HistoryDialog(QDialog):
+    """The journal of tag writes, newest first, with Undo for the selected batch.
+
+    Emits undo_requested(batch_id); the window runs the undo in a worker and calls set_batches.
+    """
+
+    undo_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("History of tag writes")
+        layout = QVBoxLayout(self)
+        self.table = QTableWidget(0, 5, self)
+        self.table.setHorizontalHeaderLabels(["#", "When", "What", "Files", "State"])
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.undo_button = buttons.addButton("Undo selected batch", QDialogButtonBox.ButtonRole.ActionRole)
+        self.undo_button.clicked.connect(self._undo)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.batches: list[Any] = []
+        self.resize(760, 360)
+
+    def set_batches(self, batches: Sequence[Any]) -> None:
+        self.batches = list(batches)
+        self.table.setRowCount(len(self.batches))
+        for row, b in enumerate(self.batches):
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.time))
+            cells = [str(b.batch_id), when, f"{b.description} ({b.field}, {b.mode})", str(b.n_files),
+                     "undone" if b.undone else "written"]
+            for column, text in enumerate(cells):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+
+    def _undo(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.undo_requested.emit(int(self.batches[rows[0].row()].batch_id))
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+class SettingsDialog(QDialog):
+    """Model, word vectors, device, field, ID3 version, vocabulary, number of tags, scan folders."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        form = QFormLayout()
+
+        self.model = QComboBox()
+        self.model.setEditable(True)
+        self.model.addItem("default")
+        for folder in settings.trained_models:
+            self.model.addItem(folder)
+        self.model.setCurrentText(settings.model)
+        form.addRow("Model", self._with_browse(self.model, self._browse_model))
+
+        self.vectors = QLineEdit(settings.vectors)
+        self.vectors.setPlaceholderText("the model's own (GloVe 6B 50-d subset)")
+        form.addRow("Word vectors", self._with_browse(self.vectors, self._browse_vectors))
+
+        self.device = QComboBox()
+        self.device.addItems([{"auto": "Automatic", "cpu": "CPU", "cuda": "GPU (CUDA)"}[d] for d in DEVICES])
+        self.device.setCurrentIndex(DEVICES.index(settings.device))
+        form.addRow("Device", self.device)
+
+        self.field = QComboBox()
+        self.field.setEditable(True)
+        self.field.addItems(list(FIELDS))
+        self.field.setCurrentText(settings.field)
+        self.field.setToolTip("genre, mood, grouping, comment, or custom:NAME")
+        form.addRow("Tag field", self.field)
+
+        self.id3 = QComboBox()
+        self.id3.addItems(["ID3 v2.4", "ID3 v2.3 (old players)"])
+        self.id3.setCurrentIndex(0 if settings.id3_version == 4 else 1)
+        form.addRow("ID3 version", self.id3)
+
+        self.vocabulary = QLineEdit(settings.vocabulary)
+        self.vocabulary.setPlaceholderText("the shipped vocabulary (1,193 words)")
+        form.addRow("Vocabulary", self._with_browse(self.vocabulary, self._browse_vocabulary))
+
+        self.top_k = QSpinBox()
+        self.top_k.setRange(1, 50)
+        self.top_k.setValue(settings.top_k)
+        form.addRow("Tags per track", self.top_k)
+
+        self.folders = QListWidget()
+        self.folders.addItems(settings.folders)
+        add = QPushButton("Add…")
+        add.clicked.connect(self._add_folder)
+        remove = QPushButton("Remove")
+        remove.clicked.connect(lambda: [self.folders.takeItem(self.folders.row(i))
+                                        for i in self.folders.selectedItems()])
+        folder_box = QVBoxLayout()
+        folder_box.addWidget(self.folders)
+        folder_buttons = QHBoxLayout()
+        folder_buttons.addWidget(add)
+        folder_buttons.addWidget(remove)
+        folder_buttons.addStretch(1)
+        folder_box.addLayout(folder_buttons)
+        form.addRow("Music folders", folder_box)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self.resize(640, 480)
+
+    def _with_browse(self, widget: QWidget, browse: Callable[[], None]) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(widget, 1)
+        button = QPushButton("Browse…")
+        button.clicked.connect(browse)
+        row.addWidget(button)
+        return box
+
+    def _browse_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model folder (from zsl-core train)")
+        if folder:
+            self.model.setCurrentText(folder)
+
+    def _browse_vectors(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Word vectors", "",
+                                              "Word vectors (*.txt *.vec *.bin *.npz);;All files (*)")
+        if path:
+            self.vectors.setText(path)
+
+    def _browse_vocabulary(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Vocabulary (one word a line)", "", "Text (*.txt);;All files (*)")
+        if path:
+            self.vocabulary.setText(path)
+
+    def _add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
+        if folder:
+            self.folders.addItem(folder)
+
+    def apply(self) -> set[str]:
+        """Store the dialog's values; returns the names of the settings that changed."""
+        s = self.settings
+        before = {"model": s.model, "vectors": s.vectors, "device": s.device, "field": s.field,
+                  "id3_version": s.id3_version, "vocabulary": s.vocabulary, "top_k": s.top_k,
+                  "folders": s.folders}
+        s.model = self.model.currentText().strip() or "default"
+        s.vectors = self.vectors.text().strip()
+        s.device = DEVICES[self.device.currentIndex()]
+        s.field = self.field.currentText().strip() or "genre"
+        s.id3_version = 4 if self.id3.currentIndex() == 0 else 3
+        s.vocabulary = self.vocabulary.text().strip()
+        s.top_k = self.top_k.value()
+        s.folders = [self.folders.item(i).text() for i in range(self.folders.count())]
+        s.sync()
+        after = {"model": s.model, "vectors": s.vectors, "device": s.device, "field": s.field,
+                 "id3_version": s.id3_version, "vocabulary": s.vocabulary, "top_k": s.top_k,
+                 "folders": s.folders}
+        return {k for k in before if before[k] != after[k]}
+
+
+# --- learn from my library ---------------------------------------------------------------------
+
+_SPLIT_TAGS = re.compile(r"\s*[;,/|]\s*|\s+&\s+")
+
+
+def split_tag_text(text: str | None) -> list[str]:
+    """A cached genre/mood text ("Rock; Pop", "rock, indie") as separate tags."""
+    if not text:
+        return []
+    return [t.strip() for t in _SPLIT_TAGS.split(str(text)) if t.strip()]
+
+
+def library_manifest(tracks: Sequence[Any], fields: Sequence[str], min_tracks: int = 2) -> tuple[list[Any], list[str]]:
+    """Manifest tracks (zsl_core.datasets.Track) from the library's own tags.
+
+    Tags are normalised (as the trainer's word lookup does); tags carried by fewer than
+    `min_tracks` tracks are dropped (nothing can be learned or tested from one example).
+    Returns (tracks, labels kept).
+    """
+    from collections import Counter
+
+    from zsl_core.datasets import Track
+    from zsl_core.vectors import normalise_tag
+
+    per_track: list[tuple[Any, list[str]]] = []
+    for row in tracks:
+        if getattr(row, "status", "ok") != "ok":
+            continue
+        tags: list[str] = []
+        for name in fields:
+            tags += [normalise_tag(t) for t in split_tag_text(getattr(row, name, None))]
+        tags = [t for t in dict.fromkeys(tags) if t]
+        if tags:
+            per_track.append((row, tags))
+    counts = Counter(t for _, tags in per_track for t in tags)
+    keep = {t for t, n in counts.items() if n >= min_tracks}
+    out = []
+    for row, tags in per_track:
+        kept = [t for t in tags if t in keep]
+        if kept:
+            out.append(Track(id=str(row.id), path=Path(row.path), tags=kept, attributes={}))
+    return out, sorted(keep)
+
+
+class LearnDialog(QDialog):
+    """Train a model on the library's own genre/mood tags, in a child process, with Cancel.
+
+    Steps: write a manifest of the tracks and their current tags, split it the paper's way,
+    train (frozen musicnn features: only the heads train, minutes on a CPU), evaluate on the
+    held-out tracks and labels. The result can then be made the active model.
+    Emits use_model(folder) when the user switches to the trained model.
+    """
+
+    use_model = Signal(str)
+
+    def __init__(self, tracks_provider: Callable[[], Sequence[Any]], models_dir: Path, device: str = "auto",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Learn from my library")
+        self.tracks_provider = tracks_provider
+        self.models_dir = Path(models_dir)
+        self.device = device
+        self.process = None
+        self.model_dir: Path | None = None
+        self.results: dict | None = None
+        self.epochs_total = 1
+
+        layout = QVBoxLayout(self)
+        intro = QLabel("Teach the tagger your own words: tracks you already tagged are the examples.\n"
+                       "Part of your tags is held out, so the result shows how well unseen words are found.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        fields_row = QHBoxLayout()
+        self.field_boxes = {name: QCheckBox(name) for name in ("genre", "mood")}
+        for box in self.field_boxes.values():
+            box.setChecked(True)
+            fields_row.addWidget(box)
+        fields_row.addStretch(1)
+        form.addRow("Learn from", fields_row)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 500)
+        self.epochs.setValue(30)
+        form.addRow("Epochs (at most)", self.epochs)
+        layout.addLayout(form)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 4)
+        self.bar.setValue(0)
+        layout.addWidget(self.bar)
+        self.output = QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setMaximumBlockCount(2000)
+        layout.addWidget(self.output, 1)
+        self.metrics = QLabel("")
+        self.metrics.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.metrics)
+        buttons = QDialogButtonBox()
+        self.start_button = buttons.addButton("Start", QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_button = buttons.addButton("Cancel training", QDialogButtonBox.ButtonRole.ActionRole)
+        self.use_button = buttons.addButton("Use this model", QDialogButtonBox.ButtonRole.ActionRole)
+        self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.cancel_button.setEnabled(False)
+        self.use_button.setEnabled(False)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.use_button.clicked.connect(self._use)
+        self.close_button.clicked.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(720, 520)
+
+    # the steps ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        from zsl_core.datasets import write_manifest
+
+        from app.gui.workers import TrainProcess
+
+        fields = [name for name, box in self.field_boxes.items() if box.isChecked()]
+        if not fields:
+            self.status.setText("Choose at least one tag field to learn from.")
+            return
+        tracks, labels = library_manifest(self.tracks_provider(), fields)
+        if len(labels) < 2 or len(tracks) < 10:
+            self.status.setText(f"Not enough tagged tracks to learn from: {len(tracks)} track(s) with "
+                                f"{len(labels)} tag(s) used by at least two tracks (need 10 tracks, 2 tags).")
+            return
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        work = self.models_dir / f"library-{stamp}"
+        try:
+            work.mkdir(parents=True, exist_ok=True)
+            write_manifest(work / "manifest.jsonl", tracks)  # small file; one write, before training starts
+        except OSError as exc:
+            self.status.setText(f"{work}: cannot write ({exc.strerror})")
+            return
+        self.model_dir = work / "model"
+        self.epochs_total = self.epochs.value()
+        manifest, split, cache = str(work / "manifest.jsonl"), str(work / "split.json"), str(work / "cache")
+        steps = [
+            ("split", ["split", manifest, "--out", split, "--seed", "0"]),
+            ("train", ["train", manifest, "--split", split, "--setup", "A-X", "--backbone", "musicnn",
+                       "--cache", cache, "--out", str(self.model_dir), "--epochs", str(self.epochs_total),
+                       "--device", self.device]),
+            ("evaluate", ["evaluate", str(self.model_dir), "--json", str(work / "results.json")]),
+        ]
+        self.output.appendPlainText(f"{len(tracks)} tracks, {len(labels)} tags: {', '.join(labels[:30])}"
+                                    f"{' …' if len(labels) > 30 else ''}")
+        self.bar.setRange(0, 0)
+        self.process = TrainProcess(steps, self)
+        self.process.output.connect(self._line)
+        self.process.step_started.connect(lambda i, title: self.status.setText(f"Step {i + 1}/3: {title}…"))
+        self.process.finished_all.connect(self._finished)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.use_button.setEnabled(False)
+        self.process.start()
+
+    def cancel(self) -> None:
+        if self.process is not None:
+            self.process.cancel()
+
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.is_running()
+
+    def _line(self, line: str) -> None:
+        self.output.appendPlainText(line)
+        match = re.match(r"epoch (\d+)[:/]", line.strip())
+        if match:
+            self.bar.setRange(0, self.epochs_total)
+            self.bar.setValue(min(int(match.group(1)), self.epochs_total))
+
+    def _finished(self, ok: bool, message: str) -> None:
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1 if ok else 0)
+        if not ok:
+            self.status.setText(f"Training stopped: {message}.")
+            return
+        self.status.setText(f"Trained: {self.model_dir}")
+        self.results = self._read_results()
+        self.metrics.setText(self._metrics_text(self.results))
+        self.use_button.setEnabled(True)
+
+    def _read_results(self) -> dict | None:
+        if self.model_dir is None:
+            return None
+        try:
+            return json.loads((self.model_dir.parent / "results.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def _metrics_text(results: dict | None) -> str:
+        """The held-out figures: tags of unseen words on unseen tracks, and seen words on new tracks."""
+        if not results:
+            return "No evaluation results."
+        lines = ["Held-out results (1.0 is perfect, 0.5 is chance for AUC):"]
+        for group, title in (("annotation", "unseen words, tagging"), ("retrieval", "unseen words, search"),
+                             ("seen_labels", "learned words, new tracks")):
+            for entry in results.get(group, [])[:1]:
+                figures = ", ".join(f"{k} {v:.3f}" for k, v in entry.get("metrics", {}).items() if v is not None)
+                lines.append(f"  {title} ({entry.get('setup')}, {entry.get('tracks')} tracks): {figures or 'n/a'}")
+        return "\n".join(lines)
+
+    def _use(self) -> None:
+        if self.model_dir is not None:
+            self.use_model.emit(str(self.model_dir))
+            self.accept()
+
+    def reject(self) -> None:
+        self.cancel()
+        super().reject()

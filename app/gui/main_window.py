@@ -1,0 +1,850 @@
+"""The main window: library table, search, track panel, scan progress, write/undo, playback.
+
+Threading rule (docs/ARCHITECTURE.md): the GUI thread never decodes, infers, reads tags or
+writes files. Every call on the shared Library goes through `self.pool` (one worker thread,
+so the SQLite connection is never used by two threads at once); the scan runs on its own
+thread with its own Library; cover art is read in Qt's global pool. Results come back as
+signals and are applied here, and a result that arrives for a track the user has left is
+dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QHeaderView, QLabel, QLineEdit,
+                               QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter,
+                               QStackedWidget, QTableView, QTabWidget, QToolBar, QVBoxLayout, QWidget)
+
+from app.gui.dialogs import HistoryDialog, LearnDialog, SettingsDialog, WelcomePage, WritePreviewDialog
+from app.gui.log_view import LogView
+from app.gui.models import TRACK_ID_ROLE, SearchResultsModel, TrackFilterProxy, TrackTableModel
+from app.gui.settings import Settings
+from app.gui.track_panel import TrackPanel
+from app.gui.workers import LibraryPool, ScanWorker, run_in_global_pool
+
+log = logging.getLogger("app.gui")
+
+SEARCH_DEBOUNCE_MS = 150
+ROW_FLUSH_MS = 250
+PREDICTED_CHUNK = 200
+PREDICTED_TOP = 3
+SEARCH_TOP = 50
+
+
+def _eta_text(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "…"
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds} s"
+
+
+class MainWindow(QMainWindow):
+    """The app. `library_factory()` makes a Library (tests pass one bound to a temporary index)."""
+
+    def __init__(self, settings: Settings | None = None, db_path: str | Path | None = None,
+                 library_factory: Callable[[], Any] | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("zsl-tagger")
+        self.setObjectName("mainWindow")
+        self.settings = settings or Settings()
+        self.db_path = db_path
+        self._factory = library_factory
+        self.library: Any = None
+        self.pool = LibraryPool(self)
+        self.scan_worker: ScanWorker | None = None
+        self.scan_queue: list[str] = []
+        self.decisions: dict[int, list[str]] = {}
+        self._pending_rows: set[int] = set()
+        self._search_seq = 0
+        self._predicted_generation = 0
+        self._vocabulary: list[str] | None = None
+        self.player = None
+        self.audio_output = None
+        self._playing_id: int | None = None
+        self.preview_dialog: WritePreviewDialog | None = None
+        self.history_dialog: HistoryDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.learn_dialog: LearnDialog | None = None
+        self.last_write = None
+        self.last_undo = None
+        self.last_search = None
+        self.last_scan = None
+        self.loaded = False
+
+        self._build_views()
+        self._build_status_bar()
+        self._build_actions()
+        self.log_view = LogView(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_view)
+        self.log_view.attach()
+        self.view_menu.addAction(self.log_view.toggleViewAction())
+        self.log_view.hide()
+
+        self._row_timer = QTimer(self)
+        self._row_timer.setInterval(ROW_FLUSH_MS)
+        self._row_timer.timeout.connect(self._flush_rows)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self._run_search)
+
+        geometry, state = self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        if state is not None:
+            self.restoreState(state)
+        self._open_library()
+
+    # --- building ------------------------------------------------------------------------------
+    def _build_views(self) -> None:
+        self.track_model = TrackTableModel(self)
+        self.proxy = TrackFilterProxy(self)
+        self.proxy.setSourceModel(self.track_model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((240, 160, 160, 60, 120, 120)):
+            header.resizeSection(column, width)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed(self.table))
+        self.table.doubleClicked.connect(lambda *_: self.play_selected())
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter the table by title, artist, album, genre, mood, tags…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.proxy.set_filter_text)
+        library_page = QWidget()
+        library_layout = QVBoxLayout(library_page)
+        library_layout.setContentsMargins(0, 0, 0, 0)
+        library_layout.addWidget(self.filter_edit)
+        library_layout.addWidget(self.table)
+
+        self.search_model = SearchResultsModel(self)
+        self.search_view = QTableView()
+        self.search_view.setModel(self.search_model)
+        self.search_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.search_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.search_view.verticalHeader().setVisible(False)
+        self.search_view.horizontalHeader().setStretchLastSection(True)
+        self.search_view.horizontalHeader().resizeSection(2, 360)
+        self.search_view.selectionModel().selectionChanged.connect(
+            lambda *_: self._selection_changed(self.search_view))
+        self.search_view.doubleClicked.connect(lambda *_: self.play_selected())
+        self.search_info = QLabel("")
+        self.search_info.setWordWrap(True)
+        search_page = QWidget()
+        search_layout = QVBoxLayout(search_page)
+        search_layout.setContentsMargins(0, 0, 0, 0)
+        search_layout.addWidget(self.search_info)
+        search_layout.addWidget(self.search_view)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(library_page, "Library")
+        self.tabs.addTab(search_page, "Search results")
+        self.tabs.currentChanged.connect(lambda _: self._selection_changed(self._active_view()))
+
+        self.panel = TrackPanel()
+        self.panel.set_field(self.settings.field)
+        self.panel.write_requested.connect(self.write_selected)
+        self.panel.play_requested.connect(self.play_selected)
+        self.panel.decisions_changed.connect(self._remember_decision)
+
+        self.splitter = QSplitter()
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.tabs)
+        self.splitter.addWidget(self.panel)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([880, 400])
+
+        self.welcome = WelcomePage()
+        self.welcome.folder_chosen.connect(self.add_folder)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.splitter)
+        self.setCentralWidget(self.stack)
+
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Search by any words, e.g. “sad piano” (Ctrl+F)")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setMinimumWidth(320)
+        self.search_edit.textChanged.connect(self._search_text_changed)
+        self.search_edit.returnPressed.connect(self._run_search)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.scan_label = QLabel("")
+        self.scan_progress = QProgressBar()
+        self.scan_progress.setMaximumWidth(220)
+        self.scan_progress.setTextVisible(True)
+        self.scan_cancel = QPushButton("Cancel")
+        self.scan_cancel.setToolTip("Stop the scan after the current track (what is done is kept)")
+        self.scan_cancel.clicked.connect(self.cancel_scan)
+        self.busy_label = QLabel("")
+        for widget in (self.scan_label, self.scan_progress, self.scan_cancel):
+            bar.addPermanentWidget(widget)
+            widget.hide()
+        bar.addPermanentWidget(self.busy_label)
+        self.pool.busy_changed.connect(lambda busy: self.busy_label.setText("working…" if busy else ""))
+
+    def _build_actions(self) -> None:
+        def action(text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None,
+                   tip: str = "") -> QAction:
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.setStatusTip(tip)
+            act.triggered.connect(lambda *_: slot())
+            self.addAction(act)
+            return act
+
+        self.add_folder_action = action("&Add music folder…", self.choose_folder, QKeySequence.StandardKey.Open,
+                                        "Add a folder to the library and scan it")
+        self.rescan_action = action("&Rescan library", self.rescan, "F5", "Analyse new and changed files")
+        self.learn_action = action("&Learn from my library…", self.open_learn, None,
+                                   "Train a model on the genre/mood tags your files already have")
+        self.settings_action = action("&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.undo_action = action("&Undo tag write", self.undo_last, QKeySequence.StandardKey.Undo,
+                                  "Put back the tags the last write replaced")
+        self.write_action = action("&Write tags…", self.write_selected, "Ctrl+W",
+                                   "Write the checked tags into the selected files (preview first)")
+        self.find_action = action("&Search", self.focus_search, QKeySequence.StandardKey.Find)
+        self.history_action = action("&History of tag writes…", self.open_history, "Ctrl+H")
+        self.play_action = action("&Play / pause", self.play_selected, "Space")
+        self.play_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.removeAction(self.play_action)
+        for view in (self.table, self.search_view):
+            view.addAction(self.play_action)
+        self.stop_action = action("&Stop", self.stop_playback, None)
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        for act in (self.add_folder_action, self.rescan_action, self.learn_action, self.settings_action):
+            file_menu.addAction(act)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = menu.addMenu("&Edit")
+        for act in (self.undo_action, self.write_action, self.find_action):
+            edit_menu.addAction(act)
+        self.view_menu = menu.addMenu("&View")
+        self.view_menu.addAction(self.history_action)
+        play_menu = menu.addMenu("&Playback")
+        play_menu.addAction(self.play_action)
+        play_menu.addAction(self.stop_action)
+
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.addAction(self.add_folder_action)
+        toolbar.addAction(self.rescan_action)
+        toolbar.addSeparator()
+        toolbar.addWidget(self.search_edit)
+        toolbar.addSeparator()
+        toolbar.addAction(self.write_action)
+        toolbar.addAction(self.undo_action)
+        self.addToolBar(toolbar)
+
+    # --- messages --------------------------------------------------------------------------------
+    def message(self, text: str, error: bool = False) -> None:
+        """A status-bar message, also kept in the log dock (errors never open a blocking box)."""
+        self.statusBar().showMessage(text, 8000)
+        self.log_view.add(text, logging.WARNING if error else logging.INFO)
+
+    def error(self, text: str) -> None:
+        self.message(text, error=True)
+
+    # --- the library -----------------------------------------------------------------------------
+    def make_library(self) -> Any:
+        """A new Library with the current settings (called on worker threads only)."""
+        if self._factory is not None:
+            return self._factory()
+        from app.library import Library
+
+        s = self.settings
+        return Library(db_path=self.db_path, model=s.model, vectors=s.vectors or None, device=s.device)
+
+    def _open_library(self) -> None:
+        """(Re)open the shared Library in the pool thread, then load every track into the table."""
+        self._predicted_generation += 1
+        old = self.library
+        self._vocabulary = None
+
+        def work(_report):
+            if old is not None:
+                old.close()
+            library = self.make_library()
+            return library, library.tracks()
+
+        self.pool.submit(work, self._library_opened, self._library_failed, name="opening the library")
+
+    def _library_opened(self, result: tuple[Any, list[Any]]) -> None:
+        self.library, rows = result
+        self.track_model.set_tracks(rows)
+        self.proxy.refilter()
+        self.loaded = True
+        self.stack.setCurrentWidget(self.splitter if rows or self.settings.folders else self.welcome)
+        self.message(f"{len(rows)} track(s) in the library")
+        self._start_predicted(self.track_model.ids())
+
+    def _library_failed(self, message: str) -> None:
+        self.loaded = True
+        self.stack.setCurrentWidget(self.welcome)
+        self.error(message)
+
+    def _with_library(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None], name: str,
+                      on_failed: Callable[[str], None] | None = None) -> None:
+        """Run fn(library) in the library thread (after it is open)."""
+        def work(_report):
+            if self.library is None:
+                raise RuntimeError("the library is not open")
+            return fn(self.library)
+
+        self.pool.submit(work, on_done, on_failed or self.error, name=name)
+
+    def _start_predicted(self, ids: list[int]) -> None:
+        """Fill the "Predicted tags" column in chunks, so searches slip in between them."""
+        generation = self._predicted_generation
+        top = PREDICTED_TOP
+
+        def next_chunk(rest: list[int]) -> None:
+            if not rest or generation != self._predicted_generation:
+                return
+            chunk, later = rest[:PREDICTED_CHUNK], rest[PREDICTED_CHUNK:]
+
+            def work(library):
+                from app.journal import propose
+
+                out = {}
+                for track_id in chunk:
+                    try:
+                        out[track_id] = ", ".join(propose(library, track_id, top_k=top))
+                    except Exception:  # one bad row must not stop the column
+                        out[track_id] = ""
+                return out
+
+            def done(tags: dict[int, str]) -> None:
+                if generation == self._predicted_generation:
+                    self.track_model.set_predicted(tags)
+                    next_chunk(later)
+
+            self._with_library(work, done, "predicting tags")
+
+        next_chunk(list(ids))
+
+    # --- scanning --------------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(self, "Add a music folder", str(Path.home()))
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str) -> None:
+        folder = str(Path(folder).expanduser().absolute())
+        if not Path(folder).is_dir():
+            self.error(f"{folder}: not a folder")
+            return
+        self.settings.add_folder(folder)
+        self.stack.setCurrentWidget(self.splitter)
+        self.start_scan([folder])
+
+    def rescan(self) -> None:
+        folders = self.settings.folders
+        if not folders:
+            self.choose_folder()
+            return
+        self.start_scan(folders)
+
+    def start_scan(self, folders: list[str]) -> None:
+        if self.scan_worker is not None:
+            self.scan_queue += [f for f in folders if f not in self.scan_queue]
+            self.message("A scan is running; the folder will be scanned next")
+            return
+        worker = ScanWorker(self.make_library, folders, parent=self)
+        worker.progress.connect(self._scan_progress)
+        worker.track_stored.connect(self._track_stored)
+        worker.summary.connect(self._scan_done)
+        worker.failed.connect(self._scan_failed)
+        worker.finished.connect(self._scan_thread_finished)
+        self.scan_worker = worker
+        self.scan_label.setText("Scanning…")
+        self.scan_progress.setRange(0, 0)
+        for widget in (self.scan_label, self.scan_progress, self.scan_cancel):
+            widget.show()
+        self.scan_cancel.setEnabled(True)
+        self._row_timer.start()
+        self.message(f"Scanning {', '.join(folders)}")
+        worker.start()
+
+    def cancel_scan(self) -> None:
+        if self.scan_worker is not None:
+            self.scan_worker.cancel()
+            self.scan_queue.clear()
+            self.scan_cancel.setEnabled(False)
+            self.scan_label.setText("Cancelling…")
+
+    def is_scanning(self) -> bool:
+        return self.scan_worker is not None
+
+    def _scan_progress(self, p: Any) -> None:
+        total = int(getattr(p, "total", 0) or 0)
+        done = int(getattr(p, "done", 0) or 0)
+        if total > 0:
+            self.scan_progress.setRange(0, total)
+            self.scan_progress.setValue(min(done, total))
+        rate = getattr(p, "rate", None)
+        rate_text = f"{rate:.1f} tracks/s" if rate else "…"
+        self.scan_label.setText(f"{done}/{total} · {rate_text} · ETA {_eta_text(getattr(p, 'eta', None))}")
+        current = getattr(p, "current", None)
+        if current:
+            self.scan_label.setToolTip(str(current))
+
+    def _track_stored(self, track_id: int) -> None:
+        self._pending_rows.add(track_id)
+
+    def _flush_rows(self) -> None:
+        """Fetch the rows the scan stored since the last flush and show them (with their tags)."""
+        if not self._pending_rows:
+            return
+        ids, self._pending_rows = sorted(self._pending_rows), set()
+        self._fetch_rows(ids)
+
+    def _fetch_rows(self, ids: list[int]) -> None:
+        top = PREDICTED_TOP
+
+        def work(library):
+            from app.journal import propose
+
+            rows, tags = [], {}
+            for track_id in ids:
+                try:
+                    row = library.track(track_id)
+                except Exception:  # removed meanwhile
+                    continue
+                rows.append(row)
+                try:
+                    tags[track_id] = ", ".join(propose(library, track_id, top_k=top))
+                except Exception:
+                    tags[track_id] = ""
+            return rows, tags
+
+        def done(result) -> None:
+            rows, tags = result
+            self.track_model.upsert(rows)
+            self.track_model.set_predicted(tags)
+            self.proxy.refilter()
+            if self.panel.track_id in ids:
+                self._selection_changed(self._active_view())
+
+        self._with_library(work, done, "reading tracks")
+
+    def _scan_done(self, summary: Any) -> None:
+        self.last_scan = summary
+        failed = list(getattr(summary, "failed", []) or [])
+        for path, reason in failed[:200]:
+            self.log_view.add(f"{path}: {reason}", logging.WARNING)
+        state = "cancelled" if getattr(summary, "cancelled", False) else "done"
+        self.message(f"Scan {state}: {getattr(summary, 'scanned', 0)} analysed, "
+                     f"{getattr(summary, 'unchanged', 0)} unchanged, {len(failed)} failed, "
+                     f"{getattr(summary, 'gone', 0)} gone ({getattr(summary, 'seconds', 0):.0f} s)",
+                     error=bool(failed))
+
+    def _scan_failed(self, message: str) -> None:
+        self.last_scan = None
+        self.error(message)
+
+    def _scan_thread_finished(self) -> None:
+        worker, self.scan_worker = self.scan_worker, None
+        self._row_timer.stop()
+        self._flush_rows()
+        for widget in (self.scan_label, self.scan_progress, self.scan_cancel):
+            widget.hide()
+        if worker is not None:
+            worker.deleteLater()
+        # reload so rows of files gone meanwhile drop out and the search index sees new tracks
+        self._with_library(lambda library: library.tracks(), self._reload_rows, "reading tracks")
+        if self.scan_queue:
+            folders, self.scan_queue = self.scan_queue, []
+            self.start_scan(folders)
+
+    def _reload_rows(self, rows: list[Any]) -> None:
+        known = set(self.track_model.ids())
+        self.track_model.upsert(rows)
+        current = {int(r.id) for r in rows}
+        self.track_model.remove_ids(known - current)
+        self.proxy.refilter()
+        missing = [i for i in current if not self.track_model._predicted.get(i)]
+        if missing:
+            self._start_predicted(missing)
+
+    # --- search ----------------------------------------------------------------------------------
+    def focus_search(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    def _search_text_changed(self, text: str) -> None:
+        if not text.strip():
+            self._search_timer.stop()
+            self._search_seq += 1
+            self.search_model.clear()
+            self.search_info.setText("")
+            self.tabs.setCurrentIndex(0)
+            return
+        self._search_timer.start()
+
+    def _run_search(self) -> None:
+        query = self.search_edit.text().strip()
+        if not query:
+            return
+        self._search_seq += 1
+        seq = self._search_seq
+
+        def done(result: Any) -> None:
+            if seq != self._search_seq:
+                return  # the user typed on; a newer search is coming
+            self.last_search = (query, result)
+            titles = {}
+            for hit in result.hits:
+                row = self.track_model.track_by_id(int(hit.track_id))
+                if row is not None and row.title:
+                    artist = f" — {row.artist}" if row.artist else ""
+                    titles[int(hit.track_id)] = f"{row.title}{artist}"
+            self.search_model.set_result(query, result.hits, result.missing_words, titles)
+            info = f"{len(result.hits)} track(s) for “{query}”"
+            if result.missing_words:
+                info += f" · no word vector for: {', '.join(result.missing_words)}"
+            self.search_info.setText(info)
+            self.tabs.setCurrentIndex(1)
+
+        def failed(message: str) -> None:
+            if seq == self._search_seq:
+                self.search_info.setText(message)
+                self.error(message)
+
+        self._with_library(lambda library: library.search(query, top_k=SEARCH_TOP), done, "search", failed)
+
+    # --- selection and the track panel -----------------------------------------------------------
+    def _active_view(self) -> QTableView:
+        return self.search_view if self.tabs.currentIndex() == 1 else self.table
+
+    def selected_ids(self) -> list[int]:
+        view = self._active_view()
+        rows = view.selectionModel().selectedRows()
+        ids = [int(index.data(TRACK_ID_ROLE)) for index in rows]
+        return list(dict.fromkeys(ids))
+
+    def _current_id(self, view: QTableView) -> int | None:
+        index = view.selectionModel().currentIndex()
+        selected = view.selectionModel().selectedRows()
+        if index.isValid() and view.selectionModel().isRowSelected(index.row(), QModelIndex()):
+            return int(index.data(TRACK_ID_ROLE))
+        if selected:
+            return int(selected[0].data(TRACK_ID_ROLE))
+        return None
+
+    def _selection_changed(self, view: QTableView) -> None:
+        if view is not self._active_view():
+            return
+        track_id = self._current_id(view)
+        track = None if track_id is None else self.track_model.track_by_id(track_id)
+        if track is None and track_id is not None:  # a search hit whose row is not loaded yet
+            self.panel.show_track(None)
+            return
+        same = track is not None and track_id == self.panel.track_id
+        self.panel.show_track(track, len(self.selected_ids()))
+        if track is None:
+            return
+        if same and False:
+            return
+        self._load_prediction(track)
+        if getattr(track, "has_cover", False):
+            self._load_cover(track)
+
+    def _load_prediction(self, track: Any) -> None:
+        track_id = int(track.id)
+        top_k = self.settings.top_k
+        vocabulary_file = self.settings.vocabulary
+
+        def work(library):
+            from app.journal import propose
+
+            if vocabulary_file and self._vocabulary is None:
+                from zsl_core.pipeline import load_vocabulary
+
+                self._vocabulary = load_vocabulary(vocabulary_file)
+            prediction = library.prediction(track_id, top_k=max(top_k, 10), vocabulary=self._vocabulary)
+            proposal = propose(library, track_id, top_k=top_k)
+            return prediction, proposal
+
+        def done(result) -> None:
+            prediction, proposal = result
+            accepted = self.decisions.get(track_id, proposal)
+            self.panel.show_prediction(track_id, prediction, accepted)
+
+        self._with_library(work, done, "predicting tags")
+
+    def _load_cover(self, track: Any) -> None:
+        track_id, path = int(track.id), track.path
+
+        def work(_report):
+            from app.metadata import cover_art
+
+            return track_id, cover_art(path)
+
+        def done(result) -> None:
+            if result[0] == self.panel.track_id:
+                self.panel.set_cover(result[1])
+
+        run_in_global_pool(work, done, lambda m: log.info("%s", m), name="cover art")
+
+    def _remember_decision(self, track_id: int) -> None:
+        self.decisions[track_id] = self.panel.accepted_tags()
+
+    # --- writing and undo ------------------------------------------------------------------------
+    def write_options(self) -> Any:
+        from app.tagformats import WriteOptions
+
+        return WriteOptions(id3_version=self.settings.id3_version)
+
+    def write_selected(self) -> None:
+        """Plan the write for the selection in a worker, then show the preview dialog."""
+        ids = self.selected_ids()
+        if not ids:
+            self.message("Select the tracks to tag first")
+            return
+        if self.panel.track_id is not None and self.panel.track_id in ids and self.panel.tag_items():
+            self.decisions[self.panel.track_id] = self.panel.accepted_tags()
+        field = self.panel.current_field()
+        decisions = {i: list(self.decisions[i]) for i in ids if i in self.decisions}
+        top_k = self.settings.top_k
+        options = self.write_options()
+
+        def work(library):
+            from app.journal import plan_batch, propose
+
+            tags = {i: decisions[i] if i in decisions else propose(library, i, top_k=top_k) for i in ids}
+            return plan_batch(library, ids, field, tags, mode="merge", options=options)
+
+        self._with_library(work, lambda planned: self._show_preview(planned, field), "planning the write")
+
+    def _show_preview(self, planned: list[Any], field: str) -> None:
+        dialog = WritePreviewDialog(planned, self)
+        self.preview_dialog = dialog
+        dialog.finished.connect(lambda code: self._preview_closed(dialog, code, field))
+        dialog.open()
+
+    def _preview_closed(self, dialog: WritePreviewDialog, code: int, field: str) -> None:
+        self.preview_dialog = None
+        dialog.deleteLater()
+        if code != QDialog.DialogCode.Accepted:
+            self.message("Nothing written")
+            return
+        changes = dialog.changes()
+        if not changes:
+            return
+        options = self.write_options()
+        description = f"{len(changes)} track(s): {field}"
+
+        def work(library):
+            from app.journal import write_batch
+
+            return write_batch(library, changes, description, options=options)
+
+        self._with_library(work, lambda result: self._written(result, [c.track_id for c in changes]),
+                           "writing tags")
+
+    def _written(self, result: Any, ids: list[int]) -> None:
+        self.last_write = result
+        for path, reason in result.failed:
+            self.log_view.add(f"{path}: {reason}", logging.WARNING)
+        self.message(f"Wrote {result.written} file(s)"
+                     + (f" (batch {result.batch_id}; Ctrl+Z undoes it)" if result.batch_id else "")
+                     + (f", {len(result.failed)} failed (see the log)" if result.failed else ""),
+                     error=bool(result.failed))
+        for track_id in ids:
+            self.decisions.pop(track_id, None)
+        self._fetch_rows(ids)
+
+    def undo_last(self, batch_id: int | None = None) -> None:
+        def work(library):
+            from app.journal import undo
+
+            result = undo(library, batch_id, options=None)
+            ids = [int(r[0]) for r in library.conn.execute(
+                "SELECT DISTINCT track_id FROM changes WHERE batch_id = ? AND track_id IS NOT NULL",
+                (result.batch_id,)).fetchall()]
+            return result, ids
+
+        self._with_library(work, self._undone, "undo")
+
+    def _undone(self, result_ids) -> None:
+        result, ids = result_ids
+        self.last_undo = result
+        for path, reason in result.refused:
+            self.log_view.add(f"{path}: not restored: {reason}", logging.WARNING)
+        self.message(f"Undid batch {result.batch_id}: {result.restored} file(s) restored"
+                     + (f", {len(result.refused)} refused (see the log)" if result.refused else ""),
+                     error=bool(result.refused))
+        self._fetch_rows(ids)
+        if self.history_dialog is not None and self.history_dialog.isVisible():
+            self._refresh_history()
+
+    # --- dialogs ---------------------------------------------------------------------------------
+    def open_history(self) -> None:
+        if self.history_dialog is None:
+            self.history_dialog = HistoryDialog(self)
+            self.history_dialog.undo_requested.connect(lambda batch_id: self.undo_last(batch_id))
+        self.history_dialog.show()
+        self.history_dialog.raise_()
+        self._refresh_history()
+
+    def _refresh_history(self) -> None:
+        def work(library):
+            from app.journal import history
+
+            return history(library, limit=200)
+
+        self._with_library(work, lambda batches: self.history_dialog and self.history_dialog.set_batches(batches),
+                           "history")
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        self.settings_dialog = dialog
+        dialog.finished.connect(lambda code: self._settings_closed(dialog, code))
+        dialog.open()
+
+    def _settings_closed(self, dialog: SettingsDialog, code: int) -> None:
+        self.settings_dialog = None
+        dialog.deleteLater()
+        if code != QDialog.DialogCode.Accepted:
+            return
+        before = set(self.settings.folders)
+        changed = dialog.apply()
+        self.panel.set_field(self.settings.field)
+        if changed & {"model", "vectors", "device"}:
+            self._reopen_and_rescan("Model settings changed")
+        elif "vocabulary" in changed or "top_k" in changed:
+            self._vocabulary = None
+            self._selection_changed(self._active_view())
+        new_folders = [f for f in self.settings.folders if f not in before]
+        if new_folders and not changed & {"model", "vectors", "device"}:
+            self.start_scan(new_folders)
+        self.message("Settings saved")
+
+    def _reopen_and_rescan(self, reason: str) -> None:
+        """A different model: its results are separate, so tracks are analysed again."""
+        self.message(f"{reason}: model {self.settings.model}; analysing the library with it")
+        if self.scan_worker is not None:
+            self.cancel_scan()
+        self.track_model.set_predicted({i: "" for i in self.track_model.ids()})
+        self._open_library()
+        if self.settings.folders:
+            self.start_scan(self.settings.folders)
+
+    def models_dir(self) -> Path:
+        from app import db
+
+        base = Path(self.db_path).expanduser() if self.db_path else db.default_db_path()
+        return base.parent / "models"
+
+    def open_learn(self) -> None:
+        rows = [self.track_model.track(i) for i in range(self.track_model.rowCount())]
+        dialog = LearnDialog(lambda: rows, self.models_dir(), device=self.settings.device, parent=self)
+        self.learn_dialog = dialog
+        dialog.use_model.connect(self._use_trained_model)
+        dialog.open()
+
+    def _use_trained_model(self, folder: str) -> None:
+        self.settings.add_trained_model(folder)
+        self.settings.model = folder
+        self.settings.sync()
+        self._reopen_and_rescan("Switched to the trained model")
+
+    # --- playback --------------------------------------------------------------------------------
+    def _ensure_player(self) -> bool:
+        if self.player is not None:
+            return True
+        try:
+            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+        except ImportError as exc:
+            self.error(f"cannot play: Qt Multimedia is not available ({exc})")
+            return False
+        self.player = QMediaPlayer(self)
+        self.audio_output = QAudioOutput(self)
+        self.player.setAudioOutput(self.audio_output)
+        self.player.errorOccurred.connect(lambda _e, text: self.error(f"cannot play: {text or 'unknown error'}"))
+        return True
+
+    def play_selected(self) -> None:
+        track_id = self.panel.track_id
+        track = None if track_id is None else self.track_model.track_by_id(track_id)
+        if track is None:
+            self.message("Select a track to play")
+            return
+        if not self._ensure_player():
+            return
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        if self._playing_id == track_id:
+            if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+                self.player.pause()
+                return
+            self.player.play()
+            return
+        self._playing_id = track_id
+        self.player.setSource(QUrl.fromLocalFile(str(track.path)))
+        self.player.play()
+        self.statusBar().showMessage(f"Playing {track.title or track.display_path}", 5000)
+
+    def stop_playback(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+        self._playing_id = None
+
+    # --- closing ---------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop the scan and training, wait for workers, close the library (idempotent)."""
+        if self.learn_dialog is not None:
+            self.learn_dialog.cancel()
+        if self.scan_worker is not None:
+            self.scan_worker.cancel()
+            self.scan_worker.wait(30000)
+        self._row_timer.stop()
+        self._search_timer.stop()
+        self.stop_playback()
+        self._predicted_generation += 1
+        self.pool.wait(30000)
+        if self.library is not None:
+            try:
+                self.library.close()
+            except Exception:
+                pass
+            self.library = None
+        self.log_view.detach()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self.shutdown()
+        super().closeEvent(event)

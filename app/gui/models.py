@@ -1,0 +1,290 @@
+"""Table models for the library and the search results.
+
+Why sorting lives in the source model and filtering in a thin proxy: a QSortFilterProxyModel
+that sorts calls back into Python twice per comparison, which takes seconds at 100,000 rows;
+Python's own `sorted` with a key over precomputed tuples takes milliseconds. The proxy only
+filters, and it asks a precomputed set of accepted rows instead of reading cell text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+
+TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+COLUMNS = ("Title", "Artist", "Album", "Duration", "Genre", "Mood", "Predicted tags")
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return ""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _title(row: Any) -> str:
+    """The title tag, or the file name when the file has none."""
+    title = getattr(row, "title", None)
+    if title:
+        return str(title)
+    display = str(getattr(row, "display_path", "") or "")
+    return display.rsplit("/", 1)[-1]
+
+
+class TrackTableModel(QAbstractTableModel):
+    """Every track of the library (TrackRow objects), one row each, with its predicted tags."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+        self._cells: list[tuple[str, ...]] = []     # display text per column, computed once per update
+        self._index: dict[int, int] = {}            # track id -> row
+        self._predicted: dict[int, str] = {}
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    # --- Qt interface ------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = index.row()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._cells[row][index.column()]
+        if role == TRACK_ID_ROLE:
+            return int(self._rows[row].id)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            track = self._rows[row]
+            if getattr(track, "status", "ok") == "failed":
+                return f"{track.display_path}\n{track.error or 'could not be analysed'}"
+            return str(track.display_path)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 3:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort = (column, order)
+        if not self._rows:
+            return
+        self.layoutAboutToBeChanged.emit()
+        old = {int(r.id): i for i, r in enumerate(self._rows)}
+        persistent = self.persistentIndexList()
+        key = self._sort_key(column)
+        order_ = sorted(range(len(self._rows)), key=lambda i: key(i),
+                        reverse=order == Qt.SortOrder.DescendingOrder)
+        self._rows = [self._rows[i] for i in order_]
+        self._cells = [self._cells[i] for i in order_]
+        self._index = {int(r.id): i for i, r in enumerate(self._rows)}
+        moved_from = [persistent_index.row() for persistent_index in persistent]
+        old_ids = {v: k for k, v in old.items()}
+        self.changePersistentIndexList(
+            persistent, [self.index(self._index[old_ids[r]], p.column()) for r, p in zip(moved_from, persistent)])
+        self.layoutChanged.emit()
+
+    def _sort_key(self, column: int):
+        if column == 3:
+            return lambda i: (self._rows[i].duration is None, self._rows[i].duration or 0.0)
+        return lambda i: (self._cells[i][column] == "", self._cells[i][column].casefold())
+
+    # --- our interface -----------------------------------------------------------------------
+    def set_tracks(self, rows: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self._index = {int(r.id): i for i, r in enumerate(self._rows)}
+        self._cells = [self._make_cells(r) for r in self._rows]
+        self.endResetModel()
+        if self._sort is not None:
+            self.sort(*self._sort)
+
+    def upsert(self, rows: Iterable[Any]) -> None:
+        """Add new tracks at the end and update known ones (rows appear as the scan stores them)."""
+        new = []
+        for track in rows:
+            i = self._index.get(int(track.id))
+            if i is None:
+                new.append(track)
+                continue
+            self._rows[i] = track
+            self._cells[i] = self._make_cells(track)
+            self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+        if new:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
+            for offset, track in enumerate(new):
+                self._rows.append(track)
+                self._cells.append(self._make_cells(track))
+                self._index[int(track.id)] = start + offset
+            self.endInsertRows()
+
+    def remove_ids(self, ids: Iterable[int]) -> None:
+        drop = {int(i) for i in ids} & set(self._index)
+        if not drop:
+            return
+        keep = [i for i, r in enumerate(self._rows) if int(r.id) not in drop]
+        self.beginResetModel()
+        self._rows = [self._rows[i] for i in keep]
+        self._cells = [self._cells[i] for i in keep]
+        self._index = {int(r.id): i for i, r in enumerate(self._rows)}
+        self.endResetModel()
+
+    def set_predicted(self, tags: dict[int, str]) -> None:
+        """Fill the "Predicted tags" column (computed in the background, in chunks)."""
+        column = len(COLUMNS) - 1
+        rows = []
+        for track_id, text in tags.items():
+            self._predicted[int(track_id)] = text
+            i = self._index.get(int(track_id))
+            if i is not None:
+                cells = list(self._cells[i])
+                cells[column] = text
+                self._cells[i] = tuple(cells)
+                rows.append(i)
+        if rows:
+            self.dataChanged.emit(self.index(min(rows), column), self.index(max(rows), column))
+
+    def track(self, row: int) -> Any:
+        return self._rows[row]
+
+    def track_by_id(self, track_id: int) -> Any | None:
+        i = self._index.get(int(track_id))
+        return None if i is None else self._rows[i]
+
+    def row_of(self, track_id: int) -> int | None:
+        return self._index.get(int(track_id))
+
+    def ids(self) -> list[int]:
+        return [int(r.id) for r in self._rows]
+
+    def haystacks(self) -> list[str]:
+        """Lower-case text of every row, for the filter box."""
+        return [" ".join(cells).casefold() for cells in self._cells]
+
+    def _make_cells(self, track: Any) -> tuple[str, ...]:
+        title = _title(track)
+        if getattr(track, "status", "ok") == "failed":
+            title = f"{title} (not analysed)"
+        return (title, str(track.artist or ""), str(track.album or ""), format_duration(track.duration),
+                str(track.genre or ""), str(track.mood or ""), self._predicted.get(int(track.id), ""))
+
+
+class TrackFilterProxy(QSortFilterProxyModel):
+    """Shows the rows whose text contains every word of the filter (case-insensitive).
+
+    The accepted rows are computed in one list pass per filter change; sorting is forwarded
+    to the source model (see the module docstring).
+    """
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._words: list[str] = []
+        self._accepted: set[int] | None = None
+        self.setDynamicSortFilter(False)
+
+    def set_filter_text(self, text: str) -> None:
+        self._words = text.casefold().split()
+        self._recompute()
+
+    def _recompute(self) -> None:
+        source = self.sourceModel()
+        if not self._words or source is None:
+            self._accepted = None
+        else:
+            self._accepted = {i for i, hay in enumerate(source.haystacks())
+                              if all(w in hay for w in self._words)}
+        self.invalidateRowsFilter()
+
+    def refilter(self) -> None:
+        if self._words:
+            self._recompute()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        return self._accepted is None or source_row in self._accepted
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        source = self.sourceModel()
+        if source is not None:
+            source.sort(column, order)
+            if self._words:
+                self._recompute()
+
+
+SEARCH_COLUMNS = ("#", "Score", "Track", "Matching tags")
+
+
+class SearchResultsModel(QAbstractTableModel):
+    """Ranked hits of a search (Hit(track_id, display_path, score, tags)), best first."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.hits: list[Any] = []
+        self.query = ""
+        self.missing_words: list[str] = []
+        self._titles: dict[int, str] = {}
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.hits)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(SEARCH_COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return SEARCH_COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        hit = self.hits[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            column = index.column()
+            if column == 0:
+                return str(index.row() + 1)
+            if column == 1:
+                return f"{float(hit.score):.3f}"
+            if column == 2:
+                return self._titles.get(int(hit.track_id)) or str(hit.display_path)
+            return ", ".join(_tag_text(t) for t in (hit.tags or []))
+        if role == TRACK_ID_ROLE:
+            return int(hit.track_id)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return str(hit.display_path)
+        return None
+
+    def set_result(self, query: str, hits: Sequence[Any], missing_words: Sequence[str],
+                   titles: dict[int, str] | None = None) -> None:
+        self.beginResetModel()
+        self.query = query
+        self.hits = list(hits)
+        self.missing_words = list(missing_words)
+        self._titles = dict(titles or {})
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_result("", [], [])
+
+
+def _tag_text(tag: Any) -> str:
+    """Hit tags may be plain words or (tag, score) pairs / TagScore objects."""
+    if isinstance(tag, str):
+        return tag
+    if isinstance(tag, (tuple, list)) and tag:
+        return f"{tag[0]} {float(tag[1]):.2f}" if len(tag) > 1 else str(tag[0])
+    name = getattr(tag, "tag", None)
+    if name is not None:
+        score = getattr(tag, "score", None)
+        return f"{name} {float(score):.2f}" if score is not None else str(name)
+    return str(tag)

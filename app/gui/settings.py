@@ -1,0 +1,150 @@
+"""The user's choices, kept between runs with QSettings (an INI file in the user config folder).
+
+Why a thin typed wrapper: QSettings returns strings (or None) depending on the backend, so
+every read here converts and falls back to a sane default, and the rest of the GUI reads
+plain Python values. Tests pass their own INI path so they never touch the user's settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANISATION = "zsl-tagger"
+APPLICATION = "zsl-tagger"
+
+FIELDS = ("genre", "mood", "grouping", "comment")
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULTS: dict[str, object] = {
+    "model": "default",        # "default" or a model folder written by `zsl-core train`
+    "vectors": "",             # word-vectors file for unseen words ("" = the model's own)
+    "device": "auto",
+    "field": "genre",
+    "id3_version": 4,
+    "vocabulary": "",          # a text file of candidate words ("" = the shipped vocabulary)
+    "top_k": 5,
+    "folders": [],
+    "trained_models": [],      # model folders the user trained or added, offered in Settings
+}
+
+
+class Settings:
+    """Typed access to the persisted settings. `path` (an INI file) is for tests and --settings."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        if path is None:
+            self.qsettings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                                       ORGANISATION, APPLICATION)
+        else:
+            self.qsettings = QSettings(str(path), QSettings.Format.IniFormat)
+
+    # --- typed values ------------------------------------------------------------------------
+    def _str(self, key: str) -> str:
+        value = self.qsettings.value(key, DEFAULTS[key])
+        return str(value) if value is not None else str(DEFAULTS[key])
+
+    def _int(self, key: str, low: int, high: int) -> int:
+        try:
+            value = int(self.qsettings.value(key, DEFAULTS[key]))
+        except (TypeError, ValueError):
+            return int(DEFAULTS[key])  # type: ignore[arg-type]
+        return min(max(value, low), high)
+
+    def _list(self, key: str) -> list[str]:
+        value = self.qsettings.value(key, [])
+        if value is None or value == "":
+            return []
+        if isinstance(value, str):
+            return [value]
+        return [str(v) for v in value if str(v)]
+
+    @property
+    def model(self) -> str:
+        return self._str("model") or "default"
+
+    @model.setter
+    def model(self, value: str) -> None:
+        self.qsettings.setValue("model", value or "default")
+
+    @property
+    def vectors(self) -> str:
+        return self._str("vectors")
+
+    @vectors.setter
+    def vectors(self, value: str) -> None:
+        self.qsettings.setValue("vectors", value or "")
+
+    @property
+    def device(self) -> str:
+        value = self._str("device")
+        return value if value in DEVICES else "auto"
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self.qsettings.setValue("device", value if value in DEVICES else "auto")
+
+    @property
+    def field(self) -> str:
+        value = self._str("field")
+        return value if value in FIELDS or value.startswith("custom:") else "genre"
+
+    @field.setter
+    def field(self, value: str) -> None:
+        self.qsettings.setValue("field", value)
+
+    @property
+    def id3_version(self) -> int:
+        return 3 if self._int("id3_version", 3, 4) == 3 else 4
+
+    @id3_version.setter
+    def id3_version(self, value: int) -> None:
+        self.qsettings.setValue("id3_version", 3 if int(value) == 3 else 4)
+
+    @property
+    def vocabulary(self) -> str:
+        return self._str("vocabulary")
+
+    @vocabulary.setter
+    def vocabulary(self, value: str) -> None:
+        self.qsettings.setValue("vocabulary", value or "")
+
+    @property
+    def top_k(self) -> int:
+        return self._int("top_k", 1, 50)
+
+    @top_k.setter
+    def top_k(self, value: int) -> None:
+        self.qsettings.setValue("top_k", int(value))
+
+    @property
+    def folders(self) -> list[str]:
+        return self._list("folders")
+
+    @folders.setter
+    def folders(self, value: list[str]) -> None:
+        self.qsettings.setValue("folders", list(dict.fromkeys(value)))
+
+    def add_folder(self, folder: str) -> None:
+        self.folders = self.folders + [folder]
+
+    @property
+    def trained_models(self) -> list[str]:
+        return self._list("trained_models")
+
+    def add_trained_model(self, folder: str) -> None:
+        self.qsettings.setValue("trained_models", list(dict.fromkeys(self.trained_models + [folder])))
+
+    # --- window ------------------------------------------------------------------------------
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        geometry = self.qsettings.value("window/geometry")
+        state = self.qsettings.value("window/state")
+        return (geometry if isinstance(geometry, QByteArray) else None,
+                state if isinstance(state, QByteArray) else None)
+
+    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.qsettings.setValue("window/geometry", geometry)
+        self.qsettings.setValue("window/state", state)
+
+    def sync(self) -> None:
+        self.qsettings.sync()
