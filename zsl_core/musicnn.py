@@ -131,8 +131,18 @@ class _FrequencyMaxBranch(nn.Module):
         self.bn = nn.BatchNorm2d(filters, eps=BN_EPS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x [B, 1, T, 96] -> [B, filters, T]
-        x = F.pad(x, (0, 0, *self.time_pad))
-        return self.bn(F.relu(self.conv(x))).amax(dim=3)
+        z = self.conv(F.pad(x, (0, 0, *self.time_pad)))
+        if self.training:
+            return self.bn(F.relu(z)).amax(dim=3)
+        # Inference: BN with running statistics is a per-filter affine map a*r + b, and ReLU is
+        # monotonic, so max over frequency of BN(ReLU(z)) is a*ReLU(max z) + b where a >= 0 and
+        # a*ReLU(min z) + b where a < 0. One min/max pass over the large [B, filters, T, F]
+        # conv output replaces three (ReLU, BN, max): same result, about twice as fast.
+        low, high = torch.aminmax(z, dim=3)
+        scale = self.bn.weight / torch.sqrt(self.bn.running_var + self.bn.eps)
+        shift = self.bn.bias - self.bn.running_mean * scale
+        picked = torch.where(scale[:, None] >= 0, high, low).relu()
+        return picked * scale[:, None] + shift[:, None]
 
 
 class _MidEndLayer(nn.Module):
