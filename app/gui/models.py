@@ -199,12 +199,18 @@ class TrackFilterProxy(QSortFilterProxyModel):
 
     def _recompute(self) -> None:
         source = self.sourceModel()
+        modern = hasattr(self, "beginFilterChange")  # Qt 6.9+; invalidateRowsFilter is deprecated there
+        if modern:
+            self.beginFilterChange()
         if not self._words or source is None:
             self._accepted = None
         else:
             self._accepted = {i for i, hay in enumerate(source.haystacks())
                               if all(w in hay for w in self._words)}
-        self.invalidateRowsFilter()
+        if modern:
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.invalidateRowsFilter()
 
     def refilter(self) -> None:
         if self._words:

@@ -49,7 +49,9 @@ class Task(QRunnable):
         self.fn = fn
         self.name = name
         self.signals = TaskSignals()
-        self.setAutoDelete(True)
+        # Python keeps the task (and its signals object) alive until its result is delivered
+        # on the GUI thread; Qt must not delete it when run() returns.
+        self.setAutoDelete(False)
 
     def run(self) -> None:
         try:
@@ -77,6 +79,7 @@ class LibraryPool(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self.pending = 0
+        self._live: set[Task] = set()
 
     def submit(self, fn: Callable[[Callable[[Any], None]], Any], on_done: Callable[[Any], None] | None = None,
                on_failed: Callable[[str], None] | None = None, on_progress: Callable[[Any], None] | None = None,
@@ -85,8 +88,9 @@ class LibraryPool(QObject):
         self.pending += 1
         if self.pending == 1:
             self.busy_changed.emit(True)
-        task.signals.done.connect(self._finished)
-        task.signals.failed.connect(self._finished)
+        self._live.add(task)
+        task.signals.done.connect(lambda _v, t=task: self._finished(t))
+        task.signals.failed.connect(lambda _v, t=task: self._finished(t))
         if on_done is not None:
             task.signals.done.connect(on_done)
         if on_failed is not None:
@@ -96,7 +100,8 @@ class LibraryPool(QObject):
         self.pool.start(task)
         return task
 
-    def _finished(self, _value: object = None) -> None:
+    def _finished(self, task: Task) -> None:
+        self._live.discard(task)
         self.pending = max(0, self.pending - 1)
         if self.pending == 0:
             self.busy_changed.emit(False)
@@ -109,11 +114,17 @@ def run_in_global_pool(fn: Callable[[Callable[[Any], None]], Any], on_done: Call
                        on_failed: Callable[[str], None] | None = None, name: str = "task") -> Task:
     """For file reads that need no library (cover art): Qt's global pool, several at once."""
     task = Task(fn, name)
+    _GLOBAL_LIVE.add(task)
+    task.signals.done.connect(lambda _v: _GLOBAL_LIVE.discard(task))
+    task.signals.failed.connect(lambda _v: _GLOBAL_LIVE.discard(task))
     task.signals.done.connect(on_done)
     if on_failed is not None:
         task.signals.failed.connect(on_failed)
     QThreadPool.globalInstance().start(task)
     return task
+
+
+_GLOBAL_LIVE: set[Task] = set()
 
 
 class ScanWorker(QThread):

@@ -1,0 +1,162 @@
+"""The desktop window end to end, offscreen, on a real library index in tmp_path.
+
+One window scans a generated folder (rows appear as tracks finish), searches with a seen and an
+unseen word, accepts tags, writes them through the preview dialog, and undoes the write; other
+tests cancel a scan and open the settings. The real default model analyses the clips, so the
+clips are short (a few seconds each).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
+from PySide6.QtWidgets import QDialog  # noqa: E402
+
+import audio_factory  # noqa: E402
+from app.gui import create_app  # noqa: E402
+from app.gui.main_window import MainWindow  # noqa: E402
+from app.gui.settings import Settings  # noqa: E402
+from app.tagwriter import read_field  # noqa: E402
+
+SCAN_TIMEOUT_MS = 90_000
+
+
+def make_folder(root: Path, n: int, seconds: float = 3.0) -> Path:
+    folder = root / "music"
+    folder.mkdir()
+    freqs = [(220.0,), (440.0, 660.0), (880.0,), (330.0, 990.0), (550.0,), (1200.0,), (150.0,), (700.0, 1400.0)]
+    for i in range(n):
+        fmt = "flac" if i % 2 else "wav"
+        audio_factory.write_tone(folder / f"track{i:02d}.{fmt}", seconds, 22050, freqs[i % len(freqs)], fmt)
+    return folder
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    create_app()
+    settings = Settings(tmp_path / "settings.ini")
+    win = MainWindow(settings, db_path=tmp_path / "library.sqlite3")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.loaded, timeout=30_000)
+    yield win
+    win.close()
+
+
+def select_rows(view, rows: list[int]) -> None:
+    model = view.model()
+    selection = view.selectionModel()
+    selection.clearSelection()
+    for i, row in enumerate(rows):
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        if i == 0:
+            flags |= QItemSelectionModel.SelectionFlag.Current
+        selection.setCurrentIndex(model.index(row, 0), flags) if i == 0 else selection.select(model.index(row, 0), flags)
+
+
+def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
+    assert window.stack.currentWidget() is window.welcome  # first run asks for a folder
+    folder = make_folder(tmp_path, 3)
+    window.add_folder(str(folder))
+    assert window.settings.folders == [str(folder)]
+    assert window.scan_progress.isVisibleTo(window) and window.scan_cancel.isVisibleTo(window)
+    qtbot.waitUntil(lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.track_model.rowCount() == 3, timeout=10_000)
+    assert window.last_scan.scanned == 3 and not window.last_scan.failed
+    assert not window.scan_progress.isVisibleTo(window)
+    # the predicted-tags column fills in the background
+    qtbot.waitUntil(lambda: all(window.track_model.index(r, 6).data() for r in range(3)), timeout=20_000)
+
+    # sorting and filtering the table
+    window.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    assert window.proxy.index(0, 0).data().startswith("track02")
+    window.filter_edit.setText("track01")
+    assert window.proxy.rowCount() == 1
+    window.filter_edit.setText("")
+    assert window.proxy.rowCount() == 3
+
+    # search: a seen word and an unseen one rank every track; a word without a vector is reported
+    qtbot.keyClicks(window.search_edit, "ambient")
+    qtbot.waitUntil(lambda: window.last_search is not None and window.last_search[0] == "ambient", timeout=20_000)
+    assert window.tabs.currentIndex() == 1
+    assert window.search_model.rowCount() == 3
+    scores = [float(window.search_model.index(r, 1).data()) for r in range(3)]
+    assert scores == sorted(scores, reverse=True)
+    window.search_edit.setText("shoegaze qzxqvv")
+    qtbot.waitUntil(lambda: window.last_search[0] == "shoegaze qzxqvv", timeout=20_000)
+    assert "qzxqvv" in window.last_search[1].missing_words
+    assert window.search_model.rowCount() == 3
+    window.search_edit.clear()
+    assert window.tabs.currentIndex() == 0
+
+    # the track panel: seen and unseen tags with checkboxes
+    window.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    select_rows(window.table, [0])
+    first = window.proxy.index(0, 0).data(Qt.ItemDataRole.UserRole + 1)
+    qtbot.waitUntil(lambda: window.panel.track_id == first and len(window.panel.tag_items()) > 0, timeout=20_000)
+    assert window.panel.seen_group.childCount() > 0 and window.panel.unseen_group.childCount() > 0
+    unseen_tag = window.panel.unseen_group.child(0).data(0, Qt.ItemDataRole.UserRole)
+    for item in window.panel.tag_items():
+        item.setCheckState(0, Qt.CheckState.Unchecked)
+    window.panel.set_checked(unseen_tag, True)
+    assert window.panel.accepted_tags() == [unseen_tag]
+    assert window.decisions[first] == [unseen_tag]
+
+    # write the selection (two tracks) into "mood", through the preview dialog
+    window.panel.set_field("mood")
+    select_rows(window.table, [0, 1])
+    qtbot.waitUntil(lambda: len(window.selected_ids()) == 2)
+    window.write_action.trigger()
+    qtbot.waitUntil(lambda: window.preview_dialog is not None and window.preview_dialog.isVisible(), timeout=20_000)
+    dialog = window.preview_dialog
+    assert dialog.table.rowCount() == 2
+    assert len(dialog.changes()) == 2
+    first_path = window.track_model.track_by_id(first).path
+    before = read_field(first_path, "mood")
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.last_write is not None, timeout=20_000)
+    assert window.last_write.written == 2 and not window.last_write.failed
+    assert read_field(first_path, "mood") == before + [unseen_tag]
+    qtbot.waitUntil(lambda: unseen_tag in (window.track_model.track_by_id(first).mood or ""), timeout=10_000)
+
+    # history lists the batch; Ctrl+Z puts the old values back
+    window.open_history()
+    qtbot.waitUntil(lambda: window.history_dialog.table.rowCount() == 1, timeout=10_000)
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: window.last_undo is not None, timeout=20_000)
+    assert window.last_undo.restored == 2 and not window.last_undo.refused
+    assert read_field(first_path, "mood") == before
+    qtbot.waitUntil(lambda: window.history_dialog.table.item(0, 4).text() == "undone", timeout=10_000)
+    window.history_dialog.close()
+
+
+def test_gui_cancel_scan(window, qtbot, tmp_path):
+    folder = make_folder(tmp_path, 8, seconds=2.0)
+    window.add_folder(str(folder))
+    window.scan_cancel.click()
+    qtbot.waitUntil(lambda: not window.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    assert window.last_scan is not None and window.last_scan.cancelled
+    assert window.track_model.rowCount() < 8
+    assert not window.scan_cancel.isVisibleTo(window)
+
+
+def test_gui_settings_dialog_persists(window, qtbot, tmp_path):
+    window.settings_action.trigger()
+    qtbot.waitUntil(lambda: window.settings_dialog is not None and window.settings_dialog.isVisible())
+    dialog = window.settings_dialog
+    dialog.top_k.setValue(7)
+    dialog.field.setCurrentText("grouping")
+    dialog.id3.setCurrentIndex(1)
+    dialog.accept()
+    assert window.settings_dialog is None
+    assert window.panel.current_field() == "grouping"
+    window.close()
+    again = Settings(tmp_path / "settings.ini")
+    assert (again.top_k, again.field, again.id3_version) == (7, "grouping", 3)
+    assert again.window_state()[0] is not None  # geometry saved on close
