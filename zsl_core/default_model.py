@@ -404,6 +404,12 @@ class DefaultTagger(Tagger):
         return self._prediction(np.asarray(track_embedding, np.float32),
                                 self.seen_scores(track_embedding), top_k, vocabulary, path)
 
+    def predict_scores(self, track_embedding: np.ndarray, seen_scores: np.ndarray, top_k: int = 10,
+                       vocabulary: Sequence[str] | None = None, path: str = "") -> Prediction:
+        """Tags from a stored embedding and stored seen-label probabilities (the library's cache)."""
+        return self._prediction(np.asarray(track_embedding, np.float32).reshape(-1),
+                                self._check_probabilities(seen_scores), top_k, vocabulary, path)
+
     def predict(self, path: str | Path, top_k: int = 10, vocabulary: Sequence[str] | None = None,
                 n_windows: int | None = None) -> Prediction:
         analysis = self.analyse_file(path, n_windows)

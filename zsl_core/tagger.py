@@ -124,7 +124,26 @@ class Tagger(ABC):
         path: str = "",
     ) -> Prediction:
         """Top seen labels and top unseen vocabulary words for a track embedding."""
-        seen_scores = self.seen_scores(track_embedding)
+        return self.predict_scores(track_embedding, self.seen_scores(track_embedding), top_k=top_k,
+                                   vocabulary=vocabulary, path=path)
+
+    def predict_scores(
+        self,
+        track_embedding: np.ndarray,
+        seen_scores: np.ndarray,
+        top_k: int = 10,
+        vocabulary: Sequence[str] | None = None,
+        path: str = "",
+    ) -> Prediction:
+        """Tags from a stored analysis (embedding + seen-label scores), no audio needed.
+
+        What the library index keeps per track; seen tags take `seen_scores` as given (a
+        model's probabilities survive a round trip through storage), unseen words are scored
+        by cosine with the embedding.
+        """
+        seen_scores = np.asarray(seen_scores, dtype=np.float32).reshape(-1)
+        if seen_scores.shape[0] != len(self.seen_labels):
+            raise ValueError(f"expected {len(self.seen_labels)} seen scores, got {seen_scores.shape[0]}")
         order = np.argsort(-seen_scores)[:top_k]
         seen = [TagScore(self.seen_labels[i], float(seen_scores[i]), True) for i in order]
 

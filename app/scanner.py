@@ -1,0 +1,662 @@
+"""Library scan: find audio files, notice what changed since last time, analyse only that.
+
+The steps, and why each is shaped the way it is:
+
+1. **Walk** (`walk`): `os.scandir` on *bytes* paths, so file names that are not valid UTF-8
+   survive into the index (`tracks.path` is bytes). Symlinks are followed, but each folder is
+   entered once (keyed by `(st_dev, st_ino)`), so a link back to a parent cannot loop; each
+   file is listed once even when two links reach it. A folder that cannot be read is skipped
+   with a one-line reason and the walk goes on.
+2. **Compare with the index**: same size and `mtime_ns` as stored, and already analysed by
+   the current model -> *unchanged*, not opened at all. A file that failed before and has not
+   changed is not retried. Tracks under the scanned roots that were not found -> `gone` (their
+   rows, results and write history are kept: an unmounted drive comes back unchanged).
+3. **Probe** what is new or changed, in the worker pool: tags for the table view and an audio
+   fingerprint (`open_tags(path).audio_digest()`, which ignores the tag bytes; a whole-file
+   hash for formats we do not write tags to). The fingerprint decides what happens next:
+   same audio as the stored analysis (only the tags were edited) -> metadata updated, no
+   decode; audio of a `gone` track -> *moved*: the row takes the new path and keeps its id,
+   results and history; audio already analysed for another track (a copy) -> results copied.
+4. **Decode** the rest in the same pool (`zsl_core.audio.load_windows`: N evenly spaced
+   3-second windows read with seeks, or the whole track), spawn context so it is safe from a Qt
+   process and behaves the same on every OS. For the default model the workers also cut the
+   audio into musicnn patches, so the main process only runs the networks.
+5. **Infer** in the main process, several tracks' patches per forward pass (the model on the
+   GPU when there is one), and store per track a float16 embedding and float16 seen-label
+   scores in `results`, with the fingerprint analysed.
+
+Every track is written in its own small transaction the moment it is done, so a cancelled or
+killed scan keeps everything finished and the next scan does only what is left. A file that
+cannot be decoded is stored as `failed` with a one-line reason and the scan goes on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import concurrent.futures.process
+import json
+import multiprocessing
+import os
+import stat
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from app import db
+from app.metadata import Metadata, file_digest, read_with_tags
+from zsl_core.audio import AUDIO_EXTENSIONS
+from zsl_core.errors import AudioError, ZslError
+
+__all__ = ["DEFAULT_N_WINDOWS", "SCAN_EXTENSIONS", "FileEntry", "WalkResult", "ScanProgress",
+           "ScanSummary", "walk", "scan", "default_workers"]
+
+DEFAULT_N_WINDOWS = 8  # eight 3-s windows: tags agree closely with a full decode at a fraction of the cost
+SCAN_EXTENSIONS: frozenset[bytes] = frozenset(os.fsencode(e) for e in AUDIO_EXTENSIONS)
+_TEMP_SUFFIX = b".zsl-tmp"  # app.tagwriter's temporary copies
+
+
+# --- results ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One audio file found by the walk (path as bytes, the index's key)."""
+
+    path: bytes
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class WalkResult:
+    files: list[FileEntry] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (display path, reason)
+    roots: list[bytes] = field(default_factory=list)  # roots that exist (gone-detection scope)
+    unreadable: list[bytes] = field(default_factory=list)  # folders whose files we could not list
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    """done/total tracks (unchanged ones count as done at once), tracks per second of real
+    work, seconds left (None until a rate is known) and the file just finished."""
+
+    done: int
+    total: int
+    rate: float
+    eta: float | None
+    current: str
+
+
+@dataclass
+class ScanSummary:
+    """What a scan did. `scanned`: analysed now (decoded, or results copied from an identical
+    file); `updated`: only tags changed, no decode; `skipped`: folders that could not be read."""
+
+    scan_id: int
+    scanned: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    gone: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (display path, reason)
+    cancelled: bool = False
+    seconds: float = 0.0
+    updated: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+# --- walking ------------------------------------------------------------------------------
+
+def walk(roots: Iterable[str | Path | bytes], cancel: threading.Event | None = None) -> WalkResult:
+    """Every audio file under `roots` (files may be given directly), sorted per folder."""
+    result = WalkResult()
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[tuple[int, int]] = set()
+    for root in roots:
+        key = db.path_key(root)
+        try:
+            info = os.stat(key)
+        except OSError as exc:
+            result.skipped.append((db.display(key), _os_reason(exc)))
+            continue
+        result.roots.append(key)
+        if stat.S_ISDIR(info.st_mode):
+            _walk_dir(key, info, result, seen_dirs, seen_files, cancel)
+        elif _is_audio_name(os.path.basename(key)):
+            _add_file(key, info, result, seen_files)
+    return result
+
+
+def _walk_dir(top: bytes, top_info: os.stat_result, result: WalkResult,
+              seen_dirs: set[tuple[int, int]], seen_files: set[tuple[int, int]],
+              cancel: threading.Event | None) -> None:
+    stack = [(top, top_info)]
+    while stack:
+        if cancel is not None and cancel.is_set():
+            return
+        folder, info = stack.pop()
+        ident = (info.st_dev, info.st_ino)
+        if ident in seen_dirs:
+            result.skipped.append((db.display(folder), "already scanned through another link (symlink loop?)"))
+            continue
+        seen_dirs.add(ident)
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            result.skipped.append((db.display(folder), _os_reason(exc)))
+            result.unreadable.append(folder)
+            continue
+        subdirs = []
+        for entry in entries:
+            try:
+                entry_info = entry.stat()  # follows symlinks
+            except OSError:
+                continue  # broken link or vanished meanwhile: nothing to scan
+            if stat.S_ISDIR(entry_info.st_mode):
+                subdirs.append((entry.path, entry_info))
+            elif stat.S_ISREG(entry_info.st_mode) and _is_audio_name(entry.name):
+                _add_file(entry.path, entry_info, result, seen_files)
+        stack.extend(reversed(subdirs))  # depth first, in name order
+
+
+def _add_file(path: bytes, info: os.stat_result, result: WalkResult, seen: set[tuple[int, int]]) -> None:
+    ident = (info.st_dev, info.st_ino)
+    if ident in seen:
+        return  # the same file through a second link
+    seen.add(ident)
+    result.files.append(FileEntry(path, info.st_size, info.st_mtime_ns))
+
+
+def _is_audio_name(name: bytes) -> bool:
+    if name.startswith(b"._") or name.endswith(_TEMP_SUFFIX):  # macOS resource forks, our temp copies
+        return False
+    return os.path.splitext(name)[1].lower() in SCAN_EXTENSIONS
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "not found"
+    return exc.strerror or type(exc).__name__
+
+
+# --- worker jobs (top level: they run in spawned processes) ---------------------------------
+
+@dataclass
+class Probe:
+    metadata: Metadata
+    fingerprint: str | None
+    error: str | None = None
+
+
+def _worker_init() -> None:
+    """One thread per worker: the pool is the parallelism, more threads would only contend."""
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except Exception:
+        pass
+
+
+def probe_file(path: bytes) -> Probe:
+    """Tags and audio fingerprint of one file (never raises)."""
+    meta, tags = read_with_tags(path)
+    fingerprint = None
+    if tags is not None:
+        try:
+            fingerprint = tags.audio_digest()
+        except Exception:
+            fingerprint = None  # a payload we cannot walk: hash the whole file instead
+    if fingerprint is None:
+        try:
+            fingerprint = file_digest(path)
+        except OSError as exc:
+            return Probe(meta, None, f"cannot read file ({_os_reason(exc)})")
+    return Probe(meta, fingerprint)
+
+
+def decode_file(path: bytes, n_windows: int, sample_rate: int, window_seconds: float,
+                patches: bool) -> tuple[str, Any]:
+    """("patches", array) | ("segments", list of arrays) | ("error", one-line reason)."""
+    from zsl_core import audio as audio_io
+
+    name = os.fsdecode(path)
+    try:
+        if n_windows:
+            segments = list(audio_io.load_windows(name, n_windows, window_seconds, sample_rate))
+        else:
+            whole = audio_io.load_audio(name, sample_rate)
+            if whole.size == 0:
+                raise AudioError(name, "no audio samples")
+            segments = [whole]
+        if patches:
+            from zsl_core.default_model import segments_to_patches
+
+            return "patches", segments_to_patches(segments)
+        return "segments", segments
+    except AudioError as exc:
+        return "error", exc.reason
+    except Exception as exc:  # a decoder crash on a hostile file is that file's failure only
+        return "error", f"cannot decode ({_one_line(exc)})"
+
+
+def _one_line(exc: BaseException) -> str:
+    return (" ".join(str(exc).split()) or type(exc).__name__)[:200]
+
+
+class _InlineExecutor:
+    """`workers=0`: the same jobs, run at submit time in this process (debugging, tests)."""
+
+    def submit(self, fn: Callable, *args: Any) -> cf.Future:
+        future: cf.Future = cf.Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+# --- the scan -----------------------------------------------------------------------------
+
+@dataclass
+class _Job:
+    entry: FileEntry
+    track_id: int | None  # the row this file's results go to (None: a new row)
+    old_path: bytes | None = None  # set when the row is a moved track
+    metadata: Metadata | None = None  # None: keep the stored metadata
+    fingerprint: str | None = None
+    moved: bool = False
+    stage: str = ""  # "probe" | "decode"
+    suspect: bool = False  # was in flight when a worker died
+
+
+class _Scan:
+    def __init__(self, conn: sqlite3.Connection, tagger: Any, model_name: str,
+                 n_windows: int | None, workers: int | None,
+                 progress: Callable[[ScanProgress], None] | None,
+                 cancel: threading.Event | None, on_track: Callable[[int], None] | None) -> None:
+        self.conn = conn
+        self.tagger = tagger
+        self.n_windows = DEFAULT_N_WINDOWS if n_windows is None else int(n_windows)
+        self.workers = default_workers() if workers is None else max(0, int(workers))
+        self.progress_cb = progress
+        self.cancel = cancel or threading.Event()
+        self.on_track = on_track
+        dim = int(np.asarray(tagger.seen_label_embeddings()).shape[1])
+        self.model_id = db.model_id(conn, model_name, dim, tagger.seen_labels)
+        self.patches = _is_musicnn_tagger(tagger)
+        self.claimed: set[int] = set()
+        self.done = 0
+        self.total = 0
+        self.worked = 0
+        self.work_started = time.monotonic()
+
+    # -- driver ----------------------------------------------------------------------------
+    def run(self, folders: Sequence[str | Path | bytes]) -> ScanSummary:
+        started = time.monotonic()
+        keys = [db.path_key(f) for f in folders]
+        cur = self.conn.execute(
+            "INSERT INTO scans (folders, model_id, state, started_at) VALUES (?, ?, 'running', ?)",
+            (json.dumps([db.display(k) for k in keys]), self.model_id, time.time()))
+        self.summary = ScanSummary(scan_id=int(cur.lastrowid))
+        state = "error"
+        try:
+            self._record_folders(keys)
+            walked = walk(keys, self.cancel)
+            self.summary.skipped = walked.skipped
+            if not self.cancel.is_set():
+                self._mark_gone(walked)
+            todo = self._triage(walked.files)
+            self._process(todo)
+            self.summary.cancelled = self.cancel.is_set()
+            state = "cancelled" if self.summary.cancelled else "done"
+        finally:
+            self.summary.seconds = time.monotonic() - started
+            s = self.summary
+            self.conn.execute(
+                "UPDATE scans SET state = ?, finished_at = ?, scanned = ?, unchanged = ?, failed = ?,"
+                " gone = ? WHERE id = ?",
+                (state, time.time(), s.scanned + s.moved + s.updated, s.unchanged, len(s.failed),
+                 s.gone, s.scan_id))
+        return self.summary
+
+    def _record_folders(self, keys: list[bytes]) -> None:
+        with db.transaction(self.conn):
+            for key in keys:
+                self.conn.execute(
+                    "INSERT INTO folders (path, display_path, added_at, last_scan_id) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT(path) DO UPDATE SET last_scan_id = excluded.last_scan_id",
+                    (key, db.display(key), time.time(), self.summary.scan_id))
+
+    def _mark_gone(self, walked: WalkResult) -> None:
+        """Rows under a scanned root whose file was not found; folders we could not read
+        (and roots that do not exist, e.g. an unmounted drive) are left alone."""
+        present = {f.path for f in walked.files}
+        unreadable = walked.unreadable
+        now = time.time()
+        gone = []
+        for root in walked.roots:
+            prefix = root.rstrip(b"/") + b"/"
+            rows = self.conn.execute(
+                "SELECT id, path FROM tracks WHERE status != 'gone' AND (path = ? OR"
+                " (substr(path, 1, ?) = ?))", (root, len(prefix), prefix)).fetchall()
+            for track_id, path in rows:
+                path = bytes(path)
+                if path in present or any(_under(path, u) for u in unreadable):
+                    continue
+                gone.append(track_id)
+        if gone:
+            with db.transaction(self.conn):
+                self.conn.executemany("UPDATE tracks SET status = 'gone', gone_at = ? WHERE id = ?",
+                                      [(now, i) for i in gone])
+        self.summary.gone = len(gone)
+
+    def _triage(self, files: list[FileEntry]) -> list[_Job]:
+        """Unchanged files are done here; the rest become jobs (probe first, or straight to decode)."""
+        self.total = len(files)
+        todo: list[_Job] = []
+        analysed = {r[0]: r[1] for r in self.conn.execute(
+            "SELECT track_id, fingerprint FROM results WHERE model_id = ?", (self.model_id,))}
+        for entry in files:
+            row = self.conn.execute(
+                "SELECT id, size, mtime_ns, status, fingerprint FROM tracks WHERE path = ?",
+                (entry.path,)).fetchone()
+            if row is None:
+                todo.append(_Job(entry, None))
+                continue
+            track_id, size, mtime_ns, status, fingerprint = row
+            same_file = size == entry.size and mtime_ns == entry.mtime_ns
+            has_result = track_id in analysed and analysed[track_id] == fingerprint
+            if same_file and status == "failed":
+                self.summary.unchanged += 1
+            elif same_file and has_result and status in ("ok", "gone"):
+                if status == "gone":
+                    self.conn.execute("UPDATE tracks SET status = 'ok', gone_at = NULL WHERE id = ?",
+                                      (track_id,))
+                self.summary.unchanged += 1
+            elif same_file and status == "ok" and fingerprint:
+                # Unchanged file, but not analysed by this model yet: decode without probing.
+                todo.append(_Job(entry, track_id, fingerprint=fingerprint))
+            else:
+                todo.append(_Job(entry, track_id))
+        self.done = self.summary.unchanged
+        self._report("")
+        return todo
+
+    def _process(self, todo: list[_Job]) -> None:
+        """Feed the pool (probe, then decode) and the model (batched) until all is stored.
+
+        A worker that dies (a decoder crashing on a hostile file) breaks the whole pool: the
+        jobs it held are retried one at a time in a fresh pool, so only the culprit fails.
+        """
+        if not todo or self.cancel.is_set():
+            return
+        pool = self._pool(len(todo))
+        queue = list(reversed(todo))
+        suspects: list[_Job] = []
+        inflight: dict[cf.Future, _Job] = {}
+        pending: list[tuple[_Job, Any]] = []
+        limit = max(2, 3 * max(1, self.workers))
+        batch = 4 * int(getattr(self.tagger, "batch_size", 16) or 16)
+        self.work_started = time.monotonic()
+        try:
+            while queue or suspects or inflight or pending:
+                if self.cancel.is_set():
+                    break
+                while (suspects and not inflight) or (queue and not suspects and len(inflight) < limit):
+                    job = suspects.pop() if suspects else queue.pop()
+                    if job.entry.size == 0:
+                        self._store_failed(job, "empty file (0 bytes)")
+                        continue
+                    if job.stage == "":
+                        job.stage = "decode" if job.fingerprint and job.track_id is not None else "probe"
+                    inflight[self._submit(pool, job)] = job
+                if inflight:
+                    ready, _ = cf.wait(list(inflight), timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                    broken = False
+                    for future in ready:
+                        job = inflight.pop(future)
+                        try:
+                            result = future.result()
+                        except cf.process.BrokenProcessPool:
+                            broken = True
+                            if job.suspect:
+                                self._store_failed(job, "the decoder crashed on this file")
+                            else:
+                                job.suspect = True
+                                suspects.append(job)
+                            continue
+                        self._handled(pool, job, result, inflight, pending)
+                    if broken:
+                        for job in inflight.values():
+                            job.suspect = True
+                            suspects.append(job)
+                        inflight.clear()
+                        pool.shutdown(wait=True, cancel_futures=True)
+                        pool = self._pool(len(suspects) + len(queue))
+                waiting_decodes = any(job.stage == "decode" for job in inflight.values())
+                if pending and (_size(pending) >= batch or not waiting_decodes):
+                    self._infer(pending)
+                    pending = []
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _handled(self, pool: Any, job: _Job, result: Any, inflight: dict[cf.Future, _Job],
+                 pending: list[tuple[_Job, Any]]) -> None:
+        if job.stage == "probe":
+            if self._after_probe(job, result):
+                job.stage = "decode"
+                inflight[self._submit(pool, job)] = job
+            return
+        outcome, payload = result
+        if outcome == "error":
+            self._store_failed(job, payload)
+        else:
+            pending.append((job, payload))
+
+    def _pool(self, n_jobs: int) -> Any:
+        if self.workers == 0:
+            return _InlineExecutor()
+        context = multiprocessing.get_context("spawn")
+        return cf.ProcessPoolExecutor(max_workers=min(self.workers, max(1, n_jobs)),
+                                      mp_context=context, initializer=_worker_init)
+
+    def _submit(self, pool: Any, job: _Job) -> cf.Future:
+        if job.stage == "probe":
+            return pool.submit(probe_file, job.entry.path)
+        return pool.submit(decode_file, job.entry.path, self.n_windows, int(self.tagger.sample_rate),
+                           float(self.tagger.window_seconds), self.patches)
+
+    # -- decisions after the fingerprint -------------------------------------------------------
+    def _after_probe(self, job: _Job, probe: Probe) -> bool:
+        """Store what needs no decode; return True when the file must be decoded."""
+        job.metadata = probe.metadata
+        if probe.fingerprint is None:
+            self._store_failed(job, probe.error or "cannot read file")
+            return False
+        job.fingerprint = probe.fingerprint
+        if job.track_id is None:
+            moved_from = self._gone_with(probe.fingerprint)
+            if moved_from is not None:
+                job.track_id, job.old_path = moved_from
+                job.moved = True
+                self.claimed.add(job.track_id)
+        result = self._result_for(job.track_id, probe.fingerprint)
+        if result is not None:
+            self._store_ok(job, None, None, kind="moved" if job.moved else "updated")
+            return False
+        copy = self._any_result_with(probe.fingerprint)
+        if copy is not None:
+            self._store_ok(job, copy[0], copy[1], n_windows=copy[2], kind="moved" if job.moved else "scanned")
+            return False
+        return True
+
+    def _gone_with(self, fingerprint: str) -> tuple[int, bytes] | None:
+        for track_id, path in self.conn.execute(
+                "SELECT id, path FROM tracks WHERE status = 'gone' AND fingerprint = ?"
+                " ORDER BY gone_at DESC", (fingerprint,)):
+            if track_id not in self.claimed:
+                return int(track_id), bytes(path)
+        return None
+
+    def _result_for(self, track_id: int | None, fingerprint: str) -> Any:
+        if track_id is None:
+            return None
+        return self.conn.execute(
+            "SELECT 1 FROM results WHERE track_id = ? AND model_id = ? AND fingerprint = ?",
+            (track_id, self.model_id, fingerprint)).fetchone()
+
+    def _any_result_with(self, fingerprint: str) -> tuple[bytes, bytes, int | None] | None:
+        row = self.conn.execute(
+            "SELECT embedding, seen_scores, n_windows FROM results WHERE model_id = ? AND fingerprint = ?"
+            " LIMIT 1", (self.model_id, fingerprint)).fetchone()
+        return (bytes(row[0]), bytes(row[1]), row[2]) if row else None
+
+    # -- inference -----------------------------------------------------------------------------
+    def _infer(self, pending: list[tuple[_Job, Any]]) -> None:
+        try:
+            outputs = _analyse_many(self.tagger, [payload for _, payload in pending], self.patches)
+        except Exception:
+            outputs = None  # one bad item spoils a batch: redo one by one to find it
+        if outputs is None:
+            outputs = []
+            for _, payload in pending:
+                try:
+                    outputs.append(_analyse_many(self.tagger, [payload], self.patches)[0])
+                except (ZslError, ValueError, RuntimeError) as exc:
+                    outputs.append(f"analysis failed ({_one_line(exc)})")
+        for (job, _), out in zip(pending, outputs):
+            if isinstance(out, str):
+                self._store_failed(job, out)
+            else:
+                embedding, scores = out
+                self._store_ok(job, db.to_blob(embedding), db.to_blob(scores),
+                               n_windows=self.n_windows or None, kind="moved" if job.moved else "scanned")
+
+    # -- storing -------------------------------------------------------------------------------
+    def _store_ok(self, job: _Job, embedding: bytes | None, scores: bytes | None,
+                  n_windows: int | None = None, kind: str = "scanned") -> None:
+        now = time.time()
+        with db.transaction(self.conn):
+            track_id = self._write_track(job, "ok", _meta_error(job.metadata), now)
+            if embedding is not None:
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO results (track_id, model_id, embedding, seen_scores, n_windows,"
+                    " fingerprint, analysed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (track_id, self.model_id, embedding, scores, n_windows, job.fingerprint, now))
+        setattr(self.summary, kind, getattr(self.summary, kind) + 1)
+        self._finished(track_id, job)
+
+    def _store_failed(self, job: _Job, reason: str) -> None:
+        now = time.time()
+        with db.transaction(self.conn):
+            track_id = self._write_track(job, "failed", reason, now)
+            self.conn.execute("DELETE FROM results WHERE track_id = ?", (track_id,))
+        self.summary.failed.append((db.display(job.entry.path), reason))
+        self._finished(track_id, job)
+
+    def _write_track(self, job: _Job, status: str, error: str | None, now: float) -> int:
+        e, m = job.entry, job.metadata
+        values = {"path": e.path, "display_path": db.display(e.path), "size": e.size,
+                  "mtime_ns": e.mtime_ns, "status": status, "error": error, "scanned_at": now,
+                  "gone_at": None}
+        if job.fingerprint is not None:
+            values["fingerprint"] = job.fingerprint
+        if m is not None:
+            values.update(title=m.title, artist=m.artist, album=m.album, genre=m.genre, mood=m.mood,
+                          duration=m.duration, has_cover=int(m.has_cover))
+        if job.track_id is None:
+            values["added_at"] = now
+            cols = ", ".join(values)
+            cur = self.conn.execute(f"INSERT INTO tracks ({cols}) VALUES ({', '.join('?' * len(values))})",
+                                    tuple(values.values()))
+            job.track_id = int(cur.lastrowid)
+        else:
+            sets = ", ".join(f"{k} = ?" for k in values)
+            self.conn.execute(f"UPDATE tracks SET {sets} WHERE id = ?", (*values.values(), job.track_id))
+        return job.track_id
+
+    def _finished(self, track_id: int, job: _Job) -> None:
+        self.done += 1
+        self.worked += 1
+        if self.on_track is not None:
+            self.on_track(track_id)
+        self._report(db.display(job.entry.path))
+
+    def _report(self, current: str) -> None:
+        if self.progress_cb is None:
+            return
+        elapsed = max(time.monotonic() - self.work_started, 1e-6)
+        rate = self.worked / elapsed if self.worked else 0.0
+        left = self.total - self.done
+        eta = left / rate if rate > 0 else (0.0 if left == 0 else None)
+        self.progress_cb(ScanProgress(self.done, self.total, rate, eta, current))
+
+
+def _under(path: bytes, folder: bytes) -> bool:
+    folder = folder.rstrip(b"/")
+    return path == folder or path.startswith(folder + b"/")
+
+
+def _meta_error(meta: Metadata | None) -> str | None:
+    return f"tags: {meta.error}" if meta is not None and meta.error else None
+
+
+def _size(pending: list[tuple[_Job, Any]]) -> int:
+    """Work queued for inference, in patches (or segments for other models)."""
+    return sum(len(payload) for _, payload in pending)
+
+
+def _is_musicnn_tagger(tagger: Any) -> bool:
+    from zsl_core.default_model import DefaultTagger
+
+    return isinstance(tagger, DefaultTagger)
+
+
+def _analyse_many(tagger: Any, payloads: list[Any], patches: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(embedding, seen scores) per track. The default model runs every track's patches
+    through each network in shared batches; other models embed track by track."""
+    if not patches:
+        out = []
+        for segments in payloads:
+            embedding = np.asarray(tagger.embed_segments(segments), np.float32)
+            out.append((embedding, np.asarray(tagger.seen_scores(embedding), np.float32)))
+        return out
+    joined = np.concatenate(payloads)
+    taggrams = {name: model.extract_patches(joined, tagger.batch_size)["taggram"]
+                for name, model in tagger.models.items()}
+    out, start = [], 0
+    for payload in payloads:
+        stop = start + len(payload)
+        means = {name: t[start:stop].mean(axis=0) for name, t in taggrams.items()}
+        probabilities = tagger.merge_probabilities(means)
+        out.append((tagger.track_embedding_from_probabilities(probabilities), probabilities))
+        start = stop
+    return out
+
+
+def scan(conn: sqlite3.Connection, tagger: Any, model_name: str, folders: Sequence[str | Path | bytes], *,
+         n_windows: int | None = DEFAULT_N_WINDOWS, workers: int | None = None,
+         progress: Callable[[ScanProgress], None] | None = None, cancel: threading.Event | None = None,
+         on_track: Callable[[int], None] | None = None) -> ScanSummary:
+    """Scan `folders` into the index `conn` with `tagger` (known in `models` as `model_name`).
+
+    n_windows: 3-s windows per track (None -> DEFAULT_N_WINDOWS; 0 -> the whole track).
+    workers: decode processes (None -> min(4, CPUs); 0 -> decode in this process).
+    progress(ScanProgress) after each track; cancel: a threading.Event checked between tracks
+    (what is finished stays stored); on_track(track_id) after each track is stored.
+    """
+    return _Scan(conn, tagger, model_name, n_windows, workers, progress, cancel, on_track).run(folders)
