@@ -290,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_search)
+
+    from zsl_core import synth  # synthetic labelled corpus (FluidSynth)
+    synth.add_command(sub, _add_common)
     return parser
 
 
