@@ -299,6 +299,7 @@ class _Scan:
         self.model_id = db.model_id(conn, model_name, dim, tagger.seen_labels)
         self.patches = _is_musicnn_tagger(tagger)
         self.claimed: set[int] = set()
+        self.gone_now: set[int] = set()  # marked gone by this scan
         self.done = 0
         self.total = 0
         self.worked = 0
@@ -358,6 +359,7 @@ class _Scan:
                 if path in present or any(_under(path, u) for u in unreadable):
                     continue
                 gone.append(track_id)
+        self.gone_now = set(gone)
         if gone:
             with db.transaction(self.conn):
                 self.conn.executemany("UPDATE tracks SET status = 'gone', gone_at = ? WHERE id = ?",
@@ -494,6 +496,8 @@ class _Scan:
                 job.track_id, job.old_path = moved_from
                 job.moved = True
                 self.claimed.add(job.track_id)
+                if job.track_id in self.gone_now:  # not gone after all: it moved
+                    self.summary.gone -= 1
         result = self._result_for(job.track_id, probe.fingerprint)
         if result is not None:
             self._store_ok(job, None, None, kind="moved" if job.moved else "updated")
