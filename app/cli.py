@@ -87,12 +87,14 @@ class _Progress:
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last = 0.0
+        self.finished = False
 
     def __call__(self, p: Any) -> None:
         now = time.monotonic()
         final = p.done >= p.total
-        if not final and now - self.last < (0.2 if self.tty else 10.0):
+        if final and self.finished or not final and now - self.last < (0.2 if self.tty else 10.0):
             return
+        self.finished = final
         self.last = now
         eta = f"  eta {_duration(p.eta)}" if p.eta else ""
         rate = f"  {p.rate:.1f} files/s" if p.rate else ""
@@ -105,7 +107,7 @@ class _Progress:
         sys.stderr.flush()
 
     def close(self) -> None:
-        if self.tty:
+        if self.tty and not self.finished:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
 
@@ -237,7 +239,8 @@ def cmd_write(args: argparse.Namespace, library: Any) -> int:
               f"({n_errors} unreadable); nothing written")
         return EXIT_PARTIAL if n_errors or missing else EXIT_OK
     where = f"{len(ids)} files"
-    description = (f"{args.field} {args.mode}: top {args.top} {args.include}"
+    kinds = {"both": "seen+unseen"}.get(args.include, args.include)
+    description = (f"{args.field} {args.mode}: top {args.top} {kinds}"
                    + (f" >= {args.min_score:g}" if args.min_score is not None else "")
                    + f" on {where}")
     result = journal.write_batch(library, planned, description, options=options)
@@ -305,6 +308,16 @@ def _positive(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {number}")
+    return number
+
+
 def _add_globals(p: argparse.ArgumentParser, top_level: bool) -> None:
     """The global options, accepted before or after the subcommand (SUPPRESS keeps a
     subcommand's unset option from overwriting one given before it)."""
@@ -332,13 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("scan", help="analyse new and changed audio files in folders")
-    p.add_argument("folders", nargs="+", metavar="DIR")
+    p.add_argument("folders", nargs="*", metavar="DIR",
+                   help="folders or files (default: the folders scanned before)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--windows", type=_positive, default=None, metavar="N",
                        help="analyse N evenly spaced windows per track (faster)")
     group.add_argument("--full", action="store_true", help="analyse every track in full")
-    p.add_argument("--workers", type=_positive, default=None, metavar="N",
-                   help="decoding processes (default: CPU count)")
+    p.add_argument("--workers", type=_count, default=None, metavar="N",
+                   help="decoding processes (default: up to 4; 0: decode in this process)")
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("search", help="rank indexed tracks by words")

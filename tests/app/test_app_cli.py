@@ -4,6 +4,8 @@ real default model, search, show tags, dry-run, write, history, undo; checked wi
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -152,3 +154,32 @@ def test_no_arguments_without_gui_is_one_line_exit_2(monkeypatch: pytest.MonkeyP
     assert main([]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "desktop app" in err
+
+
+def test_ctrl_c_cancels_the_scan_cleanly(tmp_path: Path, music: list[Path],
+                                         monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture) -> None:
+    """The first Ctrl-C (a real SIGINT, sent at the first progress report) sets the cancel
+    event: the scan stops, prints its summary, exits 130, and the next scan finishes the job."""
+    import app.cli
+
+    report = app.cli._Progress.__call__
+
+    def interrupt_once(self, progress) -> None:
+        if not getattr(self, "sent", False):
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+        report(self, progress)
+
+    monkeypatch.setattr(app.cli._Progress, "__call__", interrupt_once)
+    previous = signal.getsignal(signal.SIGINT)
+    db = ["--db", str(tmp_path / "lib.sqlite3"), "--device", "cpu"]
+    code, out, err = run(capsys, *db, "scan", str(music[0].parent), "--workers", "0")
+    assert code == 130, (out, err)
+    assert "scan cancelled" in out and "cancelling" in err and "Traceback" not in err
+    assert signal.getsignal(signal.SIGINT) is previous  # handler restored
+    monkeypatch.undo()
+    code, out, _ = run(capsys, *db, "scan", "--workers", "0")  # the remembered folder
+    assert code == 0 and "failed" in out
+    code, out, _ = run(capsys, *db, "tags", "--json")
+    assert len(json.loads(out)) == 4
