@@ -1229,10 +1229,16 @@ def render(midi_path: Path, out_path: Path, soundfont: Path, seconds: float, exe
     if fade:
         audio[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     peak = float(np.abs(audio).max()) if len(audio) else 0.0
-    if peak > 0.99:
-        audio *= 0.99 / peak
     if peak < 1e-4:
         raise SynthError(f"{midi_path.name}: fluidsynth rendered silence")
+    # a light "mastering": lift very soft clips to -30 dBFS RMS (soft playing still sounds soft),
+    # and never clip
+    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
+    gain_up = min(10 ** (-30 / 20) / max(rms, 1e-9), 0.99 / peak) if rms < 10 ** (-30 / 20) else 1.0
+    audio *= max(gain_up, 1.0)
+    peak = float(np.abs(audio).max())
+    if peak > 0.99:
+        audio *= 0.99 / peak
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out_path.with_name(f".{out_path.name}.tmp")
     soundfile.write(tmp_out, audio, sample_rate, format="FLAC", subtype="PCM_16")
@@ -1368,7 +1374,11 @@ def _write_info(out: Path, params: dict[str, Any], sf2: Path, sf_hash: str, exe:
     import numpy as np
     import soundfile
 
-    from zsl_core import __version__ as zsl_version  # type: ignore[attr-defined]
+    try:
+        from importlib.metadata import version
+        zsl_version = version("zsl-tagger")
+    except Exception:  # noqa: BLE001 - running from a source tree that was not installed
+        zsl_version = "unknown"
 
     unplayable = sorted(i for i in INSTRUMENTS if not any(p in presets for p in VOICES[i].presets))
     info = {
