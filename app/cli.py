@@ -68,8 +68,11 @@ def resolve_tracks(library: Any, paths: Sequence[str], ok_only: bool = True) -> 
     missing = 0
     for arg in paths:
         key = db.path_key(arg)
-        prefix = key.rstrip(b"/") + b"/"
-        found = [t for k, t in by_key.items() if k == key or k.startswith(prefix)]
+        if key in by_key:
+            found = [by_key[key]]
+        else:  # a folder: every indexed track under it
+            prefix = key.rstrip(os.sep.encode()) + os.sep.encode()
+            found = [t for k, t in by_key.items() if k.startswith(prefix)]
         if not found:
             missing += 1
             err(f"not in the index: {arg} (run `{PROG} scan` on its folder first)")

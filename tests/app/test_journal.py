@@ -253,3 +253,20 @@ def test_pending_row_of_a_killed_write_undoes_cleanly(lib: IndexOnly, files: lis
     done = journal.undo(lib)
     assert (done.restored, done.refused) == (2, [])
     assert read_field(files[1], "genre") == planned[0].old
+
+
+def test_with_the_real_library_the_table_follows_writes_and_undo(tmp_path: Path,
+                                                                files: list[Path]) -> None:
+    """app.library.Library (no model needed for this): refresh re-reads the written files."""
+    from app.library import Library
+
+    with Library(tmp_path / "real.sqlite3") as library:
+        ids = [IndexOnly.add(library, p) for p in files[1:3]]  # same row layout as a scan
+        planned = journal.plan_batch(library, ids, "genre", {t: ["Krautrock"] for t in ids},
+                                     mode="replace")
+        assert journal.write_batch(library, planned, "genre").written == 2
+        assert [library.track(t).genre for t in ids] == ["Krautrock", "Krautrock"]
+        assert journal.undo(library).restored == 2
+        assert [library.track(t).genre for t in ids] == ["; ".join(p.old) for p in planned]
+        missing = journal.plan_batch(library, [9999], "genre", {9999: ["x"]})
+        assert missing[0].error == "not in the library index"
