@@ -280,3 +280,25 @@ def test_full_track_mode_and_model_switch(tmp_path: Path, conn, tagger) -> None:
     other = scan(conn, tagger, "default-copy", [root], n_windows=WINDOWS, workers=0)
     assert other.scanned == 1
     assert conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 2
+
+
+def test_unreadable_folder_is_skipped_and_its_tracks_not_gone(tmp_path: Path, conn, tagger, monkeypatch) -> None:
+    """Permission errors simulated at os.scandir (root can read everything, and CI runs as root)."""
+    root = tmp_path / "music"
+    (root / "locked").mkdir(parents=True)
+    write_track(root / "locked" / "inside.wav", 4.0)
+    write_track(root / "outside.wav", 4.0, kind="noise")
+    _run(conn, tagger, [root])
+    real_scandir = os.scandir
+    locked = os.fsencode(root / "locked")
+
+    def scandir(path):
+        if os.fsencode(path) == locked:
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(scanner.os, "scandir", scandir)
+    summary = _run(conn, tagger, [root])
+    assert summary.skipped == [(str(root / "locked"), "permission denied")]
+    assert summary.gone == 0 and summary.unchanged == 1
+    assert _rows(conn)["inside.wav"][1] == "ok"
