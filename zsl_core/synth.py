@@ -261,6 +261,7 @@ GROOVES: dict[str, dict[str, str]] = {
     "jig": {"kick": "X..x..", "tom": "x.xx.x", "hat": "x..x.."},
 }
 METRE_GROOVE = {"3/4": "waltz", "6/8": "sixeight"}
+DISTORTED_GUITARS = frozenset({29, 30})     # GM overdriven and distortion guitar
 
 
 @dataclass(frozen=True)
@@ -721,9 +722,14 @@ class _Composer:
     def comp(self, part: Part, voice: Voice, style: str) -> None:
         beat, base = self.m.ticks_per_beat, self.song.loudness - 12
         centre = (voice.low + voice.high) // 2
+        power = part.instrument == "guitar" and part.program in DISTORTED_GUITARS
         for bar in range(self.bars):
             root, intervals = self.chord(bar)
-            notes = _voicing(root, intervals, centre, voice.low, voice.high)
+            if power:   # distorted guitar plays power chords (root, fifth, octave), low
+                low = _pitch_near(root, 45, 40, 57)
+                notes = [low, low + 7, low + 12]
+            else:
+                notes = _voicing(root, intervals, centre, voice.low, voice.high)
             start = bar * self.bar_ticks
             if style == "block":
                 for n in notes:
@@ -1007,7 +1013,8 @@ def song_character(song: Song, audible: dict[str, list[tuple[int, int, int, int]
         "brass": float(bool({"trumpet", "trombone"} & set(audible))),
         "major": float(song.mode == "major"),
         "groove": float(song.groove in ("four", "techno", "funk", "hiphop", "soul", "samba", "salsa", "latin", "bossa")),
-        "distortion": float(any(p.program in (29, 30) and p.instrument == "guitar" for p in song.parts)),
+        "distortion": float(any(p.program in DISTORTED_GUITARS and p.instrument == "guitar" and p.instrument in audible
+                                for p in song.parts)),
     }
 
 

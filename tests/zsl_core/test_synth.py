@@ -302,3 +302,15 @@ def test_rerun_resumes_and_another_corpus_is_refused(corpus, capsys):
     assert (corpus / "manifest.jsonl").read_bytes() == before
     with pytest.raises(synth.SynthError, match="other parameters"):
         synth.make_corpus(corpus, 30, seed=4, seconds=4.0)
+
+
+def test_rendering_the_same_midi_again_gives_the_same_samples(corpus, tmp_path):
+    import numpy as np
+    import soundfile
+
+    again = tmp_path / "again.flac"
+    synth.render(corpus / "midi" / "000" / "000001.mid", again, synth.find_soundfont(), 4.0,
+                 synth.find_fluidsynth())
+    first, _ = soundfile.read(corpus / "audio" / "000" / "000001.flac", dtype="int16")
+    second, _ = soundfile.read(again, dtype="int16")
+    assert np.array_equal(first, second)
