@@ -372,10 +372,11 @@ class _Scan:
         todo: list[_Job] = []
         analysed = {r[0]: r[1] for r in self.conn.execute(
             "SELECT track_id, fingerprint FROM results WHERE model_id = ?", (self.model_id,))}
+        known = {bytes(r[0]): r[1:] for r in self.conn.execute(
+            "SELECT path, id, size, mtime_ns, status, fingerprint FROM tracks")}
+        restored: list[int] = []
         for entry in files:
-            row = self.conn.execute(
-                "SELECT id, size, mtime_ns, status, fingerprint FROM tracks WHERE path = ?",
-                (entry.path,)).fetchone()
+            row = known.get(entry.path)
             if row is None:
                 todo.append(_Job(entry, None))
                 continue
@@ -385,15 +386,21 @@ class _Scan:
             if same_file and status == "failed":
                 self.summary.unchanged += 1
             elif same_file and has_result and status in ("ok", "gone"):
-                if status == "gone":
-                    self.conn.execute("UPDATE tracks SET status = 'ok', gone_at = NULL WHERE id = ?",
-                                      (track_id,))
+                if status == "gone":  # back unchanged (a remounted drive)
+                    restored.append(track_id)
                 self.summary.unchanged += 1
             elif same_file and status == "ok" and fingerprint:
                 # Unchanged file, but not analysed by this model yet: decode without probing.
                 todo.append(_Job(entry, track_id, fingerprint=fingerprint))
             else:
                 todo.append(_Job(entry, track_id))
+        if restored:
+            with db.transaction(self.conn):
+                self.conn.executemany("UPDATE tracks SET status = 'ok', gone_at = NULL WHERE id = ?",
+                                      [(i,) for i in restored])
+            for track_id in restored:
+                if self.on_track is not None:
+                    self.on_track(track_id)
         self.done = self.summary.unchanged
         self._report("")
         return todo
