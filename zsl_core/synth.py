@@ -840,6 +840,12 @@ def _available(voice: Voice, genre: Genre, instrument: str,
     return found
 
 
+def _lead_weight(instrument: str, genre: Genre) -> float:
+    """Distorted guitar is the rhythm section (power-chord riffs), never the melody."""
+    heavy = instrument == "guitar" and all(p[1] in DISTORTED_GUITARS for p in genre.sounds.get("guitar", ((0, 0),)))
+    return 0.0 if heavy else VOICES[instrument].lead_weight
+
+
 def compose(seed: int, index: int, seconds: float = DEFAULT_SECONDS,
             presets: frozenset[tuple[int, int]] | None = None) -> Song:
     """Track `index` of the corpus made with `seed`: genre, arrangement and every note.
@@ -883,9 +889,9 @@ def compose(seed: int, index: int, seconds: float = DEFAULT_SECONDS,
     # roles: one lead (a second with some chance), bass plays bass, the rest accompany
     leads: list[str] = []
     for _ in range(2 if rng.chance(0.35) else 1):
-        options = [i for i in melodic if "lead" in VOICES[i].roles and i not in leads]
+        options = [i for i in melodic if "lead" in VOICES[i].roles and i not in leads and _lead_weight(i, genre) > 0]
         if options:
-            leads.append(rng.weighted(options, [VOICES[i].lead_weight for i in options]))
+            leads.append(rng.weighted(options, [_lead_weight(i, genre) for i in options]))
     parts: list[Part] = []
     channels = iter([c for c in range(16) if c != 9])
     for inst in playing:
