@@ -148,3 +148,13 @@ def corrupt_files(folder: Path) -> dict[str, str]:
     Path(good).unlink()
     return {"empty.mp3": "empty", "random.flac": "random bytes", "text.wav": "text",
             "truncated.wav": "truncated"}
+
+
+def crashing_probe(path: bytes):
+    """Stands in for app.scanner.probe_file in spawned workers: dies like a decoder segfault
+    on files named crash*, works normally otherwise (module level, so the pool can pickle it)."""
+    from app import scanner
+
+    if os.path.basename(path).startswith(b"crash"):
+        os._exit(139)
+    return scanner.probe_file(path)

@@ -302,3 +302,18 @@ def test_unreadable_folder_is_skipped_and_its_tracks_not_gone(tmp_path: Path, co
     assert summary.skipped == [(str(root / "locked"), "permission denied")]
     assert summary.gone == 0 and summary.unchanged == 1
     assert _rows(conn)["inside.wav"][1] == "ok"
+
+
+def test_a_worker_dying_fails_only_its_file(tmp_path: Path, conn, tagger, monkeypatch) -> None:
+    import libfixtures
+
+    root = tmp_path / "music"
+    root.mkdir()
+    for name in ("a.wav", "crash.wav", "b.wav", "c.wav"):
+        write_track(root / name, 4.0, kind="noise" if name == "b.wav" else "tone")
+    monkeypatch.setattr(scanner, "probe_file", libfixtures.crashing_probe)
+    summary = _run(conn, tagger, [root], workers=2)
+    assert summary.failed == [(str(root / "crash.wav"), "the decoder crashed on this file")]
+    assert summary.scanned == 3
+    assert {name: row[1] for name, row in _rows(conn).items()} == {
+        "a.wav": "ok", "b.wav": "ok", "c.wav": "ok", "crash.wav": "failed"}
