@@ -262,6 +262,7 @@ GROOVES: dict[str, dict[str, str]] = {
 }
 METRE_GROOVE = {"3/4": "waltz", "6/8": "sixeight"}
 DISTORTED_GUITARS = frozenset({29, 30})     # GM overdriven and distortion guitar
+DANCE_GROOVES = frozenset({"four", "techno", "funk", "hiphop", "soul", "samba", "salsa", "latin", "bossa"})
 
 
 @dataclass(frozen=True)
@@ -691,18 +692,20 @@ class _Composer:
             r = _pitch_near(root, 38, voice.low, voice.high)
             fifth = r + 7 if r + 7 <= voice.high else r - 5
             start = bar * self.bar_ticks
-            if style == "walking":
-                line = [r, r + intervals[1], fifth, _pitch_near(nxt, r, voice.low, voice.high) + self.rng.choice((-1, 1))]
+            if style == "walking":     # root, third, fifth, a step off the next root
+                approach = _pitch_near(nxt, r, voice.low, voice.high) + self.rng.choice((-1, 1))
+                line = [r, r + intervals[1], fifth, approach]
                 for i in range(self.m.beats):
                     part.notes.append((self.jitter(start + i * beat), line[i % 4], self.velocity(base), beat - 20))
-            elif style == "rootfifth":
-                for i in range(self.m.beats):
+            elif style == "rootfifth":   # root/fifth on the beats; a waltz bass only on the downbeat
+                for i in range(1 if self.song.metre == "3/4" else self.m.beats):
                     pitch = r if i % 2 == 0 else fifth
-                    if i % 2 == 0 or self.m.beats == 2 or self.song.metre != "3/4":
-                        part.notes.append((self.jitter(start + i * beat), pitch, self.velocity(base, 5 if i == 0 else 0), beat // 2))
+                    velocity = self.velocity(base, 5 if i == 0 else 0)
+                    part.notes.append((self.jitter(start + i * beat), pitch, velocity, beat // 2))
             elif style == "eighths":
                 for i in range(self.m.beats * 2):
-                    part.notes.append((self.jitter(start + i * beat // 2), r, self.velocity(base, 8 if i % 2 == 0 else 0), beat // 2 - 20))
+                    velocity = self.velocity(base, 8 if i % 2 == 0 else 0)
+                    part.notes.append((self.jitter(start + i * beat // 2), r, velocity, beat // 2 - 20))
             elif style == "octaves":
                 for i in range(self.m.beats * 2):
                     pitch = r + 12 if i % 2 else r
@@ -757,13 +760,15 @@ class _Composer:
                     t = start + i * beat + beat // 2
                     for n in notes:
                         part.notes.append((self.jitter(t), n, self.velocity(base), beat // 4))
-            elif style == "oompah":
+            elif style == "oompah":    # low note on the strong beats, chord on the weak ones
                 low = _pitch_near(root, voice.low + 4, voice.low, voice.high)
-                for i in range(self.m.beats if self.m.beats > 2 else 2):
+                fifth = low + 7 if low + 7 <= voice.high else low - 5
+                for i in range(self.m.beats):
                     t = start + i * beat
-                    if i % 2 == 0 and self.m.beats != 3 or (self.m.beats == 3 and i == 0):
-                        part.notes.append((self.jitter(t), low if i % 4 == 0 else low + 7 - (12 if low + 7 > voice.high else 0),
-                                           self.velocity(base, 5), beat // 2))
+                    strong = i == 0 if self.m.beats == 3 else i % 2 == 0
+                    if strong:
+                        pitch = low if i == 0 else fifth
+                        part.notes.append((self.jitter(t), pitch, self.velocity(base, 5), beat // 2))
                     else:
                         for n in notes:
                             part.notes.append((self.jitter(t), n, self.velocity(base), beat // 3))
@@ -827,8 +832,10 @@ class _Composer:
         pick = self.rng.integer(0, 2)
         for bar in range(self.bars):
             root, intervals = self.chord(bar)
-            pitch = _pitch_near((root + intervals[pick % len(intervals)]) % 12, centre, voice.low, voice.high)
-            part.notes.append((bar * self.bar_ticks, pitch, self.velocity(self.song.loudness - 20), self.bar_ticks - 10))
+            tone = (root + intervals[pick % len(intervals)]) % 12
+            pitch = _pitch_near(tone, centre, voice.low, voice.high)
+            velocity = self.velocity(self.song.loudness - 20)
+            part.notes.append((bar * self.bar_ticks, pitch, velocity, self.bar_ticks - 10))
 
 
 def _available(voice: Voice, genre: Genre, instrument: str,
@@ -1018,7 +1025,7 @@ def song_character(song: Song, audible: dict[str, list[tuple[int, int, int, int]
         "pads": float(any(p.role == "pad" or p.role == "comp:pad" for p in song.parts if p.instrument in audible)),
         "brass": float(bool({"trumpet", "trombone"} & set(audible))),
         "major": float(song.mode == "major"),
-        "groove": float(song.groove in ("four", "techno", "funk", "hiphop", "soul", "samba", "salsa", "latin", "bossa")),
+        "groove": float(song.groove in DANCE_GROOVES),
         "distortion": float(any(p.program in DISTORTED_GUITARS and p.instrument == "guitar" and p.instrument in audible
                                 for p in song.parts)),
     }
@@ -1038,8 +1045,8 @@ def mood_scores(c: dict[str, float]) -> dict[str, float]:
     major, minor = c["major"], 1 - c["major"]
     low = _ramp(c["pitch"], 62, 52)
     return {
-        "sad": minor * (0.6 * slow + 0.4 * soft),
-        "happy": major * (0.5 + 0.5 * fast) * (1 - 0.5 * soft) * (1 - c["distortion"]),
+        "sad": minor * min(1.0, 0.6 * slow + 0.3 * soft + 0.2 * (1 - fast)),
+        "happy": major * (0.3 + 0.7 * fast) * (1 - 0.5 * soft) * (1 - c["distortion"]),
         "calm": slow * (0.5 * soft + 0.5 * sparse) * (1 - loud),
         "energetic": fast * (0.5 + 0.5 * busy),
         "dark": minor * (0.5 * low + 0.3 * loud + 0.2 * slow + 0.3 * c["distortion"]),
