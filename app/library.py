@@ -23,10 +23,9 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from app import db, scanner
-from app.metadata import read_metadata
 from app.scanner import DEFAULT_N_WINDOWS, ScanProgress, ScanSummary
 from zsl_core.errors import ZslError
-from zsl_core.tagger import Prediction, TagScore, cosine_matrix
+from zsl_core.tagger import Prediction, cosine_matrix
 
 __all__ = ["Library", "LibraryError", "TrackRow", "Hit", "SearchResult", "ScanProgress",
            "ScanSummary", "DEFAULT_N_WINDOWS", "HIT_TAGS"]

@@ -65,7 +65,8 @@ def _library(root: Path) -> None:
     write_track(root / "tone.flac", 6.0, kind="tone", title="Tone", artist="A", genre=["Ambient"],
                 cover=png_bytes())
     write_track(root / "noise.mp3", 6.0, kind="noise", title="Noise", mood=["loud"])
-    write_track(root / "sub" / "chirp.ogg", 6.0, kind="chirp") if (root / "sub").mkdir() is None else None
+    (root / "sub").mkdir()
+    write_track(root / "sub" / "chirp.ogg", 6.0, kind="chirp")
 
 
 # --- walking --------------------------------------------------------------------------------
