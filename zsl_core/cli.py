@@ -293,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from zsl_core import synth  # synthetic labelled corpus (FluidSynth)
     synth.add_command(sub, _add_common)
+
+    from zsl_core import reproduce  # the paper's experiments, controls and case studies on a corpus
+    reproduce.register(sub)
     return parser
 
 
