@@ -148,6 +148,16 @@ def _string_list(value: Any) -> list[str]:
     return []
 
 
+def _mood_words(value: Any) -> list[str]:
+    """corpus.json "moods": a list of words, or {concept: [synonyms]} (zsl-core synth)."""
+    if isinstance(value, dict):
+        words = []
+        for concept, synonyms in value.items():
+            words += [str(concept)] + _string_list(synonyms)
+        return list(dict.fromkeys(words))
+    return _string_list(value)
+
+
 def load_corpus(folder: str | Path) -> Corpus:
     """Read a corpus folder: its manifest, and which tags are genres and which are moods.
 
@@ -180,7 +190,7 @@ def load_corpus(folder: str | Path) -> Corpus:
         genres = all_tags
     present = set(all_tags)
     genres = [g for g in genres if g in present]
-    moods = _string_list(info.get("moods")) or [t for t in all_tags if t not in set(genres)]
+    moods = _mood_words(info.get("moods")) or [t for t in all_tags if t not in set(genres)]
     moods = [m for m in moods if m in present and m not in set(genres)]
     instruments = sorted({a for t in tracks for a in t.attributes},
                          key=lambda a: (OPENMIC_INSTRUMENTS.index(a) if a in OPENMIC_INSTRUMENTS else 99, a))
@@ -881,6 +891,12 @@ def reproduce(corpus_dir: str | Path, out_dir: str | Path, preset: str | Preset 
     timing: dict[str, float] = {"features": feature_info["seconds"]}
     vectors = WordVectors.load(resource_path(*GLOVE_FILE))
     vocabulary = _shipped_vocabulary()
+    if chosen.backbone == "musicnn":
+        # the heads are tiny: one thread avoids thread hand-off costs that dominate such steps
+        # (and hurt most when other processes share the cores)
+        import torch
+
+        torch.set_num_threads(1)
     results: dict[str, Any] = {
         "command": "reproduce", "corpus": str(Path(corpus_dir).resolve()), "manifest": str(corpus.manifest),
         "preset": asdict(chosen), "seeds": seeds, "device": device, "overrides": dict(overrides or {}),
