@@ -14,6 +14,18 @@ File names are derived from a hash of the track id, because ids may hold '/', sp
 characters a file system rejects, and two ids differing only in case must not collide on
 macOS or Windows. A killed build never leaves a half-written `.npy`: each is written to a
 temporary name and renamed into place; the next build skips what is already there.
+
+Shards: the per-track files are the resumable unit of a build, but a trainer that opens
+100,000 small files and copies one chunk at a time spends its time in Python, not on the
+model. So a finished build packs every cached track into a few large raw float16 files
+(`pack_shards`):
+    shards/shard-<pack>-000.f16   the [C, T] arrays of many tracks back to back, <= 1 GiB each
+    shards/shards.json            track id -> shard, element offset, frames; what it was packed from
+`FeatureCache` maps each shard once (np.memmap) and hands out views; a track the shards do
+not hold, or shards older than the index (a later build added tracks), falls back to the
+per-track file. Packing is one sequential copy, written under temporary names and renamed
+into place, the index last: a killed pack leaves only files no reader looks at, and the next
+pack removes them. The shards double the disk use of the cache; deleting `shards/` is safe.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import json
 import multiprocessing
 import os
 import re
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +49,11 @@ from zsl_core.errors import AudioError, DatasetError
 
 INDEX_NAME = "index.jsonl"
 META_NAME = "cache.json"
+SHARD_DIR = "shards"
+SHARD_INDEX = "shards.json"
+SHARD_FORMAT = 1
+MAX_SHARD_BYTES = 1 << 30
+_SHARD_DTYPE = np.dtype("<f2")
 _TMP_MARK = ".tmp-"
 
 # What a cache can hold: the paper's mel spectrogram ([128, frames] at 22,050 Hz), or the
@@ -72,13 +90,14 @@ def feature_file_name(track_id: str) -> str:
 
 def build_feature_cache(tracks: list[tuple[str, Path]], cache_dir: str | Path,
                         workers: int | None = None, max_seconds: float | None = None,
-                        progress: bool = True, kind: str = "mel") -> CacheReport:
+                        progress: bool = True, kind: str = "mel", pack: bool = True) -> CacheReport:
     """Compute the mel of every (track_id, audio_path) not yet in `cache_dir`.
 
     `workers` processes (default: all cores; 0 or 1 runs in this process) decode in
     parallel; `max_seconds` keeps only the start of each track (the authors used 30 s
     clips). Files that fail to decode are listed in the report's `failed` with the reason,
-    and the build goes on.
+    and the build goes on. `pack` then packs the cache into shards (`pack_shards`; a no-op
+    when the shards are already current).
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -86,7 +105,7 @@ def build_feature_cache(tracks: list[tuple[str, Path]], cache_dir: str | Path,
     _remove_stale_temporaries(cache_dir)
     _check_unique_ids(tracks)
     report = CacheReport()
-    cache = FeatureCache(cache_dir)
+    cache = FeatureCache(cache_dir, use_shards=False)
     indexed = set(cache.ids())
     todo = []
     for track_id, path in tracks:
@@ -104,6 +123,8 @@ def build_feature_cache(tracks: list[tuple[str, Path]], cache_dir: str | Path,
             else:
                 report.failed[track_id] = reason
             bar.update(1)
+    if pack:
+        pack_shards(cache_dir)
     return report
 
 
@@ -213,21 +234,180 @@ def _append_index(cache_dir: Path, track_ids: list[str]) -> None:
         handle.write(lines.encode("utf-8"))
 
 
+# --------------------------------------------------------------------------- shards
+
+
+@dataclass
+class PackReport:
+    """What `pack_shards` did: `packed` is False when the shards were already current."""
+
+    packed: bool
+    tracks: int
+    shards: int
+    bytes: int
+
+    def summary(self) -> str:
+        verb = "packed" if self.packed else "already packed"
+        return f"{verb}: {self.tracks} tracks in {self.shards} shard(s), {self.bytes / 2**20:.1f} MiB"
+
+
+def pack_shards(cache_dir: str | Path, max_shard_bytes: int = MAX_SHARD_BYTES,
+                force: bool = False) -> PackReport:
+    """Copy every cached track into a few large float16 shard files plus one offsets index.
+
+    A no-op when the shards already hold everything the index lists (unless `force`). One
+    sequential pass, in index order; a track larger than `max_shard_bytes` gets a shard of
+    its own. Files are written under temporary names and renamed, `shards.json` last, so a
+    killed pack is never read; its leftovers and the previous pack's shards are removed.
+    """
+    cache_dir = Path(cache_dir)
+    current = read_shard_index(cache_dir)
+    if current is not None and not force:
+        return PackReport(False, len(current["tracks"]), len(current["shards"]),
+                          sum(int(x["bytes"]) for x in current["shards"]))
+    index_bytes = _index_bytes(cache_dir)  # before listing: a later append makes these shards stale
+    cache = FeatureCache(cache_dir, use_shards=False)
+    folder = cache_dir / SHARD_DIR
+    folder.mkdir(exist_ok=True)
+    _remove_shard_leftovers(folder, keep=())
+    pack_id = f"{time.time_ns():x}{os.getpid():x}"
+    shards: list[dict] = []
+    tracks: list[list] = []
+    handle, written, temporaries = None, 0, []
+    try:
+        for track_id in cache.ids():
+            try:
+                mel = np.ascontiguousarray(cache[track_id], dtype=_SHARD_DTYPE)
+            except (KeyError, DatasetError):
+                continue  # unreadable: left to the per-track path, which reports it when read
+            if handle is None or (written and written + mel.nbytes > max_shard_bytes):
+                if handle is not None:
+                    handle.close()
+                    shards[-1]["bytes"] = written
+                name = f"shard-{pack_id}-{len(shards):03d}.f16"
+                temporary = folder / f"{name}{_TMP_MARK}{os.getpid()}"
+                handle, written = open(temporary, "wb"), 0
+                temporaries.append((temporary, folder / name))
+                shards.append({"file": name, "bytes": 0})
+            tracks.append([track_id, len(shards) - 1, written // _SHARD_DTYPE.itemsize, int(mel.shape[1])])
+            handle.write(mel.tobytes())
+            written += mel.nbytes
+        if handle is not None:
+            handle.close()
+            shards[-1]["bytes"] = written
+            handle = None
+    finally:
+        if handle is not None:
+            handle.close()
+    for temporary, final in temporaries:
+        os.replace(temporary, final)
+    index = {"format": SHARD_FORMAT, "kind": cache.kind, "channels": cache.channels, "dtype": _SHARD_DTYPE.str,
+             "index_bytes": index_bytes, "shards": shards, "tracks": tracks}
+    temporary_index = folder / f"{SHARD_INDEX}{_TMP_MARK}{os.getpid()}"
+    temporary_index.write_text(json.dumps(index, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temporary_index, folder / SHARD_INDEX)
+    _remove_shard_leftovers(folder, keep={x["file"] for x in shards})
+    return PackReport(True, len(tracks), len(shards), sum(x["bytes"] for x in shards))
+
+
+def read_shard_index(cache_dir: str | Path) -> dict | None:
+    """The shard index if it is current (same cache index, every shard whole), else None."""
+    cache_dir = Path(cache_dir)
+    try:
+        index = json.loads((cache_dir / SHARD_DIR / SHARD_INDEX).read_text(encoding="utf-8"))
+        if (index["format"] != SHARD_FORMAT or index["dtype"] != _SHARD_DTYPE.str
+                or index["kind"] != cache_kind(cache_dir) or index["index_bytes"] != _index_bytes(cache_dir)):
+            return None
+        for shard in index["shards"]:
+            if (cache_dir / SHARD_DIR / shard["file"]).stat().st_size != shard["bytes"]:
+                return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return index
+
+
+def _index_bytes(cache_dir: Path) -> int:
+    try:
+        return (cache_dir / INDEX_NAME).stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _remove_shard_leftovers(folder: Path, keep: Iterable[str]) -> None:
+    """A killed pack's temporaries and shards no index names; a file another process still
+    maps (Windows refuses to delete it) is left for the next pack."""
+    keep = set(keep)
+    for path in folder.iterdir():
+        leftover = _TMP_MARK in path.name or (path.name.startswith("shard-") and path.name not in keep)
+        if leftover:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
 # --------------------------------------------------------------------------- reading
 
 
 class FeatureCache:
-    """Read-only view of a cache folder: `cache[track_id]` is a memory-mapped [128, T]."""
+    """Read-only view of a cache folder: `cache[track_id]` is a memory-mapped [128, T].
 
-    def __init__(self, cache_dir: str | Path) -> None:
+    With `use_shards` (the default) the arrays come from the packed shards when they are
+    current, each shard mapped once; otherwise, and for any track they lack, from the
+    per-track files. Pickles as its folder name only (DataLoader workers reopen the maps).
+    """
+
+    def __init__(self, cache_dir: str | Path, use_shards: bool = True) -> None:
         self.cache_dir = Path(cache_dir)
         self.kind = cache_kind(self.cache_dir)
         self.channels = KINDS.get(self.kind, N_MELS)
+        self.use_shards = use_shards
+        self._entries: dict[str, tuple[int, int, int]] | None = None
+        self._maps: list[np.ndarray] = []
+
+    def __getstate__(self) -> dict:
+        return {"cache_dir": self.cache_dir, "use_shards": self.use_shards}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["cache_dir"], state["use_shards"])
 
     def path(self, track_id: str) -> Path:
         return self.cache_dir / feature_file_name(track_id)
 
+    @property
+    def sharded(self) -> bool:
+        """True when reads come from current shards."""
+        return bool(self._shard_entries())
+
+    def ensure_shards(self, pack: bool = True) -> bool:
+        """Pack the shards if they are missing or stale (when `pack` and the folder is
+        writable), then read from them; False means per-track files are read."""
+        if not self.use_shards:
+            return False
+        if pack and read_shard_index(self.cache_dir) is None and (self.cache_dir / INDEX_NAME).is_file():
+            try:
+                pack_shards(self.cache_dir)
+            except OSError:
+                pass  # a read-only cache: the per-track files still work
+        self._entries, self._maps = None, []
+        return self.sharded
+
+    def _shard_entries(self) -> dict[str, tuple[int, int, int]]:
+        if self._entries is None:
+            self._entries, self._maps = {}, []
+            index = read_shard_index(self.cache_dir) if self.use_shards else None
+            if index is not None and index["channels"] == self.channels:
+                folder = self.cache_dir / SHARD_DIR
+                self._maps = [np.memmap(folder / x["file"], dtype=_SHARD_DTYPE, mode="r") if x["bytes"]
+                              else np.zeros(0, dtype=_SHARD_DTYPE) for x in index["shards"]]
+                self._entries = {t: (int(s), int(o), int(f)) for t, s, o, f in index["tracks"]}
+        return self._entries
+
     def __getitem__(self, track_id: str) -> np.ndarray:
+        entry = self._shard_entries().get(track_id)
+        if entry is not None:
+            shard, offset, frames = entry
+            return self._maps[shard][offset:offset + self.channels * frames].reshape(self.channels, frames)
         path = self.path(track_id)
         try:
             mel = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -241,7 +421,7 @@ class FeatureCache:
         return mel
 
     def __contains__(self, track_id: object) -> bool:
-        return isinstance(track_id, str) and self.path(track_id).is_file()
+        return isinstance(track_id, str) and (track_id in self._shard_entries() or self.path(track_id).is_file())
 
     def ids(self) -> list[str]:
         """Cached track ids, in the order they were added. A torn last line of the index

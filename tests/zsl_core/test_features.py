@@ -10,8 +10,8 @@ import pytest
 import audio_factory as af
 from zsl_core.audio import N_MELS, load_audio, mel_spectrogram
 from zsl_core.errors import DatasetError
-from zsl_core.features import (INDEX_NAME, FeatureCache, build_feature_cache,
-                               feature_file_name, standardisation_stats)
+from zsl_core.features import (INDEX_NAME, SHARD_DIR, SHARD_INDEX, FeatureCache, build_feature_cache,
+                               feature_file_name, pack_shards, read_shard_index, standardisation_stats)
 
 
 @pytest.fixture
@@ -124,3 +124,102 @@ def test_standardisation_stats_stream_over_tracks(tmp_path):
         standardisation_stats(cache, ["t0", "absent"])
     with pytest.raises(DatasetError):
         standardisation_stats(cache, [])
+
+
+# --------------------------------------------------------------------------- shards
+
+
+def write_per_track(cache_dir, arrays):
+    """Per-track files and index lines as a build writes them, without decoding audio."""
+    for track_id, mel in arrays.items():
+        target = cache_dir / feature_file_name(track_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.save(target, mel)
+        with open(cache_dir / INDEX_NAME, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"id": track_id, "file": feature_file_name(track_id)}) + "\n")
+
+
+def random_mels(n, seed=0, first_id=0):
+    rng = np.random.default_rng(seed)
+    return {f"track {i}/ü": rng.gamma(2.0, 0.3, (N_MELS, int(rng.integers(1, 300)))).astype(np.float16)
+            for i in range(first_id, first_id + n)}
+
+
+def test_shards_round_trip_the_per_track_files_exactly(tmp_path):
+    arrays = random_mels(12)
+    write_per_track(tmp_path, arrays)
+    report = pack_shards(tmp_path, max_shard_bytes=3 * N_MELS * 300 * 2)
+    assert report.packed and report.tracks == 12 and report.shards >= 3
+    assert report.bytes == sum(a.nbytes for a in arrays.values())
+    cache = FeatureCache(tmp_path)
+    assert cache.sharded and cache.ids() == list(arrays)
+    for track_id, mel in arrays.items():
+        got = cache[track_id]
+        assert isinstance(got, np.memmap) and got.dtype == np.float16 and got.shape == mel.shape
+        assert str(tmp_path / SHARD_DIR) in str(got.filename), "read from a shard, not the per-track file"
+        np.testing.assert_array_equal(got, np.load(tmp_path / feature_file_name(track_id)))
+    assert not pack_shards(tmp_path).packed, "current shards are not packed again"
+    assert str(FeatureCache(tmp_path, use_shards=False)["track 3/ü"].filename).endswith(".npy")
+
+
+def test_stale_shards_fall_back_and_are_repacked(tmp_path):
+    arrays = random_mels(4)
+    write_per_track(tmp_path, arrays)
+    pack_shards(tmp_path)
+    old_shards = sorted(p.name for p in (tmp_path / SHARD_DIR).glob("shard-*"))
+    more = random_mels(2, seed=1, first_id=4)
+    write_per_track(tmp_path, more)  # a later build added tracks: the index grew
+    assert read_shard_index(tmp_path) is None
+    cache = FeatureCache(tmp_path)
+    assert not cache.sharded
+    for track_id, mel in {**arrays, **more}.items():
+        np.testing.assert_array_equal(cache[track_id], mel)
+    assert cache.ensure_shards() and cache.sharded
+    assert len(cache.ids()) == 6
+    np.testing.assert_array_equal(cache["track 5/ü"], more["track 5/ü"])
+    assert not set(old_shards) & {p.name for p in (tmp_path / SHARD_DIR).glob("shard-*")}, "old pack removed"
+
+
+def test_a_damaged_shard_is_not_read(tmp_path):
+    arrays = random_mels(3)
+    write_per_track(tmp_path, arrays)
+    pack_shards(tmp_path)
+    shard = next((tmp_path / SHARD_DIR).glob("shard-*.f16"))
+    shard.write_bytes(shard.read_bytes()[:-2])  # truncated
+    cache = FeatureCache(tmp_path)
+    assert not cache.sharded
+    for track_id, mel in arrays.items():
+        np.testing.assert_array_equal(cache[track_id], mel)
+    (tmp_path / SHARD_DIR / SHARD_INDEX).write_text('{"format": 1, "shards": [', encoding="utf-8")
+    assert read_shard_index(tmp_path) is None and not FeatureCache(tmp_path).sharded
+
+
+def test_a_killed_pack_is_ignored_and_cleaned_up(tmp_path):
+    arrays = random_mels(3)
+    write_per_track(tmp_path, arrays)
+    pack_shards(tmp_path)
+    folder = tmp_path / SHARD_DIR
+    (folder / "shard-dead-000.f16.tmp-999").write_bytes(b"\0" * 100)  # killed while copying
+    (folder / "shard-dead-001.f16").write_bytes(b"\0" * 100)  # killed before writing the index
+    (folder / f"{SHARD_INDEX}.tmp-999").write_text("{", encoding="utf-8")
+    cache = FeatureCache(tmp_path)
+    assert cache.sharded
+    for track_id, mel in arrays.items():
+        np.testing.assert_array_equal(cache[track_id], mel)
+    pack_shards(tmp_path, force=True)
+    names = {p.name for p in folder.iterdir()}
+    assert not any("dead" in n or ".tmp-" in n for n in names) and SHARD_INDEX in names
+    assert FeatureCache(tmp_path).sharded
+
+
+def test_a_build_packs_and_the_cache_pickles_small(tmp_path, tracks):
+    import pickle
+
+    build_feature_cache(tracks[:2], tmp_path / "cache", workers=1, progress=False)
+    assert read_shard_index(tmp_path / "cache") is not None
+    cache = FeatureCache(tmp_path / "cache")
+    expected = np.asarray(cache["a"]).copy()
+    again = pickle.loads(pickle.dumps(cache))
+    assert len(pickle.dumps(cache)) < 1000 and again.sharded
+    np.testing.assert_array_equal(again["a"], expected)
+    assert not FeatureCache(tmp_path / "empty").ensure_shards(), "nothing to pack: per-track reads"
