@@ -333,3 +333,90 @@ def test_dataloader_workers_do_not_change_the_batches(tmp_path):
     workers = train(small_config(epochs=2, num_workers=2), data, tmp_path / "workers", progress=False)
     assert workers.history["train_loss"] == pytest.approx(inline.history["train_loss"], rel=1e-6)
     assert workers.history["val_loss"] == pytest.approx(inline.history["val_loss"], rel=1e-6)
+
+
+# --------------------------------------------------------------------------- batched chunk gathering
+
+
+def _assert_same_batch(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.dtype == y.dtype and x.shape == y.shape
+        assert torch.equal(x, y)
+
+
+@pytest.mark.parametrize("kind", ["embedding", "classification"])
+@pytest.mark.parametrize("stream", [0, 1])
+def test_batched_chunks_equal_the_per_item_path(kind, stream):
+    from torch.utils.data import default_collate
+
+    data = two_band_data()
+    data.features["t003"] = data.features["t003"][:, :57]  # shorter than a chunk: tiled
+    data.features["t005"] = data.features["t005"][:, :130]  # exactly one chunk
+    data.track_positive["t007"] = [0, 2]
+    dataset = ChunkDataset(data.train_ids, data, small_config(model=kind, seed=3), stream=stream)
+    for epoch in (0, 4):
+        dataset.set_epoch(epoch)
+        for indices in ([0], [7, 3, 5, 1, 40], list(range(48))):
+            _assert_same_batch(dataset.batch(indices), default_collate([dataset[i] for i in indices]))
+
+
+def test_batched_chunks_keep_float32_and_float64_features_exact():
+    from torch.utils.data import default_collate
+
+    data = two_band_data()
+    for i, track_id in enumerate(data.train_ids[:6]):
+        data.features[track_id] = data.features[track_id].astype(np.float64 if i % 2 else np.float32) + 1e-4
+    dataset = ChunkDataset(data.train_ids, data, small_config(), stream=0)
+    indices = list(range(10))
+    _assert_same_batch(dataset.batch(indices), default_collate([dataset[i] for i in indices]))
+
+
+def test_batched_loader_gives_the_per_item_batches_on_each_ddp_rank(tmp_path, monkeypatch):
+    data = two_band_data(n_train=37, n_valid=11)
+    config = small_config(batch_size=8)
+    for rank in (0, 1):
+        run = _Run(config, data, tmp_path, DistInfo(world_size=2, rank=rank), progress=False)
+        run.epoch = 2
+        run.train_set.set_epoch(run.epoch)
+        run.sampler.set_epoch(run.epoch)
+        loaders = {}
+        for batched in (True, False):
+            monkeypatch.setattr(_Run, "batched_chunks", batched)
+            loaders[batched] = (list(run._loader(run.train_set, run.sampler, run.train_set)),
+                                list(run._loader(run.valid_chunks, run.valid_indices, run.valid_set)))
+        for new, old in zip(loaders[True], loaders[False]):
+            assert len(new) == len(old) > 0
+            for a, b in zip(new, old):
+                _assert_same_batch(a, b)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_batched_training_gives_the_per_item_losses(tmp_path, monkeypatch, workers):
+    data = two_band_data(n_train=32, n_valid=8)
+    monkeypatch.setattr(_Run, "batched_chunks", False)
+    per_item = train(small_config(epochs=2), data, tmp_path / "per_item", progress=False)
+    monkeypatch.setattr(_Run, "batched_chunks", True)
+    batched = train(small_config(epochs=2, num_workers=workers), data, tmp_path / "batched", progress=False)
+    assert batched.history["train_loss"] == per_item.history["train_loss"]
+    assert batched.history["val_loss"] == per_item.history["val_loss"]
+
+
+def test_training_from_a_feature_cache_packs_its_shards(tmp_path):
+    from zsl_core.features import INDEX_NAME, FeatureCache, feature_file_name, read_shard_index
+
+    data = two_band_data(n_train=24, n_valid=8)
+    cache_dir = tmp_path / "cache"
+    for track_id, mel in data.features.items():  # per-track files only, as an older build left them
+        target = cache_dir / feature_file_name(track_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.save(target, mel)
+        with open(cache_dir / INDEX_NAME, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"id": track_id}) + "\n")
+    in_memory = train(small_config(epochs=2), data, tmp_path / "dict", progress=False)
+    assert read_shard_index(cache_dir) is None
+    data.features = FeatureCache(cache_dir)
+    from_cache = train(small_config(epochs=2, num_workers=1), data, tmp_path / "cache_run", progress=False)
+    assert read_shard_index(cache_dir) is not None and data.features.sharded
+    assert from_cache.history["train_loss"] == in_memory.history["train_loss"]
+    assert from_cache.history["val_loss"] == in_memory.history["val_loss"]
