@@ -74,7 +74,7 @@ def test_reproduce_end_to_end(tmp_path):
                     assert set(agg["retrieval"][setup][test][method]) == {"AUC-l", "MAP-l"}
             assert set(agg["table4"][setup]) == {"side", "random", "classifier"}
             for test in reproduce.GZSL_SETUPS:
-                assert set(agg["calibration"][setup]["side"][test]) == {"uncalibrated", "calibrated"}
+                assert set(agg["calibration"][setup]["side"][test]) == {"uncalibrated", "calibrated_valid", "calibrated_fold"}
         # a real number came out for the key zero-shot cell
         cell = agg["annotation"]["(A+B)-X"]["(B+C)-Y"]["side"]["AUC-i"]
         assert cell["mean"] is not None and 0.0 <= cell["mean"] <= 1.0
