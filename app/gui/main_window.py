@@ -25,7 +25,7 @@ from app.gui.log_view import LogView
 from app.gui.models import TRACK_ID_ROLE, SearchResultsModel, TrackFilterProxy, TrackTableModel
 from app.gui.settings import Settings
 from app.gui.track_panel import TrackPanel
-from app.gui.workers import LibraryPool, ScanWorker, run_in_global_pool
+from app.gui.workers import JobQueue, LibraryPool, ScanWorker
 
 log = logging.getLogger("app.gui")
 
@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self._factory = library_factory
         self.library: Any = None
         self.pool = LibraryPool(self)
+        self.io = JobQueue(self)  # file reads that need no library (cover art)
         self.scan_worker: ScanWorker | None = None
         self.scan_queue: list[str] = []
         self.decisions: dict[int, list[str]] = {}
@@ -124,7 +125,7 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((240, 160, 160, 60, 120, 120)):
+        for column, width in enumerate((200, 140, 140, 64, 110, 100)):
             header.resizeSection(column, width)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed(self.table))
         self.table.doubleClicked.connect(lambda *_: self.play_selected())
@@ -571,11 +572,8 @@ class MainWindow(QMainWindow):
         if track is None and track_id is not None:  # a search hit whose row is not loaded yet
             self.panel.show_track(None)
             return
-        same = track is not None and track_id == self.panel.track_id
         self.panel.show_track(track, len(self.selected_ids()))
         if track is None:
-            return
-        if same and False:
             return
         self._load_prediction(track)
         if getattr(track, "has_cover", False):
@@ -616,7 +614,7 @@ class MainWindow(QMainWindow):
             if result[0] == self.panel.track_id:
                 self.panel.set_cover(result[1])
 
-        run_in_global_pool(work, done, lambda m: log.info("%s", m), name="cover art")
+        self.io.submit(work, done, lambda m: log.info("%s", m), name="cover art")
 
     def _remember_decision(self, track_id: int) -> None:
         self.decisions[track_id] = self.panel.accepted_tags()
@@ -835,6 +833,7 @@ class MainWindow(QMainWindow):
         self.stop_playback()
         self._predicted_generation += 1
         self.pool.wait(30000)
+        self.io.wait(5000)
         if self.library is not None:
             try:
                 self.library.close()

@@ -2,10 +2,9 @@
 
 Two kinds of worker:
 
-* `Task` (a QRunnable) runs one function in a thread pool and reports through signals.
-  Library calls go to a pool of ONE thread (`LibraryPool`), because one SQLite connection
-  must not be used by two threads at once; file reads that need no library (cover art) go to
-  Qt's global pool.
+* `JobQueue` runs functions on one long-lived worker thread and reports through signals.
+  Library calls go to one queue (`LibraryPool`), because one SQLite connection must not be
+  used by two threads at once; file reads that need no library (cover art) go to another.
 * `ScanWorker` (a QThread) runs `Library.scan` with its own Library (its own connection), so
   the long scan never blocks searching or writing. Cancelling sets a threading.Event the scan
   checks between tracks.
@@ -16,12 +15,13 @@ Two kinds of worker:
 from __future__ import annotations
 
 import logging
+import queue
 import sys
 import threading
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QProcess, QRunnable, QThread, QThreadPool, Signal
+from PySide6.QtCore import QObject, QProcess, QThread, Signal
 
 log = logging.getLogger("app.gui")
 
@@ -32,99 +32,100 @@ def one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-class TaskSignals(QObject):
-    done = Signal(object)
-    failed = Signal(str)
-    progress = Signal(object)
+class _JobThread(QThread):
+    """Runs queued jobs one after another; results go out as queued signals with the job id."""
 
+    done = Signal(int, object)
+    failed = Signal(int, str)
+    progress = Signal(int, object)
 
-class Task(QRunnable):
-    """Run `fn(report)` in a pool thread; `report(value)` emits `progress` (thread-safe).
-
-    The result comes back through `signals.done`, an error as a one-line `signals.failed`.
-    """
-
-    def __init__(self, fn: Callable[[Callable[[Any], None]], Any], name: str = "task") -> None:
-        super().__init__()
-        self.fn = fn
-        self.name = name
-        self.signals = TaskSignals()
-        # Python keeps the task (and its signals object) alive until its result is delivered
-        # on the GUI thread; Qt must not delete it when run() returns.
-        self.setAutoDelete(False)
+    def __init__(self, jobs: "queue.Queue", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
 
     def run(self) -> None:
-        try:
-            result = self.fn(self.signals.progress.emit)
-        except Exception as exc:  # every failure becomes a message, the app goes on
-            log.debug("%s failed:\n%s", self.name, traceback.format_exc())
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            job_id, fn, name = job
             try:
-                self.signals.failed.emit(f"{self.name}: {one_line(exc)}")
-            except RuntimeError:
-                pass
-            return
-        try:
-            self.signals.done.emit(result)
-        except RuntimeError:  # receiver deleted while we worked
-            pass
+                result = fn(lambda value, i=job_id: self.progress.emit(i, value))
+            except Exception as exc:  # every failure becomes a message, the app goes on
+                log.debug("%s failed:\n%s", name, traceback.format_exc())
+                self.failed.emit(job_id, f"{name}: {one_line(exc)}")
+            else:
+                self.done.emit(job_id, result)
 
 
-class LibraryPool(QObject):
-    """Serialises every call on the shared Library (one thread), counting what is in flight."""
+class JobQueue(QObject):
+    """A worker thread with a queue: `submit(fn, on_done, on_failed, on_progress)`.
+
+    `fn(report)` runs on the worker thread; `report(value)` calls on_progress on the GUI thread;
+    the result goes to on_done (or a one-line error to on_failed), on the GUI thread. One
+    long-lived thread and one long-lived QObject per queue, so no per-job Qt object can be
+    deleted while a result is on its way. `LibraryPool` is the queue of ONE thread that every
+    call on the shared Library goes through (one SQLite connection, one thread at a time).
+    """
 
     busy_changed = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.pending = 0
-        self._live: set[Task] = set()
+        self._jobs: queue.Queue = queue.Queue()
+        self._callbacks: dict[int, tuple] = {}
+        self._next_id = 0
+        self._thread = _JobThread(self._jobs, self)
+        self._thread.done.connect(self._done)
+        self._thread.failed.connect(self._failed)
+        self._thread.progress.connect(self._progress)
+        self._thread.start()
+
+    @property
+    def pending(self) -> int:
+        return len(self._callbacks)
 
     def submit(self, fn: Callable[[Callable[[Any], None]], Any], on_done: Callable[[Any], None] | None = None,
                on_failed: Callable[[str], None] | None = None, on_progress: Callable[[Any], None] | None = None,
-               name: str = "task") -> Task:
-        task = Task(fn, name)
-        self.pending += 1
-        if self.pending == 1:
+               name: str = "task") -> int:
+        self._next_id += 1
+        job_id = self._next_id
+        self._callbacks[job_id] = (on_done, on_failed, on_progress)
+        if len(self._callbacks) == 1:
             self.busy_changed.emit(True)
-        self._live.add(task)
-        task.signals.done.connect(lambda _v, t=task: self._finished(t))
-        task.signals.failed.connect(lambda _v, t=task: self._finished(t))
-        if on_done is not None:
-            task.signals.done.connect(on_done)
-        if on_failed is not None:
-            task.signals.failed.connect(on_failed)
-        if on_progress is not None:
-            task.signals.progress.connect(on_progress)
-        self.pool.start(task)
-        return task
+        self._jobs.put((job_id, fn, name))
+        return job_id
 
-    def _finished(self, task: Task) -> None:
-        self._live.discard(task)
-        self.pending = max(0, self.pending - 1)
-        if self.pending == 0:
+    def _pop(self, job_id: int) -> tuple:
+        callbacks = self._callbacks.pop(job_id, (None, None, None))
+        if not self._callbacks:
             self.busy_changed.emit(False)
+        return callbacks
 
-    def wait(self, msecs: int = -1) -> bool:
-        return self.pool.waitForDone(msecs)
+    def _done(self, job_id: int, result: object) -> None:
+        on_done = self._pop(job_id)[0]
+        if on_done is not None:
+            on_done(result)
+
+    def _failed(self, job_id: int, message: str) -> None:
+        on_failed = self._pop(job_id)[1]
+        if on_failed is not None:
+            on_failed(message)
+        else:
+            log.warning("%s", message)
+
+    def _progress(self, job_id: int, value: object) -> None:
+        callbacks = self._callbacks.get(job_id)
+        if callbacks and callbacks[2] is not None:
+            callbacks[2](value)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Finish the queued jobs, then stop the thread (used when the window closes)."""
+        self._jobs.put(None)
+        return self._thread.wait(msecs)
 
 
-def run_in_global_pool(fn: Callable[[Callable[[Any], None]], Any], on_done: Callable[[Any], None],
-                       on_failed: Callable[[str], None] | None = None, name: str = "task") -> Task:
-    """For file reads that need no library (cover art): Qt's global pool, several at once."""
-    task = Task(fn, name)
-    _GLOBAL_LIVE.add(task)
-    task.signals.done.connect(lambda _v: _GLOBAL_LIVE.discard(task))
-    task.signals.failed.connect(lambda _v: _GLOBAL_LIVE.discard(task))
-    task.signals.done.connect(on_done)
-    if on_failed is not None:
-        task.signals.failed.connect(on_failed)
-    QThreadPool.globalInstance().start(task)
-    return task
-
-
-_GLOBAL_LIVE: set[Task] = set()
+LibraryPool = JobQueue
 
 
 class ScanWorker(QThread):

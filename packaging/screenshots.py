@@ -1,0 +1,204 @@
+"""Screenshots of the real window for the README: docs/screenshots/{main,search,write_preview}.png.
+
+    xvfb-run -a python packaging/screenshots.py          # a virtual X display
+    python packaging/screenshots.py                      # no display: Qt's offscreen platform
+
+A small folder of tagged synthetic tracks (tones, chords, noise; titles, artists, a cover) is
+generated in a temporary folder, scanned with the built-in model, searched, and a tag write
+is previewed (and cancelled: nothing is written). Each view is grabbed with QWidget.grab().
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+MAX_BYTES = 300_000
+SR = 22050
+
+# title, artist, album, genre, kind of sound
+TRACKS = [
+    ("Morning Light", "The Quiet Rooms", "Still Water", "ambient", "pad"),
+    ("Glass Bells", "The Quiet Rooms", "Still Water", "", "bells"),
+    ("Engine Room", "Rust Belt", "Heavy Industry", "rock", "noise"),
+    ("Low Tide", "Marina Vale", "Coastlines", "", "bass"),
+    ("Pulse Train", "Circuit Lab", "Signals", "electronic", "pulse"),
+    ("Slow Waltz", "Marina Vale", "Coastlines", "", "chord"),
+    ("Night Drive", "Circuit Lab", "Signals", "", "sweep"),
+    ("Static Garden", "Rust Belt", "Heavy Industry", "", "crackle"),
+]
+
+
+def synth(kind: str, seconds: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    if kind == "pad":
+        x = sum(np.sin(2 * np.pi * f * t) for f in (220, 277.2, 329.6)) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.2 * t))
+    elif kind == "bells":
+        x = np.zeros_like(t)
+        for start in np.arange(0, seconds, 0.5):
+            env = np.where(t >= start, np.exp(-(t - start) * 4), 0)
+            x += env * np.sin(2 * np.pi * rng.choice([880, 1175, 1318]) * t)
+    elif kind == "noise":
+        x = rng.standard_normal(t.size) * (0.5 + 0.5 * (np.sin(2 * np.pi * 2 * t) > 0))
+    elif kind == "bass":
+        x = np.sin(2 * np.pi * 55 * t) + 0.5 * np.sin(2 * np.pi * 110 * t)
+    elif kind == "pulse":
+        x = np.sign(np.sin(2 * np.pi * 4 * t)) * np.sin(2 * np.pi * 440 * t) + 0.3 * rng.standard_normal(t.size)
+    elif kind == "chord":
+        x = sum(np.sin(2 * np.pi * f * t) for f in (261.6, 329.6, 392.0)) * np.exp(-(t % 1.5) * 2)
+    elif kind == "sweep":
+        x = np.sin(2 * np.pi * (100 + 900 * t / seconds) * t)
+    else:
+        x = (rng.random(t.size) < 0.01) * rng.standard_normal(t.size) * 3
+    x = np.asarray(x, dtype=np.float32)
+    return 0.5 * x / max(float(np.abs(x).max()), 1e-6)
+
+
+def cover_png(color: str) -> bytes:
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    image = QImage(300, 300, QImage.Format.Format_RGB32)
+    image.fill(QColor(color))
+    painter = QPainter(image)
+    painter.setPen(QColor("white"))
+    font = painter.font()
+    font.setPointSize(40)
+    painter.setFont(font)
+    painter.drawText(image.rect(), Qt.AlignmentFlag.AlignCenter, "♪")
+    painter.end()
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(data)
+
+
+def make_library_folder(folder: Path, seconds: float) -> None:
+    import soundfile as sf
+    from mutagen.flac import FLAC, Picture
+
+    folder.mkdir(parents=True, exist_ok=True)
+    colors = {"Still Water": "#4a6fa5", "Heavy Industry": "#8c3b2e", "Coastlines": "#2e7d6b", "Signals": "#6b3fa0"}
+    covers = {album: cover_png(color) for album, color in colors.items()}
+    for i, (title, artist, album, genre, kind) in enumerate(TRACKS):
+        path = folder / f"{i + 1:02d} {title}.flac"
+        sf.write(str(path), synth(kind, seconds, i), SR, format="FLAC", subtype="PCM_16")
+        tags = FLAC(str(path))
+        tags["title"], tags["artist"], tags["album"] = title, artist, album
+        tags["tracknumber"] = str(i + 1)
+        if genre:
+            tags["genre"] = genre
+        picture = Picture()
+        picture.type, picture.mime, picture.data = 3, "image/png", covers[album]
+        tags.add_picture(picture)
+        tags.save()
+
+
+def spin_until(app, condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"screenshots: timed out waiting for {what}")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def settle(app, seconds: float = 0.5) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def save(widget, path: Path) -> None:
+    pixmap = widget.grab()
+    pixmap.save(str(path), "PNG")
+    width = pixmap.width()
+    while path.stat().st_size > MAX_BYTES and width > 600:
+        width = int(width * 0.85)
+        pixmap.scaledToWidth(width).save(str(path), "PNG")
+    print(f"{path}: {pixmap.width()}x{pixmap.height()}, {path.stat().st_size // 1024} KB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each generated track")
+    parser.add_argument("--query", default="dreamy piano")
+    args = parser.parse_args(argv)
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    from PySide6.QtCore import QItemSelectionModel, Qt
+
+    from app.gui import create_app
+    from app.gui.main_window import MainWindow
+    from app.gui.settings import Settings
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    app = create_app()
+    with tempfile.TemporaryDirectory(prefix="zsl-shots-") as tmp:
+        work = Path(tmp)
+        music = work / "Music"
+        make_library_folder(music, args.seconds)
+        window = MainWindow(Settings(work / "settings.ini"), db_path=work / "library.sqlite3")
+        window.resize(1360, 820)
+        window.show()
+        spin_until(app, lambda: window.loaded, 60, "the library")
+        window.add_folder(str(music))
+        spin_until(app, lambda: window.last_scan is not None and not window.is_scanning(), 600, "the scan")
+        n = len(TRACKS)
+        spin_until(app, lambda: window.track_model.rowCount() == n and all(
+            window.track_model.index(r, 6).data() for r in range(n)), 120, "the predicted tags")
+
+        def select(view, rows: list[int]) -> None:
+            selection = view.selectionModel()
+            selection.clearSelection()
+            flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+            selection.setCurrentIndex(view.model().index(rows[0], 0), flags | QItemSelectionModel.SelectionFlag.Current)
+            for row in rows[1:]:
+                selection.select(view.model().index(row, 0), flags)
+
+        window.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        select(window.table, [0])
+        spin_until(app, lambda: window.panel.tag_items(), 60, "the track panel")
+        settle(app, 1.0)  # the cover arrives from its own worker
+        save(window, out / "main.png")
+
+        window.search_edit.setText(args.query)
+        spin_until(app, lambda: window.last_search is not None and window.last_search[0] == args.query, 60, "search")
+        select(window.search_view, [0])
+        spin_until(app, lambda: window.panel.tag_items(), 60, "the track panel")
+        settle(app, 1.0)
+        save(window, out / "search.png")
+
+        window.search_edit.clear()
+        select(window.table, [0, 1, 2, 3])
+        window.panel.set_field("mood")
+        window.write_selected()
+        spin_until(app, lambda: window.preview_dialog is not None and window.preview_dialog.isVisible(), 60,
+                   "the write preview")
+        window.preview_dialog.resize(980, 360)
+        settle(app, 0.5)
+        save(window.preview_dialog, out / "write_preview.png")
+        window.preview_dialog.reject()  # nothing is written
+        settle(app, 0.3)
+        window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
