@@ -1,0 +1,80 @@
+"""Learn from my library: the dialog trains a real (tiny) model from the tracks' own genre tags
+in child processes (split, train with frozen musicnn features, evaluate), shows the held-out
+metrics, and offers the model; Cancel ends a running training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+import audio_factory  # noqa: E402
+from app.gui.dialogs import LearnDialog  # noqa: E402
+
+
+@dataclass
+class Row:
+    id: int
+    path: Path
+    display_path: str
+    title: str | None
+    artist: str | None
+    album: str | None
+    genre: str | None
+    mood: str | None
+    duration: float | None
+    has_cover: bool = False
+    status: str = "ok"
+    error: str | None = None
+
+
+GENRES = [("rock", (110.0, 220.0)), ("jazz", (330.0, 415.0)), ("ambient", (880.0,)), ("techno", (1500.0, 60.0))]
+
+
+def tagged_rows(folder: Path, per_genre: int = 4) -> list[Row]:
+    folder.mkdir()
+    rows = []
+    for g, (genre, freqs) in enumerate(GENRES):
+        for k in range(per_genre):
+            path = audio_factory.write_tone(folder / f"{genre}{k}.wav", 3.5, 16000,
+                                            tuple(f * (1 + 0.03 * k) for f in freqs), "wav")
+            mood = "calm" if genre in ("ambient", "jazz") else "energetic"
+            rows.append(Row(len(rows) + 1, path, str(path), f"{genre} {k}", None, None, genre, mood, 3.5))
+    return rows
+
+
+def test_gui_learn_trains_evaluates_and_offers_model(qtbot, tmp_path):
+    rows = tagged_rows(tmp_path / "music")
+    dialog = LearnDialog(lambda: rows, tmp_path / "models", device="cpu")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.epochs.setValue(2)
+    offered = []
+    dialog.use_model.connect(offered.append)
+    dialog.start()
+    assert dialog.is_running()
+    qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=240_000)
+    text = dialog.output.toPlainText()
+    assert dialog.use_button.isEnabled(), f"{dialog.status.text()}\n{text[-2000:]}"
+    assert (dialog.model_dir / "config.json").is_file()
+    assert "Held-out results" in dialog.metrics.text() and "AUC" in dialog.metrics.text()
+    dialog.use_button.click()
+    assert offered == [str(dialog.model_dir)]
+
+
+def test_gui_learn_refuses_too_few_and_cancels(qtbot, tmp_path):
+    rows = tagged_rows(tmp_path / "music", per_genre=1)
+    dialog = LearnDialog(lambda: rows, tmp_path / "models", device="cpu")
+    qtbot.addWidget(dialog)
+    dialog.start()
+    assert not dialog.is_running() and "Not enough" in dialog.status.text()
+    more = tagged_rows(tmp_path / "more", per_genre=4)
+    dialog.tracks_provider = lambda: more
+    dialog.start()
+    assert dialog.is_running()
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=30_000)
+    assert "cancelled" in dialog.status.text()
