@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
         self.rescan_action = action("&Rescan library", self.rescan, "F5", "Analyse new and changed files")
         self.learn_action = action("&Learn from my library…", self.open_learn, None,
                                    "Train a model on the genre/mood tags your files already have")
-        self.settings_action = action("&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        self.settings_action = action("&Settings…", self.open_settings, "Ctrl+,")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = action("&Undo tag write", self.undo_last, QKeySequence.StandardKey.Undo,
                                   "Put back the tags the last write replaced")

@@ -135,6 +135,16 @@ def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: window.history_dialog.table.item(0, 4).text() == "undone", timeout=10_000)
     window.history_dialog.close()
 
+    # Space plays the selected track (no sound device here: Qt plays to nowhere, never blocks)
+    select_rows(window.table, [0])
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.player is not None and window._playing_id == first, timeout=5_000)
+    assert window.player.source().toLocalFile() == str(first_path)
+    window.stop_playback()
+
 
 def test_gui_cancel_scan(window, qtbot, tmp_path):
     folder = make_folder(tmp_path, 8, seconds=2.0)
