@@ -707,8 +707,7 @@ ARBITRARY_WORDS = ("lovely", "dreamy", "gloomy", "energetic", "romantic", "peace
 
 def _title(track: datasets.Track | None, track_id: str) -> str:
     meta = track.meta if track is not None and isinstance(track.meta, dict) else {}
-    title = " / ".join(str(meta[k]) for k in ("title", "artist") if meta.get(k))
-    return title or track_id
+    return str(meta.get("title") or track_id)
 
 
 def case_studies(keep: Mapping[str, Any], data: ExperimentData, corpus: Corpus,
@@ -1009,8 +1008,13 @@ def parse_seeds(text: str | None) -> list[int] | None:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     overrides = {"epochs": args.epochs} if args.epochs is not None else {}
+    experiments = tuple(x.strip() for x in args.experiments.split(",") if x.strip())
+    unknown = [x for x in experiments if x not in EXPERIMENTS]
+    if unknown or not experiments:
+        raise DatasetError(f"--experiments takes {','.join(EXPERIMENTS)} (comma-separated), got {args.experiments!r}")
     results = reproduce(args.corpus, args.out, preset=args.preset, seeds=parse_seeds(args.seeds),
-                        device=args.device, overrides=overrides, progress=not args.quiet)
+                        device=args.device, overrides=overrides, experiments=experiments,
+                        progress=not args.quiet)
     print(markdown_tables(results))
     print(f"wrote {Path(args.out) / 'results.json'}, tables.md, case_studies.md, figures/ "
           f"in {results['timing']['total']:.0f} s")
@@ -1028,6 +1032,8 @@ def register(sub: Any) -> None:
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--epochs", type=int, default=None, help="override the preset's maximum epochs")
+    p.add_argument("--experiments", default=",".join(EXPERIMENTS),
+                   help="which experiments to run: exp1 (genres + instrument attributes), exp2 (tags + GloVe)")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
     p.set_defaults(func=cmd_reproduce)

@@ -148,3 +148,16 @@ def test_load_corpus_reads_genres_and_moods(tmp_path):
     assert "guitar" in corpus.instruments
     with pytest.raises(Exception, match="no such corpus"):
         reproduce.load_corpus(tmp_path / "missing")
+
+
+def test_command_line_registration_and_argument_errors(tmp_path, capsys):
+    from zsl_core import cli
+
+    args = cli.build_parser().parse_args(["reproduce", str(tmp_path), "--out", str(tmp_path / "o"),
+                                          "--seeds", "0,2", "--experiments", "exp1"])
+    assert args.func is reproduce.cmd_reproduce and args.preset == "quick"
+    assert reproduce.parse_seeds("0,2") == [0, 2]
+    assert cli.main(["reproduce", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == cli.EXIT_ERROR
+    assert "no such corpus folder" in capsys.readouterr().err
+    assert cli.main(["reproduce", str(tmp_path), "--out", str(tmp_path / "o"), "--seeds", "a"]) == cli.EXIT_ERROR
+    assert cli.main(["reproduce", str(tmp_path), "--out", str(tmp_path / "o"), "--experiments", "exp9"]) == cli.EXIT_ERROR
