@@ -123,8 +123,8 @@ def build_feature_cache(tracks: list[tuple[str, Path]], cache_dir: str | Path,
             else:
                 report.failed[track_id] = reason
             bar.update(1)
-    if pack:
-        pack_shards(cache_dir)
+    if pack and os.environ.get("RANK", "0") == "0":  # under torchrun one process packs; see pack_shards
+        pack_shards(cache_dir, progress=progress)
     return report
 
 
@@ -252,13 +252,14 @@ class PackReport:
 
 
 def pack_shards(cache_dir: str | Path, max_shard_bytes: int = MAX_SHARD_BYTES,
-                force: bool = False) -> PackReport:
+                force: bool = False, progress: bool = False) -> PackReport:
     """Copy every cached track into a few large float16 shard files plus one offsets index.
 
     A no-op when the shards already hold everything the index lists (unless `force`). One
     sequential pass, in index order; a track larger than `max_shard_bytes` gets a shard of
     its own. Files are written under temporary names and renamed, `shards.json` last, so a
     killed pack is never read; its leftovers and the previous pack's shards are removed.
+    One packer at a time per folder (like a build): the trainer packs on rank 0 only.
     """
     cache_dir = Path(cache_dir)
     current = read_shard_index(cache_dir)
@@ -275,7 +276,7 @@ def pack_shards(cache_dir: str | Path, max_shard_bytes: int = MAX_SHARD_BYTES,
     tracks: list[list] = []
     handle, written, temporaries = None, 0, []
     try:
-        for track_id in cache.ids():
+        for track_id in tqdm(cache.ids(), disable=not progress, unit="track", desc="packing shards"):
             try:
                 mel = np.ascontiguousarray(cache[track_id], dtype=_SHARD_DTYPE)
             except (KeyError, DatasetError):
@@ -379,14 +380,14 @@ class FeatureCache:
         """True when reads come from current shards."""
         return bool(self._shard_entries())
 
-    def ensure_shards(self, pack: bool = True) -> bool:
+    def ensure_shards(self, pack: bool = True, progress: bool = False) -> bool:
         """Pack the shards if they are missing or stale (when `pack` and the folder is
         writable), then read from them; False means per-track files are read."""
         if not self.use_shards:
             return False
         if pack and read_shard_index(self.cache_dir) is None and (self.cache_dir / INDEX_NAME).is_file():
             try:
-                pack_shards(self.cache_dir)
+                pack_shards(self.cache_dir, progress=progress)
             except OSError:
                 pass  # a read-only cache: the per-track files still work
         self._entries, self._maps = None, []

@@ -483,14 +483,14 @@ def load_training_state(directory: Path, optimizer: torch.optim.Optimizer) -> di
 # --------------------------------------------------------------------------- the loop
 
 
-def _prepare_shards(features: Mapping[str, np.ndarray], info: DistInfo) -> None:
+def _prepare_shards(features: Mapping[str, np.ndarray], info: DistInfo, progress: bool = False) -> None:
     """Pack a FeatureCache's shards if missing or stale (rank 0 only; the others wait and then
     map what it wrote), so every chunk is a view into a few large memory-mapped files."""
     ensure = getattr(features, "ensure_shards", None)
     if ensure is None:
         return
     if info.is_main:
-        ensure(pack=True)
+        ensure(pack=True, progress=progress)
     if info.distributed:
         dist.barrier()
         if not info.is_main:
@@ -523,7 +523,7 @@ class _Run:
         self.model = build_training_model(config, data).to(self.device)
         self.side = (torch.from_numpy(_side_matrix(data)).to(self.device)
                      if config.model == "embedding" else None)
-        _prepare_shards(data.features, info)
+        _prepare_shards(data.features, info, self.progress)
         self.train_set = ChunkDataset(train_ids, data, config, _TRAIN_STREAM)
         self.valid_chunks = ChunkDataset(valid_ids, data, config, _VALID_STREAM)
         self.valid_indices = range(info.rank, len(self.valid_chunks), info.world_size)

@@ -223,3 +223,12 @@ def test_a_build_packs_and_the_cache_pickles_small(tmp_path, tracks):
     assert len(pickle.dumps(cache)) < 1000 and again.sharded
     np.testing.assert_array_equal(again["a"], expected)
     assert not FeatureCache(tmp_path / "empty").ensure_shards(), "nothing to pack: per-track reads"
+
+
+def test_only_rank_zero_packs_under_torchrun(tmp_path, tracks, monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    build_feature_cache(tracks[:1], tmp_path / "cache", workers=1, progress=False)
+    assert read_shard_index(tmp_path / "cache") is None and "a" in FeatureCache(tmp_path / "cache")
+    monkeypatch.setenv("RANK", "0")
+    build_feature_cache(tracks[:1], tmp_path / "cache", workers=1, progress=False)
+    assert FeatureCache(tmp_path / "cache").sharded
