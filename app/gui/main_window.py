@@ -47,6 +47,22 @@ def _eta_text(seconds: float | None) -> str:
     return f"{seconds} s"
 
 
+def interleave(prediction: Any | None, top_k: int) -> list[str]:
+    """Best seen tag, best unseen tag, and so on, until top_k (their scores are on different
+    scales, so they are never sorted together); duplicates ignoring case are dropped."""
+    if prediction is None or top_k <= 0:
+        return []
+    lists = [list(prediction.seen), list(prediction.unseen)]
+    chosen: list[str] = []
+    keys: set[str] = set()
+    for rank in range(max(len(x) for x in lists)):
+        for scores in lists:
+            if rank < len(scores) and len(chosen) < top_k and scores[rank].tag.casefold() not in keys:
+                keys.add(scores[rank].tag.casefold())
+                chosen.append(scores[rank].tag)
+    return chosen
+
+
 class MainWindow(QMainWindow):
     """The app. `library_factory()` makes a Library (tests pass one bound to a temporary index)."""
 
@@ -68,6 +84,7 @@ class MainWindow(QMainWindow):
         self._search_seq = 0
         self._predicted_generation = 0
         self._vocabulary: list[str] | None = None
+        self._vocabulary_path = self.settings.vocabulary  # read here: QSettings stays on this thread
         self.player = None
         self.audio_output = None
         self._playing_id: int | None = None
@@ -276,25 +293,32 @@ class MainWindow(QMainWindow):
         self.message(text, error=True)
 
     # --- the library -----------------------------------------------------------------------------
-    def make_library(self) -> Any:
-        """A new Library with the current settings (called on worker threads only)."""
+    def library_maker(self) -> Callable[[], Any]:
+        """A function that makes a Library with the current settings, read now on the GUI thread
+        (QSettings is not shared across threads) and called later on a worker thread."""
         if self._factory is not None:
-            return self._factory()
-        from app.library import Library
-
+            return self._factory
         s = self.settings
-        return Library(db_path=self.db_path, model=s.model, vectors=s.vectors or None, device=s.device)
+        db_path, model, vectors, device = self.db_path, s.model, s.vectors or None, s.device
+
+        def make() -> Any:
+            from app.library import Library
+
+            return Library(db_path=db_path, model=model, vectors=vectors, device=device)
+
+        return make
 
     def _open_library(self) -> None:
         """(Re)open the shared Library in the pool thread, then load every track into the table."""
         self._predicted_generation += 1
         old = self.library
         self._vocabulary = None
+        make_library = self.library_maker()
 
         def work(_report):
             if old is not None:
                 old.close()
-            library = self.make_library()
+            library = make_library()
             return library, library.tracks()
 
         self.pool.submit(work, self._library_opened, self._library_failed, name="opening the library")
@@ -323,6 +347,23 @@ class MainWindow(QMainWindow):
 
         self.pool.submit(work, on_done, on_failed or self.error, name=name)
 
+    def _words(self, library: Any) -> list[str] | None:
+        """The candidate unseen words: the Settings vocabulary file, else the library's own
+        (None). Loaded once, on the library thread."""
+        path = self._vocabulary_path
+        if not path:
+            return None
+        if self._vocabulary is None:
+            from zsl_core.pipeline import load_vocabulary
+
+            self._vocabulary = load_vocabulary(path)
+        return self._vocabulary
+
+    def _propose(self, library: Any, track_id: int, top_k: int) -> list[str]:
+        """The tags proposed for a track (library thread): best seen, best unseen, alternating,
+        like app.journal.propose, but over the vocabulary chosen in Settings."""
+        return interleave(library.prediction(track_id, top_k=top_k, vocabulary=self._words(library)), top_k)
+
     def _start_predicted(self, ids: list[int]) -> None:
         """Fill the "Predicted tags" column in chunks, so searches slip in between them."""
         generation = self._predicted_generation
@@ -334,12 +375,10 @@ class MainWindow(QMainWindow):
             chunk, later = rest[:PREDICTED_CHUNK], rest[PREDICTED_CHUNK:]
 
             def work(library):
-                from app.journal import propose
-
                 out = {}
                 for track_id in chunk:
                     try:
-                        out[track_id] = ", ".join(propose(library, track_id, top_k=top))
+                        out[track_id] = ", ".join(self._propose(library, track_id, top))
                     except Exception:  # one bad row must not stop the column
                         out[track_id] = ""
                 return out
@@ -382,7 +421,7 @@ class MainWindow(QMainWindow):
             self.scan_queue += [f for f in folders if f not in self.scan_queue]
             self.message("A scan is running; the folder will be scanned next")
             return
-        worker = ScanWorker(self.make_library, folders, parent=self)
+        worker = ScanWorker(self.library_maker(), folders, parent=self)
         worker.progress.connect(self._scan_progress)
         worker.track_stored.connect(self._track_stored)
         worker.summary.connect(self._scan_done)
@@ -435,8 +474,6 @@ class MainWindow(QMainWindow):
         top = PREDICTED_TOP
 
         def work(library):
-            from app.journal import propose
-
             rows, tags = [], {}
             for track_id in ids:
                 try:
@@ -445,7 +482,7 @@ class MainWindow(QMainWindow):
                     continue
                 rows.append(row)
                 try:
-                    tags[track_id] = ", ".join(propose(library, track_id, top_k=top))
+                    tags[track_id] = ", ".join(self._propose(library, track_id, top))
                 except Exception:
                     tags[track_id] = ""
             return rows, tags
@@ -582,18 +619,10 @@ class MainWindow(QMainWindow):
     def _load_prediction(self, track: Any) -> None:
         track_id = int(track.id)
         top_k = self.settings.top_k
-        vocabulary_file = self.settings.vocabulary
 
         def work(library):
-            from app.journal import propose
-
-            if vocabulary_file and self._vocabulary is None:
-                from zsl_core.pipeline import load_vocabulary
-
-                self._vocabulary = load_vocabulary(vocabulary_file)
-            prediction = library.prediction(track_id, top_k=max(top_k, 10), vocabulary=self._vocabulary)
-            proposal = propose(library, track_id, top_k=top_k)
-            return prediction, proposal
+            prediction = library.prediction(track_id, top_k=max(top_k, 10), vocabulary=self._words(library))
+            return prediction, interleave(prediction, top_k)
 
         def done(result) -> None:
             prediction, proposal = result
@@ -639,9 +668,9 @@ class MainWindow(QMainWindow):
         options = self.write_options()
 
         def work(library):
-            from app.journal import plan_batch, propose
+            from app.journal import plan_batch
 
-            tags = {i: decisions[i] if i in decisions else propose(library, i, top_k=top_k) for i in ids}
+            tags = {i: decisions[i] if i in decisions else self._propose(library, i, top_k) for i in ids}
             return plan_batch(library, ids, field, tags, mode="merge", options=options)
 
         self._with_library(work, lambda planned: self._show_preview(planned, field), "planning the write")
@@ -740,9 +769,11 @@ class MainWindow(QMainWindow):
         before = set(self.settings.folders)
         changed = dialog.apply()
         self.panel.set_field(self.settings.field)
+        self._vocabulary_path = self.settings.vocabulary
         if changed & {"model", "vectors", "device"}:
             self._reopen_and_rescan("Model settings changed")
         elif "vocabulary" in changed or "top_k" in changed:
+            self._vocabulary_path = self.settings.vocabulary
             self._vocabulary = None
             self._selection_changed(self._active_view())
         new_folders = [f for f in self.settings.folders if f not in before]
