@@ -63,7 +63,7 @@ def test_reproduce_end_to_end(tmp_path):
                                   overrides={"epochs": 2}, progress=False)
     saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert saved["seeds"] == [0]
-    for exp in ("exp1", "exp2"):
+    for exp in ("exp1", "exp1-recipe", "exp2"):
         agg = saved["experiments"][exp]["aggregate"]
         for setup in TRAIN_SETUPS:
             for test in ANNOTATION_SETUPS:
@@ -80,6 +80,7 @@ def test_reproduce_end_to_end(tmp_path):
         assert cell["mean"] is not None and 0.0 <= cell["mean"] <= 1.0
     assert saved["experiments"]["exp1"]["side_kind"] == "attribute"
     assert saved["experiments"]["exp2"]["side_kind"] == "word"
+    assert saved["experiments"]["exp1-recipe"]["side_dim"] == 10  # the 10 instruments named in genres.csv
     assert "mood" not in saved["experiments"]["exp1"]["labels"]
     assert {"happy", "rock", "guitar"} <= set(saved["experiments"]["exp2"]["labels"])
     tables = (out / "tables.md").read_text(encoding="utf-8")
