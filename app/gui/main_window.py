@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("zsl-tagger")
         self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
         self.settings = settings or Settings()
         self.db_path = db_path
         self._factory = library_factory
@@ -850,6 +851,18 @@ class MainWindow(QMainWindow):
         if self.player is not None:
             self.player.stop()
         self._playing_id = None
+
+    # --- drag and drop: a folder dropped anywhere on the window is added and scanned -----------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.mimeData().hasUrls() and any(Path(u.toLocalFile()).is_dir() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        folders = [u.toLocalFile() for u in event.mimeData().urls() if Path(u.toLocalFile()).is_dir()]
+        for folder in folders:
+            self.add_folder(folder)
+        if folders:
+            event.acceptProposedAction()
 
     # --- closing ---------------------------------------------------------------------------------
     def shutdown(self) -> None:
