@@ -506,7 +506,8 @@ class MainWindow(QMainWindow):
         state = "cancelled" if getattr(summary, "cancelled", False) else "done"
         self.message(f"Scan {state}: {getattr(summary, 'scanned', 0)} analysed, "
                      f"{getattr(summary, 'unchanged', 0)} unchanged, {len(failed)} failed, "
-                     f"{getattr(summary, 'gone', 0)} gone ({getattr(summary, 'seconds', 0):.0f} s)",
+                     f"{getattr(summary, 'gone', 0)} gone ({getattr(summary, 'seconds', 0):.0f} s)"
+                     + (" — the reasons are in View ▸ Log" if failed else ""),
                      error=bool(failed))
 
     def _scan_failed(self, message: str) -> None:

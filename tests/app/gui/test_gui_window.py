@@ -170,3 +170,18 @@ def test_gui_settings_dialog_persists(window, qtbot, tmp_path):
     again = Settings(tmp_path / "settings.ini")
     assert (again.top_k, again.field, again.id3_version) == (7, "grouping", 3)
     assert again.window_state()[0] is not None  # geometry saved on close
+
+
+def test_gui_scan_reports_bad_file_in_log(window, qtbot, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    audio_factory.write_tone(folder / "good.wav", 2.0, 22050, (440.0,), "wav")
+    (folder / "broken.mp3").write_bytes(b"this is not audio" * 100)
+    window.add_folder(str(folder))
+    qtbot.waitUntil(lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.track_model.rowCount() == 2, timeout=10_000)
+    assert len(window.last_scan.failed) == 1
+    titles = [window.track_model.index(r, 0).data() for r in range(2)]
+    assert any("broken.mp3" in t and "not analysed" in t for t in titles)
+    assert any("broken.mp3" in line and "warning" in line for line in window.log_view.lines())
+    assert window.log_view.errors >= 1
