@@ -163,12 +163,14 @@ def test_gui_settings_dialog_persists(window, qtbot, tmp_path):
     dialog.top_k.setValue(7)
     dialog.field.setCurrentText("grouping")
     dialog.id3.setCurrentIndex(1)
+    dialog.device.setCurrentIndex(1)  # CPU: the library is opened again with it
     dialog.accept()
     assert window.settings_dialog is None
     assert window.panel.current_field() == "grouping"
+    qtbot.waitUntil(lambda: window.library is not None and window.library.device == "cpu", timeout=10_000)
     window.close()
     again = Settings(tmp_path / "settings.ini")
-    assert (again.top_k, again.field, again.id3_version) == (7, "grouping", 3)
+    assert (again.top_k, again.field, again.id3_version, again.device) == (7, "grouping", 3, "cpu")
     assert again.window_state()[0] is not None  # geometry saved on close
 
 
