@@ -127,8 +127,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="training steps per model / trainer measurement")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--repeats", type=int, default=3, help="round-robin repeats; the best of each is kept")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     args.tracks = max(args.tracks, int(args.steps * args.batch / 0.9) + 2)  # one epoch holds every timed step
     print(json.dumps({"torch": torch.__version__, "device": args.device, "cpu_threads": torch.get_num_threads(),
                       "gpu": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else None,
