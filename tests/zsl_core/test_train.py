@@ -420,3 +420,49 @@ def test_training_from_a_feature_cache_packs_its_shards(tmp_path):
     assert read_shard_index(cache_dir) is not None and data.features.sharded
     assert from_cache.history["train_loss"] == in_memory.history["train_loss"]
     assert from_cache.history["val_loss"] == in_memory.history["val_loss"]
+
+
+DDP_CACHE_SCRIPT = """
+import json, os, sys
+import torch
+torch.set_num_threads(1)
+sys.path.insert(0, {tests!r})
+from test_train import small_config, two_band_data
+from zsl_core.features import FeatureCache
+from zsl_core.train import train
+data = two_band_data(n_train=32, n_valid=9)
+if sys.argv[1] == "cache":
+    data.features = FeatureCache({cache!r})
+config = small_config(epochs=2, steps_per_epoch=2, batch_size=8, device="cpu")
+result = train(config, data, sys.argv[1], progress=False)
+with open(f"{{sys.argv[1]}}-{{os.environ['RANK']}}.json", "w") as f:
+    json.dump(result.history, f)
+"""
+
+
+def test_ddp_from_a_feature_cache_packs_once_and_matches_in_memory_features(tmp_path):
+    from zsl_core.features import INDEX_NAME, feature_file_name, read_shard_index
+
+    cache_dir = tmp_path / "features"
+    for track_id, mel in two_band_data(n_train=32, n_valid=9).features.items():
+        target = cache_dir / feature_file_name(track_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.save(target, mel)
+        with open(cache_dir / INDEX_NAME, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"id": track_id}) + "\n")
+    script = tmp_path / "ddp_cache.py"
+    script.write_text(textwrap.dedent(DDP_CACHE_SCRIPT.format(tests=str(Path(__file__).parent),
+                                                              cache=str(cache_dir))))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for source in ("memory", "cache"):
+        proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                               "--standalone", str(script), source], capture_output=True, text=True, timeout=120,
+                              env=env, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    index = read_shard_index(cache_dir)
+    assert index is not None and len(index["tracks"]) == 41
+    assert len({p.name.split("-")[1] for p in (cache_dir / "shards").glob("shard-*")}) == 1, "one pack"
+    histories = {(s, r): json.loads((tmp_path / f"{s}-{r}.json").read_text()) for s in ("memory", "cache")
+                 for r in (0, 1)}
+    for key in ("train_loss", "val_loss", "lr"):
+        assert histories["cache", 0][key] == histories["cache", 1][key] == histories["memory", 0][key]
