@@ -45,7 +45,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from zsl_core import datasets, metrics, splits
-from zsl_core.errors import DatasetError
+from zsl_core.errors import DatasetError, ZslError
 from zsl_core.evaluate import ANNOTATION_COLUMNS, RETRIEVAL_COLUMNS, evaluate_scores, label_matrix
 from zsl_core.resources import resource_path
 from zsl_core.vectors import OPENMIC_INSTRUMENTS, SideInformation, WordVectors, attribute_vectors, \
@@ -464,8 +464,9 @@ def _clean(value: float) -> float | None:
 
 def run_experiment(data: ExperimentData, feats: Mapping[str, np.ndarray], preset: Preset, seed: int,
                    device: str, work_dir: Path, overrides: Mapping[str, Any],
-                   keep: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One seed of one experiment: split, then every train setup x every model, scored."""
+                   keep: dict[str, Any] | None = None, progress_errors: bool = True) -> dict[str, Any]:
+    """One seed of one experiment: split, then every train setup x every model, scored.
+    A model that cannot be trained is recorded as {"error": reason}; the others still run."""
     split = splits.make_split(data.track_tags, seen_fraction=0.8, valid_fraction=0.1, seed=seed, labels=data.labels)
     split.save(work_dir / f"{data.name}-split-seed{seed}.json")
     labels = list(split.seen) + list(split.unseen)
@@ -487,8 +488,14 @@ def run_experiment(data: ExperimentData, feats: Mapping[str, np.ndarray], preset
             config = _train_config(preset, model_type, seed, device, overrides)
             frames = chunk_frames or config.chunk_frames
             folder = work_dir / "models" / f"{data.name}-seed{seed}-{_slug(setup)}-{method}"
-            model, summary = _train(feats, mean, std, split, setup, data,
-                                    None if side is None else side.matrix[:n_seen], config, folder)
+            try:
+                model, summary = _train(feats, mean, std, split, setup, data,
+                                        None if side is None else side.matrix[:n_seen], config, folder)
+            except ZslError as exc:  # e.g. no usable training track: record it, go on with the rest
+                run[method] = {"error": str(exc)}
+                if progress_errors:
+                    print(f"{data.name} seed {seed} {setup} {method}: {exc}")
+                continue
             if model_type == "embedding":
                 audio = _track_outputs(model, feats, ids, mean, std, frames, "embedding")
                 label_vectors = _label_embeddings(model, side.matrix)

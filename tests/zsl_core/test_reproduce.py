@@ -162,3 +162,28 @@ def test_command_line_registration_and_argument_errors(tmp_path, capsys):
     assert "no such corpus folder" in capsys.readouterr().err
     assert cli.main(["reproduce", str(tmp_path), "--out", str(tmp_path / "o"), "--seeds", "a"]) == cli.EXIT_ERROR
     assert cli.main(["reproduce", str(tmp_path), "--out", str(tmp_path / "o"), "--experiments", "exp9"]) == cli.EXIT_ERROR
+
+
+def test_a_model_that_cannot_train_is_reported_and_the_rest_runs(tmp_path, monkeypatch):
+    from zsl_core.errors import DatasetError
+
+    corpus = reproduce.load_corpus(make_corpus(tmp_path / "c", n_tracks=40, seconds=0.5))
+    rng = np.random.default_rng(0)
+    feats = {t.id: rng.standard_normal((200, 2)).astype(np.float32) for t in corpus.tracks}
+    data = reproduce.experiment1_data(corpus, feats)
+    real_train = reproduce._train
+
+    def refuse_classifier(*args, **kwargs):
+        if args[6] is None:  # no side matrix: the classification model
+            raise DatasetError("nothing to train on: 0 usable training tracks")
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(reproduce, "_train", refuse_classifier)
+    out = reproduce.run_experiment(data, feats, reproduce.PRESETS["quick"], 0, "cpu", tmp_path, {"epochs": 1},
+                                   progress_errors=False)
+    for run in out["runs"].values():
+        assert run["classifier"] == {"error": "nothing to train on: 0 usable training tracks"}
+        assert "conse" not in run and run["side"]["annotation"] and run["random"]["annotation"]
+    agg = reproduce.aggregate({0: out})
+    assert agg["table4"]["A-X"]["classifier"]["AUC-l"]["mean"] is None
+    assert agg["annotation"]["A-X"]["(B+C)-Y"]["conse"]["AUC-i"]["mean"] is None
