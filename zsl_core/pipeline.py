@@ -8,6 +8,7 @@ cli.py lets tests and the app run exactly what the command line runs.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -238,6 +239,11 @@ def ensure_features(tracks: Sequence[datasets.Track], cache_dir: str | Path, pro
     kind: "mel" (the paper's input) or "musicnn" (frozen pretrained backbone features);
     None keeps whatever the folder already holds.
     """
+    if _world_size() > 1 and not _is_main_process():
+        # Under torchrun only rank 0 builds: builds clear each other's temporary files, so
+        # several builders in one folder would break each other's renames. The others wait.
+        _wait_for_marker(Path(cache_dir) / _build_marker())
+        return features.FeatureCache(cache_dir)
     cache = features.FeatureCache(cache_dir) if Path(cache_dir).is_dir() else None
     kind = kind or (cache.kind if cache is not None else "mel")
     if cache is None or any(t.id not in cache for t in tracks):
@@ -246,7 +252,30 @@ def ensure_features(tracks: Sequence[datasets.Track], cache_dir: str | Path, pro
         if report.failed and progress:
             print(report.summary())
         cache = features.FeatureCache(cache_dir)
+    if _world_size() > 1:
+        (Path(cache_dir) / _build_marker()).write_text("built\n", encoding="utf-8")
     return cache
+
+
+def _world_size() -> int:
+    import os
+
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _build_marker() -> str:
+    """A file name unique to this torchrun job, written by rank 0 once the cache is complete."""
+    import os
+
+    job = os.environ.get("TORCHELASTIC_RUN_ID") or os.environ.get("MASTER_PORT", "job")
+    return f".built-{re.sub(r'[^A-Za-z0-9_.-]', '_', job)}"
+
+
+def _wait_for_marker(marker: Path, poll_seconds: float = 1.0) -> None:
+    import time
+
+    while not marker.exists():
+        time.sleep(poll_seconds)
 
 
 def train_from_files(manifest: str | Path, split_path: str | Path, setup: str, side: str | None,
