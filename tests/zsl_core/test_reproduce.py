@@ -72,7 +72,7 @@ def test_reproduce_end_to_end(tmp_path):
             for test in RETRIEVAL_SETUPS:
                 for method in reproduce.METHODS:
                     assert set(agg["retrieval"][setup][test][method]) == {"AUC-l", "MAP-l"}
-            assert set(agg["table4"][setup]) == {"side", "random", "classifier"}
+            assert set(agg["table4"][setup]) == {"side", "random", "shuffled", "classifier"}
             for test in reproduce.GZSL_SETUPS:
                 assert set(agg["calibration"][setup]["side"][test]) == {"uncalibrated", "calibrated_valid", "calibrated_fold"}
         # a real number came out for the key zero-shot cell
@@ -183,7 +183,17 @@ def test_a_model_that_cannot_train_is_reported_and_the_rest_runs(tmp_path, monke
                                    progress_errors=False)
     for run in out["runs"].values():
         assert run["classifier"] == {"error": "nothing to train on: 0 usable training tracks"}
-        assert "conse" not in run and run["side"]["annotation"] and run["random"]["annotation"]
+        assert "conse" not in run and run["side"]["annotation"] and run["shuffled"]["annotation"]
     agg = reproduce.aggregate({0: out})
     assert agg["table4"]["A-X"]["classifier"]["AUC-l"]["mean"] is None
     assert agg["annotation"]["A-X"]["(B+C)-Y"]["conse"]["AUC-i"]["mean"] is None
+
+
+def test_shuffled_control_keeps_the_vectors_but_moves_every_one():
+    side = SideInformation([f"g{i}" for i in range(7)], np.arange(21, dtype=np.float32).reshape(7, 3), "attribute")
+    control = reproduce.shuffled_side_like(side, seed=1)
+    assert control.labels == side.labels and control.matrix.shape == side.matrix.shape
+    rows = {tuple(r) for r in side.matrix.tolist()}
+    assert {tuple(r) for r in control.matrix.tolist()} == rows          # same vectors
+    assert not any(np.array_equal(a, b) for a, b in zip(control.matrix, side.matrix))  # none kept its own
+    np.testing.assert_array_equal(control.matrix, reproduce.shuffled_side_like(side, seed=1).matrix)
