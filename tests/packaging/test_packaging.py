@@ -68,3 +68,29 @@ def test_bundle_recipe_and_launcher_are_valid_python():
         compile(source, name, "exec")
     spec = (ROOT / "packaging" / "zsl-tagger.spec").read_text(encoding="utf-8")
     assert '"resources"' in spec and "launcher.py" in spec
+
+
+def test_bundle_launcher_turns_spawned_workers_into_workers_before_the_app_starts():
+    """The frozen scan spawns its decoders by re-running the bundle's executable: without
+    freeze_support() first, each worker would open a second app instead of decoding."""
+    source = (ROOT / "packaging" / "launcher.py").read_text(encoding="utf-8")
+    assert source.index("multiprocessing.freeze_support()") < source.index("main()")
+
+
+def test_bundle_recipe_ships_the_resources_where_the_frozen_app_looks_for_them():
+    """In the bundle zsl_core's modules sit at the bundle's top (sys._MEIPASS/zsl_core), so
+    resources_dir() (the folder beside the zsl_core package) is the collected "resources"."""
+    from zsl_core.resources import resources_dir
+
+    assert resources_dir().name == "resources"
+    assert resources_dir().parent == (ROOT / "zsl_core").parent
+    spec = (ROOT / "packaging" / "zsl-tagger.spec").read_text(encoding="utf-8")
+    assert '(str(root / "resources"), "resources")' in spec
+
+
+def test_bundle_build_outputs_are_not_committed():
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    for path in (".venv-bundle/", "build/", "dist/"):
+        assert path in ignored
+    script = (ROOT / "packaging" / "build_bundle.sh").read_text(encoding="utf-8")
+    assert ".venv-bundle" in script and "--distpath dist" in script and "build/" in script
