@@ -59,6 +59,12 @@ def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
+def timed_ms(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
 def default_model_shape() -> tuple[list[str], np.ndarray]:
     """The default model's seen labels and their (unit) word vectors: the real sizes."""
     from zsl_core.default_model import load_default_tagger
@@ -148,6 +154,19 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
     library._search_matrix()
     rebuild_ms = (time.perf_counter() - start) * 1000
 
+    # The same cache from one join of the blobs (one frombuffer instead of a float32 array per
+    # row): what Library._search_matrix would cost built that way.
+    start = time.perf_counter()
+    blobs = [r[0] for r in library.conn.execute(
+        "SELECT r.embedding FROM results r JOIN tracks t ON t.id = r.track_id"
+        " WHERE r.model_id = ? AND t.status = 'ok' ORDER BY r.track_id", (library.model_id(),))]
+    joined = np.frombuffer(b"".join(blobs), "<f2").reshape(len(blobs), -1).astype(np.float32)
+    joined /= np.maximum(np.linalg.norm(joined, axis=1, keepdims=True), 1e-12)
+    joined = joined.astype(np.float16)
+    joined_ms = (time.perf_counter() - start) * 1000
+    assert np.array_equal(joined, matrix)
+    del blobs, joined
+
     timings: dict[int, list[float]] = {20: [], 50: []}
     rank_only: list[float] = []
     vectors = [tagger.query_embedding(q)[0] for q in QUERIES]
@@ -161,6 +180,13 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
             rank(matrix, vector, 50)
             rank_only.append((time.perf_counter() - start) * 1000)
     assert len(result.hits) == min(50, n)
+
+    # The GUI's "Predicted tags" column: Library.prediction per row (top 3, shipped vocabulary),
+    # and the same scores from a vocabulary matrix made once (what a cache would cost).
+    sample = [int(i) for i in ids[:: max(1, len(ids) // 40)][:40]]
+    predict = [timed_ms(lambda: library.prediction(t, top_k=3)) for t in sample]
+    unseen, _ = library._word_matrix("unseen")
+    cached = [timed_ms(lambda: tagger.scores(library.analysis(t)[0], unseen)) for t in sample]
 
     start = time.perf_counter()
     rows = library.tracks()  # what the GUI loads into its table on opening
@@ -176,6 +202,7 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
     return {"bench": "library_search", "tracks": n, "threads": torch.get_num_threads(),
             "open_ms": round(open_ms, 1), "model_load_s": round(model_s, 2),
             "first_search_ms": round(first_ms, 1), "cache_build_ms": round(rebuild_ms, 1),
+            "cache_build_joined_ms": round(joined_ms, 1),
             "search20_p50_ms": pct(timings[20], 50), "search20_p95_ms": pct(timings[20], 95),
             "search50_p50_ms": pct(timings[50], 50), "search50_p95_ms": pct(timings[50], 95),
             "rank_p50_ms": pct(rank_only, 50), "queries": len(timings[20]),
@@ -183,6 +210,8 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
             "rss_start_mb": round(base), "rss_model_mb": round(after_model),
             "rss_after_search_mb": round(after_first),
             "search_mem_per_track_bytes": round((after_first - after_model) * 2**20 / n),
+            "prediction_p50_ms": pct(predict, 50), "prediction_cached_vocab_p50_ms": pct(cached, 50),
+            "vocabulary_words": len(unseen),
             "tracks_list_ms": round(tracks_ms), "tracks_list_mb": round(after_tracks - after_first),
             "peak_rss_mb": round(peak_mb())}
 
