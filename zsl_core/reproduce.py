@@ -9,12 +9,17 @@ layout of the paper's Tables 2-4, case-study tables like Tables 5-7 and SVG figu
 - Experiment 2: genre + mood + instrument words as tags, side information = the bundled GloVe
   vectors (`resources/vectors`), the paper's "general word semantic space".
 
+- Experiment 1-recipe (when the corpus has genres.csv, label,attribute,value): Experiment 1 with
+  that table as side information, which reads no track's annotations.
+
 For each experiment and seed: a fresh seeded split (labels X/Y, tracks A/B/C), then for every
-train setup (A-X, B-X, (A+B)-X) four models are scored on every test setup of Tables 2 and 3:
+train setup (A-X, B-X, (A+B)-X) these models are scored on every test setup of Tables 2 and 3:
 
     side        the deep embedding model with the real side information (the paper's model)
     random      the same model with random Gaussian side vectors of the same shape (control:
                 what is left when the side information carries no meaning)
+    shuffled    the same model with the real vectors reassigned among labels by a derangement
+                (control: same values and distribution, only the label -> vector link removed)
     conse       ConSE (Norouzi et al.): a classification model's top-T seen-label probabilities
                 as weights of a convex combination of seen-label side vectors
     classifier  the classification model on seen labels only (Table 4)
@@ -231,10 +236,32 @@ def load_features(corpus: Corpus, cache_dir: Path, preset: Preset, progress: boo
     if preset.feature_kind == "musicnn":
         loaded = {t: np.asarray(cache[t], dtype=np.float32) for t in ids}
     else:
-        loaded = {t: cache[t] for t in ids}
+        loaded = _CachedFeatures(cache, ids)
     info = {"kind": preset.feature_kind, "computed": len(report.computed), "already_cached": len(report.skipped),
             "failed": len(report.failed), "seconds": round(time.monotonic() - started, 1)}
     return loaded, info
+
+
+class _CachedFeatures(Mapping):
+    """Read-only track id -> mel view of a feature cache, opened on access (a dict of open
+    memory maps would hit the kernel's map limit on a large corpus)."""
+
+    def __init__(self, cache: Any, ids: Sequence[str]) -> None:
+        self._cache, self._ids, self._known = cache, list(ids), set(ids)
+
+    def __getitem__(self, track_id: str) -> np.ndarray:
+        if track_id not in self._known:
+            raise KeyError(track_id)
+        return self._cache[track_id]
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, track_id: object) -> bool:
+        return track_id in self._known
 
 
 # --------------------------------------------------------------------------- controls and calibration

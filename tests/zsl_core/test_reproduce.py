@@ -197,3 +197,12 @@ def test_shuffled_control_keeps_the_vectors_but_moves_every_one():
     assert {tuple(r) for r in control.matrix.tolist()} == rows          # same vectors
     assert not any(np.array_equal(a, b) for a, b in zip(control.matrix, side.matrix))  # none kept its own
     np.testing.assert_array_equal(control.matrix, reproduce.shuffled_side_like(side, seed=1).matrix)
+
+
+def test_full_preset_runs_the_paper_cnn_on_mels(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", n_tracks=36, seconds=3.5, seed=2)
+    results = reproduce.reproduce(corpus, tmp_path / "out", preset="full", seeds=[0], device="cpu",
+                                  overrides={"epochs": 1}, experiments=("exp1",), progress=False)
+    assert results["features"]["kind"] == "mel"
+    run = results["experiments"]["exp1"]["per_seed"]["0"]["runs"]["A-X"]
+    assert run["side"]["training"]["epochs_run"] == 1 and run["classifier"]["seen_labels"]
