@@ -25,6 +25,7 @@ Public entry point: `MusicnnModel.load("MSD_musicnn").extract(audio_16k)`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -139,9 +140,27 @@ class _FrequencyMaxBranch(nn.Module):
         # a*ReLU(min z) + b where a < 0. One min/max pass over the large [B, filters, T, F]
         # conv output replaces three (ReLU, BN, max): same result, about twice as fast.
         low, high = torch.aminmax(z, dim=3)
-        scale = self.bn.weight / torch.sqrt(self.bn.running_var + self.bn.eps)
-        shift = self.bn.bias - self.bn.running_mean * scale
+        scale, shift = self.bn_affine()
         picked = torch.where(scale[:, None] >= 0, high, low).relu()
+        return picked * scale[:, None] + shift[:, None]
+
+    def bn_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eval-mode BN as scale * r + shift, per filter."""
+        scale = self.bn.weight / torch.sqrt(self.bn.running_var + self.bn.eps)
+        return scale, self.bn.bias - self.bn.running_mean * scale
+
+    def signs(self) -> torch.Tensor:
+        """+1 for filters whose BN scale is >= 0 (they need the max), -1 for the others (the min)."""
+        return torch.where(self.bn_affine()[0] >= 0, 1.0, -1.0)
+
+    def from_signed_max(self, signed_max: torch.Tensor) -> torch.Tensor:
+        """Eval-mode output [B, filters, T] from the max over frequency of sign * (bias-free conv).
+
+        With each filter multiplied by its sign (`signs`), one max pass gives max(z) where the
+        forward path above picks the max and -min(z) where it picks the min: min z = -max(-z).
+        """
+        scale, shift = self.bn_affine()
+        picked = (signed_max * self.signs()[:, None] + self.conv.bias[:, None]).relu()
         return picked * scale[:, None] + shift[:, None]
 
 
@@ -155,6 +174,100 @@ class _MidEndLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn(F.relu(self.conv(x)))
+
+
+# --- fast inference front end ----------------------------------------------------------------
+#
+# Why: the front-end convolutions have ONE input channel, a shape the library convolution
+# kernels handle poorly, and they are nearly all of musicnn's cost (2.7 of its 2.8 GFLOP per
+# patch). In eval mode each is computed here as one large matrix product with a small banded
+# ("Toeplitz") weight matrix: a row of the left operand holds what a filter sees for `block`
+# neighbouring output positions (block - 1 more inputs than one position needs), and the weight
+# matrix holds each filter `block` times, shifted by one input each time. This spends a few
+# multiplications on the band's zeros but copies about `block` times less than im2col, and runs
+# at matrix-product speed. Each filter is multiplied by the sign of its BN scale, so a single
+# max over frequency gives max(z) where the BN keeps the order and -min(z) where it reverses it
+# (see `_FrequencyMaxBranch.from_signed_max`); the max is taken per chunk of patches while the
+# product is still in cache.
+#
+# fp32: the same sums in another order, equal to the convolution path to float32 rounding.
+# bf16: both operands rounded to bfloat16, products accumulated in float32 (AMX / AVX512-BF16
+# on recent x86 CPUs); taggrams move by about 1e-3, see tests/benchmarks/bench_inference.py.
+
+PRECISIONS = ("fp32", "bf16")
+FAST_ROWS = 8192  # left-operand rows per product: large enough for full speed, small enough for cache
+TIMBRAL_BLOCK = 4  # output frequencies per row for the 7x38 and 7x67 filters
+TEMPORAL_BLOCK = 16  # output frames per row for the 128x1, 64x1 and 32x1 filters
+
+
+def _banded_frequency_weights(weight: torch.Tensor, block: int) -> torch.Tensor:
+    """[filters, 1, kt, kf] -> [kt * (kf + block - 1), block * filters]: `block` shifted copies."""
+    filters, _, k_time, k_freq = weight.shape
+    banded = weight.new_zeros(k_time, k_freq + block - 1, block, filters)
+    per_filter = weight[:, 0].permute(1, 2, 0)  # [kt, kf, filters]
+    for shift in range(block):
+        banded[:, shift:shift + k_freq, shift, :] = per_filter
+    return banded.reshape(k_time * (k_freq + block - 1), block * filters)
+
+
+def _banded_time_weights(weight: torch.Tensor, block: int) -> torch.Tensor:
+    """[filters, 1, k, 1] -> [k + block - 1, block * filters]: `block` shifted copies."""
+    filters, _, k_time, _ = weight.shape
+    banded = weight.new_zeros(k_time + block - 1, block, filters)
+    per_filter = weight[:, 0, :, 0].T  # [k, filters]
+    for shift in range(block):
+        banded[shift:shift + k_time, shift, :] = per_filter
+    return banded.reshape(k_time + block - 1, block * filters)
+
+
+def _chunked_max(rows_per_patch: int, n_patches: int, product: Callable[[int, int], torch.Tensor],
+                 dim: int) -> torch.Tensor:
+    """`product(start, stop)` maximised over `dim`, chunk of patches by chunk, concatenated."""
+    step = max(1, FAST_ROWS // rows_per_patch)
+    return torch.cat([product(start, min(start + step, n_patches)).amax(dim=dim)
+                      for start in range(0, n_patches, step)])
+
+
+def _timbral_max(x: torch.Tensor, branch: "_FrequencyMaxBranch", banded: torch.Tensor, block: int) -> torch.Tensor:
+    """x [B, T, F] (after input BN) -> max over frequency of the signed, bias-free conv [B, T, filters]."""
+    filters, _, k_time, k_freq = branch.conv.weight.shape
+    n, frames, bins = x.shape
+    out_freqs = bins - k_freq + 1
+    n_blocks = -(-out_freqs // block)
+    # Zero columns on the right make whole blocks; their outputs are cut off before the max.
+    padded = F.pad(x, (0, n_blocks * block - out_freqs, *branch.time_pad)).to(banded.dtype).contiguous()
+    rows, cols = padded.shape[1], padded.shape[2]
+    width = k_freq + block - 1
+
+    def product(start: int, stop: int) -> torch.Tensor:
+        part = padded[start:stop]
+        windows = part.as_strided((stop - start, frames, n_blocks, k_time, width),
+                                  (rows * cols, cols, block, cols, 1), part.storage_offset())
+        result = windows.reshape(-1, k_time * width) @ banded
+        return result.view(stop - start, frames, n_blocks * block, filters)[:, :, :out_freqs]
+
+    return _chunked_max(frames * n_blocks, n, product, dim=2)
+
+
+def _temporal_max(x: torch.Tensor, branch: "_FrequencyMaxBranch", banded: torch.Tensor, block: int) -> torch.Tensor:
+    """x [B, T, F] -> max over frequency of the signed, bias-free k x 1 conv over time [B, T, filters]."""
+    filters, _, k_time, _ = branch.conv.weight.shape
+    n, frames, bins = x.shape
+    n_blocks = -(-frames // block)
+    before, after = branch.time_pad
+    series = F.pad(x.transpose(1, 2), (before, after + n_blocks * block - frames))
+    series = series.to(banded.dtype).contiguous()  # [B, F, T + pad]: one time series per mel band
+    length = series.shape[2]
+    width = k_time + block - 1
+
+    def product(start: int, stop: int) -> torch.Tensor:
+        part = series[start:stop]
+        windows = part.as_strided((stop - start, bins, n_blocks, width), (bins * length, length, block, 1),
+                                  part.storage_offset())
+        result = windows.reshape(-1, width) @ banded
+        return result.view(stop - start, bins, n_blocks * block, filters)[:, :, :frames]
+
+    return _chunked_max(bins * n_blocks, n, product, dim=1)
 
 
 class MusicnnNet(nn.Module):
@@ -189,11 +302,52 @@ class MusicnnNet(nn.Module):
         self.dense = nn.Linear(pooled, dense_units)
         self.dense_bn = nn.BatchNorm1d(dense_units, eps=BN_EPS)
         self.output = nn.Linear(dense_units, n_tags)
+        self.fast = True  # eval mode: front end as banded matrix products (see above)
+        self.precision = "fp32"
+        self._banded: dict[tuple, list[torch.Tensor]] = {}
+
+    def set_precision(self, precision: str) -> None:
+        """'fp32' (default, matches the original) or 'bf16' (front-end products in bfloat16)."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.precision = precision
+
+    def _banded_weights(self, dtype: torch.dtype) -> list[torch.Tensor]:
+        """Banded, sign-flipped weight matrices; rebuilt only when a front-end parameter changes."""
+        branches = (*self.timbral, *self.temporal)
+        key = (dtype,) + tuple((t.data_ptr(), t._version, t.device) for b in branches
+                               for t in (b.conv.weight, b.bn.weight, b.bn.running_var))
+        if key not in self._banded:
+            with torch.no_grad():
+                signed = [b.conv.weight * b.signs()[:, None, None, None] for b in branches]
+                weights = [_banded_frequency_weights(w, TIMBRAL_BLOCK) for w in signed[:len(self.timbral)]]
+                weights += [_banded_time_weights(w, TEMPORAL_BLOCK) for w in signed[len(self.timbral):]]
+            self._banded = {key: [w.to(dtype).contiguous() for w in weights]}
+        return self._banded[key]
+
+    def front_end(self, patches: torch.Tensor) -> torch.Tensor:
+        """patches [B, T, n_mels] -> the 561-channel front-end output [B, 561, T].
+
+        Training, or `fast = False`, runs the convolutions; eval mode the banded products.
+        """
+        x = self.input_bn(patches.unsqueeze(1))
+        branches = (*self.timbral, *self.temporal)
+        if self.training or not self.fast:
+            return torch.cat([branch(x) for branch in branches], dim=1)
+        banded = self._banded_weights(torch.bfloat16 if self.precision == "bf16" else torch.float32)
+        x = x[:, 0]
+        outputs = []
+        for index, branch in enumerate(branches):
+            if index < len(self.timbral):
+                signed_max = _timbral_max(x, branch, banded[index], TIMBRAL_BLOCK)
+            else:
+                signed_max = _temporal_max(x, branch, banded[index], TEMPORAL_BLOCK)
+            outputs.append(branch.from_signed_max(signed_max.float().transpose(1, 2)))
+        return torch.cat(outputs, dim=1)
 
     def forward(self, patches: torch.Tensor) -> dict[str, torch.Tensor]:
         """patches [B, T, n_mels] -> dict of logits, taggram, penultimate, mean_pool, max_pool."""
-        x = self.input_bn(patches.unsqueeze(1))
-        front = torch.cat([branch(x) for branch in (*self.timbral, *self.temporal)], dim=1)
+        front = self.front_end(patches)
         cnn1 = self.midend[0](front)
         cnn2 = self.midend[1](cnn1) + cnn1
         cnn3 = self.midend[2](cnn2) + cnn2
