@@ -94,3 +94,22 @@ def test_bundle_build_outputs_are_not_committed():
         assert path in ignored
     script = (ROOT / "packaging" / "build_bundle.sh").read_text(encoding="utf-8")
     assert ".venv-bundle" in script and "--distpath dist" in script and "build/" in script
+
+
+def test_install_desktop_writes_the_menu_entry_for_the_given_program(tmp_path):
+    program = tmp_path / "bundle" / "zsl-tagger"
+    program.parent.mkdir()
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "share")}
+    result = subprocess.run(["bash", str(ROOT / "packaging" / "install_desktop.sh"), str(program)],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    entry = (tmp_path / "share" / "applications" / DESKTOP.name).read_text(encoding="utf-8")
+    assert f'Exec="{program}"' in entry.splitlines()
+    assert (tmp_path / "share" / "icons" / "hicolor" / "scalable" / "apps" / "zsl-tagger.svg").is_file()
+    assert (tmp_path / "share" / "metainfo" / METAINFO.name).is_file()
+
+    missing = subprocess.run(["bash", str(ROOT / "packaging" / "install_desktop.sh"), str(tmp_path / "nope")],
+                             capture_output=True, text=True, env=env)
+    assert missing.returncode == 1 and "not an executable program" in missing.stderr
