@@ -4,13 +4,15 @@ Not part of the test run. Builds a real index (`app.db`, the scanner's rows) of 
 audio, then measures each size in a fresh process, so the peak RSS is that size's alone:
 
     python tests/benchmarks/bench_library.py --sizes 10000 100000 1000000 --out tests/benchmarks/results/library.jsonl
-    python tests/benchmarks/bench_library.py --sizes 100000 --scan /tmp/bl   # + a real scan's memory
+    python tests/benchmarks/bench_library.py --skip-search --scan /tmp/bl   # a real scan's memory
     python tests/benchmarks/bench_library.py --threads 1 ...   # search on one torch thread
 
 `--scan DIR` scans a folder of real tracks (e.g. `zsl-core synth --out /tmp/bl --tracks 30
---seconds 180`) with `Library.scan`, once into an empty index and once into a copy of the largest
-built index, each in a fresh process, and reports the peak RSS of the main process and of the
-largest decode worker (RUSAGE_CHILDREN), so one can see whether scan memory grows with the library.
+--seconds 180`) with `Library.scan`, once into an empty index and once into a copy of the `--scan-into`
+(default 100,000-track) index, each in a fresh process, and reports the peak RSS of the main process and of the
+largest decode worker (RUSAGE_CHILDREN), and the peak proportional set size (PSS) of the whole
+process tree sampled every 0.2 s (shared library pages counted once, unlike main + workers x
+RSS), so one can see whether scan memory grows with the library.
 
 How the rows are made: exactly the columns `app.scanner` writes for a scanned track (tracks:
 path as bytes, display path, size, mtime, fingerprint, tags, duration; results: float16 embedding
@@ -216,16 +218,63 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
             "peak_rss_mb": round(peak_mb())}
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def pss_tree_mb() -> tuple[float, float, int]:
+    """Proportional set size of this process and of all its descendants (shared library pages
+    split between the processes that map them, so the sum is the real total), MB; and how
+    many processes were counted."""
+    todo, own, others, count = [os.getpid()], 0, 0, 0
+    while todo:
+        pid = todo.pop()
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    if pid == os.getpid():
+                        own = int(line.split()[1])
+                    else:
+                        others += int(line.split()[1])
+                    count += 1
+                    break
+        except OSError:
+            continue
+        todo += _children(pid)
+    return own / 1024, others / 1024, count
+
+
 def scan_memory(db_path: Path, folder: Path, label: str, indexed: int) -> dict:
     """A real scan of `folder` into `db_path`: time and peak memory of main and workers."""
+    import threading
+
     from app.library import Library
 
     library = Library(db_path=db_path, device="cpu")
     library.tagger
     before = rss_mb()
+    peak = [0.0, 0.0, 0.0, 0]  # total, main, workers, processes
+    stop = threading.Event()
+
+    def sample() -> None:  # the whole process tree's PSS, every 0.2 s
+        while not stop.wait(0.2):
+            own, others, count = pss_tree_mb()
+            if own + others > peak[0]:
+                peak[:] = [own + others, own, others, count]
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     start = time.perf_counter()
     summary = library.scan([folder])
     seconds = time.perf_counter() - start
+    stop.set()
+    sampler.join()
     library.close()
     from app.scanner import default_workers
 
@@ -236,7 +285,9 @@ def scan_memory(db_path: Path, folder: Path, label: str, indexed: int) -> dict:
             "tracks_per_s": round(summary.scanned / seconds, 2), "workers": workers,
             "rss_before_scan_mb": round(before), "peak_rss_main_mb": round(main),
             "peak_rss_largest_worker_mb": round(child),
-            "peak_total_bound_mb": round(main + workers * child)}
+            "peak_total_bound_mb": round(main + workers * child),
+            "peak_pss_tree_mb": round(peak[0]), "pss_main_at_peak_mb": round(peak[1]),
+            "pss_children_at_peak_mb": round(peak[2]), "processes_in_tree": peak[3]}
 
 
 def child(args: list[str]) -> dict:
@@ -260,6 +311,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the 20 queries per size")
     parser.add_argument("--threads", type=int, default=0, help="torch threads for search (0: torch's default)")
     parser.add_argument("--scan", type=Path, default=None, help="folder of real tracks to scan")
+    parser.add_argument("--scan-into", type=int, default=100_000,
+                        help="size of the index the second scan goes into (built if missing)")
+    parser.add_argument("--skip-search", action="store_true", help="only the scan memory runs")
     parser.add_argument("--work", type=Path, default=None, help="where the indexes go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the built indexes")
     parser.add_argument("--out", type=Path, default=None, help="append the JSON lines to this file")
@@ -278,25 +332,29 @@ def main() -> None:
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_library_"))
     work.mkdir(parents=True, exist_ok=True)
-    biggest: tuple[int, Path] | None = None
+
+    def index(n: int) -> Path:
+        path = work / f"library-{n}.sqlite3"
+        if not path.exists():
+            emit(child(["--step", "build", str(path), str(n)]), args.out)
+        return path
+
     try:
-        for n in args.sizes:
-            path = work / f"library-{n}.sqlite3"
-            if not path.exists():
-                emit(child(["--step", "build", str(path), str(n)]), args.out)
-            emit(child(["--step", "measure", str(path), str(n), str(args.repeats), str(args.threads)]),
+        for n in [] if args.skip_search else args.sizes:
+            emit(child(["--step", "measure", str(index(n)), str(n), str(args.repeats), str(args.threads)]),
                  args.out)
-            biggest = (n, path)
         if args.scan is not None:
             empty = work / "scan-empty.sqlite3"
+            for leftover in work.glob("scan-*.sqlite3*"):  # an earlier, interrupted run's
+                leftover.unlink()
             emit(child(["--step", "scan", str(empty), str(args.scan), "empty", "0"]), args.out)
-            if biggest is not None:
-                n, path = biggest
-                copy = work / f"scan-into-{n}.sqlite3"
-                shutil.copyfile(path, copy)
-                emit(child(["--step", "scan", str(copy), str(args.scan), f"{n} tracks", str(n)]), args.out)
-                copy.unlink()
-            empty.unlink()
+            n = args.scan_into
+            copy = work / f"scan-into-{n}.sqlite3"
+            shutil.copyfile(index(n), copy)
+            emit(child(["--step", "scan", str(copy), str(args.scan), f"{n}-track", str(n)]), args.out)
+            for path in (empty, copy):
+                for leftover in path.parent.glob(path.name + "*"):
+                    leftover.unlink()
     finally:
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -3,7 +3,8 @@
 Not part of the test run. Reads what the benchmarks printed, saved under tests/benchmarks/results/:
 
 * `library.jsonl` (bench_library.py --out): search latency and peak memory against library size,
-  and the scan's peak memory (into an empty index and into a large one);
+  and the scan's peak memory (into an empty index and into a large one); `library-1thread.jsonl`
+  the same with `--threads 1`;
 * `search.jsonl` (bench_search.py > search.jsonl): the rank step alone, against library size;
 * `scan.json` (bench_scan.py > scan.json): tracks per second against windows per track.
 
@@ -129,14 +130,23 @@ def scaling_figure(results: Path) -> str:
         series.append(("Library.search, 20 hits", [(r["tracks"], r["search20_p50_ms"]) for r in library]))
         series.append(("Library.search, 50 hits (GUI)", [(r["tracks"], r["search50_p50_ms"]) for r in library]))
         series.append(("rank() alone", [(r["tracks"], r["rank_p50_ms"]) for r in library]))
+    one = latest_by([r for r in read_jsonl(results / "library-1thread.jsonl")
+                     if r.get("bench") == "library_search"], "tracks")
+    if one:
+        series.append(("Library.search, 50 hits, 1 thread", [(r["tracks"], r["search50_p50_ms"]) for r in one]))
+        series.append(("rank() alone, 1 thread", [(r["tracks"], r["rank_p50_ms"]) for r in one]))
     if search:
         series.append(("rank(), bench_search.py", [(r["tracks"], r["p50_ms"]) for r in search]))
     left = panel(0, "Search latency (p50, CPU)", "indexed tracks", "ms per query", series, True,
                  [("target 20 ms", 20.0)])
     scan_series, lines = [], []
     scan_path = results / "scan.json"
-    if scan_path.exists():
-        scan = json.loads(scan_path.read_text())
+    try:
+        scan = json.loads(scan_path.read_text()) if scan_path.exists() else {}
+    except json.JSONDecodeError:
+        print(f"{scan_path}: not JSON (an interrupted bench_scan.py run?), scan panel left empty")
+        scan = {}
+    if scan:
         windows = sorted(int(k.split("_")[1]) for k in scan if k.startswith("windows_"))
         scan_series.append(("windowed scan (decode + model)",
                             [(w, scan[f"windows_{w}"]["tracks_per_s"]) for w in windows]))
@@ -154,16 +164,20 @@ def memory_figure(results: Path) -> str:
     rows = read_jsonl(results / "library.jsonl")
     bars: list[tuple[str, float]] = []
     for r in latest_by([r for r in rows if r.get("bench") == "library_search"], "tracks"):
-        bars.append((f"search, {label(r['tracks'])} tracks (peak, incl. tracks())", r["peak_rss_mb"]))
+        bars.append((f"{label(r['tracks'])} tracks: model + search cache", r["rss_after_search_mb"]))
+        bars.append((f"{label(r['tracks'])} tracks: + Library.tracks() (peak)", r["peak_rss_mb"]))
     for r in [r for r in rows if r.get("bench") == "scan_memory"][-2:]:
         name = f"scan {r['scanned']} tracks into {r['index']} index"
-        bars.append((f"{name}: main", r["peak_rss_main_mb"]))
-        bars.append((f"{name}: main + {r['workers']} workers", r["peak_total_bound_mb"]))
+        bars.append((f"{name}: main (RSS)", r["peak_rss_main_mb"]))
+        if "peak_pss_tree_mb" in r:
+            bars.append((f"{name}: main + {r['workers']} workers (PSS)", r["peak_pss_tree_mb"]))
+        else:
+            bars.append((f"{name}: main + {r['workers']} workers (RSS sum)", r["peak_total_bound_mb"]))
     for r in [r for r in read_jsonl(results / "gui.jsonl") if r.get("bench") == "gui_table"][-1:]:
         bars.append((f"GUI, {label(r['tracks'])} tracks", r["peak_rss_mb"]))
     limit = 2048.0
     top = max([v for _, v in bars] + [limit]) * 1.05
-    label_w, bar_h, width = 300, 18, 760
+    label_w, bar_h, width = 360, 18, 820
     plot_w = width - label_w - 30
     height = 60 + len(bars) * (bar_h + 8)
     out = ['<text x="10" y="20" font-weight="bold">Peak resident memory (MB) against the 2 GB budget</text>']
@@ -176,7 +190,7 @@ def memory_figure(results: Path) -> str:
     x = label_w + limit / top * plot_w
     out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="30" y2="{height - 20}" stroke="#d62728" stroke-dasharray="5,4"/>')
     out.append(f'<text x="{x - 4:.1f}" y="{height - 22}" text-anchor="end" fill="#d62728">2 GB</text>')
-    return svg(width, height, out, "ru_maxrss; workers: RUSAGE_CHILDREN (largest worker) x workers")
+    return svg(width, height, out, "RSS: ru_maxrss; PSS: the scan's whole process tree, sampled every 0.2 s (shared pages counted once)")
 
 
 def main() -> None:
