@@ -342,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Tag a music library from the audio with zero-shot words: scan, search, "
-                    "propose tags, write them safely with undo. No arguments: the desktop app.",
+                    "propose tags, write them safely with undo. No arguments: the desktop app "
+                    "(`zsl-tagger gui [--db FILE] [--settings FILE] [FOLDER]` opens it with options).",
         epilog="exit codes: 0 ok, 1 some files failed, 2 usage or setup error, 130 interrupted")
     _add_globals(parser, top_level=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -418,6 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         return run_gui(argv)
+    if argv[0] == "gui":  # `zsl-tagger gui [--db FILE] [--settings FILE] [FOLDER]`: the window, with options
+        return run_gui(argv[1:])
     args = build_parser().parse_args(argv)
     if args.debug:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")

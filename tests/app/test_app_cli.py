@@ -183,3 +183,13 @@ def test_ctrl_c_cancels_the_scan_cleanly(tmp_path: Path, music: list[Path],
     assert code == 0 and "failed" in out
     code, out, _ = run(capsys, *db, "tags", "--json")
     assert len(json.loads(out)) == 4
+
+
+def test_gui_subcommand_passes_its_options_to_the_window(monkeypatch):
+    import app.gui
+
+    seen = []
+    monkeypatch.setattr(app.gui, "main", lambda argv: seen.append(list(argv)) or 0)
+    assert main(["gui", "--db", "/tmp/lib.sqlite3", "/music"]) == 0
+    assert main([]) == 0
+    assert seen == [["--db", "/tmp/lib.sqlite3", "/music"], []]
