@@ -24,8 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#7f7f7f"]
-W, H = 460, 320  # one panel
-LEFT, RIGHT, TOP, BOTTOM = 62, 16, 40, 50
+W, H = 460, 420  # one panel
+LEFT, RIGHT, TOP, BOTTOM = 62, 16, 40, 150  # the legend goes under the x axis
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -94,7 +94,8 @@ def panel(x0: float, title: str, xlabel: str, ylabel: str, series: list[tuple[st
     for x in xticks:
         out.append(f'<line x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{TOP + plot_h}" y2="{TOP + plot_h + 5}" stroke="#333"/>')
         out.append(f'<text x="{px(x):.1f}" y="{TOP + plot_h + 18}" text-anchor="middle">{label(x)}</text>')
-    out.append(f'<text x="{x0 + LEFT + plot_w / 2}" y="{H - 12}" text-anchor="middle">{escape(xlabel)}</text>')
+    out.append(f'<text x="{x0 + LEFT + plot_w / 2}" y="{TOP + plot_h + 36}" text-anchor="middle">'
+               f'{escape(xlabel)}</text>')
     out.append(f'<text transform="translate({x0 + 16},{TOP + plot_h / 2}) rotate(-90)" text-anchor="middle">'
                f'{escape(ylabel)}</text>')
     for name, value in hlines:
@@ -107,7 +108,7 @@ def panel(x0: float, title: str, xlabel: str, ylabel: str, series: list[tuple[st
         coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
         out.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>')
         out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>' for x, y in pts]
-        ly = TOP + 14 + 16 * i
+        ly = TOP + plot_h + 56 + 15 * i
         out.append(f'<line x1="{x0 + LEFT + 8}" x2="{x0 + LEFT + 26}" y1="{ly - 4}" y2="{ly - 4}" stroke="{colour}"'
                    f' stroke-width="2"/>')
         out.append(f'<text x="{x0 + LEFT + 30}" y="{ly}">{escape(name)}</text>')
@@ -127,9 +128,9 @@ def scaling_figure(results: Path) -> str:
     search = latest_by(read_jsonl(results / "search.jsonl"), "tracks")
     series = []
     if library:
-        series.append(("Library.search, 20 hits", [(r["tracks"], r["search20_p50_ms"]) for r in library]))
-        series.append(("Library.search, 50 hits (GUI)", [(r["tracks"], r["search50_p50_ms"]) for r in library]))
-        series.append(("rank() alone", [(r["tracks"], r["rank_p50_ms"]) for r in library]))
+        series.append(("Library.search, 20 hits, 2 threads", [(r["tracks"], r["search20_p50_ms"]) for r in library]))
+        series.append(("Library.search, 50 hits (GUI), 2 threads", [(r["tracks"], r["search50_p50_ms"]) for r in library]))
+        series.append(("rank() alone, 2 threads", [(r["tracks"], r["rank_p50_ms"]) for r in library]))
     one = latest_by([r for r in read_jsonl(results / "library-1thread.jsonl")
                      if r.get("bench") == "library_search"], "tracks")
     if one:
@@ -153,7 +154,12 @@ def scaling_figure(results: Path) -> str:
         scan_series.append(("model only, at full speed",
                             [(w, scan[f"windows_{w}"]["compute_floor_tracks_per_s"]) for w in windows]))
         lines.append(("whole-track decode", scan["naive_full_track"]["tracks_per_s"]))
-    right = panel(W, "Scan throughput (1 process)", "3-s windows per track", "tracks per second",
+    for r in [r for r in read_jsonl(results / "library.jsonl") if r.get("bench") == "scan_memory"][-2:]:
+        if r.get("scanned"):  # the scanner's default: 8 windows
+            where = r["index"] if not r.get("indexed_before") else f"{label(r['indexed_before'])}-track"
+            scan_series.append((f"Library.scan (8 windows), {r['workers']} workers, into {where} index",
+                                [(8, r["tracks_per_s"])]))
+    right = panel(W, "Scan throughput", "3-s windows per track", "tracks per second",
                   scan_series, False, lines)
     return svg(2 * W, H + 14, left + right,
                "tests/benchmarks: bench_library.py, bench_search.py, bench_scan.py; shared 2-core CPU, noisy")
@@ -167,7 +173,8 @@ def memory_figure(results: Path) -> str:
         bars.append((f"{label(r['tracks'])} tracks: model + search cache", r["rss_after_search_mb"]))
         bars.append((f"{label(r['tracks'])} tracks: + Library.tracks() (peak)", r["peak_rss_mb"]))
     for r in [r for r in rows if r.get("bench") == "scan_memory"][-2:]:
-        name = f"scan {r['scanned']} tracks into {r['index']} index"
+        where = r["index"] if not r.get("indexed_before") else f"{label(r['indexed_before'])}-track"
+        name = f"scan {r['scanned']} tracks into {where} index"
         bars.append((f"{name}: main (RSS)", r["peak_rss_main_mb"]))
         if "peak_pss_tree_mb" in r:
             bars.append((f"{name}: main + {r['workers']} workers (PSS)", r["peak_pss_tree_mb"]))
