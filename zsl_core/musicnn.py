@@ -195,7 +195,7 @@ class _MidEndLayer(nn.Module):
 # on recent x86 CPUs); taggrams move by about 1e-3, see tests/benchmarks/bench_inference.py.
 
 PRECISIONS = ("fp32", "bf16")
-FAST_ROWS = 8192  # left-operand rows per product: large enough for full speed, small enough for cache
+FAST_ROWS = 2048  # left-operand rows per product and thread: full speed, still in cache
 TIMBRAL_BLOCK = 4  # output frequencies per row for the 7x38 and 7x67 filters
 TEMPORAL_BLOCK = 16  # output frames per row for the 128x1, 64x1 and 32x1 filters
 
@@ -223,7 +223,7 @@ def _banded_time_weights(weight: torch.Tensor, block: int) -> torch.Tensor:
 def _chunked_max(rows_per_patch: int, n_patches: int, product: Callable[[int, int], torch.Tensor],
                  dim: int) -> torch.Tensor:
     """`product(start, stop)` maximised over `dim`, chunk of patches by chunk, concatenated."""
-    step = max(1, FAST_ROWS // rows_per_patch)
+    step = max(1, FAST_ROWS * torch.get_num_threads() // rows_per_patch)
     return torch.cat([product(start, min(start + step, n_patches)).amax(dim=dim)
                       for start in range(0, n_patches, step)])
 
