@@ -194,10 +194,19 @@ class _MidEndLayer(nn.Module):
 # bf16: both operands rounded to bfloat16, products accumulated in float32 (AMX / AVX512-BF16
 # on recent x86 CPUs); taggrams move by about 1e-3, see tests/benchmarks/bench_inference.py.
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")  # auto: bf16 where the CPU multiplies bf16 natively
 FAST_ROWS = 2048  # left-operand rows per product and thread: full speed, still in cache
 TIMBRAL_BLOCK = 4  # output frequencies per row for the 7x38 and 7x67 filters
 TEMPORAL_BLOCK = 16  # output frames per row for the 128x1, 64x1 and 32x1 filters
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True when this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX); elsewhere bf16
+    is emulated and slower than fp32, so "auto" precision stays fp32."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # older or newer torch without these probes: be safe
+        return False
 
 
 def _banded_frequency_weights(weight: torch.Tensor, block: int) -> torch.Tensor:
@@ -307,9 +316,13 @@ class MusicnnNet(nn.Module):
         self._banded: dict[tuple, list[torch.Tensor]] = {}
 
     def set_precision(self, precision: str) -> None:
-        """'fp32' (default, matches the original) or 'bf16' (front-end products in bfloat16)."""
+        """'fp32' (default, matches the original), 'bf16' (front-end products in bfloat16) or
+        'auto' (bf16 on a CPU with native bf16, fp32 elsewhere); `precision` keeps the choice made."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if precision == "auto":
+            on_cpu = next(self.parameters()).device.type == "cpu"
+            precision = "bf16" if on_cpu and cpu_has_fast_bf16() else "fp32"
         self.precision = precision
 
     def _banded_weights(self, dtype: torch.dtype) -> list[torch.Tensor]:
@@ -367,8 +380,9 @@ class MusicnnModel:
 
     def __init__(self, net: MusicnnNet, tags: list[str], config: dict, name: str,
                  device: str | torch.device = "cpu", precision: str = "fp32") -> None:
-        """`precision`: "fp32" (default; matches the original) or "bf16" (faster front end on CPUs
-        with AVX512-BF16/AMX; taggrams move by ~1e-3, see `MusicnnNet.set_precision`)."""
+        """`precision`: "fp32" (default; matches the original), "bf16" (front end 2-3x faster on
+        CPUs with AVX512-BF16/AMX; taggrams move by up to ~1e-2) or "auto" (bf16 where the CPU
+        has it natively); see `MusicnnNet.set_precision`."""
         self.net = net.to(device).eval()
         self.net.set_precision(precision)
         self.tags = list(tags)

@@ -140,3 +140,8 @@ def test_precision_is_validated_and_passed_through_load():
     assert model.precision == "bf16" and model.net.precision == "bf16"
     with pytest.raises(ValueError, match="precision"):
         musicnn.MusicnnModel.load("MTT_musicnn", precision="fp8")
+
+
+def test_auto_precision_picks_bf16_only_with_native_support():
+    model = musicnn.MusicnnModel.load("MTT_musicnn", precision="auto")
+    assert model.precision == ("bf16" if musicnn.cpu_has_fast_bf16() else "fp32")
