@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -186,6 +187,7 @@ def main() -> None:
     emit(table, args.out)
     window.close()
     app.processEvents()
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
