@@ -428,7 +428,7 @@ class DefaultTagger(Tagger):
         candidates = list(dict.fromkeys(w for w in vocabulary if not self.is_seen(w)))
         if not candidates:
             return [], []
-        matrix, found, missing = self.embed_words(candidates)
+        matrix, found, missing = self.vocabulary_embeddings(candidates)
         if not found:
             return [], missing
         scores = self.scores(embedding, matrix)[0]

@@ -63,3 +63,24 @@ def test_default_model_from_float16_storage_matches_fresh_prediction(tmp_path) -
         assert a.score == pytest.approx(b.score, abs=1e-3)
     with pytest.raises(ModelError):
         tagger.predict_scores(embedding, np.zeros(3))
+
+
+def test_vocabulary_is_embedded_once_and_reused() -> None:
+    class Counting(_ToyTagger):
+        calls = 0
+
+        def embed_words(self, words):
+            Counting.calls += "xy" in words  # the vocabulary (seen labels are embedded too)
+            return super().embed_words(words)
+
+    tagger = Counting()
+    embedding = np.array([1.0, 0.2, 0.0], np.float32)
+    first = tagger.predict_embedding(embedding, top_k=2, vocabulary=["xy", "yz", "nope"])
+    again = tagger.predict_embedding(np.array([0.0, 0.2, 1.0], np.float32), top_k=2,
+                                     vocabulary=["xy", "yz", "nope"])
+    assert Counting.calls == 1
+    assert first.unseen[0].tag == "xy" and again.unseen[0].tag == "yz"
+    assert again.missing_words == ["nope"]
+    for n in range(20):  # the cache stays small
+        tagger.vocabulary_embeddings([f"w{n}"])
+    assert len(tagger._vocabulary_cache) <= tagger._VOCABULARY_CACHE_SIZE
