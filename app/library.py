@@ -218,13 +218,38 @@ class Library:
         from zsl_core.index import rank
 
         best, scores = rank(matrix, vector, top_k)
+        hit_ids = [int(ids[index]) for index in best.tolist()]
+        paths, seen_scores = self._hit_rows(hit_ids)
+        vocab_matrix, _ = self._word_matrix("unseen")
         hits = []
-        for index, score in zip(best.tolist(), scores.tolist()):
-            track_id = int(ids[index])
-            row = self.conn.execute("SELECT display_path FROM tracks WHERE id = ?", (track_id,)).fetchone()
-            hits.append(Hit(track_id, row[0] if row else "", float(score),
-                            self._hit_tags(track_id, matrix[index], vector)))
+        for start in range(0, len(hit_ids), 1024):
+            # The unseen candidates of many hits in one product, not one per hit.
+            rows = best[start:start + 1024]
+            vocab_scores = (cosine_matrix(matrix[rows].astype(np.float32), vocab_matrix)
+                            if len(vocab_matrix) else None)
+            for n, (track_id, score) in enumerate(zip(hit_ids[start:start + 1024],
+                                                      scores[start:start + 1024].tolist())):
+                tags = self._hit_tags(seen_scores.get(track_id),
+                                      None if vocab_scores is None else vocab_scores[n], vector)
+                hits.append(Hit(track_id, paths.get(track_id, ""), float(score), tags))
         return SearchResult(hits, list(missing), query)
+
+    def _hit_rows(self, track_ids: list[int]) -> tuple[dict[int, str], dict[int, np.ndarray]]:
+        """Display paths and stored seen-label scores of the hits: a few queries for all of them
+        (in chunks that stay under SQLite's limit on bound parameters)."""
+        paths: dict[int, str] = {}
+        seen: dict[int, np.ndarray] = {}
+        model_id = self.model_id()
+        for start in range(0, len(track_ids), 500):
+            chunk = track_ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            paths.update((int(i), p) for i, p in self.conn.execute(
+                f"SELECT id, display_path FROM tracks WHERE id IN ({marks})", chunk))
+            if model_id is not None:
+                seen.update((int(i), db.from_blob(b)) for i, b in self.conn.execute(
+                    f"SELECT track_id, seen_scores FROM results WHERE model_id = ? AND track_id IN ({marks})",
+                    [model_id, *chunk]))
+        return paths, seen
 
     def _search_matrix(self) -> tuple[np.ndarray, np.ndarray]:
         """(track ids, float16 unit rows) of every ok track analysed by this model, cached until
@@ -272,20 +297,19 @@ class Library:
             self._words[kind] = (matrix / norms, list(words))
         return self._words[kind]
 
-    def _hit_tags(self, track_id: int, embedding: np.ndarray, query: np.ndarray) -> list[str]:
+    def _hit_tags(self, seen_scores: np.ndarray | None, vocab_scores: np.ndarray | None,
+                  query: np.ndarray) -> list[str]:
         """The track's best seen and unseen tags, re-ranked by closeness to the query."""
         candidates: list[tuple[str, np.ndarray]] = []
-        stored = self.analysis(track_id)
         seen_matrix, seen_words = self._word_matrix("seen")
-        if stored is not None and len(stored[1]) == len(seen_words):
-            for i in np.argsort(-stored[1], kind="stable")[:_CANDIDATES]:
+        if seen_scores is not None and len(seen_scores) == len(seen_words):
+            for i in np.argsort(-seen_scores, kind="stable")[:_CANDIDATES]:
                 if np.any(seen_matrix[i]):
                     candidates.append((seen_words[i], seen_matrix[i]))
         vocab_matrix, vocab_words = self._word_matrix("unseen")
-        if len(vocab_words):
-            scores = cosine_matrix(np.atleast_2d(np.asarray(embedding, np.float32)), vocab_matrix)[0]
+        if vocab_scores is not None and len(vocab_words):
             candidates += [(vocab_words[i], vocab_matrix[i])
-                           for i in np.argsort(-scores, kind="stable")[:_CANDIDATES]]
+                           for i in np.argsort(-vocab_scores, kind="stable")[:_CANDIDATES]]
         if not candidates:
             return []
         closeness = cosine_matrix(np.atleast_2d(np.asarray(query, np.float32)), np.stack([v for _, v in candidates]))[0]
