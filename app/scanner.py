@@ -265,8 +265,19 @@ class _InlineExecutor:
         pass
 
 
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+def default_workers(on_gpu: bool = False) -> int:
+    """Decode processes for a scan. On a CPU the model, not decoding, is the bottleneck (measured:
+    docs/PERFORMANCE.md), and each worker costs ~350 MB, so two keep a scan within 2 GB; on a GPU
+    decoding is the limit and more workers pay."""
+    return max(1, min(4 if on_gpu else 2, os.cpu_count() or 1))
+
+
+def tagger_on_gpu(tagger: Any) -> bool:
+    """Whether the tagger's networks run on a GPU (the default tagger's musicnn models, or a
+    trained model's `device`)."""
+    devices = [getattr(model, "device", None) for model in getattr(tagger, "models", {}).values()]
+    devices.append(getattr(tagger, "device", None))
+    return any(getattr(d, "type", str(d)) == "cuda" for d in devices if d is not None)
 
 
 # --- the scan -----------------------------------------------------------------------------
@@ -291,7 +302,7 @@ class _Scan:
         self.conn = conn
         self.tagger = tagger
         self.n_windows = DEFAULT_N_WINDOWS if n_windows is None else int(n_windows)
-        self.workers = default_workers() if workers is None else max(0, int(workers))
+        self.workers = default_workers(tagger_on_gpu(tagger)) if workers is None else max(0, int(workers))
         self.progress_cb = progress
         self.cancel = cancel or threading.Event()
         self.on_track = on_track

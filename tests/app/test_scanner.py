@@ -318,3 +318,18 @@ def test_a_worker_dying_fails_only_its_file(tmp_path: Path, conn, tagger, monkey
     assert summary.scanned == 3
     assert {name: row[1] for name, row in _rows(conn).items()} == {
         "a.wav": "ok", "b.wav": "ok", "c.wav": "ok", "crash.wav": "failed"}
+
+
+def test_default_workers_follow_where_the_model_runs(monkeypatch):
+    import types
+
+    from app import scanner
+
+    monkeypatch.setattr(scanner.os, "cpu_count", lambda: 16)
+    assert scanner.default_workers() == 2          # CPU: the model is the bottleneck, 2 GB budget
+    assert scanner.default_workers(on_gpu=True) == 4
+    monkeypatch.setattr(scanner.os, "cpu_count", lambda: 1)
+    assert scanner.default_workers(on_gpu=True) == 1
+    cpu = types.SimpleNamespace(models={"m": types.SimpleNamespace(device=types.SimpleNamespace(type="cpu"))})
+    gpu = types.SimpleNamespace(device=types.SimpleNamespace(type="cuda"))
+    assert not scanner.tagger_on_gpu(cpu) and scanner.tagger_on_gpu(gpu)
