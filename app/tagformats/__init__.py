@@ -11,11 +11,14 @@ Values are always lists of strings (tags are multi-valued).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Iterator
 
 import mutagen
 import soundfile
@@ -207,7 +210,7 @@ def check_end_decodes(path: Path, frames: int = 4096) -> None:
     seek to the last `frames` samples the header declares and decode them. A seek and a
     few milliseconds of decoding, so it costs nothing next to the copy a write makes."""
     try:
-        with soundfile.SoundFile(str(path)) as f:
+        with soundfile.SoundFile(str(path)) as f, _native_stderr_silenced():
             want = min(f.frames, frames)
             if want <= 0:
                 raise TagError(path, "no audio frames")
@@ -217,3 +220,31 @@ def check_end_decodes(path: Path, frames: int = 4096) -> None:
         raise TagError(path, "audio does not decode to its end (truncated or corrupt)") from None
     if got < want:
         raise TagError(path, "truncated: the audio ends before the length its header declares")
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Mute file descriptor 2 for a moment: after a seek into an MP3, libmpg123 (inside libsndfile)
+    prints "part2_3_length ... too large" for the first frame, whose bit reservoir lies before the
+    seek point. The frame still decodes; the line is noise on every tag write. Python's own
+    stderr is flushed first, and nothing is muted if the descriptor cannot be duplicated."""
+    try:
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    opened: list[int] = []
+    try:
+        opened.append(os.dup(2))
+        opened.append(os.open(os.devnull, os.O_WRONLY))
+        os.dup2(opened[1], 2)
+    except OSError:
+        for fd in opened:
+            os.close(fd)
+        opened = []
+    try:
+        yield
+    finally:
+        if opened:
+            os.dup2(opened[0], 2)
+            for fd in opened:
+                os.close(fd)

@@ -277,3 +277,14 @@ def test_cleanup_temp_files(tmp_path: Path) -> None:
     assert fresh.exists() and audio.exists()
     assert cleanup_temp_files(tmp_path, min_age_seconds=0) == [fresh]
     assert sorted(tmp_path.iterdir()) == [audio]
+
+
+def test_mp3_end_check_keeps_decoder_noise_off_stderr(tmp_path, capfd):
+    """libmpg123 complains about the first frame after a seek; a tag write must not print it."""
+    from app.tagformats import _native_stderr_silenced
+
+    with _native_stderr_silenced():
+        os.write(2, b"native noise\n")
+    os.write(2, b"after\n")
+    err = capfd.readouterr().err
+    assert "native noise" not in err and "after" in err
