@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -343,11 +344,15 @@ class LearnDialog(QDialog):
     """
 
     use_model = Signal(str)
+    _prepared_signal = Signal(object)  # from the preparing thread to `_prepared`, queued
 
     def __init__(self, tracks_provider: Callable[[], Sequence[Any]], models_dir: Path, device: str = "auto",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Learn from my library")
+        self._preparing = False
+        self._cancel_requested = False
+        self._prepared_signal.connect(self._prepared)
         self.tracks_provider = tracks_provider
         self.models_dir = Path(models_dir)
         self.device = device
@@ -404,27 +409,61 @@ class LearnDialog(QDialog):
 
     # the steps ---------------------------------------------------------------------------------
     def start(self) -> None:
-        from zsl_core.datasets import write_manifest
-
-        from app.gui.workers import TrainProcess
-
+        """Collect the examples and write the manifest on a worker thread (seconds at 100k tracks),
+        then run split -> train -> evaluate as child processes (`_prepared`)."""
         fields = [name for name, box in self.field_boxes.items() if box.isChecked()]
         if not fields:
             self.status.setText("Choose at least one tag field to learn from.")
             return
-        tracks, labels = library_manifest(self.tracks_provider(), fields)
-        if len(labels) < 2 or len(tracks) < 10:
-            self.status.setText(f"Not enough tagged tracks to learn from: {len(tracks)} track(s) with "
-                                f"{len(labels)} tag(s) used by at least two tracks (need 10 tracks, 2 tags).")
+        if self.is_running():
             return
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        work = self.models_dir / f"library-{stamp}"
+        rows = list(self.tracks_provider())  # the table's rows, already in memory
+        work = self.models_dir / f"library-{time.strftime('%Y%m%d-%H%M%S')}"
+        self._preparing = True
+        self._cancel_requested = False
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.use_button.setEnabled(False)
+        self.bar.setRange(0, 0)
+        self.status.setText(f"Collecting the tagged tracks among {len(rows)}…")
+        threading.Thread(target=self._prepare, args=(rows, fields, work), name="learn-prepare",
+                         daemon=True).start()
+
+    def _prepare(self, rows: list[Any], fields: list[str], work: Path) -> None:
+        """Worker thread: no Qt calls except emitting the result."""
+        from zsl_core.datasets import write_manifest
+
+        result: dict[str, Any]
         try:
-            work.mkdir(parents=True, exist_ok=True)
-            write_manifest(work / "manifest.jsonl", tracks)  # small file; one write, before training starts
+            tracks, labels = library_manifest(rows, fields)
+            if len(labels) < 2 or len(tracks) < 10:
+                result = {"refused": f"Not enough tagged tracks to learn from: {len(tracks)} track(s) with "
+                                     f"{len(labels)} tag(s) used by at least two tracks (need 10 tracks, 2 tags)."}
+            else:
+                work.mkdir(parents=True, exist_ok=True)
+                write_manifest(work / "manifest.jsonl", tracks)
+                result = {"work": work, "tracks": len(tracks), "labels": labels}
         except OSError as exc:
-            self.status.setText(f"{work}: cannot write ({exc.strerror})")
+            result = {"refused": f"{work}: cannot write ({exc.strerror or exc})"}
+        except Exception as exc:  # a worker thread must always report back
+            result = {"refused": f"cannot prepare the examples ({exc})"}
+        try:
+            self._prepared_signal.emit(result)
+        except RuntimeError:  # the dialog was closed and deleted meanwhile
+            pass
+
+    def _prepared(self, result: dict) -> None:
+        from app.gui.workers import TrainProcess
+
+        self._preparing = False
+        if self._cancel_requested or "refused" in result:
+            self.start_button.setEnabled(True)
+            self.cancel_button.setEnabled(False)
+            self.bar.setRange(0, 1)
+            self.bar.setValue(0)
+            self.status.setText("Training stopped: cancelled." if self._cancel_requested else result["refused"])
             return
+        work = result["work"]
         self.model_dir = work / "model"
         self.epochs_total = self.epochs.value()
         manifest, split, cache = str(work / "manifest.jsonl"), str(work / "split.json"), str(work / "cache")
@@ -435,24 +474,23 @@ class LearnDialog(QDialog):
                        "--device", self.device]),
             ("evaluate", ["evaluate", str(self.model_dir), "--json", str(work / "results.json")]),
         ]
-        self.output.appendPlainText(f"{len(tracks)} tracks, {len(labels)} tags: {', '.join(labels[:30])}"
+        labels = result["labels"]
+        self.output.appendPlainText(f"{result['tracks']} tracks, {len(labels)} tags: {', '.join(labels[:30])}"
                                     f"{' …' if len(labels) > 30 else ''}")
-        self.bar.setRange(0, 0)
         self.process = TrainProcess(steps, self)
         self.process.output.connect(self._line)
         self.process.step_started.connect(lambda i, title: self.status.setText(f"Step {i + 1}/3: {title}…"))
         self.process.finished_all.connect(self._finished)
-        self.start_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.use_button.setEnabled(False)
         self.process.start()
 
     def cancel(self) -> None:
+        if self._preparing:
+            self._cancel_requested = True  # honoured when the preparation reports back
         if self.process is not None:
             self.process.cancel()
 
     def is_running(self) -> bool:
-        return self.process is not None and self.process.is_running()
+        return self._preparing or (self.process is not None and self.process.is_running())
 
     def _line(self, line: str) -> None:
         self.output.appendPlainText(line)

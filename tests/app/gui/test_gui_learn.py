@@ -69,8 +69,9 @@ def test_gui_learn_refuses_too_few_and_cancels(qtbot, tmp_path):
     rows = tagged_rows(tmp_path / "music", per_genre=1)
     dialog = LearnDialog(lambda: rows, tmp_path / "models", device="cpu")
     qtbot.addWidget(dialog)
-    dialog.start()
-    assert not dialog.is_running() and "Not enough" in dialog.status.text()
+    dialog.start()  # the examples are collected off the GUI thread; the refusal comes back
+    qtbot.waitUntil(lambda: "Not enough" in dialog.status.text(), timeout=10_000)
+    assert not dialog.is_running() and dialog.start_button.isEnabled()
     more = tagged_rows(tmp_path / "more", per_genre=4)
     dialog.tracks_provider = lambda: more
     dialog.start()
@@ -78,3 +79,14 @@ def test_gui_learn_refuses_too_few_and_cancels(qtbot, tmp_path):
     dialog.cancel_button.click()
     qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=30_000)
     assert "cancelled" in dialog.status.text()
+
+
+def test_gui_learn_cancel_while_collecting_examples(qtbot, tmp_path):
+    rows = tagged_rows(tmp_path / "music", per_genre=4)
+    dialog = LearnDialog(lambda: rows, tmp_path / "models", device="cpu")
+    qtbot.addWidget(dialog)
+    dialog.start()
+    assert dialog.is_running() and not dialog.start_button.isEnabled()
+    dialog.cancel()  # before the preparing thread has reported back
+    qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=10_000)
+    assert "cancelled" in dialog.status.text() and dialog.process is None
