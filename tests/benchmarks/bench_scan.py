@@ -139,6 +139,8 @@ def main() -> None:
     parser.add_argument("--library-windows", type=int, default=None,
                         help="n_windows for the library scan (default: the scanner's default)")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="fp32",
+                        help="musicnn front-end precision for the windowed runs (the naive reference stays fp32)")
     args = parser.parse_args()
 
     if args.make:
@@ -167,6 +169,9 @@ def main() -> None:
     reached = measured_flops(tagger)
     report["flops_per_patch_G"] = round(per_patch / 1e9, 3)
     report["measured_GFLOP_per_s"] = round(reached / 1e9, 1)
+    for model in tagger.models.values():
+        model.net.set_precision(args.precision)
+    report["precision"] = args.precision
     for n_windows in args.windows:
         seconds, overlaps, same_top1 = [], [], []
         for path in files:
