@@ -52,7 +52,8 @@ def open_library(args: argparse.Namespace) -> Any:
         raise UsageError(f"--db {args.db}: is a folder; give the index file's name")
     from app.library import Library
 
-    return Library(db_path=args.db, model=args.model, vectors=args.vectors, device=args.device)
+    return Library(db_path=args.db, model=args.model, vectors=args.vectors, device=args.device,
+                   precision=args.precision)
 
 
 def resolve_tracks(library: Any, paths: Sequence[str], ok_only: bool = True) -> tuple[list[Any], int]:
@@ -334,6 +335,9 @@ def _add_globals(p: argparse.ArgumentParser, top_level: bool) -> None:
     p.add_argument("--vectors", default=default(None), metavar="PATH",
                    help="word vectors for unseen words and search (default: the model's)")
     p.add_argument("--device", default=default("auto"), choices=["auto", "cpu", "cuda"])
+    p.add_argument("--precision", default=default("fp32"), choices=["fp32", "bf16", "auto"],
+                   help="built-in model's arithmetic: fp32 (default), bf16 (~1.5x faster scans on CPUs "
+                        "with native bf16), auto; results are stored per precision")
     p.add_argument("--debug", action="store_true", default=default(False),
                    help="show the full traceback on errors")
 

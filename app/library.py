@@ -84,11 +84,14 @@ def _row(values: Sequence[Any]) -> TrackRow:
                     mood, duration, bool(cover), status, error)
 
 
-def model_key(model: str | Path = "default", vectors: str | Path | None = None) -> str:
-    """The name a model's results are stored under: 'default' (with the bundled vectors), or a
-    resolved folder / vectors path, so results of different embedding spaces never mix."""
+def model_key(model: str | Path = "default", vectors: str | Path | None = None,
+              precision: str = "fp32") -> str:
+    """The name a model's results are stored under: 'default' (with the bundled vectors and fp32),
+    or a resolved folder / vectors path and the precision, so results of different embedding
+    spaces or arithmetic never mix."""
     if str(model) == "default":
-        return "default" if not vectors else f"default+vectors:{Path(vectors).expanduser().resolve()}"
+        key = "default" if not vectors else f"default+vectors:{Path(vectors).expanduser().resolve()}"
+        return key if precision == "fp32" else f"{key}+{precision}"
     name = str(Path(model).expanduser().resolve())
     return name if not vectors else f"{name}+vectors:{Path(vectors).expanduser().resolve()}"
 
@@ -97,12 +100,15 @@ class Library:
     """scan, tracks, track, prediction, search, refresh, close (see docs/ARCHITECTURE.md)."""
 
     def __init__(self, db_path: str | Path | None = None, model: str | Path = "default",
-                 vectors: str | Path | None = None, device: str = "auto") -> None:
+                 vectors: str | Path | None = None, device: str = "auto", precision: str = "fp32") -> None:
+        from zsl_core.default_model import resolve_precision
+
+        self.precision = resolve_precision(precision, device)  # checked before opening anything
         self.conn: sqlite3.Connection = db.connect(db_path)
         self.model = model
         self.vectors = vectors
         self.device = device
-        self.model_name = model_key(model, vectors)
+        self.model_name = model_key(model, vectors, self.precision)
         self._tagger: Any = None
         self._vocabulary: list[str] | None = None
         self._lock = threading.RLock()  # the GUI may search while a prediction loads the model
@@ -118,7 +124,8 @@ class Library:
             if self._tagger is None:
                 from zsl_core.pipeline import load_tagger
 
-                self._tagger = load_tagger(self.model, vectors=self.vectors, device=self.device)
+                self._tagger = load_tagger(self.model, vectors=self.vectors, device=self.device,
+                                           precision=self.precision)
             return self._tagger
 
     @property

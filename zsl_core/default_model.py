@@ -170,10 +170,21 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+def resolve_precision(precision: str = "fp32", device: str | torch.device = "auto") -> str:
+    """'fp32' or 'bf16' for the musicnn front end; 'auto' is bf16 only on a CPU that multiplies
+    bf16 natively (AVX512-BF16/AMX). Resolved here so an index can record which one made its scores."""
+    if precision not in musicnn.PRECISIONS:
+        raise ModelError(f"precision must be one of {', '.join(musicnn.PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        on_cpu = resolve_device(device).type == "cpu"
+        return "bf16" if on_cpu and musicnn.cpu_has_fast_bf16() else "fp32"
+    return precision
+
+
 @functools.lru_cache(maxsize=8)
-def _musicnn_model(name: str, device: str) -> musicnn.MusicnnModel:
-    """One loaded network per (model, device) and process: the tagger and the backbone share it."""
-    return musicnn.MusicnnModel.load(name, device=device)
+def _musicnn_model(name: str, device: str, precision: str = "fp32") -> musicnn.MusicnnModel:
+    """One loaded network per (model, device, precision) and process: the tagger and the backbone share it."""
+    return musicnn.MusicnnModel.load(name, device=device, precision=precision)
 
 
 def segments_to_patches(segments: Sequence[np.ndarray]) -> np.ndarray:
@@ -199,6 +210,7 @@ class DefaultTagger(Tagger):
     """
 
     name = "default"
+    precision = "fp32"  # of the musicnn front end; load_default_tagger sets what it loaded
     sample_rate = musicnn.SAMPLE_RATE
     window_seconds = 3.0
     score_kinds = {"seen": "probability", "unseen": "cosine"}
@@ -456,19 +468,24 @@ def _read_segments(path: str | Path, n_windows: int | None, window_seconds: floa
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_tagger(device: str, vectors_path: str, top_t: int) -> DefaultTagger:
-    models = {name: _musicnn_model(name, device) for name in musicnn.MODEL_NAMES}
-    return DefaultTagger(models, WordVectors.load(vectors_path), top_t=top_t)
+def _cached_tagger(device: str, vectors_path: str, top_t: int, precision: str = "fp32") -> DefaultTagger:
+    models = {name: _musicnn_model(name, device, precision) for name in musicnn.MODEL_NAMES}
+    tagger = DefaultTagger(models, WordVectors.load(vectors_path), top_t=top_t)
+    tagger.precision = precision
+    return tagger
 
 
 def load_default_tagger(device: str | torch.device = "auto", vectors_path: str | Path | None = None,
-                        top_t: int = DEFAULT_TOP_T) -> DefaultTagger:
+                        top_t: int = DEFAULT_TOP_T, precision: str = "fp32") -> DefaultTagger:
     """The default tagger, loaded once per process and settings (loading costs about a second).
 
     `vectors_path` swaps in the user's own word vectors (any format WordVectors.load reads).
+    `precision`: 'fp32' (default: scores independent of the CPU), 'bf16' (about 1.5x faster scans
+    end to end, top tags unchanged on our benchmark) or 'auto' (see `resolve_precision`).
     """
     path = Path(vectors_path) if vectors_path else DEFAULT_VECTORS
-    return _cached_tagger(str(resolve_device(device)), str(path.resolve()), top_t)
+    return _cached_tagger(str(resolve_device(device)), str(path.resolve()), top_t,
+                          resolve_precision(precision, device))
 
 
 # --- frozen backbone for `zsl-core train --backbone musicnn` ---------------------------------

@@ -121,12 +121,13 @@ def load_vocabulary(path: str | Path | None = None) -> list[str]:
 # --- taggers: the built-in default or a trained model ------------------------------------
 
 def load_tagger(model: str | Path | None = "default", vectors: str | Path | None = None,
-                device: str = "auto") -> "Tagger":
-    """The model named on the command line: 'default' (built in) or a `zsl-core train` folder."""
+                device: str = "auto", precision: str = "fp32") -> "Tagger":
+    """The model named on the command line: 'default' (built in) or a `zsl-core train` folder.
+    `precision` applies to the built-in model's musicnn networks."""
     if model is None or str(model) == "default":
         from zsl_core.default_model import load_default_tagger
 
-        return load_default_tagger(device=device, vectors_path=vectors)
+        return load_default_tagger(device=device, vectors_path=vectors, precision=precision)
     from zsl_core.trained import load_trained_tagger
 
     return load_trained_tagger(model, vectors=vectors, device=device)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QListWidget, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from app.gui.settings import DEVICES, FIELDS, Settings
+from app.gui.settings import DEVICES, FIELDS, PRECISIONS, Settings
 
 
 # --- welcome -----------------------------------------------------------------------------------
@@ -192,6 +192,13 @@ class SettingsDialog(QDialog):
         self.device.addItems([{"auto": "Automatic", "cpu": "CPU", "cuda": "GPU (CUDA)"}[d] for d in DEVICES])
         self.device.setCurrentIndex(DEVICES.index(settings.device))
         form.addRow("Device", self.device)
+        self.precision = QComboBox()
+        self.precision.addItems([{"fp32": "Exact (fp32)", "bf16": "Fast (bf16, CPUs with native bf16)",
+                                  "auto": "Automatic"}[p] for p in PRECISIONS])
+        self.precision.setCurrentIndex(PRECISIONS.index(settings.precision))
+        self.precision.setToolTip("Arithmetic of the built-in model. bf16 scans about 1.5x faster on CPUs "
+                                  "with AVX512-BF16/AMX; results are kept separately per choice.")
+        form.addRow("Analysis precision", self.precision)
 
         self.field = QComboBox()
         self.field.setEditable(True)
@@ -272,19 +279,22 @@ class SettingsDialog(QDialog):
     def apply(self) -> set[str]:
         """Store the dialog's values; returns the names of the settings that changed."""
         s = self.settings
-        before = {"model": s.model, "vectors": s.vectors, "device": s.device, "field": s.field,
+        before = {"model": s.model, "vectors": s.vectors, "device": s.device, "precision": s.precision,
+                  "field": s.field,
                   "id3_version": s.id3_version, "vocabulary": s.vocabulary, "top_k": s.top_k,
                   "folders": s.folders}
         s.model = self.model.currentText().strip() or "default"
         s.vectors = self.vectors.text().strip()
         s.device = DEVICES[self.device.currentIndex()]
+        s.precision = PRECISIONS[self.precision.currentIndex()]
         s.field = self.field.currentText().strip() or "genre"
         s.id3_version = 4 if self.id3.currentIndex() == 0 else 3
         s.vocabulary = self.vocabulary.text().strip()
         s.top_k = self.top_k.value()
         s.folders = [self.folders.item(i).text() for i in range(self.folders.count())]
         s.sync()
-        after = {"model": s.model, "vectors": s.vectors, "device": s.device, "field": s.field,
+        after = {"model": s.model, "vectors": s.vectors, "device": s.device, "precision": s.precision,
+                 "field": s.field,
                  "id3_version": s.id3_version, "vocabulary": s.vocabulary, "top_k": s.top_k,
                  "folders": s.folders}
         return {k for k in before if before[k] != after[k]}

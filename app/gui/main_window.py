@@ -301,11 +301,12 @@ class MainWindow(QMainWindow):
             return self._factory
         s = self.settings
         db_path, model, vectors, device = self.db_path, s.model, s.vectors or None, s.device
+        precision = s.precision
 
         def make() -> Any:
             from app.library import Library
 
-            return Library(db_path=db_path, model=model, vectors=vectors, device=device)
+            return Library(db_path=db_path, model=model, vectors=vectors, device=device, precision=precision)
 
         return make
 
@@ -772,14 +773,14 @@ class MainWindow(QMainWindow):
         changed = dialog.apply()
         self.panel.set_field(self.settings.field)
         self._vocabulary_path = self.settings.vocabulary
-        if changed & {"model", "vectors", "device"}:
+        if changed & {"model", "vectors", "device", "precision"}:
             self._reopen_and_rescan("Model settings changed")
         elif "vocabulary" in changed or "top_k" in changed:
             self._vocabulary_path = self.settings.vocabulary
             self._vocabulary = None
             self._selection_changed(self._active_view())
         new_folders = [f for f in self.settings.folders if f not in before]
-        if new_folders and not changed & {"model", "vectors", "device"}:
+        if new_folders and not changed & {"model", "vectors", "device", "precision"}:
             self.start_scan(new_folders)
         self.message("Settings saved")
 

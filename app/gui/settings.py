@@ -16,10 +16,12 @@ APPLICATION = "zsl-tagger"
 
 FIELDS = ("genre", "mood", "grouping", "comment")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "bf16", "auto")
 DEFAULTS: dict[str, object] = {
     "model": "default",        # "default" or a model folder written by `zsl-core train`
     "vectors": "",             # word-vectors file for unseen words ("" = the model's own)
     "device": "auto",
+    "precision": "fp32",       # the built-in model's arithmetic (results are kept per precision)
     "field": "genre",
     "id3_version": 4,
     "vocabulary": "",          # a text file of candidate words ("" = the shipped vocabulary)
@@ -83,6 +85,15 @@ class Settings:
     @device.setter
     def device(self, value: str) -> None:
         self.qsettings.setValue("device", value if value in DEVICES else "auto")
+
+    @property
+    def precision(self) -> str:
+        value = self._str("precision")
+        return value if value in PRECISIONS else "fp32"
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        self.qsettings.setValue("precision", value if value in PRECISIONS else "fp32")
 
     @property
     def field(self) -> str:

@@ -150,3 +150,17 @@ def test_refresh_rereads_tags_so_the_next_scan_sees_no_change(music: Path, tmp_p
         (root / "pad.flac").unlink()
         library.refresh([_id(library, "pad.flac")])
         assert {t.path.name for t in library.tracks()} == {"beat.mp3", "sweep.ogg"}
+
+
+def test_precision_is_part_of_the_model_key_and_checked(tmp_path):
+    from app.library import Library, model_key
+    from zsl_core.errors import ModelError
+
+    assert model_key("default") == "default"
+    assert model_key("default", precision="bf16") == "default+bf16"
+    with Library(db_path=tmp_path / "a.sqlite3", precision="bf16", device="cpu") as fast:
+        assert fast.model_name == "default+bf16"
+        assert fast.tagger.precision == "bf16"
+        assert all(m.precision == "bf16" for m in fast.tagger.models.values())
+    with pytest.raises(ModelError):
+        Library(db_path=tmp_path / "b.sqlite3", precision="fp16")

@@ -164,13 +164,16 @@ def test_gui_settings_dialog_persists(window, qtbot, tmp_path):
     dialog.field.setCurrentText("grouping")
     dialog.id3.setCurrentIndex(1)
     dialog.device.setCurrentIndex(1)  # CPU: the library is opened again with it
+    dialog.precision.setCurrentIndex(1)  # bf16: results of their own
     dialog.accept()
     assert window.settings_dialog is None
     assert window.panel.current_field() == "grouping"
-    qtbot.waitUntil(lambda: window.library is not None and window.library.device == "cpu", timeout=10_000)
+    qtbot.waitUntil(lambda: window.library is not None and window.library.device == "cpu"
+                    and window.library.model_name == "default+bf16", timeout=10_000)
     window.close()
     again = Settings(tmp_path / "settings.ini")
-    assert (again.top_k, again.field, again.id3_version, again.device) == (7, "grouping", 3, "cpu")
+    assert (again.top_k, again.field, again.id3_version, again.device, again.precision) == \
+        (7, "grouping", 3, "cpu", "bf16")
     assert again.window_state()[0] is not None  # geometry saved on close
 
 
