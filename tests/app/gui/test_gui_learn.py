@@ -4,7 +4,6 @@ metrics, and offers the model; Cancel ends a running training."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,23 +11,13 @@ import pytest
 pytest.importorskip("PySide6")
 
 import audio_factory  # noqa: E402
+from app.library import TrackRow  # noqa: E402
 from app.gui.dialogs import LearnDialog  # noqa: E402
 
 
-@dataclass
-class Row:
-    id: int
-    path: Path
-    display_path: str
-    title: str | None
-    artist: str | None
-    album: str | None
-    genre: str | None
-    mood: str | None
-    duration: float | None
-    has_cover: bool = False
-    status: str = "ok"
-    error: str | None = None
+def Row(*fields, has_cover: bool = False, status: str = "ok", error: str | None = None) -> TrackRow:
+    """A library row as `Library.tracks()` returns it, without a library."""
+    return TrackRow(*fields, has_cover=has_cover, status=status, error=error)
 
 
 GENRES = [("rock", (110.0, 220.0)), ("jazz", (330.0, 415.0)), ("ambient", (880.0,)), ("techno", (1500.0, 60.0))]

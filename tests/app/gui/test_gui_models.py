@@ -4,7 +4,6 @@ and the learn-from-library manifest is built from the tracks' own tags."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,24 +12,14 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
+from app.library import TrackRow  # noqa: E402
 from app.gui.dialogs import library_manifest, split_tag_text  # noqa: E402
 from app.gui.models import TRACK_ID_ROLE, TrackFilterProxy, TrackTableModel, format_duration  # noqa: E402
 
 
-@dataclass
-class Row:
-    id: int
-    path: Path
-    display_path: str
-    title: str | None
-    artist: str | None
-    album: str | None
-    genre: str | None
-    mood: str | None
-    duration: float | None
-    has_cover: bool = False
-    status: str = "ok"
-    error: str | None = None
+def Row(*fields, has_cover: bool = False, status: str = "ok", error: str | None = None) -> TrackRow:
+    """A library row as `Library.tracks()` returns it, without a library."""
+    return TrackRow(*fields, has_cover=has_cover, status=status, error=error)
 
 
 def rows(n: int) -> list[Row]:
