@@ -302,24 +302,22 @@ def _field(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _positive(value: str) -> int:
+def _whole_number(value: str, minimum: int) -> int:
     try:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    if number < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {number}")
     return number
+
+
+def _positive(value: str) -> int:
+    return _whole_number(value, 1)
 
 
 def _count(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {number}")
-    return number
+    return _whole_number(value, 0)
 
 
 def _add_globals(p: argparse.ArgumentParser, top_level: bool) -> None:
