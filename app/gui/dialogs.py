@@ -25,13 +25,16 @@ from app.gui.settings import DEVICES, FIELDS, PRECISIONS, Settings
 # --- welcome -----------------------------------------------------------------------------------
 
 class WelcomePage(QWidget):
-    """First run: ask for a music folder (button or drag-and-drop). Emits folder_chosen(path)."""
+    """First run: ask for a music folder (button or drag-and-drop). Emits folder_chosen(path).
+
+    Drops are not taken here: they climb to the main window, which handles them the same way
+    on every page (folders scanned, anything else refused with the reason).
+    """
 
     folder_chosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAcceptDrops(True)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         title = QLabel("<h2>Welcome to zsl-tagger</h2>")
@@ -56,18 +59,6 @@ class WelcomePage(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Choose your music folder", str(Path.home()))
         if folder:
             self.folder_chosen.emit(folder)
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802
-        for url in event.mimeData().urls():
-            path = Path(url.toLocalFile())
-            if path.is_dir():
-                self.folder_chosen.emit(str(path))
-                event.acceptProposedAction()
-                return
 
 
 # --- write preview -----------------------------------------------------------------------------

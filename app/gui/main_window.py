@@ -63,6 +63,33 @@ def interleave(prediction: Any | None, top_k: int) -> list[str]:
     return chosen
 
 
+def dropped_folders(urls: list[QUrl]) -> tuple[list[str], list[str]]:
+    """Split dropped URLs into folders to add and one-line reasons for the rest.
+
+    The library is made of folders (rescans walk them), so a single audio file is refused with a
+    hint to drop its folder rather than silently scanning a parent the user did not choose.
+    """
+    from zsl_core.audio import AUDIO_EXTENSIONS
+
+    folders: list[str] = []
+    refused: list[str] = []
+    for url in urls:
+        if not url.isLocalFile():
+            refused.append(f"{url.toDisplayString()}: not a local file or folder, not added")
+            continue
+        path = Path(url.toLocalFile())
+        if path.is_dir():
+            folders.append(str(path))
+        elif not path.exists():
+            refused.append(f"{path}: does not exist, not added")
+        elif path.suffix.lower() in AUDIO_EXTENSIONS:
+            refused.append(f"{path.name}: a single file; drop the folder that holds it (the library "
+                           "is made of folders)")
+        else:
+            refused.append(f"{path.name}: not a folder, not added")
+    return list(dict.fromkeys(folders)), refused
+
+
 class MainWindow(QMainWindow):
     """The app. `library_factory()` makes a Library (tests pass one bound to a temporary index)."""
 
@@ -403,13 +430,21 @@ class MainWindow(QMainWindow):
             self.add_folder(folder)
 
     def add_folder(self, folder: str) -> None:
-        folder = str(Path(folder).expanduser().absolute())
-        if not Path(folder).is_dir():
-            self.error(f"{folder}: not a folder")
-            return
-        self.settings.add_folder(folder)
-        self.stack.setCurrentWidget(self.splitter)
-        self.start_scan([folder])
+        self.add_folders([folder])
+
+    def add_folders(self, folders: list[str]) -> None:
+        """Remember the folders and scan them together (one scan, however many were dropped)."""
+        chosen = []
+        for folder in folders:
+            folder = str(Path(folder).expanduser().absolute())
+            if not Path(folder).is_dir():
+                self.error(f"{folder}: not a folder")
+                continue
+            self.settings.add_folder(folder)
+            chosen.append(folder)
+        if chosen:
+            self.stack.setCurrentWidget(self.splitter)
+            self.start_scan(chosen)
 
     def rescan(self) -> None:
         folders = self.settings.folders
@@ -420,8 +455,13 @@ class MainWindow(QMainWindow):
 
     def start_scan(self, folders: list[str]) -> None:
         if self.scan_worker is not None:
-            self.scan_queue += [f for f in folders if f not in self.scan_queue]
-            self.message("A scan is running; the folder will be scanned next")
+            running = set(self.scan_worker.folders)
+            new = [f for f in dict.fromkeys(folders) if f not in self.scan_queue and f not in running]
+            self.scan_queue += new
+            if new:
+                self.message(f"A scan is running; {', '.join(new)} will be scanned next")
+            else:
+                self.message("A scan is running; that folder is already being scanned or queued")
             return
         worker = ScanWorker(self.library_maker(), folders, parent=self)
         worker.progress.connect(self._scan_progress)
@@ -854,17 +894,33 @@ class MainWindow(QMainWindow):
             self.player.stop()
         self._playing_id = None
 
-    # --- drag and drop: a folder dropped anywhere on the window is added and scanned -----------
+    # --- drag and drop: folders dropped anywhere on the window are added and scanned ---------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
-        if event.mimeData().hasUrls() and any(Path(u.toLocalFile()).is_dir() for u in event.mimeData().urls()):
+        """Take any drag that carries a local file or folder: what is not a folder is refused at
+        the drop, with the reason (a forbidden cursor alone would not say why)."""
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
+        else:
+            event.ignore()
 
     def dropEvent(self, event) -> None:  # noqa: N802
-        folders = [u.toLocalFile() for u in event.mimeData().urls() if Path(u.toLocalFile()).is_dir()]
-        for folder in folders:
-            self.add_folder(folder)
+        folders, refused = dropped_folders(event.mimeData().urls())
         if folders:
             event.acceptProposedAction()
+            self.add_folders(folders)
+        else:
+            event.ignore()
+        if not refused:
+            if not folders:
+                self.error("Nothing added: drop a music folder")
+            return
+        for reason in refused:
+            self.log_view.add(reason, logging.WARNING)
+        if len(refused) == 1:
+            text = refused[0]
+        else:
+            text = f"{len(refused)} dropped items not added (see View ▸ Log): {refused[0]}"
+        self.statusBar().showMessage(text, 8000)
 
     # --- closing ---------------------------------------------------------------------------------
     def shutdown(self) -> None:
