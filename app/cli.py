@@ -5,6 +5,7 @@
     zsl-tagger tags ~/Music/album      the seen and unseen tags the model proposes
     zsl-tagger write --field genre --top 3 --dry-run      show, then write (journaled)
     zsl-tagger history / undo          list the write batches, put the old tags back
+    zsl-tagger import part-*.npz       take `zsl-core embed --shard` parts in without decoding
 
 Without arguments it starts the GUI. Everything goes through app.library.Library and
 app.journal, the same code the GUI calls. Exit codes: 0 ok, 1 some files failed, 2 usage or
@@ -86,9 +87,10 @@ def resolve_tracks(library: Any, paths: Sequence[str], ok_only: bool = True) -> 
 # --- subcommands ------------------------------------------------------------------------------
 
 class _Progress:
-    """Scan progress on stderr: one rewritten line on a terminal, a line every 10 s otherwise."""
+    """Scan/import progress on stderr: one rewritten line on a terminal, a line every 10 s otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, verb: str = "scanning") -> None:
+        self.verb = verb
         self.tty = sys.stderr.isatty()
         self.last = 0.0
         self.finished = False
@@ -103,7 +105,7 @@ class _Progress:
         eta = f"  eta {_duration(p.eta)}" if p.eta else ""
         rate = f"  {p.rate:.1f} files/s" if p.rate else ""
         current = Path(str(p.current)).name if p.current else ""
-        line = f"scanning {p.done}/{p.total}{rate}{eta}  {current}"
+        line = f"{self.verb} {p.done}/{p.total}{rate}{eta}  {current}"
         if self.tty:
             sys.stderr.write("\r\x1b[K" + line[:150] + ("\n" if final else ""))
         else:
@@ -168,6 +170,38 @@ def cmd_scan(args: argparse.Namespace, library: Any) -> int:
     if summary.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_PARTIAL if summary.failed else EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, library: Any) -> int:
+    for part in args.parts:
+        if not Path(part).expanduser().is_file():
+            raise UsageError(f"{part}: no such index file")
+    progress = _Progress("importing")
+    with _CancelOnInterrupt() as cancel:
+        try:
+            summary = library.import_indexes(args.parts, path_map=args.map or (), progress=progress,
+                                             cancel=cancel)
+        finally:
+            progress.close()
+    state = "cancelled" if summary.cancelled else "done"
+    print(f"import {state} in {summary.seconds:.1f} s from {summary.parts} part(s): "
+          f"{summary.imported} imported, {summary.unchanged} unchanged, {len(summary.changed)} changed "
+          f"since analysed, {len(summary.missing)} not found, {len(summary.failed)} failed")
+    for shown, reason in summary.bad_parts:
+        err(f"part not imported: {shown}: {reason}")
+    for label, rows in (("changed", summary.changed), ("not found", summary.missing),
+                        ("failed", summary.failed)):
+        for shown, reason in rows[:args.show]:
+            print(f"  {label}: {shown}: {reason}")
+        if len(rows) > args.show:
+            print(f"  ... and {len(rows) - args.show} more {label}")
+    if summary.skipped:
+        print(f"(`{PROG} scan` on their folders analyses the files not imported)")
+    if summary.cancelled:
+        return EXIT_INTERRUPTED
+    if summary.bad_parts and not summary.parts:
+        return EXIT_ERROR
+    return EXIT_PARTIAL if summary.bad_parts or summary.skipped else EXIT_OK
 
 
 def cmd_search(args: argparse.Namespace, library: Any) -> int:
@@ -360,6 +394,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_count, default=None, metavar="N",
                    help="decoding processes (default: up to 4; 0: decode in this process)")
     p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("import", help="take `zsl-core embed` index parts (shards) into the library",
+                       description="Import index files written by `zsl-core embed` (e.g. the shards of a "
+                                   "catalogue analysed on other machines) without decoding: rows whose file "
+                                   "is here, unchanged, and made by this library's model.")
+    p.add_argument("parts", nargs="+", metavar="INDEX", help="index files (.npz) from `zsl-core embed`")
+    p.add_argument("--map", action="append", metavar="OLD=NEW",
+                   help="rewrite a path prefix of the parts to where the files are here (repeatable)")
+    p.add_argument("--show", type=_count, default=20, metavar="N",
+                   help="list at most N files per kind not imported (default 20)")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("search", help="rank indexed tracks by words")
     p.add_argument("query")

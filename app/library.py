@@ -86,14 +86,11 @@ def _row(values: Sequence[Any]) -> TrackRow:
 
 def model_key(model: str | Path = "default", vectors: str | Path | None = None,
               precision: str = "fp32") -> str:
-    """The name a model's results are stored under: 'default' (with the bundled vectors and fp32),
-    or a resolved folder / vectors path and the precision, so results of different embedding
-    spaces or arithmetic never mix."""
-    if str(model) == "default":
-        key = "default" if not vectors else f"default+vectors:{Path(vectors).expanduser().resolve()}"
-        return key if precision == "fp32" else f"{key}+{precision}"
-    name = str(Path(model).expanduser().resolve())
-    return name if not vectors else f"{name}+vectors:{Path(vectors).expanduser().resolve()}"
+    """The name a model's results are stored under (`zsl_core.pipeline.model_key`, shared with
+    `zsl-core embed`, so index parts made elsewhere can be imported)."""
+    from zsl_core.pipeline import model_key as core_model_key
+
+    return core_model_key(model, vectors, precision)
 
 
 class Library:
@@ -158,6 +155,22 @@ class Library:
         try:
             return scanner.scan(self.conn, self.tagger, self.model_name, roots, n_windows=n_windows,
                                 workers=workers, progress=progress, cancel=cancel, on_track=on_track)
+        finally:
+            self._generation += 1
+
+    def import_indexes(self, index_paths: Sequence[str | Path], *, path_map: Sequence[str] = (),
+                       progress: Callable[[ScanProgress], None] | None = None,
+                       cancel: threading.Event | None = None,
+                       on_track: Callable[[int], None] | None = None) -> Any:
+        """Take `zsl-core embed` parts made by this library's model into the index, without
+        decoding (see app/importer.py). `path_map`: 'OLD=NEW' path prefix rewrites."""
+        from app import importer
+
+        pairs = importer.parse_path_map(path_map)
+        try:
+            return importer.import_indexes(self.conn, self.tagger, self.model_name, index_paths,
+                                           path_map=pairs, progress=progress, cancel=cancel,
+                                           on_track=on_track)
         finally:
             self._generation += 1
 

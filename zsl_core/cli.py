@@ -132,6 +132,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     report = pipeline.embed_to_index(
         files=args.files, manifest=args.manifest, model=args.model, out=args.out,
         shard=args.shard, n_windows=args.windows, vectors=args.vectors, progress=not args.quiet,
+        device=args.device, precision=args.precision,
     )
     print(report)
     return EXIT_OK
@@ -275,7 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vectors")
     p.add_argument("--out", required=True, help="index file to write (.npz)")
     p.add_argument("--shard", default=None, help="i/n: embed only the i-th of n shards (0-based)")
-    p.add_argument("--windows", type=int, default=None)
+    p.add_argument("--windows", type=int, default=None,
+                   help="analyse N evenly spaced 3-s windows per track (the desktop app uses 8); "
+                        "default: the whole track")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"],
+                   help="arithmetic of the built-in model's networks (a library imports only "
+                        "parts made with its own precision)")
     p.add_argument("--quiet", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_embed)

@@ -1,9 +1,16 @@
 """Saved track embeddings, so a library is decoded once and searched many times.
 
 An index is one `.npz` file (loaded with allow_pickle=False): track ids, paths, float16 unit
-embeddings and the name of the model that made them. Search is a matrix-vector product over
-the unit rows, which stays fast well past a million tracks. Several index files made from
-shards of one manifest (`zsl-core embed --shard i/n`) can be merged.
+embeddings, and a JSON header naming the model that made them. Search is a matrix-vector
+product over the unit rows, which stays fast well past a million tracks. Several index files
+made from shards of one manifest (`zsl-core embed --shard i/n`) can be merged, by
+`zsl-core search` or into the desktop library (`zsl-tagger import`).
+
+Format 2 (written now) adds what a library needs to take the rows over without decoding
+again: the seen-label scores per track, each file's size and modification time when it was
+analysed (so a file changed since is not trusted), the number of windows analysed, and the
+model's full identity (`model_key`: model, word vectors and precision). Format 1 files still
+load and search.
 """
 
 from __future__ import annotations
@@ -12,14 +19,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
 from zsl_core.errors import DatasetError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE_FORMATS = (1, 2)
 
 
 def rank(embeddings: np.ndarray, query: np.ndarray, top_k: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -51,9 +59,17 @@ class SearchHit:
 
 
 class TrackIndex:
-    """Unit-normalised track embeddings of one model, with their ids and paths."""
+    """Unit-normalised track embeddings of one model, with their ids and paths.
 
-    def __init__(self, ids: Sequence[str], paths: Sequence[str], embeddings: np.ndarray, model: str) -> None:
+    Optional per-track columns (None when absent, e.g. in a format-1 file):
+    `seen_scores` [n, labels] the model's seen-label scores; `sizes` and `mtimes_ns` of each file
+    when it was analysed (-1 where unknown). `info` holds the header's other facts
+    (`model_key`, `vectors`, `precision`, `n_windows`, `seen_labels`).
+    """
+
+    def __init__(self, ids: Sequence[str], paths: Sequence[str], embeddings: np.ndarray, model: str,
+                 seen_scores: np.ndarray | None = None, sizes: Sequence[int] | None = None,
+                 mtimes_ns: Sequence[int] | None = None, info: dict[str, Any] | None = None) -> None:
         embeddings = np.asarray(embeddings, dtype=np.float32).reshape(len(ids), -1)
         if len(ids) != len(paths):
             raise ValueError("ids and paths differ in length")
@@ -62,6 +78,11 @@ class TrackIndex:
         self.paths = list(paths)
         self.embeddings = (embeddings / norms).astype(np.float16)
         self.model = model
+        self.seen_scores = None if seen_scores is None else \
+            np.asarray(seen_scores, np.float16).reshape(len(self.ids), -1)
+        self.sizes = _int_column(sizes, len(self.ids), "sizes")
+        self.mtimes_ns = _int_column(mtimes_ns, len(self.ids), "mtimes_ns")
+        self.info: dict[str, Any] = dict(info or {})
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -69,6 +90,11 @@ class TrackIndex:
     @property
     def dim(self) -> int:
         return int(self.embeddings.shape[1]) if len(self) else 0
+
+    @property
+    def model_key(self) -> str:
+        """The model's full identity (what a library stores results under); `model` for old files."""
+        return str(self.info.get("model_key") or self.model)
 
     def search(self, query: np.ndarray, top_k: int = 10) -> list[SearchHit]:
         """Tracks ranked by cosine relevance to `query` (a vector in the model's space)."""
@@ -82,14 +108,21 @@ class TrackIndex:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
-        header = json.dumps({"format": FORMAT_VERSION, "model": self.model})
-        np.savez(
-            tmp,
-            header=np.array(header),
-            ids=np.array(self.ids, dtype=str),
-            paths=np.array(self.paths, dtype=str),
-            embeddings=self.embeddings,
-        )
+        header = json.dumps({**self.info, "format": FORMAT_VERSION, "model": self.model})
+        arrays: dict[str, np.ndarray] = {
+            "header": np.array(header),
+            # Paths are stored as UTF-8 bytes with surrogate escapes, so any OS file name round-trips.
+            "ids": np.array(self.ids, dtype=str),
+            "paths": _encode_paths(self.paths),
+            "embeddings": self.embeddings,
+        }
+        if self.seen_scores is not None:
+            arrays["seen_scores"] = self.seen_scores
+        if self.sizes is not None:
+            arrays["sizes"] = self.sizes
+        if self.mtimes_ns is not None:
+            arrays["mtimes_ns"] = self.mtimes_ns
+        np.savez(tmp, **arrays)
         os.replace(tmp, path)
 
     @classmethod
@@ -98,33 +131,89 @@ class TrackIndex:
         try:
             with np.load(path, allow_pickle=False) as data:
                 header = json.loads(str(data["header"]))
+                if not isinstance(header, dict):
+                    raise ValueError("header is not an object")
                 ids = [str(x) for x in data["ids"]]
-                paths = [str(x) for x in data["paths"]]
+                paths = _decode_paths(data["paths"])
                 embeddings = data["embeddings"]
+                columns = {name: data[name] for name in ("seen_scores", "sizes", "mtimes_ns") if name in data}
         except FileNotFoundError:
             raise DatasetError(f"{path}: index file not found") from None
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError) as exc:
             raise DatasetError(f"{path}: not a zsl-core index ({exc})") from None
-        if header.get("format") != FORMAT_VERSION:
+        if header.get("format") not in _READABLE_FORMATS:
             raise DatasetError(f"{path}: unsupported index format {header.get('format')}")
+        n = len(ids)
+        try:
+            if len(paths) != n or embeddings.size == 0 and n or len(embeddings) != n:
+                raise ValueError("column lengths differ")
+            for name, column in columns.items():
+                if len(column) != n:
+                    raise ValueError(f"{name} has {len(column)} rows for {n} tracks")
+        except (ValueError, TypeError) as exc:
+            raise DatasetError(f"{path}: damaged zsl-core index ({exc})") from None
         index = cls.__new__(cls)
-        index.ids, index.paths, index.model = ids, paths, header.get("model", "")
-        index.embeddings = embeddings.astype(np.float16).reshape(len(ids), -1)
+        index.ids, index.paths, index.model = ids, paths, str(header.get("model", ""))
+        index.embeddings = embeddings.astype(np.float16).reshape(n, -1)
+        index.seen_scores = columns["seen_scores"].astype(np.float16).reshape(n, -1) \
+            if "seen_scores" in columns else None
+        index.sizes = columns["sizes"].astype(np.int64) if "sizes" in columns else None
+        index.mtimes_ns = columns["mtimes_ns"].astype(np.int64) if "mtimes_ns" in columns else None
+        index.info = {k: v for k, v in header.items() if k not in ("format", "model")}
         return index
 
     @classmethod
     def merge(cls, indexes: Sequence["TrackIndex"]) -> "TrackIndex":
-        """Join shards made by the same model; a track id seen twice keeps its last embedding."""
+        """Join shards made by the same model; a track id seen twice keeps its last row.
+
+        Optional columns survive only when every shard has them."""
         if not indexes:
             raise DatasetError("no index to merge")
-        models = {ix.model for ix in indexes}
+        models = {ix.model_key for ix in indexes}
         if len(models) > 1:
             raise DatasetError(f"cannot merge indexes of different models: {sorted(models)}")
-        rows: dict[str, tuple[str, np.ndarray]] = {}
-        for ix in indexes:
-            for i, track_id in enumerate(ix.ids):
-                rows[track_id] = (ix.paths[i], ix.embeddings[i])
-        ids = list(rows)
-        dim = indexes[0].dim
-        matrix = np.stack([rows[i][1] for i in ids]) if ids else np.zeros((0, dim), np.float16)
-        return cls(ids, [rows[i][0] for i in ids], matrix.astype(np.float32), models.pop())
+        dims = {ix.dim for ix in indexes if len(ix)}
+        if len(dims) > 1:
+            raise DatasetError(f"cannot merge indexes of different sizes: {sorted(dims)} dimensions")
+        last: dict[str, tuple[int, int]] = {}  # id -> (shard, row)
+        for s, ix in enumerate(indexes):
+            for row, track_id in enumerate(ix.ids):
+                last.pop(track_id, None)  # keep first-seen order of the final rows stable
+                last[track_id] = (s, row)
+        picks = list(last.values())
+
+        def gather(column: str) -> np.ndarray | None:
+            parts = [getattr(ix, column) for ix in indexes]
+            if any(p is None for p in parts):
+                return None
+            return np.stack([parts[s][row] for s, row in picks]) if picks else None
+
+        dim = dims.pop() if dims else 1
+        matrix = np.stack([indexes[s].embeddings[row] for s, row in picks]) if picks \
+            else np.zeros((0, dim), np.float16)
+        merged = cls(list(last), [indexes[s].paths[row] for s, row in picks], matrix.astype(np.float32),
+                     indexes[-1].model, seen_scores=gather("seen_scores"), sizes=gather("sizes"),
+                     mtimes_ns=gather("mtimes_ns"), info=indexes[-1].info)
+        if not picks:
+            merged.seen_scores = merged.sizes = merged.mtimes_ns = None
+        return merged
+
+
+def _int_column(values: Sequence[int] | None, n: int, name: str) -> np.ndarray | None:
+    if values is None:
+        return None
+    column = np.asarray(values, dtype=np.int64).reshape(-1)
+    if len(column) != n:
+        raise ValueError(f"{name} has {len(column)} values for {n} tracks")
+    return column
+
+
+def _encode_paths(paths: Sequence[str]) -> np.ndarray:
+    """Paths as a bytes array: numpy's str arrays cannot hold the surrogate escapes of non-UTF-8 names."""
+    return np.array([os.fsencode(p) for p in paths], dtype=bytes) if paths else np.zeros(0, dtype="S1")
+
+
+def _decode_paths(column: np.ndarray) -> list[str]:
+    if column.dtype.kind == "S":  # format 2: bytes
+        return [os.fsdecode(bytes(p)) for p in column]
+    return [str(p) for p in column]  # format 1: str

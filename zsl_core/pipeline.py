@@ -148,15 +148,46 @@ def parse_shard(shard: str | None) -> tuple[int, int]:
     return index, count
 
 
+def model_key(model: str | Path | None = "default", vectors: str | Path | None = None,
+              precision: str = "fp32") -> str:
+    """A model's full identity, the name its results are stored under: 'default' (with the bundled
+    vectors and fp32), or a resolved folder / vectors path and the precision, so results of
+    different embedding spaces or arithmetic never mix (in a library or across index shards)."""
+    if model is None or str(model) == "default":
+        key = "default" if not vectors else f"default+vectors:{Path(vectors).expanduser().resolve()}"
+        return key if precision == "fp32" else f"{key}+{precision}"
+    name = str(Path(model).expanduser().resolve())
+    return name if not vectors else f"{name}+vectors:{Path(vectors).expanduser().resolve()}"
+
+
+def analyse_file(tagger: "Tagger", path: str | Path, n_windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(embedding, seen-label scores) of one file: what a library stores per track.
+
+    The built-in model's seen scores are musicnn's probabilities (`analyse_file`), a trained
+    model's are cosines to its seen labels; both as the library's own scan computes them.
+    """
+    analyse = getattr(tagger, "analyse_file", None)
+    if analyse is not None:
+        probabilities = np.asarray(analyse(path, n_windows)["probabilities"], np.float32)
+        return np.asarray(tagger.track_embedding_from_probabilities(probabilities), np.float32), probabilities
+    embedding = np.asarray(tagger.embed_file(path, n_windows=n_windows), np.float32)
+    return embedding, np.asarray(tagger.seen_scores(embedding), np.float32)
+
+
 def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None,
                    model: str | Path = "default", out: str | Path = "index.npz",
                    shard: str | None = None, n_windows: int | None = None,
-                   vectors: str | Path | None = None, progress: bool = True) -> str:
+                   vectors: str | Path | None = None, progress: bool = True,
+                   device: str = "auto", precision: str = "fp32") -> str:
     """Embed files (or a manifest's tracks, or one shard of them) and save a search index.
 
     Shards are taken by position (every n-th track), so any job runner can fan a catalogue
-    out as `--shard 0/8` ... `--shard 7/8` and `TrackIndex.merge` joins the results.
+    out as `--shard 0/8` ... `--shard 7/8`; `zsl-core search` merges the parts, and
+    `zsl-tagger import` takes them into a desktop library. Each row keeps the seen-label
+    scores and the file's size and mtime, so the library can trust it without decoding again.
     """
+    import os
+
     from tqdm import tqdm
 
     from zsl_core.errors import AudioError
@@ -165,29 +196,53 @@ def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None
     if manifest:
         entries = [(t.id, str(t.path)) for t in datasets.read_manifest(manifest)]
     else:
-        entries = [(str(f), str(f)) for f in files]
+        entries = [(str(Path(f).expanduser().absolute()), str(Path(f).expanduser().absolute())) for f in files]
     if not entries:
         raise DatasetError("nothing to embed: give audio files or --manifest")
     index, count = parse_shard(shard)
     entries = entries[index::count]
-    tagger = load_tagger(model, vectors=vectors)
-    ids, paths, rows, failures = [], [], [], []
+    if str(model) == "default":
+        from zsl_core.default_model import resolve_precision
+
+        precision = resolve_precision(precision, device)
+    else:
+        precision = "fp32"  # a trained model runs in float32
+    tagger = load_tagger(model, vectors=vectors, device=device, precision=precision)
+    ids, paths, rows, scores, sizes, mtimes, failures = [], [], [], [], [], [], []
     for track_id, path in tqdm(entries, disable=not progress, unit="track", desc="embedding"):
         try:
-            rows.append(tagger.embed_file(path, n_windows=n_windows))
+            before = os.stat(path)
+            embedding, seen = analyse_file(tagger, path, n_windows)
         except AudioError as exc:
             failures.append(str(exc))
             continue
+        except OSError as exc:
+            failures.append(f"{path}: {exc.strerror or exc}")
+            continue
         ids.append(track_id)
         paths.append(path)
-    dim = rows[0].shape[-1] if rows else 1
+        rows.append(embedding)
+        scores.append(seen)
+        sizes.append(before.st_size)
+        mtimes.append(before.st_mtime_ns)
+    dim = rows[0].shape[-1] if rows else int(np.asarray(tagger.seen_label_embeddings()).shape[1])
+    n_seen = len(tagger.seen_labels)
     matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
-    TrackIndex(ids, paths, matrix, model=_model_name(model)).save(out)
+    info = {"model_key": model_key(model, vectors, precision), "vectors": _absolute(vectors),
+            "precision": precision, "n_windows": n_windows or 0, "seen_labels": list(tagger.seen_labels),
+            "shard": f"{index}/{count}"}
+    TrackIndex(ids, paths, matrix, model=_model_name(model),
+               seen_scores=np.stack(scores) if scores else np.zeros((0, n_seen), np.float32),
+               sizes=sizes, mtimes_ns=mtimes, info=info).save(out)
     lines = [f"wrote {len(ids)} track embeddings to {out}"]
     if failures:
         lines.append(f"skipped {len(failures)} file(s):")
         lines += [f"  {reason}" for reason in failures]
     return "\n".join(lines)
+
+
+def _absolute(path: str | Path | None) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())
 
 
 def _model_name(model: str | Path | None) -> str:
@@ -198,15 +253,21 @@ def _model_name(model: str | Path | None) -> str:
 
 def search_index(query: str, index_paths: Sequence[str | Path], model: str | Path | None = None,
                  top_k: int = 10, vectors: str | Path | None = None):
-    """Rank the tracks of one or more index files by relevance to `query`."""
+    """Rank the tracks of one or more index files by relevance to `query`.
+
+    Without `model`/`vectors`, the index's own model, word vectors and precision are used."""
     from zsl_core.index import TrackIndex
 
     index = TrackIndex.merge([TrackIndex.load(p) for p in index_paths])
-    tagger = load_tagger(model or index.model or "default", vectors=vectors)
+    precision = "fp32"
+    if model is None:
+        vectors = vectors or index.info.get("vectors")
+        precision = str(index.info.get("precision") or "fp32")
+    tagger = load_tagger(model or index.model or "default", vectors=vectors, precision=precision)
     vector, missing = tagger.query_embedding(query)
     if vector is None:
         raise VectorsError(f"no word of '{query}' is known to the model's word vectors")
-    if vector.shape[-1] != index.dim:
+    if len(index) and vector.shape[-1] != index.dim:
         raise ModelError(f"the index was made by another model ({index.model}); pass --model")
     return index.search(vector, top_k=top_k), missing
 

@@ -62,3 +62,47 @@ def test_rank_agrees_with_an_exact_float64_ranking():
     assert np.all(np.diff(scores) <= 0)
     assert rank(matrix[:0].astype(np.float16), query, 5)[0].size == 0
     assert len(rank(matrix[:3].astype(np.float16), query, 10)[0]) == 3
+
+
+def test_format_1_files_still_load_and_search(tmp_path):
+    import json
+
+    np.savez(tmp_path / "v1.npz", header=np.array(json.dumps({"format": 1, "model": "default"})),
+             ids=np.array(["a", "b"]), paths=np.array(["/a.mp3", "/b.mp3"]),
+             embeddings=np.array([[1, 0], [0, 1]], np.float16))
+    old = TrackIndex.load(tmp_path / "v1.npz")
+    assert old.paths == ["/a.mp3", "/b.mp3"] and old.model_key == "default"
+    assert old.seen_scores is None and old.sizes is None
+    assert old.search(np.array([0.0, 1.0]), top_k=1)[0].id == "b"
+
+
+def test_optional_columns_round_trip_and_merge():
+    first = TrackIndex(["a", "b"], ["/a", "/b"], np.eye(2), "m", seen_scores=[[0.1, 0.9], [0.5, 0.5]],
+                       sizes=[10, 20], mtimes_ns=[1, 2], info={"model_key": "m+x", "n_windows": 8})
+    second = TrackIndex(["b", "c"], ["/b2", "/c"], np.eye(2), "m", seen_scores=[[0.2, 0.8], [0.3, 0.7]],
+                        sizes=[21, 30], mtimes_ns=[3, 4], info={"model_key": "m+x", "n_windows": 8})
+    merged = TrackIndex.merge([first, second])
+    assert merged.ids == ["a", "b", "c"] and merged.paths == ["/a", "/b2", "/c"]
+    assert merged.sizes.tolist() == [10, 21, 30] and merged.mtimes_ns.tolist() == [1, 3, 4]
+    np.testing.assert_allclose(merged.seen_scores[1], [0.2, 0.8], atol=1e-3)
+    assert merged.model_key == "m+x" and merged.info["n_windows"] == 8
+    # Another model key (e.g. other word vectors or precision) never merges.
+    with pytest.raises(DatasetError, match="different models"):
+        TrackIndex.merge([first, TrackIndex(["d"], ["/d"], np.eye(2)[:1], "m", info={"model_key": "m+y"})])
+    # A shard without the optional columns drops them from the merge rather than inventing them.
+    plain = TrackIndex(["d"], ["/d"], np.eye(2)[:1], "m", info={"model_key": "m+x"})
+    assert TrackIndex.merge([first, plain]).seen_scores is None
+
+
+def test_damaged_columns_are_refused(tmp_path):
+    import json
+
+    np.savez(tmp_path / "bad.npz", header=np.array(json.dumps({"format": 2, "model": "m"})),
+             ids=np.array(["a", "b"]), paths=np.array([b"/a", b"/b"]),
+             embeddings=np.eye(2, dtype=np.float16), sizes=np.array([1], np.int64))
+    with pytest.raises(DatasetError, match="damaged"):
+        TrackIndex.load(tmp_path / "bad.npz")
+    np.savez(tmp_path / "future.npz", header=np.array(json.dumps({"format": 9, "model": "m"})),
+             ids=np.array(["a"]), paths=np.array([b"/a"]), embeddings=np.eye(1, dtype=np.float16))
+    with pytest.raises(DatasetError, match="unsupported index format 9"):
+        TrackIndex.load(tmp_path / "future.npz")

@@ -1,0 +1,233 @@
+"""Take `zsl-core embed` index files (shards of a big catalogue) into the library index.
+
+Why: analysing audio is the slow part of a scan (the model, about 0.3 s per track on a desktop
+CPU). A catalogue too big for one machine is analysed as shards on any job runner
+(`zsl-core embed --manifest all.jsonl --shard i/n --windows 8 --out part-i.npz`), and the parts are
+imported here; afterwards the library searches, tags and writes as if it had scanned them, and a
+later `zsl-tagger scan` of the same folders finds those files unchanged.
+
+What is trusted, and why:
+
+* Only parts made by this library's model (`TrackIndex.model_key`: the model, its word vectors
+  and precision), so the embedding spaces and seen-label scores are the ones the library's own
+  scans store. Format-1 parts (no seen-label scores) are refused with a reason.
+* Only rows whose file is here (after `--map OLD=NEW` path prefix rewriting) with the size and
+  modification time it had when it was analysed: a file changed since is left for a scan.
+  Copies of a library must keep their mtimes (`rsync -a`, `cp -p`) to be imported.
+* The file is still probed here (its tags for the table, and the audio fingerprint the scanner
+  uses to notice moves and edits), which reads the file but decodes no audio.
+
+A bad part (missing, damaged, another model) is reported in one line and the other parts go on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from app import db
+from app.scanner import ScanProgress, probe_file
+from zsl_core.errors import ZslError
+
+__all__ = ["ImportSummary", "import_indexes", "parse_path_map", "map_path"]
+
+_BATCH = 256  # rows written per transaction: one commit per track would dominate at 100k tracks
+_PROBE_THREADS = 4  # probing is file reads and hashing (hashlib releases the GIL), not the model
+
+
+class ImportError_(ZslError):
+    """An import request that cannot start at all (bad --map), with a one-line reason."""
+
+
+@dataclass
+class ImportSummary:
+    """What an import did. `imported`: rows stored now; `unchanged`: already in the library with
+    this model's results and the same file; `changed`/`missing`/`failed`: (path, reason) lists of
+    rows not taken (a scan analyses those); `bad_parts`: (index file, reason)."""
+
+    imported: int = 0
+    unchanged: int = 0
+    changed: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    bad_parts: list[tuple[str, str]] = field(default_factory=list)
+    parts: int = 0
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    @property
+    def skipped(self) -> int:
+        return len(self.changed) + len(self.missing) + len(self.failed)
+
+
+def parse_path_map(specs: Sequence[str]) -> list[tuple[str, str]]:
+    """'OLD=NEW' prefix rewrites, longest OLD first so the most specific one wins."""
+    pairs = []
+    for spec in specs:
+        old, sep, new = spec.partition("=")
+        if not sep or not old:
+            raise ImportError_(f"--map {spec!r}: expected OLD=NEW (a path prefix and its replacement)")
+        pairs.append((old, new))
+    return sorted(pairs, key=lambda pair: -len(pair[0]))
+
+
+def map_path(path: str, path_map: Sequence[tuple[str, str]]) -> str:
+    """`path` with the first matching prefix rewritten. A prefix matches whole path components
+    only, so /music never rewrites /music2/x."""
+    for old, new in path_map:
+        base = old.rstrip("/\\")
+        if path == base or path.startswith(base + "/") or path.startswith(base + "\\"):
+            return new.rstrip("/\\") + path[len(base):]
+    return path
+
+
+def import_indexes(conn: sqlite3.Connection, tagger: Any, model_name: str,
+                   index_paths: Sequence[str | Path], *, path_map: Sequence[tuple[str, str]] = (),
+                   progress: Callable[[ScanProgress], None] | None = None,
+                   cancel: threading.Event | None = None,
+                   on_track: Callable[[int], None] | None = None) -> ImportSummary:
+    """Import the rows of `index_paths` (made by the model stored as `model_name`) into `conn`."""
+    from zsl_core.index import TrackIndex
+
+    started = time.monotonic()
+    cancel = cancel or threading.Event()
+    summary = ImportSummary()
+    labels = list(tagger.seen_labels)
+    dim = int(np.asarray(tagger.seen_label_embeddings()).shape[1])
+    parts = []
+    for index_path in index_paths:
+        shown = db.display(os.fsencode(os.fspath(index_path)))
+        try:
+            part = TrackIndex.load(index_path)
+            problem = _part_problem(part, model_name, labels, dim)
+        except ZslError as exc:
+            problem = str(exc).removeprefix(f"{index_path}: ")
+        if problem:
+            summary.bad_parts.append((shown, problem))
+        else:
+            parts.append(part)
+    summary.parts = len(parts)
+    rows = _rows(parts, path_map)
+    model_id = db.model_id(conn, model_name, dim, labels)
+    known = {bytes(r[0]): r[1:] for r in conn.execute(
+        "SELECT path, id, size, mtime_ns, status, fingerprint FROM tracks")}
+    analysed = {r[0]: r[1] for r in conn.execute(
+        "SELECT track_id, fingerprint FROM results WHERE model_id = ?", (model_id,))}
+
+    todo = []
+    for row in rows:
+        key, shown = row["key"], db.display(row["key"])
+        try:
+            info = os.stat(key)
+        except OSError as exc:
+            summary.missing.append((shown, exc.strerror or "cannot read"))
+            continue
+        if row["size"] >= 0 and (info.st_size, info.st_mtime_ns) != (row["size"], row["mtime_ns"]):
+            summary.changed.append((shown, "changed since it was analysed (size or modification time)"))
+            continue
+        stored = known.get(key)
+        if stored is not None:
+            track_id, size, mtime_ns, status, fingerprint = stored
+            if (status == "ok" and (size, mtime_ns) == (info.st_size, info.st_mtime_ns)
+                    and track_id in analysed and analysed[track_id] == fingerprint):
+                summary.unchanged += 1
+                continue
+        todo.append((row, info, stored[0] if stored else None))
+
+    total = len(rows)
+    done = total - len(todo)
+    work_started = time.monotonic()
+    with cf.ThreadPoolExecutor(_PROBE_THREADS) as pool:
+        for start in range(0, len(todo), _BATCH):
+            if cancel.is_set():
+                summary.cancelled = True
+                break
+            batch = todo[start:start + _BATCH]
+            probes = list(pool.map(lambda item: probe_file(item[0]["key"]), batch))
+            stored_ids = _store_batch(conn, model_id, batch, probes, summary)
+            for track_id in stored_ids:
+                if on_track is not None:
+                    on_track(track_id)
+            done += len(batch)
+            if progress is not None:
+                elapsed = max(time.monotonic() - work_started, 1e-6)
+                rate = (done - (total - len(todo))) / elapsed
+                left = total - done
+                progress(ScanProgress(done, total, rate, left / rate if rate > 0 else None,
+                                      db.display(batch[-1][0]["key"])))
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _part_problem(part: Any, model_name: str, labels: list[str], dim: int) -> str | None:
+    """Why an index part cannot be imported into this library, or None."""
+    if part.model_key != model_name:
+        return (f"made by model '{part.model_key}', this library uses '{model_name}' "
+                "(match --model/--vectors/--precision, or embed again)")
+    if part.seen_scores is None or part.sizes is None or part.mtimes_ns is None:
+        return "made by an older zsl-core embed (no seen-label scores); embed it again"
+    if len(part) and part.seen_scores.shape[1] != len(labels):
+        return f"has {part.seen_scores.shape[1]} seen-label scores per track, the model has {len(labels)}"
+    if part.info.get("seen_labels") not in (None, labels):
+        return "its model's seen labels differ from this library's model"
+    if len(part) and part.dim != dim:
+        return f"has {part.dim}-d embeddings, the model makes {dim}-d ones"
+    return None
+
+
+def _rows(parts: Sequence[Any], path_map: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Every row of every part by local path; a path in several parts keeps its last row."""
+    rows: dict[bytes, dict[str, Any]] = {}
+    for part in parts:
+        n_windows = int(part.info.get("n_windows") or 0) or None
+        for i, path in enumerate(part.paths):
+            key = db.path_key(map_path(path, path_map))
+            rows.pop(key, None)
+            rows[key] = {"key": key, "embedding": part.embeddings[i], "scores": part.seen_scores[i],
+                         "size": int(part.sizes[i]), "mtime_ns": int(part.mtimes_ns[i]),
+                         "n_windows": n_windows}
+    return list(rows.values())
+
+
+def _store_batch(conn: sqlite3.Connection, model_id: int, batch: list[tuple[dict[str, Any], Any, int | None]],
+                 probes: list[Any], summary: ImportSummary) -> list[int]:
+    """Write one batch of tracks and their results in one transaction; returns the stored ids."""
+    now = time.time()
+    stored = []
+    with db.transaction(conn):
+        for (row, info, track_id), probe in zip(batch, probes):
+            key = row["key"]
+            if probe.error or probe.fingerprint is None:
+                summary.failed.append((db.display(key), probe.error or "cannot read file"))
+                continue
+            meta = probe.metadata
+            values = {"path": key, "display_path": db.display(key), "size": info.st_size,
+                      "mtime_ns": info.st_mtime_ns, "fingerprint": probe.fingerprint, "status": "ok",
+                      "error": f"tags: {meta.error}" if meta.error else None, "title": meta.title,
+                      "artist": meta.artist, "album": meta.album, "genre": meta.genre, "mood": meta.mood,
+                      "duration": meta.duration, "has_cover": int(meta.has_cover), "scanned_at": now,
+                      "gone_at": None}
+            if track_id is None:
+                values["added_at"] = now
+                cur = conn.execute(f"INSERT INTO tracks ({', '.join(values)}) VALUES "
+                                   f"({', '.join('?' * len(values))})", tuple(values.values()))
+                track_id = int(cur.lastrowid)
+            else:
+                sets = ", ".join(f"{k} = ?" for k in values)
+                conn.execute(f"UPDATE tracks SET {sets} WHERE id = ?", (*values.values(), track_id))
+            conn.execute(
+                "INSERT OR REPLACE INTO results (track_id, model_id, embedding, seen_scores, n_windows,"
+                " fingerprint, analysed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (track_id, model_id, db.to_blob(row["embedding"]), db.to_blob(row["scores"]),
+                 row["n_windows"], probe.fingerprint, now))
+            summary.imported += 1
+            stored.append(track_id)
+    return stored
