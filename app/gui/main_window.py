@@ -11,6 +11,7 @@ dropped.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -61,6 +62,24 @@ def interleave(prediction: Any | None, top_k: int) -> list[str]:
                 keys.add(scores[rank].tag.casefold())
                 chosen.append(scores[rank].tag)
     return chosen
+
+
+def unplayable_reason(path: str | Path) -> str | None:
+    """Why the file cannot be handed to the player, found with one stat (no read), or None.
+
+    Qt's own error for these is "Could not open file", which does not say what to do.
+    """
+    try:
+        target = Path(path)
+        if not target.exists():
+            return "the file is gone (moved or deleted since the scan; rescan with F5)"
+        if not target.is_file():
+            return "not a file"
+        if not os.access(target, os.R_OK):
+            return "no permission to read the file"
+    except (OSError, ValueError) as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return None
 
 
 def dropped_folders(urls: list[QUrl]) -> tuple[list[str], list[str]]:
@@ -653,6 +672,7 @@ class MainWindow(QMainWindow):
             self.panel.show_track(None)
             return
         self.panel.show_track(track, len(self.selected_ids()))
+        self._update_play_button()
         if track is None:
             return
         self._load_prediction(track)
@@ -865,8 +885,36 @@ class MainWindow(QMainWindow):
         self.player = QMediaPlayer(self)
         self.audio_output = QAudioOutput(self)
         self.player.setAudioOutput(self.audio_output)
-        self.player.errorOccurred.connect(lambda _e, text: self.error(f"cannot play: {text or 'unknown error'}"))
+        self.player.errorOccurred.connect(self._player_error)
+        self.player.playbackStateChanged.connect(lambda _state: self._update_play_button())
         return True
+
+    def _track_name(self, track_id: int | None) -> str:
+        track = None if track_id is None else self.track_model.track_by_id(track_id)
+        return "the track" if track is None else Path(str(track.display_path)).name
+
+    def _player_error(self, error: Any, text: str) -> None:
+        """Qt could not open or decode the file: say which track and why, and forget it as the
+        playing one, so that Play tries again (and reports again) instead of doing nothing."""
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        if error == QMediaPlayer.Error.NoError:
+            return
+        reason = text or "unknown error"
+        if error == QMediaPlayer.Error.FormatError:
+            reason = f"Qt Multimedia cannot play this file's format ({reason})"
+        self.error(f"cannot play {self._track_name(self._playing_id)}: {reason}")
+        self._playing_id = None
+        self._update_play_button()
+
+    def _update_play_button(self) -> None:
+        """The panel's button says Pause while the track it shows is the one playing."""
+        playing = False
+        if self.player is not None and self._playing_id is not None and self._playing_id == self.panel.track_id:
+            from PySide6.QtMultimedia import QMediaPlayer
+
+            playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        self.panel.play_button.setText("Pause" if playing else "Play")
 
     def play_selected(self) -> None:
         track_id = self.panel.track_id
@@ -884,8 +932,15 @@ class MainWindow(QMainWindow):
                 return
             self.player.play()
             return
+        problem = unplayable_reason(track.path)
+        if problem is not None:
+            self.error(f"cannot play {self._track_name(track_id)}: {problem}")
+            return
+        url = QUrl.fromLocalFile(str(track.path))
+        if self.player.source() == url:
+            self.player.setSource(QUrl())  # the same file again (after an error): Qt reopens it only this way
         self._playing_id = track_id
-        self.player.setSource(QUrl.fromLocalFile(str(track.path)))
+        self.player.setSource(url)
         self.player.play()
         self.statusBar().showMessage(f"Playing {track.title or track.display_path}", 5000)
 
@@ -893,6 +948,7 @@ class MainWindow(QMainWindow):
         if self.player is not None:
             self.player.stop()
         self._playing_id = None
+        self._update_play_button()
 
     # --- drag and drop: folders dropped anywhere on the window are added and scanned ---------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)

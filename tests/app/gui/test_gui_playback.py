@@ -1,0 +1,163 @@
+"""Playback from the real main window, offscreen: a good file, and the ways a track cannot play.
+
+A real library is scanned in tmp_path (short clips), then rows are selected and the panel's Play
+button is clicked. There is no sound device here: Qt Multimedia (FFmpeg backend) still opens and
+plays the file to nowhere, so the player's source, state and error signal are what is checked.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+pytest.importorskip("PySide6.QtMultimedia", reason="Qt Multimedia is not installed with this PySide6")
+
+from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
+from PySide6.QtMultimedia import QMediaPlayer  # noqa: E402
+
+import audio_factory  # noqa: E402
+from app.gui import create_app  # noqa: E402
+from app.gui.main_window import MainWindow  # noqa: E402
+from app.gui.models import TRACK_ID_ROLE  # noqa: E402
+from app.gui.settings import Settings  # noqa: E402
+
+SCAN_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """A window whose library holds good.wav (8 s), other.wav and bad.mp3 (not audio)."""
+    create_app()
+    folder = tmp_path / "music"
+    folder.mkdir()
+    audio_factory.write_tone(folder / "good.wav", 8.0, 22050, (440.0,), "wav")
+    audio_factory.write_tone(folder / "other.wav", 2.0, 22050, (660.0,), "wav")
+    (folder / "bad.mp3").write_bytes(b"this is not audio" * 200)
+    win = MainWindow(Settings(tmp_path / "settings.ini"), db_path=tmp_path / "library.sqlite3")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.loaded, timeout=30_000)
+    win.add_folder(str(folder))
+    qtbot.waitUntil(lambda: win.last_scan is not None and not win.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: win.track_model.rowCount() == 3, timeout=10_000)
+    win.folder = folder
+    yield win
+    win.close()
+
+
+def select(window, qtbot, name: str) -> int:
+    """Select the row of file `name` in the library table; its track id."""
+    proxy = window.proxy
+    for row in range(proxy.rowCount()):
+        index = proxy.index(row, 0)
+        track_id = int(index.data(TRACK_ID_ROLE))
+        if Path(window.track_model.track_by_id(track_id).path).name == name:
+            flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            window.table.selectionModel().setCurrentIndex(index, flags)
+            qtbot.waitUntil(lambda: window.panel.track_id == track_id, timeout=5_000)
+            return track_id
+    raise AssertionError(f"{name} is not in the table")
+
+
+def status(window) -> str:
+    return window.statusBar().currentMessage()
+
+
+def play(window, qtbot) -> None:
+    assert window.panel.play_button.isEnabled()
+    qtbot.mouseClick(window.panel.play_button, Qt.MouseButton.LeftButton)
+
+
+def cannot_play_lines(window) -> list[str]:
+    return [line for line in window.log_view.lines() if "cannot play" in line]
+
+
+def assert_plays(window, qtbot, name: str) -> None:
+    """Play `name` and see the player take it (the app still works)."""
+    track_id = select(window, qtbot, name)
+    play(window, qtbot)
+    path = window.track_model.track_by_id(track_id).path
+    qtbot.waitUntil(lambda: window.player is not None and window.player.source().toLocalFile() == str(path),
+                    timeout=5_000)
+    qtbot.waitUntil(lambda: window.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+                    or window.player.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia, timeout=10_000)
+    assert window.player.error() == QMediaPlayer.Error.NoError
+
+
+def test_play_good_wav_then_pause_and_stop(window, qtbot):
+    assert_plays(window, qtbot, "good.wav")
+    assert "Playing" in status(window) and "good.wav" in status(window)
+    assert not cannot_play_lines(window)
+    qtbot.waitUntil(lambda: window.panel.play_button.text() == "Pause", timeout=5_000)
+    play(window, qtbot)  # the same track again: pause
+    qtbot.waitUntil(lambda: window.player.playbackState() == QMediaPlayer.PlaybackState.PausedState,
+                    timeout=5_000)
+    assert window.panel.play_button.text() == "Play"
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: window.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState,
+                    timeout=5_000)
+    assert window._playing_id is None
+
+
+def test_play_nothing_selected(window, qtbot):
+    window.play_selected()
+    assert status(window) == "Select a track to play"
+    assert window.player is None
+
+
+def test_play_file_gone_says_so_and_app_keeps_working(window, qtbot):
+    select(window, qtbot, "other.wav")
+    (window.folder / "other.wav").unlink()
+    play(window, qtbot)
+    message = status(window)
+    assert message.startswith("cannot play other.wav") and "gone" in message and "\n" not in message
+    assert len(cannot_play_lines(window)) == 1
+    play(window, qtbot)  # pressing Play again says it again, it does not silently do nothing
+    assert len(cannot_play_lines(window)) == 2
+    assert window.panel.play_button.text() == "Play"
+    assert_plays(window, qtbot, "good.wav")
+    assert len(cannot_play_lines(window)) == 2
+
+
+def test_play_format_qt_cannot_play(window, qtbot):
+    select(window, qtbot, "bad.mp3")  # the scan listed it as "not analysed"; it is still a row
+    play(window, qtbot)
+    qtbot.waitUntil(lambda: len(cannot_play_lines(window)) == 1, timeout=10_000)
+    message = status(window)
+    assert message.startswith("cannot play bad.mp3") and "\n" not in message
+    assert window.panel.play_button.text() == "Play"
+    play(window, qtbot)  # again: the error is reported again, not swallowed
+    qtbot.waitUntil(lambda: len(cannot_play_lines(window)) == 2, timeout=10_000)
+    assert_plays(window, qtbot, "good.wav")
+    assert len(cannot_play_lines(window)) == 2
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="running as root: file permissions do not stop root from reading")
+def test_play_unreadable_file(window, qtbot):
+    select(window, qtbot, "other.wav")
+    path = window.folder / "other.wav"
+    path.chmod(0)
+    try:
+        play(window, qtbot)
+        message = status(window)
+        assert message.startswith("cannot play other.wav") and "permission" in message
+        assert_plays(window, qtbot, "good.wav")
+    finally:
+        path.chmod(0o644)
+
+
+def test_play_a_folder_where_the_file_was(window, qtbot):
+    """The path now names a folder (a replaced file): refused before Qt is asked."""
+    select(window, qtbot, "other.wav")
+    path = window.folder / "other.wav"
+    path.unlink()
+    path.mkdir()
+    play(window, qtbot)
+    message = status(window)
+    assert message.startswith("cannot play other.wav") and "not a file" in message
+    assert_plays(window, qtbot, "good.wav")
