@@ -195,13 +195,15 @@ class Probe:
 
 
 def _worker_init() -> None:
-    """One thread per worker: the pool is the parallelism, more threads would only contend."""
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except Exception:
-        pass
+    """One BLAS/OpenMP thread per worker: the pool is the parallelism, more threads would only
+    contend. Set through the environment rather than torch: a worker never imports torch
+    (decoding, resampling and musicnn patches are numpy, `zsl_core.dsp`), which keeps it at
+    a fraction of the ~335 MB torch costs per process (issue 7). numpy is already imported by
+    the time the initializer runs (this module imports it), so its pools are sized by the
+    parent's setting (app/__init__.py sets OPENBLAS_NUM_THREADS=1); these cover libraries
+    loaded later."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
 
 
 def probe_file(path: bytes) -> Probe:
@@ -223,7 +225,11 @@ def probe_file(path: bytes) -> Probe:
 
 def decode_file(path: bytes, n_windows: int, sample_rate: int, window_seconds: float,
                 patches: bool) -> tuple[str, Any]:
-    """("patches", array) | ("segments", list of arrays) | ("error", one-line reason)."""
+    """("patches", array) | ("segments", list of arrays) | ("error", one-line reason).
+
+    Torch-free on purpose (see `_worker_init`): patches come from `zsl_core.dsp`, which is
+    also what `zsl_core.default_model.segments_to_patches` runs in the main process.
+    """
     from zsl_core import audio as audio_io
 
     name = os.fsdecode(path)
@@ -236,9 +242,9 @@ def decode_file(path: bytes, n_windows: int, sample_rate: int, window_seconds: f
                 raise AudioError(name, "no audio samples")
             segments = [whole]
         if patches:
-            from zsl_core.default_model import segments_to_patches
+            from zsl_core import dsp
 
-            return "patches", segments_to_patches(segments)
+            return "patches", dsp.segments_to_patches(segments)
         return "segments", segments
     except AudioError as exc:
         return "error", exc.reason

@@ -9,8 +9,13 @@ Whatever goes wrong inside a decoder comes out as one `AudioError(path, reason)`
 library scan can skip and count bad files instead of crashing.
 
 Long tracks are never decoded whole just to look at a few seconds: `load_windows` seeks to
-each window. Resampling (torchaudio) happens per window on a grid aligned with the full
-decode, so a window equals the same slice of `load_audio(path)` up to codec seek effects.
+each window. Resampling (`zsl_core.dsp.resample`, torchaudio's windowed-sinc definition in
+numpy) happens per window on a grid aligned with the full decode, so a window equals the same
+slice of `load_audio(path)` up to codec seek effects.
+
+This module imports no torch at import time: the library scan's decode workers use it, and
+torch would cost each of them ~335 MB (issue 7). Only the paper's mel front end
+(`mel_spectrogram`, `MelFrontEnd`) needs torch, and loads it when first used.
 
 The mel front end reproduces the authors' librosa pipeline (kunimi00/ZSL_music_tagging,
 scripts/preprocess_audio*.py): `librosa.stft` (n_fft 1024, periodic Hann, hop 512, centred
@@ -25,12 +30,15 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torchaudio.functional as AF
 
+from zsl_core import dsp
 from zsl_core.errors import AudioError
+
+if TYPE_CHECKING:
+    import torch
 
 AUDIO_EXTENSIONS: frozenset[str] = frozenset({
     ".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".aiff", ".aif",
@@ -143,6 +151,8 @@ def mel_spectrogram(audio: np.ndarray | torch.Tensor, sample_rate: int = SAMPLE_
     if sample_rate != SAMPLE_RATE:
         raise ValueError(f"the mel front end runs at {SAMPLE_RATE} Hz, got {sample_rate} Hz; "
                          "resample first (load_audio does)")
+    import torch
+
     tensor = torch.as_tensor(np.asarray(audio, dtype=np.float32) if not torch.is_tensor(audio)
                              else audio.detach().to("cpu", torch.float32))
     if tensor.ndim != 1:
@@ -151,44 +161,67 @@ def mel_spectrogram(audio: np.ndarray | torch.Tensor, sample_rate: int = SAMPLE_
         return _default_front_end()(tensor[None])[0].numpy()
 
 
-class MelFrontEnd(torch.nn.Module):
-    """Batched, device-aware mel front end: audio [B, n] (or [n]) -> float32 [B, 128, T].
+def _mel_front_end_class() -> type:
+    """`MelFrontEnd`, defined on first use so that importing this module does not import torch."""
+    global _MEL_FRONT_END_CLASS
+    if _MEL_FRONT_END_CLASS is not None:
+        return _MEL_FRONT_END_CLASS
+    import torch
+    import torchaudio.functional as AF
 
-    Same numbers as `mel_spectrogram`; move it with `.to(device)` and it runs on the GPU.
-    The filterbank and window are buffers (not parameters), so they follow the module but
-    are never trained and are not saved in checkpoints.
-    """
+    class MelFrontEnd(torch.nn.Module):
+        """Batched, device-aware mel front end: audio [B, n] (or [n]) -> float32 [B, 128, T].
 
-    def __init__(self, sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, hop: int = HOP,
-                 n_mels: int = N_MELS, f_max: float | None = None) -> None:
-        super().__init__()
-        self.sample_rate, self.n_fft, self.hop, self.n_mels = sample_rate, n_fft, hop, n_mels
-        fbank = AF.melscale_fbanks(n_freqs=n_fft // 2 + 1, f_min=0.0,
-                                   f_max=float(f_max if f_max is not None else sample_rate / 2),
-                                   n_mels=n_mels, sample_rate=sample_rate,
-                                   norm="slaney", mel_scale="slaney")
-        self.register_buffer("fbank", fbank.T.contiguous(), persistent=False)  # [mels, freqs]
-        self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
+        Same numbers as `mel_spectrogram`; move it with `.to(device)` and it runs on the GPU.
+        The filterbank and window are buffers (not parameters), so they follow the module but
+        are never trained and are not saved in checkpoints.
+        """
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        squeeze = audio.ndim == 1
-        batch = audio[None] if squeeze else audio
-        batch = batch.to(self.window.device, torch.float32)
-        if batch.shape[-1] < self.n_fft:
-            batch = torch.nn.functional.pad(batch, (0, self.n_fft - batch.shape[-1]))
-        spec = torch.stft(batch, self.n_fft, self.hop, window=self.window, center=True,
-                          pad_mode="reflect", return_complex=True).abs()
-        mel = torch.log10(1 + 10 * torch.matmul(self.fbank, spec))
-        return mel[0] if squeeze else mel
+        def __init__(self, sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, hop: int = HOP,
+                     n_mels: int = N_MELS, f_max: float | None = None) -> None:
+            super().__init__()
+            self.sample_rate, self.n_fft, self.hop, self.n_mels = sample_rate, n_fft, hop, n_mels
+            fbank = AF.melscale_fbanks(n_freqs=n_fft // 2 + 1, f_min=0.0,
+                                       f_max=float(f_max if f_max is not None else sample_rate / 2),
+                                       n_mels=n_mels, sample_rate=sample_rate,
+                                       norm="slaney", mel_scale="slaney")
+            self.register_buffer("fbank", fbank.T.contiguous(), persistent=False)  # [mels, freqs]
+            self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
+
+        def forward(self, audio: torch.Tensor) -> torch.Tensor:
+            squeeze = audio.ndim == 1
+            batch = audio[None] if squeeze else audio
+            batch = batch.to(self.window.device, torch.float32)
+            if batch.shape[-1] < self.n_fft:
+                batch = torch.nn.functional.pad(batch, (0, self.n_fft - batch.shape[-1]))
+            spec = torch.stft(batch, self.n_fft, self.hop, window=self.window, center=True,
+                              pad_mode="reflect", return_complex=True).abs()
+            mel = torch.log10(1 + 10 * torch.matmul(self.fbank, spec))
+            return mel[0] if squeeze else mel
+
+    MelFrontEnd.__module__ = __name__
+    MelFrontEnd.__qualname__ = "MelFrontEnd"
+    _MEL_FRONT_END_CLASS = MelFrontEnd
+    return MelFrontEnd
 
 
-_FRONT_END: MelFrontEnd | None = None
+_MEL_FRONT_END_CLASS: type | None = None
 
 
-def _default_front_end() -> MelFrontEnd:
+def __getattr__(name: str) -> Any:
+    """`MelFrontEnd` (a torch.nn.Module) is made on first access (PEP 562): no torch at import."""
+    if name == "MelFrontEnd":
+        return _mel_front_end_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_FRONT_END: "MelFrontEnd | None" = None
+
+
+def _default_front_end() -> "MelFrontEnd":
     global _FRONT_END
     if _FRONT_END is None:
-        _FRONT_END = MelFrontEnd()
+        _FRONT_END = _mel_front_end_class()()
     return _FRONT_END
 
 
@@ -196,11 +229,8 @@ def _default_front_end() -> MelFrontEnd:
 
 
 def _resample(audio: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
-    if rate == new_rate or len(audio) == 0:
-        return np.ascontiguousarray(audio, dtype=np.float32)
-    out = AF.resample(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)),
-                      rate, new_rate)
-    return out.numpy()
+    """torchaudio.functional.resample's windowed sinc, in numpy (agrees to ~2e-7)."""
+    return dsp.resample(audio, rate, new_rate)
 
 
 def _length_at(source: "_Source", sample_rate: int) -> int:

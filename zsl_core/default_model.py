@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from zsl_core import audio as audio_io
-from zsl_core import musicnn
+from zsl_core import dsp, musicnn
 from zsl_core.errors import AudioError, ModelError, ZslError
 from zsl_core.resources import resource_path
 from zsl_core.tagger import Prediction, Tagger, TagScore
@@ -191,13 +191,10 @@ def segments_to_patches(segments: Sequence[np.ndarray]) -> np.ndarray:
     """musicnn input patches [n, 187, 96] of every 16 kHz mono segment, concatenated.
 
     Each segment is cut on its own so a short window is repeat-padded like a short track,
-    never glued to the next one.
+    never glued to the next one. Computed by `zsl_core.dsp` (numpy), the same code the scan's
+    torch-free decode workers run, so a track gets the same patches in either place.
     """
-    if isinstance(segments, np.ndarray) and segments.ndim == 1:
-        segments = [segments]
-    if len(segments) == 0:
-        raise AudioError("<audio>", "no audio segments to tag")
-    return np.concatenate([musicnn.to_patches(musicnn.musicnn_mel(s)) for s in segments])
+    return dsp.segments_to_patches(segments)
 
 
 # --- the tagger -------------------------------------------------------------------------------
