@@ -1,0 +1,94 @@
+"""The scan's decode workers never import torch, and their patches are the main process's (issue 7).
+
+Runs the real `app.scanner.decode_file` in a spawned worker with the scanner's initializer, as a
+scan does, on generated 44.1 kHz mp3 and 48 kHz flac files. The reference is the pipeline the
+workers ran before (torchaudio resampling + zsl_core.musicnn's torch.stft log-mel), computed
+here in the main process. This module imports no torch at its top: the worker imports it to
+run `_torch_modules`.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import audio_factory
+from app import scanner
+
+# Log-mel patches: torch's float32 FFT is itself up to ~1.3e-5 off the exact values in
+# near-silent bands (tests/zsl_core/test_dsp.py), resampling differs by ~2.5e-7.
+PATCH_ATOL = 5e-5
+
+
+def _torch_modules() -> list[str]:
+    """Runs in the worker: the torch modules it has loaded."""
+    return sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchaudio"))
+
+
+@pytest.fixture(scope="module")
+def tracks(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("torchfree")
+    music = audio_factory.chirp(9.0, 44100, 80, 9000) + audio_factory.tone(9.0, 44100, (110, 660, 2500), 0.4)
+    return {
+        "mp3": audio_factory.write_signal(folder / "song.mp3", music, 44100),
+        "flac": audio_factory.write_signal(folder / "song.flac",
+                                           audio_factory.chirp(7.5, 48000, 60, 12000), 48000),
+    }
+
+
+def _reference_patches(path: Path, n_windows: int, monkeypatch) -> np.ndarray:
+    """What the main process computes with the torch pipeline the workers used to run."""
+    import torch
+    import torchaudio.functional as AF
+
+    from zsl_core import audio, musicnn
+
+    def torchaudio_resample(x, rate, new_rate):
+        if rate == new_rate or len(x) == 0:
+            return np.ascontiguousarray(x, dtype=np.float32)
+        return AF.resample(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), rate, new_rate).numpy()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(audio, "_resample", torchaudio_resample)
+        if n_windows:
+            segments = list(audio.load_windows(path, n_windows, 3.0, musicnn.SAMPLE_RATE))
+        else:
+            segments = [audio.load_audio(path, musicnn.SAMPLE_RATE)]
+    return np.concatenate([musicnn.to_patches(musicnn.musicnn_mel(s)) for s in segments])
+
+
+def test_decode_worker_never_imports_torch_and_matches_main_process(tracks, monkeypatch):
+    context = multiprocessing.get_context("spawn")
+    jobs = [(fmt, n) for fmt in ("mp3", "flac") for n in (2, 0)]
+    with cf.ProcessPoolExecutor(max_workers=1, mp_context=context,
+                                initializer=scanner._worker_init) as pool:
+        results = {job: pool.submit(scanner.decode_file, os.fsencode(tracks[job[0]]), job[1],
+                                    16000, 3.0, True).result() for job in jobs}
+        segments = pool.submit(scanner.decode_file, os.fsencode(tracks["mp3"]), 2, 16000, 3.0,
+                               False).result()
+        assert pool.submit(_torch_modules).result() == []
+    assert segments[0] == "segments" and len(segments[1]) == 2
+    for (fmt, n_windows), (kind, patches) in results.items():
+        assert kind == "patches", (fmt, n_windows, patches)
+        reference = _reference_patches(tracks[fmt], n_windows, monkeypatch)
+        assert patches.shape == reference.shape, (fmt, n_windows)
+        assert patches.shape[1:] == (187, 96)
+        np.testing.assert_allclose(patches, reference, rtol=0, atol=PATCH_ATOL,
+                                   err_msg=f"{fmt}, n_windows={n_windows}")
+
+
+def test_decode_worker_reports_a_bad_file_without_torch(tmp_path):
+    bad = tmp_path / "broken.mp3"
+    bad.write_bytes(b"not audio at all" * 64)
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=1, mp_context=context,
+                                initializer=scanner._worker_init) as pool:
+        kind, reason = pool.submit(scanner.decode_file, os.fsencode(bad), 2, 16000, 3.0, True).result()
+        assert pool.submit(_torch_modules).result() == []
+    assert kind == "error" and reason
