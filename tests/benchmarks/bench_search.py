@@ -37,6 +37,14 @@ def naive(matrix: np.ndarray, query: np.ndarray, top_k: int) -> np.ndarray:
     return np.argsort(-scores)[:top_k]
 
 
+def previous(matrix: np.ndarray, query: np.ndarray, top_k: int) -> np.ndarray:
+    """`rank` before 2026-11-25 (torch.mv, scores copied to float32, then topk), for the ratio."""
+    query = query / np.linalg.norm(query)
+    with torch.inference_mode():
+        scores = torch.mv(torch.from_numpy(matrix), torch.from_numpy(query).half()).float()
+        return torch.topk(scores, top_k).indices.numpy()
+
+
 def timed(fn, queries: np.ndarray) -> list[float]:
     times = []
     for q in queries:
@@ -58,11 +66,14 @@ def main() -> None:
         matrix = library(n)
         rank(matrix, queries[0], args.top)  # warm-up (thread pool start)
         ours = timed(lambda q: rank(matrix, q, args.top), queries)
+        before = timed(lambda q: previous(matrix, q, args.top), queries)
         slow = timed(lambda q: naive(matrix, q, args.top), queries[: max(5, args.queries // 5)])
         print(json.dumps({
             "tracks": n,
             "p50_ms": round(float(np.median(ours)), 2),
             "p95_ms": round(float(np.percentile(ours, 95)), 2),
+            "previous_p50_ms": round(float(np.median(before)), 2),
+            "speedup_vs_previous": round(float(np.median(before) / np.median(ours)), 2),
             "naive_p50_ms": round(float(np.median(slow)), 2),
             "speedup_vs_naive": round(float(np.median(slow) / np.median(ours)), 1),
             "bytes_per_track": matrix.itemsize * DIM,
