@@ -129,8 +129,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     from zsl_core import pipeline
 
+    files = list(args.files)
+    if args.path_list:
+        files += pipeline.read_path_list(args.path_list)
     report = pipeline.embed_to_index(
-        files=args.files, manifest=args.manifest, model=args.model, out=args.out,
+        files=files, manifest=args.manifest, model=args.model, out=args.out,
         shard=args.shard, n_windows=args.windows, vectors=args.vectors, progress=not args.quiet,
         device=args.device, precision=args.precision,
     )
@@ -270,7 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     # embed
     p = sub.add_parser("embed", help="save track embeddings of files or a manifest (shardable) for search")
-    p.add_argument("files", nargs="*")
+    p.add_argument("files", nargs="*", help="audio files, or folders (every audio file under them, sorted)")
+    p.add_argument("--list", dest="path_list", metavar="FILE",
+                   help="a text file of audio paths, one per line (e.g. from `find`)")
     p.add_argument("--manifest")
     p.add_argument("--model", default="default")
     p.add_argument("--vectors")

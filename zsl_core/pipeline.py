@@ -250,6 +250,49 @@ def analyse_files(tagger: "Tagger", paths: Sequence[str | Path], n_windows: int 
         yield from run(pending)
 
 
+def expand_audio_paths(items: Sequence[str | Path]) -> list[str]:
+    """Absolute paths of the given files, and of every audio file under the given folders.
+
+    Folders are walked in sorted order (symlinked folders entered once), so every job of a
+    sharded run that names the same folder sees the same list and `--shard i/n` splits it
+    without overlap. A missing path stays in the list: it fails later with its own reason.
+    """
+    import os
+
+    from zsl_core.audio import AUDIO_EXTENSIONS
+
+    out: list[str] = []
+    for item in items:
+        path = Path(item).expanduser().absolute()
+        if not path.is_dir():
+            out.append(str(path))
+            continue
+        seen: set[tuple[int, int]] = set()
+        found = []
+        for folder, dirs, names in os.walk(path, followlinks=True):
+            info = os.stat(folder)
+            if (info.st_dev, info.st_ino) in seen:
+                dirs[:] = []
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            dirs.sort()
+            found += [os.path.join(folder, n) for n in names if Path(n).suffix.lower() in AUDIO_EXTENSIONS]
+        out += sorted(found)
+    return out
+
+
+def read_path_list(path: str | Path) -> list[str]:
+    """One path per line (blank lines and '#' comments skipped), e.g. the output of `find`;
+    relative paths are taken against the list's folder, as in a manifest."""
+    source = Path(path).expanduser()
+    try:
+        lines = source.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read the file list ({exc.strerror or exc})") from None
+    base = source.absolute().parent
+    return [str(base / line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
 def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None,
                    model: str | Path = "default", out: str | Path = "index.npz",
                    shard: str | None = None, n_windows: int | None = None,
@@ -272,9 +315,9 @@ def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None
     if manifest:
         entries = [(t.id, str(t.path)) for t in datasets.read_manifest(manifest)]
     else:
-        entries = [(str(Path(f).expanduser().absolute()), str(Path(f).expanduser().absolute())) for f in files]
+        entries = [(f, f) for f in expand_audio_paths(files)]
     if not entries:
-        raise DatasetError("nothing to embed: give audio files or --manifest")
+        raise DatasetError("nothing to embed: give audio files, folders, --list or --manifest")
     index, count = parse_shard(shard)
     entries = entries[index::count]
     if str(model) == "default":

@@ -79,6 +79,29 @@ def test_shards_cover_the_manifest_once(songs, tmp_path):
     assert sorted(merged.paths) == sorted(files)
 
 
+def test_embed_takes_folders_and_path_lists_and_shards_them_without_overlap(songs, tmp_path, capsys):
+    from zsl_core.index import TrackIndex
+
+    nested = tmp_path / "deeper" / "more"
+    nested.mkdir(parents=True)
+    extra = write_song(nested / "extra.wav", 220)
+    (tmp_path / "notes.txt").write_text("not audio")
+    for i in range(2):
+        assert main(["embed", str(tmp_path), "--out", str(tmp_path / f"f{i}.npz"), "--shard", f"{i}/2",
+                     "--windows", "1", "--quiet"]) == 0
+    parts = [TrackIndex.load(tmp_path / f"f{i}.npz") for i in range(2)]
+    assert not set(parts[0].paths) & set(parts[1].paths)
+    assert sorted(parts[0].paths + parts[1].paths) == sorted(map(str, [*songs, extra]))
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# from find\n{songs[0].name}\n\n{extra}\n")
+    assert main(["embed", "--list", str(listing), "--out", str(tmp_path / "l.npz"), "--windows", "1",
+                 "--quiet"]) == 0
+    assert TrackIndex.load(tmp_path / "l.npz").paths == [str(songs[0]), str(extra)]
+    capsys.readouterr()
+    assert main(["embed", "--list", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "x.npz")]) == 2
+    assert "cannot read the file list" in capsys.readouterr().err
+
+
 def test_every_subcommand_has_help(capsys):
     parser = build_parser()
     for command in ["import", "features", "split", "train", "evaluate", "predict", "embed", "search"]:
