@@ -77,6 +77,9 @@ def unplayable_reason(path: str | Path) -> str | None:
             return "not a file"
         if not os.access(target, os.R_OK):
             return "no permission to read the file"
+        str(target).encode("utf-8")
+    except UnicodeEncodeError:
+        return "its name is not valid UTF-8, which Qt Multimedia cannot open (rename the file)"
     except (OSError, ValueError) as exc:
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return None

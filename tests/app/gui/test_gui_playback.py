@@ -8,6 +8,7 @@ plays the file to nowhere, so the player's source, state and error signal are wh
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,24 +30,35 @@ SCAN_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    """A window whose library holds good.wav (8 s), other.wav and bad.mp3 (not audio)."""
+def empty_window(qtbot, tmp_path):
     create_app()
+    win = MainWindow(Settings(tmp_path / "settings.ini"), db_path=tmp_path / "library.sqlite3")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.loaded, timeout=30_000)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def window(empty_window, qtbot, tmp_path):
+    """A window whose library holds good.wav (8 s), other.wav, bad.mp3 (not audio) and, on Linux,
+    a wav whose name is not UTF-8."""
+    win = empty_window
     folder = tmp_path / "music"
     folder.mkdir()
     audio_factory.write_tone(folder / "good.wav", 8.0, 22050, (440.0,), "wav")
     audio_factory.write_tone(folder / "other.wav", 2.0, 22050, (660.0,), "wav")
     (folder / "bad.mp3").write_bytes(b"this is not audio" * 200)
-    win = MainWindow(Settings(tmp_path / "settings.ini"), db_path=tmp_path / "library.sqlite3")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.loaded, timeout=30_000)
+    if sys.platform.startswith("linux"):  # a name that is not UTF-8 (Linux names are bytes)
+        audio_factory.write_tone(folder / "latin1.wav", 2.0, 22050, (330.0,), "wav")
+        os.rename(os.fsencode(folder / "latin1.wav"), os.fsencode(folder) + b"/caf\xe9.wav")
     win.add_folder(str(folder))
     qtbot.waitUntil(lambda: win.last_scan is not None and not win.is_scanning(), timeout=SCAN_TIMEOUT_MS)
-    qtbot.waitUntil(lambda: win.track_model.rowCount() == 3, timeout=10_000)
+    expected = 4 if sys.platform.startswith("linux") else 3
+    qtbot.waitUntil(lambda: win.track_model.rowCount() == expected, timeout=10_000)
     win.folder = folder
-    yield win
-    win.close()
+    return win
 
 
 def select(window, qtbot, name: str) -> int:
@@ -103,10 +115,10 @@ def test_play_good_wav_then_pause_and_stop(window, qtbot):
     assert window._playing_id is None
 
 
-def test_play_nothing_selected(window, qtbot):
-    window.play_selected()
-    assert status(window) == "Select a track to play"
-    assert window.player is None
+def test_play_nothing_selected(empty_window, qtbot):
+    empty_window.play_selected()
+    assert status(empty_window) == "Select a track to play"
+    assert empty_window.player is None
 
 
 def test_play_file_gone_says_so_and_app_keeps_working(window, qtbot):
@@ -160,4 +172,14 @@ def test_play_a_folder_where_the_file_was(window, qtbot):
     play(window, qtbot)
     message = status(window)
     assert message.startswith("cannot play other.wav") and "not a file" in message
+    assert_plays(window, qtbot, "good.wav")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs file names that are raw bytes")
+def test_play_name_not_utf8(window, qtbot):
+    """Qt addresses files by Unicode names, so it could only fail with "Could not open file"."""
+    select(window, qtbot, os.fsdecode(b"caf\xe9.wav"))
+    play(window, qtbot)
+    message = status(window)
+    assert message.startswith("cannot play caf") and "UTF-8" in message and "\n" not in message
     assert_plays(window, qtbot, "good.wav")
