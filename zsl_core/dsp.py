@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from typing import Sequence
 
 import numpy as np
@@ -107,7 +108,7 @@ def resample(audio: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
     out = np.empty((n_rows, block * new), dtype=np.float32)  # row r, column c -> r * block * new + c
     chunk = max(1, _CHUNK_SAMPLES // width)  # bounded copies, whatever the track's length
     for first in range(0, n_rows, chunk):
-        np.matmul(np.ascontiguousarray(rows[first:first + chunk]), banded, out=out[first:first + chunk])
+        _product(np.ascontiguousarray(rows[first:first + chunk]), banded, out[first:first + chunk])
     return out.reshape(-1)[:length]
 
 
@@ -130,8 +131,26 @@ def _banded_kernel(orig: int, new: int) -> tuple[np.ndarray, int, int]:
     banded = np.zeros((block * orig + taps - orig, block * new), dtype=np.float32)
     for b in range(block):
         banded[b * orig:b * orig + taps, b * new:(b + 1) * new] = kernel
-    banded.flags.writeable = False
-    return banded, half, block
+    return banded, half, block  # private: callers must not write to it
+
+
+def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """out = a @ b (float32, C-contiguous), on the BLAS the process already runs.
+
+    Why: in a process that has torch loaded (the main process, which runs the networks), a
+    numpy product wakes OpenBLAS's own thread pool, whose threads keep spinning after the call
+    and take the cores from torch's pool: windowed analysis measured ~16% slower in
+    bench_scan.py unless OPENBLAS_NUM_THREADS=1 (which app/__init__.py sets, but plain zsl_core
+    users may not). So where torch is already imported the product runs in torch (same sums,
+    another order: ~1e-7 apart); a decode worker never imports torch and uses numpy. This
+    never imports torch itself.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not hasattr(torch, "from_numpy"):  # absent, or still being imported
+        np.matmul(a, b, out=out)
+    else:
+        a, b = (x if x.flags.writeable else x.copy() for x in (a, b))  # torch wants writable arrays
+        torch.matmul(torch.from_numpy(a), torch.from_numpy(b), out=torch.from_numpy(out))
 
 
 # --- musicnn log-mel ---------------------------------------------------------------------------
@@ -171,6 +190,7 @@ def mel_filterbank(sample_rate: int = MUSICNN_RATE, n_fft: int = MUSICNN_N_FFT,
 
 FILTERBANK = mel_filterbank()  # [96, 257] float32, read-only
 FILTERBANK.flags.writeable = False
+_FILTERBANK_T = np.ascontiguousarray(FILTERBANK.T)  # [257, 96], writable for torch.from_numpy
 
 
 @functools.lru_cache(maxsize=4)
@@ -200,12 +220,12 @@ def musicnn_mel(audio: np.ndarray) -> np.ndarray:
     frames = np.lib.stride_tricks.as_strided(padded, (n_frames, MUSICNN_N_FFT),
                                              (MUSICNN_HOP * padded.itemsize, padded.itemsize),
                                              writeable=False)
-    window, bank = _periodic_hann(MUSICNN_N_FFT), FILTERBANK.T
+    window = _periodic_hann(MUSICNN_N_FFT)
     mel = np.empty((n_frames, MUSICNN_N_MELS), dtype=np.float32)
     for first in range(0, n_frames, _MEL_CHUNK_FRAMES):  # in cache-sized pieces: ~2x faster
         spectrum = np.fft.rfft(frames[first:first + _MEL_CHUNK_FRAMES] * window, axis=1)
         power = (spectrum.real.astype(np.float32) ** 2 + spectrum.imag.astype(np.float32) ** 2)
-        np.matmul(power, bank, out=mel[first:first + _MEL_CHUNK_FRAMES])
+        _product(power, _FILTERBANK_T, mel[first:first + _MEL_CHUNK_FRAMES])
     mel *= np.float32(10000.0)
     mel += np.float32(1.0)
     return np.log10(mel, out=mel)

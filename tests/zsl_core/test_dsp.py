@@ -153,3 +153,21 @@ def _repo_root():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[2]
+
+
+def test_numpy_products_as_in_a_worker(monkeypatch):
+    """`dsp` multiplies on torch where torch is loaded and on numpy where it is not (a decode
+    worker); both give the torch pipeline's numbers. Hiding torch from sys.modules makes this
+    process take the worker's path."""
+    x44, x16 = _noise(44100 * 2 + 3, 5), _noise(16000 * 4 + 9, 6)
+    resampled_ref = _torchaudio(x44, 44100, 16000)
+    mel_ref = musicnn.musicnn_mel(x16)
+    with_torch = dsp.resample(x44, 44100, 16000), dsp.musicnn_mel(x16)
+    with monkeypatch.context() as patch:
+        patch.delitem(sys.modules, "torch")
+        without_torch = dsp.resample(x44, 44100, 16000), dsp.musicnn_mel(x16)
+    assert "torch" in sys.modules
+    for resampled, mel in (with_torch, without_torch):
+        np.testing.assert_allclose(resampled, resampled_ref, rtol=0, atol=RESAMPLE_ATOL)
+        np.testing.assert_allclose(mel, mel_ref, rtol=0, atol=MEL_ATOL)
+    np.testing.assert_allclose(without_torch[0], with_torch[0], rtol=0, atol=RESAMPLE_ATOL)
