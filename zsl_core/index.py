@@ -111,7 +111,7 @@ class TrackIndex:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
-        header = json.dumps({**self.info, "format": FORMAT_VERSION, "model": self.model})
+        header = json.dumps({**self.info, "format": FORMAT_VERSION, "model": self.model, "tracks": len(self)})
         arrays: dict[str, np.ndarray] = {
             "header": np.array(header),
             # Paths are stored as UTF-8 bytes with surrogate escapes, so any OS file name round-trips.
@@ -162,8 +162,22 @@ class TrackIndex:
             if "seen_scores" in columns else None
         index.sizes = columns["sizes"].astype(np.int64) if "sizes" in columns else None
         index.mtimes_ns = columns["mtimes_ns"].astype(np.int64) if "mtimes_ns" in columns else None
-        index.info = {k: v for k, v in header.items() if k not in ("format", "model")}
+        index.info = {k: v for k, v in header.items() if k not in ("format", "model", "tracks")}
         return index
+
+    @staticmethod
+    def read_info(path: str | Path) -> dict[str, Any]:
+        """The header of an index file, without reading its rows (cheap enough for a dialog)."""
+        try:
+            with np.load(Path(path), allow_pickle=False) as data:
+                header = json.loads(str(data["header"]))
+        except FileNotFoundError:
+            raise DatasetError(f"{path}: index file not found") from None
+        except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError) as exc:
+            raise DatasetError(f"{path}: not a zsl-core index ({exc})") from None
+        if not isinstance(header, dict):
+            raise DatasetError(f"{path}: not a zsl-core index (header is not an object)")
+        return header
 
     @classmethod
     def merge(cls, indexes: Sequence["TrackIndex"]) -> "TrackIndex":

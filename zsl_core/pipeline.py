@@ -356,7 +356,7 @@ def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None
     matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
     info = {"model_key": model_key(model, vectors, precision), "vectors": _absolute(vectors),
             "precision": precision, "n_windows": n_windows or 0, "seen_labels": list(tagger.seen_labels),
-            "shard": f"{index}/{count}"}
+            "shard": f"{index}/{count}", "root": _common_folder(paths)}
     TrackIndex(ids, paths, matrix, model=_model_name(model),
                seen_scores=np.stack(scores) if scores else np.zeros((0, n_seen), np.float32),
                sizes=sizes, mtimes_ns=mtimes, info=info).save(out)
@@ -365,6 +365,16 @@ def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None
         lines.append(f"skipped {len(failures)} file(s):")
         lines += [f"  {reason}" for reason in failures]
     return "\n".join(lines)
+
+
+def _common_folder(paths: Sequence[str]) -> str | None:
+    """The deepest folder holding every path (what an importer maps to where the files are now)."""
+    import os
+
+    try:
+        return os.path.dirname(os.path.commonpath(paths)) if len(paths) == 1 else os.path.commonpath(paths)
+    except ValueError:  # no paths, or a mix of absolute and relative / drives
+        return None
 
 
 def _absolute(path: str | Path | None) -> str | None:

@@ -62,6 +62,7 @@ def test_parts_carry_scores_sizes_and_the_model_key(parts, music):
     part = TrackIndex.load(parts[0])
     assert part.model_key == "default"
     assert part.info["n_windows"] == WINDOWS and part.info["shard"] == "0/2"
+    assert part.info["root"] == str(music)
     assert part.seen_scores is not None and part.seen_scores.shape == (len(part), 70)
     first = Path(part.paths[0])
     assert part.sizes[0] == first.stat().st_size and part.mtimes_ns[0] == first.stat().st_mtime_ns

@@ -106,3 +106,14 @@ def test_damaged_columns_are_refused(tmp_path):
              ids=np.array(["a"]), paths=np.array([b"/a"]), embeddings=np.eye(1, dtype=np.float16))
     with pytest.raises(DatasetError, match="unsupported index format 9"):
         TrackIndex.load(tmp_path / "future.npz")
+
+
+def test_read_info_gives_the_header_without_the_rows(tmp_path):
+    index = TrackIndex(["a"], ["/music/a.mp3"], np.ones((1, 2)), "default",
+                       info={"model_key": "default", "root": "/music"})
+    index.save(tmp_path / "p.npz")
+    info = TrackIndex.read_info(tmp_path / "p.npz")
+    assert (info["model_key"], info["root"], info["tracks"], info["format"]) == ("default", "/music", 1, 2)
+    assert "tracks" not in TrackIndex.load(tmp_path / "p.npz").info
+    with pytest.raises(DatasetError, match="not found"):
+        TrackIndex.read_info(tmp_path / "missing.npz")
