@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
         self.last_search = None
         self.last_scan = None
         self.loaded = False
+        self.closing = False  # set by shutdown: nothing new starts after it
 
         self._build_views()
         self._build_status_bar()
@@ -476,6 +477,8 @@ class MainWindow(QMainWindow):
         self.start_scan(folders)
 
     def start_scan(self, folders: list[str]) -> None:
+        if self.closing:
+            return
         if self.scan_worker is not None:
             running = set(self.scan_worker.folders)
             new = [f for f in dict.fromkeys(folders) if f not in self.scan_queue and f not in running]
@@ -585,6 +588,9 @@ class MainWindow(QMainWindow):
             widget.hide()
         if worker is not None:
             worker.deleteLater()
+        if self.closing:  # closed meanwhile: queued folders stay in Settings, for the next Rescan (F5)
+            self.scan_queue.clear()
+            return
         # reload so rows of files gone meanwhile drop out and the search index sees new tracks
         self._with_library(lambda library: library.tracks(), self._reload_rows, "reading tracks")
         if self.scan_queue:
@@ -931,9 +937,9 @@ class MainWindow(QMainWindow):
 
         if self._playing_id == track_id:
             if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-                self.player.pause()
+                self._player_call("pause")
                 return
-            self.player.play()
+            self._player_call("play")
             return
         problem = unplayable_reason(track.path)
         if problem is not None:
@@ -941,17 +947,27 @@ class MainWindow(QMainWindow):
             return
         url = QUrl.fromLocalFile(str(track.path))
         if self.player.source() == url:
-            self.player.setSource(QUrl())  # the same file again (after an error): Qt reopens it only this way
+            self._player_call("setSource", QUrl())  # the same file again (after an error): Qt reopens it only so
         self._playing_id = track_id
-        self.player.setSource(url)
-        self.player.play()
+        self._player_call("setSource", url)
+        self._player_call("play")
         self.statusBar().showMessage(f"Playing {track.title or track.display_path}", 5000)
 
     def stop_playback(self) -> None:
         if self.player is not None:
-            self.player.stop()
+            self._player_call("stop")
         self._playing_id = None
         self._update_play_button()
+
+    def _player_call(self, name: str, *args: Any) -> None:
+        """Call a QMediaPlayer slot through Qt's meta-object system, which PySide runs without
+        holding Python's lock. Called directly, stop()/setSource() hold it while Qt tears down the
+        FFmpeg renderer thread, and that thread needs it too (to look for Python overrides in
+        its clean-up): the window then hangs or crashes now and then."""
+        from PySide6.QtCore import Q_ARG, QMetaObject
+
+        QMetaObject.invokeMethod(self.player, name, Qt.ConnectionType.DirectConnection,
+                                 *[Q_ARG(QUrl, arg) for arg in args])
 
     # --- drag and drop: folders dropped anywhere on the window are added and scanned ---------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
@@ -984,6 +1000,8 @@ class MainWindow(QMainWindow):
     # --- closing ---------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop the scan and training, wait for workers, close the library (idempotent)."""
+        self.closing = True
+        self.scan_queue.clear()
         if self.learn_dialog is not None:
             self.learn_dialog.cancel()
         if self.scan_worker is not None:
@@ -992,6 +1010,10 @@ class MainWindow(QMainWindow):
         self._row_timer.stop()
         self._search_timer.stop()
         self.stop_playback()
+        if self.player is not None:  # deleted by the event loop, away from Python's lock
+            self.player.deleteLater()
+            self.audio_output.deleteLater()
+            self.player = self.audio_output = None
         self._predicted_generation += 1
         self.pool.wait(30000)
         self.io.wait(5000)

@@ -204,3 +204,21 @@ def test_drop_while_scanning_is_queued_once(window, qtbot, tmp_path):
                     or window.track_model.rowCount() == 2, timeout=SCAN_TIMEOUT_MS)
     wait_idle(window, qtbot)
     qtbot.waitUntil(lambda: window.track_model.rowCount() == 2, timeout=10_000)
+
+
+def test_close_while_a_dropped_folder_waits_starts_no_scan(window, qtbot, tmp_path):
+    """Closing cancels the scan; the folder queued behind it must not start a scan afterwards
+    (a thread started on a closing window is destroyed while running: a crash)."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    audio_factory.write_tone(first / "one.wav", 2.0, 22050, (440.0,), "wav")
+    audio_factory.write_tone(second / "two.wav", 2.0, 22050, (660.0,), "wav")
+    assert drop(window, mime(first))
+    assert drop(window, mime(second))
+    assert window.scan_queue == [str(second)]
+    window.close()
+    qtbot.wait(1_000)  # the scan thread's "finished" signal is delivered now
+    assert window.scan_worker is None
+    assert not window.scan_queue
+    assert window.settings.folders == [str(first), str(second)]  # remembered for the next start

@@ -183,3 +183,17 @@ def test_play_name_not_utf8(window, qtbot):
     message = status(window)
     assert message.startswith("cannot play caf") and "UTF-8" in message and "\n" not in message
     assert_plays(window, qtbot, "good.wav")
+
+
+def test_play_without_qt_multimedia(window, qtbot, monkeypatch):
+    """A PySide6 built without Qt Multimedia: one message, the rest of the app goes on."""
+    monkeypatch.setitem(sys.modules, "PySide6.QtMultimedia", None)  # import now raises ImportError
+    select(window, qtbot, "good.wav")
+    play(window, qtbot)
+    message = status(window)
+    assert message.startswith("cannot play: Qt Multimedia is not available") and "\n" not in message
+    assert window.player is None
+    window.stop_action.trigger()
+    assert window.panel.play_button.text() == "Play"
+    window.filter_edit.setText("good")
+    assert window.proxy.rowCount() == 1
