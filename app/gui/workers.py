@@ -173,6 +173,36 @@ class ScanWorker(QThread):
         self.track_stored.emit(int(track_id))
 
 
+class ImportWorker(ScanWorker):
+    """`Library.import_indexes(parts, path_map)` on its own thread with its own Library: the same
+    signals as a scan (progress, track_stored, summary with an ImportSummary, failed), so the
+    window shows both the same way."""
+
+    def __init__(self, make_library: Callable[[], Any], parts: list[str], path_map: list[str],
+                 parent: QObject | None = None) -> None:
+        super().__init__(make_library, [], parent=parent)
+        self.parts = list(parts)
+        self.path_map = list(path_map)
+
+    def run(self) -> None:
+        library = None
+        try:
+            library = self.make_library()
+            result = library.import_indexes(self.parts, path_map=self.path_map, progress=self.progress.emit,
+                                            cancel=self.cancel_event, on_track=self._on_track)
+        except Exception as exc:
+            log.debug("import failed:\n%s", traceback.format_exc())
+            self.failed.emit(f"import: {one_line(exc)}")
+        else:
+            self.summary.emit(result)
+        finally:
+            if library is not None:
+                try:
+                    library.close()
+                except Exception:
+                    pass
+
+
 class TrainProcess(QObject):
     """Runs `python -m zsl_core.cli ARGS` steps one after another as child processes.
 
