@@ -1010,7 +1010,8 @@ class MainWindow(QMainWindow):
         self._row_timer.stop()
         self._search_timer.stop()
         self.stop_playback()
-        if self.player is not None:  # deleted by the event loop, away from Python's lock
+        if self.player is not None:  # media unloaded now (its threads end), player deleted by the event loop
+            self._player_call("setSource", QUrl())
             self.player.deleteLater()
             self.audio_output.deleteLater()
             self.player = self.audio_output = None
