@@ -17,7 +17,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 pytest.importorskip("PySide6.QtMultimedia", reason="Qt Multimedia is not installed with this PySide6")
 
-from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
+from PySide6.QtCore import QItemSelectionModel, Qt, QUrl  # noqa: E402
 from PySide6.QtMultimedia import QMediaPlayer  # noqa: E402
 
 import audio_factory  # noqa: E402
@@ -37,6 +37,14 @@ def empty_window(qtbot, tmp_path):
     win.show()
     qtbot.waitUntil(lambda: win.loaded, timeout=30_000)
     yield win
+    if win.player is not None:
+        # Let the FFmpeg backend's threads end before the player is deleted: deleting it right
+        # after playback crashed a Qt thread now and then here (offscreen, no audio device).
+        player = win.player
+        win.stop_playback()
+        win._player_call("setSource", QUrl())
+        qtbot.waitUntil(lambda: player.mediaStatus() == QMediaPlayer.MediaStatus.NoMedia, timeout=5_000)
+        qtbot.wait(200)
     win.close()
 
 
