@@ -451,7 +451,17 @@ class _Scan:
                         continue
                     if job.stage == "":
                         job.stage = "decode" if job.fingerprint and job.track_id is not None else "probe"
-                    inflight[self._submit(pool, job)] = job
+                    try:
+                        inflight[self._submit(pool, job)] = job
+                    except cf.process.BrokenProcessPool:
+                        # A worker died since the last wait: the pool refuses new work. Put the
+                        # job back; the dead worker's own future reports it next, and the pool
+                        # is rebuilt below (at once if nothing is in flight to report it).
+                        (suspects if job.suspect else queue).append(job)
+                        if not inflight:
+                            pool.shutdown(wait=True, cancel_futures=True)
+                            pool = self._pool(len(suspects) + len(queue))
+                        break
                 if inflight:
                     ready, _ = cf.wait(list(inflight), timeout=0.2, return_when=cf.FIRST_COMPLETED)
                     broken = False
@@ -467,7 +477,12 @@ class _Scan:
                                 job.suspect = True
                                 suspects.append(job)
                             continue
-                        self._handled(pool, job, result, inflight, pending)
+                        try:
+                            self._handled(pool, job, result, inflight, pending)
+                        except cf.process.BrokenProcessPool:  # its probe finished, the decode could not start
+                            broken = True
+                            job.suspect = True
+                            suspects.append(job)
                     if broken:
                         for job in inflight.values():
                             job.suspect = True
@@ -657,25 +672,11 @@ def _is_musicnn_tagger(tagger: Any) -> bool:
 
 
 def _analyse_many(tagger: Any, payloads: list[Any], patches: bool) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(embedding, seen scores) per track. The default model runs every track's patches
-    through each network in shared batches; other models embed track by track."""
-    if not patches:
-        out = []
-        for segments in payloads:
-            embedding = np.asarray(tagger.embed_segments(segments), np.float32)
-            out.append((embedding, np.asarray(tagger.seen_scores(embedding), np.float32)))
-        return out
-    joined = np.concatenate(payloads)
-    taggrams = {name: model.extract_patches(joined, tagger.batch_size)["taggram"]
-                for name, model in tagger.models.items()}
-    out, start = [], 0
-    for payload in payloads:
-        stop = start + len(payload)
-        means = {name: t[start:stop].mean(axis=0) for name, t in taggrams.items()}
-        probabilities = tagger.merge_probabilities(means)
-        out.append((tagger.track_embedding_from_probabilities(probabilities), probabilities))
-        start = stop
-    return out
+    """(embedding, seen scores) per track, several tracks per forward pass (`zsl_core.pipeline.
+    analyse_batch`, shared with `zsl-core embed`; imported here because workers never load it)."""
+    from zsl_core.pipeline import analyse_batch
+
+    return analyse_batch(tagger, payloads, patches)
 
 
 def scan(conn: sqlite3.Connection, tagger: Any, model_name: str, folders: Sequence[str | Path | bytes], *,

@@ -174,6 +174,32 @@ def analyse_file(tagger: "Tagger", path: str | Path, n_windows: int | None = Non
     return embedding, np.asarray(tagger.seen_scores(embedding), np.float32)
 
 
+def analyse_batch(tagger: "Tagger", payloads: Sequence, patches: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(embedding, seen scores) per track from decoded payloads: musicnn patches [n, 187, 96] per
+    track for the built-in model (`patches=True`), lists of audio segments for other models.
+
+    The built-in model runs every track's patches through each network in shared batches (the
+    scan and `zsl-core embed` both use this); other models embed track by track.
+    """
+    if not patches:
+        out = []
+        for segments in payloads:
+            embedding = np.asarray(tagger.embed_segments(segments), np.float32)
+            out.append((embedding, np.asarray(tagger.seen_scores(embedding), np.float32)))
+        return out
+    joined = np.concatenate(list(payloads))
+    taggrams = {name: model.extract_patches(joined, tagger.batch_size)["taggram"]
+                for name, model in tagger.models.items()}
+    out, start = [], 0
+    for payload in payloads:
+        stop = start + len(payload)
+        probabilities = tagger.merge_probabilities({n: t[start:stop].mean(axis=0) for n, t in taggrams.items()})
+        start = stop
+        embedding = np.asarray(tagger.track_embedding_from_probabilities(probabilities), np.float32)
+        out.append((embedding, np.asarray(probabilities, np.float32)))
+    return out
+
+
 def analyse_files(tagger: "Tagger", paths: Sequence[str | Path], n_windows: int | None = None,
                   threads: int = 2, batch_patches: int = 256):
     """`analyse_file` of many files, in order: yields (index, (embedding, seen scores)) or
@@ -188,7 +214,9 @@ def analyse_files(tagger: "Tagger", paths: Sequence[str | Path], n_windows: int 
     from zsl_core.audio import load_audio, load_windows
     from zsl_core.errors import AudioError
 
-    patches = hasattr(tagger, "merge_probabilities") and hasattr(tagger, "models")
+    from zsl_core.default_model import DefaultTagger
+
+    patches = isinstance(tagger, DefaultTagger)  # musicnn patches, batched across tracks
     rate = getattr(tagger, "sample_rate", 16000)
     seconds = getattr(tagger, "window_seconds", 3.0)
 
@@ -207,23 +235,9 @@ def analyse_files(tagger: "Tagger", paths: Sequence[str | Path], n_windows: int 
         return segments
 
     def run(pending: list[tuple[int, object]]):
-        if not pending:
-            return
-        if not patches:
-            for index, segments in pending:
-                embedding = np.asarray(tagger.embed_segments(segments), np.float32)
-                yield index, (embedding, np.asarray(tagger.seen_scores(embedding), np.float32))
-            return
-        joined = np.concatenate([p for _, p in pending])
-        taggrams = {name: model.extract_patches(joined, tagger.batch_size)["taggram"]
-                    for name, model in tagger.models.items()}
-        start = 0
-        for index, payload in pending:
-            stop = start + len(payload)
-            probabilities = tagger.merge_probabilities({n: t[start:stop].mean(axis=0) for n, t in taggrams.items()})
-            start = stop
-            embedding = np.asarray(tagger.track_embedding_from_probabilities(probabilities), np.float32)
-            yield index, (embedding, np.asarray(probabilities, np.float32))
+        if pending:
+            results = analyse_batch(tagger, [payload for _, payload in pending], patches)
+            yield from zip((index for index, _ in pending), results)
 
     ahead = max(1, threads) * 2
     with cf.ThreadPoolExecutor(max(1, threads)) as pool:
