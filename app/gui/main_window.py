@@ -22,11 +22,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QHeader
                                QStackedWidget, QTableView, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from app.gui.dialogs import HistoryDialog, LearnDialog, SettingsDialog, WelcomePage, WritePreviewDialog
+from app.gui.import_dialog import ImportDialog
 from app.gui.log_view import LogView
 from app.gui.models import TRACK_ID_ROLE, SearchResultsModel, TrackFilterProxy, TrackTableModel
 from app.gui.settings import Settings
 from app.gui.track_panel import TrackPanel
-from app.gui.workers import JobQueue, LibraryPool, ScanWorker
+from app.gui.workers import ImportWorker, JobQueue, LibraryPool, ScanWorker
 
 log = logging.getLogger("app.gui")
 
@@ -142,6 +143,8 @@ class MainWindow(QMainWindow):
         self.history_dialog: HistoryDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.learn_dialog: LearnDialog | None = None
+        self.import_dialog: ImportDialog | None = None
+        self.last_import = None
         self.last_write = None
         self.last_undo = None
         self.last_search = None
@@ -290,6 +293,8 @@ class MainWindow(QMainWindow):
         self.add_folder_action = action("&Add music folder…", self.choose_folder, QKeySequence.StandardKey.Open,
                                         "Add a folder to the library and scan it")
         self.rescan_action = action("&Rescan library", self.rescan, "F5", "Analyse new and changed files")
+        self.import_action = action("&Import analysis…", self.open_import, None,
+                                    "Take in tracks analysed on other machines (zsl-core embed --shard parts)")
         self.learn_action = action("&Learn from my library…", self.open_learn, None,
                                    "Train a model on the genre/mood tags your files already have")
         self.settings_action = action("&Settings…", self.open_settings, "Ctrl+,")
@@ -309,7 +314,8 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        for act in (self.add_folder_action, self.rescan_action, self.learn_action, self.settings_action):
+        for act in (self.add_folder_action, self.rescan_action, self.import_action, self.learn_action,
+                    self.settings_action):
             file_menu.addAction(act)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -503,6 +509,67 @@ class MainWindow(QMainWindow):
         self._row_timer.start()
         self.message(f"Scanning {', '.join(folders)}")
         worker.start()
+
+    # --- importing analysis made elsewhere (zsl-core embed parts) --------------------------------
+    def open_import(self) -> None:
+        if self.scan_worker is not None:
+            self.message("A scan or import is running; import when it has finished")
+            return
+        dialog = ImportDialog(self.model_name(), parent=self)
+        self.import_dialog = dialog
+        dialog.accepted.connect(lambda: self.start_import(dialog.parts(), dialog.path_map()))
+        dialog.open()
+
+    def model_name(self) -> str:
+        """The key the library stores results under with the current settings (what a part must match)."""
+        if self.library is not None and getattr(self.library, "model_name", None):
+            return str(self.library.model_name)
+        from app.library import model_key
+        from zsl_core.default_model import resolve_precision
+
+        s = self.settings
+        precision = resolve_precision(s.precision, s.device) if s.model == "default" else "fp32"
+        return model_key(s.model, s.vectors or None, precision)
+
+    def start_import(self, parts: list[str], path_map: list[str]) -> None:
+        """Import on a worker thread; progress, Cancel and row updates as for a scan."""
+        if self.closing or not parts:
+            return
+        if self.scan_worker is not None:
+            self.message("A scan or import is running; import when it has finished")
+            return
+        worker = ImportWorker(self.library_maker(), parts, path_map, parent=self)
+        worker.progress.connect(self._scan_progress)
+        worker.track_stored.connect(self._track_stored)
+        worker.summary.connect(self._import_done)
+        worker.failed.connect(self._scan_failed)
+        worker.finished.connect(self._scan_thread_finished)
+        self.scan_worker = worker
+        self.scan_label.setText("Importing…")
+        self.scan_progress.setRange(0, 0)
+        for widget in (self.scan_label, self.scan_progress, self.scan_cancel):
+            widget.show()
+        self.scan_cancel.setEnabled(True)
+        self._row_timer.start()
+        if self.stack.currentWidget() is self.welcome:
+            self.stack.setCurrentWidget(self.splitter)
+        self.message(f"Importing {len(parts)} part(s)")
+        worker.start()
+
+    def _import_done(self, summary: Any) -> None:
+        self.last_import = summary
+        for shown, reason in summary.bad_parts:
+            self.log_view.add(f"part not imported: {shown}: {reason}", logging.WARNING)
+        left = [("changed since analysed", summary.changed), ("not found", summary.missing),
+                ("failed", summary.failed)]
+        for label, rows in left:
+            for shown, reason in rows[:200]:
+                self.log_view.add(f"not imported ({label}): {shown}: {reason}", logging.WARNING)
+        state = "cancelled" if summary.cancelled else "done"
+        problems = summary.skipped + len(summary.bad_parts)
+        self.message(f"Import {state}: {summary.imported} imported, {summary.unchanged} already there, "
+                     f"{summary.skipped} left for the next rescan, {len(summary.bad_parts)} part(s) refused"
+                     + (" — the reasons are in View ▸ Log" if problems else ""), error=bool(problems))
 
     def cancel_scan(self) -> None:
         if self.scan_worker is not None:
