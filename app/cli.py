@@ -392,7 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="analyse N evenly spaced windows per track (faster)")
     group.add_argument("--full", action="store_true", help="analyse every track in full")
     p.add_argument("--workers", type=_count, default=None, metavar="N",
-                   help="decoding processes (default: up to 4; 0: decode in this process)")
+                   help="decoding processes (default: 2 when the model runs on the CPU, up to 8 on a "
+                        "GPU; 0: decode in this process)")
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("import", help="take `zsl-core embed` index parts (shards) into the library",

@@ -147,7 +147,8 @@ class Library:
         """Scan folders (None or empty: the folders scanned before) incrementally.
 
         n_windows: None -> DEFAULT_N_WINDOWS 3-s windows per track, 0 -> the whole track.
-        workers: decode processes (None -> min(4, CPUs), 0 -> in this process).
+        workers: decode processes (None -> `scanner.default_workers`: 2 on a CPU, up to 8 on a
+        GPU; 0 -> in this process).
         """
         roots = list(folders or []) or self.folders()
         if not roots:

@@ -276,8 +276,10 @@ def default_workers(on_gpu: bool = False) -> int:
     docs/PERFORMANCE.md), so two are enough; on a GPU decoding is the limit and more workers pay.
     Memory does not limit the count any more: a worker never imports torch and holds ~30 MB PSS
     after decoding 8 windows of a 4-minute 44.1 kHz mp3 (~70 MB after a whole-track decode),
-    where it held ~330-430 MB with torch (issue 7)."""
-    return max(1, min(4 if on_gpu else 2, os.cpu_count() or 1))
+    where it held ~330-430 MB with torch (issue 7). On a GPU one core stays for the main process
+    (it feeds the GPU and writes the index); 8 workers at most, untested beyond that."""
+    cores = os.cpu_count() or 1
+    return max(1, min(8, cores - 1) if on_gpu else min(2, cores))
 
 
 def tagger_on_gpu(tagger: Any) -> bool:
@@ -686,7 +688,7 @@ def scan(conn: sqlite3.Connection, tagger: Any, model_name: str, folders: Sequen
     """Scan `folders` into the index `conn` with `tagger` (known in `models` as `model_name`).
 
     n_windows: 3-s windows per track (None -> DEFAULT_N_WINDOWS; 0 -> the whole track).
-    workers: decode processes (None -> min(4, CPUs); 0 -> decode in this process).
+    workers: decode processes (None -> default_workers(): 2 on a CPU, up to 8 on a GPU; 0 -> in this process).
     progress(ScanProgress) after each track; cancel: a threading.Event checked between tracks
     (what is finished stays stored); on_track(track_id) after each track is stored.
     """

@@ -326,10 +326,12 @@ def test_default_workers_follow_where_the_model_runs(monkeypatch):
     from app import scanner
 
     monkeypatch.setattr(scanner.os, "cpu_count", lambda: 16)
-    assert scanner.default_workers() == 2          # CPU: the model is the bottleneck, 2 GB budget
-    assert scanner.default_workers(on_gpu=True) == 4
+    assert scanner.default_workers() == 2          # CPU: the model is the bottleneck
+    assert scanner.default_workers(on_gpu=True) == 8  # GPU: decoding is; workers are ~30 MB each
+    monkeypatch.setattr(scanner.os, "cpu_count", lambda: 4)
+    assert scanner.default_workers(on_gpu=True) == 3  # a core left for the main process
     monkeypatch.setattr(scanner.os, "cpu_count", lambda: 1)
-    assert scanner.default_workers(on_gpu=True) == 1
+    assert scanner.default_workers(on_gpu=True) == 1 and scanner.default_workers() == 1
     cpu = types.SimpleNamespace(models={"m": types.SimpleNamespace(device=types.SimpleNamespace(type="cpu"))})
     gpu = types.SimpleNamespace(device=types.SimpleNamespace(type="cuda"))
     assert not scanner.tagger_on_gpu(cpu) and scanner.tagger_on_gpu(gpu)
