@@ -37,10 +37,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+import app  # noqa: E402,F401  before numpy, as in the app: it limits OpenBLAS to one thread (app/__init__.py)
+import numpy as np  # noqa: E402
 
 QUERIES = ["sad piano", "rock", "jazz guitar", "electronic dance", "calm ambient", "female vocals",
            "heavy metal", "happy pop", "classical violin", "hip hop beats", "dark techno",
