@@ -961,9 +961,16 @@ class MainWindow(QMainWindow):
         self.player = QMediaPlayer(self)
         self.audio_output = QAudioOutput(self)
         self.player.setAudioOutput(self.audio_output)
-        self.player.errorOccurred.connect(self._player_error)
-        self.player.playbackStateChanged.connect(lambda _state: self._update_play_button())
+        # Queued, to methods of this window: the FFmpeg backend emits these from its own threads,
+        # and a Python slot called there can outlive its callable when the window closes (a
+        # segfault in PySide's signal dispatch was caught in a core dump).
+        queued = Qt.ConnectionType.QueuedConnection
+        self.player.errorOccurred.connect(self._player_error, queued)
+        self.player.playbackStateChanged.connect(self._playback_state_changed, queued)
         return True
+
+    def _playback_state_changed(self, _state: Any) -> None:
+        self._update_play_button()
 
     def _track_name(self, track_id: int | None) -> str:
         track = None if track_id is None else self.track_model.track_by_id(track_id)
@@ -1076,6 +1083,12 @@ class MainWindow(QMainWindow):
             self.scan_worker.wait(30000)
         self._row_timer.stop()
         self._search_timer.stop()
+        if self.player is not None:  # no Python slot may run from the player's threads from now on
+            for signal in (self.player.errorOccurred, self.player.playbackStateChanged):
+                try:
+                    signal.disconnect()
+                except (RuntimeError, TypeError):
+                    pass
         self.stop_playback()
         if self.player is not None:  # media unloaded now (its threads end), player deleted by the event loop
             self._player_call("setSource", QUrl())

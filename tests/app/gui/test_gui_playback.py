@@ -116,7 +116,7 @@ def test_play_good_wav_then_pause_and_stop(window, qtbot):
     play(window, qtbot)  # the same track again: pause
     qtbot.waitUntil(lambda: window.player.playbackState() == QMediaPlayer.PlaybackState.PausedState,
                     timeout=5_000)
-    assert window.panel.play_button.text() == "Play"
+    qtbot.waitUntil(lambda: window.panel.play_button.text() == "Play", timeout=5_000)  # state changes are queued
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: window.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState,
                     timeout=5_000)
