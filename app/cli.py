@@ -149,18 +149,23 @@ class _CancelOnInterrupt:
             signal.signal(signal.SIGINT, self.previous)
 
 
+def _run_long(verb: str, work: Any) -> Any:
+    """`work(progress=..., cancel=...)` with a progress line on stderr and Ctrl-C as Cancel."""
+    progress = _Progress(verb)
+    with _CancelOnInterrupt() as cancel:
+        try:
+            return work(progress=progress, cancel=cancel)
+        finally:
+            progress.close()
+
+
 def cmd_scan(args: argparse.Namespace, library: Any) -> int:
     for folder in args.folders:
         if not Path(folder).expanduser().exists():
             raise UsageError(f"{folder}: no such file or folder")
     n_windows = 0 if args.full else args.windows
-    progress = _Progress()
-    with _CancelOnInterrupt() as cancel:
-        try:
-            summary = library.scan(args.folders, n_windows=n_windows, workers=args.workers,
-                                   progress=progress, cancel=cancel)
-        finally:
-            progress.close()
+    summary = _run_long("scanning", lambda **kw: library.scan(args.folders, n_windows=n_windows,
+                                                                 workers=args.workers, **kw))
     state = "cancelled" if summary.cancelled else "done"
     print(f"scan {state} in {summary.seconds:.1f} s: {summary.scanned} scanned, "
           f"{summary.unchanged} unchanged, {summary.moved} moved, {summary.gone} gone, "
@@ -176,13 +181,8 @@ def cmd_import(args: argparse.Namespace, library: Any) -> int:
     for part in args.parts:
         if not Path(part).expanduser().is_file():
             raise UsageError(f"{part}: no such index file")
-    progress = _Progress("importing")
-    with _CancelOnInterrupt() as cancel:
-        try:
-            summary = library.import_indexes(args.parts, path_map=args.map or (), progress=progress,
-                                             cancel=cancel)
-        finally:
-            progress.close()
+    summary = _run_long("importing", lambda **kw: library.import_indexes(args.parts, path_map=args.map or (),
+                                                                         **kw))
     state = "cancelled" if summary.cancelled else "done"
     print(f"import {state} in {summary.seconds:.1f} s from {summary.parts} part(s): "
           f"{summary.imported} imported, {summary.unchanged} unchanged, {len(summary.changed)} changed "

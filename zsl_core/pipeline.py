@@ -160,7 +160,8 @@ def model_key(model: str | Path | None = "default", vectors: str | Path | None =
     return name if not vectors else f"{name}+vectors:{Path(vectors).expanduser().resolve()}"
 
 
-def analyse_file(tagger: "Tagger", path: str | Path, n_windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def analyse_file(tagger: "Tagger", path: str | Path,
+                 n_windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(embedding, seen-label scores) of one file: what a library stores per track.
 
     The built-in model's seen scores are musicnn's probabilities (`analyse_file`), a trained

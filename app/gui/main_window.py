@@ -495,19 +495,24 @@ class MainWindow(QMainWindow):
                 self.message("A scan is running; that folder is already being scanned or queued")
             return
         worker = ScanWorker(self.library_maker(), folders, parent=self)
+        self._start_worker(worker, self._scan_done, "Scanning…", f"Scanning {', '.join(folders)}")
+
+    def _start_worker(self, worker: ScanWorker, on_summary: Callable[[Any], None], label: str,
+                      message: str) -> None:
+        """Run a scan or an import: progress, Cancel and new rows in the status bar and table."""
         worker.progress.connect(self._scan_progress)
         worker.track_stored.connect(self._track_stored)
-        worker.summary.connect(self._scan_done)
+        worker.summary.connect(on_summary)
         worker.failed.connect(self._scan_failed)
         worker.finished.connect(self._scan_thread_finished)
         self.scan_worker = worker
-        self.scan_label.setText("Scanning…")
+        self.scan_label.setText(label)
         self.scan_progress.setRange(0, 0)
         for widget in (self.scan_label, self.scan_progress, self.scan_cancel):
             widget.show()
         self.scan_cancel.setEnabled(True)
         self._row_timer.start()
-        self.message(f"Scanning {', '.join(folders)}")
+        self.message(message)
         worker.start()
 
     # --- importing analysis made elsewhere (zsl-core embed parts) --------------------------------
@@ -538,23 +543,10 @@ class MainWindow(QMainWindow):
         if self.scan_worker is not None:
             self.message("A scan or import is running; import when it has finished")
             return
-        worker = ImportWorker(self.library_maker(), parts, path_map, parent=self)
-        worker.progress.connect(self._scan_progress)
-        worker.track_stored.connect(self._track_stored)
-        worker.summary.connect(self._import_done)
-        worker.failed.connect(self._scan_failed)
-        worker.finished.connect(self._scan_thread_finished)
-        self.scan_worker = worker
-        self.scan_label.setText("Importing…")
-        self.scan_progress.setRange(0, 0)
-        for widget in (self.scan_label, self.scan_progress, self.scan_cancel):
-            widget.show()
-        self.scan_cancel.setEnabled(True)
-        self._row_timer.start()
         if self.stack.currentWidget() is self.welcome:
             self.stack.setCurrentWidget(self.splitter)
-        self.message(f"Importing {len(parts)} part(s)")
-        worker.start()
+        worker = ImportWorker(self.library_maker(), parts, path_map, parent=self)
+        self._start_worker(worker, self._import_done, "Importing…", f"Importing {len(parts)} part(s)")
 
     def _import_done(self, summary: Any) -> None:
         self.last_import = summary

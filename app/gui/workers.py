@@ -151,15 +151,21 @@ class ScanWorker(QThread):
     def cancel(self) -> None:
         self.cancel_event.set()
 
+    task = "scan"
+
+    def work(self, library: Any) -> Any:
+        """The long call, on this thread; returns the summary."""
+        return library.scan(self.folders, n_windows=self.n_windows, progress=self.progress.emit,
+                            cancel=self.cancel_event, on_track=self._on_track)
+
     def run(self) -> None:
         library = None
         try:
             library = self.make_library()
-            result = library.scan(self.folders, n_windows=self.n_windows, progress=self.progress.emit,
-                                  cancel=self.cancel_event, on_track=self._on_track)
+            result = self.work(library)
         except Exception as exc:
-            log.debug("scan failed:\n%s", traceback.format_exc())
-            self.failed.emit(f"scan: {one_line(exc)}")
+            log.debug("%s failed:\n%s", self.task, traceback.format_exc())
+            self.failed.emit(f"{self.task}: {one_line(exc)}")
         else:
             self.summary.emit(result)
         finally:
@@ -184,23 +190,11 @@ class ImportWorker(ScanWorker):
         self.parts = list(parts)
         self.path_map = list(path_map)
 
-    def run(self) -> None:
-        library = None
-        try:
-            library = self.make_library()
-            result = library.import_indexes(self.parts, path_map=self.path_map, progress=self.progress.emit,
-                                            cancel=self.cancel_event, on_track=self._on_track)
-        except Exception as exc:
-            log.debug("import failed:\n%s", traceback.format_exc())
-            self.failed.emit(f"import: {one_line(exc)}")
-        else:
-            self.summary.emit(result)
-        finally:
-            if library is not None:
-                try:
-                    library.close()
-                except Exception:
-                    pass
+    task = "import"
+
+    def work(self, library: Any) -> Any:
+        return library.import_indexes(self.parts, path_map=self.path_map, progress=self.progress.emit,
+                                      cancel=self.cancel_event, on_track=self._on_track)
 
 
 class TrainProcess(QObject):
