@@ -187,6 +187,8 @@ def cmd_import(args: argparse.Namespace, library: Any) -> int:
     print(f"import {state} in {summary.seconds:.1f} s from {summary.parts} part(s): "
           f"{summary.imported} imported, {summary.unchanged} unchanged, {len(summary.changed)} changed "
           f"since analysed, {len(summary.missing)} not found, {len(summary.failed)} failed")
+    if summary.folders:
+        print(f"remembered for `{PROG} scan`: {', '.join(summary.folders)}")
     for shown, reason in summary.bad_parts:
         err(f"part not imported: {shown}: {reason}")
     for label, rows in (("changed", summary.changed), ("not found", summary.missing),

@@ -60,6 +60,7 @@ class ImportSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     bad_parts: list[tuple[str, str]] = field(default_factory=list)
     parts: int = 0
+    folders: list[str] = field(default_factory=list)  # the parts' root folders here, now remembered
     cancelled: bool = False
     seconds: float = 0.0
 
@@ -163,8 +164,32 @@ def import_indexes(conn: sqlite3.Connection, tagger: Any, model_name: str,
                 left = total - done
                 progress(ScanProgress(done, total, rate, left / rate if rate > 0 else None,
                                       db.display(batch[-1][0]["key"])))
+    if summary.imported or summary.unchanged:
+        summary.folders = _remember_roots(conn, parts, path_map)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _remember_roots(conn: sqlite3.Connection, parts: Sequence[Any],
+                    path_map: Sequence[tuple[str, str]]) -> list[str]:
+    """Add each part's root folder (as mapped here) to the scan roots, as a scan of it would, so
+    `zsl-tagger scan` with no folder (and the app's Rescan) keeps the imported tracks up to date.
+    A root that is not a folder here (a part of files from all over a disk) is left out."""
+    roots = []
+    for part in parts:
+        root = part.info.get("root")
+        if not root:
+            continue
+        here = map_path(str(root), path_map)
+        if os.path.isdir(here) and os.path.dirname(os.path.abspath(here)) != os.path.abspath(here):
+            roots.append(db.path_key(here))
+    kept = [r for r in dict.fromkeys(roots)  # a root inside another root adds nothing
+            if not any(r != o and r.startswith(o.rstrip(b"/") + b"/") for o in roots)]
+    with db.transaction(conn):
+        for key in kept:
+            conn.execute("INSERT INTO folders (path, display_path, added_at) VALUES (?, ?, ?)"
+                         " ON CONFLICT(path) DO NOTHING", (key, db.display(key), time.time()))
+    return [db.display(k) for k in kept]
 
 
 def _part_problem(part: Any, model_name: str, labels: list[str], dim: int) -> str | None:

@@ -327,10 +327,15 @@ def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None
     from zsl_core.errors import AudioError
     from zsl_core.index import TrackIndex
 
+    named: list[str] = []
     if manifest:
         entries = [(t.id, str(t.path)) for t in datasets.read_manifest(manifest)]
     else:
         entries = [(f, f) for f in expand_audio_paths(files)]
+        # The folder the user named (not just the deepest one holding this shard's files), so an
+        # importer remembers the whole catalogue folder.
+        named = [str(Path(f).expanduser().absolute()) if Path(f).expanduser().is_dir()
+                 else str(Path(f).expanduser().absolute().parent) for f in files]
     if not entries:
         raise DatasetError("nothing to embed: give audio files, folders, --list or --manifest")
     index, count = parse_shard(shard)
@@ -371,7 +376,7 @@ def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None
     matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
     info = {"model_key": model_key(model, vectors, precision), "vectors": _absolute(vectors),
             "precision": precision, "n_windows": n_windows or 0, "seen_labels": list(tagger.seen_labels),
-            "shard": f"{index}/{count}", "root": _common_folder(paths)}
+            "shard": f"{index}/{count}", "root": _common_folder(named if not manifest else paths)}
     TrackIndex(ids, paths, matrix, model=_model_name(model),
                seen_scores=np.stack(scores) if scores else np.zeros((0, n_seen), np.float32),
                sizes=sizes, mtimes_ns=mtimes, info=info).save(out)
@@ -383,12 +388,14 @@ def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None
 
 
 def _common_folder(paths: Sequence[str]) -> str | None:
-    """The deepest folder holding every path (what an importer maps to where the files are now)."""
+    """The deepest folder holding every path (what an importer maps to where the files are now).
+    Paths that are folders count as themselves, files as their folder."""
     import os
 
+    folders = [p if os.path.isdir(p) else os.path.dirname(p) for p in paths]
     try:
-        return os.path.dirname(os.path.commonpath(paths)) if len(paths) == 1 else os.path.commonpath(paths)
-    except ValueError:  # no paths, or a mix of absolute and relative / drives
+        return os.path.commonpath(folders) if folders else None
+    except ValueError:  # a mix of absolute and relative paths, or of drives
         return None
 
 

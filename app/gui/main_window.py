@@ -550,6 +550,10 @@ class MainWindow(QMainWindow):
 
     def _import_done(self, summary: Any) -> None:
         self.last_import = summary
+        known = [Path(f) for f in self.settings.folders]
+        for folder in summary.folders:  # so Rescan (F5) keeps the imported tracks up to date
+            if not any(Path(folder) == k or k in Path(folder).parents for k in known):
+                self.settings.add_folder(folder)
         for shown, reason in summary.bad_parts:
             self.log_view.add(f"part not imported: {shown}: {reason}", logging.WARNING)
         left = [("changed since analysed", summary.changed), ("not found", summary.missing),

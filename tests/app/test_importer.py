@@ -107,8 +107,10 @@ def test_changed_missing_and_moved_roots_are_reported(parts, music, tmp_path):
         assert [Path(p).name for p, _ in summary.changed] == ["pad.flac"]
         assert [Path(p).name for p, _ in summary.missing] == ["sweep.ogg"]
         assert {t.path.parent for t in library.tracks()} == {moved, moved / "sub"}
-        # The files not imported are what a scan of the folder analyses.
-        rescan = library.scan([moved], n_windows=WINDOWS, workers=0)
+        # The parts' root, as mapped here, is remembered: a scan with no folder covers it, and
+        # what it analyses is exactly the files not imported.
+        assert summary.folders == [str(moved)] and library.folders() == [moved]
+        rescan = library.scan(n_windows=WINDOWS, workers=0)
         assert (rescan.scanned, rescan.unchanged) == (1, 2)
 
 

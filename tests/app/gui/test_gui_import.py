@@ -82,6 +82,7 @@ def test_import_parts_from_another_machine(window, qtbot, parts):
     # predicted tags come from the imported analysis (no audio decoded)
     qtbot.waitUntil(lambda: all(window.track_model.index(r, 6).data() for r in range(3)), timeout=20_000)
     assert "3 imported" in window.statusBar().currentMessage()
+    assert window.settings.folders == [str(here)]  # Rescan (F5) now covers the imported tracks
 
 
 def test_import_reports_files_changed_since(window, qtbot, parts):
