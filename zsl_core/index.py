@@ -114,8 +114,10 @@ class TrackIndex:
         header = json.dumps({**self.info, "format": FORMAT_VERSION, "model": self.model, "tracks": len(self)})
         arrays: dict[str, np.ndarray] = {
             "header": np.array(header),
-            # Paths are stored as UTF-8 bytes with surrogate escapes, so any OS file name round-trips.
-            "ids": np.array(self.ids, dtype=str),
+            # Bytes, not numpy str (4 bytes a character): ids as UTF-8, paths as the OS's bytes, so
+            # any file name round-trips; a million 100-character paths take 100 MB, not 400.
+            "ids": np.array([i.encode("utf-8", "surrogatepass") for i in self.ids], dtype=bytes)
+            if self.ids else np.zeros(0, dtype="S1"),
             "paths": _encode_paths(self.paths),
             "embeddings": self.embeddings,
         }
@@ -136,7 +138,9 @@ class TrackIndex:
                 header = json.loads(str(data["header"]))
                 if not isinstance(header, dict):
                     raise ValueError("header is not an object")
-                ids = [str(x) for x in data["ids"]]
+                raw_ids = data["ids"]
+                ids = ([bytes(x).decode("utf-8", "surrogatepass") for x in raw_ids] if raw_ids.dtype.kind == "S"
+                       else [str(x) for x in raw_ids])
                 paths = _decode_paths(data["paths"])
                 embeddings = data["embeddings"]
                 columns = {name: data[name] for name in ("seen_scores", "sizes", "mtimes_ns") if name in data}

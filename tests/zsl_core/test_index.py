@@ -117,3 +117,12 @@ def test_read_info_gives_the_header_without_the_rows(tmp_path):
     assert "tracks" not in TrackIndex.load(tmp_path / "p.npz").info
     with pytest.raises(DatasetError, match="not found"):
         TrackIndex.read_info(tmp_path / "missing.npz")
+
+
+def test_ids_and_paths_round_trip_as_bytes(tmp_path):
+    index = TrackIndex(["Beyoncé – Halo", "東京"], ["/music/é.mp3", "/music/東京.flac"], np.eye(2), "m")
+    index.save(tmp_path / "p.npz")
+    with np.load(tmp_path / "p.npz") as data:
+        assert data["ids"].dtype.kind == "S" and data["paths"].dtype.kind == "S"
+    back = TrackIndex.load(tmp_path / "p.npz")
+    assert back.ids == index.ids and back.paths == index.paths
