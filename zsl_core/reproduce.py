@@ -43,7 +43,7 @@ import json
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -54,7 +54,7 @@ from zsl_core.errors import DatasetError, ZslError
 from zsl_core.evaluate import ANNOTATION_COLUMNS, RETRIEVAL_COLUMNS, evaluate_scores, label_matrix
 from zsl_core.resources import resource_path
 from zsl_core.vectors import OPENMIC_INSTRUMENTS, SideInformation, WordVectors, attribute_vectors, \
-    normalise_tag, word_side_information
+    word_side_information
 
 METHODS = ("side", "random", "shuffled", "conse")   # zero-shot scorers compared in Tables 2 and 3
 CONTROLS = ("random", "shuffled")                  # the side-information controls of the key claim

@@ -15,10 +15,10 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl
+from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QHeaderView, QLabel, QLineEdit,
-                               QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter,
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHeaderView, QLabel, QLineEdit,
+                               QMainWindow, QProgressBar, QPushButton, QSplitter,
                                QStackedWidget, QTableView, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from app.gui.dialogs import HistoryDialog, LearnDialog, SettingsDialog, WelcomePage, WritePreviewDialog

@@ -26,7 +26,6 @@ million references to None keeps this benchmark alive; it does not change what i
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil

@@ -20,23 +20,9 @@ from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent  # noqa: 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import audio_factory  # noqa: E402
-from app.gui import create_app  # noqa: E402
-from app.gui.main_window import MainWindow  # noqa: E402
-from app.gui.settings import Settings  # noqa: E402
 
 SCAN_TIMEOUT_MS = 60_000
 COPY = Qt.DropAction.CopyAction
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    create_app()
-    win = MainWindow(Settings(tmp_path / "settings.ini"), db_path=tmp_path / "library.sqlite3")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.loaded, timeout=30_000)
-    yield win
-    win.close()
 
 
 def mime(*items: str | Path | QUrl) -> QMimeData:

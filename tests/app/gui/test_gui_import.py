@@ -17,9 +17,6 @@ pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
 import audio_factory  # noqa: E402
-from app.gui import create_app  # noqa: E402
-from app.gui.main_window import MainWindow  # noqa: E402
-from app.gui.settings import Settings  # noqa: E402
 from zsl_core.cli import main as core_main  # noqa: E402
 from zsl_core.index import TrackIndex  # noqa: E402
 
@@ -42,19 +39,6 @@ def parts(tmp_path):
     other.info["model_key"] = "default+bf16"
     other.save(tmp_path / "other-model.npz")
     return worker_side, here, made, str(tmp_path / "other-model.npz")
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    create_app()
-    settings = Settings(tmp_path / "settings.ini")
-    settings.device = "cpu"
-    win = MainWindow(settings, db_path=tmp_path / "library.sqlite3")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.loaded, timeout=30_000)
-    yield win
-    win.close()
 
 
 def test_import_parts_from_another_machine(window, qtbot, parts):

@@ -21,21 +21,14 @@ from PySide6.QtCore import QItemSelectionModel, Qt, QUrl  # noqa: E402
 from PySide6.QtMultimedia import QMediaPlayer  # noqa: E402
 
 import audio_factory  # noqa: E402
-from app.gui import create_app  # noqa: E402
-from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.models import TRACK_ID_ROLE  # noqa: E402
-from app.gui.settings import Settings  # noqa: E402
 
 SCAN_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
-def empty_window(qtbot, tmp_path):
-    create_app()
-    win = MainWindow(Settings(tmp_path / "settings.ini"), db_path=tmp_path / "library.sqlite3")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.loaded, timeout=30_000)
+def empty_window(main_window, qtbot):
+    win = main_window  # tests/app/gui/conftest.py; closed there after this teardown
     yield win
     if win.player is not None:
         # Let the FFmpeg backend's threads end before the player is deleted: deleting it right
@@ -45,7 +38,6 @@ def empty_window(qtbot, tmp_path):
         win._player_call("setSource", QUrl())
         qtbot.waitUntil(lambda: player.mediaStatus() == QMediaPlayer.MediaStatus.NoMedia, timeout=5_000)
         qtbot.wait(200)
-    win.close()
 
 
 @pytest.fixture

@@ -16,11 +16,8 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
-from PySide6.QtWidgets import QDialog  # noqa: E402
 
 import audio_factory  # noqa: E402
-from app.gui import create_app  # noqa: E402
-from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.settings import Settings  # noqa: E402
 from app.tagwriter import read_field  # noqa: E402
 
@@ -35,18 +32,6 @@ def make_folder(root: Path, n: int, seconds: float = 3.0) -> Path:
         fmt = "flac" if i % 2 else "wav"
         audio_factory.write_tone(folder / f"track{i:02d}.{fmt}", seconds, 22050, freqs[i % len(freqs)], fmt)
     return folder
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    create_app()
-    settings = Settings(tmp_path / "settings.ini")
-    win = MainWindow(settings, db_path=tmp_path / "library.sqlite3")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.loaded, timeout=30_000)
-    yield win
-    win.close()
 
 
 def select_rows(view, rows: list[int]) -> None:

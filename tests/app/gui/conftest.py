@@ -1,0 +1,30 @@
+"""The real main window on a fresh library and settings in tmp_path, shown offscreen (the GUI tests
+share it; each test file adds what it needs around it)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def main_window(qtbot, tmp_path):
+    from app.gui import create_app
+    from app.gui.main_window import MainWindow
+    from app.gui.settings import Settings
+
+    create_app()
+    win = MainWindow(Settings(tmp_path / "settings.ini"), db_path=tmp_path / "library.sqlite3")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.loaded, timeout=30_000)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def window(main_window):
+    """The same window under the name most tests use (a test file may override `window`)."""
+    return main_window
