@@ -160,21 +160,6 @@ def model_key(model: str | Path | None = "default", vectors: str | Path | None =
     return name if not vectors else f"{name}+vectors:{Path(vectors).expanduser().resolve()}"
 
 
-def analyse_file(tagger: "Tagger", path: str | Path,
-                 n_windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(embedding, seen-label scores) of one file: what a library stores per track.
-
-    The built-in model's seen scores are musicnn's probabilities (`analyse_file`), a trained
-    model's are cosines to its seen labels; both as the library's own scan computes them.
-    """
-    analyse = getattr(tagger, "analyse_file", None)
-    if analyse is not None:
-        probabilities = np.asarray(analyse(path, n_windows)["probabilities"], np.float32)
-        return np.asarray(tagger.track_embedding_from_probabilities(probabilities), np.float32), probabilities
-    embedding = np.asarray(tagger.embed_file(path, n_windows=n_windows), np.float32)
-    return embedding, np.asarray(tagger.seen_scores(embedding), np.float32)
-
-
 def analyse_batch(tagger: "Tagger", payloads: Sequence, patches: bool) -> list[tuple[np.ndarray, np.ndarray]]:
     """(embedding, seen scores) per track from decoded payloads: musicnn patches [n, 187, 96] per
     track for the built-in model (`patches=True`), lists of audio segments for other models.
@@ -203,12 +188,13 @@ def analyse_batch(tagger: "Tagger", payloads: Sequence, patches: bool) -> list[t
 
 def analyse_files(tagger: "Tagger", paths: Sequence[str | Path], n_windows: int | None = None,
                   threads: int = 2, batch_patches: int = 256):
-    """`analyse_file` of many files, in order: yields (index, (embedding, seen scores)) or
+    """(embedding, seen scores) of many files, in order: what a library stores per track. Yields (index, (embedding, seen scores)) or
     (index, AudioError) per file.
 
-    Why not a loop over `analyse_file`: the next files are decoded on `threads` threads while
+    Why not one file at a time: the next files are decoded on `threads` threads while
     the networks run (decoders, resampling and the STFT release the GIL), and the built-in
-    model runs the patches of several tracks per forward pass. Results equal `analyse_file`'s.
+    model runs the patches of several tracks per forward pass. Results equal the tagger's own
+    one-file analysis (`DefaultTagger.analyse_file`; `embed_file` + `seen_scores` for others).
     """
     import concurrent.futures as cf
 

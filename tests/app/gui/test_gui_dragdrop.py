@@ -169,12 +169,17 @@ def test_drop_non_local_url_directly_is_refused(window, tmp_path):
     assert not window.is_scanning() and window.settings.folders == []
 
 
+def two_folders(tmp_path: Path) -> tuple[Path, Path]:
+    """Two folders of one short track each."""
+    folders = tmp_path / "first", tmp_path / "second"
+    for folder, name, freq in zip(folders, ("one.wav", "two.wav"), (440.0, 660.0)):
+        folder.mkdir()
+        audio_factory.write_tone(folder / name, 2.0, 22050, (freq,), "wav")
+    return folders
+
+
 def test_drop_while_scanning_is_queued_once(window, qtbot, tmp_path):
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
-    second.mkdir()
-    audio_factory.write_tone(first / "one.wav", 2.0, 22050, (440.0,), "wav")
-    audio_factory.write_tone(second / "two.wav", 2.0, 22050, (660.0,), "wav")
+    first, second = two_folders(tmp_path)
     assert drop(window, mime(first))
     assert window.is_scanning()
     assert drop(window, mime(second))
@@ -195,11 +200,7 @@ def test_drop_while_scanning_is_queued_once(window, qtbot, tmp_path):
 def test_close_while_a_dropped_folder_waits_starts_no_scan(window, qtbot, tmp_path):
     """Closing cancels the scan; the folder queued behind it must not start a scan afterwards
     (a thread started on a closing window is destroyed while running: a crash)."""
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
-    second.mkdir()
-    audio_factory.write_tone(first / "one.wav", 2.0, 22050, (440.0,), "wav")
-    audio_factory.write_tone(second / "two.wav", 2.0, 22050, (660.0,), "wav")
+    first, second = two_folders(tmp_path)
     assert drop(window, mime(first))
     assert drop(window, mime(second))
     assert window.scan_queue == [str(second)]
