@@ -140,10 +140,11 @@ def plan_write(path: str | Path, field: str, new_tags: list[str], mode: str = "m
     check_field(field)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    old = read_field(path, field, options)
+    tags = open_tags(path, options)
+    old = tags.read(field)
     cleaned = merge_values([], _clean(new_tags))
     new = merge_values(old, cleaned) if mode == "merge" else cleaned
-    return Change(Path(path), field, old, new)
+    return Change(Path(path), field, old, tags.stored(field, new))
 
 
 def _clean(values: list[str]) -> list[str]:
@@ -180,6 +181,7 @@ def _write(path: Path, field: str, values: list[str], expected: list[str] | None
             before = os.stat(target)
             original = open_tags(target, options)
             old = original.read(field)
+            values = original.stored(field, values)
             if expected is not None and old != list(expected):
                 raise _Refusal(f"{field} was changed by someone else since "
                                f"(now {_show(old)}, expected {_show(expected)}); not written")

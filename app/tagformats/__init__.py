@@ -46,28 +46,59 @@ class TagError(ZslError):
 class WriteOptions:
     """How tags are written where formats leave a choice.
 
-    id3_version: 4 (default; real multi-values, TMOO) or 3 (for old players; TXXX:MOOD,
-        multi-values joined with `id3_separator`).
+    id3_version: None (default, also "keep"): an ID3v2.3 file stays v2.3 and a v2.4 file stays
+        v2.4; a file without an ID3v2 tag (none, ID3v1 only, APE only, an old v2.2 tag) gets
+        `id3_new_version`. 4 or 3 (also "v2.4"/"v2.3"): every file is written in that version,
+        converting files that hold the other one (an explicit choice of the user).
+        v2.4 has real multi-values and TMOO; v2.3 (for old players) has TXXX:MOOD and
+        multi-values joined with `id3_separator`.
+    id3_new_version: the version of a tag we create (4 or 3) when keeping versions.
     id3_separator: joins multi-values in ID3v2.3, where the standard has no multi-values.
         "; " by default, not mutagen's "/", because "/" occurs inside real genre names
-        ("Drum/Bass", "Rock/Pop") and would split them when read back. Values written as v2.3
-        are split on the same separator when read.
+        ("Drum/Bass", "Rock/Pop") and would split them when read back. List fields (genre,
+        mood, grouping, custom) of a v2.3 tag are split on the same separator when read; free
+        text (the comment) never is.
     comment_lang / comment_desc: which ID3 COMM frame is "the comment" (ISO-639-2 language,
         description). An existing frame with that description in another language is reused.
     """
 
-    id3_version: int = 4
+    id3_version: int | None = None
     id3_separator: str = "; "
     comment_lang: str = "eng"
     comment_desc: str = ""
+    id3_new_version: int = 4
 
     def __post_init__(self) -> None:
-        if self.id3_version not in (3, 4):
-            raise ValueError(f"id3_version must be 3 or 4, not {self.id3_version!r}")
+        object.__setattr__(self, "id3_version", id3_version_choice(self.id3_version))
+        new_version = id3_version_choice(self.id3_new_version)
+        if new_version is None:
+            raise ValueError("id3_new_version must be 3 or 4")
+        object.__setattr__(self, "id3_new_version", new_version)
         if not self.id3_separator:
             raise ValueError("id3_separator must not be empty")
         if len(self.comment_lang) != 3:
             raise ValueError(f"comment_lang must be a 3-letter code, not {self.comment_lang!r}")
+
+
+_ID3_VERSION_NAMES = {"keep": None, "": None, "3": 3, "4": 4, "2.3": 3, "2.4": 4,
+                      "v2.3": 3, "v2.4": 4, "id3v2.3": 3, "id3v2.4": 4}
+
+
+def id3_version_choice(value: object) -> int | None:
+    """An ID3 version setting as 3, 4 or None (keep each file's own version).
+
+    Takes None, "keep", 3, 4, "3", "4", "v2.3", "v2.4" (what settings and `--id3` hold);
+    ValueError otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"id3_version must be 3, 4 or None (keep), not {value!r}")
+    if isinstance(value, int):
+        if value in (3, 4):
+            return value
+    elif isinstance(value, str) and value.strip().lower() in _ID3_VERSION_NAMES:
+        return _ID3_VERSION_NAMES[value.strip().lower()]
+    raise ValueError(f"id3_version must be 3, 4 or None (keep), not {value!r}")
 
 
 def check_field(field: str) -> str:
@@ -106,6 +137,12 @@ class TagFormat(ABC):
     @abstractmethod
     def set(self, field: str, values: list[str]) -> None:
         """Replace the field's values in memory (an empty list removes the field)."""
+
+    def stored(self, field: str, values: list[str]) -> list[str]:
+        """What `read(field)` will give after `set(field, values)` and a save: the values as
+        this file can hold them (ID3v2.3 free text holds one string). Plans use it, so the
+        preview and the journal show what the file will really contain."""
+        return list(values)
 
     @abstractmethod
     def save(self) -> None:

@@ -2,14 +2,25 @@
 
 Where our fields live (the conventions of Mp3tag, foobar2000 and MusicBrainz Picard):
 
-    field        ID3v2.4 (default)         ID3v2.3 (on request)
+    field        ID3v2.4                   ID3v2.3
     genre        TCON, one value per ""    TCON, values joined by the separator
-    mood         TMOO                      TXXX:MOOD (v2.3 has no TMOO)
+    mood         TMOO (or TXXX:MOOD, or    TXXX:MOOD (v2.3 has no TMOO)
+                 both, where the file
+                 already keeps it there)
     grouping     TIT1                      TIT1
-    comment      COMM (lang, description)  COMM
+    comment      COMM (lang, description)  COMM, one free-text value (never split)
     custom:NAME  TXXX:NAME                 TXXX:NAME
 
-Saving as v2.3 goes through mutagen's `update_to_v23()`, which converts TDRC -> TYER/TDAT/TIME,
+Versions: by default every file keeps its own (a v2.3 tag stays v2.3, a v2.4 tag v2.4) and a
+file without an ID3v2 tag gets `WriteOptions.id3_new_version`; `WriteOptions.id3_version`
+3 or 4 converts on request. Keeping the version, a save *splices* the tag: only our field's
+frames are replaced (in their place, in their text encoding where the values fit) and every
+other frame is copied byte for byte, in order, with its flags; the tag keeps its size when the
+new frames fit in the padding, so the audio does not move. Tags with tag-wide
+unsynchronisation, an extended header or a footer are rewritten by mutagen instead (their
+frames' contents are still checked unchanged before the file is replaced).
+
+Converting to v2.3 goes through mutagen's `update_to_v23()`, which converts TDRC -> TYER/TDAT/TIME,
 TDOR -> TORY, TIPL/TMCL -> IPLS but *drops* the other v2.4-only frames. We keep them instead,
 as Picard and Mp3tag do: TSOP/TSOA/TSOT stay as they are (iTunes and every modern player read
 them in v2.3 too), RVA2/EQU2/SIGN stay as they are (v2.3 readers skip frames they do not
@@ -24,19 +35,23 @@ v2 frames, changing fields we were not asked to touch). An APEv2 tag there is ne
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from mutagen._tags import PaddingInfo
 from mutagen.aiff import AIFF
 from mutagen.id3 import COMM, ID3, TCON, TIT1, TMOO, TXXX, Frame
+from mutagen.id3._tags import ID3SaveConfig, save_frame
+from mutagen.id3._util import BitPaddedInt
 from mutagen.mp3 import MP3
 from mutagen.wave import WAVE
 
 from app.tagformats import (TagError, TagFormat, check_end_decodes, custom_name, hash_range,
                             id3v2_size)
 
-UTF8 = 3  # mutagen's Encoding.UTF8; mutagen re-encodes as UTF-16 itself when saving v2.3
+LATIN1, UTF16, UTF16BE, UTF8 = 0, 1, 2, 3  # mutagen's Encoding; UTF-8 becomes UTF-16 in v2.3
 
 # v2.4-only text frames that update_to_v23 would drop, and the TXXX name that keeps them.
 V24_TEXT_TO_TXXX = {
@@ -51,6 +66,8 @@ V24_TEXT_TO_TXXX = {
 V24_FRAMES_KEPT_IN_V23 = ("TSOP", "TSOA", "TSOT", "RVA2", "EQU2", "SIGN")
 
 _SIMPLE_TEXT_FRAMES = {"genre": "TCON", "grouping": "TIT1"}
+# free text: never split on the v2.3 separator ("Recorded live; remastered 2009" is one value)
+_FREE_TEXT_FIELDS = frozenset({"comment"})
 
 
 class Id3Format(TagFormat):
@@ -60,45 +77,83 @@ class Id3Format(TagFormat):
 
     def __init__(self, path: Path, audio: Any, options: Any) -> None:
         super().__init__(path, audio, options)
+        found = audio.tags
+        #: the ID3v2 version the file holds (3 or 4), None without a v2.3/v2.4 tag
+        self.file_version: int | None = None
+        if found is not None and tuple(found.version[:2]) in ((2, 3), (2, 4)):
+            self.file_version = found.version[1]
         if audio.tags is None:
             audio.add_tags()
         self.tags: ID3 = audio.tags
         # What the file held on disk: values written as v2.3 are joined with the separator.
         self.loaded_version = self.tags.version[1] if self.tags.version else 4
+        #: the version a save writes: the explicit choice, else the file's own, else the
+        #: configured version for new tags
+        self.target_version: int = (options.id3_version or self.file_version
+                                    or options.id3_new_version)
+        # field -> (frame keys it replaces, the new frames): what a save splices in
+        self._pending: dict[str, tuple[list[str], list[Frame]]] = {}
 
     # -- reading and setting fields ------------------------------------------------------
 
     def read(self, field: str) -> list[str]:
         if field == "genre":
             values = [g for frame in self.tags.getall("TCON") for g in frame.genres]
-        elif field == "mood":
-            values = self._texts("TMOO") or self._texts("TXXX:MOOD")
+        elif field == "mood":  # both frames, when a file has both (no value is hidden)
+            values = _union(self._texts("TMOO"), self._texts("TXXX:MOOD"))
         elif field == "comment":
             key = self._comment_key()
             values = self._texts(key) if key else []
         else:
             values = self._texts(self._frame_key(field))
-        return self._split_v23(values)
+        if field in _FREE_TEXT_FIELDS:
+            return [v for v in values if v != ""]
+        values = self._split_v23(values)
+        return _union(values) if field == "mood" else values
+
+    def stored(self, field: str, values: list[str]) -> list[str]:
+        if self.target_version == 3 and field in _FREE_TEXT_FIELDS and len(values) > 1:
+            return [self.options.id3_separator.join(values)]
+        return list(values)
 
     def set(self, field: str, values: list[str]) -> None:
         comment_target = self._comment_target() if field == "comment" else None
-        for key in self._field_keys(field):
+        keys = self._field_keys(field)
+        used = [key for key in keys if self.tags.getall(key)]
+        frames: list[Frame] = []
+        if values:
+            if field == "genre":
+                frames = [TCON(encoding=self._encoding("TCON", values), text=values)]
+            elif field == "grouping":
+                frames = [TIT1(encoding=self._encoding("TIT1", values), text=values)]
+            elif field == "mood":
+                frames = self._mood_frames(used, values)
+            elif field == "comment":
+                lang, desc = comment_target
+                key = self._comment_key()
+                frames = [COMM(encoding=self._encoding(key, values), lang=lang, desc=desc,
+                               text=self.stored(field, values))]
+            else:
+                key = self._frame_key(field)
+                frames = [TXXX(encoding=self._encoding(key, values), desc=custom_name(field),
+                               text=values)]
+        for key in keys:
             self.tags.delall(key)
-        if not values:
-            return
-        if field == "genre":
-            self.tags.add(TCON(encoding=UTF8, text=values))
-        elif field == "grouping":
-            self.tags.add(TIT1(encoding=UTF8, text=values))
-        elif field == "mood" and self.options.id3_version == 4:
-            self.tags.add(TMOO(encoding=UTF8, text=values))
-        elif field == "mood":
-            self.tags.add(TXXX(encoding=UTF8, desc="MOOD", text=values))
-        elif field == "comment":
-            lang, desc = comment_target
-            self.tags.add(COMM(encoding=UTF8, lang=lang, desc=desc, text=values))
-        else:
-            self.tags.add(TXXX(encoding=UTF8, desc=custom_name(field), text=values))
+        for frame in frames:
+            self.tags.add(frame)
+        self._pending[field] = (keys, frames)
+
+    def _mood_frames(self, used: list[str], values: list[str]) -> list[Frame]:
+        """Mood goes where the file keeps it: TMOO, TXXX:MOOD or both (each player reads
+        one of them; dropping either would hide the mood from someone). v2.3 has no TMOO,
+        and a new mood takes the version's own frame."""
+        if self.target_version == 3:
+            used = ["TXXX:MOOD"]
+        elif not used:
+            used = ["TMOO"]
+        return [TMOO(encoding=self._encoding(key, values), text=values) if key == "TMOO"
+                else TXXX(encoding=self._encoding(key, values), desc="MOOD", text=values)
+                for key in used]
 
     def others(self, field: str) -> Any:
         """Every frame except the field's, plus the bytes of ID3v1/APE tags at the end."""
@@ -109,22 +164,50 @@ class Id3Format(TagFormat):
         return frames, hashlib.sha256(tail).hexdigest()
 
     def converts_on_save(self) -> bool:
-        return self.loaded_version != self.options.id3_version
+        return self.file_version is not None and self.file_version != self.target_version
 
     # -- saving --------------------------------------------------------------------------
 
     def save(self) -> None:
-        version = self.options.id3_version
+        """Keeping the file's version, the new tag is the old one with only our field's
+        frames replaced: every other frame keeps its bytes, its order, its flags, and the
+        tag its size when the new frames fit in the padding (see `splice_tag`). A tag that
+        cannot be spliced (tag-wide unsynchronisation, an extended header, a footer), a new
+        tag and a version conversion are written by mutagen."""
+        version = self.target_version
+        splice = self.file_version == version and bool(self._pending)
         if version == 3:
             _prepare_v23(self.tags)
+        if splice:
+            self.tags._prepare_data = self._spliced_prepare_data  # type: ignore[method-assign]
         kwargs: dict[str, Any] = {"v2_version": version, "v23_sep": self.options.id3_separator}
-        if not isinstance(self.audio, MP3):
-            self.audio.save(**kwargs)
-            return
-        id3v1 = _id3v1_bytes(self.path)
-        self.audio.save(v1=1, **kwargs)  # 1 = update an existing ID3v1, never add one
-        if id3v1:
-            _put_back_id3v1(self.path, id3v1)
+        try:
+            if not isinstance(self.audio, MP3):
+                self.audio.save(**kwargs)
+                return
+            id3v1 = _id3v1_bytes(self.path)
+            self.audio.save(v1=1, **kwargs)  # 1 = update an existing ID3v1, never add one
+            if id3v1:
+                _put_back_id3v1(self.path, id3v1)
+        finally:
+            self.tags.__dict__.pop("_prepare_data", None)
+
+    def _spliced_prepare_data(self, fileobj: BinaryIO, start: int, available: int,
+                              v2_version: int, v23_sep: str, pad_func: Any) -> bytes:
+        """Stands in for mutagen's `ID3._prepare_data` (the bytes of the new tag, which
+        mutagen's MP3/WAV/AIFF code then puts in place of the old one)."""
+        fileobj.seek(start)
+        old = fileobj.read(available)
+        fileobj.seek(0, 2)
+        trailing = fileobj.tell() - start
+        config = ID3SaveConfig(v2_version, v23_sep)
+        remove = {key for keys, _ in self._pending.values() for key in keys}
+        frames = [frame for _, new in self._pending.values() for frame in new]
+        data = splice_tag(old, v2_version, remove, frames, config, trailing)
+        if data is None:  # not a tag we can splice: mutagen writes it whole
+            return ID3._prepare_data(self.tags, fileobj, start, available, v2_version,
+                                     v23_sep, pad_func)
+        return data
 
     # -- the audio payload ---------------------------------------------------------------
 
@@ -143,6 +226,23 @@ class Id3Format(TagFormat):
 
     def _texts(self, key: str) -> list[str]:
         return [str(t) for frame in self.tags.getall(key) for t in frame.text]
+
+    def _encoding(self, key: str | None, values: list[str]) -> int:
+        """The text encoding of the frame we replace when the new values fit in it (a
+        latin-1 v2.3 tag stays latin-1), else UTF-8 (mutagen writes UTF-16 in v2.3)."""
+        frames = self.tags.getall(key) if key else []
+        if frames:
+            encoding = int(frames[0].encoding)
+            if encoding == LATIN1:
+                try:
+                    "".join(values).encode("latin-1")
+                    return LATIN1
+                except UnicodeEncodeError:
+                    return UTF8
+            if encoding in (UTF16, UTF16BE, UTF8) and (self.target_version == 4
+                                                       or encoding == UTF16):
+                return encoding
+        return UTF8
 
     def _split_v23(self, values: list[str]) -> list[str]:
         if self.loaded_version == 3:
@@ -178,6 +278,109 @@ class Id3Format(TagFormat):
         key = self._comment_key()
         lang = key.split(":")[-1] if key else self.options.comment_lang
         return lang, self.options.comment_desc
+
+
+def _union(*lists: list[str]) -> list[str]:
+    """The values of several lists in order, each once (exact duplicates dropped)."""
+    out: list[str] = []
+    for values in lists:
+        for value in values:
+            if value not in out:
+                out.append(value)
+    return out
+
+
+# -- splicing: a new tag from the old one's raw frames ------------------------------------
+
+_TAG_UNSYNC, _TAG_EXTENDED, _TAG_FOOTER = 0x80, 0x40, 0x10
+
+
+def splice_tag(old: bytes, version: int, remove: set[str], new_frames: list[Frame],
+               config: Any, trailing: int) -> bytes | None:
+    """The ID3v2 tag `old` with the frames whose keys are in `remove` taken out and
+    `new_frames` put in (each where a frame of its key was, else where the first removed
+    frame was, else at the end). Every other frame is copied byte for byte. The tag keeps
+    its size when the frames fit (no audio moves); else it grows with mutagen's padding.
+
+    None when `old` is not a tag of `version` whose frames we can walk: tag-wide
+    unsynchronisation, an extended header or a footer change how frames are stored."""
+    if len(old) < 10 or old[:3] != b"ID3" or old[3] != version:
+        return None
+    flags = old[5]
+    if flags & (_TAG_UNSYNC | _TAG_EXTENDED | _TAG_FOOTER):
+        return None
+    end = min(len(old), id3v2_size(old[:10]))
+    raw = _raw_frames(old, 10, end, version)
+    if raw is None:
+        return None
+    new_by_key = {frame.HashKey: save_frame(frame, config=config) for frame in new_frames}
+    new_by_key = {key: data for key, data in new_by_key.items() if data}
+    out: list[bytes] = []
+    first_removed: int | None = None
+    for frame_bytes in raw:
+        key = _raw_frame_key(frame_bytes, version) if frame_bytes[:4] in _KEYED_IDS else None
+        if key is None or key not in remove:
+            out.append(frame_bytes)
+            continue
+        if first_removed is None:
+            first_removed = len(out)
+        if key in new_by_key:
+            out.append(new_by_key.pop(key))
+    rest = list(new_by_key.values())
+    at = len(out) if first_removed is None else first_removed
+    out[at:at] = rest
+    framedata = b"".join(out)
+    needed = 10 + len(framedata)
+    info = PaddingInfo(len(old) - needed, trailing)
+    padding = len(old) - needed if needed <= len(old) else info._get_padding(None)
+    size = needed + padding
+    header = b"ID3" + bytes([version, old[4], flags]) + BitPaddedInt.to_str(size - 10, width=4)
+    return header + framedata + b"\x00" * padding
+
+
+# frame ids whose key (HashKey) can belong to one of our fields
+_KEYED_IDS = {b"TCON", b"TIT1", b"TMOO", b"TXXX", b"COMM"}
+
+
+def _raw_frames(tag: bytes, start: int, end: int, version: int) -> list[bytes] | None:
+    """The frames of a v2.3/v2.4 tag as raw bytes (header included), padding left out.
+    v2.4 frame sizes are syncsafe, except in tags of old iTunes versions: both are tried,
+    and None is returned unless one reads every frame to the end of the tag exactly."""
+    bit_choices = (7, 8) if version == 4 else (8,)
+    for bits in bit_choices:
+        frames: list[bytes] = []
+        pos = start
+        ok = True
+        while pos + 10 <= end and tag[pos] != 0:
+            frame_id = tag[pos:pos + 4]
+            if not all(48 <= c <= 57 or 65 <= c <= 90 for c in frame_id):
+                ok = False
+                break
+            size_bytes = tag[pos + 4:pos + 8]
+            if bits == 7 and any(b & 0x80 for b in size_bytes):
+                ok = False
+                break
+            size = int(BitPaddedInt(size_bytes, bits=bits))
+            if pos + 10 + size > end:
+                ok = False
+                break
+            frames.append(tag[pos:pos + 10 + size])
+            pos += 10 + size
+        if ok and not any(tag[pos:end]):  # the rest is padding (zeros)
+            return frames
+    return None
+
+
+def _raw_frame_key(frame_bytes: bytes, version: int) -> str | None:
+    """mutagen's key for one raw frame ("TXXX:MOOD", "COMM::eng"); None if it does not
+    parse (such a frame is not ours and is kept as it is)."""
+    mini = b"ID3" + bytes([version, 0, 0]) + BitPaddedInt.to_str(len(frame_bytes), width=4)
+    try:
+        parsed = ID3(io.BytesIO(mini + frame_bytes), translate=False, load_v1=False)
+    except Exception:  # a frame mutagen cannot read is simply not one of ours
+        return None
+    keys = list(parsed.keys())
+    return keys[0] if len(keys) == 1 else None
 
 
 HANDLED = {MP3: Id3Format, WAVE: Id3Format, AIFF: Id3Format}

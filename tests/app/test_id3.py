@@ -232,3 +232,197 @@ def test_round_trip_restores_every_frame(tmp_path: Path) -> None:
         assert undo.ok, undo.message
     assert frames_except(path, set()) == original
     assert after_id3v2(path) == tail
+
+
+# -- keeping the file's own version and every frame's bytes (issue 13) ---------------------
+
+
+def raw_frames(path: Path) -> list[bytes]:
+    """The ID3v2 frames of an MP3 (or of a WAV's id3 chunk) as raw bytes, header included:
+    an independent walker, not the one the writer uses."""
+    data = path.read_bytes()
+    if path.suffix == ".wav":
+        at = data.find(b"ID3", 12)
+        data = data[at:]
+    assert data[:3] == b"ID3"
+    version = data[3]
+    size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
+    tag, frames, pos = data[10:10 + size], [], 0
+    while pos + 10 <= len(tag) and tag[pos] != 0:
+        raw = tag[pos + 4:pos + 8]
+        length = (sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(raw)) if version == 4
+                  else int.from_bytes(raw, "big"))
+        frames.append(tag[pos:pos + 10 + length])
+        pos += 10 + length
+    return frames
+
+
+def version_of(path: Path) -> tuple[int, int, int]:
+    return ID3(path, translate=False).version if path.suffix == ".mp3" else id3_of(path).version
+
+
+def v23_mp3(path: Path, encoding: int, frames: list | None = None) -> Path:
+    """A v2.3 MP3 as older taggers write it: TYER, latin-1 (0) or UTF-16 (1) text."""
+    from mutagen.id3 import TYER
+    audio_factory.write_tone(path, 1.0, fmt="mp3")
+    tags = ID3()
+    for frame in frames or [
+            TIT2(encoding=encoding, text=["Tone"]), TPE1(encoding=encoding, text=["Ann"]),
+            TYER(encoding=encoding, text=["1999"]), TCON(encoding=encoding, text=["Jazz"]),
+            COMM(encoding=encoding, lang="eng", desc="", text=["Recorded live; remastered 2009"]),
+            TXXX(encoding=encoding, desc="MOOD", text=["mellow"]),
+            APIC(encoding=encoding, mime="image/png", type=3, desc="cover", data=PICTURE)]:
+        tags.add(frame)
+    tags.save(path, v2_version=3, v23_sep="; ")
+    return path
+
+
+@pytest.mark.parametrize("encoding", [0, 1])
+@pytest.mark.parametrize("field", list(FIELD_FRAMES))
+def test_v23_file_stays_v23_by_default_other_frames_byte_identical(
+        tmp_path: Path, encoding: int, field: str) -> None:
+    path = v23_mp3(tmp_path / "a.mp3", encoding)
+    keys = FIELD_FRAMES[field]
+    ids = {k.split(":")[0].encode() for k in keys}
+    before = [f for f in raw_frames(path) if f[:4] not in ids]
+    size_before, tail = ID3(path).size, after_id3v2(path)
+    write(path, field, ["Sad Piano", "Rock"], WriteOptions())  # default: keep the version
+    assert version_of(path) == (2, 3, 0)
+    after = [f for f in raw_frames(path) if f[:4] not in ids]
+    assert after == before  # every frame not written: same bytes, same order
+    assert ID3(path).size == size_before  # fits in the padding: the audio did not move
+    assert after_id3v2(path) == tail
+    if field == "comment":  # free text holds one value in v2.3
+        assert read_field(path, field) == ["Sad Piano; Rock"]
+    else:
+        assert read_field(path, field) == ["Sad Piano", "Rock"]
+
+
+@pytest.mark.parametrize("kind", ["v23-latin1", "v23-utf16", "v24", "wav-v23", "wav-v24"])
+def test_write_then_restore_is_byte_identical_when_keeping_the_version(
+        tmp_path: Path, kind: str) -> None:
+    if kind.startswith("wav"):
+        path = tagged_wave(tmp_path / "a.wav", int(kind[-1]))
+    elif kind == "v24":
+        path = tagged_mp3(tmp_path / "a.mp3")
+    else:
+        path = v23_mp3(tmp_path / "a.mp3", 0 if kind.endswith("latin1") else 1)
+    original = path.read_bytes()
+    for field in ("genre", "mood", "comment"):
+        result = write(path, field, ["x", "y"], mode="merge")
+        undo = restore(path, field, result.old, result.new)
+        assert undo.ok and undo.written, undo.message
+    assert path.read_bytes() == original
+
+
+def test_v24_file_stays_v24_and_explicit_choices_convert(tmp_path: Path) -> None:
+    v24 = tagged_mp3(tmp_path / "a.mp3", ape=False)
+    write(v24, "genre", ["Rock"])
+    assert version_of(v24) == (2, 4, 0)
+    write(v24, "genre", ["Pop"], WriteOptions(id3_version="v2.3"))
+    assert version_of(v24) == (2, 3, 0)
+    v23 = v23_mp3(tmp_path / "b.mp3", 1)
+    write(v23, "genre", ["Rock"], WriteOptions(id3_version="keep"))
+    assert version_of(v23) == (2, 3, 0)
+    write(v23, "genre", ["Pop"], WriteOptions(id3_version=4))
+    assert version_of(v23) == (2, 4, 0)
+
+
+def test_converting_v23_to_v24_does_not_split_free_text(tmp_path: Path) -> None:
+    path = v23_mp3(tmp_path / "a.mp3", 1)
+    assert read_field(path, "comment") == ["Recorded live; remastered 2009"]
+    v24 = WriteOptions(id3_version=4)
+    result = write(path, "comment", ["jazz"], v24, mode="merge")
+    assert result.old == ["Recorded live; remastered 2009"]
+    assert ID3(path)["COMM::eng"].text == ["Recorded live; remastered 2009", "jazz"]
+    undo = restore(path, "comment", result.old, result.new, v24)
+    assert undo.ok, undo.message
+    assert ID3(path)["COMM::eng"].text == ["Recorded live; remastered 2009"]
+
+
+@pytest.mark.parametrize("new_version", [None, 3, 4])
+def test_files_without_id3v2_get_the_configured_version(tmp_path: Path, new_version) -> None:
+    from mutagen.mp3 import MP3
+    options = WriteOptions() if new_version is None else WriteOptions(id3_new_version=new_version)
+    bare = audio_factory.write_tone(tmp_path / "bare.mp3", 1.0, fmt="mp3")
+    v1_only = audio_factory.write_tone(tmp_path / "v1.mp3", 1.0, fmt="mp3")
+    tags = ID3()
+    tags.add(TIT2(encoding=0, text=["Old title"]))
+    tags.save(v1_only, v1=2)
+    ID3(v1_only).delete(v1_only, delete_v1=False, delete_v2=True)
+    assert MP3(v1_only).tags.version == (1, 1)
+    for path in (bare, v1_only):
+        write(path, "mood", ["calm"], options)
+        assert version_of(path) == (2, new_version or 4, 0)
+        assert read_field(path, "mood") == ["calm"]
+    assert path.read_bytes()[-128:-125] == b"TAG"  # the ID3v1 tag is still there
+    raw = ID3(v1_only, translate=False)
+    assert ("TMOO" if (new_version or 4) == 4 else "TXXX:MOOD") in raw
+
+
+def test_mood_goes_to_the_frames_the_file_uses(tmp_path: Path) -> None:
+    both = tmp_path / "both.mp3"
+    audio_factory.write_tone(both, 1.0, fmt="mp3")
+    tags = ID3()
+    tags.add(TMOO(encoding=3, text=["Happy"]))
+    tags.add(TXXX(encoding=3, desc="MOOD", text=["Energetic"]))
+    tags.save(both)
+    assert read_field(both, "mood") == ["Happy", "Energetic"]  # no value hidden
+    result = write(both, "mood", ["calm"], mode="merge")
+    assert result.old == ["Happy", "Energetic"]
+    tags = ID3(both)
+    assert tags["TMOO"].text == ["Happy", "Energetic", "calm"]
+    assert tags["TXXX:MOOD"].text == ["Happy", "Energetic", "calm"]
+    undo = restore(both, "mood", result.old, result.new)
+    assert undo.ok, undo.message
+    tags = ID3(both)  # both frames still there, no value lost
+    assert "TXXX:MOOD" in tags and "TMOO" in tags
+    assert read_field(both, "mood") == ["Happy", "Energetic"]
+
+    txxx_only = tmp_path / "txxx.mp3"  # a v2.4 file using TXXX:MOOD (as foobar2000 does)
+    audio_factory.write_tone(txxx_only, 1.0, fmt="mp3")
+    tags = ID3()
+    tags.add(TXXX(encoding=3, desc="MOOD", text=["Dark"]))
+    tags.save(txxx_only)
+    write(txxx_only, "mood", ["calm"], mode="merge")
+    tags = ID3(txxx_only)
+    assert tags["TXXX:MOOD"].text == ["Dark", "calm"] and "TMOO" not in tags
+
+
+def test_tag_that_cannot_be_spliced_is_still_written_safely(tmp_path: Path) -> None:
+    """A v2.3 tag with tag-wide unsynchronisation: mutagen rewrites it (frames are then
+    re-serialised; their contents are still checked unchanged before the file is replaced)."""
+    path = v23_mp3(tmp_path / "a.mp3", 1)
+    data = bytearray(path.read_bytes())
+    data[5] |= 0x80  # unsynchronisation flag: no 0xFF 0x00 pairs to undo in this tag
+    path.write_bytes(bytes(data))
+    before = frames_except(path, {"TCON"})
+    write(path, "genre", ["Rock"])
+    assert read_field(path, "genre") == ["Rock"]
+    assert frames_except(path, {"TCON"}) == before
+    assert version_of(path) == (2, 3, 0)
+
+
+def test_tag_grows_when_the_new_frames_do_not_fit(tmp_path: Path) -> None:
+    path = v23_mp3(tmp_path / "a.mp3", 0)
+    before = [f for f in raw_frames(path) if f[:4] != b"TCON"]
+    tail = after_id3v2(path)
+    many = [f"genre {i:04d} with a long name" for i in range(200)]
+    write(path, "genre", many)
+    assert read_field(path, "genre") == many
+    assert [f for f in raw_frames(path) if f[:4] != b"TCON"] == before
+    assert after_id3v2(path) == tail
+
+
+def test_write_options_id3_version_values() -> None:
+    assert WriteOptions().id3_version is None
+    assert WriteOptions(id3_version="keep").id3_version is None
+    assert WriteOptions(id3_version="v2.3").id3_version == 3
+    assert WriteOptions(id3_version="v2.4").id3_version == 4
+    assert WriteOptions(id3_version=3).id3_version == 3
+    assert WriteOptions(id3_new_version="v2.3").id3_new_version == 3
+    for bad in (2, "v2.2", True, "auto"):
+        with pytest.raises(ValueError):
+            WriteOptions(id3_version=bad)
+    with pytest.raises(ValueError):
+        WriteOptions(id3_new_version=None)
