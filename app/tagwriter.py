@@ -12,10 +12,12 @@ Every write is *safe*: the file is copied to a hidden temporary file in the same
 tags are written into the copy, the copy is re-parsed and checked (field reads back, audio
 payload fingerprint unchanged, every other tag unchanged), flushed to disk, and only then
 atomically renamed over the original. A process killed at any moment leaves either the old or
-the new file, plus at worst a stray temporary file named `.NAME.XXXX.zsl-tmp` (no audio
-suffix, so scanners skip it; `cleanup_temp_files` removes old ones).
+the new file, plus at worst a stray temporary file named `.NAME.TOKEN.zsl-tmp` (no audio
+suffix, so scanners skip it; NAME is cut to 100 bytes, so long names in any script fit;
+`cleanup_temp_files` removes such leftovers, never a copy a live write holds locked).
 
-What a write keeps and changes: permissions (mode bits, and owner where allowed) are copied;
+What a write keeps and changes: permissions (mode bits, and owner where allowed) and
+extended attributes (user.*, and ACLs/SELinux labels where the user may set them) are copied;
 the modification time becomes "now", on purpose, so that backup tools and our incremental scan
 see the file changed. Hard links are broken (the file is a new inode), as with every editor
 that saves safely; symlinks are followed and the link target is written.
@@ -26,16 +28,18 @@ come back as a `WriteResult` with a one-line `error`; the file is then untouched
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import secrets
 import shutil
 import stat
 import struct
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import mutagen
 
@@ -49,10 +53,15 @@ except ImportError:  # pragma: no cover - Windows
 
 __all__ = ["Change", "WriteResult", "WriteOptions", "TagError", "TEMP_SUFFIX", "read_field",
            "read_fields", "merge_values", "plan_write", "apply_change", "restore",
-           "cleanup_temp_files", "is_temp_file"]
+           "cleanup_temp_files", "is_temp_file", "copy_xattrs", "temp_name_for"]
 
 TEMP_SUFFIX = ".zsl-tmp"
 MODES = ("merge", "replace")
+# `.NAME.TOKEN.zsl-tmp`: the name (cut to at most _TEMP_NAME_BYTES bytes), a random token
+_TEMP_NAME = re.compile(rb"\A\..+\.[A-Za-z0-9_]{6,32}" + re.escape(TEMP_SUFFIX.encode()) + rb"\Z",
+                        re.DOTALL)
+_TEMP_NAME_BYTES = 100
+_NAME_MAX = 255
 
 
 @dataclass(frozen=True)
@@ -202,7 +211,7 @@ def _replace_with_edited_copy(target: Path, before: os.stat_result, original: Ta
     original.check_complete()
     digest = original.audio_digest()
     others = None if original.converts_on_save() else original.others(field)
-    temp = _copy_beside(target, before)
+    temp, lock_fd = _copy_beside(target, before)
     try:
         _edit(temp, field, values, options)
         _verify(temp, field, values, digest, others, options)
@@ -212,6 +221,8 @@ def _replace_with_edited_copy(target: Path, before: os.stat_result, original: Ta
     except BaseException:
         _remove_quietly(temp)
         raise
+    finally:
+        os.close(lock_fd)
     _fsync_folder(target.parent)
 
 
@@ -273,20 +284,95 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _copy_beside(path: Path, st: os.stat_result) -> Path:
-    """A hidden copy in the same folder (same file system, so os.replace is atomic)."""
-    prefix = "." + path.name[:100] + "."
-    fd, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=path.parent)
-    temp = Path(name)
+def _copy_beside(path: Path, st: os.stat_result) -> tuple[Path, int]:
+    """A hidden copy in the same folder (same file system, so os.replace is atomic), with
+    the original's mode, owner (where allowed) and extended attributes. Returns the copy and
+    a descriptor holding an advisory lock on it, so `cleanup_temp_files` in another process
+    never takes a copy that a live write is using."""
+    temp, fd = _create_temp(path)
     try:
+        lock_fd = os.open(temp, os.O_RDONLY)
+    except BaseException:
+        os.close(fd)
+        _remove_quietly(temp)
+        raise
+    try:
+        if fcntl is not None:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
             shutil.copyfileobj(src, out, 1 << 20)
         os.chmod(temp, stat.S_IMODE(st.st_mode))
         _copy_owner(temp, st)
+        copy_xattrs(path, temp)
     except BaseException:
+        os.close(lock_fd)
         _remove_quietly(temp)
         raise
-    return temp
+    return temp, lock_fd
+
+
+def temp_name_for(name: str | bytes, token: str) -> bytes:
+    """Our temporary name for a file called `name`: `.NAME.TOKEN.zsl-tmp` as bytes, the name
+    cut to at most 100 *bytes* at a character boundary, so the whole stays far below the
+    255-byte NAME_MAX of every file system whatever the script or encoding of the name
+    (non-UTF-8 names are kept as their raw bytes)."""
+    raw = os.fsencode(name)
+    suffix = b"." + token.encode("ascii") + TEMP_SUFFIX.encode("ascii")
+    budget = min(_TEMP_NAME_BYTES, _NAME_MAX - 1 - len(suffix))
+    cut = raw[:budget]
+    if len(raw) > budget:  # do not end inside a UTF-8 sequence
+        end = len(cut)
+        while end > 0 and cut[end - 1] & 0xC0 == 0x80:
+            end -= 1
+        if end > 0 and cut[end - 1] >= 0xC0:  # the lead byte of the sequence cut off
+            width = 2 if cut[end - 1] < 0xE0 else 3 if cut[end - 1] < 0xF0 else 4
+            if len(cut) - (end - 1) < width:
+                cut = cut[:end - 1]
+    return b"." + cut + suffix
+
+
+def _create_temp(path: Path) -> tuple[Path, int]:
+    folder = os.fsencode(path.parent)
+    for _ in range(100):
+        name = temp_name_for(path.name, secrets.token_hex(4))
+        full = os.path.join(folder, name)
+        try:
+            fd = os.open(full, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o600)
+        except FileExistsError:
+            continue
+        return Path(os.fsdecode(full)), fd
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
+
+
+# errors that mean "this file system or this user cannot hold that attribute": skipped
+_XATTR_SKIP = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES, errno.ENODATA,
+               errno.E2BIG, errno.ERANGE, errno.EINVAL, errno.ENOSPC}
+
+
+def copy_xattrs(source: str | Path, target: str | Path) -> list[str]:
+    """Copy the extended attributes of `source` to `target` (user.* attributes, and POSIX
+    ACLs and SELinux labels where the user may set them); returns the names copied.
+    Attributes that the file system or the user's rights do not allow are skipped: a file
+    system without xattrs (ENOTSUP) copies nothing and is no error."""
+    if not hasattr(os, "listxattr"):  # pragma: no cover - not Linux
+        return []
+    try:
+        names = os.listxattr(source)
+    except OSError as exc:
+        if exc.errno in _XATTR_SKIP:
+            return []
+        raise
+    copied = []
+    for name in names:
+        try:
+            os.setxattr(target, name, os.getxattr(source, name))
+        except OSError as exc:
+            if exc.errno in _XATTR_SKIP:
+                continue
+            raise
+        copied.append(name)
+    return copied
 
 
 def _copy_owner(temp: Path, st: os.stat_result) -> None:
@@ -346,24 +432,102 @@ def _show(values: list[str] | None) -> str:
 # -- leftovers of killed writes ------------------------------------------------------------
 
 
-def is_temp_file(path: str | Path) -> bool:
-    """True for our temporary copies (`.NAME.XXXX.zsl-tmp`): scanners should skip them."""
-    name = Path(path).name
-    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+def is_temp_file(path: str | Path | bytes) -> bool:
+    """True for our temporary copies (`.NAME.TOKEN.zsl-tmp`): scanners should skip them."""
+    name = os.path.basename(os.fsencode(path))
+    return _TEMP_NAME.match(name) is not None
 
 
-def cleanup_temp_files(folder: str | Path, min_age_seconds: float = 3600.0) -> list[Path]:
-    """Delete temporary copies left in `folder` by killed writes; returns what was removed.
+def cleanup_temp_files(folder_or_paths: str | Path | bytes | Iterable[str | Path | bytes],
+                       min_age_seconds: float = 60.0, recursive: bool = False) -> list[Path]:
+    """Delete the temporary copies that killed writes left behind; returns what was removed.
 
-    Only copies older than `min_age_seconds` go, so a write in progress in another process
-    (seconds at most) keeps its copy. The folder itself is not searched recursively.
+    Takes a folder, a file, or an iterable of both: a folder is searched (its sub-folders
+    too with `recursive`), a file stands for its folder, unless it is itself one of our
+    copies. Only ever deletes files that
+    - have our temporary name (`.NAME.TOKEN.zsl-tmp`, see `is_temp_file`),
+    - are regular files, not symlinks, owned by this user,
+    - are not locked: a live write holds a lock on its copy (from any process),
+    - and were last modified more than `min_age_seconds` ago.
+    Anything else, and any file that cannot be examined or removed, is left alone; this
+    function never raises for a missing or unreadable folder.
     """
-    removed = []
-    cutoff = time.time() - min_age_seconds
-    for entry in os.scandir(folder):
-        if not is_temp_file(entry.name) or not entry.is_file(follow_symlinks=False):
+    if isinstance(folder_or_paths, (str, bytes, os.PathLike)):
+        items: list = [folder_or_paths]
+    else:
+        items = list(folder_or_paths)
+    folders: list[bytes] = []
+    candidates: list[bytes] = []
+    for item in items:
+        raw = os.fsencode(item)
+        try:
+            st = os.lstat(raw)
+        except OSError:
             continue
-        if entry.stat(follow_symlinks=False).st_mtime <= cutoff:
-            _remove_quietly(Path(entry.path))
-            removed.append(Path(entry.path))
+        if stat.S_ISDIR(st.st_mode):
+            folders.append(raw)
+        elif is_temp_file(raw):
+            candidates.append(raw)
+        else:
+            folders.append(os.path.dirname(raw) or b".")
+    seen: set[bytes] = set()
+    for folder in folders:
+        candidates.extend(_temp_files_in(folder, recursive, seen))
+    cutoff = time.time() - min_age_seconds
+    removed = []
+    for raw in dict.fromkeys(candidates):
+        if _remove_if_stale(raw, cutoff):
+            removed.append(Path(os.fsdecode(raw)))
     return removed
+
+
+def _temp_files_in(folder: bytes, recursive: bool, seen: set[bytes]) -> list[bytes]:
+    try:
+        key = os.path.realpath(folder)
+    except OSError:  # pragma: no cover - realpath rarely fails
+        key = folder
+    if key in seen:
+        return []
+    seen.add(key)
+    found = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if is_temp_file(entry.name) and entry.is_file(follow_symlinks=False):
+                        found.append(entry.path)
+                    elif recursive and entry.is_dir(follow_symlinks=False):
+                        found.extend(_temp_files_in(entry.path, recursive, seen))
+                except OSError:
+                    continue
+    except OSError:
+        return found
+    return found
+
+
+def _remove_if_stale(raw: bytes, cutoff: float) -> bool:
+    """Remove one candidate if it passes every check of `cleanup_temp_files`."""
+    try:
+        fd = os.open(raw, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_mtime > cutoff:
+            return False
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            return False
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # a write in progress holds it
+                return False
+        now = os.lstat(raw)  # still the same file under that name?
+        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            return False
+        os.unlink(raw)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)

@@ -288,3 +288,134 @@ def test_mp3_end_check_keeps_decoder_noise_off_stderr(tmp_path, capfd):
     os.write(2, b"after\n")
     err = capfd.readouterr().err
     assert "native noise" not in err and "after" in err
+
+
+# -- leftovers, extended attributes, file names (issue 13) ---------------------------------
+
+
+def _old(path: Path) -> Path:
+    os.utime(path, (time.time() - 7200, time.time() - 7200))
+    return path
+
+
+def test_cleanup_takes_folders_files_and_lists_and_only_our_names(tmp_path: Path) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    audio = make(tmp_path, "ogg")
+    ours = [tmp_path / f".a.ogg.0a1b2c3d{TEMP_SUFFIX}", sub / f".b.flac.abcdef12{TEMP_SUFFIX}"]
+    for p in ours:
+        p.write_bytes(b"partial")
+        _old(p)
+    not_ours = [tmp_path / "a.zsl-tmp", tmp_path / f".a{TEMP_SUFFIX}",
+                tmp_path / f"a.ogg.0a1b2c3d{TEMP_SUFFIX}", tmp_path / ".a.ogg.0a1b2c3d.tmp",
+                tmp_path / f".a.ogg.0a1b2c3d{TEMP_SUFFIX}.flac", tmp_path / "notes.txt"]
+    for p in not_ours:
+        p.write_bytes(b"user data")
+        _old(p)
+    # a symlink with our name pointing at a track, a folder with our name
+    link = tmp_path / f".c.mp3.11111111{TEMP_SUFFIX}"
+    link.symlink_to(audio)
+    folder = tmp_path / f".d.mp3.22222222{TEMP_SUFFIX}"
+    folder.mkdir()
+    assert cleanup_temp_files(tmp_path) == [ours[0]]  # not recursive by default
+    assert cleanup_temp_files([audio, sub / "missing.flac", tmp_path / "gone"]) == []
+    ours[0].write_bytes(b"again")
+    _old(ours[0])
+    assert cleanup_temp_files([audio, sub / "x.flac"]) == [ours[0]]  # files name folders
+    assert cleanup_temp_files(tmp_path, recursive=True) == [ours[1]]
+    assert all(p.exists() for p in not_ours) and audio.exists()
+    assert link.is_symlink() and folder.is_dir()
+    assert cleanup_temp_files(tmp_path / "no such folder") == []
+
+
+def test_cleanup_never_takes_a_copy_a_live_write_holds(tmp_path: Path) -> None:
+    temp = tmp_path / f".a.mp3.0a1b2c3d{TEMP_SUFFIX}"
+    temp.write_bytes(b"in use")
+    _old(temp)
+    fd = os.open(temp, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert cleanup_temp_files(tmp_path, min_age_seconds=0) == []
+    finally:
+        os.close(fd)
+    assert cleanup_temp_files(tmp_path, min_age_seconds=0) == [temp]
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a file to another user needs root")
+def test_cleanup_leaves_other_users_files(tmp_path: Path) -> None:
+    temp = tmp_path / f".a.mp3.0a1b2c3d{TEMP_SUFFIX}"
+    temp.write_bytes(b"theirs")
+    os.chown(temp, 12345, 12345)
+    _old(temp)
+    assert cleanup_temp_files(tmp_path, min_age_seconds=0) == []
+    assert temp.exists()
+
+
+def test_writes_hold_a_lock_on_their_copy(tmp_path: Path, monkeypatch) -> None:
+    """While a write verifies its copy, a cleanup (any process) must not take it."""
+    import app.tagwriter as tagwriter
+
+    path = make(tmp_path, "flac")
+    seen = []
+    real_verify = tagwriter._verify
+
+    def verify_and_clean(temp, *args):
+        seen.append(cleanup_temp_files(tmp_path, min_age_seconds=-10))
+        assert temp.exists()
+        return real_verify(temp, *args)
+
+    monkeypatch.setattr(tagwriter, "_verify", verify_and_clean)
+    result = restore(path, "genre", ["Drone"], None)
+    assert result.ok and result.written, result.message
+    assert seen == [[]]
+
+
+def _xattrs(path: Path) -> dict[str, bytes]:
+    return {n: os.getxattr(path, n) for n in os.listxattr(path) if n.startswith("user.")}
+
+
+def _xattrs_work(folder: Path) -> bool:
+    probe = folder / "xattr-probe"
+    probe.write_bytes(b"")
+    try:
+        os.setxattr(probe, "user.probe", b"1")
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.unlink()
+
+
+@pytest.mark.parametrize("kind", ["mp3", "flac", "m4a"])
+def test_extended_attributes_survive_write_and_undo(tmp_path: Path, kind: str) -> None:
+    if not _xattrs_work(tmp_path):
+        pytest.skip("this file system has no user xattrs")
+    path = make(tmp_path, kind)
+    os.setxattr(path, "user.xdg.origin.url", b"https://example.org/track")
+    os.setxattr(path, "user.checksum", bytes(range(256)))
+    before = _xattrs(path)
+    result = apply_change(plan_write(path, "genre", ["Drone"], "replace"))
+    assert result.ok and result.written, result.message
+    assert _xattrs(path) == before
+    undo = restore(path, "genre", result.old, result.new)
+    assert undo.ok and undo.written, undo.message
+    assert _xattrs(path) == before
+
+
+def test_file_system_without_xattrs_is_no_error(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    path = make(tmp_path, "flac")
+
+    def unsupported(*args, **kwargs):
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+
+    monkeypatch.setattr(os, "listxattr", unsupported)
+    result = restore(path, "genre", ["Drone"], None)
+    assert result.ok and result.written, result.message
+    monkeypatch.undo()
+    if _xattrs_work(tmp_path):
+        os.setxattr(path, "user.kept", b"1")
+    monkeypatch.setattr(os, "setxattr", unsupported)  # the copy cannot take it: skipped
+    result = restore(path, "genre", ["Ambient"], None)
+    assert result.ok and result.written, result.message
