@@ -18,14 +18,29 @@ What the tables hold (schema version 2):
 * `batches` and `changes`: the journal of tag writes (old and new values per file and field),
   which `undo` reads.
 
-Migrations are plain SQL scripts applied in order; `PRAGMA user_version` holds the version. A
-database written by a newer program is refused rather than guessed at.
+Migrations are plain SQL scripts applied in order; `PRAGMA user_version` holds the version and
+`PRAGMA application_id` marks the file as ours. A database written by a newer program is refused
+rather than guessed at, and so is another program's SQLite file (`--db ~/.config/beets/library.db`):
+it is never modified. Two connections opening a new file at once (the window and its scan worker)
+are safe: the version is read again after `BEGIN IMMEDIATE`, so only one of them creates the tables.
+
+Durability: every connection runs with `synchronous = FULL`, so a committed journal row is on disk
+before the tag writer replaces the file it describes (with NORMAL, WAL commits reach the disk only
+at checkpoints, and a power cut could keep a changed file without its undo row).
+
+Errors: SQLite failures that are not a caller's bug come out of every statement as one-line
+`IndexError_` subclasses that are also `sqlite3.OperationalError`s (so existing `except
+sqlite3.Error` handlers keep working): `IndexFullError` (disk full), `IndexLockedError`,
+`IndexDamagedError` (corrupt file), `IndexIOError`, `IndexReadOnlyError`; opening someone else's
+database raises `NotALibraryError`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -35,7 +50,8 @@ import numpy as np
 
 from zsl_core.errors import ZslError
 
-__all__ = ["IndexError_", "SCHEMA_VERSION", "MIGRATIONS", "ENV_VAR", "default_db_path", "connect",
+__all__ = ["IndexError_", "IndexFullError", "IndexLockedError", "IndexDamagedError", "IndexIOError",
+           "IndexReadOnlyError", "NotALibraryError", "APPLICATION_ID", "SCHEMA_VERSION", "MIGRATIONS", "ENV_VAR", "default_db_path", "connect",
            "path_key", "path_from_key", "display", "to_blob", "from_blob", "model_id", "transaction"]
 
 ENV_VAR = "ZSL_TAGGER_DB"
@@ -44,6 +60,171 @@ APP_NAME = "zsl-tagger"
 
 class IndexError_(ZslError):
     """The index file cannot be opened or used (named with a trailing _ to keep Python's IndexError)."""
+
+
+class NotALibraryError(IndexError_):
+    """The file is a database of another program (or not a database at all): left untouched."""
+
+
+class IndexDatabaseError(IndexError_, sqlite3.OperationalError):
+    """SQLite could not do what was asked for a reason outside the program (disk, locks, damage)."""
+
+
+class IndexFullError(IndexDatabaseError):
+    """The disk (or the file-size limit) is full; nothing was lost, the statement did not happen."""
+
+
+class IndexLockedError(IndexDatabaseError):
+    """Another process held the index longer than the busy timeout."""
+
+
+class IndexDamagedError(IndexDatabaseError):
+    """The index file is corrupt."""
+
+
+class IndexIOError(IndexDatabaseError):
+    """The operating system reported an I/O error on the index (failing or removed disk)."""
+
+
+class IndexReadOnlyError(IndexDatabaseError):
+    """The index file or its folder cannot be written."""
+
+
+# a zsl-tagger index says so in its header ("zslt"); files made before it was set have 0
+APPLICATION_ID = 0x7A736C74
+BUSY_TIMEOUT_S = 30.0
+# the tables each schema version has (an index whose tables are missing is not ours)
+_TABLES_AT = {1: {"tracks", "models", "results", "scans", "batches", "changes"}}
+_TABLES_AT[2] = _TABLES_AT[1] | {"folders"}
+
+_ERROR_KINDS: dict[str, tuple[type[IndexDatabaseError], str]] = {
+    "SQLITE_FULL": (IndexFullError, "the disk holding the library index is full ({detail}); "
+                    "free some space and run the command again (the index and its undo history "
+                    "are intact; the last step was not recorded)"),
+    "SQLITE_BUSY": (IndexLockedError, "the library index is locked by another zsl-tagger process "
+                    "(waited {timeout:.0f} s: {detail}); let it finish or close it, then run again"),
+    "SQLITE_LOCKED": (IndexLockedError, "the library index is locked ({detail}); let the other "
+                      "operation finish, then run again"),
+    "SQLITE_CORRUPT": (IndexDamagedError, "the library index is damaged ({detail}); restore it from "
+                       "a backup, or move it aside to start a new library (which loses its undo "
+                       "history)"),
+    "SQLITE_NOTADB": (IndexDamagedError, "the library index is damaged or not a database "
+                      "({detail}); restore it from a backup or choose another --db file"),
+    "SQLITE_IOERR": (IndexIOError, "cannot read or write the library index (disk I/O error: "
+                     "{detail}); check that its disk is present, not full and healthy, then run "
+                     "again"),
+    "SQLITE_READONLY": (IndexReadOnlyError, "the library index cannot be written ({detail}); make "
+                        "the file and its folder writable, or choose another --db file"),
+    "SQLITE_CANTOPEN": (IndexIOError, "cannot open the library index ({detail}); check the file's "
+                        "folder and permissions"),
+    "SQLITE_PERM": (IndexReadOnlyError, "no permission to use the library index ({detail})"),
+}
+
+
+def translate_error(exc: BaseException, where: str) -> BaseException:
+    """A SQLite error as the one-line `IndexDatabaseError` subclass it stands for; other errors
+    (a caller's bug: syntax, constraint...) are returned unchanged."""
+    if isinstance(exc, IndexError_) or not isinstance(exc, sqlite3.Error):
+        return exc
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    base = "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
+    text = " ".join(str(exc).split()) or name
+    if base not in _ERROR_KINDS:  # older SQLite builds: recognise by message
+        lowered = text.lower()
+        for needle, key in (("disk is full", "SQLITE_FULL"), ("database is locked", "SQLITE_BUSY"),
+                            ("malformed", "SQLITE_CORRUPT"), ("not a database", "SQLITE_NOTADB"),
+                            ("disk i/o error", "SQLITE_IOERR"), ("readonly", "SQLITE_READONLY")):
+            if needle in lowered:
+                base = key
+                break
+        else:
+            return exc
+    if base in ("SQLITE_IOERR", "SQLITE_CANTOPEN") and _disk_full(where):
+        base = "SQLITE_FULL"  # a full disk often shows as an I/O error (WAL index, temp files)
+    kind, message = _ERROR_KINDS[base]
+    error = kind(f"{where}: " + message.format(detail=text, timeout=BUSY_TIMEOUT_S))
+    error.sqlite_errorname = name or base  # type: ignore[attr-defined]
+    return error
+
+
+def _disk_full(where: str, margin: int = 1 << 20) -> bool:
+    """True when the file system of the index has (almost) no space left."""
+    folder = os.path.dirname(os.path.abspath(where)) if where != ":memory:" else "."
+    try:
+        return shutil.disk_usage(folder).free < margin
+    except OSError:
+        return False
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose failures come out as `translate_error` says."""
+
+    def execute(self, sql: str, parameters: object = ()) -> "_Cursor":  # type: ignore[override]
+        try:
+            return super().execute(sql, parameters)  # type: ignore[arg-type,return-value]
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+
+    def executemany(self, sql: str, seq: object) -> "_Cursor":  # type: ignore[override]
+        try:
+            return super().executemany(sql, seq)  # type: ignore[arg-type,return-value]
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+
+    def executescript(self, script: str) -> "_Cursor":  # type: ignore[override]
+        try:
+            return super().executescript(script)  # type: ignore[return-value]
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+
+    def fetchone(self):  # type: ignore[override]
+        try:
+            return super().fetchone()
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+
+    def fetchmany(self, size: int | None = None):  # type: ignore[override]
+        try:
+            return super().fetchmany(self.arraysize if size is None else size)
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+
+    def fetchall(self):  # type: ignore[override]
+        try:
+            return super().fetchall()
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+
+    def __next__(self):
+        try:
+            return super().__next__()
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+
+
+class IndexConnection(sqlite3.Connection):
+    """`sqlite3.Connection` whose statements raise one-line `IndexError_`s for disk, lock and
+    damage failures (see `translate_error`); `where` names the file in those messages."""
+
+    where: str = "library index"
+
+    def cursor(self, factory: type = _Cursor) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(factory)
+
+    def execute(self, sql: str, parameters: object = ()) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq: object) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().executemany(sql, seq)
+
+    def executescript(self, script: str) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().executescript(script)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.where) from exc
 
 
 # Each entry upgrades the schema from version i to i + 1. Never edit a released entry: add one.
@@ -156,8 +337,11 @@ def default_db_path() -> Path:
 def connect(path: str | Path | None = None, migrate: bool = True) -> sqlite3.Connection:
     """Open (creating if needed) the index, in WAL mode, upgraded to SCHEMA_VERSION.
 
-    Raises IndexError_ with a one-line reason for a file that is not a database, is newer than
-    this program, or sits in a folder we cannot write.
+    Raises a one-line IndexError_ for a file that is not a database or belongs to another
+    program (`NotALibraryError`, the file is not modified), is newer than this program, sits in
+    a folder we cannot write, or cannot be used for a disk, lock or damage reason (the
+    `IndexDatabaseError` subclasses). Safe when several threads or processes open a new file
+    at once.
     """
     db_path = Path(path).expanduser() if path is not None else default_db_path()
     where = str(db_path)
@@ -165,40 +349,142 @@ def connect(path: str | Path | None = None, migrate: bool = True) -> sqlite3.Con
         if where != ":memory:":
             db_path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: transactions are explicit (`transaction`), never opened behind our back.
-        conn = sqlite3.connect(where, timeout=30.0, check_same_thread=False, isolation_level=None)
-    except (OSError, sqlite3.Error) as exc:
-        raise IndexError_(f"{where}: cannot open the library index ({exc})") from None
+        conn = sqlite3.connect(where, timeout=BUSY_TIMEOUT_S, check_same_thread=False,
+                               isolation_level=None, factory=IndexConnection)
+    except OSError as exc:
+        raise IndexError_(f"{where}: cannot open the library index "
+                          f"({exc.strerror or exc})") from None
+    except sqlite3.Error as exc:
+        error = translate_error(exc, where)
+        if error is exc:
+            error = IndexError_(f"{where}: cannot open the library index ({exc})")
+        raise error from None
+    conn.where = where  # type: ignore[attr-defined]
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
     try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        if where != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
+        while True:
+            try:
+                _set_up(conn, where, migrate)
+                break
+            except IndexLockedError:
+                # SQLite answers SQLITE_BUSY at once, without waiting, where waiting could
+                # deadlock (a journal-mode change or a write while another opener of a new
+                # file commits): try again until the busy timeout is spent.
+                if time.monotonic() > deadline:
+                    raise
+                _rollback(conn)
+                time.sleep(0.02 + 0.05 * random.random())
+    except BaseException:
         conn.close()
-        raise IndexError_(f"{where}: not a zsl-tagger library index ({exc})") from None
+        raise
+    return conn
+
+
+def _set_up(conn: sqlite3.Connection, where: str, migrate: bool) -> None:
+    version = _open_checks(conn, where)
     if version > SCHEMA_VERSION:
-        conn.close()
         raise IndexError_(f"{where}: written by a newer zsl-tagger (schema {version}, "
                           f"this program knows {SCHEMA_VERSION}); upgrade zsl-tagger")
     if migrate and version < SCHEMA_VERSION:
         upgrade(conn, to=SCHEMA_VERSION, where=where)
-    return conn
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = FULL")
+
+
+def _open_checks(conn: sqlite3.Connection, where: str) -> int:
+    """Refuse what is not (or cannot become) our index before changing anything; WAL on.
+    Returns the schema version found."""
+    try:
+        conn.execute("BEGIN")  # one read snapshot: another opener may be creating the tables
+        try:
+            version, app_id = _header(conn)
+            _check_ours(conn, where, version, app_id)
+        finally:
+            _rollback(conn)
+        if where != ":memory:":
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+        return version
+    except IndexDatabaseError as exc:
+        if isinstance(exc.__cause__, sqlite3.DatabaseError) and \
+                getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB":
+            raise NotALibraryError(f"{where}: not a zsl-tagger library index: not an SQLite "
+                                   f"database (if it was your library, it is damaged: restore it "
+                                   f"from a backup); choose another --db file") from None
+        raise
+    except sqlite3.DatabaseError as exc:  # pragma: no cover - translated above
+        raise NotALibraryError(f"{where}: not a zsl-tagger library index ({exc})") from None
+
+
+def _header(conn: sqlite3.Connection) -> tuple[int, int]:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    return version, app_id
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+
+
+def _check_ours(conn: sqlite3.Connection, where: str, version: int, app_id: int) -> None:
+    """NotALibraryError unless the file is empty or has our id / our tables for its version."""
+    if app_id == APPLICATION_ID:
+        return
+    tables = _tables(conn)
+    if app_id != 0:
+        raise NotALibraryError(f"{where}: another program's SQLite database (application id "
+                               f"{app_id:#x}), not a zsl-tagger library index; it was not "
+                               f"changed; choose another --db file")
+    if version == 0 and not tables:
+        return  # new (or empty) file: ours to create
+    expected = _TABLES_AT.get(min(version, SCHEMA_VERSION), set())
+    if version == 0 or not expected <= tables:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise NotALibraryError(f"{where}: another program's SQLite database (tables: {shown}), "
+                               f"not a zsl-tagger library index; it was not changed; choose "
+                               f"another --db file")
 
 
 def upgrade(conn: sqlite3.Connection, to: int = SCHEMA_VERSION, where: str = "index") -> None:
-    """Apply the migrations from the current version up to `to`, each in one transaction."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for step in range(version, to):
+    """Apply the migrations from the current version up to `to`, each in one transaction.
+
+    The version is read inside each `BEGIN IMMEDIATE` transaction, so when two connections
+    upgrade (or create) the same file at once, the second finds the work done and skips it."""
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in _statements(MIGRATIONS[step]):
+            version, app_id = _header(conn)
+            if version >= to:
+                if app_id == 0 and version >= 1:
+                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute("COMMIT")
+                return
+            _check_ours(conn, where, version, app_id)
+            for statement in _statements(MIGRATIONS[version]):
                 conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {step + 1}")
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute("COMMIT")
+        except IndexError_:
+            _rollback(conn)
+            raise
         except sqlite3.Error as exc:
+            _rollback(conn)
+            error = translate_error(exc, where)
+            if error is exc:
+                error = IndexError_(f"{where}: upgrading the index to schema {version + 1} "
+                                    f"failed ({' '.join(str(exc).split())})")
+            raise error from None
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
             conn.execute("ROLLBACK")
-            raise IndexError_(f"{where}: upgrading the index to schema {step + 1} failed ({exc})") from None
+        except sqlite3.Error:
+            pass  # SQLite already rolled back (disk full, I/O error): nothing more to undo
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -220,7 +506,14 @@ class transaction:
         return self.conn
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is not None:
+            _rollback(self.conn)
+            return
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            _rollback(self.conn)
+            raise
 
 
 # --- paths: bytes in the index, so every file name the OS allows round-trips -----------------

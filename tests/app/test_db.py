@@ -96,3 +96,181 @@ def test_model_rows_are_added_once(tmp_path):
     a = db.model_id(conn, "default", 50, ["rock", "jazz"])
     assert db.model_id(conn, "default", 50, ["rock", "jazz"]) == a
     assert db.model_id(conn, "runs/mine", 100, ["x"]) != a
+
+
+# -- first open, durability, other programs' files, disk and damage errors (issue 13) --------
+
+
+def _open_at_once(path, n):
+    import threading
+
+    barrier = threading.Barrier(n)
+    errors, conns = [], []
+
+    def opener():
+        barrier.wait()
+        try:
+            conns.append(db.connect(path))
+        except Exception as exc:  # noqa: BLE001 - the test reports every failure
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=opener) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for conn in conns:
+        conn.close()
+    return errors
+
+
+def test_many_threads_opening_a_new_index_at_once(tmp_path):
+    for trial in range(15):
+        path = tmp_path / f"lib{trial}.sqlite3"
+        assert _open_at_once(path, 6) == []
+        conn = db.connect(path)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION
+        assert {"tracks", "folders", "changes"} <= tables(conn)
+        conn.close()
+
+
+def _connect_in_child(path, start_at):
+    import time as _time
+
+    from app import db as child_db
+    _time.sleep(max(0.0, start_at - _time.time()))
+    child_db.connect(path).close()
+
+
+def test_several_processes_opening_a_new_index_at_once(tmp_path):
+    import multiprocessing
+    import time
+
+    ctx = multiprocessing.get_context("fork")
+    for trial in range(4):
+        path = str(tmp_path / f"lib{trial}.sqlite3")
+        start_at = time.time() + 0.3
+        children = [ctx.Process(target=_connect_in_child, args=(path, start_at)) for _ in range(4)]
+        for child in children:
+            child.start()
+        for child in children:
+            child.join(60)
+        assert [c.exitcode for c in children] == [0, 0, 0, 0]
+        conn = db.connect(path)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION
+        conn.close()
+
+
+def test_commits_are_durable_synchronous_full(tmp_path):
+    conn = db.connect(tmp_path / "lib.sqlite3")
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == db.APPLICATION_ID
+
+
+def _beets_like(path):
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, path BLOB, title TEXT)")
+    other.execute("CREATE TABLE albums (id INTEGER PRIMARY KEY, album TEXT)")
+    other.execute("INSERT INTO items (path, title) VALUES (?, ?)", (b"/m/a.mp3", "A"))
+    other.commit()
+    other.close()
+
+
+@pytest.mark.parametrize("kind", ["tables", "application_id", "user_version"])
+def test_another_programs_database_is_refused_and_not_modified(tmp_path, kind):
+    path = tmp_path / "library.db"
+    if kind == "tables":
+        _beets_like(path)
+    else:
+        other = sqlite3.connect(path)
+        other.execute(f"PRAGMA {kind} = 42")
+        other.execute("CREATE TABLE t (x)")
+        other.commit()
+        other.close()
+    before = path.read_bytes()
+    names_before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(db.NotALibraryError) as info:
+        db.connect(path)
+    message = str(info.value)
+    assert "another program" in message and str(path) in message and "\n" not in message
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == names_before  # no -wal, no -shm
+
+
+def test_an_empty_file_becomes_a_new_index(tmp_path):
+    path = tmp_path / "lib.sqlite3"
+    path.write_bytes(b"")
+    conn = db.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION
+
+
+def test_a_full_disk_is_one_clear_line_and_the_index_stays_intact(tmp_path):
+    path = tmp_path / "lib.sqlite3"
+    conn = db.connect(path)
+    with db.transaction(conn):
+        conn.execute("INSERT INTO batches (created_at, description, field, mode) "
+                     "VALUES (0, 'kept', 'genre', 'merge')")
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # SQLite's own "disk full"
+    with pytest.raises(db.IndexFullError) as info:
+        with db.transaction(conn):
+            for i in range(50):
+                conn.execute("INSERT INTO batches (created_at, description, field, mode) "
+                             "VALUES (?, ?, 'genre', 'merge')", (i, "x" * 4000))
+    message = str(info.value)
+    assert "full" in message and "not a zsl-tagger" not in message and "\n" not in message
+    assert isinstance(info.value, db.IndexError_) and isinstance(info.value, sqlite3.OperationalError)
+    assert not conn.in_transaction
+    assert conn.execute("SELECT description FROM batches").fetchall() == [("kept",)]
+    with pytest.raises(db.IndexFullError):  # one statement in autocommit mode
+        conn.execute("INSERT INTO batches (created_at, description, field, mode) "
+                     "VALUES (0, ?, 'genre', 'merge')", ("y" * 40000,))
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_disk_io_error_on_a_full_disk_says_full(tmp_path, monkeypatch):
+    import shutil
+
+    exc = sqlite3.OperationalError("disk I/O error")
+    exc.sqlite_errorname = "SQLITE_IOERR_WRITE"
+    error = db.translate_error(exc, str(tmp_path / "lib.sqlite3"))
+    assert isinstance(error, db.IndexIOError) and "I/O" in str(error)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(100, 100, 0))
+    error = db.translate_error(exc, str(tmp_path / "lib.sqlite3"))
+    assert isinstance(error, db.IndexFullError) and "full" in str(error)
+    syntax = sqlite3.OperationalError("near 'SELEC': syntax error")
+    syntax.sqlite_errorname = "SQLITE_ERROR"
+    assert db.translate_error(syntax, "x") is syntax  # a bug stays a bug
+
+
+def test_a_corrupt_index_is_one_clear_line(tmp_path):
+    path = tmp_path / "lib.sqlite3"
+    conn = db.connect(path)
+    with db.transaction(conn):
+        for i in range(400):
+            conn.execute("INSERT INTO tracks (path, display_path, added_at) VALUES (?, ?, 0)",
+                         (f"/m/{i:05d}.mp3".encode() * 8, f"/m/{i}.mp3"))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for at in range(3 * page, len(data) - page, page):  # every page after the schema
+        data[at:at + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    with pytest.raises(db.IndexDamagedError) as info:
+        conn = db.connect(path)
+        conn.execute("SELECT count(*), max(length(path)) FROM tracks").fetchall()
+    assert "damaged" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_locked_index_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 0.2)
+    path = tmp_path / "lib.sqlite3"
+    holder = db.connect(path)
+    holder.execute("BEGIN IMMEDIATE")
+    other = db.connect(path)
+    with pytest.raises(db.IndexLockedError) as info:
+        with db.transaction(other):
+            pass
+    assert "locked" in str(info.value) and "\n" not in str(info.value)
+    holder.execute("ROLLBACK")
