@@ -53,17 +53,18 @@ CONFIG_KEYS = {"hidden_size": int, "num_layers": int, "num_heads": int, "interme
 class TransformerLayer(nn.Module):
     """One post-LN BERT layer: self-attention and a GELU feed-forward, each added back and normalised."""
 
-    def __init__(self, hidden: int, heads: int, intermediate: int, eps: float) -> None:
+    def __init__(self, hidden: int, heads: int, intermediate: int, eps: float,
+                 device: str | torch.device | None = None) -> None:
         super().__init__()
         self.heads = heads
-        self.query = nn.Linear(hidden, hidden)
-        self.key = nn.Linear(hidden, hidden)
-        self.value = nn.Linear(hidden, hidden)
-        self.attention_out = nn.Linear(hidden, hidden)
-        self.attention_norm = nn.LayerNorm(hidden, eps=eps)
-        self.ffn_in = nn.Linear(hidden, intermediate)
-        self.ffn_out = nn.Linear(intermediate, hidden)
-        self.ffn_norm = nn.LayerNorm(hidden, eps=eps)
+        self.query = nn.Linear(hidden, hidden, device=device)
+        self.key = nn.Linear(hidden, hidden, device=device)
+        self.value = nn.Linear(hidden, hidden, device=device)
+        self.attention_out = nn.Linear(hidden, hidden, device=device)
+        self.attention_norm = nn.LayerNorm(hidden, eps=eps, device=device)
+        self.ffn_in = nn.Linear(hidden, intermediate, device=device)
+        self.ffn_out = nn.Linear(intermediate, hidden, device=device)
+        self.ffn_norm = nn.LayerNorm(hidden, eps=eps, device=device)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         """x [B, T, hidden]; keep [B, 1, 1, T] bool, True for the keys a query may look at."""
@@ -81,17 +82,25 @@ class TransformerLayer(nn.Module):
 
 
 class TextEncoderNet(nn.Module):
-    """BERT encoder (no pooler head) + mean pooling + L2 normalisation: token ids -> unit vectors."""
+    """BERT encoder (no pooler head) + mean pooling + L2 normalisation: token ids -> unit vectors.
 
-    def __init__(self, config: dict) -> None:
+    Built only to receive trained weights (`load_state_dict`): the embedding tables are left
+    uninitialised. `device="meta"` builds it without allocating anything (the loader does so).
+    """
+
+    def __init__(self, config: dict, device: str | torch.device | None = None) -> None:
         super().__init__()
         hidden, eps = config["hidden_size"], config["layer_norm_eps"]
-        self.word_embeddings = nn.Embedding(config["vocab_size"], hidden)
-        self.position_embeddings = nn.Embedding(config["max_position_embeddings"], hidden)
-        self.token_type_embeddings = nn.Embedding(config["type_vocab_size"], hidden)
-        self.embedding_norm = nn.LayerNorm(hidden, eps=eps)
+
+        def table(rows: int) -> nn.Embedding:  # no random init: on "meta" it would import half of torch
+            return nn.Embedding(rows, hidden, _weight=torch.empty(rows, hidden, device=device))
+
+        self.word_embeddings = table(config["vocab_size"])
+        self.position_embeddings = table(config["max_position_embeddings"])
+        self.token_type_embeddings = table(config["type_vocab_size"])
+        self.embedding_norm = nn.LayerNorm(hidden, eps=eps, device=device)
         self.layers = nn.ModuleList(
-            TransformerLayer(hidden, config["num_heads"], config["intermediate_size"], eps)
+            TransformerLayer(hidden, config["num_heads"], config["intermediate_size"], eps, device)
             for _ in range(config["num_layers"]))
 
     def token_vectors(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -193,13 +202,18 @@ def load_text_encoder(folder: Path | None = None, device: str = "cpu") -> TextEn
         state = load_file(str(weights))
     except Exception as exc:  # safetensors raises several types for a damaged file
         raise ModelError(f"{weights}: unreadable weights ({_one_line(exc)})") from None
-    net = TextEncoderNet(config)
-    try:
-        # Weights may be stored as float16; the network computes in float32.
-        net.load_state_dict({key: value.float() for key, value in state.items()}, strict=True)
-    except RuntimeError as exc:
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        raise ModelError(f"{weights}: weights do not fit config.json ({lines[-1] if lines else exc})") from None
+    net = TextEncoderNet(config, device="meta")  # no memory, no random init: the file replaces it all
+    expected = {key: tuple(value.shape) for key, value in net.state_dict().items()}
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [key for key in expected if key in state and tuple(state[key].shape) != expected[key]]
+    if missing or unexpected or wrong:
+        detail = (f"{len(missing)} missing, e.g. {missing[0]}" if missing else
+                  f"{len(unexpected)} unexpected, e.g. {unexpected[0]}" if unexpected else
+                  f"{wrong[0]} is {tuple(state[wrong[0]].shape)}, config.json needs {expected[wrong[0]]}")
+        raise ModelError(f"{weights}: weights do not fit config.json ({detail})")
+    # Weights may be stored as float16; the network computes in float32.
+    net.load_state_dict({key: value.float() for key, value in state.items()}, strict=True, assign=True)
     return TextEncoder(net, tokenizer, config, device)
 
 
