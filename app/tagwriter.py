@@ -213,8 +213,9 @@ def _replace_with_edited_copy(target: Path, before: os.stat_result, original: Ta
     others = None if original.converts_on_save() else original.others(field)
     temp, lock_fd = _copy_beside(target, before)
     try:
-        _edit(temp, field, values, options)
-        _verify(temp, field, values, digest, others, options)
+        kind = type(original.audio)
+        _edit(temp, field, values, options, kind)
+        _verify(temp, field, values, digest, others, options, kind)
         _fsync_file(temp)
         _check_unchanged(target, before)
         os.replace(temp, target)
@@ -226,8 +227,9 @@ def _replace_with_edited_copy(target: Path, before: os.stat_result, original: Ta
     _fsync_folder(target.parent)
 
 
-def _edit(temp: Path, field: str, values: list[str], options: WriteOptions) -> None:
-    copy = open_tags(temp, options)
+def _edit(temp: Path, field: str, values: list[str], options: WriteOptions,
+          kind: type | None = None) -> None:
+    copy = open_tags(temp, options, kind)
     copy.set(field, values)
     try:
         copy.save()
@@ -236,10 +238,10 @@ def _edit(temp: Path, field: str, values: list[str], options: WriteOptions) -> N
 
 
 def _verify(temp: Path, field: str, values: list[str], digest: str, others: object,
-            options: WriteOptions) -> None:
+            options: WriteOptions, kind: type | None = None) -> None:
     """Re-parse the written copy from disk and check it before it may replace the original."""
     try:
-        copy = open_tags(temp, options)
+        copy = open_tags(temp, options, kind)
     except TagError as exc:
         raise _Refusal(f"the written copy does not re-parse ({exc.reason}); not written") from None
     got = copy.read(field)

@@ -60,6 +60,8 @@ class WriteOptions:
         text (the comment) never is.
     comment_lang / comment_desc: which ID3 COMM frame is "the comment" (ISO-639-2 language,
         description). An existing frame with that description in another language is reused.
+    flac_id3: an ID3v2 tag in front of a FLAC stream (some taggers add one): "keep" (default,
+        byte for byte) or "drop" (removed on the next write; FLAC players ignore it anyway).
     """
 
     id3_version: int | None = None
@@ -67,6 +69,7 @@ class WriteOptions:
     comment_lang: str = "eng"
     comment_desc: str = ""
     id3_new_version: int = 4
+    flac_id3: str = "keep"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "id3_version", id3_version_choice(self.id3_version))
@@ -76,6 +79,8 @@ class WriteOptions:
         object.__setattr__(self, "id3_new_version", new_version)
         if not self.id3_separator:
             raise ValueError("id3_separator must not be empty")
+        if self.flac_id3 not in ("keep", "drop"):
+            raise ValueError(f"flac_id3 must be 'keep' or 'drop', not {self.flac_id3!r}")
         if len(self.comment_lang) != 3:
             raise ValueError(f"comment_lang must be a 3-letter code, not {self.comment_lang!r}")
 
@@ -166,20 +171,30 @@ class TagFormat(ABC):
         truncation to mutagen (Ogg pages, RIFF/IFF chunks, MP4 atoms) need nothing more."""
 
 
-def open_tags(path: str | Path, options: WriteOptions | None = None) -> TagFormat:
+def open_tags(path: str | Path, options: WriteOptions | None = None,
+              kind: type | None = None) -> TagFormat:
     """Parse `path` and wrap it in the TagFormat for its container; TagError if we cannot.
 
     The container is detected from the content (mutagen's scoring: magic bytes first, then
-    the suffix), so a FLAC file named .mp3 is still handled as FLAC.
+    the suffix), so a FLAC file named .mp3 is still handled as FLAC, and a FLAC stream behind
+    an ID3v2 tag is FLAC whatever its name. `kind` (a mutagen file class) skips detection:
+    the tag writer opens its temporary copy, which has no audio suffix, as the original's kind.
     """
+    from mutagen.flac import FLAC
+
     from app.tagformats import id3, mp4, vorbis  # the format modules import this package
 
     path = Path(path)
     options = options or WriteOptions()
     handlers = {**id3.HANDLED, **vorbis.HANDLED, **mp4.HANDLED}
     _check_regular_file(path)
+    if kind is None and _is_flac_behind_id3(path):
+        kind = FLAC
+    if kind is not None and kind not in handlers:
+        raise ValueError(f"not a file kind we write: {kind!r}")
     try:
-        audio = mutagen.File(str(path), options=list(handlers))
+        audio = kind(str(path)) if kind is not None else mutagen.File(str(path),
+                                                                      options=list(handlers))
     except mutagen.MutagenError as exc:
         raise TagError(path, f"cannot read tags: {one_line(exc)}") from None
     except (ValueError, EOFError, IndexError, KeyError, UnicodeDecodeError) as exc:
@@ -187,6 +202,19 @@ def open_tags(path: str | Path, options: WriteOptions | None = None) -> TagForma
     if audio is None:
         raise TagError(path, _unsupported_reason(path))
     return handlers[type(audio)](path, audio, options)
+
+
+def _is_flac_behind_id3(path: Path) -> bool:
+    """An ID3v2 tag followed by "fLaC": mutagen would score such a file as MP3."""
+    try:
+        with open(path, "rb") as f:
+            size = id3v2_size(f.read(10))
+            if not size:
+                return False
+            f.seek(size)
+            return f.read(4) == b"fLaC"
+    except OSError:
+        return False
 
 
 def one_line(exc: BaseException) -> str:

@@ -5,11 +5,21 @@ multi-values): GENRE=Rock, GENRE=Sad; MOOD, GROUPING, COMMENT alike; custom:NAME
 (upper-cased: Vorbis comment names are case-insensitive, upper case is the convention).
 
 The audio payload we fingerprint:
-- FLAC: every byte after the metadata blocks (the frames).
+- FLAC: every byte after the metadata blocks (the frames). An ID3v2 tag some taggers put in
+  front of "fLaC" is kept as it is (mutagen writes the metadata after it), or dropped when
+  `WriteOptions.flac_id3` says "drop".
 - Ogg: the codec headers that describe the sound (Vorbis identification and setup headers,
-  OpusHead) and every audio page's packets, granule position and flags. Page *sequence
-  numbers and CRCs* are left out on purpose: when the comment header grows by a page, every
-  later page is renumbered, which changes those bytes but not the sound.
+  OpusHead) and the audio *packets* in order, each with the granule position of the page it
+  ends on and the end-of-stream mark. Pages themselves (sequence numbers, CRCs, where packets
+  are cut into pages) are left out on purpose: when the comment header grows by a page every
+  later page is renumbered, and a file whose first audio packets share a page with the
+  headers gets that page split in two; neither changes the sound.
+
+Ogg files whose first audio packets share the last header page (common from older FFmpeg
+builds; the Vorbis and Opus specifications want the audio to start on a fresh page) are
+written too: before mutagen rewrites the comment header, that page is split into a page that
+ends the headers (granule 0) and a page with the same audio packet data, flags and granule
+position; later pages are renumbered. The fingerprint above proves the packets unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from mutagen import MutagenError
+from mutagen._util import resize_bytes
 from mutagen.flac import FLAC, Padding, VCFLACDict
 from mutagen.ogg import OggPage
 from mutagen.oggopus import OggOpus
@@ -66,6 +77,10 @@ class VorbisFormat(TagFormat):
         return self.tags.vendor, pairs, blocks
 
     def save(self) -> None:
+        if isinstance(self.audio, FLAC):
+            self.audio.save(deleteid3=self.options.flac_id3 == "drop")
+            return
+        split_header_page(self.path, _HEADER_PACKETS[type(self.audio)])
         self.audio.save()
 
     def check_complete(self) -> None:
@@ -112,28 +127,92 @@ def _skip_flac_blocks(f: BinaryIO, path: Path, size: int) -> int:
             return position
 
 
+def _first_stream_header_pages(f: BinaryIO, path: Path, n_headers: int
+                               ) -> tuple[list[OggPage], int]:
+    """The pages of the first logical stream up to the one where its `n_headers` header
+    packets end, and how many packets end before that last page."""
+    serial = OggPage(f).serial
+    f.seek(0)
+    pages: list[OggPage] = []
+    ended = 0
+    for page in _pages(f):
+        if page.serial != serial:
+            raise TagError(path, "another Ogg stream is interleaved with the headers")
+        before = ended
+        ended += len(page.packets) - (0 if page.complete else 1)
+        pages.append(page)
+        if ended >= n_headers:
+            return pages, before
+    raise TagError(path, "Ogg stream ends inside its headers")
+
+
+def split_header_page(path: Path, n_headers: int) -> bool:
+    """If the first audio packet data shares a page with the last header packet, split that
+    page in two (headers end their page with granule 0, the audio part keeps the page's
+    granule position and flags) and renumber the later pages. Returns whether it did."""
+    try:
+        with open(path, "r+b") as f:
+            pages, ended_before = _first_stream_header_pages(f, path, n_headers)
+            last = pages[-1]
+            need = n_headers - ended_before  # header packets that end on the last page
+            audio = last.packets[need:]
+            if not audio:
+                return False
+            head = OggPage()
+            head.serial, head.sequence = last.serial, last.sequence
+            head.first, head.continued, head.last = last.first, last.continued, False
+            head.complete, head.position = True, 0
+            head.packets = last.packets[:need]
+            rest = OggPage()
+            rest.serial, rest.sequence = last.serial, last.sequence + 1
+            rest.first, rest.continued, rest.last = False, False, last.last
+            rest.complete, rest.position = last.complete, last.position
+            rest.packets = audio
+            data = head.write() + rest.write()
+            resize_bytes(f, last.size, len(data), last.offset)
+            f.seek(last.offset)
+            f.write(data)
+            f.seek(last.offset + len(data))
+            OggPage.renumber(f, last.serial, rest.sequence + 1)
+            return True
+    except (EOFError, struct.error, ValueError, MutagenError) as exc:
+        raise TagError(path, f"malformed Ogg stream: {one_line(exc)}") from None
+
+
 def _ogg_payload_digest(path: Path, n_headers: int) -> str:
+    """Fingerprint of the sound: header packets that describe it, then every audio packet
+    with the granule position (and end mark) of the page it ends on; see the module doc."""
     digest = hashlib.sha256()
-    header_pages: list[OggPage] = []
-    ended = 0  # packets of the first stream completed so far
+    headers: list[bytes] = []
+    done = 0  # packets of the first stream completed so far
+    pending = b""
     try:
         with open(path, "rb") as f:
             serial = OggPage(f).serial
             f.seek(0)
             for page in _pages(f):
                 if page.serial != serial:  # another logical stream: untouched, hash it whole
-                    digest.update(page.write())
-                elif ended < n_headers:
-                    header_pages.append(page)
-                    ended += len(page.packets) - (0 if page.complete else 1)
-                    if ended > n_headers:
-                        raise TagError(path, "audio data shares a page with the Ogg headers")
-                else:
-                    _hash_page(digest, page)
-            headers = OggPage.to_packets(header_pages, strict=False)
+                    digest.update(b"S" + page.write())
+                    continue
+                count = len(page.packets)
+                for i, part in enumerate(page.packets):
+                    pending = pending + part if (i == 0 and page.continued) else part
+                    if i == count - 1 and not page.complete:
+                        break  # continues on the next page
+                    done += 1
+                    if done <= n_headers:
+                        headers.append(pending)
+                    else:
+                        digest.update(struct.pack("<cI", b"P", len(pending)))
+                        digest.update(pending)
+                    pending = b""
+                if done > n_headers and page.position != -1:
+                    digest.update(struct.pack("<cqQ", b"G", page.position, done))
+                if page.last:
+                    digest.update(struct.pack("<cQ", b"E", done))
     except (EOFError, struct.error, ValueError, MutagenError) as exc:
         raise TagError(path, f"malformed Ogg stream: {one_line(exc)}") from None
-    if ended < n_headers:
+    if done < n_headers:
         raise TagError(path, "Ogg stream ends inside its headers")
     digest.update(headers[0])  # identification header (rate, channels, pre-skip...)
     if n_headers == 3:
@@ -147,11 +226,3 @@ def _pages(f: BinaryIO):
             yield OggPage(f)
         except EOFError:
             return
-
-
-def _hash_page(digest: Any, page: OggPage) -> None:
-    flags = (page.continued, page.complete, page.first, page.last)
-    digest.update(struct.pack("<q4?I", page.position, *flags, len(page.packets)))
-    for packet in page.packets:
-        digest.update(struct.pack("<I", len(packet)))
-        digest.update(packet)

@@ -98,8 +98,10 @@ def test_flac_frames_are_byte_identical(tmp_path: Path) -> None:
 
 
 def _metadata_end(path: Path) -> int:
+    from app.tagformats import id3v2_size
+
     data = path.read_bytes()
-    pos = 4
+    pos = id3v2_size(data[:10]) + 4  # after "fLaC" (and an ID3v2 tag some taggers put first)
     while True:
         last, length = data[pos] & 0x80, int.from_bytes(data[pos + 1:pos + 4], "big")
         pos += 4 + length
@@ -156,3 +158,155 @@ def _fix_last_ogg_page_crc(path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[offset:] = page.write()
     path.write_bytes(bytes(data))
+
+
+# -- Ogg audio on the header page, FLAC behind an ID3v2 tag (issue 13) -----------------------
+
+N_HEADERS = {"ogg": 3, "opus": 2}
+
+
+def ogg_pages(path: Path) -> list:
+    from mutagen.ogg import OggPage
+
+    pages = []
+    with open(path, "rb") as f:
+        while True:
+            try:
+                pages.append(OggPage(f))
+            except EOFError:
+                return pages
+
+
+def ogg_packets(path: Path) -> tuple[list[bytes], list[tuple[int, int]]]:
+    """Every packet of the stream, and (granule, packets completed) for each page that
+    completes one: what the sound is made of, whatever the pagination."""
+    from mutagen.ogg import OggPage
+
+    pages = ogg_pages(path)
+    packets = OggPage.to_packets(pages, strict=False)
+    granules, done = [], 0
+    for page in pages:
+        done += len(page.packets) - (0 if page.complete else 1)
+        if page.position != -1:
+            granules.append((page.position, done))
+    return packets, granules
+
+
+def audio_on_header_page(path: Path, fmt: str) -> Path:
+    """Rewrite an Ogg file so that its first audio page is merged into the page where the
+    headers end (what older FFmpeg muxers write): the first audio packets share that page."""
+    from mutagen.ogg import OggPage
+
+    pages = ogg_pages(path)
+    ended, at = 0, None
+    for i, page in enumerate(pages):
+        ended += len(page.packets) - (0 if page.complete else 1)
+        if ended >= N_HEADERS[fmt]:
+            at = i
+            break
+    head, audio = pages[at], pages[at + 1]
+    assert head.complete and not audio.continued
+    merged = OggPage()
+    merged.serial, merged.sequence, merged.first = head.serial, head.sequence, head.first
+    merged.continued, merged.complete, merged.last = head.continued, audio.complete, audio.last
+    merged.position = audio.position
+    merged.packets = head.packets + audio.packets
+    with open(path, "r+b") as f:
+        OggPage.replace(f, [head, audio], [merged])
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "opus"])
+def test_ogg_audio_sharing_the_header_page_is_written_with_packets_unchanged(
+        tmp_path: Path, fmt: str) -> None:
+    path = audio_factory.write_tone(tmp_path / f"a.{fmt}", 2.0, fmt=fmt, freqs=(330.0, 550.0))
+    audio = KINDS[fmt](path)
+    audio.tags["ARTIST"] = ["Ann"]
+    audio.tags["LYRICS"] = ["la " * 3000]
+    audio.save()
+    samples_before, _ = sf.read(path, dtype="float32")  # libsndfile reads only the good layout
+    audio_on_header_page(path, fmt)
+    packets_before, granules_before = ogg_packets(path)
+    header_page = next(p for p in ogg_pages(path)
+                       if len(p.packets) > 1 and p.position > 0)  # really mixed
+    assert header_page is not None
+    n = N_HEADERS[fmt]
+    comments_before = comments_except(path, "GENRE")
+
+    result = apply_change(plan_write(path, "genre", ["Drone", "Ambient"], "replace"))
+    assert result.ok and result.written, result.message
+    assert read_field(path, "genre") == ["Drone", "Ambient"]
+    assert comments_except(path, "GENRE") == comments_before
+    packets_after, granules_after = ogg_packets(path)
+    assert packets_after[:1] == packets_before[:1]  # identification header
+    if n == 3:
+        assert packets_after[2] == packets_before[2]  # Vorbis setup header
+    assert packets_after[n:] == packets_before[n:]  # every audio packet, byte for byte
+    assert [g for g in granules_after if g[1] > n] == [g for g in granules_before if g[1] > n]
+    pages = ogg_pages(path)
+    assert [p.sequence for p in pages] == list(range(len(pages)))  # renumbered, CRCs valid
+    samples_after, _ = sf.read(path, dtype="float32")
+    assert len(samples_after) and np.array_equal(samples_after, samples_before)
+
+    undo = restore(path, "genre", result.old, result.new)
+    assert undo.ok and undo.written, undo.message
+    assert ogg_packets(path)[0][n:] == packets_before[n:]
+
+
+def test_ogg_fingerprint_ignores_pagination_but_sees_a_changed_granule(tmp_path: Path) -> None:
+    from app.tagformats.vorbis import _ogg_payload_digest, split_header_page
+
+    path = tagged_vorbis(tmp_path / "a.ogg", "ogg")
+    digest = _ogg_payload_digest(path, 3)
+    audio_on_header_page(path, "ogg")
+    assert _ogg_payload_digest(path, 3) == digest
+    assert split_header_page(path, 3) is True
+    assert split_header_page(path, 3) is False  # nothing more to split
+    assert _ogg_payload_digest(path, 3) == digest
+    last = ogg_pages(path)[-1]  # the same page with another granule position
+    with open(path, "r+b") as f:
+        f.seek(last.offset)
+        last.position += 1
+        f.write(last.write())
+    assert _ogg_payload_digest(path, 3) != digest
+
+
+def flac_behind_id3(path: Path) -> tuple[Path, bytes]:
+    from mutagen.id3 import ID3, TIT2
+
+    tagged_vorbis(path, "flac")
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=["ID3 title"]))
+    tags.save(path.with_suffix(".id3tmp"))  # a bare ID3 tag file
+    id3_block = path.with_suffix(".id3tmp").read_bytes()
+    path.with_suffix(".id3tmp").unlink()
+    path.write_bytes(id3_block + path.read_bytes())
+    return path, id3_block
+
+
+@pytest.mark.parametrize("name", ["a.flac", "a.mp3", "noext"])
+def test_flac_with_a_leading_id3_tag_is_written_and_keeps_it(tmp_path: Path, name: str) -> None:
+    path, id3_block = flac_behind_id3(tmp_path / name)
+    frames_before = path.read_bytes()[_metadata_end(path):]
+    samples_before, _ = sf.read(path, dtype="int16")
+    assert type(open_tags(path).audio) is FLAC
+    result = apply_change(plan_write(path, "genre", ["Drone"], "replace"))
+    assert result.ok and result.written, result.message
+    data = path.read_bytes()
+    assert data.startswith(id3_block) and data[len(id3_block):len(id3_block) + 4] == b"fLaC"
+    assert read_field(path, "genre") == ["Drone"]
+    assert path.read_bytes()[_metadata_end(path):] == frames_before
+    assert np.array_equal(sf.read(path, dtype="int16")[0], samples_before)
+    assert pictures(path) == [picture().write()]
+
+
+def test_flac_leading_id3_dropped_on_request(tmp_path: Path) -> None:
+    from app.tagformats import WriteOptions
+
+    path, _ = flac_behind_id3(tmp_path / "a.flac")
+    frames_before = path.read_bytes()[_metadata_end(path):]
+    options = WriteOptions(flac_id3="drop")
+    result = apply_change(plan_write(path, "genre", ["Drone"], "replace", options), options)
+    assert result.ok and result.written, result.message
+    assert path.read_bytes()[:4] == b"fLaC"
+    assert path.read_bytes()[_metadata_end(path):] == frames_before
