@@ -51,7 +51,9 @@ class ImportError_(ZslError):
 class ImportSummary:
     """What an import did. `imported`: rows stored now; `unchanged`: already in the library with
     this model's results and the same file; `changed`/`missing`/`failed`: (path, reason) lists of
-    rows not taken (a scan analyses those); `bad_parts`: (index file, reason)."""
+    rows not taken (a scan analyses those); `bad_parts`: (index file, reason) of parts refused
+    whole (damaged, crafted, another model), the others are still imported; `empty_parts`: parts
+    that hold no tracks (an empty shard: nothing to do, no error)."""
 
     imported: int = 0
     unchanged: int = 0
@@ -59,6 +61,7 @@ class ImportSummary:
     missing: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     bad_parts: list[tuple[str, str]] = field(default_factory=list)
+    empty_parts: list[str] = field(default_factory=list)
     parts: int = 0
     folders: list[str] = field(default_factory=list)  # the parts' root folders here, now remembered
     cancelled: bool = False
@@ -107,12 +110,21 @@ def import_indexes(conn: sqlite3.Connection, tagger: Any, model_name: str,
     for index_path in index_paths:
         shown = db.display(os.fsencode(os.fspath(index_path)))
         try:
+            # TrackIndex.load checks the members' headers before it reads an array
             part = TrackIndex.load(index_path)
             problem = _part_problem(part, model_name, labels, dim)
+            if problem is None:
+                _rows([part], path_map)  # every row readable, or the part is refused whole
         except ZslError as exc:
             problem = str(exc).removeprefix(f"{index_path}: ")
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OSError,
+                MemoryError) as exc:  # a part is untrusted input: never let one stop the rest
+            problem = f"damaged part ({' '.join(str(exc).split())[:200] or type(exc).__name__})"
         if problem:
             summary.bad_parts.append((shown, problem))
+        elif not len(part):
+            summary.empty_parts.append(shown)
+            parts.append(part)
         else:
             parts.append(part)
     summary.parts = len(parts)
@@ -197,6 +209,8 @@ def _part_problem(part: Any, model_name: str, labels: list[str], dim: int) -> st
     if part.model_key != model_name:
         return (f"made by model '{part.model_key}', this library uses '{model_name}' "
                 "(match --model/--vectors/--precision, or embed again)")
+    if not len(part):
+        return None  # an empty shard: nothing to check, nothing to import
     if part.seen_scores is None or part.sizes is None or part.mtimes_ns is None:
         return "made by an older zsl-core embed (no seen-label scores); embed it again"
     if len(part) and part.seen_scores.shape[1] != len(labels):

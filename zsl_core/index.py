@@ -16,7 +16,10 @@ load and search.
 from __future__ import annotations
 
 import json
+import math
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -28,6 +31,14 @@ from zsl_core.errors import DatasetError
 
 FORMAT_VERSION = 2
 _READABLE_FORMATS = (1, 2)
+# What `load` checks from the members' headers before it reads any array: see `check_members`.
+_HEADER_LIMIT = 16 << 20       # the JSON header member
+_DEFLATE_FREE = 16 << 20       # compressed members may expand this much freely...
+_DEFLATE_RATIO = 64            # ...and beyond that at most this many times their stored size
+_COLUMNS = ("ids", "paths", "embeddings", "seen_scores", "sizes", "mtimes_ns")
+# the errors numpy, zipfile and zlib raise for a damaged file
+_READ_ERRORS = (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError, zipfile.BadZipFile,
+                zlib.error, MemoryError, TypeError, IndexError)
 
 
 def rank(embeddings: np.ndarray, query: np.ndarray, top_k: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +84,9 @@ class TrackIndex:
     def __init__(self, ids: Sequence[str], paths: Sequence[str], embeddings: np.ndarray, model: str,
                  seen_scores: np.ndarray | None = None, sizes: Sequence[int] | None = None,
                  mtimes_ns: Sequence[int] | None = None, info: dict[str, Any] | None = None) -> None:
-        embeddings = np.asarray(embeddings, dtype=np.float32).reshape(len(ids), -1)
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        n = len(ids)
+        embeddings = embeddings.reshape(n, embeddings.shape[-1] if embeddings.ndim == 2 else (-1 if n else 0))
         if len(ids) != len(paths):
             raise ValueError("ids and paths differ in length")
         norms = np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
@@ -81,8 +94,12 @@ class TrackIndex:
         self.paths = list(paths)
         self.embeddings = (embeddings / norms).astype(np.float16)
         self.model = model
-        self.seen_scores = None if seen_scores is None else \
-            np.asarray(seen_scores, np.float16).reshape(len(self.ids), -1)
+        if seen_scores is None:
+            self.seen_scores = None
+        else:
+            scores = np.asarray(seen_scores, np.float16)
+            labels = scores.shape[-1] if scores.ndim == 2 else (-1 if n else len((info or {}).get("seen_labels") or []))
+            self.seen_scores = scores.reshape(n, labels)
         self.sizes = _int_column(sizes, len(self.ids), "sizes")
         self.mtimes_ns = _int_column(mtimes_ns, len(self.ids), "mtimes_ns")
         self.info: dict[str, Any] = dict(info or {})
@@ -132,12 +149,18 @@ class TrackIndex:
 
     @classmethod
     def load(cls, path: str | Path) -> "TrackIndex":
+        """Read an index file; DatasetError with a one-line reason if it is missing, not an
+        index, or damaged. The members' headers (shapes, types, sizes) are checked against
+        each other and the file before any array is read, so a small crafted file cannot make
+        this allocate more memory than its own size (see `check_members`)."""
         path = Path(path)
         try:
+            members = check_members(path)
             with np.load(path, allow_pickle=False) as data:
                 header = json.loads(str(data["header"]))
                 if not isinstance(header, dict):
                     raise ValueError("header is not an object")
+                _check_shapes(members, header)
                 raw_ids = data["ids"]
                 ids = ([bytes(x).decode("utf-8", "surrogatepass") for x in raw_ids] if raw_ids.dtype.kind == "S"
                        else [str(x) for x in raw_ids])
@@ -146,8 +169,10 @@ class TrackIndex:
                 columns = {name: data[name] for name in ("seen_scores", "sizes", "mtimes_ns") if name in data}
         except FileNotFoundError:
             raise DatasetError(f"{path}: index file not found") from None
-        except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError) as exc:
-            raise DatasetError(f"{path}: not a zsl-core index ({exc})") from None
+        except DatasetError:
+            raise
+        except _READ_ERRORS as exc:
+            raise DatasetError(f"{path}: not a zsl-core index ({_one_line(exc)})") from None
         if header.get("format") not in _READABLE_FORMATS:
             raise DatasetError(f"{path}: unsupported index format {header.get('format')}")
         n = len(ids)
@@ -161,9 +186,14 @@ class TrackIndex:
             raise DatasetError(f"{path}: damaged zsl-core index ({exc})") from None
         index = cls.__new__(cls)
         index.ids, index.paths, index.model = ids, paths, str(header.get("model", ""))
-        index.embeddings = embeddings.astype(np.float16).reshape(n, -1)
-        index.seen_scores = columns["seen_scores"].astype(np.float16).reshape(n, -1) \
-            if "seen_scores" in columns else None
+        width = embeddings.shape[-1] if embeddings.ndim == 2 else (-1 if n else 0)
+        index.embeddings = embeddings.astype(np.float16).reshape(n, width)
+        if "seen_scores" in columns:
+            scores = columns["seen_scores"]
+            labels = scores.shape[-1] if scores.ndim == 2 else (-1 if n else len(header.get("seen_labels") or []))
+            index.seen_scores = scores.astype(np.float16).reshape(n, labels)
+        else:
+            index.seen_scores = None
         index.sizes = columns["sizes"].astype(np.int64) if "sizes" in columns else None
         index.mtimes_ns = columns["mtimes_ns"].astype(np.int64) if "mtimes_ns" in columns else None
         index.info = {k: v for k, v in header.items() if k not in ("format", "model", "tracks")}
@@ -173,12 +203,15 @@ class TrackIndex:
     def read_info(path: str | Path) -> dict[str, Any]:
         """The header of an index file, without reading its rows (cheap enough for a dialog)."""
         try:
+            check_members(Path(path))
             with np.load(Path(path), allow_pickle=False) as data:
                 header = json.loads(str(data["header"]))
         except FileNotFoundError:
             raise DatasetError(f"{path}: index file not found") from None
-        except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError) as exc:
-            raise DatasetError(f"{path}: not a zsl-core index ({exc})") from None
+        except DatasetError:
+            raise
+        except _READ_ERRORS as exc:
+            raise DatasetError(f"{path}: not a zsl-core index ({_one_line(exc)})") from None
         if not isinstance(header, dict):
             raise DatasetError(f"{path}: not a zsl-core index (header is not an object)")
         return header
@@ -218,6 +251,75 @@ class TrackIndex:
         if not picks:
             merged.seen_scores = merged.sizes = merged.mtimes_ns = None
         return merged
+
+
+def check_members(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The (shape, dtype) of every array in an index file, read from the members' own npy
+    headers without reading any data; DatasetError when they cannot be trusted:
+
+    - every member's declared data size (shape x item size) must equal what the member holds,
+      and a stored member cannot be larger than the file: a crafted header cannot make numpy
+      allocate more than the file's size;
+    - a compressed member may expand at most `_DEFLATE_RATIO` times beyond 16 MB (our files
+      are never compressed; np.savez_compressed ones of real embeddings expand < 2x);
+    - no Python objects (pickles), no header member over 16 MB.
+    """
+    file_size = os.path.getsize(path)  # FileNotFoundError passes through
+    members: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                if info.compress_type == zipfile.ZIP_STORED:
+                    if info.file_size > file_size:
+                        raise ValueError(f"member {name!r} is larger than the file")
+                elif info.file_size > max(_DEFLATE_FREE, _DEFLATE_RATIO * info.compress_size):
+                    raise ValueError(f"member {name!r} would expand {info.file_size} bytes from "
+                                     f"{info.compress_size}")
+                if name == "header" and info.file_size > _HEADER_LIMIT:
+                    raise ValueError("header member too large")
+                with archive.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    else:
+                        raise ValueError(f"member {name!r}: npy format {version} not supported")
+                    offset = f.tell()
+                if dtype.hasobject:
+                    raise ValueError(f"member {name!r} holds Python objects")
+                declared = math.prod(shape) * dtype.itemsize
+                if declared != info.file_size - offset:
+                    raise ValueError(f"member {name!r} declares {declared} bytes of data but "
+                                     f"holds {info.file_size - offset}")
+                members[name] = (tuple(int(d) for d in shape), dtype)
+    except _READ_ERRORS as exc:
+        raise DatasetError(f"{path}: not a zsl-core index ({_one_line(exc)})") from None
+    return members
+
+
+def _check_shapes(members: dict[str, tuple[tuple[int, ...], np.dtype]], header: dict) -> None:
+    """Column shapes agree with each other and with the header, before the columns are read."""
+    for name in ("header", "ids", "paths", "embeddings"):
+        if name not in members:
+            raise KeyError(f"{name} is not a file in the archive")
+    n = members["ids"][0][0] if members["ids"][0] else 0
+    if len(members["ids"][0]) != 1 or len(members["paths"][0]) != 1:
+        raise ValueError("ids and paths must be one-dimensional")
+    tracks = header.get("tracks")
+    if isinstance(tracks, int) and tracks != n:
+        raise ValueError(f"the header says {tracks} tracks, the ids column has {n}")
+    for name in _COLUMNS:
+        if name not in members:
+            continue
+        shape = members[name][0]
+        if len(shape) > 2 or (shape and shape[0] != n) or (not shape and n):
+            raise ValueError(f"{name} has shape {shape} for {n} tracks")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def _int_column(values: Sequence[int] | None, n: int, name: str) -> np.ndarray | None:

@@ -126,3 +126,106 @@ def test_ids_and_paths_round_trip_as_bytes(tmp_path):
         assert data["ids"].dtype.kind == "S" and data["paths"].dtype.kind == "S"
     back = TrackIndex.load(tmp_path / "p.npz")
     assert back.ids == index.ids and back.paths == index.paths
+
+
+# -- empty and crafted parts (issue 13) ----------------------------------------------------
+
+
+def test_an_empty_index_saves_and_loads(tmp_path):
+    for scores in (None, np.zeros((0, 5))):
+        empty = TrackIndex([], [], np.zeros((0,)), "m", seen_scores=scores, sizes=[], mtimes_ns=[],
+                           info={"seen_labels": ["a", "b", "c", "d", "e"]})
+        empty.save(tmp_path / "empty.npz")
+        back = TrackIndex.load(tmp_path / "empty.npz")
+        assert len(back) == 0 and back.search(np.ones(3)) == []
+        if scores is not None:
+            assert back.seen_scores.shape == (0, 5)
+
+
+def _crafted(path, arrays, patch=None):
+    """An .npz written by numpy, then with one member's npy header rewritten by `patch`."""
+    import zipfile
+
+    np.savez(path, **arrays)
+    if patch is None:
+        return path
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i.filename) for i in z.infolist()}
+    name, old, new = patch
+    members[name] = members[name].replace(old, new.ljust(len(old)), 1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for member, data in members.items():
+            z.writestr(member, data)
+    return path
+
+
+def _good_arrays(n=4, d=8):
+    import json
+
+    header = json.dumps({"format": 2, "model": "m", "tracks": n})
+    return {"header": np.array(header), "ids": np.array([b"a", b"b", b"c", b"d"][:n]),
+            "paths": np.array([b"/a", b"/b", b"/c", b"/d"][:n]),
+            "embeddings": np.ones((n, d), np.float16)}
+
+
+def test_a_crafted_shape_is_refused_before_any_allocation(tmp_path):
+    import tracemalloc
+
+    # the embeddings header claims 50 million x 8 float16 rows (800 MB): the data is 64 bytes
+    path = _crafted(tmp_path / "big.npz", _good_arrays(),
+                    ("embeddings.npy", b"(4, 8)", b"(50000000, 8)"))
+    assert path.stat().st_size < 10_000
+    tracemalloc.start()
+    with pytest.raises(DatasetError) as info:
+        TrackIndex.load(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20 << 20, peak
+    assert "declares" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(DatasetError):
+        TrackIndex.read_info(path)
+
+
+def test_column_lengths_are_checked_from_the_headers(tmp_path):
+    arrays = _good_arrays()
+    arrays["seen_scores"] = np.ones((3, 2), np.float16)  # 3 rows for 4 tracks
+    with pytest.raises(DatasetError, match="seen_scores"):
+        TrackIndex.load(_crafted(tmp_path / "a.npz", arrays))
+    import json
+    arrays = _good_arrays()
+    arrays["header"] = np.array(json.dumps({"format": 2, "model": "m", "tracks": 99}))
+    with pytest.raises(DatasetError, match="99 tracks"):
+        TrackIndex.load(_crafted(tmp_path / "b.npz", arrays))
+
+
+def test_a_compression_bomb_is_refused(tmp_path):
+    import json
+    import zipfile
+
+    path = tmp_path / "bomb.npz"
+    arrays = _good_arrays(0, 8)
+    arrays["embeddings"] = np.zeros((0, 8), np.float16)
+    np.savez(path, **arrays)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        with z.open("sizes.npy", "w", force_zip64=True) as f:  # 40 MB of zeros: ~40 KB stored
+            np.lib.format.write_array_header_1_0(f, {"descr": "<i8", "fortran_order": False,
+                                                     "shape": (5_000_000,)})
+            for _ in range(40):
+                f.write(b"\0" * 1_000_000)
+    assert path.stat().st_size < 200_000
+    with pytest.raises(DatasetError, match="expand"):
+        TrackIndex.load(path)
+    assert json.loads(str(np.load(path)["header"]))["tracks"] == 0
+
+
+def test_truncated_and_garbage_parts_are_one_line_dataset_errors(tmp_path):
+    good = tmp_path / "good.npz"
+    TrackIndex(["a"], ["/a"], np.ones((1, 4)), "m").save(good)
+    data = good.read_bytes()
+    cases = {"truncated.npz": data[: len(data) // 2], "garbage.npz": b"PK\x03\x04" + b"\xff" * 500,
+             "empty.npz": b"", "text.npz": b"hello"}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(DatasetError) as info:
+            TrackIndex.load(tmp_path / name)
+        assert "\n" not in str(info.value), name
