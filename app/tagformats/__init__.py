@@ -274,14 +274,14 @@ def check_end_decodes(path: Path, frames: int = 4096) -> None:
     """Truncation check for MP3 and FLAC, whose tags parse fine when the audio is cut short:
     seek to the last `frames` samples the header declares and decode them. A seek and a
     few milliseconds of decoding, so it costs nothing next to the copy a write makes."""
-    try:
-        with soundfile.SoundFile(str(path)) as f, _native_stderr_silenced():
+    try:  # a file object, not a name: libsndfile cannot take names that are not valid UTF-8
+        with open(path, "rb") as raw, soundfile.SoundFile(raw) as f, _native_stderr_silenced():
             want = min(f.frames, frames)
             if want <= 0:
                 raise TagError(path, "no audio frames")
             f.seek(f.frames - want)
             got = len(f.read(want, dtype="float32"))
-    except (RuntimeError, OSError, ValueError):  # LibsndfileError is a RuntimeError
+    except (RuntimeError, OSError, ValueError, TypeError):  # LibsndfileError is a RuntimeError
         raise TagError(path, "audio does not decode to its end (truncated or corrupt)") from None
     if got < want:
         raise TagError(path, "truncated: the audio ends before the length its header declares")

@@ -419,3 +419,47 @@ def test_file_system_without_xattrs_is_no_error(tmp_path: Path, monkeypatch) -> 
     monkeypatch.setattr(os, "setxattr", unsupported)  # the copy cannot take it: skipped
     result = restore(path, "genre", ["Ambient"], None)
     assert result.ok and result.written, result.message
+
+
+NON_UTF8 = os.fsdecode(b"caf\xe9 \xff\xfe live")  # latin-1 bytes: not valid UTF-8
+CJK_83 = "音楽の夜明け" * 13 + "東京大阪名古屋札幌福"  # 88 characters, 264 bytes
+
+
+@pytest.mark.parametrize("kind", ["mp3", "flac", "ogg", "m4a", "wav"])
+def test_non_utf8_file_names_are_written(tmp_path: Path, kind: str) -> None:
+    source = make(tmp_path, kind)
+    path = source.with_name(NON_UTF8 + source.suffix)
+    os.rename(source, path)
+    assert os.fsencode(path.name).startswith(b"caf\xe9")
+    result = apply_change(plan_write(path, "genre", ["Drone"], "replace"))
+    assert result.ok and result.written, result.message
+    assert read_field(path, "genre") == ["Drone"]
+    assert sorted(os.listdir(tmp_path)) == [os.fsdecode(os.fsencode(path.name))]
+
+
+@pytest.mark.parametrize("kind", ["mp3", "flac", "ogg"])
+def test_long_multibyte_file_names_are_written(tmp_path: Path, kind: str) -> None:
+    source = make(tmp_path, kind)
+    name = CJK_83[:83] + source.suffix  # 249 bytes + suffix: just under NAME_MAX (255)
+    assert 250 <= len(name.encode()) <= 255
+    path = source.with_name(name)
+    os.rename(source, path)
+    result = apply_change(plan_write(path, "genre", ["Drone"], "replace"))
+    assert result.ok and result.written, result.message
+    assert read_field(path, "genre") == ["Drone"]
+    assert os.listdir(tmp_path) == [name]
+
+
+def test_temp_names_are_cut_by_bytes_at_character_boundaries() -> None:
+    from app.tagwriter import temp_name_for
+
+    for name in (CJK_83 + ".flac", "é" * 300, "a" * 300, "😀" * 100,
+                 os.fsdecode(b"\xff" * 300), "x.mp3"):
+        temp = temp_name_for(name, "0a1b2c3d")
+        assert len(temp) <= 255 and is_temp_file(temp)
+        assert temp.startswith(b".") and temp.endswith(b".0a1b2c3d" + TEMP_SUFFIX.encode())
+        body = temp[1:-len(b".0a1b2c3d" + TEMP_SUFFIX.encode())]
+        assert os.fsencode(name).startswith(body)
+        if os.fsencode(name).decode("utf-8", "ignore") == name:  # valid UTF-8 stays valid
+            body.decode("utf-8")
+    assert temp_name_for("x.mp3", "0a1b2c3d") == b".x.mp3.0a1b2c3d" + TEMP_SUFFIX.encode()
