@@ -144,9 +144,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     from zsl_core import pipeline
 
     hits, missing = pipeline.search_index(args.query, args.index, model=args.model, top_k=args.top,
-                                          vectors=args.vectors)
+                                          vectors=args.vectors, floor=args.floor)
     if missing:
-        print(f"zsl-core: not in the vocabulary, ignored: {', '.join(missing)}", file=sys.stderr)
+        print(f"zsl-core: not a word the model knows, ignored: {', '.join(missing)}", file=sys.stderr)
+    if not hits and not args.json:
+        print("no good match (lower --floor to see weaker ones)")
     if args.json:
         print(json.dumps([{"id": h.id, "path": h.path, "score": round(h.score, 4)} for h in hits], indent=2))
     else:
@@ -298,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="default: the model that made the index")
     p.add_argument("--vectors")
     p.add_argument("--top", type=int, default=10)
+    p.add_argument("--floor", type=float, default=None,
+                   help="lowest relevance shown (default: 0.1 for probabilities, 0.1 for cosines; 0 or "
+                        "below ranks every track)")
     p.add_argument("--json", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_search)

@@ -50,12 +50,16 @@ import torch
 from zsl_core import audio as audio_io
 from zsl_core import dsp, musicnn
 from zsl_core.errors import AudioError, ModelError, ZslError
+from zsl_core.speech import speech_probability
 from zsl_core.resources import resource_path
 from zsl_core.tagger import Prediction, Tagger, TagScore
-from zsl_core.vectors import WordVectors, normalise_tag
+from zsl_core.tags import ScoreKind, TagKind
+from zsl_core.vectors import normalise_tag
+from zsl_core.word_space import GLOVE_VECTORS, WordSpace, load_word_space
 
+NEAR_SHARE = 0.5  # a new word taking this share of its probability from one seen label repeats it
 DEFAULT_TOP_T = 10  # Norouzi et al.'s choice; fewer makes embeddings jumpy, more blurs them
-DEFAULT_VECTORS = resource_path("vectors", "glove-6B-50d.npz")
+DEFAULT_VECTORS = GLOVE_VECTORS  # the classic word vectors (`--vectors glove`); the default space is MiniLM
 BACKBONE_MODEL = "MSD_musicnn"  # its penultimate layer saw the widest range of real music
 FEATURE_DIM = 200
 MSD, MTT = "MSD_musicnn", "MTT_musicnn"
@@ -63,17 +67,24 @@ MSD, MTT = "MSD_musicnn", "MTT_musicnn"
 
 @dataclass(frozen=True)
 class SeenLabel:
-    """One cleaned seen label: the name users see, the musicnn tags it merges, its anchor words."""
+    """One cleaned seen label: the name users see, its kind, the musicnn tags it merges (or the
+    detector that scores it), its anchor words."""
 
     name: str
     members: tuple[tuple[str, str], ...]  # (model name, tag exactly as the model's config spells it)
     anchors: tuple[str, ...]
+    kind: TagKind = TagKind.OTHER
 
 
-def _label(name: str, msd: Iterable[str] = (), mtt: Iterable[str] = (),
+def _label(kind: TagKind, name: str, msd: Iterable[str] = (), mtt: Iterable[str] = (),
            anchors: Iterable[str] | None = None) -> SeenLabel:
     members = tuple((MSD, t) for t in msd) + tuple((MTT, t) for t in mtt)
-    return SeenLabel(name, members, tuple(anchors) if anchors else (name,))
+    return SeenLabel(name, members, tuple(anchors) if anchors else (name,), kind)
+
+
+GENRE, MOOD, INSTRUMENT, ERA, CHARACTER = (TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT,
+                                           TagKind.ERA, TagKind.CHARACTER)
+SPEECH = "spoken word"  # the label the speech detector scores (`zsl_core.speech`), not musicnn
 
 
 # The cleaning rules, one line per label (MSD order first, then MTT-only labels).
@@ -83,78 +94,80 @@ def _label(name: str, msd: Iterable[str] = (), mtt: Iterable[str] = (),
 # not "electro", a distinct dance genre; alternative/alternative rock; metal/heavy metal;
 # beat/beats; choir/choral. Tags in both models (rock, pop, dance, ...) merge by name.
 SEEN_LABELS: tuple[SeenLabel, ...] = (
-    _label("rock", ["rock"], ["rock"]),
-    _label("pop", ["pop"], ["pop"]),
-    _label("alternative rock", ["alternative", "alternative rock"], anchors=["alternative", "rock"]),
-    _label("indie", ["indie"]),
-    _label("electronic", ["electronic", "electronica"], ["electronic"], anchors=["electronic", "electronica"]),
-    _label("female vocals", ["female vocalists", "female vocalist"],
+    _label(GENRE, "rock", ["rock"], ["rock"]),
+    _label(GENRE, "pop", ["pop"], ["pop"]),
+    _label(GENRE, "alternative rock", ["alternative", "alternative rock"], anchors=["alternative", "rock"]),
+    _label(GENRE, "indie", ["indie"]),
+    _label(GENRE, "electronic", ["electronic", "electronica"], ["electronic"], anchors=["electronic", "electronica"]),
+    _label(INSTRUMENT, "female vocals", ["female vocalists", "female vocalist"],
            ["female", "woman", "female vocal", "female voice"], anchors=["female", "vocals"]),
-    _label("dance", ["dance"], ["dance"]),
-    _label("00s", ["00s"]),
-    _label("jazz", ["jazz"]),
-    _label("beautiful", ["beautiful"]),
-    _label("metal", ["metal", "heavy metal"], ["metal"], anchors=["heavy", "metal"]),
-    _label("chill", ["chillout", "chill"], anchors=["chill", "relaxing", "mellow"]),
-    _label("male vocals", ["male vocalists"], ["male", "man", "male vocal", "male voice"],
+    _label(GENRE, "dance", ["dance"], ["dance"]),
+    _label(ERA, "00s", ["00s"]),
+    _label(GENRE, "jazz", ["jazz"]),
+    _label(MOOD, "beautiful", ["beautiful"]),
+    _label(GENRE, "metal", ["metal", "heavy metal"], ["metal"], anchors=["heavy", "metal"]),
+    _label(MOOD, "chill", ["chillout", "chill"], anchors=["chill", "relaxing", "mellow"]),
+    _label(INSTRUMENT, "male vocals", ["male vocalists"], ["male", "man", "male vocal", "male voice"],
            anchors=["male", "vocals"]),
-    _label("classic rock", ["classic rock"], anchors=["classic", "rock"]),
-    _label("soul", ["soul"]),
-    _label("indie rock", ["indie rock"], anchors=["indie", "rock"]),
-    _label("mellow", ["Mellow"]),
-    _label("80s", ["80s"]),
-    _label("folk", ["folk"]),
-    _label("90s", ["90s"]),
-    _label("instrumental", ["instrumental"], ["no vocals", "no vocal", "no voice"]),
-    _label("punk", ["punk"]),
-    _label("oldies", ["oldies"]),
-    _label("blues", ["blues"]),
-    _label("hard rock", ["hard rock"], anchors=["hard", "rock"]),
-    _label("ambient", ["ambient"], ["ambient"]),
-    _label("acoustic", ["acoustic"]),
-    _label("experimental", ["experimental"]),
-    _label("guitar", ["guitar"], ["guitar"]),
-    _label("hip-hop", ["Hip-Hop"]),
-    _label("70s", ["70s"]),
-    _label("party", ["party"], anchors=["party", "dancing", "fun"]),
-    _label("country", ["country"], ["country"]),
-    _label("easy listening", ["easy listening"], anchors=["easy", "listening", "soft"]),
-    _label("sexy", ["sexy"]),
-    _label("catchy", ["catchy"]),
-    _label("funk", ["funk"]),
-    _label("electro", ["electro"]),
-    _label("progressive rock", ["Progressive rock"], anchors=["progressive", "rock"]),
-    _label("60s", ["60s"]),
-    _label("r&b", ["rnb"]),
-    _label("indie pop", ["indie pop"], anchors=["indie", "pop"]),
-    _label("sad", ["sad"]),
-    _label("house", ["House"]),
-    _label("happy", ["happy"]),
-    _label("classical", mtt=["classical", "classic"]),
-    _label("slow", mtt=["slow"]),
-    _label("techno", mtt=["techno"]),
-    _label("strings", mtt=["strings"]),
-    _label("drums", mtt=["drums"]),
-    _label("fast", mtt=["fast"]),
-    _label("piano", mtt=["piano"]),
-    _label("beats", mtt=["beat", "beats"], anchors=["beats", "drums"]),
-    _label("violin", mtt=["violin"]),
-    _label("vocals", mtt=["vocal", "vocals", "voice", "singing"], anchors=["vocals", "singing"]),
-    _label("synth", mtt=["synth"]),
-    _label("indian", mtt=["indian"], anchors=["indian", "raga"]),
-    _label("opera", mtt=["opera"]),
-    _label("harpsichord", mtt=["harpsichord"]),
-    _label("loud", mtt=["loud"]),
-    _label("quiet", mtt=["quiet"]),
-    _label("flute", mtt=["flute"]),
-    _label("soft", mtt=["soft"]),
-    _label("sitar", mtt=["sitar"]),
-    _label("solo", mtt=["solo"]),
-    _label("choir", mtt=["choir", "choral"], anchors=["choir", "choral"]),
-    _label("new age", mtt=["new age"], anchors=["meditative", "relaxing", "ambient"]),
-    _label("harp", mtt=["harp"]),
-    _label("cello", mtt=["cello"]),
-    _label("weird", mtt=["weird"]),
+    _label(GENRE, "classic rock", ["classic rock"], anchors=["classic", "rock"]),
+    _label(GENRE, "soul", ["soul"]),
+    _label(GENRE, "indie rock", ["indie rock"], anchors=["indie", "rock"]),
+    _label(MOOD, "mellow", ["Mellow"]),
+    _label(ERA, "80s", ["80s"]),
+    _label(GENRE, "folk", ["folk"]),
+    _label(ERA, "90s", ["90s"]),
+    _label(CHARACTER, "instrumental", ["instrumental"], ["no vocals", "no vocal", "no voice"]),
+    _label(GENRE, "punk", ["punk"]),
+    _label(ERA, "oldies", ["oldies"]),
+    _label(GENRE, "blues", ["blues"]),
+    _label(GENRE, "hard rock", ["hard rock"], anchors=["hard", "rock"]),
+    _label(GENRE, "ambient", ["ambient"], ["ambient"]),
+    _label(CHARACTER, "acoustic", ["acoustic"]),
+    _label(GENRE, "experimental", ["experimental"]),
+    _label(INSTRUMENT, "guitar", ["guitar"], ["guitar"]),
+    _label(GENRE, "hip-hop", ["Hip-Hop"]),
+    _label(ERA, "70s", ["70s"]),
+    _label(MOOD, "party", ["party"], anchors=["party", "dancing", "fun"]),
+    _label(GENRE, "country", ["country"], ["country"]),
+    _label(GENRE, "easy listening", ["easy listening"], anchors=["easy", "listening", "soft"]),
+    _label(MOOD, "sexy", ["sexy"]),
+    _label(CHARACTER, "catchy", ["catchy"]),
+    _label(GENRE, "funk", ["funk"]),
+    _label(GENRE, "electro", ["electro"]),
+    _label(GENRE, "progressive rock", ["Progressive rock"], anchors=["progressive", "rock"]),
+    _label(ERA, "60s", ["60s"]),
+    _label(GENRE, "r&b", ["rnb"]),
+    _label(GENRE, "indie pop", ["indie pop"], anchors=["indie", "pop"]),
+    _label(MOOD, "sad", ["sad"]),
+    _label(GENRE, "house", ["House"]),
+    _label(MOOD, "happy", ["happy"]),
+    _label(GENRE, "classical", mtt=["classical", "classic"]),
+    _label(CHARACTER, "slow", mtt=["slow"]),
+    _label(GENRE, "techno", mtt=["techno"]),
+    _label(INSTRUMENT, "strings", mtt=["strings"]),
+    _label(INSTRUMENT, "drums", mtt=["drums"]),
+    _label(CHARACTER, "fast", mtt=["fast"]),
+    _label(INSTRUMENT, "piano", mtt=["piano"]),
+    _label(CHARACTER, "beats", mtt=["beat", "beats"], anchors=["beats", "drums"]),
+    _label(INSTRUMENT, "violin", mtt=["violin"]),
+    _label(INSTRUMENT, "vocals", mtt=["vocal", "vocals", "voice", "singing"], anchors=["vocals", "singing"]),
+    _label(INSTRUMENT, "synth", mtt=["synth"]),
+    _label(GENRE, "indian", mtt=["indian"], anchors=["indian", "raga"]),
+    _label(GENRE, "opera", mtt=["opera"]),
+    _label(INSTRUMENT, "harpsichord", mtt=["harpsichord"]),
+    _label(CHARACTER, "loud", mtt=["loud"]),
+    _label(CHARACTER, "quiet", mtt=["quiet"]),
+    _label(INSTRUMENT, "flute", mtt=["flute"]),
+    _label(CHARACTER, "soft", mtt=["soft"]),
+    _label(INSTRUMENT, "sitar", mtt=["sitar"]),
+    _label(CHARACTER, "solo", mtt=["solo"]),
+    _label(INSTRUMENT, "choir", mtt=["choir", "choral"], anchors=["choir", "choral"]),
+    _label(GENRE, "new age", mtt=["new age"], anchors=["meditative", "relaxing", "ambient"]),
+    _label(INSTRUMENT, "harp", mtt=["harp"]),
+    _label(INSTRUMENT, "cello", mtt=["cello"]),
+    _label(CHARACTER, "weird", mtt=["weird"]),
+    # Not a musicnn tag: scored by the speech detector (zsl_core.speech) from the same patches.
+    SeenLabel(SPEECH, ((SPEECH, SPEECH),), ("spoken word", "speech", "talking"), GENRE),
 )
 
 # The raw tags that say "this is absent"; they live inside "instrumental" (see above).
@@ -210,10 +223,10 @@ class DefaultTagger(Tagger):
     precision = "fp32"  # of the musicnn front end; load_default_tagger sets what it loaded
     sample_rate = musicnn.SAMPLE_RATE
     window_seconds = 3.0
-    score_kinds = {"seen": "probability", "unseen": "cosine"}
+    seen_score_kind = ScoreKind.PROBABILITY
     _MEMO_SIZE = 4096
 
-    def __init__(self, models: dict[str, musicnn.MusicnnModel], vectors: WordVectors,
+    def __init__(self, models: dict[str, musicnn.MusicnnModel], vectors: WordSpace,
                  labels: Sequence[SeenLabel] = SEEN_LABELS, top_t: int = DEFAULT_TOP_T,
                  batch_size: int = 64) -> None:
         if top_t < 1:
@@ -244,6 +257,9 @@ class DefaultTagger(Tagger):
         for label in self.labels:
             rows = []
             for model_name, tag in label.members:
+                if model_name == SPEECH:  # scored by the speech detector, one number
+                    rows.append((SPEECH, 0))
+                    continue
                 model = self.models.get(model_name)
                 if model is None or tag not in model.tags:
                     raise ModelError(f"{model_name}: no tag '{tag}' for seen label '{label.name}'")
@@ -298,12 +314,21 @@ class DefaultTagger(Tagger):
             means[name] = out["taggram"].mean(axis=0)
             if name == BACKBONE_MODEL:
                 means["penultimate"] = out["penultimate"].mean(axis=0)
+        means[SPEECH] = np.array([speech_probability(patches)], np.float32)
         return means
 
     def merge_probabilities(self, mean_taggrams: dict[str, np.ndarray]) -> np.ndarray:
-        """Seen-label probabilities [n_seen]: each label takes the max of its members' probabilities."""
-        return np.array([max(float(mean_taggrams[m][i]) for m, i in rows) for rows in self._members],
-                        dtype=np.float32)
+        """Seen-label probabilities [n_seen]: each label takes the max of its members' probabilities.
+
+        musicnn's outputs are probabilities *given that it is music*; the speech detector's
+        number is the probability that it is not. So every music label is scaled by
+        (1 - P(speech)): a spoken text keeps no "techno" that would then be searched and proposed.
+        """
+        speech = float(np.asarray(mean_taggrams.get(SPEECH, [0.0])).reshape(-1)[0])
+        music = 1.0 - speech
+        return np.array([speech if rows[0][0] == SPEECH else
+                         music * max(float(mean_taggrams[m][i]) for m, i in rows)
+                         for rows in self._members], dtype=np.float32)
 
     def analyse_segments(self, segments: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """What the library caches per track: seen-label probabilities [n_seen] and musicnn features [200].
@@ -427,22 +452,102 @@ class DefaultTagger(Tagger):
     def _prediction(self, embedding: np.ndarray, seen_scores: np.ndarray, top_k: int,
                     vocabulary: Sequence[str] | None, path: str) -> Prediction:
         order = np.argsort(-seen_scores, kind="stable")[:top_k]
-        seen = [TagScore(self.seen_labels[i], float(seen_scores[i]), True) for i in order]
-        unseen, missing = self._unseen(embedding, vocabulary or (), top_k)
+        seen = [TagScore(self.seen_labels[i], float(seen_scores[i]), True, self.labels[i].kind)
+                for i in order]
+        unseen, missing = self._unseen(seen_scores, vocabulary or (), top_k)
         return Prediction(path=path, seen=seen, unseen=unseen, missing_words=missing)
 
-    def _unseen(self, embedding: np.ndarray, vocabulary: Sequence[str],
+    def _unseen(self, seen_scores: np.ndarray, vocabulary: Sequence[str],
                 top_k: int) -> tuple[list[TagScore], list[str]]:
-        """Best vocabulary words that are not seen labels (nor raw tags merged into one)."""
+        """Best vocabulary words that are not seen labels (nor raw tags merged into one), each
+        with the probability read off the seen labels' (`word_affinities`)."""
         candidates = list(dict.fromkeys(w for w in vocabulary if not self.is_seen(w)))
         if not candidates:
             return [], []
-        matrix, found, missing = self.vocabulary_embeddings(candidates)
+        affinity, found, missing = self.vocabulary_affinities(candidates)
         if not found:
             return [], missing
-        scores = self.scores(embedding, matrix)[0]
+        scores = np.asarray(seen_scores, np.float32) @ affinity
         order = np.argsort(-scores, kind="stable")[:top_k]
-        return [TagScore(found[i], float(scores[i]), False) for i in order], missing
+        kind_of = getattr(vocabulary, "kind", None)
+        nearest = affinity.argmax(axis=0)
+        return [TagScore(found[i], float(scores[i]), False,
+                         kind_of(found[i]) if kind_of else TagKind.OTHER,
+                         near=self.seen_labels[nearest[i]] if affinity[nearest[i], i] >= NEAR_SHARE else None)
+                for i in order], missing
+
+    # --- new words on the probability scale ----------------------------------------------------
+    AFFINITY_K = 5  # a new word is read off its 5 nearest seen labels
+    AFFINITY_TAU = 0.1  # softmax temperature over their cosines: the nearest one dominates
+
+    def word_affinities(self, words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str]]:
+        """Weights [n_seen, m] (each column sums to 1) that read a word's probability off the
+        seen labels' probabilities: a seen label (or a raw musicnn tag merged into one) is its own
+        column; any other word spreads over its `AFFINITY_K` nearest seen labels in word space,
+        by a softmax of their cosines.
+
+        Why this and not the track's cosine with the word (classic ConSE): a probability is
+        what a seen word is ranked and shown by, so a new word on the same scale can be ranked
+        with it, thresholded with it and combined with it in a phrase, and a word that is equally
+        near to everything gets an average probability instead of topping every track (the
+        "hub" words of cosine ranking). Returns (weights, found, missing).
+        """
+        n = len(self.labels)
+        usable = np.any(self.label_vectors != 0, axis=1)
+        columns, found, missing = [], [], []
+        for word in words:
+            column = np.zeros(n, np.float32)
+            row = self._aliases.get(normalise_tag(word))
+            if row is not None:
+                column[row] = 1.0
+            else:
+                vector = self.to_space(self.vectors.embed(word))
+                if vector is None:
+                    missing.append(word)
+                    continue
+                sims = np.where(usable, self.label_vectors @ vector, -np.inf)
+                top = np.argsort(-sims, kind="stable")[: self.AFFINITY_K]
+                weights = np.exp((sims[top] - sims[top[0]]) / self.AFFINITY_TAU)
+                column[top] = weights / weights.sum()
+            columns.append(column)
+            found.append(word)
+        matrix = np.stack(columns, axis=1) if columns else np.zeros((n, 0), np.float32)
+        return matrix, found, missing
+
+    def vocabulary_affinities(self, words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str]]:
+        """`word_affinities` of a vocabulary, remembered (the same 1,200 words score every track)."""
+        cache = self.__dict__.setdefault("_affinity_cache", {})
+        key = tuple(words)
+        if key not in cache:
+            while len(cache) >= self._VOCABULARY_CACHE_SIZE:
+                cache.pop(next(iter(cache)), None)
+            cache[key] = self.word_affinities(words)
+        matrix, found, missing = cache[key]
+        return matrix, list(found), list(missing)
+
+    def score_words(self, embeddings: np.ndarray | None, seen_scores: np.ndarray,
+                    words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
+        """Every track's probability [n, m] for each word (seen or new) from stored seen scores."""
+        affinity, found, missing = self.word_affinities(words)
+        scores = np.atleast_2d(np.asarray(seen_scores, np.float32)) @ affinity
+        return scores, found, missing, ScoreKind.PROBABILITY
+
+    def stored_dim(self) -> int:
+        return 0  # a library keeps only the probabilities; embeddings are derived (`track_embeddings`)
+
+    def track_embeddings(self, stored: np.ndarray, seen_scores: np.ndarray) -> np.ndarray:
+        """ConSE embeddings [n, dim] of stored seen-label probabilities [n, n_seen]."""
+        p = np.atleast_2d(np.asarray(seen_scores, np.float32))
+        return np.stack([self.track_embedding_from_probabilities(row) for row in p]) if len(p) else \
+            np.zeros((0, self.vectors.dim), np.float32)
+
+    def knows_word(self, word: str) -> bool:
+        return normalise_tag(word) in self._aliases or self.vectors.embed(word) is not None
+
+    def kind_of(self, word: str) -> TagKind | None:
+        """The kind of a seen label (or a raw tag merged into one); None for other words."""
+        row = self._aliases.get(normalise_tag(word))
+        return None if row is None else self.labels[row].kind
 
 
 def _mean_unit(vectors: Sequence[np.ndarray | None]) -> np.ndarray | None:
@@ -465,9 +570,9 @@ def _read_segments(path: str | Path, n_windows: int | None, window_seconds: floa
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_tagger(device: str, vectors_path: str, top_t: int, precision: str = "fp32") -> DefaultTagger:
+def _cached_tagger(device: str, vectors: str, top_t: int, precision: str = "fp32") -> DefaultTagger:
     models = {name: _musicnn_model(name, device, precision) for name in musicnn.MODEL_NAMES}
-    tagger = DefaultTagger(models, WordVectors.load(vectors_path), top_t=top_t)
+    tagger = DefaultTagger(models, load_word_space(vectors), top_t=top_t)
     tagger.precision = precision
     return tagger
 
@@ -480,9 +585,17 @@ def load_default_tagger(device: str | torch.device = "auto", vectors_path: str |
     `precision`: 'fp32' (default: scores independent of the CPU), 'bf16' (about 1.5x faster scans
     end to end, top tags unchanged on our benchmark) or 'auto' (see `resolve_precision`).
     """
-    path = Path(vectors_path) if vectors_path else DEFAULT_VECTORS
-    return _cached_tagger(str(resolve_device(device)), str(path.resolve()), top_t,
+    return _cached_tagger(str(resolve_device(device)), word_space_name(vectors_path), top_t,
                           resolve_precision(precision, device))
+
+
+def word_space_name(vectors: str | Path | None) -> str:
+    """'minilm' (None too), 'glove', or a resolved vectors file path: one name per word space."""
+    if vectors is None or str(vectors) in ("", "minilm"):
+        return "minilm"
+    if str(vectors) == "glove":
+        return "glove"
+    return str(Path(vectors).expanduser().resolve())
 
 
 # --- frozen backbone for `zsl-core train --backbone musicnn` ---------------------------------

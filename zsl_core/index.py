@@ -85,6 +85,7 @@ class TrackIndex:
                  seen_scores: np.ndarray | None = None, sizes: Sequence[int] | None = None,
                  mtimes_ns: Sequence[int] | None = None, info: dict[str, Any] | None = None) -> None:
         embeddings = np.asarray(embeddings, dtype=np.float32)
+        # A 0-d embedding is legal: the built-in model keeps only seen scores (embeddings are derived).
         n = len(ids)
         embeddings = embeddings.reshape(n, embeddings.shape[-1] if embeddings.ndim == 2 else (-1 if n else 0))
         if len(ids) != len(paths):
@@ -177,7 +178,8 @@ class TrackIndex:
             raise DatasetError(f"{path}: unsupported index format {header.get('format')}")
         n = len(ids)
         try:
-            if len(paths) != n or embeddings.size == 0 and n or len(embeddings) != n:
+            derived = "seen_scores" in columns and embeddings.ndim == 2  # [n, 0]: derived embeddings
+            if len(paths) != n or embeddings.size == 0 and n and not derived or len(embeddings) != n:
                 raise ValueError("column lengths differ")
             for name, column in columns.items():
                 if len(column) != n:

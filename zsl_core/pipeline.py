@@ -17,10 +17,12 @@ import numpy as np
 from zsl_core import datasets, features, splits
 from zsl_core.resources import resource_path
 from zsl_core.errors import DatasetError, ModelError, VectorsError
-from zsl_core.vectors import SideInformation, WordVectors, attribute_vectors, attributes_from_csv, \
+from zsl_core.tags import Vocabulary, read_vocabulary_file
+from zsl_core.vectors import SideInformation, WordVectors, attribute_vectors, attributes_from_csv, normalise_tag, \
     word_side_information
 
 VOCAB_DIR = resource_path("vocab")
+DEFAULT_MODEL_KEY = "default-2"
 
 if TYPE_CHECKING:
     from zsl_core.tagger import Tagger
@@ -105,17 +107,19 @@ def _reorder(side: SideInformation, labels: Sequence[str], source: str) -> SideI
 
 # --- vocabulary --------------------------------------------------------------------------
 
-def load_vocabulary(path: str | Path | None = None) -> list[str]:
-    """Candidate unseen words: a user file, or every shipped resources/vocab/*.txt (one word a line)."""
+def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
+    """Candidate unseen words with their kinds: a user file, or every shipped
+    resources/vocab/*.txt (one word a line; see `zsl_core.tags.read_vocabulary_file`)."""
     files = [Path(path)] if path else sorted(VOCAB_DIR.glob("*.txt"))
-    words: list[str] = []
+    vocabulary = Vocabulary([], {})
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8")
+            read_vocabulary_file(file, vocabulary)
         except OSError as exc:
             raise DatasetError(f"{file}: cannot read vocabulary ({exc.strerror})") from None
-        words += [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
-    return list(dict.fromkeys(words))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise DatasetError(f"{file}: not a vocabulary file ({exc})") from None
+    return vocabulary
 
 
 # --- taggers: the built-in default or a trained model ------------------------------------
@@ -154,8 +158,10 @@ def model_key(model: str | Path | None = "default", vectors: str | Path | None =
     vectors and fp32), or a resolved folder / vectors path and the precision, so results of
     different embedding spaces or arithmetic never mix (in a library or across index shards)."""
     if model is None or str(model) == "default":
-        key = "default" if not vectors else f"default+vectors:{Path(vectors).expanduser().resolve()}"
-        return key if precision == "fp32" else f"{key}+{precision}"
+        # The built-in model stores only its seen-label probabilities (its embeddings are derived
+        # from them in whatever word space is chosen), so the word space is not part of its key.
+        # "-2": 71 labels (the speech detector's "spoken word" joined musicnn's 70).
+        return DEFAULT_MODEL_KEY if precision == "fp32" else f"{DEFAULT_MODEL_KEY}+{precision}"
     name = str(Path(model).expanduser().resolve())
     return name if not vectors else f"{name}+vectors:{Path(vectors).expanduser().resolve()}"
 
@@ -173,16 +179,21 @@ def analyse_batch(tagger: "Tagger", payloads: Sequence, patches: bool) -> list[t
             embedding = np.asarray(tagger.embed_segments(segments), np.float32)
             out.append((embedding, np.asarray(tagger.seen_scores(embedding), np.float32)))
         return out
+    from zsl_core.default_model import SPEECH
+    from zsl_core.speech import speech_probability
+
     joined = np.concatenate(list(payloads))
     taggrams = {name: model.extract_patches(joined, tagger.batch_size)["taggram"]
                 for name, model in tagger.models.items()}
     out, start = [], 0
     for payload in payloads:
         stop = start + len(payload)
-        probabilities = tagger.merge_probabilities({n: t[start:stop].mean(axis=0) for n, t in taggrams.items()})
+        means = {n: t[start:stop].mean(axis=0) for n, t in taggrams.items()}
+        means[SPEECH] = np.array([speech_probability(payload)], np.float32)
+        probabilities = tagger.merge_probabilities(means)
         start = stop
-        embedding = np.asarray(tagger.track_embedding_from_probabilities(probabilities), np.float32)
-        out.append((embedding, np.asarray(probabilities, np.float32)))
+        # The built-in model keeps no embedding: it is derived from the probabilities on demand.
+        out.append((np.zeros(0, np.float32), np.asarray(probabilities, np.float32)))
     return out
 
 
@@ -357,7 +368,7 @@ def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None
         scores.append(seen)
         sizes.append(before.st_size)
         mtimes.append(before.st_mtime_ns)
-    dim = rows[0].shape[-1] if rows else int(np.asarray(tagger.seen_label_embeddings()).shape[1])
+    dim = rows[0].shape[-1] if rows else tagger.stored_dim()
     n_seen = len(tagger.seen_labels)
     matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
     info = {"model_key": model_key(model, vectors, precision), "vectors": _absolute(vectors),
@@ -396,7 +407,7 @@ def _model_name(model: str | Path | None) -> str:
 
 
 def search_index(query: str, index_paths: Sequence[str | Path], model: str | Path | None = None,
-                 top_k: int = 10, vectors: str | Path | None = None):
+                 top_k: int = 10, vectors: str | Path | None = None, floor: float | None = None):
     """Rank the tracks of one or more index files by relevance to `query`.
 
     Without `model`/`vectors`, the index's own model, word vectors and precision are used."""
@@ -408,12 +419,21 @@ def search_index(query: str, index_paths: Sequence[str | Path], model: str | Pat
         vectors = vectors or index.info.get("vectors")
         precision = str(index.info.get("precision") or "fp32")
     tagger = load_tagger(model or index.model or "default", vectors=vectors, precision=precision)
-    vector, missing = tagger.query_embedding(query)
-    if vector is None:
-        raise VectorsError(f"no word of '{query}' is known to the model's word vectors")
-    if len(index) and vector.shape[-1] != index.dim:
-        raise ModelError(f"the index was made by another model ({index.model}); pass --model")
-    return index.search(vector, top_k=top_k), missing
+    from zsl_core.index import SearchHit
+    from zsl_core.search import parse_query, rank_tracks
+
+    parsed = parse_query(query, tagger, {normalise_tag(w) for w in load_vocabulary()})
+    if not parsed.terms:
+        raise VectorsError(f"no word of '{query}' is known to the model")
+    seen = None if index.seen_scores is None else index.seen_scores.astype(np.float32)
+    if seen is not None and len(index) and seen.shape[1] != len(tagger.seen_labels):
+        raise ModelError(f"the index was made by another model ({index.model_key}); pass --model")
+    embeddings = index.embeddings.astype(np.float32) if index.dim else None
+    if embeddings is not None and tagger.stored_dim() and index.dim != tagger.stored_dim():
+        raise ModelError(f"the index was made by another model ({index.model_key}); pass --model")
+    ranking = rank_tracks(tagger, seen, embeddings, parsed, top_k=top_k, floor=floor)
+    hits = [SearchHit(index.ids[i], index.paths[i], float(s)) for i, s in zip(ranking.rows, ranking.scores)]
+    return hits, parsed.unknown
 
 
 # --- training and evaluation from files --------------------------------------------------

@@ -21,16 +21,13 @@ from typing import Sequence
 import numpy as np
 
 from zsl_core import audio as audio_io
+from zsl_core.tags import INCLUDE, PROPOSE_FLOOR, ScoreKind, TagKind, TagScore, tag_key
 from zsl_core.vectors import normalise_tag
 
+__all__ = ["Tagger", "Prediction", "TagScore", "cosine_matrix"]
 
-@dataclass(frozen=True)
-class TagScore:
-    """One tag proposed for a track; `seen` says whether the model was trained on it."""
-
-    tag: str
-    score: float
-    seen: bool
+SPEECH_LABEL = "spoken word"  # the seen label a speech detector scores (see default_model)
+SPEECH_THRESHOLD = 0.5  # above it a track is speech: no genre or mood is proposed for it
 
 
 @dataclass
@@ -45,10 +42,50 @@ class Prediction:
     def to_dict(self) -> dict:
         return {
             "path": self.path,
-            "seen": [{"tag": t.tag, "score": round(t.score, 4)} for t in self.seen],
-            "unseen": [{"tag": t.tag, "score": round(t.score, 4)} for t in self.unseen],
+            "seen": [t.to_dict() for t in self.seen],
+            "unseen": [t.to_dict() for t in self.unseen],
             "missing_words": list(self.missing_words),
         }
+
+    @property
+    def speech(self) -> float:
+        """The probability that the track is speech, not music (0 when the model cannot tell)."""
+        return next((t.confidence or 0.0 for t in self.seen if t.tag == SPEECH_LABEL), 0.0)
+
+    def pick(self, top_k: int = 5, min_confidence: float | None = None, include: str = "both",
+             kinds: Sequence[TagKind] | None = None) -> list[TagScore]:
+        """The tags to propose or write, best first: the one rule the CLI, the GUI and search use.
+
+        Seen and new words are ranked together by `confidence` (one 0-1 scale), tags below
+        `min_confidence` (default `PROPOSE_FLOOR`) are dropped, as are repeats of one tag
+        spelled differently. A track that is speech gets no genre or mood but "spoken word".
+        `include`: both, seen or unseen. `kinds`: only tags of these kinds.
+        """
+        if include not in INCLUDE:
+            raise ValueError(f"include must be one of {INCLUDE}, not {include!r}")
+        floor = PROPOSE_FLOOR if min_confidence is None else min_confidence
+        pool = ([*self.seen] if include in ("both", "seen") else []) + \
+               ([*self.unseen] if include in ("both", "unseen") else [])
+        pool.sort(key=lambda t: -(t.confidence or 0.0))
+        speech = self.speech >= SPEECH_THRESHOLD
+        chosen: list[TagScore] = []
+        keys: set[str] = set()
+        for tag in pool:
+            if len(chosen) >= top_k:
+                break
+            if (tag.confidence or 0.0) < floor or tag_key(tag.tag) in keys:
+                continue
+            if kinds is not None and tag.kind not in kinds:
+                continue
+            if tag.tag == SPEECH_LABEL and not speech:
+                continue
+            if tag.near is not None and tag_key(tag.near) in keys:
+                continue  # "heavy metal" after "metal" says nothing new
+            if speech and tag.tag != SPEECH_LABEL and tag.kind in (TagKind.GENRE, TagKind.MOOD):
+                continue
+            keys.add(tag_key(tag.tag))
+            chosen.append(tag)
+        return chosen
 
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -69,6 +106,7 @@ class Tagger(ABC):
     """
 
     name: str = "tagger"
+    seen_score_kind: ScoreKind = ScoreKind.SIMILARITY  # what `seen_scores` holds
     sample_rate: int = audio_io.SAMPLE_RATE
     window_seconds: float = 3.0
     seen_labels: list[str] = []
@@ -145,7 +183,8 @@ class Tagger(ABC):
         if seen_scores.shape[0] != len(self.seen_labels):
             raise ValueError(f"expected {len(self.seen_labels)} seen scores, got {seen_scores.shape[0]}")
         order = np.argsort(-seen_scores)[:top_k]
-        seen = [TagScore(self.seen_labels[i], float(seen_scores[i]), True) for i in order]
+        seen = [TagScore(self.seen_labels[i], float(seen_scores[i]), True,
+                         score_kind=self.seen_score_kind) for i in order]
 
         unseen: list[TagScore] = []
         missing: list[str] = []
@@ -157,7 +196,10 @@ class Tagger(ABC):
                 if found:
                     word_scores = self.scores(track_embedding, matrix)[0]
                     order = np.argsort(-word_scores)[:top_k]
-                    unseen = [TagScore(found[i], float(word_scores[i]), False) for i in order]
+                    kind_of = getattr(vocabulary, "kind", None)
+                    unseen = [TagScore(found[i], float(word_scores[i]), False,
+                                       kind_of(found[i]) if kind_of else TagKind.OTHER,
+                                       ScoreKind.SIMILARITY) for i in order]
         return Prediction(path=path, seen=seen, unseen=unseen, missing_words=list(missing))
 
     _VOCABULARY_CACHE_SIZE = 8
@@ -205,3 +247,26 @@ class Tagger(ABC):
             return None, missing
         unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
         return unit.mean(axis=0), missing
+
+    def stored_dim(self) -> int:
+        """Size of the embedding a library stores per track (0: derived from the seen scores)."""
+        return int(np.asarray(self.seen_label_embeddings()).shape[1])
+
+    def track_embeddings(self, stored: np.ndarray, seen_scores: np.ndarray) -> np.ndarray:
+        """Embeddings [n, d] of tracks from what a library stored for them."""
+        return np.atleast_2d(np.asarray(stored, np.float32))
+
+    def knows_word(self, word: str) -> bool:
+        """The model can place this word (a seen label, or a word its vectors know)."""
+        return bool(self.embed_words([word])[1])
+
+    def score_words(self, embeddings: np.ndarray | None, seen_scores: np.ndarray | None,
+                    words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
+        """Every track's relevance [n, m] to each word, and what kind of score it is: here the
+        cosine of stored embeddings with the words' (paper eq. 2); a model that knows
+        probabilities (the built-in one) scores them as probabilities instead."""
+        matrix, found, missing = self.embed_words(list(words))
+        if not found or embeddings is None:
+            return np.zeros((0 if embeddings is None else len(embeddings), 0), np.float32), found, missing, \
+                ScoreKind.SIMILARITY
+        return self.scores(embeddings, matrix), found, missing, ScoreKind.SIMILARITY

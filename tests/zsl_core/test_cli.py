@@ -53,7 +53,7 @@ def test_embed_then_search(songs, tmp_path, capsys):
     assert main(["embed", *map(str, songs), "--out", str(index), "--quiet"]) == 0
     assert index.exists()
     capsys.readouterr()
-    assert main(["search", "calm piano", "--index", str(index), "--json", "--top", "3"]) == 0
+    assert main(["search", "calm piano", "--index", str(index), "--json", "--top", "3", "--floor", "0"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert len(hits) == 3
     assert sorted(h["path"] for h in hits) == sorted(map(str, songs))

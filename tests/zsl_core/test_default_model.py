@@ -21,6 +21,8 @@ from zsl_core import musicnn
 from zsl_core.errors import AudioError, ModelError
 from zsl_core.resources import resource_path
 from zsl_core.vectors import WordVectors, normalise_tag
+from zsl_core.speech import speech_probability
+from zsl_core.tags import ScoreKind, TagKind
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "musicnn-golden"
 VOCAB_DIR = resource_path("vocab")
@@ -67,7 +69,9 @@ def expected_probabilities(tagger: dm.DefaultTagger, segments: list[np.ndarray])
         model = musicnn.MusicnnModel.load(name)
         taggram = np.concatenate([model.extract(s)["taggram"] for s in segments])
         means[name] = dict(zip(model.tags, taggram.mean(axis=0)))
-    return np.array([max(means[m][t] for m, t in label.members) for label in tagger.labels])
+    speech = speech_probability(dm.segments_to_patches(segments))
+    return np.array([speech if label.name == dm.SPEECH else
+                     (1 - speech) * max(means[m][t] for m, t in label.members) for label in tagger.labels])
 
 
 def conse_numpy(tagger: dm.DefaultTagger, p: np.ndarray, top_t: int) -> np.ndarray:
@@ -87,11 +91,19 @@ def one_hot_probabilities(tagger: dm.DefaultTagger, label: str, high: float = 0.
 # --- label cleaning ------------------------------------------------------------------------------
 
 def test_every_musicnn_tag_belongs_to_exactly_one_seen_label():
-    members = [m for label in dm.SEEN_LABELS for m in label.members]
+    members = [m for label in dm.SEEN_LABELS for m in label.members if label.name != dm.SPEECH]
     expected = [(name, tag) for name in musicnn.MODEL_NAMES for tag in model_tags(name)]
     assert sorted(members) == sorted(expected)
     names = [normalise_tag(label.name) for label in dm.SEEN_LABELS]
-    assert len(names) == len(set(names)) == 70
+    assert len(names) == len(set(names)) == 71  # 70 from musicnn, "spoken word" from the speech detector
+
+
+def test_every_seen_label_has_a_kind():
+    kinds = {label.name: label.kind for label in dm.SEEN_LABELS}
+    assert kinds["metal"] is TagKind.GENRE and kinds["sad"] is TagKind.MOOD
+    assert kinds["piano"] is TagKind.INSTRUMENT and kinds["80s"] is TagKind.ERA
+    assert kinds["fast"] is TagKind.CHARACTER and kinds[dm.SPEECH] is TagKind.GENRE
+    assert TagKind.OTHER not in kinds.values()
 
 
 @pytest.mark.parametrize("label,tags", [
@@ -128,7 +140,7 @@ def test_negations_carry_the_instrumental_vector_not_their_opposite(tagger, vect
         np.testing.assert_allclose(row, tagger.label_vectors[instrumental], atol=1e-6)
         assert float(row @ vocals) < 0.9
     # What we avoid: averaging the words would sit right next to "vocals".
-    naive = tagger.to_space(vectors.embed("no vocals"))
+    naive = tagger.to_space(tagger.vectors.embed("no vocals"))
     assert float(naive @ vocals) > float(matrix[0] @ vocals)
     assert all(tagger.is_seen(t) for t in dm.NEGATION_TAGS)
 
@@ -217,7 +229,8 @@ def test_seen_scores_are_probabilities_for_its_own_embeddings(tagger, vocabulary
     by_embedding = tagger.predict_embedding(embedding, top_k=10, vocabulary=vocabulary)
     by_probabilities = tagger.predict_probabilities(p, top_k=10, vocabulary=vocabulary)
     assert by_embedding.seen == by_probabilities.seen and by_embedding.unseen == by_probabilities.unseen
-    assert dm.DefaultTagger.score_kinds == {"seen": "probability", "unseen": "cosine"}
+    assert dm.DefaultTagger.seen_score_kind is ScoreKind.PROBABILITY
+    assert all(t.score_kind is ScoreKind.PROBABILITY for t in by_probabilities.seen + by_probabilities.unseen)
 
 
 def test_bad_probabilities_are_refused(tagger):
@@ -320,4 +333,4 @@ def test_loader_is_cached_and_device_aware(tagger):
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert dm.resolve_device("auto").type == expected
     assert all(m.device.type == "cpu" for m in tagger.models.values())
-    assert len(tagger.seen_labels) == 70 and tagger.sample_rate == musicnn.SAMPLE_RATE
+    assert len(tagger.seen_labels) == 71 and tagger.sample_rate == musicnn.SAMPLE_RATE

@@ -1,0 +1,249 @@
+"""What a tag is, everywhere in the project: a word, its kind, and a score that says what it is.
+
+Why one module: the model proposes words of very different sorts (a genre, a mood, an instrument,
+a decade, a description such as "fast") with two very different kinds of score (a network's
+probability for a word it was trained on, a similarity in word space for one it was not). Each
+consumer (the command line, the library's search, the tag writer, the GUI) must agree on which
+word is which kind, which field it belongs in, how sure the model is, and how a field's text is
+split into values. They all import these definitions; none keeps its own.
+
+* `TagKind`: genre, mood, instrument, era, character, other. Every word of the shipped
+  vocabulary has one (from the file it is listed in, `resources/vocab/<kind>s.txt`), every seen
+  label has one, and a user's vocabulary can declare them (`# kind: mood` lines).
+* `ScoreKind`: probability (0-1, the network's calibrated output, or a probability estimated for
+  a new word from the seen labels' probabilities) or similarity (cosine, -1..1).
+* `TagScore`: one proposed tag. `confidence` is on the 0-1 probability scale for every tag a
+  probability model proposes, so one threshold and one sort serve seen and new words alike.
+* `split_values` / `join_values`: the one rule for turning "Rock; Pop" into values and back.
+* `display_form`: how a word is written into a file (genres and moods as listeners write them:
+  "Hip-Hop", "R&B", "Drum and Bass", "Sad").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+__all__ = ["INCLUDE", "PROPOSE_FLOOR", "TagKind", "ScoreKind", "TagScore", "Vocabulary", "split_values", "join_values",
+           "display_form", "tag_key", "STOP_WORDS", "load_vocabulary", "VOCAB_FILE_KINDS"]
+
+
+INCLUDE = ("both", "seen", "unseen")  # which tags a proposal may hold: seen words, new words, both
+PROPOSE_FLOOR = 0.15  # confidence below which a tag is not proposed
+
+
+class TagKind(str, Enum):
+    """What sort of word a tag is; decides which file field it may be written to."""
+
+    GENRE = "genre"
+    MOOD = "mood"
+    INSTRUMENT = "instrument"
+    ERA = "era"
+    CHARACTER = "character"
+    OTHER = "other"
+
+    @classmethod
+    def parse(cls, text: str) -> "TagKind":
+        """'moods', 'Mood', 'mood' -> MOOD (plural and case forgiven); ValueError names the choices."""
+        word = str(text).strip().lower()
+        for kind in cls:
+            if word in (kind.value, kind.value + "s"):
+                return kind
+        raise ValueError(f"unknown tag kind {text!r}; choose from {', '.join(k.value for k in cls)}")
+
+
+class ScoreKind(str, Enum):
+    """What a tag's number means, so no caller compares a cosine with a probability."""
+
+    PROBABILITY = "probability"
+    SIMILARITY = "similarity"
+
+
+@dataclass(frozen=True)
+class TagScore:
+    """One tag proposed for a track.
+
+    `seen`: the model was trained on this word. `score` is the model's own number, of kind
+    `score_kind`. `confidence` is the number to sort and threshold by: the probability itself
+    for probability scores, a similarity mapped to 0-1 otherwise (see `confidence_of`).
+    `near`: for a new word, the seen label it mostly repeats ("heavy metal" -> "metal"), if any.
+    """
+
+    tag: str
+    score: float
+    seen: bool
+    kind: TagKind = TagKind.OTHER
+    score_kind: ScoreKind = ScoreKind.PROBABILITY
+    confidence: float | None = None
+    near: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.confidence is None:
+            object.__setattr__(self, "confidence", confidence_of(self.score, self.score_kind))
+
+    def to_dict(self) -> dict:
+        return {"tag": self.tag, "score": round(float(self.score), 4), "kind": self.kind.value,
+                "score_kind": self.score_kind.value, "confidence": round(float(self.confidence or 0), 4),
+                "seen": self.seen}
+
+
+def confidence_of(score: float, score_kind: ScoreKind) -> float:
+    """A score on the 0-1 scale: probabilities as they are, cosines (-1..1) mapped linearly."""
+    if score_kind is ScoreKind.PROBABILITY:
+        return min(max(float(score), 0.0), 1.0)
+    return min(max((float(score) + 1.0) / 2.0, 0.0), 1.0)
+
+
+# --- words and their kinds --------------------------------------------------------------------
+
+VOCAB_FILE_KINDS: Mapping[str, TagKind] = {
+    "genres": TagKind.GENRE, "moods": TagKind.MOOD, "instruments": TagKind.INSTRUMENT,
+    "eras": TagKind.ERA, "character": TagKind.CHARACTER,
+}
+_KIND_LINE = re.compile(r"^#\s*kind\s*:\s*(\w+)\s*$", re.IGNORECASE)
+
+
+def tag_key(word: str) -> str:
+    """The form two spellings of one tag share: case, spaces, '-' and '_' ignored ("Hip-Hop" ==
+    "hip hop" == "hiphop" is not claimed: only separators and case)."""
+    return re.sub(r"[\s_\-]+", " ", str(word).strip().casefold()).strip()
+
+
+@dataclass
+class Vocabulary:
+    """Words with their kinds, in file order; a word is listed once (first kind wins)."""
+
+    words: list[str]
+    kinds: dict[str, TagKind]
+
+    def kind(self, word: str, default: TagKind = TagKind.OTHER) -> TagKind:
+        return self.kinds.get(tag_key(word), default)
+
+    def __iter__(self):
+        return iter(self.words)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and tag_key(word) in self.kinds
+
+    @classmethod
+    def from_words(cls, words: Iterable[str], kind: TagKind = TagKind.OTHER) -> "Vocabulary":
+        vocab = cls([], {})
+        for word in words:
+            vocab.add(word, kind)
+        return vocab
+
+    def add(self, word: str, kind: TagKind) -> None:
+        word = word.strip()
+        if word and tag_key(word) not in self.kinds:
+            self.words.append(word)
+            self.kinds[tag_key(word)] = kind
+
+
+def read_vocabulary_file(path: str | Path, vocab: Vocabulary | None = None) -> Vocabulary:
+    """One word or phrase a line, '#' comments. The kind comes from the file's name
+    (`moods.txt` -> mood) and can be set for the lines below by a `# kind: instrument` line.
+    OSError propagates (callers word it for the user)."""
+    path = Path(path)
+    vocab = vocab if vocab is not None else Vocabulary([], {})
+    kind = VOCAB_FILE_KINDS.get(path.stem.lower(), TagKind.OTHER)
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        text = line.strip()
+        directive = _KIND_LINE.match(text)
+        if directive:
+            kind = TagKind.parse(directive.group(1))
+        elif text and not text.startswith("#"):
+            vocab.add(text, kind)
+    return vocab
+
+
+def load_vocabulary(paths: Sequence[str | Path]) -> Vocabulary:
+    """Every file in order; a word keeps the kind of the first file that lists it."""
+    vocab = Vocabulary([], {})
+    for path in paths:
+        read_vocabulary_file(path, vocab)
+    return vocab
+
+
+# --- multi-value text ---------------------------------------------------------------------------
+
+# ';' and ',' separate values, so do NUL (ID3v2.4's own separator) and a slash with spaces around
+# it ("Rock / Pop"). A bare slash does not ("AC/DC", "Drum/Bass"), nor '&' ("Drum & Bass", "R&B").
+_SEPARATORS = re.compile(r"\s*(?:[;,\x00]|\s/\s)\s*")
+
+
+def split_values(text: str | Iterable[str] | None) -> list[str]:
+    """A field's text (or list of texts) as its values: split, stripped, empty ones and repeats
+    (ignoring case) dropped, order kept."""
+    if text is None:
+        return []
+    parts: list[str] = []
+    for item in ([text] if isinstance(text, str) else list(text)):
+        parts += _SEPARATORS.split(str(item))
+    seen: set[str] = set()
+    values = []
+    for part in (p.strip() for p in parts):
+        if part and part.casefold() not in seen:
+            seen.add(part.casefold())
+            values.append(part)
+    return values
+
+
+def join_values(values: Iterable[str], separator: str = "; ") -> str:
+    """The inverse of `split_values` for display and single-string formats."""
+    return separator.join(v for v in values if v)
+
+
+# --- writing words as listeners do -------------------------------------------------------------
+
+# Spellings that plain title case gets wrong.
+_CANONICAL = {
+    "r&b": "R&B", "rnb": "R&B", "hip hop": "Hip-Hop", "hip-hop": "Hip-Hop", "hiphop": "Hip-Hop",
+    "edm": "EDM", "idm": "IDM", "ebm": "EBM", "uk garage": "UK Garage", "j-pop": "J-Pop",
+    "k-pop": "K-Pop", "j-rock": "J-Rock", "drum and bass": "Drum and Bass", "dnb": "Drum and Bass",
+    "drum & bass": "Drum and Bass", "lo-fi": "Lo-Fi", "lofi": "Lo-Fi", "a cappella": "A Cappella",
+    "new age": "New Age", "00s": "2000s", "10s": "2010s", "dj": "DJ", "mc": "MC", "8-bit": "8-bit",
+    "r&b/soul": "R&B/Soul", "world": "World", "synthpop": "Synthpop", "trip hop": "Trip-Hop",
+    "trip-hop": "Trip-Hop",
+}
+_SMALL = {"and", "or", "of", "the", "n", "in", "for", "a", "to"}
+_DECADE = re.compile(r"^(\d0)s$")
+
+
+def display_form(word: str, kind: TagKind) -> str:
+    """How a proposed word is written into a file: genres and moods in the capitalisation
+    listeners use ("Classic Rock", "Hip-Hop", "R&B", "Sad"), decades as "1980s"; other kinds
+    as they are."""
+    key = tag_key(word) if word else ""
+    if key in _CANONICAL:
+        return _CANONICAL[key]
+    if kind is TagKind.ERA:
+        decade = _DECADE.match(key)
+        if decade:
+            number = int(decade.group(1))
+            return f"{1900 + number if number >= 20 else 2000 + number}s"
+        return word
+    if kind not in (TagKind.GENRE, TagKind.MOOD):
+        return word
+
+    def cap(part: str, first: bool) -> str:
+        if not first and part in _SMALL:
+            return part
+        return "-".join(p[:1].upper() + p[1:] for p in part.split("-"))
+
+    parts = str(word).strip().lower().split()
+    return " ".join(cap(p, i == 0) for i, p in enumerate(parts))
+
+
+# Words a typed query can hold that carry no musical meaning ("music for a rainy day").
+STOP_WORDS = frozenset("""
+a an the and or of for to in on at by with from into about as is are be was were it its this that
+these those some any my your our their me i you we they he she songs song music musique track
+tracks tune tunes something stuff like kind sort type please play give find show very really
+more most less bit little lot lots
+""".split())
