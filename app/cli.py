@@ -209,16 +209,22 @@ def cmd_import(args: argparse.Namespace, library: Any) -> int:
 def cmd_search(args: argparse.Namespace, library: Any) -> int:
     result = library.search(args.query, top_k=args.top)
     if result.missing_words:
-        err(f"not in the vocabulary, ignored: {', '.join(result.missing_words)}")
+        err(f"not a word the model knows, ignored: {', '.join(result.missing_words)}")
     if args.json:
         print(json.dumps([{"id": h.track_id, "path": h.display_path, "score": round(h.score, 4),
-                           "tags": list(h.tags)} for h in result.hits], indent=2))
+                           "matched": {t: round(v, 4) for t, v in h.matched}} for h in result.hits],
+                         indent=2))
         return EXIT_OK
     for rank, hit in enumerate(result.hits, 1):
-        tags = f"  [{', '.join(hit.tags)}]" if hit.tags else ""
-        print(f"{rank:3d}  {hit.score:.3f}  {hit.display_path}{tags}")
+        matched = "  [" + ", ".join(f"{t} {v:.2f}" for t, v in hit.matched) + "]" if len(hit.matched) > 1 else ""
+        print(f"{rank:3d}  {hit.score:.3f}  {hit.display_path}{matched}")
     if not result.hits:
-        print("no matching tracks (is the library scanned?)")
+        if result.parsed is not None and result.parsed.terms:
+            scanned = library.model_id() is not None
+            print(f"no good match for {', '.join(result.parsed.terms)}" if scanned
+                  else "no tracks analysed yet: run `zsl-tagger scan FOLDER` first")
+        else:
+            print("nothing to search for")
     return EXIT_OK
 
 
@@ -233,28 +239,40 @@ def cmd_tags(args: argparse.Namespace, library: Any) -> int:
             failed += 1
             err(f"not analysed yet: {track.display_path}")
             continue
+        proposed = prediction.pick(args.top)
         if args.json:
             out.append({"id": track.id, "path": track.display_path,
-                        "seen": [{"tag": t.tag, "score": round(t.score, 4)} for t in prediction.seen],
-                        "unseen": [{"tag": t.tag, "score": round(t.score, 4)}
-                                   for t in prediction.unseen]})
+                        "proposed": [t.to_dict() for t in proposed],
+                        "seen": [t.to_dict() for t in prediction.seen],
+                        "unseen": [t.to_dict() for t in prediction.unseen]})
             continue
         print(track.display_path)
-        print("  seen:   " + (", ".join(f"{t.tag} {t.score:.3f}" for t in prediction.seen) or "-"))
-        print("  unseen: " + (", ".join(f"*{t.tag} {t.score:.3f}" for t in prediction.unseen)
-                              or "-"))
+        print("  proposed: " + (", ".join(_tag_text(t) for t in proposed) or "-"))
+        print("  seen:     " + (", ".join(f"{t.tag} {t.confidence:.2f}" for t in prediction.seen) or "-"))
+        print("  new:      " + (", ".join(f"*{t.tag} {t.confidence:.2f}" for t in prediction.unseen)
+                                or "-"))
     if args.json:
         print(json.dumps(out, indent=2))
     elif tracks:
-        print("(* = unseen: a word the model was never trained on, scored in word space)")
+        print("(confidence 0-1; * = a new word: one the model was never trained on, its confidence "
+              "read off the trained words nearest to it)")
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _tag_text(tag: Any) -> str:
+    return f"{'' if tag.seen else '*'}{tag.tag} ({tag.kind.value}) {tag.confidence:.2f}"
 
 
 def cmd_write(args: argparse.Namespace, library: Any) -> int:
     from app import journal
+    from app.routing import parse_routes, routes_to_text
     from app.tagformats import WriteOptions
 
-    options = WriteOptions(id3_version=3 if args.id3 == "v2.3" else 4,
+    try:
+        routes = parse_routes(args.route or [])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    options = WriteOptions(id3_version={"v2.3": 3, "v2.4": 4}.get(args.id3),
                            id3_separator=args.separator)
     tracks, missing = resolve_tracks(library, args.paths)
     if missing and not tracks:
@@ -262,27 +280,33 @@ def cmd_write(args: argparse.Namespace, library: Any) -> int:
     if not tracks:
         raise UsageError("no analysed tracks in the index; run `zsl-tagger scan FOLDER` first")
     ids = [t.id for t in tracks]
-    tags = {tid: journal.propose(library, tid, top_k=args.top, min_score=args.min_score,
-                                 include=args.include) for tid in ids}
-    planned = journal.plan_batch(library, ids, args.field, tags, mode=args.mode, options=options)
+    proposals = {tid: journal.propose(library, tid, top_k=args.top, min_score=args.min_score,
+                                      include=args.include, routes=routes, field=args.field)
+                 for tid in ids}
+    planned = journal.plan_routed(library, proposals, mode=args.mode, options=options)
     if args.dry_run:
+        shown = None
         for item in planned:
+            if item.display_path != shown:
+                print(item.display_path)
+                shown = item.display_path
             if item.error:
-                print(f"{item.display_path}: cannot write: {item.error}")
+                print(f"  {item.field}: cannot write: {item.error}")
             elif item.changed:
-                print(f"{item.display_path}: {_values(item.old)} -> {_values(item.new)}")
+                print(f"  {item.field}: {_values(item.old)} -> {_values(item.new)}")
             else:
-                print(f"{item.display_path}: unchanged ({_values(item.old)})")
-        n_changed = sum(1 for item in planned if item.changed and not item.error)
-        n_errors = sum(1 for item in planned if item.error)
-        print(f"dry run: {n_changed} of {len(planned)} files would change "
-              f"({n_errors} unreadable); nothing written")
+                print(f"  {item.field}: unchanged ({_values(item.old)})")
+        files = {item.track_id for item in planned}
+        n_changed = len({item.track_id for item in planned if item.changed and not item.error})
+        n_errors = len({item.track_id for item in planned if item.error})
+        print(f"dry run: {n_changed} of {len(ids)} files would change ({n_errors} cannot be written, "
+              f"{len(ids) - len(files)} with nothing to propose); nothing written")
         return EXIT_PARTIAL if n_errors or missing else EXIT_OK
-    where = f"{len(ids)} files"
-    kinds = {"both": "seen+unseen"}.get(args.include, args.include)
-    description = (f"{args.field} {args.mode}: top {args.top} {kinds}"
+    fields = args.field or ", ".join(r for r in routes_to_text(routes) if not r.endswith("=none"))
+    kinds = {"both": "seen+new"}.get(args.include, args.include)
+    description = (f"{fields} {args.mode}: top {args.top} {kinds}"
                    + (f" >= {args.min_score:g}" if args.min_score is not None else "")
-                   + f" on {where}")
+                   + f" on {len(ids)} files")
     result = journal.write_batch(library, planned, description, options=options)
     batch = f"batch {result.batch_id}" if result.batch_id is not None else "no batch"
     print(f"{batch}: {result.written} written, {result.unchanged} unchanged, "
@@ -424,16 +448,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("write", help="write proposed tags into the files (journaled, undoable)")
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="indexed files or folders (default: every analysed track)")
-    p.add_argument("--field", required=True, type=_field, help=FIELD_HELP)
-    p.add_argument("--top", type=_positive, default=3, metavar="K", help="tags per track")
-    p.add_argument("--min-score", type=float, default=None, metavar="S",
-                   help="skip tags scoring below S")
+    p.add_argument("--field", type=_field, default=None,
+                   help=f"write every tag into this one field ({FIELD_HELP}); default: each kind "
+                        "to its own field (see --route)")
+    p.add_argument("--route", action="append", metavar="KIND=FIELD",
+                   help="send a kind of tag to a field (repeatable): kinds genre, mood, instrument, "
+                        "era, character, other; FIELD as for --field, or none. Default: genre=genre, "
+                        "mood=mood, the other kinds are not written")
+    p.add_argument("--top", type=_positive, default=3, metavar="K", help="values per field and track")
+    p.add_argument("--min-score", type=float, default=None, metavar="C",
+                   help="skip tags whose confidence (0-1) is below C (default 0.15)")
     p.add_argument("--include", choices=["both", "seen", "unseen"], default="both",
-                   help="seen (trained) labels, unseen words, or both alternating")
+                   help="trained words, new words, or both (ranked together by confidence)")
     p.add_argument("--mode", choices=["merge", "replace"], default="merge",
                    help="merge: keep the existing values; replace: only the new ones")
-    p.add_argument("--id3", choices=["v2.4", "v2.3"], default="v2.4",
-                   help="ID3 version for MP3/WAV/AIFF (v2.3 for old players)")
+    p.add_argument("--id3", choices=["keep", "v2.4", "v2.3"], default="keep",
+                   help="ID3 version for MP3/WAV/AIFF: keep each file's own (default; new tags "
+                        "are v2.4), or convert every file to v2.4 or v2.3")
     p.add_argument("--separator", default="; ", metavar="S",
                    help="joins multiple values in ID3v2.3 (default '; ')")
     p.add_argument("--dry-run", action="store_true", help="print old -> new; write nothing")

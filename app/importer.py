@@ -105,7 +105,7 @@ def import_indexes(conn: sqlite3.Connection, tagger: Any, model_name: str,
     cancel = cancel or threading.Event()
     summary = ImportSummary()
     labels = list(tagger.seen_labels)
-    dim = int(np.asarray(tagger.seen_label_embeddings()).shape[1])
+    dim = tagger.stored_dim()
     parts = []
     for index_path in index_paths:
         shown = db.display(os.fsencode(os.fspath(index_path)))

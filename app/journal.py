@@ -28,14 +28,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from app import db
+from app.routing import DEFAULT_ROUTES, Routes, route_tags
 from app.tagwriter import (Change, TagError, WriteOptions, apply_change, plan_write, read_field,
                            restore)
 from zsl_core.errors import ZslError
+from zsl_core.tags import INCLUDE
 
 __all__ = ["JournalError", "PlannedChange", "BatchResult", "UndoResult", "BatchInfo", "INCLUDE",
-           "propose", "plan_batch", "write_batch", "undo", "history"]
+           "propose", "plan_routed", "plan_batch", "write_batch", "undo", "history"]
 
-INCLUDE = ("both", "seen", "unseen")
 MODES = ("merge", "replace")
 
 
@@ -90,41 +91,43 @@ class BatchInfo:
 
 
 def propose(library: Any, track_id: int, top_k: int = 3, min_score: float | None = None,
-            include: str = "both") -> list[str]:
-    """The tags to write for one track, from its stored prediction (no audio is read).
+            include: str = "both", routes: Routes | None = None,
+            field: str | None = None) -> dict[str, list[str]]:
+    """The values to write for one track, per field, from its stored prediction (no audio read).
 
-    Seen scores (the network's probabilities) and unseen scores (cosines in word space) are not
-    on one scale, so "both" does not sort them together: it takes the best seen tag, then the
-    best unseen one, and so on, until `top_k` tags. `min_score` drops tags scoring below it
-    (either kind). A track without an analysis result gets no tags.
+    The tags are picked by the one rule (`Prediction.pick`: seen and new words on one
+    confidence scale, `min_score` the lowest confidence kept, speech gets no genre) and sent to
+    their kind's field by `routes` (default: genres to genre, moods to mood, nothing else), or
+    all to `field` when one is given. At most `top_k` values per field. A track without an
+    analysis result gets nothing.
     """
     if include not in INCLUDE:
         raise ValueError(f"include must be one of {INCLUDE}, not {include!r}")
     if top_k <= 0:
-        return []
-    prediction = library.prediction(track_id, top_k=top_k)
+        return {}
+    prediction = library.prediction(track_id, top_k=max(10, 4 * top_k))
     if prediction is None:
-        return []
-    lists = []
-    if include in ("both", "seen"):
-        lists.append(list(prediction.seen))
-    if include in ("both", "unseen"):
-        lists.append(list(prediction.unseen))
-    for i, scores in enumerate(lists):
-        lists[i] = [t for t in scores if min_score is None or t.score >= min_score]
-    chosen: list[str] = []
-    keys: set[str] = set()
-    for rank in range(max((len(s) for s in lists), default=0)):
-        for scores in lists:
-            if rank < len(scores) and len(chosen) < top_k:
-                tag = scores[rank].tag
-                if tag.casefold() not in keys:
-                    keys.add(tag.casefold())
-                    chosen.append(tag)
-    return chosen
+        return {}
+    routes = DEFAULT_ROUTES if routes is None else routes
+    kinds = None if field else [kind for kind, target in routes.items() if target]
+    picked = prediction.pick(top_k=4 * top_k, min_confidence=min_score, include=include, kinds=kinds)
+    return route_tags(picked, routes, field=field, per_field=top_k)
 
 
 # -- planning --------------------------------------------------------------------------------
+
+
+def plan_routed(library: Any, proposals: dict[int, dict[str, list[str]]], mode: str = "merge",
+                options: WriteOptions | None = None,
+                fields: Sequence[str] | None = None) -> list[PlannedChange]:
+    """`plan_batch` for values routed to several fields: one planned change per file and field
+    it has values for (only `fields`, when given), in track order."""
+    planned = []
+    for track_id, values in proposals.items():
+        for field, tags in values.items():
+            if tags and (fields is None or field in fields):
+                planned += plan_batch(library, [track_id], field, {track_id: tags}, mode, options)
+    return planned
 
 
 def plan_batch(library: Any, track_ids: Sequence[int], field: str, tags: dict[int, list[str]],

@@ -25,13 +25,12 @@ import numpy as np
 from app import db, scanner
 from app.scanner import DEFAULT_N_WINDOWS, ScanProgress, ScanSummary
 from zsl_core.errors import ZslError
-from zsl_core.tagger import Prediction, cosine_matrix
+from zsl_core.search import Query, parse_query, rank_tracks
+from zsl_core.tagger import Prediction
+from zsl_core.tags import ScoreKind, TagKind, TagScore, Vocabulary
 
 __all__ = ["Library", "LibraryError", "TrackRow", "Hit", "SearchResult", "ScanProgress",
-           "ScanSummary", "DEFAULT_N_WINDOWS", "HIT_TAGS"]
-
-HIT_TAGS = 3  # tags shown beside each search hit
-_CANDIDATES = 8  # of the track's best seen and best unseen tags, how many compete for a hit's tags
+           "ScanSummary", "DEFAULT_N_WINDOWS"]
 
 
 class LibraryError(ZslError):
@@ -59,19 +58,37 @@ class TrackRow:
 
 @dataclass
 class Hit:
-    """One search result: `tags` are the track's own best tags closest to the query."""
+    """One search result: `score` is its relevance (a probability for the built-in model);
+    `matched` each query term with this track's score for it; `tags` the terms alone."""
 
     track_id: int
     display_path: str
     score: float
     tags: list[str] = field(default_factory=list)
+    matched: list[tuple[str, float]] = field(default_factory=list)
 
 
 @dataclass
 class SearchResult:
+    """Hits best first; `missing_words` the typed words the model could not use;
+    `below_floor` how many tracks scored too low to be called a match."""
+
     hits: list[Hit]
     missing_words: list[str]
     query: str = ""
+    parsed: Query | None = None
+    below_floor: int = 0
+    score_kind: ScoreKind = ScoreKind.PROBABILITY
+
+    @property
+    def message(self) -> str | None:
+        """One line for the user when there is nothing to show, or words were not used."""
+        parts = []
+        if self.missing_words:
+            parts.append(f"not a word the model knows, ignored: {', '.join(self.missing_words)}")
+        if not self.hits:
+            parts.append("no good match" if self.parsed and self.parsed.terms else "nothing to search for")
+        return "; ".join(parts) or None
 
 
 _TRACK_COLUMNS = ("id, path, display_path, title, artist, album, genre, mood, duration, has_cover,"
@@ -107,11 +124,11 @@ class Library:
         self.device = device
         self.model_name = model_key(model, vectors, self.precision)
         self._tagger: Any = None
-        self._vocabulary: list[str] | None = None
+        self._vocabulary: Vocabulary | None = None
         self._lock = threading.RLock()  # the GUI may search while a prediction loads the model
         self._generation = 0  # bumped by our own writes that change what search ranks
-        self._matrix: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None
-        self._words: dict[str, Any] = {}
+        self._matrix: tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None
+        self._phrase_set: set[str] | None = None
 
     # --- the model, loaded on first use --------------------------------------------------------
     @property
@@ -126,8 +143,8 @@ class Library:
             return self._tagger
 
     @property
-    def vocabulary(self) -> list[str]:
-        """Candidate unseen words: the shipped vocabulary (resources/vocab/*.txt)."""
+    def vocabulary(self) -> Vocabulary:
+        """Candidate new words with their kinds: the shipped vocabulary (resources/vocab/*.txt)."""
         if self._vocabulary is None:
             from zsl_core.pipeline import load_vocabulary
 
@@ -218,124 +235,87 @@ class Library:
         if stored is None:
             return None
         shown = self.track(track_id).display_path
-        words = self.vocabulary if vocabulary is None else list(vocabulary)
+        words = self.vocabulary if vocabulary is None else vocabulary
         with self._lock:
             return self.tagger.predict_scores(stored[0], stored[1], top_k=top_k, vocabulary=words, path=shown)
 
+    def proposals(self, track_id: int, top_k: int = 5, min_confidence: float | None = None,
+                  include: str = "both", kinds: Sequence[TagKind] | None = None) -> list[TagScore]:
+        """The tags to propose for one track, best first (`Prediction.pick`: the one rule)."""
+        prediction = self.prediction(track_id, top_k=max(top_k, 10) * 2)
+        if prediction is None:
+            return []
+        return prediction.pick(top_k, min_confidence=min_confidence, include=include, kinds=kinds)
+
     # --- search ---------------------------------------------------------------------------------
-    def search(self, query: str, top_k: int = 20) -> SearchResult:
-        """Tracks ranked by cosine relevance of their embedding to the query's (any words the
-        model's vectors know, seen or not). Words it cannot embed come back in missing_words."""
+    def search(self, query: str, top_k: int = 20, floor: float | None = None) -> SearchResult:
+        """Tracks ranked by relevance to typed words (`zsl_core.search`): seen words by the
+        networks' probability, other words by a probability read off the seen labels, a phrase
+        by the geometric mean of its words; tracks under the relevance floor are left out.
+
+        Raises EmptyQueryError (a ZslError) for a query with no word in it.
+        """
         with self._lock:
-            vector, missing = self.tagger.query_embedding(query)
-        if vector is None or top_k <= 0:
-            return SearchResult([], list(missing), query)
-        ids, matrix = self._search_matrix()
+            tagger = self.tagger
+            parsed = parse_query(query, tagger, self._phrases())
+        result = SearchResult([], [], query, parsed=parsed)
+        if not parsed.terms or top_k <= 0:
+            result.missing_words = list(parsed.unknown)
+            return result
+        ids, seen_matrix, embeddings = self._search_matrix()
         if len(ids) == 0:
-            return SearchResult([], list(missing), query)
-        if matrix.shape[1] != np.asarray(vector).shape[-1]:
-            raise LibraryError(f"stored embeddings have {matrix.shape[1]} dimensions, the model's "
-                               f"query has {np.asarray(vector).shape[-1]}; rescan with this model")
-        from zsl_core.index import rank
+            result.missing_words = list(parsed.unknown)
+            return result
+        with self._lock:
+            ranking = rank_tracks(tagger, seen_matrix, embeddings, parsed, top_k=top_k, floor=floor)
+        result.missing_words = list(parsed.unknown)
+        result.below_floor = ranking.below_floor
+        result.score_kind = ranking.score_kind
+        hit_ids = [int(ids[row]) for row in ranking.rows.tolist()]
+        paths = self._display_paths(hit_ids)
+        for track_id, score, per_term in zip(hit_ids, ranking.scores.tolist(), ranking.term_scores):
+            matched = [(term, float(value)) for term, value in zip(parsed.terms, per_term)]
+            result.hits.append(Hit(track_id, paths.get(track_id, ""), float(score),
+                                   [term for term, _ in matched], matched))
+        return result
 
-        best, scores = rank(matrix, vector, top_k)
-        hit_ids = [int(ids[index]) for index in best.tolist()]
-        paths, seen_scores = self._hit_rows(hit_ids)
-        vocab_matrix, _ = self._word_matrix("unseen")
-        hits = []
-        for start in range(0, len(hit_ids), 1024):
-            # The unseen candidates of many hits in one product, not one per hit.
-            rows = best[start:start + 1024]
-            vocab_scores = (cosine_matrix(matrix[rows].astype(np.float32), vocab_matrix)
-                            if len(vocab_matrix) else None)
-            for n, (track_id, score) in enumerate(zip(hit_ids[start:start + 1024],
-                                                      scores[start:start + 1024].tolist())):
-                tags = self._hit_tags(seen_scores.get(track_id),
-                                      None if vocab_scores is None else vocab_scores[n], vector)
-                hits.append(Hit(track_id, paths.get(track_id, ""), float(score), tags))
-        return SearchResult(hits, list(missing), query)
+    def _phrases(self) -> set[str]:
+        """Normalised vocabulary entries: the phrases a query is read as whole ("rainy day")."""
+        if self._phrase_set is None:
+            from zsl_core.vectors import normalise_tag
 
-    def _hit_rows(self, track_ids: list[int]) -> tuple[dict[int, str], dict[int, np.ndarray]]:
-        """Display paths and stored seen-label scores of the hits: a few queries for all of them
-        (in chunks that stay under SQLite's limit on bound parameters)."""
+            self._phrase_set = {normalise_tag(w) for w in self.vocabulary}
+        return self._phrase_set
+
+    def _display_paths(self, track_ids: list[int]) -> dict[int, str]:
+        """Display paths of the hits (in chunks under SQLite's limit on bound parameters)."""
         paths: dict[int, str] = {}
-        seen: dict[int, np.ndarray] = {}
-        model_id = self.model_id()
         for start in range(0, len(track_ids), 500):
             chunk = track_ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
             paths.update((int(i), p) for i, p in self.conn.execute(
                 f"SELECT id, display_path FROM tracks WHERE id IN ({marks})", chunk))
-            if model_id is not None:
-                seen.update((int(i), db.from_blob(b)) for i, b in self.conn.execute(
-                    f"SELECT track_id, seen_scores FROM results WHERE model_id = ? AND track_id IN ({marks})",
-                    [model_id, *chunk]))
-        return paths, seen
+        return paths
 
-    def _search_matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        """(track ids, float16 unit rows) of every ok track analysed by this model, cached until
-        the index changes (our scans bump `_generation`; other connections' commits change
-        SQLite's data_version)."""
+    def _search_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(track ids, seen-label scores [n, n_seen] float32, stored embeddings or None) of every
+        ok track analysed by this model, cached until the index changes (our scans bump
+        `_generation`; other connections' commits change SQLite's data_version)."""
         key = (self._generation, int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
         if self._matrix is not None and self._matrix[0] == key:
-            return self._matrix[1], self._matrix[2]
+            return self._matrix[1]
         model_id = self.model_id()
         rows = [] if model_id is None else self.conn.execute(
-            "SELECT r.track_id, r.embedding FROM results r JOIN tracks t ON t.id = r.track_id"
+            "SELECT r.track_id, r.seen_scores, r.embedding FROM results r JOIN tracks t ON t.id = r.track_id"
             " WHERE r.model_id = ? AND t.status = 'ok' ORDER BY r.track_id", (model_id,)).fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        if rows:
-            sizes = {len(r[1]) for r in rows}
-            if len(sizes) == 1:  # one join + one frombuffer: ~2x faster than a copy per row at 1M
-                matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2")
-                matrix = matrix.reshape(len(rows), -1).astype(np.float32)
-            else:
-                matrix = np.stack([db.from_blob(r[1]) for r in rows])
-            matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-            matrix = matrix.astype(np.float16)
-        else:
-            matrix = np.zeros((0, 1), np.float16)
-        self._matrix = (key, ids, matrix)
-        return ids, matrix
-
-    def _word_matrix(self, kind: str) -> tuple[np.ndarray, list[str]]:
-        """Unit vectors of the seen labels ('seen') or of the vocabulary's other words ('unseen')."""
-        if kind not in self._words:
-            tagger = self.tagger
-            if kind == "seen":
-                words = list(tagger.seen_labels)
-                matrix = np.asarray(tagger.seen_label_embeddings(), np.float32)
-            else:
-                from zsl_core.vectors import normalise_tag
-
-                is_seen = getattr(tagger, "is_seen", None)
-                seen = {normalise_tag(w) for w in tagger.seen_labels}
-                candidates = [w for w in dict.fromkeys(self.vocabulary)
-                              if not (is_seen(w) if is_seen else normalise_tag(w) in seen)]
-                matrix, words, _ = tagger.embed_words(candidates)
-                matrix = np.asarray(matrix, np.float32)
-            norms = np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12) if matrix.size else 1.0
-            self._words[kind] = (matrix / norms, list(words))
-        return self._words[kind]
-
-    def _hit_tags(self, seen_scores: np.ndarray | None, vocab_scores: np.ndarray | None,
-                  query: np.ndarray) -> list[str]:
-        """The track's best seen and unseen tags, re-ranked by closeness to the query."""
-        candidates: list[tuple[str, np.ndarray]] = []
-        seen_matrix, seen_words = self._word_matrix("seen")
-        if seen_scores is not None and len(seen_scores) == len(seen_words):
-            for i in np.argsort(-seen_scores, kind="stable")[:_CANDIDATES]:
-                if np.any(seen_matrix[i]):
-                    candidates.append((seen_words[i], seen_matrix[i]))
-        vocab_matrix, vocab_words = self._word_matrix("unseen")
-        if vocab_scores is not None and len(vocab_words):
-            candidates += [(vocab_words[i], vocab_matrix[i])
-                           for i in np.argsort(-vocab_scores, kind="stable")[:_CANDIDATES]]
-        if not candidates:
-            return []
-        closeness = cosine_matrix(np.atleast_2d(np.asarray(query, np.float32)), np.stack([v for _, v in candidates]))[0]
-        order = np.argsort(-closeness, kind="stable")
-        return list(dict.fromkeys(candidates[i][0] for i in order))[:HIT_TAGS]
+        seen = _stack_blobs([r[1] for r in rows])
+        embeddings = None
+        if rows and self.tagger.stored_dim() > 0:
+            embeddings = _stack_blobs([r[2] for r in rows])
+            embeddings /= np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+        self._matrix = (key, (ids, seen, embeddings))
+        return ids, seen, embeddings
 
     # --- after writes -----------------------------------------------------------------------
     def refresh(self, track_ids: Iterable[int]) -> None:
@@ -382,3 +362,14 @@ class Library:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _stack_blobs(blobs: Sequence[bytes]) -> np.ndarray:
+    """float16 blobs of one length -> float32 matrix (one join + one frombuffer: ~2x faster than
+    a copy per row at 1M tracks); mixed lengths are stacked one by one."""
+    if not blobs:
+        return np.zeros((0, 0), np.float32)
+    sizes = {len(b) for b in blobs}
+    if len(sizes) == 1:
+        return np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), -1).astype(np.float32)
+    return np.stack([db.from_blob(b) for b in blobs])

@@ -316,7 +316,7 @@ class _Scan:
         self.progress_cb = progress
         self.cancel = cancel or threading.Event()
         self.on_track = on_track
-        dim = int(np.asarray(tagger.seen_label_embeddings()).shape[1])
+        dim = tagger.stored_dim()
         self.model_id = db.model_id(conn, model_name, dim, tagger.seen_labels)
         self.patches = _is_musicnn_tagger(tagger)
         self.claimed: set[int] = set()

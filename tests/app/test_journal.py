@@ -18,7 +18,9 @@ from app.tagwriter import apply_change, plan_write, read_field
 from test_id3 import tagged_mp3, tagged_wave
 from test_mp4 import tagged_m4a
 from test_vorbis import tagged_vorbis
+from app.routing import parse_routes
 from zsl_core.tagger import Prediction, TagScore
+from zsl_core.tags import TagKind
 
 
 @dataclass
@@ -80,20 +82,40 @@ def files(tmp_path: Path) -> list[Path]:
             tagged_m4a(music / "c.m4a"), tagged_wave(music / "d.wav")]
 
 
-def test_propose_alternates_seen_and_unseen_and_filters(lib: IndexOnly, tmp_path: Path) -> None:
+def test_propose_ranks_by_confidence_and_routes_each_kind_to_its_field(lib: IndexOnly, tmp_path: Path) -> None:
+    G, M, I = TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT
     tid = lib.add(tmp_path / "x.wav")
-    lib.predictions[tid] = Prediction("x", seen=[TagScore("rock", 0.9, True),
-                                                 TagScore("Pop", 0.5, True),
-                                                 TagScore("jazz", 0.1, True)],
-                                      unseen=[TagScore("pop", 0.7, False),
-                                              TagScore("shoegaze", 0.6, False)])
-    assert journal.propose(lib, tid, top_k=3) == ["rock", "pop", "shoegaze"]  # "Pop" duplicate
-    assert journal.propose(lib, tid, top_k=2, include="seen") == ["rock", "Pop"]
-    assert journal.propose(lib, tid, top_k=5, include="unseen") == ["pop", "shoegaze"]
-    assert journal.propose(lib, tid, top_k=5, min_score=0.55) == ["rock", "pop", "shoegaze"]
-    assert journal.propose(lib, lib.add(tmp_path / "y.wav")) == []  # not analysed
+    lib.predictions[tid] = Prediction("x", seen=[TagScore("rock", 0.9, True, G),
+                                                 TagScore("Pop", 0.5, True, G),
+                                                 TagScore("sad", 0.4, True, M),
+                                                 TagScore("guitar", 0.8, True, I),
+                                                 TagScore("jazz", 0.1, True, G)],
+                                      unseen=[TagScore("pop", 0.7, False, G),
+                                              TagScore("hip hop", 0.6, False, G),
+                                              TagScore("melancholic", 0.3, False, M)])
+    # One scale: "pop" (0.7, new) before "Pop" (0.5, seen; the same tag): genres to genre, moods
+    # to mood, instruments nowhere; listeners' spelling.
+    assert journal.propose(lib, tid, top_k=3) == {"genre": ["Rock", "Pop", "Hip-Hop"],
+                                                  "mood": ["Sad", "Melancholic"]}
+    assert journal.propose(lib, tid, top_k=2, include="seen") == {"genre": ["Rock", "Pop"], "mood": ["Sad"]}
+    assert journal.propose(lib, tid, top_k=5, include="unseen") == {"genre": ["Pop", "Hip-Hop"],
+                                                                    "mood": ["Melancholic"]}
+    assert journal.propose(lib, tid, top_k=5, min_score=0.55) == {"genre": ["Rock", "Pop", "Hip-Hop"]}
+    routes = parse_routes(["instrument=grouping", "mood=none"])
+    assert journal.propose(lib, tid, top_k=2, routes=routes) == {"genre": ["Rock", "Pop"], "grouping": ["guitar"]}
+    assert journal.propose(lib, tid, top_k=2, field="comment") == {"comment": ["Rock", "guitar"]}
+    assert journal.propose(lib, lib.add(tmp_path / "y.wav")) == {}  # not analysed
     with pytest.raises(ValueError):
         journal.propose(lib, tid, include="all")
+
+
+def test_plan_routed_plans_one_change_per_file_and_field(lib: IndexOnly, files: list[Path]) -> None:
+    ids = [lib.add(p) for p in files[:2]]
+    proposals = {ids[0]: {"genre": ["Rock"], "mood": ["Sad"]}, ids[1]: {"genre": [], "mood": ["Calm"]}}
+    planned = journal.plan_routed(lib, proposals)
+    assert [(p.track_id, p.field) for p in planned] == [(ids[0], "genre"), (ids[0], "mood"), (ids[1], "mood")]
+    assert all(p.changed and p.error is None for p in planned)
+    assert planned[1].new[-1] == "Sad"  # merged after what the file holds
 
 
 def test_write_then_undo_restores_every_file(lib: IndexOnly, files: list[Path]) -> None:

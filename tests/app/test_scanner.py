@@ -138,15 +138,15 @@ def test_mixed_folder_with_worker_pool(tmp_path: Path, conn, tagger) -> None:
     title, genre, mood, cover, duration = conn.execute(
         "SELECT title, genre, mood, has_cover, duration FROM tracks WHERE display_path LIKE '%tone.flac'").fetchone()
     assert (title, genre, mood, cover) == ("Tone", "Ambient", None, 1) and duration == pytest.approx(6.0, abs=0.1)
-    # results: float16 embedding (50-d GloVe space) + 70 seen scores, per ok track
+    # results: 71 float16 seen scores per ok track; the built-in model's embedding is derived
     model_id = conn.execute("SELECT id FROM models WHERE name = 'default'").fetchone()[0]
     results = conn.execute("SELECT embedding, seen_scores, n_windows, fingerprint FROM results"
                            " WHERE model_id = ?", (model_id,)).fetchall()
     assert len(results) == 3
     for emb, scores, n_windows, fingerprint in results:
-        assert len(emb) == 2 * 50 and len(scores) == 2 * len(tagger.seen_labels)
+        assert len(emb) == 0 and len(scores) == 2 * len(tagger.seen_labels) == 2 * 71
         assert n_windows == WINDOWS and fingerprint
-        assert np.linalg.norm(db.from_blob(emb)) == pytest.approx(1.0, abs=1e-2)
+        assert np.all((db.from_blob(scores) >= 0) & (db.from_blob(scores) <= 1))
     state, scanned, failed_count = conn.execute(
         "SELECT state, scanned, failed FROM scans WHERE id = ?", (summary.scan_id,)).fetchone()
     assert (state, scanned, failed_count) == ("done", 3, 4)
@@ -160,7 +160,7 @@ def test_rescan_is_incremental(tmp_path: Path, conn, tagger, monkeypatch) -> Non
     corrupt_files(root / "bad")
     _run(conn, tagger, [root])
     before = _rows(conn)
-    emb_before = dict(conn.execute("SELECT track_id, embedding FROM results"))
+    emb_before = dict(conn.execute("SELECT track_id, seen_scores FROM results"))
 
     with monkeypatch.context() as m:  # nothing changed: nothing is even opened
         _forbid_work(m)
@@ -182,7 +182,7 @@ def test_rescan_is_incremental(tmp_path: Path, conn, tagger, monkeypatch) -> Non
     assert (changed.scanned, changed.unchanged) == (1, 6)
     chirp_id = before["chirp.ogg"][0]
     assert _rows(conn)["chirp.ogg"][0] == chirp_id
-    emb_after = dict(conn.execute("SELECT track_id, embedding FROM results"))
+    emb_after = dict(conn.execute("SELECT track_id, seen_scores FROM results"))
     assert emb_after[chirp_id] != emb_before[chirp_id]
     assert all(emb_after[i] == emb_before[i] for i in emb_before if i != chirp_id)
 
@@ -218,7 +218,7 @@ def test_moved_file_keeps_its_row_and_deleted_file_is_gone(tmp_path: Path, conn,
     assert copied.scanned == 1 and copied.moved == 0
     copy_id = _rows(conn)["copy.flac"][0]
     assert copy_id != tone_id
-    emb = dict(conn.execute("SELECT track_id, embedding FROM results"))
+    emb = dict(conn.execute("SELECT track_id, seen_scores FROM results"))
     assert emb[copy_id] == emb[tone_id]
     # the deleted file coming back unchanged is simply ok again
     write_track(root / "noise.mp3", 6.0, kind="noise", title="Noise", mood=["loud"])

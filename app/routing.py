@@ -1,0 +1,72 @@
+"""Which file field each kind of tag is written to: genres to Genre, moods to Mood, the rest only
+where the user sends them.
+
+Why a table: the model proposes instruments ("cello"), eras ("80s") and descriptions ("fast")
+as well as genres and moods. Written into Genre they spoil it for every player and for the
+user's own "Learn from my library" (the next model would learn "loud" as a genre). So each kind
+has a field, or none: instruments, eras and character words are not written unless the user
+routes them (`--route instrument=grouping`, or Settings in the app), and one explicit field
+(`--field comment`) still sends everything to that field.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+from app.tagformats import check_field
+from zsl_core.tags import TagKind, TagScore, display_form
+
+__all__ = ["DEFAULT_ROUTES", "Routes", "parse_routes", "routes_to_text", "route_tags", "NOT_WRITTEN"]
+
+Routes = Mapping[TagKind, str | None]
+NOT_WRITTEN = "none"
+DEFAULT_ROUTES: dict[TagKind, str | None] = {
+    TagKind.GENRE: "genre",
+    TagKind.MOOD: "mood",
+    TagKind.INSTRUMENT: None,
+    TagKind.ERA: None,
+    TagKind.CHARACTER: None,
+    TagKind.OTHER: None,
+}
+
+
+def parse_routes(specs: Iterable[str], base: Routes | None = None) -> dict[TagKind, str | None]:
+    """'KIND=FIELD' items ("instrument=grouping", "era=custom:ERA", "mood=none") over `base`
+    (default DEFAULT_ROUTES). ValueError with one line for a bad item."""
+    routes = dict(DEFAULT_ROUTES if base is None else base)
+    for spec in specs:
+        kind_text, sep, field = str(spec).partition("=")
+        if not sep or not field.strip():
+            raise ValueError(f"route {spec!r}: write it as KIND=FIELD, e.g. instrument=grouping")
+        kind = TagKind.parse(kind_text)
+        field = field.strip()
+        routes[kind] = None if field.lower() == NOT_WRITTEN else check_field(field)
+    return routes
+
+
+def routes_to_text(routes: Routes) -> list[str]:
+    """The inverse of `parse_routes`, for settings files and messages."""
+    return [f"{kind.value}={routes.get(kind) or NOT_WRITTEN}" for kind in TagKind]
+
+
+def route_tags(tags: Sequence[TagScore], routes: Routes, field: str | None = None,
+               per_field: int | None = None) -> dict[str, list[str]]:
+    """The values to write per field, in the order given (best first): each tag goes to its
+    kind's field (or to `field` when one is forced), written as listeners write it
+    (`display_form`); repeats dropped; at most `per_field` values per field."""
+    out: dict[str, list[str]] = {}
+    for tag in tags:
+        target = field or routes.get(tag.kind)
+        if not target:
+            continue
+        values = out.setdefault(target, [])
+        value = display_form(tag.tag, tag.kind)
+        if value.casefold() not in {v.casefold() for v in values} and \
+                (per_field is None or len(values) < per_field):
+            values.append(value)
+    return out
+
+
+def fields_of(routes: Routes) -> list[str]:
+    """The fields some kind is written to, in TagKind order."""
+    return list(dict.fromkeys(f for f in (routes.get(k) for k in TagKind) if f))
