@@ -29,8 +29,8 @@ from typing import Any, Sequence
 
 from app import db
 from app.routing import DEFAULT_ROUTES, Routes, route_tags
-from app.tagwriter import (Change, TagError, WriteOptions, apply_change, plan_write, read_field,
-                           restore)
+from app.tagwriter import (Change, TagError, WriteOptions, apply_change, cleanup_temp_files, plan_write,
+                           read_field, restore)
 from zsl_core.errors import ZslError
 from zsl_core.tags import INCLUDE
 
@@ -177,6 +177,8 @@ def write_batch(library: Any, planned: Sequence[PlannedChange], description: str
     options = options or WriteOptions()
     conn = library.conn
     result = BatchResult(None)
+    # Copies an interrupted earlier write left beside these files are removed first.
+    cleanup_temp_files([Path(item.path) for item in planned if item.path is not None])
     todo = []
     for item in planned:
         if item.error:
@@ -281,7 +283,7 @@ def _options_from(message: str | None) -> WriteOptions:
     try:
         stored = json.loads(message or "{}")
         known = {k: stored[k] for k in ("id3_version", "id3_separator", "comment_lang",
-                                        "comment_desc") if k in stored}
+                                        "comment_desc", "id3_new_version", "flac_id3") if k in stored}
         return WriteOptions(**known)
     except (ValueError, TypeError):
         return WriteOptions()

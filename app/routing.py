@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Iterable, Mapping, Sequence
 
 from app.tagformats import check_field
-from zsl_core.tags import TagKind, TagScore, display_form
+from zsl_core.tags import TagKind, TagScore, display_form, tag_key
 
 __all__ = ["DEFAULT_ROUTES", "Routes", "parse_routes", "routes_to_text", "route_tags", "NOT_WRITTEN"]
 
@@ -61,7 +61,7 @@ def route_tags(tags: Sequence[TagScore], routes: Routes, field: str | None = Non
             continue
         values = out.setdefault(target, [])
         value = display_form(tag.tag, tag.kind)
-        if value.casefold() not in {v.casefold() for v in values} and \
+        if tag_key(value) not in {tag_key(v) for v in values} and \
                 (per_field is None or len(values) < per_field):
             values.append(value)
     return out

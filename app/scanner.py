@@ -49,6 +49,7 @@ import numpy as np
 
 from app import db
 from app.metadata import Metadata, file_digest, read_with_tags
+from app.tagwriter import cleanup_temp_files, is_temp_file
 from zsl_core.audio import AUDIO_EXTENSIONS
 from zsl_core.errors import AudioError, ZslError
 
@@ -77,6 +78,7 @@ class WalkResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (display path, reason)
     roots: list[bytes] = field(default_factory=list)  # roots that exist (gone-detection scope)
     unreadable: list[bytes] = field(default_factory=list)  # folders whose files we could not list
+    temp_copies: list[bytes] = field(default_factory=list)  # the tag writer's copies met on the way
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,8 @@ def _walk_dir(top: bytes, top_info: os.stat_result, result: WalkResult,
                 subdirs.append((entry.path, entry_info))
             elif stat.S_ISREG(entry_info.st_mode) and _is_audio_name(entry.name):
                 _add_file(entry.path, entry_info, result, seen_files)
+            elif is_temp_file(entry.name):
+                result.temp_copies.append(entry.path)
         stack.extend(reversed(subdirs))  # depth first, in name order
 
 
@@ -338,6 +342,8 @@ class _Scan:
         try:
             self._record_folders(keys)
             walked = walk(keys, self.cancel)
+            # Copies a killed write left behind (full hidden copies of tracks): gone for good.
+            cleanup_temp_files(walked.temp_copies)
             self.summary.skipped = walked.skipped
             if not self.cancel.is_set():
                 self._mark_gone(walked)

@@ -47,6 +47,7 @@ from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from zsl_core.errors import DatasetError
+from zsl_core.tags import split_values
 from zsl_core.vectors import OPENMIC_INSTRUMENTS
 
 _log = logging.getLogger(__name__)
@@ -819,7 +820,6 @@ _FIELD_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
             "title": ("Title",), "artist": ("Author",), "album": ("WM/AlbumTitle",)},
     "plain": {"grouping": ("GROUPING", "CONTENTGROUP")},
 }
-_SPLIT_VALUE = re.compile(r"\s*[;/,]\s*")
 _ID3V1_GENRE = re.compile(r"^\((\d+)\)$")
 
 
@@ -827,8 +827,9 @@ def read_file_tags(path: str | Path, fields: Sequence[str] = FOLDER_FIELDS) -> t
     """(tags, meta) from one audio file's own metadata, read with mutagen.
 
     Tags are the values of `fields` (genre, mood, grouping, or any other field name), cleaned
-    with clean_tag and de-duplicated. A field holding a single string is split on ';', '/'
-    and ',' ("Rock; Pop" is two genres); a field that already holds several values is not.
+    with clean_tag and de-duplicated. A field holding a single string is split by the one
+    multi-value rule (`zsl_core.tags.split_values`: ';', ',', ' / '; "Rock; Pop" is two genres,
+    "Drum & Bass" and "AC/DC" one); a field that already holds several values is not.
     ID3v1 genre numbers ("(17)", or "17" in ID3) become their names ("Rock"). `meta` holds
     title, artist and album where present. Raises DatasetError (with `.reason`) when the
     metadata cannot be read.
@@ -850,7 +851,7 @@ def read_file_tags(path: str | Path, fields: Sequence[str] = FOLDER_FIELDS) -> t
     for name in fields:
         values = _field_values(audio.tags, container, index, name)
         if len(values) == 1:
-            values = _SPLIT_VALUE.split(values[0])
+            values = split_values(values[0])
         if name.lower() == "genre":
             values = [_id3v1_genre_name(v) for v in values]
         tags.extend(clean_tag(v) for v in values)

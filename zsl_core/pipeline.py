@@ -18,6 +18,7 @@ from zsl_core import datasets, features, splits
 from zsl_core.resources import resource_path
 from zsl_core.errors import DatasetError, ModelError, VectorsError
 from zsl_core.tags import Vocabulary, read_vocabulary_file
+from zsl_core.word_space import WORD_SPACE_CHOICES, load_word_space
 from zsl_core.vectors import SideInformation, WordVectors, attribute_vectors, attributes_from_csv, normalise_tag, \
     word_side_information
 
@@ -58,14 +59,15 @@ def side_information(spec: str, labels: Sequence[str], tracks: Sequence[datasets
                      seed: int = 0) -> SideInformation:
     """Side-information vectors for `labels` from a spec string.
 
-    word:PATH      word vectors (GloVe, word2vec, fastText, our .npz); labels must all embed
+    word:PATH      word vectors (GloVe, word2vec, fastText, our .npz; or `minilm`, the built-in
+                   sentence encoder, or `glove`, the built-in GloVe); labels must all embed
     attributes     OpenMIC-style instrument likelihoods stored in the manifest (paper's Exp. 1)
     csv:PATH       a label,attribute,value table
     random:DIM     random Gaussian vectors: the control that shows whether side information matters
     """
     kind, _, arg = spec.partition(":")
     if kind == "word":
-        vectors = WordVectors.load(arg)
+        vectors = load_word_space(arg, strict=False)
         side, missing = word_side_information(vectors, list(labels))
         if missing:
             raise VectorsError(f"{arg}: cannot embed {len(missing)} label(s): {', '.join(missing[:10])}"
@@ -446,16 +448,18 @@ def _is_main_process() -> bool:
 
 def _absolute_side_spec(spec: str) -> str:
     kind, sep, arg = spec.partition(":")
-    if kind in ("word", "csv") and arg:
+    if kind in ("word", "csv") and arg and arg not in WORD_SPACE_CHOICES:
         return f"{kind}:{Path(arg).resolve()}"
     return spec
 
 
 def default_side_spec(tracks: Sequence[datasets.Track]) -> str:
-    """Instrument attributes when the manifest has them (Experiment 1), else the shipped GloVe."""
+    """Instrument attributes when the manifest has them (Experiment 1), else the built-in
+    sentence encoder's vectors of the labels (the app's word space; `zsl-core reproduce` uses
+    GloVe, as the paper does)."""
     if any(t.attributes for t in tracks):
         return "attributes"
-    return f"word:{resource_path('vectors', 'glove-6B-50d.npz')}"
+    return "word:minilm"
 
 
 def ensure_features(tracks: Sequence[datasets.Track], cache_dir: str | Path, progress: bool = True,

@@ -172,9 +172,18 @@ def load_vocabulary(paths: Sequence[str | Path]) -> Vocabulary:
 
 # --- multi-value text ---------------------------------------------------------------------------
 
-# ';' and ',' separate values, so do NUL (ID3v2.4's own separator) and a slash with spaces around
-# it ("Rock / Pop"). A bare slash does not ("AC/DC", "Drum/Bass"), nor '&' ("Drum & Bass", "R&B").
-_SEPARATORS = re.compile(r"\s*(?:[;,\x00]|\s/\s)\s*")
+# ';' and ',' separate values, so does NUL (ID3v2.4's own separator). A slash does too
+# ("Hip-Hop/Rap", "Rock / Pop"), unless a side is a short abbreviation ("AC/DC", "R/B"); '&'
+# never does ("Drum & Bass", "R&B").
+_SEPARATORS = re.compile(r"\s*[;,\x00]\s*")
+_SLASH = re.compile(r"\s*/\s*")
+
+
+def _split_slashes(part: str) -> list[str]:
+    pieces = _SLASH.split(part)
+    if len(pieces) > 1 and all(len(p.strip()) >= 3 for p in pieces):
+        return pieces
+    return [part]
 
 
 def split_values(text: str | Iterable[str] | None) -> list[str]:
@@ -184,7 +193,8 @@ def split_values(text: str | Iterable[str] | None) -> list[str]:
         return []
     parts: list[str] = []
     for item in ([text] if isinstance(text, str) else list(text)):
-        parts += _SEPARATORS.split(str(item))
+        for part in _SEPARATORS.split(str(item)):
+            parts += _split_slashes(part)
     seen: set[str] = set()
     values = []
     for part in (p.strip() for p in parts):
@@ -211,6 +221,7 @@ _CANONICAL = {
     "r&b/soul": "R&B/Soul", "world": "World", "synthpop": "Synthpop", "trip hop": "Trip-Hop",
     "trip-hop": "Trip-Hop",
 }
+_CANONICAL = {tag_key(k): v for k, v in _CANONICAL.items()}
 _SMALL = {"and", "or", "of", "the", "n", "in", "for", "a", "to"}
 _DECADE = re.compile(r"^(\d0)s$")
 

@@ -19,7 +19,8 @@ from safetensors.numpy import load_file, save_file
 from zsl_core import audio as audio_io
 from zsl_core.errors import ModelError
 from zsl_core.tagger import Tagger
-from zsl_core.vectors import SideInformation, WordVectors, normalise_tag
+from zsl_core.vectors import SideInformation, normalise_tag
+from zsl_core.word_space import WORD_SPACE_CHOICES, load_word_space
 
 SIDE_FILE = "side_information.safetensors"
 SIDE_META = "side_information.json"
@@ -80,7 +81,8 @@ class TrainedTagger(Tagger):
 
             self.sample_rate, self.window_seconds = musicnn.SAMPLE_RATE, 3.0
         vectors = vectors or self.config.get("vectors")
-        self.vectors = WordVectors.load(vectors) if vectors and Path(vectors).exists() else None
+        self.vectors = load_word_space(vectors) if vectors and (vectors in WORD_SPACE_CHOICES or Path(vectors).exists()) \
+            else None
         self._probabilities: dict[bytes, np.ndarray] = {}
         self._side_row = {normalise_tag(l): i for i, l in enumerate(self.side.labels)} if self.side else {}
 

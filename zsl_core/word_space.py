@@ -62,8 +62,10 @@ class SentenceSpace:
     source = "all-MiniLM-L6-v2"
     _MEMO = 4096
 
-    def __init__(self, table: WordVectors, lexicon: frozenset[str], template: str = TEMPLATE,
+    def __init__(self, table: WordVectors, lexicon: frozenset[str] | None, template: str = TEMPLATE,
                  encoder_folder: Path | None = None) -> None:
+        """`lexicon` None: every non-empty phrase is known (for side information, where the
+        labels are the user's own words and each must get a vector)."""
         self.table = table
         self.dim = table.dim
         self.lexicon = lexicon
@@ -77,7 +79,7 @@ class SentenceSpace:
         key = normalise_tag(phrase)
         if not key:
             return False
-        if key in self.table:
+        if key in self.table or self.lexicon is None:
             return True
         words = key.replace("-", " ").split()
         return bool(words) and all(w in self.lexicon for w in words)
@@ -128,12 +130,15 @@ def _lexicon() -> frozenset[str]:
         raise ModelError(f"{GLOVE_VECTORS}: cannot read the word list ({exc})") from None
 
 
-def load_word_space(name_or_path: str | Path | None = None) -> WordSpace:
+def load_word_space(name_or_path: str | Path | None = None, strict: bool = True) -> WordSpace:
     """'minilm' (default, also None), 'glove' (the shipped 50-d GloVe), or a word-vector file
-    (GloVe / word2vec / fastText / our .npz, read by `WordVectors.load`)."""
+    (GloVe / word2vec / fastText / our .npz, read by `WordVectors.load`). `strict=False`: the
+    sentence space embeds every phrase, known words or not (side information for training)."""
     name = str(name_or_path) if name_or_path is not None else DEFAULT_WORD_SPACE
     if name == "minilm":
         table = WordVectors.load(SENTENCE_TABLE)
+        if not strict:
+            return SentenceSpace(table, None)
         vocab_words = frozenset(w for phrase in table.words for w in phrase.replace("-", " ").split())
         return SentenceSpace(table, _lexicon() | vocab_words)
     if name == "glove":

@@ -7,6 +7,7 @@ history) or start workers (training) and show their progress.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -19,7 +20,22 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QListWidget, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from app.gui.settings import DEVICES, FIELDS, PRECISIONS, Settings
+from app.gui.settings import BY_KIND, DEVICES, FIELDS, PRECISIONS, Settings
+from app.gui.track_panel import BY_KIND_TEXT
+from app.routing import NOT_WRITTEN, parse_routes
+from zsl_core.tags import TagKind, split_values
+
+log = logging.getLogger(__name__)
+
+NOT_WRITTEN_TEXT = "not written"
+KIND_LABELS = {TagKind.GENRE: "Genres", TagKind.MOOD: "Moods", TagKind.INSTRUMENT: "Instruments",
+               TagKind.ERA: "Decades and eras", TagKind.CHARACTER: "Descriptions (fast, loud, ...)",
+               TagKind.OTHER: "Other words"}
+
+
+def _route_text(text: str) -> str:
+    text = text.strip()
+    return NOT_WRITTEN if text in ("", NOT_WRITTEN_TEXT) else text
 
 
 # --- welcome -----------------------------------------------------------------------------------
@@ -176,7 +192,10 @@ class SettingsDialog(QDialog):
         form.addRow("Model", self._with_browse(self.model, self._browse_model))
 
         self.vectors = QLineEdit(settings.vectors)
-        self.vectors.setPlaceholderText("the model's own (GloVe 6B 50-d subset)")
+        self.vectors.setPlaceholderText("built in (a sentence model that reads any phrase)")
+        self.vectors.setToolTip("How new words are understood: empty for the built-in sentence model "
+                                "(all-MiniLM-L6-v2), 'glove' for the built-in GloVe word vectors, or a "
+                                "word-vector file (GloVe, word2vec, fastText)")
         form.addRow("Word vectors", self._with_browse(self.vectors, self._browse_vectors))
 
         self.device = QComboBox()
@@ -193,18 +212,37 @@ class SettingsDialog(QDialog):
 
         self.field = QComboBox()
         self.field.setEditable(True)
+        self.field.addItem(BY_KIND_TEXT)
         self.field.addItems(list(FIELDS))
-        self.field.setCurrentText(settings.field)
-        self.field.setToolTip("genre, mood, grouping, comment, or custom:NAME")
-        form.addRow("Tag field", self.field)
+        self.field.setCurrentText(settings.field or BY_KIND_TEXT)
+        self.field.setToolTip("Each kind of tag to the field chosen below, or every tag into one field "
+                              "(genre, mood, grouping, comment, or custom:NAME)")
+        form.addRow("Write tags into", self.field)
+
+        routes = settings.routes
+        self.routes: dict[TagKind, QComboBox] = {}
+        for kind in TagKind:
+            box = QComboBox()
+            box.setEditable(True)
+            box.addItems([NOT_WRITTEN_TEXT, *FIELDS])
+            box.setCurrentText(routes.get(kind) or NOT_WRITTEN_TEXT)
+            box.setToolTip(f"The field {kind.value} tags are written to (or custom:NAME)")
+            self.routes[kind] = box
+            form.addRow(f"    {KIND_LABELS[kind]} go to", box)
 
         self.id3 = QComboBox()
         self.id3.addItems(["ID3 v2.4", "ID3 v2.3 (old players)"])
         self.id3.setCurrentIndex(0 if settings.id3_version == 4 else 1)
-        form.addRow("ID3 version", self.id3)
+        self.id3.setToolTip("The version of ID3 tags created in MP3/WAV/AIFF files that have none")
+        form.addRow("New ID3 tags", self.id3)
+        self.id3_convert = QCheckBox("Also convert existing ID3 tags to that version")
+        self.id3_convert.setChecked(settings.id3_convert)
+        self.id3_convert.setToolTip("Off: every file keeps the ID3 version it has (most players read "
+                                    "both); on: files of the other version are converted when written")
+        form.addRow("", self.id3_convert)
 
         self.vocabulary = QLineEdit(settings.vocabulary)
-        self.vocabulary.setPlaceholderText("the shipped vocabulary (1,193 words)")
+        self.vocabulary.setPlaceholderText("the built-in vocabulary (about 1,200 words)")
         form.addRow("Vocabulary", self._with_browse(self.vocabulary, self._browse_vocabulary))
 
         self.top_k = QSpinBox()
@@ -271,21 +309,28 @@ class SettingsDialog(QDialog):
         """Store the dialog's values; returns the names of the settings that changed."""
         s = self.settings
         before = {"model": s.model, "vectors": s.vectors, "device": s.device, "precision": s.precision,
-                  "field": s.field,
+                  "field": s.field, "routes": s.routes, "id3_convert": s.id3_convert,
                   "id3_version": s.id3_version, "vocabulary": s.vocabulary, "top_k": s.top_k,
                   "folders": s.folders}
         s.model = self.model.currentText().strip() or "default"
         s.vectors = self.vectors.text().strip()
         s.device = DEVICES[self.device.currentIndex()]
         s.precision = PRECISIONS[self.precision.currentIndex()]
-        s.field = self.field.currentText().strip() or "genre"
+        text = self.field.currentText().strip()
+        s.field = BY_KIND if text in ("", BY_KIND_TEXT) else text
+        specs = [f"{kind.value}={_route_text(box.currentText())}" for kind, box in self.routes.items()]
+        try:
+            s.routes = parse_routes(specs)
+        except ValueError as exc:  # a bad custom field name: keep the old table, say why
+            log.warning("tag kinds not changed: %s", exc)
         s.id3_version = 4 if self.id3.currentIndex() == 0 else 3
+        s.id3_convert = self.id3_convert.isChecked()
         s.vocabulary = self.vocabulary.text().strip()
         s.top_k = self.top_k.value()
         s.folders = [self.folders.item(i).text() for i in range(self.folders.count())]
         s.sync()
         after = {"model": s.model, "vectors": s.vectors, "device": s.device, "precision": s.precision,
-                 "field": s.field,
+                 "field": s.field, "routes": s.routes, "id3_convert": s.id3_convert,
                  "id3_version": s.id3_version, "vocabulary": s.vocabulary, "top_k": s.top_k,
                  "folders": s.folders}
         return {k for k in before if before[k] != after[k]}
@@ -293,14 +338,10 @@ class SettingsDialog(QDialog):
 
 # --- learn from my library ---------------------------------------------------------------------
 
-_SPLIT_TAGS = re.compile(r"\s*[;,/|]\s*|\s+&\s+")
-
-
 def split_tag_text(text: str | None) -> list[str]:
-    """A cached genre/mood text ("Rock; Pop", "rock, indie") as separate tags."""
-    if not text:
-        return []
-    return [t.strip() for t in _SPLIT_TAGS.split(str(text)) if t.strip()]
+    """A cached genre/mood text ("Rock; Pop", "rock, indie") as separate tags (the one rule,
+    `zsl_core.tags.split_values`)."""
+    return split_values(text)
 
 
 def library_manifest(tracks: Sequence[Any], fields: Sequence[str], min_tracks: int = 2) -> tuple[list[Any], list[str]]:

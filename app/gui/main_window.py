@@ -49,22 +49,6 @@ def _eta_text(seconds: float | None) -> str:
     return f"{seconds} s"
 
 
-def interleave(prediction: Any | None, top_k: int) -> list[str]:
-    """Best seen tag, best unseen tag, and so on, until top_k (their scores are on different
-    scales, so they are never sorted together); duplicates ignoring case are dropped."""
-    if prediction is None or top_k <= 0:
-        return []
-    lists = [list(prediction.seen), list(prediction.unseen)]
-    chosen: list[str] = []
-    keys: set[str] = set()
-    for rank in range(max(len(x) for x in lists)):
-        for scores in lists:
-            if rank < len(scores) and len(chosen) < top_k and scores[rank].tag.casefold() not in keys:
-                keys.add(scores[rank].tag.casefold())
-                chosen.append(scores[rank].tag)
-    return chosen
-
-
 def unplayable_reason(path: str | Path) -> str | None:
     """Why the file cannot be handed to the player, found with one stat (no read), or None.
 
@@ -236,6 +220,7 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(lambda _: self._selection_changed(self._active_view()))
 
         self.panel = TrackPanel()
+        self.panel.set_routes(self.settings.routes)
         self.panel.set_field(self.settings.field)
         self.panel.write_requested.connect(self.write_selected)
         self.panel.play_requested.connect(self.play_selected)
@@ -418,9 +403,10 @@ class MainWindow(QMainWindow):
         return self._vocabulary
 
     def _propose(self, library: Any, track_id: int, top_k: int) -> list[str]:
-        """The tags proposed for a track (library thread): best seen, best unseen, alternating,
-        like app.journal.propose, but over the vocabulary chosen in Settings."""
-        return interleave(library.prediction(track_id, top_k=top_k, vocabulary=self._words(library)), top_k)
+        """The tags proposed for a track (library thread), by the one picking rule
+        (`Prediction.pick`), over the vocabulary chosen in Settings."""
+        prediction = library.prediction(track_id, top_k=max(10, 2 * top_k), vocabulary=self._words(library))
+        return [] if prediction is None else [t.tag for t in prediction.pick(top_k)]
 
     def _start_predicted(self, ids: list[int]) -> None:
         """Fill the "Predicted tags" column in chunks, so searches slip in between them."""
@@ -704,8 +690,8 @@ class MainWindow(QMainWindow):
                     titles[int(hit.track_id)] = f"{row.title}{artist}"
             self.search_model.set_result(query, result.hits, result.missing_words, titles)
             info = f"{len(result.hits)} track(s) for “{query}”"
-            if result.missing_words:
-                info += f" · no word vector for: {', '.join(result.missing_words)}"
+            if getattr(result, "message", None):
+                info += f" · {result.message}"
             self.search_info.setText(info)
             self.tabs.setCurrentIndex(1)
 
@@ -757,7 +743,7 @@ class MainWindow(QMainWindow):
 
         def work(library):
             prediction = library.prediction(track_id, top_k=max(top_k, 10), vocabulary=self._words(library))
-            return prediction, interleave(prediction, top_k)
+            return prediction, [] if prediction is None else [t.tag for t in prediction.pick(top_k)]
 
         def done(result) -> None:
             prediction, proposal = result
@@ -787,7 +773,9 @@ class MainWindow(QMainWindow):
     def write_options(self) -> Any:
         from app.tagformats import WriteOptions
 
-        return WriteOptions(id3_version=self.settings.id3_version)
+        # Each file keeps its own ID3 version unless the user asked to convert them all.
+        version = self.settings.id3_version
+        return WriteOptions(id3_version=version if self.settings.id3_convert else None, id3_new_version=version)
 
     def write_selected(self) -> None:
         """Plan the write for the selection in a worker, then show the preview dialog."""
@@ -797,18 +785,32 @@ class MainWindow(QMainWindow):
             return
         if self.panel.track_id is not None and self.panel.track_id in ids and self.panel.tag_items():
             self.decisions[self.panel.track_id] = self.panel.accepted_tags()
-        field = self.panel.current_field()
+        field = self.panel.current_field()  # "" (BY_KIND): each kind to its field
+        routes = self.settings.routes
         decisions = {i: list(self.decisions[i]) for i in ids if i in self.decisions}
         top_k = self.settings.top_k
         options = self.write_options()
+        vocabulary_of = self._words
 
         def work(library):
-            from app.journal import plan_batch
+            from app.journal import plan_routed
+            from app.routing import route_tags
 
-            tags = {i: decisions[i] if i in decisions else self._propose(library, i, top_k) for i in ids}
-            return plan_batch(library, ids, field, tags, mode="merge", options=options)
+            proposals = {}
+            for i in ids:
+                prediction = library.prediction(i, top_k=max(10, 2 * top_k), vocabulary=vocabulary_of(library))
+                if prediction is None:
+                    continue
+                if i in decisions:  # the user's ticks, with their kinds
+                    by_word = {t.tag: t for t in [*prediction.seen, *prediction.unseen]}
+                    tags = [by_word[w] for w in decisions[i] if w in by_word]
+                else:
+                    tags = prediction.pick(top_k)
+                proposals[i] = route_tags(tags, routes, field=field or None)
+            return plan_routed(library, proposals, mode="merge", options=options)
 
-        self._with_library(work, lambda planned: self._show_preview(planned, field), "planning the write")
+        shown = field or ", ".join(dict.fromkeys(f for f in routes.values() if f))
+        self._with_library(work, lambda planned: self._show_preview(planned, shown), "planning the write")
 
     def _show_preview(self, planned: list[Any], field: str) -> None:
         dialog = WritePreviewDialog(planned, self)
@@ -903,6 +905,7 @@ class MainWindow(QMainWindow):
             return
         before = set(self.settings.folders)
         changed = dialog.apply()
+        self.panel.set_routes(self.settings.routes)
         self.panel.set_field(self.settings.field)
         self._vocabulary_path = self.settings.vocabulary
         if changed & {"model", "vectors", "device", "precision"}:

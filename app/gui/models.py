@@ -227,7 +227,7 @@ class TrackFilterProxy(QSortFilterProxyModel):
                 self._recompute()
 
 
-SEARCH_COLUMNS = ("#", "Score", "Track", "Matching tags")
+SEARCH_COLUMNS = ("#", "Match", "Track", "How well each word matches")
 
 
 class SearchResultsModel(QAbstractTableModel):
@@ -260,9 +260,12 @@ class SearchResultsModel(QAbstractTableModel):
             if column == 0:
                 return str(index.row() + 1)
             if column == 1:
-                return f"{float(hit.score):.3f}"
+                return f"{float(hit.score):.0%}"
             if column == 2:
                 return self._titles.get(int(hit.track_id)) or str(hit.display_path)
+            matched = getattr(hit, "matched", None)
+            if matched:
+                return ", ".join(f"{term} {value:.0%}" for term, value in matched)
             return ", ".join(_tag_text(t) for t in (hit.tags or []))
         if role == TRACK_ID_ROLE:
             return int(hit.track_id)

@@ -11,10 +11,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from app.routing import DEFAULT_ROUTES, parse_routes, routes_to_text
+
 ORGANISATION = "zsl-tagger"
 APPLICATION = "zsl-tagger"
 
 FIELDS = ("genre", "mood", "grouping", "comment")
+BY_KIND = ""  # the "field" setting that sends each kind of tag to its own field (app.routing)
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16", "auto")
 DEFAULTS: dict[str, object] = {
@@ -22,8 +25,10 @@ DEFAULTS: dict[str, object] = {
     "vectors": "",             # word-vectors file for unseen words ("" = the model's own)
     "device": "auto",
     "precision": "fp32",       # the built-in model's arithmetic (results are kept per precision)
-    "field": "genre",
-    "id3_version": 4,
+    "field": BY_KIND,          # "" = each kind to its field by `routes`; else one field for every tag
+    "routes": routes_to_text(DEFAULT_ROUTES),  # KIND=FIELD lines (app.routing)
+    "id3_version": 4,          # the ID3 version of tags we create
+    "id3_convert": False,      # also convert existing ID3 tags to that version (else each file keeps its own)
     "vocabulary": "",          # a text file of candidate words ("" = the shipped vocabulary)
     "top_k": 5,
     "folders": [],
@@ -98,7 +103,27 @@ class Settings:
     @property
     def field(self) -> str:
         value = self._str("field")
-        return value if value in FIELDS or value.startswith("custom:") else "genre"
+        return value if value in FIELDS or value.startswith("custom:") else BY_KIND
+
+    @property
+    def routes(self) -> dict:
+        """Which field each kind of tag goes to (defaults for lines that do not parse)."""
+        try:
+            return parse_routes(self._list("routes"))
+        except ValueError:
+            return dict(DEFAULT_ROUTES)
+
+    @routes.setter
+    def routes(self, value: dict) -> None:
+        self.qsettings.setValue("routes", routes_to_text(value))
+
+    @property
+    def id3_convert(self) -> bool:
+        return str(self.qsettings.value("id3_convert", False)).lower() in ("true", "1")
+
+    @id3_convert.setter
+    def id3_convert(self, value: bool) -> None:
+        self.qsettings.setValue("id3_convert", bool(value))
 
     @field.setter
     def field(self, value: str) -> None:

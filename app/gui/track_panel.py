@@ -1,8 +1,10 @@
 """The right-hand panel: the selected track, its cover, and the tags the model proposes.
 
-Seen tags (words the network was trained on, scored by its probabilities) and unseen tags
-(any other word, scored by cosine in word space; zero-shot) are listed in two groups, because
-their scores are not on one scale. Each tag has a checkbox: checked tags are written.
+Tags are grouped by the field they will be written to (Genre, Mood, ... by the kind routing of
+`app.routing`, or all under one field the user forces), with the tags no field takes listed
+last as "Not written". Each tag shows how likely the model thinks it is on one 0-1 scale, for
+trained and new words alike; a new word (one the model was never trained on) is in italics and
+says so on hover. Checked tags are written.
 """
 
 from __future__ import annotations
@@ -15,9 +17,25 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPus
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.gui.models import format_duration
-from app.gui.settings import FIELDS
+from app.gui.settings import BY_KIND, FIELDS
+from app.routing import DEFAULT_ROUTES, Routes
+from zsl_core.tags import display_form
 
 COVER_SIZE = 180
+BY_KIND_TEXT = "Each kind to its own field"
+NOT_WRITTEN = "Not written (Settings > Tag kinds sends them to a field)"
+NEW_WORD_TIP = ("A new word: the model was never trained on it. Its confidence is read off the "
+                "trained words nearest to it in meaning.")
+KIND_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def confidence_text(confidence: float) -> str:
+    """How sure the model is, in words a listener reads at a glance."""
+    if confidence >= 0.5:
+        return "likely"
+    if confidence >= 0.25:
+        return "possible"
+    return "unlikely"
 
 
 class TrackPanel(QWidget):
@@ -55,23 +73,20 @@ class TrackPanel(QWidget):
 
         self.tags = QTreeWidget()
         self.tags.setColumnCount(2)
-        self.tags.setHeaderLabels(["Tag", "Score"])
-        self.tags.setRootIsDecorated(False)
+        self.tags.setHeaderLabels(["Tag", "Confidence"])
         self.tags.itemChanged.connect(self._item_changed)
-        self.seen_group = QTreeWidgetItem(["Seen tags (trained words)", ""])
-        self.unseen_group = QTreeWidgetItem(["Unseen tags (zero-shot words) ✱", ""])
-        for group in (self.seen_group, self.unseen_group):
-            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            font = QFont(self.tags.font())
-            font.setBold(True)
-            group.setFont(0, font)
-            self.tags.addTopLevelItem(group)
         self.tags.setRootIsDecorated(True)
+        self.routes: Routes = dict(DEFAULT_ROUTES)
+        self._prediction: tuple[int, Any, list[str]] | None = None
 
         self.field = QComboBox()
         self.field.setEditable(True)
+        self.field.addItem(BY_KIND_TEXT)
         self.field.addItems(list(FIELDS))
+        self.field.setToolTip("Where checked tags are written: each kind to its own field (genres to "
+                              "Genre, moods to Mood; Settings > Tag kinds), or all into one field")
         self.field.currentTextChanged.connect(self.field_changed)
+        self.field.currentTextChanged.connect(self._regroup)
         self.write_button = QPushButton("Write tags")
         self.write_button.setToolTip("Write the checked tags into the selected files (Ctrl+W); "
                                      "you see every change before anything is written")
@@ -103,6 +118,7 @@ class TrackPanel(QWidget):
     def show_track(self, track: Any | None, selection_size: int = 1) -> None:
         """The track's facts; tags arrive later through show_prediction (computed in a worker)."""
         self.track_id = None if track is None else int(track.id)
+        self._prediction = None
         self.selection_size = selection_size if track is not None else 0
         self._clear_tags()
         self.set_cover(None)
@@ -136,31 +152,72 @@ class TrackPanel(QWidget):
         """Fill the tag list; `accepted` are the tags checked (the user's choice or the proposal)."""
         if track_id != self.track_id:
             return  # the user moved on while it was computed
+        self._prediction = (track_id, prediction, list(accepted))
+        self._fill(prediction, accepted)
+
+    def _fill(self, prediction: Any | None, accepted: Sequence[str]) -> None:
         self._filling = True
         self._clear_tags()
         chosen = {t.casefold() for t in accepted}
         if prediction is None:
             self.hint.setText("Not analysed with the current model yet: scan to see its tags.")
         else:
-            for group, scores in ((self.seen_group, prediction.seen), (self.unseen_group, prediction.unseen)):
-                for tag in scores:
-                    item = QTreeWidgetItem([tag.tag, f"{tag.score:.3f}"])
-                    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
-                    item.setCheckState(0, Qt.CheckState.Checked if tag.tag.casefold() in chosen
-                                       else Qt.CheckState.Unchecked)
-                    item.setData(0, Qt.ItemDataRole.UserRole, tag.tag)
-                    if not tag.seen:
-                        font = QFont(item.font(0))
-                        font.setItalic(True)
-                        item.setFont(0, font)
-                        item.setToolTip(0, "unseen word: scored zero-shot, from word vectors")
-                    group.addChild(item)
-            if prediction.missing_words:
-                self.hint.setText(f"No vector for: {', '.join(prediction.missing_words[:10])}")
-        self.seen_group.setExpanded(True)
-        self.unseen_group.setExpanded(True)
+            forced = self.current_field()
+            groups: dict[str, QTreeWidgetItem] = {}
+            tags = sorted([*prediction.seen, *prediction.unseen], key=lambda t: -(t.confidence or 0.0))
+            for tag in tags:
+                target = forced or self.routes.get(tag.kind)
+                name = target.capitalize() if target and ":" not in target else (target or NOT_WRITTEN)
+                group = groups.get(name)
+                if group is None:
+                    group = groups[name] = self._group(name)
+                item = QTreeWidgetItem([display_form(tag.tag, tag.kind), confidence_text(tag.confidence or 0.0)])
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(0, Qt.CheckState.Checked if tag.tag.casefold() in chosen
+                                   else Qt.CheckState.Unchecked)
+                item.setData(0, Qt.ItemDataRole.UserRole, tag.tag)
+                item.setData(0, KIND_ROLE, tag.kind.value)
+                kind = tag.kind.value
+                item.setToolTip(1, f"{(tag.confidence or 0.0):.0%} ({kind})")
+                if not tag.seen:
+                    font = QFont(item.font(0))
+                    font.setItalic(True)
+                    item.setFont(0, font)
+                    item.setToolTip(0, f"{NEW_WORD_TIP} ({kind})")
+                else:
+                    item.setToolTip(0, kind)
+                group.addChild(item)
+            not_written = groups.pop(NOT_WRITTEN, None)
+            for name in sorted(groups, key=self._group_order):
+                self.tags.addTopLevelItem(groups[name])
+                groups[name].setExpanded(True)
+            if not_written is not None:
+                self.tags.addTopLevelItem(not_written)
+                not_written.setExpanded(False)
         self.tags.resizeColumnToContents(0)
         self._filling = False
+
+    def _group(self, name: str) -> QTreeWidgetItem:
+        group = QTreeWidgetItem([name, ""])
+        group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        font = QFont(self.tags.font())
+        font.setBold(True)
+        group.setFont(0, font)
+        return group
+
+    @staticmethod
+    def _group_order(name: str) -> tuple[int, str]:
+        order = [f.capitalize() for f in FIELDS]
+        return (order.index(name), name) if name in order else (len(order), name)
+
+    def set_routes(self, routes: Routes) -> None:
+        """The kind -> field table (Settings); regroups the shown tags."""
+        self.routes = dict(routes)
+        self._regroup()
+
+    def _regroup(self, *_args: object) -> None:
+        if self._prediction is not None and self._prediction[0] == self.track_id:
+            self._fill(self._prediction[1], self.accepted_tags() if self.tag_items() else self._prediction[2])
 
     def set_cover(self, data: bytes | None) -> None:
         pixmap = QPixmap()
@@ -172,20 +229,16 @@ class TrackPanel(QWidget):
             self.cover.setText("no cover")
 
     def set_field(self, field: str) -> None:
-        self.field.setCurrentText(field)
+        self.field.setCurrentText(field or BY_KIND_TEXT)
 
     # --- reading -----------------------------------------------------------------------------
     def accepted_tags(self) -> list[str]:
-        out = []
-        for group in (self.seen_group, self.unseen_group):
-            for i in range(group.childCount()):
-                item = group.child(i)
-                if item.checkState(0) == Qt.CheckState.Checked:
-                    out.append(item.data(0, Qt.ItemDataRole.UserRole))
-        return out
+        return [item.data(0, Qt.ItemDataRole.UserRole) for item in self.tag_items()
+                if item.checkState(0) == Qt.CheckState.Checked]
 
     def tag_items(self) -> list[QTreeWidgetItem]:
-        return [g.child(i) for g in (self.seen_group, self.unseen_group) for i in range(g.childCount())]
+        groups = [self.tags.topLevelItem(i) for i in range(self.tags.topLevelItemCount())]
+        return [g.child(i) for g in groups for i in range(g.childCount())]
 
     def set_checked(self, tag: str, checked: bool) -> None:
         for item in self.tag_items():
@@ -193,11 +246,12 @@ class TrackPanel(QWidget):
                 item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
 
     def current_field(self) -> str:
-        return self.field.currentText().strip() or "genre"
+        """The one field every tag is written to, or BY_KIND ("") for routing by kind."""
+        text = self.field.currentText().strip()
+        return BY_KIND if text in ("", BY_KIND_TEXT) else text
 
     def _clear_tags(self) -> None:
-        for group in (self.seen_group, self.unseen_group):
-            group.takeChildren()
+        self.tags.clear()
 
     def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if not self._filling and self.track_id is not None and item.parent() is not None:

@@ -1,0 +1,124 @@
+"""The tag concept: kinds, score kinds and confidence, vocabularies with kinds, the one
+multi-value rule, listeners' spellings, and the one picking rule (`Prediction.pick`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zsl_core.pipeline import load_vocabulary
+from zsl_core.tagger import SPEECH_LABEL, Prediction
+from zsl_core.tags import (PROPOSE_FLOOR, ScoreKind, TagKind, TagScore, Vocabulary, display_form,
+                           join_values, read_vocabulary_file, split_values, tag_key)
+
+G, M, I, E, C = TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT, TagKind.ERA, TagKind.CHARACTER
+
+
+def test_kind_parsing_forgives_plurals_and_case():
+    assert TagKind.parse("Moods") is M and TagKind.parse("instrument") is I
+    with pytest.raises(ValueError, match="genre, mood"):
+        TagKind.parse("colour")
+
+
+def test_confidence_is_one_scale():
+    assert TagScore("rock", 0.7, True).confidence == pytest.approx(0.7)
+    assert TagScore("x", 1.3, True).confidence == 1.0 and TagScore("x", -0.2, True).confidence == 0.0
+    cosine = TagScore("x", 0.6, False, score_kind=ScoreKind.SIMILARITY)
+    assert cosine.confidence == pytest.approx(0.8)  # (cos + 1) / 2
+    assert TagScore("rock", 0.5, True, G).to_dict() == {
+        "tag": "rock", "score": 0.5, "kind": "genre", "score_kind": "probability", "confidence": 0.5,
+        "seen": True}
+
+
+def test_shipped_vocabulary_keeps_each_words_kind():
+    vocab = load_vocabulary()
+    assert len(vocab) > 1000
+    assert vocab.kind("melancholic") is M and vocab.kind("grunge") is G
+    assert vocab.kind("cello") is I and vocab.kind("1980s") is E and vocab.kind("distorted") is C
+    assert vocab.kind("no such word") is TagKind.OTHER
+    assert "Grunge" in vocab and list(vocab)[:1] == [vocab.words[0]]
+
+
+def test_user_vocabulary_declares_kinds(tmp_path: Path):
+    words = tmp_path / "mine.txt"
+    words.write_text("# my words\nvaporwave\n# kind: mood\nwistful\n# kind: instrument\nhandpan\nwistful\n",
+                     encoding="utf-8")
+    vocab = read_vocabulary_file(words)
+    assert vocab.words == ["vaporwave", "wistful", "handpan"]  # a repeat keeps its first kind
+    assert (vocab.kind("vaporwave"), vocab.kind("wistful"), vocab.kind("handpan")) == (TagKind.OTHER, M, I)
+    moods = tmp_path / "moods.txt"
+    moods.write_text("hopeful\n", encoding="utf-8")
+    assert read_vocabulary_file(moods).kind("hopeful") is M  # the file's name says the kind
+    bad = tmp_path / "bad.txt"
+    bad.write_text("# kind: colour\nred\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="colour"):
+        read_vocabulary_file(bad)
+
+
+@pytest.mark.parametrize("text,values", [
+    ("Rock; Pop", ["Rock", "Pop"]),
+    ("rock, indie ,  pop", ["rock", "indie", "pop"]),
+    ("Rock\x00Pop", ["Rock", "Pop"]),
+    ("Rock / Pop", ["Rock", "Pop"]),
+    ("AC/DC", ["AC/DC"]),
+    ("Hip-Hop/Rap", ["Hip-Hop", "Rap"]),
+    ("R/B", ["R/B"]),
+    ("Drum & Bass", ["Drum & Bass"]),
+    ("R&B;; ", ["R&B"]),
+    ("Rock; rock; ROCK", ["Rock"]),
+    (["Rock; Pop", "Jazz"], ["Rock", "Pop", "Jazz"]),
+    (None, []),
+])
+def test_one_multi_value_rule(text, values):
+    assert split_values(text) == values
+    if values:
+        assert split_values(join_values(values)) == values
+
+
+@pytest.mark.parametrize("word,kind,written", [
+    ("classic rock", G, "Classic Rock"), ("hip-hop", G, "Hip-Hop"), ("hip hop", G, "Hip-Hop"),
+    ("r&b", G, "R&B"), ("drum and bass", G, "Drum and Bass"), ("music of the night", G, "Music of the Night"),
+    ("sad", M, "Sad"), ("80s", E, "1980s"), ("00s", E, "2000s"), ("cello", I, "cello"),
+    ("lo-fi", C, "Lo-Fi"), ("new age", G, "New Age"),
+])
+def test_display_forms_as_listeners_write_them(word, kind, written):
+    assert display_form(word, kind) == written
+
+
+def test_tag_key_ignores_case_and_separators():
+    assert tag_key("Hip-Hop") == tag_key("hip hop") == tag_key(" HIP_hop ")
+
+
+def _prediction(speech: float = 0.0) -> Prediction:
+    return Prediction("x", seen=[TagScore("metal", 0.8, True, G), TagScore("loud", 0.6, True, C),
+                                 TagScore("sad", 0.3, True, M), TagScore(SPEECH_LABEL, speech, True, G),
+                                 TagScore("jazz", 0.05, True, G)],
+                      unseen=[TagScore("heavy metal", 0.79, False, G, near="metal"),
+                              TagScore("aggressive", 0.5, False, M),
+                              TagScore("Metal", 0.7, False, G)])
+
+
+def test_pick_ranks_seen_and_new_words_together_and_skips_repeats():
+    picked = _prediction().pick(5)
+    # "heavy metal" repeats "metal"; "Metal" is "metal"; jazz is under the floor; no speech.
+    assert [t.tag for t in picked] == ["metal", "loud", "aggressive", "sad"]
+    assert [t.tag for t in _prediction().pick(2)] == ["metal", "loud"]
+    assert [t.tag for t in _prediction().pick(5, include="unseen")] == ["heavy metal", "Metal", "aggressive"]
+    assert [t.tag for t in _prediction().pick(5, kinds=[M])] == ["aggressive", "sad"]
+    assert [t.tag for t in _prediction().pick(5, min_confidence=0.55)] == ["metal", "loud"]
+    assert all(t.confidence >= PROPOSE_FLOOR for t in _prediction().pick(10))
+    with pytest.raises(ValueError):
+        _prediction().pick(3, include="everything")
+
+
+def test_speech_gets_spoken_word_and_no_genre_or_mood():
+    picked = _prediction(speech=0.9).pick(5)
+    assert picked[0].tag == SPEECH_LABEL
+    assert {t.kind for t in picked[1:]} <= {I, C, E, TagKind.OTHER}
+    assert _prediction(speech=0.9).speech == pytest.approx(0.9)
+
+
+def test_vocabulary_from_words():
+    vocab = Vocabulary.from_words(["a", "b", "a"], I)
+    assert vocab.words == ["a", "b"] and vocab.kind("A") is I
