@@ -326,10 +326,16 @@ def cmd_undo(args: argparse.Namespace, library: Any) -> int:
     from app import journal
 
     result = journal.undo(library, args.batch)
-    print(f"batch {result.batch_id} undone: {result.restored} restored, "
-          f"{len(result.refused)} refused")
+    state = "undone" if result.marked_undone else "not undone"
+    print(f"batch {result.batch_id} {state}: {result.restored} restored "
+          f"({result.exact} byte for byte), {len(result.refused)} refused")
+    for shown, reason in result.inexact:
+        print(f"  values only: {shown}: {reason}")
     for shown, reason in result.refused:
         print(f"  refused: {shown}: {reason}")
+    if not result.marked_undone:
+        print(f"none of its files was found: scan the folders they are in now, then "
+              f"`{PROG} undo {result.batch_id}` again")
     return EXIT_PARTIAL if result.refused else EXIT_OK
 
 

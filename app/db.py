@@ -4,7 +4,7 @@ Why SQLite: it is in Python's standard library, survives a killed process (WAL j
 100,000-track library fits in a few tens of MB. The file lives in the user data folder
 (`appdirs.user_data_dir("zsl-tagger")`) unless `--db` or `ZSL_TAGGER_DB` says otherwise.
 
-What the tables hold (schema version 2):
+What the tables hold (schema version 3):
 
 * `tracks`: one row per audio file ever seen. `path` is the file's name as bytes (`os.fsencode`),
   so names that are not valid UTF-8 survive; `display_path` is a printable copy. `size`,
@@ -14,9 +14,11 @@ What the tables hold (schema version 2):
 * `models`: each model that analysed tracks (the built-in one, or a trained folder).
 * `results`: per (track, model) the track embedding and the seen-label scores, float16 bytes,
   so switching models never destroys earlier results and predictions need no audio.
-* `scans`: one row per scan run, so an interrupted scan is visible and its counts reported.
+* `scans`: one row per scan run, so an interrupted scan is visible and its counts reported;
+  `owner` (HOST:PID, set by a trigger) lets the next open mark a killed scan "interrupted".
 * `batches` and `changes`: the journal of tag writes (old and new values per file and field),
-  which `undo` reads.
+  which `undo` reads; per written file also the SHA-256 before and after the write and a delta
+  back to the original bytes (byte-exact undo, at most `app.tagwriter.UNDO_LIMIT`).
 
 Migrations are plain SQL scripts applied in order; `PRAGMA user_version` holds the version and
 `PRAGMA application_id` marks the file as ours. A database written by a newer program is refused
@@ -41,6 +43,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -96,6 +99,9 @@ BUSY_TIMEOUT_S = 30.0
 # the tables each schema version has (an index whose tables are missing is not ours)
 _TABLES_AT = {1: {"tracks", "models", "results", "scans", "batches", "changes"}}
 _TABLES_AT[2] = _TABLES_AT[1] | {"folders"}
+_TABLES_AT[3] = _TABLES_AT[2]
+# how long a "running" scan of another machine (a library on a shared disk) may stay so
+STALE_FOREIGN_SCAN_S = 2 * 24 * 3600.0
 
 _ERROR_KINDS: dict[str, tuple[type[IndexDatabaseError], str]] = {
     "SQLITE_FULL": (IndexFullError, "the disk holding the library index is full ({detail}); "
@@ -320,6 +326,20 @@ MIGRATIONS: list[str] = [
         last_scan_id INTEGER REFERENCES scans(id)
     );
     """,
+    # 2 -> 3: byte-exact undo (the hashes of a file before and after each write and the delta
+    # back, `app.tagwriter.UndoData`), and the process that runs each scan, so a scan whose
+    # process was killed is marked "interrupted" instead of "running" forever.
+    """
+    ALTER TABLE changes ADD COLUMN undo_before TEXT;
+    ALTER TABLE changes ADD COLUMN undo_after TEXT;
+    ALTER TABLE changes ADD COLUMN undo_delta BLOB;
+    CREATE INDEX changes_track ON changes(track_id);
+    ALTER TABLE scans ADD COLUMN owner TEXT;
+    CREATE TRIGGER scans_owner AFTER INSERT ON scans WHEN NEW.owner IS NULL
+    BEGIN
+        UPDATE scans SET owner = zsl_scan_owner() WHERE id = NEW.id;
+    END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -360,6 +380,7 @@ def connect(path: str | Path | None = None, migrate: bool = True) -> sqlite3.Con
             error = IndexError_(f"{where}: cannot open the library index ({exc})")
         raise error from None
     conn.where = where  # type: ignore[attr-defined]
+    conn.create_function("zsl_scan_owner", 0, scan_owner)
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     try:
         while True:
@@ -389,6 +410,54 @@ def _set_up(conn: sqlite3.Connection, where: str, migrate: bool) -> None:
         upgrade(conn, to=SCHEMA_VERSION, where=where)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")
+    if version >= 3 or migrate:  # the owner column exists (schema 3 on)
+        mark_stale_scans(conn)
+
+
+def scan_owner() -> str:
+    """Who runs a scan: "HOST:PID" (filled into `scans.owner` by a trigger on every insert)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, someone else's
+    return True
+
+
+def mark_stale_scans(conn: sqlite3.Connection, now: float | None = None) -> list[int]:
+    """Mark "running" scans whose process is gone as "interrupted" (a killed scan never gets
+    to finish its row); returns their ids. A scan of this machine is stale when its process
+    no longer exists, one recorded before owners were kept always is, and one of another
+    machine after STALE_FOREIGN_SCAN_S. Never fails the open: a locked or read-only index is
+    simply left as it is."""
+    now = time.time() if now is None else now
+    host = socket.gethostname()
+    try:
+        rows = conn.execute("SELECT id, owner, started_at FROM scans WHERE state = 'running'"
+                            ).fetchall()
+        stale = []
+        for scan_id, owner, started in rows:
+            name, _, pid = (owner or "").rpartition(":")
+            if not owner or not pid.isdigit():
+                stale.append(int(scan_id))
+            elif name == host:
+                if not _alive(int(pid)):
+                    stale.append(int(scan_id))
+            elif now - float(started or 0) > STALE_FOREIGN_SCAN_S:
+                stale.append(int(scan_id))
+        for scan_id in stale:
+            conn.execute("UPDATE scans SET state = 'interrupted', finished_at = COALESCE("
+                         "finished_at, ?) WHERE id = ? AND state = 'running'", (now, scan_id))
+        return stale
+    except IndexDatabaseError:
+        return []
 
 
 def _open_checks(conn: sqlite3.Connection, where: str) -> int:
@@ -488,10 +557,16 @@ def _rollback(conn: sqlite3.Connection) -> None:
 
 
 def _statements(script: str) -> Iterator[str]:
-    """Split a migration script into statements (ours contain no semicolons inside strings)."""
+    """Split a migration script into statements (a trigger's body stays whole)."""
+    buffer = ""
     for part in script.split(";"):
-        if part.strip():
-            yield part
+        buffer += part + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n\t;"):
+                yield buffer
+            buffer = ""
+    if buffer.strip(" \n\t;"):
+        yield buffer
 
 
 class transaction:

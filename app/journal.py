@@ -6,6 +6,12 @@ lists) and the time. `undo` reads those rows back and puts the old values in pla
 `app.tagwriter.restore`, which refuses a file whose field no longer holds what we wrote (someone
 else edited it since: their edit wins, and the file is reported).
 
+Byte-exact undo: each written row also keeps the file's SHA-256 before and after the write and
+a delta back to the original bytes (`app.tagwriter.UndoData`, at most 1 MB; larger changes
+keep none). A file that still holds exactly what we wrote is put back byte for byte; else the
+field's values are restored and the result says so. Rows name their track: undo finds the file
+where the scan last saw it (renames and moves keep the track id), else at the written path.
+
 Crash safety: a file's `changes` row is inserted as `pending` *before* its write and becomes
 `written` after it, so a process killed mid-batch leaves a journal that still covers every file
 it may have touched; `undo` handles a pending row whose file still holds the old values as
@@ -22,6 +28,7 @@ Every function takes a `library` (app.library.Library): only its `.conn`, `.trac
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field as dataclass_field
 from pathlib import Path
@@ -29,8 +36,8 @@ from typing import Any, Sequence
 
 from app import db
 from app.routing import DEFAULT_ROUTES, Routes, route_tags
-from app.tagwriter import (Change, TagError, WriteOptions, apply_change, cleanup_temp_files, plan_write,
-                           read_field, restore)
+from app.tagwriter import (Change, TagError, UndoData, WriteOptions, apply_change, check_write,
+                           cleanup_temp_files, plan_write, read_field, restore, restore_exact)
 from zsl_core.errors import ZslError
 from zsl_core.tags import INCLUDE
 
@@ -71,9 +78,19 @@ class BatchResult:
 
 @dataclass
 class UndoResult:
+    """restored: files put back (exact of them byte for byte); inexact: files whose field
+    values were put back but not the file's exact bytes, with why (changed since the write,
+    or no byte-exact record kept); refused: files not restored at all; missing: how many of
+    those could not be found (moved outside the library, deleted). A batch none of whose files
+    was found stays "not undone", so it can be undone after a rescan finds them."""
+
     batch_id: int
     restored: int = 0
     refused: list[tuple[str, str]] = dataclass_field(default_factory=list)
+    exact: int = 0
+    inexact: list[tuple[str, str]] = dataclass_field(default_factory=list)
+    missing: int = 0
+    marked_undone: bool = True
 
 
 @dataclass
@@ -160,6 +177,8 @@ def plan_batch(library: Any, track_ids: Sequence[int], field: str, tags: dict[in
             item.error = exc.reason
         else:
             item.old, item.new, item.changed = list(change.old), list(change.new), change.changed
+            if item.changed:  # the write's own checks that change nothing (read-only, locked...)
+                item.error = check_write(track.path, field, options)
         planned.append(item)
     return planned
 
@@ -204,10 +223,15 @@ def write_batch(library: Any, planned: Sequence[PlannedChange], description: str
             " message, changed_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
             (batch_id, item.track_id, db.path_key(path), item.field, json.dumps(item.old),
              json.dumps(item.new), options_json, time.time())).lastrowid
-        outcome = apply_change(Change(path, item.field, list(item.old), list(item.new)), options)
+        outcome = apply_change(Change(path, item.field, list(item.old), list(item.new)), options,
+                               keep_undo=True)
         if outcome.written:
-            conn.execute("UPDATE changes SET status = 'written', changed_at = ? WHERE id = ?",
-                         (time.time(), row))
+            undo_data = outcome.undo
+            conn.execute("UPDATE changes SET status = 'written', changed_at = ?, undo_before = ?,"
+                         " undo_after = ?, undo_delta = ? WHERE id = ?",
+                         (time.time(), undo_data.before_sha256 if undo_data else None,
+                          undo_data.after_sha256 if undo_data else None,
+                          undo_data.delta if undo_data else None, row))
             result.written += 1
             written_ids.append(item.track_id)
         else:
@@ -230,10 +254,16 @@ def write_batch(library: Any, planned: Sequence[PlannedChange], description: str
 
 def undo(library: Any, batch_id: int | None = None,
          options: WriteOptions | None = None) -> UndoResult:
-    """Put back the old values of a batch (default: the latest one not undone yet).
+    """Put back a batch (default: the latest one not undone yet).
 
-    Files whose field was changed since by someone else are refused and listed; the batch is
-    marked undone anyway. Undoing an undone batch again (by its number) retries only the files
+    Each file is found through its track (`tracks.path`, which the scan keeps current for
+    renamed and moved files), else at the path it had when written. A file that holds exactly
+    the bytes the write made is put back byte for byte (`tagwriter.restore_exact`), the writes
+    of one batch to one file undone newest first, so it ends exactly as before the batch.
+    Otherwise (something else changed the file since, or no byte-exact record) the field's old
+    values are put back and the file is listed in `inexact`; a file whose field was changed
+    since by someone else is refused and listed. The batch is marked undone unless none of its
+    files could be found. Undoing an undone batch again (by its number) retries only the files
     refused the first time. `options` overrides the write options recorded with the batch.
     """
     conn = library.conn
@@ -247,35 +277,85 @@ def undo(library: Any, batch_id: int | None = None,
     if batch is None:
         raise JournalError(f"no batch {batch_id} in the history")
     rows = conn.execute(
-        "SELECT id, track_id, path, field, old_values, new_values, status, message FROM changes"
+        "SELECT id, track_id, path, field, old_values, new_values, status, message, undo_before,"
+        " undo_after, undo_delta FROM changes"
         " WHERE batch_id = ? AND status IN ('written', 'pending') ORDER BY id DESC",
         (batch_id,)).fetchall()
     if batch[0] is not None and not rows:
         raise JournalError(f"batch {batch_id} is already undone")
     result = UndoResult(batch_id)
     restored_ids = []
-    for change_id, track_id, key, field, old_json, new_json, status, message in rows:
-        path = db.path_from_key(key)
+    for (change_id, track_id, key, field, old_json, new_json, status, message, before, after,
+         delta) in rows:
+        path, shown = _current_path(library, track_id, bytes(key))
         old, new = json.loads(old_json), json.loads(new_json)
         use = options or _options_from(message)
+        if not os.path.lexists(path):
+            result.missing += 1
+            error = ("file not found (moved outside the library or deleted; scan its new folder, "
+                     "then undo again); not restored")
+            result.refused.append((shown, error))
+            _mark_refused(conn, change_id, use, error)
+            continue
+        exact_error = None
+        if status == "written" and delta is not None and before and after:
+            outcome = restore_exact(path, UndoData(before, after, bytes(delta)))
+            if outcome.written:
+                _mark_undone(conn, change_id)
+                result.restored += 1
+                result.exact += 1
+                if track_id is not None:
+                    restored_ids.append(int(track_id))
+                continue
+            exact_error = outcome.error
+        elif status == "written":
+            exact_error = "no byte-exact record of this write was kept"
         outcome = restore(path, field, old, expected_current=new, options=use)
         error = outcome.error
         if error and _holds(path, field, old, use):
             error = None  # already back to the old values (a pending row, or put back by hand)
         if error:
-            result.refused.append((db.display(key), error))
-            conn.execute("UPDATE changes SET status = 'written', message = ? WHERE id = ?",
-                         (json.dumps({**asdict(use), "undo_refused": error}), change_id))
+            result.refused.append((shown, error))
+            _mark_refused(conn, change_id, use, error)
             continue
-        conn.execute("UPDATE changes SET status = 'undone' WHERE id = ?", (change_id,))
+        _mark_undone(conn, change_id)
         result.restored += 1
+        if exact_error and outcome.written:
+            result.inexact.append((shown, f"{field} values restored, not the exact bytes "
+                                          f"({exact_error})"))
         if track_id is not None:
             restored_ids.append(int(track_id))
-    conn.execute("UPDATE batches SET undone_at = COALESCE(undone_at, ?) WHERE id = ?",
-                 (time.time(), batch_id))
+    if rows and result.missing == len(rows):
+        result.marked_undone = False  # nothing found: keep it undoable after a rescan
+    else:
+        conn.execute("UPDATE batches SET undone_at = COALESCE(undone_at, ?) WHERE id = ?",
+                     (time.time(), batch_id))
     if restored_ids:
-        library.refresh(restored_ids)
+        library.refresh(sorted(set(restored_ids)))
     return result
+
+
+def _mark_undone(conn: Any, change_id: int) -> None:
+    conn.execute("UPDATE changes SET status = 'undone' WHERE id = ?", (change_id,))
+
+
+def _mark_refused(conn: Any, change_id: int, options: WriteOptions, error: str) -> None:
+    conn.execute("UPDATE changes SET status = 'written', message = ? WHERE id = ?",
+                 (json.dumps({**asdict(options), "undo_refused": error}), change_id))
+
+
+def _current_path(library: Any, track_id: int | None, key: bytes) -> tuple[Path, str]:
+    """Where a journaled file is now: its track's path (kept current by the scan when the file
+    was renamed or moved) if that file exists, else the path it had when written."""
+    stored = db.path_from_key(key)
+    if track_id is not None:
+        try:
+            track = library.track(int(track_id))
+        except (LookupError, ZslError):
+            track = None
+        if track is not None and os.path.lexists(track.path):
+            return Path(track.path), track.display_path
+    return stored, db.display(key)
 
 
 def _options_from(message: str | None) -> WriteOptions:

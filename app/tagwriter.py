@@ -29,6 +29,8 @@ come back as a `WriteResult` with a one-line `error`; the file is then untouched
 from __future__ import annotations
 
 import errno
+import hashlib
+import mmap
 import os
 import re
 import secrets
@@ -36,10 +38,11 @@ import shutil
 import stat
 import struct
 import time
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 import mutagen
 
@@ -53,7 +56,8 @@ except ImportError:  # pragma: no cover - Windows
 
 __all__ = ["Change", "WriteResult", "WriteOptions", "TagError", "TEMP_SUFFIX", "read_field",
            "read_fields", "merge_values", "plan_write", "apply_change", "restore",
-           "cleanup_temp_files", "is_temp_file", "copy_xattrs", "temp_name_for"]
+           "cleanup_temp_files", "is_temp_file", "copy_xattrs", "temp_name_for", "UndoData",
+           "UNDO_LIMIT", "make_undo_data", "restore_exact", "file_sha256", "check_write"]
 
 TEMP_SUFFIX = ".zsl-tmp"
 MODES = ("merge", "replace")
@@ -88,6 +92,7 @@ class WriteResult:
     new: list[str] = dataclass_field(default_factory=list)
     written: bool = False
     error: str | None = None
+    undo: "UndoData | None" = None   # for byte-exact undo, when asked for (keep_undo)
 
     @property
     def ok(self) -> bool:
@@ -150,6 +155,9 @@ def plan_write(path: str | Path, field: str, new_tags: list[str], mode: str = "m
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     tags = open_tags(path, options)
+    problem = tags.field_error(field)
+    if problem:
+        raise TagError(path, problem)
     old = tags.read(field)
     cleaned = merge_values([], _clean(new_tags))
     new = merge_values(old, cleaned) if mode == "merge" else cleaned
@@ -161,13 +169,40 @@ def _clean(values: list[str]) -> list[str]:
     return [v for v in cleaned if v]
 
 
+def check_write(path: str | Path, field: str, options: WriteOptions | None = None) -> str | None:
+    """Why a write of `field` into `path` would be refused, as the write would say it, or
+    None: the checks of `apply_change` that change nothing (regular file, file and folder
+    writable, not locked by another program, tags parse, the format can hold the field, the
+    audio not visibly truncated). The preview runs them so that it never promises a write
+    that will be refused."""
+    try:
+        check_field(field)
+        target = Path(os.path.realpath(path))
+        _check_writable(target)
+        with _exclusive_lock(target):
+            tags = open_tags(target, options)
+            problem = tags.field_error(field)
+            if problem:
+                return problem
+            tags.check_complete()
+    except _Refusal as exc:
+        return str(exc)
+    except TagError as exc:
+        return exc.reason
+    except OSError as exc:
+        return _os_reason(exc)
+    return None
+
+
 # -- writing -------------------------------------------------------------------------------
 
 
-def apply_change(change: Change, options: WriteOptions | None = None) -> WriteResult:
+def apply_change(change: Change, options: WriteOptions | None = None,
+                 keep_undo: bool = False) -> WriteResult:
     """Write `change.new`, unless the field no longer holds `change.old` (changed since the
-    plan was made: refused, so nobody's edit is overwritten blindly)."""
-    return _write(change.path, change.field, change.new, change.old, options)
+    plan was made: refused, so nobody's edit is overwritten blindly). `keep_undo`: the result
+    carries the `UndoData` that `restore_exact` needs to put the file back byte for byte."""
+    return _write(change.path, change.field, change.new, change.old, options, keep_undo)
 
 
 def restore(path: str | Path, field: str, values: list[str],
@@ -179,7 +214,7 @@ def restore(path: str | Path, field: str, values: list[str],
 
 
 def _write(path: Path, field: str, values: list[str], expected: list[str] | None,
-           options: WriteOptions | None) -> WriteResult:
+           options: WriteOptions | None, keep_undo: bool = False) -> WriteResult:
     options = options or WriteOptions()
     old: list[str] = []
     try:
@@ -189,6 +224,9 @@ def _write(path: Path, field: str, values: list[str], expected: list[str] | None
         with _exclusive_lock(target):
             before = os.stat(target)
             original = open_tags(target, options)
+            problem = original.field_error(field)
+            if problem:
+                raise _Refusal(problem)
             old = original.read(field)
             values = original.stored(field, values)
             if expected is not None and old != list(expected):
@@ -196,8 +234,9 @@ def _write(path: Path, field: str, values: list[str], expected: list[str] | None
                                f"(now {_show(old)}, expected {_show(expected)}); not written")
             if old == values:
                 return WriteResult(path, field, old, values, written=False)
-            _replace_with_edited_copy(target, before, original, field, values, options)
-        return WriteResult(path, field, old, values, written=True)
+            undo = _replace_with_edited_copy(target, before, original, field, values, options,
+                                             keep_undo)
+        return WriteResult(path, field, old, values, written=True, undo=undo)
     except (_Refusal, TagError) as exc:
         reason = exc.reason if isinstance(exc, TagError) else str(exc)
         return WriteResult(path, field, old, values, error=reason)
@@ -206,7 +245,8 @@ def _write(path: Path, field: str, values: list[str], expected: list[str] | None
 
 
 def _replace_with_edited_copy(target: Path, before: os.stat_result, original: TagFormat,
-                              field: str, values: list[str], options: WriteOptions) -> None:
+                              field: str, values: list[str], options: WriteOptions,
+                              keep_undo: bool = False) -> "UndoData | None":
     """The safe write itself: edit a copy, prove it good, swap it in atomically."""
     original.check_complete()
     digest = original.audio_digest()
@@ -217,6 +257,7 @@ def _replace_with_edited_copy(target: Path, before: os.stat_result, original: Ta
         _edit(temp, field, values, options, kind)
         _verify(temp, field, values, digest, others, options, kind)
         _fsync_file(temp)
+        undo = make_undo_data(target, temp) if keep_undo else None
         _check_unchanged(target, before)
         os.replace(temp, target)
     except BaseException:
@@ -225,6 +266,7 @@ def _replace_with_edited_copy(target: Path, before: os.stat_result, original: Ta
     finally:
         os.close(lock_fd)
     _fsync_folder(target.parent)
+    return undo
 
 
 def _edit(temp: Path, field: str, values: list[str], options: WriteOptions,
@@ -533,3 +575,234 @@ def _remove_if_stale(raw: bytes, cutoff: float) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+# -- byte-exact undo -----------------------------------------------------------------------
+#
+# A write keeps, for undo, a *delta* from the file it wrote back to the file as it was: a list
+# of "copy N bytes of the written file from offset X" and "these literal bytes" operations,
+# found by walking both files (common runs, then a short probe of the original looked up a
+# little further in the written file). Tag writes change a few small regions (the ID3v2 tag and
+# its padding, an ID3v1 tag at the end, the FLAC comment block, Ogg page numbers and checksums,
+# MP4 moov offsets), so the literal part stays small; above UNDO_LIMIT bytes no delta is kept
+# and undo restores the field's values instead. The SHA-256 of both files is kept with it: undo
+# applies the delta only to a file whose bytes are exactly what we wrote, and replaces it only
+# with a result whose hash is the original's.
+
+UNDO_LIMIT = 1 << 20
+_DELTA_MAGIC = b"ZSD1"
+_PROBE = 32
+_OP_COPY, _OP_LITERAL = 1, 2
+
+
+@dataclass(frozen=True)
+class UndoData:
+    """What byte-exact undo needs for one write: the hashes of the file before and after the
+    write and the delta (None when the change was too large to keep)."""
+
+    before_sha256: str
+    after_sha256: str
+    delta: bytes | None
+
+
+def _mapped(f: BinaryIO) -> "mmap.mmap | bytes":
+    size = os.fstat(f.fileno()).st_size
+    if size == 0:
+        return b""
+    return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def make_undo_data(original: str | Path, written: str | Path, limit: int = UNDO_LIMIT) -> UndoData:
+    """The delta that turns `written` back into `original`, with both files' hashes."""
+    with open(original, "rb") as fo, open(written, "rb") as fn:
+        old, new = _mapped(fo), _mapped(fn)
+        try:
+            before = hashlib.sha256(old).hexdigest()
+            after = hashlib.sha256(new).hexdigest()
+            ops = _diff(old, new, limit)
+            delta = None if ops is None else _encode_delta(ops, len(old))
+            if delta is not None and len(delta) > limit:
+                delta = None
+            return UndoData(before, after, delta)
+        finally:
+            for m in (old, new):
+                if isinstance(m, mmap.mmap):
+                    m.close()
+
+
+def _common_length(a: "mmap.mmap | bytes", i: int, b: "mmap.mmap | bytes", j: int) -> int:
+    """How many bytes a[i:] and b[j:] share from their start."""
+    most = min(len(a) - i, len(b) - j)
+    done, step = 0, 4096
+    while done < most:
+        size = min(step, most - done)
+        x, y = a[i + done:i + done + size], b[j + done:j + done + size]
+        if x == y:
+            done += size
+            step = min(step * 2, 1 << 22)
+            continue
+        lo, hi = 0, size  # the first difference lies in [lo, hi)
+        while hi - lo > 64:
+            mid = (lo + hi) // 2
+            if x[lo:mid] == y[lo:mid]:
+                lo = mid
+            else:
+                hi = mid
+        while x[lo] == y[lo]:
+            lo += 1
+        return done + lo
+    return done
+
+
+def _probe_offsets(limit: int) -> list[int]:
+    offsets, k = [0, 4, 8, 12, 16, 24], 32
+    while k <= limit:
+        offsets.append(k)
+        k = k * 3 // 2
+    return offsets
+
+
+def _resync(a: "mmap.mmap | bytes", i: int, b: "mmap.mmap | bytes", j: int,
+            limit: int) -> tuple[int, int] | None:
+    """The nearest (skip in a, position in b) where a probe of a[i + skip:] is found in b."""
+    offsets = _probe_offsets(limit)
+    for window in (4096, 1 << 16, 1 << 20, None):
+        for k in offsets:
+            if i + k + _PROBE > len(a):
+                break
+            probe = a[i + k:i + k + _PROBE]
+            if window is None:
+                pos = b.find(probe, 0)
+            else:
+                pos = b.find(probe, j, min(len(b), j + k + window + _PROBE))
+            if pos >= 0:
+                return k, pos
+    return None
+
+
+def _diff(a: "mmap.mmap | bytes", b: "mmap.mmap | bytes", limit: int) -> list | None:
+    """Operations rebuilding `a` from `b`; None when over `limit` literal bytes."""
+    ops: list = []
+    i = j = literal = 0
+    while i < len(a):
+        run = _common_length(a, i, b, j) if j < len(b) else 0
+        if run:
+            ops.append((_OP_COPY, j, run))
+            i += run
+            j += run
+            continue
+        hit = _resync(a, i, b, j, limit)
+        skip, pos = hit if hit is not None else (len(a) - i, j)
+        if skip:
+            literal += skip
+            if literal > limit:
+                return None
+            ops.append((_OP_LITERAL, bytes(a[i:i + skip])))
+        i += skip
+        j = pos
+    return ops
+
+
+def _encode_delta(ops: list, size: int) -> bytes:
+    parts = [_DELTA_MAGIC, struct.pack("<Q", size)]
+    for op in ops:
+        if op[0] == _OP_COPY:
+            parts.append(struct.pack("<BQQ", _OP_COPY, op[1], op[2]))
+        else:
+            parts.append(struct.pack("<BQ", _OP_LITERAL, len(op[1])))
+            parts.append(op[1])
+    return zlib.compress(b"".join(parts), 6)
+
+
+def _apply_delta(delta: bytes, current: "mmap.mmap | bytes", out: BinaryIO) -> str:
+    """Write the original rebuilt from `current` to `out`; returns its SHA-256."""
+    raw = zlib.decompress(delta)
+    if raw[:4] != _DELTA_MAGIC:
+        raise ValueError("not an undo delta")
+    (size,) = struct.unpack_from("<Q", raw, 4)
+    pos, written = 12, 0
+    digest = hashlib.sha256()
+    while pos < len(raw):
+        code = raw[pos]
+        if code == _OP_COPY:
+            _, offset, length = struct.unpack_from("<BQQ", raw, pos)
+            pos += 17
+            if offset + length > len(current):
+                raise ValueError("undo delta reaches past the end of the file")
+            for start in range(offset, offset + length, 1 << 22):
+                chunk = current[start:min(offset + length, start + (1 << 22))]
+                digest.update(chunk)
+                out.write(chunk)
+            written += length
+        elif code == _OP_LITERAL:
+            _, length = struct.unpack_from("<BQ", raw, pos)
+            pos += 9
+            chunk = raw[pos:pos + length]
+            pos += length
+            digest.update(chunk)
+            out.write(chunk)
+            written += len(chunk)
+        else:
+            raise ValueError("damaged undo delta")
+    if written != size:
+        raise ValueError("undo delta does not rebuild the whole file")
+    return digest.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    with open(path, "rb") as f:
+        m = _mapped(f)
+        try:
+            return hashlib.sha256(m).hexdigest()
+        finally:
+            if isinstance(m, mmap.mmap):
+                m.close()
+
+
+def restore_exact(path: str | Path, undo: UndoData) -> WriteResult:
+    """Byte-exact undo: put the file back exactly as it was before the write `undo` describes,
+    if it still holds exactly what that write made (error "changed since" otherwise: the
+    caller then restores the field's values). Safe like every write: a rebuilt copy beside the
+    file, its hash checked against the original's, mode/owner/xattrs copied, atomic replace."""
+    path = Path(path)
+    if undo.delta is None:
+        return WriteResult(path, "", error="no byte-exact undo kept for this write")
+    try:
+        target = Path(os.path.realpath(path))
+        _check_writable(target)
+        with _exclusive_lock(target):
+            before = os.stat(target)
+            with open(target, "rb") as f:
+                current = _mapped(f)
+                try:
+                    if hashlib.sha256(current).hexdigest() != undo.after_sha256:
+                        raise _Refusal("the file was changed since the write; not restored byte "
+                                       "for byte")
+                    temp, fd = _create_temp(target)
+                    try:
+                        with os.fdopen(fd, "wb") as out:
+                            try:
+                                got = _apply_delta(undo.delta, current, out)
+                            except (ValueError, struct.error, zlib.error) as exc:
+                                raise _Refusal(f"the undo record is unusable ({exc})") from None
+                        if got != undo.before_sha256:
+                            raise _Refusal("the rebuilt file does not match the original; "
+                                           "not restored byte for byte")
+                        os.chmod(temp, stat.S_IMODE(before.st_mode))
+                        _copy_owner(temp, before)
+                        copy_xattrs(target, temp)
+                        _fsync_file(temp)
+                        _check_unchanged(target, before)
+                        os.replace(temp, target)
+                    except BaseException:
+                        _remove_quietly(temp)
+                        raise
+                finally:
+                    if isinstance(current, mmap.mmap):
+                        current.close()
+        _fsync_folder(target.parent)
+        return WriteResult(path, "", written=True)
+    except _Refusal as exc:
+        return WriteResult(path, "", error=str(exc))
+    except OSError as exc:
+        return WriteResult(path, "", error=_os_reason(exc))

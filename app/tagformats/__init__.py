@@ -143,6 +143,11 @@ class TagFormat(ABC):
     def set(self, field: str, values: list[str]) -> None:
         """Replace the field's values in memory (an empty list removes the field)."""
 
+    def field_error(self, field: str) -> str | None:
+        """Why this format cannot hold `field` (a custom name its keys cannot spell), as one
+        line for the user; None when it can. Checked before any write, and by the preview."""
+        return None
+
     def stored(self, field: str, values: list[str]) -> list[str]:
         """What `read(field)` will give after `set(field, values)` and a save: the values as
         this file can hold them (ID3v2.3 free text holds one string). Plans use it, so the

@@ -42,7 +42,18 @@ class Mp4Format(TagFormat):
             audio.add_tags()
         self.tags = audio.tags
 
+    def field_error(self, field: str) -> str | None:
+        # mutagen stores atom names as Latin-1, but FFmpeg and other readers take them for
+        # UTF-8 (and fail on the file): only plain ASCII names are safe for everyone
+        key = _key(field)
+        if key.startswith(_FREEFORM) and any(c < " " or c > "~" for c in key):
+            return (f"MP4 tag names must be plain ASCII (no accents): cannot hold field "
+                    f"{field!r}; not written")
+        return None
+
     def read(self, field: str) -> list[str]:
+        if self.field_error(field):
+            return []  # a name no atom can have: no file holds it
         key = _key(field)
         if key.startswith(_FREEFORM):
             values = [bytes(v).decode("utf-8", "replace") for v in self.tags.get(key, [])]
@@ -110,6 +121,6 @@ def _packets_digest(path: Path) -> str:
                           packet.duration or 0)
                 digest.update(struct.pack("<4q", *stamps))
                 digest.update(bytes(packet))
-    except av.error.FFmpegError as exc:
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise TagError(path, f"cannot demux the MP4 audio: {one_line(exc)}") from None
     return digest.hexdigest()

@@ -55,7 +55,16 @@ class VorbisFormat(TagFormat):
             audio.add_tags()
         self.tags = audio.tags
 
+    def field_error(self, field: str) -> str | None:
+        key = _key(field)
+        if any(c < " " or c > "}" or c == "=" for c in key):
+            return (f"{self.kind} names must be plain ASCII (no '=', no accents): cannot hold "
+                    f"field {field!r}; not written")
+        return None
+
     def read(self, field: str) -> list[str]:
+        if self.field_error(field):
+            return []  # a name no comment can have: no file holds it
         key = _key(field)
         return [v for v in self.tags.get(key, []) if v != ""]
 

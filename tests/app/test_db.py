@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 
 import numpy as np
 import pytest
@@ -36,11 +37,58 @@ def test_migration_1_to_2_adds_folders_and_keeps_data(tmp_path):
     conn = db.connect(path, migrate=False)
     db.upgrade(conn, to=1)
     conn.execute("INSERT INTO tracks (path, display_path, added_at) VALUES (?, ?, 0)", (b"/m/a.mp3", "/m/a.mp3"))
-    conn.close()
-    conn = db.connect(path)  # upgrades on open
+    db.upgrade(conn, to=2)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     assert "folders" in tables(conn)
     assert conn.execute("SELECT display_path FROM tracks").fetchall() == [("/m/a.mp3",)]
+
+
+def columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def test_migration_2_to_3_adds_undo_records_and_scan_owners_and_keeps_data(tmp_path):
+    path = tmp_path / "lib.sqlite3"
+    conn = db.connect(path, migrate=False)
+    db.upgrade(conn, to=2)
+    conn.execute("INSERT INTO batches (created_at, description, field, mode) VALUES (0, 'd', 'genre', 'merge')")
+    conn.execute("INSERT INTO changes (batch_id, path, field, old_values, new_values, status, changed_at)"
+                 " VALUES (1, ?, 'genre', '[]', '[\"Rock\"]', 'written', 0)", (b"/m/a.mp3",))
+    conn.execute("INSERT INTO scans (folders, state, started_at) VALUES ('[]', 'running', 0)")
+    conn.close()
+    conn = db.connect(path)  # upgrades on open
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3 == db.SCHEMA_VERSION
+    assert {"undo_before", "undo_after", "undo_delta"} <= columns(conn, "changes")
+    assert "owner" in columns(conn, "scans")
+    assert conn.execute("SELECT new_values, undo_delta FROM changes").fetchall() == [('["Rock"]', None)]
+    # a "running" scan from before owners were kept cannot be running any more
+    assert conn.execute("SELECT state FROM scans").fetchall() == [("interrupted",)]
+
+
+def test_a_killed_scan_is_marked_interrupted_on_the_next_open(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    path = tmp_path / "lib.sqlite3"
+    conn = db.connect(path)
+    conn.execute("INSERT INTO scans (folders, state, started_at) VALUES ('[]', 'running', ?)", (1.0,))
+    mine = conn.execute("SELECT owner FROM scans").fetchone()[0]
+    assert mine == f"{socket.gethostname()}:{os.getpid()}"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    host = socket.gethostname()
+    for owner in (f"{host}:{dead}", "elsewhere:1"):
+        conn.execute("INSERT INTO scans (folders, state, started_at, owner) VALUES ('[]', 'running', ?, ?)",
+                     (time.time(), owner))
+    conn.close()
+    conn = db.connect(path)
+    states = [r[0] for r in conn.execute("SELECT state FROM scans ORDER BY id")]
+    # ours (this process, alive) still runs; the dead process's is interrupted; another machine's
+    # recent one is left alone until it is old
+    assert states == ["running", "interrupted", "running"]
+    assert db.mark_stale_scans(conn, now=time.time() + db.STALE_FOREIGN_SCAN_S + 10) == [3]
 
 
 def test_newer_index_is_refused(tmp_path):

@@ -292,3 +292,126 @@ def test_with_the_real_library_the_table_follows_writes_and_undo(tmp_path: Path,
         assert [library.track(t).genre for t in ids] == ["; ".join(p.old) for p in planned]
         missing = journal.plan_batch(library, [9999], "genre", {9999: ["x"]})
         assert missing[0].error == "not in the library index"
+
+
+# -- byte-exact undo, renames and moves, the preview's checks -----------------------------------
+
+
+def test_undo_is_byte_exact_also_for_two_fields_written_to_one_file(lib: IndexOnly,
+                                                                    files: list[Path]) -> None:
+    before = {p: p.read_bytes() for p in files}
+    ids = [lib.add(p) for p in files]
+    proposals = {t: {"genre": ["Shoegaze"], "mood": ["Dreamy"]} for t in ids}
+    planned = journal.plan_routed(lib, proposals, mode="replace")
+    result = journal.write_batch(lib, planned, "genre+mood")
+    assert result.written == 8  # two consecutive safe writes per file
+    rows = lib.conn.execute("SELECT undo_before, undo_after, length(undo_delta) FROM changes"
+                            " WHERE batch_id = ?", (result.batch_id,)).fetchall()
+    assert all(b and a and 0 < n <= 1 << 20 for b, a, n in rows)
+    done = journal.undo(lib)
+    assert (done.restored, done.exact, done.inexact, done.refused) == (8, 8, [], [])
+    for p in files:
+        assert p.read_bytes() == before[p], p
+    assert not [n for n in os.listdir(files[0].parent) if n.endswith(".zsl-tmp")]
+
+
+def test_undo_of_a_file_changed_since_restores_the_field_and_says_so(lib: IndexOnly,
+                                                                     files: list[Path]) -> None:
+    ids = [lib.add(p) for p in files[:2]]
+    planned = journal.plan_batch(lib, ids, "genre", {t: ["Polka"] for t in ids}, mode="replace")
+    journal.write_batch(lib, planned, "genre")
+    # another program changes another field of the first file: the bytes are no longer ours
+    assert apply_change(plan_write(files[0], "comment", ["theirs"], mode="replace")).written
+    done = journal.undo(lib)
+    assert (done.restored, done.exact, done.refused) == (2, 1, [])
+    assert [shown for shown, _ in done.inexact] == [str(files[0])]
+    assert "changed since the write" in done.inexact[0][1]
+    assert read_field(files[0], "genre") == planned[0].old
+    assert read_field(files[0], "comment") == ["theirs"]  # their edit stays
+
+
+def _moved(lib: IndexOnly, track_id: int, path: Path, to: Path) -> Path:
+    """What the scan does for a moved file: the track keeps its id, its path follows."""
+    to.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(path, to)
+    lib.conn.execute("UPDATE tracks SET path = ?, display_path = ? WHERE id = ?",
+                     (db.path_key(to), db.display(to), track_id))
+    return to
+
+
+def test_undo_follows_the_track_through_renames_and_moves(lib: IndexOnly, files: list[Path]) -> None:
+    before = [p.read_bytes() for p in files]
+    ids = [lib.add(p) for p in files]
+    journal.write_batch(lib, journal.plan_batch(lib, ids, "genre", {t: ["Dub"] for t in ids},
+                                                mode="replace"), "genre")
+    renamed = _moved(lib, ids[0], files[0], files[0].with_name("01 - Renamed.mp3"))
+    moved = _moved(lib, ids[1], files[1], files[1].parent / "sub" / files[1].name)
+    done = journal.undo(lib)
+    assert (done.restored, done.exact, done.refused) == (4, 4, [])
+    assert [renamed.read_bytes(), moved.read_bytes(), files[2].read_bytes(),
+            files[3].read_bytes()] == before
+
+
+def test_a_batch_whose_files_all_vanished_is_not_marked_undone(lib: IndexOnly, files: list[Path],
+                                                               tmp_path: Path) -> None:
+    before = files[0].read_bytes()
+    ids = [lib.add(p) for p in files[:2]]
+    batch = journal.write_batch(lib, journal.plan_batch(lib, ids, "genre", {t: ["Dub"] for t in ids}),
+                                "genre").batch_id
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for p in files[:2]:
+        os.rename(p, aside / p.name)
+    done = journal.undo(lib)
+    assert (done.restored, done.missing, done.marked_undone) == (0, 2, False)
+    assert all("not found" in reason for _, reason in done.refused)
+    assert not journal.history(lib)[0].undone
+    for p in files[:2]:  # back where they were: the same batch undoes now
+        os.rename(aside / p.name, p)
+    again = journal.undo(lib)
+    assert (again.batch_id, again.restored, again.exact) == (batch, 2, 2)
+    assert files[0].read_bytes() == before and journal.history(lib)[0].undone
+
+
+def test_the_preview_reports_every_file_the_write_would_refuse(lib: IndexOnly, files: list[Path]) -> None:
+    import fcntl
+
+    ids = [lib.add(p) for p in files]
+    os.chmod(files[0], stat.S_IRUSR)
+    holder = os.open(files[2], os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another program mid-write
+    try:
+        planned = journal.plan_batch(lib, ids, "genre", {t: ["Dub"] for t in ids})
+        errors = [item.error for item in planned]
+        assert "read-only" in errors[0] and "locked" in errors[2]
+        assert errors[1] is None and errors[3] is None
+        result = journal.write_batch(lib, planned, "genre")
+        assert result.written == 2 and len(result.failed) == 2
+    finally:
+        os.close(holder)
+        os.chmod(files[0], stat.S_IRUSR | stat.S_IWUSR)
+
+
+@pytest.mark.parametrize("field, refused", [("custom:Énergie", {1, 2}), ("custom:能量", {1, 2}),
+                                            ("custom:Energy Level", set())])
+def test_a_custom_field_one_format_cannot_hold_is_refused_for_that_file_only(
+        lib: IndexOnly, files: list[Path], field: str, refused: set[int]) -> None:
+    """Vorbis comment and MP4 freeform names are ASCII; ID3 (TXXX) and WAV's ID3 hold any."""
+    ids = [lib.add(p) for p in files]
+    before = [p.read_bytes() for p in files]
+    planned = journal.plan_batch(lib, ids, field, {t: ["hoch"] for t in ids}, mode="replace")
+    assert {i for i, item in enumerate(planned) if item.error} == refused
+    assert all("cannot hold field" in planned[i].error for i in refused)
+    result = journal.write_batch(lib, planned, field)
+    assert result.written == 4 - len(refused) and len(result.failed) == len(refused)
+    for i, p in enumerate(files):
+        if i in refused:
+            assert p.read_bytes() == before[i]
+        else:
+            assert read_field(p, field) == ["hoch"]
+    # the write itself refuses too (a plan made elsewhere), with the same line
+    from app.tagwriter import Change
+
+    for i in refused:
+        outcome = apply_change(Change(files[i], field, [], ["x"]))
+        assert not outcome.written and outcome.error == planned[i].error
