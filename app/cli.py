@@ -5,6 +5,7 @@
     zsl-tagger tags ~/Music/album      the seen and unseen tags the model proposes
     zsl-tagger write --field genre --top 3 --dry-run      show, then write (journaled)
     zsl-tagger history / undo          list the write batches, put the old tags back
+    zsl-tagger failed                  the files scans could not read, with their reasons
     zsl-tagger import part-*.npz       take `zsl-core embed --shard` parts in without decoding
 
 Without arguments it starts the GUI. Everything goes through app.library.Library and
@@ -51,10 +52,47 @@ def open_library(args: argparse.Namespace) -> Any:
         raise UsageError(f"--model {args.model}: not 'default' and not a model folder")
     if args.db and Path(args.db).expanduser().is_dir():
         raise UsageError(f"--db {args.db}: is a folder; give the index file's name")
+    check_device(args.device)
     from app.library import Library
 
     return Library(db_path=args.db, model=args.model, vectors=args.vectors, device=args.device,
                    precision=args.precision)
+
+
+def check_device(device: str) -> None:
+    """`--device cuda` on a machine without a usable CUDA GPU: one line (exit 2) before
+    anything is opened, instead of a traceback from deep inside PyTorch on first use."""
+    if device != "cuda":
+        return
+    from zsl_core.errors import ModelError
+
+    try:
+        import torch
+
+        available = bool(torch.cuda.is_available()) and torch.cuda.device_count() > 0
+    except Exception:  # a broken CUDA install is "no GPU" too
+        available = False
+    if not available:
+        raise ModelError("--device cuda: no CUDA GPU is available here (no NVIDIA driver or "
+                         "device); use --device auto or --device cpu")
+
+
+def failed_tracks(library: Any, roots: Sequence[str | Path] = ()) -> list[tuple[str, str]]:
+    """(display path, reason) of every track whose last scan failed (under `roots` if given):
+    the index remembers them until the file changes or is removed."""
+    from app import db
+
+    rows = library.conn.execute("SELECT path, display_path, error FROM tracks "
+                                "WHERE status = 'failed' ORDER BY path").fetchall()
+    keys = [db.path_key(r) for r in roots]
+    sep = os.sep.encode()
+    out = []
+    for key, shown, error in rows:
+        key = bytes(key)
+        if keys and not any(key == k or key.startswith(k.rstrip(sep) + sep) for k in keys):
+            continue
+        out.append((shown, error or "failed (no reason recorded)"))
+    return out
 
 
 def resolve_tracks(library: Any, paths: Sequence[str], ok_only: bool = True) -> tuple[list[Any], int]:
@@ -172,9 +210,33 @@ def cmd_scan(args: argparse.Namespace, library: Any) -> int:
           f"{len(summary.failed)} failed")
     for shown, reason in summary.failed:
         print(f"  failed: {shown}: {reason}")
+    # files that failed in an earlier scan and have not changed since still fail: say so
+    new_failures = {shown for shown, _ in summary.failed}
+    earlier = [row for row in failed_tracks(library, args.folders or library.folders())
+               if row[0] not in new_failures]
+    if earlier:
+        print(f"{len(earlier)} failed in an earlier scan and unchanged since (`{PROG} failed` "
+              f"lists them):")
+        for shown, reason in earlier[:20]:
+            print(f"  still failed: {shown}: {reason}")
+        if len(earlier) > 20:
+            print(f"  ... and {len(earlier) - 20} more")
     if summary.cancelled:
         return EXIT_INTERRUPTED
-    return EXIT_PARTIAL if summary.failed else EXIT_OK
+    return EXIT_PARTIAL if summary.failed or earlier else EXIT_OK
+
+
+def cmd_failed(args: argparse.Namespace, library: Any) -> int:
+    rows = failed_tracks(library, args.paths)
+    if args.json:
+        print(json.dumps([{"path": shown, "reason": reason} for shown, reason in rows], indent=2))
+    elif not rows:
+        print("no failed files")
+    else:
+        for shown, reason in rows:
+            print(f"{shown}: {reason}")
+        print(f"{len(rows)} failed (a scan tries each again once the file changes)")
+    return EXIT_PARTIAL if rows else EXIT_OK
 
 
 def cmd_import(args: argparse.Namespace, library: Any) -> int:
@@ -283,6 +345,13 @@ def cmd_write(args: argparse.Namespace, library: Any) -> int:
     proposals = {tid: journal.propose(library, tid, top_k=args.top, min_score=args.min_score,
                                       include=args.include, routes=routes, field=args.field)
                  for tid in ids}
+    not_analysed = [t for t in tracks if not proposals[t.id] and library.analysis(t.id) is None]
+    if not_analysed:
+        why = (f"not analysed with this model ({library.model_name}); scan first (`{PROG} scan` "
+               f"with the same --model, --vectors and --precision)")
+        if len(not_analysed) == len(tracks):
+            raise UsageError(f"none of the {len(tracks)} tracks was {why}")
+        err(f"{len(not_analysed)} of {len(tracks)} tracks {why}; they are left out")
     planned = journal.plan_routed(library, proposals, mode=args.mode, options=options)
     if args.dry_run:
         shown = None
@@ -480,6 +549,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("batch", nargs="?", type=int, default=None, metavar="BATCH",
                    help="batch number from `history` (default: the latest not undone)")
     p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("failed", help="list the files the scans could not read, with why")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="only files under these folders (default: all)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_failed)
 
     p = sub.add_parser("history", help="list the write batches, newest first")
     p.add_argument("--limit", type=_positive, default=50, metavar="N")
