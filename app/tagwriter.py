@@ -612,8 +612,10 @@ def _mapped(f: BinaryIO) -> "mmap.mmap | bytes":
     return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def make_undo_data(original: str | Path, written: str | Path, limit: int = UNDO_LIMIT) -> UndoData:
-    """The delta that turns `written` back into `original`, with both files' hashes."""
+def make_undo_data(original: str | Path, written: str | Path, limit: int | None = None) -> UndoData:
+    """The delta that turns `written` back into `original`, with both files' hashes (no delta
+    when it would hold more than `limit` bytes, default UNDO_LIMIT)."""
+    limit = UNDO_LIMIT if limit is None else limit
     with open(original, "rb") as fo, open(written, "rb") as fn:
         old, new = _mapped(fo), _mapped(fn)
         try:

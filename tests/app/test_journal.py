@@ -415,3 +415,19 @@ def test_a_custom_field_one_format_cannot_hold_is_refused_for_that_file_only(
     for i in refused:
         outcome = apply_change(Change(files[i], field, [], ["x"]))
         assert not outcome.written and outcome.error == planned[i].error
+
+
+def test_a_change_too_large_to_keep_falls_back_to_the_field_values(lib: IndexOnly, files: list[Path],
+                                                                   monkeypatch) -> None:
+    import app.tagwriter
+
+    monkeypatch.setattr(app.tagwriter, "UNDO_LIMIT", 8)  # every delta is "too large"
+    tid = lib.add(files[0])
+    planned = journal.plan_batch(lib, [tid], "genre", {tid: ["Dub"]}, mode="replace")
+    journal.write_batch(lib, planned, "genre")
+    assert lib.conn.execute("SELECT undo_delta IS NULL, undo_before IS NOT NULL FROM changes"
+                            ).fetchone() == (1, 1)
+    done = journal.undo(lib)
+    assert (done.restored, done.exact, done.refused) == (1, 0, [])
+    assert "no byte-exact record" in done.inexact[0][1]
+    assert read_field(files[0], "genre") == planned[0].old

@@ -463,3 +463,44 @@ def test_temp_names_are_cut_by_bytes_at_character_boundaries() -> None:
         if os.fsencode(name).decode("utf-8", "ignore") == name:  # valid UTF-8 stays valid
             body.decode("utf-8")
     assert temp_name_for("x.mp3", "0a1b2c3d") == b".x.mp3.0a1b2c3d" + TEMP_SUFFIX.encode()
+
+
+def test_undo_delta_rebuilds_the_original_from_shifted_and_scattered_changes(tmp_path: Path) -> None:
+    """A grown tag at the start, a changed tag at the end, 8 bytes changed every 4 KB (Ogg
+    page numbers and checksums): small delta, exact rebuild; too large -> no delta."""
+    import io
+    import random
+
+    from app.tagwriter import _apply_delta, make_undo_data
+
+    rng = random.Random(3)
+    original = bytearray(rng.randbytes(300_000))
+    written = bytearray(rng.randbytes(1500)) + original[700:]
+    for at in range(2000, len(written) - 8, 4096):
+        written[at:at + 8] = rng.randbytes(8)
+    written[-128:] = rng.randbytes(128)
+    (tmp_path / "a").write_bytes(original)
+    (tmp_path / "b").write_bytes(written)
+    undo = make_undo_data(tmp_path / "a", tmp_path / "b")
+    assert undo.delta is not None and len(undo.delta) < 10_000
+    out = io.BytesIO()
+    assert _apply_delta(undo.delta, bytes(written), out) == undo.before_sha256
+    assert out.getvalue() == bytes(original)
+    assert make_undo_data(tmp_path / "a", tmp_path / "b", limit=100).delta is None
+
+
+def test_restore_exact_refuses_a_file_changed_since_and_leaves_it(tmp_path: Path) -> None:
+    from app.tagwriter import restore_exact
+
+    path = make(tmp_path, "flac")
+    before = path.read_bytes()
+    written = apply_change(plan_write(path, "genre", ["Dub"], "replace"), keep_undo=True)
+    assert written.written and written.undo is not None
+    assert apply_change(plan_write(path, "mood", ["Calm"], "replace")).written  # someone else
+    changed = path.read_bytes()
+    refused = restore_exact(path, written.undo)
+    assert not refused.written and "changed since" in refused.error
+    assert path.read_bytes() == changed
+    assert restore_exact(path, written.undo).error  # still refused, nothing left behind
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".zsl-tmp")]
+    assert before != changed
