@@ -115,14 +115,27 @@ def cmd_predict(args: argparse.Namespace) -> int:
         results.append(prediction)
         if not args.json:
             print(path)
-            print("  seen:   " + ", ".join(f"{t.tag} {t.score:.3f}" for t in prediction.seen))
+            print("  proposed: " + (", ".join(f"{t.tag} ({t.kind.value}) {t.confidence:.2f}"
+                                              for t in prediction.pick(args.top)) or "-"))
+            print("  seen:     " + ", ".join(f"{t.tag} {t.score:.3f}" for t in prediction.seen))
             if prediction.unseen:
-                print("  unseen: " + ", ".join(f"{t.tag} {t.score:.3f}" for t in prediction.unseen))
+                print("  new:      " + ", ".join(f"{t.tag} {t.score:.3f}" for t in prediction.unseen))
     if args.json:
-        print(json.dumps([p.to_dict() for p in results], indent=2))
+        print(json.dumps([{**p.to_dict(), "proposed": [t.to_dict() for t in p.pick(args.top)]}
+                          for p in results], indent=2))
+    elif results:
+        print(f"({_score_note(tagger)}; new = a word the model was never trained on)")
     if failed and not results:
         return EXIT_ERROR
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _score_note(tagger) -> str:
+    from zsl_core.tags import ScoreKind
+
+    if getattr(tagger, "seen_score_kind", None) is ScoreKind.PROBABILITY:
+        return "scores are probabilities (0-1); a new word's is read off the trained words nearest to it"
+    return "scores are cosine similarities (-1..1)"
 
 
 def cmd_embed(args: argparse.Namespace) -> int:

@@ -1052,7 +1052,7 @@ def _shipped_vocabulary() -> list[str]:
     from zsl_core.pipeline import load_vocabulary
 
     try:
-        return load_vocabulary()
+        return list(load_vocabulary())
     except DatasetError:
         return []
 

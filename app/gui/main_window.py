@@ -867,9 +867,15 @@ class MainWindow(QMainWindow):
         self.last_undo = result
         for path, reason in result.refused:
             self.log_view.add(f"{path}: not restored: {reason}", logging.WARNING)
-        self.message(f"Undid batch {result.batch_id}: {result.restored} file(s) restored"
-                     + (f", {len(result.refused)} refused (see the log)" if result.refused else ""),
-                     error=bool(result.refused))
+        for path, reason in getattr(result, "inexact", []):
+            self.log_view.add(f"{path}: {reason}", logging.INFO)
+        if not getattr(result, "marked_undone", True):
+            self.message(f"Batch {result.batch_id} not undone: none of its files was found; rescan (F5), "
+                         "then undo again", error=True)
+        else:
+            self.message(f"Undid batch {result.batch_id}: {result.restored} file(s) restored"
+                         + (f", {len(result.refused)} refused (see the log)" if result.refused else ""),
+                         error=bool(result.refused))
         self._fetch_rows(ids)
         if self.history_dialog is not None and self.history_dialog.isVisible():
             self._refresh_history()

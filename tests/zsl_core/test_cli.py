@@ -27,7 +27,7 @@ def songs(tmp_path):
 def test_predict_prints_seen_and_unseen_tags(songs, capsys):
     assert main(["predict", str(songs[0]), "--top", "5"]) == 0
     out = capsys.readouterr().out
-    assert "seen:" in out and "unseen:" in out
+    assert "seen:" in out and "new:" in out and "proposed:" in out
 
 
 def test_predict_json_and_windows(songs, capsys):
