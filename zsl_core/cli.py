@@ -15,7 +15,7 @@ import logging
 import sys
 from typing import Sequence
 
-from zsl_core.errors import ZslError
+from zsl_core.errors import ModelError, ZslError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 
@@ -101,7 +101,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from zsl_core import pipeline
     from zsl_core.errors import AudioError
 
-    tagger = pipeline.load_tagger(args.model, vectors=args.vectors)
+    tagger = pipeline.load_tagger(args.model, vectors=args.vectors, device=args.device)
     vocabulary = pipeline.load_vocabulary(args.vocab)
     failed = 0
     results = []
@@ -281,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocab", help="text file of candidate unseen words (default: the built-in vocabulary)")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--windows", type=int, default=None, help="analyse N evenly spaced windows (faster)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--json", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_predict)
@@ -328,6 +329,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_device(device: str | None) -> None:
+    """`--device cuda` on a machine without one: one line before any work starts."""
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ModelError("--device cuda: no CUDA GPU is available here (use --device auto or cpu)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -337,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the commands print their own summaries; library log lines would repeat them
         logging.getLogger("zsl_core").addHandler(logging.NullHandler())
     try:
+        _check_device(getattr(args, "device", None))
         return int(args.func(args) or 0)
     except ZslError as exc:
         if args.debug:

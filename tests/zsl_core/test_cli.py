@@ -109,3 +109,11 @@ def test_every_subcommand_has_help(capsys):
             parser.parse_args([command, "--help"])
         assert exit_info.value.code == 0
         assert "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+@pytest.mark.parametrize("command", [["predict", "x.wav"], ["embed", "x.wav", "--out", "x.npz"]])
+def test_device_cuda_without_a_gpu_is_one_line(command, capsys):
+    assert main([*command, "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no CUDA GPU" in err
