@@ -426,6 +426,93 @@ def cmd_history(args: argparse.Namespace, library: Any) -> int:
     return EXIT_OK
 
 
+# --- finding music: similar, duplicates, playlists, export ------------------------------------
+
+def _track_line(library: Any, track_id: int) -> str:
+    row = library.track(track_id)
+    who = " - ".join(x for x in (row.artist, row.title) if x)
+    return f"{row.display_path}" + (f"  ({who})" if who else "")
+
+
+def cmd_similar(args: argparse.Namespace, library: Any) -> int:
+    tracks, missing = resolve_tracks(library, args.paths)
+    if not tracks:
+        return EXIT_ERROR
+    hits = library.similar([t.id for t in tracks], top_k=args.top)
+    if args.json:
+        print(json.dumps([{"id": h.track_id, "path": h.display_path, "similarity": round(h.score, 4),
+                           "labels": [{"tag": t, "probability": round(v, 4)} for t, v in h.matched]}
+                          for h in hits], indent=2))
+        return EXIT_PARTIAL if missing else EXIT_OK
+    names = tracks[0].display_path if len(tracks) == 1 else f"{len(tracks)} tracks"
+    print(f"more like {names}:")
+    for rank, hit in enumerate(hits, 1):
+        labels = ", ".join(t for t, _ in hit.matched)
+        print(f"{rank:3d}  {hit.score:.3f}  {hit.display_path}" + (f"  [{labels}]" if labels else ""))
+    if not hits:
+        print("  (no other analysed track)")
+    return EXIT_PARTIAL if missing else EXIT_OK
+
+
+def cmd_duplicates(args: argparse.Namespace, library: Any) -> int:
+    groups = library.duplicates()
+    if args.json:
+        print(json.dumps([g.to_dict() for g in groups], indent=2))
+        return EXIT_OK
+    if not groups:
+        print("no duplicates found")
+        return EXIT_OK
+    for number, group in enumerate(groups, 1):
+        how = "identical audio" if group.identical else f"same recording (similarity {group.similarity:.3f})"
+        print(f"group {number}: {len(group.track_ids)} tracks, {how}")
+        for path, duration in zip(group.paths, group.durations):
+            length = "" if duration is None else f"  {duration:.1f} s"
+            print(f"  {path}{length}")
+    n_tracks = sum(len(g.track_ids) for g in groups)
+    print(f"{len(groups)} group(s), {n_tracks} tracks; nothing was changed or deleted")
+    return EXIT_OK
+
+
+def cmd_playlist(args: argparse.Namespace, library: Any) -> int:
+    from app import playlists
+
+    out = Path(args.out).expanduser()
+    if out.is_dir():
+        raise UsageError(f"--out {args.out}: is a folder; give the playlist's file name")
+    if not out.parent.exists():
+        raise UsageError(f"--out {args.out}: no such folder {out.parent}")
+    per_album = None if args.same_album_ok else args.per_album
+    entries, result = playlists.instant_playlist(library, args.phrase, count=args.count, per_album=per_album)
+    if result.missing_words:
+        err(f"not a word the model knows, ignored: {', '.join(result.missing_words)}")
+    if not entries:
+        err(f"nothing matches {args.phrase!r}: no playlist written")
+        return EXIT_PARTIAL
+    xspf = args.xspf or out.suffix.lower() == ".xspf"
+    n = playlists.write_playlist(out, entries, relative=args.relative, xspf=xspf, title=args.phrase)
+    limit = "" if per_album is None else f", at most {per_album} per album/folder"
+    print(f"wrote {n} tracks for {args.phrase!r} to {out} ({'XSPF' if xspf else 'M3U8'}"
+          f"{', relative paths' if args.relative else ''}{limit})")
+    if n < args.count:
+        print(f"  ({args.count - n} fewer than asked: no more tracks match well enough"
+              + ("" if per_album is None else "; --same-album-ok lifts the album limit") + ")")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, library: Any) -> int:
+    from app import export
+
+    out = Path(args.out).expanduser()
+    fmt = args.format or out.suffix.lstrip(".").lower()
+    if fmt not in ("csv", "json"):
+        raise UsageError(f"--out {args.out}: name a .csv or .json file (or give --format)")
+    if not out.parent.exists():
+        raise UsageError(f"--out {args.out}: no such folder {out.parent}")
+    n = export.write_export(library, out, fmt=fmt, top_k=args.top, min_confidence=args.min_confidence)
+    print(f"exported {n} tracks with up to {args.top} proposed tags each to {out} ({fmt.upper()})")
+    return EXIT_OK
+
+
 # --- parser -----------------------------------------------------------------------------------
 
 def _field(value: str) -> str:
@@ -560,6 +647,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive, default=50, metavar="N")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("similar", help="tracks that sound like the given ones (more like this)",
+                       description="The library's tracks most similar by sound to one or several indexed "
+                                   "tracks (from the stored analysis), leaving out their duplicates.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="indexed files or folders")
+    p.add_argument("--top", type=_positive, default=20, metavar="K")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("duplicates", help="list tracks stored several times (never deletes)",
+                       description="Groups of tracks that are the same recording: identical audio, or "
+                                   "another format, bitrate, a trimmed or louder copy. Lists only.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_duplicates)
+
+    p = sub.add_parser("playlist", help="an instant playlist from words, as M3U8 or XSPF",
+                       description="The tracks that best match a phrase (as `search`), with variety: at "
+                                   "most --per-album tracks of one album or folder unless --same-album-ok.")
+    p.add_argument("phrase")
+    p.add_argument("--count", type=_positive, default=30, metavar="N")
+    p.add_argument("--out", required=True, metavar="FILE", help="playlist file (.m3u8, or .xspf)")
+    p.add_argument("--xspf", action="store_true", help="write XSPF (also chosen by a .xspf name)")
+    p.add_argument("--relative", action="store_true", help="paths relative to the playlist's folder")
+    p.add_argument("--per-album", type=_positive, default=2, metavar="N",
+                   help="at most N tracks of one album (or folder) (default 2)")
+    p.add_argument("--same-album-ok", action="store_true", help="no limit per album")
+    p.set_defaults(func=cmd_playlist)
+
+    p = sub.add_parser("export", help="every track with its proposed tags, as CSV or JSON",
+                       description="Path, title, artist, album, current genre/mood and the proposed tags "
+                                   "(kind, confidence) of every track, for other tools.")
+    p.add_argument("--out", required=True, metavar="FILE", help="a .csv or .json file")
+    p.add_argument("--format", choices=["csv", "json"], default=None, help="default: by the file's suffix")
+    p.add_argument("--top", type=_positive, default=5, metavar="K", help="proposed tags per track")
+    p.add_argument("--min-confidence", type=float, default=None, metavar="C",
+                   help="leave out proposals below this confidence (default: the proposal rule's 0.15)")
+    p.set_defaults(func=cmd_export)
 
     for p in sub.choices.values():
         _add_globals(p, top_level=False)

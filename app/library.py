@@ -317,6 +317,92 @@ class Library:
         self._matrix = (key, (ids, seen, embeddings))
         return ids, seen, embeddings
 
+    # --- more like this, duplicates (app/similarity.py) -------------------------------------
+    def similar(self, track_ids: Sequence[int], top_k: int = 20) -> list[Hit]:
+        """The tracks that sound most like `track_ids` (one or several: their mean), best first,
+        from the stored analysis (no audio). The query tracks and their duplicates (identical
+        audio, or the same recording by `duplicates`' rule) are left out. `Hit.score` is the
+        cosine (-1..1); `Hit.matched` the hit's three most probable seen labels.
+
+        Raises LibraryError for a track that is unknown or not analysed by this model."""
+        from app import similarity
+
+        index = self._sound_index()
+        ids, vectors, seen = index["ids"], index["vectors"], index["seen"]
+        rows = []
+        for track_id in dict.fromkeys(int(t) for t in track_ids):
+            row = index["row_of"].get(track_id)
+            if row is None:
+                self.track(track_id)  # LibraryError for an unknown id
+                raise LibraryError(f"not analysed yet: {self.track(track_id).display_path} "
+                                   "(scan its folder first)")
+            rows.append(row)
+        if not rows or top_k <= 0 or len(ids) == 0:
+            return []
+        twins = similarity.duplicate_pairs(seen, index["durations"], index["fingerprints"], rows=rows)
+        exclude = sorted({x for i, j, *_ in twins for x in (i, j)} - set(rows))
+        hit_rows, scores = similarity.similar_rows(vectors, rows, top_k=top_k, exclude=exclude)
+        hit_ids = [int(ids[r]) for r in hit_rows.tolist()]
+        paths = self._display_paths(hit_ids)
+        labels = list(getattr(self.tagger, "seen_labels", []) or [])
+        hits = []
+        for track_id, row, score in zip(hit_ids, hit_rows.tolist(), scores.tolist()):
+            matched: list[tuple[str, float]] = []
+            if seen is not None and seen.shape[1] == len(labels) and labels:
+                top = np.argsort(-seen[row], kind="stable")[:3]
+                matched = [(labels[k], float(seen[row, k])) for k in top.tolist()]
+            hits.append(Hit(track_id, paths.get(track_id, ""), float(score), [t for t, _ in matched], matched))
+        return hits
+
+    def duplicates(self) -> list[Any]:
+        """Groups of tracks that are the same recording (`app.similarity.DuplicateGroup`):
+        identical audio (same fingerprint), or another format / bitrate / a trimmed or louder
+        copy (durations agree, label distributions nearly the same). Largest groups first;
+        members in path order. Reads the index only; nothing is deleted or changed."""
+        from app import similarity
+
+        index = self._sound_index()
+        pairs = similarity.duplicate_pairs(index["seen"], index["durations"], index["fingerprints"])
+        groups = []
+        for rows, lowest, identical in similarity.duplicate_groups(len(index["ids"]), pairs):
+            member_ids = [int(index["ids"][r]) for r in rows]
+            paths = self._display_paths(member_ids)
+            ordered = sorted(zip(member_ids, rows), key=lambda m: paths.get(m[0], ""))
+            groups.append(similarity.DuplicateGroup(
+                [m for m, _ in ordered], identical, float(lowest), [paths.get(m, "") for m, _ in ordered],
+                [index["durations"][r] for _, r in ordered]))
+        return groups
+
+    def _sound_index(self) -> dict[str, Any]:
+        """What similarity and duplicates read, built from `_search_matrix` (same cache key):
+        ids, seen scores, sound vectors, durations, fingerprints, row_of (id -> row)."""
+        from app import similarity
+
+        ids, seen, embeddings = self._search_matrix()
+        key = self._matrix[0] if self._matrix is not None else None
+        cached = getattr(self, "_sound_cache", None)
+        if cached is not None and cached[0] == key and key is not None:
+            return cached[1]
+        meta: dict[int, tuple[Any, Any]] = {}
+        id_list = [int(i) for i in ids.tolist()]
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for track_id, duration, fingerprint in self.conn.execute(
+                    f"SELECT id, duration, fingerprint FROM tracks WHERE id IN ({marks})", chunk):
+                meta[int(track_id)] = (duration, fingerprint)
+        if embeddings is None and seen is not None and len(seen) and seen.shape[1] == 0:
+            embeddings = None
+        index = {
+            "ids": ids, "seen": seen if seen is not None and np.size(seen) else None,
+            "vectors": similarity.sound_vectors(seen if np.size(seen) else None, embeddings),
+            "durations": [meta.get(i, (None, None))[0] for i in id_list],
+            "fingerprints": [meta.get(i, (None, None))[1] for i in id_list],
+            "row_of": {i: r for r, i in enumerate(id_list)},
+        }
+        self._sound_cache = (key, index)
+        return index
+
     # --- after writes -----------------------------------------------------------------------
     def refresh(self, track_ids: Iterable[int]) -> None:
         """Re-read tags (and size/mtime) of files we just wrote, so the table shows the new

@@ -144,6 +144,9 @@ class MainWindow(QMainWindow):
         self.log_view.attach()
         self.view_menu.addAction(self.log_view.toggleViewAction())
         self.log_view.hide()
+        from app.gui.find_music import install as install_find_music  # more like this, duplicates, playlists
+
+        self.find_music = install_find_music(self)
 
         self._row_timer = QTimer(self)
         self._row_timer.setInterval(ROW_FLUSH_MS)
