@@ -373,6 +373,28 @@ class Library:
                 [index["durations"][r] for _, r in ordered]))
         return groups
 
+    def copies(self, track_ids: Sequence[int]) -> dict[int, set[int]]:
+        """For each given track, the other tracks that are the same recording (the `duplicates`
+        rule, checked only against these tracks: cheap for a playlist's worth). Unknown or
+        unanalysed ids map to an empty set."""
+        from app import similarity
+
+        index = self._sound_index()
+        wanted = {int(t): index["row_of"].get(int(t)) for t in track_ids}
+        rows = [r for r in wanted.values() if r is not None]
+        out: dict[int, set[int]] = {t: set() for t in wanted}
+        if not rows:
+            return out
+        ids = index["ids"]
+        for i, j, *_ in similarity.duplicate_pairs(index["seen"], index["durations"], index["fingerprints"],
+                                                   rows=rows):
+            a, b = int(ids[i]), int(ids[j])
+            if a in out:
+                out[a].add(b)
+            if b in out:
+                out[b].add(a)
+        return out
+
     def _sound_index(self) -> dict[str, Any]:
         """What similarity and duplicates read, built from `_search_matrix` (same cache key):
         ids, seen scores, sound vectors, durations, fingerprints, row_of (id -> row)."""

@@ -11,7 +11,8 @@ Written the way players read them (Strawberry, VLC, mpv, MPD, Navidrome, Jellyfi
 
 Both writers replace the target atomically. `instant_playlist` turns a phrase into a playlist
 through `Library.search`, with variety: at most `per_album` tracks of one album (or, for files
-without an album tag, one folder), unless that rule is switched off.
+without an album tag, one folder), unless that rule is switched off, and never two copies of one
+recording.
 """
 
 from __future__ import annotations
@@ -250,21 +251,28 @@ def _group_key(row: Any) -> tuple[str, str]:
 def instant_playlist(library: Any, phrase: str, count: int = 30, per_album: int | None = DEFAULT_PER_ALBUM,
                      floor: float | None = None) -> tuple[list[PlaylistEntry], Any]:
     """The best `count` tracks for `phrase` (Library.search), at most `per_album` from one album or
-    folder (None: no limit). Returns (entries, the SearchResult)."""
+    folder (None: no limit), each recording once (`Library.copies`: another format or a trimmed
+    copy of a track already chosen is skipped). Returns (entries, the SearchResult)."""
     wanted = max(int(count), 0)
     result = library.search(phrase, top_k=max(wanted * 20, 200), floor=floor)
+    hit_ids = [int(h.track_id) for h in result.hits]
+    copies_of = library.copies(hit_ids) if hasattr(library, "copies") else {}
     chosen: list[int] = []
+    skip: set[int] = set()  # copies of a recording already in the playlist
     taken: dict[tuple[str, str], int] = {}
-    for hit in result.hits:
+    for track_id in hit_ids:
         if len(chosen) >= wanted:
             break
+        if track_id in skip:
+            continue
         try:
-            row = library.track(int(hit.track_id))
+            row = library.track(track_id)
         except Exception:
             continue
         key = _group_key(row)
         if per_album is not None and taken.get(key, 0) >= per_album:
             continue
         taken[key] = taken.get(key, 0) + 1
-        chosen.append(int(hit.track_id))
+        chosen.append(track_id)
+        skip |= copies_of.get(track_id, set())
     return entries_for(library, chosen), result

@@ -277,3 +277,19 @@ def test_cli_export_csv_and_json(library: Library, db, tmp_path: Path, capsys) -
         assert len(row["proposed_kinds"].split("; ")) == len(row["proposed_confidences"].split("; "))
     code, _, err = run(capsys, *db, "export", "--out", str(tmp_path / "tags.txt"))
     assert code == 2 and ".csv or .json" in err
+
+
+def test_copies_and_instant_playlists_hold_each_recording_once(library: Library, folder: Path) -> None:
+    beat = _id(library, folder / "beat.mp3")
+    sweep = _id(library, folder / "sweep.ogg")
+    copies = library.copies([beat, sweep, 9999])
+    assert {Path(library.track(i).path).relative_to(folder).as_posix() for i in copies[beat]} == \
+        {"copies/beat.flac", "copies/beat-trim.flac", "copies/beat-quiet.ogg"}
+    assert copies[sweep] == set() and copies[9999] == set()
+    from app.playlists import instant_playlist
+
+    entries, result = instant_playlist(library, "electronic", count=30, per_album=None, floor=0.0)
+    assert len(result.hits) == 8  # every track matches with the floor at 0
+    names = [e.path.relative_to(folder).as_posix() for e in entries]
+    assert len([n for n in names if "beat" in n]) == 1 and len([n for n in names if "pad" in n and "other" not in n]) == 1
+    assert len(entries) == 4  # one beat, one pad, the other pad recording, the sweep

@@ -22,7 +22,12 @@ per track, `results.seen_scores`):
 * `conse`            the ConSE embeddings in word space (`tagger.track_embeddings`, 384-d), cosine
 * `conse-centred`    the same minus the library's mean embedding
 * `sqrt-c+conse-c`   both centred ones, each unit length, concatenated
-* `library`          what `Library.similar` returns (the representation the app uses)
+* `library`          what `Library.similar` returns (the representation the app uses; it also
+                     leaves out each query's duplicates, so a same-package track that the
+                     duplicate rule takes for a copy is not counted)
+
+None of these tracks is a copy of another, so every group `Library.duplicates()` finds here is a
+false positive; they are listed too.
 """
 
 from __future__ import annotations
@@ -217,6 +222,11 @@ def main() -> None:
     from app.similarity import SIMILARITY_REPRESENTATION
 
     result["library_representation"] = SIMILARITY_REPRESENTATION
+    # No track here is a copy of another: whatever `duplicates()` groups is a false positive.
+    result["duplicates_false_positives"] = [
+        {"similarity": round(g.similarity, 4), "tracks": [str(Path(p).relative_to(music)) for p in g.paths],
+         "durations": [None if d is None else round(d, 1) for d in g.durations]} for g in library.duplicates()]
+    result["pairs_compared_for_duplicates"] = len(ids) * (len(ids) - 1) // 2
     library.close()
     text = json.dumps(result, indent=2)
     print(text)
