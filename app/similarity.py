@@ -125,20 +125,26 @@ def duplicate_pairs(seen_scores: np.ndarray, durations: Sequence[float | None],
     known.sort(key=lambda i: float(durations[i]))
     dur = np.array([float(durations[i]) for i in known], np.float64)
     index = np.array(known, np.int64)
-    for pos in range(len(index)):
+    position = {int(i): p for p, i in enumerate(known)}
+    if wanted is None:
+        queries = range(len(index))
+    else:
+        queries = sorted(position[r] for r in wanted if r in position)
+    for pos in queries:
         i = int(index[pos])
-        limit = dur[pos] + max(tolerance, fraction * dur[pos] / max(1.0 - fraction, 1e-9))
-        end = int(np.searchsorted(dur, limit, side="right"))
-        if end <= pos + 1:
+        d = dur[pos]
+        high = int(np.searchsorted(dur, max(d + tolerance, d / max(1.0 - fraction, 1e-9)), side="right"))
+        if wanted is None:  # every pair once: look right only
+            low = pos + 1
+        else:
+            low = int(np.searchsorted(dur, min(d - tolerance, d * (1.0 - fraction)), side="left"))
+        others = index[low:high]
+        others = others[others != i]
+        if len(others) == 0:
             continue
-        others = index[pos + 1:end]
-        if wanted is not None and i not in wanted:
-            others = np.array([j for j in others.tolist() if j in wanted], np.int64)
-            if len(others) == 0:
-                continue
         sims = vectors[others] @ vectors[i]
-        for j, sim in zip(others.tolist(), sims.tolist()):
-            if sim >= threshold and durations_close(dur[pos], float(durations[j]), tolerance, fraction):
+        for j, sim in zip(others[sims >= threshold].tolist(), sims[sims >= threshold].tolist()):
+            if durations_close(d, float(durations[j]), tolerance, fraction):
                 key = (min(i, j), max(i, j))
                 if key not in identical:
                     pairs[key] = min(float(sim), 1.0)
