@@ -122,12 +122,14 @@ def propose(library: Any, track_id: int, top_k: int = 3, min_score: float | None
         raise ValueError(f"include must be one of {INCLUDE}, not {include!r}")
     if top_k <= 0:
         return {}
-    prediction = library.prediction(track_id, top_k=max(10, 4 * top_k))
+    prediction = library.prediction(track_id, top_k=max(40, 8 * top_k))
     if prediction is None:
         return {}
     routes = DEFAULT_ROUTES if routes is None else routes
     kinds = None if field else [kind for kind, target in routes.items() if target]
-    picked = prediction.pick(top_k=4 * top_k, min_confidence=min_score, include=include, kinds=kinds)
+    prior_of = getattr(library, "tag_prior", None)  # the library's average track, when it knows one
+    picked = prediction.pick(top_k=4 * top_k, min_confidence=min_score, include=include, kinds=kinds,
+                             prior=prior_of() if prior_of else None)
     return route_tags(picked, routes, field=field, per_field=top_k)
 
 

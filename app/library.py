@@ -32,6 +32,9 @@ from zsl_core.tags import ScoreKind, TagKind, TagScore, Vocabulary
 __all__ = ["Library", "LibraryError", "TrackRow", "Hit", "SearchResult", "ScanProgress",
            "ScanSummary", "DEFAULT_N_WINDOWS"]
 
+PRIOR_MIN_TRACKS = 20  # below this, a library's average track says little: tags rank by confidence alone
+PRIOR_CANDIDATES = 40  # seen and new words considered per track when proposing
+
 
 class LibraryError(ZslError):
     """A library request that cannot be met (unknown track id...), with a one-line reason."""
@@ -129,6 +132,7 @@ class Library:
         self._generation = 0  # bumped by our own writes that change what search ranks
         self._matrix: tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None
         self._phrase_set: set[str] | None = None
+        self._prior: tuple[Any, dict[str, float]] | None = None
 
     # --- the model, loaded on first use --------------------------------------------------------
     @property
@@ -240,12 +244,36 @@ class Library:
             return self.tagger.predict_scores(stored[0], stored[1], top_k=top_k, vocabulary=words, path=shown)
 
     def proposals(self, track_id: int, top_k: int = 5, min_confidence: float | None = None,
-                  include: str = "both", kinds: Sequence[TagKind] | None = None) -> list[TagScore]:
-        """The tags to propose for one track, best first (`Prediction.pick`: the one rule)."""
-        prediction = self.prediction(track_id, top_k=max(top_k, 10) * 2)
+                  include: str = "both", kinds: Sequence[TagKind] | None = None,
+                  vocabulary: Sequence[str] | None = None) -> list[TagScore]:
+        """The tags to propose for one track, best first (`Prediction.pick`: the one rule), ranked
+        against the library's own average track (`tag_prior`)."""
+        prediction = self.prediction(track_id, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary)
         if prediction is None:
             return []
-        return prediction.pick(top_k, min_confidence=min_confidence, include=include, kinds=kinds)
+        return prediction.pick(top_k, min_confidence=min_confidence, include=include, kinds=kinds,
+                               prior=self.tag_prior(vocabulary))
+
+    def tag_prior(self, vocabulary: Sequence[str] | None = None) -> dict[str, float] | None:
+        """Every candidate word's mean confidence over the library's analysed tracks, or None for
+        a library too small to say what is typical (under PRIOR_MIN_TRACKS) or a model whose
+        scores are not probabilities. Cached until the index changes."""
+        ids, seen, _ = self._search_matrix()
+        with self._lock:
+            tagger = self.tagger
+        if len(ids) < PRIOR_MIN_TRACKS or getattr(tagger, "seen_score_kind", None) is not ScoreKind.PROBABILITY:
+            return None
+        words = self.vocabulary if vocabulary is None else vocabulary
+        key = (self._matrix[0] if self._matrix else None, id(words))
+        if self._prior is None or self._prior[0] != key:
+            mean_seen = seen.mean(axis=0)
+            prior = {label: float(v) for label, v in zip(tagger.seen_labels, mean_seen)}
+            candidates = [w for w in dict.fromkeys(words) if not tagger.is_seen(w)]
+            with self._lock:
+                affinity, found, _ = tagger.vocabulary_affinities(candidates)
+            prior.update((w, float(v)) for w, v in zip(found, mean_seen @ affinity))
+            self._prior = (key, prior)
+        return self._prior[1]
 
     # --- search ---------------------------------------------------------------------------------
     def search(self, query: str, top_k: int = 20, floor: float | None = None) -> SearchResult:

@@ -50,7 +50,7 @@ import torch
 from zsl_core import audio as audio_io
 from zsl_core import dsp, musicnn
 from zsl_core.errors import AudioError, ModelError, ZslError
-from zsl_core.speech import speech_probability
+from zsl_core.speech import low_energy_share, speech_probability
 from zsl_core.resources import resource_path
 from zsl_core.tagger import Prediction, Tagger, TagScore
 from zsl_core.tags import ScoreKind, TagKind
@@ -314,21 +314,23 @@ class DefaultTagger(Tagger):
             means[name] = out["taggram"].mean(axis=0)
             if name == BACKBONE_MODEL:
                 means["penultimate"] = out["penultimate"].mean(axis=0)
-        means[SPEECH] = np.array([speech_probability(patches)], np.float32)
+        means[SPEECH] = np.array([low_energy_share(patches)], np.float32)
         return means
 
     def merge_probabilities(self, mean_taggrams: dict[str, np.ndarray]) -> np.ndarray:
         """Seen-label probabilities [n_seen]: each label takes the max of its members' probabilities.
 
-        musicnn's outputs are probabilities *given that it is music*; the speech detector's
-        number is the probability that it is not. So every music label is scaled by
-        (1 - P(speech)): a spoken text keeps no "techno" that would then be searched and proposed.
+        `mean_taggrams[SPEECH]` holds the patches' low-energy share (`zsl_core.speech`); with the
+        networks' total it gives P(speech), the "spoken word" label. musicnn's outputs are
+        probabilities *given that it is music*, so every music label is then scaled by
+        (1 - P(speech)): a spoken text keeps no "techno" that would be searched and proposed.
         """
-        speech = float(np.asarray(mean_taggrams.get(SPEECH, [0.0])).reshape(-1)[0])
-        music = 1.0 - speech
-        return np.array([speech if rows[0][0] == SPEECH else
-                         music * max(float(mean_taggrams[m][i]) for m, i in rows)
-                         for rows in self._members], dtype=np.float32)
+        music = np.array([0.0 if rows[0][0] == SPEECH else max(float(mean_taggrams[m][i]) for m, i in rows)
+                          for rows in self._members], dtype=np.float32)
+        low = float(np.asarray(mean_taggrams.get(SPEECH, [0.0])).reshape(-1)[0])
+        speech = speech_probability(low, float(music.sum()))
+        return np.array([speech if rows[0][0] == SPEECH else (1.0 - speech) * music[row]
+                         for row, rows in enumerate(self._members)], dtype=np.float32)
 
     def analyse_segments(self, segments: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """What the library caches per track: seen-label probabilities [n_seen] and musicnn features [200].

@@ -182,7 +182,7 @@ def analyse_batch(tagger: "Tagger", payloads: Sequence, patches: bool) -> list[t
             out.append((embedding, np.asarray(tagger.seen_scores(embedding), np.float32)))
         return out
     from zsl_core.default_model import SPEECH
-    from zsl_core.speech import speech_probability
+    from zsl_core.speech import low_energy_share
 
     joined = np.concatenate(list(payloads))
     taggrams = {name: model.extract_patches(joined, tagger.batch_size)["taggram"]
@@ -191,7 +191,7 @@ def analyse_batch(tagger: "Tagger", payloads: Sequence, patches: bool) -> list[t
     for payload in payloads:
         stop = start + len(payload)
         means = {n: t[start:stop].mean(axis=0) for n, t in taggrams.items()}
-        means[SPEECH] = np.array([speech_probability(payload)], np.float32)
+        means[SPEECH] = np.array([low_energy_share(payload)], np.float32)
         probabilities = tagger.merge_probabilities(means)
         start = stop
         # The built-in model keeps no embedding: it is derived from the probabilities on demand.

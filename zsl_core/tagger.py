@@ -16,7 +16,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -53,20 +53,29 @@ class Prediction:
         return next((t.confidence or 0.0 for t in self.seen if t.tag == SPEECH_LABEL), 0.0)
 
     def pick(self, top_k: int = 5, min_confidence: float | None = None, include: str = "both",
-             kinds: Sequence[TagKind] | None = None) -> list[TagScore]:
+             kinds: Sequence[TagKind] | None = None,
+             prior: Mapping[str, float] | None = None) -> list[TagScore]:
         """The tags to propose or write, best first: the one rule the CLI, the GUI and search use.
 
         Seen and new words are ranked together by `confidence` (one 0-1 scale), tags below
         `min_confidence` (default `PROPOSE_FLOOR`) are dropped, as are repeats of one tag
         spelled differently. A track that is speech gets no genre or mood but "spoken word".
         `include`: both, seen or unseen. `kinds`: only tags of these kinds.
+
+        `prior`: each word's mean confidence over the library the track belongs to. With it,
+        tags rank by how much more likely they are for this track than for the library's
+        average track (`confidence - prior`): a word that is likely everywhere ("electronic" in
+        a library of game music) says nothing about one track and stops topping every list.
         """
         if include not in INCLUDE:
             raise ValueError(f"include must be one of {INCLUDE}, not {include!r}")
         floor = PROPOSE_FLOOR if min_confidence is None else min_confidence
         pool = ([*self.seen] if include in ("both", "seen") else []) + \
                ([*self.unseen] if include in ("both", "unseen") else [])
-        pool.sort(key=lambda t: -(t.confidence or 0.0))
+        if prior:
+            pool.sort(key=lambda t: -((t.confidence or 0.0) - prior.get(t.tag, 0.0)))
+        else:
+            pool.sort(key=lambda t: -(t.confidence or 0.0))
         speech = self.speech >= SPEECH_THRESHOLD
         chosen: list[TagScore] = []
         keys: set[str] = set()

@@ -408,8 +408,7 @@ class MainWindow(QMainWindow):
     def _propose(self, library: Any, track_id: int, top_k: int) -> list[str]:
         """The tags proposed for a track (library thread), by the one picking rule
         (`Prediction.pick`), over the vocabulary chosen in Settings."""
-        prediction = library.prediction(track_id, top_k=max(10, 2 * top_k), vocabulary=self._words(library))
-        return [] if prediction is None else [t.tag for t in prediction.pick(top_k)]
+        return [t.tag for t in library.proposals(track_id, top_k, vocabulary=self._words(library))]
 
     def _start_predicted(self, ids: list[int]) -> None:
         """Fill the "Predicted tags" column in chunks, so searches slip in between them."""
@@ -745,8 +744,15 @@ class MainWindow(QMainWindow):
         top_k = self.settings.top_k
 
         def work(library):
-            prediction = library.prediction(track_id, top_k=max(top_k, 10), vocabulary=self._words(library))
-            return prediction, [] if prediction is None else [t.tag for t in prediction.pick(top_k)]
+            words = self._words(library)
+            prediction = library.prediction(track_id, top_k=max(top_k, 10), vocabulary=words)
+            proposed = library.proposals(track_id, top_k, vocabulary=words)
+            if prediction is not None:  # a proposal ranked by distinctiveness may lie below the top 10
+                shown = {t.tag for t in [*prediction.seen, *prediction.unseen]}
+                for tag in proposed:
+                    if tag.tag not in shown:
+                        (prediction.seen if tag.seen else prediction.unseen).append(tag)
+            return prediction, [t.tag for t in proposed]
 
         def done(result) -> None:
             prediction, proposal = result
@@ -808,7 +814,7 @@ class MainWindow(QMainWindow):
                     by_word = {t.tag: t for t in [*prediction.seen, *prediction.unseen]}
                     tags = [by_word[w] for w in decisions[i] if w in by_word]
                 else:
-                    tags = prediction.pick(top_k)
+                    tags = library.proposals(i, top_k, vocabulary=vocabulary_of(library))
                 proposals[i] = route_tags(tags, routes, field=field or None)
             return plan_routed(library, proposals, mode="merge", options=options)
 

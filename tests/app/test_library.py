@@ -163,3 +163,19 @@ def test_precision_is_part_of_the_model_key_and_checked(tmp_path):
         assert all(m.precision == "bf16" for m in fast.tagger.models.values())
     with pytest.raises(ModelError):
         Library(db_path=tmp_path / "b.sqlite3", precision="fp16")
+
+
+def test_tag_prior_is_the_librarys_average_track(scanned: Library, monkeypatch) -> None:
+    from app import library as library_module
+
+    assert scanned.tag_prior() is None  # three tracks say nothing about what is typical
+    monkeypatch.setattr(library_module, "PRIOR_MIN_TRACKS", 2)
+    prior = scanned.tag_prior()
+    _, seen, _ = scanned._search_matrix()
+    tagger = scanned.tagger
+    assert prior["electronic"] == pytest.approx(float(seen[:, tagger.seen_labels.index("electronic")].mean()))
+    assert 0.0 <= prior["orchestral"] <= 1.0  # new words too
+    track_id = scanned.tracks()[0].id
+    picked = scanned.proposals(track_id, top_k=3, min_confidence=0)
+    expected = scanned.prediction(track_id, top_k=40).pick(3, min_confidence=0, prior=prior)
+    assert [t.tag for t in picked] == [t.tag for t in expected]

@@ -21,7 +21,7 @@ from zsl_core import musicnn
 from zsl_core.errors import AudioError, ModelError
 from zsl_core.resources import resource_path
 from zsl_core.vectors import WordVectors, normalise_tag
-from zsl_core.speech import speech_probability
+from zsl_core.speech import low_energy_share, speech_probability
 from zsl_core.tags import ScoreKind, TagKind
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "musicnn-golden"
@@ -69,9 +69,11 @@ def expected_probabilities(tagger: dm.DefaultTagger, segments: list[np.ndarray])
         model = musicnn.MusicnnModel.load(name)
         taggram = np.concatenate([model.extract(s)["taggram"] for s in segments])
         means[name] = dict(zip(model.tags, taggram.mean(axis=0)))
-    speech = speech_probability(dm.segments_to_patches(segments))
-    return np.array([speech if label.name == dm.SPEECH else
-                     (1 - speech) * max(means[m][t] for m, t in label.members) for label in tagger.labels])
+    music = [0.0 if label.name == dm.SPEECH else max(means[m][t] for m, t in label.members)
+             for label in tagger.labels]
+    speech = speech_probability(low_energy_share(dm.segments_to_patches(segments)), sum(music))
+    return np.array([speech if label.name == dm.SPEECH else (1 - speech) * p
+                     for label, p in zip(tagger.labels, music)])
 
 
 def conse_numpy(tagger: dm.DefaultTagger, p: np.ndarray, top_t: int) -> np.ndarray:

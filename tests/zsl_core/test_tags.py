@@ -122,3 +122,13 @@ def test_speech_gets_spoken_word_and_no_genre_or_mood():
 def test_vocabulary_from_words():
     vocab = Vocabulary.from_words(["a", "b", "a"], I)
     assert vocab.words == ["a", "b"] and vocab.kind("A") is I
+
+
+def test_a_library_prior_ranks_tags_by_how_distinctive_they_are():
+    p = Prediction("x", seen=[TagScore("electronic", 0.6, True, G), TagScore("ambient", 0.4, True, G),
+                              TagScore("sad", 0.3, True, M)])
+    assert [t.tag for t in p.pick(2)] == ["electronic", "ambient"]
+    # Every track of this library is electronic: ambient and sad say more about this one.
+    prior = {"electronic": 0.55, "ambient": 0.1, "sad": 0.05}
+    assert [t.tag for t in p.pick(2, prior=prior)] == ["ambient", "sad"]
+    assert [t.tag for t in p.pick(3, prior=prior)] == ["ambient", "sad", "electronic"]
