@@ -125,3 +125,43 @@ def test_rows_drag_out_as_file_urls(window, scanned):
                                                                                              "track3.flac"))
     assert all(u.scheme() == "file" for u in mime.urls())
     assert find.mime_for([]) is None
+
+
+def test_pressing_and_moving_on_selected_rows_starts_a_drag_of_their_files(window, qtbot, scanned, monkeypatch):
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    import app.gui.find_music as find_music
+
+    started = []
+
+    class FakeDrag:
+        def __init__(self, source):
+            self.source = source
+
+        def setMimeData(self, mime):  # noqa: N802 (Qt name)
+            self.mime = mime
+
+        def exec(self, action):
+            started.append((self.source, [u.toLocalFile() for u in self.mime.urls()]))
+            return action
+
+    monkeypatch.setattr(find_music, "QDrag", FakeDrag)
+    ids = [_id(window, scanned, "track1.flac"), _id(window, scanned, "track2.flac")]
+    select_ids(window, ids)
+    view = window.table
+    row = window.proxy.mapFromSource(window.track_model.index(window.track_model.row_of(ids[0]), 0))
+    start = QPointF(view.visualRect(row).center())
+    end = start + QPointF(QApplication.startDragDistance() + 5, 0)
+    viewport = view.viewport()
+
+    def mouse(kind, pos, buttons):
+        return QMouseEvent(kind, pos, viewport.mapToGlobal(pos), Qt.MouseButton.LeftButton, buttons,
+                           Qt.KeyboardModifier.NoModifier)
+
+    QApplication.sendEvent(viewport, mouse(QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton))
+    QApplication.sendEvent(viewport, mouse(QEvent.Type.MouseMove, end, Qt.MouseButton.LeftButton))
+    assert len(started) == 1 and started[0][0] is view
+    assert sorted(started[0][1]) == sorted(str(scanned / n) for n in ("track1.flac", "track2.flac"))
+    assert sorted(window.selected_ids()) == sorted(ids)  # the press kept the multi-row selection
