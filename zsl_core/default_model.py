@@ -57,7 +57,6 @@ from zsl_core.tags import ScoreKind, TagKind
 from zsl_core.vectors import normalise_tag
 from zsl_core.word_space import GLOVE_VECTORS, WordSpace, load_word_space
 
-NEAR_SHARE = 0.5  # a new word taking this share of its probability from one seen label repeats it
 DEFAULT_TOP_T = 10  # Norouzi et al.'s choice; fewer makes embeddings jumpy, more blurs them
 DEFAULT_VECTORS = GLOVE_VECTORS  # the classic word vectors (`--vectors glove`); the default space is MiniLM
 BACKBONE_MODEL = "MSD_musicnn"  # its penultimate layer saw the widest range of real music
@@ -472,11 +471,14 @@ class DefaultTagger(Tagger):
         scores = np.asarray(seen_scores, np.float32) @ affinity
         order = np.argsort(-scores, kind="stable")[:top_k]
         kind_of = getattr(vocabulary, "kind", None)
-        nearest = affinity.argmax(axis=0)
         return [TagScore(found[i], float(scores[i]), False,
-                         kind_of(found[i]) if kind_of else TagKind.OTHER,
-                         near=self.seen_labels[nearest[i]] if affinity[nearest[i], i] >= NEAR_SHARE else None)
+                         kind_of(found[i]) if kind_of else TagKind.OTHER, basis=self._basis(affinity[:, i]))
                 for i in order], missing
+
+    def _basis(self, column: np.ndarray) -> tuple[tuple[str, float], ...]:
+        """The seen labels a new word's probability comes from (shares of 5% and more)."""
+        rows = np.argsort(-column, kind="stable")[: self.AFFINITY_K]
+        return tuple((self.seen_labels[r], round(float(column[r]), 3)) for r in rows if column[r] >= 0.05)
 
     # --- new words on the probability scale ----------------------------------------------------
     AFFINITY_K = 5  # a new word is read off its 5 nearest seen labels

@@ -28,6 +28,7 @@ __all__ = ["Tagger", "Prediction", "TagScore", "cosine_matrix"]
 
 SPEECH_LABEL = "spoken word"  # the seen label a speech detector scores (see default_model)
 SPEECH_THRESHOLD = 0.5  # above it a track is speech: no genre or mood is proposed for it
+REPEAT_SHARE = 0.5  # a new word reading this share of its probability off tags already picked repeats them
 
 
 @dataclass
@@ -77,20 +78,26 @@ class Prediction:
         else:
             pool.sort(key=lambda t: -(t.confidence or 0.0))
         speech = self.speech >= SPEECH_THRESHOLD
+
+        def allowed(tag: TagScore) -> bool:
+            if (tag.confidence or 0.0) < floor or (kinds is not None and tag.kind not in kinds):
+                return False
+            if tag.tag == SPEECH_LABEL:
+                return speech
+            return not (speech and tag.kind in (TagKind.GENRE, TagKind.MOOD))
+
+        # The trained words this track would get anyway: a new word mostly read off them repeats
+        # them ("heavy metal" beside "metal", "technical" beside "techno" and "electronic").
+        seen_keys = {tag_key(t.tag) for t in [t for t in pool if t.seen and allowed(t)][:top_k]}
         chosen: list[TagScore] = []
         keys: set[str] = set()
         for tag in pool:
             if len(chosen) >= top_k:
                 break
-            if (tag.confidence or 0.0) < floor or tag_key(tag.tag) in keys:
+            if tag_key(tag.tag) in keys or not allowed(tag):
                 continue
-            if kinds is not None and tag.kind not in kinds:
-                continue
-            if tag.tag == SPEECH_LABEL and not speech:
-                continue
-            if tag.near is not None and tag_key(tag.near) in keys:
-                continue  # "heavy metal" after "metal" says nothing new
-            if speech and tag.tag != SPEECH_LABEL and tag.kind in (TagKind.GENRE, TagKind.MOOD):
+            if not tag.seen and sum(share for label, share in tag.basis
+                                    if tag_key(label) in keys | seen_keys) >= REPEAT_SHARE:
                 continue
             keys.add(tag_key(tag.tag))
             chosen.append(tag)

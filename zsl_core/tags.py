@@ -69,7 +69,9 @@ class TagScore:
     `seen`: the model was trained on this word. `score` is the model's own number, of kind
     `score_kind`. `confidence` is the number to sort and threshold by: the probability itself
     for probability scores, a similarity mapped to 0-1 otherwise (see `confidence_of`).
-    `near`: for a new word, the seen label it mostly repeats ("heavy metal" -> "metal"), if any.
+    `basis`: for a new word, the seen labels its probability is read from, with their shares
+    ("heavy metal" -> (("metal", 0.9), ("hard rock", 0.1))): a new word whose basis is mostly
+    tags already proposed repeats them.
     """
 
     tag: str
@@ -78,7 +80,7 @@ class TagScore:
     kind: TagKind = TagKind.OTHER
     score_kind: ScoreKind = ScoreKind.PROBABILITY
     confidence: float | None = None
-    near: str | None = None
+    basis: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.confidence is None:

@@ -94,7 +94,7 @@ def _prediction(speech: float = 0.0) -> Prediction:
     return Prediction("x", seen=[TagScore("metal", 0.8, True, G), TagScore("loud", 0.6, True, C),
                                  TagScore("sad", 0.3, True, M), TagScore(SPEECH_LABEL, speech, True, G),
                                  TagScore("jazz", 0.05, True, G)],
-                      unseen=[TagScore("heavy metal", 0.79, False, G, near="metal"),
+                      unseen=[TagScore("heavy metal", 0.79, False, G, basis=(("metal", 0.6), ("loud", 0.3))),
                               TagScore("aggressive", 0.5, False, M),
                               TagScore("Metal", 0.7, False, G)])
 
@@ -132,3 +132,12 @@ def test_a_library_prior_ranks_tags_by_how_distinctive_they_are():
     prior = {"electronic": 0.55, "ambient": 0.1, "sad": 0.05}
     assert [t.tag for t in p.pick(2, prior=prior)] == ["ambient", "sad"]
     assert [t.tag for t in p.pick(3, prior=prior)] == ["ambient", "sad", "electronic"]
+
+
+def test_a_new_word_spread_over_tags_already_picked_repeats_them():
+    p = Prediction("x", seen=[TagScore("techno", 0.6, True, G), TagScore("electronic", 0.5, True, G),
+                              TagScore("fast", 0.3, True, C)],
+                   unseen=[TagScore("technical", 0.55, False, C, basis=(("techno", 0.3), ("electronic", 0.3),
+                                                                         ("fast", 0.4))),
+                           TagScore("trance", 0.4, False, G, basis=(("techno", 0.3), ("dance", 0.7)))])
+    assert [t.tag for t in p.pick(4)] == ["techno", "electronic", "trance", "fast"]
