@@ -182,3 +182,32 @@ def test_gui_scan_reports_bad_file_in_log(window, qtbot, tmp_path):
     assert any("broken.mp3" in t and "not analysed" in t for t in titles)
     assert any("broken.mp3" in line and "warning" in line for line in window.log_view.lines())
     assert window.log_view.errors >= 1
+
+
+def test_gui_write_routes_each_kind_to_its_field(window, qtbot, tmp_path):
+    folder = make_folder(tmp_path, 2)
+    window.add_folder(str(folder))
+    qtbot.waitUntil(lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    select_rows(window.table, [0])
+    track_id = window.proxy.index(0, 0).data(Qt.ItemDataRole.UserRole + 1)
+    qtbot.waitUntil(lambda: window.panel.track_id == track_id and len(window.panel.tag_items()) > 0,
+                    timeout=20_000)
+    assert window.panel.current_field() == ""  # by default each kind goes to its own field
+    by_kind: dict[str, object] = {}
+    for item in window.panel.tag_items():
+        by_kind.setdefault(item.data(0, KIND_ROLE), item)
+    assert {"genre", "instrument"} <= set(by_kind), set(by_kind)
+    for item in window.panel.tag_items():
+        item.setCheckState(0, Qt.CheckState.Unchecked)
+    wanted = [k for k in ("genre", "mood", "instrument") if k in by_kind]
+    for kind in wanted:
+        by_kind[kind].setCheckState(0, Qt.CheckState.Checked)
+    window.write_action.trigger()
+    qtbot.waitUntil(lambda: window.preview_dialog is not None and window.preview_dialog.isVisible(), timeout=20_000)
+    changes = window.preview_dialog.changes()
+    # the genre word to Genre, the mood word (if any) to Mood; the instrument is not written
+    assert sorted(c.field for c in changes) == sorted(k for k in wanted if k != "instrument")
+    genre_item = by_kind["genre"]
+    genre = next(c for c in changes if c.field == "genre")
+    assert genre.new[-1] == display_form(genre_item.data(0, Qt.ItemDataRole.UserRole), TagKind.GENRE)
+    window.preview_dialog.reject()
