@@ -271,7 +271,7 @@ def cmd_import(args: argparse.Namespace, library: Any) -> int:
 def cmd_search(args: argparse.Namespace, library: Any) -> int:
     result = library.search(args.query, top_k=args.top)
     if result.missing_words:
-        err(f"not a word the model knows, ignored: {', '.join(result.missing_words)}")
+        err(f"not a word the model knows nor in any track's text, ignored: {', '.join(result.missing_words)}")
     if args.json:
         print(json.dumps([{"id": h.track_id, "path": h.display_path, "score": round(h.score, 4),
                            "matched": {t: round(v, 4) for t, v in h.matched}} for h in result.hits],
@@ -281,12 +281,12 @@ def cmd_search(args: argparse.Namespace, library: Any) -> int:
         matched = "  [" + ", ".join(f"{t} {v:.2f}" for t, v in hit.matched) + "]" if len(hit.matched) > 1 else ""
         print(f"{rank:3d}  {hit.score:.3f}  {hit.display_path}{matched}")
     if not result.hits:
-        if result.parsed is not None and result.parsed.terms:
-            scanned = library.model_id() is not None
-            print(f"no good match for {', '.join(result.parsed.terms)}" if scanned
-                  else "no tracks analysed yet: run `zsl-tagger scan FOLDER` first")
+        if library.model_id() is None:
+            print("no tracks analysed yet: run `zsl-tagger scan FOLDER` first")
+        elif result.parsed is not None and result.parsed.terms:
+            print(f"no good match for {', '.join(result.parsed.terms)}")
         else:
-            print("nothing to search for")
+            print("no track matches")
     return EXIT_OK
 
 
@@ -595,7 +595,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list at most N files per kind not imported (default 20)")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("search", help="rank indexed tracks by words")
+    p = sub.add_parser("search", help="find tracks by text and sound: artist:NAME genre:rock -live calm",
+                       description="Words the model knows are sound words (ranked by how well the track "
+                                   "sounds like them); other words, \"quoted phrases\" and field filters "
+                                   "(artist: album: title: genre: mood: path:) match the tracks' text; "
+                                   "-WORD excludes.")
     p.add_argument("query")
     p.add_argument("--top", type=_positive, default=20, metavar="K")
     p.add_argument("--json", action="store_true")
