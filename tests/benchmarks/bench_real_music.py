@@ -1,5 +1,13 @@
 """Benchmark: tag and search quality on real music (Debian game soundtracks) and synthesised speech.
 
+12 packages, 168 music tracks at --per-package 25 (marsshooter 10, wizznic 9, fillets-ng 14,
+openclonk 8, davegnukem 13, naev 25, supertux 25, unknown-horizons 15, warmux 13, freedroidrpg 16,
+megaglest 9, starfighter 11) + 14 speech clips; about 2.2 GB of cache. Debian's game-music
+packages rarely state a style: apart from marsshooter (metal), wizznic (electronica), fillets-ng
+(quiet) and the soundtrack tags, the words come from single files' GENRE tags and names
+(classical 3 tracks, orchestral 4, ambient 11, blues 1, flute 1, drum and bass 1, medieval 1), so
+queries under --min-class (default 5) positives or negatives are listed as skipped, not scored.
+
 Not part of the test run (pytest collects test_*.py only). What it does:
 
 1. Fetches real music at benchmark time: `apt-get download PKG` + `dpkg-deb -x` into a cache
@@ -9,20 +17,20 @@ Not part of the test run (pytest collects test_*.py only). What it does:
 2. Labels every track only from its source: one record per package below (PACKAGES: why,
    quoting `apt-cache show` or the files' own tags; the words that are correct for its tracks;
    the words that are clearly wrong), plus per-file words where the file's own GENRE tag, title,
-   album or file name states a style (GENRE_TAG_WORDS, NAME_RULES). At most `--per-package`
+   album, artist or file name states a style (GENRE_TAG_WORDS, NAME_RULES). At most `--per-package`
    tracks per package (default 25), files under 20 s skipped (jingles, stingers).
 3. Runs the app's real path: a throw-away `app.library.Library`, `lib.scan([folder])` of a folder
    of symlinks to the chosen tracks, then the two calls in the ADAPTER section below.
 4. Reports per query word ROC-AUC and average precision (positives: tracks labelled with the
    word or a synonym; negatives: tracks for which the word is declared clearly wrong; tracks
-   with no verdict are left out; the `*_all` variants count them as negatives), means over
+   with no verdict are left out; a query needs `--min-class` of each; the `*_all` variants count them as negatives), means over
    seen and unseen words, what the app would show for the query (its default hit list), and for
    the top-5 proposals: share of music tracks with a correct word, share of proposed words that
    are clearly wrong, the most proposed word, how many speech clips got a genre and how many
    music tracks got a speech word.
 
-    python tests/benchmarks/bench_real_music.py [--cache DIR] [--per-package 25] [--out FILE]
-                                                [--db FILE] [--keep] [--only-fetch]
+    python tests/benchmarks/bench_real_music.py [--cache DIR] [--per-package 25] [--min-class 5]
+                                                [--out FILE] [--db FILE] [--keep] [--only-fetch]
 
 Needs: apt-get (and a package list: `apt-get update`), dpkg-deb, espeak-ng, sox
 (`apt-get install espeak-ng sox`). The app code is whatever `import app` finds: run it with
@@ -150,6 +158,7 @@ GENRE_WRONG = {
                            "chiptune"],
     "reggae": _HEAVY + ["classical", "orchestral", "opera", "techno", "house", "ambient"],
     "jazz": _HEAVY + ["techno", "house", "trance", "8-bit", "chiptune"],
+    "blues": ["techno", "house", "trance", "8-bit", "chiptune", "opera", "choir"],
     "8-bit": ["orchestral", "classical", "opera", "choir", "acoustic", "country", "folk"],
     "calm": _HEAVY + ["aggressive", "loud", "hip-hop"],
 }
@@ -197,6 +206,7 @@ GENRE_TAG_WORDS = {
     "orchestral": ["orchestral"],
     "classical": ["classical"],
     "classique": ["classical"],
+    "ambiance": ["ambient"],  # warmux: GENRE=Ambiance, "Musique ambiance" (French: ambient music)
     "dnb": ["drum and bass"],
     "blues": ["blues"],
     "soundtrack": ["soundtrack"],
@@ -204,13 +214,18 @@ GENRE_TAG_WORDS = {
     "game music": ["soundtrack"],
 }
 
-# A style the file's own name, TITLE or ALBUM states (regex on "file-stem | title | album").
+# A style the file's own name, TITLE, ALBUM or ARTIST states
+# (regex on "file-stem | title | album | artist").
 NAME_RULES = [
     (r"\bambient", ["ambient"]),              # naev: ambient1.ogg ...; album "Ambient Pills"
     (r"orchestra", ["orchestral"]),           # pirates_orchestra.ogg; "Airship Song Orchestral Mix"
     (r"8-bit|chiptune|chipdisko", ["8-bit", "chiptune"]),  # 8-Bit-Mayhem.ogg; "Mortimer's Chipdisko"
     (r"techno", ["techno"]),                  # Techno-Caper.ogg, Techno-Gameplay_Looping.ogg
     (r"\bjazz", ["jazz"]),
+    (r"symphon", ["orchestral"]),             # ARTIST=Czech National Symphony Orchestra
+    (r"\bflute", ["flute"]),                  # warmux: "Divertissement pour flute"
+    (r"medieval", ["medieval"]),              # megaglest: manolo_camp-medieval.ogg
+    (r"\bblues\b", ["blues"]),
 ]
 
 
@@ -282,6 +297,48 @@ PACKAGES = [
         "own tags: GENRE=Soundtrack / Game Soundtrack / Game music on most (ALBUM=SuperTux "
         "Soundtrack); TITLE='Airship Song Orchestral Mix', \"Mortimer's Chipdisko\".",
         ["soundtrack"], [], 162),
+    Package(
+        "unknown-horizons",
+        ["usr/share/unknown-horizons/content/audio/music/*.ogg",
+         "usr/share/unknown-horizons/content/audio/music/menu/*.ogg"],
+        "apt-cache show: '2D realtime strategy simulation ... with an emphasis on economy and city "
+        "building'. The files' own tags: 'Peer Gynt Suite No. 1, Op. 46 - I. Morning' has "
+        "GENRE=Classical, ARTIST=Czech National Symphony Orchestra, ALBUM=Musopen Kickstarter "
+        "Project; Tobias Escher's tracks (Main Theme, Gameplay 3/4, Beware the Ship's Kobold) have "
+        "GENRE=Game, the rest no style. No package-wide style.",
+        [], [], 248),
+    Package(
+        "warmux-data",
+        ["usr/share/games/warmux/music/ingame/*.ogg", "usr/share/games/warmux/music/menu/*.ogg"],
+        "apt-cache show: 'data files for the WarMUX game ... turn-based artillery games'. The "
+        "files' own tags: menu/Divertissement_pour_flute.ogg GENRE=Classique, TITLE='Divertissement "
+        "pour flute' (Azzoug Lawrence); ingame/construction.ogg GENRE=Ambiance, track title "
+        "'Musique ambiance No.1 Wormux', album 'Musique ambiance' (French: ambient music); "
+        "diabolicux GENRE=Other; the rest (Olivier Militon, Mike Errecart, ...) no style.",
+        [], [], 98),
+    Package(
+        "freedroidrpg-data",
+        ["usr/share/freedroidrpg/data/sound/music/*.ogg"],
+        "apt-cache show: 'Freedroid RPG is an RPG with isometric graphics'. The files' own tags: "
+        "TheBeginning.ogg GENRE=ambient (4T Thieves, ALBUM=http://www.kahvi.org); temple.ogg "
+        "GENRE=dnb (Arvid Picciani); file name AmbientBattle.ogg. The rest no style.",
+        [], [], 228),
+    Package(
+        "megaglest-data",
+        ["usr/share/games/megaglest/data/core/menu/music/*.ogg",
+         "usr/share/games/megaglest/techs/megapack/factions/*/music/*.ogg"],
+        "apt-cache show: 'data files for MegaGlest ... many factions'. The files' own tags: "
+        "factions/romans/music/romans.ogg GENRE=Classical (ARTIST=Eliminator; docs/AUTHORS.data.txt: "
+        "'The Romans faction uses music tracks from Mattias Westlund's album \"Chronicles III\"'); "
+        "file name factions/norsemen/music/manolo_camp-medieval.ogg. The rest no style.",
+        [], [], 242),
+    Package(
+        "starfighter-data",
+        ["usr/share/starfighter/music/*.ogg"],
+        "apt-cache show: '2D scrolling shooter game -- data files'. The files' own tags: "
+        "frozen_jam.ogg GENRE=Blues, TITLE='Frozen Jam Seamless Loop' (tgfcoder); the rest no "
+        "genre (FL Studio / LMMS encoders).",
+        [], [], 46),
 ]
 
 SPEECH_CORRECT = ["speech", "spoken word", "spoken", "narration"]
@@ -372,13 +429,15 @@ SPEECH_CLIPS = [
 ]
 
 # Query words: seen ones are labels of the built-in model (SEEN_LABELS), unseen ones are not.
-SEEN_QUERIES = ["metal", "rock", "electronic", "dance", "techno", "ambient", "quiet"]
+SEEN_QUERIES = ["metal", "rock", "electronic", "dance", "techno", "house", "ambient", "quiet",
+                "classical", "blues", "flute"]
 UNSEEN_QUERIES = ["heavy metal", "electronica", "orchestral", "symphonic", "soundtrack", "chiptune",
-                  "8-bit", "calm", "soothing", "relaxing", "speech", "spoken word", "narration"]
+                  "8-bit", "calm", "soothing", "relaxing", "drum and bass", "medieval", "speech",
+                  "spoken word", "narration"]
 
 MIN_SECONDS = 20.0
 MAX_SPEECH_SECONDS = 38.0
-MIN_CLASS = 2  # a query needs at least this many positives and negatives to be scored
+MIN_CLASS = 5  # a query needs at least this many positives and negatives to be scored (--min-class)
 AUDIO_SUFFIXES = {".ogg", ".mp3", ".flac", ".opus", ".wav"}
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "real_music.json"
 
@@ -457,7 +516,8 @@ def per_file_words(path: Path, tags: dict[str, str]) -> tuple[list[str], list[st
     if genre in GENRE_TAG_WORDS:
         words += GENRE_TAG_WORDS[genre]
         evidence.append(f"GENRE={tags['genre']}")
-    text = " | ".join([path.stem, tags.get("title", ""), tags.get("album", "")]).casefold()
+    text = " | ".join([path.stem, tags.get("title", ""), tags.get("album", ""),
+                       tags.get("artist", "")]).casefold()
     for pattern, rule_words in NAME_RULES:
         if re.search(pattern, text):
             words += rule_words
@@ -651,15 +711,16 @@ def matches(word: str, labels: set[str]) -> bool:
     return bool(group(word) & labels)
 
 
-def evaluate_query(lib: Any, word: str, kind: str, tracks: list[Track], seen_labels: set[str]) -> dict:
+def evaluate_query(lib: Any, word: str, kind: str, tracks: list[Track], seen_labels: set[str],
+                   min_class: int = MIN_CLASS) -> dict:
     pos_t = [t for t in tracks if matches(word, t.correct)]
     neg_t = [t for t in tracks if not matches(word, t.correct) and matches(word, t.wrong)]
     other_t = [t for t in tracks if t not in pos_t and t not in neg_t]
     row: dict[str, Any] = {"word": word, "kind": kind, "model_seen": key(word) in seen_labels,
                            "positives": len(pos_t), "negatives": len(neg_t), "unlabelled": len(other_t),
                            "positive_sources": dict(Counter(t.source for t in pos_t))}
-    if len(pos_t) < MIN_CLASS or len(neg_t) < MIN_CLASS:
-        row["skipped"] = f"needs >= {MIN_CLASS} positives and negatives"
+    if len(pos_t) < min_class or len(neg_t) < min_class:
+        row["skipped"] = f"needs >= {min_class} positives and negatives"
         return row
     scores = track_scores(lib, word)
     row["word_unknown"] = not scores
@@ -801,6 +862,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/zsl-real-music"),
                         help="where downloaded packages and speech clips are kept (default %(default)s)")
     parser.add_argument("--per-package", type=int, default=25, help="tracks per package at most")
+    parser.add_argument("--min-class", type=int, default=MIN_CLASS,
+                        help="positives and negatives a query needs to be scored (default %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON result (default %(default)s)")
     parser.add_argument("--db", type=Path, default=None,
                         help="library index to use (default: a temporary one); "
@@ -853,8 +916,9 @@ def main(argv: list[str] | None = None) -> int:
 
         t0 = time.perf_counter()
         seen_labels = {key(w) for w in getattr(lib.tagger, "seen_labels", [])}
-        rows = [evaluate_query(lib, w, "seen", tracks, seen_labels) for w in SEEN_QUERIES]
-        rows += [evaluate_query(lib, w, "unseen", tracks, seen_labels) for w in UNSEEN_QUERIES]
+        rows = [evaluate_query(lib, w, "seen", tracks, seen_labels, args.min_class) for w in SEEN_QUERIES]
+        rows += [evaluate_query(lib, w, "unseen", tracks, seen_labels, args.min_class)
+                 for w in UNSEEN_QUERIES]
         props = evaluate_proposals(lib, tracks)
         t_score = time.perf_counter() - t0
     finally:
@@ -871,6 +935,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "real_music",
         "app": identity,
         "options": {"per_package": args.per_package, "min_seconds": MIN_SECONDS,
+                    "min_class": args.min_class,
                     "cache": str(args.cache), "python": sys.version.split()[0]},
         "counts": {"music": len(music), "speech": len(tracks) - len(music),
                    "per_source": dict(Counter(t.source for t in tracks))},
