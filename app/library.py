@@ -131,6 +131,7 @@ class Library:
         self._lock = threading.RLock()  # the GUI may search while a prediction loads the model
         self._generation = 0  # bumped by our own writes that change what search ranks
         self._matrix: tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None
+        self._rank_cache: tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None
         self._phrase_set: set[str] | None = None
         self._prior: tuple[Any, dict[str, float]] | None = None
 
@@ -290,7 +291,7 @@ class Library:
         if not parsed.terms or top_k <= 0:
             result.missing_words = list(parsed.unknown)
             return result
-        ids, seen_matrix, embeddings = self._search_matrix()
+        _, (ids, seen_matrix, embeddings) = self._ranking_matrix()
         if len(ids) == 0:
             result.missing_words = list(parsed.unknown)
             return result
@@ -328,22 +329,40 @@ class Library:
     def _search_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(track ids, seen-label scores [n, n_seen] float32, stored embeddings or None) of every
         ok track analysed by this model, cached until the index changes (our scans bump
-        `_generation`; other connections' commits change SQLite's data_version)."""
-        key = (self._generation, int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
+        `_generation`; other connections' commits change SQLite's data_version).
+
+        The float32 matrix (what similarity and the tag prior read) is made from the ranking
+        cache on first request; search itself ranks the float16 copy (`_ranking_matrix`)."""
+        key, (ids, seen16, embeddings) = self._ranking_matrix()
         if self._matrix is not None and self._matrix[0] == key:
             return self._matrix[1]
+        seen = np.ascontiguousarray(seen16, dtype=np.float32)  # the stored float16 values, exactly
+        self._matrix = (key, (ids, seen, embeddings))
+        return ids, seen, embeddings
+
+    def _ranking_matrix(self) -> tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        """(cache key, (track ids, seen-label scores [n, n_seen] float16 in column-major order,
+        stored embeddings or None)): what `search` ranks. float16 is what the index stores, so
+        nothing is lost (142 bytes a track at 71 labels), and column-major makes each seen label
+        one contiguous column: a one-word query reads 2 MB at a million tracks, not 142 MB
+        (`zsl_core.search.rank_tracks`; measured in docs/PERFORMANCE.md)."""
+        key = (self._generation, int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
+        cached = self._rank_cache
+        if cached is not None and cached[0] == key:
+            return cached
         model_id = self.model_id()
         rows = [] if model_id is None else self.conn.execute(
             "SELECT r.track_id, r.seen_scores, r.embedding FROM results r JOIN tracks t ON t.id = r.track_id"
             " WHERE r.model_id = ? AND t.status = 'ok' ORDER BY r.track_id", (model_id,)).fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        seen = _stack_blobs([r[1] for r in rows])
+        seen = _stack_blobs([r[1] for r in rows], np.float16, order="F")  # [n, labels], columns contiguous
         embeddings = None
         if rows and self.tagger.stored_dim() > 0:
             embeddings = _stack_blobs([r[2] for r in rows])
             embeddings /= np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-        self._matrix = (key, (ids, seen, embeddings))
-        return ids, seen, embeddings
+        del rows
+        self._rank_cache = (key, (ids, seen, embeddings))
+        return self._rank_cache
 
     # --- more like this, duplicates (app/similarity.py) -------------------------------------
     def similar(self, track_ids: Sequence[int], top_k: int = 20) -> list[Hit]:
@@ -500,12 +519,12 @@ class Library:
         self.close()
 
 
-def _stack_blobs(blobs: Sequence[bytes]) -> np.ndarray:
-    """float16 blobs of one length -> float32 matrix (one join + one frombuffer: ~2x faster than
-    a copy per row at 1M tracks); mixed lengths are stacked one by one."""
+def _stack_blobs(blobs: Sequence[bytes], dtype: Any = np.float32, order: str = "C") -> np.ndarray:
+    """float16 blobs of one length -> a matrix of `dtype` (one join + one frombuffer: ~2x faster
+    than a copy per row at 1M tracks); mixed lengths are stacked one by one."""
     if not blobs:
-        return np.zeros((0, 0), np.float32)
+        return np.zeros((0, 0), dtype)
     sizes = {len(b) for b in blobs}
     if len(sizes) == 1:
-        return np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), -1).astype(np.float32)
-    return np.stack([db.from_blob(b) for b in blobs])
+        return np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), -1).astype(dtype, order=order)
+    return np.stack([db.from_blob(b) for b in blobs]).astype(dtype, order=order)

@@ -103,34 +103,114 @@ class Ranking:
 
 def rank_tracks(tagger: Any, seen_scores: np.ndarray, embeddings: np.ndarray | None, query: Query,
                 top_k: int = 20, floor: float | None = None) -> Ranking:
-    """Rank every track (rows of `seen_scores` / `embeddings`) for a parsed query."""
+    """Rank every track (rows of `seen_scores` / `embeddings`) for a parsed query.
+
+    How it stays fast at a million tracks (docs/PERFORMANCE.md, `bench_search.py`): for a model
+    that scores words as `seen_scores @ word_affinities` (the built-in one) the product is taken
+    column by column over the few seen labels each term reads (one for a seen word, at most 5
+    for a new one), so a one-word query reads one or a few columns instead of all 71; give
+    `seen_scores` column-major (`Library` does: float16, [n, 71] in Fortran order) and each
+    column is one contiguous read. Only tracks that can pass the floor (a cheap product bound)
+    get the geometric mean, and only the best `top_k` are sorted. The hits, their order (ties
+    by row, as a stable sort of everything) and `below_floor` are those of scoring every track
+    with `tagger.score_words`; scores agree with that product within float32 rounding.
+    """
     n = len(seen_scores) if seen_scores is not None else len(embeddings)
     empty = Ranking(query, np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros((0, len(query.terms))))
     if n == 0 or not query.terms or top_k <= 0:
         return empty
-    per_term, found, missing, kind = tagger.score_words(embeddings, seen_scores, query.terms)
+    per_term, found, missing, kind = _score_terms(tagger, seen_scores, embeddings, query.terms)
     if missing:
         query.unknown += [t for t in missing if t not in query.unknown]
         query.terms = [t for t in query.terms if t in found]
     empty.score_kind = kind
     if not found:
         return empty
-    per_term = np.asarray(per_term, np.float32)
     if kind is ScoreKind.PROBABILITY:
-        combined = np.exp(np.log(np.clip(per_term, _EPS, 1.0)).mean(axis=1))
         floor = RELEVANCE_FLOOR if floor is None else floor
+        passing, combined = _passing_geometric_mean(per_term, floor)
     else:
+        per_term = np.asarray(per_term, np.float32)
         combined = per_term.mean(axis=1)
         floor = SIMILARITY_FLOOR if floor is None else floor
-    passing = np.flatnonzero(combined >= floor)
-    if len(passing) > top_k:  # only the best top_k need sorting (a full sort of 1M rows is ~80 ms)
-        best = np.argpartition(-combined[passing], top_k - 1)[:top_k]
-        passing_top = passing[best]
-    else:
-        passing_top = passing
-    order = passing_top[np.argsort(-combined[passing_top], kind="stable")]
-    return Ranking(query, order.astype(np.int64), combined[order], per_term[order], kind,
+        passing = np.flatnonzero(combined >= floor)
+        combined = combined[passing]
+    best = _top_rows(combined, top_k)  # positions in `passing`, best first
+    order = passing[best]
+    return Ranking(query, order.astype(np.int64), combined[best], np.asarray(per_term[order], np.float32), kind,
                    below_floor=int(n - len(passing)))
+
+
+def _score_terms(tagger: Any, seen_scores: np.ndarray, embeddings: np.ndarray | None,
+                 terms: list[str]) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
+    """`tagger.score_words`, column by column for a probability model that reads words off its
+    seen labels (`word_affinities`); otherwise the tagger's own product."""
+    affinities = getattr(tagger, "word_affinities", None)
+    if (embeddings is not None or seen_scores is None or affinities is None
+            or getattr(tagger, "seen_score_kind", None) is not ScoreKind.PROBABILITY):
+        return tagger.score_words(embeddings, seen_scores, terms)
+    affinity, found, missing = affinities(terms)
+    seen = np.asarray(seen_scores)
+    if seen.ndim != 2 or seen.shape[1] != affinity.shape[0]:
+        return tagger.score_words(embeddings, seen_scores, terms)
+    per_term = np.empty((len(seen), len(found)), np.float32, order="F")
+    scratch = None
+    for t in range(len(found)):
+        out = per_term[:, t]
+        labels = np.flatnonzero(affinity[:, t])
+        if len(labels) == 0:
+            out[:] = 0.0
+            continue
+        for i, label in enumerate(labels.tolist()):
+            weight = np.float32(affinity[label, t])
+            if i == 0:
+                target = out
+            else:
+                scratch = np.empty(len(seen), np.float32) if scratch is None else scratch
+                target = scratch
+            if seen.dtype == np.float32:
+                np.multiply(seen[:, label], weight, out=target)
+            else:  # float16: a plain conversion first (SIMD), ~1.5x faster than a mixed-type product
+                np.copyto(target, seen[:, label])
+                if weight != 1.0:
+                    target *= weight
+            if i:
+                out += scratch
+    return per_term, found, missing, ScoreKind.PROBABILITY
+
+
+def _passing_geometric_mean(per_term: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rows whose geometric mean of clipped term probabilities is >= floor, that mean for them).
+
+    The mean, exp(mean(log p)), is what a track is ranked and shown by; it is computed only
+    for rows whose product of clipped probabilities clears floor^m with a margin far wider than
+    float32 rounding, so no passing row is missed, and the final test is the exact one."""
+    m = per_term.shape[1]
+    if m == 1:
+        bound = per_term[:, 0]
+    else:
+        bound = np.clip(per_term[:, 0], _EPS, 1.0)
+        for t in range(1, m):
+            bound *= np.clip(per_term[:, t], _EPS, 1.0)
+    target = float(floor) ** m * (1.0 - 1e-3) if floor > _EPS else -np.inf  # below _EPS: every row
+    candidates = np.flatnonzero(bound >= target)
+    values = np.asarray(per_term[candidates], np.float32)
+    combined = np.exp(np.log(np.clip(values, _EPS, 1.0)).mean(axis=1))
+    keep = combined >= floor
+    return candidates[keep], combined[keep]
+
+
+def _top_rows(values: np.ndarray, top_k: int) -> np.ndarray:
+    """Positions of the `top_k` largest values, best first, ties in position order: the first
+    `top_k` of a stable sort of all of them, with only the best `top_k` sorted."""
+    if len(values) > top_k:
+        kth = values[np.argpartition(-values, top_k - 1)[top_k - 1]]
+        above = np.flatnonzero(values > kth)
+        ties = np.flatnonzero(values == kth)[: top_k - len(above)]
+        chosen = np.sort(np.concatenate([above, ties]))
+    else:
+        chosen = np.arange(len(values))
+    return chosen[np.argsort(-values[chosen], kind="stable")]
 
 
 def describe_unknown(query: Query) -> str | None:
