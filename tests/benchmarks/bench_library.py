@@ -1,11 +1,25 @@
-"""Benchmark: library search latency and memory against library size, and scan memory (issue 7).
+"""Benchmark: library search latency and memory against library size, and scan memory (issues 7, 17).
 
 Not part of the test run. Builds a real index (`app.db`, the scanner's rows) of N tracks without
 audio, then measures each size in a fresh process, so the peak RSS is that size's alone:
 
-    python tests/benchmarks/bench_library.py --sizes 10000 100000 1000000 --out tests/benchmarks/results/library.jsonl
+    python tests/benchmarks/bench_library.py --sizes 100000 1000000 --work /tmp/zsl-bench-lib --keep \
+        --out tests/benchmarks/results/library-seen.jsonl
     python tests/benchmarks/bench_library.py --skip-search --scan /tmp/bl   # a real scan's memory
     python tests/benchmarks/bench_library.py --threads 1 ...   # search on one torch thread
+
+`--work DIR --keep` leaves the built indexes in DIR, and a later run with the same DIR reuses
+them (a 1M-track build takes a few minutes on 2 cores).
+
+What is measured per size: SQLite bytes per track, open, model load, first search (cache
+build), then p50/p95 of `Library.search` (20 hits) for four kinds of query, each run
+`--repeats` x 10 times:
+  - `seen`: one seen label ("metal", "piano", ...: one column of the scores);
+  - `new`: one word of the precomputed vocabulary table ("orchestral": its 5 nearest labels);
+  - `typed`: a phrase with a word the table lacks ("music for a rainy afternoon"), the live
+    encoder's memory cleared before each search, so every search encodes it (MiniLM);
+  - `three`: a three-term phrase ("calm piano jazz");
+and the encoder's own time for that word, cache bytes per track, peak RSS.
 
 `--scan DIR` scans a folder of real tracks (e.g. `zsl-core synth --out /tmp/bl --tracks 30
 --seconds 180`) with `Library.scan`, once into an empty index and once into a copy of the `--scan-into`
@@ -14,11 +28,13 @@ largest decode worker (RUSAGE_CHILDREN), and the peak proportional set size (PSS
 process tree sampled every 0.2 s (shared library pages counted once, unlike main + workers x
 RSS), so one can see whether scan memory grows with the library.
 
-How the rows are made: exactly the columns `app.scanner` writes for a scanned track (tracks:
-path as bytes, display path, size, mtime, fingerprint, tags, duration; results: float16 embedding
-and float16 seen-label scores of the default model's sizes, n_windows, fingerprint). Embeddings
-are the default model's kind (ConSE: the probability-weighted mean of the top-10 seen labels'
-word vectors), from random label probabilities, so search does real work on realistic rows.
+How the rows are made: exactly the columns `app.scanner` writes for a scanned track with the
+built-in model (tracks: path as bytes, display path, size, mtime, fingerprint, tags, duration;
+results: an empty embedding blob and the 71 seen-label probabilities as float16, n_windows,
+fingerprint). The probabilities look like musicnn's (`fake_seen_scores`): most labels near 0
+(logit-normal around 0.01), 2-6 active labels per track drawn with a skewed popularity (rock and
+electronic common, harp rare) at 0.05-0.95, "spoken word" high on 1 % of tracks; so a seen word
+passes the relevance floor on a few per cent of tracks, as on real libraries.
 The rows go in with executemany in transactions of 10,000 (the scanner writes one transaction
 per track; the stored rows are the same).
 Each line printed is one JSON object; `--out` appends them to a .jsonl file for plot_scaling.py.
@@ -43,12 +59,38 @@ sys.path.insert(0, str(ROOT))
 import app  # noqa: E402,F401  before numpy, as in the app: it limits OpenBLAS to one thread (app/__init__.py)
 import numpy as np  # noqa: E402
 
-QUERIES = ["sad piano", "rock", "jazz guitar", "electronic dance", "calm ambient", "female vocals",
-           "heavy metal", "happy pop", "classical violin", "hip hop beats", "dark techno",
-           "acoustic folk", "relaxing chill", "fast drums", "romantic ballad", "funky bass",
-           "melancholic strings", "party", "blues harmonica", "orchestral epic"]
+QUERY_KINDS = {
+    "seen": ["metal", "piano", "rock", "jazz", "sad", "electronic", "guitar", "ambient", "female vocals", "dance"],
+    "new": ["orchestral", "melancholic", "thrash metal", "lullaby", "reggae", "synthwave", "bluegrass",
+            "cinematic", "lo-fi", "gospel"],
+    "typed": ["music for a rainy afternoon", "songs for a lonely evening", "tunes for a foggy morning",
+              "music for a windy night", "music for a quiet breakfast", "music for a wet evening",
+              "songs for a sad afternoon", "music for a calm breakfast", "music for a happy evening",
+              "music for a dark afternoon"],  # one word each that the table lacks (encoded live)
+    "three": ["calm piano jazz", "sad acoustic guitar", "dark ambient electronic", "happy pop dance",
+              "loud fast metal", "soft female vocals", "slow sad piano", "funky electronic beats",
+              "quiet classical strings", "mellow indie folk"],
+}
 GENRES = ["rock", "pop", "jazz", "classical", "electronic", "folk", "hip hop", "metal", ""]
 BATCH = 10_000
+
+
+def fake_seen_scores(rng: np.random.Generator, n: int, n_labels: int = 71) -> np.ndarray:
+    """[n, n_labels] float16 probabilities shaped like musicnn's outputs (see the docstring):
+    the last label is "spoken word"."""
+    music = n_labels - 1
+    popularity = 1.0 / (1.0 + np.arange(music)) ** 0.9  # label i's share of "active" draws
+    logits = rng.normal(-4.6, 1.1, (n, n_labels))
+    keys = np.log(popularity) + rng.gumbel(size=(n, music))  # Gumbel top-k: draws by popularity
+    top = np.argpartition(-keys, 6, axis=1)[:, :6]
+    count = rng.integers(2, 7, n)
+    active = np.arange(6)[None, :] < count[:, None]
+    rows = np.repeat(np.arange(n), 6).reshape(n, 6)
+    logits[rows[active], top[active]] = rng.normal(0.4, 1.6, int(active.sum()))
+    logits[:, music] = rng.normal(-6.5, 1.0, n)
+    speech = rng.random(n) < 0.01
+    logits[speech, music] = rng.normal(2.0, 1.0, int(speech.sum()))
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float16)
 
 
 def rss_mb() -> float:
@@ -67,39 +109,21 @@ def timed_ms(fn) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def default_model_shape() -> tuple[list[str], np.ndarray]:
-    """The default model's seen labels and their (unit) word vectors: the real sizes."""
-    from zsl_core.default_model import load_default_tagger
-
-    tagger = load_default_tagger("cpu")
-    vectors = np.asarray(tagger.seen_label_embeddings(), np.float32)
-    return list(tagger.seen_labels), vectors
-
-
-def fake_results(rng: np.random.Generator, n: int, label_vectors: np.ndarray, top_t: int = 10
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """(embeddings, seen scores) like the default model's: scores in [0, 1], embedding the
-    probability-weighted mean of the top-t labels' vectors (ConSE)."""
-    scores = rng.random((n, len(label_vectors)), dtype=np.float32) ** 3
-    top = np.argpartition(-scores, top_t, axis=1)[:, :top_t]
-    weights = np.take_along_axis(scores, top, axis=1)
-    embeddings = np.einsum("nt,ntd->nd", weights, label_vectors[top]) / weights.sum(1, keepdims=True)
-    return embeddings.astype(np.float32), scores
-
-
 def build(db_path: Path, n: int, seed: int = 0) -> dict:
     """An index of n analysed tracks, written through app.db with the scanner's columns."""
     from app import db
+    from app.library import model_key
+    from zsl_core.default_model import load_default_tagger
 
-    labels, vectors = default_model_shape()
+    labels = list(load_default_tagger("cpu").seen_labels)  # 70 musicnn labels + "spoken word"
     start = time.perf_counter()
     conn = db.connect(db_path)
-    model = db.model_id(conn, "default", vectors.shape[1], labels)  # Library's model_key("default")
+    model = db.model_id(conn, model_key("default"), 0, labels)  # Library's model_key("default")
     rng = np.random.default_rng(seed)
     now = time.time()
     for first in range(0, n, BATCH):
         count = min(BATCH, n - first)
-        embeddings, scores = fake_results(rng, count, vectors)
+        scores = fake_seen_scores(rng, count, len(labels))
         tracks, results = [], []
         for j in range(count):
             i = first + j
@@ -109,8 +133,7 @@ def build(db_path: Path, n: int, seed: int = 0) -> dict:
             tracks.append((db.path_key(path), db.display(path), 30_000_000 + i, 1_700_000_000_000_000_000 + i,
                            "ok", None, now, None, fingerprint, f"Track {i:07d}", artist, album,
                            GENRES[i % len(GENRES)] or None, None, 180.0 + i % 240, i % 3 == 0, now))
-            results.append((first + j + 1, model, db.to_blob(embeddings[j]), db.to_blob(scores[j]), 8,
-                            fingerprint, now))
+            results.append((first + j + 1, model, b"", db.to_blob(scores[j]), 8, fingerprint, now))
         with db.transaction(conn):
             conn.executemany(
                 "INSERT INTO tracks (path, display_path, size, mtime_ns, status, error, scanned_at, gone_at,"
@@ -124,18 +147,17 @@ def build(db_path: Path, n: int, seed: int = 0) -> dict:
     size = db_path.stat().st_size
     return {"bench": "library_build", "tracks": n, "seconds": round(time.perf_counter() - start, 1),
             "db_mb": round(size / 2**20, 1), "db_bytes_per_track": round(size / n),
-            "embedding_dim": int(vectors.shape[1]), "seen_labels": len(labels)}
+            "embedding_dim": 0, "seen_labels": len(labels)}
 
 
 def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
-    """Open, first search, later searches, memory: in this (fresh) process."""
+    """Open, first search, later searches by kind of query, memory: in this (fresh) process."""
     import torch
 
     if threads:
         torch.set_num_threads(threads)
 
     from app.library import Library
-    from zsl_core.index import rank
 
     base = rss_mb()
     start = time.perf_counter()
@@ -147,48 +169,60 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
     after_model = rss_mb()
 
     start = time.perf_counter()
-    library.search(QUERIES[0], top_k=20)  # builds the matrix cache and the vocabulary's vectors
+    library.search("rock", top_k=20)  # builds the matrix cache and the vocabulary's phrases
     first_ms = (time.perf_counter() - start) * 1000
     after_first = rss_mb()
-    ids, matrix = library._search_matrix()
-    library._generation += 1  # force one more rebuild to time the cache alone
+    library._rank_cache = None  # force one more rebuild to time the cache alone
     start = time.perf_counter()
-    library._search_matrix()
+    _, (ids, seen, _) = library._ranking_matrix()
     rebuild_ms = (time.perf_counter() - start) * 1000
+    space = tagger.vectors
+    space.encode(["warm up"])  # the encoder loads on first use (timed in bench_text_encoder.py)
 
-    # The same cache from one join of the blobs (one frombuffer instead of a float32 array per
-    # row): what Library._search_matrix would cost built that way.
-    start = time.perf_counter()
-    blobs = [r[0] for r in library.conn.execute(
-        "SELECT r.embedding FROM results r JOIN tracks t ON t.id = r.track_id"
-        " WHERE r.model_id = ? AND t.status = 'ok' ORDER BY r.track_id", (library.model_id(),))]
-    joined = np.frombuffer(b"".join(blobs), "<f2").reshape(len(blobs), -1).astype(np.float32)
-    joined /= np.maximum(np.linalg.norm(joined, axis=1, keepdims=True), 1e-12)
-    joined = joined.astype(np.float16)
-    joined_ms = (time.perf_counter() - start) * 1000
-    assert np.array_equal(joined, matrix)
-    del blobs, joined
+    def one(kind: str, query: str) -> float:
+        if kind == "typed":
+            space._memo.clear()  # encode the phrase's new word live, every time
+        start = time.perf_counter()
+        result = library.search(query, top_k=20)
+        elapsed = (time.perf_counter() - start) * 1000
+        assert result.parsed.terms and not result.missing_words, (query, result.parsed)
+        return elapsed
 
-    timings: dict[int, list[float]] = {20: [], 50: []}
-    rank_only: list[float] = []
-    vectors = [tagger.query_embedding(q)[0] for q in QUERIES]
+    timings: dict[str, list[float]] = {kind: [] for kind in QUERY_KINDS}
+    hits: dict[str, list[int]] = {kind: [] for kind in QUERY_KINDS}
     for _ in range(repeats):
-        for query, vector in zip(QUERIES, vectors):
-            for top in timings:
-                start = time.perf_counter()
-                result = library.search(query, top_k=top)
-                timings[top].append((time.perf_counter() - start) * 1000)
-            start = time.perf_counter()
-            rank(matrix, vector, 50)
-            rank_only.append((time.perf_counter() - start) * 1000)
-    assert len(result.hits) == min(50, n)
+        for position in range(10):  # kinds interleaved, so load changes hit all of them alike
+            for kind, queries in QUERY_KINDS.items():
+                timings[kind].append(one(kind, queries[position]))
+    for kind, queries in QUERY_KINDS.items():
+        hits[kind] = [len(library.search(q, top_k=20).hits) for q in queries]
+    live = [word for word in ("afternoon", "evening", "morning") if word not in space.table]
+    encode = []
+    for _ in range(repeats * 5):
+        start = time.perf_counter()
+        space.encode(live[:1])
+        encode.append((time.perf_counter() - start) * 1000)
+    matrix32 = library._search_matrix()[1]  # what similarity and the tag prior read, made on request
 
-    # The GUI's "Predicted tags" column: Library.prediction per row (top 3, shipped vocabulary),
-    # and the same scores from a vocabulary matrix made once (what a cache would cost).
-    sample = [int(i) for i in ids[:: max(1, len(ids) // 40)][:40]]
-    predict = [timed_ms(lambda: library.prediction(t, top_k=3)) for t in sample]
-    unseen, _ = library._word_matrix("unseen")
-    cached = [timed_ms(lambda: tagger.scores(library.analysis(t)[0], unseen)) for t in sample]
+    # The ranking step alone, in this run: rank_tracks on the float16 column-major cache (what
+    # search does now) vs the previous step (score_words' full float32 product over the row-major
+    # float32 cache, log/exp of every row, argpartition), same parsed queries.
+    from zsl_core.search import parse_query, rank_tracks
+
+    phrases = library._phrases()
+    rank_now: dict[str, list[float]] = {kind: [] for kind in QUERY_KINDS}
+    rank_before: dict[str, list[float]] = {kind: [] for kind in QUERY_KINDS}
+    for _ in range(repeats):
+        for position in range(10):
+            for kind, queries in QUERY_KINDS.items():
+                parsed = parse_query(queries[position], tagger, phrases)
+                terms = list(parsed.terms)
+                start = time.perf_counter()
+                rank_tracks(tagger, seen, None, parsed, top_k=20)
+                rank_now[kind].append((time.perf_counter() - start) * 1000)
+                start = time.perf_counter()
+                _previous_rank(tagger, matrix32, terms)
+                rank_before[kind].append((time.perf_counter() - start) * 1000)
 
     start = time.perf_counter()
     rows = library.tracks()  # what the GUI loads into its table on opening
@@ -196,26 +230,55 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
     after_tracks = rss_mb()
     del rows
     library.close()
-    cache = matrix.nbytes + ids.nbytes
 
     def pct(values: list[float], q: float) -> float:
         return round(float(np.percentile(values, q)), 2)
 
-    return {"bench": "library_search", "tracks": n, "threads": torch.get_num_threads(),
-            "open_ms": round(open_ms, 1), "model_load_s": round(model_s, 2),
-            "first_search_ms": round(first_ms, 1), "cache_build_ms": round(rebuild_ms, 1),
-            "cache_build_joined_ms": round(joined_ms, 1),
-            "search20_p50_ms": pct(timings[20], 50), "search20_p95_ms": pct(timings[20], 95),
-            "search50_p50_ms": pct(timings[50], 50), "search50_p95_ms": pct(timings[50], 95),
-            "rank_p50_ms": pct(rank_only, 50), "queries": len(timings[20]),
-            "cache_bytes_per_track": round(cache / n, 1),
-            "rss_start_mb": round(base), "rss_model_mb": round(after_model),
-            "rss_after_search_mb": round(after_first),
-            "search_mem_per_track_bytes": round((after_first - after_model) * 2**20 / n),
-            "prediction_p50_ms": pct(predict, 50), "prediction_cached_vocab_p50_ms": pct(cached, 50),
-            "vocabulary_words": len(unseen),
-            "tracks_list_ms": round(tracks_ms), "tracks_list_mb": round(after_tracks - after_first),
-            "peak_rss_mb": round(peak_mb())}
+    record = {"bench": "library_search_seen", "tracks": n, "threads": torch.get_num_threads(),
+              "open_ms": round(open_ms, 1), "model_load_s": round(model_s, 2),
+              "first_search_ms": round(first_ms, 1), "cache_build_ms": round(rebuild_ms, 1)}
+    for kind in QUERY_KINDS:
+        record[f"{kind}_p50_ms"] = pct(timings[kind], 50)
+        record[f"{kind}_p95_ms"] = pct(timings[kind], 95)
+        record[f"{kind}_hits_min"] = min(hits[kind])
+    for kind in QUERY_KINDS:
+        record[f"{kind}_rank_p50_ms"] = pct(rank_now[kind], 50)
+        record[f"{kind}_rank_previous_p50_ms"] = pct(rank_before[kind], 50)
+        record[f"{kind}_rank_speedup"] = round(pct(rank_before[kind], 50) / max(pct(rank_now[kind], 50), 1e-3), 1)
+    record.update({
+        "queries_per_kind": len(timings["seen"]), "live_encode_p50_ms": pct(encode, 50),
+        "rank_cache_bytes_per_track": round((seen.nbytes + ids.nbytes) / n, 1),
+        "float32_matrix_bytes_per_track": round(matrix32.nbytes / n, 1),
+        "rss_start_mb": round(base), "rss_model_mb": round(after_model),
+        "rss_after_search_mb": round(after_first),
+        "search_mem_per_track_bytes": round((after_first - after_model) * 2**20 / n),
+        "tracks_list_ms": round(tracks_ms), "tracks_list_mb": round(after_tracks - after_first),
+        "peak_rss_mb": round(peak_mb()), "load_avg": round(os.getloadavg()[0], 2),
+        "git": _git_head()})
+    return record
+
+
+def _previous_rank(tagger, seen32: np.ndarray, terms: list[str], top_k: int = 20) -> np.ndarray:
+    """`rank_tracks` as of b025227 (before the column-major cache): the tagger's full product,
+    the geometric mean of every row, the floor, argpartition."""
+    per_term, _, _, _ = tagger.score_words(None, seen32, terms)
+    per_term = np.asarray(per_term, np.float32)
+    combined = np.exp(np.log(np.clip(per_term, 1e-4, 1.0)).mean(axis=1))
+    passing = np.flatnonzero(combined >= 0.1)
+    if len(passing) > top_k:
+        passing = passing[np.argpartition(-combined[passing], top_k - 1)[:top_k]]
+    return passing[np.argsort(-combined[passing], kind="stable")]
+
+
+def _git_head() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "zsl_core", "app"],
+                               capture_output=True, text=True).stdout.strip()
+        return out + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def _children(pid: int) -> list[int]:
