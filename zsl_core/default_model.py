@@ -53,7 +53,7 @@ from zsl_core.errors import AudioError, ModelError, ZslError
 from zsl_core.speech import low_energy_share, speech_probability
 from zsl_core.resources import resource_path
 from zsl_core.tagger import Prediction, Tagger, TagScore
-from zsl_core.tags import ScoreKind, TagKind
+from zsl_core.tags import KIND_FAMILIES, ScoreKind, TagKind
 from zsl_core.vectors import normalise_tag
 from zsl_core.word_space import GLOVE_VECTORS, WordSpace, load_word_space
 
@@ -471,9 +471,14 @@ class DefaultTagger(Tagger):
         scores = np.asarray(seen_scores, np.float32) @ affinity
         order = np.argsort(-scores, kind="stable")[:top_k]
         kind_of = getattr(vocabulary, "kind", None)
-        return [TagScore(found[i], float(scores[i]), False,
-                         kind_of(found[i]) if kind_of else TagKind.OTHER, basis=self._basis(affinity[:, i]))
-                for i in order], missing
+        tags = []
+        for i in order:
+            kind = kind_of(found[i]) if kind_of else TagKind.OTHER
+            family = KIND_FAMILIES[kind]
+            grounding = float(sum(affinity[r, i] for r, label in enumerate(self.labels) if label.kind in family))
+            tags.append(TagScore(found[i], float(scores[i]), False, kind, basis=self._basis(affinity[:, i]),
+                                 grounding=round(grounding, 3)))
+        return tags, missing
 
     def _basis(self, column: np.ndarray) -> tuple[tuple[str, float], ...]:
         """The seen labels a new word's probability comes from (shares of 5% and more)."""

@@ -28,6 +28,7 @@ __all__ = ["Tagger", "Prediction", "TagScore", "cosine_matrix"]
 
 SPEECH_LABEL = "spoken word"  # the seen label a speech detector scores (see default_model)
 SPEECH_THRESHOLD = 0.5  # above it a track is speech: no genre or mood is proposed for it
+GROUNDED_SHARE = 0.4  # a new word is proposed only with this share of its basis on its own kind family
 REPEAT_SHARE = 0.5  # a new word reading this share of its probability off tags already picked repeats them
 
 
@@ -99,6 +100,8 @@ class Prediction:
             if not tag.seen and sum(share for label, share in tag.basis
                                     if tag_key(label) in keys | seen_keys) >= REPEAT_SHARE:
                 continue
+            if not tag.seen and tag.grounding < GROUNDED_SHARE:
+                continue  # read off trained words of another kind: a guess from its name
             keys.add(tag_key(tag.tag))
             chosen.append(tag)
         return chosen

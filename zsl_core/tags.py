@@ -27,7 +27,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-__all__ = ["INCLUDE", "PROPOSE_FLOOR", "TagKind", "ScoreKind", "TagScore", "Vocabulary", "split_values", "join_values",
+__all__ = ["INCLUDE", "KIND_FAMILIES", "PROPOSE_FLOOR", "TagKind", "ScoreKind", "TagScore", "Vocabulary", "split_values", "join_values",
            "display_form", "tag_key", "STOP_WORDS", "load_vocabulary", "VOCAB_FILE_KINDS"]
 
 
@@ -71,7 +71,9 @@ class TagScore:
     for probability scores, a similarity mapped to 0-1 otherwise (see `confidence_of`).
     `basis`: for a new word, the seen labels its probability is read from, with their shares
     ("heavy metal" -> (("metal", 0.9), ("hard rock", 0.1))): a new word whose basis is mostly
-    tags already proposed repeats them.
+    tags already proposed repeats them. `grounding`: how much of that basis is of the word's own
+    kind family (`KIND_FAMILIES`): a genre read off "fast" ("speed garage") or off "drums" ("drum
+    and bass") is a guess from the sound of its name, not from the music.
     """
 
     tag: str
@@ -81,6 +83,7 @@ class TagScore:
     score_kind: ScoreKind = ScoreKind.PROBABILITY
     confidence: float | None = None
     basis: tuple[tuple[str, float], ...] = ()
+    grounding: float = 1.0  # share of a new word's basis on trained words of its own kind family
 
     def __post_init__(self) -> None:
         if self.confidence is None:
@@ -100,6 +103,17 @@ def confidence_of(score: float, score_kind: ScoreKind) -> float:
 
 
 # --- words and their kinds --------------------------------------------------------------------
+
+# Which trained words can ground a new word of a kind: moods and descriptions ("calm", "quiet",
+# "loud") describe each other; genres, instruments and eras stand alone.
+KIND_FAMILIES: Mapping[TagKind, frozenset[TagKind]] = {
+    TagKind.GENRE: frozenset({TagKind.GENRE}),
+    TagKind.MOOD: frozenset({TagKind.MOOD, TagKind.CHARACTER}),
+    TagKind.CHARACTER: frozenset({TagKind.CHARACTER, TagKind.MOOD}),
+    TagKind.INSTRUMENT: frozenset({TagKind.INSTRUMENT}),
+    TagKind.ERA: frozenset({TagKind.ERA}),
+    TagKind.OTHER: frozenset(TagKind),
+}
 
 VOCAB_FILE_KINDS: Mapping[str, TagKind] = {
     "genres": TagKind.GENRE, "moods": TagKind.MOOD, "instruments": TagKind.INSTRUMENT,

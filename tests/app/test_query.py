@@ -59,3 +59,10 @@ def test_a_word_in_no_text_and_unknown_to_the_model_is_named(lib):
     assert result.missing_words == ["qqzzxv"] and len(result.hits) == 3
     nothing = lib.search("artist:nobody")
     assert nothing.hits == [] and nothing.message == "no good match"
+
+
+def test_an_artist_named_with_common_words_is_text(lib, tmp_path):
+    # "Someone Else": two words the model knows, together the name of an artist
+    assert names(lib.search("someone else")) == ["c.mp3"]
+    assert names(lib.search("night drive")) == []  # a title is not taken as a name without quotes...
+    assert names(lib.search('"night drive"')) == ["a.flac"]  # ...with them it is

@@ -141,3 +141,18 @@ def test_a_new_word_spread_over_tags_already_picked_repeats_them():
                                                                          ("fast", 0.4))),
                            TagScore("trance", 0.4, False, G, basis=(("techno", 0.3), ("dance", 0.7)))])
     assert [t.tag for t in p.pick(4)] == ["techno", "electronic", "trance", "fast"]
+
+
+def test_a_new_word_read_off_trained_words_of_another_kind_is_not_proposed():
+    p = Prediction("x", seen=[TagScore("fast", 0.6, True, C)],
+                   unseen=[TagScore("speed garage", 0.55, False, G, basis=(("fast", 0.8), ("techno", 0.2)),
+                                    grounding=0.2),
+                           TagScore("aggressive", 0.4, False, M, basis=(("loud", 0.5), ("metal", 0.3)),
+                                    grounding=0.6)])
+    assert [t.tag for t in p.pick(3)] == ["fast", "aggressive"]
+
+
+def test_kind_families_let_moods_and_descriptions_ground_each_other():
+    from zsl_core.tags import KIND_FAMILIES
+
+    assert C in KIND_FAMILIES[M] and M in KIND_FAMILIES[C] and KIND_FAMILIES[G] == {G}
