@@ -25,6 +25,11 @@ The steps, and why each is shaped the way it is:
    GPU when there is one), and store per track a float16 embedding and float16 seen-label
    scores in `results`, with the fingerprint analysed.
 
+The model is not needed until the first decode is done: `scan` takes a tagger or a
+`concurrent.futures.Future` of one (`Library.scan` loads the model on a thread), so the first
+progress (files counted as the walk finds them, every `WALK_REPORT_S`) comes at once, and the
+index comparison and probing run while the model (and PyTorch) load; decodes wait for it.
+
 Every track is written in its own small transaction the moment it is done, so a cancelled or
 killed scan keeps everything finished and the next scan does only what is left. A file that
 cannot be decoded is stored as `failed` with a one-line reason and the scan goes on.
@@ -34,11 +39,13 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import concurrent.futures.process
+import glob
 import json
 import multiprocessing
 import os
 import stat
 import sqlite3
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -59,6 +66,7 @@ __all__ = ["DEFAULT_N_WINDOWS", "SCAN_EXTENSIONS", "FileEntry", "WalkResult", "S
 DEFAULT_N_WINDOWS = 8  # eight 3-s windows: tags agree closely with a full decode at a fraction of the cost
 SCAN_EXTENSIONS: frozenset[bytes] = frozenset(os.fsencode(e) for e in AUDIO_EXTENSIONS)
 _TEMP_SUFFIX = b".zsl-tmp"  # app.tagwriter's temporary copies
+WALK_REPORT_S = 0.25  # progress while the walk counts files: at most this often
 
 
 # --- results ------------------------------------------------------------------------------
@@ -79,6 +87,7 @@ class WalkResult:
     roots: list[bytes] = field(default_factory=list)  # roots that exist (gone-detection scope)
     unreadable: list[bytes] = field(default_factory=list)  # folders whose files we could not list
     temp_copies: list[bytes] = field(default_factory=list)  # the tag writer's copies met on the way
+    on_found: Callable[[int], None] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -112,9 +121,12 @@ class ScanSummary:
 
 # --- walking ------------------------------------------------------------------------------
 
-def walk(roots: Iterable[str | Path | bytes], cancel: threading.Event | None = None) -> WalkResult:
-    """Every audio file under `roots` (files may be given directly), sorted per folder."""
+def walk(roots: Iterable[str | Path | bytes], cancel: threading.Event | None = None,
+         on_found: Callable[[int], None] | None = None) -> WalkResult:
+    """Every audio file under `roots` (files may be given directly), sorted per folder.
+    `on_found(count)` is called with the number of files found so far, after each folder."""
     result = WalkResult()
+    result.on_found = on_found
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[tuple[int, int]] = set()
     for root in roots:
@@ -165,6 +177,8 @@ def _walk_dir(top: bytes, top_info: os.stat_result, result: WalkResult,
             elif is_temp_file(entry.name):
                 result.temp_copies.append(entry.path)
         stack.extend(reversed(subdirs))  # depth first, in name order
+        if result.on_found is not None:
+            result.on_found(len(result.files))
 
 
 def _add_file(path: bytes, info: os.stat_result, result: WalkResult, seen: set[tuple[int, int]]) -> None:
@@ -286,6 +300,21 @@ def default_workers(on_gpu: bool = False) -> int:
     return max(1, min(8, cores - 1) if on_gpu else min(2, cores))
 
 
+def gpu_hint(device: str | None) -> bool | None:
+    """Whether a model on `device` will run on a GPU, when that is known without importing
+    PyTorch: 'cpu' no, 'cuda' yes, 'auto' no on a Linux machine without NVIDIA or AMD compute
+    device nodes; otherwise None (unknown until the model is loaded)."""
+    name = str(device or "auto")
+    if name == "cpu":
+        return False
+    if name.startswith("cuda"):
+        return True
+    if name == "auto" and sys.platform.startswith("linux"):
+        if not (glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/kfd")):
+            return False
+    return None
+
+
 def tagger_on_gpu(tagger: Any) -> bool:
     """Whether the tagger's networks run on a GPU (the default tagger's musicnn models, or a
     trained model's `device`)."""
@@ -312,23 +341,67 @@ class _Scan:
     def __init__(self, conn: sqlite3.Connection, tagger: Any, model_name: str,
                  n_windows: int | None, workers: int | None,
                  progress: Callable[[ScanProgress], None] | None,
-                 cancel: threading.Event | None, on_track: Callable[[int], None] | None) -> None:
+                 cancel: threading.Event | None, on_track: Callable[[int], None] | None,
+                 on_gpu: bool | None = None) -> None:
         self.conn = conn
-        self.tagger = tagger
+        self.model_name = model_name
+        self.tagger_future: cf.Future | None = tagger if isinstance(tagger, cf.Future) else None
+        self.tagger: Any = None if self.tagger_future is not None else tagger
         self.n_windows = DEFAULT_N_WINDOWS if n_windows is None else int(n_windows)
-        self.workers = default_workers(tagger_on_gpu(tagger)) if workers is None else max(0, int(workers))
+        self.workers_arg = workers
+        self.on_gpu = on_gpu  # a hint while the model loads: None = unknown, wait for the model
+        self.workers = 0
         self.progress_cb = progress
         self.cancel = cancel or threading.Event()
         self.on_track = on_track
-        dim = tagger.stored_dim()
-        self.model_id = db.model_id(conn, model_name, dim, tagger.seen_labels)
-        self.patches = _is_musicnn_tagger(tagger)
+        row = conn.execute("SELECT id FROM models WHERE name = ?", (model_name,)).fetchone()
+        self.model_id: int | None = int(row[0]) if row else None  # None: nothing analysed by it yet
+        self.patches = False
+        self.parked: list[_Job] = []  # probed, to be decoded once the model is ready
+        if self.tagger is not None:
+            self._use_model()
         self.claimed: set[int] = set()
         self.gone_now: set[int] = set()  # marked gone by this scan
         self.done = 0
         self.total = 0
         self.worked = 0
         self.work_started = time.monotonic()
+        self.walk_reported = 0.0
+
+    # -- the model, possibly still loading -------------------------------------------------------
+    def _model_ready(self, wait: bool = False) -> bool:
+        """Whether the tagger is here; with `wait`, wait for it (a load error is raised here)."""
+        if self.tagger is None:
+            if not wait and not self.tagger_future.done():
+                return False
+            self.tagger = self.tagger_future.result()
+            self._use_model()
+        return True
+
+    def _use_model(self) -> None:
+        tagger = self.tagger
+        self.model_id = db.model_id(self.conn, self.model_name, tagger.stored_dim(), tagger.seen_labels)
+        self.patches = _is_musicnn_tagger(tagger)
+        summary = getattr(self, "summary", None)
+        if summary is not None:
+            self.conn.execute("UPDATE scans SET model_id = ? WHERE id = ?", (self.model_id, summary.scan_id))
+
+    def _n_workers(self) -> int:
+        """Decode processes: as asked, else `default_workers` for where the model runs (known
+        from the hint without waiting for the model when the hint says)."""
+        if self.workers_arg is not None:
+            return max(0, int(self.workers_arg))
+        if self.tagger is None and self.on_gpu is not None:
+            return default_workers(self.on_gpu)
+        self._model_ready(wait=True)
+        return default_workers(tagger_on_gpu(self.tagger))
+
+    def _walk_progress(self, found: int) -> None:
+        now = time.monotonic()
+        if now - self.walk_reported >= WALK_REPORT_S:
+            self.walk_reported = now
+            self.total = found
+            self._report("")
 
     # -- driver ----------------------------------------------------------------------------
     def run(self, folders: Sequence[str | Path | bytes]) -> ScanSummary:
@@ -340,8 +413,10 @@ class _Scan:
         self.summary = ScanSummary(scan_id=int(cur.lastrowid))
         state = "error"
         try:
+            self._report("")  # at once: the scan has started (0 of 0 files found yet)
+            self.walk_reported = time.monotonic()
             self._record_folders(keys)
-            walked = walk(keys, self.cancel)
+            walked = walk(keys, self.cancel, on_found=self._walk_progress)
             # Copies a killed write left behind (full hidden copies of tracks): gone for good.
             cleanup_temp_files(walked.temp_copies)
             self.summary.skipped = walked.skipped
@@ -349,6 +424,8 @@ class _Scan:
                 self._mark_gone(walked)
             todo = self._triage(walked.files)
             self._process(todo)
+            if not self.cancel.is_set():
+                self._model_ready(wait=True)  # as before: a scan ends with its model loaded and known
             self.summary.cancelled = self.cancel.is_set()
             state = "cancelled" if self.summary.cancelled else "done"
         finally:
@@ -440,18 +517,24 @@ class _Scan:
         """
         if not todo or self.cancel.is_set():
             return
+        self.workers = self._n_workers()
         pool = self._pool(len(todo))
         queue = list(reversed(todo))
         suspects: list[_Job] = []
         inflight: dict[cf.Future, _Job] = {}
         pending: list[tuple[_Job, Any]] = []
         limit = max(2, 3 * max(1, self.workers))
-        batch = 4 * int(getattr(self.tagger, "batch_size", 16) or 16)
         self.work_started = time.monotonic()
         try:
-            while queue or suspects or inflight or pending:
+            while queue or suspects or inflight or pending or self.parked:
                 if self.cancel.is_set():
                     break
+                if self.parked:
+                    if self.tagger is None and not (queue or suspects or inflight):
+                        cf.wait([self.tagger_future], timeout=0.2)  # nothing else to do; Cancel still seen
+                    if self._model_ready():
+                        queue.extend(reversed(self.parked))  # decoded next, in the order parked
+                        self.parked = []
                 while (suspects and not inflight) or (queue and not suspects and len(inflight) < limit):
                     job = suspects.pop() if suspects else queue.pop()
                     if job.entry.size == 0:
@@ -460,7 +543,7 @@ class _Scan:
                     if job.stage == "":
                         job.stage = "decode" if job.fingerprint and job.track_id is not None else "probe"
                     try:
-                        inflight[self._submit(pool, job)] = job
+                        self._submit(pool, job, inflight)
                     except cf.process.BrokenProcessPool:
                         # A worker died since the last wait: the pool refuses new work. Put the
                         # job back; the dead worker's own future reports it next, and the pool
@@ -499,6 +582,7 @@ class _Scan:
                         pool.shutdown(wait=True, cancel_futures=True)
                         pool = self._pool(len(suspects) + len(queue))
                 waiting_decodes = any(job.stage == "decode" for job in inflight.values())
+                batch = 4 * int(getattr(self.tagger, "batch_size", 16) or 16)
                 if pending and (_size(pending) >= batch or not waiting_decodes):
                     self._infer(pending)
                     pending = []
@@ -510,7 +594,7 @@ class _Scan:
         if job.stage == "probe":
             if self._after_probe(job, result):
                 job.stage = "decode"
-                inflight[self._submit(pool, job)] = job
+                self._submit(pool, job, inflight)
             return
         outcome, payload = result
         if outcome == "error":
@@ -525,11 +609,16 @@ class _Scan:
         return cf.ProcessPoolExecutor(max_workers=min(self.workers, max(1, n_jobs)),
                                       mp_context=context, initializer=_worker_init)
 
-    def _submit(self, pool: Any, job: _Job) -> cf.Future:
+    def _submit(self, pool: Any, job: _Job, inflight: dict[cf.Future, _Job]) -> None:
+        """Start the job's next stage in the pool; a decode waits (parked) while the model loads."""
         if job.stage == "probe":
-            return pool.submit(probe_file, job.entry.path)
-        return pool.submit(decode_file, job.entry.path, self.n_windows, int(self.tagger.sample_rate),
-                           float(self.tagger.window_seconds), self.patches)
+            inflight[pool.submit(probe_file, job.entry.path)] = job
+        elif not self._model_ready():
+            self.parked.append(job)
+        else:
+            inflight[pool.submit(decode_file, job.entry.path, self.n_windows, int(self.tagger.sample_rate),
+                                 float(self.tagger.window_seconds), self.patches)] = job
+
 
     # -- decisions after the fingerprint -------------------------------------------------------
     def _after_probe(self, job: _Job, probe: Probe) -> bool:
@@ -690,12 +779,16 @@ def _analyse_many(tagger: Any, payloads: list[Any], patches: bool) -> list[tuple
 def scan(conn: sqlite3.Connection, tagger: Any, model_name: str, folders: Sequence[str | Path | bytes], *,
          n_windows: int | None = DEFAULT_N_WINDOWS, workers: int | None = None,
          progress: Callable[[ScanProgress], None] | None = None, cancel: threading.Event | None = None,
-         on_track: Callable[[int], None] | None = None) -> ScanSummary:
+         on_track: Callable[[int], None] | None = None, on_gpu: bool | None = None) -> ScanSummary:
     """Scan `folders` into the index `conn` with `tagger` (known in `models` as `model_name`).
+
+    tagger: the tagger, or a `concurrent.futures.Future` of it while it loads: walking,
+    comparing and probing go on meanwhile, decodes wait for it. on_gpu: whether it will run on
+    a GPU, if known before it is loaded (sizes the decode pool without waiting; None: wait).
 
     n_windows: 3-s windows per track (None -> DEFAULT_N_WINDOWS; 0 -> the whole track).
     workers: decode processes (None -> default_workers(): 2 on a CPU, up to 8 on a GPU; 0 -> in this process).
     progress(ScanProgress) after each track; cancel: a threading.Event checked between tracks
     (what is finished stays stored); on_track(track_id) after each track is stored.
     """
-    return _Scan(conn, tagger, model_name, n_windows, workers, progress, cancel, on_track).run(folders)
+    return _Scan(conn, tagger, model_name, n_windows, workers, progress, cancel, on_track, on_gpu).run(folders)
