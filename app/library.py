@@ -26,6 +26,7 @@ import numpy as np
 from app import db, scanner
 from app.scanner import DEFAULT_N_WINDOWS, ScanProgress, ScanSummary
 from zsl_core.errors import ZslError
+from app.query import TEXT_COLUMNS, Filter, split_query, sql_condition
 from zsl_core.search import Query, parse_query, rank_tracks
 from zsl_core.tagger import Prediction
 from zsl_core.tags import ScoreKind, TagKind, TagScore, Vocabulary
@@ -89,9 +90,10 @@ class SearchResult:
         """One line for the user when there is nothing to show, or words were not used."""
         parts = []
         if self.missing_words:
-            parts.append(f"not a word the model knows, ignored: {', '.join(self.missing_words)}")
+            parts.append(f"not a word the model knows nor in any track's text, ignored: "
+                         f"{', '.join(self.missing_words)}")
         if not self.hits:
-            parts.append("no good match" if self.parsed and self.parsed.terms else "nothing to search for")
+            parts.append("no good match" if self.query.strip() else "nothing to search for")
         return "; ".join(parts) or None
 
 
@@ -300,26 +302,54 @@ class Library:
 
     # --- search ---------------------------------------------------------------------------------
     def search(self, query: str, top_k: int = 20, floor: float | None = None) -> SearchResult:
-        """Tracks ranked by relevance to typed words (`zsl_core.search`): seen words by the
-        networks' probability, other words by a probability read off the seen labels, a phrase
-        by the geometric mean of its words; tracks under the relevance floor are left out.
+        """Tracks for a query of text and sound (`app.query`): `field:value` filters, quoted
+        phrases and words the model does not know match the tracks' text (title, artist, album,
+        genre, mood, path); '-' excludes; the other words are sound words, ranked by relevance
+        (`zsl_core.search`: seen words by the networks' probability, new words by a probability
+        read off the seen labels, a phrase by the geometric mean), above a relevance floor. A
+        query of text alone lists its tracks by artist, album and title.
 
-        Raises EmptyQueryError (a ZslError) for a query with no word in it.
+        Raises EmptyQueryError for a query with no word in it, QueryError for a bad filter.
         """
+        split = split_query(query)
+        name = self._names_an_artist_or_album(split.free)
+        if name is not None:  # "Sean Hawk": common words, but together the name of an artist
+            split.filters.append(name)
+            split.free = ""
         with self._lock:
             tagger = self.tagger
-            parsed = parse_query(query, tagger, self._phrases())
-        result = SearchResult([], [], query, parsed=parsed)
-        if not parsed.terms or top_k <= 0:
-            result.missing_words = list(parsed.unknown)
+            if split.free.strip() or not split.filters:
+                parsed = parse_query(split.free, tagger, self._phrases())
+            else:
+                parsed = Query(query)
+        filters = list(split.filters)
+        missing = []
+        for word in parsed.unknown:  # names and other words the model cannot place: text
+            text = Filter(TEXT_COLUMNS, word)
+            if self._count_matching([text]):
+                filters.append(text)
+            else:
+                missing.append(word)
+        parsed.unknown = []
+        result = SearchResult([], missing, query, parsed=parsed)
+        if top_k <= 0:
+            return result
+        allowed = self._matching_ids(filters) if filters else None
+        if not parsed.terms:
+            if filters:
+                result.hits = self._text_hits(filters, top_k)
             return result
         _, (ids, seen_matrix, embeddings) = self._ranking_matrix()
+        if allowed is not None:
+            keep = np.isin(ids, np.fromiter(allowed, np.int64, len(allowed)))
+            ids = ids[keep]
+            seen_matrix = seen_matrix[keep]
+            embeddings = None if embeddings is None else embeddings[keep]
         if len(ids) == 0:
-            result.missing_words = list(parsed.unknown)
             return result
         with self._lock:
             ranking = rank_tracks(tagger, seen_matrix, embeddings, parsed, top_k=top_k, floor=floor)
-        result.missing_words = list(parsed.unknown)
+        result.missing_words += [w for w in parsed.unknown if w not in result.missing_words]
         result.below_floor = ranking.below_floor
         result.score_kind = ranking.score_kind
         hit_ids = [int(ids[row]) for row in ranking.rows.tolist()]
@@ -329,6 +359,39 @@ class Library:
             result.hits.append(Hit(track_id, paths.get(track_id, ""), float(score),
                                    [term for term, _ in matched], matched))
         return result
+
+    def _names_an_artist_or_album(self, text: str) -> Filter | None:
+        """A filter when the free words are an artist's or album's name (the whole name, or two
+        words or more inside one), else None: a name is text even when its words are sound words."""
+        words = text.split()
+        if not words:
+            return None
+        phrase = " ".join(words)
+        for column in ("artist", "album"):
+            row = self.conn.execute(f"SELECT 1 FROM tracks WHERE status = 'ok' AND {column} = ? COLLATE NOCASE"
+                                    " LIMIT 1", (phrase,)).fetchone()
+            if row or (len(words) > 1 and self._count_matching([Filter((column,), phrase)])):
+                return Filter((column,), phrase)
+        return None
+
+    def _count_matching(self, filters: list[Filter]) -> int:
+        where, params = sql_condition(filters)
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM tracks WHERE status = 'ok' AND {where}",
+                                     params).fetchone()[0])
+
+    def _matching_ids(self, filters: list[Filter]) -> set[int]:
+        where, params = sql_condition(filters)
+        return {int(r[0]) for r in self.conn.execute(f"SELECT id FROM tracks WHERE status = 'ok' AND {where}",
+                                                     params)}
+
+    def _text_hits(self, filters: list[Filter], top_k: int) -> list[Hit]:
+        """Tracks matching text alone, in artist, album, title order, every one a full match."""
+        where, params = sql_condition(filters)
+        rows = self.conn.execute(
+            f"SELECT id, display_path FROM tracks WHERE status = 'ok' AND {where}"
+            " ORDER BY artist IS NULL, artist COLLATE NOCASE, album COLLATE NOCASE, title COLLATE NOCASE,"
+            " display_path LIMIT ?", [*params, int(top_k)]).fetchall()
+        return [Hit(int(i), shown, 1.0, [f.value for f in filters if not f.negated]) for i, shown in rows]
 
     def _phrases(self) -> set[str]:
         """Normalised vocabulary entries: the phrases a query is read as whole ("rainy day")."""
