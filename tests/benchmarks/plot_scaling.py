@@ -127,12 +127,27 @@ def scaling_figure(results: Path) -> str:
                         "tracks")
     search = latest_by(read_jsonl(results / "search.jsonl"), "tracks")
     series = []
+    seen_lib = latest_by([r for r in read_jsonl(results / "library-seen.jsonl")
+                          if r.get("bench") == "library_search_seen"], "tracks")
+    seen_rank = [r for r in read_jsonl(results / "search-seen.jsonl") if r.get("query") == "seen"]
+    if seen_lib:  # the seen-score storage (issue 17): these replace the embedding-matrix series
+        library, search = [], []
+        for kind, label in (("seen", "one seen word"), ("new", "one new word"), ("three", "3-term phrase"),
+                            ("typed", "typed phrase incl. live encoding")):
+            series.append((f"Library.search, {label}", [(r["tracks"], r[f"{kind}_p50_ms"]) for r in seen_lib]))
+        series.append(("previous ranking step, one seen word",
+                       [(r["tracks"], r["seen_rank_previous_p50_ms"]) for r in seen_lib]))
+    for method, label in (("f32_rows_matmul", "bench_search: float32 rows, matmul"),
+                          ("faiss_flat_ip", "bench_search: faiss flat IP")):
+        points = sorted((r["tracks"], r["p50_ms"]) for r in seen_rank if r["method"] == method)
+        if points:
+            series.append((label, points))
     if library:
         series.append(("Library.search, 20 hits, 2 threads", [(r["tracks"], r["search20_p50_ms"]) for r in library]))
         series.append(("Library.search, 50 hits (GUI), 2 threads", [(r["tracks"], r["search50_p50_ms"]) for r in library]))
         series.append(("rank() alone, 2 threads", [(r["tracks"], r["rank_p50_ms"]) for r in library]))
-    one = latest_by([r for r in read_jsonl(results / "library-1thread.jsonl")
-                     if r.get("bench") == "library_search"], "tracks")
+    one = [] if seen_lib else latest_by([r for r in read_jsonl(results / "library-1thread.jsonl")
+                                         if r.get("bench") == "library_search"], "tracks")
     if one:
         series.append(("Library.search, 50 hits, 1 thread", [(r["tracks"], r["search50_p50_ms"]) for r in one]))
         series.append(("rank() alone, 1 thread", [(r["tracks"], r["rank_p50_ms"]) for r in one]))
