@@ -378,7 +378,9 @@ def cmd_write(args: argparse.Namespace, library: Any) -> int:
                    + f" on {len(ids)} files")
     result = journal.write_batch(library, planned, description, options=options)
     batch = f"batch {result.batch_id}" if result.batch_id is not None else "no batch"
-    print(f"{batch}: {result.written} written, {result.unchanged} unchanged, "
+    fields = f" ({result.written} fields)" if result.written != len(result.files) else ""
+    n_files = len(result.files)
+    print(f"{batch}: {n_files} file{'' if n_files == 1 else 's'} written{fields}, {result.unchanged} unchanged, "
           f"{len(result.failed)} failed")
     for shown, reason in result.failed:
         print(f"  failed: {shown}: {reason}")
@@ -729,6 +731,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `zsl-tagger ... | head`: the reader has gone; nothing to report
+        sys.stderr.close()
+        return EXIT_OK
     except (OSError, ValueError) as exc:
         if args.debug:
             raise

@@ -71,9 +71,10 @@ class BatchResult:
     """batch_id is None when nothing was written (no batch is kept then)."""
 
     batch_id: int | None
-    written: int = 0
+    written: int = 0  # fields written (a file may get a genre and a mood)
     unchanged: int = 0
     failed: list[tuple[str, str]] = dataclass_field(default_factory=list)
+    files: set[int] = dataclass_field(default_factory=set)  # tracks with at least one field written
 
 
 @dataclass
@@ -235,6 +236,7 @@ def write_batch(library: Any, planned: Sequence[PlannedChange], description: str
                           undo_data.after_sha256 if undo_data else None,
                           undo_data.delta if undo_data else None, row))
             result.written += 1
+            result.files.add(item.track_id)
             written_ids.append(item.track_id)
         else:
             conn.execute("DELETE FROM changes WHERE id = ?", (row,))
@@ -385,7 +387,8 @@ def history(library: Any, limit: int = 50) -> list[BatchInfo]:
     """The latest batches, newest first, with how many files each wrote."""
     rows = library.conn.execute(
         "SELECT b.id, b.created_at, b.description, b.field, b.mode, b.undone_at,"
-        " (SELECT COUNT(*) FROM changes c WHERE c.batch_id = b.id AND c.status != 'pending')"
+        " (SELECT COUNT(DISTINCT COALESCE(c.track_id, c.path)) FROM changes c"
+        " WHERE c.batch_id = b.id AND c.status != 'pending')"
         " FROM batches b ORDER BY b.id DESC LIMIT ?", (int(limit),)).fetchall()
     return [BatchInfo(int(r[0]), float(r[1]), r[2], r[3], int(r[6]), r[5] is not None, r[4])
             for r in rows]

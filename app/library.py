@@ -139,6 +139,7 @@ class Library:
         self._matrix: tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None
         self._rank_cache: tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None
         self._phrase_set: set[str] | None = None
+        self._name_cache: tuple[tuple[int, int], dict[str, frozenset[str]]] | None = None
         self._prior: tuple[Any, dict[str, float]] | None = None
 
     # --- the model, loaded on first use --------------------------------------------------------
@@ -362,17 +363,27 @@ class Library:
 
     def _names_an_artist_or_album(self, text: str) -> Filter | None:
         """A filter when the free words are an artist's or album's name (the whole name, or two
-        words or more inside one), else None: a name is text even when its words are sound words."""
-        words = text.split()
+        words or more inside one), else None: a name is text even when its words are sound words.
+        Looked up in the distinct names, cached until the index changes (not a scan of every
+        track per keystroke: at 1M tracks that cost 440 ms)."""
+        words = text.casefold().split()
         if not words:
             return None
         phrase = " ".join(words)
-        for column in ("artist", "album"):
-            row = self.conn.execute(f"SELECT 1 FROM tracks WHERE status = 'ok' AND {column} = ? COLLATE NOCASE"
-                                    " LIMIT 1", (phrase,)).fetchone()
-            if row or (len(words) > 1 and self._count_matching([Filter((column,), phrase)])):
-                return Filter((column,), phrase)
+        for column, names in self._names().items():
+            if phrase in names or (len(words) > 1 and any(phrase in name for name in names)):
+                return Filter((column,), " ".join(text.split()))
         return None
+
+    def _names(self) -> dict[str, frozenset[str]]:
+        """Distinct artist and album names, case-folded, cached with the index's data version."""
+        key = (self._generation, int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
+        if self._name_cache is None or self._name_cache[0] != key:
+            names = {column: frozenset(" ".join(str(r[0]).casefold().split()) for r in self.conn.execute(
+                f"SELECT DISTINCT {column} FROM tracks WHERE status = 'ok' AND {column} IS NOT NULL"))
+                for column in ("artist", "album")}
+            self._name_cache = (key, names)
+        return self._name_cache[1]
 
     def _count_matching(self, filters: list[Filter]) -> int:
         where, params = sql_condition(filters)

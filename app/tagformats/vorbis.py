@@ -95,6 +95,8 @@ class VorbisFormat(TagFormat):
     def check_complete(self) -> None:
         if isinstance(self.audio, FLAC):
             check_end_decodes(self.path)
+        else:  # a file cut inside a page parses (mutagen reads the headers) but cannot be saved
+            _ogg_payload_digest(self.path, _HEADER_PACKETS[type(self.audio)])
 
     def audio_digest(self) -> str:
         if isinstance(self.audio, FLAC):

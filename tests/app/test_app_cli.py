@@ -85,7 +85,7 @@ def test_scan_search_tags_write_history_undo(tmp_path: Path, music: list[Path],
 
     code, out, err = run(capsys, *db, "write", folder, "--field", "genre", "--top", "2", "--min-score", "0")
     assert code == 0, err
-    assert "4 written" in out
+    assert "4 files written" in out
     with Library(tmp_path / "lib.sqlite3", device="cpu") as library:
         for path in music:
             # Everything forced into Genre: the track's best two (the one picking rule), spelt as
@@ -99,7 +99,7 @@ def test_scan_search_tags_write_history_undo(tmp_path: Path, music: list[Path],
 
     code, out, _ = run(capsys, *db, "write", str(music[2]), "--field", "custom:ZSL", "--top",
                        "1", "--include", "unseen", "--mode", "replace", "--id3", "v2.3", "--min-score", "0")
-    assert code == 0 and "1 written" in out
+    assert code == 0 and "1 file written" in out
     best_new = shown[str(music[2])]["unseen"][0]
     assert read_field(music[2], "custom:ZSL") == [display_form(best_new["tag"], TagKind(best_new["kind"]))]
 

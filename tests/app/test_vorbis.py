@@ -310,3 +310,14 @@ def test_flac_leading_id3_dropped_on_request(tmp_path: Path) -> None:
     assert result.ok and result.written, result.message
     assert path.read_bytes()[:4] == b"fLaC"
     assert path.read_bytes()[_metadata_end(path):] == frames_before
+
+
+def test_a_cut_ogg_is_refused_by_the_preview_check_as_by_the_write(tmp_path):
+    from app.tagwriter import check_write
+
+    whole = tagged_vorbis(tmp_path / "whole.ogg", "ogg")
+    cut = tmp_path / "cut.ogg"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    assert check_write(whole, "genre") is None
+    problem = check_write(cut, "genre")
+    assert problem is not None and ("Ogg" in problem or "full data" in problem)
