@@ -188,6 +188,7 @@ def test_gui_write_routes_each_kind_to_its_field(window, qtbot, tmp_path):
     folder = make_folder(tmp_path, 2)
     window.add_folder(str(folder))
     qtbot.waitUntil(lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 2, timeout=20_000)  # rows arrive after the scan
     select_rows(window.table, [0])
     track_id = window.proxy.index(0, 0).data(Qt.ItemDataRole.UserRole + 1)
     qtbot.waitUntil(lambda: window.panel.track_id == track_id and len(window.panel.tag_items()) > 0,
