@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self.last_write = None
         self.last_undo = None
         self.last_search = None
+        self.last_cleanup: list[Any] | None = None
         self.last_scan = None
         self.loaded = False
         self.closing = False  # set by shutdown: nothing new starts after it
@@ -365,18 +366,34 @@ class MainWindow(QMainWindow):
             if old is not None:
                 old.close()
             library = make_library()
-            return library, library.tracks()
+            return library, library.tracks(), library.folders()
 
         self.pool.submit(work, self._library_opened, self._library_failed, name="opening the library")
 
-    def _library_opened(self, result: tuple[Any, list[Any]]) -> None:
-        self.library, rows = result
+    def _library_opened(self, result: tuple[Any, list[Any], list[Any]]) -> None:
+        self.library, rows, folders = result
+        self._remove_stale_copies(folders)
         self.track_model.set_tracks(rows)
         self.proxy.refilter()
         self.loaded = True
         self.stack.setCurrentWidget(self.splitter if rows or self.settings.folders else self.welcome)
         self.message(f"{len(rows)} track(s) in the library")
         self._start_predicted(self.track_model.ids())
+
+    def _remove_stale_copies(self, folders: list[Any]) -> None:
+        """Copies an interrupted tag write left in the music folders (full hidden copies of
+        tracks) are removed in the background when the library opens."""
+        def work(_report):
+            from app.tagwriter import cleanup_temp_files
+
+            return cleanup_temp_files(folders, recursive=True)
+
+        def done(removed: list[Any]) -> None:
+            self.last_cleanup = removed
+            for path in removed:
+                self.log_view.add(f"removed a copy an interrupted write left behind: {path}", logging.INFO)
+
+        self.io.submit(work, done, lambda m: log.info("%s", m), name="removing stale copies")
 
     def _library_failed(self, message: str) -> None:
         self.loaded = True

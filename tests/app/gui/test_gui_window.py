@@ -212,3 +212,29 @@ def test_gui_write_routes_each_kind_to_its_field(window, qtbot, tmp_path):
     genre = next(c for c in changes if c.field == "genre")
     assert genre.new[-1] == display_form(genre_item.data(0, Qt.ItemDataRole.UserRole), TagKind.GENRE)
     window.preview_dialog.reject()
+
+
+def test_gui_start_removes_copies_an_interrupted_write_left(qtbot, tmp_path):
+    import os
+    import time
+
+    from app.gui import create_app
+    from app.gui.main_window import MainWindow
+    from app.gui.settings import Settings
+    from app.library import Library
+
+    folder = make_folder(tmp_path, 1)
+    with Library(tmp_path / "library.sqlite3", device="cpu") as library:
+        library.scan([folder], n_windows=1, workers=0)
+    stale = folder / ".track00.wav.0a1b2c3d.zsl-tmp"  # the tag writer's copy, left by a killed write
+    stale.write_bytes(b"RIFF" + b"\0" * 100)
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    create_app()
+    win = MainWindow(Settings(tmp_path / "settings.ini"), db_path=tmp_path / "library.sqlite3")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.last_cleanup is not None, timeout=30_000)
+    assert not stale.exists() and [p.name for p in win.last_cleanup] == [stale.name]
+    assert (folder / "track00.wav").exists()
+    win.close()
