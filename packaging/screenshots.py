@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each generated track")
-    parser.add_argument("--query", default="dreamy piano")
+    parser.add_argument("--query", default="electronic")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
 
         window.search_edit.clear()
         select(window.table, [0, 1, 2, 3])
-        window.panel.set_field("mood")
+        window.panel.set_field("")  # each kind to its own field (the default)
         window.write_selected()
         spin_until(app, lambda: window.preview_dialog is not None and window.preview_dialog.isVisible(), 60,
                    "the write preview")

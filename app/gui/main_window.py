@@ -246,7 +246,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
 
         self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText("Search by any words, e.g. “sad piano” (Ctrl+F)")
+        self.search_edit.setPlaceholderText("Search by sound or name: “calm piano”, “artist:muse fast”, “genre:rock -live” (Ctrl+F)")
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.setMinimumWidth(320)
         self.search_edit.textChanged.connect(self._search_text_changed)

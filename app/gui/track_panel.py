@@ -13,8 +13,8 @@ from typing import Any, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.gui.models import format_duration
 from app.gui.settings import BY_KIND, FIELDS
@@ -23,7 +23,8 @@ from zsl_core.tags import display_form
 
 COVER_SIZE = 180
 BY_KIND_TEXT = "Each kind to its own field"
-NOT_WRITTEN = "Not written (Settings > Tag kinds sends them to a field)"
+NOT_WRITTEN = "Not written"
+NOT_WRITTEN_TIP = "Instruments, decades and descriptions are not written unless Settings sends their kind to a field"
 NEW_WORD_TIP = ("A new word: the model was never trained on it. Its confidence is read off the "
                 "trained words nearest to it in meaning.")
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -74,6 +75,10 @@ class TrackPanel(QWidget):
         self.tags = QTreeWidget()
         self.tags.setColumnCount(2)
         self.tags.setHeaderLabels(["Tag", "Confidence"])
+        header = self.tags.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tags.itemChanged.connect(self._item_changed)
         self.tags.setRootIsDecorated(True)
         self.routes: Routes = dict(DEFAULT_ROUTES)
@@ -192,9 +197,9 @@ class TrackPanel(QWidget):
                 self.tags.addTopLevelItem(groups[name])
                 groups[name].setExpanded(True)
             if not_written is not None:
+                not_written.setToolTip(0, NOT_WRITTEN_TIP)
                 self.tags.addTopLevelItem(not_written)
                 not_written.setExpanded(False)
-        self.tags.resizeColumnToContents(0)
         self._filling = False
 
     def _group(self, name: str) -> QTreeWidgetItem:
