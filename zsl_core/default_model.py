@@ -51,7 +51,6 @@ from zsl_core import audio as audio_io
 from zsl_core import dsp, musicnn
 from zsl_core.errors import AudioError, ModelError, ZslError
 from zsl_core.speech import low_energy_share, speech_probability
-from zsl_core.resources import resource_path
 from zsl_core.tagger import Prediction, Tagger, TagScore
 from zsl_core.tags import KIND_FAMILIES, ScoreKind, TagKind
 from zsl_core.vectors import normalise_tag

@@ -19,7 +19,7 @@ from zsl_core.resources import resource_path
 from zsl_core.errors import DatasetError, ModelError, VectorsError
 from zsl_core.tags import Vocabulary, read_vocabulary_file
 from zsl_core.word_space import WORD_SPACE_CHOICES, load_word_space
-from zsl_core.vectors import SideInformation, WordVectors, attribute_vectors, attributes_from_csv, normalise_tag, \
+from zsl_core.vectors import SideInformation, attribute_vectors, attributes_from_csv, normalise_tag, \
     word_side_information
 
 VOCAB_DIR = resource_path("vocab")
