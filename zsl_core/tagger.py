@@ -251,22 +251,6 @@ class Tagger(ABC):
         embedding = self.embed_file(path, n_windows=n_windows)
         return self.predict_embedding(embedding, top_k=top_k, vocabulary=vocabulary, path=str(path))
 
-    def query_embedding(self, query: str) -> tuple[np.ndarray | None, list[str]]:
-        """One vector for a typed query: the mean of its embeddable words and phrases.
-
-        The whole phrase is tried first ("hip hop", "classic rock" are single concepts), then
-        each word; words nobody can embed are returned so the caller can say so.
-        """
-        matrix, found, _ = self.embed_words([query])
-        if found:
-            return matrix[0], []
-        words = [w for w in normalise_tag(query).split() if w]
-        matrix, found, missing = self.embed_words(words)
-        if not found:
-            return None, missing
-        unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-        return unit.mean(axis=0), missing
-
     def stored_dim(self) -> int:
         """Size of the embedding a library stores per track (0: derived from the seen scores)."""
         return int(np.asarray(self.seen_label_embeddings()).shape[1])

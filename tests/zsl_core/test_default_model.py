@@ -275,17 +275,6 @@ def test_real_track_top_tag_is_close_to_its_embedding(tagger):
     assert float(embedding @ top_vector[0]) >= np.sort(cosines)[-3]
 
 
-def test_query_embedding(tagger):
-    vector, missing = tagger.query_embedding("sad piano")
-    assert vector is not None and not missing
-    best = {tagger.seen_labels[i] for i in np.argsort(-tagger.scores(vector, tagger.label_vectors)[0])[:5]}
-    assert {"sad", "piano"} <= best
-    chillout, _ = tagger.query_embedding("chillout")  # a raw musicnn tag finds its merged label
-    np.testing.assert_allclose(chillout, tagger.label_vectors[tagger.seen_labels.index("chill")], atol=1e-6)
-    nothing, missing = tagger.query_embedding("qzxvbn")
-    assert nothing is None and missing == ["qzxvbn"]
-
-
 # --- vocabulary ----------------------------------------------------------------------------------
 
 def test_vocabulary_files_are_clean_and_sized():
