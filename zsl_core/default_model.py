@@ -1,4 +1,4 @@
-"""The built-in zero-shot tagger: musicnn (MSD + MTT) probabilities turned into GloVe space by ConSE.
+"""The built-in zero-shot tagger: musicnn (MSD + MTT) probabilities, new words read off them in a word space.
 
 Why it exists: a user who installs the app must get sensible tags and search at once, with no
 data set and no training. Two pretrained musicnn networks (Pons & Serra 2019, ISC) give real
@@ -10,27 +10,28 @@ How a track gets tags:
 
 1. musicnn front end on 16 kHz audio -> 3-second patches -> both networks -> the taggram
    (one probability per tag and patch), averaged over every patch of every segment.
-2. The 100 raw tags are *cleaned* into `SEEN_LABELS` (70 labels): duplicates merged
-   ("female vocalists", "female voice", "woman" ... -> "female vocals"), a merged label's
-   probability being the max of its members'. Negations ("no vocals", "no vocal",
-   "no voice") are merged into "instrumental" and so carry the *instrumental* vector:
-   averaging the words "no" + "vocals" would place them next to "vocals", their opposite.
-3. ConSE (Norouzi et al. 2013, the paper's ref. [19]): the track's semantic embedding is the
-   convex combination of the word vectors of its `top_t` most probable seen labels, weighted
-   by their renormalised probabilities, then unit-normalised. Any word the vectors know is
-   scored by cosine with it: that is how unseen tags are proposed and how free-text search ranks.
-   The space is the word vectors' own (50-d GloVe by default), re-centred on the mean of the
-   seen labels' vectors (see `DefaultTagger.to_space`): without that, every music word looks
-   alike and averaged phrases win every ranking.
-
-Scores are of two kinds, and `DefaultTagger.score_kinds` says so: seen labels report musicnn's
-probabilities (0-1, calibrated per tag), unseen words report cosines in GloVe space (-1..1,
-typically 0.3-0.9 for sensible words). They are ranked separately and must not be compared.
+2. The 100 raw tags are *cleaned* into `SEEN_LABELS` (70 labels, each with a kind: genre, mood,
+   instrument, era, character): duplicates merged ("female vocalists", "female voice", "woman"
+   ... -> "female vocals"), a merged label's probability being the max of its members'.
+   Negations ("no vocals", "no vocal", "no voice") are merged into "instrumental" and so carry
+   the *instrumental* vector: averaging "no" + "vocals" would place them next to "vocals".
+3. A 71st label, "spoken word", comes from the speech detector (`zsl_core.speech`) on the same
+   patches; every music label is scaled by 1 - P(speech), since musicnn's numbers mean
+   "given that this is music".
+4. A word that is not a seen label (a *new* word: "orchestral", "melancholic") gets a
+   probability too: the similarity-weighted mean of the probabilities of its nearest seen labels
+   in the word space (`word_affinities`; all-MiniLM-L6-v2 by default, `zsl_core.word_space`).
+   So trained and new words share one 0-1 scale: they are ranked, thresholded and combined in
+   phrases together. The library stores only the 71 probabilities per track.
+5. ConSE (Norouzi et al. 2013, the paper's ref. [19]) is kept for what needs a point in word
+   space (`track_embeddings`): the convex combination of the word vectors of the `top_t` most
+   probable seen labels, weighted by their renormalised probabilities, re-centred on the mean of
+   the seen labels' vectors (`to_space`) and unit-normalised.
 
 Each seen label has *anchor* words: the words whose unit vectors are averaged to place it.
-Usually the label itself; a few labels get better anchors because GloVe's vector for the
-plain word means something else ("chill" is cold weather, "party" is politics) or because the
-joined token ("new-age", "heavy-metal") is so rare in GloVe's corpus that its vector is noise.
+Usually the label itself; a few labels get better anchors because a word vector for the plain
+word means something else ("chill" is cold weather, "party" is politics in GloVe) or because
+the joined token ("new-age", "heavy-metal") is too rare to have a good vector.
 
 The same networks also give the frozen pretrained backbone for `zsl-core train --backbone
 musicnn`: `musicnn_features` (the MSD network's 200-d penultimate layer, averaged over patches).
