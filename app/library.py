@@ -59,6 +59,7 @@ class TrackRow:
     has_cover: bool
     status: str  # ok | failed | gone
     error: str | None
+    year: int | None = None  # the first four-digit year of the file's date tag
 
 
 @dataclass
@@ -98,13 +99,13 @@ class SearchResult:
 
 
 _TRACK_COLUMNS = ("id, path, display_path, title, artist, album, genre, mood, duration, has_cover,"
-                  " status, error")
+                  " status, error, year")
 
 
 def _row(values: Sequence[Any]) -> TrackRow:
-    (track_id, path, shown, title, artist, album, genre, mood, duration, cover, status, error) = values
+    (track_id, path, shown, title, artist, album, genre, mood, duration, cover, status, error, year) = values
     return TrackRow(int(track_id), db.path_from_key(bytes(path)), shown, title, artist, album, genre,
-                    mood, duration, bool(cover), status, error)
+                    mood, duration, bool(cover), status, error, None if year is None else int(year))
 
 
 def model_key(model: str | Path = "default", vectors: str | Path | None = None,
@@ -593,9 +594,9 @@ class Library:
             meta = probe.metadata
             with db.transaction(self.conn):
                 self.conn.execute(
-                    "UPDATE tracks SET title = ?, artist = ?, album = ?, genre = ?, mood = ?, duration = ?,"
-                    " has_cover = ? WHERE id = ?",
-                    (meta.title, meta.artist, meta.album, meta.genre, meta.mood, meta.duration,
+                    "UPDATE tracks SET title = ?, artist = ?, album = ?, year = ?, genre = ?, mood = ?,"
+                    " duration = ?, has_cover = ? WHERE id = ?",
+                    (meta.title, meta.artist, meta.album, meta.year, meta.genre, meta.mood, meta.duration,
                      int(meta.has_cover), int(track_id)))
                 if probe.fingerprint is not None and probe.fingerprint == fingerprint:
                     self.conn.execute("UPDATE tracks SET size = ?, mtime_ns = ? WHERE id = ?",

@@ -1,4 +1,4 @@
-"""What the table view shows about a file: title, artist, album, genre, mood, duration, cover.
+"""What the table view shows about a file: title, artist, album, year, genre, mood, duration, cover.
 
 Read with mutagen, through `app.tagformats` where we write tags (ID3 in MP3/WAV/AIFF, Vorbis
 comments in FLAC/Ogg/Opus, MP4), so genre and mood are read by exactly the rules the tag
@@ -11,6 +11,9 @@ in `Metadata.error` (one line), because one broken file must not stop a library 
 Multi-valued fields (genre, mood, and the rare multi-artist) are kept as lists (`genres`,
 `moods`) and offered joined with "; " (`genre`, `mood`): the same separator the tag writer
 uses for ID3v2.3, chosen because "/" occurs inside real genre names ("Drum/Bass").
+
+The year is the first four-digit number of the recording date (ID3 TDRC, else TYER; Vorbis
+DATE, else YEAR; MP4 \xa9day; ASF WM/Year): "1999-05-01", "1999" and "May 1999" are all 1999.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +42,10 @@ _TEXT_KEYS = {
     "artist": ("TPE1", "ARTIST", "\xa9ART", "Author"),
     "album": ("TALB", "ALBUM", "\xa9alb", "WM/AlbumTitle"),
 }
+# Where the year is, per family, in order of preference (ID3 v2.3 files keep TYER; mutagen
+# translates it to TDRC on load, but a file it could not translate still has TYER).
+_YEAR_KEYS = (("TDRC", "TYER"), ("DATE", "YEAR"), ("\xa9day",), ("WM/Year",))
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
 
 @dataclass
@@ -47,6 +55,7 @@ class Metadata:
     title: str | None = None
     artist: str | None = None
     album: str | None = None
+    year: int | None = None  # the first four-digit year of the date tag
     genres: list[str] = field(default_factory=list)
     moods: list[str] = field(default_factory=list)
     duration: float | None = None  # seconds
@@ -64,7 +73,7 @@ class Metadata:
 
 
 def read_metadata(path: str | Path | bytes) -> Metadata:
-    """Title, artist, album, genre, mood, duration and cover presence of one file; never raises."""
+    """Title, artist, album, year, genre, mood, duration and cover presence of one file; never raises."""
     return read_with_tags(path)[0]
 
 
@@ -151,6 +160,7 @@ def _fill(meta: Metadata, audio: Any, tags: TagFormat | None) -> None:
         for name, keys in _TEXT_KEYS.items():
             values = _texts(audio.tags, family, keys[family])
             setattr(meta, name, SEPARATOR.join(values) or None)
+        meta.year = _year(audio.tags, family)
     if tags is not None:
         meta.genres = _clean(tags.read("genre"))
         meta.moods = _clean(tags.read("mood"))
@@ -183,6 +193,16 @@ def _texts(tags: Any, family: int, key: str) -> list[str]:
     else:
         values = [str(v) for v in tags.get(key, [])]
     return _clean(values)
+
+
+def _year(tags: Any, family: int) -> int | None:
+    """The first four-digit year in the family's date fields (None when there is none)."""
+    for key in _YEAR_KEYS[family]:
+        for value in _texts(tags, family, key):
+            match = _YEAR.search(value)
+            if match and int(match.group(1)) > 0:  # "0000": a tagger's placeholder
+                return int(match.group(1))
+    return None
 
 
 def _clean(values: list[str]) -> list[str]:

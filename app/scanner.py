@@ -718,8 +718,8 @@ class _Scan:
         if job.fingerprint is not None:
             values["fingerprint"] = job.fingerprint
         if m is not None:
-            values.update(title=m.title, artist=m.artist, album=m.album, genre=m.genre, mood=m.mood,
-                          duration=m.duration, has_cover=int(m.has_cover))
+            values.update(title=m.title, artist=m.artist, album=m.album, year=m.year, genre=m.genre,
+                          mood=m.mood, duration=m.duration, has_cover=int(m.has_cover))
         if job.track_id is None:
             values["added_at"] = now
             cols = ", ".join(values)

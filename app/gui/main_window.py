@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHeaderView, QLabel, 
 from app.gui.dialogs import HistoryDialog, LearnDialog, SettingsDialog, WelcomePage, WritePreviewDialog
 from app.gui.import_dialog import ImportDialog
 from app.gui.log_view import LogView
-from app.gui.models import TRACK_ID_ROLE, SearchResultsModel, TrackFilterProxy, TrackTableModel
+from app.gui.models import (TRACK_ID_ROLE, SearchResultsModel, SearchResultsProxy, TrackFilterProxy,
+                            TrackTableModel)
 from app.gui.settings import Settings
 from app.gui.track_panel import TrackPanel
 from app.gui.workers import ImportWorker, JobQueue, LibraryPool, ScanWorker
@@ -199,14 +200,22 @@ class MainWindow(QMainWindow):
         library_layout.addWidget(self.filter_edit)
         library_layout.addWidget(self.table)
 
+        # hits in relevance order (search_model) shown sorted by the clicked column (search_proxy);
+        # column 0, the rank, is the relevance order
         self.search_model = SearchResultsModel(self)
+        self.search_proxy = SearchResultsProxy(self)
+        self.search_proxy.setSourceModel(self.search_model)
         self.search_view = QTableView()
-        self.search_view.setModel(self.search_model)
+        self.search_view.setModel(self.search_proxy)
         self.search_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.search_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.search_view.verticalHeader().setVisible(False)
-        self.search_view.horizontalHeader().setStretchLastSection(True)
-        self.search_view.horizontalHeader().resizeSection(2, 360)
+        self.search_view.setSortingEnabled(True)
+        self.search_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        header = self.search_view.horizontalHeader()
+        header.setStretchLastSection(True)  # the path
+        for column, width in ((0, 40), (1, 60), (2, 320), (3, 260), (4, 60)):
+            header.resizeSection(column, width)
         self.search_view.selectionModel().selectionChanged.connect(
             lambda *_: self._selection_changed(self.search_view))
         self.search_view.doubleClicked.connect(lambda *_: self.play_selected())

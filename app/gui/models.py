@@ -4,6 +4,11 @@ Why sorting lives in the source model and filtering in a thin proxy: a QSortFilt
 that sorts calls back into Python twice per comparison, which takes seconds at 100,000 rows;
 Python's own `sorted` with a key over precomputed tuples takes milliseconds. The proxy only
 filters, and it asks a precomputed set of accepted rows instead of reading cell text.
+
+Search results are few (a search shows at most a few hundred hits), so they are sorted the
+ordinary way: `SearchResultsModel` keeps the hits in relevance order and answers `SORT_ROLE`
+with a sortable value per cell (numbers as numbers), and `SearchResultsProxy` sorts on it;
+column "#" (the relevance rank) puts them back in relevance order.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any, Iterable, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # what a search-results column sorts by
 
 COLUMNS = ("Title", "Artist", "Album", "Duration", "Genre", "Mood", "Predicted tags")
 
@@ -227,11 +233,20 @@ class TrackFilterProxy(QSortFilterProxyModel):
                 self._recompute()
 
 
-SEARCH_COLUMNS = ("#", "Match", "Track", "How well each word matches")
+SEARCH_COLUMNS = ("#", "Match", "Track", "How well each word matches", "Format", "Path")
+RANK, MATCH, TRACK, WORDS, FORMAT, PATH = range(len(SEARCH_COLUMNS))
+
+
+def file_format(path: str) -> str:
+    """The file's format as its name says it, lower case without the dot ("ogg", "flac"); "" if none."""
+    name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = name.rpartition(".")
+    return suffix.casefold() if dot and stem and suffix else ""
 
 
 class SearchResultsModel(QAbstractTableModel):
-    """Ranked hits of a search (Hit(track_id, display_path, score, tags)), best first."""
+    """Ranked hits of a search (Hit(track_id, display_path, score, tags, matched)), best first:
+    the source row is the relevance rank. Shown sorted through `SearchResultsProxy`."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -247,31 +262,64 @@ class SearchResultsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(SEARCH_COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return SEARCH_COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _SEARCH_TIPS[section]
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         hit = self.hits[index.row()]
+        column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            column = index.column()
-            if column == 0:
+            if column == RANK:
                 return str(index.row() + 1)
-            if column == 1:
+            if column == MATCH:
                 return f"{float(hit.score):.0%}"
-            if column == 2:
-                return self._titles.get(int(hit.track_id)) or str(hit.display_path)
+            if column == TRACK:
+                return self._track_text(hit)
+            if column == FORMAT:
+                return file_format(hit.display_path)
+            if column == PATH:
+                return str(hit.display_path)
             matched = getattr(hit, "matched", None)
             if matched:
                 return ", ".join(f"{term} {value:.0%}" for term, value in matched)
             return ", ".join(_tag_text(t) for t in (hit.tags or []))
+        if role == SORT_ROLE:
+            return self._sort_value(index.row(), hit, column)
         if role == TRACK_ID_ROLE:
             return int(hit.track_id)
         if role == Qt.ItemDataRole.ToolTipRole:
             return str(hit.display_path)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (RANK, MATCH):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def _track_text(self, hit: Any) -> str:
+        return self._titles.get(int(hit.track_id)) or str(hit.display_path)
+
+    def _sort_value(self, row: int, hit: Any, column: int) -> Any:
+        """Numbers for the numeric columns (rank, score, the first word's score), case-folded
+        text for the others: what `SearchResultsProxy` compares."""
+        if column == RANK:
+            return row
+        if column == MATCH:
+            return float(hit.score)
+        if column == WORDS:
+            matched = getattr(hit, "matched", None)
+            if matched:
+                return float(matched[0][1])
+            return ", ".join(_tag_text(t) for t in (hit.tags or [])).casefold()
+        if column == TRACK:
+            return self._track_text(hit).casefold()
+        if column == FORMAT:
+            return file_format(hit.display_path)
+        return str(hit.display_path).casefold()
 
     def set_result(self, query: str, hits: Sequence[Any], missing_words: Sequence[str],
                    titles: dict[int, str] | None = None) -> None:
@@ -284,6 +332,36 @@ class SearchResultsModel(QAbstractTableModel):
 
     def clear(self) -> None:
         self.set_result("", [], [])
+
+
+_SEARCH_TIPS = (
+    "Relevance rank (click to sort by relevance again)",
+    "How well the track matches the whole query",
+    "Title and artist (the file name when the file has no title)",
+    "How well the track matches each word of the query",
+    "The file's format (its extension)",
+    "Where the file is",
+)
+
+
+class SearchResultsProxy(QSortFilterProxyModel):
+    """Sorts search results by any column on `SORT_ROLE` (stable: equal values keep their
+    relevance order); the source keeps the relevance order."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setDynamicSortFilter(True)  # a new result list is shown in the chosen order
+
+    def hit(self, row: int) -> Any:
+        """The hit shown at proxy row `row`."""
+        source = self.sourceModel()
+        return source.hits[self.mapToSource(self.index(row, 0)).row()]
+
+    def shown_ids(self) -> list[int]:
+        """Track ids in the order the view shows them."""
+        return [int(self.index(r, 0).data(TRACK_ID_ROLE)) for r in range(self.rowCount())]
 
 
 def _tag_text(tag: Any) -> str:

@@ -57,12 +57,30 @@ def test_migration_2_to_3_adds_undo_records_and_scan_owners_and_keeps_data(tmp_p
     conn.execute("INSERT INTO scans (folders, state, started_at) VALUES ('[]', 'running', 0)")
     conn.close()
     conn = db.connect(path)  # upgrades on open
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3 == db.SCHEMA_VERSION
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION >= 3
     assert {"undo_before", "undo_after", "undo_delta"} <= columns(conn, "changes")
     assert "owner" in columns(conn, "scans")
     assert conn.execute("SELECT new_values, undo_delta FROM changes").fetchall() == [('["Rock"]', None)]
     # a "running" scan from before owners were kept cannot be running any more
     assert conn.execute("SELECT state FROM scans").fetchall() == [("interrupted",)]
+
+
+def test_migration_3_to_4_adds_the_year_and_has_old_tracks_read_again(tmp_path):
+    path = tmp_path / "lib.sqlite3"
+    conn = db.connect(path, migrate=False)
+    db.upgrade(conn, to=3)
+    for name, status in (("a", "ok"), ("b", "failed"), ("c", "gone")):
+        conn.execute("INSERT INTO tracks (path, display_path, added_at, size, mtime_ns, status, title)"
+                     " VALUES (?, ?, 0, 10, 123, ?, ?)", (f"/m/{name}.mp3".encode(), f"/m/{name}.mp3", status, name))
+    conn.close()
+    conn = db.connect(path)  # upgrades on open
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 4 == db.SCHEMA_VERSION
+    assert "year" in columns(conn, "tracks")
+    rows = conn.execute("SELECT title, year, size, mtime_ns, status FROM tracks ORDER BY title").fetchall()
+    # the year is unknown until the tags are read again: an ok track's mtime is cleared so the
+    # next scan probes it (no decode: its fingerprint still matches the stored analysis);
+    # failed tracks stay as they were (a rescan would decode them again)
+    assert rows == [("a", None, 10, None, "ok"), ("b", None, 10, 123, "failed"), ("c", None, 10, 123, "gone")]
 
 
 def test_a_killed_scan_is_marked_interrupted_on_the_next_open(tmp_path):

@@ -95,3 +95,53 @@ def test_file_digest_differs_from_payload_digest_and_tracks_content(tmp_path: Pa
     assert before != tags.audio_digest()
     write_track(tmp_path / "a.wav", seconds=2.0, kind="chirp")
     assert file_digest(a) != before
+
+
+def _date_tag(path: Path, value: str, key: str | None = None) -> None:
+    """Set the file's date tag in its native format (ID3 TDRC, Vorbis DATE, MP4 \xa9day) or `key`."""
+    import mutagen
+    from mutagen import id3
+
+    audio = mutagen.File(str(path))
+    name = type(audio).__name__
+    if name in ("MP3", "WAVE", "AIFF"):
+        frame = getattr(id3, key or "TDRC")
+        audio.tags.add(frame(encoding=3, text=[value]))
+    elif name == "MP4":
+        audio.tags[key or "\xa9day"] = [value]
+    else:
+        audio[key or "DATE"] = [value]
+    audio.save()
+
+
+@pytest.mark.parametrize("fmt", TAGGED_FORMATS)
+def test_year_is_read_from_the_date_tag_in_every_tagged_format(tmp_path: Path, fmt: str) -> None:
+    path = write_track(tmp_path / f"song{audio_factory.suffix_for(fmt)}", seconds=2.0, fmt=fmt, title="t")
+    assert read_metadata(path).year is None
+    _date_tag(path, "1999-05-01T12:00:00Z" if fmt == "m4a" else "1999-05-01")
+    assert read_metadata(path).year == 1999
+
+
+@pytest.mark.parametrize(("value", "year"), [("2003", 2003), ("circa 1987, remastered 2011", 1987),
+                                              ("May 12 1971", 1971), ("0000", None), ("12/05/99", None),
+                                              ("unknown", None)])
+def test_year_is_the_first_four_digit_year(tmp_path: Path, value: str, year: int | None) -> None:
+    path = write_track(tmp_path / "song.flac", seconds=2.0, title="t")
+    _date_tag(path, value)
+    assert read_metadata(path).year == year
+
+
+def test_year_falls_back_to_tyer_and_vorbis_year(tmp_path: Path) -> None:
+    from mutagen.id3 import ID3, TYER
+
+    mp3 = write_track(tmp_path / "old.mp3", seconds=2.0, title="t")
+    tags = ID3(mp3)
+    tags.add(TYER(encoding=1, text=["1994"]))  # an ID3v2.3 tag: the year frame is TYER
+    tags.save(mp3, v2_version=3)
+    assert b"TYER" in Path(mp3).read_bytes()[:200]
+    assert read_metadata(mp3).year == 1994
+    flac = write_track(tmp_path / "old.flac", seconds=2.0, title="t")
+    _date_tag(flac, "1968", key="YEAR")
+    assert read_metadata(flac).year == 1968
+    _date_tag(flac, "1970-01-01")  # DATE wins over YEAR
+    assert read_metadata(flac).year == 1970
