@@ -250,7 +250,8 @@ def _store_batch(conn: sqlite3.Connection, model_id: int, batch: list[tuple[dict
             values = {"path": key, "display_path": db.display(key), "size": info.st_size,
                       "mtime_ns": info.st_mtime_ns, "fingerprint": probe.fingerprint, "status": "ok",
                       "error": f"tags: {meta.error}" if meta.error else None, "title": meta.title,
-                      "artist": meta.artist, "album": meta.album, "genre": meta.genre, "mood": meta.mood,
+                      "artist": meta.artist, "album": meta.album, "year": meta.year, "genre": meta.genre,
+                      "mood": meta.mood,
                       "duration": meta.duration, "has_cover": int(meta.has_cover), "scanned_at": now,
                       "gone_at": None}
             if track_id is None:
