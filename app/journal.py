@@ -92,6 +92,7 @@ class UndoResult:
     inexact: list[tuple[str, str]] = dataclass_field(default_factory=list)
     missing: int = 0
     marked_undone: bool = True
+    elsewhere: int = 0  # rows another undo of this batch, running at the same time, handled
 
 
 @dataclass
@@ -269,6 +270,11 @@ def undo(library: Any, batch_id: int | None = None,
     since by someone else is refused and listed. The batch is marked undone unless none of its
     files could be found. Undoing an undone batch again (by its number) retries only the files
     refused the first time. `options` overrides the write options recorded with the batch.
+
+    Two undos of one batch at once (two processes, or the GUI and the command line) share the
+    work: each row is claimed and its file put back inside one `BEGIN IMMEDIATE` transaction,
+    so every file is restored by exactly one of them; a row the other one handled meanwhile is
+    counted in `elsewhere`, not restored twice.
     """
     conn = library.conn
     if batch_id is None:
@@ -289,47 +295,29 @@ def undo(library: Any, batch_id: int | None = None,
         raise JournalError(f"batch {batch_id} is already undone")
     result = UndoResult(batch_id)
     restored_ids = []
+    handled = 0
     for (change_id, track_id, key, field, old_json, new_json, status, message, before, after,
          delta) in rows:
-        path, shown = _current_path(library, track_id, bytes(key))
-        old, new = json.loads(old_json), json.loads(new_json)
-        use = options or _options_from(message)
-        if not os.path.lexists(path):
-            result.missing += 1
-            error = ("file not found (moved outside the library or deleted; scan its new folder, "
-                     "then undo again); not restored")
-            result.refused.append((shown, error))
-            _mark_refused(conn, change_id, use, error)
-            continue
-        exact_error = None
-        if status == "written" and delta is not None and before and after:
-            outcome = restore_exact(path, UndoData(before, after, bytes(delta)))
-            if outcome.written:
-                _mark_undone(conn, change_id)
-                result.restored += 1
-                result.exact += 1
-                if track_id is not None:
-                    restored_ids.append(int(track_id))
+        # Claim the row and put its file back under one write lock (BEGIN IMMEDIATE): another
+        # undo of this batch (a second process, the GUI and the CLI) waits here, then finds the
+        # row taken and leaves it, so each row is restored by exactly one undo and counted once.
+        # A process killed inside rolls back to a row still 'written' whose file may already be
+        # back: the next undo finds the old values there and marks it, as for a pending row.
+        with db.transaction(conn):
+            now = conn.execute("SELECT status, message FROM changes WHERE id = ?",
+                               (change_id,)).fetchone()
+            if now is None or tuple(now) != (status, message):
+                result.elsewhere += 1  # undone (or refused) by another undo meanwhile
                 continue
-            exact_error = outcome.error
-        elif status == "written":
-            exact_error = "no byte-exact record of this write was kept"
-        outcome = restore(path, field, old, expected_current=new, options=use)
-        error = outcome.error
-        if error and _holds(path, field, old, use):
-            error = None  # already back to the old values (a pending row, or put back by hand)
-        if error:
-            result.refused.append((shown, error))
-            _mark_refused(conn, change_id, use, error)
-            continue
-        _mark_undone(conn, change_id)
-        result.restored += 1
-        if exact_error and outcome.written:
-            result.inexact.append((shown, f"{field} values restored, not the exact bytes "
-                                          f"({exact_error})"))
-        if track_id is not None:
+            handled += 1
+            restored = _undo_row(library, result, change_id, track_id, bytes(key), field,
+                                 json.loads(old_json), json.loads(new_json), status,
+                                 options or _options_from(message), before, after, delta)
+        if restored and track_id is not None:
             restored_ids.append(int(track_id))
-    if rows and result.missing == len(rows):
+    if rows and not handled:
+        pass  # every row was another undo's: that one marks the batch (or keeps it undoable)
+    elif handled and result.missing == handled:
         result.marked_undone = False  # nothing found: keep it undoable after a rescan
     else:
         conn.execute("UPDATE batches SET undone_at = COALESCE(undone_at, ?) WHERE id = ?",
@@ -337,6 +325,47 @@ def undo(library: Any, batch_id: int | None = None,
     if restored_ids:
         library.refresh(sorted(set(restored_ids)))
     return result
+
+
+def _undo_row(library: Any, result: UndoResult, change_id: int, track_id: int | None, key: bytes,
+              field: str, old: list[str], new: list[str], status: str, use: WriteOptions,
+              before: str | None, after: str | None, delta: Any) -> bool:
+    """Put one journal row's file back (byte-exact when possible) and mark the row; True when
+    the file now holds the old values. Runs inside the undo's transaction for that row."""
+    conn = library.conn
+    path, shown = _current_path(library, track_id, key)
+    if not os.path.lexists(path):
+        result.missing += 1
+        error = ("file not found (moved outside the library or deleted; scan its new folder, "
+                 "then undo again); not restored")
+        result.refused.append((shown, error))
+        _mark_refused(conn, change_id, use, error)
+        return False
+    exact_error = None
+    if status == "written" and delta is not None and before and after:
+        outcome = restore_exact(path, UndoData(before, after, bytes(delta)))
+        if outcome.written:
+            _mark_undone(conn, change_id)
+            result.restored += 1
+            result.exact += 1
+            return True
+        exact_error = outcome.error
+    elif status == "written":
+        exact_error = "no byte-exact record of this write was kept"
+    outcome = restore(path, field, old, expected_current=new, options=use)
+    error = outcome.error
+    if error and _holds(path, field, old, use):
+        error = None  # already back to the old values (a pending row, or put back by hand)
+    if error:
+        result.refused.append((shown, error))
+        _mark_refused(conn, change_id, use, error)
+        return False
+    _mark_undone(conn, change_id)
+    result.restored += 1
+    if exact_error and outcome.written:
+        result.inexact.append((shown, f"{field} values restored, not the exact bytes "
+                                      f"({exact_error})"))
+    return True
 
 
 def _mark_undone(conn: Any, change_id: int) -> None:

@@ -20,7 +20,10 @@ The steps, and why each is shaped the way it is:
 4. **Decode** the rest in the same pool (`zsl_core.audio.load_windows`: N evenly spaced
    3-second windows read with seeks, or the whole track), spawn context so it is safe from a Qt
    process and behaves the same on every OS. For the default model the workers also cut the
-   audio into musicnn patches, so the main process only runs the networks.
+   audio into musicnn patches, so the main process only runs the networks. The workers end
+   with the scan: a cancel or an error shuts the pool down (an exception such as a second
+   Ctrl-C stops the workers at once, `_close_pool`), and a worker whose main process was
+   killed ends itself within a moment (`_watch_parent`).
 5. **Infer** in the main process, several tracks' patches per forward pass (the model on the
    GPU when there is one), and store per track a float16 embedding and float16 seen-label
    scores in `results`, with the fingerprint analysed.
@@ -43,6 +46,7 @@ import glob
 import json
 import multiprocessing
 import os
+import signal
 import stat
 import sqlite3
 import sys
@@ -212,16 +216,119 @@ class Probe:
     error: str | None = None
 
 
-def _worker_init() -> None:
-    """One BLAS/OpenMP thread per worker: the pool is the parallelism, more threads would only
+def _worker_init(parent_pid: int | None = None, pdeathsig: bool = True) -> None:
+    """Set up a decode worker: one BLAS/OpenMP thread, Ctrl-C left to the main process, and
+    an end of its own when the main process dies.
+
+    One BLAS/OpenMP thread per worker: the pool is the parallelism, more threads would only
     contend. Set through the environment rather than torch: a worker never imports torch
     (decoding, resampling and musicnn patches are numpy, `zsl_core.dsp`), which keeps it at
     a fraction of the ~335 MB torch costs per process (issue 7). numpy is already imported by
     the time the initializer runs (this module imports it), so its pools are sized by the
     parent's setting (app/__init__.py sets OPENBLAS_NUM_THREADS=1); these cover libraries
-    loaded later."""
+    loaded later.
+
+    SIGINT is ignored: a Ctrl-C in a terminal reaches the whole process group, and the main
+    process decides (first Ctrl-C: cancel after the files in flight, second: stop the workers,
+    `_close_pool`); a worker taking it itself would die with a traceback or hand the
+    KeyboardInterrupt back as a file's result.
+
+    A worker whose main process was killed (SIGKILL, a crash, the OOM killer) must not live
+    on: nothing would ever read its results, and a worker idle on the job queue waits forever
+    (it holds that pipe's write end itself). See `_watch_parent`.
+    """
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):
+        pass
+    _watch_parent(os.getppid() if parent_pid is None else int(parent_pid), pdeathsig)
+
+
+_PDEATHSIG = True  # False: the portable watcher thread even on Linux (tests of the fallback)
+_PR_SET_PDEATHSIG = 1
+_WATCH_PARENT_S = 0.5
+
+
+def _watch_parent(parent_pid: int, pdeathsig: bool = True) -> None:
+    """End this process soon after `parent_pid` dies.
+
+    Linux: `prctl(PR_SET_PDEATHSIG, SIGTERM)`, so the kernel sends SIGTERM the moment the
+    parent goes (SIGTERM's default action ends the process even inside a C decoder; workers
+    install no handler for it). The death signal follows the parent *thread* that spawned the
+    worker: the scan creates, feeds and shuts its pool down on one thread (`_Scan._process`),
+    so that thread outlives its workers. Elsewhere, or when prctl is not available: a daemon
+    thread compares `os.getppid()` with the parent's pid every `_WATCH_PARENT_S` and calls
+    `os._exit` when they differ (an orphan is re-parented to init or a subreaper). Either
+    way, a parent already gone by now (died between the spawn and this call) ends it at once.
+    """
+    armed = pdeathsig and _set_pdeathsig(signal.SIGTERM)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    if armed:
+        return
+
+    def watch() -> None:
+        while True:
+            time.sleep(_WATCH_PARENT_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="zsl-parent-watch", daemon=True).start()
+
+
+def _set_pdeathsig(sig: int) -> bool:
+    """prctl(PR_SET_PDEATHSIG, sig) through ctypes; False where that is not possible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(int(sig)), ctypes.c_ulong(0),
+                          ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
+    except (OSError, AttributeError, TypeError):
+        return False
+
+
+def _new_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """The decode pool: spawned processes (safe from a Qt process, the same on every OS),
+    each set up by `_worker_init` with this process as the parent it watches."""
+    context = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(max_workers=max(1, int(workers)), mp_context=context,
+                                  initializer=_worker_init, initargs=(os.getpid(), _PDEATHSIG))
+
+
+def _pool_processes(pool: Any) -> list[Any]:
+    """The pool's worker processes (multiprocessing.Process), those started so far."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _close_pool(pool: Any, at_once: bool = False) -> None:
+    """Shut the pool down: jobs not started are cancelled, the ones running are waited for
+    (a cancelled scan keeps what finishes), or with `at_once` (an exception, e.g. a second
+    Ctrl-C, is leaving the scan) the workers are stopped first: SIGTERM, then SIGKILL for any
+    still there after a second. No worker outlives the call either way."""
+    if not at_once:
+        pool.shutdown(wait=True, cancel_futures=True)
+        return
+    processes = _pool_processes(pool)
+    for process in processes:
+        try:
+            process.terminate()
+        except (OSError, ValueError, AttributeError):
+            pass
+    deadline = time.monotonic() + 1.0
+    for process in processes:
+        try:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(5)
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def probe_file(path: bytes) -> Probe:
@@ -525,6 +632,7 @@ class _Scan:
         pending: list[tuple[_Job, Any]] = []
         limit = max(2, 3 * max(1, self.workers))
         self.work_started = time.monotonic()
+        at_once = True  # until the loop ends normally or on Cancel: an exception stops the workers
         try:
             while queue or suspects or inflight or pending or self.parked:
                 if self.cancel.is_set():
@@ -586,8 +694,9 @@ class _Scan:
                 if pending and (_size(pending) >= batch or not waiting_decodes):
                     self._infer(pending)
                     pending = []
+            at_once = False
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            _close_pool(pool, at_once)
 
     def _handled(self, pool: Any, job: _Job, result: Any, inflight: dict[cf.Future, _Job],
                  pending: list[tuple[_Job, Any]]) -> None:
@@ -605,9 +714,7 @@ class _Scan:
     def _pool(self, n_jobs: int) -> Any:
         if self.workers == 0:
             return _InlineExecutor()
-        context = multiprocessing.get_context("spawn")
-        return cf.ProcessPoolExecutor(max_workers=min(self.workers, max(1, n_jobs)),
-                                      mp_context=context, initializer=_worker_init)
+        return _new_pool(min(self.workers, max(1, n_jobs)))
 
     def _submit(self, pool: Any, job: _Job, inflight: dict[cf.Future, _Job]) -> None:
         """Start the job's next stage in the pool; a decode waits (parked) while the model loads."""
