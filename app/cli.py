@@ -398,8 +398,10 @@ def cmd_undo(args: argparse.Namespace, library: Any) -> int:
 
     result = journal.undo(library, args.batch)
     state = "undone" if result.marked_undone else "not undone"
+    elsewhere = getattr(result, "elsewhere", 0)
     print(f"batch {result.batch_id} {state}: {result.restored} restored "
-          f"({result.exact} byte for byte), {len(result.refused)} refused")
+          f"({result.exact} byte for byte), {len(result.refused)} refused"
+          + (f", {elsewhere} restored meanwhile by another undo" if elsewhere else ""))
     for shown, reason in result.inexact:
         print(f"  values only: {shown}: {reason}")
     for shown, reason in result.refused:
