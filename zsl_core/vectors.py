@@ -45,7 +45,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Mapping, Sequence
+from typing import IO, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -250,18 +250,7 @@ class WordVectors:
 
     def embed_many(self, phrases: Iterable[str]) -> tuple[np.ndarray, list[str], list[str]]:
         """(matrix [n_found, dim], found, missing): rows follow `found`, in input order."""
-        rows: list[np.ndarray] = []
-        found: list[str] = []
-        missing: list[str] = []
-        for phrase in phrases:
-            vector = self.embed(phrase)
-            if vector is None:
-                missing.append(phrase)
-            else:
-                rows.append(vector)
-                found.append(phrase)
-        matrix = np.stack(rows) if rows else np.zeros((0, self.dim), np.float32)
-        return matrix.astype(np.float32, copy=False), found, missing
+        return embed_each(self.embed, self.dim, phrases)
 
     def most_similar(self, vector: np.ndarray, topn: int = 10,
                      restrict: Iterable[str] | None = None,
@@ -297,6 +286,24 @@ class WordVectors:
         if self._unit is None:
             self._unit = _unit_rows(self.matrix)
         return self._unit
+
+
+def embed_each(embed: Callable[[str], np.ndarray | None], dim: int,
+               phrases: Iterable[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    """`embed` over phrases -> (matrix [n_found, dim] float32, found, missing), in input order;
+    shared by every word space (word vectors, the sentence encoder)."""
+    rows: list[np.ndarray] = []
+    found: list[str] = []
+    missing: list[str] = []
+    for phrase in phrases:
+        vector = embed(phrase)
+        if vector is None:
+            missing.append(phrase)
+        else:
+            rows.append(vector)
+            found.append(phrase)
+    matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
+    return matrix.astype(np.float32, copy=False), found, missing
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ import numpy as np
 
 from zsl_core.errors import ModelError
 from zsl_core.resources import resource_path
-from zsl_core.vectors import WordVectors, normalise_tag
+from zsl_core.vectors import WordVectors, embed_each, normalise_tag
 
 __all__ = ["WordSpace", "SentenceSpace", "load_word_space", "DEFAULT_WORD_SPACE", "GLOVE_VECTORS",
            "SENTENCE_TABLE", "TEMPLATE", "WORD_SPACE_CHOICES"]
@@ -108,16 +108,7 @@ class SentenceSpace:
         return encoder.encode([self.template.format(p) for p in phrases])
 
     def embed_many(self, phrases: Iterable[str]) -> tuple[np.ndarray, list[str], list[str]]:
-        rows, found, missing = [], [], []
-        for phrase in phrases:
-            vector = self.embed(phrase)
-            if vector is None:
-                missing.append(phrase)
-            else:
-                rows.append(vector)
-                found.append(phrase)
-        matrix = np.stack(rows).astype(np.float32) if rows else np.zeros((0, self.dim), np.float32)
-        return matrix, found, missing
+        return embed_each(self.embed, self.dim, phrases)
 
 
 @functools.lru_cache(maxsize=1)
