@@ -46,8 +46,10 @@ def err(message: str) -> None:
 def open_library(args: argparse.Namespace) -> Any:
     """The Library named by the global options, after cheap checks that give clear errors
     (the model and word vectors themselves load lazily, on first use)."""
-    if args.vectors and not Path(args.vectors).expanduser().is_file():
-        raise UsageError(f"--vectors {args.vectors}: no such file")
+    from zsl_core.word_space import WORD_SPACE_CHOICES
+
+    if args.vectors and args.vectors not in WORD_SPACE_CHOICES and not Path(args.vectors).expanduser().is_file():
+        raise UsageError(f"--vectors {args.vectors}: no such file (or use {' or '.join(WORD_SPACE_CHOICES)})")
     if args.model != "default" and not Path(args.model).expanduser().is_dir():
         raise UsageError(f"--model {args.model}: not 'default' and not a model folder")
     if args.db and Path(args.db).expanduser().is_dir():
@@ -557,7 +559,8 @@ def _add_globals(p: argparse.ArgumentParser, top_level: bool) -> None:
     p.add_argument("--model", default=default("default"),
                    help="'default' (built in) or a folder written by `zsl-core train`")
     p.add_argument("--vectors", default=default(None), metavar="PATH",
-                   help="word vectors for unseen words and search (default: the model's)")
+                   help="the word space for new words and search: minilm (built in, default), glove "
+                        "(built-in GloVe 6B 50-d), or a word-vectors file (GloVe, word2vec, fastText)")
     p.add_argument("--device", default=default("auto"), choices=["auto", "cpu", "cuda"])
     p.add_argument("--precision", default=default("fp32"), choices=["fp32", "bf16", "auto"],
                    help="built-in model's arithmetic: fp32 (default), bf16 (~1.5x faster scans on CPUs "

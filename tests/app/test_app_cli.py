@@ -201,3 +201,9 @@ def test_gui_subcommand_passes_its_options_to_the_window(monkeypatch):
     assert main(["gui", "--db", "/tmp/lib.sqlite3", "/music"]) == 0
     assert main([]) == 0
     assert seen == [["--db", "/tmp/lib.sqlite3", "/music"], []]
+
+
+def test_the_built_in_word_spaces_are_named_not_files(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for space in ("glove", "minilm"):
+        code, _, err = run(capsys, "--db", str(tmp_path / "lib.sqlite3"), "--vectors", space, "history")
+        assert code == 0, err
