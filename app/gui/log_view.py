@@ -11,7 +11,9 @@ import time
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QDockWidget, QPlainTextEdit
+from PySide6.QtWidgets import QDockWidget
+
+from app.gui.widgets import LogText
 
 MAX_LINES = 5000
 
@@ -40,7 +42,7 @@ class LogView(QDockWidget):
     def __init__(self, parent=None) -> None:
         super().__init__("Log", parent)
         self.setObjectName("logDock")
-        self.text = QPlainTextEdit(self)
+        self.text = LogText(self)
         self.text.setReadOnly(True)
         self.text.setMaximumBlockCount(MAX_LINES)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))

@@ -28,6 +28,7 @@ from app.gui.models import (TRACK_ID_ROLE, SearchResultsModel, SearchResultsProx
                             TrackTableModel)
 from app.gui.settings import Settings
 from app.gui.track_panel import TrackPanel
+from app.gui.widgets import EmptyStateTable, UndoPassThrough
 from app.gui.workers import ImportWorker, JobQueue, LibraryPool, ScanWorker
 
 log = logging.getLogger("app.gui")
@@ -37,6 +38,16 @@ ROW_FLUSH_MS = 250
 PREDICTED_CHUNK = 200
 PREDICTED_TOP = 3
 SEARCH_TOP = 50
+LIBRARY_TAB, SEARCH_TAB = 0, 1
+NO_AUDIO_DEVICE = ("no audio output device was found: connect speakers or headphones (or check the "
+                   "system's sound settings), then press Play again")
+
+
+def audio_output_devices() -> list[Any]:
+    """The sound outputs Qt Multimedia sees now (empty: nothing would be heard)."""
+    from PySide6.QtMultimedia import QMediaDevices
+
+    return list(QMediaDevices.audioOutputs())
 
 
 def _eta_text(seconds: float | None) -> str:
@@ -129,6 +140,8 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
         self.learn_dialog: LearnDialog | None = None
         self.import_dialog: ImportDialog | None = None
+        self.shortcuts_dialog: QDialog | None = None
+        self.about_dialog: QDialog | None = None
         self.last_import = None
         self.last_write = None
         self.last_undo = None
@@ -137,6 +150,8 @@ class MainWindow(QMainWindow):
         self.last_scan = None
         self.loaded = False
         self.closing = False  # set by shutdown: nothing new starts after it
+        self.last_search_text = ""
+        self._panel_check_pending = False
 
         self._build_views()
         self._build_status_bar()
@@ -172,10 +187,13 @@ class MainWindow(QMainWindow):
         self.track_model = TrackTableModel(self)
         self.proxy = TrackFilterProxy(self)
         self.proxy.setSourceModel(self.track_model)
-        self.table = QTableView()
+        self.table = EmptyStateTable()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        sort_column, sort_order = self.settings.sort  # where the user left it (-1: library order)
+        if sort_column >= self.track_model.columnCount():
+            sort_column = -1
+        self.table.sortByColumn(sort_column, Qt.SortOrder(sort_order))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
@@ -194,6 +212,7 @@ class MainWindow(QMainWindow):
         self.filter_edit.setPlaceholderText("Filter the table by title, artist, album, genre, mood, tags…")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self.proxy.set_filter_text)
+        self.filter_edit.textChanged.connect(lambda _: self._update_empty_texts())
         library_page = QWidget()
         library_layout = QVBoxLayout(library_page)
         library_layout.setContentsMargins(0, 0, 0, 0)
@@ -205,7 +224,7 @@ class MainWindow(QMainWindow):
         self.search_model = SearchResultsModel(self)
         self.search_proxy = SearchResultsProxy(self)
         self.search_proxy.setSourceModel(self.search_model)
-        self.search_view = QTableView()
+        self.search_view = EmptyStateTable()
         self.search_view.setModel(self.search_proxy)
         self.search_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.search_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -231,6 +250,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(library_page, "Library")
         self.tabs.addTab(search_page, "Search results")
         self.tabs.currentChanged.connect(lambda _: self._selection_changed(self._active_view()))
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_changed)
+        # the panel shows the selected track of the visible rows: a filter, a reload or new search
+        # results that take the row away take it off the panel too
+        for model in (self.proxy, self.search_proxy):
+            for signal in (model.rowsRemoved, model.rowsInserted, model.modelReset, model.layoutChanged):
+                signal.connect(self._rows_changed)
 
         self.panel = TrackPanel()
         self.panel.set_routes(self.settings.routes)
@@ -238,11 +263,14 @@ class MainWindow(QMainWindow):
         self.panel.write_requested.connect(self.write_selected)
         self.panel.play_requested.connect(self.play_selected)
         self.panel.decisions_changed.connect(self._remember_decision)
+        self.panel.field_changed.connect(self._field_changed)
 
         self.splitter = QSplitter()
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.tabs)
         self.splitter.addWidget(self.panel)
+        self.splitter.setChildrenCollapsible(False)
+        self.tabs.setMinimumWidth(360)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([880, 400])
@@ -257,9 +285,18 @@ class MainWindow(QMainWindow):
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Search by sound or name: “calm piano”, “artist:muse fast”, “genre:rock -live” (Ctrl+F)")
         self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.setMinimumWidth(320)
+        self.search_edit.setMinimumWidth(240)
         self.search_edit.textChanged.connect(self._search_text_changed)
         self.search_edit.returnPressed.connect(self._run_search)
+        # Ctrl+Z in a text box undoes its typing, else the last tag write
+        self._undo_pass_through = UndoPassThrough(self)
+        for edit in (self.filter_edit, self.search_edit, self.panel.field):
+            edit.installEventFilter(self._undo_pass_through)
+        self._restored_search = self.settings.last_search.strip()
+        self._restore_tab: int | None = None
+        self.tabs.setCurrentIndex(self.settings.tab)  # restored; a restored search keeps it too
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self._update_empty_texts()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -296,11 +333,19 @@ class MainWindow(QMainWindow):
         self.learn_action = action("&Learn from my library…", self.open_learn, None,
                                    "Train a model on the genre/mood tags your files already have")
         self.settings_action = action("&Settings…", self.open_settings, "Ctrl+,")
+        # Ctrl+W closes the window, as everywhere else (the platform's Close keys)
+        self.close_action = action("&Close window", self.close, QKeySequence.StandardKey.Close,
+                                   "Close the window (the app ends with it)")
+        self._ensure_keys(self.close_action, "Ctrl+W")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._ensure_keys(self.quit_action, "Ctrl+Q")
         self.undo_action = action("&Undo tag write", self.undo_last, QKeySequence.StandardKey.Undo,
                                   "Put back the tags the last write replaced")
-        self.write_action = action("&Write tags…", self.write_selected, "Ctrl+W",
+        self.undo_action.setEnabled(False)  # until the journal says there is a write to undo
+        # Ctrl+S, as taggers save tags (Picard, Mp3tag); the preview comes first
+        self.write_action = action("&Write tags…", self.write_selected, QKeySequence.StandardKey.Save,
                                    "Write the checked tags into the selected files (preview first)")
+        self._ensure_keys(self.write_action, "Ctrl+S")
         self.find_action = action("&Search", self.focus_search, QKeySequence.StandardKey.Find)
         self.history_action = action("&History of tag writes…", self.open_history, "Ctrl+H")
         self.play_action = action("&Play / pause", self.play_selected, "Space")
@@ -316,6 +361,7 @@ class MainWindow(QMainWindow):
                     self.settings_action):
             file_menu.addAction(act)
         file_menu.addSeparator()
+        file_menu.addAction(self.close_action)
         file_menu.addAction(self.quit_action)
         edit_menu = menu.addMenu("&Edit")
         for act in (self.undo_action, self.write_action, self.find_action):
@@ -325,6 +371,16 @@ class MainWindow(QMainWindow):
         play_menu = menu.addMenu("&Playback")
         play_menu.addAction(self.play_action)
         play_menu.addAction(self.stop_action)
+        self.shortcuts_action = action("&Keyboard shortcuts", self.open_shortcuts,
+                                       QKeySequence.StandardKey.HelpContents, "Every key the window answers to")
+        self._ensure_keys(self.shortcuts_action, "F1")
+        self.about_action = action("&About zsl-tagger", self.open_about, None,
+                                   "Version, the model in use and the licences")
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.help_menu = menu.addMenu("&Help")
+        self.help_menu.addAction(self.shortcuts_action)
+        self.help_menu.addAction(self.about_action)
+        self.panel.set_shortcut_hints(self._keys_text(self.write_action), self._keys_text(self.play_action))
 
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
@@ -337,6 +393,19 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.write_action)
         toolbar.addAction(self.undo_action)
         self.addToolBar(toolbar)
+
+    @staticmethod
+    def _ensure_keys(act: QAction, key: str) -> None:
+        """The platform's keys for a standard action, and `key` too where the platform has none
+        or leaves it out (some platforms bind no Quit key)."""
+        keys = [k for k in act.shortcuts() if not k.isEmpty()]
+        wanted = QKeySequence(key)
+        if wanted not in keys:
+            act.setShortcuts([*keys, wanted])
+
+    @staticmethod
+    def _keys_text(act: QAction) -> str:
+        return act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
 
     # --- messages --------------------------------------------------------------------------------
     def message(self, text: str, error: bool = False) -> None:
@@ -388,6 +457,12 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.splitter if rows or self.settings.folders else self.welcome)
         self.message(f"{len(rows)} track(s) in the library")
         self._start_predicted(self.track_model.ids())
+        self._refresh_undo()
+        self._update_empty_texts()
+        if self._restored_search and rows:  # the search the user left, in the tab they left
+            query, self._restored_search = self._restored_search, ""
+            self._restore_tab = self.tabs.currentIndex()
+            self.search_edit.setText(query)
 
     def _remove_stale_copies(self, folders: list[Any]) -> None:
         """Copies an interrupted tag write left in the music folders (full hidden copies of
@@ -404,9 +479,19 @@ class MainWindow(QMainWindow):
 
         self.io.submit(work, done, lambda m: log.info("%s", m), name="removing stale copies")
 
+    def _refresh_undo(self) -> None:
+        """Undo is enabled only while the journal holds a write that is not undone yet."""
+        def work(library):  # the batch app.journal.undo() takes when given none
+            row = library.conn.execute("SELECT EXISTS(SELECT 1 FROM batches WHERE undone_at IS NULL)").fetchone()
+            return bool(row and row[0])
+
+        self._with_library(work, self.undo_action.setEnabled, "reading the history",
+                           lambda message: log.info("%s", message))
+
     def _library_failed(self, message: str) -> None:
         self.loaded = True
         self.stack.setCurrentWidget(self.welcome)
+        self._update_empty_texts()
         self.error(message)
 
     def _with_library(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None], name: str,
@@ -526,6 +611,7 @@ class MainWindow(QMainWindow):
             widget.show()
         self.scan_cancel.setEnabled(True)
         self._row_timer.start()
+        self._update_empty_texts()
         self.message(message)
         worker.start()
 
@@ -660,6 +746,7 @@ class MainWindow(QMainWindow):
     def _scan_thread_finished(self) -> None:
         worker, self.scan_worker = self.scan_worker, None
         self._row_timer.stop()
+        self._update_empty_texts()
         self._flush_rows()
         for widget in (self.scan_label, self.scan_progress, self.scan_cancel):
             widget.hide()
@@ -695,7 +782,12 @@ class MainWindow(QMainWindow):
             self._search_seq += 1
             self.search_model.clear()
             self.search_info.setText("")
-            self.tabs.setCurrentIndex(0)
+            self.last_search_text = ""
+            self.settings.last_search = ""
+            self.tabs.setCurrentIndex(LIBRARY_TAB)
+            self._update_empty_texts()
+            if self.loaded and not self.track_model.rowCount() and not self.settings.folders:
+                self.stack.setCurrentWidget(self.welcome)  # back to "choose your music folder"
             return
         self._search_timer.start()
 
@@ -705,11 +797,14 @@ class MainWindow(QMainWindow):
             return
         self._search_seq += 1
         seq = self._search_seq
+        self.settings.last_search = query
+        restore_tab, self._restore_tab = self._restore_tab, None
 
         def done(result: Any) -> None:
             if seq != self._search_seq:
                 return  # the user typed on; a newer search is coming
             self.last_search = (query, result)
+            self.last_search_text = query
             titles = {}
             for hit in result.hits:
                 row = self.track_model.track_by_id(int(hit.track_id))
@@ -721,14 +816,91 @@ class MainWindow(QMainWindow):
             if getattr(result, "message", None):
                 info += f" · {result.message}"
             self.search_info.setText(info)
-            self.tabs.setCurrentIndex(1)
+            self.search_view.set_empty_text(self._no_results_text(query, result))
+            self._show_results_area(SEARCH_TAB if restore_tab is None else restore_tab)
 
         def failed(message: str) -> None:
             if seq == self._search_seq:
                 self.search_info.setText(message)
+                self.search_model.clear()
+                self.search_view.set_empty_text(f"The search for “{query}” failed: {message}")
+                self._show_results_area(SEARCH_TAB)
                 self.error(message)
 
         self._with_library(lambda library: library.search(query, top_k=SEARCH_TOP), done, "search", failed)
+
+    def _show_results_area(self, tab: int) -> None:
+        """Show the tables (also from the welcome page: a search there says what it found, or that
+        the library is empty) with `tab` in front."""
+        if self.stack.currentWidget() is self.welcome:
+            self.stack.setCurrentWidget(self.splitter)
+        self.tabs.setCurrentIndex(tab)
+
+    def _no_results_text(self, query: str, result: Any) -> str:
+        """What the results area says when a search found nothing: why, and what to try."""
+        if result.hits:
+            return ""
+        if not self.track_model.rowCount():
+            return ("Your library is empty, so there is nothing to search yet.\n"
+                    "Add a music folder (File ▸ Add music folder, or drop one on this window); every track "
+                    "is analysed once, then search by sound or name.")
+        lines = [f"No good match for “{query}”."]
+        missing = list(getattr(result, "missing_words", []) or [])
+        if missing:
+            lines.append(f"Not a word the model knows nor in any track's text: {', '.join(missing)}.")
+        lines.append("Try other or fewer words (“calm piano”, “fast guitar”), a name (“artist:muse”), "
+                     "or clear the search (Esc) to see the library.")
+        return "\n".join(lines)
+
+    def _update_empty_texts(self) -> None:
+        """The text each table shows while it has no rows: what to do next."""
+        total = self.track_model.rowCount()
+        words = self.filter_edit.text().strip()
+        if total and words:
+            library = (f"No track matches “{words}”.\nClear the filter (the × in the box) to see all "
+                       f"{total} track(s).")
+        elif self.scan_worker is not None:
+            library = "Analysing your music… tracks appear here as they are done."
+        elif not self.loaded:
+            library = "Opening the library…"
+        else:
+            library = ("No tracks yet.\nAdd a music folder (File ▸ Add music folder, Ctrl+O) or drop one on "
+                       "this window.")
+        self.table.set_empty_text(library)
+        if not self.search_edit.text().strip():
+            self.search_view.set_empty_text("Type in the search box above (Ctrl+F): sounds and moods (“calm "
+                                            "piano”, “fast guitar”), names (“artist:muse”) or filters "
+                                            "(“genre:rock -live”, “year:1990-1999”).")
+
+    # --- where the user left the window (kept across restarts) -------------------------------
+    def _sort_changed(self, column: int, order: Qt.SortOrder) -> None:
+        self.settings.sort = (column, 1 if order == Qt.SortOrder.DescendingOrder else 0)
+
+    def _tab_changed(self, index: int) -> None:
+        self.settings.tab = index
+
+    def _field_changed(self, _text: str) -> None:
+        """The panel's "Write into" choice is a setting: it survives a restart."""
+        field = self.panel.current_field()
+        if field != self.settings.field:
+            self.settings.field = field
+
+    def _rows_changed(self, *_args: Any) -> None:
+        """Rows came or went (a filter, a reload, new search results): after Qt has settled the
+        selection, the panel is brought in line with the visible selection, and the empty texts too."""
+        if not self._panel_check_pending:
+            self._panel_check_pending = True
+            QTimer.singleShot(0, self._panel_follow_selection)
+
+    def _panel_follow_selection(self) -> None:
+        self._panel_check_pending = False
+        if self.closing:
+            return
+        self._update_empty_texts()
+        view = self._active_view()
+        current = self._current_id(view)
+        if current != self.panel.track_id or len(self.selected_ids()) != self.panel.selection_size:
+            self._selection_changed(view)
 
     # --- selection and the track panel -----------------------------------------------------------
     def _active_view(self) -> QTableView:
@@ -884,8 +1056,13 @@ class MainWindow(QMainWindow):
         for track_id in ids:
             self.decisions.pop(track_id, None)
         self._fetch_rows(ids)
+        self._refresh_undo()
 
     def undo_last(self, batch_id: int | None = None) -> None:
+        if batch_id is None and not self.undo_action.isEnabled():
+            self.message("Nothing to undo: every tag write is already undone")
+            return
+
         def work(library):
             from app.journal import undo
 
@@ -912,6 +1089,7 @@ class MainWindow(QMainWindow):
                          + (f", {len(result.refused)} refused (see the log)" if result.refused else ""),
                          error=bool(result.refused))
         self._fetch_rows(ids)
+        self._refresh_undo()
         if self.history_dialog is not None and self.history_dialog.isVisible():
             self._refresh_history()
 
@@ -932,6 +1110,24 @@ class MainWindow(QMainWindow):
 
         self._with_library(work, lambda batches: self.history_dialog and self.history_dialog.set_batches(batches),
                            "history")
+
+    def open_shortcuts(self) -> None:
+        from app.gui.help import ShortcutsDialog, shortcut_rows
+
+        dialog = ShortcutsDialog(shortcut_rows(self), self)
+        self.shortcuts_dialog = dialog
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def open_about(self) -> None:
+        from app.gui.help import AboutDialog
+
+        device = self.settings.device if self.library is None else getattr(self.library, "device", None) \
+            or self.settings.device
+        dialog = AboutDialog(self.settings.model, self.settings.vectors, self.model_name(), str(device), self)
+        self.about_dialog = dialog
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)
@@ -1049,6 +1245,12 @@ class MainWindow(QMainWindow):
             return
         from PySide6.QtMultimedia import QMediaPlayer
 
+        if not audio_output_devices():  # Qt would "play" to nowhere and say nothing
+            if self._playing_id is not None:
+                self.stop_playback()
+            self.error(f"cannot play {self._track_name(track_id)}: {NO_AUDIO_DEVICE}")
+            self._update_play_button()
+            return
         if self._playing_id == track_id:
             if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
                 self._player_call("pause")
@@ -1148,6 +1350,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.tab = self.tabs.currentIndex()
+        self._field_changed("")
         self.settings.sync()
         self.shutdown()
         super().closeEvent(event)

@@ -33,6 +33,11 @@ DEFAULTS: dict[str, object] = {
     "top_k": 5,
     "folders": [],
     "trained_models": [],      # model folders the user trained or added, offered in Settings
+    # where the user left the window (restored on start)
+    "state/sort_column": -1,   # the library table's sort column (-1: library order)
+    "state/sort_order": 0,     # Qt.SortOrder: 0 ascending, 1 descending
+    "state/search": "",        # the last search
+    "state/tab": 0,            # 0 Library, 1 Search results
 }
 
 
@@ -170,6 +175,34 @@ class Settings:
 
     def add_trained_model(self, folder: str) -> None:
         self.qsettings.setValue("trained_models", list(dict.fromkeys(self.trained_models + [folder])))
+
+    # --- where the user left the window -----------------------------------------------------
+    @property
+    def sort(self) -> tuple[int, int]:
+        """The library table's (column, order); column -1 is the library's own order."""
+        return self._int("state/sort_column", -1, 99), self._int("state/sort_order", 0, 1)
+
+    @sort.setter
+    def sort(self, value: tuple[int, int]) -> None:
+        column, order = value
+        self.qsettings.setValue("state/sort_column", int(column))
+        self.qsettings.setValue("state/sort_order", 1 if int(order) else 0)
+
+    @property
+    def last_search(self) -> str:
+        return self._str("state/search")
+
+    @last_search.setter
+    def last_search(self, value: str) -> None:
+        self.qsettings.setValue("state/search", value or "")
+
+    @property
+    def tab(self) -> int:
+        return self._int("state/tab", 0, 1)
+
+    @tab.setter
+    def tab(self, value: int) -> None:
+        self.qsettings.setValue("state/tab", 1 if int(value) == 1 else 0)
 
     # --- window ------------------------------------------------------------------------------
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:

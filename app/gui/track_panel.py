@@ -21,7 +21,8 @@ from app.gui.settings import BY_KIND, FIELDS
 from app.routing import DEFAULT_ROUTES, Routes
 from zsl_core.tags import display_form
 
-COVER_SIZE = 180
+COVER_SIZE = 112  # small enough that the tag list keeps its rows at 1024x640
+MIN_TAG_ROWS = 5  # the tag list never gets shorter than this many rows
 BY_KIND_TEXT = "Each kind to its own field"
 NOT_WRITTEN = "Not written"
 NOT_WRITTEN_TIP = "Instruments, decades and descriptions are not written unless Settings sends their kind to a field"
@@ -81,6 +82,8 @@ class TrackPanel(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tags.itemChanged.connect(self._item_changed)
         self.tags.setRootIsDecorated(True)
+        row = max(self.fontMetrics().height() + 8, 22)
+        self.tags.setMinimumHeight(row * MIN_TAG_ROWS + row + 8)  # + the header and the frame
         self.routes: Routes = dict(DEFAULT_ROUTES)
         self._prediction: tuple[int, Any, list[str]] | None = None
 
@@ -93,7 +96,7 @@ class TrackPanel(QWidget):
         self.field.currentTextChanged.connect(self.field_changed)
         self.field.currentTextChanged.connect(self._regroup)
         self.write_button = QPushButton("Write tags")
-        self.write_button.setToolTip("Write the checked tags into the selected files (Ctrl+W); "
+        self.write_button.setToolTip("Write the checked tags into the selected files; "
                                      "you see every change before anything is written")
         self.write_button.clicked.connect(self.write_requested)
         self.play_button = QPushButton("Play")
@@ -118,6 +121,13 @@ class TrackPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.write_button)
         self.show_track(None)
+
+    def set_shortcut_hints(self, write: str, play: str) -> None:
+        """The window's keys for Write and Play, in the buttons' tooltips (read off its actions)."""
+        self.write_button.setToolTip("Write the checked tags into the selected files"
+                                     + (f" ({write})" if write else "")
+                                     + "; you see every change before anything is written")
+        self.play_button.setToolTip("Play the selected track" + (f" ({play})" if play else ""))
 
     # --- filling -----------------------------------------------------------------------------
     def show_track(self, track: Any | None, selection_size: int = 1) -> None:
