@@ -185,6 +185,11 @@ class FindMusic(QObject):
         return self.window.selected_ids()
 
     def result_ids(self) -> list[int]:
+        """The search results in the order the table shows them (relevance, or the column the
+        user sorted by): a saved playlist plays in that order."""
+        proxy = getattr(self.window, "search_proxy", None)
+        if proxy is not None:
+            return proxy.shown_ids()
         return [int(h.track_id) for h in self.window.search_model.hits]
 
     def paths_for(self, ids: Sequence[int]) -> list[Path]:

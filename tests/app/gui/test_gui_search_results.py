@@ -134,3 +134,11 @@ def test_scores_sort_as_numbers_not_text(window, qtbot, scanned):
 def test_file_format_is_the_extension():
     assert [file_format(p) for p in ("/m/a.OGG", "/m/b.flac", "/m/noext", "/m/.hidden", "/m.d/x")] == \
         ["ogg", "flac", "", "", ""]
+
+
+def test_saved_results_playlist_follows_the_table_order(window, qtbot, scanned):
+    search(window, qtbot, "artist:zed")
+    click_header(window, qtbot, PATH)
+    shown = [Path(p).name for p in column(window, PATH)]
+    ids = window.find_music.result_ids()
+    assert [Path(window.track_model.track_by_id(i).path).name for i in ids] == shown
