@@ -15,10 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+from app.playlists import atomic_write
 
 __all__ = ["records", "write_export", "CSV_COLUMNS"]
 
@@ -70,16 +70,5 @@ def write_export(library: Any, target: str | Path, fmt: str | None = None, top_k
         for record in rows:
             writer.writerow(_csv_row(record))
         data = buffer.getvalue().encode("utf-8", "surrogateescape")
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(target, data)
     return len(rows)

@@ -54,7 +54,9 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
+def atomic_write(target: str | Path, data: bytes) -> None:
+    """Write a file the user asked for in one step (temp copy, fsync, rename): an interrupted
+    save never leaves half a playlist or export behind."""
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
@@ -93,7 +95,7 @@ def write_m3u8(target: str | Path, entries: Iterable[PlaylistEntry], relative: b
         lines.append(_relative(entry.path, base) if relative else os.path.abspath(entry.path))
         count += 1
     data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
-    _atomic_write(target, data)
+    atomic_write(target, data)
     return count
 
 
@@ -176,7 +178,7 @@ def write_xspf(target: str | Path, entries: Iterable[PlaylistEntry], relative: b
         count += 1
     ET.indent(root)
     data = ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
-    _atomic_write(target, data)
+    atomic_write(target, data)
     return count
 
 
