@@ -23,8 +23,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from zsl_core.errors import ZslError
 
@@ -43,13 +44,20 @@ def err(message: str) -> None:
 
 # --- opening the library --------------------------------------------------------------------
 
+
 def open_library(args: argparse.Namespace) -> Any:
     """The Library named by the global options, after cheap checks that give clear errors
     (the model and word vectors themselves load lazily, on first use)."""
     from zsl_core.word_space import WORD_SPACE_CHOICES
 
-    if args.vectors and args.vectors not in WORD_SPACE_CHOICES and not Path(args.vectors).expanduser().is_file():
-        raise UsageError(f"--vectors {args.vectors}: no such file (or use {' or '.join(WORD_SPACE_CHOICES)})")
+    if (
+        args.vectors
+        and args.vectors not in WORD_SPACE_CHOICES
+        and not Path(args.vectors).expanduser().is_file()
+    ):
+        raise UsageError(
+            f"--vectors {args.vectors}: no such file (or use {' or '.join(WORD_SPACE_CHOICES)})"
+        )
     if args.model != "default" and not Path(args.model).expanduser().is_dir():
         raise UsageError(f"--model {args.model}: not 'default' and not a model folder")
     if args.db and Path(args.db).expanduser().is_dir():
@@ -57,8 +65,13 @@ def open_library(args: argparse.Namespace) -> Any:
     check_device(args.device)
     from app.library import Library
 
-    return Library(db_path=args.db, model=args.model, vectors=args.vectors, device=args.device,
-                   precision=args.precision)
+    return Library(
+        db_path=args.db,
+        model=args.model,
+        vectors=args.vectors,
+        device=args.device,
+        precision=args.precision,
+    )
 
 
 def check_device(device: str) -> None:
@@ -75,8 +88,10 @@ def check_device(device: str) -> None:
     except Exception:  # a broken CUDA install is "no GPU" too
         available = False
     if not available:
-        raise ModelError("--device cuda: no CUDA GPU is available here (no NVIDIA driver or "
-                         "device); use --device auto or --device cpu")
+        raise ModelError(
+            "--device cuda: no CUDA GPU is available here (no NVIDIA driver or "
+            "device); use --device auto or --device cpu"
+        )
 
 
 def failed_tracks(library: Any, roots: Sequence[str | Path] = ()) -> list[tuple[str, str]]:
@@ -84,8 +99,9 @@ def failed_tracks(library: Any, roots: Sequence[str | Path] = ()) -> list[tuple[
     the index remembers them until the file changes or is removed."""
     from app import db
 
-    rows = library.conn.execute("SELECT path, display_path, error FROM tracks "
-                                "WHERE status = 'failed' ORDER BY path").fetchall()
+    rows = library.conn.execute(
+        "SELECT path, display_path, error FROM tracks WHERE status = 'failed' ORDER BY path"
+    ).fetchall()
     keys = [db.path_key(r) for r in roots]
     sep = os.sep.encode()
     out = []
@@ -97,7 +113,9 @@ def failed_tracks(library: Any, roots: Sequence[str | Path] = ()) -> list[tuple[
     return out
 
 
-def resolve_tracks(library: Any, paths: Sequence[str], ok_only: bool = True) -> tuple[list[Any], int]:
+def resolve_tracks(
+    library: Any, paths: Sequence[str], ok_only: bool = True
+) -> tuple[list[Any], int]:
     """The indexed tracks that the given files or folders name (all when none are given),
     and how many of the arguments matched nothing in the index (reported on stderr)."""
     from app import db
@@ -125,6 +143,7 @@ def resolve_tracks(library: Any, paths: Sequence[str], ok_only: bool = True) -> 
 
 
 # --- subcommands ------------------------------------------------------------------------------
+
 
 class _Progress:
     """Scan/import progress on stderr: one rewritten line on a terminal, a line every 10 s otherwise."""
@@ -204,21 +223,30 @@ def cmd_scan(args: argparse.Namespace, library: Any) -> int:
         if not Path(folder).expanduser().exists():
             raise UsageError(f"{folder}: no such file or folder")
     n_windows = 0 if args.full else args.windows
-    summary = _run_long("scanning", lambda **kw: library.scan(args.folders, n_windows=n_windows,
-                                                                 workers=args.workers, **kw))
+    summary = _run_long(
+        "scanning",
+        lambda **kw: library.scan(args.folders, n_windows=n_windows, workers=args.workers, **kw),
+    )
     state = "cancelled" if summary.cancelled else "done"
-    print(f"scan {state} in {summary.seconds:.1f} s: {summary.scanned} scanned, "
-          f"{summary.unchanged} unchanged, {summary.moved} moved, {summary.gone} gone, "
-          f"{len(summary.failed)} failed")
+    print(
+        f"scan {state} in {summary.seconds:.1f} s: {summary.scanned} scanned, "
+        f"{summary.unchanged} unchanged, {summary.moved} moved, {summary.gone} gone, "
+        f"{len(summary.failed)} failed"
+    )
     for shown, reason in summary.failed:
         print(f"  failed: {shown}: {reason}")
     # files that failed in an earlier scan and have not changed since still fail: say so
     new_failures = {shown for shown, _ in summary.failed}
-    earlier = [row for row in failed_tracks(library, args.folders or library.folders())
-               if row[0] not in new_failures]
+    earlier = [
+        row
+        for row in failed_tracks(library, args.folders or library.folders())
+        if row[0] not in new_failures
+    ]
     if earlier:
-        print(f"{len(earlier)} failed in an earlier scan and unchanged since (`{PROG} failed` "
-              f"lists them):")
+        print(
+            f"{len(earlier)} failed in an earlier scan and unchanged since (`{PROG} failed` "
+            f"lists them):"
+        )
         for shown, reason in earlier[:20]:
             print(f"  still failed: {shown}: {reason}")
         if len(earlier) > 20:
@@ -245,19 +273,25 @@ def cmd_import(args: argparse.Namespace, library: Any) -> int:
     for part in args.parts:
         if not Path(part).expanduser().is_file():
             raise UsageError(f"{part}: no such index file")
-    summary = _run_long("importing", lambda **kw: library.import_indexes(args.parts, path_map=args.map or (),
-                                                                         **kw))
+    summary = _run_long(
+        "importing", lambda **kw: library.import_indexes(args.parts, path_map=args.map or (), **kw)
+    )
     state = "cancelled" if summary.cancelled else "done"
-    print(f"import {state} in {summary.seconds:.1f} s from {summary.parts} part(s): "
-          f"{summary.imported} imported, {summary.unchanged} unchanged, {len(summary.changed)} changed "
-          f"since analysed, {len(summary.missing)} not found, {len(summary.failed)} failed")
+    print(
+        f"import {state} in {summary.seconds:.1f} s from {summary.parts} part(s): "
+        f"{summary.imported} imported, {summary.unchanged} unchanged, {len(summary.changed)} changed "
+        f"since analysed, {len(summary.missing)} not found, {len(summary.failed)} failed"
+    )
     if summary.folders:
         print(f"remembered for `{PROG} scan`: {', '.join(summary.folders)}")
     for shown, reason in summary.bad_parts:
         err(f"part not imported: {shown}: {reason}")
-    for label, rows in (("changed", summary.changed), ("not found", summary.missing),
-                        ("failed", summary.failed)):
-        for shown, reason in rows[:args.show]:
+    for label, rows in (
+        ("changed", summary.changed),
+        ("not found", summary.missing),
+        ("failed", summary.failed),
+    ):
+        for shown, reason in rows[: args.show]:
             print(f"  {label}: {shown}: {reason}")
         if len(rows) > args.show:
             print(f"  ... and {len(rows) - args.show} more {label}")
@@ -273,14 +307,31 @@ def cmd_import(args: argparse.Namespace, library: Any) -> int:
 def cmd_search(args: argparse.Namespace, library: Any) -> int:
     result = library.search(args.query, top_k=args.top)
     if result.missing_words:
-        err(f"not a word the model knows nor in any track's text, ignored: {', '.join(result.missing_words)}")
+        err(
+            f"not a word the model knows nor in any track's text, ignored: {', '.join(result.missing_words)}"
+        )
     if args.json:
-        print(json.dumps([{"id": h.track_id, "path": h.display_path, "score": round(h.score, 4),
-                           "matched": {t: round(v, 4) for t, v in h.matched}} for h in result.hits],
-                         indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": h.track_id,
+                        "path": h.display_path,
+                        "score": round(h.score, 4),
+                        "matched": {t: round(v, 4) for t, v in h.matched},
+                    }
+                    for h in result.hits
+                ],
+                indent=2,
+            )
+        )
         return EXIT_OK
     for rank, hit in enumerate(result.hits, 1):
-        matched = "  [" + ", ".join(f"{t} {v:.2f}" for t, v in hit.matched) + "]" if len(hit.matched) > 1 else ""
+        matched = (
+            "  [" + ", ".join(f"{t} {v:.2f}" for t, v in hit.matched) + "]"
+            if len(hit.matched) > 1
+            else ""
+        )
         print(f"{rank:3d}  {hit.score:.3f}  {hit.display_path}{matched}")
     if not result.hits:
         if library.model_id() is None:
@@ -305,21 +356,33 @@ def cmd_tags(args: argparse.Namespace, library: Any) -> int:
             continue
         proposed = prediction.pick(args.top)
         if args.json:
-            out.append({"id": track.id, "path": track.display_path,
-                        "proposed": [t.to_dict() for t in proposed],
-                        "seen": [t.to_dict() for t in prediction.seen],
-                        "unseen": [t.to_dict() for t in prediction.unseen]})
+            out.append(
+                {
+                    "id": track.id,
+                    "path": track.display_path,
+                    "proposed": [t.to_dict() for t in proposed],
+                    "seen": [t.to_dict() for t in prediction.seen],
+                    "unseen": [t.to_dict() for t in prediction.unseen],
+                }
+            )
             continue
         print(track.display_path)
         print("  proposed: " + (", ".join(_tag_text(t) for t in proposed) or "-"))
-        print("  seen:     " + (", ".join(f"{t.tag} {t.confidence:.2f}" for t in prediction.seen) or "-"))
-        print("  new:      " + (", ".join(f"*{t.tag} {t.confidence:.2f}" for t in prediction.unseen)
-                                or "-"))
+        print(
+            "  seen:     "
+            + (", ".join(f"{t.tag} {t.confidence:.2f}" for t in prediction.seen) or "-")
+        )
+        print(
+            "  new:      "
+            + (", ".join(f"*{t.tag} {t.confidence:.2f}" for t in prediction.unseen) or "-")
+        )
     if args.json:
         print(json.dumps(out, indent=2))
     elif tracks:
-        print("(confidence 0-1; * = a new word: one the model was never trained on, its confidence "
-              "read off the trained words nearest to it)")
+        print(
+            "(confidence 0-1; * = a new word: one the model was never trained on, its confidence "
+            "read off the trained words nearest to it)"
+        )
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
@@ -336,21 +399,33 @@ def cmd_write(args: argparse.Namespace, library: Any) -> int:
         routes = parse_routes(args.route or [])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    options = WriteOptions(id3_version={"v2.3": 3, "v2.4": 4}.get(args.id3),
-                           id3_separator=args.separator)
+    options = WriteOptions(
+        id3_version={"v2.3": 3, "v2.4": 4}.get(args.id3), id3_separator=args.separator
+    )
     tracks, missing = resolve_tracks(library, args.paths)
     if missing and not tracks:
         return EXIT_ERROR
     if not tracks:
         raise UsageError("no analysed tracks in the index; run `zsl-tagger scan FOLDER` first")
     ids = [t.id for t in tracks]
-    proposals = {tid: journal.propose(library, tid, top_k=args.top, min_score=args.min_score,
-                                      include=args.include, routes=routes, field=args.field)
-                 for tid in ids}
+    proposals = {
+        tid: journal.propose(
+            library,
+            tid,
+            top_k=args.top,
+            min_score=args.min_score,
+            include=args.include,
+            routes=routes,
+            field=args.field,
+        )
+        for tid in ids
+    }
     not_analysed = [t for t in tracks if not proposals[t.id] and library.analysis(t.id) is None]
     if not_analysed:
-        why = (f"not analysed with this model ({library.model_name}); scan first (`{PROG} scan` "
-               f"with the same --model, --vectors and --precision)")
+        why = (
+            f"not analysed with this model ({library.model_name}); scan first (`{PROG} scan` "
+            f"with the same --model, --vectors and --precision)"
+        )
         if len(not_analysed) == len(tracks):
             raise UsageError(f"none of the {len(tracks)} tracks was {why}")
         err(f"{len(not_analysed)} of {len(tracks)} tracks {why}; they are left out")
@@ -370,20 +445,26 @@ def cmd_write(args: argparse.Namespace, library: Any) -> int:
         files = {item.track_id for item in planned}
         n_changed = len({item.track_id for item in planned if item.changed and not item.error})
         n_errors = len({item.track_id for item in planned if item.error})
-        print(f"dry run: {n_changed} of {len(ids)} files would change ({n_errors} cannot be written, "
-              f"{len(ids) - len(files)} with nothing to propose); nothing written")
+        print(
+            f"dry run: {n_changed} of {len(ids)} files would change ({n_errors} cannot be written, "
+            f"{len(ids) - len(files)} with nothing to propose); nothing written"
+        )
         return EXIT_PARTIAL if n_errors or missing else EXIT_OK
     fields = args.field or ", ".join(r for r in routes_to_text(routes) if not r.endswith("=none"))
     kinds = {"both": "seen+new"}.get(args.include, args.include)
-    description = (f"{fields} {args.mode}: top {args.top} {kinds}"
-                   + (f" >= {args.min_score:g}" if args.min_score is not None else "")
-                   + f" on {len(ids)} files")
+    description = (
+        f"{fields} {args.mode}: top {args.top} {kinds}"
+        + (f" >= {args.min_score:g}" if args.min_score is not None else "")
+        + f" on {len(ids)} files"
+    )
     result = journal.write_batch(library, planned, description, options=options)
     batch = f"batch {result.batch_id}" if result.batch_id is not None else "no batch"
     fields = f" ({result.written} fields)" if result.written != len(result.files) else ""
     n_files = len(result.files)
-    print(f"{batch}: {n_files} file{'' if n_files == 1 else 's'} written{fields}, {result.unchanged} unchanged, "
-          f"{len(result.failed)} failed")
+    print(
+        f"{batch}: {n_files} file{'' if n_files == 1 else 's'} written{fields}, {result.unchanged} unchanged, "
+        f"{len(result.failed)} failed"
+    )
     for shown, reason in result.failed:
         print(f"  failed: {shown}: {reason}")
     if result.batch_id is not None:
@@ -401,16 +482,20 @@ def cmd_undo(args: argparse.Namespace, library: Any) -> int:
     result = journal.undo(library, args.batch)
     state = "undone" if result.marked_undone else "not undone"
     elsewhere = getattr(result, "elsewhere", 0)
-    print(f"batch {result.batch_id} {state}: {result.restored} restored "
-          f"({result.exact} byte for byte), {len(result.refused)} refused"
-          + (f", {elsewhere} restored meanwhile by another undo" if elsewhere else ""))
+    print(
+        f"batch {result.batch_id} {state}: {result.restored} restored "
+        f"({result.exact} byte for byte), {len(result.refused)} refused"
+        + (f", {elsewhere} restored meanwhile by another undo" if elsewhere else "")
+    )
     for shown, reason in result.inexact:
         print(f"  values only: {shown}: {reason}")
     for shown, reason in result.refused:
         print(f"  refused: {shown}: {reason}")
     if not result.marked_undone:
-        print(f"none of its files was found: scan the folders they are in now, then "
-              f"`{PROG} undo {result.batch_id}` again")
+        print(
+            f"none of its files was found: scan the folders they are in now, then "
+            f"`{PROG} undo {result.batch_id}` again"
+        )
     return EXIT_PARTIAL if result.refused else EXIT_OK
 
 
@@ -419,9 +504,23 @@ def cmd_history(args: argparse.Namespace, library: Any) -> int:
 
     batches = journal.history(library, limit=args.limit)
     if args.json:
-        print(json.dumps([{"batch": b.batch_id, "time": b.time, "description": b.description,
-                           "field": b.field, "mode": b.mode, "files": b.n_files,
-                           "undone": b.undone} for b in batches], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "batch": b.batch_id,
+                        "time": b.time,
+                        "description": b.description,
+                        "field": b.field,
+                        "mode": b.mode,
+                        "files": b.n_files,
+                        "undone": b.undone,
+                    }
+                    for b in batches
+                ],
+                indent=2,
+            )
+        )
         return EXIT_OK
     if not batches:
         print("no tag writes yet")
@@ -433,6 +532,7 @@ def cmd_history(args: argparse.Namespace, library: Any) -> int:
 
 
 # --- finding music: similar, duplicates, playlists, export ------------------------------------
+
 
 def _track_line(library: Any, track_id: int) -> str:
     row = library.track(track_id)
@@ -446,15 +546,28 @@ def cmd_similar(args: argparse.Namespace, library: Any) -> int:
         return EXIT_ERROR
     hits = library.similar([t.id for t in tracks], top_k=args.top)
     if args.json:
-        print(json.dumps([{"id": h.track_id, "path": h.display_path, "similarity": round(h.score, 4),
-                           "labels": [{"tag": t, "probability": round(v, 4)} for t, v in h.matched]}
-                          for h in hits], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": h.track_id,
+                        "path": h.display_path,
+                        "similarity": round(h.score, 4),
+                        "labels": [{"tag": t, "probability": round(v, 4)} for t, v in h.matched],
+                    }
+                    for h in hits
+                ],
+                indent=2,
+            )
+        )
         return EXIT_PARTIAL if missing else EXIT_OK
     names = tracks[0].display_path if len(tracks) == 1 else f"{len(tracks)} tracks"
     print(f"more like {names}:")
     for rank, hit in enumerate(hits, 1):
         labels = ", ".join(t for t, _ in hit.matched)
-        print(f"{rank:3d}  {hit.score:.3f}  {hit.display_path}" + (f"  [{labels}]" if labels else ""))
+        print(
+            f"{rank:3d}  {hit.score:.3f}  {hit.display_path}" + (f"  [{labels}]" if labels else "")
+        )
     if not hits:
         print("  (no other analysed track)")
     return EXIT_PARTIAL if missing else EXIT_OK
@@ -469,7 +582,11 @@ def cmd_duplicates(args: argparse.Namespace, library: Any) -> int:
         print("no duplicates found")
         return EXIT_OK
     for number, group in enumerate(groups, 1):
-        how = "identical audio" if group.identical else f"same recording (similarity {group.similarity:.3f})"
+        how = (
+            "identical audio"
+            if group.identical
+            else f"same recording (similarity {group.similarity:.3f})"
+        )
         print(f"group {number}: {len(group.track_ids)} tracks, {how}")
         for path, duration in zip(group.paths, group.durations):
             length = "" if duration is None else f"  {duration:.1f} s"
@@ -488,7 +605,9 @@ def cmd_playlist(args: argparse.Namespace, library: Any) -> int:
     if not out.parent.exists():
         raise UsageError(f"--out {args.out}: no such folder {out.parent}")
     per_album = None if args.same_album_ok else args.per_album
-    entries, result = playlists.instant_playlist(library, args.phrase, count=args.count, per_album=per_album)
+    entries, result = playlists.instant_playlist(
+        library, args.phrase, count=args.count, per_album=per_album
+    )
     if result.missing_words:
         err(f"not a word the model knows, ignored: {', '.join(result.missing_words)}")
     if not entries:
@@ -497,11 +616,16 @@ def cmd_playlist(args: argparse.Namespace, library: Any) -> int:
     xspf = args.xspf or out.suffix.lower() == ".xspf"
     n = playlists.write_playlist(out, entries, relative=args.relative, xspf=xspf, title=args.phrase)
     limit = "" if per_album is None else f", at most {per_album} per album/folder"
-    print(f"wrote {n} tracks for {args.phrase!r} to {out} ({'XSPF' if xspf else 'M3U8'}"
-          f"{', relative paths' if args.relative else ''}{limit})")
+    print(
+        f"wrote {n} tracks for {args.phrase!r} to {out} ({'XSPF' if xspf else 'M3U8'}"
+        f"{', relative paths' if args.relative else ''}{limit})"
+    )
     if n < args.count:
-        print(f"  ({args.count - n} fewer than asked: no more tracks match well enough"
-              + ("" if per_album is None else "; --same-album-ok lifts the album limit") + ")")
+        print(
+            f"  ({args.count - n} fewer than asked: no more tracks match well enough"
+            + ("" if per_album is None else "; --same-album-ok lifts the album limit")
+            + ")"
+        )
     return EXIT_OK
 
 
@@ -514,12 +638,15 @@ def cmd_export(args: argparse.Namespace, library: Any) -> int:
         raise UsageError(f"--out {args.out}: name a .csv or .json file (or give --format)")
     if not out.parent.exists():
         raise UsageError(f"--out {args.out}: no such folder {out.parent}")
-    n = export.write_export(library, out, fmt=fmt, top_k=args.top, min_confidence=args.min_confidence)
+    n = export.write_export(
+        library, out, fmt=fmt, top_k=args.top, min_confidence=args.min_confidence
+    )
     print(f"exported {n} tracks with up to {args.top} proposed tags each to {out} ({fmt.upper()})")
     return EXIT_OK
 
 
 # --- parser -----------------------------------------------------------------------------------
+
 
 def _field(value: str) -> str:
     from app.tagformats import check_field
@@ -551,62 +678,114 @@ def _count(value: str) -> int:
 def _add_globals(p: argparse.ArgumentParser, top_level: bool) -> None:
     """The global options, accepted before or after the subcommand (SUPPRESS keeps a
     subcommand's unset option from overwriting one given before it)."""
+
     def default(value: Any) -> Any:
         return value if top_level else argparse.SUPPRESS
 
-    p.add_argument("--db", default=default(None), metavar="PATH",
-                   help="library index file (default: $ZSL_TAGGER_DB, else the user data folder)")
-    p.add_argument("--model", default=default("default"),
-                   help="'default' (built in) or a folder written by `zsl-core train`")
-    p.add_argument("--vectors", default=default(None), metavar="PATH",
-                   help="the word space for new words and search: minilm (built in, default), glove "
-                        "(built-in GloVe 6B 50-d), or a word-vectors file (GloVe, word2vec, fastText)")
+    p.add_argument(
+        "--db",
+        default=default(None),
+        metavar="PATH",
+        help="library index file (default: $ZSL_TAGGER_DB, else the user data folder)",
+    )
+    p.add_argument(
+        "--model",
+        default=default("default"),
+        help="'default' (built in) or a folder written by `zsl-core train`",
+    )
+    p.add_argument(
+        "--vectors",
+        default=default(None),
+        metavar="PATH",
+        help="the word space for new words and search: minilm (built in, default), glove "
+        "(built-in GloVe 6B 50-d), or a word-vectors file (GloVe, word2vec, fastText)",
+    )
     p.add_argument("--device", default=default("auto"), choices=["auto", "cpu", "cuda"])
-    p.add_argument("--precision", default=default("fp32"), choices=["fp32", "bf16", "auto"],
-                   help="built-in model's arithmetic: fp32 (default), bf16 (~1.5x faster scans on CPUs "
-                        "with native bf16), auto; results are stored per precision")
-    p.add_argument("--debug", action="store_true", default=default(False),
-                   help="show the full traceback on errors")
+    p.add_argument(
+        "--precision",
+        default=default("fp32"),
+        choices=["fp32", "bf16", "auto"],
+        help="built-in model's arithmetic: fp32 (default), bf16 (~1.5x faster scans on CPUs "
+        "with native bf16), auto; results are stored per precision",
+    )
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="show the full traceback on errors",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Tag a music library from the audio with zero-shot words: scan, search, "
-                    "propose tags, write them safely with undo. No arguments: the desktop app "
-                    "(`zsl-tagger gui [--db FILE] [--settings FILE] [FOLDER]` opens it with options).",
-        epilog="exit codes: 0 ok, 1 some files failed, 2 usage or setup error, 130 interrupted")
+        "propose tags, write them safely with undo. No arguments: the desktop app "
+        "(`zsl-tagger gui [--db FILE] [--settings FILE] [FOLDER]` opens it with options).",
+        epilog="exit codes: 0 ok, 1 some files failed, 2 usage or setup error, 130 interrupted",
+    )
     _add_globals(parser, top_level=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("scan", help="analyse new and changed audio files in folders")
-    p.add_argument("folders", nargs="*", metavar="DIR",
-                   help="folders or files (default: the folders scanned before)")
+    p.add_argument(
+        "folders",
+        nargs="*",
+        metavar="DIR",
+        help="folders or files (default: the folders scanned before)",
+    )
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--windows", type=_positive, default=None, metavar="N",
-                       help="analyse N evenly spaced windows per track (faster)")
+    group.add_argument(
+        "--windows",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="analyse N evenly spaced windows per track (faster)",
+    )
     group.add_argument("--full", action="store_true", help="analyse every track in full")
-    p.add_argument("--workers", type=_count, default=None, metavar="N",
-                   help="decoding processes (default: 2 when the model runs on the CPU, up to 8 on a "
-                        "GPU; 0: decode in this process)")
+    p.add_argument(
+        "--workers",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="decoding processes (default: 2 when the model runs on the CPU, up to 8 on a "
+        "GPU; 0: decode in this process)",
+    )
     p.set_defaults(func=cmd_scan)
 
-    p = sub.add_parser("import", help="take `zsl-core embed` index parts (shards) into the library",
-                       description="Import index files written by `zsl-core embed` (e.g. the shards of a "
-                                   "catalogue analysed on other machines) without decoding: rows whose file "
-                                   "is here, unchanged, and made by this library's model.")
-    p.add_argument("parts", nargs="+", metavar="INDEX", help="index files (.npz) from `zsl-core embed`")
-    p.add_argument("--map", action="append", metavar="OLD=NEW",
-                   help="rewrite a path prefix of the parts to where the files are here (repeatable)")
-    p.add_argument("--show", type=_count, default=20, metavar="N",
-                   help="list at most N files per kind not imported (default 20)")
+    p = sub.add_parser(
+        "import",
+        help="take `zsl-core embed` index parts (shards) into the library",
+        description="Import index files written by `zsl-core embed` (e.g. the shards of a "
+        "catalogue analysed on other machines) without decoding: rows whose file "
+        "is here, unchanged, and made by this library's model.",
+    )
+    p.add_argument(
+        "parts", nargs="+", metavar="INDEX", help="index files (.npz) from `zsl-core embed`"
+    )
+    p.add_argument(
+        "--map",
+        action="append",
+        metavar="OLD=NEW",
+        help="rewrite a path prefix of the parts to where the files are here (repeatable)",
+    )
+    p.add_argument(
+        "--show",
+        type=_count,
+        default=20,
+        metavar="N",
+        help="list at most N files per kind not imported (default 20)",
+    )
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("search", help="find tracks by text and sound: artist:NAME genre:rock -live calm",
-                       description="Words the model knows are sound words (ranked by how well the track "
-                                   "sounds like them); other words, \"quoted phrases\" and field filters "
-                                   "(artist: album: title: genre: mood: path:) match the tracks' text; "
-                                   "-WORD excludes.")
+    p = sub.add_parser(
+        "search",
+        help="find tracks by text and sound: artist:NAME genre:rock -live calm",
+        description="Words the model knows are sound words (ranked by how well the track "
+        'sounds like them); other words, "quoted phrases" and field filters '
+        "(artist: album: title: genre: mood: path:) match the tracks' text; "
+        "-WORD excludes.",
+    )
     p.add_argument("query")
     p.add_argument("--top", type=_positive, default=20, metavar="K")
     p.add_argument("--json", action="store_true")
@@ -619,38 +798,80 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_tags)
 
     p = sub.add_parser("write", help="write proposed tags into the files (journaled, undoable)")
-    p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="indexed files or folders (default: every analysed track)")
-    p.add_argument("--field", type=_field, default=None,
-                   help=f"write every tag into this one field ({FIELD_HELP}); default: each kind "
-                        "to its own field (see --route)")
-    p.add_argument("--route", action="append", metavar="KIND=FIELD",
-                   help="send a kind of tag to a field (repeatable): kinds genre, mood, instrument, "
-                        "era, character, other; FIELD as for --field, or none. Default: genre=genre, "
-                        "mood=mood, the other kinds are not written")
-    p.add_argument("--top", type=_positive, default=3, metavar="K", help="values per field and track")
-    p.add_argument("--min-score", type=float, default=None, metavar="C",
-                   help="skip tags whose confidence (0-1) is below C (default 0.15)")
-    p.add_argument("--include", choices=["both", "seen", "unseen"], default="both",
-                   help="trained words, new words, or both (ranked together by confidence)")
-    p.add_argument("--mode", choices=["merge", "replace"], default="merge",
-                   help="merge: keep the existing values; replace: only the new ones")
-    p.add_argument("--id3", choices=["keep", "v2.4", "v2.3"], default="keep",
-                   help="ID3 version for MP3/WAV/AIFF: keep each file's own (default; new tags "
-                        "are v2.4), or convert every file to v2.4 or v2.3")
-    p.add_argument("--separator", default="; ", metavar="S",
-                   help="joins multiple values in ID3v2.3 (default '; ')")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="indexed files or folders (default: every analysed track)",
+    )
+    p.add_argument(
+        "--field",
+        type=_field,
+        default=None,
+        help=f"write every tag into this one field ({FIELD_HELP}); default: each kind "
+        "to its own field (see --route)",
+    )
+    p.add_argument(
+        "--route",
+        action="append",
+        metavar="KIND=FIELD",
+        help="send a kind of tag to a field (repeatable): kinds genre, mood, instrument, "
+        "era, character, other; FIELD as for --field, or none. Default: genre=genre, "
+        "mood=mood, the other kinds are not written",
+    )
+    p.add_argument(
+        "--top", type=_positive, default=3, metavar="K", help="values per field and track"
+    )
+    p.add_argument(
+        "--min-score",
+        type=float,
+        default=None,
+        metavar="C",
+        help="skip tags whose confidence (0-1) is below C (default 0.15)",
+    )
+    p.add_argument(
+        "--include",
+        choices=["both", "seen", "unseen"],
+        default="both",
+        help="trained words, new words, or both (ranked together by confidence)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=["merge", "replace"],
+        default="merge",
+        help="merge: keep the existing values; replace: only the new ones",
+    )
+    p.add_argument(
+        "--id3",
+        choices=["keep", "v2.4", "v2.3"],
+        default="keep",
+        help="ID3 version for MP3/WAV/AIFF: keep each file's own (default; new tags "
+        "are v2.4), or convert every file to v2.4 or v2.3",
+    )
+    p.add_argument(
+        "--separator",
+        default="; ",
+        metavar="S",
+        help="joins multiple values in ID3v2.3 (default '; ')",
+    )
     p.add_argument("--dry-run", action="store_true", help="print old -> new; write nothing")
     p.set_defaults(func=cmd_write)
 
     p = sub.add_parser("undo", help="put back the tags a write batch replaced")
-    p.add_argument("batch", nargs="?", type=int, default=None, metavar="BATCH",
-                   help="batch number from `history` (default: the latest not undone)")
+    p.add_argument(
+        "batch",
+        nargs="?",
+        type=int,
+        default=None,
+        metavar="BATCH",
+        help="batch number from `history` (default: the latest not undone)",
+    )
     p.set_defaults(func=cmd_undo)
 
     p = sub.add_parser("failed", help="list the files the scans could not read, with why")
-    p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="only files under these folders (default: all)")
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="only files under these folders (default: all)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_failed)
 
@@ -659,41 +880,67 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_history)
 
-    p = sub.add_parser("similar", help="tracks that sound like the given ones (more like this)",
-                       description="The library's tracks most similar by sound to one or several indexed "
-                                   "tracks (from the stored analysis), leaving out their duplicates.")
+    p = sub.add_parser(
+        "similar",
+        help="tracks that sound like the given ones (more like this)",
+        description="The library's tracks most similar by sound to one or several indexed "
+        "tracks (from the stored analysis), leaving out their duplicates.",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="indexed files or folders")
     p.add_argument("--top", type=_positive, default=20, metavar="K")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similar)
 
-    p = sub.add_parser("duplicates", help="list tracks stored several times (never deletes)",
-                       description="Groups of tracks that are the same recording: identical audio, or "
-                                   "another format, bitrate, a trimmed or louder copy. Lists only.")
+    p = sub.add_parser(
+        "duplicates",
+        help="list tracks stored several times (never deletes)",
+        description="Groups of tracks that are the same recording: identical audio, or "
+        "another format, bitrate, a trimmed or louder copy. Lists only.",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_duplicates)
 
-    p = sub.add_parser("playlist", help="an instant playlist from words, as M3U8 or XSPF",
-                       description="The tracks that best match a phrase (as `search`), with variety: at "
-                                   "most --per-album tracks of one album or folder unless --same-album-ok.")
+    p = sub.add_parser(
+        "playlist",
+        help="an instant playlist from words, as M3U8 or XSPF",
+        description="The tracks that best match a phrase (as `search`), with variety: at "
+        "most --per-album tracks of one album or folder unless --same-album-ok.",
+    )
     p.add_argument("phrase")
     p.add_argument("--count", type=_positive, default=30, metavar="N")
     p.add_argument("--out", required=True, metavar="FILE", help="playlist file (.m3u8, or .xspf)")
     p.add_argument("--xspf", action="store_true", help="write XSPF (also chosen by a .xspf name)")
-    p.add_argument("--relative", action="store_true", help="paths relative to the playlist's folder")
-    p.add_argument("--per-album", type=_positive, default=2, metavar="N",
-                   help="at most N tracks of one album (or folder) (default 2)")
+    p.add_argument(
+        "--relative", action="store_true", help="paths relative to the playlist's folder"
+    )
+    p.add_argument(
+        "--per-album",
+        type=_positive,
+        default=2,
+        metavar="N",
+        help="at most N tracks of one album (or folder) (default 2)",
+    )
     p.add_argument("--same-album-ok", action="store_true", help="no limit per album")
     p.set_defaults(func=cmd_playlist)
 
-    p = sub.add_parser("export", help="every track with its proposed tags, as CSV or JSON",
-                       description="Path, title, artist, album, current genre/mood and the proposed tags "
-                                   "(kind, confidence) of every track, for other tools.")
+    p = sub.add_parser(
+        "export",
+        help="every track with its proposed tags, as CSV or JSON",
+        description="Path, title, artist, album, current genre/mood and the proposed tags "
+        "(kind, confidence) of every track, for other tools.",
+    )
     p.add_argument("--out", required=True, metavar="FILE", help="a .csv or .json file")
-    p.add_argument("--format", choices=["csv", "json"], default=None, help="default: by the file's suffix")
+    p.add_argument(
+        "--format", choices=["csv", "json"], default=None, help="default: by the file's suffix"
+    )
     p.add_argument("--top", type=_positive, default=5, metavar="K", help="proposed tags per track")
-    p.add_argument("--min-confidence", type=float, default=None, metavar="C",
-                   help="leave out proposals below this confidence (default: the proposal rule's 0.15)")
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        default=None,
+        metavar="C",
+        help="leave out proposals below this confidence (default: the proposal rule's 0.15)",
+    )
     p.set_defaults(func=cmd_export)
 
     for p in sub.choices.values():
@@ -706,8 +953,10 @@ def run_gui(argv: Sequence[str] | None) -> int:
     try:
         from app.gui import main as gui_main
     except Exception as exc:  # missing Qt libraries raise ImportError or OSError
-        err(f"cannot start the desktop app ({' '.join(str(exc).split())[:200]}); "
-            f"see `{PROG} --help` for the command line")
+        err(
+            f"cannot start the desktop app ({' '.join(str(exc).split())[:200]}); "
+            f"see `{PROG} --help` for the command line"
+        )
         return EXIT_ERROR
     return int(gui_main(list(argv) if argv is not None else []) or 0)
 
@@ -716,7 +965,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         return run_gui(argv)
-    if argv[0] == "gui":  # `zsl-tagger gui [--db FILE] [--settings FILE] [FOLDER]`: the window, with options
+    if (
+        argv[0] == "gui"
+    ):  # `zsl-tagger gui [--db FILE] [--settings FILE] [FOLDER]`: the window, with options
         return run_gui(argv[1:])
     args = build_parser().parse_args(argv)
     if args.debug:

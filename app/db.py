@@ -47,16 +47,35 @@ import shutil
 import socket
 import sqlite3
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from zsl_core.errors import ZslError
 
-__all__ = ["IndexError_", "IndexFullError", "IndexLockedError", "IndexDamagedError", "IndexIOError",
-           "IndexReadOnlyError", "NotALibraryError", "APPLICATION_ID", "SCHEMA_VERSION", "MIGRATIONS", "ENV_VAR", "default_db_path", "connect",
-           "path_key", "path_from_key", "display", "to_blob", "from_blob", "model_id", "transaction"]
+__all__ = [
+    "IndexError_",
+    "IndexFullError",
+    "IndexLockedError",
+    "IndexDamagedError",
+    "IndexIOError",
+    "IndexReadOnlyError",
+    "NotALibraryError",
+    "APPLICATION_ID",
+    "SCHEMA_VERSION",
+    "MIGRATIONS",
+    "ENV_VAR",
+    "default_db_path",
+    "connect",
+    "path_key",
+    "path_from_key",
+    "display",
+    "to_blob",
+    "from_blob",
+    "model_id",
+    "transaction",
+]
 
 ENV_VAR = "ZSL_TAGGER_DB"
 APP_NAME = "zsl-tagger"
@@ -106,25 +125,47 @@ _TABLES_AT[4] = _TABLES_AT[3]
 STALE_FOREIGN_SCAN_S = 2 * 24 * 3600.0
 
 _ERROR_KINDS: dict[str, tuple[type[IndexDatabaseError], str]] = {
-    "SQLITE_FULL": (IndexFullError, "the disk holding the library index is full ({detail}); "
-                    "free some space and run the command again (the index and its undo history "
-                    "are intact; the last step was not recorded)"),
-    "SQLITE_BUSY": (IndexLockedError, "the library index is locked by another zsl-tagger process "
-                    "(waited {timeout:.0f} s: {detail}); let it finish or close it, then run again"),
-    "SQLITE_LOCKED": (IndexLockedError, "the library index is locked ({detail}); let the other "
-                      "operation finish, then run again"),
-    "SQLITE_CORRUPT": (IndexDamagedError, "the library index is damaged ({detail}); restore it from "
-                       "a backup, or move it aside to start a new library (which loses its undo "
-                       "history)"),
-    "SQLITE_NOTADB": (IndexDamagedError, "the library index is damaged or not a database "
-                      "({detail}); restore it from a backup or choose another --db file"),
-    "SQLITE_IOERR": (IndexIOError, "cannot read or write the library index (disk I/O error: "
-                     "{detail}); check that its disk is present, not full and healthy, then run "
-                     "again"),
-    "SQLITE_READONLY": (IndexReadOnlyError, "the library index cannot be written ({detail}); make "
-                        "the file and its folder writable, or choose another --db file"),
-    "SQLITE_CANTOPEN": (IndexIOError, "cannot open the library index ({detail}); check the file's "
-                        "folder and permissions"),
+    "SQLITE_FULL": (
+        IndexFullError,
+        "the disk holding the library index is full ({detail}); "
+        "free some space and run the command again (the index and its undo history "
+        "are intact; the last step was not recorded)",
+    ),
+    "SQLITE_BUSY": (
+        IndexLockedError,
+        "the library index is locked by another zsl-tagger process "
+        "(waited {timeout:.0f} s: {detail}); let it finish or close it, then run again",
+    ),
+    "SQLITE_LOCKED": (
+        IndexLockedError,
+        "the library index is locked ({detail}); let the other operation finish, then run again",
+    ),
+    "SQLITE_CORRUPT": (
+        IndexDamagedError,
+        "the library index is damaged ({detail}); restore it from "
+        "a backup, or move it aside to start a new library (which loses its undo "
+        "history)",
+    ),
+    "SQLITE_NOTADB": (
+        IndexDamagedError,
+        "the library index is damaged or not a database "
+        "({detail}); restore it from a backup or choose another --db file",
+    ),
+    "SQLITE_IOERR": (
+        IndexIOError,
+        "cannot read or write the library index (disk I/O error: "
+        "{detail}); check that its disk is present, not full and healthy, then run "
+        "again",
+    ),
+    "SQLITE_READONLY": (
+        IndexReadOnlyError,
+        "the library index cannot be written ({detail}); make "
+        "the file and its folder writable, or choose another --db file",
+    ),
+    "SQLITE_CANTOPEN": (
+        IndexIOError,
+        "cannot open the library index ({detail}); check the file's folder and permissions",
+    ),
     "SQLITE_PERM": (IndexReadOnlyError, "no permission to use the library index ({detail})"),
 }
 
@@ -139,9 +180,14 @@ def translate_error(exc: BaseException, where: str) -> BaseException:
     text = " ".join(str(exc).split()) or name
     if base not in _ERROR_KINDS:  # older SQLite builds: recognise by message
         lowered = text.lower()
-        for needle, key in (("disk is full", "SQLITE_FULL"), ("database is locked", "SQLITE_BUSY"),
-                            ("malformed", "SQLITE_CORRUPT"), ("not a database", "SQLITE_NOTADB"),
-                            ("disk i/o error", "SQLITE_IOERR"), ("readonly", "SQLITE_READONLY")):
+        for needle, key in (
+            ("disk is full", "SQLITE_FULL"),
+            ("database is locked", "SQLITE_BUSY"),
+            ("malformed", "SQLITE_CORRUPT"),
+            ("not a database", "SQLITE_NOTADB"),
+            ("disk i/o error", "SQLITE_IOERR"),
+            ("readonly", "SQLITE_READONLY"),
+        ):
             if needle in lowered:
                 base = key
                 break
@@ -167,19 +213,19 @@ def _disk_full(where: str, margin: int = 1 << 20) -> bool:
 class _Cursor(sqlite3.Cursor):
     """A cursor whose failures come out as `translate_error` says."""
 
-    def execute(self, sql: str, parameters: object = ()) -> "_Cursor":  # type: ignore[override]
+    def execute(self, sql: str, parameters: object = ()) -> _Cursor:  # type: ignore[override]
         try:
             return super().execute(sql, parameters)  # type: ignore[arg-type,return-value]
         except sqlite3.Error as exc:
             raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
 
-    def executemany(self, sql: str, seq: object) -> "_Cursor":  # type: ignore[override]
+    def executemany(self, sql: str, seq: object) -> _Cursor:  # type: ignore[override]
         try:
             return super().executemany(sql, seq)  # type: ignore[arg-type,return-value]
         except sqlite3.Error as exc:
             raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
 
-    def executescript(self, script: str) -> "_Cursor":  # type: ignore[override]
+    def executescript(self, script: str) -> _Cursor:  # type: ignore[override]
         try:
             return super().executescript(script)  # type: ignore[return-value]
         except sqlite3.Error as exc:
@@ -379,11 +425,17 @@ def connect(path: str | Path | None = None, migrate: bool = True) -> sqlite3.Con
         if where != ":memory:":
             db_path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: transactions are explicit (`transaction`), never opened behind our back.
-        conn = sqlite3.connect(where, timeout=BUSY_TIMEOUT_S, check_same_thread=False,
-                               isolation_level=None, factory=IndexConnection)
+        conn = sqlite3.connect(
+            where,
+            timeout=BUSY_TIMEOUT_S,
+            check_same_thread=False,
+            isolation_level=None,
+            factory=IndexConnection,
+        )
     except OSError as exc:
-        raise IndexError_(f"{where}: cannot open the library index "
-                          f"({exc.strerror or exc})") from None
+        raise IndexError_(
+            f"{where}: cannot open the library index ({exc.strerror or exc})"
+        ) from None
     except sqlite3.Error as exc:
         error = translate_error(exc, where)
         if error is exc:
@@ -414,8 +466,10 @@ def connect(path: str | Path | None = None, migrate: bool = True) -> sqlite3.Con
 def _set_up(conn: sqlite3.Connection, where: str, migrate: bool) -> None:
     version = _open_checks(conn, where)
     if version > SCHEMA_VERSION:
-        raise IndexError_(f"{where}: written by a newer zsl-tagger (schema {version}, "
-                          f"this program knows {SCHEMA_VERSION}); upgrade zsl-tagger")
+        raise IndexError_(
+            f"{where}: written by a newer zsl-tagger (schema {version}, "
+            f"this program knows {SCHEMA_VERSION}); upgrade zsl-tagger"
+        )
     if migrate and version < SCHEMA_VERSION:
         upgrade(conn, to=SCHEMA_VERSION, where=where)
     conn.execute("PRAGMA foreign_keys = ON")
@@ -450,8 +504,9 @@ def mark_stale_scans(conn: sqlite3.Connection, now: float | None = None) -> list
     now = time.time() if now is None else now
     host = socket.gethostname()
     try:
-        rows = conn.execute("SELECT id, owner, started_at FROM scans WHERE state = 'running'"
-                            ).fetchall()
+        rows = conn.execute(
+            "SELECT id, owner, started_at FROM scans WHERE state = 'running'"
+        ).fetchall()
         stale = []
         for scan_id, owner, started in rows:
             name, _, pid = (owner or "").rpartition(":")
@@ -463,8 +518,11 @@ def mark_stale_scans(conn: sqlite3.Connection, now: float | None = None) -> list
             elif now - float(started or 0) > STALE_FOREIGN_SCAN_S:
                 stale.append(int(scan_id))
         for scan_id in stale:
-            conn.execute("UPDATE scans SET state = 'interrupted', finished_at = COALESCE("
-                         "finished_at, ?) WHERE id = ? AND state = 'running'", (now, scan_id))
+            conn.execute(
+                "UPDATE scans SET state = 'interrupted', finished_at = COALESCE("
+                "finished_at, ?) WHERE id = ? AND state = 'running'",
+                (now, scan_id),
+            )
         return stale
     except IndexDatabaseError:
         return []
@@ -486,11 +544,15 @@ def _open_checks(conn: sqlite3.Connection, where: str) -> int:
                 conn.execute("PRAGMA journal_mode = WAL")
         return version
     except IndexDatabaseError as exc:
-        if isinstance(exc.__cause__, sqlite3.DatabaseError) and \
-                getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB":
-            raise NotALibraryError(f"{where}: not a zsl-tagger library index: not an SQLite "
-                                   f"database (if it was your library, it is damaged: restore it "
-                                   f"from a backup); choose another --db file") from None
+        if (
+            isinstance(exc.__cause__, sqlite3.DatabaseError)
+            and getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB"
+        ):
+            raise NotALibraryError(
+                f"{where}: not a zsl-tagger library index: not an SQLite "
+                f"database (if it was your library, it is damaged: restore it "
+                f"from a backup); choose another --db file"
+            ) from None
         raise
     except sqlite3.DatabaseError as exc:  # pragma: no cover - translated above
         raise NotALibraryError(f"{where}: not a zsl-tagger library index ({exc})") from None
@@ -503,8 +565,12 @@ def _header(conn: sqlite3.Connection) -> tuple[int, int]:
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    return {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
 
 
 def _check_ours(conn: sqlite3.Connection, where: str, version: int, app_id: int) -> None:
@@ -513,17 +579,21 @@ def _check_ours(conn: sqlite3.Connection, where: str, version: int, app_id: int)
         return
     tables = _tables(conn)
     if app_id != 0:
-        raise NotALibraryError(f"{where}: another program's SQLite database (application id "
-                               f"{app_id:#x}), not a zsl-tagger library index; it was not "
-                               f"changed; choose another --db file")
+        raise NotALibraryError(
+            f"{where}: another program's SQLite database (application id "
+            f"{app_id:#x}), not a zsl-tagger library index; it was not "
+            f"changed; choose another --db file"
+        )
     if version == 0 and not tables:
         return  # new (or empty) file: ours to create
     expected = _TABLES_AT.get(min(version, SCHEMA_VERSION), set())
     if version == 0 or not expected <= tables:
         shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-        raise NotALibraryError(f"{where}: another program's SQLite database (tables: {shown}), "
-                               f"not a zsl-tagger library index; it was not changed; choose "
-                               f"another --db file")
+        raise NotALibraryError(
+            f"{where}: another program's SQLite database (tables: {shown}), "
+            f"not a zsl-tagger library index; it was not changed; choose "
+            f"another --db file"
+        )
 
 
 def upgrade(conn: sqlite3.Connection, to: int = SCHEMA_VERSION, where: str = "index") -> None:
@@ -553,8 +623,10 @@ def upgrade(conn: sqlite3.Connection, to: int = SCHEMA_VERSION, where: str = "in
             _rollback(conn)
             error = translate_error(exc, where)
             if error is exc:
-                error = IndexError_(f"{where}: upgrading the index to schema {version + 1} "
-                                    f"failed ({' '.join(str(exc).split())})")
+                error = IndexError_(
+                    f"{where}: upgrading the index to schema {version + 1} "
+                    f"failed ({' '.join(str(exc).split())})"
+                )
             raise error from None
 
 
@@ -603,6 +675,7 @@ class transaction:
 
 # --- paths: bytes in the index, so every file name the OS allows round-trips -----------------
 
+
 def path_key(path: str | Path | bytes) -> bytes:
     """The absolute path as bytes, the `tracks.path` key (no symlink resolution: the user's view)."""
     if isinstance(path, bytes):
@@ -622,6 +695,7 @@ def display(path: str | Path | bytes) -> str:
 
 # --- arrays: float16 bytes, half the size of float32 and plenty for cosine ranking ---------
 
+
 def to_blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f2").reshape(-1).tobytes()
 
@@ -635,6 +709,8 @@ def model_id(conn: sqlite3.Connection, name: str, dim: int, seen_labels: Sequenc
     row = conn.execute("SELECT id FROM models WHERE name = ?", (name,)).fetchone()
     if row:
         return int(row[0])
-    cur = conn.execute("INSERT INTO models (name, dim, seen_labels, created_at) VALUES (?, ?, ?, ?)",
-                       (name, int(dim), json.dumps(list(seen_labels)), time.time()))
+    cur = conn.execute(
+        "INSERT INTO models (name, dim, seen_labels, created_at) VALUES (?, ?, ?, ?)",
+        (name, int(dim), json.dumps(list(seen_labels)), time.time()),
+    )
     return int(cur.lastrowid)

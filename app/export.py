@@ -15,45 +15,79 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from app.playlists import atomic_write
 
 __all__ = ["records", "write_export", "CSV_COLUMNS"]
 
-CSV_COLUMNS = ("path", "title", "artist", "album", "genre", "mood", "duration", "status",
-               "proposed_tags", "proposed_kinds", "proposed_confidences")
+CSV_COLUMNS = (
+    "path",
+    "title",
+    "artist",
+    "album",
+    "genre",
+    "mood",
+    "duration",
+    "status",
+    "proposed_tags",
+    "proposed_kinds",
+    "proposed_confidences",
+)
 
 
-def records(library: Any, top_k: int = 5, min_confidence: float | None = None,
-            progress: Callable[[int, int], None] | None = None) -> Iterator[dict]:
+def records(
+    library: Any,
+    top_k: int = 5,
+    min_confidence: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[dict]:
     """One dict per track in path order (see the module doc)."""
     tracks = [t for t in library.tracks() if t.status in ("ok", "failed")]
     for done, track in enumerate(tracks, 1):
         proposed = []
         if track.status == "ok":
-            proposed = [t.to_dict() for t in library.proposals(track.id, top_k=top_k,
-                                                                min_confidence=min_confidence)]
-        yield {"id": track.id, "path": track.display_path, "title": track.title, "artist": track.artist,
-               "album": track.album, "genre": track.genre, "mood": track.mood,
-               "duration": None if track.duration is None else round(float(track.duration), 3),
-               "status": track.status, "error": track.error, "proposed": proposed}
+            proposed = [
+                t.to_dict()
+                for t in library.proposals(track.id, top_k=top_k, min_confidence=min_confidence)
+            ]
+        yield {
+            "id": track.id,
+            "path": track.display_path,
+            "title": track.title,
+            "artist": track.artist,
+            "album": track.album,
+            "genre": track.genre,
+            "mood": track.mood,
+            "duration": None if track.duration is None else round(float(track.duration), 3),
+            "status": track.status,
+            "error": track.error,
+            "proposed": proposed,
+        }
         if progress is not None:
             progress(done, len(tracks))
 
 
 def _csv_row(record: dict) -> list[str]:
     proposed = record["proposed"]
-    values = {**record,
-              "proposed_tags": "; ".join(t["tag"] for t in proposed),
-              "proposed_kinds": "; ".join(t["kind"] for t in proposed),
-              "proposed_confidences": "; ".join(f"{t['confidence']:.3f}" for t in proposed)}
+    values = {
+        **record,
+        "proposed_tags": "; ".join(t["tag"] for t in proposed),
+        "proposed_kinds": "; ".join(t["kind"] for t in proposed),
+        "proposed_confidences": "; ".join(f"{t['confidence']:.3f}" for t in proposed),
+    }
     return ["" if values.get(c) is None else str(values[c]) for c in CSV_COLUMNS]
 
 
-def write_export(library: Any, target: str | Path, fmt: str | None = None, top_k: int = 5,
-                 min_confidence: float | None = None) -> int:
+def write_export(
+    library: Any,
+    target: str | Path,
+    fmt: str | None = None,
+    top_k: int = 5,
+    min_confidence: float | None = None,
+) -> int:
     """Write every track to `target` as CSV or JSON (`fmt` None: by the suffix); atomic.
     Returns the number of tracks written."""
     target = Path(target)
@@ -62,7 +96,10 @@ def write_export(library: Any, target: str | Path, fmt: str | None = None, top_k
         raise ValueError(f"{target}: export writes .csv or .json (or give the format)")
     rows = list(records(library, top_k=top_k, min_confidence=min_confidence))
     if fmt == "json":
-        data = json.dumps(rows, indent=2, ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
+        data = (
+            json.dumps(rows, indent=2, ensure_ascii=False).encode("utf-8", "surrogateescape")
+            + b"\n"
+        )
     else:
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, lineterminator="\r\n")

@@ -27,10 +27,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
-
+from typing import Any
 
 from app import db
 from app.scanner import ScanProgress, probe_file
@@ -77,7 +77,9 @@ def parse_path_map(specs: Sequence[str]) -> list[tuple[str, str]]:
     for spec in specs:
         old, sep, new = spec.partition("=")
         if not sep or not old:
-            raise ImportError_(f"--map {spec!r}: expected OLD=NEW (a path prefix and its replacement)")
+            raise ImportError_(
+                f"--map {spec!r}: expected OLD=NEW (a path prefix and its replacement)"
+            )
         pairs.append((old, new))
     return sorted(pairs, key=lambda pair: -len(pair[0]))
 
@@ -88,15 +90,21 @@ def map_path(path: str, path_map: Sequence[tuple[str, str]]) -> str:
     for old, new in path_map:
         base = old.rstrip("/\\")
         if path == base or path.startswith(base + "/") or path.startswith(base + "\\"):
-            return new.rstrip("/\\") + path[len(base):]
+            return new.rstrip("/\\") + path[len(base) :]
     return path
 
 
-def import_indexes(conn: sqlite3.Connection, tagger: Any, model_name: str,
-                   index_paths: Sequence[str | Path], *, path_map: Sequence[tuple[str, str]] = (),
-                   progress: Callable[[ScanProgress], None] | None = None,
-                   cancel: threading.Event | None = None,
-                   on_track: Callable[[int], None] | None = None) -> ImportSummary:
+def import_indexes(
+    conn: sqlite3.Connection,
+    tagger: Any,
+    model_name: str,
+    index_paths: Sequence[str | Path],
+    *,
+    path_map: Sequence[tuple[str, str]] = (),
+    progress: Callable[[ScanProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    on_track: Callable[[int], None] | None = None,
+) -> ImportSummary:
     """Import the rows of `index_paths` (made by the model stored as `model_name`) into `conn`."""
     from zsl_core.index import TrackIndex
 
@@ -116,8 +124,15 @@ def import_indexes(conn: sqlite3.Connection, tagger: Any, model_name: str,
                 _rows([part], path_map)  # every row readable, or the part is refused whole
         except ZslError as exc:
             problem = str(exc).removeprefix(f"{index_path}: ")
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OSError,
-                MemoryError) as exc:  # a part is untrusted input: never let one stop the rest
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            OSError,
+            MemoryError,
+        ) as exc:  # a part is untrusted input: never let one stop the rest
             problem = f"damaged part ({' '.join(str(exc).split())[:200] or type(exc).__name__})"
         if problem:
             summary.bad_parts.append((shown, problem))
@@ -129,10 +144,16 @@ def import_indexes(conn: sqlite3.Connection, tagger: Any, model_name: str,
     summary.parts = len(parts)
     rows = _rows(parts, path_map)
     model_id = db.model_id(conn, model_name, dim, labels)
-    known = {bytes(r[0]): r[1:] for r in conn.execute(
-        "SELECT path, id, size, mtime_ns, status, fingerprint FROM tracks")}
-    analysed = {r[0]: r[1] for r in conn.execute(
-        "SELECT track_id, fingerprint FROM results WHERE model_id = ?", (model_id,))}
+    known = {
+        bytes(r[0]): r[1:]
+        for r in conn.execute("SELECT path, id, size, mtime_ns, status, fingerprint FROM tracks")
+    }
+    analysed = {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT track_id, fingerprint FROM results WHERE model_id = ?", (model_id,)
+        )
+    }
 
     todo = []
     for row in rows:
@@ -143,13 +164,19 @@ def import_indexes(conn: sqlite3.Connection, tagger: Any, model_name: str,
             summary.missing.append((shown, exc.strerror or "cannot read"))
             continue
         if row["size"] >= 0 and (info.st_size, info.st_mtime_ns) != (row["size"], row["mtime_ns"]):
-            summary.changed.append((shown, "changed since it was analysed (size or modification time)"))
+            summary.changed.append(
+                (shown, "changed since it was analysed (size or modification time)")
+            )
             continue
         stored = known.get(key)
         if stored is not None:
             track_id, size, mtime_ns, status, fingerprint = stored
-            if (status == "ok" and (size, mtime_ns) == (info.st_size, info.st_mtime_ns)
-                    and track_id in analysed and analysed[track_id] == fingerprint):
+            if (
+                status == "ok"
+                and (size, mtime_ns) == (info.st_size, info.st_mtime_ns)
+                and track_id in analysed
+                and analysed[track_id] == fingerprint
+            ):
                 summary.unchanged += 1
                 continue
         todo.append((row, info, stored[0] if stored else None))
@@ -162,7 +189,7 @@ def import_indexes(conn: sqlite3.Connection, tagger: Any, model_name: str,
             if cancel.is_set():
                 summary.cancelled = True
                 break
-            batch = todo[start:start + _BATCH]
+            batch = todo[start : start + _BATCH]
             probes = list(pool.map(lambda item: probe_file(item[0]["key"]), batch))
             stored_ids = _store_batch(conn, model_id, batch, probes, summary)
             for track_id in stored_ids:
@@ -173,16 +200,24 @@ def import_indexes(conn: sqlite3.Connection, tagger: Any, model_name: str,
                 elapsed = max(time.monotonic() - work_started, 1e-6)
                 rate = (done - (total - len(todo))) / elapsed
                 left = total - done
-                progress(ScanProgress(done, total, rate, left / rate if rate > 0 else None,
-                                      db.display(batch[-1][0]["key"])))
+                progress(
+                    ScanProgress(
+                        done,
+                        total,
+                        rate,
+                        left / rate if rate > 0 else None,
+                        db.display(batch[-1][0]["key"]),
+                    )
+                )
     if summary.imported or summary.unchanged:
         summary.folders = _remember_roots(conn, parts, path_map)
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _remember_roots(conn: sqlite3.Connection, parts: Sequence[Any],
-                    path_map: Sequence[tuple[str, str]]) -> list[str]:
+def _remember_roots(
+    conn: sqlite3.Connection, parts: Sequence[Any], path_map: Sequence[tuple[str, str]]
+) -> list[str]:
     """Add each part's root folder (as mapped here) to the scan roots, as a scan of it would, so
     `zsl-tagger scan` with no folder (and the app's Rescan) keeps the imported tracks up to date.
     A root that is not a folder here (a part of files from all over a disk) is left out."""
@@ -194,20 +229,28 @@ def _remember_roots(conn: sqlite3.Connection, parts: Sequence[Any],
         here = map_path(str(root), path_map)
         if os.path.isdir(here) and os.path.dirname(os.path.abspath(here)) != os.path.abspath(here):
             roots.append(db.path_key(here))
-    kept = [r for r in dict.fromkeys(roots)  # a root inside another root adds nothing
-            if not any(r != o and r.startswith(o.rstrip(b"/") + b"/") for o in roots)]
+    kept = [
+        r
+        for r in dict.fromkeys(roots)  # a root inside another root adds nothing
+        if not any(r != o and r.startswith(o.rstrip(b"/") + b"/") for o in roots)
+    ]
     with db.transaction(conn):
         for key in kept:
-            conn.execute("INSERT INTO folders (path, display_path, added_at) VALUES (?, ?, ?)"
-                         " ON CONFLICT(path) DO NOTHING", (key, db.display(key), time.time()))
+            conn.execute(
+                "INSERT INTO folders (path, display_path, added_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(path) DO NOTHING",
+                (key, db.display(key), time.time()),
+            )
     return [db.display(k) for k in kept]
 
 
 def _part_problem(part: Any, model_name: str, labels: list[str], dim: int) -> str | None:
     """Why an index part cannot be imported into this library, or None."""
     if part.model_key != model_name:
-        return (f"made by model '{part.model_key}', this library uses '{model_name}' "
-                "(match --model/--vectors/--precision, or embed again)")
+        return (
+            f"made by model '{part.model_key}', this library uses '{model_name}' "
+            "(match --model/--vectors/--precision, or embed again)"
+        )
     if not len(part):
         return None  # an empty shard: nothing to check, nothing to import
     if part.seen_scores is None or part.sizes is None or part.mtimes_ns is None:
@@ -229,14 +272,24 @@ def _rows(parts: Sequence[Any], path_map: Sequence[tuple[str, str]]) -> list[dic
         for i, path in enumerate(part.paths):
             key = db.path_key(map_path(path, path_map))
             rows.pop(key, None)
-            rows[key] = {"key": key, "embedding": part.embeddings[i], "scores": part.seen_scores[i],
-                         "size": int(part.sizes[i]), "mtime_ns": int(part.mtimes_ns[i]),
-                         "n_windows": n_windows}
+            rows[key] = {
+                "key": key,
+                "embedding": part.embeddings[i],
+                "scores": part.seen_scores[i],
+                "size": int(part.sizes[i]),
+                "mtime_ns": int(part.mtimes_ns[i]),
+                "n_windows": n_windows,
+            }
     return list(rows.values())
 
 
-def _store_batch(conn: sqlite3.Connection, model_id: int, batch: list[tuple[dict[str, Any], Any, int | None]],
-                 probes: list[Any], summary: ImportSummary) -> list[int]:
+def _store_batch(
+    conn: sqlite3.Connection,
+    model_id: int,
+    batch: list[tuple[dict[str, Any], Any, int | None]],
+    probes: list[Any],
+    summary: ImportSummary,
+) -> list[int]:
     """Write one batch of tracks and their results in one transaction; returns the stored ids."""
     now = time.time()
     stored = []
@@ -247,17 +300,32 @@ def _store_batch(conn: sqlite3.Connection, model_id: int, batch: list[tuple[dict
                 summary.failed.append((db.display(key), probe.error or "cannot read file"))
                 continue
             meta = probe.metadata
-            values = {"path": key, "display_path": db.display(key), "size": info.st_size,
-                      "mtime_ns": info.st_mtime_ns, "fingerprint": probe.fingerprint, "status": "ok",
-                      "error": f"tags: {meta.error}" if meta.error else None, "title": meta.title,
-                      "artist": meta.artist, "album": meta.album, "year": meta.year, "genre": meta.genre,
-                      "mood": meta.mood,
-                      "duration": meta.duration, "has_cover": int(meta.has_cover), "scanned_at": now,
-                      "gone_at": None}
+            values = {
+                "path": key,
+                "display_path": db.display(key),
+                "size": info.st_size,
+                "mtime_ns": info.st_mtime_ns,
+                "fingerprint": probe.fingerprint,
+                "status": "ok",
+                "error": f"tags: {meta.error}" if meta.error else None,
+                "title": meta.title,
+                "artist": meta.artist,
+                "album": meta.album,
+                "year": meta.year,
+                "genre": meta.genre,
+                "mood": meta.mood,
+                "duration": meta.duration,
+                "has_cover": int(meta.has_cover),
+                "scanned_at": now,
+                "gone_at": None,
+            }
             if track_id is None:
                 values["added_at"] = now
-                cur = conn.execute(f"INSERT INTO tracks ({', '.join(values)}) VALUES "
-                                   f"({', '.join('?' * len(values))})", tuple(values.values()))
+                cur = conn.execute(
+                    f"INSERT INTO tracks ({', '.join(values)}) VALUES "
+                    f"({', '.join('?' * len(values))})",
+                    tuple(values.values()),
+                )
                 track_id = int(cur.lastrowid)
             else:
                 sets = ", ".join(f"{k} = ?" for k in values)
@@ -265,8 +333,16 @@ def _store_batch(conn: sqlite3.Connection, model_id: int, batch: list[tuple[dict
             conn.execute(
                 "INSERT OR REPLACE INTO results (track_id, model_id, embedding, seen_scores, n_windows,"
                 " fingerprint, analysed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (track_id, model_id, db.to_blob(row["embedding"]), db.to_blob(row["scores"]),
-                 row["n_windows"], probe.fingerprint, now))
+                (
+                    track_id,
+                    model_id,
+                    db.to_blob(row["embedding"]),
+                    db.to_blob(row["scores"]),
+                    row["n_windows"],
+                    probe.fingerprint,
+                    now,
+                ),
+            )
             summary.imported += 1
             stored.append(track_id)
     return stored

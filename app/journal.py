@@ -30,19 +30,44 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field as dataclass_field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from app import db
 from app.routing import DEFAULT_ROUTES, Routes, route_tags
-from app.tagwriter import (Change, TagError, UndoData, WriteOptions, apply_change, check_write,
-                           cleanup_temp_files, plan_write, read_field, restore, restore_exact)
+from app.tagwriter import (
+    Change,
+    TagError,
+    UndoData,
+    WriteOptions,
+    apply_change,
+    check_write,
+    cleanup_temp_files,
+    plan_write,
+    read_field,
+    restore,
+    restore_exact,
+)
 from zsl_core.errors import ZslError
 from zsl_core.tags import INCLUDE
 
-__all__ = ["JournalError", "PlannedChange", "BatchResult", "UndoResult", "BatchInfo", "INCLUDE",
-           "propose", "plan_routed", "plan_batch", "write_batch", "undo", "history"]
+__all__ = [
+    "JournalError",
+    "PlannedChange",
+    "BatchResult",
+    "UndoResult",
+    "BatchInfo",
+    "INCLUDE",
+    "propose",
+    "plan_routed",
+    "plan_batch",
+    "write_batch",
+    "undo",
+    "history",
+]
 
 MODES = ("merge", "replace")
 
@@ -62,7 +87,7 @@ class PlannedChange:
     new: list[str] = dataclass_field(default_factory=list)
     changed: bool = False
     error: str | None = None
-    path: Path | None = None   # the file itself (display_path is only printable)
+    path: Path | None = None  # the file itself (display_path is only printable)
     mode: str = "merge"
 
 
@@ -109,9 +134,15 @@ class BatchInfo:
 # -- choosing tags ---------------------------------------------------------------------------
 
 
-def propose(library: Any, track_id: int, top_k: int = 3, min_score: float | None = None,
-            include: str = "both", routes: Routes | None = None,
-            field: str | None = None) -> dict[str, list[str]]:
+def propose(
+    library: Any,
+    track_id: int,
+    top_k: int = 3,
+    min_score: float | None = None,
+    include: str = "both",
+    routes: Routes | None = None,
+    field: str | None = None,
+) -> dict[str, list[str]]:
     """The values to write for one track, per field, from its stored prediction (no audio read).
 
     The tags are picked by the one rule (`Prediction.pick`: seen and new words on one
@@ -130,17 +161,26 @@ def propose(library: Any, track_id: int, top_k: int = 3, min_score: float | None
     routes = DEFAULT_ROUTES if routes is None else routes
     kinds = None if field else [kind for kind, target in routes.items() if target]
     prior_of = getattr(library, "tag_prior", None)  # the library's average track, when it knows one
-    picked = prediction.pick(top_k=4 * top_k, min_confidence=min_score, include=include, kinds=kinds,
-                             prior=prior_of() if prior_of else None)
+    picked = prediction.pick(
+        top_k=4 * top_k,
+        min_confidence=min_score,
+        include=include,
+        kinds=kinds,
+        prior=prior_of() if prior_of else None,
+    )
     return route_tags(picked, routes, field=field, per_field=top_k)
 
 
 # -- planning --------------------------------------------------------------------------------
 
 
-def plan_routed(library: Any, proposals: dict[int, dict[str, list[str]]], mode: str = "merge",
-                options: WriteOptions | None = None,
-                fields: Sequence[str] | None = None) -> list[PlannedChange]:
+def plan_routed(
+    library: Any,
+    proposals: dict[int, dict[str, list[str]]],
+    mode: str = "merge",
+    options: WriteOptions | None = None,
+    fields: Sequence[str] | None = None,
+) -> list[PlannedChange]:
     """`plan_batch` for values routed to several fields: one planned change per file and field
     it has values for (only `fields`, when given), in track order."""
     planned = []
@@ -151,8 +191,14 @@ def plan_routed(library: Any, proposals: dict[int, dict[str, list[str]]], mode: 
     return planned
 
 
-def plan_batch(library: Any, track_ids: Sequence[int], field: str, tags: dict[int, list[str]],
-               mode: str = "merge", options: WriteOptions | None = None) -> list[PlannedChange]:
+def plan_batch(
+    library: Any,
+    track_ids: Sequence[int],
+    field: str,
+    tags: dict[int, list[str]],
+    mode: str = "merge",
+    options: WriteOptions | None = None,
+) -> list[PlannedChange]:
     """Read each file's current values and compute the new ones; writes nothing.
 
     An empty tag list never clears a field (not even with mode="replace"): a track the model
@@ -165,11 +211,19 @@ def plan_batch(library: Any, track_ids: Sequence[int], field: str, tags: dict[in
         try:
             track = library.track(track_id)
         except (LookupError, ZslError):
-            planned.append(PlannedChange(int(track_id), f"track {track_id}", field, mode=mode,
-                                         error="not in the library index"))
+            planned.append(
+                PlannedChange(
+                    int(track_id),
+                    f"track {track_id}",
+                    field,
+                    mode=mode,
+                    error="not in the library index",
+                )
+            )
             continue
-        item = PlannedChange(int(track_id), track.display_path, field, path=Path(track.path),
-                             mode=mode)
+        item = PlannedChange(
+            int(track_id), track.display_path, field, path=Path(track.path), mode=mode
+        )
         new_tags = list(tags.get(track_id, []))
         try:
             if new_tags:
@@ -190,8 +244,12 @@ def plan_batch(library: Any, track_ids: Sequence[int], field: str, tags: dict[in
 # -- writing ---------------------------------------------------------------------------------
 
 
-def write_batch(library: Any, planned: Sequence[PlannedChange], description: str,
-                options: WriteOptions | None = None) -> BatchResult:
+def write_batch(
+    library: Any,
+    planned: Sequence[PlannedChange],
+    description: str,
+    options: WriteOptions | None = None,
+) -> BatchResult:
     """Write the planned changes safely and journal them as one batch.
 
     A file whose field changed since it was planned is refused by the tag writer and reported
@@ -216,7 +274,8 @@ def write_batch(library: Any, planned: Sequence[PlannedChange], description: str
     modes = sorted({item.mode for item in todo})
     cur = conn.execute(
         "INSERT INTO batches (created_at, description, field, mode) VALUES (?, ?, ?, ?)",
-        (time.time(), description, ", ".join(fields), ", ".join(modes)))
+        (time.time(), description, ", ".join(fields), ", ".join(modes)),
+    )
     batch_id = int(cur.lastrowid)
     options_json = json.dumps(asdict(options))
     written_ids = []
@@ -225,17 +284,33 @@ def write_batch(library: Any, planned: Sequence[PlannedChange], description: str
         row = conn.execute(
             "INSERT INTO changes (batch_id, track_id, path, field, old_values, new_values, status,"
             " message, changed_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-            (batch_id, item.track_id, db.path_key(path), item.field, json.dumps(item.old),
-             json.dumps(item.new), options_json, time.time())).lastrowid
-        outcome = apply_change(Change(path, item.field, list(item.old), list(item.new)), options,
-                               keep_undo=True)
+            (
+                batch_id,
+                item.track_id,
+                db.path_key(path),
+                item.field,
+                json.dumps(item.old),
+                json.dumps(item.new),
+                options_json,
+                time.time(),
+            ),
+        ).lastrowid
+        outcome = apply_change(
+            Change(path, item.field, list(item.old), list(item.new)), options, keep_undo=True
+        )
         if outcome.written:
             undo_data = outcome.undo
-            conn.execute("UPDATE changes SET status = 'written', changed_at = ?, undo_before = ?,"
-                         " undo_after = ?, undo_delta = ? WHERE id = ?",
-                         (time.time(), undo_data.before_sha256 if undo_data else None,
-                          undo_data.after_sha256 if undo_data else None,
-                          undo_data.delta if undo_data else None, row))
+            conn.execute(
+                "UPDATE changes SET status = 'written', changed_at = ?, undo_before = ?,"
+                " undo_after = ?, undo_delta = ? WHERE id = ?",
+                (
+                    time.time(),
+                    undo_data.before_sha256 if undo_data else None,
+                    undo_data.after_sha256 if undo_data else None,
+                    undo_data.delta if undo_data else None,
+                    row,
+                ),
+            )
             result.written += 1
             result.files.add(item.track_id)
             written_ids.append(item.track_id)
@@ -253,12 +328,12 @@ def write_batch(library: Any, planned: Sequence[PlannedChange], description: str
     return result
 
 
-
 # -- undo ------------------------------------------------------------------------------------
 
 
-def undo(library: Any, batch_id: int | None = None,
-         options: WriteOptions | None = None) -> UndoResult:
+def undo(
+    library: Any, batch_id: int | None = None, options: WriteOptions | None = None
+) -> UndoResult:
     """Put back a batch (default: the latest one not undone yet).
 
     Each file is found through its track (`tracks.path`, which the scan keeps current for
@@ -278,8 +353,9 @@ def undo(library: Any, batch_id: int | None = None,
     """
     conn = library.conn
     if batch_id is None:
-        row = conn.execute("SELECT id FROM batches WHERE undone_at IS NULL "
-                           "ORDER BY id DESC LIMIT 1").fetchone()
+        row = conn.execute(
+            "SELECT id FROM batches WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1"
+        ).fetchone()
         if row is None:
             raise JournalError("nothing to undo: every batch of tag writes is already undone")
         batch_id = int(row[0])
@@ -290,29 +366,54 @@ def undo(library: Any, batch_id: int | None = None,
         "SELECT id, track_id, path, field, old_values, new_values, status, message, undo_before,"
         " undo_after, undo_delta FROM changes"
         " WHERE batch_id = ? AND status IN ('written', 'pending') ORDER BY id DESC",
-        (batch_id,)).fetchall()
+        (batch_id,),
+    ).fetchall()
     if batch[0] is not None and not rows:
         raise JournalError(f"batch {batch_id} is already undone")
     result = UndoResult(batch_id)
     restored_ids = []
     handled = 0
-    for (change_id, track_id, key, field, old_json, new_json, status, message, before, after,
-         delta) in rows:
+    for (
+        change_id,
+        track_id,
+        key,
+        field,
+        old_json,
+        new_json,
+        status,
+        message,
+        before,
+        after,
+        delta,
+    ) in rows:
         # Claim the row and put its file back under one write lock (BEGIN IMMEDIATE): another
         # undo of this batch (a second process, the GUI and the CLI) waits here, then finds the
         # row taken and leaves it, so each row is restored by exactly one undo and counted once.
         # A process killed inside rolls back to a row still 'written' whose file may already be
         # back: the next undo finds the old values there and marks it, as for a pending row.
         with db.transaction(conn):
-            now = conn.execute("SELECT status, message FROM changes WHERE id = ?",
-                               (change_id,)).fetchone()
+            now = conn.execute(
+                "SELECT status, message FROM changes WHERE id = ?", (change_id,)
+            ).fetchone()
             if now is None or tuple(now) != (status, message):
                 result.elsewhere += 1  # undone (or refused) by another undo meanwhile
                 continue
             handled += 1
-            restored = _undo_row(library, result, change_id, track_id, bytes(key), field,
-                                 json.loads(old_json), json.loads(new_json), status,
-                                 options or _options_from(message), before, after, delta)
+            restored = _undo_row(
+                library,
+                result,
+                change_id,
+                track_id,
+                bytes(key),
+                field,
+                json.loads(old_json),
+                json.loads(new_json),
+                status,
+                options or _options_from(message),
+                before,
+                after,
+                delta,
+            )
         if restored and track_id is not None:
             restored_ids.append(int(track_id))
     if rows and not handled:
@@ -320,24 +421,40 @@ def undo(library: Any, batch_id: int | None = None,
     elif handled and result.missing == handled:
         result.marked_undone = False  # nothing found: keep it undoable after a rescan
     else:
-        conn.execute("UPDATE batches SET undone_at = COALESCE(undone_at, ?) WHERE id = ?",
-                     (time.time(), batch_id))
+        conn.execute(
+            "UPDATE batches SET undone_at = COALESCE(undone_at, ?) WHERE id = ?",
+            (time.time(), batch_id),
+        )
     if restored_ids:
         library.refresh(sorted(set(restored_ids)))
     return result
 
 
-def _undo_row(library: Any, result: UndoResult, change_id: int, track_id: int | None, key: bytes,
-              field: str, old: list[str], new: list[str], status: str, use: WriteOptions,
-              before: str | None, after: str | None, delta: Any) -> bool:
+def _undo_row(
+    library: Any,
+    result: UndoResult,
+    change_id: int,
+    track_id: int | None,
+    key: bytes,
+    field: str,
+    old: list[str],
+    new: list[str],
+    status: str,
+    use: WriteOptions,
+    before: str | None,
+    after: str | None,
+    delta: Any,
+) -> bool:
     """Put one journal row's file back (byte-exact when possible) and mark the row; True when
     the file now holds the old values. Runs inside the undo's transaction for that row."""
     conn = library.conn
     path, shown = _current_path(library, track_id, key)
     if not os.path.lexists(path):
         result.missing += 1
-        error = ("file not found (moved outside the library or deleted; scan its new folder, "
-                 "then undo again); not restored")
+        error = (
+            "file not found (moved outside the library or deleted; scan its new folder, "
+            "then undo again); not restored"
+        )
         result.refused.append((shown, error))
         _mark_refused(conn, change_id, use, error)
         return False
@@ -363,8 +480,9 @@ def _undo_row(library: Any, result: UndoResult, change_id: int, track_id: int | 
     _mark_undone(conn, change_id)
     result.restored += 1
     if exact_error and outcome.written:
-        result.inexact.append((shown, f"{field} values restored, not the exact bytes "
-                                      f"({exact_error})"))
+        result.inexact.append(
+            (shown, f"{field} values restored, not the exact bytes ({exact_error})")
+        )
     return True
 
 
@@ -373,8 +491,10 @@ def _mark_undone(conn: Any, change_id: int) -> None:
 
 
 def _mark_refused(conn: Any, change_id: int, options: WriteOptions, error: str) -> None:
-    conn.execute("UPDATE changes SET status = 'written', message = ? WHERE id = ?",
-                 (json.dumps({**asdict(options), "undo_refused": error}), change_id))
+    conn.execute(
+        "UPDATE changes SET status = 'written', message = ? WHERE id = ?",
+        (json.dumps({**asdict(options), "undo_refused": error}), change_id),
+    )
 
 
 def _current_path(library: Any, track_id: int | None, key: bytes) -> tuple[Path, str]:
@@ -395,8 +515,18 @@ def _options_from(message: str | None) -> WriteOptions:
     """The write options recorded with a change row (defaults if absent or unreadable)."""
     try:
         stored = json.loads(message or "{}")
-        known = {k: stored[k] for k in ("id3_version", "id3_separator", "comment_lang",
-                                        "comment_desc", "id3_new_version", "flac_id3") if k in stored}
+        known = {
+            k: stored[k]
+            for k in (
+                "id3_version",
+                "id3_separator",
+                "comment_lang",
+                "comment_desc",
+                "id3_new_version",
+                "flac_id3",
+            )
+            if k in stored
+        }
         return WriteOptions(**known)
     except (ValueError, TypeError):
         return WriteOptions()
@@ -418,6 +548,10 @@ def history(library: Any, limit: int = 50) -> list[BatchInfo]:
         "SELECT b.id, b.created_at, b.description, b.field, b.mode, b.undone_at,"
         " (SELECT COUNT(DISTINCT COALESCE(c.track_id, c.path)) FROM changes c"
         " WHERE c.batch_id = b.id AND c.status != 'pending')"
-        " FROM batches b ORDER BY b.id DESC LIMIT ?", (int(limit),)).fetchall()
-    return [BatchInfo(int(r[0]), float(r[1]), r[2], r[3], int(r[6]), r[5] is not None, r[4])
-            for r in rows]
+        " FROM batches b ORDER BY b.id DESC LIMIT ?",
+        (int(limit),),
+    ).fetchall()
+    return [
+        BatchInfo(int(r[0]), float(r[1]), r[2], r[3], int(r[6]), r[5] is not None, r[4])
+        for r in rows
+    ]

@@ -17,24 +17,35 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from app import db, scanner
+from app.query import TEXT_COLUMNS, Filter, split_query, sql_condition
 from app.scanner import DEFAULT_N_WINDOWS, ScanProgress, ScanSummary
 from zsl_core.errors import ZslError
-from app.query import TEXT_COLUMNS, Filter, split_query, sql_condition
 from zsl_core.search import Query, parse_query, rank_tracks
 from zsl_core.tagger import Prediction
 from zsl_core.tags import ScoreKind, TagKind, TagScore, Vocabulary
 
-__all__ = ["Library", "LibraryError", "TrackRow", "Hit", "SearchResult", "ScanProgress",
-           "ScanSummary", "DEFAULT_N_WINDOWS"]
+__all__ = [
+    "Library",
+    "LibraryError",
+    "TrackRow",
+    "Hit",
+    "SearchResult",
+    "ScanProgress",
+    "ScanSummary",
+    "DEFAULT_N_WINDOWS",
+]
 
-PRIOR_MIN_TRACKS = 20  # below this, a library's average track says little: tags rank by confidence alone
+PRIOR_MIN_TRACKS = (
+    20  # below this, a library's average track says little: tags rank by confidence alone
+)
 PRIOR_CANDIDATES = 40  # seen and new words considered per track when proposing
 
 
@@ -91,25 +102,57 @@ class SearchResult:
         """One line for the user when there is nothing to show, or words were not used."""
         parts = []
         if self.missing_words:
-            parts.append(f"not a word the model knows nor in any track's text, ignored: "
-                         f"{', '.join(self.missing_words)}")
+            parts.append(
+                f"not a word the model knows nor in any track's text, ignored: "
+                f"{', '.join(self.missing_words)}"
+            )
         if not self.hits:
             parts.append("no good match" if self.query.strip() else "nothing to search for")
         return "; ".join(parts) or None
 
 
-_TRACK_COLUMNS = ("id, path, display_path, title, artist, album, genre, mood, duration, has_cover,"
-                  " status, error, year")
+_TRACK_COLUMNS = (
+    "id, path, display_path, title, artist, album, genre, mood, duration, has_cover,"
+    " status, error, year"
+)
 
 
 def _row(values: Sequence[Any]) -> TrackRow:
-    (track_id, path, shown, title, artist, album, genre, mood, duration, cover, status, error, year) = values
-    return TrackRow(int(track_id), db.path_from_key(bytes(path)), shown, title, artist, album, genre,
-                    mood, duration, bool(cover), status, error, None if year is None else int(year))
+    (
+        track_id,
+        path,
+        shown,
+        title,
+        artist,
+        album,
+        genre,
+        mood,
+        duration,
+        cover,
+        status,
+        error,
+        year,
+    ) = values
+    return TrackRow(
+        int(track_id),
+        db.path_from_key(bytes(path)),
+        shown,
+        title,
+        artist,
+        album,
+        genre,
+        mood,
+        duration,
+        bool(cover),
+        status,
+        error,
+        None if year is None else int(year),
+    )
 
 
-def model_key(model: str | Path = "default", vectors: str | Path | None = None,
-              precision: str = "fp32") -> str:
+def model_key(
+    model: str | Path = "default", vectors: str | Path | None = None, precision: str = "fp32"
+) -> str:
     """The name a model's results are stored under (`zsl_core.pipeline.model_key`, shared with
     `zsl-core embed`, so index parts made elsewhere can be imported)."""
     from zsl_core.pipeline import model_key as core_model_key
@@ -120,9 +163,18 @@ def model_key(model: str | Path = "default", vectors: str | Path | None = None,
 class Library:
     """scan, tracks, track, prediction, search, refresh, close (see docs/ARCHITECTURE.md)."""
 
-    def __init__(self, db_path: str | Path | None = None, model: str | Path = "default",
-                 vectors: str | Path | None = None, device: str = "auto", precision: str = "fp32") -> None:
-        if precision in ("fp32", "bf16"):  # known without importing PyTorch (a scan's first progress waits for nothing)
+    def __init__(
+        self,
+        db_path: str | Path | None = None,
+        model: str | Path = "default",
+        vectors: str | Path | None = None,
+        device: str = "auto",
+        precision: str = "fp32",
+    ) -> None:
+        if precision in (
+            "fp32",
+            "bf16",
+        ):  # known without importing PyTorch (a scan's first progress waits for nothing)
             self.precision = precision
         else:
             from zsl_core.default_model import resolve_precision
@@ -137,8 +189,12 @@ class Library:
         self._vocabulary: Vocabulary | None = None
         self._lock = threading.RLock()  # the GUI may search while a prediction loads the model
         self._generation = 0  # bumped by our own writes that change what search ranks
-        self._matrix: tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None
-        self._rank_cache: tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None
+        self._matrix: (
+            tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None
+        ) = None
+        self._rank_cache: (
+            tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None
+        ) = None
         self._phrase_set: set[str] | None = None
         self._name_cache: tuple[tuple[int, int], dict[str, frozenset[str]]] | None = None
         self._prior: tuple[Any, dict[str, float]] | None = None
@@ -151,8 +207,9 @@ class Library:
             if self._tagger is None:
                 from zsl_core.pipeline import load_tagger
 
-                self._tagger = load_tagger(self.model, vectors=self.vectors, device=self.device,
-                                           precision=self.precision)
+                self._tagger = load_tagger(
+                    self.model, vectors=self.vectors, device=self.device, precision=self.precision
+                )
             return self._tagger
 
     @property
@@ -166,14 +223,22 @@ class Library:
 
     def model_id(self) -> int | None:
         """This model's row in `models`, or None before it analysed anything."""
-        row = self.conn.execute("SELECT id FROM models WHERE name = ?", (self.model_name,)).fetchone()
+        row = self.conn.execute(
+            "SELECT id FROM models WHERE name = ?", (self.model_name,)
+        ).fetchone()
         return int(row[0]) if row else None
 
     # --- scanning -------------------------------------------------------------------------------
-    def scan(self, folders: Iterable[str | Path | bytes] | None = None, *, n_windows: int | None = None,
-             workers: int | None = None, progress: Callable[[ScanProgress], None] | None = None,
-             cancel: threading.Event | None = None,
-             on_track: Callable[[int], None] | None = None) -> ScanSummary:
+    def scan(
+        self,
+        folders: Iterable[str | Path | bytes] | None = None,
+        *,
+        n_windows: int | None = None,
+        workers: int | None = None,
+        progress: Callable[[ScanProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+        on_track: Callable[[int], None] | None = None,
+    ) -> ScanSummary:
         """Scan folders (None or empty: the folders scanned before) incrementally.
 
         n_windows: None -> DEFAULT_N_WINDOWS 3-s windows per track, 0 -> the whole track.
@@ -184,9 +249,18 @@ class Library:
         if not roots:
             raise LibraryError("nothing to scan: give a folder (no folder was scanned before)")
         try:
-            return scanner.scan(self.conn, self._tagger_or_loading(), self.model_name, roots, n_windows=n_windows,
-                                workers=workers, progress=progress, cancel=cancel, on_track=on_track,
-                                on_gpu=scanner.gpu_hint(self.device))
+            return scanner.scan(
+                self.conn,
+                self._tagger_or_loading(),
+                self.model_name,
+                roots,
+                n_windows=n_windows,
+                workers=workers,
+                progress=progress,
+                cancel=cancel,
+                on_track=on_track,
+                on_gpu=scanner.gpu_hint(self.device),
+            )
         finally:
             self._generation += 1
 
@@ -201,25 +275,39 @@ class Library:
         def load() -> None:
             try:
                 future.set_result(self.tagger)
-            except BaseException as exc:  # handed to the scan, which raises it where it needs the model
+            except (
+                BaseException
+            ) as exc:  # handed to the scan, which raises it where it needs the model
                 future.set_exception(exc)
 
         threading.Thread(target=load, name="zsl-model-load").start()
         return future
 
-    def import_indexes(self, index_paths: Sequence[str | Path], *, path_map: Sequence[str] = (),
-                       progress: Callable[[ScanProgress], None] | None = None,
-                       cancel: threading.Event | None = None,
-                       on_track: Callable[[int], None] | None = None) -> Any:
+    def import_indexes(
+        self,
+        index_paths: Sequence[str | Path],
+        *,
+        path_map: Sequence[str] = (),
+        progress: Callable[[ScanProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+        on_track: Callable[[int], None] | None = None,
+    ) -> Any:
         """Take `zsl-core embed` parts made by this library's model into the index, without
         decoding (see app/importer.py). `path_map`: 'OLD=NEW' path prefix rewrites."""
         from app import importer
 
         pairs = importer.parse_path_map(path_map)
         try:
-            return importer.import_indexes(self.conn, self.tagger, self.model_name, index_paths,
-                                           path_map=pairs, progress=progress, cancel=cancel,
-                                           on_track=on_track)
+            return importer.import_indexes(
+                self.conn,
+                self.tagger,
+                self.model_name,
+                index_paths,
+                path_map=pairs,
+                progress=progress,
+                cancel=cancel,
+                on_track=on_track,
+            )
         finally:
             self._generation += 1
 
@@ -231,19 +319,25 @@ class Library:
     # --- tracks ---------------------------------------------------------------------------------
     def tracks(self, include_gone: bool = False) -> list[TrackRow]:
         """Every track (ok and failed; gone too when asked), in path order."""
-        where = "status IN ('ok', 'failed', 'gone')" if include_gone else "status IN ('ok', 'failed')"
+        where = (
+            "status IN ('ok', 'failed', 'gone')" if include_gone else "status IN ('ok', 'failed')"
+        )
         rows = self.conn.execute(f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE {where} ORDER BY path")
         return [_row(r) for r in rows]
 
     def track(self, track_id: int) -> TrackRow:
-        row = self.conn.execute(f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE id = ?", (int(track_id),)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {_TRACK_COLUMNS} FROM tracks WHERE id = ?", (int(track_id),)
+        ).fetchone()
         if row is None:
             raise LibraryError(f"no track with id {track_id} in the library")
         return _row(row)
 
     def track_id(self, path: str | Path | bytes) -> int | None:
         """The id of the track at `path`, or None if the index does not know the file."""
-        row = self.conn.execute("SELECT id FROM tracks WHERE path = ?", (db.path_key(path),)).fetchone()
+        row = self.conn.execute(
+            "SELECT id FROM tracks WHERE path = ?", (db.path_key(path),)
+        ).fetchone()
         return int(row[0]) if row else None
 
     # --- tags -----------------------------------------------------------------------------------
@@ -252,12 +346,15 @@ class Library:
         model_id = self.model_id()
         if model_id is None:
             return None
-        row = self.conn.execute("SELECT embedding, seen_scores FROM results WHERE track_id = ? AND model_id = ?",
-                                (int(track_id), model_id)).fetchone()
+        row = self.conn.execute(
+            "SELECT embedding, seen_scores FROM results WHERE track_id = ? AND model_id = ?",
+            (int(track_id), model_id),
+        ).fetchone()
         return (db.from_blob(row[0]), db.from_blob(row[1])) if row else None
 
-    def prediction(self, track_id: int, top_k: int = 10,
-                   vocabulary: Sequence[str] | None = None) -> Prediction | None:
+    def prediction(
+        self, track_id: int, top_k: int = 10, vocabulary: Sequence[str] | None = None
+    ) -> Prediction | None:
         """Seen and unseen tags from the stored analysis (no audio); None if not analysed.
 
         `vocabulary`: candidate unseen words (default: the shipped vocabulary).
@@ -268,18 +365,33 @@ class Library:
         shown = self.track(track_id).display_path
         words = self.vocabulary if vocabulary is None else vocabulary
         with self._lock:
-            return self.tagger.predict_scores(stored[0], stored[1], top_k=top_k, vocabulary=words, path=shown)
+            return self.tagger.predict_scores(
+                stored[0], stored[1], top_k=top_k, vocabulary=words, path=shown
+            )
 
-    def proposals(self, track_id: int, top_k: int = 5, min_confidence: float | None = None,
-                  include: str = "both", kinds: Sequence[TagKind] | None = None,
-                  vocabulary: Sequence[str] | None = None) -> list[TagScore]:
+    def proposals(
+        self,
+        track_id: int,
+        top_k: int = 5,
+        min_confidence: float | None = None,
+        include: str = "both",
+        kinds: Sequence[TagKind] | None = None,
+        vocabulary: Sequence[str] | None = None,
+    ) -> list[TagScore]:
         """The tags to propose for one track, best first (`Prediction.pick`: the one rule), ranked
         against the library's own average track (`tag_prior`)."""
-        prediction = self.prediction(track_id, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary)
+        prediction = self.prediction(
+            track_id, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary
+        )
         if prediction is None:
             return []
-        return prediction.pick(top_k, min_confidence=min_confidence, include=include, kinds=kinds,
-                               prior=self.tag_prior(vocabulary))
+        return prediction.pick(
+            top_k,
+            min_confidence=min_confidence,
+            include=include,
+            kinds=kinds,
+            prior=self.tag_prior(vocabulary),
+        )
 
     def tag_prior(self, vocabulary: Sequence[str] | None = None) -> dict[str, float] | None:
         """Every candidate word's mean confidence over the library's analysed tracks, or None for
@@ -288,7 +400,10 @@ class Library:
         ids, seen, _ = self._search_matrix()
         with self._lock:
             tagger = self.tagger
-        if len(ids) < PRIOR_MIN_TRACKS or getattr(tagger, "seen_score_kind", None) is not ScoreKind.PROBABILITY:
+        if (
+            len(ids) < PRIOR_MIN_TRACKS
+            or getattr(tagger, "seen_score_kind", None) is not ScoreKind.PROBABILITY
+        ):
             return None
         words = self.vocabulary if vocabulary is None else vocabulary
         key = (self._matrix[0] if self._matrix else None, id(words))
@@ -358,8 +473,15 @@ class Library:
         paths = self._display_paths(hit_ids)
         for track_id, score, per_term in zip(hit_ids, ranking.scores.tolist(), ranking.term_scores):
             matched = [(term, float(value)) for term, value in zip(parsed.terms, per_term)]
-            result.hits.append(Hit(track_id, paths.get(track_id, ""), float(score),
-                                   [term for term, _ in matched], matched))
+            result.hits.append(
+                Hit(
+                    track_id,
+                    paths.get(track_id, ""),
+                    float(score),
+                    [term for term, _ in matched],
+                    matched,
+                )
+            )
         return result
 
     def _names_an_artist_or_album(self, text: str) -> Filter | None:
@@ -380,21 +502,34 @@ class Library:
         """Distinct artist and album names, case-folded, cached with the index's data version."""
         key = (self._generation, int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
         if self._name_cache is None or self._name_cache[0] != key:
-            names = {column: frozenset(" ".join(str(r[0]).casefold().split()) for r in self.conn.execute(
-                f"SELECT DISTINCT {column} FROM tracks WHERE status = 'ok' AND {column} IS NOT NULL"))
-                for column in ("artist", "album")}
+            names = {
+                column: frozenset(
+                    " ".join(str(r[0]).casefold().split())
+                    for r in self.conn.execute(
+                        f"SELECT DISTINCT {column} FROM tracks WHERE status = 'ok' AND {column} IS NOT NULL"
+                    )
+                )
+                for column in ("artist", "album")
+            }
             self._name_cache = (key, names)
         return self._name_cache[1]
 
     def _count_matching(self, filters: list[Filter]) -> int:
         where, params = sql_condition(filters)
-        return int(self.conn.execute(f"SELECT COUNT(*) FROM tracks WHERE status = 'ok' AND {where}",
-                                     params).fetchone()[0])
+        return int(
+            self.conn.execute(
+                f"SELECT COUNT(*) FROM tracks WHERE status = 'ok' AND {where}", params
+            ).fetchone()[0]
+        )
 
     def _matching_ids(self, filters: list[Filter]) -> set[int]:
         where, params = sql_condition(filters)
-        return {int(r[0]) for r in self.conn.execute(f"SELECT id FROM tracks WHERE status = 'ok' AND {where}",
-                                                     params)}
+        return {
+            int(r[0])
+            for r in self.conn.execute(
+                f"SELECT id FROM tracks WHERE status = 'ok' AND {where}", params
+            )
+        }
 
     def _text_hits(self, filters: list[Filter], top_k: int) -> list[Hit]:
         """Tracks matching text alone, in artist, album, title order, every one a full match."""
@@ -402,8 +537,13 @@ class Library:
         rows = self.conn.execute(
             f"SELECT id, display_path FROM tracks WHERE status = 'ok' AND {where}"
             " ORDER BY artist IS NULL, artist COLLATE NOCASE, album COLLATE NOCASE, title COLLATE NOCASE,"
-            " display_path LIMIT ?", [*params, int(top_k)]).fetchall()
-        return [Hit(int(i), shown, 1.0, [f.value for f in filters if not f.negated]) for i, shown in rows]
+            " display_path LIMIT ?",
+            [*params, int(top_k)],
+        ).fetchall()
+        return [
+            Hit(int(i), shown, 1.0, [f.value for f in filters if not f.negated])
+            for i, shown in rows
+        ]
 
     def _phrases(self) -> set[str]:
         """Normalised vocabulary entries: the phrases a query is read as whole ("rainy day")."""
@@ -417,10 +557,14 @@ class Library:
         """Display paths of the hits (in chunks under SQLite's limit on bound parameters)."""
         paths: dict[int, str] = {}
         for start in range(0, len(track_ids), 500):
-            chunk = track_ids[start:start + 500]
+            chunk = track_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            paths.update((int(i), p) for i, p in self.conn.execute(
-                f"SELECT id, display_path FROM tracks WHERE id IN ({marks})", chunk))
+            paths.update(
+                (int(i), p)
+                for i, p in self.conn.execute(
+                    f"SELECT id, display_path FROM tracks WHERE id IN ({marks})", chunk
+                )
+            )
         return paths
 
     def _search_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -437,7 +581,9 @@ class Library:
         self._matrix = (key, (ids, seen, embeddings))
         return ids, seen, embeddings
 
-    def _ranking_matrix(self) -> tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    def _ranking_matrix(
+        self,
+    ) -> tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         """(cache key, (track ids, seen-label scores [n, n_seen] float16 in column-major order,
         stored embeddings or None)): what `search` ranks. float16 is what the index stores, so
         nothing is lost (142 bytes a track at 71 labels), and column-major makes each seen label
@@ -448,11 +594,19 @@ class Library:
         if cached is not None and cached[0] == key:
             return cached
         model_id = self.model_id()
-        rows = [] if model_id is None else self.conn.execute(
-            "SELECT r.track_id, r.seen_scores, r.embedding FROM results r JOIN tracks t ON t.id = r.track_id"
-            " WHERE r.model_id = ? AND t.status = 'ok' ORDER BY r.track_id", (model_id,)).fetchall()
+        rows = (
+            []
+            if model_id is None
+            else self.conn.execute(
+                "SELECT r.track_id, r.seen_scores, r.embedding FROM results r JOIN tracks t ON t.id = r.track_id"
+                " WHERE r.model_id = ? AND t.status = 'ok' ORDER BY r.track_id",
+                (model_id,),
+            ).fetchall()
+        )
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        seen = _stack_blobs([r[1] for r in rows], np.float16, order="F")  # [n, labels], columns contiguous
+        seen = _stack_blobs(
+            [r[1] for r in rows], np.float16, order="F"
+        )  # [n, labels], columns contiguous
         embeddings = None
         if rows and self.tagger.stored_dim() > 0:
             embeddings = _stack_blobs([r[2] for r in rows])
@@ -478,12 +632,15 @@ class Library:
             row = index["row_of"].get(track_id)
             if row is None:
                 self.track(track_id)  # LibraryError for an unknown id
-                raise LibraryError(f"not analysed yet: {self.track(track_id).display_path} "
-                                   "(scan its folder first)")
+                raise LibraryError(
+                    f"not analysed yet: {self.track(track_id).display_path} (scan its folder first)"
+                )
             rows.append(row)
         if not rows or top_k <= 0 or len(ids) == 0:
             return []
-        twins = similarity.duplicate_pairs(seen, index["durations"], index["fingerprints"], rows=rows)
+        twins = similarity.duplicate_pairs(
+            seen, index["durations"], index["fingerprints"], rows=rows
+        )
         exclude = sorted({x for i, j, *_ in twins for x in (i, j)} - set(rows))
         hit_rows, scores = similarity.similar_rows(vectors, rows, top_k=top_k, exclude=exclude)
         hit_ids = [int(ids[r]) for r in hit_rows.tolist()]
@@ -495,7 +652,15 @@ class Library:
             if seen is not None and seen.shape[1] == len(labels) and labels:
                 top = np.argsort(-seen[row], kind="stable")[:3]
                 matched = [(labels[k], float(seen[row, k])) for k in top.tolist()]
-            hits.append(Hit(track_id, paths.get(track_id, ""), float(score), [t for t, _ in matched], matched))
+            hits.append(
+                Hit(
+                    track_id,
+                    paths.get(track_id, ""),
+                    float(score),
+                    [t for t, _ in matched],
+                    matched,
+                )
+            )
         return hits
 
     def duplicates(self) -> list[Any]:
@@ -512,9 +677,15 @@ class Library:
             member_ids = [int(index["ids"][r]) for r in rows]
             paths = self._display_paths(member_ids)
             ordered = sorted(zip(member_ids, rows), key=lambda m: paths.get(m[0], ""))
-            groups.append(similarity.DuplicateGroup(
-                [m for m, _ in ordered], identical, float(lowest), [paths.get(m, "") for m, _ in ordered],
-                [index["durations"][r] for _, r in ordered]))
+            groups.append(
+                similarity.DuplicateGroup(
+                    [m for m, _ in ordered],
+                    identical,
+                    float(lowest),
+                    [paths.get(m, "") for m, _ in ordered],
+                    [index["durations"][r] for _, r in ordered],
+                )
+            )
         return groups
 
     def copies(self, track_ids: Sequence[int]) -> dict[int, set[int]]:
@@ -530,8 +701,9 @@ class Library:
         if not rows:
             return out
         ids = index["ids"]
-        for i, j, *_ in similarity.duplicate_pairs(index["seen"], index["durations"], index["fingerprints"],
-                                                   rows=rows):
+        for i, j, *_ in similarity.duplicate_pairs(
+            index["seen"], index["durations"], index["fingerprints"], rows=rows
+        ):
             a, b = int(ids[i]), int(ids[j])
             if a in out:
                 out[a].add(b)
@@ -552,15 +724,17 @@ class Library:
         meta: dict[int, tuple[Any, Any]] = {}
         id_list = [int(i) for i in ids.tolist()]
         for start in range(0, len(id_list), 500):
-            chunk = id_list[start:start + 500]
+            chunk = id_list[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for track_id, duration, fingerprint in self.conn.execute(
-                    f"SELECT id, duration, fingerprint FROM tracks WHERE id IN ({marks})", chunk):
+                f"SELECT id, duration, fingerprint FROM tracks WHERE id IN ({marks})", chunk
+            ):
                 meta[int(track_id)] = (duration, fingerprint)
         if embeddings is None and seen is not None and len(seen) and seen.shape[1] == 0:
             embeddings = None
         index = {
-            "ids": ids, "seen": seen if seen is not None and np.size(seen) else None,
+            "ids": ids,
+            "seen": seen if seen is not None and np.size(seen) else None,
             "vectors": similarity.sound_vectors(seen if np.size(seen) else None, embeddings),
             "durations": [meta.get(i, (None, None))[0] for i in id_list],
             "fingerprints": [meta.get(i, (None, None))[1] for i in id_list],
@@ -577,8 +751,9 @@ class Library:
         from app.scanner import probe_file
 
         for track_id in track_ids:
-            row = self.conn.execute("SELECT path, fingerprint, status FROM tracks WHERE id = ?",
-                                    (int(track_id),)).fetchone()
+            row = self.conn.execute(
+                "SELECT path, fingerprint, status FROM tracks WHERE id = ?", (int(track_id),)
+            ).fetchone()
             if row is None:
                 continue
             path, fingerprint, status = bytes(row[0]), row[1], row[2]
@@ -586,8 +761,10 @@ class Library:
                 info = os.stat(path)
             except OSError:
                 if status != "gone":
-                    self.conn.execute("UPDATE tracks SET status = 'gone', gone_at = ? WHERE id = ?",
-                                      (time.time(), int(track_id)))
+                    self.conn.execute(
+                        "UPDATE tracks SET status = 'gone', gone_at = ? WHERE id = ?",
+                        (time.time(), int(track_id)),
+                    )
                     self._generation += 1
                 continue
             probe = probe_file(path)
@@ -596,11 +773,23 @@ class Library:
                 self.conn.execute(
                     "UPDATE tracks SET title = ?, artist = ?, album = ?, year = ?, genre = ?, mood = ?,"
                     " duration = ?, has_cover = ? WHERE id = ?",
-                    (meta.title, meta.artist, meta.album, meta.year, meta.genre, meta.mood, meta.duration,
-                     int(meta.has_cover), int(track_id)))
+                    (
+                        meta.title,
+                        meta.artist,
+                        meta.album,
+                        meta.year,
+                        meta.genre,
+                        meta.mood,
+                        meta.duration,
+                        int(meta.has_cover),
+                        int(track_id),
+                    ),
+                )
                 if probe.fingerprint is not None and probe.fingerprint == fingerprint:
-                    self.conn.execute("UPDATE tracks SET size = ?, mtime_ns = ? WHERE id = ?",
-                                      (info.st_size, info.st_mtime_ns, int(track_id)))
+                    self.conn.execute(
+                        "UPDATE tracks SET size = ?, mtime_ns = ? WHERE id = ?",
+                        (info.st_size, info.st_mtime_ns, int(track_id)),
+                    )
 
     def close(self) -> None:
         """Close the index (the model stays cached in the process for the next Library)."""
@@ -609,7 +798,7 @@ class Library:
         except sqlite3.Error:
             pass
 
-    def __enter__(self) -> "Library":
+    def __enter__(self) -> Library:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -623,5 +812,9 @@ def _stack_blobs(blobs: Sequence[bytes], dtype: Any = np.float32, order: str = "
         return np.zeros((0, 0), dtype)
     sizes = {len(b) for b in blobs}
     if len(sizes) == 1:
-        return np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), -1).astype(dtype, order=order)
+        return (
+            np.frombuffer(b"".join(blobs), dtype="<f2")
+            .reshape(len(blobs), -1)
+            .astype(dtype, order=order)
+        )
     return np.stack([db.from_blob(b) for b in blobs]).astype(dtype, order=order)

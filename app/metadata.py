@@ -137,6 +137,7 @@ def file_digest(path: str | Path | bytes, block: int = 1 << 20) -> str:
 
 # --- reading ------------------------------------------------------------------------------
 
+
 def _as_path(path: str | Path | bytes) -> Path:
     return Path(os.fsdecode(path)) if isinstance(path, bytes) else Path(path)
 
@@ -172,10 +173,10 @@ def _fill(meta: Metadata, audio: Any, tags: TagFormat | None) -> None:
 
 def _family(audio: Any) -> int | None:
     """0 = ID3, 1 = Vorbis comments, 2 = MP4, 3 = ASF (index into _TEXT_KEYS rows)."""
+    from mutagen._vorbis import VComment
     from mutagen.asf import ASFTags
     from mutagen.id3 import ID3
     from mutagen.mp4 import MP4Tags
-    from mutagen._vorbis import VComment
 
     tags = getattr(audio, "tags", None)
     for family, kind in enumerate((ID3, VComment, MP4Tags, ASFTags)):
@@ -187,7 +188,9 @@ def _family(audio: Any) -> int | None:
 def _texts(tags: Any, family: int, key: str) -> list[str]:
     if family == 0:
         frame = tags.get(key)
-        values = [str(t) for t in frame.text] if frame is not None and hasattr(frame, "text") else []
+        values = (
+            [str(t) for t in frame.text] if frame is not None and hasattr(frame, "text") else []
+        )
     elif family == 1:
         values = list(tags.get(key.lower(), []) or tags.get(key, []))
     else:
@@ -225,6 +228,7 @@ def _decoder_duration(path: Path) -> float | None:
 
 # --- pictures ------------------------------------------------------------------------------
 
+
 def _pictures(audio: Any) -> list[tuple[int, bytes]]:
     """(picture type, image bytes) of every embedded picture, in file order."""
     from mutagen.flac import Picture
@@ -239,7 +243,9 @@ def _pictures(audio: Any) -> list[tuple[int, bytes]]:
     if family == 0:
         out += [(int(f.type), bytes(f.data)) for f in tags.getall("APIC")]
     elif family == 1:
-        for encoded in tags.get("metadata_block_picture", []) or tags.get("METADATA_BLOCK_PICTURE", []):
+        for encoded in tags.get("metadata_block_picture", []) or tags.get(
+            "METADATA_BLOCK_PICTURE", []
+        ):
             try:
                 picture = Picture(base64.b64decode(encoded))
             except Exception:
@@ -262,8 +268,8 @@ def _asf_picture(blob: bytes) -> tuple[int, bytes] | None:
     kind, size = blob[0], struct.unpack("<I", blob[1:5])[0]
     pos = 5
     for _ in range(2):  # skip the two NUL-terminated UTF-16 strings
-        while pos + 1 < len(blob) and blob[pos:pos + 2] != b"\x00\x00":
+        while pos + 1 < len(blob) and blob[pos : pos + 2] != b"\x00\x00":
             pos += 2
         pos += 2
-    data = blob[pos:pos + size]
+    data = blob[pos : pos + size]
     return (kind, data) if data else None

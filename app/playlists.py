@@ -21,13 +21,25 @@ import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
-__all__ = ["PlaylistEntry", "write_m3u8", "read_m3u8", "write_xspf", "read_xspf", "write_playlist",
-           "read_playlist", "entries_for", "instant_playlist", "XSPF_NS", "DEFAULT_PER_ALBUM"]
+__all__ = [
+    "PlaylistEntry",
+    "write_m3u8",
+    "read_m3u8",
+    "write_xspf",
+    "read_xspf",
+    "write_playlist",
+    "read_playlist",
+    "entries_for",
+    "instant_playlist",
+    "XSPF_NS",
+    "DEFAULT_PER_ALBUM",
+]
 
 XSPF_NS = "http://xspf.org/ns/0/"
 DEFAULT_PER_ALBUM = 2  # tracks of one album (or folder) in an instant playlist
@@ -82,6 +94,7 @@ def _relative(path: Path, base: Path) -> str:
 
 
 # --- M3U8 -------------------------------------------------------------------------------------
+
 
 def write_m3u8(target: str | Path, entries: Iterable[PlaylistEntry], relative: bool = False) -> int:
     """Write an extended M3U in UTF-8; returns the number of tracks."""
@@ -152,8 +165,12 @@ def _uri_to_path(uri: str) -> Path:
     return Path(os.fsdecode(raw))
 
 
-def write_xspf(target: str | Path, entries: Iterable[PlaylistEntry], relative: bool = False,
-               title: str | None = None) -> int:
+def write_xspf(
+    target: str | Path,
+    entries: Iterable[PlaylistEntry],
+    relative: bool = False,
+    title: str | None = None,
+) -> int:
     """Write an XSPF playlist; returns the number of tracks."""
     target = Path(target)
     base = target.parent.resolve() if str(target.parent) else Path.cwd()
@@ -170,11 +187,17 @@ def write_xspf(target: str | Path, entries: Iterable[PlaylistEntry], relative: b
         else:
             location = path_to_uri(entry.path)
         ET.SubElement(track, f"{{{XSPF_NS}}}location").text = location
-        for tag, value in (("title", entry.title), ("creator", entry.artist), ("album", entry.album)):
+        for tag, value in (
+            ("title", entry.title),
+            ("creator", entry.artist),
+            ("album", entry.album),
+        ):
             if value:
                 ET.SubElement(track, f"{{{XSPF_NS}}}{tag}").text = _xml_text(value)
         if entry.duration is not None and entry.duration >= 0:
-            ET.SubElement(track, f"{{{XSPF_NS}}}duration").text = str(int(round(entry.duration * 1000)))
+            ET.SubElement(track, f"{{{XSPF_NS}}}duration").text = str(
+                int(round(entry.duration * 1000))
+            )
         count += 1
     ET.indent(root)
     data = ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
@@ -205,18 +228,28 @@ def read_xspf(source: str | Path) -> list[PlaylistEntry]:
             if not path.is_absolute():
                 path = source.parent / path
         duration = track.findtext("x:duration", default=None, namespaces=ns)
-        entries.append(PlaylistEntry(Path(os.path.normpath(path)),
-                                     track.findtext("x:title", default=None, namespaces=ns),
-                                     track.findtext("x:creator", default=None, namespaces=ns),
-                                     track.findtext("x:album", default=None, namespaces=ns),
-                                     None if duration is None else int(duration) / 1000.0))
+        entries.append(
+            PlaylistEntry(
+                Path(os.path.normpath(path)),
+                track.findtext("x:title", default=None, namespaces=ns),
+                track.findtext("x:creator", default=None, namespaces=ns),
+                track.findtext("x:album", default=None, namespaces=ns),
+                None if duration is None else int(duration) / 1000.0,
+            )
+        )
     return entries
 
 
 # --- either, by the file's suffix ------------------------------------------------------------------
 
-def write_playlist(target: str | Path, entries: Sequence[PlaylistEntry], relative: bool = False,
-                   xspf: bool | None = None, title: str | None = None) -> int:
+
+def write_playlist(
+    target: str | Path,
+    entries: Sequence[PlaylistEntry],
+    relative: bool = False,
+    xspf: bool | None = None,
+    title: str | None = None,
+) -> int:
     """M3U8, or XSPF when `xspf` is true (None: by the suffix, .xspf)."""
     if xspf is None:
         xspf = Path(target).suffix.lower() == ".xspf"
@@ -231,6 +264,7 @@ def read_playlist(source: str | Path) -> list[PlaylistEntry]:
 
 # --- from the library -------------------------------------------------------------------------------
 
+
 def entries_for(library: Any, track_ids: Iterable[int]) -> list[PlaylistEntry]:
     """Playlist entries of library tracks, in the given order (unknown ids skipped)."""
     entries = []
@@ -239,7 +273,9 @@ def entries_for(library: Any, track_ids: Iterable[int]) -> list[PlaylistEntry]:
             row = library.track(int(track_id))
         except Exception:  # LibraryError: a track removed since the list was made
             continue
-        entries.append(PlaylistEntry(Path(row.path), row.title, row.artist, row.album, row.duration))
+        entries.append(
+            PlaylistEntry(Path(row.path), row.title, row.artist, row.album, row.duration)
+        )
     return entries
 
 
@@ -250,8 +286,13 @@ def _group_key(row: Any) -> tuple[str, str]:
     return ("folder", str(Path(row.path).parent))
 
 
-def instant_playlist(library: Any, phrase: str, count: int = 30, per_album: int | None = DEFAULT_PER_ALBUM,
-                     floor: float | None = None) -> tuple[list[PlaylistEntry], Any]:
+def instant_playlist(
+    library: Any,
+    phrase: str,
+    count: int = 30,
+    per_album: int | None = DEFAULT_PER_ALBUM,
+    floor: float | None = None,
+) -> tuple[list[PlaylistEntry], Any]:
     """The best `count` tracks for `phrase` (Library.search), at most `per_album` from one album or
     folder (None: no limit), each recording once (`Library.copies`: another format or a trimmed
     copy of a track already chosen is skipped). Returns (entries, the SearchResult)."""

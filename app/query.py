@@ -27,8 +27,13 @@ __all__ = ["FIELDS", "TEXT_COLUMNS", "Filter", "SplitQuery", "split_query", "Que
 
 # Filter names -> the tracks-table columns they look in.
 FIELDS: dict[str, tuple[str, ...]] = {
-    "artist": ("artist",), "album": ("album",), "title": ("title",), "genre": ("genre",),
-    "mood": ("mood",), "path": ("display_path",), "year": ("year",),
+    "artist": ("artist",),
+    "album": ("album",),
+    "title": ("title",),
+    "genre": ("genre",),
+    "mood": ("mood",),
+    "path": ("display_path",),
+    "year": ("year",),
 }
 NUMERIC = {"year"}  # filters compared as numbers: `year:1999`, `year:1990-1999`
 TEXT_COLUMNS = ("title", "artist", "album", "genre", "mood", "display_path")
@@ -74,9 +79,15 @@ def split_query(text: str) -> SplitQuery:
     for token in tokens:
         match = _FILTER.match(token)
         if match and match.group(3).strip():
-            negated, name, value = match.group(1) == "-", match.group(2).lower(), match.group(3).strip()
+            negated, name, value = (
+                match.group(1) == "-",
+                match.group(2).lower(),
+                match.group(3).strip(),
+            )
             if name not in FIELDS:
-                raise QueryError(f"cannot filter on '{name}:' (the index holds {', '.join(f + ':' for f in FIELDS)})")
+                raise QueryError(
+                    f"cannot filter on '{name}:' (the index holds {', '.join(f + ':' for f in FIELDS)})"
+                )
             if name in NUMERIC:
                 low, high = _number_range(name, value)
                 out.filters.append(Filter(FIELDS[name], value, negated, low, high))
@@ -97,8 +108,10 @@ def _number_range(name: str, value: str) -> tuple[int | None, int | None]:
     leave one end open. QueryError for anything else."""
     match = _RANGE.match(value.strip())
     if not match or not (match.group(1) or match.group(3)):
-        raise QueryError(f"'{name}:{value}' is not a {name} or a range of them "
-                         f"(write {name}:1999 or {name}:1990-1999)")
+        raise QueryError(
+            f"'{name}:{value}' is not a {name} or a range of them "
+            f"(write {name}:1999 or {name}:1990-1999)"
+        )
     low = int(match.group(1)) if match.group(1) else None
     high = int(match.group(3)) if match.group(3) else None
     if not match.group(2):  # a single year
@@ -124,7 +137,11 @@ def sql_condition(filters: list[Filter]) -> tuple[str, list[object]]:
                 params.append(int(f.high))
             inside = " AND ".join(parts)
             # a track without the value is in no range: never kept by year:, never dropped by -year:
-            clauses.append(f"NOT COALESCE({inside}, 0)" if f.negated else f"({column} IS NOT NULL AND {inside})")
+            clauses.append(
+                f"NOT COALESCE({inside}, 0)"
+                if f.negated
+                else f"({column} IS NOT NULL AND {inside})"
+            )
             continue
         escaped = f.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         any_column = " OR ".join(f"COALESCE({c}, '') LIKE ? ESCAPE '\\'" for c in f.columns)

@@ -11,12 +11,19 @@ routes them (`--route instrument=grouping`, or Settings in the app), and one exp
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from app.tagformats import check_field
 from zsl_core.tags import TagKind, TagScore, display_form, tag_key
 
-__all__ = ["DEFAULT_ROUTES", "Routes", "parse_routes", "routes_to_text", "route_tags", "NOT_WRITTEN"]
+__all__ = [
+    "DEFAULT_ROUTES",
+    "Routes",
+    "parse_routes",
+    "routes_to_text",
+    "route_tags",
+    "NOT_WRITTEN",
+]
 
 Routes = Mapping[TagKind, str | None]
 NOT_WRITTEN = "none"
@@ -49,8 +56,9 @@ def routes_to_text(routes: Routes) -> list[str]:
     return [f"{kind.value}={routes.get(kind) or NOT_WRITTEN}" for kind in TagKind]
 
 
-def route_tags(tags: Sequence[TagScore], routes: Routes, field: str | None = None,
-               per_field: int | None = None) -> dict[str, list[str]]:
+def route_tags(
+    tags: Sequence[TagScore], routes: Routes, field: str | None = None, per_field: int | None = None
+) -> dict[str, list[str]]:
     """The values to write per field, in the order given (best first): each tag goes to its
     kind's field (or to `field` when one is forced), written as listeners write it
     (`display_form`); repeats dropped; at most `per_field` values per field."""
@@ -61,8 +69,9 @@ def route_tags(tags: Sequence[TagScore], routes: Routes, field: str | None = Non
             continue
         values = out.setdefault(target, [])
         value = display_form(tag.tag, tag.kind)
-        if tag_key(value) not in {tag_key(v) for v in values} and \
-                (per_field is None or len(values) < per_field):
+        if tag_key(value) not in {tag_key(v) for v in values} and (
+            per_field is None or len(values) < per_field
+        ):
             values.append(value)
     return out
 

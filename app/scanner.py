@@ -41,20 +41,20 @@ cannot be decoded is stored as `failed` with a one-line reason and the scan goes
 from __future__ import annotations
 
 import concurrent.futures as cf
-import concurrent.futures.process
 import glob
 import json
 import multiprocessing
 import os
 import signal
-import stat
 import sqlite3
+import stat
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -64,16 +64,28 @@ from app.tagwriter import cleanup_temp_files, is_temp_file
 from zsl_core.audio import AUDIO_EXTENSIONS
 from zsl_core.errors import AudioError, ZslError
 
-__all__ = ["DEFAULT_N_WINDOWS", "SCAN_EXTENSIONS", "FileEntry", "WalkResult", "ScanProgress",
-           "ScanSummary", "walk", "scan", "default_workers"]
+__all__ = [
+    "DEFAULT_N_WINDOWS",
+    "SCAN_EXTENSIONS",
+    "FileEntry",
+    "WalkResult",
+    "ScanProgress",
+    "ScanSummary",
+    "walk",
+    "scan",
+    "default_workers",
+]
 
-DEFAULT_N_WINDOWS = 8  # eight 3-s windows: tags agree closely with a full decode at a fraction of the cost
+DEFAULT_N_WINDOWS = (
+    8  # eight 3-s windows: tags agree closely with a full decode at a fraction of the cost
+)
 SCAN_EXTENSIONS: frozenset[bytes] = frozenset(os.fsencode(e) for e in AUDIO_EXTENSIONS)
 _TEMP_SUFFIX = b".zsl-tmp"  # app.tagwriter's temporary copies
 WALK_REPORT_S = 0.25  # progress while the walk counts files: at most this often
 
 
 # --- results ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FileEntry:
@@ -125,8 +137,12 @@ class ScanSummary:
 
 # --- walking ------------------------------------------------------------------------------
 
-def walk(roots: Iterable[str | Path | bytes], cancel: threading.Event | None = None,
-         on_found: Callable[[int], None] | None = None) -> WalkResult:
+
+def walk(
+    roots: Iterable[str | Path | bytes],
+    cancel: threading.Event | None = None,
+    on_found: Callable[[int], None] | None = None,
+) -> WalkResult:
     """Every audio file under `roots` (files may be given directly), sorted per folder.
     `on_found(count)` is called with the number of files found so far, after each folder."""
     result = WalkResult()
@@ -148,9 +164,14 @@ def walk(roots: Iterable[str | Path | bytes], cancel: threading.Event | None = N
     return result
 
 
-def _walk_dir(top: bytes, top_info: os.stat_result, result: WalkResult,
-              seen_dirs: set[tuple[int, int]], seen_files: set[tuple[int, int]],
-              cancel: threading.Event | None) -> None:
+def _walk_dir(
+    top: bytes,
+    top_info: os.stat_result,
+    result: WalkResult,
+    seen_dirs: set[tuple[int, int]],
+    seen_files: set[tuple[int, int]],
+    cancel: threading.Event | None,
+) -> None:
     stack = [(top, top_info)]
     while stack:
         if cancel is not None and cancel.is_set():
@@ -158,7 +179,9 @@ def _walk_dir(top: bytes, top_info: os.stat_result, result: WalkResult,
         folder, info = stack.pop()
         ident = (info.st_dev, info.st_ino)
         if ident in seen_dirs:
-            result.skipped.append((db.display(folder), "already scanned through another link (symlink loop?)"))
+            result.skipped.append(
+                (db.display(folder), "already scanned through another link (symlink loop?)")
+            )
             continue
         seen_dirs.add(ident)
         try:
@@ -185,7 +208,9 @@ def _walk_dir(top: bytes, top_info: os.stat_result, result: WalkResult,
             result.on_found(len(result.files))
 
 
-def _add_file(path: bytes, info: os.stat_result, result: WalkResult, seen: set[tuple[int, int]]) -> None:
+def _add_file(
+    path: bytes, info: os.stat_result, result: WalkResult, seen: set[tuple[int, int]]
+) -> None:
     ident = (info.st_dev, info.st_ino)
     if ident in seen:
         return  # the same file through a second link
@@ -194,7 +219,9 @@ def _add_file(path: bytes, info: os.stat_result, result: WalkResult, seen: set[t
 
 
 def _is_audio_name(name: bytes) -> bool:
-    if name.startswith(b"._") or name.endswith(_TEMP_SUFFIX):  # macOS resource forks, our temp copies
+    if name.startswith(b"._") or name.endswith(
+        _TEMP_SUFFIX
+    ):  # macOS resource forks, our temp copies
         return False
     return os.path.splitext(name)[1].lower() in SCAN_EXTENSIONS
 
@@ -208,6 +235,7 @@ def _os_reason(exc: OSError) -> str:
 
 
 # --- worker jobs (top level: they run in spawned processes) ---------------------------------
+
 
 @dataclass
 class Probe:
@@ -286,8 +314,16 @@ def _set_pdeathsig(sig: int) -> bool:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(int(sig)), ctypes.c_ulong(0),
-                          ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
+        return (
+            libc.prctl(
+                _PR_SET_PDEATHSIG,
+                ctypes.c_ulong(int(sig)),
+                ctypes.c_ulong(0),
+                ctypes.c_ulong(0),
+                ctypes.c_ulong(0),
+            )
+            == 0
+        )
     except (OSError, AttributeError, TypeError):
         return False
 
@@ -296,8 +332,12 @@ def _new_pool(workers: int) -> cf.ProcessPoolExecutor:
     """The decode pool: spawned processes (safe from a Qt process, the same on every OS),
     each set up by `_worker_init` with this process as the parent it watches."""
     context = multiprocessing.get_context("spawn")
-    return cf.ProcessPoolExecutor(max_workers=max(1, int(workers)), mp_context=context,
-                                  initializer=_worker_init, initargs=(os.getpid(), _PDEATHSIG))
+    return cf.ProcessPoolExecutor(
+        max_workers=max(1, int(workers)),
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(os.getpid(), _PDEATHSIG),
+    )
 
 
 def _pool_processes(pool: Any) -> list[Any]:
@@ -348,8 +388,9 @@ def probe_file(path: bytes) -> Probe:
     return Probe(meta, fingerprint)
 
 
-def decode_file(path: bytes, n_windows: int, sample_rate: int, window_seconds: float,
-                patches: bool) -> tuple[str, Any]:
+def decode_file(
+    path: bytes, n_windows: int, sample_rate: int, window_seconds: float, patches: bool
+) -> tuple[str, Any]:
     """("patches", array) | ("segments", list of arrays) | ("error", one-line reason).
 
     Torch-free on purpose (see `_worker_init`): patches come from `zsl_core.dsp`, which is
@@ -432,6 +473,7 @@ def tagger_on_gpu(tagger: Any) -> bool:
 
 # --- the scan -----------------------------------------------------------------------------
 
+
 @dataclass
 class _Job:
     entry: FileEntry
@@ -445,11 +487,18 @@ class _Job:
 
 
 class _Scan:
-    def __init__(self, conn: sqlite3.Connection, tagger: Any, model_name: str,
-                 n_windows: int | None, workers: int | None,
-                 progress: Callable[[ScanProgress], None] | None,
-                 cancel: threading.Event | None, on_track: Callable[[int], None] | None,
-                 on_gpu: bool | None = None) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        tagger: Any,
+        model_name: str,
+        n_windows: int | None,
+        workers: int | None,
+        progress: Callable[[ScanProgress], None] | None,
+        cancel: threading.Event | None,
+        on_track: Callable[[int], None] | None,
+        on_gpu: bool | None = None,
+    ) -> None:
         self.conn = conn
         self.model_name = model_name
         self.tagger_future: cf.Future | None = tagger if isinstance(tagger, cf.Future) else None
@@ -487,11 +536,15 @@ class _Scan:
 
     def _use_model(self) -> None:
         tagger = self.tagger
-        self.model_id = db.model_id(self.conn, self.model_name, tagger.stored_dim(), tagger.seen_labels)
+        self.model_id = db.model_id(
+            self.conn, self.model_name, tagger.stored_dim(), tagger.seen_labels
+        )
         self.patches = _is_musicnn_tagger(tagger)
         summary = getattr(self, "summary", None)
         if summary is not None:
-            self.conn.execute("UPDATE scans SET model_id = ? WHERE id = ?", (self.model_id, summary.scan_id))
+            self.conn.execute(
+                "UPDATE scans SET model_id = ? WHERE id = ?", (self.model_id, summary.scan_id)
+            )
 
     def _n_workers(self) -> int:
         """Decode processes: as asked, else `default_workers` for where the model runs (known
@@ -516,7 +569,8 @@ class _Scan:
         keys = [db.path_key(f) for f in folders]
         cur = self.conn.execute(
             "INSERT INTO scans (folders, model_id, state, started_at) VALUES (?, ?, 'running', ?)",
-            (json.dumps([db.display(k) for k in keys]), self.model_id, time.time()))
+            (json.dumps([db.display(k) for k in keys]), self.model_id, time.time()),
+        )
         self.summary = ScanSummary(scan_id=int(cur.lastrowid))
         state = "error"
         try:
@@ -532,7 +586,9 @@ class _Scan:
             todo = self._triage(walked.files)
             self._process(todo)
             if not self.cancel.is_set():
-                self._model_ready(wait=True)  # as before: a scan ends with its model loaded and known
+                self._model_ready(
+                    wait=True
+                )  # as before: a scan ends with its model loaded and known
             self.summary.cancelled = self.cancel.is_set()
             state = "cancelled" if self.summary.cancelled else "done"
         finally:
@@ -541,8 +597,16 @@ class _Scan:
             self.conn.execute(
                 "UPDATE scans SET state = ?, finished_at = ?, scanned = ?, unchanged = ?, failed = ?,"
                 " gone = ? WHERE id = ?",
-                (state, time.time(), s.scanned + s.moved + s.updated, s.unchanged, len(s.failed),
-                 s.gone, s.scan_id))
+                (
+                    state,
+                    time.time(),
+                    s.scanned + s.moved + s.updated,
+                    s.unchanged,
+                    len(s.failed),
+                    s.gone,
+                    s.scan_id,
+                ),
+            )
         return self.summary
 
     def _record_folders(self, keys: list[bytes]) -> None:
@@ -551,7 +615,8 @@ class _Scan:
                 self.conn.execute(
                     "INSERT INTO folders (path, display_path, added_at, last_scan_id) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT(path) DO UPDATE SET last_scan_id = excluded.last_scan_id",
-                    (key, db.display(key), time.time(), self.summary.scan_id))
+                    (key, db.display(key), time.time(), self.summary.scan_id),
+                )
 
     def _mark_gone(self, walked: WalkResult) -> None:
         """Rows under a scanned root whose file was not found; folders we could not read
@@ -564,7 +629,9 @@ class _Scan:
             prefix = root.rstrip(b"/") + b"/"
             rows = self.conn.execute(
                 "SELECT id, path FROM tracks WHERE status != 'gone' AND (path = ? OR"
-                " (substr(path, 1, ?) = ?))", (root, len(prefix), prefix)).fetchall()
+                " (substr(path, 1, ?) = ?))",
+                (root, len(prefix), prefix),
+            ).fetchall()
             for track_id, path in rows:
                 path = bytes(path)
                 if path in present or any(_under(path, u) for u in unreadable):
@@ -573,18 +640,28 @@ class _Scan:
         self.gone_now = set(gone)
         if gone:
             with db.transaction(self.conn):
-                self.conn.executemany("UPDATE tracks SET status = 'gone', gone_at = ? WHERE id = ?",
-                                      [(now, i) for i in gone])
+                self.conn.executemany(
+                    "UPDATE tracks SET status = 'gone', gone_at = ? WHERE id = ?",
+                    [(now, i) for i in gone],
+                )
         self.summary.gone = len(gone)
 
     def _triage(self, files: list[FileEntry]) -> list[_Job]:
         """Unchanged files are done here; the rest become jobs (probe first, or straight to decode)."""
         self.total = len(files)
         todo: list[_Job] = []
-        analysed = {r[0]: r[1] for r in self.conn.execute(
-            "SELECT track_id, fingerprint FROM results WHERE model_id = ?", (self.model_id,))}
-        known = {bytes(r[0]): r[1:] for r in self.conn.execute(
-            "SELECT path, id, size, mtime_ns, status, fingerprint FROM tracks")}
+        analysed = {
+            r[0]: r[1]
+            for r in self.conn.execute(
+                "SELECT track_id, fingerprint FROM results WHERE model_id = ?", (self.model_id,)
+            )
+        }
+        known = {
+            bytes(r[0]): r[1:]
+            for r in self.conn.execute(
+                "SELECT path, id, size, mtime_ns, status, fingerprint FROM tracks"
+            )
+        }
         restored: list[int] = []
         for entry in files:
             row = known.get(entry.path)
@@ -607,8 +684,10 @@ class _Scan:
                 todo.append(_Job(entry, track_id))
         if restored:
             with db.transaction(self.conn):
-                self.conn.executemany("UPDATE tracks SET status = 'ok', gone_at = NULL WHERE id = ?",
-                                      [(i,) for i in restored])
+                self.conn.executemany(
+                    "UPDATE tracks SET status = 'ok', gone_at = NULL WHERE id = ?",
+                    [(i,) for i in restored],
+                )
             for track_id in restored:
                 if self.on_track is not None:
                     self.on_track(track_id)
@@ -639,17 +718,23 @@ class _Scan:
                     break
                 if self.parked:
                     if self.tagger is None and not (queue or suspects or inflight):
-                        cf.wait([self.tagger_future], timeout=0.2)  # nothing else to do; Cancel still seen
+                        cf.wait(
+                            [self.tagger_future], timeout=0.2
+                        )  # nothing else to do; Cancel still seen
                     if self._model_ready():
                         queue.extend(reversed(self.parked))  # decoded next, in the order parked
                         self.parked = []
-                while (suspects and not inflight) or (queue and not suspects and len(inflight) < limit):
+                while (suspects and not inflight) or (
+                    queue and not suspects and len(inflight) < limit
+                ):
                     job = suspects.pop() if suspects else queue.pop()
                     if job.entry.size == 0:
                         self._store_failed(job, "empty file (0 bytes)")
                         continue
                     if job.stage == "":
-                        job.stage = "decode" if job.fingerprint and job.track_id is not None else "probe"
+                        job.stage = (
+                            "decode" if job.fingerprint and job.track_id is not None else "probe"
+                        )
                     try:
                         self._submit(pool, job, inflight)
                     except cf.process.BrokenProcessPool:
@@ -678,7 +763,9 @@ class _Scan:
                             continue
                         try:
                             self._handled(pool, job, result, inflight, pending)
-                        except cf.process.BrokenProcessPool:  # its probe finished, the decode could not start
+                        except (
+                            cf.process.BrokenProcessPool
+                        ):  # its probe finished, the decode could not start
                             broken = True
                             job.suspect = True
                             suspects.append(job)
@@ -698,8 +785,14 @@ class _Scan:
         finally:
             _close_pool(pool, at_once)
 
-    def _handled(self, pool: Any, job: _Job, result: Any, inflight: dict[cf.Future, _Job],
-                 pending: list[tuple[_Job, Any]]) -> None:
+    def _handled(
+        self,
+        pool: Any,
+        job: _Job,
+        result: Any,
+        inflight: dict[cf.Future, _Job],
+        pending: list[tuple[_Job, Any]],
+    ) -> None:
         if job.stage == "probe":
             if self._after_probe(job, result):
                 job.stage = "decode"
@@ -723,9 +816,16 @@ class _Scan:
         elif not self._model_ready():
             self.parked.append(job)
         else:
-            inflight[pool.submit(decode_file, job.entry.path, self.n_windows, int(self.tagger.sample_rate),
-                                 float(self.tagger.window_seconds), self.patches)] = job
-
+            inflight[
+                pool.submit(
+                    decode_file,
+                    job.entry.path,
+                    self.n_windows,
+                    int(self.tagger.sample_rate),
+                    float(self.tagger.window_seconds),
+                    self.patches,
+                )
+            ] = job
 
     # -- decisions after the fingerprint -------------------------------------------------------
     def _after_probe(self, job: _Job, probe: Probe) -> bool:
@@ -749,14 +849,18 @@ class _Scan:
             return False
         copy = self._any_result_with(probe.fingerprint)
         if copy is not None:
-            self._store_ok(job, copy[0], copy[1], n_windows=copy[2], kind="moved" if job.moved else "scanned")
+            self._store_ok(
+                job, copy[0], copy[1], n_windows=copy[2], kind="moved" if job.moved else "scanned"
+            )
             return False
         return True
 
     def _gone_with(self, fingerprint: str) -> tuple[int, bytes] | None:
         for track_id, path in self.conn.execute(
-                "SELECT id, path FROM tracks WHERE status = 'gone' AND fingerprint = ?"
-                " ORDER BY gone_at DESC", (fingerprint,)):
+            "SELECT id, path FROM tracks WHERE status = 'gone' AND fingerprint = ?"
+            " ORDER BY gone_at DESC",
+            (fingerprint,),
+        ):
             if track_id not in self.claimed:
                 return int(track_id), bytes(path)
         return None
@@ -766,12 +870,15 @@ class _Scan:
             return None
         return self.conn.execute(
             "SELECT 1 FROM results WHERE track_id = ? AND model_id = ? AND fingerprint = ?",
-            (track_id, self.model_id, fingerprint)).fetchone()
+            (track_id, self.model_id, fingerprint),
+        ).fetchone()
 
     def _any_result_with(self, fingerprint: str) -> tuple[bytes, bytes, int | None] | None:
         row = self.conn.execute(
             "SELECT embedding, seen_scores, n_windows FROM results WHERE model_id = ? AND fingerprint = ?"
-            " LIMIT 1", (self.model_id, fingerprint)).fetchone()
+            " LIMIT 1",
+            (self.model_id, fingerprint),
+        ).fetchone()
         return (bytes(row[0]), bytes(row[1]), row[2]) if row else None
 
     # -- inference -----------------------------------------------------------------------------
@@ -792,12 +899,23 @@ class _Scan:
                 self._store_failed(job, out)
             else:
                 embedding, scores = out
-                self._store_ok(job, db.to_blob(embedding), db.to_blob(scores),
-                               n_windows=self.n_windows or None, kind="moved" if job.moved else "scanned")
+                self._store_ok(
+                    job,
+                    db.to_blob(embedding),
+                    db.to_blob(scores),
+                    n_windows=self.n_windows or None,
+                    kind="moved" if job.moved else "scanned",
+                )
 
     # -- storing -------------------------------------------------------------------------------
-    def _store_ok(self, job: _Job, embedding: bytes | None, scores: bytes | None,
-                  n_windows: int | None = None, kind: str = "scanned") -> None:
+    def _store_ok(
+        self,
+        job: _Job,
+        embedding: bytes | None,
+        scores: bytes | None,
+        n_windows: int | None = None,
+        kind: str = "scanned",
+    ) -> None:
         now = time.time()
         with db.transaction(self.conn):
             track_id = self._write_track(job, "ok", _meta_error(job.metadata), now)
@@ -805,7 +923,8 @@ class _Scan:
                 self.conn.execute(
                     "INSERT OR REPLACE INTO results (track_id, model_id, embedding, seen_scores, n_windows,"
                     " fingerprint, analysed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (track_id, self.model_id, embedding, scores, n_windows, job.fingerprint, now))
+                    (track_id, self.model_id, embedding, scores, n_windows, job.fingerprint, now),
+                )
         setattr(self.summary, kind, getattr(self.summary, kind) + 1)
         self._finished(track_id, job)
 
@@ -819,23 +938,42 @@ class _Scan:
 
     def _write_track(self, job: _Job, status: str, error: str | None, now: float) -> int:
         e, m = job.entry, job.metadata
-        values = {"path": e.path, "display_path": db.display(e.path), "size": e.size,
-                  "mtime_ns": e.mtime_ns, "status": status, "error": error, "scanned_at": now,
-                  "gone_at": None}
+        values = {
+            "path": e.path,
+            "display_path": db.display(e.path),
+            "size": e.size,
+            "mtime_ns": e.mtime_ns,
+            "status": status,
+            "error": error,
+            "scanned_at": now,
+            "gone_at": None,
+        }
         if job.fingerprint is not None:
             values["fingerprint"] = job.fingerprint
         if m is not None:
-            values.update(title=m.title, artist=m.artist, album=m.album, year=m.year, genre=m.genre,
-                          mood=m.mood, duration=m.duration, has_cover=int(m.has_cover))
+            values.update(
+                title=m.title,
+                artist=m.artist,
+                album=m.album,
+                year=m.year,
+                genre=m.genre,
+                mood=m.mood,
+                duration=m.duration,
+                has_cover=int(m.has_cover),
+            )
         if job.track_id is None:
             values["added_at"] = now
             cols = ", ".join(values)
-            cur = self.conn.execute(f"INSERT INTO tracks ({cols}) VALUES ({', '.join('?' * len(values))})",
-                                    tuple(values.values()))
+            cur = self.conn.execute(
+                f"INSERT INTO tracks ({cols}) VALUES ({', '.join('?' * len(values))})",
+                tuple(values.values()),
+            )
             job.track_id = int(cur.lastrowid)
         else:
             sets = ", ".join(f"{k} = ?" for k in values)
-            self.conn.execute(f"UPDATE tracks SET {sets} WHERE id = ?", (*values.values(), job.track_id))
+            self.conn.execute(
+                f"UPDATE tracks SET {sets} WHERE id = ?", (*values.values(), job.track_id)
+            )
         return job.track_id
 
     def _finished(self, track_id: int, job: _Job) -> None:
@@ -875,7 +1013,9 @@ def _is_musicnn_tagger(tagger: Any) -> bool:
     return isinstance(tagger, DefaultTagger)
 
 
-def _analyse_many(tagger: Any, payloads: list[Any], patches: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+def _analyse_many(
+    tagger: Any, payloads: list[Any], patches: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(embedding, seen scores) per track, several tracks per forward pass (`zsl_core.pipeline.
     analyse_batch`, shared with `zsl-core embed`; imported here because workers never load it)."""
     from zsl_core.pipeline import analyse_batch
@@ -883,10 +1023,19 @@ def _analyse_many(tagger: Any, payloads: list[Any], patches: bool) -> list[tuple
     return analyse_batch(tagger, payloads, patches)
 
 
-def scan(conn: sqlite3.Connection, tagger: Any, model_name: str, folders: Sequence[str | Path | bytes], *,
-         n_windows: int | None = DEFAULT_N_WINDOWS, workers: int | None = None,
-         progress: Callable[[ScanProgress], None] | None = None, cancel: threading.Event | None = None,
-         on_track: Callable[[int], None] | None = None, on_gpu: bool | None = None) -> ScanSummary:
+def scan(
+    conn: sqlite3.Connection,
+    tagger: Any,
+    model_name: str,
+    folders: Sequence[str | Path | bytes],
+    *,
+    n_windows: int | None = DEFAULT_N_WINDOWS,
+    workers: int | None = None,
+    progress: Callable[[ScanProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    on_track: Callable[[int], None] | None = None,
+    on_gpu: bool | None = None,
+) -> ScanSummary:
     """Scan `folders` into the index `conn` with `tagger` (known in `models` as `model_name`).
 
     tagger: the tagger, or a `concurrent.futures.Future` of it while it loads: walking,
@@ -898,4 +1047,6 @@ def scan(conn: sqlite3.Connection, tagger: Any, model_name: str, folders: Sequen
     progress(ScanProgress) after each track; cancel: a threading.Event checked between tracks
     (what is finished stays stored); on_track(track_id) after each track is stored.
     """
-    return _Scan(conn, tagger, model_name, n_windows, workers, progress, cancel, on_track, on_gpu).run(folders)
+    return _Scan(
+        conn, tagger, model_name, n_windows, workers, progress, cancel, on_track, on_gpu
+    ).run(folders)

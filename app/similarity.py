@@ -21,20 +21,31 @@ the audio fingerprint the index keeps.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
-__all__ = ["sound_vectors", "similar_rows", "duplicate_pairs", "duplicate_groups", "DuplicateGroup",
-           "DUPLICATE_SIMILARITY", "DURATION_TOLERANCE", "DURATION_FRACTION", "SIMILARITY_REPRESENTATION"]
+__all__ = [
+    "sound_vectors",
+    "similar_rows",
+    "duplicate_pairs",
+    "duplicate_groups",
+    "DuplicateGroup",
+    "DUPLICATE_SIMILARITY",
+    "DURATION_TOLERANCE",
+    "DURATION_FRACTION",
+    "SIMILARITY_REPRESENTATION",
+]
 
 SIMILARITY_REPRESENTATION = "sqrt-centred"
 # sqrt-cosine from which two tracks of about one length are one recording. Measured on 16 real and
 # composed pieces x 7 copies (tests/benchmarks/bench_duplicates.py): copies down to 0.969 (-6 dB),
 # 0.980 (2 s cut), 0.994 (ogg); the closest pair that is not one recording at 0.960.
 DUPLICATE_SIMILARITY = 0.97
-DURATION_TOLERANCE = 2.5  # seconds two copies' durations may differ by (a 2-s trim, encoder padding)
+DURATION_TOLERANCE = (
+    2.5  # seconds two copies' durations may differ by (a 2-s trim, encoder padding)
+)
 DURATION_FRACTION = 0.01  # ...or this fraction of the length, for long tracks
 
 
@@ -48,7 +59,9 @@ def sqrt_unit(seen_scores: np.ndarray) -> np.ndarray:
     return _unit(np.sqrt(p)).astype(np.float32)
 
 
-def sound_vectors(seen_scores: np.ndarray | None, embeddings: np.ndarray | None = None) -> np.ndarray:
+def sound_vectors(
+    seen_scores: np.ndarray | None, embeddings: np.ndarray | None = None
+) -> np.ndarray:
     """Unit vectors [n, d] whose dot products are the "sounds like" similarity.
 
     Seen-label probabilities (a probability model) -> sqrt, centred on the library's mean;
@@ -65,8 +78,9 @@ def sound_vectors(seen_scores: np.ndarray | None, embeddings: np.ndarray | None 
     return _unit(base).astype(np.float32)
 
 
-def similar_rows(vectors: np.ndarray, query_rows: Sequence[int], top_k: int = 20,
-                 exclude: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:
+def similar_rows(
+    vectors: np.ndarray, query_rows: Sequence[int], top_k: int = 20, exclude: Sequence[int] = ()
+) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cosines) of the `top_k` rows most like the mean of `query_rows`, best first; the
     query rows and `exclude` left out."""
     if len(vectors) == 0 or not len(query_rows) or top_k <= 0:
@@ -86,15 +100,21 @@ def similar_rows(vectors: np.ndarray, query_rows: Sequence[int], top_k: int = 20
     return order.astype(np.int64), scores[order].astype(np.float32)
 
 
-def durations_close(a: float, b: float, tolerance: float = DURATION_TOLERANCE,
-                    fraction: float = DURATION_FRACTION) -> bool:
+def durations_close(
+    a: float, b: float, tolerance: float = DURATION_TOLERANCE, fraction: float = DURATION_FRACTION
+) -> bool:
     return abs(a - b) <= max(tolerance, fraction * max(a, b))
 
 
-def duplicate_pairs(seen_scores: np.ndarray, durations: Sequence[float | None],
-                    fingerprints: Sequence[str | bytes | None] = (), rows: Sequence[int] | None = None,
-                    threshold: float = DUPLICATE_SIMILARITY, tolerance: float = DURATION_TOLERANCE,
-                    fraction: float = DURATION_FRACTION) -> list[tuple[int, int, float, bool]]:
+def duplicate_pairs(
+    seen_scores: np.ndarray,
+    durations: Sequence[float | None],
+    fingerprints: Sequence[str | bytes | None] = (),
+    rows: Sequence[int] | None = None,
+    threshold: float = DUPLICATE_SIMILARITY,
+    tolerance: float = DURATION_TOLERANCE,
+    fraction: float = DURATION_FRACTION,
+) -> list[tuple[int, int, float, bool]]:
     """Pairs (i, j, similarity, identical audio) of rows that are the same recording, i < j
     (similarity 1.0 for identical audio). `rows`: only pairs with at least one of these rows (the query tracks of
     "more like this"). Tracks are compared only with tracks of about their length (sorted by
@@ -133,7 +153,9 @@ def duplicate_pairs(seen_scores: np.ndarray, durations: Sequence[float | None],
     for pos in queries:
         i = int(index[pos])
         d = dur[pos]
-        high = int(np.searchsorted(dur, max(d + tolerance, d / max(1.0 - fraction, 1e-9)), side="right"))
+        high = int(
+            np.searchsorted(dur, max(d + tolerance, d / max(1.0 - fraction, 1e-9)), side="right")
+        )
         if wanted is None:  # every pair once: look right only
             low = pos + 1
         else:
@@ -163,12 +185,19 @@ class DuplicateGroup:
     durations: list[float | None] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"identical": self.identical, "similarity": round(self.similarity, 4),
-                "tracks": [{"id": i, "path": p, "duration": None if d is None else round(d, 2)}
-                           for i, p, d in zip(self.track_ids, self.paths, self.durations)]}
+        return {
+            "identical": self.identical,
+            "similarity": round(self.similarity, 4),
+            "tracks": [
+                {"id": i, "path": p, "duration": None if d is None else round(d, 2)}
+                for i, p, d in zip(self.track_ids, self.paths, self.durations)
+            ],
+        }
 
 
-def duplicate_groups(n: int, pairs: Sequence[tuple[int, int, float, bool]]) -> list[tuple[list[int], float, bool]]:
+def duplicate_groups(
+    n: int, pairs: Sequence[tuple[int, int, float, bool]]
+) -> list[tuple[list[int], float, bool]]:
     """Connected components of duplicate pairs over rows 0..n-1: (rows sorted, lowest pair
     similarity, all pairs identical audio), largest groups first."""
     parent = list(range(n))

@@ -39,31 +39,60 @@ import stat
 import struct
 import time
 import zlib
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 import mutagen
 
-from app.tagformats import (STANDARD_FIELDS, TagError, TagFormat, WriteOptions, check_field,
-                            one_line, open_tags)
+from app.tagformats import (
+    STANDARD_FIELDS,
+    TagError,
+    TagFormat,
+    WriteOptions,
+    check_field,
+    one_line,
+    open_tags,
+)
 
 try:  # advisory locks exist on POSIX; on Windows the OS itself refuses to replace open files
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Change", "WriteResult", "WriteOptions", "TagError", "TEMP_SUFFIX", "read_field",
-           "read_fields", "merge_values", "plan_write", "apply_change", "restore",
-           "cleanup_temp_files", "is_temp_file", "copy_xattrs", "temp_name_for", "UndoData",
-           "UNDO_LIMIT", "make_undo_data", "restore_exact", "file_sha256", "check_write"]
+__all__ = [
+    "Change",
+    "WriteResult",
+    "WriteOptions",
+    "TagError",
+    "TEMP_SUFFIX",
+    "read_field",
+    "read_fields",
+    "merge_values",
+    "plan_write",
+    "apply_change",
+    "restore",
+    "cleanup_temp_files",
+    "is_temp_file",
+    "copy_xattrs",
+    "temp_name_for",
+    "UndoData",
+    "UNDO_LIMIT",
+    "make_undo_data",
+    "restore_exact",
+    "file_sha256",
+    "check_write",
+]
 
 TEMP_SUFFIX = ".zsl-tmp"
 MODES = ("merge", "replace")
 # `.NAME.TOKEN.zsl-tmp`: the name (cut to at most _TEMP_NAME_BYTES bytes), a random token
-_TEMP_NAME = re.compile(rb"\A\..+\.[A-Za-z0-9_]{6,32}" + re.escape(TEMP_SUFFIX.encode()) + rb"\Z",
-                        re.DOTALL)
+_TEMP_NAME = re.compile(
+    rb"\A\..+\.[A-Za-z0-9_]{6,32}" + re.escape(TEMP_SUFFIX.encode()) + rb"\Z", re.DOTALL
+)
 _TEMP_NAME_BYTES = 100
 _NAME_MAX = 255
 
@@ -92,7 +121,7 @@ class WriteResult:
     new: list[str] = dataclass_field(default_factory=list)
     written: bool = False
     error: str | None = None
-    undo: "UndoData | None" = None   # for byte-exact undo, when asked for (keep_undo)
+    undo: UndoData | None = None  # for byte-exact undo, when asked for (keep_undo)
 
     @property
     def ok(self) -> bool:
@@ -143,8 +172,13 @@ def merge_values(existing: list[str], new: list[str]) -> list[str]:
     return merged
 
 
-def plan_write(path: str | Path, field: str, new_tags: list[str], mode: str = "merge",
-               options: WriteOptions | None = None) -> Change:
+def plan_write(
+    path: str | Path,
+    field: str,
+    new_tags: list[str],
+    mode: str = "merge",
+    options: WriteOptions | None = None,
+) -> Change:
     """The change that writing `new_tags` would make; reads the file, writes nothing.
 
     merge: keep the existing values and add the new ones. replace: the new ones only.
@@ -197,24 +231,35 @@ def check_write(path: str | Path, field: str, options: WriteOptions | None = Non
 # -- writing -------------------------------------------------------------------------------
 
 
-def apply_change(change: Change, options: WriteOptions | None = None,
-                 keep_undo: bool = False) -> WriteResult:
+def apply_change(
+    change: Change, options: WriteOptions | None = None, keep_undo: bool = False
+) -> WriteResult:
     """Write `change.new`, unless the field no longer holds `change.old` (changed since the
     plan was made: refused, so nobody's edit is overwritten blindly). `keep_undo`: the result
     carries the `UndoData` that `restore_exact` needs to put the file back byte for byte."""
     return _write(change.path, change.field, change.new, change.old, options, keep_undo)
 
 
-def restore(path: str | Path, field: str, values: list[str],
-            expected_current: list[str] | None,
-            options: WriteOptions | None = None) -> WriteResult:
+def restore(
+    path: str | Path,
+    field: str,
+    values: list[str],
+    expected_current: list[str] | None,
+    options: WriteOptions | None = None,
+) -> WriteResult:
     """Undo: put `values` back into the field, if it still holds `expected_current` (what we
     wrote). If someone else changed it since, refuse with a message. None skips the check."""
     return _write(Path(path), check_field(field), list(values), expected_current, options)
 
 
-def _write(path: Path, field: str, values: list[str], expected: list[str] | None,
-           options: WriteOptions | None, keep_undo: bool = False) -> WriteResult:
+def _write(
+    path: Path,
+    field: str,
+    values: list[str],
+    expected: list[str] | None,
+    options: WriteOptions | None,
+    keep_undo: bool = False,
+) -> WriteResult:
     options = options or WriteOptions()
     old: list[str] = []
     try:
@@ -230,12 +275,15 @@ def _write(path: Path, field: str, values: list[str], expected: list[str] | None
             old = original.read(field)
             values = original.stored(field, values)
             if expected is not None and old != list(expected):
-                raise _Refusal(f"{field} was changed by someone else since "
-                               f"(now {_show(old)}, expected {_show(expected)}); not written")
+                raise _Refusal(
+                    f"{field} was changed by someone else since "
+                    f"(now {_show(old)}, expected {_show(expected)}); not written"
+                )
             if old == values:
                 return WriteResult(path, field, old, values, written=False)
-            undo = _replace_with_edited_copy(target, before, original, field, values, options,
-                                             keep_undo)
+            undo = _replace_with_edited_copy(
+                target, before, original, field, values, options, keep_undo
+            )
         return WriteResult(path, field, old, values, written=True, undo=undo)
     except (_Refusal, TagError) as exc:
         reason = exc.reason if isinstance(exc, TagError) else str(exc)
@@ -244,9 +292,15 @@ def _write(path: Path, field: str, values: list[str], expected: list[str] | None
         return WriteResult(path, field, old, values, error=_os_reason(exc))
 
 
-def _replace_with_edited_copy(target: Path, before: os.stat_result, original: TagFormat,
-                              field: str, values: list[str], options: WriteOptions,
-                              keep_undo: bool = False) -> "UndoData | None":
+def _replace_with_edited_copy(
+    target: Path,
+    before: os.stat_result,
+    original: TagFormat,
+    field: str,
+    values: list[str],
+    options: WriteOptions,
+    keep_undo: bool = False,
+) -> UndoData | None:
     """The safe write itself: edit a copy, prove it good, swap it in atomically."""
     original.check_complete()
     digest = original.audio_digest()
@@ -269,8 +323,9 @@ def _replace_with_edited_copy(target: Path, before: os.stat_result, original: Ta
     return undo
 
 
-def _edit(temp: Path, field: str, values: list[str], options: WriteOptions,
-          kind: type | None = None) -> None:
+def _edit(
+    temp: Path, field: str, values: list[str], options: WriteOptions, kind: type | None = None
+) -> None:
     copy = open_tags(temp, options, kind)
     copy.set(field, values)
     try:
@@ -279,8 +334,15 @@ def _edit(temp: Path, field: str, values: list[str], options: WriteOptions,
         raise _Refusal(f"could not save {copy.kind} tags: {one_line(exc)}") from None
 
 
-def _verify(temp: Path, field: str, values: list[str], digest: str, others: object,
-            options: WriteOptions, kind: type | None = None) -> None:
+def _verify(
+    temp: Path,
+    field: str,
+    values: list[str],
+    digest: str,
+    others: object,
+    options: WriteOptions,
+    kind: type | None = None,
+) -> None:
     """Re-parse the written copy from disk and check it before it may replace the original."""
     try:
         copy = open_tags(temp, options, kind)
@@ -288,8 +350,9 @@ def _verify(temp: Path, field: str, values: list[str], digest: str, others: obje
         raise _Refusal(f"the written copy does not re-parse ({exc.reason}); not written") from None
     got = copy.read(field)
     if got != values:
-        raise _Refusal(f"{field} reads back as {_show(got)} instead of {_show(values)}; "
-                       f"not written")
+        raise _Refusal(
+            f"{field} reads back as {_show(got)} instead of {_show(values)}; not written"
+        )
     if copy.audio_digest() != digest:
         raise _Refusal("the audio payload would change; not written")
     if others is not None and copy.others(field) != others:
@@ -306,8 +369,9 @@ def _check_writable(path: Path) -> None:
         raise _Refusal("file is read-only; not written")
     folder = path.parent
     if not os.stat(folder).st_mode & 0o222 or not os.access(folder, os.W_OK | os.X_OK):
-        raise _Refusal("folder is read-only (a safe write needs a temporary copy beside the "
-                       "file); not written")
+        raise _Refusal(
+            "folder is read-only (a safe write needs a temporary copy beside the file); not written"
+        )
 
 
 @contextmanager
@@ -371,7 +435,7 @@ def temp_name_for(name: str | bytes, token: str) -> bytes:
         if end > 0 and cut[end - 1] >= 0xC0:  # the lead byte of the sequence cut off
             width = 2 if cut[end - 1] < 0xE0 else 3 if cut[end - 1] < 0xF0 else 4
             if len(cut) - (end - 1) < width:
-                cut = cut[:end - 1]
+                cut = cut[: end - 1]
     return b"." + cut + suffix
 
 
@@ -381,8 +445,9 @@ def _create_temp(path: Path) -> tuple[Path, int]:
         name = temp_name_for(path.name, secrets.token_hex(4))
         full = os.path.join(folder, name)
         try:
-            fd = os.open(full, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                         0o600)
+            fd = os.open(
+                full, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600
+            )
         except FileExistsError:
             continue
         return Path(os.fsdecode(full)), fd
@@ -390,8 +455,17 @@ def _create_temp(path: Path) -> tuple[Path, int]:
 
 
 # errors that mean "this file system or this user cannot hold that attribute": skipped
-_XATTR_SKIP = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES, errno.ENODATA,
-               errno.E2BIG, errno.ERANGE, errno.EINVAL, errno.ENOSPC}
+_XATTR_SKIP = {
+    errno.ENOTSUP,
+    errno.EOPNOTSUPP,
+    errno.EPERM,
+    errno.EACCES,
+    errno.ENODATA,
+    errno.E2BIG,
+    errno.ERANGE,
+    errno.EINVAL,
+    errno.ENOSPC,
+}
 
 
 def copy_xattrs(source: str | Path, target: str | Path) -> list[str]:
@@ -431,7 +505,10 @@ def _copy_owner(temp: Path, st: os.stat_result) -> None:
 def _check_unchanged(path: Path, before: os.stat_result) -> None:
     now = os.stat(path)
     if (now.st_ino, now.st_size, now.st_mtime_ns) != (
-            before.st_ino, before.st_size, before.st_mtime_ns):
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    ):
         raise _Refusal("the file was changed by another program while we wrote; not written")
 
 
@@ -482,8 +559,11 @@ def is_temp_file(path: str | Path | bytes) -> bool:
     return _TEMP_NAME.match(name) is not None
 
 
-def cleanup_temp_files(folder_or_paths: str | Path | bytes | Iterable[str | Path | bytes],
-                       min_age_seconds: float = 60.0, recursive: bool = False) -> list[Path]:
+def cleanup_temp_files(
+    folder_or_paths: str | Path | bytes | Iterable[str | Path | bytes],
+    min_age_seconds: float = 60.0,
+    recursive: bool = False,
+) -> list[Path]:
     """Delete the temporary copies that killed writes left behind; returns what was removed.
 
     Takes a folder, a file, or an iterable of both: a folder is searched (its sub-folders
@@ -605,7 +685,7 @@ class UndoData:
     delta: bytes | None
 
 
-def _mapped(f: BinaryIO) -> "mmap.mmap | bytes":
+def _mapped(f: BinaryIO) -> mmap.mmap | bytes:
     size = os.fstat(f.fileno()).st_size
     if size == 0:
         return b""
@@ -632,13 +712,13 @@ def make_undo_data(original: str | Path, written: str | Path, limit: int | None 
                     m.close()
 
 
-def _common_length(a: "mmap.mmap | bytes", i: int, b: "mmap.mmap | bytes", j: int) -> int:
+def _common_length(a: mmap.mmap | bytes, i: int, b: mmap.mmap | bytes, j: int) -> int:
     """How many bytes a[i:] and b[j:] share from their start."""
     most = min(len(a) - i, len(b) - j)
     done, step = 0, 4096
     while done < most:
         size = min(step, most - done)
-        x, y = a[i + done:i + done + size], b[j + done:j + done + size]
+        x, y = a[i + done : i + done + size], b[j + done : j + done + size]
         if x == y:
             done += size
             step = min(step * 2, 1 << 22)
@@ -664,15 +744,16 @@ def _probe_offsets(limit: int) -> list[int]:
     return offsets
 
 
-def _resync(a: "mmap.mmap | bytes", i: int, b: "mmap.mmap | bytes", j: int,
-            limit: int) -> tuple[int, int] | None:
+def _resync(
+    a: mmap.mmap | bytes, i: int, b: mmap.mmap | bytes, j: int, limit: int
+) -> tuple[int, int] | None:
     """The nearest (skip in a, position in b) where a probe of a[i + skip:] is found in b."""
     offsets = _probe_offsets(limit)
     for window in (4096, 1 << 16, 1 << 20, None):
         for k in offsets:
             if i + k + _PROBE > len(a):
                 break
-            probe = a[i + k:i + k + _PROBE]
+            probe = a[i + k : i + k + _PROBE]
             if window is None:
                 pos = b.find(probe, 0)
             else:
@@ -682,7 +763,7 @@ def _resync(a: "mmap.mmap | bytes", i: int, b: "mmap.mmap | bytes", j: int,
     return None
 
 
-def _diff(a: "mmap.mmap | bytes", b: "mmap.mmap | bytes", limit: int) -> list | None:
+def _diff(a: mmap.mmap | bytes, b: mmap.mmap | bytes, limit: int) -> list | None:
     """Operations rebuilding `a` from `b`; None when over `limit` literal bytes."""
     ops: list = []
     i = j = literal = 0
@@ -699,7 +780,7 @@ def _diff(a: "mmap.mmap | bytes", b: "mmap.mmap | bytes", limit: int) -> list | 
             literal += skip
             if literal > limit:
                 return None
-            ops.append((_OP_LITERAL, bytes(a[i:i + skip])))
+            ops.append((_OP_LITERAL, bytes(a[i : i + skip])))
         i += skip
         j = pos
     return ops
@@ -716,7 +797,7 @@ def _encode_delta(ops: list, size: int) -> bytes:
     return zlib.compress(b"".join(parts), 6)
 
 
-def _apply_delta(delta: bytes, current: "mmap.mmap | bytes", out: BinaryIO) -> str:
+def _apply_delta(delta: bytes, current: mmap.mmap | bytes, out: BinaryIO) -> str:
     """Write the original rebuilt from `current` to `out`; returns its SHA-256."""
     raw = zlib.decompress(delta)
     if raw[:4] != _DELTA_MAGIC:
@@ -732,14 +813,14 @@ def _apply_delta(delta: bytes, current: "mmap.mmap | bytes", out: BinaryIO) -> s
             if offset + length > len(current):
                 raise ValueError("undo delta reaches past the end of the file")
             for start in range(offset, offset + length, 1 << 22):
-                chunk = current[start:min(offset + length, start + (1 << 22))]
+                chunk = current[start : min(offset + length, start + (1 << 22))]
                 digest.update(chunk)
                 out.write(chunk)
             written += length
         elif code == _OP_LITERAL:
             _, length = struct.unpack_from("<BQ", raw, pos)
             pos += 9
-            chunk = raw[pos:pos + length]
+            chunk = raw[pos : pos + length]
             pos += length
             digest.update(chunk)
             out.write(chunk)
@@ -778,8 +859,9 @@ def restore_exact(path: str | Path, undo: UndoData) -> WriteResult:
                 current = _mapped(f)
                 try:
                     if hashlib.sha256(current).hexdigest() != undo.after_sha256:
-                        raise _Refusal("the file was changed since the write; not restored byte "
-                                       "for byte")
+                        raise _Refusal(
+                            "the file was changed since the write; not restored byte for byte"
+                        )
                     temp, fd = _create_temp(target)
                     try:
                         with os.fdopen(fd, "wb") as out:
@@ -788,8 +870,10 @@ def restore_exact(path: str | Path, undo: UndoData) -> WriteResult:
                             except (ValueError, struct.error, zlib.error) as exc:
                                 raise _Refusal(f"the undo record is unusable ({exc})") from None
                         if got != undo.before_sha256:
-                            raise _Refusal("the rebuilt file does not match the original; "
-                                           "not restored byte for byte")
+                            raise _Refusal(
+                                "the rebuilt file does not match the original; "
+                                "not restored byte for byte"
+                            )
                         os.chmod(temp, stat.S_IMODE(before.st_mode))
                         _copy_owner(temp, before)
                         copy_xattrs(target, temp)

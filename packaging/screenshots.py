@@ -43,7 +43,9 @@ def synth(kind: str, seconds: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * SR)) / SR
     if kind == "pad":
-        x = sum(np.sin(2 * np.pi * f * t) for f in (220, 277.2, 329.6)) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.2 * t))
+        x = sum(np.sin(2 * np.pi * f * t) for f in (220, 277.2, 329.6)) * (
+            0.6 + 0.4 * np.sin(2 * np.pi * 0.2 * t)
+        )
     elif kind == "bells":
         x = np.zeros_like(t)
         for start in np.arange(0, seconds, 0.5):
@@ -54,7 +56,9 @@ def synth(kind: str, seconds: float, seed: int) -> np.ndarray:
     elif kind == "bass":
         x = np.sin(2 * np.pi * 55 * t) + 0.5 * np.sin(2 * np.pi * 110 * t)
     elif kind == "pulse":
-        x = np.sign(np.sin(2 * np.pi * 4 * t)) * np.sin(2 * np.pi * 440 * t) + 0.3 * rng.standard_normal(t.size)
+        x = np.sign(np.sin(2 * np.pi * 4 * t)) * np.sin(
+            2 * np.pi * 440 * t
+        ) + 0.3 * rng.standard_normal(t.size)
     elif kind == "chord":
         x = sum(np.sin(2 * np.pi * f * t) for f in (261.6, 329.6, 392.0)) * np.exp(-(t % 1.5) * 2)
     elif kind == "sweep":
@@ -90,7 +94,12 @@ def make_library_folder(folder: Path, seconds: float) -> None:
     from mutagen.flac import FLAC, Picture
 
     folder.mkdir(parents=True, exist_ok=True)
-    colors = {"Still Water": "#4a6fa5", "Heavy Industry": "#8c3b2e", "Coastlines": "#2e7d6b", "Signals": "#6b3fa0"}
+    colors = {
+        "Still Water": "#4a6fa5",
+        "Heavy Industry": "#8c3b2e",
+        "Coastlines": "#2e7d6b",
+        "Signals": "#6b3fa0",
+    }
     covers = {album: cover_png(color) for album, color in colors.items()}
     for i, (title, artist, album, genre, kind) in enumerate(TRACKS):
         path = folder / f"{i + 1:02d} {title}.flac"
@@ -159,16 +168,29 @@ def main(argv: list[str] | None = None) -> int:
         window.show()
         spin_until(app, lambda: window.loaded, 60, "the library")
         window.add_folder(str(music))
-        spin_until(app, lambda: window.last_scan is not None and not window.is_scanning(), 600, "the scan")
+        spin_until(
+            app, lambda: window.last_scan is not None and not window.is_scanning(), 600, "the scan"
+        )
         n = len(TRACKS)
-        spin_until(app, lambda: window.track_model.rowCount() == n and all(
-            window.track_model.index(r, 6).data() for r in range(n)), 120, "the predicted tags")
+        spin_until(
+            app,
+            lambda: (
+                window.track_model.rowCount() == n
+                and all(window.track_model.index(r, 6).data() for r in range(n))
+            ),
+            120,
+            "the predicted tags",
+        )
 
         def select(view, rows: list[int]) -> None:
             selection = view.selectionModel()
             selection.clearSelection()
-            flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-            selection.setCurrentIndex(view.model().index(rows[0], 0), flags | QItemSelectionModel.SelectionFlag.Current)
+            flags = (
+                QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+            )
+            selection.setCurrentIndex(
+                view.model().index(rows[0], 0), flags | QItemSelectionModel.SelectionFlag.Current
+            )
             for row in rows[1:]:
                 selection.select(view.model().index(row, 0), flags)
 
@@ -179,7 +201,12 @@ def main(argv: list[str] | None = None) -> int:
         save(window, out / "main.png")
 
         window.search_edit.setText(args.query)
-        spin_until(app, lambda: window.last_search is not None and window.last_search[0] == args.query, 60, "search")
+        spin_until(
+            app,
+            lambda: window.last_search is not None and window.last_search[0] == args.query,
+            60,
+            "search",
+        )
         select(window.search_view, [0])
         spin_until(app, lambda: window.panel.tag_items(), 60, "the track panel")
         settle(app, 1.0)
@@ -189,8 +216,12 @@ def main(argv: list[str] | None = None) -> int:
         select(window.table, [0, 1, 2, 3])
         window.panel.set_field("")  # each kind to its own field (the default)
         window.write_selected()
-        spin_until(app, lambda: window.preview_dialog is not None and window.preview_dialog.isVisible(), 60,
-                   "the write preview")
+        spin_until(
+            app,
+            lambda: window.preview_dialog is not None and window.preview_dialog.isVisible(),
+            60,
+            "the write preview",
+        )
         window.preview_dialog.resize(980, 360)
         settle(app, 0.5)
         save(window.preview_dialog, out / "write_preview.png")

@@ -31,8 +31,18 @@ BLOCK_TRAILER_SIZE = 5  # 1 byte compression type + 4 bytes masked crc32c
 
 # TensorFlow DataType enum values -> numpy little-endian dtypes (numeric types only).
 TF_DTYPES: dict[int, str] = {
-    1: "<f4", 2: "<f8", 3: "<i4", 4: "u1", 5: "<i2", 6: "i1",
-    9: "<i8", 10: "?", 17: "<u2", 19: "<f2", 22: "<u4", 23: "<u8",
+    1: "<f4",
+    2: "<f8",
+    3: "<i4",
+    4: "u1",
+    5: "<i2",
+    6: "i1",
+    9: "<i8",
+    10: "?",
+    17: "<u2",
+    19: "<f2",
+    22: "<u4",
+    23: "<u8",
 }
 
 
@@ -41,6 +51,7 @@ class CheckpointError(Exception):
 
 
 # --- CRC32C (Castagnoli), table driven --------------------------------------------------------
+
 
 def _crc32c_table() -> list[int]:
     table = []
@@ -71,6 +82,7 @@ def mask_crc(crc: int) -> int:
 
 # --- protobuf wire format: just varints, fixed32 and length-delimited fields -------------------
 
+
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     result = shift = 0
     while True:
@@ -97,7 +109,7 @@ def _proto_fields(buf: bytes) -> list[tuple[int, int | bytes]]:
             value, pos = struct.unpack_from("<Q", buf, pos)[0], pos + 8
         elif wire == 2:
             length, pos = _varint(buf, pos)
-            value, pos = buf[pos:pos + length], pos + length
+            value, pos = buf[pos : pos + length], pos + length
         elif wire == 5:
             value, pos = struct.unpack_from("<I", buf, pos)[0], pos + 4
         else:
@@ -128,10 +140,11 @@ def _parse_entry(value: bytes) -> dict:
 
 # --- SSTable ---------------------------------------------------------------------------------
 
+
 def _read_block(table: bytes, offset: int, size: int, where: str) -> bytes:
     if offset + size + BLOCK_TRAILER_SIZE > len(table):
         raise CheckpointError(f"{where}: block runs past the end of the file")
-    contents = table[offset:offset + size]
+    contents = table[offset : offset + size]
     kind = table[offset + size]
     stored = struct.unpack_from("<I", table, offset + size + 1)[0]
     if mask_crc(crc32c(contents + bytes([kind]))) != stored:
@@ -154,9 +167,9 @@ def _block_entries(block: bytes) -> list[tuple[bytes, bytes]]:
         shared, pos = _varint(block, pos)
         unshared, pos = _varint(block, pos)
         value_len, pos = _varint(block, pos)
-        key = key[:shared] + block[pos:pos + unshared]
+        key = key[:shared] + block[pos : pos + unshared]
         pos += unshared
-        entries.append((key, block[pos:pos + value_len]))
+        entries.append((key, block[pos : pos + value_len]))
         pos += value_len
     return entries
 
@@ -186,6 +199,7 @@ def read_table(path: str | Path) -> dict[bytes, bytes]:
 
 # --- the bundle ------------------------------------------------------------------------------
 
+
 def read_checkpoint(prefix: str | Path) -> dict[str, np.ndarray]:
     """Every variable of a single-shard checkpoint as a numpy array, each CRC32C verified.
 
@@ -201,12 +215,16 @@ def read_checkpoint(prefix: str | Path) -> dict[str, np.ndarray]:
     entries = read_table(index_path)
     header = dict(_proto_fields(entries.pop(b"", b"")))
     if header.get(1, 1) != 1:
-        raise CheckpointError(f"{index_path}: {header.get(1)} shards; only single-shard bundles are supported")
+        raise CheckpointError(
+            f"{index_path}: {header.get(1)} shards; only single-shard bundles are supported"
+        )
     if header.get(2, 0) != 0:
         raise CheckpointError(f"{index_path}: big-endian bundle not supported")
     data = data_path.read_bytes()
-    return {key.decode("utf-8"): _read_tensor(key.decode("utf-8"), _parse_entry(value), data, data_path)
-            for key, value in sorted(entries.items())}
+    return {
+        key.decode("utf-8"): _read_tensor(key.decode("utf-8"), _parse_entry(value), data, data_path)
+        for key, value in sorted(entries.items())
+    }
 
 
 def _read_tensor(name: str, entry: dict, data: bytes, data_path: Path) -> np.ndarray:
@@ -214,7 +232,7 @@ def _read_tensor(name: str, entry: dict, data: bytes, data_path: Path) -> np.nda
     if dtype is None:
         raise CheckpointError(f"{data_path}: {name}: unsupported dtype enum {entry['dtype']}")
     start, size = entry["offset"], entry["size"]
-    raw = data[start:start + size]
+    raw = data[start : start + size]
     if len(raw) != size:
         raise CheckpointError(f"{data_path}: {name}: tensor runs past the end of the data file")
     if entry["crc32c"] is None:
@@ -226,7 +244,9 @@ def _read_tensor(name: str, entry: dict, data: bytes, data_path: Path) -> np.nda
     array = np.frombuffer(raw, dtype=dtype)
     expected = int(np.prod(entry["shape"], dtype=np.int64))
     if array.size != expected:
-        raise CheckpointError(f"{data_path}: {name}: {array.size} values for shape {entry['shape']}")
+        raise CheckpointError(
+            f"{data_path}: {name}: {array.size} values for shape {entry['shape']}"
+        )
     native = np.dtype(dtype).newbyteorder("=")
     return array.reshape(entry["shape"]).astype(native, copy=True)
 

@@ -9,8 +9,8 @@ FFmpeg) writes the containers libsndfile cannot: m4a/aac, alac, raw ADTS aac and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import soundfile as sf
@@ -45,8 +45,13 @@ def suffix_for(fmt: str) -> str:
     return PYAV_FORMATS[fmt][3]
 
 
-def tone(seconds: float, sample_rate: int, freqs: Iterable[float] = (440.0,),
-         amplitude: float = 0.5, channels: int = 1) -> np.ndarray:
+def tone(
+    seconds: float,
+    sample_rate: int,
+    freqs: Iterable[float] = (440.0,),
+    amplitude: float = 0.5,
+    channels: int = 1,
+) -> np.ndarray:
     """Sum of sines, float32 [n] (mono) or [n, channels]; peak at most `amplitude`."""
     freqs = list(freqs)
     t = np.arange(int(round(seconds * sample_rate))) / sample_rate
@@ -57,8 +62,9 @@ def tone(seconds: float, sample_rate: int, freqs: Iterable[float] = (440.0,),
     return np.repeat(mono[:, None], channels, axis=1)
 
 
-def chirp(seconds: float, sample_rate: int, f0: float = 200.0, f1: float = 4000.0,
-          amplitude: float = 0.5) -> np.ndarray:
+def chirp(
+    seconds: float, sample_rate: int, f0: float = 200.0, f1: float = 4000.0, amplitude: float = 0.5
+) -> np.ndarray:
     """Exponential sweep, float32 [n]: every instant sounds different, so misplaced windows show."""
     t = np.arange(int(round(seconds * sample_rate))) / sample_rate
     k = np.log(f1 / f0) / seconds
@@ -66,8 +72,9 @@ def chirp(seconds: float, sample_rate: int, f0: float = 200.0, f1: float = 4000.
     return (amplitude * np.sin(phase)).astype(np.float32)
 
 
-def write_signal(path: str | Path, signal: np.ndarray, sample_rate: int,
-                 fmt: str | None = None) -> Path:
+def write_signal(
+    path: str | Path, signal: np.ndarray, sample_rate: int, fmt: str | None = None
+) -> Path:
     """Write `signal` ([n] or [n, channels], float in [-1, 1]) to `path` in format `fmt`.
 
     `fmt` defaults to the path's suffix. Opus supports only 8/12/16/24/48 kHz, so an Opus
@@ -88,12 +95,19 @@ def write_signal(path: str | Path, signal: np.ndarray, sample_rate: int,
     return path
 
 
-def write_tone(path: str | Path, seconds: float, sample_rate: int = 22050,
-               freqs: Iterable[float] = (440.0,), fmt: str | None = None,
-               channels: int = 1, amplitude: float = 0.5) -> Path:
+def write_tone(
+    path: str | Path,
+    seconds: float,
+    sample_rate: int = 22050,
+    freqs: Iterable[float] = (440.0,),
+    fmt: str | None = None,
+    channels: int = 1,
+    amplitude: float = 0.5,
+) -> Path:
     """Write a tone (sum of sines at `freqs`) of `seconds` to `path`; returns the path."""
-    return write_signal(path, tone(seconds, sample_rate, freqs, amplitude, channels),
-                        sample_rate, fmt)
+    return write_signal(
+        path, tone(seconds, sample_rate, freqs, amplitude, channels), sample_rate, fmt
+    )
 
 
 def _interp_resample(signal: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
@@ -105,8 +119,9 @@ def _interp_resample(signal: np.ndarray, rate: int, new_rate: int) -> np.ndarray
     return np.stack([np.interp(t_new, t_old, c) for c in signal.T], axis=1).astype(np.float32)
 
 
-def _write_pyav(path: Path, signal: np.ndarray, sample_rate: int, muxer: str, codec: str,
-                sample_format: str) -> None:
+def _write_pyav(
+    path: Path, signal: np.ndarray, sample_rate: int, muxer: str, codec: str, sample_format: str
+) -> None:
     import av  # local: only the PyAV formats need it
 
     planar = signal.reshape(len(signal), -1).T  # [channels, n]
@@ -121,8 +136,9 @@ def _write_pyav(path: Path, signal: np.ndarray, sample_rate: int, muxer: str, co
             stream.bit_rate = 128_000  # the WMA encoder refuses to open without one
         block = 4096
         for start in range(0, planar.shape[1], block):
-            frame = av.AudioFrame.from_ndarray(planar[:, start:start + block],
-                                               format=sample_format, layout=layout)
+            frame = av.AudioFrame.from_ndarray(
+                planar[:, start : start + block], format=sample_format, layout=layout
+            )
             frame.sample_rate = sample_rate
             frame.pts = start
             for packet in stream.encode(frame):

@@ -40,10 +40,23 @@ from zsl_core.errors import AudioError
 if TYPE_CHECKING:
     import torch
 
-AUDIO_EXTENSIONS: frozenset[str] = frozenset({
-    ".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".aiff", ".aif",
-    ".m4a", ".mp4", ".aac", ".alac", ".wma",
-})
+AUDIO_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        ".mp3",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".wav",
+        ".aiff",
+        ".aif",
+        ".m4a",
+        ".mp4",
+        ".aac",
+        ".alac",
+        ".wma",
+    }
+)
 SAMPLE_RATE = 22050
 N_FFT = 1024
 HOP = 512
@@ -81,12 +94,17 @@ class AudioInfo:
 def audio_info(path: str | Path) -> AudioInfo:
     """Sample rate, channels and length from the header, without decoding the audio."""
     with _open_source(path) as source:
-        return AudioInfo(source.sample_rate, source.channels, source.frames,
-                         source.frames / source.sample_rate)
+        return AudioInfo(
+            source.sample_rate, source.channels, source.frames, source.frames / source.sample_rate
+        )
 
 
-def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, offset: float = 0.0,
-               duration: float | None = None) -> np.ndarray:
+def load_audio(
+    path: str | Path,
+    sample_rate: int = SAMPLE_RATE,
+    offset: float = 0.0,
+    duration: float | None = None,
+) -> np.ndarray:
     """Mono float32 audio at `sample_rate`, from `offset` seconds for `duration` seconds.
 
     A part that runs past the end comes back shorter (never padded). Reading a part seeks;
@@ -104,8 +122,9 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, offset: float =
         return _read_resampled(source, start, count, sample_rate)
 
 
-def load_windows(path: str | Path, n_windows: int, window_seconds: float,
-                 sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def load_windows(
+    path: str | Path, n_windows: int, window_seconds: float, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
     """`n_windows` evenly spaced windows of `window_seconds`, float32 [n_windows, n].
 
     Window i is centred on (i + 0.5) / n_windows of the track, so the windows tile the track
@@ -125,9 +144,10 @@ def load_windows(path: str | Path, n_windows: int, window_seconds: float,
         total = _length_at(source, sample_rate)
         for i, start in enumerate(window_starts(total, n_windows, width)):
             window = _read_resampled(source, start, min(width, total - start), sample_rate)
-            _check_not_truncated(source, start + len(window), start + min(width, total - start),
-                                 sample_rate)
-            out[i, :len(window)] = window[:width]
+            _check_not_truncated(
+                source, start + len(window), start + min(width, total - start), sample_rate
+            )
+            out[i, : len(window)] = window[:width]
     return out
 
 
@@ -149,12 +169,17 @@ def mel_spectrogram(audio: np.ndarray | torch.Tensor, sample_rate: int = SAMPLE_
     reflect padding needs more samples than half an FFT.
     """
     if sample_rate != SAMPLE_RATE:
-        raise ValueError(f"the mel front end runs at {SAMPLE_RATE} Hz, got {sample_rate} Hz; "
-                         "resample first (load_audio does)")
+        raise ValueError(
+            f"the mel front end runs at {SAMPLE_RATE} Hz, got {sample_rate} Hz; "
+            "resample first (load_audio does)"
+        )
     import torch
 
-    tensor = torch.as_tensor(np.asarray(audio, dtype=np.float32) if not torch.is_tensor(audio)
-                             else audio.detach().to("cpu", torch.float32))
+    tensor = torch.as_tensor(
+        np.asarray(audio, dtype=np.float32)
+        if not torch.is_tensor(audio)
+        else audio.detach().to("cpu", torch.float32)
+    )
     if tensor.ndim != 1:
         raise ValueError(f"expected mono audio [n], got shape {tuple(tensor.shape)}")
     with torch.no_grad():
@@ -177,16 +202,29 @@ def _mel_front_end_class() -> type:
         are never trained and are not saved in checkpoints.
         """
 
-        def __init__(self, sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, hop: int = HOP,
-                     n_mels: int = N_MELS, f_max: float | None = None) -> None:
+        def __init__(
+            self,
+            sample_rate: int = SAMPLE_RATE,
+            n_fft: int = N_FFT,
+            hop: int = HOP,
+            n_mels: int = N_MELS,
+            f_max: float | None = None,
+        ) -> None:
             super().__init__()
             self.sample_rate, self.n_fft, self.hop, self.n_mels = sample_rate, n_fft, hop, n_mels
-            fbank = AF.melscale_fbanks(n_freqs=n_fft // 2 + 1, f_min=0.0,
-                                       f_max=float(f_max if f_max is not None else sample_rate / 2),
-                                       n_mels=n_mels, sample_rate=sample_rate,
-                                       norm="slaney", mel_scale="slaney")
+            fbank = AF.melscale_fbanks(
+                n_freqs=n_fft // 2 + 1,
+                f_min=0.0,
+                f_max=float(f_max if f_max is not None else sample_rate / 2),
+                n_mels=n_mels,
+                sample_rate=sample_rate,
+                norm="slaney",
+                mel_scale="slaney",
+            )
             self.register_buffer("fbank", fbank.T.contiguous(), persistent=False)  # [mels, freqs]
-            self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
+            self.register_buffer(
+                "window", torch.hann_window(n_fft, periodic=True), persistent=False
+            )
 
         def forward(self, audio: torch.Tensor) -> torch.Tensor:
             squeeze = audio.ndim == 1
@@ -194,8 +232,15 @@ def _mel_front_end_class() -> type:
             batch = batch.to(self.window.device, torch.float32)
             if batch.shape[-1] < self.n_fft:
                 batch = torch.nn.functional.pad(batch, (0, self.n_fft - batch.shape[-1]))
-            spec = torch.stft(batch, self.n_fft, self.hop, window=self.window, center=True,
-                              pad_mode="reflect", return_complex=True).abs()
+            spec = torch.stft(
+                batch,
+                self.n_fft,
+                self.hop,
+                window=self.window,
+                center=True,
+                pad_mode="reflect",
+                return_complex=True,
+            ).abs()
             mel = torch.log10(1 + 10 * torch.matmul(self.fbank, spec))
             return mel[0] if squeeze else mel
 
@@ -215,10 +260,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_FRONT_END: "MelFrontEnd | None" = None
+_FRONT_END: MelFrontEnd | None = None
 
 
-def _default_front_end() -> "MelFrontEnd":
+def _default_front_end() -> MelFrontEnd:
     global _FRONT_END
     if _FRONT_END is None:
         _FRONT_END = _mel_front_end_class()()
@@ -233,12 +278,12 @@ def _resample(audio: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
     return dsp.resample(audio, rate, new_rate)
 
 
-def _length_at(source: "_Source", sample_rate: int) -> int:
+def _length_at(source: _Source, sample_rate: int) -> int:
     """Track length in samples at `sample_rate`, as a full decode would return it."""
     return math.ceil(source.frames * sample_rate / source.sample_rate)
 
 
-def _read_resampled(source: "_Source", start: int, count: int, sample_rate: int) -> np.ndarray:
+def _read_resampled(source: _Source, start: int, count: int, sample_rate: int) -> np.ndarray:
     """Samples [start, start + count) of the track resampled to `sample_rate`.
 
     The native read starts on a sample where the native and target grids coincide, with a
@@ -256,31 +301,40 @@ def _read_resampled(source: "_Source", start: int, count: int, sample_rate: int)
     native = source.read(first_block * step_native, (last_block - first_block) * step_native)
     resampled = _resample(native, source.sample_rate, sample_rate)
     skip = start - first_block * step_target
-    return resampled[skip:skip + count]
+    return resampled[skip : skip + count]
 
 
-def _check_not_truncated(source: "_Source", got: int, expected: int, rate: int,
-                         promised: int | None = None) -> None:
+def _check_not_truncated(
+    source: _Source, got: int, expected: int, rate: int, promised: int | None = None
+) -> None:
     """AudioError when `got` samples (at `rate`) fall clearly short of `expected`."""
     promised = source.frames if promised is None else promised
-    tolerance = max(_TRUNCATION_TOLERANCE_SECONDS * rate,
-                    _TRUNCATION_TOLERANCE_FRACTION * promised * rate / source.sample_rate)
+    tolerance = max(
+        _TRUNCATION_TOLERANCE_SECONDS * rate,
+        _TRUNCATION_TOLERANCE_FRACTION * promised * rate / source.sample_rate,
+    )
     if expected - got > tolerance:
-        raise AudioError(source.path, f"truncated: the header promises "
-                                      f"{promised / source.sample_rate:.2f} s but the "
-                                      f"audio stops at {got / rate:.2f} s")
+        raise AudioError(
+            source.path,
+            f"truncated: the header promises "
+            f"{promised / source.sample_rate:.2f} s but the "
+            f"audio stops at {got / rate:.2f} s",
+        )
 
 
 # --------------------------------------------------------------------------- decoders
 
 
-def _open_source(path: str | Path) -> "_Source":
+def _open_source(path: str | Path) -> _Source:
     """Open `path` with the decoder that suits it, falling back to the other one."""
     path = Path(path)
     _check_readable(path)
     ext = path.suffix.lower()
-    order = [_SoundFileSource, _PyAVSource] if ext in _SOUNDFILE_EXTENSIONS else \
-        [_PyAVSource, _SoundFileSource]
+    order = (
+        [_SoundFileSource, _PyAVSource]
+        if ext in _SOUNDFILE_EXTENSIONS
+        else [_PyAVSource, _SoundFileSource]
+    )
     reasons = []
     for backend in order:
         try:
@@ -360,7 +414,7 @@ class _Source:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "_Source":
+    def __enter__(self) -> _Source:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -393,7 +447,9 @@ class _SoundFileSource(_Source):
                 handle.seek(start)
                 data = handle.read(count, dtype="float32", always_2d=True)
         except Exception as exc:
-            raise AudioError(self.path, f"corrupt or truncated audio data ({_short(exc)})") from None
+            raise AudioError(
+                self.path, f"corrupt or truncated audio data ({_short(exc)})"
+            ) from None
         return data.mean(axis=1, dtype=np.float32)
 
     def read_all(self) -> np.ndarray:
@@ -458,7 +514,7 @@ class _PyAVSource(_Source):
         start = max(start, 0)
         preroll = int(_PREROLL_SECONDS * self.sample_rate)
         for attempt in range(4):
-            seek_to = 0 if attempt == 3 else max(0, start - preroll * 4 ** attempt)
+            seek_to = 0 if attempt == 3 else max(0, start - preroll * 4**attempt)
             pieces, first = self._decode_from(seek_to, start, start + count)
             if first is None or first <= start or seek_to == 0:
                 break
@@ -468,13 +524,14 @@ class _PyAVSource(_Source):
         pieces, _ = self._decode_from(0, 0, None)
         audio = _assemble(pieces, 0, None)
         if self._exact_length and len(audio) > self.frames > 0:
-            audio = audio[:self.frames]
+            audio = audio[: self.frames]
         if getattr(self, "frames", 0):
             _check_not_truncated(self, len(audio), self.frames, self.sample_rate)
         return audio
 
-    def _decode_from(self, seek_to: int, start: int, stop: int | None
-                     ) -> tuple[list[tuple[int, np.ndarray]], int | None]:
+    def _decode_from(
+        self, seek_to: int, start: int, stop: int | None
+    ) -> tuple[list[tuple[int, np.ndarray]], int | None]:
         """Decode from about `seek_to` and keep what overlaps [start, stop).
 
         Returns (position, samples) pieces and the position of the first decoded frame, so
@@ -498,9 +555,10 @@ class _PyAVSource(_Source):
                 if stop is not None and position >= stop:
                     break
         except av.error.FFmpegError as exc:
-            raise AudioError(self.path, f"corrupt or truncated audio data ({_short(exc)})") from None
+            raise AudioError(
+                self.path, f"corrupt or truncated audio data ({_short(exc)})"
+            ) from None
         return pieces, first
-
 
     def _frame_position(self, pts: int, n_samples: int) -> int:
         """Sample index of a frame from its timestamp. On a coarse clock the timestamp is
@@ -519,7 +577,7 @@ def _frame_to_mono(frame) -> np.ndarray:
     if not frame.format.is_planar:
         data = data.reshape(-1, channels).T
     name = frame.format.name.rstrip("p")
-    scale = {"s16": 32768.0, "s32": 2.0 ** 31, "s64": 2.0 ** 63}.get(name)
+    scale = {"s16": 32768.0, "s32": 2.0**31, "s64": 2.0**63}.get(name)
     if name == "u8":
         data = (data.astype(np.float32) - 128.0) / 128.0
     elif scale is not None:
@@ -537,5 +595,5 @@ def _assemble(pieces: list[tuple[int, np.ndarray]], start: int, count: int | Non
     for pos, samples in pieces:
         lo, hi = max(pos, start), min(pos + len(samples), stop)
         if hi > lo:
-            out[lo - start:hi - start] = samples[lo - pos:hi - pos]
+            out[lo - start : hi - start] = samples[lo - pos : hi - pos]
     return out

@@ -13,7 +13,7 @@ import argparse
 import json
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from zsl_core.errors import ModelError, ZslError
 
@@ -22,25 +22,45 @@ EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 
 # --- subcommands -------------------------------------------------------------------------
 
+
 def cmd_import(args: argparse.Namespace) -> int:
     from zsl_core import datasets
 
     report = datasets.ImportReport()
     if args.source == "fma":
-        datasets.import_fma(args.metadata, args.audio, openmic_npz=args.openmic,
-                            genre_field=args.genre_field, out=args.out, report=report)
+        datasets.import_fma(
+            args.metadata,
+            args.audio,
+            openmic_npz=args.openmic,
+            genre_field=args.genre_field,
+            out=args.out,
+            report=report,
+        )
     elif args.source == "msd":
         vectors = None
         if args.vectors:
             from zsl_core.vectors import WordVectors
+
             vectors = WordVectors.load(args.vectors)
-        datasets.import_msd(args.tags, args.audio, genre_filter=args.genre_filter, vectors=vectors,
-                            min_tag_count=args.min_tag_count, min_score=args.min_score,
-                            out=args.out, report=report)
+        datasets.import_msd(
+            args.tags,
+            args.audio,
+            genre_filter=args.genre_filter,
+            vectors=vectors,
+            min_tag_count=args.min_tag_count,
+            min_score=args.min_score,
+            out=args.out,
+            report=report,
+        )
     else:
         fields = tuple(f.strip() for f in args.fields.split(",") if f.strip())
-        datasets.import_folder(args.folder, fields=fields, out=args.out, report=report,
-                               keep_untagged=args.keep_untagged)
+        datasets.import_folder(
+            args.folder,
+            fields=fields,
+            out=args.out,
+            report=report,
+            keep_untagged=args.keep_untagged,
+        )
     print(report.summary())
     print(f"wrote {args.out}")
     return EXIT_OK
@@ -49,8 +69,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_features(args: argparse.Namespace) -> int:
     from zsl_core import pipeline
 
-    report = pipeline.build_features(args.manifest, args.cache, workers=args.workers,
-                                     max_seconds=args.max_seconds, progress=not args.quiet)
+    report = pipeline.build_features(
+        args.manifest,
+        args.cache,
+        workers=args.workers,
+        max_seconds=args.max_seconds,
+        progress=not args.quiet,
+    )
     print(report.summary())
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
@@ -58,8 +83,13 @@ def cmd_features(args: argparse.Namespace) -> int:
 def cmd_split(args: argparse.Namespace) -> int:
     from zsl_core import pipeline
 
-    split = pipeline.make_split_file(args.manifest, args.out, seen_fraction=args.seen_fraction,
-                                     valid_fraction=args.valid_fraction, seed=args.seed)
+    split = pipeline.make_split_file(
+        args.manifest,
+        args.out,
+        seen_fraction=args.seen_fraction,
+        valid_fraction=args.valid_fraction,
+        seed=args.seed,
+    )
     counts = split.summary()
     print(json.dumps(counts, indent=2))
     print(f"wrote {args.out}")
@@ -70,15 +100,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     from zsl_core import pipeline
 
     result = pipeline.train_from_files(
-        manifest=args.manifest, split_path=args.split, setup=args.setup, side=args.side,
-        model_type=args.model, out_dir=args.out, cache_dir=args.cache, backbone=args.backbone,
+        manifest=args.manifest,
+        split_path=args.split,
+        setup=args.setup,
+        side=args.side,
+        model_type=args.model,
+        out_dir=args.out,
+        cache_dir=args.cache,
+        backbone=args.backbone,
         overrides={
-            "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-            "optimizer": args.optimizer, "device": args.device, "seed": args.seed,
-            "steps_per_epoch": args.steps_per_epoch, "patience": args.patience,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "optimizer": args.optimizer,
+            "device": args.device,
+            "seed": args.seed,
+            "steps_per_epoch": args.steps_per_epoch,
+            "patience": args.patience,
             "num_workers": args.num_workers,
         },
-        resume=args.resume, progress=not args.quiet,
+        resume=args.resume,
+        progress=not args.quiet,
     )
     if result is not None:
         print(result)
@@ -88,8 +130,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from zsl_core import evaluate, pipeline
 
-    report = pipeline.evaluate_model(args.model, manifest=args.manifest, split_path=args.split,
-                                     cache_dir=args.cache, side=args.side)
+    report = pipeline.evaluate_model(
+        args.model,
+        manifest=args.manifest,
+        split_path=args.split,
+        cache_dir=args.cache,
+        side=args.side,
+    )
     print(evaluate.format_report(report))
     if args.json:
         report.save_json(args.json)
@@ -107,7 +154,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     results = []
     for path in args.files:
         try:
-            prediction = tagger.predict(path, top_k=args.top, vocabulary=vocabulary, n_windows=args.windows)
+            prediction = tagger.predict(
+                path, top_k=args.top, vocabulary=vocabulary, n_windows=args.windows
+            )
         except AudioError as exc:
             failed += 1
             print(f"zsl-core: skipped {exc}", file=sys.stderr)
@@ -115,14 +164,31 @@ def cmd_predict(args: argparse.Namespace) -> int:
         results.append(prediction)
         if not args.json:
             print(path)
-            print("  proposed: " + (", ".join(f"{t.tag} ({t.kind.value}) {t.confidence:.2f}"
-                                              for t in prediction.pick(args.top)) or "-"))
+            print(
+                "  proposed: "
+                + (
+                    ", ".join(
+                        f"{t.tag} ({t.kind.value}) {t.confidence:.2f}"
+                        for t in prediction.pick(args.top)
+                    )
+                    or "-"
+                )
+            )
             print("  seen:     " + ", ".join(f"{t.tag} {t.score:.3f}" for t in prediction.seen))
             if prediction.unseen:
-                print("  new:      " + ", ".join(f"{t.tag} {t.score:.3f}" for t in prediction.unseen))
+                print(
+                    "  new:      " + ", ".join(f"{t.tag} {t.score:.3f}" for t in prediction.unseen)
+                )
     if args.json:
-        print(json.dumps([{**p.to_dict(), "proposed": [t.to_dict() for t in p.pick(args.top)]}
-                          for p in results], indent=2))
+        print(
+            json.dumps(
+                [
+                    {**p.to_dict(), "proposed": [t.to_dict() for t in p.pick(args.top)]}
+                    for p in results
+                ],
+                indent=2,
+            )
+        )
     elif results:
         print(f"({_score_note(tagger)}; new = a word the model was never trained on)")
     if failed and not results:
@@ -145,9 +211,16 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if args.path_list:
         files += pipeline.read_path_list(args.path_list)
     report = pipeline.embed_to_index(
-        files=files, manifest=args.manifest, model=args.model, out=args.out,
-        shard=args.shard, n_windows=args.windows, vectors=args.vectors, progress=not args.quiet,
-        device=args.device, precision=args.precision,
+        files=files,
+        manifest=args.manifest,
+        model=args.model,
+        out=args.out,
+        shard=args.shard,
+        n_windows=args.windows,
+        vectors=args.vectors,
+        progress=not args.quiet,
+        device=args.device,
+        precision=args.precision,
     )
     print(report)
     return EXIT_OK
@@ -156,14 +229,26 @@ def cmd_embed(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from zsl_core import pipeline
 
-    hits, missing = pipeline.search_index(args.query, args.index, model=args.model, top_k=args.top,
-                                          vectors=args.vectors, floor=args.floor)
+    hits, missing = pipeline.search_index(
+        args.query,
+        args.index,
+        model=args.model,
+        top_k=args.top,
+        vectors=args.vectors,
+        floor=args.floor,
+    )
     if missing:
-        print(f"zsl-core: not a word the model knows, ignored: {', '.join(missing)}", file=sys.stderr)
+        print(
+            f"zsl-core: not a word the model knows, ignored: {', '.join(missing)}", file=sys.stderr
+        )
     if not hits and not args.json:
         print("no good match (lower --floor to see weaker ones)")
     if args.json:
-        print(json.dumps([{"id": h.id, "path": h.path, "score": round(h.score, 4)} for h in hits], indent=2))
+        print(
+            json.dumps(
+                [{"id": h.id, "path": h.path, "score": round(h.score, 4)} for h in hits], indent=2
+            )
+        )
     else:
         for rank, hit in enumerate(hits, 1):
             print(f"{rank:3d}  {hit.score:.3f}  {hit.path}")
@@ -172,17 +257,22 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 # --- parser ------------------------------------------------------------------------------
 
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     # SUPPRESS keeps a subcommand's default from overwriting `zsl-core --debug COMMAND`.
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                   help="show the full traceback on errors")
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the full traceback on errors",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zsl-core",
         description="Zero-shot music tagging (Choi et al., ISMIR 2019): build datasets, split, train, "
-                    "evaluate, tag files and search them by words.",
+        "evaluate, tag files and search them by words.",
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -191,22 +281,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="write a manifest from a public dataset or a tagged folder")
     _add_common(p)
     src = p.add_subparsers(dest="source", metavar="SOURCE", required=True)
-    q = src.add_parser("fma", help="FMA (fma_metadata) with optional OpenMIC-2018 instrument labels")
+    q = src.add_parser(
+        "fma", help="FMA (fma_metadata) with optional OpenMIC-2018 instrument labels"
+    )
     q.add_argument("--metadata", required=True, help="fma_metadata folder (tracks.csv, genres.csv)")
     q.add_argument("--audio", required=True, help="FMA audio folder (000/000002.mp3 ...)")
-    q.add_argument("--openmic", help="openmic-2018.npz: keep tracks with instrument labels, add attributes")
-    q.add_argument("--genre-field", default="genres", choices=["genres", "genres_all", "genre_top"],
-                   help="which tracks.csv genre column becomes the tags")
+    q.add_argument(
+        "--openmic", help="openmic-2018.npz: keep tracks with instrument labels, add attributes"
+    )
+    q.add_argument(
+        "--genre-field",
+        default="genres",
+        choices=["genres", "genres_all", "genre_top"],
+        help="which tracks.csv genre column becomes the tags",
+    )
     q = src.add_parser("msd", help="Million Song Dataset audio with Last.fm tags")
     q.add_argument("--tags", required=True, help="lastfm_tags.db or the Last.fm JSON folder")
     q.add_argument("--audio", required=True, help="audio folder (A/B/C/TRABC....mp3 or flat)")
-    q.add_argument("--genre-filter", help="text file, one genre per line (e.g. the Tagtraum ontology)")
+    q.add_argument(
+        "--genre-filter", help="text file, one genre per line (e.g. the Tagtraum ontology)"
+    )
     q.add_argument("--vectors", help="keep only tags these word vectors can embed")
     q.add_argument("--min-score", type=float, default=0.0, help="minimum Last.fm tag score (0-100)")
-    q.add_argument("--min-tag-count", type=int, default=1, help="drop tags on fewer tracks than this")
+    q.add_argument(
+        "--min-tag-count", type=int, default=1, help="drop tags on fewer tracks than this"
+    )
     q = src.add_parser("folder", help="a folder of audio files, tags read from their own metadata")
     q.add_argument("folder")
-    q.add_argument("--fields", default="genre,mood,grouping", help="metadata fields that become tags")
+    q.add_argument(
+        "--fields", default="genre,mood,grouping", help="metadata fields that become tags"
+    )
     q.add_argument("--keep-untagged", action="store_true", help="keep files that have no tags")
     for q in src.choices.values():
         q.add_argument("--out", required=True, help="manifest to write (.jsonl)")
@@ -217,14 +321,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("features", help="compute and cache mel spectrograms for a manifest")
     p.add_argument("manifest")
     p.add_argument("--cache", required=True, help="feature cache folder (resumable)")
-    p.add_argument("--workers", type=int, default=None, help="decoding processes (default: CPU count)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="decoding processes (default: CPU count)"
+    )
     p.add_argument("--max-seconds", type=float, default=None, help="keep only the first S seconds")
     p.add_argument("--quiet", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_features)
 
     # split
-    p = sub.add_parser("split", help="the paper's seen/unseen label and A/B/C instance split, saved as JSON")
+    p = sub.add_parser(
+        "split", help="the paper's seen/unseen label and A/B/C instance split, saved as JSON"
+    )
     p.add_argument("manifest")
     p.add_argument("--out", required=True, help="split file to write (.json)")
     p.add_argument("--seen-fraction", type=float, default=0.8)
@@ -234,18 +342,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_split)
 
     # train
-    p = sub.add_parser("train", help="train the deep embedding model or the classification baseline")
+    p = sub.add_parser(
+        "train", help="train the deep embedding model or the classification baseline"
+    )
     p.add_argument("manifest")
     p.add_argument("--split", required=True, help="split file from `zsl-core split`")
     p.add_argument("--setup", default="A-X", choices=["A-X", "B-X", "(A+B)-X"], help="training set")
-    p.add_argument("--side", default=None,
-                   help="side information: word:VECTORS_FILE, attributes (from the manifest), "
-                        "csv:FILE (label,attribute,value), random:DIM (control)")
+    p.add_argument(
+        "--side",
+        default=None,
+        help="side information: word:VECTORS_FILE, attributes (from the manifest), "
+        "csv:FILE (label,attribute,value), random:DIM (control)",
+    )
     p.add_argument("--model", default="embedding", choices=["embedding", "classification"])
-    p.add_argument("--backbone", default="cnn", choices=["cnn", "musicnn"],
-                   help="audio module: 'cnn' = the paper's CNN trained on mel spectrograms; 'musicnn' = "
-                        "frozen pretrained musicnn features, only the heads train (minutes on a CPU; "
-                        "use a separate --cache folder)")
+    p.add_argument(
+        "--backbone",
+        default="cnn",
+        choices=["cnn", "musicnn"],
+        help="audio module: 'cnn' = the paper's CNN trained on mel spectrograms; 'musicnn' = "
+        "frozen pretrained musicnn features, only the heads train (minutes on a CPU; "
+        "use a separate --cache folder)",
+    )
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument("--cache", required=True, help="feature cache folder (built if missing)")
     p.add_argument("--epochs", type=int)
@@ -257,13 +374,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps-per-epoch", type=int)
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
     p.add_argument("--num-workers", type=int)
-    p.add_argument("--resume", action="store_true", help="continue from the model folder's last checkpoint")
+    p.add_argument(
+        "--resume", action="store_true", help="continue from the model folder's last checkpoint"
+    )
     p.add_argument("--quiet", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_train)
 
     # evaluate
-    p = sub.add_parser("evaluate", help="every test setup of the paper (Tables 2, 3, 4) for a trained model")
+    p = sub.add_parser(
+        "evaluate", help="every test setup of the paper (Tables 2, 3, 4) for a trained model"
+    )
     p.add_argument("model", help="model folder from `zsl-core train`")
     p.add_argument("--manifest", help="default: the one the model was trained from")
     p.add_argument("--split", help="default: the model's split file")
@@ -278,31 +399,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--model", default="default", help="'default' (built in) or a model folder")
     p.add_argument("--vectors", help="word vectors for unseen words (default: the model's)")
-    p.add_argument("--vocab", help="text file of candidate unseen words (default: the built-in vocabulary)")
+    p.add_argument(
+        "--vocab", help="text file of candidate unseen words (default: the built-in vocabulary)"
+    )
     p.add_argument("--top", type=int, default=10)
-    p.add_argument("--windows", type=int, default=None, help="analyse N evenly spaced windows (faster)")
+    p.add_argument(
+        "--windows", type=int, default=None, help="analyse N evenly spaced windows (faster)"
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--json", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_predict)
 
     # embed
-    p = sub.add_parser("embed", help="save track embeddings of files or a manifest (shardable) for search")
-    p.add_argument("files", nargs="*", help="audio files, or folders (every audio file under them, sorted)")
-    p.add_argument("--list", dest="path_list", metavar="FILE",
-                   help="a text file of audio paths, one per line (e.g. from `find`)")
+    p = sub.add_parser(
+        "embed", help="save track embeddings of files or a manifest (shardable) for search"
+    )
+    p.add_argument(
+        "files", nargs="*", help="audio files, or folders (every audio file under them, sorted)"
+    )
+    p.add_argument(
+        "--list",
+        dest="path_list",
+        metavar="FILE",
+        help="a text file of audio paths, one per line (e.g. from `find`)",
+    )
     p.add_argument("--manifest")
     p.add_argument("--model", default="default")
     p.add_argument("--vectors")
     p.add_argument("--out", required=True, help="index file to write (.npz)")
     p.add_argument("--shard", default=None, help="i/n: embed only the i-th of n shards (0-based)")
-    p.add_argument("--windows", type=int, default=None,
-                   help="analyse N evenly spaced 3-s windows per track (the desktop app uses 8); "
-                        "default: the whole track")
+    p.add_argument(
+        "--windows",
+        type=int,
+        default=None,
+        help="analyse N evenly spaced 3-s windows per track (the desktop app uses 8); "
+        "default: the whole track",
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"],
-                   help="arithmetic of the built-in model's networks (a library imports only "
-                        "parts made with its own precision)")
+    p.add_argument(
+        "--precision",
+        default="fp32",
+        choices=["fp32", "bf16", "auto"],
+        help="arithmetic of the built-in model's networks (a library imports only "
+        "parts made with its own precision)",
+    )
     p.add_argument("--quiet", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_embed)
@@ -314,17 +455,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="default: the model that made the index")
     p.add_argument("--vectors")
     p.add_argument("--top", type=int, default=10)
-    p.add_argument("--floor", type=float, default=None,
-                   help="lowest relevance shown (default: 0.1 for probabilities, 0.1 for cosines; 0 or "
-                        "below ranks every track)")
+    p.add_argument(
+        "--floor",
+        type=float,
+        default=None,
+        help="lowest relevance shown (default: 0.1 for probabilities, 0.1 for cosines; 0 or "
+        "below ranks every track)",
+    )
     p.add_argument("--json", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_search)
 
     from zsl_core import synth  # synthetic labelled corpus (FluidSynth)
+
     synth.add_command(sub, _add_common)
 
     from zsl_core import reproduce  # the paper's experiments, controls and case studies on a corpus
+
     reproduce.register(sub)
     return parser
 
@@ -335,7 +482,9 @@ def _check_device(device: str | None) -> None:
         import torch
 
         if not torch.cuda.is_available():
-            raise ModelError("--device cuda: no CUDA GPU is available here (use --device auto or cpu)")
+            raise ModelError(
+                "--device cuda: no CUDA GPU is available here (use --device auto or cpu)"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,9 +40,10 @@ import tempfile
 import unicodedata
 import zipfile
 from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any
 
 import numpy as np
 
@@ -54,16 +55,30 @@ _log = logging.getLogger(__name__)
 
 # Same set as zsl_core.audio.AUDIO_EXTENSIONS (a test keeps them equal); repeated here so that
 # importing datasets does not import torch.
-AUDIO_EXTENSIONS: frozenset[str] = frozenset({
-    ".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".aiff", ".aif",
-    ".m4a", ".mp4", ".aac", ".alac", ".wma",
-})
+AUDIO_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        ".mp3",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".wav",
+        ".aiff",
+        ".aif",
+        ".m4a",
+        ".mp4",
+        ".aac",
+        ".alac",
+        ".wma",
+    }
+)
 FOLDER_FIELDS: tuple[str, ...] = ("genre", "mood", "grouping")
 META_FIELDS: tuple[str, ...] = ("title", "artist", "album")
 _EXAMPLES_KEPT = 5
 
 
 # --- tracks and import reports -----------------------------------------------------------
+
 
 @dataclass
 class Track:
@@ -110,8 +125,10 @@ class ImportReport:
         """One line for a terminal: kept count, then each skip reason with an example."""
         text = f"{self.source}: kept {self.kept} track(s)"
         if self.skipped:
-            reasons = "; ".join(f"{reason}: {count} (e.g. {self.examples[reason][0]})"
-                                for reason, count in sorted(self.skipped.items()))
+            reasons = "; ".join(
+                f"{reason}: {count} (e.g. {self.examples[reason][0]})"
+                for reason, count in sorted(self.skipped.items())
+            )
             text += f"; skipped {reasons}"
         if self.notes:
             text += "; " + "; ".join(self.notes)
@@ -164,6 +181,7 @@ def _absolute(path: str | Path) -> Path:
 
 # --- the manifest ------------------------------------------------------------------------
 
+
 def read_manifest(path: str | Path) -> list[Track]:
     """Every track of a manifest, paths made absolute against the manifest's folder.
 
@@ -189,8 +207,10 @@ def read_manifest(path: str | Path) -> list[Track]:
                 continue
             track = _parse_record(_load_json(text, where), where, base)
             if track.id in first_seen:
-                raise DatasetError(f"{where}: duplicate track id {track.id!r} "
-                                   f"(first on line {first_seen[track.id]})")
+                raise DatasetError(
+                    f"{where}: duplicate track id {track.id!r} "
+                    f"(first on line {first_seen[track.id]})"
+                )
             first_seen[track.id] = number
             tracks.append(track)
     return tracks
@@ -229,8 +249,13 @@ def _parse_record(record: Any, where: str, base: Path) -> Track:
     meta = record.get("meta", {})
     if not isinstance(meta, dict):
         raise DatasetError(f"{where}: 'meta' must be an object")
-    return Track(id=track_id, path=_absolute(base / path), tags=_unique(tags),
-                 attributes=attributes, meta=meta)
+    return Track(
+        id=track_id,
+        path=_absolute(base / path),
+        tags=_unique(tags),
+        attributes=attributes,
+        meta=meta,
+    )
 
 
 def _check_attributes(attributes: Any, where: str) -> dict[str, float]:
@@ -238,9 +263,14 @@ def _check_attributes(attributes: Any, where: str) -> dict[str, float]:
         raise DatasetError(f"{where}: 'attributes' must be an object of name: likelihood")
     checked = {}
     for name, value in attributes.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not 0.0 <= float(value) <= 1.0:
-            raise DatasetError(f"{where}: attribute {name!r} must be a number in [0, 1], got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not 0.0 <= float(value) <= 1.0
+        ):
+            raise DatasetError(
+                f"{where}: attribute {name!r} must be a number in [0, 1], got {value!r}"
+            )
         checked[name] = float(value)
     return checked
 
@@ -259,8 +289,10 @@ def write_manifest(path: str | Path, tracks: Iterable[Track]) -> None:
     for index, track in enumerate(tracks):
         record = _track_record(track, folder)
         if record["id"] in first_seen:
-            raise DatasetError(f"{path}: tracks {first_seen[record['id']]} and {index} share the id "
-                               f"{record['id']!r}")
+            raise DatasetError(
+                f"{path}: tracks {first_seen[record['id']]} and {index} share the id "
+                f"{record['id']!r}"
+            )
         first_seen[record["id"]] = index
         try:
             lines.append(json.dumps(record, ensure_ascii=False, allow_nan=False))
@@ -275,8 +307,11 @@ def _track_record(track: Track, folder: Path) -> dict[str, Any]:
         raise DatasetError(f"track {track.id!r}: the id must be a non-empty string")
     if isinstance(track.tags, str) or not all(isinstance(t, str) and t for t in track.tags):
         raise DatasetError(f"track {track.id!r}: tags must be a list of non-empty strings")
-    record: dict[str, Any] = {"id": track.id, "path": _manifest_path(Path(track.path), folder),
-                              "tags": list(track.tags)}
+    record: dict[str, Any] = {
+        "id": track.id,
+        "path": _manifest_path(Path(track.path), folder),
+        "tags": list(track.tags),
+    }
     if track.attributes:
         record["attributes"] = _check_attributes(dict(track.attributes), f"track {track.id!r}")
     if track.meta:
@@ -292,7 +327,9 @@ def _manifest_path(path: Path, folder: Path) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
@@ -315,9 +352,15 @@ def _file_mode(path: Path) -> int:
 
 # --- FMA (+ OpenMIC-2018) ----------------------------------------------------------------
 
-def import_fma(metadata_dir: str | Path, audio_dir: str | Path, openmic_npz: str | Path | None = None,
-               genre_field: str = "genres", out: str | Path | None = None,
-               report: ImportReport | None = None) -> list[Track]:
+
+def import_fma(
+    metadata_dir: str | Path,
+    audio_dir: str | Path,
+    openmic_npz: str | Path | None = None,
+    genre_field: str = "genres",
+    out: str | Path | None = None,
+    report: ImportReport | None = None,
+) -> list[Track]:
     """Tracks of the Free Music Archive tagged with their genre titles (paper, section 5.1).
 
     `metadata_dir` is FMA's fma_metadata folder (or the folder holding it) with tracks.csv and
@@ -336,7 +379,9 @@ def import_fma(metadata_dir: str | Path, audio_dir: str | Path, openmic_npz: str
     genre_titles = read_fma_genres(metadata_dir / "genres.csv")
     instruments = load_openmic(openmic_npz) if openmic_npz is not None else None
     tracks, listed = [], set()
-    for number, genres, meta in _read_fma_tracks(metadata_dir / "tracks.csv", genre_field, genre_titles):
+    for number, genres, meta in _read_fma_tracks(
+        metadata_dir / "tracks.csv", genre_field, genre_titles
+    ):
         listed.add(number)
         track_id = f"{number:06d}"
         tags = _unique(clean_tag(title) for title in genres)
@@ -370,12 +415,16 @@ def read_fma_genres(path: str | Path) -> dict[int, str]:
     with _open_csv(path) as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or not {"genre_id", "title"} <= set(reader.fieldnames):
-            raise DatasetError(f"{path}: expected FMA's genres.csv with 'genre_id' and 'title' columns")
+            raise DatasetError(
+                f"{path}: expected FMA's genres.csv with 'genre_id' and 'title' columns"
+            )
         titles = {}
         for row in reader:
             genre_id = (row["genre_id"] or "").strip()
             if not genre_id.isdigit() or not (row["title"] or "").strip():
-                raise DatasetError(f"{path}:{reader.line_num}: expected a numeric genre_id and a title")
+                raise DatasetError(
+                    f"{path}:{reader.line_num}: expected a numeric genre_id and a title"
+                )
             titles[int(genre_id)] = row["title"].strip()
     if not titles:
         raise DatasetError(f"{path}: no genres")
@@ -391,8 +440,9 @@ def _open_csv(path: Path) -> IO[str]:
         raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def _read_fma_tracks(path: Path, genre_field: str,
-                     genre_titles: Mapping[int, str]) -> Iterator[tuple[int, list[str], dict[str, str]]]:
+def _read_fma_tracks(
+    path: Path, genre_field: str, genre_titles: Mapping[int, str]
+) -> Iterator[tuple[int, list[str], dict[str, str]]]:
     """(track number, genre titles, meta) for every row of FMA's tracks.csv.
 
     tracks.csv was written by pandas with two-level columns, so it has three header rows:
@@ -411,8 +461,11 @@ def _read_fma_tracks(path: Path, genre_field: str,
                     continue
                 where = f"{path}:{reader.line_num}"
                 cell = _cell(row, columns, ("track", genre_field))
-                yield _fma_track_number(row[0], where), _genre_titles(cell, genre_titles, where), \
-                    _fma_meta(row, columns)
+                yield (
+                    _fma_track_number(row[0], where),
+                    _genre_titles(cell, genre_titles, where),
+                    _fma_meta(row, columns),
+                )
         except (StopIteration, csv.Error, UnicodeDecodeError) as exc:
             raise DatasetError(f"{path}: not FMA's tracks.csv ({exc or 'too short'})") from None
 
@@ -440,7 +493,7 @@ def _fma_track_number(text: str, where: str) -> int:
 
 
 def _genre_titles(cell: str, genre_titles: Mapping[int, str], where: str) -> list[str]:
-    """"[21, 76]" -> their titles; a cell that is not a list ('genre_top') is a title already."""
+    """ "[21, 76]" -> their titles; a cell that is not a list ('genre_top') is a title already."""
     if not cell.startswith("["):
         return [cell] if cell else []
     inner = cell.strip("[]").strip()
@@ -454,7 +507,11 @@ def _genre_titles(cell: str, genre_titles: Mapping[int, str], where: str) -> lis
 
 
 def _fma_meta(row: list[str], columns: Mapping[tuple[str, str], int]) -> dict[str, str]:
-    wanted = {"title": ("track", "title"), "artist": ("artist", "name"), "album": ("album", "title")}
+    wanted = {
+        "title": ("track", "title"),
+        "artist": ("artist", "name"),
+        "album": ("album", "title"),
+    }
     return {name: value for name, key in wanted.items() if (value := _cell(row, columns, key))}
 
 
@@ -477,7 +534,9 @@ def load_openmic(path: str | Path) -> dict[int, dict[str, float]]:
     for row, key in enumerate(keys):
         head = str(key).split("_")[0]
         if not head.isdigit():
-            raise DatasetError(f"{path}: sample_key {str(key)!r} does not start with an FMA track id")
+            raise DatasetError(
+                f"{path}: sample_key {str(key)!r} does not start with an FMA track id"
+            )
         rows.setdefault(int(head), []).append(row)
     result = {}
     for number, indices in rows.items():
@@ -505,16 +564,27 @@ def _openmic_arrays(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise DatasetError(f"{path}: not a readable .npz archive ({exc})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DatasetError(f"{path}: expected an .npz archive (Y_true, Y_mask, sample_key), got one array")
+        raise DatasetError(
+            f"{path}: expected an .npz archive (Y_true, Y_mask, sample_key), got one array"
+        )
     with archive:
         missing = [k for k in ("Y_true", "Y_mask", "sample_key") if k not in archive.files]
         if missing:
             raise DatasetError(f"{path}: missing array(s) {', '.join(missing)}")
-        y_true, y_mask, keys = (_npz_array(archive, path, k) for k in ("Y_true", "Y_mask", "sample_key"))
+        y_true, y_mask, keys = (
+            _npz_array(archive, path, k) for k in ("Y_true", "Y_mask", "sample_key")
+        )
     n = len(OPENMIC_INSTRUMENTS)
-    if y_true.ndim != 2 or y_true.shape[1] != n or y_mask.shape != y_true.shape or keys.shape != (len(y_true),):
-        raise DatasetError(f"{path}: expected Y_true and Y_mask [n, {n}] and sample_key [n], got "
-                           f"{y_true.shape}, {y_mask.shape}, {keys.shape}")
+    if (
+        y_true.ndim != 2
+        or y_true.shape[1] != n
+        or y_mask.shape != y_true.shape
+        or keys.shape != (len(y_true),)
+    ):
+        raise DatasetError(
+            f"{path}: expected Y_true and Y_mask [n, {n}] and sample_key [n], got "
+            f"{y_true.shape}, {y_mask.shape}, {keys.shape}"
+        )
     if keys.dtype.kind not in "US":
         raise DatasetError(f"{path}: sample_key must hold strings, got dtype {keys.dtype}")
     y_true = y_true.astype(np.float64)
@@ -541,9 +611,17 @@ def _npz_array(archive: Any, path: Path, key: str) -> np.ndarray:
 
 # --- MSD + Last.fm -----------------------------------------------------------------------
 
-def import_msd(tags_source: str | Path, audio_dir: str | Path, genre_filter: str | Path | None = None,
-               vectors: Any = None, min_tag_count: int = 1, min_score: float = 0.0,
-               out: str | Path | None = None, report: ImportReport | None = None) -> list[Track]:
+
+def import_msd(
+    tags_source: str | Path,
+    audio_dir: str | Path,
+    genre_filter: str | Path | None = None,
+    vectors: Any = None,
+    min_tag_count: int = 1,
+    min_score: float = 0.0,
+    out: str | Path | None = None,
+    report: ImportReport | None = None,
+) -> list[Track]:
     """Million Song Dataset tracks with their Last.fm tags (paper, section 5.2).
 
     `tags_source` is the Last.fm dataset as `lastfm_tags.db` (SQLite) or as its folder of
@@ -567,7 +645,9 @@ def import_msd(tags_source: str | Path, audio_dir: str | Path, genre_filter: str
     audio_dir = _absolute(audio_dir)
     if min_tag_count < 1:
         raise ValueError(f"min_tag_count must be at least 1, got {min_tag_count}")
-    label_of = _TagMapper(_read_genre_filter(genre_filter) if genre_filter is not None else None, vectors)
+    label_of = _TagMapper(
+        _read_genre_filter(genre_filter) if genre_filter is not None else None, vectors
+    )
     candidates = []
     for tid, raw_tags, meta in _read_lastfm(Path(tags_source)):
         scores: dict[str, float] = {}
@@ -657,7 +737,9 @@ def _read_lastfm(source: Path) -> Iterator[tuple[str, list[tuple[str, float]], d
     raise DatasetError(f"{source}: no such Last.fm tag database or folder")
 
 
-def _read_lastfm_sqlite(path: Path) -> Iterator[tuple[str, list[tuple[str, float]], dict[str, str]]]:
+def _read_lastfm_sqlite(
+    path: Path,
+) -> Iterator[tuple[str, list[tuple[str, float]], dict[str, str]]]:
     """(track id, [(tag, score)], {}) from lastfm_tags.db, opened read-only.
 
     Its three tables link by row id: tid_tag.tid = tids.ROWID and tid_tag.tag = tags.ROWID.
@@ -669,12 +751,19 @@ def _read_lastfm_sqlite(path: Path) -> Iterator[tuple[str, list[tuple[str, float
             raise DatasetError(f"{path}: not an SQLite database (expected lastfm_tags.db)")
     connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
     try:
-        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {
+            name
+            for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
         if not {"tids", "tags", "tid_tag"} <= tables:
-            raise DatasetError(f"{path}: expected tables tids, tags and tid_tag, found {sorted(tables)}")
-        query = ("SELECT tids.tid, tags.tag, tid_tag.val FROM tid_tag "
-                 "JOIN tids ON tids.ROWID = tid_tag.tid JOIN tags ON tags.ROWID = tid_tag.tag "
-                 "ORDER BY tid_tag.tid")
+            raise DatasetError(
+                f"{path}: expected tables tids, tags and tid_tag, found {sorted(tables)}"
+            )
+        query = (
+            "SELECT tids.tid, tags.tag, tid_tag.val FROM tid_tag "
+            "JOIN tids ON tids.ROWID = tid_tag.tid JOIN tags ON tags.ROWID = tid_tag.tag "
+            "ORDER BY tid_tag.tid"
+        )
         for tid, rows in itertools.groupby(connection.execute(query), key=lambda row: row[0]):
             yield str(tid), [(str(tag), _score(score, path)) for _, tag, score in rows], {}
     except sqlite3.Error as exc:
@@ -683,7 +772,9 @@ def _read_lastfm_sqlite(path: Path) -> Iterator[tuple[str, list[tuple[str, float
         connection.close()
 
 
-def _read_lastfm_json(folder: Path) -> Iterator[tuple[str, list[tuple[str, float]], dict[str, str]]]:
+def _read_lastfm_json(
+    folder: Path,
+) -> Iterator[tuple[str, list[tuple[str, float]], dict[str, str]]]:
     """(track id, [(tag, score)], meta) from the Last.fm JSON folder (A/B/C/TRABC....json)."""
     files = sorted(folder.rglob("*.json"))
     if not files:
@@ -697,7 +788,11 @@ def _read_lastfm_json(folder: Path) -> Iterator[tuple[str, list[tuple[str, float
         if not isinstance(tags, list) or not all(isinstance(t, list) and len(t) == 2 for t in tags):
             raise DatasetError(f"{path}: expected an object with 'tags': [[tag, score], ...]")
         tid = str(record.get("track_id") or path.stem)
-        meta = {k: record[k] for k in ("title", "artist") if isinstance(record.get(k), str) and record[k]}
+        meta = {
+            k: record[k]
+            for k in ("title", "artist")
+            if isinstance(record.get(k), str) and record[k]
+        }
         yield tid, [(str(tag), _score(score, path)) for tag, score in tags], meta
 
 
@@ -742,8 +837,14 @@ def _drop_rare_tags(tracks: list[Track], min_tag_count: int, report: ImportRepor
 
 # --- a folder of tagged files ------------------------------------------------------------
 
-def import_folder(folder: str | Path, fields: Sequence[str] = FOLDER_FIELDS, out: str | Path | None = None,
-                  report: ImportReport | None = None, keep_untagged: bool = False) -> list[Track]:
+
+def import_folder(
+    folder: str | Path,
+    fields: Sequence[str] = FOLDER_FIELDS,
+    out: str | Path | None = None,
+    report: ImportReport | None = None,
+    keep_untagged: bool = False,
+) -> list[Track]:
     """Every audio file under `folder`, tagged from its own metadata (see read_file_tags).
 
     The track id is the file's path relative to `folder` ('/'-separated), unique and stable as
@@ -812,18 +913,38 @@ class _MetadataError(DatasetError):
 # listed is looked up as TXXX:<FIELD> (ID3), ----:com.apple.iTunes:<FIELD> (MP4), WM/<Field>
 # (ASF) and <field> (Vorbis comments, APE).
 _FIELD_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
-    "id3": {"genre": ("TCON",), "mood": ("TMOO", "TXXX:MOOD"), "grouping": ("TIT1", "GRP1", "TXXX:GROUPING"),
-            "title": ("TIT2",), "artist": ("TPE1",), "album": ("TALB",)},
-    "mp4": {"genre": ("©gen",), "mood": ("----:com.apple.iTunes:MOOD",), "grouping": ("©grp",),
-            "title": ("©nam",), "artist": ("©ART",), "album": ("©alb",)},
-    "asf": {"genre": ("WM/Genre",), "mood": ("WM/Mood",), "grouping": ("WM/ContentGroupDescription",),
-            "title": ("Title",), "artist": ("Author",), "album": ("WM/AlbumTitle",)},
+    "id3": {
+        "genre": ("TCON",),
+        "mood": ("TMOO", "TXXX:MOOD"),
+        "grouping": ("TIT1", "GRP1", "TXXX:GROUPING"),
+        "title": ("TIT2",),
+        "artist": ("TPE1",),
+        "album": ("TALB",),
+    },
+    "mp4": {
+        "genre": ("©gen",),
+        "mood": ("----:com.apple.iTunes:MOOD",),
+        "grouping": ("©grp",),
+        "title": ("©nam",),
+        "artist": ("©ART",),
+        "album": ("©alb",),
+    },
+    "asf": {
+        "genre": ("WM/Genre",),
+        "mood": ("WM/Mood",),
+        "grouping": ("WM/ContentGroupDescription",),
+        "title": ("Title",),
+        "artist": ("Author",),
+        "album": ("WM/AlbumTitle",),
+    },
     "plain": {"grouping": ("GROUPING", "CONTENTGROUP")},
 }
 _ID3V1_GENRE = re.compile(r"^\((\d+)\)$")
 
 
-def read_file_tags(path: str | Path, fields: Sequence[str] = FOLDER_FIELDS) -> tuple[list[str], dict[str, str]]:
+def read_file_tags(
+    path: str | Path, fields: Sequence[str] = FOLDER_FIELDS
+) -> tuple[list[str], dict[str, str]]:
     """(tags, meta) from one audio file's own metadata, read with mutagen.
 
     Tags are the values of `fields` (genre, mood, grouping, or any other field name), cleaned
@@ -885,10 +1006,16 @@ def _key_index(tags: Any) -> dict[str, list[str]]:
     return index
 
 
-def _field_values(tags: Any, container: str, index: Mapping[str, list[str]], name: str) -> list[str]:
+def _field_values(
+    tags: Any, container: str, index: Mapping[str, list[str]], name: str
+) -> list[str]:
     keys = _FIELD_KEYS[container].get(name.lower())
     if keys is None:
-        fallback = {"id3": f"TXXX:{name}", "mp4": f"----:com.apple.iTunes:{name}", "asf": f"WM/{name}"}
+        fallback = {
+            "id3": f"TXXX:{name}",
+            "mp4": f"----:com.apple.iTunes:{name}",
+            "asf": f"WM/{name}",
+        }
         keys = tuple(k for k in (fallback.get(container), name) if k)
     values = []
     for key in keys:

@@ -41,9 +41,9 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -58,7 +58,9 @@ from zsl_core.vectors import normalise_tag
 from zsl_core.word_space import GLOVE_VECTORS, WordSpace, load_word_space
 
 DEFAULT_TOP_T = 10  # Norouzi et al.'s choice; fewer makes embeddings jumpy, more blurs them
-DEFAULT_VECTORS = GLOVE_VECTORS  # the classic word vectors (`--vectors glove`); the default space is MiniLM
+DEFAULT_VECTORS = (
+    GLOVE_VECTORS  # the classic word vectors (`--vectors glove`); the default space is MiniLM
+)
 BACKBONE_MODEL = "MSD_musicnn"  # its penultimate layer saw the widest range of real music
 FEATURE_DIM = 200
 MSD, MTT = "MSD_musicnn", "MTT_musicnn"
@@ -70,19 +72,31 @@ class SeenLabel:
     detector that scores it), its anchor words."""
 
     name: str
-    members: tuple[tuple[str, str], ...]  # (model name, tag exactly as the model's config spells it)
+    members: tuple[
+        tuple[str, str], ...
+    ]  # (model name, tag exactly as the model's config spells it)
     anchors: tuple[str, ...]
     kind: TagKind = TagKind.OTHER
 
 
-def _label(kind: TagKind, name: str, msd: Iterable[str] = (), mtt: Iterable[str] = (),
-           anchors: Iterable[str] | None = None) -> SeenLabel:
+def _label(
+    kind: TagKind,
+    name: str,
+    msd: Iterable[str] = (),
+    mtt: Iterable[str] = (),
+    anchors: Iterable[str] | None = None,
+) -> SeenLabel:
     members = tuple((MSD, t) for t in msd) + tuple((MTT, t) for t in mtt)
     return SeenLabel(name, members, tuple(anchors) if anchors else (name,), kind)
 
 
-GENRE, MOOD, INSTRUMENT, ERA, CHARACTER = (TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT,
-                                           TagKind.ERA, TagKind.CHARACTER)
+GENRE, MOOD, INSTRUMENT, ERA, CHARACTER = (
+    TagKind.GENRE,
+    TagKind.MOOD,
+    TagKind.INSTRUMENT,
+    TagKind.ERA,
+    TagKind.CHARACTER,
+)
 SPEECH = "spoken word"  # the label the speech detector scores (`zsl_core.speech`), not musicnn
 
 
@@ -95,19 +109,40 @@ SPEECH = "spoken word"  # the label the speech detector scores (`zsl_core.speech
 SEEN_LABELS: tuple[SeenLabel, ...] = (
     _label(GENRE, "rock", ["rock"], ["rock"]),
     _label(GENRE, "pop", ["pop"], ["pop"]),
-    _label(GENRE, "alternative rock", ["alternative", "alternative rock"], anchors=["alternative", "rock"]),
+    _label(
+        GENRE,
+        "alternative rock",
+        ["alternative", "alternative rock"],
+        anchors=["alternative", "rock"],
+    ),
     _label(GENRE, "indie", ["indie"]),
-    _label(GENRE, "electronic", ["electronic", "electronica"], ["electronic"], anchors=["electronic", "electronica"]),
-    _label(INSTRUMENT, "female vocals", ["female vocalists", "female vocalist"],
-           ["female", "woman", "female vocal", "female voice"], anchors=["female", "vocals"]),
+    _label(
+        GENRE,
+        "electronic",
+        ["electronic", "electronica"],
+        ["electronic"],
+        anchors=["electronic", "electronica"],
+    ),
+    _label(
+        INSTRUMENT,
+        "female vocals",
+        ["female vocalists", "female vocalist"],
+        ["female", "woman", "female vocal", "female voice"],
+        anchors=["female", "vocals"],
+    ),
     _label(GENRE, "dance", ["dance"], ["dance"]),
     _label(ERA, "00s", ["00s"]),
     _label(GENRE, "jazz", ["jazz"]),
     _label(MOOD, "beautiful", ["beautiful"]),
     _label(GENRE, "metal", ["metal", "heavy metal"], ["metal"], anchors=["heavy", "metal"]),
     _label(MOOD, "chill", ["chillout", "chill"], anchors=["chill", "relaxing", "mellow"]),
-    _label(INSTRUMENT, "male vocals", ["male vocalists"], ["male", "man", "male vocal", "male voice"],
-           anchors=["male", "vocals"]),
+    _label(
+        INSTRUMENT,
+        "male vocals",
+        ["male vocalists"],
+        ["male", "man", "male vocal", "male voice"],
+        anchors=["male", "vocals"],
+    ),
     _label(GENRE, "classic rock", ["classic rock"], anchors=["classic", "rock"]),
     _label(GENRE, "soul", ["soul"]),
     _label(GENRE, "indie rock", ["indie rock"], anchors=["indie", "rock"]),
@@ -149,7 +184,12 @@ SEEN_LABELS: tuple[SeenLabel, ...] = (
     _label(INSTRUMENT, "piano", mtt=["piano"]),
     _label(CHARACTER, "beats", mtt=["beat", "beats"], anchors=["beats", "drums"]),
     _label(INSTRUMENT, "violin", mtt=["violin"]),
-    _label(INSTRUMENT, "vocals", mtt=["vocal", "vocals", "voice", "singing"], anchors=["vocals", "singing"]),
+    _label(
+        INSTRUMENT,
+        "vocals",
+        mtt=["vocal", "vocals", "voice", "singing"],
+        anchors=["vocals", "singing"],
+    ),
     _label(INSTRUMENT, "synth", mtt=["synth"]),
     _label(GENRE, "indian", mtt=["indian"], anchors=["indian", "raga"]),
     _label(GENRE, "opera", mtt=["opera"]),
@@ -175,6 +215,7 @@ NEGATION_TAGS = frozenset({"no vocals", "no vocal", "no voice"})
 
 # --- devices and shared network instances ----------------------------------------------------
 
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """'auto' -> CUDA when available, else CPU; anything else as torch understands it."""
     if str(device) == "auto":
@@ -186,7 +227,9 @@ def resolve_precision(precision: str = "fp32", device: str | torch.device = "aut
     """'fp32' or 'bf16' for the musicnn front end; 'auto' is bf16 only on a CPU that multiplies
     bf16 natively (AVX512-BF16/AMX). Resolved here so an index can record which one made its scores."""
     if precision not in musicnn.PRECISIONS:
-        raise ModelError(f"precision must be one of {', '.join(musicnn.PRECISIONS)}, got {precision!r}")
+        raise ModelError(
+            f"precision must be one of {', '.join(musicnn.PRECISIONS)}, got {precision!r}"
+        )
     if precision == "auto":
         on_cpu = resolve_device(device).type == "cpu"
         return "bf16" if on_cpu and musicnn.cpu_has_fast_bf16() else "fp32"
@@ -211,6 +254,7 @@ def segments_to_patches(segments: Sequence[np.ndarray]) -> np.ndarray:
 
 # --- the tagger -------------------------------------------------------------------------------
 
+
 class DefaultTagger(Tagger):
     """musicnn (MSD + MTT) + word vectors through ConSE, behind the shared `Tagger` interface.
 
@@ -225,9 +269,14 @@ class DefaultTagger(Tagger):
     seen_score_kind = ScoreKind.PROBABILITY
     _MEMO_SIZE = 4096
 
-    def __init__(self, models: dict[str, musicnn.MusicnnModel], vectors: WordSpace,
-                 labels: Sequence[SeenLabel] = SEEN_LABELS, top_t: int = DEFAULT_TOP_T,
-                 batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        models: dict[str, musicnn.MusicnnModel],
+        vectors: WordSpace,
+        labels: Sequence[SeenLabel] = SEEN_LABELS,
+        top_t: int = DEFAULT_TOP_T,
+        batch_size: int = 64,
+    ) -> None:
         if top_t < 1:
             raise ValueError(f"top_t must be at least 1, got {top_t}")
         self.models = dict(models)
@@ -324,12 +373,22 @@ class DefaultTagger(Tagger):
         probabilities *given that it is music*, so every music label is then scaled by
         (1 - P(speech)): a spoken text keeps no "techno" that would be searched and proposed.
         """
-        music = np.array([0.0 if rows[0][0] == SPEECH else max(float(mean_taggrams[m][i]) for m, i in rows)
-                          for rows in self._members], dtype=np.float32)
+        music = np.array(
+            [
+                0.0 if rows[0][0] == SPEECH else max(float(mean_taggrams[m][i]) for m, i in rows)
+                for rows in self._members
+            ],
+            dtype=np.float32,
+        )
         low = float(np.asarray(mean_taggrams.get(SPEECH, [0.0])).reshape(-1)[0])
         speech = speech_probability(low, float(music.sum()))
-        return np.array([speech if rows[0][0] == SPEECH else (1.0 - speech) * music[row]
-                         for row, rows in enumerate(self._members)], dtype=np.float32)
+        return np.array(
+            [
+                speech if rows[0][0] == SPEECH else (1.0 - speech) * music[row]
+                for row, rows in enumerate(self._members)
+            ],
+            dtype=np.float32,
+        )
 
     def analyse_segments(self, segments: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """What the library caches per track: seen-label probabilities [n_seen] and musicnn features [200].
@@ -340,8 +399,10 @@ class DefaultTagger(Tagger):
         penultimate = means.get("penultimate")
         if penultimate is None:  # a tagger built without the MSD network
             penultimate = np.zeros(FEATURE_DIM, np.float32)
-        return {"probabilities": self.merge_probabilities(means),
-                "penultimate": np.asarray(penultimate, np.float32)}
+        return {
+            "probabilities": self.merge_probabilities(means),
+            "penultimate": np.asarray(penultimate, np.float32),
+        }
 
     def analyse_file(self, path: str | Path, n_windows: int | None = None) -> dict[str, np.ndarray]:
         """`analyse_segments` of a file: the whole track, or `n_windows` 3-s windows (AudioError if undecodable)."""
@@ -362,8 +423,9 @@ class DefaultTagger(Tagger):
         weights[order] = p[order] / total if total > 0 else 1.0 / len(order)
         return weights
 
-    def track_embedding_from_probabilities(self, probabilities: np.ndarray,
-                                           top_t: int | None = None) -> np.ndarray:
+    def track_embedding_from_probabilities(
+        self, probabilities: np.ndarray, top_t: int | None = None
+    ) -> np.ndarray:
         """The ConSE embedding [dim], unit length, of seen-label probabilities (e.g. cached ones)."""
         p = self._check_probabilities(probabilities)
         combined = self.conse_weights(p, top_t) @ self.label_vectors
@@ -372,13 +434,17 @@ class DefaultTagger(Tagger):
         return embedding
 
     def embed_segments(self, segments: Sequence[np.ndarray]) -> np.ndarray:
-        return self.track_embedding_from_probabilities(self.analyse_segments(segments)["probabilities"])
+        return self.track_embedding_from_probabilities(
+            self.analyse_segments(segments)["probabilities"]
+        )
 
     def _check_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
         p = np.asarray(probabilities, dtype=np.float32).reshape(-1)
         if p.shape[0] != len(self.labels) or not np.all(np.isfinite(p)):
-            raise ModelError(f"default model: expected {len(self.labels)} finite probabilities, "
-                             f"got shape {np.shape(probabilities)}")
+            raise ModelError(
+                f"default model: expected {len(self.labels)} finite probabilities, "
+                f"got shape {np.shape(probabilities)}"
+            )
         return p
 
     def _remember(self, embedding: np.ndarray, probabilities: np.ndarray) -> None:
@@ -427,39 +493,79 @@ class DefaultTagger(Tagger):
         return normalise_tag(word) in self._aliases
 
     # --- prediction --------------------------------------------------------------------------
-    def predict_probabilities(self, probabilities: np.ndarray, top_k: int = 10,
-                              vocabulary: Sequence[str] | None = None, path: str = "") -> Prediction:
+    def predict_probabilities(
+        self,
+        probabilities: np.ndarray,
+        top_k: int = 10,
+        vocabulary: Sequence[str] | None = None,
+        path: str = "",
+    ) -> Prediction:
         """Tags from cached seen-label probabilities: seen with probabilities, unseen with cosines."""
         p = self._check_probabilities(probabilities)
         embedding = self.track_embedding_from_probabilities(p)
         return self._prediction(embedding, p, top_k, vocabulary, path)
 
-    def predict_embedding(self, track_embedding: np.ndarray, top_k: int = 10,
-                          vocabulary: Sequence[str] | None = None, path: str = "") -> Prediction:
-        return self._prediction(np.asarray(track_embedding, np.float32),
-                                self.seen_scores(track_embedding), top_k, vocabulary, path)
+    def predict_embedding(
+        self,
+        track_embedding: np.ndarray,
+        top_k: int = 10,
+        vocabulary: Sequence[str] | None = None,
+        path: str = "",
+    ) -> Prediction:
+        return self._prediction(
+            np.asarray(track_embedding, np.float32),
+            self.seen_scores(track_embedding),
+            top_k,
+            vocabulary,
+            path,
+        )
 
-    def predict_scores(self, track_embedding: np.ndarray, seen_scores: np.ndarray, top_k: int = 10,
-                       vocabulary: Sequence[str] | None = None, path: str = "") -> Prediction:
+    def predict_scores(
+        self,
+        track_embedding: np.ndarray,
+        seen_scores: np.ndarray,
+        top_k: int = 10,
+        vocabulary: Sequence[str] | None = None,
+        path: str = "",
+    ) -> Prediction:
         """Tags from a stored embedding and stored seen-label probabilities (the library's cache)."""
-        return self._prediction(np.asarray(track_embedding, np.float32).reshape(-1),
-                                self._check_probabilities(seen_scores), top_k, vocabulary, path)
+        return self._prediction(
+            np.asarray(track_embedding, np.float32).reshape(-1),
+            self._check_probabilities(seen_scores),
+            top_k,
+            vocabulary,
+            path,
+        )
 
-    def predict(self, path: str | Path, top_k: int = 10, vocabulary: Sequence[str] | None = None,
-                n_windows: int | None = None) -> Prediction:
+    def predict(
+        self,
+        path: str | Path,
+        top_k: int = 10,
+        vocabulary: Sequence[str] | None = None,
+        n_windows: int | None = None,
+    ) -> Prediction:
         analysis = self.analyse_file(path, n_windows)
         return self.predict_probabilities(analysis["probabilities"], top_k, vocabulary, str(path))
 
-    def _prediction(self, embedding: np.ndarray, seen_scores: np.ndarray, top_k: int,
-                    vocabulary: Sequence[str] | None, path: str) -> Prediction:
+    def _prediction(
+        self,
+        embedding: np.ndarray,
+        seen_scores: np.ndarray,
+        top_k: int,
+        vocabulary: Sequence[str] | None,
+        path: str,
+    ) -> Prediction:
         order = np.argsort(-seen_scores, kind="stable")[:top_k]
-        seen = [TagScore(self.seen_labels[i], float(seen_scores[i]), True, self.labels[i].kind)
-                for i in order]
+        seen = [
+            TagScore(self.seen_labels[i], float(seen_scores[i]), True, self.labels[i].kind)
+            for i in order
+        ]
         unseen, missing = self._unseen(seen_scores, vocabulary or (), top_k)
         return Prediction(path=path, seen=seen, unseen=unseen, missing_words=missing)
 
-    def _unseen(self, seen_scores: np.ndarray, vocabulary: Sequence[str],
-                top_k: int) -> tuple[list[TagScore], list[str]]:
+    def _unseen(
+        self, seen_scores: np.ndarray, vocabulary: Sequence[str], top_k: int
+    ) -> tuple[list[TagScore], list[str]]:
         """Best vocabulary words that are not seen labels (nor raw tags merged into one), each
         with the probability read off the seen labels' (`word_affinities`)."""
         candidates = list(dict.fromkeys(w for w in vocabulary if not self.is_seen(w)))
@@ -475,15 +581,27 @@ class DefaultTagger(Tagger):
         for i in order:
             kind = kind_of(found[i]) if kind_of else TagKind.OTHER
             family = KIND_FAMILIES[kind]
-            grounding = float(sum(affinity[r, i] for r, label in enumerate(self.labels) if label.kind in family))
-            tags.append(TagScore(found[i], float(scores[i]), False, kind, basis=self._basis(affinity[:, i]),
-                                 grounding=round(grounding, 3)))
+            grounding = float(
+                sum(affinity[r, i] for r, label in enumerate(self.labels) if label.kind in family)
+            )
+            tags.append(
+                TagScore(
+                    found[i],
+                    float(scores[i]),
+                    False,
+                    kind,
+                    basis=self._basis(affinity[:, i]),
+                    grounding=round(grounding, 3),
+                )
+            )
         return tags, missing
 
     def _basis(self, column: np.ndarray) -> tuple[tuple[str, float], ...]:
         """The seen labels a new word's probability comes from (shares of 5% and more)."""
         rows = np.argsort(-column, kind="stable")[: self.AFFINITY_K]
-        return tuple((self.seen_labels[r], round(float(column[r]), 3)) for r in rows if column[r] >= 0.05)
+        return tuple(
+            (self.seen_labels[r], round(float(column[r]), 3)) for r in rows if column[r] >= 0.05
+        )
 
     # --- new words on the probability scale ----------------------------------------------------
     AFFINITY_K = 5  # a new word is read off its 5 nearest seen labels
@@ -523,7 +641,9 @@ class DefaultTagger(Tagger):
         matrix = np.stack(columns, axis=1) if columns else np.zeros((n, 0), np.float32)
         return matrix, found, missing
 
-    def vocabulary_affinities(self, words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    def vocabulary_affinities(
+        self, words: Sequence[str]
+    ) -> tuple[np.ndarray, list[str], list[str]]:
         """`word_affinities` of a vocabulary, remembered (the same 1,200 words score every track)."""
         cache = self.__dict__.setdefault("_affinity_cache", {})
         key = tuple(words)
@@ -534,21 +654,27 @@ class DefaultTagger(Tagger):
         matrix, found, missing = cache[key]
         return matrix, list(found), list(missing)
 
-    def score_words(self, embeddings: np.ndarray | None, seen_scores: np.ndarray,
-                    words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
+    def score_words(
+        self, embeddings: np.ndarray | None, seen_scores: np.ndarray, words: Sequence[str]
+    ) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
         """Every track's probability [n, m] for each word (seen or new) from stored seen scores."""
         affinity, found, missing = self.word_affinities(words)
         scores = np.atleast_2d(np.asarray(seen_scores, np.float32)) @ affinity
         return scores, found, missing, ScoreKind.PROBABILITY
 
     def stored_dim(self) -> int:
-        return 0  # a library keeps only the probabilities; embeddings are derived (`track_embeddings`)
+        return (
+            0  # a library keeps only the probabilities; embeddings are derived (`track_embeddings`)
+        )
 
     def track_embeddings(self, stored: np.ndarray, seen_scores: np.ndarray) -> np.ndarray:
         """ConSE embeddings [n, dim] of stored seen-label probabilities [n, n_seen]."""
         p = np.atleast_2d(np.asarray(seen_scores, np.float32))
-        return np.stack([self.track_embedding_from_probabilities(row) for row in p]) if len(p) else \
-            np.zeros((0, self.vectors.dim), np.float32)
+        return (
+            np.stack([self.track_embedding_from_probabilities(row) for row in p])
+            if len(p)
+            else np.zeros((0, self.vectors.dim), np.float32)
+        )
 
     def knows_word(self, word: str) -> bool:
         return normalise_tag(word) in self._aliases or self.vectors.embed(word) is not None
@@ -569,7 +695,9 @@ def _mean_unit(vectors: Sequence[np.ndarray | None]) -> np.ndarray | None:
     return (mean / norm).astype(np.float32) if norm > 1e-12 else None
 
 
-def _read_segments(path: str | Path, n_windows: int | None, window_seconds: float) -> list[np.ndarray]:
+def _read_segments(
+    path: str | Path, n_windows: int | None, window_seconds: float
+) -> list[np.ndarray]:
     if n_windows:
         return list(audio_io.load_windows(path, n_windows, window_seconds, musicnn.SAMPLE_RATE))
     audio = audio_io.load_audio(path, musicnn.SAMPLE_RATE)
@@ -586,16 +714,24 @@ def _cached_tagger(device: str, vectors: str, top_t: int, precision: str = "fp32
     return tagger
 
 
-def load_default_tagger(device: str | torch.device = "auto", vectors_path: str | Path | None = None,
-                        top_t: int = DEFAULT_TOP_T, precision: str = "fp32") -> DefaultTagger:
+def load_default_tagger(
+    device: str | torch.device = "auto",
+    vectors_path: str | Path | None = None,
+    top_t: int = DEFAULT_TOP_T,
+    precision: str = "fp32",
+) -> DefaultTagger:
     """The default tagger, loaded once per process and settings (loading costs about a second).
 
     `vectors_path` swaps in the user's own word vectors (any format WordVectors.load reads).
     `precision`: 'fp32' (default: scores independent of the CPU), 'bf16' (about 1.5x faster scans
     end to end, top tags unchanged on our benchmark) or 'auto' (see `resolve_precision`).
     """
-    return _cached_tagger(str(resolve_device(device)), word_space_name(vectors_path), top_t,
-                          resolve_precision(precision, device))
+    return _cached_tagger(
+        str(resolve_device(device)),
+        word_space_name(vectors_path),
+        top_t,
+        resolve_precision(precision, device),
+    )
 
 
 def word_space_name(vectors: str | Path | None) -> str:
@@ -609,16 +745,24 @@ def word_space_name(vectors: str | Path | None) -> str:
 
 # --- frozen backbone for `zsl-core train --backbone musicnn` ---------------------------------
 
-def musicnn_features(segments: Sequence[np.ndarray], device: str | torch.device = "auto",
-                     batch_size: int = 64) -> np.ndarray:
+
+def musicnn_features(
+    segments: Sequence[np.ndarray], device: str | torch.device = "auto", batch_size: int = 64
+) -> np.ndarray:
     """Pretrained audio features [200] of 16 kHz segments: MSD musicnn's penultimate layer, patch mean."""
     model = _musicnn_model(BACKBONE_MODEL, str(resolve_device(device)))
-    return model.extract_patches(segments_to_patches(segments), batch_size)["penultimate"].mean(axis=0)
+    return model.extract_patches(segments_to_patches(segments), batch_size)["penultimate"].mean(
+        axis=0
+    )
 
 
-def musicnn_features_many(paths: Sequence[str | Path], n_windows: int | None = None,
-                          device: str | torch.device = "auto", batch_size: int = 64,
-                          progress: bool = False) -> tuple[np.ndarray, list[int], list[ZslError]]:
+def musicnn_features_many(
+    paths: Sequence[str | Path],
+    n_windows: int | None = None,
+    device: str | torch.device = "auto",
+    batch_size: int = 64,
+    progress: bool = False,
+) -> tuple[np.ndarray, list[int], list[ZslError]]:
     """Features [n_ok, 200] of many files, patches of several files batched together.
 
     Returns the features of the files that decoded, their indices into `paths`, and one
@@ -633,10 +777,12 @@ def musicnn_features_many(paths: Sequence[str | Path], n_windows: int | None = N
     def flush() -> None:
         if not pending:
             return
-        penultimate = model.extract_patches(np.concatenate([p for _, p in pending]), batch_size)["penultimate"]
+        penultimate = model.extract_patches(np.concatenate([p for _, p in pending]), batch_size)[
+            "penultimate"
+        ]
         start = 0
         for index, patches in pending:
-            features.append(penultimate[start:start + len(patches)].mean(axis=0))
+            features.append(penultimate[start : start + len(patches)].mean(axis=0))
             ok.append(index)
             start += len(patches)
         pending.clear()
@@ -656,5 +802,9 @@ def musicnn_features_many(paths: Sequence[str | Path], n_windows: int | None = N
         if sum(len(p) for _, p in pending) >= 4 * batch_size:
             flush()
     flush()
-    matrix = np.stack(features).astype(np.float32) if features else np.zeros((0, FEATURE_DIM), np.float32)
+    matrix = (
+        np.stack(features).astype(np.float32)
+        if features
+        else np.zeros((0, FEATURE_DIM), np.float32)
+    )
     return matrix, ok, errors

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -43,6 +43,7 @@ PATCH_FRAMES = 187  # 3 seconds
 
 
 # --- resampling --------------------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=32)
 def _sinc_kernel(orig: int, new: int) -> tuple[np.ndarray, int]:
@@ -101,14 +102,18 @@ def resample(audio: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
     width = banded.shape[0]  # step + 2 * half
     # Zero-pad so row r covers inputs [r * step - half, r * step + step + half).
     padded = np.zeros((n_rows - 1) * step + width, dtype=np.float32)
-    padded[half:half + n] = signal
-    rows = np.lib.stride_tricks.as_strided(padded, (n_rows, width),
-                                           (step * padded.itemsize, padded.itemsize),
-                                           writeable=False)
-    out = np.empty((n_rows, block * new), dtype=np.float32)  # row r, column c -> r * block * new + c
+    padded[half : half + n] = signal
+    rows = np.lib.stride_tricks.as_strided(
+        padded, (n_rows, width), (step * padded.itemsize, padded.itemsize), writeable=False
+    )
+    out = np.empty(
+        (n_rows, block * new), dtype=np.float32
+    )  # row r, column c -> r * block * new + c
     chunk = max(1, _CHUNK_SAMPLES // width)  # bounded copies, whatever the track's length
     for first in range(0, n_rows, chunk):
-        _product(np.ascontiguousarray(rows[first:first + chunk]), banded, out[first:first + chunk])
+        _product(
+            np.ascontiguousarray(rows[first : first + chunk]), banded, out[first : first + chunk]
+        )
     return out.reshape(-1)[:length]
 
 
@@ -130,7 +135,7 @@ def _banded_kernel(orig: int, new: int) -> tuple[np.ndarray, int, int]:
     block = max(1, -(-(taps - orig) // orig))  # a row's overlap with the next <= its own length
     banded = np.zeros((block * orig + taps - orig, block * new), dtype=np.float32)
     for b in range(block):
-        banded[b * orig:b * orig + taps, b * new:(b + 1) * new] = kernel
+        banded[b * orig : b * orig + taps, b * new : (b + 1) * new] = kernel
     return banded, half, block  # private: callers must not write to it
 
 
@@ -155,6 +160,7 @@ def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 
 # --- musicnn log-mel ---------------------------------------------------------------------------
 
+
 def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
     """Slaney's mel scale: linear below 1 kHz (3 bands per 200 Hz), logarithmic above."""
     hz = np.asarray(hz, dtype=np.float64)
@@ -170,8 +176,12 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return np.where(mel >= 15.0, log_part, linear)
 
 
-def mel_filterbank(sample_rate: int = MUSICNN_RATE, n_fft: int = MUSICNN_N_FFT,
-                   n_mels: int = MUSICNN_N_MELS, f_max: float = MUSICNN_F_MAX) -> np.ndarray:
+def mel_filterbank(
+    sample_rate: int = MUSICNN_RATE,
+    n_fft: int = MUSICNN_N_FFT,
+    n_mels: int = MUSICNN_N_MELS,
+    f_max: float = MUSICNN_F_MAX,
+) -> np.ndarray:
     """Triangular Slaney-normalised mel filters [n_mels, n_fft // 2 + 1], float32.
 
     Computed in float64 and rounded once, as librosa does, so our mel matches the one the
@@ -216,16 +226,19 @@ def musicnn_mel(audio: np.ndarray) -> np.ndarray:
     half = MUSICNN_N_FFT // 2
     n_frames = 1 + signal.size // MUSICNN_HOP
     padded = np.zeros((n_frames - 1) * MUSICNN_HOP + MUSICNN_N_FFT, dtype=np.float32)
-    padded[half:half + signal.size] = signal
-    frames = np.lib.stride_tricks.as_strided(padded, (n_frames, MUSICNN_N_FFT),
-                                             (MUSICNN_HOP * padded.itemsize, padded.itemsize),
-                                             writeable=False)
+    padded[half : half + signal.size] = signal
+    frames = np.lib.stride_tricks.as_strided(
+        padded,
+        (n_frames, MUSICNN_N_FFT),
+        (MUSICNN_HOP * padded.itemsize, padded.itemsize),
+        writeable=False,
+    )
     window = _periodic_hann(MUSICNN_N_FFT)
     mel = np.empty((n_frames, MUSICNN_N_MELS), dtype=np.float32)
     for first in range(0, n_frames, _MEL_CHUNK_FRAMES):  # in cache-sized pieces: ~2x faster
-        spectrum = np.fft.rfft(frames[first:first + _MEL_CHUNK_FRAMES] * window, axis=1)
-        power = (spectrum.real.astype(np.float32) ** 2 + spectrum.imag.astype(np.float32) ** 2)
-        _product(power, _FILTERBANK_T, mel[first:first + _MEL_CHUNK_FRAMES])
+        spectrum = np.fft.rfft(frames[first : first + _MEL_CHUNK_FRAMES] * window, axis=1)
+        power = spectrum.real.astype(np.float32) ** 2 + spectrum.imag.astype(np.float32) ** 2
+        _product(power, _FILTERBANK_T, mel[first : first + _MEL_CHUNK_FRAMES])
     mel *= np.float32(10000.0)
     mel += np.float32(1.0)
     return np.log10(mel, out=mel)
@@ -246,7 +259,7 @@ def to_patches(spectrogram: np.ndarray, patch_frames: int = PATCH_FRAMES) -> np.
         spectrogram = np.tile(spectrogram, (patch_frames // frames + 1, 1))[:patch_frames]
         frames = patch_frames
     n_patches = frames // patch_frames
-    used = spectrogram[:n_patches * patch_frames]
+    used = spectrogram[: n_patches * patch_frames]
     return np.ascontiguousarray(used.reshape(n_patches, patch_frames, spectrogram.shape[1]))
 
 

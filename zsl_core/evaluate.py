@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -37,8 +37,13 @@ class SetupResult:
 
     def to_dict(self) -> dict:
         clean = {k: (None if math.isnan(v) else round(v, 4)) for k, v in self.values.items()}
-        return {"setup": self.setup, "tracks": self.n_tracks, "labels": self.n_labels,
-                "metrics": clean, "skipped": dict(self.skipped)}
+        return {
+            "setup": self.setup,
+            "tracks": self.n_tracks,
+            "labels": self.n_labels,
+            "metrics": clean,
+            "skipped": dict(self.skipped),
+        }
 
 
 @dataclass
@@ -62,7 +67,9 @@ class EvaluationReport:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
 
 
-def label_matrix(track_ids: Sequence[str], labels: Sequence[str], track_tags: Mapping[str, Sequence[str]]) -> np.ndarray:
+def label_matrix(
+    track_ids: Sequence[str], labels: Sequence[str], track_tags: Mapping[str, Sequence[str]]
+) -> np.ndarray:
     """0/1 ground truth [tracks, labels] from each track's tag list."""
     column = {label: j for j, label in enumerate(labels)}
     truth = np.zeros((len(track_ids), len(labels)), dtype=np.int8)
@@ -74,8 +81,13 @@ def label_matrix(track_ids: Sequence[str], labels: Sequence[str], track_tags: Ma
     return truth
 
 
-def _sub_matrix(scores: np.ndarray, row_of: Mapping[str, int], col_of: Mapping[str, int],
-                track_ids: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+def _sub_matrix(
+    scores: np.ndarray,
+    row_of: Mapping[str, int],
+    col_of: Mapping[str, int],
+    track_ids: Sequence[str],
+    labels: Sequence[str],
+) -> np.ndarray:
     rows = [row_of[t] for t in track_ids]
     cols = [col_of[label] for label in labels]
     return scores[np.ix_(rows, cols)]
@@ -98,7 +110,10 @@ def _annotation(setup: str, truth: np.ndarray, scores: np.ndarray) -> SetupResul
 
 def _retrieval(setup: str, truth: np.ndarray, scores: np.ndarray) -> SetupResult:
     result = SetupResult(setup, truth.shape[0], truth.shape[1])
-    for name, metric in (("AUC-l", metrics.auc_l(truth, scores)), ("MAP-l", metrics.map_l(truth, scores))):
+    for name, metric in (
+        ("AUC-l", metrics.auc_l(truth, scores)),
+        ("MAP-l", metrics.map_l(truth, scores)),
+    ):
         result.values[name] = metric.value
         result.skipped[name] = metric.skipped
     return result
@@ -122,9 +137,12 @@ def evaluate_scores(
     col_of = {label: j for j, label in enumerate(labels)}
     scores = np.asarray(scores, dtype=np.float64)
     report = EvaluationReport(train_setup=train_setup, model_type=model_type)
-    has_unseen = all(label in col_of for label in split.unseen) and not np.isnan(
-        scores[:, [col_of[label] for label in split.unseen]]
-    ).any() if split.unseen else False
+    has_unseen = (
+        all(label in col_of for label in split.unseen)
+        and not np.isnan(scores[:, [col_of[label] for label in split.unseen]]).any()
+        if split.unseen
+        else False
+    )
 
     def sliced(setup: str) -> tuple[np.ndarray, np.ndarray]:
         test_ids, test_labels = split.test_tracks(setup)
@@ -153,28 +171,44 @@ def format_report(report: EvaluationReport) -> str:
     lines: list[str] = []
     if report.annotation:
         lines.append("Table 2 - annotation (zero-shot)")
-        lines.append(f"{'Train':<9}{'Test':<14}" + "".join(f"{c:>8}" for c in ANNOTATION_COLUMNS) + "  tracks")
+        lines.append(
+            f"{'Train':<9}{'Test':<14}"
+            + "".join(f"{c:>8}" for c in ANNOTATION_COLUMNS)
+            + "  tracks"
+        )
         for r in report.annotation:
-            lines.append(f"{report.train_setup:<9}{r.setup:<14}"
-                         + "".join(f"{_cell(r.values[c]):>8}" for c in ANNOTATION_COLUMNS)
-                         + f"  {r.n_tracks - r.skipped['AUC-i']}/{r.n_tracks}")
+            lines.append(
+                f"{report.train_setup:<9}{r.setup:<14}"
+                + "".join(f"{_cell(r.values[c]):>8}" for c in ANNOTATION_COLUMNS)
+                + f"  {r.n_tracks - r.skipped['AUC-i']}/{r.n_tracks}"
+            )
         lines.append("")
     if report.retrieval:
         lines.append("Table 3 - retrieval (zero-shot)")
-        lines.append(f"{'Train':<9}{'Test':<14}" + "".join(f"{c:>8}" for c in RETRIEVAL_COLUMNS) + "  labels")
+        lines.append(
+            f"{'Train':<9}{'Test':<14}" + "".join(f"{c:>8}" for c in RETRIEVAL_COLUMNS) + "  labels"
+        )
         for r in report.retrieval:
-            lines.append(f"{report.train_setup:<9}{r.setup:<14}"
-                         + "".join(f"{_cell(r.values[c]):>8}" for c in RETRIEVAL_COLUMNS)
-                         + f"  {r.n_labels - r.skipped['AUC-l']}/{r.n_labels}")
+            lines.append(
+                f"{report.train_setup:<9}{r.setup:<14}"
+                + "".join(f"{_cell(r.values[c]):>8}" for c in RETRIEVAL_COLUMNS)
+                + f"  {r.n_labels - r.skipped['AUC-l']}/{r.n_labels}"
+            )
         lines.append("")
     lines.append(f"Table 4 - seen labels ({report.model_type} model)")
     lines.append(f"{'Train':<9}{'Test':<14}{'AUC-l':>8}  labels")
     for r in report.seen:
-        lines.append(f"{report.train_setup:<9}{r.setup:<14}{_cell(r.values['AUC-l']):>8}"
-                     f"  {r.n_labels - r.skipped['AUC-l']}/{r.n_labels}")
+        lines.append(
+            f"{report.train_setup:<9}{r.setup:<14}{_cell(r.values['AUC-l']):>8}"
+            f"  {r.n_labels - r.skipped['AUC-l']}/{r.n_labels}"
+        )
     if report.train_setup != "A-X":
-        lines.append("  note: B tracks were in the training set of this run; the paper's Table 4 trains on A-X.")
+        lines.append(
+            "  note: B tracks were in the training set of this run; the paper's Table 4 trains on A-X."
+        )
     lines.append("")
-    lines.append("P@K is true precision at K (the authors' code computed AP@K). Rows or labels with a "
-                 "single class are skipped; the last column counts those used.")
+    lines.append(
+        "P@K is true precision at K (the authors' code computed AP@K). Rows or labels with a "
+        "single class are skipped; the last column counts those used."
+    )
     return "\n".join(lines)

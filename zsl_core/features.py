@@ -36,10 +36,10 @@ import multiprocessing
 import os
 import re
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 from tqdm import tqdm
@@ -74,8 +74,10 @@ class CacheReport:
         return not self.failed
 
     def summary(self) -> str:
-        return (f"{len(self.computed)} computed, {len(self.skipped)} already cached, "
-                f"{len(self.failed)} failed")
+        return (
+            f"{len(self.computed)} computed, {len(self.skipped)} already cached, "
+            f"{len(self.failed)} failed"
+        )
 
 
 def feature_file_name(track_id: str) -> str:
@@ -88,9 +90,15 @@ def feature_file_name(track_id: str) -> str:
 # --------------------------------------------------------------------------- building
 
 
-def build_feature_cache(tracks: list[tuple[str, Path]], cache_dir: str | Path,
-                        workers: int | None = None, max_seconds: float | None = None,
-                        progress: bool = True, kind: str = "mel", pack: bool = True) -> CacheReport:
+def build_feature_cache(
+    tracks: list[tuple[str, Path]],
+    cache_dir: str | Path,
+    workers: int | None = None,
+    max_seconds: float | None = None,
+    progress: bool = True,
+    kind: str = "mel",
+    pack: bool = True,
+) -> CacheReport:
     """Compute the mel of every (track_id, audio_path) not yet in `cache_dir`.
 
     `workers` processes (default: all cores; 0 or 1 runs in this process) decode in
@@ -123,7 +131,9 @@ def build_feature_cache(tracks: list[tuple[str, Path]], cache_dir: str | Path,
             else:
                 report.failed[track_id] = reason
             bar.update(1)
-    if pack and os.environ.get("RANK", "0") == "0":  # under torchrun one process packs; see pack_shards
+    if (
+        pack and os.environ.get("RANK", "0") == "0"
+    ):  # under torchrun one process packs; see pack_shards
         pack_shards(cache_dir, progress=progress)
     return report
 
@@ -134,7 +144,9 @@ def _claim_kind(cache_dir: Path, kind: str) -> None:
         raise DatasetError(f"unknown feature kind {kind!r} (known: {', '.join(KINDS)})")
     existing = cache_kind(cache_dir)
     if (cache_dir / META_NAME).exists() and existing != kind:
-        raise DatasetError(f"{cache_dir}: holds {existing} features, not {kind}; use another --cache folder")
+        raise DatasetError(
+            f"{cache_dir}: holds {existing} features, not {kind}; use another --cache folder"
+        )
     if not (cache_dir / META_NAME).exists():
         (cache_dir / META_NAME).write_text(json.dumps({"kind": kind}) + "\n", encoding="utf-8")
 
@@ -147,8 +159,13 @@ def cache_kind(cache_dir: str | Path) -> str:
         return "mel"
 
 
-def _run(todo: list[tuple[str, str]], cache_dir: Path, workers: int | None,
-         max_seconds: float | None, kind: str = "mel") -> Iterator[tuple[str, str | None]]:
+def _run(
+    todo: list[tuple[str, str]],
+    cache_dir: Path,
+    workers: int | None,
+    max_seconds: float | None,
+    kind: str = "mel",
+) -> Iterator[tuple[str, str | None]]:
     """Yield (track_id, failure reason or None) as tracks finish, in a pool or inline."""
     workers = (os.cpu_count() or 1) if workers is None else workers
     if workers <= 1 or len(todo) <= 1:
@@ -157,10 +174,13 @@ def _run(todo: list[tuple[str, str]], cache_dir: Path, workers: int | None,
         return
     # spawn, not fork: forking a process that has started torch's thread pools can hang.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
-                             initializer=_init_worker) as pool:
-        futures = [pool.submit(_compute_one, track_id, path, str(cache_dir), max_seconds, kind)
-                   for track_id, path in todo]
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(todo)), mp_context=context, initializer=_init_worker
+    ) as pool:
+        futures = [
+            pool.submit(_compute_one, track_id, path, str(cache_dir), max_seconds, kind)
+            for track_id, path in todo
+        ]
         for future in as_completed(futures):
             yield future.result()
 
@@ -172,8 +192,9 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _compute_one(track_id: str, path: str, cache_dir: str,
-                 max_seconds: float | None, kind: str = "mel") -> tuple[str, str | None]:
+def _compute_one(
+    track_id: str, path: str, cache_dir: str, max_seconds: float | None, kind: str = "mel"
+) -> tuple[str, str | None]:
     """Decode one track and write its features; an AudioError becomes the returned reason."""
     try:
         if kind == "musicnn":
@@ -210,8 +231,9 @@ def _check_unique_ids(tracks: Iterable[tuple[str, Path]]) -> None:
     seen: dict[str, str] = {}
     for track_id, path in tracks:
         if track_id in seen and seen[track_id] != str(path):
-            raise DatasetError(f"track id {track_id!r} is used for two files: "
-                               f"{seen[track_id]} and {path}")
+            raise DatasetError(
+                f"track id {track_id!r} is used for two files: {seen[track_id]} and {path}"
+            )
         seen[track_id] = str(path)
 
 
@@ -222,8 +244,10 @@ def _remove_stale_temporaries(cache_dir: Path) -> None:
 
 
 def _append_index(cache_dir: Path, track_ids: list[str]) -> None:
-    lines = "".join(json.dumps({"id": t, "file": feature_file_name(t)}, ensure_ascii=False)
-                    + "\n" for t in track_ids)
+    lines = "".join(
+        json.dumps({"id": t, "file": feature_file_name(t)}, ensure_ascii=False) + "\n"
+        for t in track_ids
+    )
     index = cache_dir / INDEX_NAME
     with open(index, "ab+") as handle:
         handle.seek(0, os.SEEK_END)
@@ -248,11 +272,17 @@ class PackReport:
 
     def summary(self) -> str:
         verb = "packed" if self.packed else "already packed"
-        return f"{verb}: {self.tracks} tracks in {self.shards} shard(s), {self.bytes / 2**20:.1f} MiB"
+        return (
+            f"{verb}: {self.tracks} tracks in {self.shards} shard(s), {self.bytes / 2**20:.1f} MiB"
+        )
 
 
-def pack_shards(cache_dir: str | Path, max_shard_bytes: int = MAX_SHARD_BYTES,
-                force: bool = False, progress: bool = False) -> PackReport:
+def pack_shards(
+    cache_dir: str | Path,
+    max_shard_bytes: int = MAX_SHARD_BYTES,
+    force: bool = False,
+    progress: bool = False,
+) -> PackReport:
     """Copy every cached track into a few large float16 shard files plus one offsets index.
 
     A no-op when the shards already hold everything the index lists (unless `force`). One
@@ -264,8 +294,12 @@ def pack_shards(cache_dir: str | Path, max_shard_bytes: int = MAX_SHARD_BYTES,
     cache_dir = Path(cache_dir)
     current = read_shard_index(cache_dir)
     if current is not None and not force:
-        return PackReport(False, len(current["tracks"]), len(current["shards"]),
-                          sum(int(x["bytes"]) for x in current["shards"]))
+        return PackReport(
+            False,
+            len(current["tracks"]),
+            len(current["shards"]),
+            sum(int(x["bytes"]) for x in current["shards"]),
+        )
     index_bytes = _index_bytes(cache_dir)  # before listing: a later append makes these shards stale
     cache = FeatureCache(cache_dir, use_shards=False)
     folder = cache_dir / SHARD_DIR
@@ -276,7 +310,9 @@ def pack_shards(cache_dir: str | Path, max_shard_bytes: int = MAX_SHARD_BYTES,
     tracks: list[list] = []
     handle, written, temporaries = None, 0, []
     try:
-        for track_id in tqdm(cache.ids(), disable=not progress, unit="track", desc="packing shards"):
+        for track_id in tqdm(
+            cache.ids(), disable=not progress, unit="track", desc="packing shards"
+        ):
             try:
                 mel = np.ascontiguousarray(cache[track_id], dtype=_SHARD_DTYPE)
             except (KeyError, DatasetError):
@@ -290,7 +326,9 @@ def pack_shards(cache_dir: str | Path, max_shard_bytes: int = MAX_SHARD_BYTES,
                 handle, written = open(temporary, "wb"), 0
                 temporaries.append((temporary, folder / name))
                 shards.append({"file": name, "bytes": 0})
-            tracks.append([track_id, len(shards) - 1, written // _SHARD_DTYPE.itemsize, int(mel.shape[1])])
+            tracks.append(
+                [track_id, len(shards) - 1, written // _SHARD_DTYPE.itemsize, int(mel.shape[1])]
+            )
             handle.write(mel.tobytes())
             written += mel.nbytes
         if handle is not None:
@@ -302,8 +340,15 @@ def pack_shards(cache_dir: str | Path, max_shard_bytes: int = MAX_SHARD_BYTES,
             handle.close()
     for temporary, final in temporaries:
         os.replace(temporary, final)
-    index = {"format": SHARD_FORMAT, "kind": cache.kind, "channels": cache.channels, "dtype": _SHARD_DTYPE.str,
-             "index_bytes": index_bytes, "shards": shards, "tracks": tracks}
+    index = {
+        "format": SHARD_FORMAT,
+        "kind": cache.kind,
+        "channels": cache.channels,
+        "dtype": _SHARD_DTYPE.str,
+        "index_bytes": index_bytes,
+        "shards": shards,
+        "tracks": tracks,
+    }
     temporary_index = folder / f"{SHARD_INDEX}{_TMP_MARK}{os.getpid()}"
     temporary_index.write_text(json.dumps(index, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(temporary_index, folder / SHARD_INDEX)
@@ -316,8 +361,12 @@ def read_shard_index(cache_dir: str | Path) -> dict | None:
     cache_dir = Path(cache_dir)
     try:
         index = json.loads((cache_dir / SHARD_DIR / SHARD_INDEX).read_text(encoding="utf-8"))
-        if (index["format"] != SHARD_FORMAT or index["dtype"] != _SHARD_DTYPE.str
-                or index["kind"] != cache_kind(cache_dir) or index["index_bytes"] != _index_bytes(cache_dir)):
+        if (
+            index["format"] != SHARD_FORMAT
+            or index["dtype"] != _SHARD_DTYPE.str
+            or index["kind"] != cache_kind(cache_dir)
+            or index["index_bytes"] != _index_bytes(cache_dir)
+        ):
             return None
         for shard in index["shards"]:
             if (cache_dir / SHARD_DIR / shard["file"]).stat().st_size != shard["bytes"]:
@@ -339,7 +388,9 @@ def _remove_shard_leftovers(folder: Path, keep: Iterable[str]) -> None:
     maps (Windows refuses to delete it) is left for the next pack."""
     keep = set(keep)
     for path in folder.iterdir():
-        leftover = _TMP_MARK in path.name or (path.name.startswith("shard-") and path.name not in keep)
+        leftover = _TMP_MARK in path.name or (
+            path.name.startswith("shard-") and path.name not in keep
+        )
         if leftover:
             try:
                 path.unlink()
@@ -385,7 +436,11 @@ class FeatureCache:
         writable), then read from them; False means per-track files are read."""
         if not self.use_shards:
             return False
-        if pack and read_shard_index(self.cache_dir) is None and (self.cache_dir / INDEX_NAME).is_file():
+        if (
+            pack
+            and read_shard_index(self.cache_dir) is None
+            and (self.cache_dir / INDEX_NAME).is_file()
+        ):
             try:
                 pack_shards(self.cache_dir, progress=progress)
             except OSError:
@@ -399,8 +454,12 @@ class FeatureCache:
             index = read_shard_index(self.cache_dir) if self.use_shards else None
             if index is not None and index["channels"] == self.channels:
                 folder = self.cache_dir / SHARD_DIR
-                self._maps = [np.memmap(folder / x["file"], dtype=_SHARD_DTYPE, mode="r") if x["bytes"]
-                              else np.zeros(0, dtype=_SHARD_DTYPE) for x in index["shards"]]
+                self._maps = [
+                    np.memmap(folder / x["file"], dtype=_SHARD_DTYPE, mode="r")
+                    if x["bytes"]
+                    else np.zeros(0, dtype=_SHARD_DTYPE)
+                    for x in index["shards"]
+                ]
                 self._entries = {t: (int(s), int(o), int(f)) for t, s, o, f in index["tracks"]}
         return self._entries
 
@@ -408,21 +467,28 @@ class FeatureCache:
         entry = self._shard_entries().get(track_id)
         if entry is not None:
             shard, offset, frames = entry
-            return self._maps[shard][offset:offset + self.channels * frames].reshape(self.channels, frames)
+            return self._maps[shard][offset : offset + self.channels * frames].reshape(
+                self.channels, frames
+            )
         path = self.path(track_id)
         try:
             mel = np.load(path, mmap_mode="r", allow_pickle=False)
         except FileNotFoundError:
             raise KeyError(track_id) from None
         except (ValueError, OSError) as exc:
-            raise DatasetError(f"{path}: unreadable feature file for track {track_id!r} "
-                               f"({exc})") from None
+            raise DatasetError(
+                f"{path}: unreadable feature file for track {track_id!r} ({exc})"
+            ) from None
         if mel.ndim != 2 or mel.shape[0] != self.channels:
-            raise DatasetError(f"{path}: expected [{self.channels}, T] {self.kind} features, got {mel.shape}")
+            raise DatasetError(
+                f"{path}: expected [{self.channels}, T] {self.kind} features, got {mel.shape}"
+            )
         return mel
 
     def __contains__(self, track_id: object) -> bool:
-        return isinstance(track_id, str) and (track_id in self._shard_entries() or self.path(track_id).is_file())
+        return isinstance(track_id, str) and (
+            track_id in self._shard_entries() or self.path(track_id).is_file()
+        )
 
     def ids(self) -> list[str]:
         """Cached track ids, in the order they were added. A torn last line of the index
@@ -457,8 +523,9 @@ def standardisation_stats(cache: FeatureCache, track_ids: Iterable[str]) -> tupl
     count, mean, m2 = 0, 0.0, 0.0
     for track_id in track_ids:
         if track_id not in cache:
-            raise DatasetError(f"{cache.cache_dir}: track {track_id!r} is not in the feature "
-                               "cache; build it first")
+            raise DatasetError(
+                f"{cache.cache_dir}: track {track_id!r} is not in the feature cache; build it first"
+            )
         values = np.asarray(cache[track_id], dtype=np.float64).ravel()
         if values.size == 0:
             continue

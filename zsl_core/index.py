@@ -20,9 +20,10 @@ import math
 import os
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,16 +33,28 @@ from zsl_core.errors import DatasetError
 FORMAT_VERSION = 2
 _READABLE_FORMATS = (1, 2)
 # What `load` checks from the members' headers before it reads any array: see `check_members`.
-_HEADER_LIMIT = 16 << 20       # the JSON header member
-_DEFLATE_FREE = 16 << 20       # compressed members may expand this much freely...
-_DEFLATE_RATIO = 64            # ...and beyond that at most this many times their stored size
+_HEADER_LIMIT = 16 << 20  # the JSON header member
+_DEFLATE_FREE = 16 << 20  # compressed members may expand this much freely...
+_DEFLATE_RATIO = 64  # ...and beyond that at most this many times their stored size
 _COLUMNS = ("ids", "paths", "embeddings", "seen_scores", "sizes", "mtimes_ns")
 # the errors numpy, zipfile and zlib raise for a damaged file
-_READ_ERRORS = (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError, zipfile.BadZipFile,
-                zlib.error, MemoryError, TypeError, IndexError)
+_READ_ERRORS = (
+    OSError,
+    ValueError,
+    KeyError,
+    EOFError,
+    json.JSONDecodeError,
+    zipfile.BadZipFile,
+    zlib.error,
+    MemoryError,
+    TypeError,
+    IndexError,
+)
 
 
-def rank(embeddings: np.ndarray, query: np.ndarray, top_k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def rank(
+    embeddings: np.ndarray, query: np.ndarray, top_k: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
     """Row indices and cosine scores of the `top_k` rows most relevant to `query`, best first.
 
     `embeddings` are unit rows, float16 (half the memory of float32: 100 bytes per track at 50-d).
@@ -81,13 +94,23 @@ class TrackIndex:
     (`model_key`, `vectors`, `precision`, `n_windows`, `seen_labels`).
     """
 
-    def __init__(self, ids: Sequence[str], paths: Sequence[str], embeddings: np.ndarray, model: str,
-                 seen_scores: np.ndarray | None = None, sizes: Sequence[int] | None = None,
-                 mtimes_ns: Sequence[int] | None = None, info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        ids: Sequence[str],
+        paths: Sequence[str],
+        embeddings: np.ndarray,
+        model: str,
+        seen_scores: np.ndarray | None = None,
+        sizes: Sequence[int] | None = None,
+        mtimes_ns: Sequence[int] | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
         embeddings = np.asarray(embeddings, dtype=np.float32)
         # A 0-d embedding is legal: the built-in model keeps only seen scores (embeddings are derived).
         n = len(ids)
-        embeddings = embeddings.reshape(n, embeddings.shape[-1] if embeddings.ndim == 2 else (-1 if n else 0))
+        embeddings = embeddings.reshape(
+            n, embeddings.shape[-1] if embeddings.ndim == 2 else (-1 if n else 0)
+        )
         if len(ids) != len(paths):
             raise ValueError("ids and paths differ in length")
         norms = np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
@@ -99,7 +122,11 @@ class TrackIndex:
             self.seen_scores = None
         else:
             scores = np.asarray(seen_scores, np.float16)
-            labels = scores.shape[-1] if scores.ndim == 2 else (-1 if n else len((info or {}).get("seen_labels") or []))
+            labels = (
+                scores.shape[-1]
+                if scores.ndim == 2
+                else (-1 if n else len((info or {}).get("seen_labels") or []))
+            )
             self.seen_scores = scores.reshape(n, labels)
         self.sizes = _int_column(sizes, len(self.ids), "sizes")
         self.mtimes_ns = _int_column(mtimes_ns, len(self.ids), "mtimes_ns")
@@ -129,13 +156,16 @@ class TrackIndex:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
-        header = json.dumps({**self.info, "format": FORMAT_VERSION, "model": self.model, "tracks": len(self)})
+        header = json.dumps(
+            {**self.info, "format": FORMAT_VERSION, "model": self.model, "tracks": len(self)}
+        )
         arrays: dict[str, np.ndarray] = {
             "header": np.array(header),
             # Bytes, not numpy str (4 bytes a character): ids as UTF-8, paths as the OS's bytes, so
             # any file name round-trips; a million 100-character paths take 100 MB, not 400.
             "ids": np.array([i.encode("utf-8", "surrogatepass") for i in self.ids], dtype=bytes)
-            if self.ids else np.zeros(0, dtype="S1"),
+            if self.ids
+            else np.zeros(0, dtype="S1"),
             "paths": _encode_paths(self.paths),
             "embeddings": self.embeddings,
         }
@@ -149,7 +179,7 @@ class TrackIndex:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrackIndex":
+    def load(cls, path: str | Path) -> TrackIndex:
         """Read an index file; DatasetError with a one-line reason if it is missing, not an
         index, or damaged. The members' headers (shapes, types, sizes) are checked against
         each other and the file before any array is read, so a small crafted file cannot make
@@ -163,11 +193,18 @@ class TrackIndex:
                     raise ValueError("header is not an object")
                 _check_shapes(members, header)
                 raw_ids = data["ids"]
-                ids = ([bytes(x).decode("utf-8", "surrogatepass") for x in raw_ids] if raw_ids.dtype.kind == "S"
-                       else [str(x) for x in raw_ids])
+                ids = (
+                    [bytes(x).decode("utf-8", "surrogatepass") for x in raw_ids]
+                    if raw_ids.dtype.kind == "S"
+                    else [str(x) for x in raw_ids]
+                )
                 paths = _decode_paths(data["paths"])
                 embeddings = data["embeddings"]
-                columns = {name: data[name] for name in ("seen_scores", "sizes", "mtimes_ns") if name in data}
+                columns = {
+                    name: data[name]
+                    for name in ("seen_scores", "sizes", "mtimes_ns")
+                    if name in data
+                }
         except FileNotFoundError:
             raise DatasetError(f"{path}: index file not found") from None
         except DatasetError:
@@ -178,8 +215,16 @@ class TrackIndex:
             raise DatasetError(f"{path}: unsupported index format {header.get('format')}")
         n = len(ids)
         try:
-            derived = "seen_scores" in columns and embeddings.ndim == 2  # [n, 0]: derived embeddings
-            if len(paths) != n or embeddings.size == 0 and n and not derived or len(embeddings) != n:
+            derived = (
+                "seen_scores" in columns and embeddings.ndim == 2
+            )  # [n, 0]: derived embeddings
+            if (
+                len(paths) != n
+                or embeddings.size == 0
+                and n
+                and not derived
+                or len(embeddings) != n
+            ):
                 raise ValueError("column lengths differ")
             for name, column in columns.items():
                 if len(column) != n:
@@ -192,7 +237,11 @@ class TrackIndex:
         index.embeddings = embeddings.astype(np.float16).reshape(n, width)
         if "seen_scores" in columns:
             scores = columns["seen_scores"]
-            labels = scores.shape[-1] if scores.ndim == 2 else (-1 if n else len(header.get("seen_labels") or []))
+            labels = (
+                scores.shape[-1]
+                if scores.ndim == 2
+                else (-1 if n else len(header.get("seen_labels") or []))
+            )
             index.seen_scores = scores.astype(np.float16).reshape(n, labels)
         else:
             index.seen_scores = None
@@ -219,7 +268,7 @@ class TrackIndex:
         return header
 
     @classmethod
-    def merge(cls, indexes: Sequence["TrackIndex"]) -> "TrackIndex":
+    def merge(cls, indexes: Sequence[TrackIndex]) -> TrackIndex:
         """Join shards made by the same model; a track id seen twice keeps its last row.
 
         Optional columns survive only when every shard has them."""
@@ -230,7 +279,9 @@ class TrackIndex:
             raise DatasetError(f"cannot merge indexes of different models: {sorted(models)}")
         dims = {ix.dim for ix in indexes if len(ix)}
         if len(dims) > 1:
-            raise DatasetError(f"cannot merge indexes of different sizes: {sorted(dims)} dimensions")
+            raise DatasetError(
+                f"cannot merge indexes of different sizes: {sorted(dims)} dimensions"
+            )
         last: dict[str, tuple[int, int]] = {}  # id -> (shard, row)
         for s, ix in enumerate(indexes):
             for row, track_id in enumerate(ix.ids):
@@ -245,11 +296,21 @@ class TrackIndex:
             return np.stack([parts[s][row] for s, row in picks]) if picks else None
 
         dim = dims.pop() if dims else 1
-        matrix = np.stack([indexes[s].embeddings[row] for s, row in picks]) if picks \
+        matrix = (
+            np.stack([indexes[s].embeddings[row] for s, row in picks])
+            if picks
             else np.zeros((0, dim), np.float16)
-        merged = cls(list(last), [indexes[s].paths[row] for s, row in picks], matrix.astype(np.float32),
-                     indexes[-1].model, seen_scores=gather("seen_scores"), sizes=gather("sizes"),
-                     mtimes_ns=gather("mtimes_ns"), info=indexes[-1].info)
+        )
+        merged = cls(
+            list(last),
+            [indexes[s].paths[row] for s, row in picks],
+            matrix.astype(np.float32),
+            indexes[-1].model,
+            seen_scores=gather("seen_scores"),
+            sizes=gather("sizes"),
+            mtimes_ns=gather("mtimes_ns"),
+            info=indexes[-1].info,
+        )
         if not picks:
             merged.seen_scores = merged.sizes = merged.mtimes_ns = None
         return merged
@@ -276,8 +337,10 @@ def check_members(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
                     if info.file_size > file_size:
                         raise ValueError(f"member {name!r} is larger than the file")
                 elif info.file_size > max(_DEFLATE_FREE, _DEFLATE_RATIO * info.compress_size):
-                    raise ValueError(f"member {name!r} would expand {info.file_size} bytes from "
-                                     f"{info.compress_size}")
+                    raise ValueError(
+                        f"member {name!r} would expand {info.file_size} bytes from "
+                        f"{info.compress_size}"
+                    )
                 if name == "header" and info.file_size > _HEADER_LIMIT:
                     raise ValueError("header member too large")
                 with archive.open(info) as f:
@@ -293,8 +356,10 @@ def check_members(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
                     raise ValueError(f"member {name!r} holds Python objects")
                 declared = math.prod(shape) * dtype.itemsize
                 if declared != info.file_size - offset:
-                    raise ValueError(f"member {name!r} declares {declared} bytes of data but "
-                                     f"holds {info.file_size - offset}")
+                    raise ValueError(
+                        f"member {name!r} declares {declared} bytes of data but "
+                        f"holds {info.file_size - offset}"
+                    )
                 members[name] = (tuple(int(d) for d in shape), dtype)
     except _READ_ERRORS as exc:
         raise DatasetError(f"{path}: not a zsl-core index ({_one_line(exc)})") from None
@@ -335,7 +400,9 @@ def _int_column(values: Sequence[int] | None, n: int, name: str) -> np.ndarray |
 
 def _encode_paths(paths: Sequence[str]) -> np.ndarray:
     """Paths as a bytes array: numpy's str arrays cannot hold the surrogate escapes of non-UTF-8 names."""
-    return np.array([os.fsencode(p) for p in paths], dtype=bytes) if paths else np.zeros(0, dtype="S1")
+    return (
+        np.array([os.fsencode(p) for p in paths], dtype=bytes) if paths else np.zeros(0, dtype="S1")
+    )
 
 
 def _decode_paths(column: np.ndarray) -> list[str]:

@@ -47,8 +47,8 @@ Everything is plain numpy, vectorised over blocks of rows, so MSD-sized matrices
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -76,7 +76,9 @@ def _check(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarr
     truth = np.asarray(y_true)
     values = np.asarray(scores, dtype=np.float64)
     if truth.ndim != 2 or values.ndim != 2:
-        raise ValueError(f"y_true and scores must be 2-D [items, labels], got {truth.shape} and {values.shape}")
+        raise ValueError(
+            f"y_true and scores must be 2-D [items, labels], got {truth.shape} and {values.shape}"
+        )
     if truth.shape != values.shape:
         raise ValueError(f"y_true {truth.shape} and scores {values.shape} differ in shape")
     if truth.dtype != bool:
@@ -94,7 +96,9 @@ def _blocks(n_rows: int, n_cols: int) -> list[slice]:
 
 
 def _mean_over_rows(
-    y_true: np.ndarray, scores: np.ndarray, row_metric: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    y_true: np.ndarray,
+    scores: np.ndarray,
+    row_metric: Callable[[np.ndarray, np.ndarray], np.ndarray],
     usable: Callable[[np.ndarray], np.ndarray],
 ) -> MetricResult:
     """Apply `row_metric` to the usable rows, block by block, and average."""
@@ -173,7 +177,7 @@ def _ap_rows(truth: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 def _precision_rows(truth: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
     """Precision among the k best scores per row; a tie across the cut shares the places left."""
-    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1:k]
+    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
     above = scores > kth
     tied = scores == kth
     hits_above = (above & truth).sum(axis=1)

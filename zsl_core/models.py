@@ -59,7 +59,10 @@ class AudioCNNConfig:
         object.__setattr__(self, "pools", tuple(int(p) for p in self.pools))
         if len(self.kernels) != len(self.pools) or not self.kernels:
             raise ModelError(f"audio CNN: {len(self.kernels)} kernels but {len(self.pools)} pools")
-        if min(self.kernels + self.pools) < 1 or min(self.n_mels, self.channels, self.embed_dim) < 1:
+        if (
+            min(self.kernels + self.pools) < 1
+            or min(self.n_mels, self.channels, self.embed_dim) < 1
+        ):
             raise ModelError("audio CNN: sizes must be positive")
 
     @property
@@ -106,7 +109,11 @@ class AudioCNN(nn.Module):
         blocks: list[nn.Module] = []
         in_channels = self.config.n_mels
         for kernel, pool in zip(self.config.kernels, self.config.pools):
-            blocks += [SameConv1d(in_channels, self.config.channels, kernel), nn.ReLU(), nn.MaxPool1d(pool)]
+            blocks += [
+                SameConv1d(in_channels, self.config.channels, kernel),
+                nn.ReLU(),
+                nn.MaxPool1d(pool),
+            ]
             in_channels = self.config.channels
         self.blocks = nn.Sequential(*blocks)
         self.project = SameConv1d(in_channels, self.config.embed_dim, 1)
@@ -145,7 +152,12 @@ class FeatureMLP(nn.Module):
         self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, embed_dim))
 
     def config_dict(self) -> dict[str, Any]:
-        return {"kind": "mlp", "in_dim": self.in_dim, "embed_dim": self.embed_dim, "hidden": self.hidden}
+        return {
+            "kind": "mlp",
+            "in_dim": self.in_dim,
+            "embed_dim": self.embed_dim,
+            "hidden": self.hidden,
+        }
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if features.dim() == 2:
@@ -156,9 +168,13 @@ class FeatureMLP(nn.Module):
 
 def _check_input(x: torch.Tensor, channels: int, min_frames: int) -> None:
     if x.dim() != 3 or x.shape[1] != channels:
-        raise ModelError(f"audio module: expected input [batch, {channels}, frames], got {list(x.shape)}")
+        raise ModelError(
+            f"audio module: expected input [batch, {channels}, frames], got {list(x.shape)}"
+        )
     if x.shape[-1] < min_frames:
-        raise ModelError(f"audio module: input has {x.shape[-1]} frames, needs at least {min_frames}")
+        raise ModelError(
+            f"audio module: input has {x.shape[-1]} frames, needs at least {min_frames}"
+        )
 
 
 def build_audio_module(config: dict[str, Any]) -> nn.Module:
@@ -199,22 +215,29 @@ class DeepEmbeddingModel(nn.Module):
 
     model_type = "embedding"
 
-    def __init__(self, audio: AudioCNNConfig | nn.Module | None, side_dim: int,
-                 embed_dim: int | None = None) -> None:
+    def __init__(
+        self, audio: AudioCNNConfig | nn.Module | None, side_dim: int, embed_dim: int | None = None
+    ) -> None:
         super().__init__()
         self.audio = _as_audio_module(audio)
         embed_dim = self.audio.embed_dim if embed_dim is None else embed_dim
         if embed_dim != self.audio.embed_dim:
-            raise ModelError(f"embedding model: audio module gives {self.audio.embed_dim}-d vectors, "
-                             f"semantic module {embed_dim}-d")
+            raise ModelError(
+                f"embedding model: audio module gives {self.audio.embed_dim}-d vectors, "
+                f"semantic module {embed_dim}-d"
+            )
         if side_dim < 1:
             raise ModelError("embedding model: side_dim must be positive")
         self.side_dim, self.embed_dim = side_dim, embed_dim
         self.semantic = nn.Linear(side_dim, embed_dim, bias=True)
 
     def architecture(self) -> dict[str, Any]:
-        return {"model_type": self.model_type, "audio": self.audio.config_dict(),
-                "side_dim": self.side_dim, "embed_dim": self.embed_dim}
+        return {
+            "model_type": self.model_type,
+            "audio": self.audio.config_dict(),
+            "side_dim": self.side_dim,
+            "embed_dim": self.embed_dim,
+        }
 
     def embed_audio(self, mel: torch.Tensor) -> torch.Tensor:
         return self.audio(mel)
@@ -227,11 +250,14 @@ class DeepEmbeddingModel(nn.Module):
         """Row-wise cosine of two [B, d] batches, in [-1, 1]."""
         return F.cosine_similarity(audio_embedding, label_embedding, dim=-1, eps=1e-8)
 
-    def forward(self, mel: torch.Tensor, pos_side: torch.Tensor,
-                neg_side: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, mel: torch.Tensor, pos_side: torch.Tensor, neg_side: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(relevance to the positive label, relevance to the negative label), each [B]."""
         a = self.embed_audio(mel)
-        return self.relevance(a, self.embed_labels(pos_side)), self.relevance(a, self.embed_labels(neg_side))
+        return self.relevance(a, self.embed_labels(pos_side)), self.relevance(
+            a, self.embed_labels(neg_side)
+        )
 
 
 class ClassificationModel(nn.Module):
@@ -248,7 +274,11 @@ class ClassificationModel(nn.Module):
         self.classifier = nn.Linear(self.audio.embed_dim, n_labels)
 
     def architecture(self) -> dict[str, Any]:
-        return {"model_type": self.model_type, "audio": self.audio.config_dict(), "n_labels": self.n_labels}
+        return {
+            "model_type": self.model_type,
+            "audio": self.audio.config_dict(),
+            "n_labels": self.n_labels,
+        }
 
     def embed_audio(self, mel: torch.Tensor) -> torch.Tensor:
         return self.audio(mel)
@@ -257,8 +287,9 @@ class ClassificationModel(nn.Module):
         return self.classifier(self.audio(mel))
 
 
-def hinge_loss(rel_pos: torch.Tensor, rel_neg: torch.Tensor, margin: float = 0.4,
-               reduction: str = "mean") -> torch.Tensor:
+def hinge_loss(
+    rel_pos: torch.Tensor, rel_neg: torch.Tensor, margin: float = 0.4, reduction: str = "mean"
+) -> torch.Tensor:
     """max(0, margin - rel_pos + rel_neg), averaged (or summed) over the batch.
 
     The authors summed over the batch; the mean only divides the gradient by the batch size,
@@ -289,7 +320,9 @@ def build_model(architecture: dict[str, Any]) -> nn.Module:
     audio = build_audio_module(audio_spec)
     try:
         if kind == "embedding":
-            return DeepEmbeddingModel(audio, int(architecture["side_dim"]), int(architecture["embed_dim"]))
+            return DeepEmbeddingModel(
+                audio, int(architecture["side_dim"]), int(architecture["embed_dim"])
+            )
         if kind == "classification":
             return ClassificationModel(audio, int(architecture["n_labels"]))
     except (KeyError, TypeError, ValueError) as exc:
@@ -300,9 +333,13 @@ def build_model(architecture: dict[str, Any]) -> nn.Module:
 # --------------------------------------------------------------------------- checkpoints
 
 
-def save_model(directory: str | Path, model: nn.Module, config: dict[str, Any],
-               side_matrix: np.ndarray | torch.Tensor | None = None,
-               extra_tensors: dict[str, torch.Tensor] | None = None) -> Path:
+def save_model(
+    directory: str | Path,
+    model: nn.Module,
+    config: dict[str, Any],
+    side_matrix: np.ndarray | torch.Tensor | None = None,
+    extra_tensors: dict[str, torch.Tensor] | None = None,
+) -> Path:
     """Write `model.safetensors` + `config.json` into `directory` (created if needed).
 
     `config` holds whatever the user of the model needs (standardisation mean/std, seen labels,
@@ -314,7 +351,9 @@ def save_model(directory: str | Path, model: nn.Module, config: dict[str, Any],
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
-    tensors = {_WEIGHT_PREFIX + k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors = {
+        _WEIGHT_PREFIX + k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
+    }
     if side_matrix is not None:
         tensors[SIDE_KEY] = torch.as_tensor(np.asarray(side_matrix, dtype=np.float32)).contiguous()
     for key, value in (extra_tensors or {}).items():
@@ -326,18 +365,24 @@ def save_model(directory: str | Path, model: nn.Module, config: dict[str, Any],
     return directory
 
 
-def load_model(directory: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+def load_model(
+    directory: str | Path, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any]]:
     """(model in eval mode on `device`, config dict) from a folder written by `save_model`."""
     config = load_config(directory)
     model = build_model(config)
     tensors = _load_tensors(Path(directory))
-    state = {k[len(_WEIGHT_PREFIX):]: v for k, v in tensors.items() if k.startswith(_WEIGHT_PREFIX)}
+    state = {
+        k[len(_WEIGHT_PREFIX) :]: v for k, v in tensors.items() if k.startswith(_WEIGHT_PREFIX)
+    }
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
         reason = " ".join(line.strip() for line in first[:3])
-        raise ModelError(f"{Path(directory) / WEIGHTS_FILE}: weights do not match config.json ({reason})") from None
+        raise ModelError(
+            f"{Path(directory) / WEIGHTS_FILE}: weights do not match config.json ({reason})"
+        ) from None
     return model.to(device).eval(), config
 
 
@@ -352,7 +397,9 @@ def load_config(directory: str | Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ModelError(f"{path}: unreadable model config ({exc})") from None
     if not isinstance(config, dict) or config.get("model_type") not in MODEL_TYPES:
-        raise ModelError(f"{path}: not a zsl-tagger model config (model_type must be one of {MODEL_TYPES})")
+        raise ModelError(
+            f"{path}: not a zsl-tagger model config (model_type must be one of {MODEL_TYPES})"
+        )
     if config.get("format", FORMAT_VERSION) > FORMAT_VERSION:
         raise ModelError(f"{path}: written by a newer version (format {config['format']})")
     return config
@@ -377,7 +424,9 @@ def _load_tensors(directory: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelError(f"{path}: unreadable weights ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+        raise ModelError(
+            f"{path}: unreadable weights ({str(exc).splitlines()[0] if str(exc) else exc})"
+        ) from None
 
 
 def _atomic_write(path: Path, write) -> None:

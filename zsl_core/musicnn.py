@@ -36,8 +36,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from zsl_core import dsp
-from zsl_core.resources import resource_path
 from zsl_core.errors import AudioError, ModelError
+from zsl_core.resources import resource_path
 
 SAMPLE_RATE = dsp.MUSICNN_RATE  # 16000
 N_FFT = dsp.MUSICNN_N_FFT  # 512
@@ -67,18 +67,28 @@ def musicnn_mel(audio: np.ndarray | torch.Tensor) -> np.ndarray:
     """Log-mel spectrogram [frames, 96] float32 of 16 kHz mono audio, exactly as musicnn expects."""
     signal = torch.as_tensor(audio).detach().to("cpu", torch.float32).squeeze()
     if signal.ndim > 1:
-        raise AudioError("<audio>", f"expected mono audio, got an array of shape {tuple(signal.shape)}")
+        raise AudioError(
+            "<audio>", f"expected mono audio, got an array of shape {tuple(signal.shape)}"
+        )
     signal = signal.reshape(-1)
     if signal.numel() == 0:
         raise AudioError("<audio>", "no samples to tag")
-    spectrum = torch.stft(signal, N_FFT, HOP, window=torch.hann_window(N_FFT, periodic=True),
-                          center=True, pad_mode="constant", return_complex=True)
+    spectrum = torch.stft(
+        signal,
+        N_FFT,
+        HOP,
+        window=torch.hann_window(N_FFT, periodic=True),
+        center=True,
+        pad_mode="constant",
+        return_complex=True,
+    )
     power = spectrum.real.square() + spectrum.imag.square()
     mel = _FILTERBANK @ power
     return torch.log10(10000.0 * mel + 1.0).T.contiguous().numpy()
 
 
 # --- network ---------------------------------------------------------------------------------
+
 
 class _FrequencyMaxBranch(nn.Module):
     """Conv2d over (time, frequency) -> ReLU -> BN -> max over frequency: one front-end filter shape.
@@ -179,7 +189,7 @@ def _banded_frequency_weights(weight: torch.Tensor, block: int) -> torch.Tensor:
     banded = weight.new_zeros(k_time, k_freq + block - 1, block, filters)
     per_filter = weight[:, 0].permute(1, 2, 0)  # [kt, kf, filters]
     for shift in range(block):
-        banded[:, shift:shift + k_freq, shift, :] = per_filter
+        banded[:, shift : shift + k_freq, shift, :] = per_filter
     return banded.reshape(k_time * (k_freq + block - 1), block * filters)
 
 
@@ -189,40 +199,54 @@ def _banded_time_weights(weight: torch.Tensor, block: int) -> torch.Tensor:
     banded = weight.new_zeros(k_time + block - 1, block, filters)
     per_filter = weight[:, 0, :, 0].T  # [k, filters]
     for shift in range(block):
-        banded[shift:shift + k_time, shift, :] = per_filter
+        banded[shift : shift + k_time, shift, :] = per_filter
     return banded.reshape(k_time + block - 1, block * filters)
 
 
-def _chunked_max(rows_per_patch: int, n_patches: int, product: Callable[[int, int], torch.Tensor],
-                 dim: int) -> torch.Tensor:
+def _chunked_max(
+    rows_per_patch: int, n_patches: int, product: Callable[[int, int], torch.Tensor], dim: int
+) -> torch.Tensor:
     """`product(start, stop)` maximised over `dim`, chunk of patches by chunk, concatenated."""
     step = max(1, FAST_ROWS * torch.get_num_threads() // rows_per_patch)
-    return torch.cat([product(start, min(start + step, n_patches)).amax(dim=dim)
-                      for start in range(0, n_patches, step)])
+    return torch.cat(
+        [
+            product(start, min(start + step, n_patches)).amax(dim=dim)
+            for start in range(0, n_patches, step)
+        ]
+    )
 
 
-def _timbral_max(x: torch.Tensor, branch: "_FrequencyMaxBranch", banded: torch.Tensor, block: int) -> torch.Tensor:
+def _timbral_max(
+    x: torch.Tensor, branch: _FrequencyMaxBranch, banded: torch.Tensor, block: int
+) -> torch.Tensor:
     """x [B, T, F] (after input BN) -> max over frequency of the signed, bias-free conv [B, T, filters]."""
     filters, _, k_time, k_freq = branch.conv.weight.shape
     n, frames, bins = x.shape
     out_freqs = bins - k_freq + 1
     n_blocks = -(-out_freqs // block)
     # Zero columns on the right make whole blocks; their outputs are cut off before the max.
-    padded = F.pad(x, (0, n_blocks * block - out_freqs, *branch.time_pad)).to(banded.dtype).contiguous()
+    padded = (
+        F.pad(x, (0, n_blocks * block - out_freqs, *branch.time_pad)).to(banded.dtype).contiguous()
+    )
     rows, cols = padded.shape[1], padded.shape[2]
     width = k_freq + block - 1
 
     def product(start: int, stop: int) -> torch.Tensor:
         part = padded[start:stop]
-        windows = part.as_strided((stop - start, frames, n_blocks, k_time, width),
-                                  (rows * cols, cols, block, cols, 1), part.storage_offset())
+        windows = part.as_strided(
+            (stop - start, frames, n_blocks, k_time, width),
+            (rows * cols, cols, block, cols, 1),
+            part.storage_offset(),
+        )
         result = windows.reshape(-1, k_time * width) @ banded
         return result.view(stop - start, frames, n_blocks * block, filters)[:, :, :out_freqs]
 
     return _chunked_max(frames * n_blocks, n, product, dim=2)
 
 
-def _temporal_max(x: torch.Tensor, branch: "_FrequencyMaxBranch", banded: torch.Tensor, block: int) -> torch.Tensor:
+def _temporal_max(
+    x: torch.Tensor, branch: _FrequencyMaxBranch, banded: torch.Tensor, block: int
+) -> torch.Tensor:
     """x [B, T, F] -> max over frequency of the signed, bias-free k x 1 conv over time [B, T, filters]."""
     filters, _, k_time, _ = branch.conv.weight.shape
     n, frames, bins = x.shape
@@ -235,8 +259,11 @@ def _temporal_max(x: torch.Tensor, branch: "_FrequencyMaxBranch", banded: torch.
 
     def product(start: int, stop: int) -> torch.Tensor:
         part = series[start:stop]
-        windows = part.as_strided((stop - start, bins, n_blocks, width), (bins * length, length, block, 1),
-                                  part.storage_offset())
+        windows = part.as_strided(
+            (stop - start, bins, n_blocks, width),
+            (bins * length, length, block, 1),
+            part.storage_offset(),
+        )
         result = windows.reshape(-1, width) @ banded
         return result.view(stop - start, bins, n_blocks * block, filters)[:, :, :frames]
 
@@ -257,19 +284,33 @@ class MusicnnNet(nn.Module):
     TIMBRAL = ((7, 38), (7, 67))
     TEMPORAL = (128, 64, 32)
 
-    def __init__(self, n_tags: int = 50, n_mels: int = N_MELS, timbral_filters: int = 204,
-                 temporal_filters: int = 51, midend_channels: int = 64, dense_units: int = 200) -> None:
+    def __init__(
+        self,
+        n_tags: int = 50,
+        n_mels: int = N_MELS,
+        timbral_filters: int = 204,
+        temporal_filters: int = 51,
+        midend_channels: int = 64,
+        dense_units: int = 200,
+    ) -> None:
         super().__init__()
         self.input_bn = nn.BatchNorm2d(1, eps=BN_EPS)
         self.timbral = nn.ModuleList(
             _FrequencyMaxBranch(timbral_filters, (k_time, int(fraction * n_mels)), (3, 3))
-            for k_time, fraction in ((7, 0.4), (7, 0.7)))
+            for k_time, fraction in ((7, 0.4), (7, 0.7))
+        )
         self.temporal = nn.ModuleList(
-            _FrequencyMaxBranch(temporal_filters, (k, 1), ((k - 1) // 2, k // 2)) for k in self.TEMPORAL)
+            _FrequencyMaxBranch(temporal_filters, (k, 1), ((k - 1) // 2, k // 2))
+            for k in self.TEMPORAL
+        )
         front = 2 * timbral_filters + 3 * temporal_filters
-        self.midend = nn.ModuleList([_MidEndLayer(front, midend_channels),
-                                     _MidEndLayer(midend_channels, midend_channels),
-                                     _MidEndLayer(midend_channels, midend_channels)])
+        self.midend = nn.ModuleList(
+            [
+                _MidEndLayer(front, midend_channels),
+                _MidEndLayer(midend_channels, midend_channels),
+                _MidEndLayer(midend_channels, midend_channels),
+            ]
+        )
         pooled = 2 * (front + 3 * midend_channels)
         self.pool_bn = nn.BatchNorm1d(pooled, eps=BN_EPS)
         self.dense = nn.Linear(pooled, dense_units)
@@ -292,13 +333,20 @@ class MusicnnNet(nn.Module):
     def _banded_weights(self, dtype: torch.dtype) -> list[torch.Tensor]:
         """Banded, sign-flipped weight matrices; rebuilt only when a front-end parameter changes."""
         branches = (*self.timbral, *self.temporal)
-        key = (dtype,) + tuple((t.data_ptr(), t._version, t.device) for b in branches
-                               for t in (b.conv.weight, b.bn.weight, b.bn.running_var))
+        key = (dtype,) + tuple(
+            (t.data_ptr(), t._version, t.device)
+            for b in branches
+            for t in (b.conv.weight, b.bn.weight, b.bn.running_var)
+        )
         if key not in self._banded:
             with torch.no_grad():
                 signed = [b.conv.weight * b.signs()[:, None, None, None] for b in branches]
-                weights = [_banded_frequency_weights(w, TIMBRAL_BLOCK) for w in signed[:len(self.timbral)]]
-                weights += [_banded_time_weights(w, TEMPORAL_BLOCK) for w in signed[len(self.timbral):]]
+                weights = [
+                    _banded_frequency_weights(w, TIMBRAL_BLOCK) for w in signed[: len(self.timbral)]
+                ]
+                weights += [
+                    _banded_time_weights(w, TEMPORAL_BLOCK) for w in signed[len(self.timbral) :]
+                ]
             self._banded = {key: [w.to(dtype).contiguous() for w in weights]}
         return self._banded[key]
 
@@ -333,17 +381,30 @@ class MusicnnNet(nn.Module):
         pooled = torch.stack([max_pool, mean_pool], dim=2).flatten(1)
         penultimate = self.dense_bn(F.relu(self.dense(self.pool_bn(pooled))))
         logits = self.output(penultimate)
-        return {"logits": logits, "taggram": torch.sigmoid(logits), "penultimate": penultimate,
-                "mean_pool": mean_pool, "max_pool": max_pool}
+        return {
+            "logits": logits,
+            "taggram": torch.sigmoid(logits),
+            "penultimate": penultimate,
+            "mean_pool": mean_pool,
+            "max_pool": max_pool,
+        }
 
 
 # --- loading and running ---------------------------------------------------------------------
 
+
 class MusicnnModel:
     """A converted musicnn model ready to tag 16 kHz audio: network + tags + front-end settings."""
 
-    def __init__(self, net: MusicnnNet, tags: list[str], config: dict, name: str,
-                 device: str | torch.device = "cpu", precision: str = "fp32") -> None:
+    def __init__(
+        self,
+        net: MusicnnNet,
+        tags: list[str],
+        config: dict,
+        name: str,
+        device: str | torch.device = "cpu",
+        precision: str = "fp32",
+    ) -> None:
         """`precision`: "fp32" (default; matches the original), "bf16" (front end 2-3x faster on
         CPUs with AVX512-BF16/AMX; taggrams move by up to ~1e-2) or "auto" (bf16 where the CPU
         has it natively); see `MusicnnNet.set_precision`."""
@@ -355,8 +416,12 @@ class MusicnnModel:
         self.device = torch.device(device)
 
     @classmethod
-    def load(cls, name_or_dir: str | Path = DEFAULT_MODEL, device: str | torch.device = "cpu",
-             precision: str = "fp32") -> "MusicnnModel":
+    def load(
+        cls,
+        name_or_dir: str | Path = DEFAULT_MODEL,
+        device: str | torch.device = "cpu",
+        precision: str = "fp32",
+    ) -> MusicnnModel:
         """A shipped model by name ("MSD_musicnn", "MTT_musicnn") or a directory holding one."""
         folder = Path(name_or_dir)
         if not folder.is_dir():
@@ -387,12 +452,14 @@ class MusicnnModel:
             raise ValueError(f"expected patches [n, frames, {N_MELS}], got {batch.shape}")
         parts: dict[str, list[np.ndarray]] = {}
         for start in range(0, len(batch), batch_size):
-            chunk = torch.from_numpy(batch[start:start + batch_size]).to(self.device)
+            chunk = torch.from_numpy(batch[start : start + batch_size]).to(self.device)
             for key, value in self.net(chunk).items():
                 parts.setdefault(key, []).append(value.cpu().numpy())
         return {key: np.concatenate(values) for key, values in parts.items()}
 
-    def extract(self, audio_16k: np.ndarray | torch.Tensor, batch_size: int = 64) -> dict[str, np.ndarray]:
+    def extract(
+        self, audio_16k: np.ndarray | torch.Tensor, batch_size: int = 64
+    ) -> dict[str, np.ndarray]:
         """Tag probabilities and features of mono 16 kHz audio, one row per 3-second patch.
 
         Keys: taggram [n, n_tags], penultimate [n, 200], logits, mean_pool [n, 753],
@@ -415,12 +482,19 @@ class MusicnnModel:
 
 def _check_front_end(config: dict, path: Path) -> None:
     """Refuse a config whose front end differs from the one this module computes."""
-    expected = {"sample_rate": SAMPLE_RATE, "n_fft": N_FFT, "hop": HOP, "n_mels": N_MELS,
-                "patch_frames": PATCH_FRAMES}
+    expected = {
+        "sample_rate": SAMPLE_RATE,
+        "n_fft": N_FFT,
+        "hop": HOP,
+        "n_mels": N_MELS,
+        "patch_frames": PATCH_FRAMES,
+    }
     front = config.get("front_end", {})
     for key, value in expected.items():
         if front.get(key, value) != value:
-            raise ModelError(f"{path}: front_end {key}={front.get(key)} but this build computes {value}")
+            raise ModelError(
+                f"{path}: front_end {key}={front.get(key)} but this build computes {value}"
+            )
 
 
 def _load_weights(net: MusicnnNet, path: Path) -> None:

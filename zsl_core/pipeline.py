@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zsl_core import datasets, features, splits
-from zsl_core.resources import resource_path
 from zsl_core.errors import DatasetError, ModelError, VectorsError
+from zsl_core.resources import resource_path
 from zsl_core.tags import Vocabulary, read_vocabulary_file
+from zsl_core.vectors import (
+    SideInformation,
+    attribute_vectors,
+    attributes_from_csv,
+    normalise_tag,
+    word_side_information,
+)
 from zsl_core.word_space import WORD_SPACE_CHOICES, load_word_space
-from zsl_core.vectors import SideInformation, attribute_vectors, attributes_from_csv, normalise_tag, \
-    word_side_information
 
 VOCAB_DIR = resource_path("vocab")
 DEFAULT_MODEL_KEY = "default-2"
@@ -31,32 +37,51 @@ if TYPE_CHECKING:
 
 # --- dataset, features and split ---------------------------------------------------------
 
+
 def track_tags(tracks: Sequence[datasets.Track]) -> dict[str, list[str]]:
     return {t.id: list(t.tags) for t in tracks}
 
 
-def build_features(manifest: str | Path, cache_dir: str | Path, workers: int | None = None,
-                   max_seconds: float | None = None, progress: bool = True) -> features.CacheReport:
+def build_features(
+    manifest: str | Path,
+    cache_dir: str | Path,
+    workers: int | None = None,
+    max_seconds: float | None = None,
+    progress: bool = True,
+) -> features.CacheReport:
     """Mel spectrograms of every manifest track into a resumable cache (failures reported, not fatal)."""
     tracks = datasets.read_manifest(manifest)
-    return features.build_feature_cache([(t.id, t.path) for t in tracks], cache_dir, workers=workers,
-                                         max_seconds=max_seconds, progress=progress)
+    return features.build_feature_cache(
+        [(t.id, t.path) for t in tracks],
+        cache_dir,
+        workers=workers,
+        max_seconds=max_seconds,
+        progress=progress,
+    )
 
 
-def make_split_file(manifest: str | Path, out: str | Path, seen_fraction: float = 0.8,
-                    valid_fraction: float = 0.1, seed: int = 0) -> splits.Split:
+def make_split_file(
+    manifest: str | Path,
+    out: str | Path,
+    seen_fraction: float = 0.8,
+    valid_fraction: float = 0.1,
+    seed: int = 0,
+) -> splits.Split:
     """The paper's split of a manifest, saved so every later step reads the same one."""
     tracks = datasets.read_manifest(manifest)
-    split = splits.make_split(track_tags(tracks), seen_fraction=seen_fraction,
-                              valid_fraction=valid_fraction, seed=seed)
+    split = splits.make_split(
+        track_tags(tracks), seen_fraction=seen_fraction, valid_fraction=valid_fraction, seed=seed
+    )
     split.save(out)
     return split
 
 
 # --- side information --------------------------------------------------------------------
 
-def side_information(spec: str, labels: Sequence[str], tracks: Sequence[datasets.Track],
-                     seed: int = 0) -> SideInformation:
+
+def side_information(
+    spec: str, labels: Sequence[str], tracks: Sequence[datasets.Track], seed: int = 0
+) -> SideInformation:
     """Side-information vectors for `labels` from a spec string.
 
     word:PATH      word vectors (GloVe, word2vec, fastText, our .npz; or `minilm`, the built-in
@@ -70,16 +95,23 @@ def side_information(spec: str, labels: Sequence[str], tracks: Sequence[datasets
         vectors = load_word_space(arg, strict=False)
         side, missing = word_side_information(vectors, list(labels))
         if missing:
-            raise VectorsError(f"{arg}: cannot embed {len(missing)} label(s): {', '.join(missing[:10])}"
-                               " (filter them out when importing, e.g. `import msd --vectors`)")
+            raise VectorsError(
+                f"{arg}: cannot embed {len(missing)} label(s): {', '.join(missing[:10])}"
+                " (filter them out when importing, e.g. `import msd --vectors`)"
+            )
         return side
     if kind == "attributes":
         names = sorted({a for t in tracks for a in t.attributes})
         if not names:
-            raise DatasetError("the manifest has no attributes: use word:PATH or csv:PATH side information")
+            raise DatasetError(
+                "the manifest has no attributes: use word:PATH or csv:PATH side information"
+            )
         wanted = set(labels)
-        side = attribute_vectors({t.id: [x for x in t.tags if x in wanted] for t in tracks},
-                                 {t.id: dict(t.attributes) for t in tracks}, _attribute_order(names))
+        side = attribute_vectors(
+            {t.id: [x for x in t.tags if x in wanted] for t in tracks},
+            {t.id: dict(t.attributes) for t in tracks},
+            _attribute_order(names),
+        )
         return _reorder(side, labels, "attributes")
     if kind == "csv":
         return _reorder(attributes_from_csv(arg), labels, arg)
@@ -87,8 +119,12 @@ def side_information(spec: str, labels: Sequence[str], tracks: Sequence[datasets
         dim = int(arg or 40)
         rng = np.random.default_rng(seed)
         matrix = rng.standard_normal((len(labels), dim)).astype(np.float32)
-        return SideInformation(labels=list(labels), matrix=matrix, kind="random", source=f"random:{dim}:{seed}")
-    raise VectorsError(f"unknown side information '{spec}' (use word:PATH, attributes, csv:PATH or random:DIM)")
+        return SideInformation(
+            labels=list(labels), matrix=matrix, kind="random", source=f"random:{dim}:{seed}"
+        )
+    raise VectorsError(
+        f"unknown side information '{spec}' (use word:PATH, attributes, csv:PATH or random:DIM)"
+    )
 
 
 def _attribute_order(names: Sequence[str]) -> list[str]:
@@ -102,12 +138,15 @@ def _reorder(side: SideInformation, labels: Sequence[str], source: str) -> SideI
     row = {label: i for i, label in enumerate(side.labels)}
     missing = [label for label in labels if label not in row]
     if missing:
-        raise VectorsError(f"{source}: no side information for {len(missing)} label(s): {', '.join(missing[:10])}")
+        raise VectorsError(
+            f"{source}: no side information for {len(missing)} label(s): {', '.join(missing[:10])}"
+        )
     matrix = side.matrix[[row[label] for label in labels]]
     return SideInformation(labels=list(labels), matrix=matrix, kind=side.kind, source=side.source)
 
 
 # --- vocabulary --------------------------------------------------------------------------
+
 
 def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
     """Candidate unseen words with their kinds: a user file, or every shipped
@@ -126,8 +165,13 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
 
 # --- taggers: the built-in default or a trained model ------------------------------------
 
-def load_tagger(model: str | Path | None = "default", vectors: str | Path | None = None,
-                device: str = "auto", precision: str = "fp32") -> "Tagger":
+
+def load_tagger(
+    model: str | Path | None = "default",
+    vectors: str | Path | None = None,
+    device: str = "auto",
+    precision: str = "fp32",
+) -> Tagger:
     """The model named on the command line: 'default' (built in) or a `zsl-core train` folder.
     `precision` applies to the built-in model's musicnn networks."""
     if model is None or str(model) == "default":
@@ -140,6 +184,7 @@ def load_tagger(model: str | Path | None = "default", vectors: str | Path | None
 
 
 # --- index and search --------------------------------------------------------------------
+
 
 def parse_shard(shard: str | None) -> tuple[int, int]:
     """'i/n' -> (i, n), 0-based; None -> (0, 1)."""
@@ -154,8 +199,9 @@ def parse_shard(shard: str | None) -> tuple[int, int]:
     return index, count
 
 
-def model_key(model: str | Path | None = "default", vectors: str | Path | None = None,
-              precision: str = "fp32") -> str:
+def model_key(
+    model: str | Path | None = "default", vectors: str | Path | None = None, precision: str = "fp32"
+) -> str:
     """A model's full identity, the name its results are stored under: 'default' (with the bundled
     vectors and fp32), or a resolved folder / vectors path and the precision, so results of
     different embedding spaces or arithmetic never mix (in a library or across index shards)."""
@@ -168,7 +214,9 @@ def model_key(model: str | Path | None = "default", vectors: str | Path | None =
     return name if not vectors else f"{name}+vectors:{Path(vectors).expanduser().resolve()}"
 
 
-def analyse_batch(tagger: "Tagger", payloads: Sequence, patches: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+def analyse_batch(
+    tagger: Tagger, payloads: Sequence, patches: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(embedding, seen scores) per track from decoded payloads: musicnn patches [n, 187, 96] per
     track for the built-in model (`patches=True`), lists of audio segments for other models.
 
@@ -185,8 +233,10 @@ def analyse_batch(tagger: "Tagger", payloads: Sequence, patches: bool) -> list[t
     from zsl_core.speech import low_energy_share
 
     joined = np.concatenate(list(payloads))
-    taggrams = {name: model.extract_patches(joined, tagger.batch_size)["taggram"]
-                for name, model in tagger.models.items()}
+    taggrams = {
+        name: model.extract_patches(joined, tagger.batch_size)["taggram"]
+        for name, model in tagger.models.items()
+    }
     out, start = [], 0
     for payload in payloads:
         stop = start + len(payload)
@@ -199,8 +249,13 @@ def analyse_batch(tagger: "Tagger", payloads: Sequence, patches: bool) -> list[t
     return out
 
 
-def analyse_files(tagger: "Tagger", paths: Sequence[str | Path], n_windows: int | None = None,
-                  threads: int = 2, batch_patches: int = 256):
+def analyse_files(
+    tagger: Tagger,
+    paths: Sequence[str | Path],
+    n_windows: int | None = None,
+    threads: int = 2,
+    batch_patches: int = 256,
+):
     """(embedding, seen scores) of many files, in order: what a library stores per track. Yields (index, (embedding, seen scores)) or
     (index, AudioError) per file.
 
@@ -212,9 +267,8 @@ def analyse_files(tagger: "Tagger", paths: Sequence[str | Path], n_windows: int 
     import concurrent.futures as cf
 
     from zsl_core.audio import load_audio, load_windows
-    from zsl_core.errors import AudioError
-
     from zsl_core.default_model import DefaultTagger
+    from zsl_core.errors import AudioError
 
     patches = isinstance(tagger, DefaultTagger)  # musicnn patches, batched across tracks
     rate = getattr(tagger, "sample_rate", 16000)
@@ -290,7 +344,9 @@ def expand_audio_paths(items: Sequence[str | Path]) -> list[str]:
                 continue
             seen.add((info.st_dev, info.st_ino))
             dirs.sort()
-            found += [os.path.join(folder, n) for n in names if Path(n).suffix.lower() in AUDIO_EXTENSIONS]
+            found += [
+                os.path.join(folder, n) for n in names if Path(n).suffix.lower() in AUDIO_EXTENSIONS
+            ]
         out += sorted(found)
     return out
 
@@ -304,14 +360,25 @@ def read_path_list(path: str | Path) -> list[str]:
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read the file list ({exc.strerror or exc})") from None
     base = source.absolute().parent
-    return [str(base / line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        str(base / line.strip())
+        for line in lines
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
-def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None,
-                   model: str | Path = "default", out: str | Path = "index.npz",
-                   shard: str | None = None, n_windows: int | None = None,
-                   vectors: str | Path | None = None, progress: bool = True,
-                   device: str = "auto", precision: str = "fp32") -> str:
+def embed_to_index(
+    files: Sequence[str] = (),
+    manifest: str | Path | None = None,
+    model: str | Path = "default",
+    out: str | Path = "index.npz",
+    shard: str | None = None,
+    n_windows: int | None = None,
+    vectors: str | Path | None = None,
+    progress: bool = True,
+    device: str = "auto",
+    precision: str = "fp32",
+) -> str:
     """Embed files (or a manifest's tracks, or one shard of them) and save a search index.
 
     Shards are taken by position (every n-th track), so any job runner can fan a catalogue
@@ -333,8 +400,12 @@ def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None
         entries = [(f, f) for f in expand_audio_paths(files)]
         # The folder the user named (not just the deepest one holding this shard's files), so an
         # importer remembers the whole catalogue folder.
-        named = [str(Path(f).expanduser().absolute()) if Path(f).expanduser().is_dir()
-                 else str(Path(f).expanduser().absolute().parent) for f in files]
+        named = [
+            str(Path(f).expanduser().absolute())
+            if Path(f).expanduser().is_dir()
+            else str(Path(f).expanduser().absolute().parent)
+            for f in files
+        ]
     if not entries:
         raise DatasetError("nothing to embed: give audio files, folders, --list or --manifest")
     index, count = parse_shard(shard)
@@ -356,8 +427,9 @@ def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None
         except OSError as exc:
             failures.append(f"{path}: {exc.strerror or exc}")
     analysed = analyse_files(tagger, [entries[i][1] for i in readable], n_windows)
-    for position, outcome in tqdm(analysed, total=len(readable), disable=not progress, unit="track",
-                                  desc="embedding"):
+    for position, outcome in tqdm(
+        analysed, total=len(readable), disable=not progress, unit="track", desc="embedding"
+    ):
         track_id, path = entries[readable[position]]
         if isinstance(outcome, AudioError):
             failures.append(str(outcome))
@@ -373,12 +445,25 @@ def embed_to_index(files: Sequence[str] = (), manifest: str | Path | None = None
     dim = rows[0].shape[-1] if rows else tagger.stored_dim()
     n_seen = len(tagger.seen_labels)
     matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
-    info = {"model_key": model_key(model, vectors, precision), "vectors": _absolute(vectors),
-            "precision": precision, "n_windows": n_windows or 0, "seen_labels": list(tagger.seen_labels),
-            "shard": f"{index}/{count}", "root": _common_folder(named if not manifest else paths)}
-    TrackIndex(ids, paths, matrix, model=_model_name(model),
-               seen_scores=np.stack(scores) if scores else np.zeros((0, n_seen), np.float32),
-               sizes=sizes, mtimes_ns=mtimes, info=info).save(out)
+    info = {
+        "model_key": model_key(model, vectors, precision),
+        "vectors": _absolute(vectors),
+        "precision": precision,
+        "n_windows": n_windows or 0,
+        "seen_labels": list(tagger.seen_labels),
+        "shard": f"{index}/{count}",
+        "root": _common_folder(named if not manifest else paths),
+    }
+    TrackIndex(
+        ids,
+        paths,
+        matrix,
+        model=_model_name(model),
+        seen_scores=np.stack(scores) if scores else np.zeros((0, n_seen), np.float32),
+        sizes=sizes,
+        mtimes_ns=mtimes,
+        info=info,
+    ).save(out)
     lines = [f"wrote {len(ids)} track embeddings to {out}"]
     if failures:
         lines.append(f"skipped {len(failures)} file(s):")
@@ -408,8 +493,14 @@ def _model_name(model: str | Path | None) -> str:
     return str(Path(model).resolve())
 
 
-def search_index(query: str, index_paths: Sequence[str | Path], model: str | Path | None = None,
-                 top_k: int = 10, vectors: str | Path | None = None, floor: float | None = None):
+def search_index(
+    query: str,
+    index_paths: Sequence[str | Path],
+    model: str | Path | None = None,
+    top_k: int = 10,
+    vectors: str | Path | None = None,
+    floor: float | None = None,
+):
     """Rank the tracks of one or more index files by relevance to `query`.
 
     Without `model`/`vectors`, the index's own model, word vectors and precision are used."""
@@ -434,11 +525,15 @@ def search_index(query: str, index_paths: Sequence[str | Path], model: str | Pat
     if embeddings is not None and tagger.stored_dim() and index.dim != tagger.stored_dim():
         raise ModelError(f"the index was made by another model ({index.model_key}); pass --model")
     ranking = rank_tracks(tagger, seen, embeddings, parsed, top_k=top_k, floor=floor)
-    hits = [SearchHit(index.ids[i], index.paths[i], float(s)) for i, s in zip(ranking.rows, ranking.scores)]
+    hits = [
+        SearchHit(index.ids[i], index.paths[i], float(s))
+        for i, s in zip(ranking.rows, ranking.scores)
+    ]
     return hits, parsed.unknown
 
 
 # --- training and evaluation from files --------------------------------------------------
+
 
 def _is_main_process() -> bool:
     import os
@@ -462,8 +557,12 @@ def default_side_spec(tracks: Sequence[datasets.Track]) -> str:
     return "word:minilm"
 
 
-def ensure_features(tracks: Sequence[datasets.Track], cache_dir: str | Path, progress: bool = True,
-                    kind: str | None = None):
+def ensure_features(
+    tracks: Sequence[datasets.Track],
+    cache_dir: str | Path,
+    progress: bool = True,
+    kind: str | None = None,
+):
     """The feature cache for these tracks, computing what is missing (resumable).
 
     kind: "mel" (the paper's input) or "musicnn" (frozen pretrained backbone features);
@@ -477,8 +576,9 @@ def ensure_features(tracks: Sequence[datasets.Track], cache_dir: str | Path, pro
     cache = features.FeatureCache(cache_dir) if Path(cache_dir).is_dir() else None
     kind = kind or (cache.kind if cache is not None else "mel")
     if cache is None or any(t.id not in cache for t in tracks):
-        report = features.build_feature_cache([(t.id, t.path) for t in tracks], cache_dir,
-                                               progress=progress, kind=kind)
+        report = features.build_feature_cache(
+            [(t.id, t.path) for t in tracks], cache_dir, progress=progress, kind=kind
+        )
         if report.failed and progress:
             print(report.summary())
         cache = features.FeatureCache(cache_dir)
@@ -508,9 +608,19 @@ def _wait_for_marker(marker: Path, poll_seconds: float = 1.0) -> None:
         time.sleep(poll_seconds)
 
 
-def train_from_files(manifest: str | Path, split_path: str | Path, setup: str, side: str | None,
-                     model_type: str, out_dir: str | Path, cache_dir: str | Path, backbone: str = "cnn",
-                     overrides: dict | None = None, resume: bool = False, progress: bool = True):
+def train_from_files(
+    manifest: str | Path,
+    split_path: str | Path,
+    setup: str,
+    side: str | None,
+    model_type: str,
+    out_dir: str | Path,
+    cache_dir: str | Path,
+    backbone: str = "cnn",
+    overrides: dict | None = None,
+    resume: bool = False,
+    progress: bool = True,
+):
     """`zsl-core train`: read manifest, split and features, build side information, train, save.
 
     The model folder gets the weights and config (train.py), every label's side vector
@@ -525,7 +635,9 @@ def train_from_files(manifest: str | Path, split_path: str | Path, setup: str, s
     kind = "musicnn" if backbone == "musicnn" else "mel"
     cache = ensure_features(tracks, cache_dir, progress=progress and _is_main_process(), kind=kind)
     if cache.kind != kind:
-        raise DatasetError(f"{cache_dir}: holds {cache.kind} features; the {backbone} backbone needs {kind}")
+        raise DatasetError(
+            f"{cache_dir}: holds {cache.kind} features; the {backbone} backbone needs {kind}"
+        )
     train_ids = [t for t in split.train_tracks(setup, "train") if t in cache]
     valid_ids = [t for t in split.train_tracks(setup, "valid") if t in cache]
     if not train_ids:
@@ -543,14 +655,25 @@ def train_from_files(manifest: str | Path, split_path: str | Path, setup: str, s
         settings.update(backbone="mlp", chunk_frames=1)
     config = TrainConfig(model=model_type, **settings)
     info = {
-        "manifest": str(Path(manifest).resolve()), "split": str(Path(split_path).resolve()),
-        "setup": setup, "cache": str(Path(cache_dir).resolve()), "side": spec, "features": kind,
-        "side_kind": side_all.kind, "unseen_labels": list(split.unseen),
+        "manifest": str(Path(manifest).resolve()),
+        "split": str(Path(split_path).resolve()),
+        "setup": setup,
+        "cache": str(Path(cache_dir).resolve()),
+        "side": spec,
+        "features": kind,
+        "side_kind": side_all.kind,
+        "unseen_labels": list(split.unseen),
         "vectors": spec.partition(":")[2] if spec.startswith("word:") else None,
     }
     data = TrainData(
-        features=cache, mean=mean, std=std, train_ids=train_ids, valid_ids=valid_ids,
-        track_positive={t: [seen_index[x] for x in tags[t] if x in seen_index] for t in train_ids + valid_ids},
+        features=cache,
+        mean=mean,
+        std=std,
+        train_ids=train_ids,
+        valid_ids=valid_ids,
+        track_positive={
+            t: [seen_index[x] for x in tags[t] if x in seen_index] for t in train_ids + valid_ids
+        },
         seen_labels=list(split.seen),
         side_matrix=side_all.matrix[: len(split.seen)] if model_type == "embedding" else None,
         info=info,
@@ -558,15 +681,24 @@ def train_from_files(manifest: str | Path, split_path: str | Path, setup: str, s
     result = train(config, data, out_dir, resume=resume, progress=progress)
     if _is_main_process():
         save_side_information(out_dir, side_all)
-        history = [{"epoch": i + 1, **{k: v[i] for k, v in result.history.items()}}
-                   for i in range(len(result.history["train_loss"]))]
+        history = [
+            {"epoch": i + 1, **{k: v[i] for k, v in result.history.items()}}
+            for i in range(len(result.history["train_loss"]))
+        ]
         Path(out_dir, "history.json").write_text(
-            json.dumps({"summary": result.summary(), "epochs": history}, indent=2) + "\n", encoding="utf-8")
+            json.dumps({"summary": result.summary(), "epochs": history}, indent=2) + "\n",
+            encoding="utf-8",
+        )
     return result
 
 
-def evaluate_model(model_dir: str | Path, manifest: str | Path | None = None, split_path: str | Path | None = None,
-                   cache_dir: str | Path | None = None, side: str | None = None):
+def evaluate_model(
+    model_dir: str | Path,
+    manifest: str | Path | None = None,
+    split_path: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    side: str | None = None,
+):
     """`zsl-core evaluate`: score every A+B+C track against every label and slice the paper's setups."""
     import torch
 
@@ -581,7 +713,9 @@ def evaluate_model(model_dir: str | Path, manifest: str | Path | None = None, sp
     split_path = split_path or config.get("split")
     cache_dir = cache_dir or config.get("cache")
     if not (manifest and split_path and cache_dir):
-        raise ModelError(f"{model_dir}: give --manifest, --split and --cache (the model does not record them)")
+        raise ModelError(
+            f"{model_dir}: give --manifest, --split and --cache (the model does not record them)"
+        )
     tracks = datasets.read_manifest(manifest)
     split = splits.Split.load(split_path)
     cache = ensure_features(tracks, cache_dir, progress=False)
@@ -596,15 +730,36 @@ def evaluate_model(model_dir: str | Path, manifest: str | Path | None = None, sp
     if tagger.model_type == "embedding":
         if side_all is None:
             raise ModelError(f"{model_dir}: no side information stored; pass --side")
-        audio = embed_tracks(tagger.model, cache, ids, tagger.mean, tagger.std, chunk_frames=tagger.chunk_frames)
+        audio = embed_tracks(
+            tagger.model, cache, ids, tagger.mean, tagger.std, chunk_frames=tagger.chunk_frames
+        )
         with torch.no_grad():
-            label_vectors = tagger.model.embed_labels(
-                torch.from_numpy(np.asarray(side_all.matrix, np.float32)).to(tagger.device)).cpu().numpy()
+            label_vectors = (
+                tagger.model.embed_labels(
+                    torch.from_numpy(np.asarray(side_all.matrix, np.float32)).to(tagger.device)
+                )
+                .cpu()
+                .numpy()
+            )
         scores = cosine_matrix(audio, label_vectors)
     else:
-        probabilities = embed_tracks(tagger.model, cache, ids, tagger.mean, tagger.std,
-                                     chunk_frames=tagger.chunk_frames, output="probabilities")
+        probabilities = embed_tracks(
+            tagger.model,
+            cache,
+            ids,
+            tagger.mean,
+            tagger.std,
+            chunk_frames=tagger.chunk_frames,
+            output="probabilities",
+        )
         scores = np.full((len(ids), len(labels)), np.nan)
         scores[:, : len(split.seen)] = probabilities
-    return evaluate_scores(split, track_tags(tracks), ids, labels, scores,
-                           train_setup=config.get("setup", "?"), model_type=tagger.model_type)
+    return evaluate_scores(
+        split,
+        track_tags(tracks),
+        ids,
+        labels,
+        scores,
+        train_setup=config.get("setup", "?"),
+        model_type=tagger.model_type,
+    )

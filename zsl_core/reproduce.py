@@ -43,9 +43,10 @@ import json
 import math
 import platform
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,12 +54,17 @@ from zsl_core import datasets, metrics, splits
 from zsl_core.errors import DatasetError, ZslError
 from zsl_core.evaluate import ANNOTATION_COLUMNS, RETRIEVAL_COLUMNS, evaluate_scores, label_matrix
 from zsl_core.resources import resource_path
-from zsl_core.vectors import OPENMIC_INSTRUMENTS, SideInformation, WordVectors, attribute_vectors, \
-    word_side_information
+from zsl_core.vectors import (
+    OPENMIC_INSTRUMENTS,
+    SideInformation,
+    WordVectors,
+    attribute_vectors,
+    word_side_information,
+)
 
-METHODS = ("side", "random", "shuffled", "conse")   # zero-shot scorers compared in Tables 2 and 3
-CONTROLS = ("random", "shuffled")                  # the side-information controls of the key claim
-TABLE4_METHODS = ("side", "classifier")        # Table 4: deep embedding vs classification model
+METHODS = ("side", "random", "shuffled", "conse")  # zero-shot scorers compared in Tables 2 and 3
+CONTROLS = ("random", "shuffled")  # the side-information controls of the key claim
+TABLE4_METHODS = ("side", "classifier")  # Table 4: deep embedding vs classification model
 GZSL_SETUPS = ("B-(X+Y)", "C-(X+Y)", "(B+C)-(X+Y)")
 KEY_SETUP = "(B+C)-Y"
 CONSE_TOP_T = 10
@@ -80,7 +86,7 @@ class Preset:
     """How much compute a run spends; everything else is the same code path."""
 
     name: str
-    backbone: str                 # "musicnn" (frozen features, MLP heads) | "cnn" (paper's CNN on mels)
+    backbone: str  # "musicnn" (frozen features, MLP heads) | "cnn" (paper's CNN on mels)
     optimizer: str
     lr: float
     epochs: int
@@ -88,7 +94,7 @@ class Preset:
     batch_size: int = 64
     max_seconds: float | None = 30.0
     seeds: tuple[int, ...] = (0, 1, 2)
-    workers: int | None = None    # feature processes (None: all cores)
+    workers: int | None = None  # feature processes (None: all cores)
 
     @property
     def feature_kind(self) -> str:
@@ -188,7 +194,9 @@ def load_corpus(folder: str | Path) -> Corpus:
     for track in tracks:
         extra = _string_list(track.meta.get("moods")) if isinstance(track.meta, dict) else []
         if extra:
-            track.tags = list(dict.fromkeys(list(track.tags) + [datasets.clean_tag(x) for x in extra]))
+            track.tags = list(
+                dict.fromkeys(list(track.tags) + [datasets.clean_tag(x) for x in extra])
+            )
     all_tags = list(dict.fromkeys(t for track in tracks for t in track.tags))
     genres = _string_list(info.get("genres"))
     if not genres and (folder / "genres.csv").is_file():
@@ -199,8 +207,10 @@ def load_corpus(folder: str | Path) -> Corpus:
     genres = [g for g in genres if g in present]
     moods = _mood_words(info.get("moods")) or [t for t in all_tags if t not in set(genres)]
     moods = [m for m in moods if m in present and m not in set(genres)]
-    instruments = sorted({a for t in tracks for a in t.attributes},
-                         key=lambda a: (OPENMIC_INSTRUMENTS.index(a) if a in OPENMIC_INSTRUMENTS else 99, a))
+    instruments = sorted(
+        {a for t in tracks for a in t.attributes},
+        key=lambda a: (OPENMIC_INSTRUMENTS.index(a) if a in OPENMIC_INSTRUMENTS else 99, a),
+    )
     if len(genres) < 2:
         raise DatasetError(f"{folder}: need at least 2 genre labels, found {len(genres)}")
     return Corpus(folder, manifest, tracks, genres, moods, instruments, info)
@@ -214,18 +224,27 @@ def instrument_tags(track: datasets.Track) -> list[str]:
 # --------------------------------------------------------------------------- features
 
 
-def load_features(corpus: Corpus, cache_dir: Path, preset: Preset, progress: bool) -> tuple[Mapping[str, np.ndarray], dict]:
+def load_features(
+    corpus: Corpus, cache_dir: Path, preset: Preset, progress: bool
+) -> tuple[Mapping[str, np.ndarray], dict]:
     """Compute missing features once (parallel, resumable) and hand back track id -> features.
 
     musicnn features are small ([200, patches]) and are held in memory as float32; mels stay
     memory-mapped float16 in the cache (the trainer converts each chunk).
     """
-    from zsl_core import features  # imports torch: only when a run starts, not for `zsl-core --help`
+    from zsl_core import (
+        features,
+    )  # imports torch: only when a run starts, not for `zsl-core --help`
 
     started = time.monotonic()
-    report = features.build_feature_cache([(t.id, t.path) for t in corpus.tracks], cache_dir,
-                                          workers=preset.workers, max_seconds=preset.max_seconds,
-                                          progress=progress, kind=preset.feature_kind)
+    report = features.build_feature_cache(
+        [(t.id, t.path) for t in corpus.tracks],
+        cache_dir,
+        workers=preset.workers,
+        max_seconds=preset.max_seconds,
+        progress=progress,
+        kind=preset.feature_kind,
+    )
     cache = features.FeatureCache(cache_dir)
     if report.failed:
         print(f"features: {report.summary()}; failed tracks are left out:")
@@ -237,8 +256,13 @@ def load_features(corpus: Corpus, cache_dir: Path, preset: Preset, progress: boo
         loaded = {t: np.asarray(cache[t], dtype=np.float32) for t in ids}
     else:
         loaded = _CachedFeatures(cache, ids)
-    info = {"kind": preset.feature_kind, "computed": len(report.computed), "already_cached": len(report.skipped),
-            "failed": len(report.failed), "seconds": round(time.monotonic() - started, 1)}
+    info = {
+        "kind": preset.feature_kind,
+        "computed": len(report.computed),
+        "already_cached": len(report.skipped),
+        "failed": len(report.failed),
+        "seconds": round(time.monotonic() - started, 1),
+    }
     return loaded, info
 
 
@@ -284,14 +308,18 @@ def shuffled_side_like(side: SideInformation, seed: int) -> SideInformation:
     return SideInformation(list(side.labels), side.matrix[source], "shuffled", f"shuffled:{seed}")
 
 
-def conse_embeddings(probabilities: np.ndarray, seen_side: np.ndarray, top_t: int = CONSE_TOP_T) -> np.ndarray:
+def conse_embeddings(
+    probabilities: np.ndarray, seen_side: np.ndarray, top_t: int = CONSE_TOP_T
+) -> np.ndarray:
     """ConSE: each row's top-T seen-label probabilities, renormalised to sum to 1, weigh the
     unit-length side vectors of those labels; the result lives in the side-information space,
     where any label (seen or unseen) is then scored by cosine."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     side = np.asarray(seen_side, dtype=np.float64)
     if probabilities.ndim != 2 or side.ndim != 2 or probabilities.shape[1] != side.shape[0]:
-        raise ValueError(f"probabilities {probabilities.shape} and seen side vectors {side.shape} do not match")
+        raise ValueError(
+            f"probabilities {probabilities.shape} and seen side vectors {side.shape} do not match"
+        )
     unit = side / np.maximum(np.linalg.norm(side, axis=1, keepdims=True), 1e-12)
     t = max(1, min(int(top_t), side.shape[0]))
     top = np.argsort(-probabilities, axis=1, kind="stable")[:, :t]
@@ -314,12 +342,15 @@ def calibrated_stacking(scores: np.ndarray, seen_mask: np.ndarray, gamma: float)
     scores = np.asarray(scores, dtype=np.float64)
     mask = np.asarray(seen_mask, dtype=bool)
     if mask.shape != (scores.shape[1],):
-        raise ValueError(f"seen_mask must have one entry per label column ({scores.shape[1]}), got {mask.shape}")
+        raise ValueError(
+            f"seen_mask must have one entry per label column ({scores.shape[1]}), got {mask.shape}"
+        )
     return scores - float(gamma) * mask[None, :]
 
 
-def tune_gamma(truth: np.ndarray, scores: np.ndarray, seen_mask: np.ndarray,
-               grid: Sequence[float] = GAMMA_GRID) -> tuple[float, float]:
+def tune_gamma(
+    truth: np.ndarray, scores: np.ndarray, seen_mask: np.ndarray, grid: Sequence[float] = GAMMA_GRID
+) -> tuple[float, float]:
     """(gamma, validation MAP-i) maximising MAP-i of the X+Y annotation on validation tracks.
     Ties go to the gamma closest to 0 (the least calibration that does as well)."""
     best_gamma, best_value = 0.0, -math.inf
@@ -352,7 +383,9 @@ def experiment1_data(corpus: Corpus, feature_ids: Iterable[str]) -> ExperimentDa
     names = corpus.instruments
     if not names:
         raise DatasetError(f"{corpus.manifest}: no instrument attributes, Experiment 1 needs them")
-    side = attribute_vectors(tags, {t.id: dict(t.attributes) for t in corpus.tracks if t.id in have}, names)
+    side = attribute_vectors(
+        tags, {t.id: dict(t.attributes) for t in corpus.tracks if t.id in have}, names
+    )
     labels = [g for g in corpus.genres if g in set(side.labels)]
     return ExperimentData("exp1", tags, labels, side.select(labels))
 
@@ -370,11 +403,18 @@ def experiment1_recipe_data(corpus: Corpus, feature_ids: Iterable[str]) -> Exper
     side = attributes_from_csv(table, standardise=True)
     labels = [g for g in base.labels if g in set(side.labels)]
     tags = {t: [x for x in v if x in set(labels)] for t, v in base.track_tags.items()}
-    return ExperimentData("exp1-recipe", tags, labels, side.select(labels),
-                          dropped_labels=[g for g in base.labels if g not in set(labels)])
+    return ExperimentData(
+        "exp1-recipe",
+        tags,
+        labels,
+        side.select(labels),
+        dropped_labels=[g for g in base.labels if g not in set(labels)],
+    )
 
 
-def experiment2_data(corpus: Corpus, feature_ids: Iterable[str], vectors: WordVectors) -> ExperimentData:
+def experiment2_data(
+    corpus: Corpus, feature_ids: Iterable[str], vectors: WordVectors
+) -> ExperimentData:
     """Genre + mood + instrument words as tags; their GloVe vectors as side information.
     Words GloVe cannot embed are dropped and listed (the paper dropped tags missing from GloVe)."""
     have = set(feature_ids)
@@ -382,8 +422,13 @@ def experiment2_data(corpus: Corpus, feature_ids: Iterable[str], vectors: WordVe
     for track in corpus.tracks:
         if track.id in have:
             tags[track.id] = list(dict.fromkeys(list(track.tags) + instrument_tags(track)))
-    candidates = list(dict.fromkeys(list(corpus.genres) + list(corpus.moods)
-                                    + [n.replace("_", " ") for n in corpus.instruments]))
+    candidates = list(
+        dict.fromkeys(
+            list(corpus.genres)
+            + list(corpus.moods)
+            + [n.replace("_", " ") for n in corpus.instruments]
+        )
+    )
     candidates = [c for c in candidates if any(c in v for v in tags.values())]
     side, missing = word_side_information(vectors, candidates)
     keep = set(side.labels)
@@ -394,17 +439,33 @@ def experiment2_data(corpus: Corpus, feature_ids: Iterable[str], vectors: WordVe
 def _train_config(preset: Preset, model: str, seed: int, device: str, overrides: Mapping[str, Any]):
     from zsl_core.train import TrainConfig
 
-    settings: dict[str, Any] = dict(model=model, optimizer=preset.optimizer, lr=preset.lr, epochs=preset.epochs,
-                                    patience=preset.patience, batch_size=preset.batch_size, seed=seed,
-                                    device=device)
+    settings: dict[str, Any] = dict(
+        model=model,
+        optimizer=preset.optimizer,
+        lr=preset.lr,
+        epochs=preset.epochs,
+        patience=preset.patience,
+        batch_size=preset.batch_size,
+        seed=seed,
+        device=device,
+    )
     if preset.backbone == "musicnn":
         settings.update(backbone="mlp", chunk_frames=1)
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig(**settings)
 
 
-def _train(feats: Mapping[str, np.ndarray], mean: float, std: float, split: splits.Split, setup: str,
-           data: ExperimentData, side_seen: np.ndarray | None, config, out_dir: Path):
+def _train(
+    feats: Mapping[str, np.ndarray],
+    mean: float,
+    std: float,
+    split: splits.Split,
+    setup: str,
+    data: ExperimentData,
+    side_seen: np.ndarray | None,
+    config,
+    out_dir: Path,
+):
     """Train one model on one setup; returns (model, summary)."""
     from zsl_core.models import load_model
     from zsl_core.train import TrainData, train
@@ -412,12 +473,25 @@ def _train(feats: Mapping[str, np.ndarray], mean: float, std: float, split: spli
     seen_index = {label: i for i, label in enumerate(split.seen)}
     train_ids = [t for t in split.train_tracks(setup, "train") if t in feats]
     valid_ids = [t for t in split.train_tracks(setup, "valid") if t in feats]
-    positives = {t: [seen_index[x] for x in data.track_tags[t] if x in seen_index] for t in train_ids + valid_ids}
-    train_data = TrainData(features=feats, mean=mean, std=std, train_ids=train_ids, valid_ids=valid_ids,
-                           track_positive=positives, seen_labels=list(split.seen), side_matrix=side_seen,
-                           info={"setup": setup, "experiment": data.name})
+    positives = {
+        t: [seen_index[x] for x in data.track_tags[t] if x in seen_index]
+        for t in train_ids + valid_ids
+    }
+    train_data = TrainData(
+        features=feats,
+        mean=mean,
+        std=std,
+        train_ids=train_ids,
+        valid_ids=valid_ids,
+        track_positive=positives,
+        seen_labels=list(split.seen),
+        side_matrix=side_seen,
+        info={"setup": setup, "experiment": data.name},
+    )
     result = train(config, train_data, out_dir, progress=False)
-    model, _ = load_model(out_dir, device=config.device if config.device != "auto" else _auto_device())
+    model, _ = load_model(
+        out_dir, device=config.device if config.device != "auto" else _auto_device()
+    )
     return model, result.summary()
 
 
@@ -430,7 +504,9 @@ def _auto_device() -> str:
 def _track_outputs(model, feats, ids, mean, std, chunk_frames, output) -> np.ndarray:
     from zsl_core.train import embed_tracks
 
-    return embed_tracks(model, feats, ids, mean, std, chunk_frames=chunk_frames, batch_size=256, output=output)
+    return embed_tracks(
+        model, feats, ids, mean, std, chunk_frames=chunk_frames, batch_size=256, output=output
+    )
 
 
 def _label_embeddings(model, side: np.ndarray) -> np.ndarray:
@@ -438,7 +514,11 @@ def _label_embeddings(model, side: np.ndarray) -> np.ndarray:
 
     device = next(model.parameters()).device
     with torch.no_grad():
-        return model.embed_labels(torch.from_numpy(np.asarray(side, np.float32)).to(device)).cpu().numpy()
+        return (
+            model.embed_labels(torch.from_numpy(np.asarray(side, np.float32)).to(device))
+            .cpu()
+            .numpy()
+        )
 
 
 CALIBRATIONS = ("valid", "fold")
@@ -460,8 +540,14 @@ def calibration_tracks(split: splits.Split, seed: int) -> dict[str, list[str]]:
     return {"valid": list(split.valid["A"]) + list(split.valid["B"]), "fold": fold}
 
 
-def _calibration_rows(split: splits.Split, tags: Mapping[str, Sequence[str]], ids: list[str], labels: list[str],
-                      scores: np.ndarray, seed: int) -> dict[str, Any]:
+def _calibration_rows(
+    split: splits.Split,
+    tags: Mapping[str, Sequence[str]],
+    ids: list[str],
+    labels: list[str],
+    scores: np.ndarray,
+    seed: int,
+) -> dict[str, Any]:
     """Tune gamma on each tuning set, then measure X+Y annotation uncalibrated and with each
     gamma on the same test tracks: those in neither tuning set."""
     row_of = {t: i for i, t in enumerate(ids)}
@@ -488,10 +574,14 @@ def _calibration_rows(split: splits.Split, tags: Mapping[str, Sequence[str]], id
         mask = seen_mask[cols]
         t_truth = label_matrix(test_ids, test_labels, tags)
         row: dict[str, Any] = {"tracks": len(test_ids)}
-        variants = {"uncalibrated": sub, **{f"calibrated_{k}": calibrated_stacking(sub, mask, g)
-                                            for k, g in gammas.items()}}
+        variants = {
+            "uncalibrated": sub,
+            **{f"calibrated_{k}": calibrated_stacking(sub, mask, g) for k, g in gammas.items()},
+        }
         for name, matrix in variants.items():
-            row[name] = {k: _clean(v.value) for k, v in metrics.evaluate_annotation(t_truth, matrix).items()}
+            row[name] = {
+                k: _clean(v.value) for k, v in metrics.evaluate_annotation(t_truth, matrix).items()
+            }
         found[setup] = row
     return found
 
@@ -500,12 +590,22 @@ def _clean(value: float) -> float | None:
     return None if value is None or math.isnan(value) else round(float(value), 4)
 
 
-def run_experiment(data: ExperimentData, feats: Mapping[str, np.ndarray], preset: Preset, seed: int,
-                   device: str, work_dir: Path, overrides: Mapping[str, Any],
-                   keep: dict[str, Any] | None = None, progress_errors: bool = True) -> dict[str, Any]:
+def run_experiment(
+    data: ExperimentData,
+    feats: Mapping[str, np.ndarray],
+    preset: Preset,
+    seed: int,
+    device: str,
+    work_dir: Path,
+    overrides: Mapping[str, Any],
+    keep: dict[str, Any] | None = None,
+    progress_errors: bool = True,
+) -> dict[str, Any]:
     """One seed of one experiment: split, then every train setup x every model, scored.
     A model that cannot be trained is recorded as {"error": reason}; the others still run."""
-    split = splits.make_split(data.track_tags, seen_fraction=0.8, valid_fraction=0.1, seed=seed, labels=data.labels)
+    split = splits.make_split(
+        data.track_tags, seen_fraction=0.8, valid_fraction=0.1, seed=seed, labels=data.labels
+    )
     split.save(work_dir / f"{data.name}-split-seed{seed}.json")
     labels = list(split.seen) + list(split.unseen)
     side_all = data.side.select(labels)
@@ -514,7 +614,11 @@ def run_experiment(data: ExperimentData, feats: Mapping[str, np.ndarray], preset
     n_seen = len(split.seen)
     ids = [t for t in split.A + split.B + split.C if t in feats]
     chunk_frames = 1 if preset.backbone == "musicnn" else None
-    out: dict[str, Any] = {"split": split.summary(), "unseen_labels": list(split.unseen), "runs": {}}
+    out: dict[str, Any] = {
+        "split": split.summary(),
+        "unseen_labels": list(split.unseen),
+        "runs": {},
+    }
     for setup in splits.TRAIN_SETUPS:
         train_ids = [t for t in split.train_tracks(setup, "train") if t in feats]
         if not train_ids or not [t for t in split.train_tracks(setup, "valid") if t in feats]:
@@ -522,15 +626,27 @@ def run_experiment(data: ExperimentData, feats: Mapping[str, np.ndarray], preset
             continue
         mean, std = _stats(feats, train_ids)
         run: dict[str, Any] = {}
-        for method, model_type, side in (("side", "embedding", side_all), ("random", "embedding", random_all),
-                                         ("shuffled", "embedding", shuffled_all),
-                                         ("classifier", "classification", None)):
+        for method, model_type, side in (
+            ("side", "embedding", side_all),
+            ("random", "embedding", random_all),
+            ("shuffled", "embedding", shuffled_all),
+            ("classifier", "classification", None),
+        ):
             config = _train_config(preset, model_type, seed, device, overrides)
             frames = chunk_frames or config.chunk_frames
             folder = work_dir / "models" / f"{data.name}-seed{seed}-{_slug(setup)}-{method}"
             try:
-                model, summary = _train(feats, mean, std, split, setup, data,
-                                        None if side is None else side.matrix[:n_seen], config, folder)
+                model, summary = _train(
+                    feats,
+                    mean,
+                    std,
+                    split,
+                    setup,
+                    data,
+                    None if side is None else side.matrix[:n_seen],
+                    config,
+                    folder,
+                )
             except ZslError as exc:  # e.g. no usable training track: record it, go on with the rest
                 run[method] = {"error": str(exc)}
                 if progress_errors:
@@ -540,22 +656,46 @@ def run_experiment(data: ExperimentData, feats: Mapping[str, np.ndarray], preset
                 audio = _track_outputs(model, feats, ids, mean, std, frames, "embedding")
                 label_vectors = _label_embeddings(model, side.matrix)
                 scores = cosine(audio, label_vectors)
-                report = evaluate_scores(split, data.track_tags, ids, labels, scores, setup, "embedding")
-                run[method] = {"training": summary, **report.to_dict(),
-                               "calibration": _calibration_rows(split, data.track_tags, ids, labels, scores, seed)}
+                report = evaluate_scores(
+                    split, data.track_tags, ids, labels, scores, setup, "embedding"
+                )
+                run[method] = {
+                    "training": summary,
+                    **report.to_dict(),
+                    "calibration": _calibration_rows(
+                        split, data.track_tags, ids, labels, scores, seed
+                    ),
+                }
                 if keep is not None and method == "side" and setup == "(A+B)-X":
-                    keep.update(model=model, audio=audio, label_vectors=label_vectors, labels=labels,
-                                split=split, ids=ids, side=side_all)
+                    keep.update(
+                        model=model,
+                        audio=audio,
+                        label_vectors=label_vectors,
+                        labels=labels,
+                        split=split,
+                        ids=ids,
+                        side=side_all,
+                    )
             else:
-                probabilities = _track_outputs(model, feats, ids, mean, std, frames, "probabilities")
+                probabilities = _track_outputs(
+                    model, feats, ids, mean, std, frames, "probabilities"
+                )
                 seen_only = np.full((len(ids), len(labels)), np.nan)
                 seen_only[:, :n_seen] = probabilities
-                report = evaluate_scores(split, data.track_tags, ids, labels, seen_only, setup, "classification")
+                report = evaluate_scores(
+                    split, data.track_tags, ids, labels, seen_only, setup, "classification"
+                )
                 run["classifier"] = {"training": summary, **report.to_dict()}
-                conse = cosine(conse_embeddings(probabilities, side_all.matrix[:n_seen]), side_all.matrix)
+                conse = cosine(
+                    conse_embeddings(probabilities, side_all.matrix[:n_seen]), side_all.matrix
+                )
                 report = evaluate_scores(split, data.track_tags, ids, labels, conse, setup, "conse")
-                run["conse"] = {**report.to_dict(),
-                                "calibration": _calibration_rows(split, data.track_tags, ids, labels, conse, seed)}
+                run["conse"] = {
+                    **report.to_dict(),
+                    "calibration": _calibration_rows(
+                        split, data.track_tags, ids, labels, conse, seed
+                    ),
+                }
         out["runs"][setup] = run
     return out
 
@@ -603,22 +743,57 @@ def aggregate(per_seed: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
         return _mean_std(vals)
 
     for setup in splits.TRAIN_SETUPS:
-        table["annotation"][setup] = {test: {m: {c: cell(setup, m, "annotation", test, c) for c in ANNOTATION_COLUMNS}
-                                             for m in METHODS} for test in splits.ANNOTATION_SETUPS}
-        table["retrieval"][setup] = {test: {m: {c: cell(setup, m, "retrieval", test, c) for c in RETRIEVAL_COLUMNS}
-                                            for m in METHODS} for test in splits.RETRIEVAL_SETUPS}
-        table["table4"][setup] = {m: {"AUC-l": cell(setup, m, "seen_labels", "B-X", "AUC-l")}
-                                  for m in ("side", "random", "shuffled", "classifier")}
+        table["annotation"][setup] = {
+            test: {
+                m: {c: cell(setup, m, "annotation", test, c) for c in ANNOTATION_COLUMNS}
+                for m in METHODS
+            }
+            for test in splits.ANNOTATION_SETUPS
+        }
+        table["retrieval"][setup] = {
+            test: {
+                m: {c: cell(setup, m, "retrieval", test, c) for c in RETRIEVAL_COLUMNS}
+                for m in METHODS
+            }
+            for test in splits.RETRIEVAL_SETUPS
+        }
+        table["table4"][setup] = {
+            m: {"AUC-l": cell(setup, m, "seen_labels", "B-X", "AUC-l")}
+            for m in ("side", "random", "shuffled", "classifier")
+        }
         cal: dict[str, Any] = {}
         for m in ("side", "conse"):
-            cal[m] = {f"gamma_{k}": _mean_std([per_seed[s]["runs"].get(setup, {}).get(m, {}).get("calibration", {})
-                                               .get(f"gamma_{k}") for s in seeds]) for k in CALIBRATIONS}
+            cal[m] = {
+                f"gamma_{k}": _mean_std(
+                    [
+                        per_seed[s]["runs"]
+                        .get(setup, {})
+                        .get(m, {})
+                        .get("calibration", {})
+                        .get(f"gamma_{k}")
+                        for s in seeds
+                    ]
+                )
+                for k in CALIBRATIONS
+            }
             for test in GZSL_SETUPS:
                 cal[m][test] = {}
                 for which in ("uncalibrated",) + tuple(f"calibrated_{k}" for k in CALIBRATIONS):
-                    cal[m][test][which] = {c: _mean_std([
-                        per_seed[s]["runs"].get(setup, {}).get(m, {}).get("calibration", {}).get(test, {})
-                        .get(which, {}).get(c) for s in seeds]) for c in ANNOTATION_COLUMNS}
+                    cal[m][test][which] = {
+                        c: _mean_std(
+                            [
+                                per_seed[s]["runs"]
+                                .get(setup, {})
+                                .get(m, {})
+                                .get("calibration", {})
+                                .get(test, {})
+                                .get(which, {})
+                                .get(c)
+                                for s in seeds
+                            ]
+                        )
+                        for c in ANNOTATION_COLUMNS
+                    }
         table["calibration"][setup] = cal
     table["claims"] = claims(table, per_seed)
     return table
@@ -628,22 +803,33 @@ def claims(table: Mapping[str, Any], per_seed: Mapping[int, Mapping[str, Any]]) 
     """Does the real side information beat each control on (B+C)-Y by more than the spread over
     seeds? Paired per seed (same split, same training seed)."""
     found: dict[str, Any] = {}
-    cells = [(control, setup, kind, metric) for control in CONTROLS for setup in splits.TRAIN_SETUPS
-             for kind, names in (("annotation", ("AUC-i", "MAP-i")), ("retrieval", ("AUC-l", "MAP-l")))
-             for metric in names]
+    cells = [
+        (control, setup, kind, metric)
+        for control in CONTROLS
+        for setup in splits.TRAIN_SETUPS
+        for kind, names in (("annotation", ("AUC-i", "MAP-i")), ("retrieval", ("AUC-l", "MAP-l")))
+        for metric in names
+    ]
     for control, setup, kind, metric in cells:
         side = table[kind][setup][KEY_SETUP]["side"][metric]
         other = table[kind][setup][KEY_SETUP][control][metric]
-        diffs = [a - b for a, b in zip(side["values"], other["values"]) if a is not None and b is not None]
+        diffs = [
+            a - b
+            for a, b in zip(side["values"], other["values"])
+            if a is not None and b is not None
+        ]
         if not diffs:
             continue
         spread = max(side["std"] or 0.0, other["std"] or 0.0)
         mean_diff = float(np.mean(diffs))
         found[f"{control} {setup} {kind} {KEY_SETUP} {metric}"] = {
-            "control": control, "side": side["mean"], "control_mean": other["mean"],
+            "control": control,
+            "side": side["mean"],
+            "control_mean": other["mean"],
             "difference": round(mean_diff, 4),
             "difference_std": round(float(np.std(diffs, ddof=1)) if len(diffs) > 1 else 0.0, 4),
-            "seed_spread": round(spread, 4), "wins_per_seed": f"{sum(d > 0 for d in diffs)}/{len(diffs)}",
+            "seed_spread": round(spread, 4),
+            "wins_per_seed": f"{sum(d > 0 for d in diffs)}/{len(diffs)}",
             "beats_control_beyond_spread": bool(mean_diff > spread and all(d > 0 for d in diffs)),
         }
     return found
@@ -655,7 +841,11 @@ def claims(table: Mapping[str, Any], per_seed: Mapping[int, Mapping[str, Any]]) 
 def _fmt(cell: Mapping[str, Any] | None, std: bool = True) -> str:
     if not cell or cell.get("mean") is None:
         return "n/a"
-    if std and cell.get("std") is not None and len([v for v in cell["values"] if v is not None]) > 1:
+    if (
+        std
+        and cell.get("std") is not None
+        and len([v for v in cell["values"] if v is not None]) > 1
+    ):
         return f"{cell['mean']:.4f} ± {cell['std']:.4f}"
     return f"{cell['mean']:.4f}"
 
@@ -670,64 +860,118 @@ def markdown_tables(results: Mapping[str, Any], paper: Mapping[str, Any] | None 
             continue
         agg = results["experiments"][exp]["aggregate"]
         ref = "MSD" if exp == "exp2" else "FMA"
-        lines += [f"## {EXPERIMENT_TITLES[exp]}", "",
-                  f"Mean ± sample std over seeds {seeds}. `side` = the deep embedding model with the "
-                  f"experiment's side information, `random` = same model with random vectors of the same "
-                  f"shape, `shuffled` = same model with the real vectors reassigned among labels, `conse` = ConSE over the classification model (top {CONSE_TOP_T}). Paper = "
-                  f"{ref} column of the paper (different data; P@K there is AP@K).", ""]
-        lines += ["### Table 2: annotation", "",
-                  "| Train | Test | Model | " + " | ".join(ANNOTATION_COLUMNS) + " | paper AUC-i | paper MAP-i |",
-                  "|---|---|---|" + "---|" * (len(ANNOTATION_COLUMNS) + 2)]
+        lines += [
+            f"## {EXPERIMENT_TITLES[exp]}",
+            "",
+            f"Mean ± sample std over seeds {seeds}. `side` = the deep embedding model with the "
+            f"experiment's side information, `random` = same model with random vectors of the same "
+            f"shape, `shuffled` = same model with the real vectors reassigned among labels, `conse` = ConSE over the classification model (top {CONSE_TOP_T}). Paper = "
+            f"{ref} column of the paper (different data; P@K there is AP@K).",
+            "",
+        ]
+        lines += [
+            "### Table 2: annotation",
+            "",
+            "| Train | Test | Model | "
+            + " | ".join(ANNOTATION_COLUMNS)
+            + " | paper AUC-i | paper MAP-i |",
+            "|---|---|---|" + "---|" * (len(ANNOTATION_COLUMNS) + 2),
+        ]
         for setup in splits.TRAIN_SETUPS:
             for test in splits.ANNOTATION_SETUPS:
                 for m in METHODS:
                     row = agg["annotation"][setup][test][m]
-                    p = paper.get(("annotation", setup, test, ref), ("", "")) if m == "side" else ("", "")
-                    lines.append(f"| {setup} | {test} | {m} | " + " | ".join(_fmt(row[c]) for c in ANNOTATION_COLUMNS)
-                                 + f" | {p[0]} | {p[1]} |")
-        lines += ["", "### Table 3: retrieval", "",
-                  "| Train | Test | Model | AUC-l | MAP-l | paper AUC-l | paper MAP-l |", "|---|---|---|---|---|---|---|"]
+                    p = (
+                        paper.get(("annotation", setup, test, ref), ("", ""))
+                        if m == "side"
+                        else ("", "")
+                    )
+                    lines.append(
+                        f"| {setup} | {test} | {m} | "
+                        + " | ".join(_fmt(row[c]) for c in ANNOTATION_COLUMNS)
+                        + f" | {p[0]} | {p[1]} |"
+                    )
+        lines += [
+            "",
+            "### Table 3: retrieval",
+            "",
+            "| Train | Test | Model | AUC-l | MAP-l | paper AUC-l | paper MAP-l |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for setup in splits.TRAIN_SETUPS:
             for test in splits.RETRIEVAL_SETUPS:
                 for m in METHODS:
                     row = agg["retrieval"][setup][test][m]
-                    p = paper.get(("retrieval", setup, test, ref), ("", "")) if m == "side" else ("", "")
-                    lines.append(f"| {setup} | {test} | {m} | {_fmt(row['AUC-l'])} | {_fmt(row['MAP-l'])} | {p[0]} | {p[1]} |")
-        lines += ["", "### Table 4: seen labels, A-X -> B-X (AUC-l)", "",
-                  "| Train | Test | Model | AUC-l | paper AUC-l |", "|---|---|---|---|---|"]
+                    p = (
+                        paper.get(("retrieval", setup, test, ref), ("", ""))
+                        if m == "side"
+                        else ("", "")
+                    )
+                    lines.append(
+                        f"| {setup} | {test} | {m} | {_fmt(row['AUC-l'])} | {_fmt(row['MAP-l'])} | {p[0]} | {p[1]} |"
+                    )
+        lines += [
+            "",
+            "### Table 4: seen labels, A-X -> B-X (AUC-l)",
+            "",
+            "| Train | Test | Model | AUC-l | paper AUC-l |",
+            "|---|---|---|---|---|",
+        ]
         for setup in splits.TRAIN_SETUPS:
-            for m, name in (("side", "deep embedding"), ("random", "embedding, random vectors"),
-                            ("shuffled", "embedding, shuffled vectors"),
-                            ("classifier", "classification")):
+            for m, name in (
+                ("side", "deep embedding"),
+                ("random", "embedding, random vectors"),
+                ("shuffled", "embedding, shuffled vectors"),
+                ("classifier", "classification"),
+            ):
                 p = paper.get(("table4", setup, m, ref), ("",))[0] if setup == "A-X" else ""
-                lines.append(f"| {setup} | B-X | {name} | {_fmt(agg['table4'][setup][m]['AUC-l'])} | {p} |")
-        lines += ["", "### Generalised zero-shot: calibrated stacking", "",
-                  "Seen-label penalty gamma tuned per seed to maximise X+Y MAP-i on a tuning set: `valid` = the "
-                  "A and B validation tracks (mostly A tracks, which have no unseen positive), `fold` = a seeded "
-                  f"{CALIBRATION_FOLD:.0%} of the B and C tracks (reads their unseen annotations). Every column is "
-                  "measured on the same test tracks: those in neither tuning set.", "",
-                  "| Train | Test | Model | AUC-i | MAP-i | P@1 | gamma valid | MAP-i | P@1 | gamma fold | MAP-i | P@1 |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                lines.append(
+                    f"| {setup} | B-X | {name} | {_fmt(agg['table4'][setup][m]['AUC-l'])} | {p} |"
+                )
+        lines += [
+            "",
+            "### Generalised zero-shot: calibrated stacking",
+            "",
+            "Seen-label penalty gamma tuned per seed to maximise X+Y MAP-i on a tuning set: `valid` = the "
+            "A and B validation tracks (mostly A tracks, which have no unseen positive), `fold` = a seeded "
+            f"{CALIBRATION_FOLD:.0%} of the B and C tracks (reads their unseen annotations). Every column is "
+            "measured on the same test tracks: those in neither tuning set.",
+            "",
+            "| Train | Test | Model | AUC-i | MAP-i | P@1 | gamma valid | MAP-i | P@1 | gamma fold | MAP-i | P@1 |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for setup in splits.TRAIN_SETUPS:
             for m in ("side", "conse"):
                 cal = agg["calibration"][setup][m]
                 for test in GZSL_SETUPS:
-                    u, v, f = (cal[test][k] for k in ("uncalibrated", "calibrated_valid", "calibrated_fold"))
-                    lines.append(f"| {setup} | {test} | {m} | {_fmt(u['AUC-i'])} | {_fmt(u['MAP-i'])} | {_fmt(u['P@1'])} | "
-                                 f"{_fmt(cal['gamma_valid'])} | {_fmt(v['MAP-i'])} | {_fmt(v['P@1'])} | "
-                                 f"{_fmt(cal['gamma_fold'])} | {_fmt(f['MAP-i'])} | {_fmt(f['P@1'])} |")
-        lines += ["", f"### Side information vs its controls on {KEY_SETUP}", "",
-                  "Paired by seed (same split, same training seed). `random` = Gaussian vectors of the same "
-                  "shape; `shuffled` = the real vectors reassigned among labels (a derangement). 'beyond spread' "
-                  "= the mean difference exceeds the larger of the two seed stds and every seed favours the "
-                  "real side information.", "",
-                  "| Control | Train | Task | Metric | side | control | difference (± std) | wins | beyond spread |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                    u, v, f = (
+                        cal[test][k]
+                        for k in ("uncalibrated", "calibrated_valid", "calibrated_fold")
+                    )
+                    lines.append(
+                        f"| {setup} | {test} | {m} | {_fmt(u['AUC-i'])} | {_fmt(u['MAP-i'])} | {_fmt(u['P@1'])} | "
+                        f"{_fmt(cal['gamma_valid'])} | {_fmt(v['MAP-i'])} | {_fmt(v['P@1'])} | "
+                        f"{_fmt(cal['gamma_fold'])} | {_fmt(f['MAP-i'])} | {_fmt(f['P@1'])} |"
+                    )
+        lines += [
+            "",
+            f"### Side information vs its controls on {KEY_SETUP}",
+            "",
+            "Paired by seed (same split, same training seed). `random` = Gaussian vectors of the same "
+            "shape; `shuffled` = the real vectors reassigned among labels (a derangement). 'beyond spread' "
+            "= the mean difference exceeds the larger of the two seed stds and every seed favours the "
+            "real side information.",
+            "",
+            "| Control | Train | Task | Metric | side | control | difference (± std) | wins | beyond spread |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for key, c in agg["claims"].items():
             control, setup, kind, _, metric = key.split(" ")
-            lines.append(f"| {control} | {setup} | {kind} | {metric} | {c['side']} | {c['control_mean']} | "
-                         f"{c['difference']:+.4f} ± {c['difference_std']:.4f} | {c['wins_per_seed']} | "
-                         f"{'yes' if c['beats_control_beyond_spread'] else 'no'} |")
+            lines.append(
+                f"| {control} | {setup} | {kind} | {metric} | {c['side']} | {c['control_mean']} | "
+                f"{c['difference']:+.4f} ± {c['difference_std']:.4f} | {c['wins_per_seed']} | "
+                f"{'yes' if c['beats_control_beyond_spread'] else 'no'} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -736,13 +980,20 @@ def _paper_table() -> dict[tuple, tuple]:
     """The paper's Tables 2-4 (FMA and MSD columns), transcribed in shared/reference."""
     rows: dict[tuple, tuple] = {}
     a = {  # (train, test): (FMA AUC-i, FMA MAP-i, MSD AUC-i, MSD MAP-i)
-        ("A-X", "B-Y"): (0.8736, 0.5118, 0.8559, 0.3391), ("A-X", "C-Y"): (0.7917, 0.3887, 0.8956, 0.4536),
-        ("A-X", "(B+C)-Y"): (0.8640, 0.4973, 0.8593, 0.3491), ("A-X", "B-(X+Y)"): (0.8834, 0.3524, 0.9107, 0.2664),
-        ("A-X", "C-(X+Y)"): (0.7958, 0.1316, 0.9019, 0.1594), ("A-X", "(B+C)-(X+Y)"): (0.9207, 0.4264, 0.9315, 0.2842),
-        ("B-X", "B-Y"): (0.8907, 0.5633, 0.8679, 0.3904), ("B-X", "C-Y"): (0.8144, 0.4008, 0.8926, 0.4814),
-        ("B-X", "(B+C)-Y"): (0.8817, 0.5442, 0.8700, 0.3983), ("B-X", "B-(X+Y)"): (0.9373, 0.5142, 0.9217, 0.2733),
-        ("B-X", "C-(X+Y)"): (0.8414, 0.1886, 0.8941, 0.1389), ("B-X", "(B+C)-(X+Y)"): (0.8872, 0.3606, 0.9276, 0.2509),
-        ("(A+B)-X", "B-Y"): (0.8864, 0.5036, 0.8632, 0.3563), ("(A+B)-X", "C-Y"): (0.8286, 0.4224, 0.8971, 0.4836),
+        ("A-X", "B-Y"): (0.8736, 0.5118, 0.8559, 0.3391),
+        ("A-X", "C-Y"): (0.7917, 0.3887, 0.8956, 0.4536),
+        ("A-X", "(B+C)-Y"): (0.8640, 0.4973, 0.8593, 0.3491),
+        ("A-X", "B-(X+Y)"): (0.8834, 0.3524, 0.9107, 0.2664),
+        ("A-X", "C-(X+Y)"): (0.7958, 0.1316, 0.9019, 0.1594),
+        ("A-X", "(B+C)-(X+Y)"): (0.9207, 0.4264, 0.9315, 0.2842),
+        ("B-X", "B-Y"): (0.8907, 0.5633, 0.8679, 0.3904),
+        ("B-X", "C-Y"): (0.8144, 0.4008, 0.8926, 0.4814),
+        ("B-X", "(B+C)-Y"): (0.8817, 0.5442, 0.8700, 0.3983),
+        ("B-X", "B-(X+Y)"): (0.9373, 0.5142, 0.9217, 0.2733),
+        ("B-X", "C-(X+Y)"): (0.8414, 0.1886, 0.8941, 0.1389),
+        ("B-X", "(B+C)-(X+Y)"): (0.8872, 0.3606, 0.9276, 0.2509),
+        ("(A+B)-X", "B-Y"): (0.8864, 0.5036, 0.8632, 0.3563),
+        ("(A+B)-X", "C-Y"): (0.8286, 0.4224, 0.8971, 0.4836),
         ("(A+B)-X", "(B+C)-Y"): (0.8796, 0.4940, 0.8662, 0.3674),
         ("(A+B)-X", "B-(X+Y)"): (0.9118, 0.4275, 0.9231, 0.2977),
         ("(A+B)-X", "C-(X+Y)"): (0.8276, 0.1923, 0.9044, 0.1920),
@@ -752,8 +1003,10 @@ def _paper_table() -> dict[tuple, tuple]:
         rows[("annotation", train, test, "FMA")] = (f"{v[0]:.4f}", f"{v[1]:.4f}")
         rows[("annotation", train, test, "MSD")] = (f"{v[2]:.4f}", f"{v[3]:.4f}")
     r = {
-        ("A-X", "(B+C)-Y"): (0.6793, 0.0904, 0.6740, 0.0279), ("A-X", "(A+B+C)-Y"): (0.6771, 0.0392, 0.6673, 0.0149),
-        ("B-X", "(B+C)-Y"): (0.7194, 0.1280, 0.6907, 0.0295), ("B-X", "(A+B+C)-Y"): (0.7236, 0.0662, 0.6843, 0.0158),
+        ("A-X", "(B+C)-Y"): (0.6793, 0.0904, 0.6740, 0.0279),
+        ("A-X", "(A+B+C)-Y"): (0.6771, 0.0392, 0.6673, 0.0149),
+        ("B-X", "(B+C)-Y"): (0.7194, 0.1280, 0.6907, 0.0295),
+        ("B-X", "(A+B+C)-Y"): (0.7236, 0.0662, 0.6843, 0.0158),
         ("(A+B)-X", "(B+C)-Y"): (0.7314, 0.1170, 0.6864, 0.0310),
         ("(A+B)-X", "(A+B+C)-Y"): (0.7377, 0.0518, 0.6789, 0.0172),
     }
@@ -772,7 +1025,16 @@ PAPER = _paper_table()
 
 # --------------------------------------------------------------------------- case studies (Tables 5-7)
 
-ARBITRARY_WORDS = ("lovely", "dreamy", "gloomy", "energetic", "romantic", "peaceful", "aggressive", "mellow")
+ARBITRARY_WORDS = (
+    "lovely",
+    "dreamy",
+    "gloomy",
+    "energetic",
+    "romantic",
+    "peaceful",
+    "aggressive",
+    "mellow",
+)
 
 
 def _title(track: datasets.Track | None, track_id: str) -> str:
@@ -780,8 +1042,13 @@ def _title(track: datasets.Track | None, track_id: str) -> str:
     return str(meta.get("title") or track_id)
 
 
-def case_studies(keep: Mapping[str, Any], data: ExperimentData, corpus: Corpus,
-                 vectors: WordVectors | None = None, vocabulary: Sequence[str] = ()) -> dict[str, Any]:
+def case_studies(
+    keep: Mapping[str, Any],
+    data: ExperimentData,
+    corpus: Corpus,
+    vectors: WordVectors | None = None,
+    vocabulary: Sequence[str] = (),
+) -> dict[str, Any]:
     """Tables 5-7 for one trained model (seed 0, (A+B)-X, real side information):
 
     top_tracks  Table 5: the 5 best tracks for an unseen label and for a word outside the labels
@@ -804,10 +1071,22 @@ def case_studies(keep: Mapping[str, Any], data: ExperimentData, corpus: Corpus,
     for track_id in chosen:
         i = ids.index(track_id)
         order = np.argsort(-scores[i])[:10]
-        rows.append({"track": _title(by_id.get(track_id), track_id), "id": track_id,
-                     "true": data.track_tags[track_id],
-                     "top": [{"label": labels[j], "unseen": labels[j] in unseen, "score": round(float(scores[i, j]), 4),
-                              "correct": labels[j] in data.track_tags[track_id]} for j in order]})
+        rows.append(
+            {
+                "track": _title(by_id.get(track_id), track_id),
+                "id": track_id,
+                "true": data.track_tags[track_id],
+                "top": [
+                    {
+                        "label": labels[j],
+                        "unseen": labels[j] in unseen,
+                        "score": round(float(scores[i, j]), 4),
+                        "correct": labels[j] in data.track_tags[track_id],
+                    }
+                    for j in order
+                ],
+            }
+        )
     out["top_tags"] = rows
 
     # Table 5: queries = the unseen label with most positives, and a word that is not a label
@@ -822,15 +1101,29 @@ def case_studies(keep: Mapping[str, Any], data: ExperimentData, corpus: Corpus,
             vec = vectors.embed(word)
             if vec is not None and word not in set(labels):
                 word_vecs[word] = vec
-                queries.append((word, _label_embeddings(model, vec[None, :])[0], "word outside the labels"))
+                queries.append(
+                    (word, _label_embeddings(model, vec[None, :])[0], "word outside the labels")
+                )
                 break
     table5 = []
     for word, vec, kind in queries:
         sims = cosine(audio, vec[None, :])[:, 0]
         order = np.argsort(-sims)[:5]
-        table5.append({"query": word, "kind": kind, "tracks": [
-            {"track": _title(by_id.get(ids[i]), ids[i]), "id": ids[i], "tags": data.track_tags[ids[i]],
-             "score": round(float(sims[i]), 4)} for i in order]})
+        table5.append(
+            {
+                "query": word,
+                "kind": kind,
+                "tracks": [
+                    {
+                        "track": _title(by_id.get(ids[i]), ids[i]),
+                        "id": ids[i],
+                        "tags": data.track_tags[ids[i]],
+                        "score": round(float(sims[i]), 4),
+                    }
+                    for i in order
+                ],
+            }
+        )
     out["top_tracks"] = table5
 
     # Table 7: nearest words before and after training
@@ -849,7 +1142,10 @@ def case_studies(keep: Mapping[str, Any], data: ExperimentData, corpus: Corpus,
         if word in words:
             q_before, q_after = before_space[words.index(word)], after_space[words.index(word)]
         elif word in word_vecs:
-            q_before, q_after = word_vecs[word], _label_embeddings(model, word_vecs[word][None, :])[0]
+            q_before, q_after = (
+                word_vecs[word],
+                _label_embeddings(model, word_vecs[word][None, :])[0],
+            )
         else:
             continue
         entry = {"query": word, "vocabulary": len(words)}
@@ -865,40 +1161,77 @@ def case_studies(keep: Mapping[str, Any], data: ExperimentData, corpus: Corpus,
 def case_study_markdown(studies: Mapping[str, Any]) -> str:
     lines: list[str] = []
     for exp, study in studies.items():
-        lines += [f"## Case studies, {EXPERIMENT_TITLES[exp]}", "",
-                  "Model: seed 0, trained on (A+B)-X with the real side information.", ""]
-        lines += ["### Top retrieved tracks for a query (like Table 5)", "",
-                  "| Query | Rank | Track | Score | Its tags |", "|---|---|---|---|---|"]
+        lines += [
+            f"## Case studies, {EXPERIMENT_TITLES[exp]}",
+            "",
+            "Model: seed 0, trained on (A+B)-X with the real side information.",
+            "",
+        ]
+        lines += [
+            "### Top retrieved tracks for a query (like Table 5)",
+            "",
+            "| Query | Rank | Track | Score | Its tags |",
+            "|---|---|---|---|---|",
+        ]
         for q in study["top_tracks"]:
             for rank, t in enumerate(q["tracks"], 1):
                 mark = " ✓" if q["query"] in t["tags"] else ""
-                lines.append(f"| {q['query']} ({q['kind']}) | {rank} | {t['track']}{mark} | {t['score']:.3f} | "
-                             f"{', '.join(t['tags'])} |")
-        lines += ["", "### Top 10 tags of test tracks (like Table 6)", "",
-                  "(unseen) = label never trained on; ✓ = in the track's true tags.", ""]
+                lines.append(
+                    f"| {q['query']} ({q['kind']}) | {rank} | {t['track']}{mark} | {t['score']:.3f} | "
+                    f"{', '.join(t['tags'])} |"
+                )
+        lines += [
+            "",
+            "### Top 10 tags of test tracks (like Table 6)",
+            "",
+            "(unseen) = label never trained on; ✓ = in the track's true tags.",
+            "",
+        ]
         for row in study["top_tags"]:
-            tops = ", ".join(f"{x['label']}{' (unseen)' if x['unseen'] else ''}{' ✓' if x['correct'] else ''}"
-                             for x in row["top"])
+            tops = ", ".join(
+                f"{x['label']}{' (unseen)' if x['unseen'] else ''}{' ✓' if x['correct'] else ''}"
+                for x in row["top"]
+            )
             lines.append(f"- **{row['track']}** (true: {', '.join(row['true'])}): {tops}")
         if study["neighbours"]:
-            lines += ["", "### Nearest words before and after training (like Table 7)", "",
-                      "| Query | Side-information space (before) | Trained embedding space (after) |", "|---|---|---|"]
+            lines += [
+                "",
+                "### Nearest words before and after training (like Table 7)",
+                "",
+                "| Query | Side-information space (before) | Trained embedding space (after) |",
+                "|---|---|---|",
+            ]
             for n in study["neighbours"]:
-                lines.append(f"| {n['query']} | {', '.join(n['before'])} | {', '.join(n['after'])} |")
-            lines.append(f"\nNeighbours are searched among {study['neighbours'][0]['vocabulary']} words "
-                         "(the experiment's labels plus the shipped vocabulary words the vectors know).")
+                lines.append(
+                    f"| {n['query']} | {', '.join(n['before'])} | {', '.join(n['after'])} |"
+                )
+            lines.append(
+                f"\nNeighbours are searched among {study['neighbours'][0]['vocabulary']} words "
+                "(the experiment's labels plus the shipped vocabulary words the vectors know)."
+            )
         lines.append("")
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- figures (plain SVG)
 
-_COLOURS = {"side": "#1f77b4", "random": "#aaaaaa", "shuffled": "#666666", "conse": "#ff7f0e",
-            "classifier": "#2ca02c"}
+_COLOURS = {
+    "side": "#1f77b4",
+    "random": "#aaaaaa",
+    "shuffled": "#666666",
+    "conse": "#ff7f0e",
+    "classifier": "#2ca02c",
+}
 
 
-def svg_bar_chart(groups: Sequence[str], series: Mapping[str, Sequence[tuple[float | None, float | None]]],
-                  title: str, ylabel: str, ymin: float = 0.0, ymax: float = 1.0) -> str:
+def svg_bar_chart(
+    groups: Sequence[str],
+    series: Mapping[str, Sequence[tuple[float | None, float | None]]],
+    title: str,
+    ylabel: str,
+    ymin: float = 0.0,
+    ymax: float = 1.0,
+) -> str:
     """A grouped bar chart with error bars as a standalone SVG string (no plotting library)."""
     width, height, left, bottom, top = 640, 360, 60, 60, 40
     plot_w, plot_h = width - left - 20, height - top - bottom
@@ -910,34 +1243,48 @@ def svg_bar_chart(groups: Sequence[str], series: Mapping[str, Sequence[tuple[flo
         v = min(max(v, ymin), ymax)
         return top + plot_h * (1 - (v - ymin) / (ymax - ymin))
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'font-family="sans-serif" font-size="12">',
-             f'<rect width="{width}" height="{height}" fill="white"/>',
-             f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{_esc(title)}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{_esc(title)}</text>',
+    ]
     for k in range(6):
         v = ymin + (ymax - ymin) * k / 5
-        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>')
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>'
+        )
         parts.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>')
-    parts.append(f'<text x="15" y="{top + plot_h / 2}" transform="rotate(-90 15 {top + plot_h / 2})" '
-                 f'text-anchor="middle">{_esc(ylabel)}</text>')
+    parts.append(
+        f'<text x="15" y="{top + plot_h / 2}" transform="rotate(-90 15 {top + plot_h / 2})" '
+        f'text-anchor="middle">{_esc(ylabel)}</text>'
+    )
     for g, group in enumerate(groups):
         x0 = left + g * group_w + group_w * 0.1
-        parts.append(f'<text x="{left + (g + 0.5) * group_w:.1f}" y="{top + plot_h + 18}" '
-                     f'text-anchor="middle">{_esc(group)}</text>')
+        parts.append(
+            f'<text x="{left + (g + 0.5) * group_w:.1f}" y="{top + plot_h + 18}" '
+            f'text-anchor="middle">{_esc(group)}</text>'
+        )
         for s, (name, values) in enumerate(series.items()):
             mean, std = values[g]
             if mean is None:
                 continue
             x = x0 + s * bar_w
-            parts.append(f'<rect x="{x:.1f}" y="{y(mean):.1f}" width="{bar_w * 0.9:.1f}" '
-                         f'height="{y(ymin) - y(mean):.1f}" fill="{_COLOURS.get(name, "#555")}"/>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y(mean):.1f}" width="{bar_w * 0.9:.1f}" '
+                f'height="{y(ymin) - y(mean):.1f}" fill="{_COLOURS.get(name, "#555")}"/>'
+            )
             if std:
                 cx = x + bar_w * 0.45
-                parts.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(mean - std):.1f}" y2="{y(mean + std):.1f}" '
-                             f'stroke="black"/>')
+                parts.append(
+                    f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(mean - std):.1f}" y2="{y(mean + std):.1f}" '
+                    f'stroke="black"/>'
+                )
     for s, name in enumerate(series):
         lx = left + s * 130
-        parts.append(f'<rect x="{lx}" y="{height - 22}" width="12" height="12" fill="{_COLOURS.get(name, "#555")}"/>')
+        parts.append(
+            f'<rect x="{lx}" y="{height - 22}" width="12" height="12" fill="{_COLOURS.get(name, "#555")}"/>'
+        )
         parts.append(f'<text x="{lx + 16}" y="{height - 12}">{_esc(name)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
@@ -953,12 +1300,29 @@ def write_figures(results: Mapping[str, Any], folder: Path) -> list[str]:
     written = []
     for exp, block in results.get("experiments", {}).items():
         agg = block["aggregate"]
-        for kind, metric, lo in (("annotation", "MAP-i", 0.0), ("annotation", "AUC-i", 0.4),
-                                 ("retrieval", "AUC-l", 0.4)):
-            series = {m: [(agg[kind][s][KEY_SETUP][m][metric]["mean"], agg[kind][s][KEY_SETUP][m][metric]["std"])
-                          for s in splits.TRAIN_SETUPS] for m in METHODS}
-            svg = svg_bar_chart(list(splits.TRAIN_SETUPS), series,
-                                f"{exp}: {kind} {KEY_SETUP} {metric} (mean ± std over seeds)", metric, lo, 1.0)
+        for kind, metric, lo in (
+            ("annotation", "MAP-i", 0.0),
+            ("annotation", "AUC-i", 0.4),
+            ("retrieval", "AUC-l", 0.4),
+        ):
+            series = {
+                m: [
+                    (
+                        agg[kind][s][KEY_SETUP][m][metric]["mean"],
+                        agg[kind][s][KEY_SETUP][m][metric]["std"],
+                    )
+                    for s in splits.TRAIN_SETUPS
+                ]
+                for m in METHODS
+            }
+            svg = svg_bar_chart(
+                list(splits.TRAIN_SETUPS),
+                series,
+                f"{exp}: {kind} {KEY_SETUP} {metric} (mean ± std over seeds)",
+                metric,
+                lo,
+                1.0,
+            )
             name = f"{exp}-{kind}-{metric}.svg".replace("@", "at")
             (folder / name).write_text(svg, encoding="utf-8")
             written.append(name)
@@ -971,13 +1335,25 @@ def write_figures(results: Mapping[str, Any], folder: Path) -> list[str]:
 def versions() -> dict[str, str]:
     import torch
 
-    return {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
-            "platform": platform.platform(), "processor": platform.processor() or platform.machine()}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
 
 
-def reproduce(corpus_dir: str | Path, out_dir: str | Path, preset: str | Preset = "quick",
-              seeds: Sequence[int] | None = None, device: str = "auto", overrides: Mapping[str, Any] | None = None,
-              experiments: Sequence[str] = EXPERIMENTS, progress: bool = True) -> dict[str, Any]:
+def reproduce(
+    corpus_dir: str | Path,
+    out_dir: str | Path,
+    preset: str | Preset = "quick",
+    seeds: Sequence[int] | None = None,
+    device: str = "auto",
+    overrides: Mapping[str, Any] | None = None,
+    experiments: Sequence[str] = EXPERIMENTS,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Run both experiments on a corpus and write results.json, tables.md, case_studies.md, figures/.
 
     overrides: TrainConfig settings that replace the preset's (tests shrink epochs this way).
@@ -992,7 +1368,9 @@ def reproduce(corpus_dir: str | Path, out_dir: str | Path, preset: str | Preset 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     corpus = load_corpus(corpus_dir)
-    feats, feature_info = load_features(corpus, out / "cache" / chosen.feature_kind, chosen, progress)
+    feats, feature_info = load_features(
+        corpus, out / "cache" / chosen.feature_kind, chosen, progress
+    )
     timing: dict[str, float] = {"features": feature_info["seconds"]}
     vectors = WordVectors.load(resource_path(*GLOVE_FILE))
     vocabulary = _shipped_vocabulary()
@@ -1003,12 +1381,24 @@ def reproduce(corpus_dir: str | Path, out_dir: str | Path, preset: str | Preset 
 
         torch.set_num_threads(1)
     results: dict[str, Any] = {
-        "command": "reproduce", "corpus": str(Path(corpus_dir).resolve()), "manifest": str(corpus.manifest),
-        "preset": asdict(chosen), "seeds": seeds, "device": device, "overrides": dict(overrides or {}),
-        "versions": versions(), "features": feature_info, "corpus_info": {
-            "tracks": len(corpus.tracks), "tracks_with_features": len(feats), "genres": len(corpus.genres),
-            "moods": len(corpus.moods), "instruments": len(corpus.instruments)},
-        "experiments": {}, "timing": timing,
+        "command": "reproduce",
+        "corpus": str(Path(corpus_dir).resolve()),
+        "manifest": str(corpus.manifest),
+        "preset": asdict(chosen),
+        "seeds": seeds,
+        "device": device,
+        "overrides": dict(overrides or {}),
+        "versions": versions(),
+        "features": feature_info,
+        "corpus_info": {
+            "tracks": len(corpus.tracks),
+            "tracks_with_features": len(feats),
+            "genres": len(corpus.genres),
+            "moods": len(corpus.moods),
+            "instruments": len(corpus.instruments),
+        },
+        "experiments": {},
+        "timing": timing,
     }
     studies: dict[str, Any] = {}
     for exp in experiments:
@@ -1027,17 +1417,34 @@ def reproduce(corpus_dir: str | Path, out_dir: str | Path, preset: str | Preset 
         for seed in seeds:
             keep: dict[str, Any] | None = {} if seed == seeds[0] else None
             if progress:
-                print(f"{exp}: seed {seed} ({len(data.labels)} labels, {len(data.track_tags)} tracks)", flush=True)
-            per_seed[seed] = run_experiment(data, feats, chosen, seed, device, out, overrides or {}, keep)
+                print(
+                    f"{exp}: seed {seed} ({len(data.labels)} labels, {len(data.track_tags)} tracks)",
+                    flush=True,
+                )
+            per_seed[seed] = run_experiment(
+                data, feats, chosen, seed, device, out, overrides or {}, keep
+            )
             if keep:
-                studies[exp] = case_studies(keep, data, corpus, vectors if exp == "exp2" else None,
-                                            vocabulary if exp == "exp2" else ())
+                studies[exp] = case_studies(
+                    keep,
+                    data,
+                    corpus,
+                    vectors if exp == "exp2" else None,
+                    vocabulary if exp == "exp2" else (),
+                )
         results["experiments"][exp] = {
-            "title": EXPERIMENT_TITLES[exp], "labels": data.labels, "side_kind": data.side.kind,
-            "side_dim": data.side.dim, "dropped_labels": data.dropped_labels,
-            "per_seed": {str(s): v for s, v in per_seed.items()}, "aggregate": aggregate(per_seed)}
+            "title": EXPERIMENT_TITLES[exp],
+            "labels": data.labels,
+            "side_kind": data.side.kind,
+            "side_dim": data.side.dim,
+            "dropped_labels": data.dropped_labels,
+            "per_seed": {str(s): v for s, v in per_seed.items()},
+            "aggregate": aggregate(per_seed),
+        }
         timing[exp] = round(time.monotonic() - t0, 1)
-        _write_json(out / "results.json", results)  # after each experiment: a cut-off run keeps its part
+        _write_json(
+            out / "results.json", results
+        )  # after each experiment: a cut-off run keeps its part
     results["case_studies"] = studies
     timing["total"] = round(time.monotonic() - started, 1)
     _write_json(out / "results.json", results)
@@ -1059,8 +1466,10 @@ def _shipped_vocabulary() -> list[str]:
 
 def _write_json(path: Path, value: Any) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(value, indent=1, ensure_ascii=False, default=_json_default) + "\n",
-                         encoding="utf-8")
+    temporary.write_text(
+        json.dumps(value, indent=1, ensure_ascii=False, default=_json_default) + "\n",
+        encoding="utf-8",
+    )
     temporary.replace(path)
 
 
@@ -1091,30 +1500,60 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     experiments = tuple(x.strip() for x in args.experiments.split(",") if x.strip())
     unknown = [x for x in experiments if x not in EXPERIMENTS]
     if unknown or not experiments:
-        raise DatasetError(f"--experiments takes {','.join(EXPERIMENTS)} (comma-separated), got {args.experiments!r}")
-    results = reproduce(args.corpus, args.out, preset=args.preset, seeds=parse_seeds(args.seeds),
-                        device=args.device, overrides=overrides, experiments=experiments,
-                        progress=not args.quiet)
+        raise DatasetError(
+            f"--experiments takes {','.join(EXPERIMENTS)} (comma-separated), got {args.experiments!r}"
+        )
+    results = reproduce(
+        args.corpus,
+        args.out,
+        preset=args.preset,
+        seeds=parse_seeds(args.seeds),
+        device=args.device,
+        overrides=overrides,
+        experiments=experiments,
+        progress=not args.quiet,
+    )
     print(markdown_tables(results))
-    print(f"wrote {Path(args.out) / 'results.json'}, tables.md, case_studies.md, figures/ "
-          f"in {results['timing']['total']:.0f} s")
+    print(
+        f"wrote {Path(args.out) / 'results.json'}, tables.md, case_studies.md, figures/ "
+        f"in {results['timing']['total']:.0f} s"
+    )
     return 0
 
 
 def register(sub: Any) -> None:
     """Add `reproduce` to the zsl-core subcommands (called from cli.build_parser)."""
-    p = sub.add_parser("reproduce", help="run the paper's experiments, controls and case studies on a corpus")
-    p.add_argument("corpus", help="corpus folder (manifest + genres.csv/corpus.json, e.g. from `zsl-core synth`)")
-    p.add_argument("--out", required=True, help="folder for results.json, tables.md, case_studies.md, figures/")
-    p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
-                   help="quick: frozen musicnn features + trained heads (CPU minutes); full: the paper's CNN "
-                        "and recipe on mel spectrograms (hours on a CPU, use a GPU)")
+    p = sub.add_parser(
+        "reproduce", help="run the paper's experiments, controls and case studies on a corpus"
+    )
+    p.add_argument(
+        "corpus",
+        help="corpus folder (manifest + genres.csv/corpus.json, e.g. from `zsl-core synth`)",
+    )
+    p.add_argument(
+        "--out", required=True, help="folder for results.json, tables.md, case_studies.md, figures/"
+    )
+    p.add_argument(
+        "--preset",
+        default="quick",
+        choices=sorted(PRESETS),
+        help="quick: frozen musicnn features + trained heads (CPU minutes); full: the paper's CNN "
+        "and recipe on mel spectrograms (hours on a CPU, use a GPU)",
+    )
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--epochs", type=int, default=None, help="override the preset's maximum epochs")
-    p.add_argument("--experiments", default=",".join(EXPERIMENTS),
-                   help="which experiments to run: exp1 (genres + instrument attributes from the manifest), "
-                        "exp1-recipe (genres + the corpus's genres.csv table), exp2 (tags + GloVe)")
+    p.add_argument(
+        "--experiments",
+        default=",".join(EXPERIMENTS),
+        help="which experiments to run: exp1 (genres + instrument attributes from the manifest), "
+        "exp1-recipe (genres + the corpus's genres.csv table), exp2 (tags + GloVe)",
+    )
     p.add_argument("--quiet", action="store_true")
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the full traceback on errors",
+    )
     p.set_defaults(func=cmd_reproduce)

@@ -20,8 +20,9 @@ listing the whole library. Models whose scores are cosines (a deep embedding mod
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, Collection
+from typing import Any
 
 import numpy as np
 
@@ -29,8 +30,15 @@ from zsl_core.errors import ZslError
 from zsl_core.tags import STOP_WORDS, ScoreKind
 from zsl_core.vectors import normalise_tag
 
-__all__ = ["Query", "parse_query", "Ranking", "rank_tracks", "RELEVANCE_FLOOR", "SIMILARITY_FLOOR",
-           "EmptyQueryError"]
+__all__ = [
+    "Query",
+    "parse_query",
+    "Ranking",
+    "rank_tracks",
+    "RELEVANCE_FLOOR",
+    "SIMILARITY_FLOOR",
+    "EmptyQueryError",
+]
 
 RELEVANCE_FLOOR = 0.1  # combined probability below which a track is not shown as a match
 SIMILARITY_FLOOR = 0.1  # the same for cosine-scored models
@@ -67,7 +75,7 @@ def parse_query(text: str, tagger: Any, phrases: Collection[str] = ()) -> Query:
     i = 0
     while i < len(words):
         for n in range(min(_MAX_PHRASE, len(words) - i), 1, -1):
-            phrase = " ".join(words[i:i + n])
+            phrase = " ".join(words[i : i + n])
             if phrase in known:
                 query.terms.append(phrase)
                 i += n
@@ -101,8 +109,14 @@ class Ranking:
     below_floor: int = 0  # tracks that scored something but not enough to be shown
 
 
-def rank_tracks(tagger: Any, seen_scores: np.ndarray, embeddings: np.ndarray | None, query: Query,
-                top_k: int = 20, floor: float | None = None) -> Ranking:
+def rank_tracks(
+    tagger: Any,
+    seen_scores: np.ndarray,
+    embeddings: np.ndarray | None,
+    query: Query,
+    top_k: int = 20,
+    floor: float | None = None,
+) -> Ranking:
     """Rank every track (rows of `seen_scores` / `embeddings`) for a parsed query.
 
     How it stays fast at a million tracks (docs/PERFORMANCE.md, `bench_search.py`): for a model
@@ -116,7 +130,9 @@ def rank_tracks(tagger: Any, seen_scores: np.ndarray, embeddings: np.ndarray | N
     with `tagger.score_words`; scores agree with that product within float32 rounding.
     """
     n = len(seen_scores) if seen_scores is not None else len(embeddings)
-    empty = Ranking(query, np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros((0, len(query.terms))))
+    empty = Ranking(
+        query, np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros((0, len(query.terms)))
+    )
     if n == 0 or not query.terms or top_k <= 0:
         return empty
     per_term, found, missing, kind = _score_terms(tagger, seen_scores, embeddings, query.terms)
@@ -137,17 +153,28 @@ def rank_tracks(tagger: Any, seen_scores: np.ndarray, embeddings: np.ndarray | N
         combined = combined[passing]
     best = _top_rows(combined, top_k)  # positions in `passing`, best first
     order = passing[best]
-    return Ranking(query, order.astype(np.int64), combined[best], np.asarray(per_term[order], np.float32), kind,
-                   below_floor=int(n - len(passing)))
+    return Ranking(
+        query,
+        order.astype(np.int64),
+        combined[best],
+        np.asarray(per_term[order], np.float32),
+        kind,
+        below_floor=int(n - len(passing)),
+    )
 
 
-def _score_terms(tagger: Any, seen_scores: np.ndarray, embeddings: np.ndarray | None,
-                 terms: list[str]) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
+def _score_terms(
+    tagger: Any, seen_scores: np.ndarray, embeddings: np.ndarray | None, terms: list[str]
+) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
     """`tagger.score_words`, column by column for a probability model that reads words off its
     seen labels (`word_affinities`); otherwise the tagger's own product."""
     affinities = getattr(tagger, "word_affinities", None)
-    if (embeddings is not None or seen_scores is None or affinities is None
-            or getattr(tagger, "seen_score_kind", None) is not ScoreKind.PROBABILITY):
+    if (
+        embeddings is not None
+        or seen_scores is None
+        or affinities is None
+        or getattr(tagger, "seen_score_kind", None) is not ScoreKind.PROBABILITY
+    ):
         return tagger.score_words(embeddings, seen_scores, terms)
     affinity, found, missing = affinities(terms)
     seen = np.asarray(seen_scores)
@@ -219,4 +246,3 @@ def describe_unknown(query: Query) -> str | None:
         return None
     words = ", ".join(query.unknown)
     return f"not a word the model knows, ignored: {words}"
-

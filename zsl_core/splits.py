@@ -39,9 +39,10 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -70,8 +71,12 @@ UNUSABLE_REASONS = (NO_LABELS, NO_SEEN_NEGATIVE)
 def _parse_part(part: str, letters: str, setup: str) -> tuple[str, ...]:
     inner = part[1:-1] if part.startswith("(") and part.endswith(")") else part
     found = tuple(inner.split("+"))
-    if not found or any(x not in letters for x in found) or any(len(x) != 1 for x in found) \
-            or len(set(found)) != len(found):
+    if (
+        not found
+        or any(x not in letters for x in found)
+        or any(len(x) != 1 for x in found)
+        or len(set(found)) != len(found)
+    ):
         raise ValueError(f"setup {setup!r}: {part!r} is not a combination of {'/'.join(letters)}")
     return tuple(sorted(found))
 
@@ -105,14 +110,16 @@ class Split:
     labels: list[str]
     seen: list[str]
     unseen: list[str]
-    sets: dict[str, list[str]]              # "A", "B", "C" -> sorted track ids
-    train: dict[str, list[str]]             # "A", "B" -> training part
-    valid: dict[str, list[str]]             # "A", "B" -> validation part
-    unusable: dict[str, list[str]]          # reason -> track ids in no set
+    sets: dict[str, list[str]]  # "A", "B", "C" -> sorted track ids
+    train: dict[str, list[str]]  # "A", "B" -> training part
+    valid: dict[str, list[str]]  # "A", "B" -> validation part
+    unusable: dict[str, list[str]]  # reason -> track ids in no set
     seed: int
     seen_fraction: float
     valid_fraction: float
-    label_cardinality: dict[str, float] = field(default_factory=dict)  # setup -> mean positives/track
+    label_cardinality: dict[str, float] = field(
+        default_factory=dict
+    )  # setup -> mean positives/track
 
     @property
     def A(self) -> list[str]:  # noqa: N802 - the paper's name
@@ -139,7 +146,9 @@ class Split:
         """Track ids to train ("train") or early-stop ("valid") on for "A-X", "B-X" or "(A+B)-X"."""
         name = canonical_setup(setup)
         if name not in TRAIN_SETUPS:
-            raise ValueError(f"setup {setup!r} is not a training setup; choose one of {', '.join(TRAIN_SETUPS)}")
+            raise ValueError(
+                f"setup {setup!r} is not a training setup; choose one of {', '.join(TRAIN_SETUPS)}"
+            )
         if part not in ("train", "valid"):
             raise ValueError(f"part must be 'train' or 'valid', got {part!r}")
         chosen = self.train if part == "train" else self.valid
@@ -149,7 +158,9 @@ class Split:
         """(all track ids of the setup's instance sets, its labels) for a test setup of the paper."""
         name = canonical_setup(setup)
         if name not in TEST_SETUPS:
-            raise ValueError(f"setup {setup!r} is not a test setup; choose one of {', '.join(TEST_SETUPS)}")
+            raise ValueError(
+                f"setup {setup!r} is not a test setup; choose one of {', '.join(TEST_SETUPS)}"
+            )
         instances, _ = parse_setup(name)
         return [t for letter in instances for t in self.sets[letter]], self.labels_of(name)
 
@@ -157,7 +168,9 @@ class Split:
         """Table 1's counts (labels X/Y/total, tracks A/B/C/total), the train/valid sizes and the
         label cardinality (mean positives per track) of each setup; JSON-ready."""
         counts: dict[str, Any] = {
-            "X": len(self.seen), "Y": len(self.unseen), "labels": len(self.labels),
+            "X": len(self.seen),
+            "Y": len(self.unseen),
+            "labels": len(self.labels),
             **{s: len(self.sets[s]) for s in INSTANCE_SETS},
             "tracks": sum(len(self.sets[s]) for s in INSTANCE_SETS),
             "unusable": sum(len(ids) for ids in self.unusable.values()),
@@ -172,10 +185,19 @@ class Split:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": FORMAT, "version": FORMAT_VERSION, "numpy": np.__version__,
-            "seed": self.seed, "seen_fraction": self.seen_fraction, "valid_fraction": self.valid_fraction,
-            "labels": self.labels, "seen": self.seen, "unseen": self.unseen,
-            "sets": self.sets, "train": self.train, "valid": self.valid, "unusable": self.unusable,
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "numpy": np.__version__,
+            "seed": self.seed,
+            "seen_fraction": self.seen_fraction,
+            "valid_fraction": self.valid_fraction,
+            "labels": self.labels,
+            "seen": self.seen,
+            "unseen": self.unseen,
+            "sets": self.sets,
+            "train": self.train,
+            "valid": self.valid,
+            "unusable": self.unusable,
             "label_cardinality": self.label_cardinality,
             "counts": self.summary(),  # informational; recomputed from the lists on load
         }
@@ -184,11 +206,13 @@ class Split:
         """Write the split as one JSON file, atomically (a crash never leaves half a split)."""
         path = Path(path)
         temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        temporary.write_text(
+            json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         os.replace(temporary, path)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Split":
+    def load(cls, path: str | Path) -> Split:
         """Read a split file, checking that its lists form a valid split (DatasetError if not)."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -220,15 +244,25 @@ def make_split(
     train, valid = {}, {}
     for letter, rng in zip(TRAINABLE_SETS, set_rngs):
         train[letter], valid[letter] = _hold_out(sets[letter], valid_fraction, rng)
-    split = Split(labels=labels, seen=seen, unseen=unseen, sets=sets, train=train, valid=valid,
-                  unusable=unusable, seed=int(seed), seen_fraction=float(seen_fraction),
-                  valid_fraction=float(valid_fraction))
+    split = Split(
+        labels=labels,
+        seen=seen,
+        unseen=unseen,
+        sets=sets,
+        train=train,
+        valid=valid,
+        unusable=unusable,
+        seed=int(seed),
+        seen_fraction=float(seen_fraction),
+        valid_fraction=float(valid_fraction),
+    )
     split.label_cardinality = _cardinality(split, track_tags)
     return split
 
 
-def _check_arguments(track_tags: Mapping[str, Sequence[str]], seen_fraction: float,
-                     valid_fraction: float, seed: int) -> None:
+def _check_arguments(
+    track_tags: Mapping[str, Sequence[str]], seen_fraction: float, valid_fraction: float, seed: int
+) -> None:
     if not 0.0 < seen_fraction < 1.0:
         raise ValueError(f"seen_fraction must be between 0 and 1, got {seen_fraction}")
     if not 0.0 <= valid_fraction < 1.0:
@@ -250,11 +284,15 @@ def _label_list(track_tags: Mapping[str, Sequence[str]], labels: Sequence[str] |
         if len(set(found)) != len(found):
             raise ValueError("labels contain duplicates")
     if len(found) < 2:
-        raise DatasetError(f"cannot split {len(found)} label(s) into seen and unseen: need at least 2")
+        raise DatasetError(
+            f"cannot split {len(found)} label(s) into seen and unseen: need at least 2"
+        )
     return found
 
 
-def _split_labels(labels: list[str], seen_fraction: float, rng: np.random.Generator) -> tuple[list[str], list[str]]:
+def _split_labels(
+    labels: list[str], seen_fraction: float, rng: np.random.Generator
+) -> tuple[list[str], list[str]]:
     """Seeded shuffle; the first floor(fraction x n) are seen. Returned in the order of `labels`."""
     n_seen = min(max(math.floor(seen_fraction * len(labels) + 1e-9), 1), len(labels) - 1)
     shuffled = [labels[i] for i in rng.permutation(len(labels))]
@@ -262,8 +300,9 @@ def _split_labels(labels: list[str], seen_fraction: float, rng: np.random.Genera
     return [x for x in labels if x in seen], [x for x in labels if x not in seen]
 
 
-def _assign_tracks(track_tags: Mapping[str, Sequence[str]], seen: set[str],
-                   unseen: set[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def _assign_tracks(
+    track_tags: Mapping[str, Sequence[str]], seen: set[str], unseen: set[str]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     sets: dict[str, list[str]] = {letter: [] for letter in INSTANCE_SETS}
     unusable: dict[str, list[str]] = {reason: [] for reason in UNUSABLE_REASONS}
     for track_id in sorted(track_tags):
@@ -280,7 +319,9 @@ def _assign_tracks(track_tags: Mapping[str, Sequence[str]], seen: set[str],
     return sets, unusable
 
 
-def _hold_out(track_ids: list[str], fraction: float, rng: np.random.Generator) -> tuple[list[str], list[str]]:
+def _hold_out(
+    track_ids: list[str], fraction: float, rng: np.random.Generator
+) -> tuple[list[str], list[str]]:
     """(train, valid), both sorted. Rounds half up, but always leaves one track to train on."""
     n = len(track_ids)
     n_valid = min(math.floor(fraction * n + 0.5), max(n - 1, 0))
@@ -331,10 +372,12 @@ def _number(data: dict, key: str, path: str) -> float:
 
 def _split_from_dict(data: Any, path: str) -> Split:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise DatasetError(f"{path}: not a split file (no \"format\": \"{FORMAT}\")")
+        raise DatasetError(f'{path}: not a split file (no "format": "{FORMAT}")')
     if data.get("version") != FORMAT_VERSION:
-        raise DatasetError(f"{path}: split format version {data.get('version')!r} is not supported "
-                           f"(this program reads version {FORMAT_VERSION})")
+        raise DatasetError(
+            f"{path}: split format version {data.get('version')!r} is not supported "
+            f"(this program reads version {FORMAT_VERSION})"
+        )
     labels = _string_list(data.get("labels"), "labels", path)
     seen = _string_list(data.get("seen"), "seen", path)
     unseen = _string_list(data.get("unseen"), "unseen", path)
@@ -348,16 +391,30 @@ def _split_from_dict(data: Any, path: str) -> Split:
     if sum(map(len, groups)) != len(set().union(*map(set, groups))):
         raise DatasetError(f"{path}: a track appears in more than one of A, B, C and unusable")
     for letter in TRAINABLE_SETS:
-        if set(train[letter]) & set(valid[letter]) or set(train[letter]) | set(valid[letter]) != set(sets[letter]):
-            raise DatasetError(f"{path}: train.{letter} and valid.{letter} must partition set {letter}")
+        if set(train[letter]) & set(valid[letter]) or set(train[letter]) | set(
+            valid[letter]
+        ) != set(sets[letter]):
+            raise DatasetError(
+                f"{path}: train.{letter} and valid.{letter} must partition set {letter}"
+            )
     seed = data.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise DatasetError(f"{path}: seed must be an integer")
     cardinality = data.get("label_cardinality", {})
     if not isinstance(cardinality, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in cardinality.values()):
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in cardinality.values()
+    ):
         raise DatasetError(f"{path}: label_cardinality must map setups to numbers")
-    return Split(labels=labels, seen=seen, unseen=unseen, sets=sets, train=train, valid=valid,
-                 unusable=unusable, seed=seed, seen_fraction=float(_number(data, "seen_fraction", path)),
-                 valid_fraction=float(_number(data, "valid_fraction", path)),
-                 label_cardinality={str(k): float(v) for k, v in cardinality.items()})
+    return Split(
+        labels=labels,
+        seen=seen,
+        unseen=unseen,
+        sets=sets,
+        train=train,
+        valid=valid,
+        unusable=unusable,
+        seed=seed,
+        seen_fraction=float(_number(data, "seen_fraction", path)),
+        valid_fraction=float(_number(data, "valid_fraction", path)),
+        label_cardinality={str(k): float(v) for k, v in cardinality.items()},
+    )

@@ -46,16 +46,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from zsl_core.errors import ZslError
 
 FORMAT_VERSION = 1
 SAMPLE_RATE = 22050
-DEFAULT_SECONDS = 10.0          # OpenMIC-2018 clips are 10 s
+DEFAULT_SECONDS = 10.0  # OpenMIC-2018 clips are 10 s
 DEFAULT_GAIN = 0.6
 TICKS_PER_QUARTER = 480
 SOUNDFONT_CANDIDATES = (
@@ -69,9 +70,26 @@ INSTALL_HINT = "Debian/Ubuntu: apt-get install fluidsynth fluid-soundfont-gm"
 # The 20 OpenMIC-2018 classes in the dataset's column order (same tuple as
 # zsl_core.vectors.OPENMIC_INSTRUMENTS; repeated so this module does not import numpy at start).
 INSTRUMENTS: tuple[str, ...] = (
-    "accordion", "banjo", "bass", "cello", "clarinet", "cymbals", "drums", "flute", "guitar",
-    "mallet_percussion", "mandolin", "organ", "piano", "saxophone", "synthesizer", "trombone",
-    "trumpet", "ukulele", "violin", "voice",
+    "accordion",
+    "banjo",
+    "bass",
+    "cello",
+    "clarinet",
+    "cymbals",
+    "drums",
+    "flute",
+    "guitar",
+    "mallet_percussion",
+    "mandolin",
+    "organ",
+    "piano",
+    "saxophone",
+    "synthesizer",
+    "trombone",
+    "trumpet",
+    "ukulele",
+    "violin",
+    "voice",
 )
 
 
@@ -80,6 +98,7 @@ class SynthError(ZslError):
 
 
 # --- a minimal Standard MIDI File writer ----------------------------------------------------
+
 
 def _vlq(value: int) -> bytes:
     """MIDI variable-length quantity: 7 bits a byte, most significant first, high bit = more."""
@@ -150,8 +169,11 @@ def _clip7(value: int) -> int:
     return max(0, min(127, int(value)))
 
 
-def write_midi(tracks: Sequence[MidiTrack], ticks_per_quarter: int = TICKS_PER_QUARTER,
-               end_tick: int | None = None) -> bytes:
+def write_midi(
+    tracks: Sequence[MidiTrack],
+    ticks_per_quarter: int = TICKS_PER_QUARTER,
+    end_tick: int | None = None,
+) -> bytes:
     """A Standard MIDI File: format 0 for one track, format 1 (first track = tempo map) otherwise."""
     if not tracks:
         raise ValueError("a MIDI file needs at least one track")
@@ -162,6 +184,7 @@ def write_midi(tracks: Sequence[MidiTrack], ticks_per_quarter: int = TICKS_PER_Q
 
 # --- instruments, progressions, grooves -----------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Voice:
     """How one OpenMIC class is played: GM presets (bank, program), register, possible roles."""
@@ -169,7 +192,7 @@ class Voice:
     presets: tuple[tuple[int, int], ...]
     low: int
     high: int
-    roles: tuple[str, ...]          # "lead", "comp", "pad", "bass" (drums/cymbals are special)
+    roles: tuple[str, ...]  # "lead", "comp", "pad", "bass" (drums/cymbals are special)
     lead_weight: float = 1.0
 
 
@@ -188,7 +211,9 @@ VOICES: dict[str, Voice] = {
     "organ": Voice(((0, 16), (0, 17), (0, 18), (0, 19)), 48, 79, ("comp", "pad", "lead"), 0.5),
     "piano": Voice(((0, 0), (0, 1)), 48, 84, ("comp", "lead"), 1.0),
     "saxophone": Voice(((0, 64), (0, 65), (0, 66), (0, 67)), 49, 80, ("lead",), 2.0),
-    "synthesizer": Voice(((0, 80), (0, 81), (0, 89), (0, 90), (0, 88)), 48, 84, ("pad", "comp", "lead"), 0.8),
+    "synthesizer": Voice(
+        ((0, 80), (0, 81), (0, 89), (0, 90), (0, 88)), 48, 84, ("pad", "comp", "lead"), 0.8
+    ),
     "trombone": Voice(((0, 57),), 40, 70, ("pad", "lead"), 0.9),
     "trumpet": Voice(((0, 56), (0, 59)), 55, 82, ("lead", "pad"), 1.8),
     "ukulele": Voice(((8, 24),), 60, 79, ("comp",), 0.3),
@@ -199,77 +224,151 @@ VOICES: dict[str, Voice] = {
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
 SCALES: dict[str, tuple[int, ...]] = {
-    "major": MAJOR, "minor": MINOR, "harmonic": (0, 2, 3, 5, 7, 8, 11),
-    "dorian": (0, 2, 3, 5, 7, 9, 10), "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-    "phrygian": (0, 1, 4, 5, 7, 8, 10),            # phrygian dominant (flamenco, klezmer)
-    "blues": (0, 3, 5, 6, 7, 10), "pentatonic": (0, 2, 4, 7, 9), "minorpenta": (0, 3, 5, 7, 10),
+    "major": MAJOR,
+    "minor": MINOR,
+    "harmonic": (0, 2, 3, 5, 7, 8, 11),
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+    "phrygian": (0, 1, 4, 5, 7, 8, 10),  # phrygian dominant (flamenco, klezmer)
+    "blues": (0, 3, 5, 6, 7, 10),
+    "pentatonic": (0, 2, 4, 7, 9),
+    "minorpenta": (0, 3, 5, 7, 10),
 }
 
 # One chord per bar, looped. Upper case = major chord, lower case = minor; degrees are read in
 # the key's own scale (so VII is a flat seventh in minor), b/# alter them.
 PROGRESSIONS: dict[str, str] = {
-    "pop": "I V vi IV", "doowop": "I vi IV V", "rhythm": "I vi ii7 V7", "rock": "I IV V IV", "mixo": "I bVII IV I",
-    "punk": "I IV V V", "blues": "I7 I7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7",
-    "jazz": "ii7 V7 Imaj7 Imaj7", "turnaround": "Imaj7 vi7 ii7 V7", "folk": "I IV I V",
-    "country": "I I IV I V V I I", "oompah": "I V V I", "cadence": "I IV V I",
-    "canon": "I V vi iii IV I IV V", "classic": "I ii V I", "gospel": "I IV I V IV I",
-    "minor": "i iv v i", "aeolian": "i VI III VII", "epic": "i VI VII i", "andalusian": "i VII VI V",
-    "minorblues": "i7 i7 iv7 i7 v7 iv7 i7 i7", "vamp": "i7 i7 IV7 IV7", "dark": "i i VI V",
-    "descent": "i iv VII III", "harmonic": "i iv V i", "drone": "i i VI VI", "soulful": "Imaj7 IVmaj7",
+    "pop": "I V vi IV",
+    "doowop": "I vi IV V",
+    "rhythm": "I vi ii7 V7",
+    "rock": "I IV V IV",
+    "mixo": "I bVII IV I",
+    "punk": "I IV V V",
+    "blues": "I7 I7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7",
+    "jazz": "ii7 V7 Imaj7 Imaj7",
+    "turnaround": "Imaj7 vi7 ii7 V7",
+    "folk": "I IV I V",
+    "country": "I I IV I V V I I",
+    "oompah": "I V V I",
+    "cadence": "I IV V I",
+    "canon": "I V vi iii IV I IV V",
+    "classic": "I ii V I",
+    "gospel": "I IV I V IV I",
+    "minor": "i iv v i",
+    "aeolian": "i VI III VII",
+    "epic": "i VI VII i",
+    "andalusian": "i VII VI V",
+    "minorblues": "i7 i7 iv7 i7 v7 iv7 i7 i7",
+    "vamp": "i7 i7 IV7 IV7",
+    "dark": "i i VI V",
+    "descent": "i iv VII III",
+    "harmonic": "i iv V i",
+    "drone": "i i VI VI",
+    "soulful": "Imaj7 IVmaj7",
 }
 
 # Drum grooves: one character per step (16ths in 3/4 and 4/4, eighths in 6/8): X accent,
 # x normal, o ghost. Pieces: kick snare rim clap tom hat ohat ride crash shaker clave conga cowbell.
-DRUM_NOTES = {"kick": 36, "snare": 38, "rim": 37, "clap": 39, "tom": 45, "hat": 42, "ohat": 46,
-              "ride": 51, "crash": 49, "shaker": 70, "clave": 75, "conga": 63, "cowbell": 56,
-              "pedal": 44}
+DRUM_NOTES = {
+    "kick": 36,
+    "snare": 38,
+    "rim": 37,
+    "clap": 39,
+    "tom": 45,
+    "hat": 42,
+    "ohat": 46,
+    "ride": 51,
+    "crash": 49,
+    "shaker": 70,
+    "clave": 75,
+    "conga": 63,
+    "cowbell": 56,
+    "pedal": 44,
+}
 CYMBAL_PIECES = frozenset({"hat", "ohat", "ride", "crash", "pedal"})
 GROOVES: dict[str, dict[str, str]] = {
     "rock": {"kick": "X.......x.x.....", "snare": "....X.......X...", "hat": "x.x.x.x.x.x.x.x."},
     "pop": {"kick": "X.....x.x.......", "snare": "....X.......X...", "hat": "x.x.x.x.x.x.x.x."},
     "punk": {"kick": "X.x.x.x.X.x.x.x.", "snare": "....X.......X...", "ohat": "x.x.x.x.x.x.x.x."},
-    "metal": {"kick": "xxxxxxxxxxxxxxxx", "snare": "....X.......X...", "ride": "x.x.x.x.x.x.x.x.",
-              "crash": "X.......X......."},
-    "four": {"kick": "X...x...X...x...", "clap": "....x.......x...", "ohat": "..x...x...x...x.",
-             "hat": "x.x.x.x.x.x.x.x."},
-    "techno": {"kick": "X...X...X...X...", "clap": "....x.......x...", "ohat": "..x...x...x...x.",
-               "hat": "xxxxxxxxxxxxxxxx"},
+    "metal": {
+        "kick": "xxxxxxxxxxxxxxxx",
+        "snare": "....X.......X...",
+        "ride": "x.x.x.x.x.x.x.x.",
+        "crash": "X.......X.......",
+    },
+    "four": {
+        "kick": "X...x...X...x...",
+        "clap": "....x.......x...",
+        "ohat": "..x...x...x...x.",
+        "hat": "x.x.x.x.x.x.x.x.",
+    },
+    "techno": {
+        "kick": "X...X...X...X...",
+        "clap": "....x.......x...",
+        "ohat": "..x...x...x...x.",
+        "hat": "xxxxxxxxxxxxxxxx",
+    },
     "funk": {"kick": "X..x..x...x..x..", "snare": "....X..o.o..X..o", "hat": "xxxxxxxxxxxxxxxx"},
     "hiphop": {"kick": "X......x.xx.....", "snare": "....X.......X...", "hat": "x.x.x.x.x.x.x.x."},
-    "halftime": {"kick": "X.........x.....", "snare": "........X.......", "hat": "x.xxx.x.x.xxx.x."},
+    "halftime": {
+        "kick": "X.........x.....",
+        "snare": "........X.......",
+        "hat": "x.xxx.x.x.xxx.x.",
+    },
     "onedrop": {"kick": "........X.......", "rim": "........x.......", "hat": "..x...x...x...x."},
     "ska": {"kick": "X.......x.......", "snare": "....X.......X...", "hat": "..x...x...x...x."},
-    "swing": {"ride": "x...x.xxx...x.xx", "pedal": "....x.......x...", "kick": "o...o...o...o...",
-              "snare": "..........o....."},
+    "swing": {
+        "ride": "x...x.xxx...x.xx",
+        "pedal": "....x.......x...",
+        "kick": "o...o...o...o...",
+        "snare": "..........o.....",
+    },
     "shuffle": {"kick": "X.......x.......", "snare": "....X.......X...", "hat": "x.xxx.xxx.xxx.xx"},
     "train": {"kick": "X.......x.......", "snare": "o.x.o.X.o.x.o.X.", "hat": "x.x.x.x.x.x.x.x."},
-    "march": {"kick": "X.......x.......", "snare": "x.xxx.x.x.xxx.x.", "crash": "x......."
-              "........"},
+    "march": {"kick": "X.......x.......", "snare": "x.xxx.x.x.xxx.x.", "crash": "x..............."},
     "polka": {"kick": "X.......X.......", "snare": "....x.......x...", "hat": "..x...x...x...x."},
     "bossa": {"kick": "X..xx..xX..xx..x", "rim": "x..x..x...x..x..", "hat": "x.x.x.x.x.x.x.x."},
-    "salsa": {"clave": "x..x..x...x.x...", "conga": "...x..xx...x..xx", "cowbell": "x.x.x.x.x.x.x.x.",
-              "kick": "...x.......x...."},
-    "latin": {"kick": "X.......x.......", "rim": "..x...x...x...x.", "shaker": "xxxxxxxxxxxxxxxx",
-              "conga": "x..x..x.x..x..x."},
-    "habanera": {"kick": "X..xx...X..xx...", "snare": "....x.......x...", "hat": "x...x...x...x..."},
+    "salsa": {
+        "clave": "x..x..x...x.x...",
+        "conga": "...x..xx...x..xx",
+        "cowbell": "x.x.x.x.x.x.x.x.",
+        "kick": "...x.......x....",
+    },
+    "latin": {
+        "kick": "X.......x.......",
+        "rim": "..x...x...x...x.",
+        "shaker": "xxxxxxxxxxxxxxxx",
+        "conga": "x..x..x.x..x..x.",
+    },
+    "habanera": {
+        "kick": "X..xx...X..xx...",
+        "snare": "....x.......x...",
+        "hat": "x...x...x...x...",
+    },
     "soul": {"kick": "X......xx.......", "snare": "....X.......X...", "hat": "x.x.x.x.x.x.x.x."},
     "ballad": {"kick": "X.......x.......", "rim": "....x.......x...", "hat": "x...x...x...x..."},
-    "samba": {"kick": "X..xX..xX..xX..x", "rim": "x.x..x.x.x..x.x.", "shaker": "xxxxxxxxxxxxxxxx",
-              "hat": "..x...x...x...x."},
+    "samba": {
+        "kick": "X..xX..xX..xX..x",
+        "rim": "x.x..x.x.x..x.x.",
+        "shaker": "xxxxxxxxxxxxxxxx",
+        "hat": "..x...x...x...x.",
+    },
     "waltz": {"kick": "X...........", "snare": "....x...x...", "hat": "x...x...x..."},
     "sixeight": {"kick": "X.....", "snare": "...x..", "hat": "xxxxxx"},
     "jig": {"kick": "X..x..", "tom": "x.xx.x", "hat": "x..x.."},
 }
 METRE_GROOVE = {"3/4": "waltz", "6/8": "sixeight"}
-DISTORTED_GUITARS = frozenset({29, 30})     # GM overdriven and distortion guitar
-DANCE_GROOVES = frozenset({"four", "techno", "funk", "hiphop", "soul", "samba", "salsa", "latin", "bossa"})
+DISTORTED_GUITARS = frozenset({29, 30})  # GM overdriven and distortion guitar
+DANCE_GROOVES = frozenset(
+    {"four", "techno", "funk", "hiphop", "soul", "samba", "salsa", "latin", "bossa"}
+)
 
 
 @dataclass(frozen=True)
 class Metre:
-    beats: int              # beats a bar
+    beats: int  # beats a bar
     ticks_per_beat: int
-    steps_per_beat: int     # the groove grid
+    steps_per_beat: int  # the groove grid
     numerator: int
     denominator: int
 
@@ -283,6 +382,7 @@ METRES = {
 
 # --- genres ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Genre:
     """A genre as a recipe: what plays (OpenMIC instruments) and how (tempo, metre, groove...)."""
@@ -293,24 +393,39 @@ class Genre:
     tempo: tuple[int, int]
     metres: tuple[str, ...]
     groove: str
-    bass: str                       # root | rootfifth | walking | eighths | octaves | sparse | sub
-    comp: tuple[str, ...]           # block | strum | arp | offbeat | oompah | pad | stabs
+    bass: str  # root | rootfifth | walking | eighths | octaves | sparse | sub
+    comp: tuple[str, ...]  # block | strum | arp | offbeat | oompah | pad | stabs
     progressions: tuple[str, ...]
-    major: float                    # probability of a major key
-    density: float                  # melody notes per beat
-    loudness: int                   # base MIDI velocity
-    swing: float = 0.0              # 0 straight .. 1 triplet swing
-    scale: str = ""                 # melody scale override
-    sevenths: bool = False          # add sevenths to triads (jazz harmony)
+    major: float  # probability of a major key
+    density: float  # melody notes per beat
+    loudness: int  # base MIDI velocity
+    swing: float = 0.0  # 0 straight .. 1 triplet swing
+    scale: str = ""  # melody scale override
+    sevenths: bool = False  # add sevenths to triads (jazz harmony)
     sounds: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
     def probability(self, instrument: str) -> float:
         return self.instruments.get(instrument, 0.0)
 
 
-def _genre(name: str, family: str, instruments: str, tempo: str, metres: str, groove: str, bass: str,
-           comp: str, progressions: str, major: float, density: float, loudness: int,
-           swing: float = 0.0, scale: str = "", sevenths: bool = False, sounds: str = "") -> Genre:
+def _genre(
+    name: str,
+    family: str,
+    instruments: str,
+    tempo: str,
+    metres: str,
+    groove: str,
+    bass: str,
+    comp: str,
+    progressions: str,
+    major: float,
+    density: float,
+    loudness: int,
+    swing: float = 0.0,
+    scale: str = "",
+    sevenths: bool = False,
+    sounds: str = "",
+) -> Genre:
     """Compact recipe notation: "drums .9 bass .95" and "guitar=0:29,0:30" (bank:program)."""
     words = instruments.split()
     probs = {words[i]: float(words[i + 1]) for i in range(0, len(words), 2)}
@@ -322,164 +437,860 @@ def _genre(name: str, family: str, instruments: str, tempo: str, metres: str, gr
     for item in sounds.split():
         inst, presets = item.split("=")
         overrides[inst] = tuple(tuple(int(v) for v in p.split(":")) for p in presets.split(","))
-    return Genre(name, family, probs, (low, high), tuple(metres.split()), groove, bass, tuple(comp.split()),
-                 tuple(progressions.split()), major, density, loudness, swing, scale, sevenths, overrides)
+    return Genre(
+        name,
+        family,
+        probs,
+        (low, high),
+        tuple(metres.split()),
+        groove,
+        bass,
+        tuple(comp.split()),
+        tuple(progressions.split()),
+        major,
+        density,
+        loudness,
+        swing,
+        scale,
+        sevenths,
+        overrides,
+    )
 
 
 _G = _genre
-GENRES: dict[str, Genre] = {g.name: g for g in (
-    _G("rock", "rock", "drums .95 cymbals .9 bass .95 guitar .95 voice .55 piano .15 organ .15",
-       "100-140", "4/4", "rock", "eighths", "strum block", "rock mixo pop aeolian", .65, 1.2, 100,
-       sounds="guitar=0:29,0:30,0:27"),
-    _G("pop", "pop", "drums .9 cymbals .85 bass .9 piano .6 synthesizer .45 guitar .5 voice .8 violin .1",
-       "95-125", "4/4", "pop", "root", "strum block arp", "pop doowop aeolian", .75, 1.3, 88,
-       sounds="bass=0:33,0:38"),
-    _G("punk", "rock", "drums .98 cymbals .95 bass .95 guitar .98 voice .6", "160-200", "4/4", "punk",
-       "eighths", "strum", "punk rock mixo", .7, 1.5, 118, sounds="guitar=0:30,0:29"),
-    _G("grunge", "rock", "drums .95 cymbals .9 bass .95 guitar .98 voice .6", "85-120", "4/4", "rock",
-       "eighths", "strum block", "aeolian descent dark", .25, 1.0, 110, sounds="guitar=0:30,0:29"),
-    _G("metal", "rock", "drums .98 cymbals .95 bass .95 guitar .99 voice .4 organ .05", "130-190", "4/4",
-       "metal", "eighths", "strum", "dark epic andalusian", .1, 2.0, 122, scale="minor",
-       sounds="guitar=0:30"),
-    _G("blues", "blues", "drums .7 cymbals .6 bass .85 guitar .9 piano .5 organ .3 saxophone .3 voice .5 "
-       "trumpet .1", "60-110", "4/4 6/8", "shuffle", "walking", "strum stabs", "blues", .8, 1.3, 90,
-       swing=.8, scale="blues"),
-    _G("jazz", "jazz", "drums .85 cymbals .85 bass .95 piano .8 saxophone .6 trumpet .45 trombone .2 "
-       "guitar .35 clarinet .15 voice .25 mallet_percussion .15", "90-180", "4/4 3/4", "swing", "walking",
-       "stabs block", "jazz turnaround", .7, 2.0, 80, swing=.9, sevenths=True,
-       sounds="bass=0:32 guitar=0:26 mallet_percussion=0:11"),
-    _G("bebop", "jazz", "drums .95 cymbals .95 bass .98 piano .85 saxophone .9 trumpet .6 guitar .1",
-       "190-260", "4/4", "swing", "walking", "stabs", "jazz turnaround", .7, 3.0, 88, swing=.8,
-       sevenths=True, sounds="bass=0:32"),
-    _G("swing", "jazz", "drums .95 cymbals .95 bass .95 piano .7 saxophone .75 trumpet .75 trombone .7 "
-       "clarinet .4 guitar .35 voice .3", "120-180", "4/4", "swing", "walking", "strum stabs",
-       "turnaround rhythm", .9, 1.6, 95, swing=1.0, sevenths=True, sounds="bass=0:32 guitar=0:26"),
-    _G("dixieland", "jazz", "drums .75 cymbals .7 bass .5 banjo .8 trumpet .9 trombone .85 clarinet .9 "
-       "piano .4", "160-220", "4/4", "train", "rootfifth", "strum oompah", "rhythm classic cadence",
-       .95, 2.0, 100, swing=.6, sounds="bass=0:32"),
-    _G("ragtime", "jazz", "piano .99 banjo .15 drums .1 cymbals .05", "90-130", "4/4", "polka",
-       "rootfifth", "oompah", "rhythm classic", .9, 3.0, 85),
-    _G("soul", "soul", "drums .9 cymbals .85 bass .95 voice .9 organ .45 piano .5 guitar .5 trumpet .35 "
-       "saxophone .4 trombone .2", "70-110", "4/4 6/8", "soul", "octaves", "stabs block",
-       "soulful pop gospel doowop", .7, 1.2, 88, swing=.2, sevenths=True, sounds="piano=0:4,0:0"),
-    _G("gospel", "soul", "voice .98 organ .85 piano .75 drums .6 cymbals .55 bass .7", "65-120",
-       "4/4 6/8", "soul", "root", "block strum", "gospel cadence soulful", .85, 1.2, 92, swing=.4,
-       sounds="organ=0:16,0:17"),
-    _G("funk", "soul", "drums .98 cymbals .95 bass .98 guitar .85 organ .3 synthesizer .2 trumpet .45 "
-       "saxophone .45 trombone .3 voice .4", "95-120", "4/4", "funk", "octaves", "stabs",
-       "vamp", .3, 2.0, 98, scale="dorian", sevenths=True, sounds="bass=0:33,0:36 guitar=0:27,0:28"),
-    _G("disco", "electronic", "drums .98 cymbals .98 bass .98 violin .5 guitar .45 piano .4 voice .7 "
-       "synthesizer .3 trumpet .2", "110-130", "4/4", "four", "octaves", "stabs strum",
-       "pop aeolian vamp", .6, 1.5, 98, sounds="bass=0:33,0:38"),
-    _G("house", "electronic", "drums .98 cymbals .95 bass .95 piano .6 synthesizer .8 organ .2 voice .4",
-       "118-128", "4/4", "four", "octaves", "stabs pad", "soulful aeolian pop", .5, 1.0, 95,
-       sounds="bass=0:38,0:39 piano=0:0,0:4"),
-    _G("techno", "electronic", "drums .99 cymbals .97 bass .9 synthesizer .98", "125-140", "4/4", "techno",
-       "octaves", "arp pad stabs", "drone minor", .2, 2.0, 100, scale="minor",
-       sounds="bass=0:38,0:39 synthesizer=0:81,0:87,0:80"),
-    _G("trance", "electronic", "drums .95 cymbals .95 bass .9 synthesizer .99 piano .25 voice .25",
-       "128-140", "4/4", "techno", "octaves", "arp pad", "epic aeolian", .3, 2.0, 98,
-       sounds="bass=0:38,0:39 synthesizer=0:81,0:90,0:89"),
-    _G("dubstep", "electronic", "drums .98 cymbals .9 bass .95 synthesizer .98 voice .15", "135-145",
-       "4/4", "halftime", "sub", "stabs pad", "dark drone", .1, 1.5, 112,
-       sounds="bass=0:38,0:39 synthesizer=0:87,0:81"),
-    _G("electronic", "electronic", "drums .85 cymbals .8 bass .85 synthesizer .97 piano .2 voice .2",
-       "100-135", "4/4", "four", "octaves", "arp pad stabs", "aeolian pop drone", .45, 1.5, 92,
-       sounds="bass=0:38,0:39"),
-    _G("synthpop", "electronic", "drums .95 cymbals .9 bass .9 synthesizer .98 voice .75 guitar .1",
-       "105-130", "4/4", "pop", "eighths", "stabs arp pad", "pop aeolian doowop", .6, 1.4, 92,
-       sounds="bass=0:38,0:39"),
-    _G("hip-hop", "hiphop", "drums .99 cymbals .9 bass .95 piano .45 synthesizer .4 voice .7 saxophone .1 "
-       "violin .1", "80-100", "4/4", "hiphop", "sparse", "stabs pad", "minor aeolian vamp soulful", .35,
-       1.5, 96, swing=.4, sounds="bass=0:38,0:33 piano=0:0,0:4"),
-    _G("ambient", "electronic", "synthesizer .98 piano .35 mallet_percussion .25 flute .15 voice .2 "
-       "cello .1", "50-80", "4/4 3/4", "ballad", "sub", "pad arp", "drone soulful aeolian", .5, .4, 55,
-       sounds="synthesizer=0:88,0:89,0:91,0:95"),
-    _G("new age", "electronic", "synthesizer .85 piano .6 flute .5 mallet_percussion .3 violin .15 "
-       "voice .2", "55-85", "4/4 3/4", "ballad", "sub", "pad arp", "soulful pop canon", .8, .6, 60,
-       scale="pentatonic", sounds="synthesizer=0:88,0:89,0:91"),
-    _G("lounge", "jazz", "piano .8 bass .85 drums .6 cymbals .65 saxophone .4 mallet_percussion .35 "
-       "guitar .4 voice .3 organ .2", "80-115", "4/4", "bossa", "walking", "block stabs",
-       "turnaround soulful jazz", .7, 1.0, 70, swing=.5, sevenths=True,
-       sounds="bass=0:32 piano=0:4,0:0 mallet_percussion=0:11"),
-    _G("classical", "classical", "piano .45 violin .7 cello .65 flute .4 clarinet .35 trumpet .15 "
-       "trombone .1", "60-130", "4/4 3/4", "none", "root", "arp block", "classic cadence canon minor harmonic",
-       .6, 1.5, 75),
-    _G("baroque", "classical", "organ .35 violin .8 cello .8 flute .5 piano .35 trumpet .15", "80-130",
-       "4/4 3/4", "none", "walking", "arp", "canon classic cadence harmonic", .65, 2.5, 78,
-       sounds="organ=0:19,0:20 piano=0:6"),
-    _G("chamber", "classical", "violin .95 cello .9 piano .5 clarinet .3 flute .3", "60-120",
-       "4/4 3/4", "none", "root", "arp pad", "classic canon minor harmonic", .55, 1.3, 70),
-    _G("orchestral", "classical", "violin .95 cello .9 flute .7 clarinet .6 trumpet .6 trombone .6 "
-       "cymbals .3 mallet_percussion .2 piano .1", "60-120", "4/4 3/4", "none", "root", "pad arp",
-       "epic classic cadence minor", .5, 1.2, 90),
-    _G("soundtrack", "classical", "violin .8 cello .8 piano .5 synthesizer .5 trombone .4 trumpet .35 "
-       "flute .3 cymbals .3 drums .2 voice .2", "60-110", "4/4 3/4", "ballad", "sub", "pad arp",
-       "epic dark aeolian drone", .35, .9, 85),
-    _G("opera", "classical", "voice .99 violin .85 cello .8 flute .4 clarinet .35 trumpet .3 "
-       "trombone .25 piano .2", "60-120", "4/4 3/4", "none", "root", "pad arp block",
-       "classic cadence minor harmonic", .55, 1.0, 88, sounds="voice=0:52"),
-    _G("choral", "classical", "voice .99 organ .45 piano .25", "55-90", "4/4 3/4", "none", "root",
-       "pad block", "cadence classic gospel minor", .65, .7, 70, sounds="voice=0:52"),
-    _G("march", "classical", "drums .95 cymbals .8 trumpet .9 trombone .9 clarinet .6 flute .5 "
-       "mallet_percussion .3 bass .3", "105-125", "4/4", "march", "rootfifth", "oompah block",
-       "cadence classic oompah", .9, 1.5, 105, sounds="bass=0:58"),
-    _G("waltz", "classical", "violin .7 piano .6 accordion .3 cello .5 flute .3 clarinet .2 bass .3",
-       "85-110", "3/4", "waltz", "root", "oompah", "classic cadence oompah", .75, 1.0, 75),
-    _G("lullaby", "classical", "piano .5 mallet_percussion .5 flute .3 voice .55 guitar .25", "55-75",
-       "3/4 6/8", "none", "root", "arp pad", "cadence folk", .9, .6, 50,
-       scale="pentatonic", sounds="mallet_percussion=0:9,0:8,0:10 guitar=0:24"),
-    _G("country", "country", "guitar .95 bass .9 drums .75 cymbals .7 violin .55 voice .8 piano .3 "
-       "banjo .3 mandolin .15", "80-130", "4/4 3/4", "train", "rootfifth", "strum arp",
-       "country folk cadence", .9, 1.2, 88, sounds="guitar=0:25 violin=0:110 bass=0:33,0:32"),
-    _G("bluegrass", "country", "banjo .95 mandolin .8 guitar .9 violin .85 bass .8 voice .5",
-       "120-180", "4/4", "none", "rootfifth", "strum arp", "country folk cadence", .92, 2.5, 92,
-       sounds="guitar=0:25 violin=0:110 bass=0:32"),
-    _G("folk", "country", "guitar .95 voice .75 violin .3 flute .2 accordion .15 mandolin .2 banjo .15 "
-       "ukulele .1 bass .3", "70-120", "4/4 3/4 6/8", "none", "root", "strum arp",
-       "folk cadence country aeolian", .75, 1.0, 72, sounds="guitar=0:25,0:24"),
-    _G("celtic", "country", "violin .85 flute .7 accordion .4 guitar .6 mandolin .35 banjo .25 "
-       "drums .2", "100-140", "6/8 4/4", "jig", "root", "strum arp", "folk mixo cadence aeolian", .7,
-       2.5, 85, scale="mixolydian", sounds="violin=0:110 guitar=0:25 drums=128:0"),
-    _G("cajun", "country", "accordion .95 violin .85 guitar .75 voice .5 drums .4 cymbals .3 bass .5",
-       "110-150", "4/4 3/4", "train", "rootfifth", "strum oompah", "country folk oompah", .85, 2.0, 92,
-       sounds="violin=0:110"),
-    _G("zydeco", "country", "accordion .98 drums .85 cymbals .7 bass .8 guitar .6 voice .55", "110-150",
-       "4/4", "train", "rootfifth", "strum oompah", "blues country folk", .8, 2.0, 98,
-       swing=.3, sounds="accordion=0:21"),
-    _G("polka", "world", "accordion .95 clarinet .5 trumpet .55 trombone .3 drums .6 cymbals .5 bass .6 "
-       "banjo .1", "110-150", "4/4", "polka", "rootfifth", "oompah", "oompah cadence", .92, 2.0, 95),
-    _G("klezmer", "world", "clarinet .95 violin .8 accordion .7 bass .5 trumpet .3 trombone .25 drums .35 "
-       "cymbals .25", "90-160", "4/4", "polka", "rootfifth", "oompah stabs", "harmonic", .1, 2.5, 88,
-       scale="phrygian"),
-    _G("tango", "latin", "accordion .95 violin .8 piano .75 bass .8 cello .3", "110-130", "4/4",
-       "none", "rootfifth", "stabs oompah", "harmonic minor andalusian", .15, 1.5, 90, scale="harmonic",
-       sounds="accordion=0:23 bass=0:32"),
-    _G("bossa nova", "latin", "guitar .98 voice .7 drums .6 cymbals .55 bass .7 flute .35 piano .35 "
-       "saxophone .2", "120-145", "4/4", "bossa", "rootfifth", "stabs strum", "jazz soulful turnaround",
-       .65, 1.2, 68, sevenths=True, sounds="guitar=0:24 bass=0:32"),
-    _G("samba", "latin", "drums .98 guitar .7 ukulele .35 voice .6 flute .3 trumpet .3 bass .5 cymbals .4",
-       "90-110", "4/4", "samba", "rootfifth", "strum stabs", "pop rhythm folk", .75, 2.0, 95,
-       sounds="guitar=0:24"),
-    _G("salsa", "latin", "drums .98 piano .85 bass .9 trumpet .75 trombone .7 voice .7 saxophone .25 "
-       "cymbals .4", "160-210", "4/4", "salsa", "sparse", "arp stabs", "harmonic folk minor", .45, 2.0, 100,
-       sounds="bass=0:32,0:33"),
-    _G("cumbia", "latin", "accordion .8 drums .95 bass .85 guitar .5 voice .6 flute .3 trumpet .2",
-       "85-105", "4/4", "latin", "rootfifth", "offbeat strum", "folk oompah minor", .55, 1.5, 90),
-    _G("mariachi", "latin", "trumpet .95 violin .95 guitar .95 voice .7 bass .6", "90-180", "3/4 6/8 4/4",
-       "none", "rootfifth", "oompah strum", "cadence oompah harmonic", .8, 1.8, 98,
-       sounds="guitar=0:24,0:25 bass=0:32"),
-    _G("flamenco", "latin", "guitar .99 voice .6 drums .25", "90-160", "3/4 6/8", "none", "root",
-       "strum", "andalusian", .0, 3.0, 90, scale="phrygian", sounds="guitar=0:24 drums=128:0"),
-    _G("reggae", "reggae", "drums .95 cymbals .85 bass .98 guitar .85 organ .6 voice .7 piano .2 "
-       "trumpet .15", "65-90", "4/4", "onedrop", "sparse", "offbeat", "pop folk aeolian minor", .55,
-       .9, 85, swing=.3, sounds="bass=0:33"),
-    _G("ska", "reggae", "drums .95 cymbals .9 bass .95 guitar .9 trumpet .6 trombone .55 saxophone .5 "
-       "organ .3 voice .55", "140-180", "4/4", "ska", "walking", "offbeat", "pop cadence folk", .8, 1.6, 100),
-    _G("hawaiian", "world", "ukulele .95 guitar .7 voice .6 bass .4 mallet_percussion .2", "70-110",
-       "4/4 3/4", "none", "rootfifth", "strum arp", "folk pop cadence", .95, 1.0, 70,
-       sounds="guitar=0:25,0:24"),
-)}
+GENRES: dict[str, Genre] = {
+    g.name: g
+    for g in (
+        _G(
+            "rock",
+            "rock",
+            "drums .95 cymbals .9 bass .95 guitar .95 voice .55 piano .15 organ .15",
+            "100-140",
+            "4/4",
+            "rock",
+            "eighths",
+            "strum block",
+            "rock mixo pop aeolian",
+            0.65,
+            1.2,
+            100,
+            sounds="guitar=0:29,0:30,0:27",
+        ),
+        _G(
+            "pop",
+            "pop",
+            "drums .9 cymbals .85 bass .9 piano .6 synthesizer .45 guitar .5 voice .8 violin .1",
+            "95-125",
+            "4/4",
+            "pop",
+            "root",
+            "strum block arp",
+            "pop doowop aeolian",
+            0.75,
+            1.3,
+            88,
+            sounds="bass=0:33,0:38",
+        ),
+        _G(
+            "punk",
+            "rock",
+            "drums .98 cymbals .95 bass .95 guitar .98 voice .6",
+            "160-200",
+            "4/4",
+            "punk",
+            "eighths",
+            "strum",
+            "punk rock mixo",
+            0.7,
+            1.5,
+            118,
+            sounds="guitar=0:30,0:29",
+        ),
+        _G(
+            "grunge",
+            "rock",
+            "drums .95 cymbals .9 bass .95 guitar .98 voice .6",
+            "85-120",
+            "4/4",
+            "rock",
+            "eighths",
+            "strum block",
+            "aeolian descent dark",
+            0.25,
+            1.0,
+            110,
+            sounds="guitar=0:30,0:29",
+        ),
+        _G(
+            "metal",
+            "rock",
+            "drums .98 cymbals .95 bass .95 guitar .99 voice .4 organ .05",
+            "130-190",
+            "4/4",
+            "metal",
+            "eighths",
+            "strum",
+            "dark epic andalusian",
+            0.1,
+            2.0,
+            122,
+            scale="minor",
+            sounds="guitar=0:30",
+        ),
+        _G(
+            "blues",
+            "blues",
+            "drums .7 cymbals .6 bass .85 guitar .9 piano .5 organ .3 saxophone .3 voice .5 "
+            "trumpet .1",
+            "60-110",
+            "4/4 6/8",
+            "shuffle",
+            "walking",
+            "strum stabs",
+            "blues",
+            0.8,
+            1.3,
+            90,
+            swing=0.8,
+            scale="blues",
+        ),
+        _G(
+            "jazz",
+            "jazz",
+            "drums .85 cymbals .85 bass .95 piano .8 saxophone .6 trumpet .45 trombone .2 "
+            "guitar .35 clarinet .15 voice .25 mallet_percussion .15",
+            "90-180",
+            "4/4 3/4",
+            "swing",
+            "walking",
+            "stabs block",
+            "jazz turnaround",
+            0.7,
+            2.0,
+            80,
+            swing=0.9,
+            sevenths=True,
+            sounds="bass=0:32 guitar=0:26 mallet_percussion=0:11",
+        ),
+        _G(
+            "bebop",
+            "jazz",
+            "drums .95 cymbals .95 bass .98 piano .85 saxophone .9 trumpet .6 guitar .1",
+            "190-260",
+            "4/4",
+            "swing",
+            "walking",
+            "stabs",
+            "jazz turnaround",
+            0.7,
+            3.0,
+            88,
+            swing=0.8,
+            sevenths=True,
+            sounds="bass=0:32",
+        ),
+        _G(
+            "swing",
+            "jazz",
+            "drums .95 cymbals .95 bass .95 piano .7 saxophone .75 trumpet .75 trombone .7 "
+            "clarinet .4 guitar .35 voice .3",
+            "120-180",
+            "4/4",
+            "swing",
+            "walking",
+            "strum stabs",
+            "turnaround rhythm",
+            0.9,
+            1.6,
+            95,
+            swing=1.0,
+            sevenths=True,
+            sounds="bass=0:32 guitar=0:26",
+        ),
+        _G(
+            "dixieland",
+            "jazz",
+            "drums .75 cymbals .7 bass .5 banjo .8 trumpet .9 trombone .85 clarinet .9 piano .4",
+            "160-220",
+            "4/4",
+            "train",
+            "rootfifth",
+            "strum oompah",
+            "rhythm classic cadence",
+            0.95,
+            2.0,
+            100,
+            swing=0.6,
+            sounds="bass=0:32",
+        ),
+        _G(
+            "ragtime",
+            "jazz",
+            "piano .99 banjo .15 drums .1 cymbals .05",
+            "90-130",
+            "4/4",
+            "polka",
+            "rootfifth",
+            "oompah",
+            "rhythm classic",
+            0.9,
+            3.0,
+            85,
+        ),
+        _G(
+            "soul",
+            "soul",
+            "drums .9 cymbals .85 bass .95 voice .9 organ .45 piano .5 guitar .5 trumpet .35 "
+            "saxophone .4 trombone .2",
+            "70-110",
+            "4/4 6/8",
+            "soul",
+            "octaves",
+            "stabs block",
+            "soulful pop gospel doowop",
+            0.7,
+            1.2,
+            88,
+            swing=0.2,
+            sevenths=True,
+            sounds="piano=0:4,0:0",
+        ),
+        _G(
+            "gospel",
+            "soul",
+            "voice .98 organ .85 piano .75 drums .6 cymbals .55 bass .7",
+            "65-120",
+            "4/4 6/8",
+            "soul",
+            "root",
+            "block strum",
+            "gospel cadence soulful",
+            0.85,
+            1.2,
+            92,
+            swing=0.4,
+            sounds="organ=0:16,0:17",
+        ),
+        _G(
+            "funk",
+            "soul",
+            "drums .98 cymbals .95 bass .98 guitar .85 organ .3 synthesizer .2 trumpet .45 "
+            "saxophone .45 trombone .3 voice .4",
+            "95-120",
+            "4/4",
+            "funk",
+            "octaves",
+            "stabs",
+            "vamp",
+            0.3,
+            2.0,
+            98,
+            scale="dorian",
+            sevenths=True,
+            sounds="bass=0:33,0:36 guitar=0:27,0:28",
+        ),
+        _G(
+            "disco",
+            "electronic",
+            "drums .98 cymbals .98 bass .98 violin .5 guitar .45 piano .4 voice .7 "
+            "synthesizer .3 trumpet .2",
+            "110-130",
+            "4/4",
+            "four",
+            "octaves",
+            "stabs strum",
+            "pop aeolian vamp",
+            0.6,
+            1.5,
+            98,
+            sounds="bass=0:33,0:38",
+        ),
+        _G(
+            "house",
+            "electronic",
+            "drums .98 cymbals .95 bass .95 piano .6 synthesizer .8 organ .2 voice .4",
+            "118-128",
+            "4/4",
+            "four",
+            "octaves",
+            "stabs pad",
+            "soulful aeolian pop",
+            0.5,
+            1.0,
+            95,
+            sounds="bass=0:38,0:39 piano=0:0,0:4",
+        ),
+        _G(
+            "techno",
+            "electronic",
+            "drums .99 cymbals .97 bass .9 synthesizer .98",
+            "125-140",
+            "4/4",
+            "techno",
+            "octaves",
+            "arp pad stabs",
+            "drone minor",
+            0.2,
+            2.0,
+            100,
+            scale="minor",
+            sounds="bass=0:38,0:39 synthesizer=0:81,0:87,0:80",
+        ),
+        _G(
+            "trance",
+            "electronic",
+            "drums .95 cymbals .95 bass .9 synthesizer .99 piano .25 voice .25",
+            "128-140",
+            "4/4",
+            "techno",
+            "octaves",
+            "arp pad",
+            "epic aeolian",
+            0.3,
+            2.0,
+            98,
+            sounds="bass=0:38,0:39 synthesizer=0:81,0:90,0:89",
+        ),
+        _G(
+            "dubstep",
+            "electronic",
+            "drums .98 cymbals .9 bass .95 synthesizer .98 voice .15",
+            "135-145",
+            "4/4",
+            "halftime",
+            "sub",
+            "stabs pad",
+            "dark drone",
+            0.1,
+            1.5,
+            112,
+            sounds="bass=0:38,0:39 synthesizer=0:87,0:81",
+        ),
+        _G(
+            "electronic",
+            "electronic",
+            "drums .85 cymbals .8 bass .85 synthesizer .97 piano .2 voice .2",
+            "100-135",
+            "4/4",
+            "four",
+            "octaves",
+            "arp pad stabs",
+            "aeolian pop drone",
+            0.45,
+            1.5,
+            92,
+            sounds="bass=0:38,0:39",
+        ),
+        _G(
+            "synthpop",
+            "electronic",
+            "drums .95 cymbals .9 bass .9 synthesizer .98 voice .75 guitar .1",
+            "105-130",
+            "4/4",
+            "pop",
+            "eighths",
+            "stabs arp pad",
+            "pop aeolian doowop",
+            0.6,
+            1.4,
+            92,
+            sounds="bass=0:38,0:39",
+        ),
+        _G(
+            "hip-hop",
+            "hiphop",
+            "drums .99 cymbals .9 bass .95 piano .45 synthesizer .4 voice .7 saxophone .1 "
+            "violin .1",
+            "80-100",
+            "4/4",
+            "hiphop",
+            "sparse",
+            "stabs pad",
+            "minor aeolian vamp soulful",
+            0.35,
+            1.5,
+            96,
+            swing=0.4,
+            sounds="bass=0:38,0:33 piano=0:0,0:4",
+        ),
+        _G(
+            "ambient",
+            "electronic",
+            "synthesizer .98 piano .35 mallet_percussion .25 flute .15 voice .2 cello .1",
+            "50-80",
+            "4/4 3/4",
+            "ballad",
+            "sub",
+            "pad arp",
+            "drone soulful aeolian",
+            0.5,
+            0.4,
+            55,
+            sounds="synthesizer=0:88,0:89,0:91,0:95",
+        ),
+        _G(
+            "new age",
+            "electronic",
+            "synthesizer .85 piano .6 flute .5 mallet_percussion .3 violin .15 voice .2",
+            "55-85",
+            "4/4 3/4",
+            "ballad",
+            "sub",
+            "pad arp",
+            "soulful pop canon",
+            0.8,
+            0.6,
+            60,
+            scale="pentatonic",
+            sounds="synthesizer=0:88,0:89,0:91",
+        ),
+        _G(
+            "lounge",
+            "jazz",
+            "piano .8 bass .85 drums .6 cymbals .65 saxophone .4 mallet_percussion .35 "
+            "guitar .4 voice .3 organ .2",
+            "80-115",
+            "4/4",
+            "bossa",
+            "walking",
+            "block stabs",
+            "turnaround soulful jazz",
+            0.7,
+            1.0,
+            70,
+            swing=0.5,
+            sevenths=True,
+            sounds="bass=0:32 piano=0:4,0:0 mallet_percussion=0:11",
+        ),
+        _G(
+            "classical",
+            "classical",
+            "piano .45 violin .7 cello .65 flute .4 clarinet .35 trumpet .15 trombone .1",
+            "60-130",
+            "4/4 3/4",
+            "none",
+            "root",
+            "arp block",
+            "classic cadence canon minor harmonic",
+            0.6,
+            1.5,
+            75,
+        ),
+        _G(
+            "baroque",
+            "classical",
+            "organ .35 violin .8 cello .8 flute .5 piano .35 trumpet .15",
+            "80-130",
+            "4/4 3/4",
+            "none",
+            "walking",
+            "arp",
+            "canon classic cadence harmonic",
+            0.65,
+            2.5,
+            78,
+            sounds="organ=0:19,0:20 piano=0:6",
+        ),
+        _G(
+            "chamber",
+            "classical",
+            "violin .95 cello .9 piano .5 clarinet .3 flute .3",
+            "60-120",
+            "4/4 3/4",
+            "none",
+            "root",
+            "arp pad",
+            "classic canon minor harmonic",
+            0.55,
+            1.3,
+            70,
+        ),
+        _G(
+            "orchestral",
+            "classical",
+            "violin .95 cello .9 flute .7 clarinet .6 trumpet .6 trombone .6 "
+            "cymbals .3 mallet_percussion .2 piano .1",
+            "60-120",
+            "4/4 3/4",
+            "none",
+            "root",
+            "pad arp",
+            "epic classic cadence minor",
+            0.5,
+            1.2,
+            90,
+        ),
+        _G(
+            "soundtrack",
+            "classical",
+            "violin .8 cello .8 piano .5 synthesizer .5 trombone .4 trumpet .35 "
+            "flute .3 cymbals .3 drums .2 voice .2",
+            "60-110",
+            "4/4 3/4",
+            "ballad",
+            "sub",
+            "pad arp",
+            "epic dark aeolian drone",
+            0.35,
+            0.9,
+            85,
+        ),
+        _G(
+            "opera",
+            "classical",
+            "voice .99 violin .85 cello .8 flute .4 clarinet .35 trumpet .3 trombone .25 piano .2",
+            "60-120",
+            "4/4 3/4",
+            "none",
+            "root",
+            "pad arp block",
+            "classic cadence minor harmonic",
+            0.55,
+            1.0,
+            88,
+            sounds="voice=0:52",
+        ),
+        _G(
+            "choral",
+            "classical",
+            "voice .99 organ .45 piano .25",
+            "55-90",
+            "4/4 3/4",
+            "none",
+            "root",
+            "pad block",
+            "cadence classic gospel minor",
+            0.65,
+            0.7,
+            70,
+            sounds="voice=0:52",
+        ),
+        _G(
+            "march",
+            "classical",
+            "drums .95 cymbals .8 trumpet .9 trombone .9 clarinet .6 flute .5 "
+            "mallet_percussion .3 bass .3",
+            "105-125",
+            "4/4",
+            "march",
+            "rootfifth",
+            "oompah block",
+            "cadence classic oompah",
+            0.9,
+            1.5,
+            105,
+            sounds="bass=0:58",
+        ),
+        _G(
+            "waltz",
+            "classical",
+            "violin .7 piano .6 accordion .3 cello .5 flute .3 clarinet .2 bass .3",
+            "85-110",
+            "3/4",
+            "waltz",
+            "root",
+            "oompah",
+            "classic cadence oompah",
+            0.75,
+            1.0,
+            75,
+        ),
+        _G(
+            "lullaby",
+            "classical",
+            "piano .5 mallet_percussion .5 flute .3 voice .55 guitar .25",
+            "55-75",
+            "3/4 6/8",
+            "none",
+            "root",
+            "arp pad",
+            "cadence folk",
+            0.9,
+            0.6,
+            50,
+            scale="pentatonic",
+            sounds="mallet_percussion=0:9,0:8,0:10 guitar=0:24",
+        ),
+        _G(
+            "country",
+            "country",
+            "guitar .95 bass .9 drums .75 cymbals .7 violin .55 voice .8 piano .3 "
+            "banjo .3 mandolin .15",
+            "80-130",
+            "4/4 3/4",
+            "train",
+            "rootfifth",
+            "strum arp",
+            "country folk cadence",
+            0.9,
+            1.2,
+            88,
+            sounds="guitar=0:25 violin=0:110 bass=0:33,0:32",
+        ),
+        _G(
+            "bluegrass",
+            "country",
+            "banjo .95 mandolin .8 guitar .9 violin .85 bass .8 voice .5",
+            "120-180",
+            "4/4",
+            "none",
+            "rootfifth",
+            "strum arp",
+            "country folk cadence",
+            0.92,
+            2.5,
+            92,
+            sounds="guitar=0:25 violin=0:110 bass=0:32",
+        ),
+        _G(
+            "folk",
+            "country",
+            "guitar .95 voice .75 violin .3 flute .2 accordion .15 mandolin .2 banjo .15 "
+            "ukulele .1 bass .3",
+            "70-120",
+            "4/4 3/4 6/8",
+            "none",
+            "root",
+            "strum arp",
+            "folk cadence country aeolian",
+            0.75,
+            1.0,
+            72,
+            sounds="guitar=0:25,0:24",
+        ),
+        _G(
+            "celtic",
+            "country",
+            "violin .85 flute .7 accordion .4 guitar .6 mandolin .35 banjo .25 drums .2",
+            "100-140",
+            "6/8 4/4",
+            "jig",
+            "root",
+            "strum arp",
+            "folk mixo cadence aeolian",
+            0.7,
+            2.5,
+            85,
+            scale="mixolydian",
+            sounds="violin=0:110 guitar=0:25 drums=128:0",
+        ),
+        _G(
+            "cajun",
+            "country",
+            "accordion .95 violin .85 guitar .75 voice .5 drums .4 cymbals .3 bass .5",
+            "110-150",
+            "4/4 3/4",
+            "train",
+            "rootfifth",
+            "strum oompah",
+            "country folk oompah",
+            0.85,
+            2.0,
+            92,
+            sounds="violin=0:110",
+        ),
+        _G(
+            "zydeco",
+            "country",
+            "accordion .98 drums .85 cymbals .7 bass .8 guitar .6 voice .55",
+            "110-150",
+            "4/4",
+            "train",
+            "rootfifth",
+            "strum oompah",
+            "blues country folk",
+            0.8,
+            2.0,
+            98,
+            swing=0.3,
+            sounds="accordion=0:21",
+        ),
+        _G(
+            "polka",
+            "world",
+            "accordion .95 clarinet .5 trumpet .55 trombone .3 drums .6 cymbals .5 bass .6 "
+            "banjo .1",
+            "110-150",
+            "4/4",
+            "polka",
+            "rootfifth",
+            "oompah",
+            "oompah cadence",
+            0.92,
+            2.0,
+            95,
+        ),
+        _G(
+            "klezmer",
+            "world",
+            "clarinet .95 violin .8 accordion .7 bass .5 trumpet .3 trombone .25 drums .35 "
+            "cymbals .25",
+            "90-160",
+            "4/4",
+            "polka",
+            "rootfifth",
+            "oompah stabs",
+            "harmonic",
+            0.1,
+            2.5,
+            88,
+            scale="phrygian",
+        ),
+        _G(
+            "tango",
+            "latin",
+            "accordion .95 violin .8 piano .75 bass .8 cello .3",
+            "110-130",
+            "4/4",
+            "none",
+            "rootfifth",
+            "stabs oompah",
+            "harmonic minor andalusian",
+            0.15,
+            1.5,
+            90,
+            scale="harmonic",
+            sounds="accordion=0:23 bass=0:32",
+        ),
+        _G(
+            "bossa nova",
+            "latin",
+            "guitar .98 voice .7 drums .6 cymbals .55 bass .7 flute .35 piano .35 saxophone .2",
+            "120-145",
+            "4/4",
+            "bossa",
+            "rootfifth",
+            "stabs strum",
+            "jazz soulful turnaround",
+            0.65,
+            1.2,
+            68,
+            sevenths=True,
+            sounds="guitar=0:24 bass=0:32",
+        ),
+        _G(
+            "samba",
+            "latin",
+            "drums .98 guitar .7 ukulele .35 voice .6 flute .3 trumpet .3 bass .5 cymbals .4",
+            "90-110",
+            "4/4",
+            "samba",
+            "rootfifth",
+            "strum stabs",
+            "pop rhythm folk",
+            0.75,
+            2.0,
+            95,
+            sounds="guitar=0:24",
+        ),
+        _G(
+            "salsa",
+            "latin",
+            "drums .98 piano .85 bass .9 trumpet .75 trombone .7 voice .7 saxophone .25 cymbals .4",
+            "160-210",
+            "4/4",
+            "salsa",
+            "sparse",
+            "arp stabs",
+            "harmonic folk minor",
+            0.45,
+            2.0,
+            100,
+            sounds="bass=0:32,0:33",
+        ),
+        _G(
+            "cumbia",
+            "latin",
+            "accordion .8 drums .95 bass .85 guitar .5 voice .6 flute .3 trumpet .2",
+            "85-105",
+            "4/4",
+            "latin",
+            "rootfifth",
+            "offbeat strum",
+            "folk oompah minor",
+            0.55,
+            1.5,
+            90,
+        ),
+        _G(
+            "mariachi",
+            "latin",
+            "trumpet .95 violin .95 guitar .95 voice .7 bass .6",
+            "90-180",
+            "3/4 6/8 4/4",
+            "none",
+            "rootfifth",
+            "oompah strum",
+            "cadence oompah harmonic",
+            0.8,
+            1.8,
+            98,
+            sounds="guitar=0:24,0:25 bass=0:32",
+        ),
+        _G(
+            "flamenco",
+            "latin",
+            "guitar .99 voice .6 drums .25",
+            "90-160",
+            "3/4 6/8",
+            "none",
+            "root",
+            "strum",
+            "andalusian",
+            0.0,
+            3.0,
+            90,
+            scale="phrygian",
+            sounds="guitar=0:24 drums=128:0",
+        ),
+        _G(
+            "reggae",
+            "reggae",
+            "drums .95 cymbals .85 bass .98 guitar .85 organ .6 voice .7 piano .2 trumpet .15",
+            "65-90",
+            "4/4",
+            "onedrop",
+            "sparse",
+            "offbeat",
+            "pop folk aeolian minor",
+            0.55,
+            0.9,
+            85,
+            swing=0.3,
+            sounds="bass=0:33",
+        ),
+        _G(
+            "ska",
+            "reggae",
+            "drums .95 cymbals .9 bass .95 guitar .9 trumpet .6 trombone .55 saxophone .5 "
+            "organ .3 voice .55",
+            "140-180",
+            "4/4",
+            "ska",
+            "walking",
+            "offbeat",
+            "pop cadence folk",
+            0.8,
+            1.6,
+            100,
+        ),
+        _G(
+            "hawaiian",
+            "world",
+            "ukulele .95 guitar .7 voice .6 bass .4 mallet_percussion .2",
+            "70-110",
+            "4/4 3/4",
+            "none",
+            "rootfifth",
+            "strum arp",
+            "folk pop cadence",
+            0.95,
+            1.0,
+            70,
+            sounds="guitar=0:25,0:24",
+        ),
+    )
+}
 
 # Mood concepts: each word labels tracks whose measured character matches the concept.
 MOODS: dict[str, tuple[str, ...]] = {
@@ -499,6 +1310,7 @@ MOODS: dict[str, tuple[str, ...]] = {
 
 
 # --- seeded randomness (stable across Python versions: only random() is used) ---------------
+
 
 class _Rng:
     """Every draw comes from random.Random.random(), whose sequence Python guarantees stable."""
@@ -534,6 +1346,7 @@ class _Rng:
 
 # --- composing one song ---------------------------------------------------------------------
 
+
 @dataclass
 class Part:
     instrument: str
@@ -542,7 +1355,9 @@ class Part:
     bank: int
     program: int
     volume: int
-    notes: list[tuple[int, int, int, int]] = field(default_factory=list)   # tick, pitch, velocity, duration
+    notes: list[tuple[int, int, int, int]] = field(
+        default_factory=list
+    )  # tick, pitch, velocity, duration
 
 
 @dataclass
@@ -576,7 +1391,9 @@ class Song:
         return out
 
 
-def _chords(progression: str, key: int, mode: str, sevenths: bool) -> list[tuple[int, tuple[int, ...]]]:
+def _chords(
+    progression: str, key: int, mode: str, sevenths: bool
+) -> list[tuple[int, tuple[int, ...]]]:
     """Roman numerals -> (root pitch class, chord intervals) per bar."""
     scale = MAJOR if mode == "major" else MINOR
     numerals = ("VII", "III", "VI", "IV", "II", "V", "I")
@@ -587,8 +1404,8 @@ def _chords(progression: str, key: int, mode: str, sevenths: bool) -> list[tuple
             shift += -1 if symbol[0] == "b" else 1
             symbol = symbol[1:]
         numeral = next(n for n in numerals if symbol.upper().startswith(n))
-        upper = symbol[:len(numeral)].isupper()
-        suffix = symbol[len(numeral):]
+        upper = symbol[: len(numeral)].isupper()
+        suffix = symbol[len(numeral) :]
         degree = ("I", "II", "III", "IV", "V", "VI", "VII").index(numeral)
         root = (key + scale[degree] + shift) % 12
         if suffix == "maj7":
@@ -631,7 +1448,9 @@ def _voicing(root: int, intervals: Sequence[int], centre: int, low: int, high: i
 class _Composer:
     """Writes the notes of every part of a song from a genre recipe and one seeded Rng."""
 
-    def __init__(self, song: Song, rng: _Rng, chords: list[tuple[int, tuple[int, ...]]], bars: int) -> None:
+    def __init__(
+        self, song: Song, rng: _Rng, chords: list[tuple[int, tuple[int, ...]]], bars: int
+    ) -> None:
         self.song, self.rng, self.chords, self.bars = song, rng, chords, bars
         self.m = METRES[song.metre]
         self.bar_ticks = self.m.beats * self.m.ticks_per_beat
@@ -675,13 +1494,28 @@ class _Composer:
                     if piece == "crash" and bar % 4 and step == 0:
                         continue
                     accent = {"X": 15, "x": 0, "o": -35}[mark]
-                    part.notes.append((self.jitter(self.at(bar, step)), DRUM_NOTES[piece],
-                                       self.velocity(base, accent), self.step))
+                    part.notes.append(
+                        (
+                            self.jitter(self.at(bar, step)),
+                            DRUM_NOTES[piece],
+                            self.velocity(base, accent),
+                            self.step,
+                        )
+                    )
             if fill:
                 for i, step in enumerate(range(steps - self.m.steps_per_beat, steps)):
-                    part.notes.append((self.at(bar, step), (50, 47, 45, 41)[i % 4], self.velocity(base, 5), self.step))
+                    part.notes.append(
+                        (
+                            self.at(bar, step),
+                            (50, 47, 45, 41)[i % 4],
+                            self.velocity(base, 5),
+                            self.step,
+                        )
+                    )
             if cymbals and bar % 4 == 0 and "crash" not in pattern:
-                part.notes.append((self.at(bar, 0), DRUM_NOTES["crash"], self.velocity(base, 5), self.bar_ticks))
+                part.notes.append(
+                    (self.at(bar, 0), DRUM_NOTES["crash"], self.velocity(base, 5), self.bar_ticks)
+                )
 
     def bass(self, part: Part, voice: Voice) -> None:
         style, beat = self.song.genre.bass, self.m.ticks_per_beat
@@ -692,12 +1526,14 @@ class _Composer:
             r = _pitch_near(root, 38, voice.low, voice.high)
             fifth = r + 7 if r + 7 <= voice.high else r - 5
             start = bar * self.bar_ticks
-            if style == "walking":     # root, third, fifth, a step off the next root
+            if style == "walking":  # root, third, fifth, a step off the next root
                 approach = _pitch_near(nxt, r, voice.low, voice.high) + self.rng.choice((-1, 1))
                 line = [r, r + intervals[1], fifth, approach]
                 for i in range(self.m.beats):
-                    part.notes.append((self.jitter(start + i * beat), line[i % 4], self.velocity(base), beat - 20))
-            elif style == "rootfifth":   # root/fifth on the beats; a waltz bass only on the downbeat
+                    part.notes.append(
+                        (self.jitter(start + i * beat), line[i % 4], self.velocity(base), beat - 20)
+                    )
+            elif style == "rootfifth":  # root/fifth on the beats; a waltz bass only on the downbeat
                 for i in range(1 if self.song.metre == "3/4" else self.m.beats):
                     pitch = r if i % 2 == 0 else fifth
                     velocity = self.velocity(base, 5 if i == 0 else 0)
@@ -705,22 +1541,42 @@ class _Composer:
             elif style == "eighths":
                 for i in range(self.m.beats * 2):
                     velocity = self.velocity(base, 8 if i % 2 == 0 else 0)
-                    part.notes.append((self.jitter(start + i * beat // 2), r, velocity, beat // 2 - 20))
+                    part.notes.append(
+                        (self.jitter(start + i * beat // 2), r, velocity, beat // 2 - 20)
+                    )
             elif style == "octaves":
                 for i in range(self.m.beats * 2):
                     pitch = r + 12 if i % 2 else r
-                    part.notes.append((self.jitter(self.at(bar, i * 2)), pitch, self.velocity(base), beat // 2 - 30))
+                    part.notes.append(
+                        (
+                            self.jitter(self.at(bar, i * 2)),
+                            pitch,
+                            self.velocity(base),
+                            beat // 2 - 30,
+                        )
+                    )
             elif style == "sparse":
                 for step in (0, 3, 6, 10):
-                    if step < self.m.beats * self.m.steps_per_beat and (step == 0 or self.rng.chance(0.6)):
+                    if step < self.m.beats * self.m.steps_per_beat and (
+                        step == 0 or self.rng.chance(0.6)
+                    ):
                         pitch = r if step in (0, 10) else self.rng.choice((r, fifth, r + 12))
-                        part.notes.append((self.jitter(self.at(bar, step)), pitch, self.velocity(base), self.step * 3))
+                        part.notes.append(
+                            (
+                                self.jitter(self.at(bar, step)),
+                                pitch,
+                                self.velocity(base),
+                                self.step * 3,
+                            )
+                        )
             elif style == "sub":
                 part.notes.append((start, r, self.velocity(base - 10), self.bar_ticks - 10))
             else:  # root: one note a beat pair
                 half = max(1, self.m.beats // 2)
                 for i in range(0, self.m.beats, half):
-                    part.notes.append((self.jitter(start + i * beat), r, self.velocity(base), half * beat - 30))
+                    part.notes.append(
+                        (self.jitter(start + i * beat), r, self.velocity(base), half * beat - 30)
+                    )
 
     def comp(self, part: Part, voice: Voice, style: str) -> None:
         beat, base = self.m.ticks_per_beat, self.song.loudness - 12
@@ -728,7 +1584,7 @@ class _Composer:
         power = part.instrument == "guitar" and part.program in DISTORTED_GUITARS
         for bar in range(self.bars):
             root, intervals = self.chord(bar)
-            if power:   # distorted guitar plays power chords (root, fifth, octave), low
+            if power:  # distorted guitar plays power chords (root, fifth, octave), low
                 low = _pitch_near(root, 45, 40, 57)
                 notes = [low, low + 7, low + 12]
             else:
@@ -736,7 +1592,9 @@ class _Composer:
             start = bar * self.bar_ticks
             if style == "block":
                 for n in notes:
-                    part.notes.append((self.jitter(start), n, self.velocity(base), self.bar_ticks - 40))
+                    part.notes.append(
+                        (self.jitter(start), n, self.velocity(base), self.bar_ticks - 40)
+                    )
             elif style == "pad":
                 for n in notes:
                     part.notes.append((start, n, self.velocity(base - 15), self.bar_ticks))
@@ -753,14 +1611,20 @@ class _Composer:
                 every = 2 if self.song.tempo > 100 or self.m.steps_per_beat == 3 else 1
                 order = notes + [notes[-2]] if len(notes) > 2 else notes
                 for j, step in enumerate(range(0, steps, every)):
-                    part.notes.append((self.jitter(self.at(bar, step)), order[j % len(order)],
-                                       self.velocity(base), self.step * every + 20))
+                    part.notes.append(
+                        (
+                            self.jitter(self.at(bar, step)),
+                            order[j % len(order)],
+                            self.velocity(base),
+                            self.step * every + 20,
+                        )
+                    )
             elif style == "offbeat":
                 for i in range(self.m.beats):
                     t = start + i * beat + beat // 2
                     for n in notes:
                         part.notes.append((self.jitter(t), n, self.velocity(base), beat // 4))
-            elif style == "oompah":    # low note on the strong beats, chord on the weak ones
+            elif style == "oompah":  # low note on the strong beats, chord on the weak ones
                 low = _pitch_near(root, voice.low + 4, voice.low, voice.high)
                 fifth = low + 7 if low + 7 <= voice.high else low - 5
                 for i in range(self.m.beats):
@@ -768,22 +1632,34 @@ class _Composer:
                     strong = i == 0 if self.m.beats == 3 else i % 2 == 0
                     if strong:
                         pitch = low if i == 0 else fifth
-                        part.notes.append((self.jitter(t), pitch, self.velocity(base, 5), beat // 2))
+                        part.notes.append(
+                            (self.jitter(t), pitch, self.velocity(base, 5), beat // 2)
+                        )
                     else:
                         for n in notes:
                             part.notes.append((self.jitter(t), n, self.velocity(base), beat // 3))
             else:  # stabs: short syncopated chords
                 for step in (0, 3, 6, 10, 14):
-                    if step < self.m.beats * self.m.steps_per_beat and self.rng.chance(0.7 if step else 1):
+                    if step < self.m.beats * self.m.steps_per_beat and self.rng.chance(
+                        0.7 if step else 1
+                    ):
                         t = self.at(bar, step)
                         for n in notes:
-                            part.notes.append((self.jitter(t), n, self.velocity(base), self.step * 2))
+                            part.notes.append(
+                                (self.jitter(t), n, self.velocity(base), self.step * 2)
+                            )
 
     def melody(self, part: Part, voice: Voice, density: float, velocity: int) -> None:
         """Phrased melody: 2-bar motifs A and B in an A A B A pattern, fitted to each bar's chord."""
         genre, song = self.song.genre, self.song
         scale_name = genre.scale or song.mode
-        if song.mode == "major" and scale_name in ("minor", "harmonic", "dorian", "phrygian", "minorpenta"):
+        if song.mode == "major" and scale_name in (
+            "minor",
+            "harmonic",
+            "dorian",
+            "phrygian",
+            "minorpenta",
+        ):
             scale_name = "major"
         if song.mode == "minor" and scale_name in ("major", "mixolydian", "pentatonic"):
             scale_name = "minorpenta" if scale_name == "pentatonic" else "minor"
@@ -792,7 +1668,7 @@ class _Composer:
         steps = self.m.beats * self.m.steps_per_beat
         p_onset = min(0.95, density / self.m.steps_per_beat)
 
-        def motif() -> list[tuple[int, int]]:   # (step in 2 bars, scale move)
+        def motif() -> list[tuple[int, int]]:  # (step in 2 bars, scale move)
             out = []
             for s in range(steps * 2):
                 strong = s % self.m.steps_per_beat == 0
@@ -821,8 +1697,14 @@ class _Composer:
                 nxt = shape[j + 1][0] if j + 1 < len(shape) else steps * 2
                 length = (nxt - s) * self.step - 15
                 accent = 8 if s % (steps // max(1, self.m.beats // 2 or 1)) == 0 else 0
-                part.notes.append((self.jitter(self.at(phrase, s)), pitch, self.velocity(velocity, accent),
-                                   max(self.step // 2, length)))
+                part.notes.append(
+                    (
+                        self.jitter(self.at(phrase, s)),
+                        pitch,
+                        self.velocity(velocity, accent),
+                        max(self.step // 2, length),
+                    )
+                )
             if self.rng.chance(0.25):
                 index = len(pitches) // 2 + self.rng.integer(-2, 2)
 
@@ -838,23 +1720,32 @@ class _Composer:
             part.notes.append((bar * self.bar_ticks, pitch, velocity, self.bar_ticks - 10))
 
 
-def _available(voice: Voice, genre: Genre, instrument: str,
-               presets: frozenset[tuple[int, int]] | None) -> tuple[tuple[int, int], ...]:
+def _available(
+    voice: Voice, genre: Genre, instrument: str, presets: frozenset[tuple[int, int]] | None
+) -> tuple[tuple[int, int], ...]:
     options = genre.sounds.get(instrument, voice.presets)
     if presets is None:
         return options
-    found = tuple(p for p in options if p in presets) or tuple(p for p in voice.presets if p in presets)
+    found = tuple(p for p in options if p in presets) or tuple(
+        p for p in voice.presets if p in presets
+    )
     return found
 
 
 def _lead_weight(instrument: str, genre: Genre) -> float:
     """Distorted guitar is the rhythm section (power-chord riffs), never the melody."""
-    heavy = instrument == "guitar" and all(p[1] in DISTORTED_GUITARS for p in genre.sounds.get("guitar", ((0, 0),)))
+    heavy = instrument == "guitar" and all(
+        p[1] in DISTORTED_GUITARS for p in genre.sounds.get("guitar", ((0, 0),))
+    )
     return 0.0 if heavy else VOICES[instrument].lead_weight
 
 
-def compose(seed: int, index: int, seconds: float = DEFAULT_SECONDS,
-            presets: frozenset[tuple[int, int]] | None = None) -> Song:
+def compose(
+    seed: int,
+    index: int,
+    seconds: float = DEFAULT_SECONDS,
+    presets: frozenset[tuple[int, int]] | None = None,
+) -> Song:
     """Track `index` of the corpus made with `seed`: genre, arrangement and every note.
 
     `presets` is the soundfont's (bank, program) list; instruments it cannot play are not
@@ -865,7 +1756,7 @@ def compose(seed: int, index: int, seconds: float = DEFAULT_SECONDS,
     genre = GENRES[rng.choice(names)]
     metre = rng.choice(genre.metres)
     tempo = rng.integer(*genre.tempo)
-    if metre == "6/8":      # same eighth-note rate; the beat is a dotted quarter
+    if metre == "6/8":  # same eighth-note rate; the beat is a dotted quarter
         tempo = max(30, round(tempo * 2 / 3))
     majors = [p for p in genre.progressions if _progression_mode(p) == "major"]
     minors = [p for p in genre.progressions if _progression_mode(p) == "minor"]
@@ -876,12 +1767,20 @@ def compose(seed: int, index: int, seconds: float = DEFAULT_SECONDS,
     groove = genre.groove if genre.groove in GROOVES else "ballad"
 
     # which instruments play: each by its genre probability, at most 8 melodic ones, at least one
-    playing = [i for i in INSTRUMENTS if rng.chance(genre.probability(i))
-               and _available(VOICES[i], genre, i, presets)]
+    playing = [
+        i
+        for i in INSTRUMENTS
+        if rng.chance(genre.probability(i)) and _available(VOICES[i], genre, i, presets)
+    ]
     melodic = [i for i in playing if i not in ("drums", "cymbals")]
     if not melodic:
-        candidates = [i for i in INSTRUMENTS if i not in ("drums", "cymbals") and genre.probability(i) > 0
-                      and _available(VOICES[i], genre, i, presets)]
+        candidates = [
+            i
+            for i in INSTRUMENTS
+            if i not in ("drums", "cymbals")
+            and genre.probability(i) > 0
+            and _available(VOICES[i], genre, i, presets)
+        ]
         if candidates:
             pick = rng.weighted(candidates, [genre.probability(i) for i in candidates])
             playing.append(pick)
@@ -896,7 +1795,11 @@ def compose(seed: int, index: int, seconds: float = DEFAULT_SECONDS,
     # roles: one lead (a second with some chance), bass plays bass, the rest accompany
     leads: list[str] = []
     for _ in range(2 if rng.chance(0.35) else 1):
-        options = [i for i in melodic if "lead" in VOICES[i].roles and i not in leads and _lead_weight(i, genre) > 0]
+        options = [
+            i
+            for i in melodic
+            if "lead" in VOICES[i].roles and i not in leads and _lead_weight(i, genre) > 0
+        ]
         if options:
             leads.append(rng.weighted(options, [_lead_weight(i, genre) for i in options]))
     parts: list[Part] = []
@@ -915,13 +1818,28 @@ def compose(seed: int, index: int, seconds: float = DEFAULT_SECONDS,
             roles = [r for r in voice.roles if r in ("comp", "pad")] or ["pad"]
             role = rng.choice(roles)
             if role == "comp":
-                styles = [s for s in genre.comp if not (s == "oompah" and inst in ("guitar", "ukulele"))]
+                styles = [
+                    s for s in genre.comp if not (s == "oompah" and inst in ("guitar", "ukulele"))
+                ]
                 role = "comp:" + rng.choice(styles or ["block"])
         volume = {"lead": 110, "counter": 90, "bass": 105, "pad": 72}.get(role, 85)
         parts.append(Part(inst, role, next(channels), bank, program, volume))
 
-    song = Song(genre, tempo, metre, key, mode, progression, groove, seconds, parts, loudness,
-                reverb=_clip7(40 + (100 - loudness) + (30 if genre.family in ("classical", "electronic") else 0)))
+    song = Song(
+        genre,
+        tempo,
+        metre,
+        key,
+        mode,
+        progression,
+        groove,
+        seconds,
+        parts,
+        loudness,
+        reverb=_clip7(
+            40 + (100 - loudness) + (30 if genre.family in ("classical", "electronic") else 0)
+        ),
+    )
     chords = _chords(progression, key, mode, genre.sevenths)
     bar_seconds = METRES[metre].beats * 60.0 / tempo
     bars = int(math.ceil(seconds / bar_seconds)) + 1
@@ -951,7 +1869,11 @@ def song_midi(song: Song) -> bytes:
     conductor = MidiTrack(name=f"{song.genre.name} {song.tempo} bpm {song.metre}")
     conductor.tempo(0, us_per_quarter)
     conductor.time_signature(0, metre.numerator, metre.denominator)
-    sharps = ((song.key * 7 + 6) % 12) - 6 if song.mode == "major" else (((song.key + 3) * 7 + 6) % 12) - 6
+    sharps = (
+        ((song.key * 7 + 6) % 12) - 6
+        if song.mode == "major"
+        else (((song.key + 3) * 7 + 6) % 12) - 6
+    )
     conductor.key_signature(0, sharps, song.mode == "minor")
     end = int(math.ceil((song.seconds + 0.5) / song.seconds_per_tick))
     tracks = [conductor]
@@ -970,6 +1892,7 @@ def song_midi(song: Song) -> bytes:
 
 # --- labels -----------------------------------------------------------------------------------
 
+
 def _log(p: float) -> float:
     return math.log(min(0.97, max(0.03, p)))
 
@@ -977,7 +1900,10 @@ def _log(p: float) -> float:
 def genre_fit(genre: Genre, song: Song, playing: Iterable[str]) -> float:
     """Log-likelihood-like score of a genre recipe for what was played (instruments, tempo, metre, mode)."""
     playing = set(playing)
-    score = sum(_log(genre.probability(i)) if i in playing else _log(1 - genre.probability(i)) for i in INSTRUMENTS)
+    score = sum(
+        _log(genre.probability(i)) if i in playing else _log(1 - genre.probability(i))
+        for i in INSTRUMENTS
+    )
     tempo = song.tempo * (1.5 if song.metre == "6/8" else 1.0)
     low, high = genre.tempo
     if not low <= tempo <= high:
@@ -1010,24 +1936,38 @@ def genre_labels(song: Song, playing: Iterable[str], rng: _Rng) -> list[str]:
     return tags
 
 
-def song_character(song: Song, audible: dict[str, list[tuple[int, int, int, int]]]) -> dict[str, float]:
+def song_character(
+    song: Song, audible: dict[str, list[tuple[int, int, int, int]]]
+) -> dict[str, float]:
     """Measured facts the mood words are derived from (also stored in meta)."""
     notes = [n for ns in audible.values() for n in ns]
     melodic = [n for inst, ns in audible.items() if inst not in ("drums", "cymbals") for n in ns]
     seconds = max(song.seconds, 1e-6)
-    beat_tempo = song.tempo * (1.5 if song.metre == "6/8" else 1.0)    # felt pulse in 6/8
+    beat_tempo = song.tempo * (1.5 if song.metre == "6/8" else 1.0)  # felt pulse in 6/8
     return {
         "tempo": float(beat_tempo),
         "density": len(notes) / seconds,
         "velocity": sum(n[2] for n in notes) / max(1, len(notes)),
         "pitch": sum(n[1] for n in melodic) / max(1, len(melodic)),
         "drums": float("drums" in audible),
-        "pads": float(any(p.role == "pad" or p.role == "comp:pad" for p in song.parts if p.instrument in audible)),
+        "pads": float(
+            any(
+                p.role == "pad" or p.role == "comp:pad"
+                for p in song.parts
+                if p.instrument in audible
+            )
+        ),
         "brass": float(bool({"trumpet", "trombone"} & set(audible))),
         "major": float(song.mode == "major"),
         "groove": float(song.groove in DANCE_GROOVES),
-        "distortion": float(any(p.program in DISTORTED_GUITARS and p.instrument == "guitar" and p.instrument in audible
-                                for p in song.parts)),
+        "distortion": float(
+            any(
+                p.program in DISTORTED_GUITARS
+                and p.instrument == "guitar"
+                and p.instrument in audible
+                for p in song.parts
+            )
+        ),
     }
 
 
@@ -1076,8 +2016,9 @@ def mood_labels(character: dict[str, float], rng: _Rng) -> list[str]:
     return words
 
 
-def instrument_attributes(playing: Iterable[str], rng: _Rng, annotated: float = 0.6,
-                          noise: float = 0.05) -> dict[str, float]:
+def instrument_attributes(
+    playing: Iterable[str], rng: _Rng, annotated: float = 0.6, noise: float = 0.05
+) -> dict[str, float]:
     """OpenMIC-style likelihoods: present ~0.7-1.0, absent ~0-0.3, `noise` flipped, rest unannotated."""
     playing = set(playing)
     out = {}
@@ -1106,9 +2047,16 @@ class TrackPlan:
     def meta(self) -> dict[str, Any]:
         s = self.song
         return {
-            "title": f"{self.id} ({s.genre.name})", "artist": "zsl-core synth", "album": s.genre.name,
-            "genres": self.genres, "moods": self.moods, "instruments": self.instruments,
-            "tempo": s.tempo, "metre": s.metre, "key": _KEY_NAMES[s.key], "mode": s.mode,
+            "title": f"{self.id} ({s.genre.name})",
+            "artist": "zsl-core synth",
+            "album": s.genre.name,
+            "genres": self.genres,
+            "moods": self.moods,
+            "instruments": self.instruments,
+            "tempo": s.tempo,
+            "metre": s.metre,
+            "key": _KEY_NAMES[s.key],
+            "mode": s.mode,
             "progression": s.progression,
             "character": {k: round(v, 2) for k, v in self.character.items()},
         }
@@ -1117,8 +2065,12 @@ class TrackPlan:
 _KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
-def plan_track(seed: int, index: int, seconds: float = DEFAULT_SECONDS,
-               presets: frozenset[tuple[int, int]] | None = None) -> TrackPlan:
+def plan_track(
+    seed: int,
+    index: int,
+    seconds: float = DEFAULT_SECONDS,
+    presets: frozenset[tuple[int, int]] | None = None,
+) -> TrackPlan:
     """Compose track `index` and derive all its labels; a pure function of its arguments."""
     song = compose(seed, index, seconds, presets)
     audible = song.audible(max(0.5, seconds - 0.5))
@@ -1126,30 +2078,45 @@ def plan_track(seed: int, index: int, seconds: float = DEFAULT_SECONDS,
     rng = _Rng(seed, index, "labels")
     character = song_character(song, audible)
     return TrackPlan(
-        id=f"{index:06d}", song=song, midi=song_midi(song), genres=genre_labels(song, playing, rng),
-        moods=mood_labels(character, rng), instruments=playing,
-        attributes=instrument_attributes(playing, rng), character=character,
+        id=f"{index:06d}",
+        song=song,
+        midi=song_midi(song),
+        genres=genre_labels(song, playing, rng),
+        moods=mood_labels(character, rng),
+        instruments=playing,
+        attributes=instrument_attributes(playing, rng),
+        character=character,
     )
 
 
 def genre_attribute_rows() -> list[tuple[str, str, float]]:
     """(genre, instrument, recipe probability) for every genre and every OpenMIC instrument."""
-    return [(g.name, inst, g.probability(inst)) for g in sorted(GENRES.values(), key=lambda g: g.name)
-            for inst in INSTRUMENTS]
+    return [
+        (g.name, inst, g.probability(inst))
+        for g in sorted(GENRES.values(), key=lambda g: g.name)
+        for inst in INSTRUMENTS
+    ]
 
 
 # --- soundfont and FluidSynth --------------------------------------------------------------------
 
+
 def find_soundfont(path: str | Path | None = None) -> Path:
     """The soundfont to use: `path`, else $ZSL_SOUNDFONT, else the Debian/Fedora GM locations."""
     if path is None:
-        path = os.environ.get("ZSL_SOUNDFONT") or next((p for p in SOUNDFONT_CANDIDATES if Path(p).is_file()), None)
+        path = os.environ.get("ZSL_SOUNDFONT") or next(
+            (p for p in SOUNDFONT_CANDIDATES if Path(p).is_file()), None
+        )
         if path is None:
-            raise SynthError(f"no General MIDI soundfont found (looked in {SOUNDFONT_CANDIDATES[0]} and others); "
-                             f"pass --soundfont FILE.sf2 ({INSTALL_HINT})")
+            raise SynthError(
+                f"no General MIDI soundfont found (looked in {SOUNDFONT_CANDIDATES[0]} and others); "
+                f"pass --soundfont FILE.sf2 ({INSTALL_HINT})"
+            )
     path = Path(path)
     if not path.is_file():
-        raise SynthError(f"soundfont not found: {path} ({INSTALL_HINT}, or pass --soundfont FILE.sf2)")
+        raise SynthError(
+            f"soundfont not found: {path} ({INSTALL_HINT}, or pass --soundfont FILE.sf2)"
+        )
     return path
 
 
@@ -1188,10 +2155,10 @@ def _read_phdr(f: Any, pos: int, end: int, path: Path) -> frozenset[tuple[int, i
         ident, size = struct.unpack("<4sI", f.read(8))
         if ident == b"phdr":
             data = f.read(size)
-            records = len(data) // 38 - 1      # the last record is the terminal "EOP"
+            records = len(data) // 38 - 1  # the last record is the terminal "EOP"
             presets = set()
             for off in range(0, records * 38, 38):
-                program, bank = struct.unpack("<HH", data[off + 20:off + 24])
+                program, bank = struct.unpack("<HH", data[off + 20 : off + 24])
                 presets.add((bank, program))
             return frozenset(presets)
         pos += 8 + size + (size & 1)
@@ -1221,24 +2188,51 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def render(midi_path: Path, out_path: Path, soundfont: Path, seconds: float, exe: str,
-           gain: float = DEFAULT_GAIN, sample_rate: int = SAMPLE_RATE) -> None:
+def render(
+    midi_path: Path,
+    out_path: Path,
+    soundfont: Path,
+    seconds: float,
+    exe: str,
+    gain: float = DEFAULT_GAIN,
+    sample_rate: int = SAMPLE_RATE,
+) -> None:
     """Render one MIDI file with FluidSynth to mono FLAC of exactly `seconds` (atomic write)."""
     import numpy as np
     import soundfile
 
     with tempfile.TemporaryDirectory(prefix="zsl-synth-") as tmp:
         raw = Path(tmp) / "out.raw"
-        cmd = [exe, "-ni", "-q", "-o", "synth.dynamic-sample-loading=1", "-T", "raw", "-O", "s16",
-               "-E", "little", "-r", str(sample_rate), "-g", f"{gain:g}", "-F", str(raw),
-               str(soundfont), str(midi_path)]
+        cmd = [
+            exe,
+            "-ni",
+            "-q",
+            "-o",
+            "synth.dynamic-sample-loading=1",
+            "-T",
+            "raw",
+            "-O",
+            "s16",
+            "-E",
+            "little",
+            "-r",
+            str(sample_rate),
+            "-g",
+            f"{gain:g}",
+            "-F",
+            str(raw),
+            str(soundfont),
+            str(midi_path),
+        ]
         try:
             done = subprocess.run(cmd, capture_output=True, timeout=max(60.0, seconds * 10))
         except subprocess.TimeoutExpired:
             raise SynthError(f"{midi_path.name}: fluidsynth timed out") from None
         if done.returncode != 0 or not raw.is_file():
             message = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()
-            raise SynthError(f"{midi_path.name}: fluidsynth failed ({message[-1] if message else done.returncode})")
+            raise SynthError(
+                f"{midi_path.name}: fluidsynth failed ({message[-1] if message else done.returncode})"
+            )
         stereo = np.fromfile(raw, dtype="<i2")
     stereo = stereo[: len(stereo) // 2 * 2].reshape(-1, 2).astype(np.float32)
     mono = stereo.mean(axis=1) / 32768.0
@@ -1267,6 +2261,7 @@ def render(midi_path: Path, out_path: Path, soundfont: Path, seconds: float, exe
 
 # --- the corpus ------------------------------------------------------------------------------------
 
+
 @dataclass
 class CorpusReport:
     out: Path
@@ -1278,18 +2273,28 @@ class CorpusReport:
 
     def summary(self) -> str:
         rate = self.tracks / self.seconds * 60 if self.seconds else 0.0
-        text = (f"synth: {self.tracks - len(self.failed)} of {self.tracks} track(s) in {self.out} "
-                f"({self.rendered} rendered, {self.reused} already there) in {self.seconds:.1f} s "
-                f"({rate:.0f} tracks/min)")
+        text = (
+            f"synth: {self.tracks - len(self.failed)} of {self.tracks} track(s) in {self.out} "
+            f"({self.rendered} rendered, {self.reused} already there) in {self.seconds:.1f} s "
+            f"({rate:.0f} tracks/min)"
+        )
         if self.failed:
             first = next(iter(self.failed.items()))
             text += f"; failed {len(self.failed)} (e.g. {first[0]}: {first[1]})"
         return text
 
 
-def _parameters(seed: int, tracks: int, seconds: float, sample_rate: int, gain: float) -> dict[str, Any]:
-    return {"format_version": FORMAT_VERSION, "seed": seed, "tracks": tracks, "seconds": seconds,
-            "sample_rate": sample_rate, "gain": gain}
+def _parameters(
+    seed: int, tracks: int, seconds: float, sample_rate: int, gain: float
+) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "seed": seed,
+        "tracks": tracks,
+        "seconds": seconds,
+        "sample_rate": sample_rate,
+        "gain": gain,
+    }
 
 
 def _check_folder(out: Path, params: dict[str, Any], soundfont_hash: str) -> None:
@@ -1297,21 +2302,27 @@ def _check_folder(out: Path, params: dict[str, Any], soundfont_hash: str) -> Non
     info = out / "corpus.json"
     if not info.is_file():
         if out.is_dir() and any(p for p in (out / "audio", out / "manifest.jsonl") if p.exists()):
-            raise SynthError(f"{out}: holds audio or a manifest but no corpus.json; choose an empty --out folder")
+            raise SynthError(
+                f"{out}: holds audio or a manifest but no corpus.json; choose an empty --out folder"
+            )
         return
     try:
         old = json.loads(info.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SynthError(f"{info}: unreadable ({exc}); choose another --out folder") from None
-    same = {k: old.get("parameters", {}).get(k) for k in params if k != "tracks"} == \
-        {k: v for k, v in params.items() if k != "tracks"}
+    same = {k: old.get("parameters", {}).get(k) for k in params if k != "tracks"} == {
+        k: v for k, v in params.items() if k != "tracks"
+    }
     if not same or old.get("soundfont", {}).get("sha256") != soundfont_hash:
-        raise SynthError(f"{out}: holds a corpus made with other parameters or another soundfont "
-                         f"({info.name}); choose another --out folder")
+        raise SynthError(
+            f"{out}: holds a corpus made with other parameters or another soundfont "
+            f"({info.name}); choose another --out folder"
+        )
 
 
 def _valid_audio(path: Path, seconds: float, sample_rate: int) -> bool:
     import soundfile
+
     try:
         info = soundfile.info(str(path))
     except Exception:  # noqa: BLE001 - any unreadable file is simply rendered again
@@ -1319,9 +2330,16 @@ def _valid_audio(path: Path, seconds: float, sample_rate: int) -> bool:
     return info.samplerate == sample_rate and info.frames == int(round(seconds * sample_rate))
 
 
-def make_corpus(out: str | Path, tracks: int, seed: int = 0, seconds: float = DEFAULT_SECONDS,
-                soundfont: str | Path | None = None, workers: int | None = None,
-                gain: float = DEFAULT_GAIN, progress: Callable[[str], None] | None = None) -> CorpusReport:
+def make_corpus(
+    out: str | Path,
+    tracks: int,
+    seed: int = 0,
+    seconds: float = DEFAULT_SECONDS,
+    soundfont: str | Path | None = None,
+    workers: int | None = None,
+    gain: float = DEFAULT_GAIN,
+    progress: Callable[[str], None] | None = None,
+) -> CorpusReport:
     """Compose, label and render `tracks` tracks into `out` (resumable; see the module docstring).
 
     A track whose rendering fails is left out of the manifests and counted in the report; the
@@ -1376,9 +2394,16 @@ def make_corpus(out: str | Path, tracks: int, seed: int = 0, seconds: float = DE
                 progress(f"synth: {done}/{tracks} tracks")
 
     def manifest(with_moods: bool) -> list[Track]:
-        return [Track(id=p.id, path=out / "audio" / p.id[:3] / f"{p.id}.flac",
-                      tags=p.genres + ([m for m in p.moods if m not in p.genres] if with_moods else []),
-                      attributes=p.attributes, meta=p.meta()) for p in plans]
+        return [
+            Track(
+                id=p.id,
+                path=out / "audio" / p.id[:3] / f"{p.id}.flac",
+                tags=p.genres + ([m for m in p.moods if m not in p.genres] if with_moods else []),
+                attributes=p.attributes,
+                meta=p.meta(),
+            )
+            for p in plans
+        ]
 
     write_manifest(out / "manifest.jsonl", manifest(True))
     write_manifest(out / "genres.jsonl", manifest(False))
@@ -1389,13 +2414,21 @@ def make_corpus(out: str | Path, tracks: int, seed: int = 0, seconds: float = DE
     return report
 
 
-def _write_info(out: Path, params: dict[str, Any], sf2: Path, sf_hash: str, exe: str,
-                presets: frozenset[tuple[int, int]], report: CorpusReport) -> None:
+def _write_info(
+    out: Path,
+    params: dict[str, Any],
+    sf2: Path,
+    sf_hash: str,
+    exe: str,
+    presets: frozenset[tuple[int, int]],
+    report: CorpusReport,
+) -> None:
     import numpy as np
     import soundfile
 
     try:
         from importlib.metadata import version
+
         zsl_version = version("zsl-tagger")
     except Exception:  # noqa: BLE001 - running from a source tree that was not installed
         zsl_version = "unknown"
@@ -1404,22 +2437,47 @@ def _write_info(out: Path, params: dict[str, Any], sf2: Path, sf_hash: str, exe:
     info = {
         "generator": "zsl-core synth",
         "parameters": params,
-        "soundfont": {"path": str(sf2), "sha256": sf_hash, "bytes": sf2.stat().st_size,
-                      "unplayable_instruments": unplayable},
-        "versions": {"zsl_core": zsl_version, "fluidsynth": fluidsynth_version(exe),
-                     "python": platform.python_version(), "numpy": np.__version__,
-                     "soundfile": soundfile.__version__, "libsndfile": soundfile.__libsndfile_version__},
-        "files": {"audio": "audio/NNN/ID.flac (mono, 16-bit FLAC)", "midi": "midi/NNN/ID.mid",
-                  "manifest": "manifest.jsonl (tags: genres + moods)",
-                  "genres_manifest": "genres.jsonl (tags: genres only)",
-                  "attributes": "genres.csv (label,attribute,value: recipe instrument probabilities)"},
+        "soundfont": {
+            "path": str(sf2),
+            "sha256": sf_hash,
+            "bytes": sf2.stat().st_size,
+            "unplayable_instruments": unplayable,
+        },
+        "versions": {
+            "zsl_core": zsl_version,
+            "fluidsynth": fluidsynth_version(exe),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "soundfile": soundfile.__version__,
+            "libsndfile": soundfile.__libsndfile_version__,
+        },
+        "files": {
+            "audio": "audio/NNN/ID.flac (mono, 16-bit FLAC)",
+            "midi": "midi/NNN/ID.mid",
+            "manifest": "manifest.jsonl (tags: genres + moods)",
+            "genres_manifest": "genres.jsonl (tags: genres only)",
+            "attributes": "genres.csv (label,attribute,value: recipe instrument probabilities)",
+        },
         "instruments": list(INSTRUMENTS),
-        "genres": {g.name: {"family": g.family, "instruments": g.instruments, "tempo": list(g.tempo),
-                            "metres": list(g.metres), "groove": g.groove, "major": g.major,
-                            "progressions": list(g.progressions)} for g in GENRES.values()},
+        "genres": {
+            g.name: {
+                "family": g.family,
+                "instruments": g.instruments,
+                "tempo": list(g.tempo),
+                "metres": list(g.metres),
+                "groove": g.groove,
+                "major": g.major,
+                "progressions": list(g.progressions),
+            }
+            for g in GENRES.values()
+        },
         "moods": {k: list(v) for k, v in MOODS.items()},
-        "result": {"rendered": report.rendered, "reused": report.reused, "failed": report.failed,
-                   "elapsed_s": round(report.seconds, 2)},
+        "result": {
+            "rendered": report.rendered,
+            "reused": report.reused,
+            "failed": report.failed,
+            "elapsed_s": round(report.seconds, 2),
+        },
     }
     text = json.dumps(info, indent=1, sort_keys=False) + "\n"
     tmp = out / ".corpus.json.tmp"
@@ -1429,10 +2487,18 @@ def _write_info(out: Path, params: dict[str, Any], sf2: Path, sf_hash: str, exe:
 
 # --- command line ------------------------------------------------------------------------------
 
+
 def cmd_synth(args: argparse.Namespace) -> int:
-    report = make_corpus(args.out, args.tracks, seed=args.seed, seconds=args.seconds, soundfont=args.soundfont,
-                         workers=args.workers, gain=args.gain,
-                         progress=None if args.quiet else (lambda line: print(line, file=sys.stderr)))
+    report = make_corpus(
+        args.out,
+        args.tracks,
+        seed=args.seed,
+        seconds=args.seconds,
+        soundfont=args.soundfont,
+        workers=args.workers,
+        gain=args.gain,
+        progress=None if args.quiet else (lambda line: print(line, file=sys.stderr)),
+    )
     print(report.summary())
     print(f"wrote {Path(args.out) / 'manifest.jsonl'}")
     if report.failed:
@@ -1442,15 +2508,34 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def add_command(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Register `zsl-core synth` on the CLI's subparsers."""
-    p = sub.add_parser("synth", help="render a synthetic labelled corpus (FluidSynth + General MIDI soundfont): "
-                                     "genres, moods, OpenMIC-style instruments")
+    p = sub.add_parser(
+        "synth",
+        help="render a synthetic labelled corpus (FluidSynth + General MIDI soundfont): "
+        "genres, moods, OpenMIC-style instruments",
+    )
     p.add_argument("--out", required=True, help="corpus folder to write (resumable)")
     p.add_argument("--tracks", type=int, required=True, help="number of tracks")
-    p.add_argument("--seed", type=int, default=0, help="same seed -> same labels and MIDI (default 0)")
-    p.add_argument("--soundfont", default=None, help=f"SF2 file (default: {SOUNDFONT_CANDIDATES[0]})")
-    p.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="clip length (default 10, like OpenMIC)")
-    p.add_argument("--workers", type=int, default=None, help="parallel FluidSynth processes (default: CPU count)")
-    p.add_argument("--gain", type=float, default=DEFAULT_GAIN, help="FluidSynth master gain (default 0.6)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="same seed -> same labels and MIDI (default 0)"
+    )
+    p.add_argument(
+        "--soundfont", default=None, help=f"SF2 file (default: {SOUNDFONT_CANDIDATES[0]})"
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=DEFAULT_SECONDS,
+        help="clip length (default 10, like OpenMIC)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel FluidSynth processes (default: CPU count)",
+    )
+    p.add_argument(
+        "--gain", type=float, default=DEFAULT_GAIN, help="FluidSynth master gain (default 0.6)"
+    )
     p.add_argument("--quiet", action="store_true")
     add_common(p)
     p.set_defaults(func=cmd_synth)

@@ -14,9 +14,9 @@ So the app, `zsl-core predict` and `zsl-core search` never need to know which mo
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -28,8 +28,12 @@ __all__ = ["Tagger", "Prediction", "TagScore", "cosine_matrix"]
 
 SPEECH_LABEL = "spoken word"  # the seen label a speech detector scores (see default_model)
 SPEECH_THRESHOLD = 0.5  # above it a track is speech: no genre or mood is proposed for it
-GROUNDED_SHARE = 0.4  # a new word is proposed only with this share of its basis on its own kind family
-REPEAT_SHARE = 0.5  # a new word reading this share of its probability off tags already picked repeats them
+GROUNDED_SHARE = (
+    0.4  # a new word is proposed only with this share of its basis on its own kind family
+)
+REPEAT_SHARE = (
+    0.5  # a new word reading this share of its probability off tags already picked repeats them
+)
 
 
 @dataclass
@@ -54,9 +58,14 @@ class Prediction:
         """The probability that the track is speech, not music (0 when the model cannot tell)."""
         return next((t.confidence or 0.0 for t in self.seen if t.tag == SPEECH_LABEL), 0.0)
 
-    def pick(self, top_k: int = 5, min_confidence: float | None = None, include: str = "both",
-             kinds: Sequence[TagKind] | None = None,
-             prior: Mapping[str, float] | None = None) -> list[TagScore]:
+    def pick(
+        self,
+        top_k: int = 5,
+        min_confidence: float | None = None,
+        include: str = "both",
+        kinds: Sequence[TagKind] | None = None,
+        prior: Mapping[str, float] | None = None,
+    ) -> list[TagScore]:
         """The tags to propose or write, best first: the one rule the CLI, the GUI and search use.
 
         Seen and new words are ranked together by `confidence` (one 0-1 scale), tags below
@@ -72,8 +81,9 @@ class Prediction:
         if include not in INCLUDE:
             raise ValueError(f"include must be one of {INCLUDE}, not {include!r}")
         floor = PROPOSE_FLOOR if min_confidence is None else min_confidence
-        pool = ([*self.seen] if include in ("both", "seen") else []) + \
-               ([*self.unseen] if include in ("both", "unseen") else [])
+        pool = ([*self.seen] if include in ("both", "seen") else []) + (
+            [*self.unseen] if include in ("both", "unseen") else []
+        )
         if prior:
             pool.sort(key=lambda t: -((t.confidence or 0.0) - prior.get(t.tag, 0.0)))
         else:
@@ -97,8 +107,11 @@ class Prediction:
                 break
             if tag_key(tag.tag) in keys or not allowed(tag):
                 continue
-            if not tag.seen and sum(share for label, share in tag.basis
-                                    if tag_key(label) in keys | seen_keys) >= REPEAT_SHARE:
+            if (
+                not tag.seen
+                and sum(share for label, share in tag.basis if tag_key(label) in keys | seen_keys)
+                >= REPEAT_SHARE
+            ):
                 continue
             if not tag.seen and tag.grounding < GROUNDED_SHARE:
                 continue  # read off trained words of another kind: a guess from its name
@@ -156,7 +169,9 @@ class Tagger(ABC):
             matrix, found, missing = self.embed_words(self.seen_labels)
             if missing:
                 # Seen labels were embeddable at training time; keep rows aligned anyway.
-                full = np.zeros((len(self.seen_labels), matrix.shape[1] if matrix.size else 1), np.float32)
+                full = np.zeros(
+                    (len(self.seen_labels), matrix.shape[1] if matrix.size else 1), np.float32
+                )
                 index = {w: i for i, w in enumerate(found)}
                 for row, label in enumerate(self.seen_labels):
                     if label in index:
@@ -181,8 +196,13 @@ class Tagger(ABC):
         path: str = "",
     ) -> Prediction:
         """Top seen labels and top unseen vocabulary words for a track embedding."""
-        return self.predict_scores(track_embedding, self.seen_scores(track_embedding), top_k=top_k,
-                                   vocabulary=vocabulary, path=path)
+        return self.predict_scores(
+            track_embedding,
+            self.seen_scores(track_embedding),
+            top_k=top_k,
+            vocabulary=vocabulary,
+            path=path,
+        )
 
     def predict_scores(
         self,
@@ -200,30 +220,47 @@ class Tagger(ABC):
         """
         seen_scores = np.asarray(seen_scores, dtype=np.float32).reshape(-1)
         if seen_scores.shape[0] != len(self.seen_labels):
-            raise ValueError(f"expected {len(self.seen_labels)} seen scores, got {seen_scores.shape[0]}")
+            raise ValueError(
+                f"expected {len(self.seen_labels)} seen scores, got {seen_scores.shape[0]}"
+            )
         order = np.argsort(-seen_scores)[:top_k]
-        seen = [TagScore(self.seen_labels[i], float(seen_scores[i]), True,
-                         score_kind=self.seen_score_kind) for i in order]
+        seen = [
+            TagScore(
+                self.seen_labels[i], float(seen_scores[i]), True, score_kind=self.seen_score_kind
+            )
+            for i in order
+        ]
 
         unseen: list[TagScore] = []
         missing: list[str] = []
         if vocabulary:
             seen_forms = {normalise_tag(label) for label in self.seen_labels}
-            candidates = list(dict.fromkeys(w for w in vocabulary if normalise_tag(w) not in seen_forms))
+            candidates = list(
+                dict.fromkeys(w for w in vocabulary if normalise_tag(w) not in seen_forms)
+            )
             if candidates:
                 matrix, found, missing = self.vocabulary_embeddings(candidates)
                 if found:
                     word_scores = self.scores(track_embedding, matrix)[0]
                     order = np.argsort(-word_scores)[:top_k]
                     kind_of = getattr(vocabulary, "kind", None)
-                    unseen = [TagScore(found[i], float(word_scores[i]), False,
-                                       kind_of(found[i]) if kind_of else TagKind.OTHER,
-                                       ScoreKind.SIMILARITY) for i in order]
+                    unseen = [
+                        TagScore(
+                            found[i],
+                            float(word_scores[i]),
+                            False,
+                            kind_of(found[i]) if kind_of else TagKind.OTHER,
+                            ScoreKind.SIMILARITY,
+                        )
+                        for i in order
+                    ]
         return Prediction(path=path, seen=seen, unseen=unseen, missing_words=list(missing))
 
     _VOCABULARY_CACHE_SIZE = 8
 
-    def vocabulary_embeddings(self, words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    def vocabulary_embeddings(
+        self, words: Sequence[str]
+    ) -> tuple[np.ndarray, list[str], list[str]]:
         """`embed_words` for a vocabulary, remembered: the app scores the same 1,000-word
         vocabulary for every track, and embedding it costs 30-70 ms where scoring costs 0.1 ms."""
         cache = self.__dict__.setdefault("_vocabulary_cache", {})
@@ -263,13 +300,18 @@ class Tagger(ABC):
         """The model can place this word (a seen label, or a word its vectors know)."""
         return bool(self.embed_words([word])[1])
 
-    def score_words(self, embeddings: np.ndarray | None, seen_scores: np.ndarray | None,
-                    words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
+    def score_words(
+        self, embeddings: np.ndarray | None, seen_scores: np.ndarray | None, words: Sequence[str]
+    ) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
         """Every track's relevance [n, m] to each word, and what kind of score it is: here the
         cosine of stored embeddings with the words' (paper eq. 2); a model that knows
         probabilities (the built-in one) scores them as probabilities instead."""
         matrix, found, missing = self.embed_words(list(words))
         if not found or embeddings is None:
-            return np.zeros((0 if embeddings is None else len(embeddings), 0), np.float32), found, missing, \
-                ScoreKind.SIMILARITY
+            return (
+                np.zeros((0 if embeddings is None else len(embeddings), 0), np.float32),
+                found,
+                missing,
+                ScoreKind.SIMILARITY,
+            )
         return self.scores(embeddings, matrix), found, missing, ScoreKind.SIMILARITY

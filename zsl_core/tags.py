@@ -22,13 +22,27 @@ split into values. They all import these definitions; none keeps its own.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
-__all__ = ["INCLUDE", "KIND_FAMILIES", "PROPOSE_FLOOR", "TagKind", "ScoreKind", "TagScore", "Vocabulary", "split_values", "join_values",
-           "display_form", "tag_key", "STOP_WORDS", "load_vocabulary", "VOCAB_FILE_KINDS"]
+__all__ = [
+    "INCLUDE",
+    "KIND_FAMILIES",
+    "PROPOSE_FLOOR",
+    "TagKind",
+    "ScoreKind",
+    "TagScore",
+    "Vocabulary",
+    "split_values",
+    "join_values",
+    "display_form",
+    "tag_key",
+    "STOP_WORDS",
+    "load_vocabulary",
+    "VOCAB_FILE_KINDS",
+]
 
 
 INCLUDE = ("both", "seen", "unseen")  # which tags a proposal may hold: seen words, new words, both
@@ -46,13 +60,15 @@ class TagKind(str, Enum):
     OTHER = "other"
 
     @classmethod
-    def parse(cls, text: str) -> "TagKind":
+    def parse(cls, text: str) -> TagKind:
         """'moods', 'Mood', 'mood' -> MOOD (plural and case forgiven); ValueError names the choices."""
         word = str(text).strip().lower()
         for kind in cls:
             if word in (kind.value, kind.value + "s"):
                 return kind
-        raise ValueError(f"unknown tag kind {text!r}; choose from {', '.join(k.value for k in cls)}")
+        raise ValueError(
+            f"unknown tag kind {text!r}; choose from {', '.join(k.value for k in cls)}"
+        )
 
 
 class ScoreKind(str, Enum):
@@ -90,9 +106,14 @@ class TagScore:
             object.__setattr__(self, "confidence", confidence_of(self.score, self.score_kind))
 
     def to_dict(self) -> dict:
-        return {"tag": self.tag, "score": round(float(self.score), 4), "kind": self.kind.value,
-                "score_kind": self.score_kind.value, "confidence": round(float(self.confidence or 0), 4),
-                "seen": self.seen}
+        return {
+            "tag": self.tag,
+            "score": round(float(self.score), 4),
+            "kind": self.kind.value,
+            "score_kind": self.score_kind.value,
+            "confidence": round(float(self.confidence or 0), 4),
+            "seen": self.seen,
+        }
 
 
 def confidence_of(score: float, score_kind: ScoreKind) -> float:
@@ -116,8 +137,11 @@ KIND_FAMILIES: Mapping[TagKind, frozenset[TagKind]] = {
 }
 
 VOCAB_FILE_KINDS: Mapping[str, TagKind] = {
-    "genres": TagKind.GENRE, "moods": TagKind.MOOD, "instruments": TagKind.INSTRUMENT,
-    "eras": TagKind.ERA, "character": TagKind.CHARACTER,
+    "genres": TagKind.GENRE,
+    "moods": TagKind.MOOD,
+    "instruments": TagKind.INSTRUMENT,
+    "eras": TagKind.ERA,
+    "character": TagKind.CHARACTER,
 }
 _KIND_LINE = re.compile(r"^#\s*kind\s*:\s*(\w+)\s*$", re.IGNORECASE)
 
@@ -148,7 +172,7 @@ class Vocabulary:
         return isinstance(word, str) and tag_key(word) in self.kinds
 
     @classmethod
-    def from_words(cls, words: Iterable[str], kind: TagKind = TagKind.OTHER) -> "Vocabulary":
+    def from_words(cls, words: Iterable[str], kind: TagKind = TagKind.OTHER) -> Vocabulary:
         vocab = cls([], {})
         for word in words:
             vocab.add(word, kind)
@@ -208,7 +232,7 @@ def split_values(text: str | Iterable[str] | None) -> list[str]:
     if text is None:
         return []
     parts: list[str] = []
-    for item in ([text] if isinstance(text, str) else list(text)):
+    for item in [text] if isinstance(text, str) else list(text):
         for part in _SEPARATORS.split(str(item)):
             parts += _split_slashes(part)
     seen: set[str] = set()
@@ -229,12 +253,34 @@ def join_values(values: Iterable[str], separator: str = "; ") -> str:
 
 # Spellings that plain title case gets wrong.
 _CANONICAL = {
-    "r&b": "R&B", "rnb": "R&B", "hip hop": "Hip-Hop", "hip-hop": "Hip-Hop", "hiphop": "Hip-Hop",
-    "edm": "EDM", "idm": "IDM", "ebm": "EBM", "uk garage": "UK Garage", "j-pop": "J-Pop",
-    "k-pop": "K-Pop", "j-rock": "J-Rock", "drum and bass": "Drum and Bass", "dnb": "Drum and Bass",
-    "drum & bass": "Drum and Bass", "lo-fi": "Lo-Fi", "lofi": "Lo-Fi", "a cappella": "A Cappella",
-    "new age": "New Age", "00s": "2000s", "10s": "2010s", "dj": "DJ", "mc": "MC", "8-bit": "8-bit",
-    "r&b/soul": "R&B/Soul", "world": "World", "synthpop": "Synthpop", "trip hop": "Trip-Hop",
+    "r&b": "R&B",
+    "rnb": "R&B",
+    "hip hop": "Hip-Hop",
+    "hip-hop": "Hip-Hop",
+    "hiphop": "Hip-Hop",
+    "edm": "EDM",
+    "idm": "IDM",
+    "ebm": "EBM",
+    "uk garage": "UK Garage",
+    "j-pop": "J-Pop",
+    "k-pop": "K-Pop",
+    "j-rock": "J-Rock",
+    "drum and bass": "Drum and Bass",
+    "dnb": "Drum and Bass",
+    "drum & bass": "Drum and Bass",
+    "lo-fi": "Lo-Fi",
+    "lofi": "Lo-Fi",
+    "a cappella": "A Cappella",
+    "new age": "New Age",
+    "00s": "2000s",
+    "10s": "2010s",
+    "dj": "DJ",
+    "mc": "MC",
+    "8-bit": "8-bit",
+    "r&b/soul": "R&B/Soul",
+    "world": "World",
+    "synthpop": "Synthpop",
+    "trip hop": "Trip-Hop",
     "trip-hop": "Trip-Hop",
 }
 _CANONICAL = {tag_key(k): v for k, v in _CANONICAL.items()}
@@ -268,9 +314,11 @@ def display_form(word: str, kind: TagKind) -> str:
 
 
 # Words a typed query can hold that carry no musical meaning ("music for a rainy day").
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 a an the and or of for to in on at by with from into about as is are be was were it its this that
 these those some any my your our their me i you we they he she songs song music musique track
 tracks tune tunes something stuff like kind sort type please play give find show very really
 more most less bit little lot lots
-""".split())
+""".split()
+)

@@ -43,18 +43,33 @@ MODEL_NAME = "minilm-l6-v2"
 ARCHITECTURE = "bert"
 FILES = ("config.json", "model.safetensors", "tokenizer.json")
 # Keys config.json must hold, with the type each must have.
-CONFIG_KEYS = {"hidden_size": int, "num_layers": int, "num_heads": int, "intermediate_size": int,
-               "vocab_size": int, "max_position_embeddings": int, "type_vocab_size": int,
-               "layer_norm_eps": float, "max_seq_length": int}
+CONFIG_KEYS = {
+    "hidden_size": int,
+    "num_layers": int,
+    "num_heads": int,
+    "intermediate_size": int,
+    "vocab_size": int,
+    "max_position_embeddings": int,
+    "type_vocab_size": int,
+    "layer_norm_eps": float,
+    "max_seq_length": int,
+}
 
 
 # --- network ---------------------------------------------------------------------------------
 
+
 class TransformerLayer(nn.Module):
     """One post-LN BERT layer: self-attention and a GELU feed-forward, each added back and normalised."""
 
-    def __init__(self, hidden: int, heads: int, intermediate: int, eps: float,
-                 device: str | torch.device | None = None) -> None:
+    def __init__(
+        self,
+        hidden: int,
+        heads: int,
+        intermediate: int,
+        eps: float,
+        device: str | torch.device | None = None,
+    ) -> None:
         super().__init__()
         self.heads = heads
         self.query = nn.Linear(hidden, hidden, device=device)
@@ -70,12 +85,18 @@ class TransformerLayer(nn.Module):
         """x [B, T, hidden]; keep [B, 1, 1, T] bool, True for the keys a query may look at."""
         batch, length, hidden = x.shape
 
-        def split_heads(t: torch.Tensor) -> torch.Tensor:  # [B, T, hidden] -> [B, heads, T, hidden/heads]
+        def split_heads(
+            t: torch.Tensor,
+        ) -> torch.Tensor:  # [B, T, hidden] -> [B, heads, T, hidden/heads]
             return t.view(batch, length, self.heads, hidden // self.heads).transpose(1, 2)
 
         # softmax(q k^T / sqrt(head size), padded keys excluded) v, per head
-        attended = F.scaled_dot_product_attention(split_heads(self.query(x)), split_heads(self.key(x)),
-                                                  split_heads(self.value(x)), attn_mask=keep)
+        attended = F.scaled_dot_product_attention(
+            split_heads(self.query(x)),
+            split_heads(self.key(x)),
+            split_heads(self.value(x)),
+            attn_mask=keep,
+        )
         attended = attended.transpose(1, 2).reshape(batch, length, hidden)
         x = self.attention_norm(x + self.attention_out(attended))
         return self.ffn_norm(x + self.ffn_out(F.gelu(self.ffn_in(x))))
@@ -92,7 +113,9 @@ class TextEncoderNet(nn.Module):
         super().__init__()
         hidden, eps = config["hidden_size"], config["layer_norm_eps"]
 
-        def table(rows: int) -> nn.Embedding:  # no random init: on "meta" it would import half of torch
+        def table(
+            rows: int,
+        ) -> nn.Embedding:  # no random init: on "meta" it would import half of torch
             return nn.Embedding(rows, hidden, _weight=torch.empty(rows, hidden, device=device))
 
         self.word_embeddings = table(config["vocab_size"])
@@ -101,13 +124,18 @@ class TextEncoderNet(nn.Module):
         self.embedding_norm = nn.LayerNorm(hidden, eps=eps, device=device)
         self.layers = nn.ModuleList(
             TransformerLayer(hidden, config["num_heads"], config["intermediate_size"], eps, device)
-            for _ in range(config["num_layers"]))
+            for _ in range(config["num_layers"])
+        )
 
     def token_vectors(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """ids, mask [B, T] (mask True on real tokens) -> last layer's vectors [B, T, hidden]."""
         positions = torch.arange(ids.shape[1], device=ids.device)
         # One sentence per input, so every token has token type 0.
-        x = self.word_embeddings(ids) + self.position_embeddings(positions) + self.token_type_embeddings.weight[0]
+        x = (
+            self.word_embeddings(ids)
+            + self.position_embeddings(positions)
+            + self.token_type_embeddings.weight[0]
+        )
         x = self.embedding_norm(x)
         keep = mask[:, None, None, :]
         for layer in self.layers:
@@ -124,10 +152,13 @@ class TextEncoderNet(nn.Module):
 
 # --- loading and running ---------------------------------------------------------------------
 
+
 class TextEncoder:
     """A loaded sentence encoder: tokenizer + network; `encode` turns strings into unit vectors."""
 
-    def __init__(self, net: TextEncoderNet, tokenizer, config: dict, device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self, net: TextEncoderNet, tokenizer, config: dict, device: str | torch.device = "cpu"
+    ) -> None:
         self.config = config
         self.max_seq_length = int(config["max_seq_length"])
         self.device = torch.device(device)
@@ -164,13 +195,13 @@ class TextEncoder:
         # Batches of similar lengths waste little on padding (sentence-transformers does the same).
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
+            rows = order[start : start + batch_size]
             length = max(len(ids[i]) for i in rows)
             batch = torch.full((len(rows), length), self.pad_id, dtype=torch.long)
             mask = torch.zeros((len(rows), length), dtype=torch.bool)
             for row, i in enumerate(rows):
-                batch[row, :len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
-                mask[row, :len(ids[i])] = True
+                batch[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
+                mask[row, : len(ids[i])] = True
             vectors = self.net(batch.to(self.device), mask.to(self.device))
             out[rows] = vectors.float().cpu().numpy()
         return out
@@ -193,27 +224,39 @@ def load_text_encoder(folder: Path | None = None, device: str = "cpu") -> TextEn
     try:
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     except Exception as exc:  # tokenizers raises a bare Exception for a malformed file
-        raise ModelError(f"{folder / 'tokenizer.json'}: unreadable tokenizer ({_one_line(exc)})") from None
+        raise ModelError(
+            f"{folder / 'tokenizer.json'}: unreadable tokenizer ({_one_line(exc)})"
+        ) from None
     if tokenizer.get_vocab_size() != config["vocab_size"]:
-        raise ModelError(f"{folder / 'tokenizer.json'}: {tokenizer.get_vocab_size()} tokens but config.json "
-                         f"says vocab_size {config['vocab_size']}")
+        raise ModelError(
+            f"{folder / 'tokenizer.json'}: {tokenizer.get_vocab_size()} tokens but config.json "
+            f"says vocab_size {config['vocab_size']}"
+        )
     weights = folder / "model.safetensors"
     try:
         state = load_file(str(weights))
     except Exception as exc:  # safetensors raises several types for a damaged file
         raise ModelError(f"{weights}: unreadable weights ({_one_line(exc)})") from None
-    net = TextEncoderNet(config, device="meta")  # no memory, no random init: the file replaces it all
+    net = TextEncoderNet(
+        config, device="meta"
+    )  # no memory, no random init: the file replaces it all
     expected = {key: tuple(value.shape) for key, value in net.state_dict().items()}
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = [key for key in expected if key in state and tuple(state[key].shape) != expected[key]]
     if missing or unexpected or wrong:
-        detail = (f"{len(missing)} missing, e.g. {missing[0]}" if missing else
-                  f"{len(unexpected)} unexpected, e.g. {unexpected[0]}" if unexpected else
-                  f"{wrong[0]} is {tuple(state[wrong[0]].shape)}, config.json needs {expected[wrong[0]]}")
+        detail = (
+            f"{len(missing)} missing, e.g. {missing[0]}"
+            if missing
+            else f"{len(unexpected)} unexpected, e.g. {unexpected[0]}"
+            if unexpected
+            else f"{wrong[0]} is {tuple(state[wrong[0]].shape)}, config.json needs {expected[wrong[0]]}"
+        )
         raise ModelError(f"{weights}: weights do not fit config.json ({detail})")
     # Weights may be stored as float16; the network computes in float32.
-    net.load_state_dict({key: value.float() for key, value in state.items()}, strict=True, assign=True)
+    net.load_state_dict(
+        {key: value.float() for key, value in state.items()}, strict=True, assign=True
+    )
     return TextEncoder(net, tokenizer, config, device)
 
 
@@ -223,20 +266,28 @@ def _read_config(path: Path) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{path}: unreadable config ({_one_line(exc)})") from None
     if not isinstance(config, dict) or config.get("architecture") != ARCHITECTURE:
-        raise ModelError(f"{path}: not a text encoder config (architecture must be {ARCHITECTURE!r})")
+        raise ModelError(
+            f"{path}: not a text encoder config (architecture must be {ARCHITECTURE!r})"
+        )
     for key, kind in CONFIG_KEYS.items():
         value = config.get(key)
         if isinstance(value, bool) or not isinstance(value, (kind, int)) or value <= 0:
             raise ModelError(f"{path}: {key} must be a positive {kind.__name__}, got {value!r}")
     if config.get("pooling") != "mean" or config.get("normalize") is not True:
-        raise ModelError(f"{path}: pooling {config.get('pooling')!r}, normalize {config.get('normalize')!r}; "
-                         f"this encoder computes mean pooling + L2 normalisation only")
+        raise ModelError(
+            f"{path}: pooling {config.get('pooling')!r}, normalize {config.get('normalize')!r}; "
+            f"this encoder computes mean pooling + L2 normalisation only"
+        )
     if config["hidden_size"] % config["num_heads"]:
-        raise ModelError(f"{path}: hidden_size {config['hidden_size']} is not a multiple of "
-                         f"num_heads {config['num_heads']}")
+        raise ModelError(
+            f"{path}: hidden_size {config['hidden_size']} is not a multiple of "
+            f"num_heads {config['num_heads']}"
+        )
     if config["max_seq_length"] > config["max_position_embeddings"]:
-        raise ModelError(f"{path}: max_seq_length {config['max_seq_length']} exceeds "
-                         f"max_position_embeddings {config['max_position_embeddings']}")
+        raise ModelError(
+            f"{path}: max_seq_length {config['max_seq_length']} exceeds "
+            f"max_position_embeddings {config['max_position_embeddings']}"
+        )
     if not math.isfinite(config["layer_norm_eps"]):
         raise ModelError(f"{path}: layer_norm_eps must be finite")
     return config

@@ -32,9 +32,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,8 +46,18 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampl
 from tqdm import tqdm
 
 from zsl_core.errors import DatasetError, ModelError
-from zsl_core.models import (AudioCNN, AudioCNNConfig, ClassificationModel, DeepEmbeddingModel, FeatureMLP,
-                             hinge_loss, l2_penalty, load_config, load_model, save_model)
+from zsl_core.models import (
+    AudioCNN,
+    AudioCNNConfig,
+    ClassificationModel,
+    DeepEmbeddingModel,
+    FeatureMLP,
+    hinge_loss,
+    l2_penalty,
+    load_config,
+    load_model,
+    save_model,
+)
 
 CHUNK_FRAMES = 130
 STATE_TENSORS = "training_state.safetensors"
@@ -70,12 +81,12 @@ class TrainConfig:
     features, e.g. musicnn's 200-d penultimate layer per 3-s patch, with chunk_frames=1).
     """
 
-    model: str = "embedding"            # "embedding" | "classification"
-    optimizer: str = "sgd"              # "sgd" | "adam"
+    model: str = "embedding"  # "embedding" | "classification"
+    optimizer: str = "sgd"  # "sgd" | "adam"
     lr: float = 0.001
     momentum: float = 0.9
     nesterov: bool = True
-    decay: float = 1e-6                 # Keras: lr_t = lr / (1 + decay * iterations)
+    decay: float = 1e-6  # Keras: lr_t = lr / (1 + decay * iterations)
     l2: float = 1e-5
     margin: float = 0.4
     hinge_reduction: str = "sum"
@@ -83,14 +94,14 @@ class TrainConfig:
     chunk_frames: int = CHUNK_FRAMES
     epochs: int = 100
     steps_per_epoch: int | None = None
-    patience: int = 20                  # early stopping on validation loss
-    lr_factor: float = 0.2              # reduce-LR-on-plateau
+    patience: int = 20  # early stopping on validation loss
+    lr_factor: float = 0.2  # reduce-LR-on-plateau
     lr_patience: int = 5
     min_lr: float = 1.6e-7
     seed: int = 0
-    device: str = "auto"                # "auto" | "cpu" | "cuda" | "cuda:1" ...
+    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1" ...
     num_workers: int = 0
-    backbone: str = "cnn"               # "cnn" | "mlp"
+    backbone: str = "cnn"  # "cnn" | "mlp"
     audio: AudioCNNConfig = field(default_factory=AudioCNNConfig)
     mlp_hidden: int = 256
     embed_dim: int = 100
@@ -98,13 +109,21 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.audio, dict):
             self.audio = AudioCNNConfig(**self.audio)
-        choices = {"model": ("embedding", "classification"), "optimizer": ("sgd", "adam"),
-                   "hinge_reduction": ("sum", "mean"), "backbone": ("cnn", "mlp")}
+        choices = {
+            "model": ("embedding", "classification"),
+            "optimizer": ("sgd", "adam"),
+            "hinge_reduction": ("sum", "mean"),
+            "backbone": ("cnn", "mlp"),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ModelError(f"train config: {name} must be one of {allowed}, got {getattr(self, name)!r}")
+                raise ModelError(
+                    f"train config: {name} must be one of {allowed}, got {getattr(self, name)!r}"
+                )
         if self.batch_size < 1 or self.chunk_frames < 1 or self.epochs < 0 or self.lr <= 0:
-            raise ModelError("train config: batch_size, chunk_frames and lr must be positive, epochs >= 0")
+            raise ModelError(
+                "train config: batch_size, chunk_frames and lr must be positive, epochs >= 0"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -112,7 +131,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "TrainConfig":
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -155,15 +174,23 @@ class TrainResult:
     skipped_tracks: int = 0
 
     def summary(self) -> dict[str, Any]:
-        return {"epochs_run": self.epochs_run, "best_epoch": self.best_epoch,
-                "best_val_loss": self.best_val_loss, "stopped_early": self.stopped_early,
-                "skipped_tracks": self.skipped_tracks,
-                "final_train_loss": self.history["train_loss"][-1] if self.history["train_loss"] else None}
+        return {
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "best_val_loss": self.best_val_loss,
+            "stopped_early": self.stopped_early,
+            "skipped_tracks": self.skipped_tracks,
+            "final_train_loss": self.history["train_loss"][-1]
+            if self.history["train_loss"]
+            else None,
+        }
 
     def __str__(self) -> str:
         stop = "stopped early" if self.stopped_early else "ran all epochs"
-        return (f"trained {self.epochs_run} epoch(s), {stop}; best validation loss "
-                f"{self.best_val_loss:.4f} at epoch {self.best_epoch}; model in {self.out_dir}")
+        return (
+            f"trained {self.epochs_run} epoch(s), {stop}; best validation loss "
+            f"{self.best_val_loss:.4f} at epoch {self.best_epoch}; model in {self.out_dir}"
+        )
 
 
 def resolve_device(device: str = "auto", local_rank: int = 0) -> torch.device:
@@ -177,8 +204,10 @@ def resolve_device(device: str = "auto", local_rank: int = 0) -> torch.device:
         if resolved.index is None:
             resolved = torch.device("cuda", local_rank)
         if resolved.index >= torch.cuda.device_count():
-            raise ModelError(f"device {resolved} asked for, but only {torch.cuda.device_count()} GPU(s) are "
-                             "visible (start no more torchrun processes per node than GPUs)")
+            raise ModelError(
+                f"device {resolved} asked for, but only {torch.cuda.device_count()} GPU(s) are "
+                "visible (start no more torchrun processes per node than GPUs)"
+            )
     return resolved
 
 
@@ -258,11 +287,15 @@ class ChunkDataset(Dataset):
     into one float16 array and converted and standardised once per batch.
     """
 
-    def __init__(self, track_ids: Sequence[str], data: TrainData, config: TrainConfig, stream: int) -> None:
+    def __init__(
+        self, track_ids: Sequence[str], data: TrainData, config: TrainConfig, stream: int
+    ) -> None:
         self.track_ids = list(track_ids)
         self.features = data.features
-        self.positive = {t: np.asarray(sorted(set(data.track_positive.get(t, ()))), dtype=np.int64)
-                         for t in self.track_ids}
+        self.positive = {
+            t: np.asarray(sorted(set(data.track_positive.get(t, ()))), dtype=np.int64)
+            for t in self.track_ids
+        }
         self.n_labels = len(data.seen_labels)
         self.mean, self.std = float(data.mean), float(data.std)
         self.frames, self.seed, self.stream = config.chunk_frames, config.seed, stream
@@ -277,7 +310,9 @@ class ChunkDataset(Dataset):
 
     def __getitem__(self, index: int):
         track_id, mel, start, pos, neg = self._draw(index)
-        chunk = fit_frames(np.asarray(mel[:, start:start + self.frames], dtype=np.float32), self.frames)
+        chunk = fit_frames(
+            np.asarray(mel[:, start : start + self.frames], dtype=np.float32), self.frames
+        )
         chunk = torch.from_numpy((chunk - self.mean) / self.std)
         if self.classification:
             target = np.zeros(self.n_labels, dtype=np.float32)
@@ -290,14 +325,18 @@ class ChunkDataset(Dataset):
         draws = [self._draw(int(i)) for i in indices]
         channels = draws[0][1].shape[0] if draws else 0
         exact16 = all(mel.dtype == np.float16 for _, mel, _, _, _ in draws)
-        raw = np.empty((len(draws), channels, self.frames), dtype=np.float16 if exact16 else np.float32)
+        raw = np.empty(
+            (len(draws), channels, self.frames), dtype=np.float16 if exact16 else np.float32
+        )
         for row, (track_id, mel, start, _, _) in enumerate(draws):
-            window = mel[:, start:start + self.frames]
+            window = mel[:, start : start + self.frames]
             if window.shape[-1] < self.frames:
                 window = fit_frames(np.asarray(window), self.frames)
             if window.shape[0] != channels:
-                raise DatasetError(f"track {track_id!r} has {window.shape[0]} feature channels, "
-                                   f"track {draws[0][0]!r} has {channels}")
+                raise DatasetError(
+                    f"track {track_id!r} has {window.shape[0]} feature channels, "
+                    f"track {draws[0][0]!r} has {channels}"
+                )
             raw[row] = window
         chunks = raw.astype(np.float32, copy=False)  # the float16 -> float32 copy, once per batch
         np.subtract(chunks, self.mean, out=chunks)
@@ -320,13 +359,17 @@ class ChunkDataset(Dataset):
         try:
             mel = self.features[track_id]
         except KeyError:
-            raise DatasetError(f"track {track_id!r} has no cached features; build the feature cache first") from None
+            raise DatasetError(
+                f"track {track_id!r} has no cached features; build the feature cache first"
+            ) from None
         n = mel.shape[-1]
         start = int(rng.integers(n - self.frames + 1)) if n > self.frames else 0
         if self.classification:
             return track_id, mel, start, -1, -1
         positive = self.positive[track_id]
-        pos = int(positive[rng.integers(len(positive))])  # = rng.choice(positive), same draw, less overhead
+        pos = int(
+            positive[rng.integers(len(positive))]
+        )  # = rng.choice(positive), same draw, less overhead
         neg = _nth_negative(positive, int(rng.integers(self.n_labels - len(positive))))
         return track_id, mel, start, pos, neg
 
@@ -355,14 +398,18 @@ def _nth_negative(positive: np.ndarray, n: int) -> int:
     return n
 
 
-def _usable_tracks(track_ids: Sequence[str], data: TrainData, config: TrainConfig) -> tuple[list[str], int]:
+def _usable_tracks(
+    track_ids: Sequence[str], data: TrainData, config: TrainConfig
+) -> tuple[list[str], int]:
     """Drop tracks the sampler cannot use: no seen positive, or (embedding model) no seen negative."""
     n_labels = len(data.seen_labels)
     kept = []
     for track_id in track_ids:
         positive = set(data.track_positive.get(track_id, ()))
         if any(not 0 <= int(p) < n_labels for p in positive):
-            raise DatasetError(f"track {track_id!r}: positive label index out of range 0..{n_labels - 1}")
+            raise DatasetError(
+                f"track {track_id!r}: positive label index out of range 0..{n_labels - 1}"
+            )
         if positive and (config.model == "classification" or len(positive) < n_labels):
             kept.append(track_id)
     return kept, len(track_ids) - len(kept)
@@ -410,15 +457,21 @@ def build_training_model(config: TrainConfig, data: TrainData) -> nn.Module:
     try:
         channels = int(data.features[first].shape[0])
     except KeyError:
-        raise DatasetError(f"track {first!r} has no cached features; build the feature cache first") from None
+        raise DatasetError(
+            f"track {first!r} has no cached features; build the feature cache first"
+        ) from None
     if config.backbone == "cnn":
         cfg = config.audio
-        audio: nn.Module = AudioCNN(AudioCNNConfig(channels, cfg.channels, cfg.kernels, cfg.pools, config.embed_dim))
+        audio: nn.Module = AudioCNN(
+            AudioCNNConfig(channels, cfg.channels, cfg.kernels, cfg.pools, config.embed_dim)
+        )
     else:
         audio = FeatureMLP(channels, config.embed_dim, config.mlp_hidden)
     if config.chunk_frames < audio.min_frames:
-        raise ModelError(f"chunk_frames {config.chunk_frames} is shorter than the audio module's minimum "
-                         f"{audio.min_frames}")
+        raise ModelError(
+            f"chunk_frames {config.chunk_frames} is shorter than the audio module's minimum "
+            f"{audio.min_frames}"
+        )
     if config.model == "classification":
         return ClassificationModel(audio, len(data.seen_labels))
     side = _side_matrix(data)
@@ -430,20 +483,26 @@ def _side_matrix(data: TrainData) -> np.ndarray:
         raise DatasetError("the embedding model needs side-information vectors for the seen labels")
     side = np.asarray(data.side_matrix, dtype=np.float32)
     if side.ndim != 2 or side.shape[0] != len(data.seen_labels):
-        raise DatasetError(f"side information is {list(side.shape)}, expected [{len(data.seen_labels)}, dim]")
+        raise DatasetError(
+            f"side information is {list(side.shape)}, expected [{len(data.seen_labels)}, dim]"
+        )
     return side
 
 
 def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=config.lr)
-    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
+    return torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=config.nesterov
+    )
 
 
 # --------------------------------------------------------------------------- checkpoints
 
 
-def save_training_state(directory: Path, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+def save_training_state(
+    directory: Path, optimizer: torch.optim.Optimizer, state: dict[str, Any]
+) -> None:
     """Optimizer tensors and the RNG into safetensors, every other value into JSON: no pickle."""
     sd = optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
@@ -466,16 +525,24 @@ def load_training_state(directory: Path, optimizer: torch.optim.Optimizer) -> di
         meta = json.loads((directory / STATE_JSON).read_text(encoding="utf-8"))
         tensors = load_file(str(directory / STATE_TENSORS))
     except (OSError, ValueError) as exc:
-        raise ModelError(f"{directory}: cannot resume, training state missing or unreadable ({exc})") from None
-    state: dict[int, dict[str, Any]] = {int(k): dict(v) for k, v in meta["optimizer"]["state"].items()}
+        raise ModelError(
+            f"{directory}: cannot resume, training state missing or unreadable ({exc})"
+        ) from None
+    state: dict[int, dict[str, Any]] = {
+        int(k): dict(v) for k, v in meta["optimizer"]["state"].items()
+    }
     for key, value in tensors.items():
         if key.startswith("optimizer."):
             _, param_id, name = key.split(".", 2)
             state.setdefault(int(param_id), {})[name] = value
     try:
-        optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer"]["param_groups"]})
+        optimizer.load_state_dict(
+            {"state": state, "param_groups": meta["optimizer"]["param_groups"]}
+        )
     except (ValueError, KeyError) as exc:
-        raise ModelError(f"{directory}: optimizer state does not match this model ({exc})") from None
+        raise ModelError(
+            f"{directory}: optimizer state does not match this model ({exc})"
+        ) from None
     torch.set_rng_state(tensors["rng.torch"])
     return meta
 
@@ -483,7 +550,9 @@ def load_training_state(directory: Path, optimizer: torch.optim.Optimizer) -> di
 # --------------------------------------------------------------------------- the loop
 
 
-def _prepare_shards(features: Mapping[str, np.ndarray], info: DistInfo, progress: bool = False) -> None:
+def _prepare_shards(
+    features: Mapping[str, np.ndarray], info: DistInfo, progress: bool = False
+) -> None:
     """Pack a FeatureCache's shards if missing or stale (rank 0 only; the others wait and then
     map what it wrote), so every chunk is a view into a few large memory-mapped files."""
     ensure = getattr(features, "ensure_shards", None)
@@ -506,51 +575,78 @@ class _Run:
 
     batched_chunks = True
 
-    def __init__(self, config: TrainConfig, data: TrainData, out_dir: Path, info: DistInfo,
-                 progress: bool) -> None:
+    def __init__(
+        self, config: TrainConfig, data: TrainData, out_dir: Path, info: DistInfo, progress: bool
+    ) -> None:
         self.config, self.data, self.out_dir, self.dist = config, data, out_dir, info
         self.device = resolve_device(config.device, info.local_rank)
         self.progress = progress and info.is_main
         train_ids, skipped_train = _usable_tracks(data.train_ids, data, config)
         valid_ids, skipped_valid = _usable_tracks(data.valid_ids, data, config)
         if not train_ids or not valid_ids:
-            raise DatasetError(f"nothing to train on: {len(train_ids)} usable training and {len(valid_ids)} "
-                               "usable validation tracks (each needs a seen positive and a seen negative)")
+            raise DatasetError(
+                f"nothing to train on: {len(train_ids)} usable training and {len(valid_ids)} "
+                "usable validation tracks (each needs a seen positive and a seen negative)"
+            )
         self.skipped = skipped_train + skipped_valid
         data = TrainData(**{**data.__dict__, "train_ids": train_ids, "valid_ids": valid_ids})
         self.data = data
         torch.manual_seed(config.seed)
         self.model = build_training_model(config, data).to(self.device)
-        self.side = (torch.from_numpy(_side_matrix(data)).to(self.device)
-                     if config.model == "embedding" else None)
+        self.side = (
+            torch.from_numpy(_side_matrix(data)).to(self.device)
+            if config.model == "embedding"
+            else None
+        )
         _prepare_shards(data.features, info, self.progress)
         self.train_set = ChunkDataset(train_ids, data, config, _TRAIN_STREAM)
         self.valid_chunks = ChunkDataset(valid_ids, data, config, _VALID_STREAM)
         self.valid_indices = range(info.rank, len(self.valid_chunks), info.world_size)
         self.valid_set = Subset(self.valid_chunks, self.valid_indices)
-        self.sampler = DistributedSampler(self.train_set, num_replicas=info.world_size, rank=info.rank,
-                                          shuffle=True, seed=config.seed)
+        self.sampler = DistributedSampler(
+            self.train_set,
+            num_replicas=info.world_size,
+            rank=info.rank,
+            shuffle=True,
+            seed=config.seed,
+        )
         self.optimizer = _make_optimizer(self.model, config)
         self.step, self.base_lr, self.epoch = 0, config.lr, 0
-        self.history: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "lr": [], "seconds": []}
+        self.history: dict[str, list[float]] = {
+            "train_loss": [],
+            "val_loss": [],
+            "lr": [],
+            "seconds": [],
+        }
         self.plateau = PlateauTracker(config.lr_patience, min_delta=1e-4)
         self.early = PlateauTracker(config.patience)
         self.best_val, self.best_epoch, self.stopped_early = math.inf, 0, False
 
     # --- state ----------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "step": self.step, "base_lr": self.base_lr, "history": self.history,
-                "plateau": self.plateau.to_dict(), "early": self.early.to_dict(),
-                "best_val": None if math.isinf(self.best_val) else self.best_val,
-                "best_epoch": self.best_epoch, "stopped_early": self.stopped_early,
-                "config": self.config.to_dict()}
+        return {
+            "epoch": self.epoch,
+            "step": self.step,
+            "base_lr": self.base_lr,
+            "history": self.history,
+            "plateau": self.plateau.to_dict(),
+            "early": self.early.to_dict(),
+            "best_val": None if math.isinf(self.best_val) else self.best_val,
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+            "config": self.config.to_dict(),
+        }
 
     def resume(self) -> None:
         last = self.out_dir / "last"
         model, _ = load_model(last, device=self.device)
         self.model.load_state_dict(model.state_dict())
         meta = load_training_state(last, self.optimizer)
-        self.epoch, self.step, self.base_lr = int(meta["epoch"]), int(meta["step"]), float(meta["base_lr"])
+        self.epoch, self.step, self.base_lr = (
+            int(meta["epoch"]),
+            int(meta["step"]),
+            float(meta["base_lr"]),
+        )
         self.history = {k: list(v) for k, v in meta["history"].items()}
         self.plateau.load(meta["plateau"])
         self.early.load(meta["early"])
@@ -558,17 +654,26 @@ class _Run:
         self.best_epoch, self.stopped_early = int(meta["best_epoch"]), bool(meta["stopped_early"])
 
     def model_config(self) -> dict[str, Any]:
-        return {"mean": float(self.data.mean), "std": float(self.data.std),
-                "seen_labels": list(self.data.seen_labels), "chunk_frames": self.config.chunk_frames,
-                **self.data.info, "train_config": self.config.to_dict()}
+        return {
+            "mean": float(self.data.mean),
+            "std": float(self.data.std),
+            "seen_labels": list(self.data.seen_labels),
+            "chunk_frames": self.config.chunk_frames,
+            **self.data.info,
+            "train_config": self.config.to_dict(),
+        }
 
     # --- one epoch ------------------------------------------------------------------------
-    def batch_loss(self, model: nn.Module, batch, reduce_for_backward: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch_loss(
+        self, model: nn.Module, batch, reduce_for_backward: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss to step on, per-item losses). The per-item losses are what gets reported."""
         if self.config.model == "classification":
             chunk, target = (t.to(self.device, non_blocking=True) for t in batch)
             logits = model(chunk)
-            per_item = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(1)
+            per_item = nn.functional.binary_cross_entropy_with_logits(
+                logits, target, reduction="none"
+            ).mean(1)
             loss = per_item.mean()
         else:
             chunk, pos, neg = (t.to(self.device, non_blocking=True) for t in batch)
@@ -584,10 +689,20 @@ class _Run:
         self.train_set.set_epoch(self.epoch)
         self.sampler.set_epoch(self.epoch)
         loader = self._loader(self.train_set, self.sampler, self.train_set)
-        n_batches = len(loader) if self.config.steps_per_epoch is None else min(len(loader), self.config.steps_per_epoch)
+        n_batches = (
+            len(loader)
+            if self.config.steps_per_epoch is None
+            else min(len(loader), self.config.steps_per_epoch)
+        )
         total, count = 0.0, 0
-        bar = tqdm(total=n_batches, desc=f"epoch {self.epoch + 1}/{self.config.epochs}", unit="batch",
-                   disable=not self.progress, leave=False, dynamic_ncols=True)
+        bar = tqdm(
+            total=n_batches,
+            desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
+            unit="batch",
+            disable=not self.progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
         for i, batch in enumerate(loader):
             if i >= n_batches:
                 break
@@ -621,14 +736,23 @@ class _Run:
         """Batches of `chunks` in the order of `order` (a sampler or index range); the
         per-item path iterates `per_item` (the same items, `order` applied) instead."""
         generator = torch.Generator().manual_seed(self.config.seed + self.epoch)
-        common = dict(num_workers=self.config.num_workers, generator=generator,
-                      pin_memory=self.device.type == "cuda")
+        common = dict(
+            num_workers=self.config.num_workers,
+            generator=generator,
+            pin_memory=self.device.type == "cuda",
+        )
         if self.batched_chunks:
             batches = BatchSampler(order, self.config.batch_size, drop_last=False)
             return DataLoader(_Batches(chunks), batch_size=None, sampler=batches, **common)
         sampler = order if isinstance(order, Sampler) else None
-        return DataLoader(per_item, batch_size=self.config.batch_size, sampler=sampler, shuffle=False,
-                          drop_last=False, **common)
+        return DataLoader(
+            per_item,
+            batch_size=self.config.batch_size,
+            sampler=sampler,
+            shuffle=False,
+            drop_last=False,
+            **common,
+        )
 
     # --- after each epoch -----------------------------------------------------------------
     def end_epoch(self, train_loss: float, val_loss: float, seconds: float) -> None:
@@ -646,30 +770,57 @@ class _Run:
         self.stopped_early = self.early.update(val_loss)
         if self.dist.is_main:
             if improved:
-                save_model(self.out_dir / "best", self.model, self.model_config(), side_matrix=self._side_numpy())
-            last = save_model(self.out_dir / "last", self.model, self.model_config(), side_matrix=self._side_numpy())
+                save_model(
+                    self.out_dir / "best",
+                    self.model,
+                    self.model_config(),
+                    side_matrix=self._side_numpy(),
+                )
+            last = save_model(
+                self.out_dir / "last",
+                self.model,
+                self.model_config(),
+                side_matrix=self._side_numpy(),
+            )
             save_training_state(last, self.optimizer, self.state())
             if self.progress:
-                tqdm.write(f"epoch {self.epoch}: train loss {train_loss:.4f}, val loss {val_loss:.4f}, "
-                           f"lr {self.base_lr:.2e}{' *' if improved else ''} ({seconds:.0f} s)")
+                tqdm.write(
+                    f"epoch {self.epoch}: train loss {train_loss:.4f}, val loss {val_loss:.4f}, "
+                    f"lr {self.base_lr:.2e}{' *' if improved else ''} ({seconds:.0f} s)"
+                )
 
     def _side_numpy(self) -> np.ndarray | None:
         return None if self.side is None else self.side.cpu().numpy()
 
     def finish(self) -> TrainResult:
-        result = TrainResult(history=self.history, best_epoch=self.best_epoch, best_val_loss=self.best_val,
-                             stopped_early=self.stopped_early, epochs_run=self.epoch,
-                             out_dir=str(self.out_dir), skipped_tracks=self.skipped)
+        result = TrainResult(
+            history=self.history,
+            best_epoch=self.best_epoch,
+            best_val_loss=self.best_val,
+            stopped_early=self.stopped_early,
+            epochs_run=self.epoch,
+            out_dir=str(self.out_dir),
+            skipped_tracks=self.skipped,
+        )
         if self.dist.is_main:
             source = self.out_dir / ("best" if (self.out_dir / "best").is_dir() else "last")
             best, _ = load_model(source) if source.is_dir() else (self.model, None)
-            save_model(self.out_dir, best, {**self.model_config(), "training": result.summary()},
-                       side_matrix=self._side_numpy())
+            save_model(
+                self.out_dir,
+                best,
+                {**self.model_config(), "training": result.summary()},
+                side_matrix=self._side_numpy(),
+            )
         return result
 
 
-def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: bool = False,
-          progress: bool = True) -> TrainResult:
+def train(
+    config: TrainConfig,
+    data: TrainData,
+    out_dir: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
     """Train, validate each epoch, checkpoint to `out_dir`; returns the loss history.
 
     With `resume`, continues from `out_dir/last` (weights, optimizer, schedules, epoch) and,
@@ -703,7 +854,9 @@ def train(config: TrainConfig, data: TrainData, out_dir: str | Path, resume: boo
 # --------------------------------------------------------------------------- track embeddings
 
 
-def chunk_starts(n_frames: int, chunk_frames: int = CHUNK_FRAMES, n_chunks: int | None = None) -> list[int]:
+def chunk_starts(
+    n_frames: int, chunk_frames: int = CHUNK_FRAMES, n_chunks: int | None = None
+) -> list[int]:
     """Non-overlapping chunk starts over the whole track (the authors' track-level average;
     the remainder after the last full chunk is dropped), or `n_chunks` evenly spaced ones."""
     if n_frames <= chunk_frames:
@@ -717,10 +870,14 @@ def chunk_starts(n_frames: int, chunk_frames: int = CHUNK_FRAMES, n_chunks: int 
 
 def _track_chunks(mel: np.ndarray, chunk_frames: int, n_chunks: int | None) -> Iterator[np.ndarray]:
     for start in chunk_starts(mel.shape[-1], chunk_frames, n_chunks):
-        yield fit_frames(np.asarray(mel[:, start:start + chunk_frames], dtype=np.float32), chunk_frames)
+        yield fit_frames(
+            np.asarray(mel[:, start : start + chunk_frames], dtype=np.float32), chunk_frames
+        )
 
 
-def _chunk_outputs(model: nn.Module, chunks: np.ndarray, mean: float, std: float, output: str) -> np.ndarray:
+def _chunk_outputs(
+    model: nn.Module, chunks: np.ndarray, mean: float, std: float, output: str
+) -> np.ndarray:
     device = next(model.parameters()).device
     x = torch.from_numpy((chunks - mean) / std).to(device)
     if output == "probabilities":
@@ -738,9 +895,18 @@ def _output_kind(model: nn.Module, output: str) -> str:
     return output
 
 
-def embed_tracks(model: nn.Module, features: Mapping[str, np.ndarray], track_ids: Sequence[str],
-                 mean: float, std: float, chunk_frames: int = CHUNK_FRAMES, n_chunks: int | None = None,
-                 batch_size: int = 64, output: str = "auto", progress: bool = False) -> np.ndarray:
+def embed_tracks(
+    model: nn.Module,
+    features: Mapping[str, np.ndarray],
+    track_ids: Sequence[str],
+    mean: float,
+    std: float,
+    chunk_frames: int = CHUNK_FRAMES,
+    n_chunks: int | None = None,
+    batch_size: int = 64,
+    output: str = "auto",
+    progress: bool = False,
+) -> np.ndarray:
     """[n_tracks, d]: each track's mean chunk output, chunks of many tracks batched together.
 
     output: "embedding" (the audio embedding), "probabilities" (a classification model's
@@ -768,7 +934,9 @@ def embed_tracks(model: nn.Module, features: Mapping[str, np.ndarray], track_ids
 
     try:
         with torch.no_grad():
-            for i, track_id in enumerate(tqdm(track_ids, disable=not progress, unit="track", desc="embedding")):
+            for i, track_id in enumerate(
+                tqdm(track_ids, disable=not progress, unit="track", desc="embedding")
+            ):
                 for chunk in _track_chunks(features[track_id], chunk_frames, n_chunks):
                     pending.append(chunk)
                     owners.append(i)
@@ -783,13 +951,22 @@ def embed_tracks(model: nn.Module, features: Mapping[str, np.ndarray], track_ids
     return (sums / counts[:, None]).astype(np.float32)
 
 
-def embed_track(model: nn.Module, mel: np.ndarray, mean: float, std: float, chunk_frames: int = CHUNK_FRAMES,
-                n_chunks: int | None = None, batch_size: int = 64, return_chunks: bool = False,
-                output: str = "auto") -> np.ndarray:
+def embed_track(
+    model: nn.Module,
+    mel: np.ndarray,
+    mean: float,
+    std: float,
+    chunk_frames: int = CHUNK_FRAMES,
+    n_chunks: int | None = None,
+    batch_size: int = 64,
+    return_chunks: bool = False,
+    output: str = "auto",
+) -> np.ndarray:
     """One track's vector: the mean of its chunk outputs ([d]), or every chunk's ([n_chunks, d])."""
     if not return_chunks:
-        return embed_tracks(model, {"track": mel}, ["track"], mean, std, chunk_frames, n_chunks,
-                            batch_size, output)[0]
+        return embed_tracks(
+            model, {"track": mel}, ["track"], mean, std, chunk_frames, n_chunks, batch_size, output
+        )[0]
     model = getattr(model, "module", model)
     kind = _output_kind(model, output)
     chunks = list(_track_chunks(mel, chunk_frames, n_chunks))
@@ -797,8 +974,10 @@ def embed_track(model: nn.Module, mel: np.ndarray, mean: float, std: float, chun
     model.eval()
     try:
         with torch.no_grad():
-            parts = [_chunk_outputs(model, np.stack(chunks[i:i + batch_size]), mean, std, kind)
-                     for i in range(0, len(chunks), batch_size)]
+            parts = [
+                _chunk_outputs(model, np.stack(chunks[i : i + batch_size]), mean, std, kind)
+                for i in range(0, len(chunks), batch_size)
+            ]
     finally:
         model.train(was_training)
     return np.concatenate(parts).astype(np.float32)

@@ -9,8 +9,8 @@ own probabilities and reaches other words through ConSE when word vectors are av
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -31,8 +31,10 @@ def save_side_information(model_dir: str | Path, side: SideInformation) -> None:
     tag its unseen labels without the original vectors or attribute files."""
     model_dir = Path(model_dir)
     arrays, meta = side.to_arrays()
-    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()},
-              str(model_dir / SIDE_FILE))
+    save_file(
+        {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()},
+        str(model_dir / SIDE_FILE),
+    )
     (model_dir / SIDE_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
@@ -59,7 +61,9 @@ class TrainedTagger(Tagger):
     sample_rate = audio_io.SAMPLE_RATE
     window_seconds = audio_io.CHUNK_FRAMES * audio_io.HOP / audio_io.SAMPLE_RATE
 
-    def __init__(self, model_dir: str | Path, vectors: str | Path | None = None, device: str = "auto") -> None:
+    def __init__(
+        self, model_dir: str | Path, vectors: str | Path | None = None, device: str = "auto"
+    ) -> None:
         from zsl_core.models import load_model
 
         self.model_dir = Path(model_dir)
@@ -81,18 +85,32 @@ class TrainedTagger(Tagger):
 
             self.sample_rate, self.window_seconds = musicnn.SAMPLE_RATE, 3.0
         vectors = vectors or self.config.get("vectors")
-        self.vectors = load_word_space(vectors) if vectors and (vectors in WORD_SPACE_CHOICES or Path(vectors).exists()) \
+        self.vectors = (
+            load_word_space(vectors)
+            if vectors and (vectors in WORD_SPACE_CHOICES or Path(vectors).exists())
             else None
+        )
         self._probabilities: dict[bytes, np.ndarray] = {}
-        self._side_row = {normalise_tag(l): i for i, l in enumerate(self.side.labels)} if self.side else {}
+        self._side_row = (
+            {normalise_tag(l): i for i, l in enumerate(self.side.labels)} if self.side else {}
+        )
 
     # --- audio --------------------------------------------------------------------------
     def embed_mels(self, mels: Sequence[np.ndarray]) -> np.ndarray:
         """Track vector from unstandardised mels: the mean of its 130-frame chunk outputs."""
         from zsl_core.train import embed_track
 
-        chunks = [embed_track(self.model, m, self.mean, self.std, chunk_frames=self.chunk_frames,
-                              return_chunks=True) for m in mels]
+        chunks = [
+            embed_track(
+                self.model,
+                m,
+                self.mean,
+                self.std,
+                chunk_frames=self.chunk_frames,
+                return_chunks=True,
+            )
+            for m in mels
+        ]
         return np.concatenate(chunks).mean(axis=0)
 
     def embed_segments(self, segments: Sequence[np.ndarray]) -> np.ndarray:
@@ -112,8 +130,10 @@ class TrainedTagger(Tagger):
     def _conse(self, probabilities: np.ndarray, top_t: int = 10) -> np.ndarray:
         """Convex combination of the most probable seen labels' side vectors (Norouzi et al.)."""
         if self.side is None:
-            raise ModelError(f"{self.model_dir}: a classification model needs side information for "
-                             "zero-shot tags (train it with --side)")
+            raise ModelError(
+                f"{self.model_dir}: a classification model needs side information for "
+                "zero-shot tags (train it with --side)"
+            )
         seen_side = self.side.select(self.seen_labels).matrix
         unit = seen_side / np.maximum(np.linalg.norm(seen_side, axis=1, keepdims=True), 1e-12)
         top = np.argsort(-probabilities)[:top_t]
@@ -156,6 +176,7 @@ class TrainedTagger(Tagger):
         return embedded, found, missing
 
 
-def load_trained_tagger(model_dir: str | Path, vectors: str | Path | None = None,
-                        device: str = "auto") -> TrainedTagger:
+def load_trained_tagger(
+    model_dir: str | Path, vectors: str | Path | None = None, device: str = "auto"
+) -> TrainedTagger:
     return TrainedTagger(model_dir, vectors=vectors, device=device)

@@ -43,9 +43,10 @@ import math
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterable, Mapping, Sequence
+from typing import IO
 
 import numpy as np
 
@@ -53,9 +54,26 @@ from zsl_core.errors import VectorsError
 
 # The 20 OpenMIC-2018 classes, in the dataset's column order (its class-map.json).
 OPENMIC_INSTRUMENTS: tuple[str, ...] = (
-    "accordion", "banjo", "bass", "cello", "clarinet", "cymbals", "drums", "flute", "guitar",
-    "mallet_percussion", "mandolin", "organ", "piano", "saxophone", "synthesizer", "trombone",
-    "trumpet", "ukulele", "violin", "voice",
+    "accordion",
+    "banjo",
+    "bass",
+    "cello",
+    "clarinet",
+    "cymbals",
+    "drums",
+    "flute",
+    "guitar",
+    "mallet_percussion",
+    "mandolin",
+    "organ",
+    "piano",
+    "saxophone",
+    "synthesizer",
+    "trombone",
+    "trumpet",
+    "ukulele",
+    "violin",
+    "voice",
 )
 
 FORMATS = ("auto", "glove", "word2vec", "word2vec-binary", "fasttext", "npz")
@@ -69,6 +87,7 @@ _SNIFF_BYTES = 1 << 20
 
 
 # --- tag normalisation --------------------------------------------------------------------
+
 
 def normalise_tag(tag: str) -> str:
     """The canonical spelling of a tag: "Classic-Rock " -> "classic rock".
@@ -88,6 +107,7 @@ def _joined_forms(words: Sequence[str]) -> list[str]:
 
 # --- word vectors -------------------------------------------------------------------------
 
+
 class WordVectors:
     """Read-only keyed word vectors with the tag lookup rule of the module docstring.
 
@@ -98,8 +118,9 @@ class WordVectors:
     def __init__(self, words: Sequence[str], matrix: np.ndarray, source: str = "") -> None:
         matrix = np.asarray(matrix)
         if matrix.ndim != 2 or matrix.shape[0] != len(words):
-            raise VectorsError(f"{source or 'vectors'}: {len(words)} words but a matrix of shape "
-                               f"{matrix.shape}")
+            raise VectorsError(
+                f"{source or 'vectors'}: {len(words)} words but a matrix of shape {matrix.shape}"
+            )
         if matrix.shape[0] == 0 or matrix.shape[1] == 0:
             raise VectorsError(f"{source or 'vectors'}: no vectors")
         if not np.issubdtype(matrix.dtype, np.floating):
@@ -108,7 +129,9 @@ class WordVectors:
         if not np.isfinite(matrix).all():
             raise VectorsError(f"{source or 'vectors'}: vectors contain NaN or infinity")
         self.words: list[str] = [str(w) for w in words]
-        self.matrix: np.ndarray = matrix.view()  # a read-only view: the caller's array stays writable
+        self.matrix: np.ndarray = (
+            matrix.view()
+        )  # a read-only view: the caller's array stays writable
         self.matrix.setflags(write=False)
         self.dim: int = int(matrix.shape[1])
         self.source = str(source)
@@ -130,7 +153,9 @@ class WordVectors:
     # -- loading and saving ----------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | Path, format: str = "auto", limit: int | None = None) -> "WordVectors":
+    def load(
+        cls, path: str | Path, format: str = "auto", limit: int | None = None
+    ) -> WordVectors:
         """Read word vectors; `format` is one of FORMATS ("fasttext" means a `.vec` text file).
 
         `limit` keeps only the first (most frequent) words of a foreign file, for huge
@@ -138,7 +163,9 @@ class WordVectors:
         """
         path = Path(path)
         if format not in FORMATS:
-            raise VectorsError(f"{path}: unknown vector format '{format}' (use one of {', '.join(FORMATS)})")
+            raise VectorsError(
+                f"{path}: unknown vector format '{format}' (use one of {', '.join(FORMATS)})"
+            )
         if not path.exists():
             raise VectorsError(f"{path}: no such word-vector file")
         if not path.is_file():
@@ -150,33 +177,47 @@ class WordVectors:
         return cls._load_gensim(path, format, limit)
 
     @classmethod
-    def _load_npz(cls, path: Path, limit: int | None) -> "WordVectors":
+    def _load_npz(cls, path: Path, limit: int | None) -> WordVectors:
         if not zipfile.is_zipfile(path):  # else numpy would talk about pickles
             raise VectorsError(f"{path}: not an .npz archive")
         try:
             with np.load(path, allow_pickle=False) as data:
                 if "words" not in data or "vectors" not in data:
-                    raise VectorsError(f"{path}: an .npz of word vectors needs 'words' and 'vectors' arrays")
+                    raise VectorsError(
+                        f"{path}: an .npz of word vectors needs 'words' and 'vectors' arrays"
+                    )
                 words, matrix = data["words"], data["vectors"]
         except VectorsError:
             raise
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise VectorsError(f"{path}: not a readable .npz of word vectors ({_reason(exc)})") from None
+            raise VectorsError(
+                f"{path}: not a readable .npz of word vectors ({_reason(exc)})"
+            ) from None
         if words.ndim != 1 or words.dtype.kind != "U":
-            raise VectorsError(f"{path}: 'words' must be a 1-d unicode array, not {words.dtype} {words.shape}")
+            raise VectorsError(
+                f"{path}: 'words' must be a 1-d unicode array, not {words.dtype} {words.shape}"
+            )
         if limit is not None:
             words, matrix = words[:limit], matrix[:limit]
         return cls(words.tolist(), matrix, source=str(path))
 
     @classmethod
-    def _load_gensim(cls, path: Path, format: str, limit: int | None) -> "WordVectors":
+    def _load_gensim(cls, path: Path, format: str, limit: int | None) -> WordVectors:
         from gensim.models import KeyedVectors  # slow import; only foreign formats need it
 
         try:
             keyed = KeyedVectors.load_word2vec_format(
-                str(path), binary=format == "word2vec-binary", no_header=format == "glove", limit=limit)
-        except Exception as exc:  # gensim reports bad files with many types (ValueError, EOFError...)
-            raise VectorsError(f"{path}: not a valid {format} word-vector file ({_reason(exc)})") from None
+                str(path),
+                binary=format == "word2vec-binary",
+                no_header=format == "glove",
+                limit=limit,
+            )
+        except (
+            Exception
+        ) as exc:  # gensim reports bad files with many types (ValueError, EOFError...)
+            raise VectorsError(
+                f"{path}: not a valid {format} word-vector file ({_reason(exc)})"
+            ) from None
         return cls(list(keyed.index_to_key), keyed.vectors, source=str(path))
 
     def save_npz(self, path: str | Path, dtype: str = "float32") -> None:
@@ -187,10 +228,11 @@ class WordVectors:
         if dtype not in ("float16", "float32"):
             raise VectorsError(f"{path}: vectors can be saved as float16 or float32, not {dtype}")
         with open(path, "wb") as handle:  # a handle, so numpy does not append ".npz" to the name
-            np.savez_compressed(handle, words=np.array(self.words, dtype=str),
-                                vectors=self.matrix.astype(dtype))
+            np.savez_compressed(
+                handle, words=np.array(self.words, dtype=str), vectors=self.matrix.astype(dtype)
+            )
 
-    def subset(self, words: Iterable[str]) -> "WordVectors":
+    def subset(self, words: Iterable[str]) -> WordVectors:
         """Only the given (known) words, in this vocabulary's order: for shipping a small file."""
         rows = sorted({self._row(w) for w in words} - {None})
         if not rows:
@@ -252,9 +294,13 @@ class WordVectors:
         """(matrix [n_found, dim], found, missing): rows follow `found`, in input order."""
         return embed_each(self.embed, self.dim, phrases)
 
-    def most_similar(self, vector: np.ndarray, topn: int = 10,
-                     restrict: Iterable[str] | None = None,
-                     exclude: Iterable[str] = ()) -> list[tuple[str, float]]:
+    def most_similar(
+        self,
+        vector: np.ndarray,
+        topn: int = 10,
+        restrict: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+    ) -> list[tuple[str, float]]:
         """The `topn` words (or `restrict` phrases) nearest to `vector` by cosine, best first.
 
         With `restrict`, candidates are phrases embedded by `embed` (unknown ones are left
@@ -262,8 +308,10 @@ class WordVectors:
         """
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if query.shape[0] != self.dim:
-            raise VectorsError(f"{self.source or 'vectors'}: query has {query.shape[0]} dimensions, "
-                               f"vectors have {self.dim}")
+            raise VectorsError(
+                f"{self.source or 'vectors'}: query has {query.shape[0]} dimensions, "
+                f"vectors have {self.dim}"
+            )
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         if restrict is None:
             names, unit = self.words, self._unit_matrix()
@@ -288,8 +336,9 @@ class WordVectors:
         return self._unit
 
 
-def embed_each(embed: Callable[[str], np.ndarray | None], dim: int,
-               phrases: Iterable[str]) -> tuple[np.ndarray, list[str], list[str]]:
+def embed_each(
+    embed: Callable[[str], np.ndarray | None], dim: int, phrases: Iterable[str]
+) -> tuple[np.ndarray, list[str], list[str]]:
     """`embed` over phrases -> (matrix [n_found, dim] float32, found, missing), in input order;
     shared by every word space (word vectors, the sentence encoder)."""
     rows: list[np.ndarray] = []
@@ -318,6 +367,7 @@ def _reason(exc: BaseException) -> str:
 
 # --- format detection ---------------------------------------------------------------------
 
+
 def detect_format(path: str | Path) -> str:
     """The format of a word-vector file from its extension and first lines.
 
@@ -342,7 +392,9 @@ def detect_format(path: str | Path) -> str:
         return "word2vec" if _is_text_vector_line(second) else "word2vec-binary"
     if _is_text_vector_line(first):
         return "glove"
-    raise VectorsError(f"{path}: not a recognised word-vector file (GloVe, word2vec, fastText or .npz)")
+    raise VectorsError(
+        f"{path}: not a recognised word-vector file (GloVe, word2vec, fastText or .npz)"
+    )
 
 
 def _open_bytes(path: Path) -> IO[bytes]:
@@ -373,6 +425,7 @@ def _is_text_vector_line(line: bytes) -> bool:
 
 # --- side information ---------------------------------------------------------------------
 
+
 @dataclass(eq=False)  # arrays have no single truth value; compare .labels and .matrix instead
 class SideInformation:
     """Labels and one vector per label: everything the semantic module of a model reads.
@@ -392,35 +445,51 @@ class SideInformation:
         self.labels = [str(label) for label in self.labels]
         self.matrix = np.asarray(self.matrix, dtype=np.float32)
         if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.labels):
-            raise VectorsError(f"{self.source or 'side information'}: {len(self.labels)} labels but a "
-                               f"matrix of shape {self.matrix.shape}")
+            raise VectorsError(
+                f"{self.source or 'side information'}: {len(self.labels)} labels but a "
+                f"matrix of shape {self.matrix.shape}"
+            )
         self._rows = {label: i for i, label in enumerate(self.labels)}
         if len(self._rows) != len(self.labels):
             duplicates = sorted({x for x in self.labels if self.labels.count(x) > 1})
-            raise VectorsError(f"{self.source or 'side information'}: duplicate labels {', '.join(duplicates[:10])}")
+            raise VectorsError(
+                f"{self.source or 'side information'}: duplicate labels {', '.join(duplicates[:10])}"
+            )
 
     @property
     def dim(self) -> int:
         return int(self.matrix.shape[1])
 
-    def select(self, labels: Sequence[str]) -> "SideInformation":
+    def select(self, labels: Sequence[str]) -> SideInformation:
         """The rows for `labels`, in that order; every label must be present."""
         missing = [label for label in labels if label not in self._rows]
         if missing:
-            raise VectorsError(f"{self.source or 'side information'}: no vector for {len(missing)} "
-                               f"label(s): {', '.join(missing[:10])}")
+            raise VectorsError(
+                f"{self.source or 'side information'}: no vector for {len(missing)} "
+                f"label(s): {', '.join(missing[:10])}"
+            )
         matrix = self.matrix[[self._rows[label] for label in labels]].reshape(len(labels), self.dim)
         return SideInformation(list(labels), matrix, self.kind, self.source)
 
-    def to_arrays(self, prefix: str = "side_information") -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    def to_arrays(
+        self, prefix: str = "side_information"
+    ) -> tuple[dict[str, np.ndarray], dict[str, object]]:
         """(tensors for safetensors, JSON-able metadata): safetensors cannot hold strings."""
         arrays = {f"{prefix}.matrix": np.ascontiguousarray(self.matrix, dtype=np.float32)}
-        meta: dict[str, object] = {"labels": list(self.labels), "kind": self.kind, "source": self.source}
+        meta: dict[str, object] = {
+            "labels": list(self.labels),
+            "kind": self.kind,
+            "source": self.source,
+        }
         return arrays, meta
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping[str, object],
-                    prefix: str = "side_information") -> "SideInformation":
+    def from_arrays(
+        cls,
+        arrays: Mapping[str, np.ndarray],
+        meta: Mapping[str, object],
+        prefix: str = "side_information",
+    ) -> SideInformation:
         """Inverse of `to_arrays`; a missing or inconsistent part raises VectorsError."""
         key = f"{prefix}.matrix"
         if key not in arrays:
@@ -433,7 +502,9 @@ class SideInformation:
         return cls(labels, np.asarray(arrays[key]), kind, str(meta.get("source", "")))
 
 
-def word_side_information(vectors: WordVectors, labels: Sequence[str]) -> tuple[SideInformation, list[str]]:
+def word_side_information(
+    vectors: WordVectors, labels: Sequence[str]
+) -> tuple[SideInformation, list[str]]:
     """Word vectors for `labels`: (side information of the found labels, missing labels).
 
     Missing labels are returned, not dropped: a training run must refuse or report them.
@@ -444,9 +515,13 @@ def word_side_information(vectors: WordVectors, labels: Sequence[str]) -> tuple[
 
 # --- attribute vectors --------------------------------------------------------------------
 
-def attribute_vectors(track_labels: Mapping[str, Sequence[str]],
-                      track_attributes: Mapping[str, Mapping[str, float]],
-                      attributes: Sequence[str], standardise: bool = True) -> SideInformation:
+
+def attribute_vectors(
+    track_labels: Mapping[str, Sequence[str]],
+    track_attributes: Mapping[str, Mapping[str, float]],
+    attributes: Sequence[str],
+    standardise: bool = True,
+) -> SideInformation:
     """The paper's instrument vectors (section 5.1), one 2n-d row per label.
 
     Every track votes for each of its labels: for each ANNOTATED attribute i (present in the
@@ -482,7 +557,9 @@ def attribute_vectors(track_labels: Mapping[str, Sequence[str]],
     return SideInformation(labels, matrix.astype(np.float32), "attribute", "attributes")
 
 
-def _track_votes(track: str, likelihoods: Mapping[str, float], column: Mapping[str, int], n: int) -> np.ndarray:
+def _track_votes(
+    track: str, likelihoods: Mapping[str, float], column: Mapping[str, int], n: int
+) -> np.ndarray:
     """One track's 2n-d contribution: 1 at i (present) or i + n (absent) per annotated attribute."""
     votes = np.zeros(2 * n, np.float64)
     for name, value in likelihoods.items():
@@ -491,7 +568,9 @@ def _track_votes(track: str, likelihoods: Mapping[str, float], column: Mapping[s
             continue
         value = float(value)
         if not 0.0 <= value <= 1.0:  # also refuses NaN
-            raise VectorsError(f"attribute vectors: track {track} has {name}={value}, not a likelihood in [0, 1]")
+            raise VectorsError(
+                f"attribute vectors: track {track} has {name}={value}, not a likelihood in [0, 1]"
+            )
         if value != 0.5:
             votes[i if value > 0.5 else i + n] = 1.0
     return votes
@@ -553,13 +632,17 @@ def _read_attribute_rows(path: Path) -> list[tuple[str, str, float]]:
             seen.add(cell[:2])
             cells.append(cell)
     except csv.Error as exc:
-        raise VectorsError(f"{path}: line {reader.line_num}: malformed CSV ({_reason(exc)})") from None
+        raise VectorsError(
+            f"{path}: line {reader.line_num}: malformed CSV ({_reason(exc)})"
+        ) from None
     if not cells:
         raise VectorsError(f"{path}: no label,attribute,value rows")
     return cells
 
 
-def _parse_attribute_row(where: str, fields: list[str], header_allowed: bool) -> tuple[str, str, float] | None:
+def _parse_attribute_row(
+    where: str, fields: list[str], header_allowed: bool
+) -> tuple[str, str, float] | None:
     """One checked cell, or None for a header row (only allowed before any data)."""
     if len(fields) != 3:
         raise VectorsError(f"{where}: expected 3 fields label,attribute,value, got {len(fields)}")

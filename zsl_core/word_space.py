@@ -26,8 +26,9 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -35,8 +36,16 @@ from zsl_core.errors import ModelError
 from zsl_core.resources import resource_path
 from zsl_core.vectors import WordVectors, embed_each, normalise_tag
 
-__all__ = ["WordSpace", "SentenceSpace", "load_word_space", "DEFAULT_WORD_SPACE", "GLOVE_VECTORS",
-           "SENTENCE_TABLE", "TEMPLATE", "WORD_SPACE_CHOICES"]
+__all__ = [
+    "WordSpace",
+    "SentenceSpace",
+    "load_word_space",
+    "DEFAULT_WORD_SPACE",
+    "GLOVE_VECTORS",
+    "SENTENCE_TABLE",
+    "TEMPLATE",
+    "WORD_SPACE_CHOICES",
+]
 
 TEMPLATE = "{} music"
 GLOVE_VECTORS = resource_path("vectors", "glove-6B-50d.npz")
@@ -62,8 +71,13 @@ class SentenceSpace:
     source = "all-MiniLM-L6-v2"
     _MEMO = 4096
 
-    def __init__(self, table: WordVectors, lexicon: frozenset[str] | None, template: str = TEMPLATE,
-                 encoder_folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        table: WordVectors,
+        lexicon: frozenset[str] | None,
+        template: str = TEMPLATE,
+        encoder_folder: Path | None = None,
+    ) -> None:
         """`lexicon` None: every non-empty phrase is known (for side information, where the
         labels are the user's own words and each must get a vector)."""
         self.table = table
@@ -104,7 +118,9 @@ class SentenceSpace:
         """Live encoding of phrases through the template (loads the encoder on first use)."""
         from zsl_core.text_encoder import load_text_encoder
 
-        encoder = load_text_encoder(self.encoder_folder) if self.encoder_folder else load_text_encoder()
+        encoder = (
+            load_text_encoder(self.encoder_folder) if self.encoder_folder else load_text_encoder()
+        )
         return encoder.encode([self.template.format(p) for p in phrases])
 
     def embed_many(self, phrases: Iterable[str]) -> tuple[np.ndarray, list[str], list[str]]:
@@ -130,7 +146,9 @@ def load_word_space(name_or_path: str | Path | None = None, strict: bool = True)
         table = WordVectors.load(SENTENCE_TABLE)
         if not strict:
             return SentenceSpace(table, None)
-        vocab_words = frozenset(w for phrase in table.words for w in phrase.replace("-", " ").split())
+        vocab_words = frozenset(
+            w for phrase in table.words for w in phrase.replace("-", " ").split()
+        )
         return SentenceSpace(table, _lexicon() | vocab_words)
     if name == "glove":
         return WordVectors.load(GLOVE_VECTORS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 __all__ = ["main", "create_app"]
 
@@ -39,7 +39,9 @@ def create_app():
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the main window and run until it closes; returns the exit code."""
     parser = argparse.ArgumentParser(prog="zsl-tagger", description="the zsl-tagger desktop app")
-    parser.add_argument("--db", help="library index file (default: $ZSL_TAGGER_DB or the user data folder)")
+    parser.add_argument(
+        "--db", help="library index file (default: $ZSL_TAGGER_DB or the user data folder)"
+    )
     parser.add_argument("--settings", help="settings file (INI) instead of the user's")
     parser.add_argument("folder", nargs="?", help="a music folder to add and scan")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))

@@ -11,14 +11,33 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
-                               QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QListWidget, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.gui.settings import BY_KIND, DEVICES, FIELDS, PRECISIONS, Settings
 from app.gui.track_panel import BY_KIND_TEXT
@@ -28,9 +47,14 @@ from zsl_core.tags import TagKind, split_values
 log = logging.getLogger(__name__)
 
 NOT_WRITTEN_TEXT = "not written"
-KIND_LABELS = {TagKind.GENRE: "Genres", TagKind.MOOD: "Moods", TagKind.INSTRUMENT: "Instruments",
-               TagKind.ERA: "Decades and eras", TagKind.CHARACTER: "Descriptions (fast, loud, ...)",
-               TagKind.OTHER: "Other words"}
+KIND_LABELS = {
+    TagKind.GENRE: "Genres",
+    TagKind.MOOD: "Moods",
+    TagKind.INSTRUMENT: "Instruments",
+    TagKind.ERA: "Decades and eras",
+    TagKind.CHARACTER: "Descriptions (fast, loud, ...)",
+    TagKind.OTHER: "Other words",
+}
 
 
 def _route_text(text: str) -> str:
@@ -39,6 +63,7 @@ def _route_text(text: str) -> str:
 
 
 # --- welcome -----------------------------------------------------------------------------------
+
 
 class WelcomePage(QWidget):
     """First run: ask for a music folder (button or drag-and-drop). Emits folder_chosen(path).
@@ -55,9 +80,11 @@ class WelcomePage(QWidget):
         layout.addStretch(1)
         title = QLabel("<h2>Welcome to zsl-tagger</h2>")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QLabel("Choose your music folder, or drop it here. Every track is listened to once;\n"
-                      "then you can search by any word and write the proposed tags into your files.\n"
-                      "Nothing is written until you have seen and confirmed every change.")
+        text = QLabel(
+            "Choose your music folder, or drop it here. Every track is listened to once;\n"
+            "then you can search by any word and write the proposed tags into your files.\n"
+            "Nothing is written until you have seen and confirmed every change."
+        )
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text.setWordWrap(True)
         self.button = QPushButton("Choose music folder…")
@@ -72,12 +99,15 @@ class WelcomePage(QWidget):
         layout.addStretch(2)
 
     def _choose(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose your music folder", str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(
+            self, "Choose your music folder", str(Path.home())
+        )
         if folder:
             self.folder_chosen.emit(folder)
 
 
 # --- write preview -----------------------------------------------------------------------------
+
 
 def _values(values: Sequence[str]) -> str:
     return "; ".join(values) if values else "(empty)"
@@ -93,8 +123,10 @@ class WritePreviewDialog(QDialog):
         changes = [p for p in self.planned if p.changed and not p.error]
         errors = [p for p in self.planned if p.error]
         layout = QVBoxLayout(self)
-        summary = QLabel(f"{len(changes)} file(s) will change, {len(self.planned) - len(changes) - len(errors)} "
-                         f"already hold these tags, {len(errors)} cannot be written.")
+        summary = QLabel(
+            f"{len(changes)} file(s) will change, {len(self.planned) - len(changes) - len(errors)} "
+            f"already hold these tags, {len(errors)} cannot be written."
+        )
         layout.addWidget(summary)
         self.table = QTableWidget(len(self.planned), 5, self)
         self.table.setHorizontalHeaderLabels(["File", "Field", "Old", "New", "Status"])
@@ -114,7 +146,9 @@ class WritePreviewDialog(QDialog):
         self.table.resizeColumnsToContents()
         layout.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.write_button = buttons.addButton(f"Write {len(changes)} file(s)", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.write_button = buttons.addButton(
+            f"Write {len(changes)} file(s)", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         self.write_button.setEnabled(bool(changes))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -126,6 +160,7 @@ class WritePreviewDialog(QDialog):
 
 
 # --- history -----------------------------------------------------------------------------------
+
 
 class HistoryDialog(QDialog):
     """The journal of tag writes, newest first, with Undo for the selected batch.
@@ -148,7 +183,9 @@ class HistoryDialog(QDialog):
         self.table.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.undo_button = buttons.addButton("Undo selected batch", QDialogButtonBox.ButtonRole.ActionRole)
+        self.undo_button = buttons.addButton(
+            "Undo selected batch", QDialogButtonBox.ButtonRole.ActionRole
+        )
         self.undo_button.clicked.connect(self._undo)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -160,8 +197,13 @@ class HistoryDialog(QDialog):
         self.table.setRowCount(len(self.batches))
         for row, b in enumerate(self.batches):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.time))
-            cells = [str(b.batch_id), when, f"{b.description} ({b.field}, {b.mode})", str(b.n_files),
-                     "undone" if b.undone else "written"]
+            cells = [
+                str(b.batch_id),
+                when,
+                f"{b.description} ({b.field}, {b.mode})",
+                str(b.n_files),
+                "undone" if b.undone else "written",
+            ]
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
@@ -173,6 +215,7 @@ class HistoryDialog(QDialog):
 
 
 # --- settings ----------------------------------------------------------------------------------
+
 
 class SettingsDialog(QDialog):
     """Model, word vectors, device, field, ID3 version, vocabulary, number of tags, scan folders."""
@@ -193,21 +236,35 @@ class SettingsDialog(QDialog):
 
         self.vectors = QLineEdit(settings.vectors)
         self.vectors.setPlaceholderText("built in (a sentence model that reads any phrase)")
-        self.vectors.setToolTip("How new words are understood: empty for the built-in sentence model "
-                                "(all-MiniLM-L6-v2), 'glove' for the built-in GloVe word vectors, or a "
-                                "word-vector file (GloVe, word2vec, fastText)")
+        self.vectors.setToolTip(
+            "How new words are understood: empty for the built-in sentence model "
+            "(all-MiniLM-L6-v2), 'glove' for the built-in GloVe word vectors, or a "
+            "word-vector file (GloVe, word2vec, fastText)"
+        )
         form.addRow("Word vectors", self._with_browse(self.vectors, self._browse_vectors))
 
         self.device = QComboBox()
-        self.device.addItems([{"auto": "Automatic", "cpu": "CPU", "cuda": "GPU (CUDA)"}[d] for d in DEVICES])
+        self.device.addItems(
+            [{"auto": "Automatic", "cpu": "CPU", "cuda": "GPU (CUDA)"}[d] for d in DEVICES]
+        )
         self.device.setCurrentIndex(DEVICES.index(settings.device))
         form.addRow("Device", self.device)
         self.precision = QComboBox()
-        self.precision.addItems([{"fp32": "Exact (fp32)", "bf16": "Fast (bf16, CPUs with native bf16)",
-                                  "auto": "Automatic"}[p] for p in PRECISIONS])
+        self.precision.addItems(
+            [
+                {
+                    "fp32": "Exact (fp32)",
+                    "bf16": "Fast (bf16, CPUs with native bf16)",
+                    "auto": "Automatic",
+                }[p]
+                for p in PRECISIONS
+            ]
+        )
         self.precision.setCurrentIndex(PRECISIONS.index(settings.precision))
-        self.precision.setToolTip("Arithmetic of the built-in model. bf16 scans about 1.5x faster on CPUs "
-                                  "with AVX512-BF16/AMX; results are kept separately per choice.")
+        self.precision.setToolTip(
+            "Arithmetic of the built-in model. bf16 scans about 1.5x faster on CPUs "
+            "with AVX512-BF16/AMX; results are kept separately per choice."
+        )
         form.addRow("Analysis precision", self.precision)
 
         self.field = QComboBox()
@@ -215,8 +272,10 @@ class SettingsDialog(QDialog):
         self.field.addItem(BY_KIND_TEXT)
         self.field.addItems(list(FIELDS))
         self.field.setCurrentText(settings.field or BY_KIND_TEXT)
-        self.field.setToolTip("Each kind of tag to the field chosen below, or every tag into one field "
-                              "(genre, mood, grouping, comment, or custom:NAME)")
+        self.field.setToolTip(
+            "Each kind of tag to the field chosen below, or every tag into one field "
+            "(genre, mood, grouping, comment, or custom:NAME)"
+        )
         form.addRow("Write tags into", self.field)
 
         routes = settings.routes
@@ -237,8 +296,10 @@ class SettingsDialog(QDialog):
         form.addRow("New ID3 tags", self.id3)
         self.id3_convert = QCheckBox("Also convert existing ID3 tags to that version")
         self.id3_convert.setChecked(settings.id3_convert)
-        self.id3_convert.setToolTip("Off: every file keeps the ID3 version it has (most players read "
-                                    "both); on: files of the other version are converted when written")
+        self.id3_convert.setToolTip(
+            "Off: every file keeps the ID3 version it has (most players read "
+            "both); on: files of the other version are converted when written"
+        )
         form.addRow("", self.id3_convert)
 
         self.vocabulary = QLineEdit(settings.vocabulary)
@@ -255,8 +316,11 @@ class SettingsDialog(QDialog):
         add = QPushButton("Add…")
         add.clicked.connect(self._add_folder)
         remove = QPushButton("Remove")
-        remove.clicked.connect(lambda: [self.folders.takeItem(self.folders.row(i))
-                                        for i in self.folders.selectedItems()])
+        remove.clicked.connect(
+            lambda: [
+                self.folders.takeItem(self.folders.row(i)) for i in self.folders.selectedItems()
+            ]
+        )
         folder_box = QVBoxLayout()
         folder_box.addWidget(self.folders)
         folder_buttons = QHBoxLayout()
@@ -266,7 +330,9 @@ class SettingsDialog(QDialog):
         folder_box.addLayout(folder_buttons)
         form.addRow("Music folders", folder_box)
 
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -290,13 +356,16 @@ class SettingsDialog(QDialog):
             self.model.setCurrentText(folder)
 
     def _browse_vectors(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Word vectors", "",
-                                              "Word vectors (*.txt *.vec *.bin *.npz);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Word vectors", "", "Word vectors (*.txt *.vec *.bin *.npz);;All files (*)"
+        )
         if path:
             self.vectors.setText(path)
 
     def _browse_vocabulary(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Vocabulary (one word a line)", "", "Text (*.txt);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Vocabulary (one word a line)", "", "Text (*.txt);;All files (*)"
+        )
         if path:
             self.vocabulary.setText(path)
 
@@ -308,17 +377,28 @@ class SettingsDialog(QDialog):
     def apply(self) -> set[str]:
         """Store the dialog's values; returns the names of the settings that changed."""
         s = self.settings
-        before = {"model": s.model, "vectors": s.vectors, "device": s.device, "precision": s.precision,
-                  "field": s.field, "routes": s.routes, "id3_convert": s.id3_convert,
-                  "id3_version": s.id3_version, "vocabulary": s.vocabulary, "top_k": s.top_k,
-                  "folders": s.folders}
+        before = {
+            "model": s.model,
+            "vectors": s.vectors,
+            "device": s.device,
+            "precision": s.precision,
+            "field": s.field,
+            "routes": s.routes,
+            "id3_convert": s.id3_convert,
+            "id3_version": s.id3_version,
+            "vocabulary": s.vocabulary,
+            "top_k": s.top_k,
+            "folders": s.folders,
+        }
         s.model = self.model.currentText().strip() or "default"
         s.vectors = self.vectors.text().strip()
         s.device = DEVICES[self.device.currentIndex()]
         s.precision = PRECISIONS[self.precision.currentIndex()]
         text = self.field.currentText().strip()
         s.field = BY_KIND if text in ("", BY_KIND_TEXT) else text
-        specs = [f"{kind.value}={_route_text(box.currentText())}" for kind, box in self.routes.items()]
+        specs = [
+            f"{kind.value}={_route_text(box.currentText())}" for kind, box in self.routes.items()
+        ]
         try:
             s.routes = parse_routes(specs)
         except ValueError as exc:  # a bad custom field name: keep the old table, say why
@@ -329,14 +409,24 @@ class SettingsDialog(QDialog):
         s.top_k = self.top_k.value()
         s.folders = [self.folders.item(i).text() for i in range(self.folders.count())]
         s.sync()
-        after = {"model": s.model, "vectors": s.vectors, "device": s.device, "precision": s.precision,
-                 "field": s.field, "routes": s.routes, "id3_convert": s.id3_convert,
-                 "id3_version": s.id3_version, "vocabulary": s.vocabulary, "top_k": s.top_k,
-                 "folders": s.folders}
+        after = {
+            "model": s.model,
+            "vectors": s.vectors,
+            "device": s.device,
+            "precision": s.precision,
+            "field": s.field,
+            "routes": s.routes,
+            "id3_convert": s.id3_convert,
+            "id3_version": s.id3_version,
+            "vocabulary": s.vocabulary,
+            "top_k": s.top_k,
+            "folders": s.folders,
+        }
         return {k for k in before if before[k] != after[k]}
 
 
 # --- learn from my library ---------------------------------------------------------------------
+
 
 def split_tag_text(text: str | None) -> list[str]:
     """A cached genre/mood text ("Rock; Pop", "rock, indie") as separate tags (the one rule,
@@ -344,7 +434,9 @@ def split_tag_text(text: str | None) -> list[str]:
     return split_values(text)
 
 
-def library_manifest(tracks: Sequence[Any], fields: Sequence[str], min_tracks: int = 2) -> tuple[list[Any], list[str]]:
+def library_manifest(
+    tracks: Sequence[Any], fields: Sequence[str], min_tracks: int = 2
+) -> tuple[list[Any], list[str]]:
     """Manifest tracks (zsl_core.datasets.Track) from the library's own tags.
 
     Tags are normalised (as the trainer's word lookup does); tags carried by fewer than
@@ -388,8 +480,13 @@ class LearnDialog(QDialog):
     use_model = Signal(str)
     _prepared_signal = Signal(object)  # from the preparing thread to `_prepared`, queued
 
-    def __init__(self, tracks_provider: Callable[[], Sequence[Any]], models_dir: Path, device: str = "auto",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tracks_provider: Callable[[], Sequence[Any]],
+        models_dir: Path,
+        device: str = "auto",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Learn from my library")
         self._preparing = False
@@ -404,8 +501,10 @@ class LearnDialog(QDialog):
         self.epochs_total = 1
 
         layout = QVBoxLayout(self)
-        intro = QLabel("Teach the tagger your own words: tracks you already tagged are the examples.\n"
-                       "Part of your tags is held out, so the result shows how well unseen words are found.")
+        intro = QLabel(
+            "Teach the tagger your own words: tracks you already tagged are the examples.\n"
+            "Part of your tags is held out, so the result shows how well unseen words are found."
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         form = QFormLayout()
@@ -437,8 +536,12 @@ class LearnDialog(QDialog):
         layout.addWidget(self.metrics)
         buttons = QDialogButtonBox()
         self.start_button = buttons.addButton("Start", QDialogButtonBox.ButtonRole.ActionRole)
-        self.cancel_button = buttons.addButton("Cancel training", QDialogButtonBox.ButtonRole.ActionRole)
-        self.use_button = buttons.addButton("Use this model", QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_button = buttons.addButton(
+            "Cancel training", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.use_button = buttons.addButton(
+            "Use this model", QDialogButtonBox.ButtonRole.ActionRole
+        )
         self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.cancel_button.setEnabled(False)
         self.use_button.setEnabled(False)
@@ -468,8 +571,9 @@ class LearnDialog(QDialog):
         self.use_button.setEnabled(False)
         self.bar.setRange(0, 0)
         self.status.setText(f"Collecting the tagged tracks among {len(rows)}…")
-        threading.Thread(target=self._prepare, args=(rows, fields, work), name="learn-prepare",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._prepare, args=(rows, fields, work), name="learn-prepare", daemon=True
+        ).start()
 
     def _prepare(self, rows: list[Any], fields: list[str], work: Path) -> None:
         """Worker thread: no Qt calls except emitting the result."""
@@ -479,8 +583,10 @@ class LearnDialog(QDialog):
         try:
             tracks, labels = library_manifest(rows, fields)
             if len(labels) < 2 or len(tracks) < 10:
-                result = {"refused": f"Not enough tagged tracks to learn from: {len(tracks)} track(s) with "
-                                     f"{len(labels)} tag(s) used by at least two tracks (need 10 tracks, 2 tags)."}
+                result = {
+                    "refused": f"Not enough tagged tracks to learn from: {len(tracks)} track(s) with "
+                    f"{len(labels)} tag(s) used by at least two tracks (need 10 tracks, 2 tags)."
+                }
             else:
                 work.mkdir(parents=True, exist_ok=True)
                 write_manifest(work / "manifest.jsonl", tracks)
@@ -503,25 +609,53 @@ class LearnDialog(QDialog):
             self.cancel_button.setEnabled(False)
             self.bar.setRange(0, 1)
             self.bar.setValue(0)
-            self.status.setText("Training stopped: cancelled." if self._cancel_requested else result["refused"])
+            self.status.setText(
+                "Training stopped: cancelled." if self._cancel_requested else result["refused"]
+            )
             return
         work = result["work"]
         self.model_dir = work / "model"
         self.epochs_total = self.epochs.value()
-        manifest, split, cache = str(work / "manifest.jsonl"), str(work / "split.json"), str(work / "cache")
+        manifest, split, cache = (
+            str(work / "manifest.jsonl"),
+            str(work / "split.json"),
+            str(work / "cache"),
+        )
         steps = [
             ("split", ["split", manifest, "--out", split, "--seed", "0"]),
-            ("train", ["train", manifest, "--split", split, "--setup", "A-X", "--backbone", "musicnn",
-                       "--cache", cache, "--out", str(self.model_dir), "--epochs", str(self.epochs_total),
-                       "--device", self.device]),
+            (
+                "train",
+                [
+                    "train",
+                    manifest,
+                    "--split",
+                    split,
+                    "--setup",
+                    "A-X",
+                    "--backbone",
+                    "musicnn",
+                    "--cache",
+                    cache,
+                    "--out",
+                    str(self.model_dir),
+                    "--epochs",
+                    str(self.epochs_total),
+                    "--device",
+                    self.device,
+                ],
+            ),
             ("evaluate", ["evaluate", str(self.model_dir), "--json", str(work / "results.json")]),
         ]
         labels = result["labels"]
-        self.output.appendPlainText(f"{result['tracks']} tracks, {len(labels)} tags: {', '.join(labels[:30])}"
-                                    f"{' …' if len(labels) > 30 else ''}")
+        self.output.appendPlainText(
+            f"{result['tracks']} tracks, {len(labels)} tags: {', '.join(labels[:30])}"
+            f"{' …' if len(labels) > 30 else ''}"
+        )
         self.process = TrainProcess(steps, self)
         self.process.output.connect(self._line)
-        self.process.step_started.connect(lambda i, title: self.status.setText(f"Step {i + 1}/3: {title}…"))
+        self.process.step_started.connect(
+            lambda i, title: self.status.setText(f"Step {i + 1}/3: {title}…")
+        )
         self.process.finished_all.connect(self._finished)
         self.process.start()
 
@@ -568,11 +702,18 @@ class LearnDialog(QDialog):
         if not results:
             return "No evaluation results."
         lines = ["Held-out results (1.0 is perfect, 0.5 is chance for AUC):"]
-        for group, title in (("annotation", "unseen words, tagging"), ("retrieval", "unseen words, search"),
-                             ("seen_labels", "learned words, new tracks")):
+        for group, title in (
+            ("annotation", "unseen words, tagging"),
+            ("retrieval", "unseen words, search"),
+            ("seen_labels", "learned words, new tracks"),
+        ):
             for entry in results.get(group, [])[:1]:
-                figures = ", ".join(f"{k} {v:.3f}" for k, v in entry.get("metrics", {}).items() if v is not None)
-                lines.append(f"  {title} ({entry.get('setup')}, {entry.get('tracks')} tracks): {figures or 'n/a'}")
+                figures = ", ".join(
+                    f"{k} {v:.3f}" for k, v in entry.get("metrics", {}).items() if v is not None
+                )
+                lines.append(
+                    f"  {title} ({entry.get('setup')}, {entry.get('tracks')} tracks): {figures or 'n/a'}"
+                )
         return "\n".join(lines)
 
     def _use(self) -> None:

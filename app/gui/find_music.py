@@ -17,13 +17,25 @@ written there too. Dialog-free methods (`more_like_this`, `save_playlist`, `expo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, Qt, QUrl
 from PySide6.QtGui import QAction, QDrag
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialogButtonBox, QFileDialog,
-                               QLabel, QMenu, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QMenu,
+    QTableView,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+)
 
 from app.gui.models import TRACK_ID_ROLE
 
@@ -34,7 +46,7 @@ PLAYLIST_FILTERS = "M3U8 playlist (*.m3u8);;XSPF playlist (*.xspf)"
 class DuplicatesDialog(QDialog):
     """Groups of copies of one recording; "Select in library" selects a group's tracks."""
 
-    def __init__(self, find: "FindMusic") -> None:
+    def __init__(self, find: FindMusic) -> None:
         super().__init__(find.window)
         self.setWindowTitle("Duplicates")
         self.find = find
@@ -45,7 +57,9 @@ class DuplicatesDialog(QDialog):
         self.tree.setHeaderLabels(["Track", "Duration"])
         self.tree.setColumnWidth(0, 560)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.select_button = buttons.addButton("Select in library", QDialogButtonBox.ButtonRole.ActionRole)
+        self.select_button = buttons.addButton(
+            "Select in library", QDialogButtonBox.ButtonRole.ActionRole
+        )
         self.select_button.clicked.connect(self.select_in_library)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
@@ -58,7 +72,11 @@ class DuplicatesDialog(QDialog):
         self.groups = list(groups)
         self.tree.clear()
         for number, group in enumerate(self.groups, 1):
-            how = "identical audio" if group.identical else f"same recording ({group.similarity:.1%} alike)"
+            how = (
+                "identical audio"
+                if group.identical
+                else f"same recording ({group.similarity:.1%} alike)"
+            )
             top = QTreeWidgetItem([f"Group {number}: {len(group.track_ids)} copies, {how}", ""])
             top.setData(0, TRACK_ID_ROLE, list(group.track_ids))
             for track_id, path, duration in zip(group.track_ids, group.paths, group.durations):
@@ -69,9 +87,12 @@ class DuplicatesDialog(QDialog):
             self.tree.addTopLevelItem(top)
             top.setExpanded(True)
         n = sum(len(g.track_ids) for g in self.groups)
-        self.info.setText(f"{len(self.groups)} group(s), {n} tracks stored more than once. Nothing is deleted "
-                          "here: select a group in the library to look at it, tag or remove files yourself."
-                          if self.groups else "No duplicates: every track is stored once.")
+        self.info.setText(
+            f"{len(self.groups)} group(s), {n} tracks stored more than once. Nothing is deleted "
+            "here: select a group in the library to look at it, tag or remove files yourself."
+            if self.groups
+            else "No duplicates: every track is stored once."
+        )
 
     def select_in_library(self) -> None:
         """Selects the current group's tracks (a child row stands for its group) in the library."""
@@ -88,7 +109,7 @@ class DuplicatesDialog(QDialog):
 class _DragRowsOut(QObject):
     """Starts a drag of the selected rows' files (as URLs) from a table's viewport."""
 
-    def __init__(self, find: "FindMusic", view: QTableView) -> None:
+    def __init__(self, find: FindMusic, view: QTableView) -> None:
         super().__init__(view)
         self.find = find
         self.view = view
@@ -98,10 +119,18 @@ class _DragRowsOut(QObject):
         kind = event.type()
         if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
             index = self.view.indexAt(event.position().toPoint())
-            selected = index.isValid() and self.view.selectionModel().isRowSelected(index.row(), index.parent())
+            selected = index.isValid() and self.view.selectionModel().isRowSelected(
+                index.row(), index.parent()
+            )
             self.press = event.position().toPoint() if selected and not event.modifiers() else None
-        elif kind == QEvent.Type.MouseMove and self.press is not None and event.buttons() & Qt.MouseButton.LeftButton:
-            if (event.position().toPoint() - self.press).manhattanLength() >= QApplication.startDragDistance():
+        elif (
+            kind == QEvent.Type.MouseMove
+            and self.press is not None
+            and event.buttons() & Qt.MouseButton.LeftButton
+        ):
+            if (
+                event.position().toPoint() - self.press
+            ).manhattanLength() >= QApplication.startDragDistance():
                 self.press = None
                 mime = self.find.mime_for(self.find.view_ids(self.view))
                 if mime is not None:
@@ -133,21 +162,33 @@ class FindMusic(QObject):
         self.similar_action.setStatusTip("Tracks that sound like the selected ones")
         self.similar_action.triggered.connect(lambda *_: self.more_like_this())
         self.save_selection_action = QAction("Save selection as playlist…", w)
-        self.save_selection_action.triggered.connect(lambda *_: self.ask_save_playlist(self.selected_ids()))
+        self.save_selection_action.triggered.connect(
+            lambda *_: self.ask_save_playlist(self.selected_ids())
+        )
         self.save_results_action = QAction("Save search results as playlist…", w)
-        self.save_results_action.triggered.connect(lambda *_: self.ask_save_playlist(self.result_ids()))
+        self.save_results_action.triggered.connect(
+            lambda *_: self.ask_save_playlist(self.result_ids())
+        )
         self.export_action = QAction("Export tags (CSV/JSON)…", w)
-        self.export_action.setStatusTip("Every track with its current and proposed tags, for other tools")
+        self.export_action.setStatusTip(
+            "Every track with its current and proposed tags, for other tools"
+        )
         self.export_action.triggered.connect(lambda *_: self.ask_export())
         self.duplicates_action = QAction("&Duplicates…", w)
-        self.duplicates_action.setStatusTip("Tracks stored more than once (lists them; deletes nothing)")
+        self.duplicates_action.setStatusTip(
+            "Tracks stored more than once (lists them; deletes nothing)"
+        )
         self.duplicates_action.triggered.connect(lambda *_: self.open_duplicates())
 
-        file_menu = next((a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "File"), None)
+        file_menu = next(
+            (a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "File"), None
+        )
         if file_menu is not None:
             before = getattr(w, "quit_action", None)
             for act in (self.save_results_action, self.save_selection_action, self.export_action):
-                file_menu.insertAction(before, act) if before is not None else file_menu.addAction(act)
+                file_menu.insertAction(before, act) if before is not None else file_menu.addAction(
+                    act
+                )
             if before is not None:
                 file_menu.insertSeparator(before)
         w.view_menu.addAction(self.duplicates_action)
@@ -158,7 +199,7 @@ class FindMusic(QObject):
             view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
             drag = _DragRowsOut(self, view)
             view.viewport().installEventFilter(drag)
-            setattr(view, "_drag_rows_out", drag)
+            view._drag_rows_out = drag
 
     def context_menu(self, view: QTableView) -> QMenu:
         """The menu a right click on `view` opens (built fresh: it depends on the selection)."""
@@ -225,7 +266,10 @@ class FindMusic(QObject):
             index = w.proxy.mapFromSource(w.track_model.index(row, 0))
             if not index.isValid():
                 continue
-            selection.select(index, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+            selection.select(
+                index,
+                QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+            )
             first = first or index
         if first is not None:
             w.table.scrollTo(first)
@@ -248,8 +292,10 @@ class FindMusic(QObject):
             self.last_similar = (ids, hits)
             label = f"like {names}"
             w.search_model.set_result(label, hits, [], self._titles(hits))
-            w.search_info.setText(f"{len(hits)} track(s) that sound like {names} (similarity of the sound; "
-                                  "its copies left out)")
+            w.search_info.setText(
+                f"{len(hits)} track(s) that sound like {names} (similarity of the sound; "
+                "its copies left out)"
+            )
             w.tabs.setCurrentIndex(1)
 
         def failed(message: str) -> None:
@@ -257,7 +303,9 @@ class FindMusic(QObject):
                 w.search_info.setText(message)
             w.message(message, error=True)
 
-        w._with_library(lambda library: library.similar(ids, top_k=SIMILAR_TOP), done, "more like this", failed)
+        w._with_library(
+            lambda library: library.similar(ids, top_k=SIMILAR_TOP), done, "more like this", failed
+        )
 
     def _names(self, ids: Sequence[int]) -> str:
         if len(ids) > 1:
@@ -273,7 +321,9 @@ class FindMusic(QObject):
         for hit in hits:
             row = self.window.track_model.track_by_id(int(hit.track_id))
             if row is not None and row.title:
-                titles[int(hit.track_id)] = f"{row.title}" + (f" — {row.artist}" if row.artist else "")
+                titles[int(hit.track_id)] = f"{row.title}" + (
+                    f" — {row.artist}" if row.artist else ""
+                )
         return titles
 
     # --- playlists and export ---------------------------------------------------------------------------
@@ -281,7 +331,9 @@ class FindMusic(QObject):
         if not ids:
             self.window.message("Nothing to save: no tracks selected or found")
             return
-        path, chosen = QFileDialog.getSaveFileName(self.window, "Save as playlist", "playlist.m3u8", PLAYLIST_FILTERS)
+        path, chosen = QFileDialog.getSaveFileName(
+            self.window, "Save as playlist", "playlist.m3u8", PLAYLIST_FILTERS
+        )
         if path:
             if "xspf" in chosen and not path.lower().endswith(".xspf"):
                 path += ".xspf"
@@ -298,18 +350,25 @@ class FindMusic(QObject):
             from app import playlists
 
             entries = playlists.entries_for(library, ids)
-            return playlists.write_playlist(target, entries, relative=relative, title=Path(target).stem)
+            return playlists.write_playlist(
+                target, entries, relative=relative, title=Path(target).stem
+            )
 
         def done(count: int) -> None:
             self.last_saved = (target, count)
             self.window.message(f"Saved {count} tracks to {target}")
 
-        self.window._with_library(work, done, "save playlist",
-                                  lambda m: self.window.message(f"Could not save the playlist: {m}", error=True))
+        self.window._with_library(
+            work,
+            done,
+            "save playlist",
+            lambda m: self.window.message(f"Could not save the playlist: {m}", error=True),
+        )
 
     def ask_export(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(self.window, "Export tags", "zsl-tagger-tags.csv",
-                                                   "CSV (*.csv);;JSON (*.json)")
+        path, chosen = QFileDialog.getSaveFileName(
+            self.window, "Export tags", "zsl-tagger-tags.csv", "CSV (*.csv);;JSON (*.json)"
+        )
         if path:
             if not path.lower().endswith((".csv", ".json")):
                 path += ".json" if "JSON" in chosen else ".csv"
@@ -327,8 +386,12 @@ class FindMusic(QObject):
             self.last_export = (target, count)
             self.window.message(f"Exported {count} tracks to {target}")
 
-        self.window._with_library(work, done, "export",
-                                  lambda m: self.window.message(f"Could not export: {m}", error=True))
+        self.window._with_library(
+            work,
+            done,
+            "export",
+            lambda m: self.window.message(f"Could not export: {m}", error=True),
+        )
 
     # --- duplicates ----------------------------------------------------------------------------------
     def open_duplicates(self) -> DuplicatesDialog:
@@ -346,8 +409,12 @@ class FindMusic(QObject):
             if dialog is not None:
                 dialog.set_groups(groups)
 
-        self.window._with_library(lambda library: library.duplicates(), done, "duplicates",
-                                  lambda m: self.window.message(m, error=True))
+        self.window._with_library(
+            lambda library: library.duplicates(),
+            done,
+            "duplicates",
+            lambda m: self.window.message(m, error=True),
+        )
 
 
 def install(window: Any) -> FindMusic:

@@ -6,20 +6,34 @@ action that has a key), so it always shows the keys the window really answers to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import metadata
-from typing import Any, Sequence
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QLabel, QMenu,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 # what ships, and under which licence (README "Licence"; resources/README.md)
 SHIPPED_LICENCES = (
     ("zsl-tagger's own code", "MIT", None),
     ("musicnn weights (the built-in tagger)", "ISC", ("models", "LICENSE-musicnn.txt")),
-    ("all-MiniLM-L6-v2 sentence encoder and the vocabulary vectors made with it", "Apache-2.0",
-     ("models", "minilm-l6-v2", "LICENSE")),
+    (
+        "all-MiniLM-L6-v2 sentence encoder and the vocabulary vectors made with it",
+        "Apache-2.0",
+        ("models", "minilm-l6-v2", "LICENSE"),
+    ),
     ("GloVe 6B word vectors (subset)", "PDDL-1.0", ("vectors", "LICENSE-glove.txt")),
 )
 
@@ -29,7 +43,11 @@ def _plain(text: str) -> str:
 
 
 def _keys(act: QAction) -> str:
-    return ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in act.shortcuts() if not s.isEmpty())
+    return ", ".join(
+        s.toString(QKeySequence.SequenceFormat.NativeText)
+        for s in act.shortcuts()
+        if not s.isEmpty()
+    )
 
 
 def shortcut_rows(window: Any) -> list[tuple[str, str, str]]:
@@ -75,8 +93,10 @@ class ShortcutsDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        note = QLabel("Space plays while the library or the search results have the focus. In a text box "
-                      "Ctrl+Z first undoes your typing, then the last tag write.")
+        note = QLabel(
+            "Space plays while the library or the search results have the focus. In a text box "
+            "Ctrl+Z first undoes your typing, then the last tag write."
+        )
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -87,7 +107,10 @@ class ShortcutsDialog(QDialog):
         self.resize(560, min(640, 120 + 26 * len(rows)))
 
     def rows(self) -> list[tuple[str, ...]]:
-        return [tuple(self.table.item(r, c).text() for c in range(3)) for r in range(self.table.rowCount())]
+        return [
+            tuple(self.table.item(r, c).text() for c in range(3))
+            for r in range(self.table.rowCount())
+        ]
 
 
 def app_version() -> str:
@@ -128,22 +151,27 @@ def licence_rows() -> list[tuple[str, str, str]]:
 class AboutDialog(QDialog):
     """Version, the model and word space in use, and the licences of what ships."""
 
-    def __init__(self, model: str, vectors: str, model_key: str, device: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, model: str, vectors: str, model_key: str, device: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("About zsl-tagger")
         from html import escape
 
         licences = "".join(
-            f"<li>{escape(what)}: <b>{escape(lic)}</b>" + (f"<br><small>{escape(where)}</small>" if where else "")
-            + "</li>" for what, lic, where in licence_rows())
+            f"<li>{escape(what)}: <b>{escape(lic)}</b>"
+            + (f"<br><small>{escape(where)}</small>" if where else "")
+            + "</li>"
+            for what, lic, where in licence_rows()
+        )
         self.text = (
             f"<h3>zsl-tagger {escape(app_version())}</h3>"
             "<p>Tags music with words it was never trained on, from the sound of each track.</p>"
             f"<p><b>Model:</b> {escape(model_text(model))}<br>"
             f"<b>Word space</b> (how new words are understood): {escape(word_space_text(vectors))}<br>"
             f"<b>Results stored as:</b> {escape(model_key)} · <b>device:</b> {escape(device)}</p>"
-            f"<p><b>Licences</b></p><ul>{licences}</ul>")
+            f"<p><b>Licences</b></p><ul>{licences}</ul>"
+        )
         self.label = QLabel(self.text)
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -11,8 +11,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from zsl_core.errors import ZslError
 
@@ -21,16 +33,20 @@ class ImportDialog(QDialog):
     """`parts()` and `path_map()` once accepted; parts that cannot be read are listed with the reason
     and left out."""
 
-    def __init__(self, model_name: str, start_folder: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, model_name: str, start_folder: str = "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import analysis")
         self.model_name = model_name
         self.start_folder = start_folder or str(Path.home())
         self._parts: dict[str, dict] = {}
         layout = QVBoxLayout(self)
-        intro = QLabel("Take in tracks analysed elsewhere with <tt>zsl-core embed --shard i/n</tt>, without "
-                       "analysing them again. Files changed since, or not found here, are left for the next "
-                       "rescan.")
+        intro = QLabel(
+            "Take in tracks analysed elsewhere with <tt>zsl-core embed --shard i/n</tt>, without "
+            "analysing them again. Files changed since, or not found here, are left for the next "
+            "rescan."
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.list = QListWidget()
@@ -60,7 +76,9 @@ class ImportDialog(QDialog):
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
         layout.addWidget(self.problem)
-        self.box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.box = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.box.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
         self.box.accepted.connect(self._accept)
         self.box.rejected.connect(self.reject)
@@ -70,8 +88,12 @@ class ImportDialog(QDialog):
 
     # --- choosing parts --------------------------------------------------------------------------
     def _choose(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Choose index parts", self.start_folder,
-                                                "zsl-core index parts (*.npz);;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Choose index parts",
+            self.start_folder,
+            "zsl-core index parts (*.npz);;All files (*)",
+        )
         self.add_parts(files)
 
     def add_parts(self, files: list[str]) -> None:
@@ -86,9 +108,12 @@ class ImportDialog(QDialog):
                 problem = self._problem(info)
             except ZslError as exc:
                 info, problem = {}, str(exc).removeprefix(f"{name}: ")
-            item = QListWidgetItem(f"{Path(name).name} — {problem}" if problem else
-                                   f"{Path(name).name} — {info.get('tracks', '?')} tracks, "
-                                   f"shard {info.get('shard', '?')}, from {info.get('root') or '?'}")
+            item = QListWidgetItem(
+                f"{Path(name).name} — {problem}"
+                if problem
+                else f"{Path(name).name} — {info.get('tracks', '?')} tracks, "
+                f"shard {info.get('shard', '?')}, from {info.get('root') or '?'}"
+            )
             item.setToolTip(name)
             if problem:
                 item.setForeground(self.palette().placeholderText())
@@ -114,8 +139,9 @@ class ImportDialog(QDialog):
         self._update()
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Where are these files here?",
-                                                  self.new_root.text() or self.start_folder)
+        folder = QFileDialog.getExistingDirectory(
+            self, "Where are these files here?", self.new_root.text() or self.start_folder
+        )
         if folder:
             self.new_root.setText(folder)
 
@@ -132,13 +158,20 @@ class ImportDialog(QDialog):
         refused = len(self._parts) - usable
         self.box.button(QDialogButtonBox.StandardButton.Ok).setEnabled(usable > 0)
         self.remove_button.setEnabled(bool(self._parts))
-        self.problem.setText(f"{refused} part(s) cannot be imported and will be skipped." if refused else "")
+        self.problem.setText(
+            f"{refused} part(s) cannot be imported and will be skipped." if refused else ""
+        )
 
     def _accept(self) -> None:
         if self.new_root.text().strip() and not self.old_root.text().strip():
-            self.problem.setText("Say under which folder the files were analysed, or clear “Here they are under”.")
+            self.problem.setText(
+                "Say under which folder the files were analysed, or clear “Here they are under”."
+            )
             return
-        if self.new_root.text().strip() and not Path(self.new_root.text().strip()).expanduser().is_dir():
+        if (
+            self.new_root.text().strip()
+            and not Path(self.new_root.text().strip()).expanduser().is_dir()
+        ):
             self.problem.setText(f"{self.new_root.text().strip()}: no such folder here.")
             return
         self.accept()

@@ -54,7 +54,9 @@ class LogView(QDockWidget):
 
     def add(self, message: str, level: int = logging.INFO) -> None:
         stamp = time.strftime("%H:%M:%S")
-        kind = "error" if level >= logging.ERROR else "warning" if level >= logging.WARNING else "info"
+        kind = (
+            "error" if level >= logging.ERROR else "warning" if level >= logging.WARNING else "info"
+        )
         if level >= logging.WARNING:
             self.errors += 1
         self.text.appendPlainText(f"{stamp} {kind}: {message}")

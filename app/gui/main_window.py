@@ -12,20 +12,46 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHeaderView, QLabel, QLineEdit,
-                               QMainWindow, QProgressBar, QPushButton, QSplitter,
-                               QStackedWidget, QTableView, QTabWidget, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.gui.dialogs import HistoryDialog, LearnDialog, SettingsDialog, WelcomePage, WritePreviewDialog
+from app.gui.dialogs import (
+    HistoryDialog,
+    LearnDialog,
+    SettingsDialog,
+    WelcomePage,
+    WritePreviewDialog,
+)
 from app.gui.import_dialog import ImportDialog
 from app.gui.log_view import LogView
-from app.gui.models import (TRACK_ID_ROLE, SearchResultsModel, SearchResultsProxy, TrackFilterProxy,
-                            TrackTableModel)
+from app.gui.models import (
+    TRACK_ID_ROLE,
+    SearchResultsModel,
+    SearchResultsProxy,
+    TrackFilterProxy,
+    TrackTableModel,
+)
 from app.gui.settings import Settings
 from app.gui.track_panel import TrackPanel
 from app.gui.widgets import EmptyStateTable, UndoPassThrough
@@ -39,8 +65,10 @@ PREDICTED_CHUNK = 200
 PREDICTED_TOP = 3
 SEARCH_TOP = 50
 LIBRARY_TAB, SEARCH_TAB = 0, 1
-NO_AUDIO_DEVICE = ("no audio output device was found: connect speakers or headphones (or check the "
-                   "system's sound settings), then press Play again")
+NO_AUDIO_DEVICE = (
+    "no audio output device was found: connect speakers or headphones (or check the "
+    "system's sound settings), then press Play again"
+)
 
 
 def audio_output_devices() -> list[Any]:
@@ -102,8 +130,10 @@ def dropped_folders(urls: list[QUrl]) -> tuple[list[str], list[str]]:
         elif not path.exists():
             refused.append(f"{path}: does not exist, not added")
         elif path.suffix.lower() in AUDIO_EXTENSIONS:
-            refused.append(f"{path.name}: a single file; drop the folder that holds it (the library "
-                           "is made of folders)")
+            refused.append(
+                f"{path.name}: a single file; drop the folder that holds it (the library "
+                "is made of folders)"
+            )
         else:
             refused.append(f"{path.name}: not a folder, not added")
     return list(dict.fromkeys(folders)), refused
@@ -112,8 +142,12 @@ def dropped_folders(urls: list[QUrl]) -> tuple[list[str], list[str]]:
 class MainWindow(QMainWindow):
     """The app. `library_factory()` makes a Library (tests pass one bound to a temporary index)."""
 
-    def __init__(self, settings: Settings | None = None, db_path: str | Path | None = None,
-                 library_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        db_path: str | Path | None = None,
+        library_factory: Callable[[], Any] | None = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("zsl-tagger")
         self.setObjectName("mainWindow")
@@ -131,7 +165,9 @@ class MainWindow(QMainWindow):
         self._search_seq = 0
         self._predicted_generation = 0
         self._vocabulary: list[str] | None = None
-        self._vocabulary_path = self.settings.vocabulary  # read here: QSettings stays on this thread
+        self._vocabulary_path = (
+            self.settings.vocabulary
+        )  # read here: QSettings stays on this thread
         self.player = None
         self.audio_output = None
         self._playing_id: int | None = None
@@ -161,7 +197,9 @@ class MainWindow(QMainWindow):
         self.log_view.attach()
         self.view_menu.addAction(self.log_view.toggleViewAction())
         self.log_view.hide()
-        from app.gui.find_music import install as install_find_music  # more like this, duplicates, playlists
+        from app.gui.find_music import (
+            install as install_find_music,
+        )  # more like this, duplicates, playlists
 
         self.find_music = install_find_music(self)
 
@@ -205,11 +243,15 @@ class MainWindow(QMainWindow):
         header.setStretchLastSection(True)
         for column, width in enumerate((200, 140, 140, 64, 110, 100)):
             header.resizeSection(column, width)
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed(self.table))
+        self.table.selectionModel().selectionChanged.connect(
+            lambda *_: self._selection_changed(self.table)
+        )
         self.table.doubleClicked.connect(lambda *_: self.play_selected())
 
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter the table by title, artist, album, genre, mood, tags…")
+        self.filter_edit.setPlaceholderText(
+            "Filter the table by title, artist, album, genre, mood, tags…"
+        )
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self.proxy.set_filter_text)
         self.filter_edit.textChanged.connect(lambda _: self._update_empty_texts())
@@ -236,7 +278,8 @@ class MainWindow(QMainWindow):
         for column, width in ((0, 40), (1, 60), (2, 320), (3, 260), (4, 60)):
             header.resizeSection(column, width)
         self.search_view.selectionModel().selectionChanged.connect(
-            lambda *_: self._selection_changed(self.search_view))
+            lambda *_: self._selection_changed(self.search_view)
+        )
         self.search_view.doubleClicked.connect(lambda *_: self.play_selected())
         self.search_info = QLabel("")
         self.search_info.setWordWrap(True)
@@ -254,7 +297,12 @@ class MainWindow(QMainWindow):
         # the panel shows the selected track of the visible rows: a filter, a reload or new search
         # results that take the row away take it off the panel too
         for model in (self.proxy, self.search_proxy):
-            for signal in (model.rowsRemoved, model.rowsInserted, model.modelReset, model.layoutChanged):
+            for signal in (
+                model.rowsRemoved,
+                model.rowsInserted,
+                model.modelReset,
+                model.layoutChanged,
+            ):
                 signal.connect(self._rows_changed)
 
         self.panel = TrackPanel()
@@ -283,7 +331,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
 
         self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText("Search by sound or name: “calm piano”, “artist:muse fast”, “genre:rock -live” (Ctrl+F)")
+        self.search_edit.setPlaceholderText(
+            "Search by sound or name: “calm piano”, “artist:muse fast”, “genre:rock -live” (Ctrl+F)"
+        )
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.setMinimumWidth(240)
         self.search_edit.textChanged.connect(self._search_text_changed)
@@ -312,11 +362,17 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(widget)
             widget.hide()
         bar.addPermanentWidget(self.busy_label)
-        self.pool.busy_changed.connect(lambda busy: self.busy_label.setText("working…" if busy else ""))
+        self.pool.busy_changed.connect(
+            lambda busy: self.busy_label.setText("working…" if busy else "")
+        )
 
     def _build_actions(self) -> None:
-        def action(text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None,
-                   tip: str = "") -> QAction:
+        def action(
+            text: str,
+            slot: Callable[[], Any],
+            shortcut: QKeySequence | str | None = None,
+            tip: str = "",
+        ) -> QAction:
             act = QAction(text, self)
             if shortcut is not None:
                 act.setShortcut(QKeySequence(shortcut))
@@ -325,26 +381,52 @@ class MainWindow(QMainWindow):
             self.addAction(act)
             return act
 
-        self.add_folder_action = action("&Add music folder…", self.choose_folder, QKeySequence.StandardKey.Open,
-                                        "Add a folder to the library and scan it")
-        self.rescan_action = action("&Rescan library", self.rescan, "F5", "Analyse new and changed files")
-        self.import_action = action("&Import analysis…", self.open_import, None,
-                                    "Take in tracks analysed on other machines (zsl-core embed --shard parts)")
-        self.learn_action = action("&Learn from my library…", self.open_learn, None,
-                                   "Train a model on the genre/mood tags your files already have")
+        self.add_folder_action = action(
+            "&Add music folder…",
+            self.choose_folder,
+            QKeySequence.StandardKey.Open,
+            "Add a folder to the library and scan it",
+        )
+        self.rescan_action = action(
+            "&Rescan library", self.rescan, "F5", "Analyse new and changed files"
+        )
+        self.import_action = action(
+            "&Import analysis…",
+            self.open_import,
+            None,
+            "Take in tracks analysed on other machines (zsl-core embed --shard parts)",
+        )
+        self.learn_action = action(
+            "&Learn from my library…",
+            self.open_learn,
+            None,
+            "Train a model on the genre/mood tags your files already have",
+        )
         self.settings_action = action("&Settings…", self.open_settings, "Ctrl+,")
         # Ctrl+W closes the window, as everywhere else (the platform's Close keys)
-        self.close_action = action("&Close window", self.close, QKeySequence.StandardKey.Close,
-                                   "Close the window (the app ends with it)")
+        self.close_action = action(
+            "&Close window",
+            self.close,
+            QKeySequence.StandardKey.Close,
+            "Close the window (the app ends with it)",
+        )
         self._ensure_keys(self.close_action, "Ctrl+W")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self._ensure_keys(self.quit_action, "Ctrl+Q")
-        self.undo_action = action("&Undo tag write", self.undo_last, QKeySequence.StandardKey.Undo,
-                                  "Put back the tags the last write replaced")
+        self.undo_action = action(
+            "&Undo tag write",
+            self.undo_last,
+            QKeySequence.StandardKey.Undo,
+            "Put back the tags the last write replaced",
+        )
         self.undo_action.setEnabled(False)  # until the journal says there is a write to undo
         # Ctrl+S, as taggers save tags (Picard, Mp3tag); the preview comes first
-        self.write_action = action("&Write tags…", self.write_selected, QKeySequence.StandardKey.Save,
-                                   "Write the checked tags into the selected files (preview first)")
+        self.write_action = action(
+            "&Write tags…",
+            self.write_selected,
+            QKeySequence.StandardKey.Save,
+            "Write the checked tags into the selected files (preview first)",
+        )
         self._ensure_keys(self.write_action, "Ctrl+S")
         self.find_action = action("&Search", self.focus_search, QKeySequence.StandardKey.Find)
         self.history_action = action("&History of tag writes…", self.open_history, "Ctrl+H")
@@ -357,8 +439,13 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        for act in (self.add_folder_action, self.rescan_action, self.import_action, self.learn_action,
-                    self.settings_action):
+        for act in (
+            self.add_folder_action,
+            self.rescan_action,
+            self.import_action,
+            self.learn_action,
+            self.settings_action,
+        ):
             file_menu.addAction(act)
         file_menu.addSeparator()
         file_menu.addAction(self.close_action)
@@ -371,16 +458,23 @@ class MainWindow(QMainWindow):
         play_menu = menu.addMenu("&Playback")
         play_menu.addAction(self.play_action)
         play_menu.addAction(self.stop_action)
-        self.shortcuts_action = action("&Keyboard shortcuts", self.open_shortcuts,
-                                       QKeySequence.StandardKey.HelpContents, "Every key the window answers to")
+        self.shortcuts_action = action(
+            "&Keyboard shortcuts",
+            self.open_shortcuts,
+            QKeySequence.StandardKey.HelpContents,
+            "Every key the window answers to",
+        )
         self._ensure_keys(self.shortcuts_action, "F1")
-        self.about_action = action("&About zsl-tagger", self.open_about, None,
-                                   "Version, the model in use and the licences")
+        self.about_action = action(
+            "&About zsl-tagger", self.open_about, None, "Version, the model in use and the licences"
+        )
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.help_menu = menu.addMenu("&Help")
         self.help_menu.addAction(self.shortcuts_action)
         self.help_menu.addAction(self.about_action)
-        self.panel.set_shortcut_hints(self._keys_text(self.write_action), self._keys_text(self.play_action))
+        self.panel.set_shortcut_hints(
+            self._keys_text(self.write_action), self._keys_text(self.play_action)
+        )
 
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
@@ -429,7 +523,9 @@ class MainWindow(QMainWindow):
         def make() -> Any:
             from app.library import Library
 
-            return Library(db_path=db_path, model=model, vectors=vectors, device=device, precision=precision)
+            return Library(
+                db_path=db_path, model=model, vectors=vectors, device=device, precision=precision
+            )
 
         return make
 
@@ -446,7 +542,9 @@ class MainWindow(QMainWindow):
             library = make_library()
             return library, library.tracks(), library.folders()
 
-        self.pool.submit(work, self._library_opened, self._library_failed, name="opening the library")
+        self.pool.submit(
+            work, self._library_opened, self._library_failed, name="opening the library"
+        )
 
     def _library_opened(self, result: tuple[Any, list[Any], list[Any]]) -> None:
         self.library, rows, folders = result
@@ -454,7 +552,9 @@ class MainWindow(QMainWindow):
         self.track_model.set_tracks(rows)
         self.proxy.refilter()
         self.loaded = True
-        self.stack.setCurrentWidget(self.splitter if rows or self.settings.folders else self.welcome)
+        self.stack.setCurrentWidget(
+            self.splitter if rows or self.settings.folders else self.welcome
+        )
         self.message(f"{len(rows)} track(s) in the library")
         self._start_predicted(self.track_model.ids())
         self._refresh_undo()
@@ -467,6 +567,7 @@ class MainWindow(QMainWindow):
     def _remove_stale_copies(self, folders: list[Any]) -> None:
         """Copies an interrupted tag write left in the music folders (full hidden copies of
         tracks) are removed in the background when the library opens."""
+
         def work(_report):
             from app.tagwriter import cleanup_temp_files
 
@@ -475,18 +576,27 @@ class MainWindow(QMainWindow):
         def done(removed: list[Any]) -> None:
             self.last_cleanup = removed
             for path in removed:
-                self.log_view.add(f"removed a copy an interrupted write left behind: {path}", logging.INFO)
+                self.log_view.add(
+                    f"removed a copy an interrupted write left behind: {path}", logging.INFO
+                )
 
         self.io.submit(work, done, lambda m: log.info("%s", m), name="removing stale copies")
 
     def _refresh_undo(self) -> None:
         """Undo is enabled only while the journal holds a write that is not undone yet."""
+
         def work(library):  # the batch app.journal.undo() takes when given none
-            row = library.conn.execute("SELECT EXISTS(SELECT 1 FROM batches WHERE undone_at IS NULL)").fetchone()
+            row = library.conn.execute(
+                "SELECT EXISTS(SELECT 1 FROM batches WHERE undone_at IS NULL)"
+            ).fetchone()
             return bool(row and row[0])
 
-        self._with_library(work, self.undo_action.setEnabled, "reading the history",
-                           lambda message: log.info("%s", message))
+        self._with_library(
+            work,
+            self.undo_action.setEnabled,
+            "reading the history",
+            lambda message: log.info("%s", message),
+        )
 
     def _library_failed(self, message: str) -> None:
         self.loaded = True
@@ -494,9 +604,15 @@ class MainWindow(QMainWindow):
         self._update_empty_texts()
         self.error(message)
 
-    def _with_library(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None], name: str,
-                      on_failed: Callable[[str], None] | None = None) -> None:
+    def _with_library(
+        self,
+        fn: Callable[[Any], Any],
+        on_done: Callable[[Any], None],
+        name: str,
+        on_failed: Callable[[str], None] | None = None,
+    ) -> None:
         """Run fn(library) in the library thread (after it is open)."""
+
         def work(_report):
             if self.library is None:
                 raise RuntimeError("the library is not open")
@@ -586,7 +702,9 @@ class MainWindow(QMainWindow):
             return
         if self.scan_worker is not None:
             running = set(self.scan_worker.folders)
-            new = [f for f in dict.fromkeys(folders) if f not in self.scan_queue and f not in running]
+            new = [
+                f for f in dict.fromkeys(folders) if f not in self.scan_queue and f not in running
+            ]
             self.scan_queue += new
             if new:
                 self.message(f"A scan is running; {', '.join(new)} will be scanned next")
@@ -596,8 +714,9 @@ class MainWindow(QMainWindow):
         worker = ScanWorker(self.library_maker(), folders, parent=self)
         self._start_worker(worker, self._scan_done, "Scanning…", f"Scanning {', '.join(folders)}")
 
-    def _start_worker(self, worker: ScanWorker, on_summary: Callable[[Any], None], label: str,
-                      message: str) -> None:
+    def _start_worker(
+        self, worker: ScanWorker, on_summary: Callable[[Any], None], label: str, message: str
+    ) -> None:
         """Run a scan or an import: progress, Cancel and new rows in the status bar and table."""
         worker.progress.connect(self._scan_progress)
         worker.track_stored.connect(self._track_stored)
@@ -646,7 +765,9 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is self.welcome:
             self.stack.setCurrentWidget(self.splitter)
         worker = ImportWorker(self.library_maker(), parts, path_map, parent=self)
-        self._start_worker(worker, self._import_done, "Importing…", f"Importing {len(parts)} part(s)")
+        self._start_worker(
+            worker, self._import_done, "Importing…", f"Importing {len(parts)} part(s)"
+        )
 
     def _import_done(self, summary: Any) -> None:
         self.last_import = summary
@@ -656,16 +777,22 @@ class MainWindow(QMainWindow):
                 self.settings.add_folder(folder)
         for shown, reason in summary.bad_parts:
             self.log_view.add(f"part not imported: {shown}: {reason}", logging.WARNING)
-        left = [("changed since analysed", summary.changed), ("not found", summary.missing),
-                ("failed", summary.failed)]
+        left = [
+            ("changed since analysed", summary.changed),
+            ("not found", summary.missing),
+            ("failed", summary.failed),
+        ]
         for label, rows in left:
             for shown, reason in rows[:200]:
                 self.log_view.add(f"not imported ({label}): {shown}: {reason}", logging.WARNING)
         state = "cancelled" if summary.cancelled else "done"
         problems = summary.skipped + len(summary.bad_parts)
-        self.message(f"Import {state}: {summary.imported} imported, {summary.unchanged} already there, "
-                     f"{summary.skipped} left for the next rescan, {len(summary.bad_parts)} part(s) refused"
-                     + (" — the reasons are in View ▸ Log" if problems else ""), error=bool(problems))
+        self.message(
+            f"Import {state}: {summary.imported} imported, {summary.unchanged} already there, "
+            f"{summary.skipped} left for the next rescan, {len(summary.bad_parts)} part(s) refused"
+            + (" — the reasons are in View ▸ Log" if problems else ""),
+            error=bool(problems),
+        )
 
     def cancel_scan(self) -> None:
         if self.scan_worker is not None:
@@ -685,7 +812,9 @@ class MainWindow(QMainWindow):
             self.scan_progress.setValue(min(done, total))
         rate = getattr(p, "rate", None)
         rate_text = f"{rate:.1f} tracks/s" if rate else "…"
-        self.scan_label.setText(f"{done}/{total} · {rate_text} · ETA {_eta_text(getattr(p, 'eta', None))}")
+        self.scan_label.setText(
+            f"{done}/{total} · {rate_text} · ETA {_eta_text(getattr(p, 'eta', None))}"
+        )
         current = getattr(p, "current", None)
         if current:
             self.scan_label.setToolTip(str(current))
@@ -733,11 +862,13 @@ class MainWindow(QMainWindow):
         for path, reason in failed[:200]:
             self.log_view.add(f"{path}: {reason}", logging.WARNING)
         state = "cancelled" if getattr(summary, "cancelled", False) else "done"
-        self.message(f"Scan {state}: {getattr(summary, 'scanned', 0)} analysed, "
-                     f"{getattr(summary, 'unchanged', 0)} unchanged, {len(failed)} failed, "
-                     f"{getattr(summary, 'gone', 0)} gone ({getattr(summary, 'seconds', 0):.0f} s)"
-                     + (" — the reasons are in View ▸ Log" if failed else ""),
-                     error=bool(failed))
+        self.message(
+            f"Scan {state}: {getattr(summary, 'scanned', 0)} analysed, "
+            f"{getattr(summary, 'unchanged', 0)} unchanged, {len(failed)} failed, "
+            f"{getattr(summary, 'gone', 0)} gone ({getattr(summary, 'seconds', 0):.0f} s)"
+            + (" — the reasons are in View ▸ Log" if failed else ""),
+            error=bool(failed),
+        )
 
     def _scan_failed(self, message: str) -> None:
         self.last_scan = None
@@ -752,7 +883,9 @@ class MainWindow(QMainWindow):
             widget.hide()
         if worker is not None:
             worker.deleteLater()
-        if self.closing:  # closed meanwhile: queued folders stay in Settings, for the next Rescan (F5)
+        if (
+            self.closing
+        ):  # closed meanwhile: queued folders stay in Settings, for the next Rescan (F5)
             self.scan_queue.clear()
             return
         # reload so rows of files gone meanwhile drop out and the search index sees new tracks
@@ -827,7 +960,9 @@ class MainWindow(QMainWindow):
                 self._show_results_area(SEARCH_TAB)
                 self.error(message)
 
-        self._with_library(lambda library: library.search(query, top_k=SEARCH_TOP), done, "search", failed)
+        self._with_library(
+            lambda library: library.search(query, top_k=SEARCH_TOP), done, "search", failed
+        )
 
     def _show_results_area(self, tab: int) -> None:
         """Show the tables (also from the welcome page: a search there says what it found, or that
@@ -841,15 +976,21 @@ class MainWindow(QMainWindow):
         if result.hits:
             return ""
         if not self.track_model.rowCount():
-            return ("Your library is empty, so there is nothing to search yet.\n"
-                    "Add a music folder (File ▸ Add music folder, or drop one on this window); every track "
-                    "is analysed once, then search by sound or name.")
+            return (
+                "Your library is empty, so there is nothing to search yet.\n"
+                "Add a music folder (File ▸ Add music folder, or drop one on this window); every track "
+                "is analysed once, then search by sound or name."
+            )
         lines = [f"No good match for “{query}”."]
         missing = list(getattr(result, "missing_words", []) or [])
         if missing:
-            lines.append(f"Not a word the model knows nor in any track's text: {', '.join(missing)}.")
-        lines.append("Try other or fewer words (“calm piano”, “fast guitar”), a name (“artist:muse”), "
-                     "or clear the search (Esc) to see the library.")
+            lines.append(
+                f"Not a word the model knows nor in any track's text: {', '.join(missing)}."
+            )
+        lines.append(
+            "Try other or fewer words (“calm piano”, “fast guitar”), a name (“artist:muse”), "
+            "or clear the search (Esc) to see the library."
+        )
         return "\n".join(lines)
 
     def _update_empty_texts(self) -> None:
@@ -857,20 +998,26 @@ class MainWindow(QMainWindow):
         total = self.track_model.rowCount()
         words = self.filter_edit.text().strip()
         if total and words:
-            library = (f"No track matches “{words}”.\nClear the filter (the × in the box) to see all "
-                       f"{total} track(s).")
+            library = (
+                f"No track matches “{words}”.\nClear the filter (the × in the box) to see all "
+                f"{total} track(s)."
+            )
         elif self.scan_worker is not None:
             library = "Analysing your music… tracks appear here as they are done."
         elif not self.loaded:
             library = "Opening the library…"
         else:
-            library = ("No tracks yet.\nAdd a music folder (File ▸ Add music folder, Ctrl+O) or drop one on "
-                       "this window.")
+            library = (
+                "No tracks yet.\nAdd a music folder (File ▸ Add music folder, Ctrl+O) or drop one on "
+                "this window."
+            )
         self.table.set_empty_text(library)
         if not self.search_edit.text().strip():
-            self.search_view.set_empty_text("Type in the search box above (Ctrl+F): sounds and moods (“calm "
-                                            "piano”, “fast guitar”), names (“artist:muse”) or filters "
-                                            "(“genre:rock -live”, “year:1990-1999”).")
+            self.search_view.set_empty_text(
+                "Type in the search box above (Ctrl+F): sounds and moods (“calm "
+                "piano”, “fast guitar”), names (“artist:muse”) or filters "
+                "(“genre:rock -live”, “year:1990-1999”)."
+            )
 
     # --- where the user left the window (kept across restarts) -------------------------------
     def _sort_changed(self, column: int, order: Qt.SortOrder) -> None:
@@ -945,7 +1092,9 @@ class MainWindow(QMainWindow):
             words = self._words(library)
             prediction = library.prediction(track_id, top_k=max(top_k, 10), vocabulary=words)
             proposed = library.proposals(track_id, top_k, vocabulary=words)
-            if prediction is not None:  # a proposal ranked by distinctiveness may lie below the top 10
+            if (
+                prediction is not None
+            ):  # a proposal ranked by distinctiveness may lie below the top 10
                 shown = {t.tag for t in [*prediction.seen, *prediction.unseen]}
                 for tag in proposed:
                     if tag.tag not in shown:
@@ -982,7 +1131,9 @@ class MainWindow(QMainWindow):
 
         # Each file keeps its own ID3 version unless the user asked to convert them all.
         version = self.settings.id3_version
-        return WriteOptions(id3_version=version if self.settings.id3_convert else None, id3_new_version=version)
+        return WriteOptions(
+            id3_version=version if self.settings.id3_convert else None, id3_new_version=version
+        )
 
     def write_selected(self) -> None:
         """Plan the write for the selection in a worker, then show the preview dialog."""
@@ -990,7 +1141,11 @@ class MainWindow(QMainWindow):
         if not ids:
             self.message("Select the tracks to tag first")
             return
-        if self.panel.track_id is not None and self.panel.track_id in ids and self.panel.tag_items():
+        if (
+            self.panel.track_id is not None
+            and self.panel.track_id in ids
+            and self.panel.tag_items()
+        ):
             self.decisions[self.panel.track_id] = self.panel.accepted_tags()
         field = self.panel.current_field()  # "" (BY_KIND): each kind to its field
         routes = self.settings.routes
@@ -1005,7 +1160,9 @@ class MainWindow(QMainWindow):
 
             proposals = {}
             for i in ids:
-                prediction = library.prediction(i, top_k=max(10, 2 * top_k), vocabulary=vocabulary_of(library))
+                prediction = library.prediction(
+                    i, top_k=max(10, 2 * top_k), vocabulary=vocabulary_of(library)
+                )
                 if prediction is None:
                     continue
                 if i in decisions:  # the user's ticks, with their kinds
@@ -1017,7 +1174,9 @@ class MainWindow(QMainWindow):
             return plan_routed(library, proposals, mode="merge", options=options)
 
         shown = field or ", ".join(dict.fromkeys(f for f in routes.values() if f))
-        self._with_library(work, lambda planned: self._show_preview(planned, shown), "planning the write")
+        self._with_library(
+            work, lambda planned: self._show_preview(planned, shown), "planning the write"
+        )
 
     def _show_preview(self, planned: list[Any], field: str) -> None:
         dialog = WritePreviewDialog(planned, self)
@@ -1042,17 +1201,22 @@ class MainWindow(QMainWindow):
 
             return write_batch(library, changes, description, options=options)
 
-        self._with_library(work, lambda result: self._written(result, [c.track_id for c in changes]),
-                           "writing tags")
+        self._with_library(
+            work,
+            lambda result: self._written(result, [c.track_id for c in changes]),
+            "writing tags",
+        )
 
     def _written(self, result: Any, ids: list[int]) -> None:
         self.last_write = result
         for path, reason in result.failed:
             self.log_view.add(f"{path}: {reason}", logging.WARNING)
-        self.message(f"Wrote {result.written} file(s)"
-                     + (f" (batch {result.batch_id}; Ctrl+Z undoes it)" if result.batch_id else "")
-                     + (f", {len(result.failed)} failed (see the log)" if result.failed else ""),
-                     error=bool(result.failed))
+        self.message(
+            f"Wrote {result.written} file(s)"
+            + (f" (batch {result.batch_id}; Ctrl+Z undoes it)" if result.batch_id else "")
+            + (f", {len(result.failed)} failed (see the log)" if result.failed else ""),
+            error=bool(result.failed),
+        )
         for track_id in ids:
             self.decisions.pop(track_id, None)
         self._fetch_rows(ids)
@@ -1067,9 +1231,13 @@ class MainWindow(QMainWindow):
             from app.journal import undo
 
             result = undo(library, batch_id, options=None)
-            ids = [int(r[0]) for r in library.conn.execute(
-                "SELECT DISTINCT track_id FROM changes WHERE batch_id = ? AND track_id IS NOT NULL",
-                (result.batch_id,)).fetchall()]
+            ids = [
+                int(r[0])
+                for r in library.conn.execute(
+                    "SELECT DISTINCT track_id FROM changes WHERE batch_id = ? AND track_id IS NOT NULL",
+                    (result.batch_id,),
+                ).fetchall()
+            ]
             return result, ids
 
         self._with_library(work, self._undone, "undo")
@@ -1082,12 +1250,17 @@ class MainWindow(QMainWindow):
         for path, reason in getattr(result, "inexact", []):
             self.log_view.add(f"{path}: {reason}", logging.INFO)
         if not getattr(result, "marked_undone", True):
-            self.message(f"Batch {result.batch_id} not undone: none of its files was found; rescan (F5), "
-                         "then undo again", error=True)
+            self.message(
+                f"Batch {result.batch_id} not undone: none of its files was found; rescan (F5), "
+                "then undo again",
+                error=True,
+            )
         else:
-            self.message(f"Undid batch {result.batch_id}: {result.restored} file(s) restored"
-                         + (f", {len(result.refused)} refused (see the log)" if result.refused else ""),
-                         error=bool(result.refused))
+            self.message(
+                f"Undid batch {result.batch_id}: {result.restored} file(s) restored"
+                + (f", {len(result.refused)} refused (see the log)" if result.refused else ""),
+                error=bool(result.refused),
+            )
         self._fetch_rows(ids)
         self._refresh_undo()
         if self.history_dialog is not None and self.history_dialog.isVisible():
@@ -1108,8 +1281,11 @@ class MainWindow(QMainWindow):
 
             return history(library, limit=200)
 
-        self._with_library(work, lambda batches: self.history_dialog and self.history_dialog.set_batches(batches),
-                           "history")
+        self._with_library(
+            work,
+            lambda batches: self.history_dialog and self.history_dialog.set_batches(batches),
+            "history",
+        )
 
     def open_shortcuts(self) -> None:
         from app.gui.help import ShortcutsDialog, shortcut_rows
@@ -1122,9 +1298,14 @@ class MainWindow(QMainWindow):
     def open_about(self) -> None:
         from app.gui.help import AboutDialog
 
-        device = self.settings.device if self.library is None else getattr(self.library, "device", None) \
-            or self.settings.device
-        dialog = AboutDialog(self.settings.model, self.settings.vectors, self.model_name(), str(device), self)
+        device = (
+            self.settings.device
+            if self.library is None
+            else getattr(self.library, "device", None) or self.settings.device
+        )
+        dialog = AboutDialog(
+            self.settings.model, self.settings.vectors, self.model_name(), str(device), self
+        )
         self.about_dialog = dialog
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
@@ -1174,7 +1355,9 @@ class MainWindow(QMainWindow):
 
     def open_learn(self) -> None:
         rows = [self.track_model.track(i) for i in range(self.track_model.rowCount())]
-        dialog = LearnDialog(lambda: rows, self.models_dir(), device=self.settings.device, parent=self)
+        dialog = LearnDialog(
+            lambda: rows, self.models_dir(), device=self.settings.device, parent=self
+        )
         self.learn_dialog = dialog
         dialog.use_model.connect(self._use_trained_model)
         dialog.open()
@@ -1229,7 +1412,11 @@ class MainWindow(QMainWindow):
     def _update_play_button(self) -> None:
         """The panel's button says Pause while the track it shows is the one playing."""
         playing = False
-        if self.player is not None and self._playing_id is not None and self._playing_id == self.panel.track_id:
+        if (
+            self.player is not None
+            and self._playing_id is not None
+            and self._playing_id == self.panel.track_id
+        ):
             from PySide6.QtMultimedia import QMediaPlayer
 
             playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
@@ -1263,7 +1450,9 @@ class MainWindow(QMainWindow):
             return
         url = QUrl.fromLocalFile(str(track.path))
         if self.player.source() == url:
-            self._player_call("setSource", QUrl())  # the same file again (after an error): Qt reopens it only so
+            self._player_call(
+                "setSource", QUrl()
+            )  # the same file again (after an error): Qt reopens it only so
         self._playing_id = track_id
         self._player_call("setSource", url)
         self._player_call("play")
@@ -1282,8 +1471,12 @@ class MainWindow(QMainWindow):
         its clean-up): the window then hangs or crashes now and then."""
         from PySide6.QtCore import Q_ARG, QMetaObject
 
-        QMetaObject.invokeMethod(self.player, name, Qt.ConnectionType.DirectConnection,
-                                 *[Q_ARG(QUrl, arg) for arg in args])
+        QMetaObject.invokeMethod(
+            self.player,
+            name,
+            Qt.ConnectionType.DirectConnection,
+            *[Q_ARG(QUrl, arg) for arg in args],
+        )
 
     # --- drag and drop: folders dropped anywhere on the window are added and scanned ---------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
@@ -1332,7 +1525,9 @@ class MainWindow(QMainWindow):
                 except (RuntimeError, TypeError):
                     pass
         self.stop_playback()
-        if self.player is not None:  # media unloaded now (its threads end), player deleted by the event loop
+        if (
+            self.player is not None
+        ):  # media unloaded now (its threads end), player deleted by the event loop
             self._player_call("setSource", QUrl())
             self.player.deleteLater()
             self.audio_output.deleteLater()

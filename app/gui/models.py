@@ -13,9 +13,16 @@ column "#" (the relevance rank) puts them back in relevance order.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # what a search-results column sorts by
@@ -47,8 +54,8 @@ class TrackTableModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[Any] = []
-        self._cells: list[tuple[str, ...]] = []     # display text per column, computed once per update
-        self._index: dict[int, int] = {}            # track id -> row
+        self._cells: list[tuple[str, ...]] = []  # display text per column, computed once per update
+        self._index: dict[int, int] = {}  # track id -> row
         self._predicted: dict[int, str] = {}
         self._sort: tuple[int, Qt.SortOrder] | None = None
 
@@ -59,12 +66,16 @@ class TrackTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section]
         return None
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid():
             return None
         row = index.row()
@@ -89,15 +100,23 @@ class TrackTableModel(QAbstractTableModel):
         old = {int(r.id): i for i, r in enumerate(self._rows)}
         persistent = self.persistentIndexList()
         key = self._sort_key(column)
-        order_ = sorted(range(len(self._rows)), key=lambda i: key(i),
-                        reverse=order == Qt.SortOrder.DescendingOrder)
+        order_ = sorted(
+            range(len(self._rows)),
+            key=lambda i: key(i),
+            reverse=order == Qt.SortOrder.DescendingOrder,
+        )
         self._rows = [self._rows[i] for i in order_]
         self._cells = [self._cells[i] for i in order_]
         self._index = {int(r.id): i for i, r in enumerate(self._rows)}
         moved_from = [persistent_index.row() for persistent_index in persistent]
         old_ids = {v: k for k, v in old.items()}
         self.changePersistentIndexList(
-            persistent, [self.index(self._index[old_ids[r]], p.column()) for r, p in zip(moved_from, persistent)])
+            persistent,
+            [
+                self.index(self._index[old_ids[r]], p.column())
+                for r, p in zip(moved_from, persistent)
+            ],
+        )
         self.layoutChanged.emit()
 
     def _sort_key(self, column: int):
@@ -182,8 +201,15 @@ class TrackTableModel(QAbstractTableModel):
         title = _title(track)
         if getattr(track, "status", "ok") == "failed":
             title = f"{title} (not analysed)"
-        return (title, str(track.artist or ""), str(track.album or ""), format_duration(track.duration),
-                str(track.genre or ""), str(track.mood or ""), self._predicted.get(int(track.id), ""))
+        return (
+            title,
+            str(track.artist or ""),
+            str(track.album or ""),
+            format_duration(track.duration),
+            str(track.genre or ""),
+            str(track.mood or ""),
+            self._predicted.get(int(track.id), ""),
+        )
 
 
 class TrackFilterProxy(QSortFilterProxyModel):
@@ -205,14 +231,17 @@ class TrackFilterProxy(QSortFilterProxyModel):
 
     def _recompute(self) -> None:
         source = self.sourceModel()
-        modern = hasattr(self, "beginFilterChange")  # Qt 6.9+; invalidateRowsFilter is deprecated there
+        modern = hasattr(
+            self, "beginFilterChange"
+        )  # Qt 6.9+; invalidateRowsFilter is deprecated there
         if modern:
             self.beginFilterChange()
         if not self._words or source is None:
             self._accepted = None
         else:
-            self._accepted = {i for i, hay in enumerate(source.haystacks())
-                              if all(w in hay for w in self._words)}
+            self._accepted = {
+                i for i, hay in enumerate(source.haystacks()) if all(w in hay for w in self._words)
+            }
         if modern:
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
         else:
@@ -222,7 +251,9 @@ class TrackFilterProxy(QSortFilterProxyModel):
         if self._words:
             self._recompute()
 
-    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+    def filterAcceptsRow(
+        self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
+    ) -> bool:
         return self._accepted is None or source_row in self._accepted
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -261,7 +292,9 @@ class SearchResultsModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(SEARCH_COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -270,7 +303,9 @@ class SearchResultsModel(QAbstractTableModel):
             return _SEARCH_TIPS[section]
         return None
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid():
             return None
         hit = self.hits[index.row()]
@@ -321,8 +356,13 @@ class SearchResultsModel(QAbstractTableModel):
             return file_format(hit.display_path)
         return str(hit.display_path).casefold()
 
-    def set_result(self, query: str, hits: Sequence[Any], missing_words: Sequence[str],
-                   titles: dict[int, str] | None = None) -> None:
+    def set_result(
+        self,
+        query: str,
+        hits: Sequence[Any],
+        missing_words: Sequence[str],
+        titles: dict[int, str] | None = None,
+    ) -> None:
         self.beginResetModel()
         self.query = query
         self.hits = list(hits)

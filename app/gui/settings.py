@@ -21,23 +21,23 @@ BY_KIND = ""  # the "field" setting that sends each kind of tag to its own field
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16", "auto")
 DEFAULTS: dict[str, object] = {
-    "model": "default",        # "default" or a model folder written by `zsl-core train`
-    "vectors": "",             # word-vectors file for unseen words ("" = the model's own)
+    "model": "default",  # "default" or a model folder written by `zsl-core train`
+    "vectors": "",  # word-vectors file for unseen words ("" = the model's own)
     "device": "auto",
-    "precision": "fp32",       # the built-in model's arithmetic (results are kept per precision)
-    "field": BY_KIND,          # "" = each kind to its field by `routes`; else one field for every tag
+    "precision": "fp32",  # the built-in model's arithmetic (results are kept per precision)
+    "field": BY_KIND,  # "" = each kind to its field by `routes`; else one field for every tag
     "routes": routes_to_text(DEFAULT_ROUTES),  # KIND=FIELD lines (app.routing)
-    "id3_version": 4,          # the ID3 version of tags we create
-    "id3_convert": False,      # also convert existing ID3 tags to that version (else each file keeps its own)
-    "vocabulary": "",          # a text file of candidate words ("" = the shipped vocabulary)
+    "id3_version": 4,  # the ID3 version of tags we create
+    "id3_convert": False,  # also convert existing ID3 tags to that version (else each file keeps its own)
+    "vocabulary": "",  # a text file of candidate words ("" = the shipped vocabulary)
     "top_k": 5,
     "folders": [],
-    "trained_models": [],      # model folders the user trained or added, offered in Settings
+    "trained_models": [],  # model folders the user trained or added, offered in Settings
     # where the user left the window (restored on start)
-    "state/sort_column": -1,   # the library table's sort column (-1: library order)
-    "state/sort_order": 0,     # Qt.SortOrder: 0 ascending, 1 descending
-    "state/search": "",        # the last search
-    "state/tab": 0,            # 0 Library, 1 Search results
+    "state/sort_column": -1,  # the library table's sort column (-1: library order)
+    "state/sort_order": 0,  # Qt.SortOrder: 0 ascending, 1 descending
+    "state/search": "",  # the last search
+    "state/tab": 0,  # 0 Library, 1 Search results
 }
 
 
@@ -46,8 +46,9 @@ class Settings:
 
     def __init__(self, path: str | Path | None = None) -> None:
         if path is None:
-            self.qsettings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                                       ORGANISATION, APPLICATION)
+            self.qsettings = QSettings(
+                QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION
+            )
         else:
             self.qsettings = QSettings(str(path), QSettings.Format.IniFormat)
 
@@ -174,7 +175,9 @@ class Settings:
         return self._list("trained_models")
 
     def add_trained_model(self, folder: str) -> None:
-        self.qsettings.setValue("trained_models", list(dict.fromkeys(self.trained_models + [folder])))
+        self.qsettings.setValue(
+            "trained_models", list(dict.fromkeys(self.trained_models + [folder]))
+        )
 
     # --- where the user left the window -----------------------------------------------------
     @property
@@ -208,8 +211,10 @@ class Settings:
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         geometry = self.qsettings.value("window/geometry")
         state = self.qsettings.value("window/state")
-        return (geometry if isinstance(geometry, QByteArray) else None,
-                state if isinstance(state, QByteArray) else None)
+        return (
+            geometry if isinstance(geometry, QByteArray) else None,
+            state if isinstance(state, QByteArray) else None,
+        )
 
     def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
         self.qsettings.setValue("window/geometry", geometry)

@@ -9,12 +9,23 @@ says so on hover. Checked tags are written.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.gui.models import format_duration
 from app.gui.settings import BY_KIND, FIELDS
@@ -26,8 +37,10 @@ MIN_TAG_ROWS = 5  # the tag list never gets shorter than this many rows
 BY_KIND_TEXT = "Each kind to its own field"
 NOT_WRITTEN = "Not written"
 NOT_WRITTEN_TIP = "Instruments, decades and descriptions are not written unless Settings sends their kind to a field"
-NEW_WORD_TIP = ("A new word: the model was never trained on it. Its confidence is read off the "
-                "trained words nearest to it in meaning.")
+NEW_WORD_TIP = (
+    "A new word: the model was never trained on it. Its confidence is read off the "
+    "trained words nearest to it in meaning."
+)
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -91,13 +104,17 @@ class TrackPanel(QWidget):
         self.field.setEditable(True)
         self.field.addItem(BY_KIND_TEXT)
         self.field.addItems(list(FIELDS))
-        self.field.setToolTip("Where checked tags are written: each kind to its own field (genres to "
-                              "Genre, moods to Mood; Settings > Tag kinds), or all into one field")
+        self.field.setToolTip(
+            "Where checked tags are written: each kind to its own field (genres to "
+            "Genre, moods to Mood; Settings > Tag kinds), or all into one field"
+        )
         self.field.currentTextChanged.connect(self.field_changed)
         self.field.currentTextChanged.connect(self._regroup)
         self.write_button = QPushButton("Write tags")
-        self.write_button.setToolTip("Write the checked tags into the selected files; "
-                                     "you see every change before anything is written")
+        self.write_button.setToolTip(
+            "Write the checked tags into the selected files; "
+            "you see every change before anything is written"
+        )
         self.write_button.clicked.connect(self.write_requested)
         self.play_button = QPushButton("Play")
         self.play_button.setToolTip("Play the selected track (Space)")
@@ -124,9 +141,11 @@ class TrackPanel(QWidget):
 
     def set_shortcut_hints(self, write: str, play: str) -> None:
         """The window's keys for Write and Play, in the buttons' tooltips (read off its actions)."""
-        self.write_button.setToolTip("Write the checked tags into the selected files"
-                                     + (f" ({write})" if write else "")
-                                     + "; you see every change before anything is written")
+        self.write_button.setToolTip(
+            "Write the checked tags into the selected files"
+            + (f" ({write})" if write else "")
+            + "; you see every change before anything is written"
+        )
         self.play_button.setToolTip("Play the selected track" + (f" ({play})" if play else ""))
 
     # --- filling -----------------------------------------------------------------------------
@@ -159,11 +178,15 @@ class TrackPanel(QWidget):
 
     def _selection_hint(self) -> str:
         if self.selection_size > 1:
-            return (f"{self.selection_size} tracks selected: each gets the tags you checked for it, or its own "
-                    "top proposals if you did not look at it.")
+            return (
+                f"{self.selection_size} tracks selected: each gets the tags you checked for it, or its own "
+                "top proposals if you did not look at it."
+            )
         return ""
 
-    def show_prediction(self, track_id: int, prediction: Any | None, accepted: Sequence[str]) -> None:
+    def show_prediction(
+        self, track_id: int, prediction: Any | None, accepted: Sequence[str]
+    ) -> None:
         """Fill the tag list; `accepted` are the tags checked (the user's choice or the proposal)."""
         if track_id != self.track_id:
             return  # the user moved on while it was computed
@@ -179,17 +202,27 @@ class TrackPanel(QWidget):
         else:
             forced = self.current_field()
             groups: dict[str, QTreeWidgetItem] = {}
-            tags = sorted([*prediction.seen, *prediction.unseen], key=lambda t: -(t.confidence or 0.0))
+            tags = sorted(
+                [*prediction.seen, *prediction.unseen], key=lambda t: -(t.confidence or 0.0)
+            )
             for tag in tags:
                 target = forced or self.routes.get(tag.kind)
-                name = target.capitalize() if target and ":" not in target else (target or NOT_WRITTEN)
+                name = (
+                    target.capitalize() if target and ":" not in target else (target or NOT_WRITTEN)
+                )
                 group = groups.get(name)
                 if group is None:
                     group = groups[name] = self._group(name)
-                item = QTreeWidgetItem([display_form(tag.tag, tag.kind), confidence_text(tag.confidence or 0.0)])
+                item = QTreeWidgetItem(
+                    [display_form(tag.tag, tag.kind), confidence_text(tag.confidence or 0.0)]
+                )
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(0, Qt.CheckState.Checked if tag.tag.casefold() in chosen
-                                   else Qt.CheckState.Unchecked)
+                item.setCheckState(
+                    0,
+                    Qt.CheckState.Checked
+                    if tag.tag.casefold() in chosen
+                    else Qt.CheckState.Unchecked,
+                )
                 item.setData(0, Qt.ItemDataRole.UserRole, tag.tag)
                 item.setData(0, KIND_ROLE, tag.kind.value)
                 kind = tag.kind.value
@@ -232,13 +265,22 @@ class TrackPanel(QWidget):
 
     def _regroup(self, *_args: object) -> None:
         if self._prediction is not None and self._prediction[0] == self.track_id:
-            self._fill(self._prediction[1], self.accepted_tags() if self.tag_items() else self._prediction[2])
+            self._fill(
+                self._prediction[1],
+                self.accepted_tags() if self.tag_items() else self._prediction[2],
+            )
 
     def set_cover(self, data: bytes | None) -> None:
         pixmap = QPixmap()
         if data and pixmap.loadFromData(data):
-            self.cover.setPixmap(pixmap.scaled(COVER_SIZE, COVER_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
-                                               Qt.TransformationMode.SmoothTransformation))
+            self.cover.setPixmap(
+                pixmap.scaled(
+                    COVER_SIZE,
+                    COVER_SIZE,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
         else:
             self.cover.setPixmap(QPixmap())
             self.cover.setText("no cover")
@@ -248,8 +290,11 @@ class TrackPanel(QWidget):
 
     # --- reading -----------------------------------------------------------------------------
     def accepted_tags(self) -> list[str]:
-        return [item.data(0, Qt.ItemDataRole.UserRole) for item in self.tag_items()
-                if item.checkState(0) == Qt.CheckState.Checked]
+        return [
+            item.data(0, Qt.ItemDataRole.UserRole)
+            for item in self.tag_items()
+            if item.checkState(0) == Qt.CheckState.Checked
+        ]
 
     def tag_items(self) -> list[QTreeWidgetItem]:
         groups = [self.tags.topLevelItem(i) for i in range(self.tags.topLevelItemCount())]

@@ -39,8 +39,13 @@ class EmptyStateTable(QTableView):
         painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
         area = self.viewport().rect().adjusted(24, 24, -24, -24)
         area = QRect(area.left(), area.top(), area.width(), max(area.height(), 80))
-        painter.drawText(area, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
-                                   | Qt.TextFlag.TextWordWrap), self._empty_text)
+        painter.drawText(
+            area,
+            int(
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+            ),
+            self._empty_text,
+        )
         painter.end()
 
 
@@ -58,7 +63,9 @@ class UndoPassThrough(QObject):
     the box swallowing it and nothing happening."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
-        if event.type() == QEvent.Type.ShortcutOverride and event.matches(QKeySequence.StandardKey.Undo):
+        if event.type() == QEvent.Type.ShortcutOverride and event.matches(
+            QKeySequence.StandardKey.Undo
+        ):
             edit = watched.lineEdit() if isinstance(watched, QComboBox) else watched
             if isinstance(edit, QLineEdit) and not edit.isUndoAvailable():
                 event.ignore()  # not overridden: the shortcut map triggers the window's action

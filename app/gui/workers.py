@@ -19,7 +19,8 @@ import queue
 import sys
 import threading
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QThread, Signal
 
@@ -39,7 +40,7 @@ class _JobThread(QThread):
     failed = Signal(int, str)
     progress = Signal(int, object)
 
-    def __init__(self, jobs: "queue.Queue", parent: QObject | None = None) -> None:
+    def __init__(self, jobs: queue.Queue, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.jobs = jobs
 
@@ -85,9 +86,14 @@ class JobQueue(QObject):
     def pending(self) -> int:
         return len(self._callbacks)
 
-    def submit(self, fn: Callable[[Callable[[Any], None]], Any], on_done: Callable[[Any], None] | None = None,
-               on_failed: Callable[[str], None] | None = None, on_progress: Callable[[Any], None] | None = None,
-               name: str = "task") -> int:
+    def submit(
+        self,
+        fn: Callable[[Callable[[Any], None]], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_failed: Callable[[str], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+        name: str = "task",
+    ) -> int:
         self._next_id += 1
         job_id = self._next_id
         self._callbacks[job_id] = (on_done, on_failed, on_progress)
@@ -140,8 +146,13 @@ class ScanWorker(QThread):
     summary = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, make_library: Callable[[], Any], folders: list[str], n_windows: int | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        make_library: Callable[[], Any],
+        folders: list[str],
+        n_windows: int | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.make_library = make_library
         self.folders = list(folders)
@@ -155,8 +166,13 @@ class ScanWorker(QThread):
 
     def work(self, library: Any) -> Any:
         """The long call, on this thread; returns the summary."""
-        return library.scan(self.folders, n_windows=self.n_windows, progress=self.progress.emit,
-                            cancel=self.cancel_event, on_track=self._on_track)
+        return library.scan(
+            self.folders,
+            n_windows=self.n_windows,
+            progress=self.progress.emit,
+            cancel=self.cancel_event,
+            on_track=self._on_track,
+        )
 
     def run(self) -> None:
         library = None
@@ -184,8 +200,13 @@ class ImportWorker(ScanWorker):
     signals as a scan (progress, track_stored, summary with an ImportSummary, failed), so the
     window shows both the same way."""
 
-    def __init__(self, make_library: Callable[[], Any], parts: list[str], path_map: list[str],
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        make_library: Callable[[], Any],
+        parts: list[str],
+        path_map: list[str],
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(make_library, [], parent=parent)
         self.parts = list(parts)
         self.path_map = list(path_map)
@@ -193,8 +214,13 @@ class ImportWorker(ScanWorker):
     task = "import"
 
     def work(self, library: Any) -> Any:
-        return library.import_indexes(self.parts, path_map=self.path_map, progress=self.progress.emit,
-                                      cancel=self.cancel_event, on_track=self._on_track)
+        return library.import_indexes(
+            self.parts,
+            path_map=self.path_map,
+            progress=self.progress.emit,
+            cancel=self.cancel_event,
+            on_track=self._on_track,
+        )
 
 
 class TrainProcess(QObject):

@@ -16,9 +16,10 @@ import hashlib
 import os
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import mutagen
 import soundfile
@@ -85,8 +86,18 @@ class WriteOptions:
             raise ValueError(f"comment_lang must be a 3-letter code, not {self.comment_lang!r}")
 
 
-_ID3_VERSION_NAMES = {"keep": None, "": None, "3": 3, "4": 4, "2.3": 3, "2.4": 4,
-                      "v2.3": 3, "v2.4": 4, "id3v2.3": 3, "id3v2.4": 4}
+_ID3_VERSION_NAMES = {
+    "keep": None,
+    "": None,
+    "3": 3,
+    "4": 4,
+    "2.3": 3,
+    "2.4": 4,
+    "v2.3": 3,
+    "v2.4": 4,
+    "id3v2.3": 3,
+    "id3v2.4": 4,
+}
 
 
 def id3_version_choice(value: object) -> int | None:
@@ -115,13 +126,14 @@ def check_field(field: str) -> str:
         if "=" in name or "\x00" in name or "~" in name:
             raise ValueError(f"custom field name must not contain '=', '~' or NUL: {field!r}")
         return field
-    raise ValueError(f"unknown field {field!r}; use one of {', '.join(STANDARD_FIELDS)} "
-                     f"or custom:NAME")
+    raise ValueError(
+        f"unknown field {field!r}; use one of {', '.join(STANDARD_FIELDS)} or custom:NAME"
+    )
 
 
 def custom_name(field: str) -> str:
-    """"custom:Energy" -> "Energy"."""
-    return field[len(CUSTOM_PREFIX):]
+    """ "custom:Energy" -> "Energy"."""
+    return field[len(CUSTOM_PREFIX) :]
 
 
 class TagFormat(ABC):
@@ -176,8 +188,9 @@ class TagFormat(ABC):
         truncation to mutagen (Ogg pages, RIFF/IFF chunks, MP4 atoms) need nothing more."""
 
 
-def open_tags(path: str | Path, options: WriteOptions | None = None,
-              kind: type | None = None) -> TagFormat:
+def open_tags(
+    path: str | Path, options: WriteOptions | None = None, kind: type | None = None
+) -> TagFormat:
     """Parse `path` and wrap it in the TagFormat for its container; TagError if we cannot.
 
     The container is detected from the content (mutagen's scoring: magic bytes first, then
@@ -198,8 +211,9 @@ def open_tags(path: str | Path, options: WriteOptions | None = None,
     if kind is not None and kind not in handlers:
         raise ValueError(f"not a file kind we write: {kind!r}")
     try:
-        audio = kind(str(path)) if kind is not None else mutagen.File(str(path),
-                                                                      options=list(handlers))
+        audio = (
+            kind(str(path)) if kind is not None else mutagen.File(str(path), options=list(handlers))
+        )
     except mutagen.MutagenError as exc:
         raise TagError(path, f"cannot read tags: {one_line(exc)}") from None
     except (ValueError, EOFError, IndexError, KeyError, UnicodeDecodeError) as exc:

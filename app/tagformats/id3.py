@@ -48,8 +48,14 @@ from mutagen.id3._util import BitPaddedInt
 from mutagen.mp3 import MP3
 from mutagen.wave import WAVE
 
-from app.tagformats import (TagError, TagFormat, check_end_decodes, custom_name, hash_range,
-                            id3v2_size)
+from app.tagformats import (
+    TagError,
+    TagFormat,
+    check_end_decodes,
+    custom_name,
+    hash_range,
+    id3v2_size,
+)
 
 LATIN1, UTF16, UTF16BE, UTF8 = 0, 1, 2, 3  # mutagen's Encoding; UTF-8 becomes UTF-16 in v2.3
 
@@ -89,8 +95,9 @@ class Id3Format(TagFormat):
         self.loaded_version = self.tags.version[1] if self.tags.version else 4
         #: the version a save writes: the explicit choice, else the file's own, else the
         #: configured version for new tags
-        self.target_version: int = (options.id3_version or self.file_version
-                                    or options.id3_new_version)
+        self.target_version: int = (
+            options.id3_version or self.file_version or options.id3_new_version
+        )
         # field -> (frame keys it replaces, the new frames): what a save splices in
         self._pending: dict[str, tuple[list[str], list[Frame]]] = {}
 
@@ -131,12 +138,19 @@ class Id3Format(TagFormat):
             elif field == "comment":
                 lang, desc = comment_target
                 key = self._comment_key()
-                frames = [COMM(encoding=self._encoding(key, values), lang=lang, desc=desc,
-                               text=self.stored(field, values))]
+                frames = [
+                    COMM(
+                        encoding=self._encoding(key, values),
+                        lang=lang,
+                        desc=desc,
+                        text=self.stored(field, values),
+                    )
+                ]
             else:
                 key = self._frame_key(field)
-                frames = [TXXX(encoding=self._encoding(key, values), desc=custom_name(field),
-                               text=values)]
+                frames = [
+                    TXXX(encoding=self._encoding(key, values), desc=custom_name(field), text=values)
+                ]
         for key in keys:
             self.tags.delall(key)
         for frame in frames:
@@ -151,15 +165,19 @@ class Id3Format(TagFormat):
             used = ["TXXX:MOOD"]
         elif not used:
             used = ["TMOO"]
-        return [TMOO(encoding=self._encoding(key, values), text=values) if key == "TMOO"
-                else TXXX(encoding=self._encoding(key, values), desc="MOOD", text=values)
-                for key in used]
+        return [
+            TMOO(encoding=self._encoding(key, values), text=values)
+            if key == "TMOO"
+            else TXXX(encoding=self._encoding(key, values), desc="MOOD", text=values)
+            for key in used
+        ]
 
     def others(self, field: str) -> Any:
         """Every frame except the field's, plus the bytes of ID3v1/APE tags at the end."""
         skip = set(self._field_keys(field))
-        frames = sorted((key, _frame_fingerprint(frame)) for key, frame in self.tags.items()
-                        if key not in skip)
+        frames = sorted(
+            (key, _frame_fingerprint(frame)) for key, frame in self.tags.items() if key not in skip
+        )
         tail = _tail_tag_bytes(self.path) if isinstance(self.audio, MP3) else b""
         return frames, hashlib.sha256(tail).hexdigest()
 
@@ -192,8 +210,15 @@ class Id3Format(TagFormat):
         finally:
             self.tags.__dict__.pop("_prepare_data", None)
 
-    def _spliced_prepare_data(self, fileobj: BinaryIO, start: int, available: int,
-                              v2_version: int, v23_sep: str, pad_func: Any) -> bytes:
+    def _spliced_prepare_data(
+        self,
+        fileobj: BinaryIO,
+        start: int,
+        available: int,
+        v2_version: int,
+        v23_sep: str,
+        pad_func: Any,
+    ) -> bytes:
         """Stands in for mutagen's `ID3._prepare_data` (the bytes of the new tag, which
         mutagen's MP3/WAV/AIFF code then puts in place of the old one)."""
         fileobj.seek(start)
@@ -205,8 +230,9 @@ class Id3Format(TagFormat):
         frames = [frame for _, new in self._pending.values() for frame in new]
         data = splice_tag(old, v2_version, remove, frames, config, trailing)
         if data is None:  # not a tag we can splice: mutagen writes it whole
-            return ID3._prepare_data(self.tags, fileobj, start, available, v2_version,
-                                     v23_sep, pad_func)
+            return ID3._prepare_data(
+                self.tags, fileobj, start, available, v2_version, v23_sep, pad_func
+            )
         return data
 
     # -- the audio payload ---------------------------------------------------------------
@@ -239,8 +265,9 @@ class Id3Format(TagFormat):
                     return LATIN1
                 except UnicodeEncodeError:
                     return UTF8
-            if encoding in (UTF16, UTF16BE, UTF8) and (self.target_version == 4
-                                                       or encoding == UTF16):
+            if encoding in (UTF16, UTF16BE, UTF8) and (
+                self.target_version == 4 or encoding == UTF16
+            ):
                 return encoding
         return UTF8
 
@@ -295,8 +322,9 @@ def _union(*lists: list[str]) -> list[str]:
 _TAG_UNSYNC, _TAG_EXTENDED, _TAG_FOOTER = 0x80, 0x40, 0x10
 
 
-def splice_tag(old: bytes, version: int, remove: set[str], new_frames: list[Frame],
-               config: Any, trailing: int) -> bytes | None:
+def splice_tag(
+    old: bytes, version: int, remove: set[str], new_frames: list[Frame], config: Any, trailing: int
+) -> bytes | None:
     """The ID3v2 tag `old` with the frames whose keys are in `remove` taken out and
     `new_frames` put in (each where a frame of its key was, else where the first removed
     frame was, else at the end). Every other frame is copied byte for byte. The tag keeps
@@ -352,11 +380,11 @@ def _raw_frames(tag: bytes, start: int, end: int, version: int) -> list[bytes] |
         pos = start
         ok = True
         while pos + 10 <= end and tag[pos] != 0:
-            frame_id = tag[pos:pos + 4]
+            frame_id = tag[pos : pos + 4]
             if not all(48 <= c <= 57 or 65 <= c <= 90 for c in frame_id):
                 ok = False
                 break
-            size_bytes = tag[pos + 4:pos + 8]
+            size_bytes = tag[pos + 4 : pos + 8]
             if bits == 7 and any(b & 0x80 for b in size_bytes):
                 ok = False
                 break
@@ -364,7 +392,7 @@ def _raw_frames(tag: bytes, start: int, end: int, version: int) -> list[bytes] |
             if pos + 10 + size > end:
                 ok = False
                 break
-            frames.append(tag[pos:pos + 10 + size])
+            frames.append(tag[pos : pos + 10 + size])
             pos += 10 + size
         if ok and not any(tag[pos:end]):  # the rest is padding (zeros)
             return frames

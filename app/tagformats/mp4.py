@@ -47,8 +47,10 @@ class Mp4Format(TagFormat):
         # UTF-8 (and fail on the file): only plain ASCII names are safe for everyone
         key = _key(field)
         if key.startswith(_FREEFORM) and any(c < " " or c > "~" for c in key):
-            return (f"MP4 tag names must be plain ASCII (no accents): cannot hold field "
-                    f"{field!r}; not written")
+            return (
+                f"MP4 tag names must be plain ASCII (no accents): cannot hold field "
+                f"{field!r}; not written"
+            )
         return None
 
     def read(self, field: str) -> list[str]:
@@ -67,15 +69,17 @@ class Mp4Format(TagFormat):
         if not values:
             return
         if key.startswith(_FREEFORM):
-            self.tags[key] = [MP4FreeForm(v.encode("utf-8"), dataformat=AtomDataType.UTF8)
-                              for v in values]
+            self.tags[key] = [
+                MP4FreeForm(v.encode("utf-8"), dataformat=AtomDataType.UTF8) for v in values
+            ]
         else:
             self.tags[key] = list(values)
 
     def others(self, field: str) -> Any:
         skip = _key(field)
-        return sorted((key, _values_fingerprint(value)) for key, value in self.tags.items()
-                      if key != skip)
+        return sorted(
+            (key, _values_fingerprint(value)) for key, value in self.tags.items() if key != skip
+        )
 
     def save(self) -> None:
         self.audio.save()
@@ -95,8 +99,10 @@ def _freeform_name(field: str) -> str:
 def _values_fingerprint(value: Any) -> str:
     """Hash a tag value with everything that matters (cover format, data type...)."""
     items = value if isinstance(value, list) else [value]
-    parts = [(type(v).__name__, repr(v), getattr(v, "imageformat", None),
-              getattr(v, "dataformat", None)) for v in items]
+    parts = [
+        (type(v).__name__, repr(v), getattr(v, "imageformat", None), getattr(v, "dataformat", None))
+        for v in items
+    ]
     return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -117,8 +123,12 @@ def _packets_digest(path: Path) -> str:
             for packet in container.demux(*streams):
                 if packet.size == 0:  # the demuxer's end-of-stream marker
                     continue
-                stamps = (packet.stream.index, packet.pts or 0, packet.dts or 0,
-                          packet.duration or 0)
+                stamps = (
+                    packet.stream.index,
+                    packet.pts or 0,
+                    packet.dts or 0,
+                    packet.duration or 0,
+                )
                 digest.update(struct.pack("<4q", *stamps))
                 digest.update(bytes(packet))
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:

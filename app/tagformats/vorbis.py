@@ -36,8 +36,15 @@ from mutagen.ogg import OggPage
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
-from app.tagformats import (TagError, TagFormat, check_end_decodes, custom_name, hash_range,
-                            id3v2_size, one_line)
+from app.tagformats import (
+    TagError,
+    TagFormat,
+    check_end_decodes,
+    custom_name,
+    hash_range,
+    id3v2_size,
+    one_line,
+)
 
 _KEYS = {"genre": "GENRE", "mood": "MOOD", "grouping": "GROUPING", "comment": "COMMENT"}
 # Ogg header packets before the first audio packet, per codec.
@@ -58,8 +65,10 @@ class VorbisFormat(TagFormat):
     def field_error(self, field: str) -> str | None:
         key = _key(field)
         if any(c < " " or c > "}" or c == "=" for c in key):
-            return (f"{self.kind} names must be plain ASCII (no '=', no accents): cannot hold "
-                    f"field {field!r}; not written")
+            return (
+                f"{self.kind} names must be plain ASCII (no '=', no accents): cannot hold "
+                f"field {field!r}; not written"
+            )
         return None
 
     def read(self, field: str) -> list[str]:
@@ -80,9 +89,11 @@ class VorbisFormat(TagFormat):
         pairs = [(k, v) for k, v in self.tags if k.upper() != key]
         blocks: list[tuple[int, str]] = []
         if isinstance(self.audio, FLAC):
-            blocks = [(block.code, hashlib.sha256(block.write()).hexdigest())
-                      for block in self.audio.metadata_blocks
-                      if not isinstance(block, (VCFLACDict, Padding))]
+            blocks = [
+                (block.code, hashlib.sha256(block.write()).hexdigest())
+                for block in self.audio.metadata_blocks
+                if not isinstance(block, (VCFLACDict, Padding))
+            ]
         return self.tags.vendor, pairs, blocks
 
     def save(self) -> None:
@@ -138,8 +149,9 @@ def _skip_flac_blocks(f: BinaryIO, path: Path, size: int) -> int:
             return position
 
 
-def _first_stream_header_pages(f: BinaryIO, path: Path, n_headers: int
-                               ) -> tuple[list[OggPage], int]:
+def _first_stream_header_pages(
+    f: BinaryIO, path: Path, n_headers: int
+) -> tuple[list[OggPage], int]:
     """The pages of the first logical stream up to the one where its `n_headers` header
     packets end, and how many packets end before that last page."""
     serial = OggPage(f).serial

@@ -13,23 +13,33 @@ import struct
 import zlib
 from pathlib import Path
 
-import numpy as np
-
 import audio_factory
+import numpy as np
 
 
 def png_bytes(rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     """A valid 1x1 PNG, so cover bytes are a real image the GUI could show."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     raw = b"\x00" + bytes(rgb)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
-def music(seconds: float, sample_rate: int = 22050, kind: str = "tone", seed: int = 0) -> np.ndarray:
+def music(
+    seconds: float, sample_rate: int = 22050, kind: str = "tone", seed: int = 0
+) -> np.ndarray:
     """Short signals that sound different to a tagger: 'tone' (sustained chord), 'noise'
     (bright, loud, percussive bursts), 'chirp'."""
     if kind == "tone":
@@ -43,8 +53,14 @@ def music(seconds: float, sample_rate: int = 22050, kind: str = "tone", seed: in
     return np.clip(noise * (0.2 + 0.8 * beat), -1, 1).astype(np.float32)
 
 
-def write_track(path: str | Path | bytes, seconds: float = 6.0, kind: str = "tone",
-                fmt: str | None = None, seed: int = 0, **tags) -> Path | bytes:
+def write_track(
+    path: str | Path | bytes,
+    seconds: float = 6.0,
+    kind: str = "tone",
+    fmt: str | None = None,
+    seed: int = 0,
+    **tags,
+) -> Path | bytes:
     """Write audio to `path` (bytes paths allowed, for non-UTF-8 names) and tag it.
 
     Keyword tags: title, artist, album, genre (list), mood (list), cover (image bytes).
@@ -62,9 +78,15 @@ def write_track(path: str | Path | bytes, seconds: float = 6.0, kind: str = "ton
     return target
 
 
-def tag_file(path: str | Path, title: str | None = None, artist: str | None = None,
-             album: str | None = None, genre: list[str] | None = None,
-             mood: list[str] | None = None, cover: bytes | None = None) -> None:
+def tag_file(
+    path: str | Path,
+    title: str | None = None,
+    artist: str | None = None,
+    album: str | None = None,
+    genre: list[str] | None = None,
+    mood: list[str] | None = None,
+    cover: bytes | None = None,
+) -> None:
     """Write tags with mutagen in the file's native tag format."""
     import mutagen
 
@@ -117,7 +139,9 @@ def _tag_vorbis(audio, title, artist, album, genre, mood, cover) -> None:
         if isinstance(audio, FLAC):
             audio.add_picture(picture)
         else:
-            audio.tags["METADATA_BLOCK_PICTURE"] = [base64.b64encode(picture.write()).decode("ascii")]
+            audio.tags["METADATA_BLOCK_PICTURE"] = [
+                base64.b64encode(picture.write()).decode("ascii")
+            ]
 
 
 def _tag_mp4(tags, title, artist, album, genre, mood, cover) -> None:
@@ -129,8 +153,9 @@ def _tag_mp4(tags, title, artist, album, genre, mood, cover) -> None:
     if genre:
         tags["\xa9gen"] = list(genre)
     if mood:
-        tags["----:com.apple.iTunes:MOOD"] = [MP4FreeForm(m.encode("utf-8"), dataformat=AtomDataType.UTF8)
-                                              for m in mood]
+        tags["----:com.apple.iTunes:MOOD"] = [
+            MP4FreeForm(m.encode("utf-8"), dataformat=AtomDataType.UTF8) for m in mood
+        ]
     if cover:
         tags["covr"] = [MP4Cover(cover, imageformat=MP4Cover.FORMAT_PNG)]
 
@@ -146,8 +171,12 @@ def corrupt_files(folder: Path) -> dict[str, str]:
     data = Path(good).read_bytes()
     (folder / "truncated.wav").write_bytes(data[: len(data) // 3])
     Path(good).unlink()
-    return {"empty.mp3": "empty", "random.flac": "random bytes", "text.wav": "text",
-            "truncated.wav": "truncated"}
+    return {
+        "empty.mp3": "empty",
+        "random.flac": "random bytes",
+        "text.wav": "text",
+        "truncated.wav": "truncated",
+    }
 
 
 def crashing_probe(path: bytes):

@@ -9,10 +9,10 @@ import signal
 import sys
 from pathlib import Path
 
+import audio_factory
 import numpy as np
 import pytest
 
-import audio_factory
 from app.cli import main
 from app.library import Library
 from app.tagformats import open_tags
@@ -35,7 +35,8 @@ def music(tmp_path: Path) -> list[Path]:
         audio_factory.write_signal(folder / "tone.wav", audio_factory.tone(3, sr, (220, 330)), sr),
         audio_factory.write_signal(folder / "sweep.flac", audio_factory.chirp(3, sr), sr),
         audio_factory.write_signal(
-            folder / "noise.mp3", np.random.default_rng(0).uniform(-0.3, 0.3, 3 * sr), sr),
+            folder / "noise.mp3", np.random.default_rng(0).uniform(-0.3, 0.3, 3 * sr), sr
+        ),
         audio_factory.write_tone(folder / "high.m4a", 3.0, sr, (880.0, 1320.0)),
     ]
     flac = open_tags(files[1]).audio
@@ -50,8 +51,9 @@ def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_scan_search_tags_write_history_undo(tmp_path: Path, music: list[Path],
-                                             capsys: pytest.CaptureFixture) -> None:
+def test_scan_search_tags_write_history_undo(
+    tmp_path: Path, music: list[Path], capsys: pytest.CaptureFixture
+) -> None:
     db = ["--db", str(tmp_path / "lib.sqlite3"), "--device", "cpu"]
     folder = str(music[0].parent)
     before = {p: all_tags(p) for p in music}
@@ -77,13 +79,26 @@ def test_scan_search_tags_write_history_undo(tmp_path: Path, music: list[Path],
     code, out, _ = run(capsys, *db, "tags", str(music[0]))
     assert code == 0 and str(music[0]) in out and "new:      *" in out and "proposed:" in out
 
-    code, out, _ = run(capsys, *db, "write", folder, "--field", "genre", "--top", "2",
-                       "--min-score", "0", "--dry-run")
+    code, out, _ = run(
+        capsys,
+        *db,
+        "write",
+        folder,
+        "--field",
+        "genre",
+        "--top",
+        "2",
+        "--min-score",
+        "0",
+        "--dry-run",
+    )
     assert code == 0 and "nothing written" in out
     assert sum(line.startswith("  genre: ") and " -> " in line for line in out.splitlines()) == 4
     assert {p: all_tags(p) for p in music} == before
 
-    code, out, err = run(capsys, *db, "write", folder, "--field", "genre", "--top", "2", "--min-score", "0")
+    code, out, err = run(
+        capsys, *db, "write", folder, "--field", "genre", "--top", "2", "--min-score", "0"
+    )
     assert code == 0, err
     assert "4 files written" in out
     with Library(tmp_path / "lib.sqlite3", device="cpu") as library:
@@ -93,20 +108,41 @@ def test_scan_search_tags_write_history_undo(tmp_path: Path, music: list[Path],
             picked = library.proposals(library.track_id(path), top_k=2, min_confidence=0)
             expected = [display_form(t.tag, t.kind) for t in picked]
             genres = read_field(path, "genre")
-            assert len(expected) == 2 and {e.casefold() for e in expected} <= {g.casefold() for g in genres}, \
-                (path, genres)
+            assert len(expected) == 2 and {e.casefold() for e in expected} <= {
+                g.casefold() for g in genres
+            }, (path, genres)
     assert read_field(music[1], "genre")[0] == "Jazz"  # merge keeps what was there
 
-    code, out, _ = run(capsys, *db, "write", str(music[2]), "--field", "custom:ZSL", "--top",
-                       "1", "--include", "unseen", "--mode", "replace", "--id3", "v2.3", "--min-score", "0")
+    code, out, _ = run(
+        capsys,
+        *db,
+        "write",
+        str(music[2]),
+        "--field",
+        "custom:ZSL",
+        "--top",
+        "1",
+        "--include",
+        "unseen",
+        "--mode",
+        "replace",
+        "--id3",
+        "v2.3",
+        "--min-score",
+        "0",
+    )
     assert code == 0 and "1 file written" in out
     best_new = shown[str(music[2])]["unseen"][0]
-    assert read_field(music[2], "custom:ZSL") == [display_form(best_new["tag"], TagKind(best_new["kind"]))]
+    assert read_field(music[2], "custom:ZSL") == [
+        display_form(best_new["tag"], TagKind(best_new["kind"]))
+    ]
 
     code, out, _ = run(capsys, *db, "history", "--json")
     batches = json.loads(out)
     assert [(b["field"], b["files"], b["undone"]) for b in batches] == [
-        ("custom:ZSL", 1, False), ("genre", 4, False)]
+        ("custom:ZSL", 1, False),
+        ("genre", 4, False),
+    ]
     code, out, _ = run(capsys, *db, "history")
     assert code == 0 and "genre" in out and "custom:ZSL" in out
 
@@ -136,8 +172,15 @@ def test_bad_db_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_missing_vectors_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code, out, err = run(capsys, "--db", str(tmp_path / "lib.sqlite3"), "--vectors",
-                         str(tmp_path / "nope.txt"), "search", "sad piano")
+    code, out, err = run(
+        capsys,
+        "--db",
+        str(tmp_path / "lib.sqlite3"),
+        "--vectors",
+        str(tmp_path / "nope.txt"),
+        "search",
+        "sad piano",
+    )
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "nope.txt" in err and "Traceback" not in err
 
@@ -156,17 +199,21 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert code == 0 and "no tag writes yet" in out
 
 
-def test_no_arguments_without_gui_is_one_line_exit_2(monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture) -> None:
+def test_no_arguments_without_gui_is_one_line_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     monkeypatch.setitem(sys.modules, "app.gui", None)  # as if Qt could not be imported
     assert main([]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "desktop app" in err
 
 
-def test_ctrl_c_cancels_the_scan_cleanly(tmp_path: Path, music: list[Path],
-                                         monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture) -> None:
+def test_ctrl_c_cancels_the_scan_cleanly(
+    tmp_path: Path,
+    music: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
     """The first Ctrl-C (a real SIGINT, sent at the first progress report) sets the cancel
     event: the scan stops, prints its summary, exits 130, and the next scan finishes the job."""
     import app.cli
@@ -203,7 +250,11 @@ def test_gui_subcommand_passes_its_options_to_the_window(monkeypatch):
     assert seen == [["--db", "/tmp/lib.sqlite3", "/music"], []]
 
 
-def test_the_built_in_word_spaces_are_named_not_files(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_the_built_in_word_spaces_are_named_not_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     for space in ("glove", "minilm"):
-        code, _, err = run(capsys, "--db", str(tmp_path / "lib.sqlite3"), "--vectors", space, "history")
+        code, _, err = run(
+            capsys, "--db", str(tmp_path / "lib.sqlite3"), "--vectors", space, "history"
+        )
         assert code == 0, err

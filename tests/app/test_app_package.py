@@ -7,8 +7,9 @@ import sys
 
 def _blas_setting(env: dict) -> str:
     code = "import app, os; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.strip()
 
 
 def test_importing_app_sets_one_blas_thread_unless_the_user_chose():

@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 import audio_factory
+import pytest
+from libfixtures import corrupt_files
+
 from app import db
 from app.cli import main
-from libfixtures import corrupt_files
 
 
 def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
@@ -20,15 +20,31 @@ def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.mark.parametrize("command", [["scan", "."], ["search", "sad piano"], ["tags"], ["write"],
-                                     ["undo"], ["history"], ["failed"], ["import", "x.npz"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["scan", "."],
+        ["search", "sad piano"],
+        ["tags"],
+        ["write"],
+        ["undo"],
+        ["history"],
+        ["failed"],
+        ["import", "x.npz"],
+    ],
+)
 def test_device_cuda_without_a_gpu_is_one_line_exit_2_in_every_command(
-        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
-        command: list[str]) -> None:
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    code, out, err = run(capsys, "--db", str(tmp_path / "lib.sqlite3"), "--device", "cuda", *command)
+    code, out, err = run(
+        capsys, "--db", str(tmp_path / "lib.sqlite3"), "--device", "cuda", *command
+    )
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "--device cuda" in err and "no CUDA GPU" in err
     assert "Traceback" not in err
@@ -39,17 +55,27 @@ def _add_track(path: Path, db_path: Path, status: str = "ok", error: str | None 
     conn = db.connect(db_path)
     try:
         st = path.stat()
-        cur = conn.execute("INSERT INTO tracks (path, display_path, size, mtime_ns, status, error,"
-                           " added_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (db.path_key(path), db.display(path), st.st_size, st.st_mtime_ns,
-                            status, error, time.time()))
+        cur = conn.execute(
+            "INSERT INTO tracks (path, display_path, size, mtime_ns, status, error,"
+            " added_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                db.path_key(path),
+                db.display(path),
+                st.st_size,
+                st.st_mtime_ns,
+                status,
+                error,
+                time.time(),
+            ),
+        )
         return int(cur.lastrowid)
     finally:
         conn.close()
 
 
-def test_failed_lists_failed_files_with_their_reasons(tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture) -> None:
+def test_failed_lists_failed_files_with_their_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     lib = tmp_path / "lib.sqlite3"
     music = tmp_path / "music"
     corrupt_files(music / "broken")
@@ -58,13 +84,17 @@ def test_failed_lists_failed_files_with_their_reasons(tmp_path: Path,
     _add_track(good, lib)
     code, out, _ = run(capsys, "--db", str(lib), "failed")
     assert code == 1
-    assert f"{music / 'broken' / 'text.wav'}: not a readable audio file" in out and "fine.wav" not in out
+    assert (
+        f"{music / 'broken' / 'text.wav'}: not a readable audio file" in out
+        and "fine.wav" not in out
+    )
     code, out, _ = run(capsys, "--db", str(lib), "failed", "--json", str(music / "elsewhere"))
     assert code == 0 and out.strip() == "[]"
 
 
-def test_a_rescan_still_reports_files_that_failed_before(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture) -> None:
+def test_a_rescan_still_reports_files_that_failed_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     lib = ["--db", str(tmp_path / "lib.sqlite3"), "--device", "cpu"]
     broken = tmp_path / "music"
     corrupt_files(broken)
@@ -78,22 +108,26 @@ def test_a_rescan_still_reports_files_that_failed_before(tmp_path: Path,
     assert code == 1 and listed.count("\n") == 5
 
 
-def test_write_without_results_for_this_model_says_why(tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture) -> None:
+def test_write_without_results_for_this_model_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     lib = tmp_path / "lib.sqlite3"
     track = audio_factory.write_tone(tmp_path / "a.wav", 1.0)
     _add_track(track, lib)  # indexed, but analysed by no model
-    code, out, err = run(capsys, "--db", str(lib), "--device", "cpu", "write", str(track),
-                         "--field", "genre")
+    code, out, err = run(
+        capsys, "--db", str(lib), "--device", "cpu", "write", str(track), "--field", "genre"
+    )
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "not analysed with this model" in err and "scan first" in err
     assert "0 written" not in err
 
 
-def test_undo_of_a_batch_whose_files_vanished_says_so(tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture) -> None:
-    from app.tagwriter import read_field
+def test_undo_of_a_batch_whose_files_vanished_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     from test_journal import IndexOnly
+
+    from app.tagwriter import read_field
 
     lib_path = tmp_path / "lib.sqlite3"
     track = audio_factory.write_tone(tmp_path / "a.flac", 1.0)

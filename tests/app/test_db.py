@@ -36,7 +36,10 @@ def test_migration_1_to_2_adds_folders_and_keeps_data(tmp_path):
     path = tmp_path / "lib.sqlite3"
     conn = db.connect(path, migrate=False)
     db.upgrade(conn, to=1)
-    conn.execute("INSERT INTO tracks (path, display_path, added_at) VALUES (?, ?, 0)", (b"/m/a.mp3", "/m/a.mp3"))
+    conn.execute(
+        "INSERT INTO tracks (path, display_path, added_at) VALUES (?, ?, 0)",
+        (b"/m/a.mp3", "/m/a.mp3"),
+    )
     db.upgrade(conn, to=2)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     assert "folders" in tables(conn)
@@ -51,16 +54,23 @@ def test_migration_2_to_3_adds_undo_records_and_scan_owners_and_keeps_data(tmp_p
     path = tmp_path / "lib.sqlite3"
     conn = db.connect(path, migrate=False)
     db.upgrade(conn, to=2)
-    conn.execute("INSERT INTO batches (created_at, description, field, mode) VALUES (0, 'd', 'genre', 'merge')")
-    conn.execute("INSERT INTO changes (batch_id, path, field, old_values, new_values, status, changed_at)"
-                 " VALUES (1, ?, 'genre', '[]', '[\"Rock\"]', 'written', 0)", (b"/m/a.mp3",))
+    conn.execute(
+        "INSERT INTO batches (created_at, description, field, mode) VALUES (0, 'd', 'genre', 'merge')"
+    )
+    conn.execute(
+        "INSERT INTO changes (batch_id, path, field, old_values, new_values, status, changed_at)"
+        " VALUES (1, ?, 'genre', '[]', '[\"Rock\"]', 'written', 0)",
+        (b"/m/a.mp3",),
+    )
     conn.execute("INSERT INTO scans (folders, state, started_at) VALUES ('[]', 'running', 0)")
     conn.close()
     conn = db.connect(path)  # upgrades on open
     assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION >= 3
     assert {"undo_before", "undo_after", "undo_delta"} <= columns(conn, "changes")
     assert "owner" in columns(conn, "scans")
-    assert conn.execute("SELECT new_values, undo_delta FROM changes").fetchall() == [('["Rock"]', None)]
+    assert conn.execute("SELECT new_values, undo_delta FROM changes").fetchall() == [
+        ('["Rock"]', None)
+    ]
     # a "running" scan from before owners were kept cannot be running any more
     assert conn.execute("SELECT state FROM scans").fetchall() == [("interrupted",)]
 
@@ -70,17 +80,26 @@ def test_migration_3_to_4_adds_the_year_and_has_old_tracks_read_again(tmp_path):
     conn = db.connect(path, migrate=False)
     db.upgrade(conn, to=3)
     for name, status in (("a", "ok"), ("b", "failed"), ("c", "gone")):
-        conn.execute("INSERT INTO tracks (path, display_path, added_at, size, mtime_ns, status, title)"
-                     " VALUES (?, ?, 0, 10, 123, ?, ?)", (f"/m/{name}.mp3".encode(), f"/m/{name}.mp3", status, name))
+        conn.execute(
+            "INSERT INTO tracks (path, display_path, added_at, size, mtime_ns, status, title)"
+            " VALUES (?, ?, 0, 10, 123, ?, ?)",
+            (f"/m/{name}.mp3".encode(), f"/m/{name}.mp3", status, name),
+        )
     conn.close()
     conn = db.connect(path)  # upgrades on open
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 4 == db.SCHEMA_VERSION
     assert "year" in columns(conn, "tracks")
-    rows = conn.execute("SELECT title, year, size, mtime_ns, status FROM tracks ORDER BY title").fetchall()
+    rows = conn.execute(
+        "SELECT title, year, size, mtime_ns, status FROM tracks ORDER BY title"
+    ).fetchall()
     # the year is unknown until the tags are read again: an ok track's mtime is cleared so the
     # next scan probes it (no decode: its fingerprint still matches the stored analysis);
     # failed tracks stay as they were (a rescan would decode them again)
-    assert rows == [("a", None, 10, None, "ok"), ("b", None, 10, 123, "failed"), ("c", None, 10, 123, "gone")]
+    assert rows == [
+        ("a", None, 10, None, "ok"),
+        ("b", None, 10, 123, "failed"),
+        ("c", None, 10, 123, "gone"),
+    ]
 
 
 def test_a_killed_scan_is_marked_interrupted_on_the_next_open(tmp_path):
@@ -91,15 +110,23 @@ def test_a_killed_scan_is_marked_interrupted_on_the_next_open(tmp_path):
 
     path = tmp_path / "lib.sqlite3"
     conn = db.connect(path)
-    conn.execute("INSERT INTO scans (folders, state, started_at) VALUES ('[]', 'running', ?)", (1.0,))
+    conn.execute(
+        "INSERT INTO scans (folders, state, started_at) VALUES ('[]', 'running', ?)", (1.0,)
+    )
     mine = conn.execute("SELECT owner FROM scans").fetchone()[0]
     assert mine == f"{socket.gethostname()}:{os.getpid()}"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     host = socket.gethostname()
     for owner in (f"{host}:{dead}", "elsewhere:1"):
-        conn.execute("INSERT INTO scans (folders, state, started_at, owner) VALUES ('[]', 'running', ?, ?)",
-                     (time.time(), owner))
+        conn.execute(
+            "INSERT INTO scans (folders, state, started_at, owner) VALUES ('[]', 'running', ?, ?)",
+            (time.time(), owner),
+        )
     conn.close()
     conn = db.connect(path)
     states = [r[0] for r in conn.execute("SELECT state FROM scans ORDER BY id")]
@@ -204,6 +231,7 @@ def _connect_in_child(path, start_at):
     import time as _time
 
     from app import db as child_db
+
     _time.sleep(max(0.0, start_at - _time.time()))
     child_db.connect(path).close()
 
@@ -274,23 +302,33 @@ def test_a_full_disk_is_one_clear_line_and_the_index_stays_intact(tmp_path):
     path = tmp_path / "lib.sqlite3"
     conn = db.connect(path)
     with db.transaction(conn):
-        conn.execute("INSERT INTO batches (created_at, description, field, mode) "
-                     "VALUES (0, 'kept', 'genre', 'merge')")
+        conn.execute(
+            "INSERT INTO batches (created_at, description, field, mode) "
+            "VALUES (0, 'kept', 'genre', 'merge')"
+        )
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # SQLite's own "disk full"
     with pytest.raises(db.IndexFullError) as info:
         with db.transaction(conn):
             for i in range(50):
-                conn.execute("INSERT INTO batches (created_at, description, field, mode) "
-                             "VALUES (?, ?, 'genre', 'merge')", (i, "x" * 4000))
+                conn.execute(
+                    "INSERT INTO batches (created_at, description, field, mode) "
+                    "VALUES (?, ?, 'genre', 'merge')",
+                    (i, "x" * 4000),
+                )
     message = str(info.value)
     assert "full" in message and "not a zsl-tagger" not in message and "\n" not in message
-    assert isinstance(info.value, db.IndexError_) and isinstance(info.value, sqlite3.OperationalError)
+    assert isinstance(info.value, db.IndexError_) and isinstance(
+        info.value, sqlite3.OperationalError
+    )
     assert not conn.in_transaction
     assert conn.execute("SELECT description FROM batches").fetchall() == [("kept",)]
     with pytest.raises(db.IndexFullError):  # one statement in autocommit mode
-        conn.execute("INSERT INTO batches (created_at, description, field, mode) "
-                     "VALUES (0, ?, 'genre', 'merge')", ("y" * 40000,))
+        conn.execute(
+            "INSERT INTO batches (created_at, description, field, mode) "
+            "VALUES (0, ?, 'genre', 'merge')",
+            ("y" * 40000,),
+        )
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -314,14 +352,16 @@ def test_a_corrupt_index_is_one_clear_line(tmp_path):
     conn = db.connect(path)
     with db.transaction(conn):
         for i in range(400):
-            conn.execute("INSERT INTO tracks (path, display_path, added_at) VALUES (?, ?, 0)",
-                         (f"/m/{i:05d}.mp3".encode() * 8, f"/m/{i}.mp3"))
+            conn.execute(
+                "INSERT INTO tracks (path, display_path, added_at) VALUES (?, ?, 0)",
+                (f"/m/{i:05d}.mp3".encode() * 8, f"/m/{i}.mp3"),
+            )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     data = bytearray(path.read_bytes())
     page = 4096
     for at in range(3 * page, len(data) - page, page):  # every page after the schema
-        data[at:at + 64] = b"\xff" * 64
+        data[at : at + 64] = b"\xff" * 64
     path.write_bytes(bytes(data))
     with pytest.raises(db.IndexDamagedError) as info:
         conn = db.connect(path)

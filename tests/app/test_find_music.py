@@ -9,16 +9,16 @@ import json
 import shutil
 from pathlib import Path
 
+import audio_factory
 import numpy as np
 import pytest
+from libfixtures import music as signal_of
+from libfixtures import tag_file
 
-import audio_factory
 from app import similarity
 from app.cli import main
 from app.library import Library, LibraryError
 from app.playlists import read_m3u8, read_xspf
-from libfixtures import music as signal_of
-from libfixtures import tag_file
 from zsl_core.default_model import load_default_tagger
 
 SR = 22050
@@ -26,6 +26,7 @@ WINDOWS = 2
 
 
 # --- pure functions ------------------------------------------------------------------------------
+
 
 def test_similar_rows_ranks_by_cosine_and_leaves_out_query_and_excluded() -> None:
     vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.7, 0.7], [-1, 0]], np.float32)
@@ -55,7 +56,11 @@ def test_duplicate_rule_needs_close_durations_and_near_identical_labels() -> Non
     durations = [200.0, 198.0, 240.0, 200.5, None, 200.0]
     prints = [None, None, None, None, None, "abc"]
     pairs = similarity.duplicate_pairs(seen, durations, prints)
-    assert [(i, j) for i, j, *_ in pairs] == [(0, 1), (0, 5), (1, 5)]  # 2: too long, 3: other sound, 4: no length
+    assert [(i, j) for i, j, *_ in pairs] == [
+        (0, 1),
+        (0, 5),
+        (1, 5),
+    ]  # 2: too long, 3: other sound, 4: no length
     prints = ["same", None, "x", None, "same", None]
     pairs = similarity.duplicate_pairs(seen, durations, prints)
     assert (0, 4, 1.0, True) in pairs  # identical audio whatever the duration
@@ -82,6 +87,7 @@ def test_duplicate_pairs_scale_with_a_sliding_window() -> None:
 
 # --- a scanned library --------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     """beat.mp3 and three copies of it (flac, 2 s cut, -6 dB); pad.flac and a byte-identical copy;
@@ -92,8 +98,10 @@ def folder(tmp_path_factory) -> Path:
     tag_file(root / "beat.mp3", title="Beat", artist="DJ", album="Beats", genre=["Techno"])
     (root / "copies").mkdir()
     audio_factory.write_signal(root / "copies" / "beat.flac", beat, SR, "flac")
-    audio_factory.write_signal(root / "copies" / "beat-trim.flac", beat[2 * SR:], SR, "flac")
-    audio_factory.write_signal(root / "copies" / "beat-quiet.ogg", beat * 10 ** (-6 / 20), SR, "ogg")
+    audio_factory.write_signal(root / "copies" / "beat-trim.flac", beat[2 * SR :], SR, "flac")
+    audio_factory.write_signal(
+        root / "copies" / "beat-quiet.ogg", beat * 10 ** (-6 / 20), SR, "ogg"
+    )
     pad = audio_factory.tone(12.0, SR, (220.0, 277.2, 329.6), amplitude=0.4)
     audio_factory.write_signal(root / "pad.flac", pad, SR, "flac")
     tag_file(root / "pad.flac", title="Pad", artist="Ambient Person", album="Pads")
@@ -127,16 +135,26 @@ def _id(library: Library, path: Path) -> int:
 def test_duplicates_groups_copies_of_one_recording_only(library: Library, folder: Path) -> None:
     groups = library.duplicates()
     by_paths = [{Path(p).relative_to(folder).as_posix() for p in g.paths} for g in groups]
-    assert {"beat.mp3", "copies/beat.flac", "copies/beat-trim.flac", "copies/beat-quiet.ogg"} in by_paths
+    assert {
+        "beat.mp3",
+        "copies/beat.flac",
+        "copies/beat-trim.flac",
+        "copies/beat-quiet.ogg",
+    } in by_paths
     assert {"pad.flac", "copies/pad-copy.flac"} in by_paths
     assert len(groups) == 2  # pad-other (another recording of the pad) and the sweep are alone
     pads = groups[by_paths.index({"pad.flac", "copies/pad-copy.flac"})]
     assert pads.identical and pads.similarity == 1.0
-    beats = groups[by_paths.index({"beat.mp3", "copies/beat.flac", "copies/beat-trim.flac",
-                                   "copies/beat-quiet.ogg"})]
+    beats = groups[
+        by_paths.index(
+            {"beat.mp3", "copies/beat.flac", "copies/beat-trim.flac", "copies/beat-quiet.ogg"}
+        )
+    ]
     assert not beats.identical and similarity.DUPLICATE_SIMILARITY <= beats.similarity <= 1.0
     assert beats.paths == sorted(beats.paths) and len(beats.durations) == 4
-    assert all(library.track(i).status == "ok" for g in groups for i in g.track_ids)  # nothing removed
+    assert all(
+        library.track(i).status == "ok" for g in groups for i in g.track_ids
+    )  # nothing removed
     assert all(Path(p).is_file() for g in groups for p in g.paths)
 
 
@@ -150,7 +168,9 @@ def test_similar_leaves_out_the_query_and_its_copies(library: Library, folder: P
     pad = _id(library, folder / "pad.flac")
     hits = library.similar([pad], top_k=2)
     assert len(hits) == 2
-    assert "copies/pad-copy.flac" not in {Path(h.display_path).relative_to(folder).as_posix() for h in hits}
+    assert "copies/pad-copy.flac" not in {
+        Path(h.display_path).relative_to(folder).as_posix() for h in hits
+    }
     both = library.similar([beat, pad], top_k=20)
     assert {h.track_id for h in both}.isdisjoint({beat, pad})
     assert library.similar([beat], top_k=0) == []
@@ -170,6 +190,7 @@ def test_similar_names_unknown_and_unanalysed_tracks(library: Library) -> None:
 
 # --- the commands ---------------------------------------------------------------------------------
 
+
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -187,7 +208,12 @@ def test_cli_similar(db, folder: Path, capsys) -> None:
     assert code == 0, err
     hits = json.loads(out)
     assert len(hits) == 3 and all(set(h) == {"id", "path", "similarity", "labels"} for h in hits)
-    assert not {Path(h["path"]).name for h in hits} & {"beat.mp3", "beat.flac", "beat-trim.flac", "beat-quiet.ogg"}
+    assert not {Path(h["path"]).name for h in hits} & {
+        "beat.mp3",
+        "beat.flac",
+        "beat-trim.flac",
+        "beat-quiet.ogg",
+    }
     code, out, _ = run(capsys, *db, "similar", str(folder / "sweep.ogg"), str(folder / "pad.flac"))
     assert code == 0 and out.startswith("more like 2 tracks:")
     assert out.splitlines()[1].lstrip().startswith("1  ")
@@ -202,15 +228,26 @@ def test_cli_duplicates(db, folder: Path, capsys) -> None:
     assert len(groups) == 2 and sorted(len(g["tracks"]) for g in groups) == [2, 4]
     assert [g["identical"] for g in groups] == [False, True]
     code, out, _ = run(capsys, *db, "duplicates")
-    assert "group 1: 4 tracks, same recording" in out and "group 2: 2 tracks, identical audio" in out
+    assert (
+        "group 1: 4 tracks, same recording" in out and "group 2: 2 tracks, identical audio" in out
+    )
     assert out.rstrip().endswith("nothing was changed or deleted")
 
 
 def test_cli_playlist_m3u8_and_xspf(db, folder: Path, tmp_path: Path, capsys) -> None:
     out_file = tmp_path / "lists" / "mix.m3u8"
     out_file.parent.mkdir()
-    code, out, err = run(capsys, *db, "playlist", "electronic", "--count", "30", "--out", str(out_file),
-                         "--same-album-ok")
+    code, out, err = run(
+        capsys,
+        *db,
+        "playlist",
+        "electronic",
+        "--count",
+        "30",
+        "--out",
+        str(out_file),
+        "--same-album-ok",
+    )
     assert code == 0, err
     assert out.startswith("wrote ")
     entries = read_m3u8(out_file)
@@ -220,31 +257,59 @@ def test_cli_playlist_m3u8_and_xspf(db, folder: Path, tmp_path: Path, capsys) ->
     assert all(Path(line).is_absolute() for line in text.splitlines() if not line.startswith("#"))
 
     limited = tmp_path / "lists" / "varied.m3u8"
-    code, out, _ = run(capsys, *db, "playlist", "electronic", "--out", str(limited), "--relative",
-                       "--per-album", "1")
+    code, out, _ = run(
+        capsys,
+        *db,
+        "playlist",
+        "electronic",
+        "--out",
+        str(limited),
+        "--relative",
+        "--per-album",
+        "1",
+    )
     assert code == 0
     rel = [line for line in limited.read_text("utf-8").splitlines() if not line.startswith("#")]
     assert rel and not any(Path(line).is_absolute() for line in rel)
     assert all((limited.parent / line).resolve().is_file() for line in rel)
-    assert [e.path.resolve() for e in read_m3u8(limited)] == [(limited.parent / line).resolve() for line in rel]
+    assert [e.path.resolve() for e in read_m3u8(limited)] == [
+        (limited.parent / line).resolve() for line in rel
+    ]
 
     xspf = tmp_path / "lists" / "mix.xspf"
     code, _, _ = run(capsys, *db, "playlist", "electronic", "--out", str(xspf), "--same-album-ok")
     assert code == 0
     assert [e.path for e in read_xspf(xspf)] == [e.path for e in read_m3u8(out_file)]
 
-    code, _, err = run(capsys, *db, "playlist", "electronic", "--out", str(tmp_path / "no" / "x.m3u8"))
+    code, _, err = run(
+        capsys, *db, "playlist", "electronic", "--out", str(tmp_path / "no" / "x.m3u8")
+    )
     assert code == 2 and "no such folder" in err
 
 
-def test_cli_playlist_variety_per_album(library: Library, db, folder: Path, tmp_path: Path, capsys) -> None:
+def test_cli_playlist_variety_per_album(
+    library: Library, db, folder: Path, tmp_path: Path, capsys
+) -> None:
     target = tmp_path / "one-per-album.m3u8"
-    code, _, _ = run(capsys, *db, "playlist", "ambient", "--count", "30", "--out", str(target), "--per-album", "1")
+    code, _, _ = run(
+        capsys,
+        *db,
+        "playlist",
+        "ambient",
+        "--count",
+        "30",
+        "--out",
+        str(target),
+        "--per-album",
+        "1",
+    )
     assert code == 0
     keys = []
     for entry in read_m3u8(target):
         row = library.track(library.track_id(entry.path))
-        keys.append(("album", row.album.casefold()) if row.album else ("folder", str(entry.path.parent)))
+        keys.append(
+            ("album", row.album.casefold()) if row.album else ("folder", str(entry.path.parent))
+        )
     assert len(keys) == len(set(keys))  # one track per album (or folder without an album tag)
 
 
@@ -258,8 +323,13 @@ def test_cli_export_csv_and_json(library: Library, db, tmp_path: Path, capsys) -
     tracks = {t.display_path: t for t in library.tracks()}
     for record in records:
         track = tracks[record["path"]]
-        assert (record["title"], record["artist"], record["album"], record["genre"], record["mood"]) == \
-            (track.title, track.artist, track.album, track.genre, track.mood)
+        assert (
+            record["title"],
+            record["artist"],
+            record["album"],
+            record["genre"],
+            record["mood"],
+        ) == (track.title, track.artist, track.album, track.genre, track.mood)
         expected = [t.to_dict() for t in library.proposals(track.id, top_k=3)]
         assert record["proposed"] == expected
         assert all({"tag", "kind", "confidence", "seen"} <= set(t) for t in record["proposed"])
@@ -269,27 +339,48 @@ def test_cli_export_csv_and_json(library: Library, db, tmp_path: Path, capsys) -
     assert code == 0
     with open(as_csv, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 8 and list(rows[0]) == ["path", "title", "artist", "album", "genre", "mood", "duration",
-                                                 "status", "proposed_tags", "proposed_kinds", "proposed_confidences"]
+    assert len(rows) == 8 and list(rows[0]) == [
+        "path",
+        "title",
+        "artist",
+        "album",
+        "genre",
+        "mood",
+        "duration",
+        "status",
+        "proposed_tags",
+        "proposed_kinds",
+        "proposed_confidences",
+    ]
     for row in rows:
         expected = library.proposals(tracks[row["path"]].id, top_k=5)
         assert row["proposed_tags"] == "; ".join(t.tag for t in expected)
-        assert len(row["proposed_kinds"].split("; ")) == len(row["proposed_confidences"].split("; "))
+        assert len(row["proposed_kinds"].split("; ")) == len(
+            row["proposed_confidences"].split("; ")
+        )
     code, _, err = run(capsys, *db, "export", "--out", str(tmp_path / "tags.txt"))
     assert code == 2 and ".csv or .json" in err
 
 
-def test_copies_and_instant_playlists_hold_each_recording_once(library: Library, folder: Path) -> None:
+def test_copies_and_instant_playlists_hold_each_recording_once(
+    library: Library, folder: Path
+) -> None:
     beat = _id(library, folder / "beat.mp3")
     sweep = _id(library, folder / "sweep.ogg")
     copies = library.copies([beat, sweep, 9999])
-    assert {Path(library.track(i).path).relative_to(folder).as_posix() for i in copies[beat]} == \
-        {"copies/beat.flac", "copies/beat-trim.flac", "copies/beat-quiet.ogg"}
+    assert {Path(library.track(i).path).relative_to(folder).as_posix() for i in copies[beat]} == {
+        "copies/beat.flac",
+        "copies/beat-trim.flac",
+        "copies/beat-quiet.ogg",
+    }
     assert copies[sweep] == set() and copies[9999] == set()
     from app.playlists import instant_playlist
 
     entries, result = instant_playlist(library, "electronic", count=30, per_album=None, floor=0.0)
     assert len(result.hits) == 8  # every track matches with the floor at 0
     names = [e.path.relative_to(folder).as_posix() for e in entries]
-    assert len([n for n in names if "beat" in n]) == 1 and len([n for n in names if "pad" in n and "other" not in n]) == 1
+    assert (
+        len([n for n in names if "beat" in n]) == 1
+        and len([n for n in names if "pad" in n and "other" not in n]) == 1
+    )
     assert len(entries) == 4  # one beat, one pad, the other pad recording, the sweep

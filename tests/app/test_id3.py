@@ -8,16 +8,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import audio_factory
 import numpy as np
 import pytest
 import soundfile as sf
-from mutagen.apev2 import APEv2
 from mutagen.aiff import AIFF
-from mutagen.id3 import (APIC, COMM, ID3, POPM, RVA2, TALB, TCON, TDRC, TIT2, TMOO, TPE1,
-                         TRCK, TSOP, TSST, TXXX, USLT)
+from mutagen.apev2 import APEv2
+from mutagen.id3 import (
+    APIC,
+    COMM,
+    ID3,
+    POPM,
+    RVA2,
+    TALB,
+    TCON,
+    TDRC,
+    TIT2,
+    TMOO,
+    TPE1,
+    TRCK,
+    TSOP,
+    TSST,
+    TXXX,
+    USLT,
+)
 from mutagen.wave import WAVE
 
-import audio_factory
 from app.tagformats import WriteOptions
 from app.tagwriter import apply_change, plan_write, read_field, restore
 
@@ -27,9 +43,12 @@ PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
 def id3_frames(version: int) -> list:
     """A realistic, busy tag: picture, lyrics, rating, multi-valued artist, two comments."""
     frames = [
-        TIT2(encoding=3, text=["Tone"]), TPE1(encoding=3, text=["Ann", "Bob"]),
-        TALB(encoding=3, text=["Album"]), TRCK(encoding=3, text=["3/12"]),
-        TDRC(encoding=3, text=["2001-05-03"]), TCON(encoding=3, text=["Jazz"]),
+        TIT2(encoding=3, text=["Tone"]),
+        TPE1(encoding=3, text=["Ann", "Bob"]),
+        TALB(encoding=3, text=["Album"]),
+        TRCK(encoding=3, text=["3/12"]),
+        TDRC(encoding=3, text=["2001-05-03"]),
+        TCON(encoding=3, text=["Jazz"]),
         TSOP(encoding=3, text=["Ann, The"]),
         COMM(encoding=3, lang="eng", desc="", text=["old comment"]),
         COMM(encoding=3, lang="eng", desc="iTunNORM", text=[" 000001"]),
@@ -39,8 +58,11 @@ def id3_frames(version: int) -> list:
         POPM(email="me@example.org", rating=196, count=3),
     ]
     if version == 4:
-        frames += [TMOO(encoding=3, text=["mellow"]), TSST(encoding=3, text=["Side A"]),
-                   RVA2(desc="track", channel=1, gain=-3.5, peak=0.9)]
+        frames += [
+            TMOO(encoding=3, text=["mellow"]),
+            TSST(encoding=3, text=["Side A"]),
+            RVA2(desc="track", channel=1, gain=-3.5, peak=0.9),
+        ]
     return frames
 
 
@@ -91,18 +113,28 @@ def id3_of(path: Path) -> ID3:
 def after_id3v2(path: Path) -> bytes:
     """Everything after the ID3v2 tag: audio frames, APE tag, ID3v1 tag."""
     data = path.read_bytes()
-    return data[ID3(path).size:]
+    return data[ID3(path).size :]
 
 
-def write(path: Path, field: str, values: list[str], options: WriteOptions | None = None,
-          mode: str = "replace"):
+def write(
+    path: Path,
+    field: str,
+    values: list[str],
+    options: WriteOptions | None = None,
+    mode: str = "replace",
+):
     result = apply_change(plan_write(path, field, values, mode, options), options)
     assert result.ok and result.written, result.message
     return result
 
 
-FIELD_FRAMES = {"genre": {"TCON"}, "mood": {"TMOO", "TXXX:MOOD"}, "grouping": {"TIT1"},
-                "comment": {"COMM::eng"}, "custom:Energy": {"TXXX:Energy"}}
+FIELD_FRAMES = {
+    "genre": {"TCON"},
+    "mood": {"TMOO", "TXXX:MOOD"},
+    "grouping": {"TIT1"},
+    "comment": {"COMM::eng"},
+    "custom:Energy": {"TXXX:Energy"},
+}
 
 
 @pytest.mark.parametrize("field", list(FIELD_FRAMES))
@@ -247,12 +279,15 @@ def raw_frames(path: Path) -> list[bytes]:
     assert data[:3] == b"ID3"
     version = data[3]
     size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
-    tag, frames, pos = data[10:10 + size], [], 0
+    tag, frames, pos = data[10 : 10 + size], [], 0
     while pos + 10 <= len(tag) and tag[pos] != 0:
-        raw = tag[pos + 4:pos + 8]
-        length = (sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(raw)) if version == 4
-                  else int.from_bytes(raw, "big"))
-        frames.append(tag[pos:pos + 10 + length])
+        raw = tag[pos + 4 : pos + 8]
+        length = (
+            sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(raw))
+            if version == 4
+            else int.from_bytes(raw, "big")
+        )
+        frames.append(tag[pos : pos + 10 + length])
         pos += 10 + length
     return frames
 
@@ -264,14 +299,18 @@ def version_of(path: Path) -> tuple[int, int, int]:
 def v23_mp3(path: Path, encoding: int, frames: list | None = None) -> Path:
     """A v2.3 MP3 as older taggers write it: TYER, latin-1 (0) or UTF-16 (1) text."""
     from mutagen.id3 import TYER
+
     audio_factory.write_tone(path, 1.0, fmt="mp3")
     tags = ID3()
     for frame in frames or [
-            TIT2(encoding=encoding, text=["Tone"]), TPE1(encoding=encoding, text=["Ann"]),
-            TYER(encoding=encoding, text=["1999"]), TCON(encoding=encoding, text=["Jazz"]),
-            COMM(encoding=encoding, lang="eng", desc="", text=["Recorded live; remastered 2009"]),
-            TXXX(encoding=encoding, desc="MOOD", text=["mellow"]),
-            APIC(encoding=encoding, mime="image/png", type=3, desc="cover", data=PICTURE)]:
+        TIT2(encoding=encoding, text=["Tone"]),
+        TPE1(encoding=encoding, text=["Ann"]),
+        TYER(encoding=encoding, text=["1999"]),
+        TCON(encoding=encoding, text=["Jazz"]),
+        COMM(encoding=encoding, lang="eng", desc="", text=["Recorded live; remastered 2009"]),
+        TXXX(encoding=encoding, desc="MOOD", text=["mellow"]),
+        APIC(encoding=encoding, mime="image/png", type=3, desc="cover", data=PICTURE),
+    ]:
         tags.add(frame)
     tags.save(path, v2_version=3, v23_sep="; ")
     return path
@@ -280,7 +319,8 @@ def v23_mp3(path: Path, encoding: int, frames: list | None = None) -> Path:
 @pytest.mark.parametrize("encoding", [0, 1])
 @pytest.mark.parametrize("field", list(FIELD_FRAMES))
 def test_v23_file_stays_v23_by_default_other_frames_byte_identical(
-        tmp_path: Path, encoding: int, field: str) -> None:
+    tmp_path: Path, encoding: int, field: str
+) -> None:
     path = v23_mp3(tmp_path / "a.mp3", encoding)
     keys = FIELD_FRAMES[field]
     ids = {k.split(":")[0].encode() for k in keys}
@@ -300,7 +340,8 @@ def test_v23_file_stays_v23_by_default_other_frames_byte_identical(
 
 @pytest.mark.parametrize("kind", ["v23-latin1", "v23-utf16", "v24", "wav-v23", "wav-v24"])
 def test_write_then_restore_is_byte_identical_when_keeping_the_version(
-        tmp_path: Path, kind: str) -> None:
+    tmp_path: Path, kind: str
+) -> None:
     if kind.startswith("wav"):
         path = tagged_wave(tmp_path / "a.wav", int(kind[-1]))
     elif kind == "v24":
@@ -343,6 +384,7 @@ def test_converting_v23_to_v24_does_not_split_free_text(tmp_path: Path) -> None:
 @pytest.mark.parametrize("new_version", [None, 3, 4])
 def test_files_without_id3v2_get_the_configured_version(tmp_path: Path, new_version) -> None:
     from mutagen.mp3 import MP3
+
     options = WriteOptions() if new_version is None else WriteOptions(id3_new_version=new_version)
     bare = audio_factory.write_tone(tmp_path / "bare.mp3", 1.0, fmt="mp3")
     v1_only = audio_factory.write_tone(tmp_path / "v1.mp3", 1.0, fmt="mp3")

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from libfixtures import write_track
 
 from app import db
 from app.cli import main as tagger_main
 from app.importer import map_path, parse_path_map
 from app.library import Library
-from libfixtures import write_track
 from zsl_core.cli import main as core_main
 from zsl_core.default_model import load_default_tagger
 from zsl_core.index import TrackIndex
@@ -48,8 +48,24 @@ def parts(music: Path, tmp_path_factory) -> list[Path]:
     made = []
     for i in range(2):
         target = out / f"part-{i}.npz"
-        assert core_main(["embed", *files, "--shard", f"{i}/2", "--windows", str(WINDOWS),
-                          "--device", "cpu", "--out", str(target), "--quiet"]) == 0
+        assert (
+            core_main(
+                [
+                    "embed",
+                    *files,
+                    "--shard",
+                    f"{i}/2",
+                    "--windows",
+                    str(WINDOWS),
+                    "--device",
+                    "cpu",
+                    "--out",
+                    str(target),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         made.append(target)
     return made
 
@@ -67,7 +83,12 @@ def test_parts_carry_scores_sizes_and_the_model_key(parts, music):
     first = Path(part.paths[0])
     assert part.sizes[0] == first.stat().st_size and part.mtimes_ns[0] == first.stat().st_mtime_ns
     merged = TrackIndex.merge([TrackIndex.load(p) for p in parts])
-    assert sorted(Path(p).name for p in merged.paths) == ["beat.mp3", "more.wav", "pad.flac", "sweep.ogg"]
+    assert sorted(Path(p).name for p in merged.paths) == [
+        "beat.mp3",
+        "more.wav",
+        "pad.flac",
+        "sweep.ogg",
+    ]
     assert merged.seen_scores.shape == (4, 71)
 
 
@@ -77,7 +98,12 @@ def test_import_equals_a_scan_and_a_later_scan_decodes_nothing(parts, music, tmp
         expected = _results(scanned)
     with Library(tmp_path / "imported.sqlite3", device="cpu") as library:
         summary = library.import_indexes(parts)
-        assert (summary.imported, summary.unchanged, summary.skipped, summary.bad_parts) == (4, 0, 0, [])
+        assert (summary.imported, summary.unchanged, summary.skipped, summary.bad_parts) == (
+            4,
+            0,
+            0,
+            [],
+        )
         got = _results(library)
         assert set(got) == set(expected)
         for name, (embedding, scores) in got.items():
@@ -122,7 +148,12 @@ def test_parts_of_another_model_old_format_or_damaged_are_refused_alone(parts, t
     other.info["model_key"] = "default+bf16"
     other.save(tmp_path / "bf16.npz")
     (tmp_path / "junk.npz").write_bytes(b"PK not really")
-    bad = [tmp_path / "old.npz", tmp_path / "bf16.npz", tmp_path / "junk.npz", tmp_path / "gone.npz"]
+    bad = [
+        tmp_path / "old.npz",
+        tmp_path / "bf16.npz",
+        tmp_path / "junk.npz",
+        tmp_path / "gone.npz",
+    ]
     with Library(tmp_path / "lib.sqlite3", device="cpu") as library:
         summary = library.import_indexes([*bad, parts[1]])
         reasons = dict(summary.bad_parts)
@@ -166,12 +197,16 @@ def test_command_line_import(parts, music, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "4 imported, 0 unchanged" in out
-    assert tagger_main(["--db", db_path, "--device", "cpu", "search", "electronic", "--top", "2"]) == 0
+    assert (
+        tagger_main(["--db", db_path, "--device", "cpu", "search", "electronic", "--top", "2"]) == 0
+    )
     ranked = capsys.readouterr().out.splitlines()
     assert len(ranked) == 2, ranked and all(str(music) in line for line in ranked)
     code = tagger_main(["--db", db_path, "--device", "cpu", "import", str(tmp_path / "nope.npz")])
     assert code == 2 and "no such index file" in capsys.readouterr().err
-    code = tagger_main(["--db", db_path, "--device", "cpu", "--precision", "bf16", "import", str(parts[0])])
+    code = tagger_main(
+        ["--db", db_path, "--device", "cpu", "--precision", "bf16", "import", str(parts[0])]
+    )
     assert code == 2 and "this library uses 'default-2+bf16'" in capsys.readouterr().err
 
 
@@ -179,8 +214,9 @@ def test_non_utf8_paths_round_trip_through_a_part(tmp_path):
     if os.name == "nt":
         pytest.skip("POSIX byte file names")
     raw = os.fsdecode(b"/music/caf\xe9.mp3")
-    index = TrackIndex(["x"], [raw], np.ones((1, 3)), "m", seen_scores=np.ones((1, 2)), sizes=[1],
-                       mtimes_ns=[2])
+    index = TrackIndex(
+        ["x"], [raw], np.ones((1, 3)), "m", seen_scores=np.ones((1, 2)), sizes=[1], mtimes_ns=[2]
+    )
     index.save(tmp_path / "p.npz")
     back = TrackIndex.load(tmp_path / "p.npz")
     assert back.paths == [raw] and db.path_key(back.paths[0]) == b"/music/caf\xe9.mp3"

@@ -10,9 +10,9 @@ import os
 import zipfile
 from pathlib import Path
 
+import audio_factory
 import numpy as np
 
-import audio_factory
 from app import db
 from app.importer import import_indexes
 from zsl_core.index import TrackIndex
@@ -34,11 +34,16 @@ class StandIn:
 def part_for(paths: list[Path], out: Path) -> Path:
     stats = [os.stat(p) for p in paths]
     rng = np.random.default_rng(0)
-    TrackIndex([p.name for p in paths], [str(p) for p in paths],
-               rng.standard_normal((len(paths), 4)), "default",
-               seen_scores=rng.random((len(paths), len(LABELS))),
-               sizes=[s.st_size for s in stats], mtimes_ns=[s.st_mtime_ns for s in stats],
-               info={"model_key": MODEL, "seen_labels": LABELS, "n_windows": 2}).save(out)
+    TrackIndex(
+        [p.name for p in paths],
+        [str(p) for p in paths],
+        rng.standard_normal((len(paths), 4)),
+        "default",
+        seen_scores=rng.random((len(paths), len(LABELS))),
+        sizes=[s.st_size for s in stats],
+        mtimes_ns=[s.st_mtime_ns for s in stats],
+        info={"model_key": MODEL, "seen_labels": LABELS, "n_windows": 2},
+    ).save(out)
     return out
 
 
@@ -68,8 +73,7 @@ def test_empty_damaged_and_crafted_parts_are_reported_and_the_others_imported(tm
     zero = tmp_path / "part-zero.npz"
     zero.write_bytes(b"")
     conn = db.connect(tmp_path / "lib.sqlite3")
-    summary = import_indexes(conn, StandIn(), MODEL,
-                             [good_a, empty, big, truncated, zero, good_b])
+    summary = import_indexes(conn, StandIn(), MODEL, [good_a, empty, big, truncated, zero, good_b])
     assert summary.imported == 2, summary
     assert summary.parts == 3 and summary.empty_parts == [str(empty)]
     refused = dict(summary.bad_parts)

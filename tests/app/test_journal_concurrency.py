@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-
-from app import journal
 from test_id3 import tagged_mp3, tagged_wave
 from test_journal import IndexOnly
 from test_mp4 import tagged_m4a
 from test_vorbis import tagged_vorbis
+
+from app import journal
 
 DELAY_S = 0.03
 
@@ -46,8 +46,18 @@ def _undo_in_child(db_path: str, batch_id: int, barrier, results, slow: bool) ->
         except journal.JournalError as exc:  # started after the other had finished: a clean line
             results.put(("journal-error", str(exc)))
         else:
-            results.put(("ok", done.restored, done.exact, done.elsewhere, done.refused, done.inexact,
-                         done.marked_undone, sorted(lib.refreshed)))
+            results.put(
+                (
+                    "ok",
+                    done.restored,
+                    done.exact,
+                    done.elsewhere,
+                    done.refused,
+                    done.inexact,
+                    done.marked_undone,
+                    sorted(lib.refreshed),
+                )
+            )
         lib.conn.close()
     except BaseException as exc:  # anything else is a failure the test reports
         results.put(("error", f"{type(exc).__name__}: {exc}"))
@@ -55,10 +65,16 @@ def _undo_in_child(db_path: str, batch_id: int, barrier, results, slow: bool) ->
 
 def _files(folder: Path) -> list[Path]:
     folder.mkdir()
-    return [tagged_mp3(folder / "a.mp3"), tagged_mp3(folder / "b.mp3", version=3),
-            tagged_vorbis(folder / "c.flac", "flac"), tagged_vorbis(folder / "d.ogg", "ogg"),
-            tagged_m4a(folder / "e.m4a"), tagged_wave(folder / "f.wav"),
-            tagged_mp3(folder / "g.mp3", ape=False), tagged_vorbis(folder / "h.opus", "opus")]
+    return [
+        tagged_mp3(folder / "a.mp3"),
+        tagged_mp3(folder / "b.mp3", version=3),
+        tagged_vorbis(folder / "c.flac", "flac"),
+        tagged_vorbis(folder / "d.ogg", "ogg"),
+        tagged_m4a(folder / "e.m4a"),
+        tagged_wave(folder / "f.wav"),
+        tagged_mp3(folder / "g.mp3", ape=False),
+        tagged_vorbis(folder / "h.opus", "opus"),
+    ]
 
 
 @pytest.mark.parametrize("slow", [True, False], ids=["slow-restores", "plain"])
@@ -78,9 +94,13 @@ def test_two_concurrent_undos_restore_every_file_exactly_once(tmp_path: Path, sl
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
     results = context.Queue()
-    procs = [context.Process(target=_undo_in_child,
-                             args=(str(tmp_path / "index.sqlite3"), batch_id, barrier, results, slow))
-             for _ in range(2)]
+    procs = [
+        context.Process(
+            target=_undo_in_child,
+            args=(str(tmp_path / "index.sqlite3"), batch_id, barrier, results, slow),
+        )
+        for _ in range(2)
+    ]
     for proc in procs:
         proc.start()
     outcomes = [results.get(timeout=180) for _ in procs]
@@ -106,8 +126,9 @@ def test_two_concurrent_undos_restore_every_file_exactly_once(tmp_path: Path, sl
         assert p.read_bytes() == original[p], p
 
     # The journal: every row undone once, the batch marked undone, nothing pending or left.
-    statuses = lib.conn.execute("SELECT status, message FROM changes WHERE batch_id = ?",
-                                (batch_id,)).fetchall()
+    statuses = lib.conn.execute(
+        "SELECT status, message FROM changes WHERE batch_id = ?", (batch_id,)
+    ).fetchall()
     assert [s for s, _ in statuses] == ["undone"] * rows
     assert all("undo_refused" not in (m or "") for _, m in statuses)
     assert lib.conn.execute("SELECT undone_at FROM batches WHERE id = ?", (batch_id,)).fetchone()[0]
@@ -118,7 +139,8 @@ def test_two_concurrent_undos_restore_every_file_exactly_once(tmp_path: Path, sl
 
 
 def test_an_undo_killed_after_restoring_a_file_leaves_a_row_the_next_undo_completes(
-        tmp_path: Path, monkeypatch) -> None:
+    tmp_path: Path, monkeypatch
+) -> None:
     """The row's claim and the file's restore are one transaction: an undo that dies between
     putting the file back and marking the row leaves the row 'written', and the next undo
     finds the old values in place and marks it (no second change to the file)."""
@@ -143,14 +165,19 @@ def test_an_undo_killed_after_restoring_a_file_leaves_a_row_the_next_undo_comple
         journal.undo(lib, batch_id)
     monkeypatch.setattr(journal, "restore_exact", real)
     assert not lib.conn.in_transaction
-    statuses = [r[0] for r in lib.conn.execute(
-        "SELECT status FROM changes WHERE batch_id = ? ORDER BY id DESC", (batch_id,))]
+    statuses = [
+        r[0]
+        for r in lib.conn.execute(
+            "SELECT status FROM changes WHERE batch_id = ? ORDER BY id DESC", (batch_id,)
+        )
+    ]
     assert statuses == ["undone", "written", "written"]  # the second's mark rolled back
     done = journal.undo(lib, batch_id)
     assert (done.restored, done.refused) == (2, [])
     assert done.exact == 1 and done.inexact == []  # the interrupted one: found back, not rewritten
     for p in files:
         assert p.read_bytes() == original[p], p
-    assert {r[0] for r in lib.conn.execute("SELECT status FROM changes WHERE batch_id = ?",
-                                           (batch_id,))} == {"undone"}
+    assert {
+        r[0] for r in lib.conn.execute("SELECT status FROM changes WHERE batch_id = ?", (batch_id,))
+    } == {"undone"}
     lib.conn.close()

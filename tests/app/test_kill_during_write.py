@@ -20,12 +20,12 @@ from pathlib import Path
 
 import av
 import soundfile as sf
-
-from app.tagformats import open_tags
-from app.tagwriter import cleanup_temp_files, is_temp_file, read_field
 from test_id3 import tagged_mp3, tagged_wave
 from test_mp4 import tagged_m4a
 from test_vorbis import tagged_vorbis
+
+from app.tagformats import open_tags
+from app.tagwriter import cleanup_temp_files, is_temp_file, read_field
 
 SET_A = ["Set A", "Sad Piano"]
 SET_B = ["Set B " + "x" * 3000]  # long: the tag grows past padding, so the audio moves
@@ -74,12 +74,18 @@ def test_killed_writer_leaves_old_or_new_files(tmp_path: Path) -> None:
     original = {p: snapshot(p) for p in paths}
     rng = random.Random(1234)
     repo = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
-        str(repo), os.environ.get("PYTHONPATH", "")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH", "")])),
+    }
     seen_values = set()
     for _ in range(ROUNDS):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, *map(str, paths)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, *map(str, paths)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
         assert child.stdout.readline().strip() == b"ready"
         time.sleep(rng.uniform(0.02, 0.6))
         child.send_signal(signal.SIGKILL)

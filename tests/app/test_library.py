@@ -10,9 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from libfixtures import png_bytes, tag_file, write_track
 
 from app.library import Library, LibraryError, model_key
-from libfixtures import png_bytes, tag_file, write_track
 from zsl_core.default_model import load_default_tagger
 
 WINDOWS = 2
@@ -61,7 +61,13 @@ def test_tracks_rows_carry_metadata(scanned: Library, music: Path) -> None:
     rows = {t.path.name: t for t in scanned.tracks()}
     assert set(rows) == {"beat.mp3", "sweep.ogg", "pad.flac"}
     beat = rows["beat.mp3"]
-    assert (beat.title, beat.artist, beat.genre, beat.status, beat.error) == ("Beat", "DJ", "Techno", "ok", None)
+    assert (beat.title, beat.artist, beat.genre, beat.status, beat.error) == (
+        "Beat",
+        "DJ",
+        "Techno",
+        "ok",
+        None,
+    )
     assert beat.path == music / "beat.mp3" and beat.display_path == str(music / "beat.mp3")
     assert beat.duration == pytest.approx(8.0, abs=0.2)
     assert rows["pad.flac"].has_cover and not beat.has_cover
@@ -91,7 +97,9 @@ def test_search_seen_and_unseen_words(scanned: Library) -> None:
     assert nothing.hits == [] and nothing.missing_words == ["qqzzxv"]
 
 
-def test_prediction_from_stored_results_without_audio(scanned: Library, music: Path, tmp_path: Path) -> None:
+def test_prediction_from_stored_results_without_audio(
+    scanned: Library, music: Path, tmp_path: Path
+) -> None:
     track_id = _id(scanned, "beat.mp3")
     away = tmp_path / "beat.mp3"
     shutil.move(music / "beat.mp3", away)  # no audio to read: the prediction is from the index
@@ -102,7 +110,9 @@ def test_prediction_from_stored_results_without_audio(scanned: Library, music: P
     assert prediction is not None and prediction.path == str(music / "beat.mp3")
     assert len(prediction.seen) == 5 and len(prediction.unseen) == 5
     assert all(t.seen for t in prediction.seen) and not any(t.seen for t in prediction.unseen)
-    fresh = scanned.tagger.predict(music / "beat.mp3", top_k=5, vocabulary=scanned.vocabulary, n_windows=WINDOWS)
+    fresh = scanned.tagger.predict(
+        music / "beat.mp3", top_k=5, vocabulary=scanned.vocabulary, n_windows=WINDOWS
+    )
     assert [t.tag for t in prediction.seen] == [t.tag for t in fresh.seen]
     assert [t.tag for t in prediction.unseen][:3] == [t.tag for t in fresh.unseen][:3]
     own = scanned.prediction(track_id, top_k=3, vocabulary=["clarinet", "techno-ish", "zzqqxx"])
@@ -123,7 +133,9 @@ def test_rescan_updates_search_and_other_connections_are_seen(music: Path, tmp_p
     summary = second.scan(None, n_windows=WINDOWS, workers=0)  # no folders: the remembered ones
     assert (summary.scanned, summary.unchanged) == (1, 3)
     second.close()
-    assert len(first.search("music", top_k=10, floor=0).hits) == 4  # cache rebuilt from data_version
+    assert (
+        len(first.search("music", top_k=10, floor=0).hits) == 4
+    )  # cache rebuilt from data_version
     (root / "more.wav").unlink()
     assert first.scan([root], n_windows=WINDOWS, workers=0).gone == 1
     assert len(first.search("music", top_k=10, floor=0).hits) == 3
@@ -131,7 +143,9 @@ def test_rescan_updates_search_and_other_connections_are_seen(music: Path, tmp_p
     first.close()
 
 
-def test_refresh_rereads_tags_so_the_next_scan_sees_no_change(music: Path, tmp_path: Path, monkeypatch) -> None:
+def test_refresh_rereads_tags_so_the_next_scan_sees_no_change(
+    music: Path, tmp_path: Path, monkeypatch
+) -> None:
     from app import scanner
 
     root = tmp_path / "lib"
@@ -173,7 +187,9 @@ def test_tag_prior_is_the_librarys_average_track(scanned: Library, monkeypatch) 
     prior = scanned.tag_prior()
     _, seen, _ = scanned._search_matrix()
     tagger = scanned.tagger
-    assert prior["electronic"] == pytest.approx(float(seen[:, tagger.seen_labels.index("electronic")].mean()))
+    assert prior["electronic"] == pytest.approx(
+        float(seen[:, tagger.seen_labels.index("electronic")].mean())
+    )
     assert 0.0 <= prior["orchestral"] <= 1.0  # new words too
     track_id = scanned.tracks()[0].id
     picked = scanned.proposals(track_id, top_k=3, min_confidence=0)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 import audio_factory
-from app.metadata import SEPARATOR, cover_art, file_digest, read_metadata, read_with_tags
+import pytest
 from libfixtures import corrupt_files, png_bytes, write_track
+
+from app.metadata import SEPARATOR, cover_art, file_digest, read_metadata, read_with_tags
 
 TAGGED_FORMATS = ["mp3", "wav", "aiff", "flac", "ogg", "opus", "m4a"]
 
@@ -17,9 +17,17 @@ TAGGED_FORMATS = ["mp3", "wav", "aiff", "flac", "ogg", "opus", "m4a"]
 @pytest.mark.parametrize("fmt", TAGGED_FORMATS)
 def test_reads_tags_and_cover_in_every_tagged_format(tmp_path: Path, fmt: str) -> None:
     cover = png_bytes()
-    path = write_track(tmp_path / f"song{audio_factory.suffix_for(fmt)}", seconds=3.0, fmt=fmt,
-                       title="Blue Hour", artist="Ana Ñ", album="Nights", genre=["Jazz", "Drum/Bass"],
-                       mood=["calm", "sad"], cover=cover)
+    path = write_track(
+        tmp_path / f"song{audio_factory.suffix_for(fmt)}",
+        seconds=3.0,
+        fmt=fmt,
+        title="Blue Hour",
+        artist="Ana Ñ",
+        album="Nights",
+        genre=["Jazz", "Drum/Bass"],
+        mood=["calm", "sad"],
+        cover=cover,
+    )
     meta = read_metadata(path)
     assert meta.error is None
     assert (meta.title, meta.artist, meta.album) == ("Blue Hour", "Ana Ñ", "Nights")
@@ -33,7 +41,9 @@ def test_reads_tags_and_cover_in_every_tagged_format(tmp_path: Path, fmt: str) -
 
 @pytest.mark.parametrize("fmt", ["wav", "flac", "mp3", "m4a", "aac", "wma"])
 def test_untagged_files_have_duration_and_no_fields(tmp_path: Path, fmt: str) -> None:
-    path = audio_factory.write_tone(tmp_path / f"plain{audio_factory.suffix_for(fmt)}", 2.0, fmt=fmt)
+    path = audio_factory.write_tone(
+        tmp_path / f"plain{audio_factory.suffix_for(fmt)}", 2.0, fmt=fmt
+    )
     meta = read_metadata(path)
     assert meta.error is None
     assert meta.title is None and meta.genre is None and meta.mood is None
@@ -116,15 +126,25 @@ def _date_tag(path: Path, value: str, key: str | None = None) -> None:
 
 @pytest.mark.parametrize("fmt", TAGGED_FORMATS)
 def test_year_is_read_from_the_date_tag_in_every_tagged_format(tmp_path: Path, fmt: str) -> None:
-    path = write_track(tmp_path / f"song{audio_factory.suffix_for(fmt)}", seconds=2.0, fmt=fmt, title="t")
+    path = write_track(
+        tmp_path / f"song{audio_factory.suffix_for(fmt)}", seconds=2.0, fmt=fmt, title="t"
+    )
     assert read_metadata(path).year is None
     _date_tag(path, "1999-05-01T12:00:00Z" if fmt == "m4a" else "1999-05-01")
     assert read_metadata(path).year == 1999
 
 
-@pytest.mark.parametrize(("value", "year"), [("2003", 2003), ("circa 1987, remastered 2011", 1987),
-                                              ("May 12 1971", 1971), ("0000", None), ("12/05/99", None),
-                                              ("unknown", None)])
+@pytest.mark.parametrize(
+    ("value", "year"),
+    [
+        ("2003", 2003),
+        ("circa 1987, remastered 2011", 1987),
+        ("May 12 1971", 1971),
+        ("0000", None),
+        ("12/05/99", None),
+        ("unknown", None),
+    ],
+)
 def test_year_is_the_first_four_digit_year(tmp_path: Path, value: str, year: int | None) -> None:
     path = write_track(tmp_path / "song.flac", seconds=2.0, title="t")
     _date_tag(path, value)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import audio_factory
 import av
 import numpy as np
 import pytest
 from mutagen.mp4 import MP4, AtomDataType, MP4Cover, MP4FreeForm
 
-import audio_factory
 from app.tagformats import open_tags
 from app.tagwriter import apply_change, plan_write, read_field, restore
 
@@ -27,21 +27,36 @@ def tagged_m4a(path: Path, fmt: str = "m4a") -> Path:
     audio = MP4(path)
     if audio.tags is None:
         audio.add_tags()
-    audio.tags.update({
-        "\xa9nam": ["Tone"], "\xa9ART": ["Ann", "Bob"], "\xa9alb": ["Album"],
-        "\xa9day": ["2001"], "trkn": [(3, 12)], "\xa9cmt": ["old comment"],
-        "covr": [MP4Cover(COVER, imageformat=MP4Cover.FORMAT_JPEG)],
-        "----:com.apple.iTunes:Other": [MP4FreeForm(b"kept", dataformat=AtomDataType.UTF8)],
-        MOOD: [MP4FreeForm(b"mellow", dataformat=AtomDataType.UTF8)], "\xa9gen": ["Jazz"],
-    })
+    audio.tags.update(
+        {
+            "\xa9nam": ["Tone"],
+            "\xa9ART": ["Ann", "Bob"],
+            "\xa9alb": ["Album"],
+            "\xa9day": ["2001"],
+            "trkn": [(3, 12)],
+            "\xa9cmt": ["old comment"],
+            "covr": [MP4Cover(COVER, imageformat=MP4Cover.FORMAT_JPEG)],
+            "----:com.apple.iTunes:Other": [MP4FreeForm(b"kept", dataformat=AtomDataType.UTF8)],
+            MOOD: [MP4FreeForm(b"mellow", dataformat=AtomDataType.UTF8)],
+            "\xa9gen": ["Jazz"],
+        }
+    )
     audio.save()
     return path
 
 
 def atoms_except(path: Path, keys: set[str]) -> dict[str, str]:
     tags = MP4(path).tags
-    return {k: repr([(bytes(v) if isinstance(v, bytes) else v, getattr(v, "imageformat", None))
-                     for v in values]) for k, values in tags.items() if k not in keys}
+    return {
+        k: repr(
+            [
+                (bytes(v) if isinstance(v, bytes) else v, getattr(v, "imageformat", None))
+                for v in values
+            ]
+        )
+        for k, values in tags.items()
+        if k not in keys
+    }
 
 
 def packets(path: Path) -> list[tuple[bytes, int | None]]:
@@ -54,8 +69,13 @@ def decoded(path: Path) -> np.ndarray:
         return np.concatenate([f.to_ndarray().ravel() for f in container.decode(audio=0)])
 
 
-FIELD_ATOMS = {"genre": {"\xa9gen"}, "mood": {MOOD}, "grouping": {"\xa9grp"},
-               "comment": {"\xa9cmt"}, "custom:Energy": {"----:com.apple.iTunes:Energy"}}
+FIELD_ATOMS = {
+    "genre": {"\xa9gen"},
+    "mood": {MOOD},
+    "grouping": {"\xa9grp"},
+    "comment": {"\xa9cmt"},
+    "custom:Energy": {"----:com.apple.iTunes:Energy"},
+}
 
 
 @pytest.mark.parametrize("fmt", ["m4a", "alac"])
@@ -102,5 +122,5 @@ def test_fingerprint_sees_a_changed_packet(tmp_path: Path) -> None:
     first_packet = packets(path)[5][0]
     data = path.read_bytes()
     at = data.index(first_packet)
-    path.write_bytes(data[:at] + bytes([data[at] ^ 1]) + data[at + 1:])
+    path.write_bytes(data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :])
     assert open_tags(path).audio_digest() != before

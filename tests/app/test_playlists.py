@@ -24,8 +24,15 @@ def files(tmp_path: Path) -> list[PlaylistEntry]:
     for i, name in enumerate(names):
         path = music / name
         path.write_bytes(b"audio %d" % i)
-        entries.append(PlaylistEntry(path, title=f"Title {i} – “quoted” <&>", artist="Ärtist & Co",
-                                     album="Album #1", duration=61.6 + i))
+        entries.append(
+            PlaylistEntry(
+                path,
+                title=f"Title {i} – “quoted” <&>",
+                artist="Ärtist & Co",
+                album="Album #1",
+                duration=61.6 + i,
+            )
+        )
     entries[0].artist = None  # no artist: EXTINF is the title alone
     return entries
 
@@ -91,10 +98,14 @@ def test_xspf_is_valid_xml_with_percent_encoded_file_uris(tmp_path: Path, files)
         assert track.findtext("x:title", namespaces=ns) == entry.title
         assert track.findtext("x:album", namespaces=ns) == "Album #1"
         assert int(track.findtext("x:duration", namespaces=ns)) == round(entry.duration * 1000)
-    assert tracks[0].find("x:creator", ns) is None and tracks[1].findtext("x:creator", namespaces=ns) == "Ärtist & Co"
+    assert (
+        tracks[0].find("x:creator", ns) is None
+        and tracks[1].findtext("x:creator", namespaces=ns) == "Ärtist & Co"
+    )
     back = playlists.read_xspf(out)
-    assert [(e.path, e.title, e.artist, e.album) for e in back] == \
-        [(f.path, f.title, f.artist, f.album) for f in files]
+    assert [(e.path, e.title, e.artist, e.album) for e in back] == [
+        (f.path, f.title, f.artist, f.album) for f in files
+    ]
 
 
 def test_xspf_relative_locations(tmp_path: Path, files) -> None:
@@ -126,6 +137,7 @@ def test_writes_are_atomic_and_leave_no_temp_files(tmp_path: Path, files) -> Non
 
 # --- instant playlists on a stand-in library ----------------------------------------------------
 
+
 class FakeLibrary:
     """search() returns every track best first; track() the rows (what instant_playlist reads)."""
 
@@ -133,7 +145,9 @@ class FakeLibrary:
         self.rows = {r.id: r for r in rows}
 
     def search(self, phrase, top_k=20, floor=None):
-        hits = [SimpleNamespace(track_id=r.id, score=1.0 - r.id / 100) for r in self.rows.values()][:top_k]
+        hits = [SimpleNamespace(track_id=r.id, score=1.0 - r.id / 100) for r in self.rows.values()][
+            :top_k
+        ]
         return SimpleNamespace(hits=hits, missing_words=[])
 
     def track(self, track_id):
@@ -145,8 +159,16 @@ def _rows(tmp_path: Path):
     for i in range(12):
         album = "Big Album" if i < 8 else None  # 8 tracks of one album first, then 4 loose files
         folder = tmp_path / ("big" if album else f"folder{i % 2}")
-        rows.append(SimpleNamespace(id=i, path=folder / f"{i}.mp3", title=f"T{i}", artist="A", album=album,
-                                    duration=100.0))
+        rows.append(
+            SimpleNamespace(
+                id=i,
+                path=folder / f"{i}.mp3",
+                title=f"T{i}",
+                artist="A",
+                album=album,
+                duration=100.0,
+            )
+        )
     return rows
 
 
@@ -154,6 +176,13 @@ def test_instant_playlist_limits_tracks_per_album_and_folder(tmp_path: Path) -> 
     library = FakeLibrary(_rows(tmp_path))
     entries, _ = playlists.instant_playlist(library, "calm piano", count=30, per_album=2)
     names = [e.path.name for e in entries]
-    assert names == ["0.mp3", "1.mp3", "8.mp3", "9.mp3", "10.mp3", "11.mp3"]  # 2 of the album, 2 per folder
+    assert names == [
+        "0.mp3",
+        "1.mp3",
+        "8.mp3",
+        "9.mp3",
+        "10.mp3",
+        "11.mp3",
+    ]  # 2 of the album, 2 per folder
     entries, _ = playlists.instant_playlist(library, "calm piano", count=5, per_album=None)
     assert [e.path.name for e in entries] == ["0.mp3", "1.mp3", "2.mp3", "3.mp3", "4.mp3"]

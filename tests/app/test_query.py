@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from libfixtures import write_track
 
 from app.library import Library
 from app.query import TEXT_COLUMNS, Filter, QueryError, split_query
-from libfixtures import write_track
 
 WINDOWS = 2
 
@@ -17,9 +17,16 @@ WINDOWS = 2
 def test_split_query_separates_filters_phrases_and_exclusions():
     q = split_query('artist:Muldjord "Sigur Rós" -live genre:"hard rock" fast calm')
     assert q.free == "fast calm"
-    assert q.filters == [Filter(("artist",), "Muldjord"), Filter(TEXT_COLUMNS, "Sigur Rós"),
-                         Filter(TEXT_COLUMNS, "live", negated=True), Filter(("genre",), "hard rock")]
-    assert split_query("ambient").filters == [] and split_query('unbalanced "quote').free == "unbalanced quote"
+    assert q.filters == [
+        Filter(("artist",), "Muldjord"),
+        Filter(TEXT_COLUMNS, "Sigur Rós"),
+        Filter(TEXT_COLUMNS, "live", negated=True),
+        Filter(("genre",), "hard rock"),
+    ]
+    assert (
+        split_query("ambient").filters == []
+        and split_query('unbalanced "quote').free == "unbalanced quote"
+    )
     with pytest.raises(QueryError, match="bpm"):
         split_query("bpm:120")  # a field the index does not hold
 
@@ -27,9 +34,26 @@ def test_split_query_separates_filters_phrases_and_exclusions():
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory) -> Library:
     music = tmp_path_factory.mktemp("music")
-    write_track(music / "a.flac", 6.0, kind="noise", seed=1, title="Night Drive", artist="Muldjord", genre=["Techno"])
-    write_track(music / "b.ogg", 6.0, kind="tone", title="Live at Home", artist="Muldjord", genre=["Ambient"])
-    write_track(music / "c.mp3", 6.0, kind="chirp", title="Storm", artist="Someone Else", genre=["Noise"])
+    write_track(
+        music / "a.flac",
+        6.0,
+        kind="noise",
+        seed=1,
+        title="Night Drive",
+        artist="Muldjord",
+        genre=["Techno"],
+    )
+    write_track(
+        music / "b.ogg",
+        6.0,
+        kind="tone",
+        title="Live at Home",
+        artist="Muldjord",
+        genre=["Ambient"],
+    )
+    write_track(
+        music / "c.mp3", 6.0, kind="chirp", title="Storm", artist="Someone Else", genre=["Noise"]
+    )
     set_date(music / "a.flac", "1994-03-01")
     set_date(music / "b.ogg", "1999")  # c.mp3 has no date
     library = Library(tmp_path_factory.mktemp("db") / "lib.sqlite3", device="cpu")
@@ -68,7 +92,9 @@ def test_an_artists_name_is_found_as_text(lib):
 
 def test_filters_restrict_what_sound_words_rank(lib):
     ranked = lib.search("artist:muldjord electronic", floor=0)
-    assert set(names(ranked)) == {"a.flac", "b.ogg"} and ranked.hits[0].matched[0][0] == "electronic"
+    assert (
+        set(names(ranked)) == {"a.flac", "b.ogg"} and ranked.hits[0].matched[0][0] == "electronic"
+    )
     assert names(lib.search("genre:ambient electronic", floor=0)) == ["b.ogg"]
 
 
@@ -82,18 +108,23 @@ def test_a_word_in_no_text_and_unknown_to_the_model_is_named(lib):
 def test_an_artist_named_with_common_words_is_text(lib, tmp_path):
     # "Someone Else": two words the model knows, together the name of an artist
     assert names(lib.search("someone else")) == ["c.mp3"]
-    assert names(lib.search("night drive")) == []  # a title is not taken as a name without quotes...
+    assert (
+        names(lib.search("night drive")) == []
+    )  # a title is not taken as a name without quotes...
     assert names(lib.search('"night drive"')) == ["a.flac"]  # ...with them it is
 
 
 def test_split_query_reads_years_and_ranges_as_numbers():
     q = split_query("year:1990-1999 calm -year:1995")
     assert q.free == "calm"
-    assert q.filters == [Filter(("year",), "1990-1999", low=1990, high=1999),
-                         Filter(("year",), "1995", negated=True, low=1995, high=1995)]
+    assert q.filters == [
+        Filter(("year",), "1990-1999", low=1990, high=1999),
+        Filter(("year",), "1995", negated=True, low=1995, high=1995),
+    ]
     assert split_query("year:1999").filters[0].numeric
-    assert [(f.low, f.high) for f in split_query("year:2001-1995 year:1990.. year:-1980").filters] == \
-        [(1995, 2001), (1990, None), (None, 1980)]
+    assert [
+        (f.low, f.high) for f in split_query("year:2001-1995 year:1990.. year:-1980").filters
+    ] == [(1995, 2001), (1990, None), (None, 1980)]
     for bad in ("year:nineties", "year:1990-1999-2000", "year:19901"):
         with pytest.raises(QueryError, match="year:1990-1999"):
             split_query(bad)
@@ -114,15 +145,31 @@ def test_year_filters_compare_numbers_and_combine_with_sound_words(lib):
     # a track without a year is in no range: kept by an exclusion
     assert sorted(names(lib.search("-year:1999"))) == ["a.flac", "c.mp3"]
     ranked = lib.search("year:1990-1999 electronic", floor=0)
-    assert sorted(names(ranked)) == ["a.flac", "b.ogg"] and ranked.hits[0].matched[0][0] == "electronic"
+    assert (
+        sorted(names(ranked)) == ["a.flac", "b.ogg"]
+        and ranked.hits[0].matched[0][0] == "electronic"
+    )
     assert names(lib.search("year:1990-1999 artist:muldjord -live")) == ["a.flac"]
 
 
 def test_cli_search_with_a_year_range(lib, capsys):
     from app.cli import main
 
-    assert main(["--db", str(lib.conn.where), "--device", "cpu", "search", "year:1990-1999 calm",
-                 "--top", "5"]) == 0
+    assert (
+        main(
+            [
+                "--db",
+                str(lib.conn.where),
+                "--device",
+                "cpu",
+                "search",
+                "year:1990-1999 calm",
+                "--top",
+                "5",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     shown = {Path(line.split()[-1]).name for line in out.splitlines() if line.strip()[:1].isdigit()}
     # the generated clips may not sound calm enough to pass the floor; whatever is shown is from the 1990s
@@ -147,6 +194,8 @@ def test_a_library_from_before_years_gets_them_on_the_next_scan_without_decoding
         assert library.tracks()[0].year is None
         summary = library.scan(n_windows=WINDOWS, workers=0)
         assert (summary.scanned, summary.updated, summary.unchanged) == (0, 1, 0)
-        assert library.tracks()[0].year == 1977 and names(library.search("year:1977")) == ["old.flac"]
+        assert library.tracks()[0].year == 1977 and names(library.search("year:1977")) == [
+            "old.flac"
+        ]
         again = library.scan(n_windows=WINDOWS, workers=0)
         assert (again.scanned, again.updated, again.unchanged) == (0, 0, 1)

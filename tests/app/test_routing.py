@@ -7,33 +7,53 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from app import journal
-from app.routing import DEFAULT_ROUTES, parse_routes, route_tags, routes_to_text
-from app.tagwriter import read_field
 from test_id3 import tagged_mp3
 from test_journal import IndexOnly
 from test_mp4 import tagged_m4a
 from test_vorbis import tagged_vorbis
+
+from app import journal
+from app.routing import DEFAULT_ROUTES, parse_routes, route_tags, routes_to_text
+from app.tagwriter import read_field
 from zsl_core.tagger import Prediction
 from zsl_core.tags import TagKind, TagScore
 
 G, M, I, E, C = TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT, TagKind.ERA, TagKind.CHARACTER
-TAGS = [TagScore("classic rock", 0.8, True, G), TagScore("cello", 0.7, True, I), TagScore("sad", 0.6, True, M),
-        TagScore("80s", 0.5, True, E), TagScore("fast", 0.4, True, C), TagScore("hip hop", 0.3, False, G),
-        TagScore("Classic-Rock", 0.2, False, G)]
+TAGS = [
+    TagScore("classic rock", 0.8, True, G),
+    TagScore("cello", 0.7, True, I),
+    TagScore("sad", 0.6, True, M),
+    TagScore("80s", 0.5, True, E),
+    TagScore("fast", 0.4, True, C),
+    TagScore("hip hop", 0.3, False, G),
+    TagScore("Classic-Rock", 0.2, False, G),
+]
 
 
 def test_defaults_send_genres_and_moods_only():
-    assert route_tags(TAGS, DEFAULT_ROUTES) == {"genre": ["Classic Rock", "Hip-Hop"], "mood": ["Sad"]}
-    assert route_tags(TAGS, DEFAULT_ROUTES, per_field=1) == {"genre": ["Classic Rock"], "mood": ["Sad"]}
+    assert route_tags(TAGS, DEFAULT_ROUTES) == {
+        "genre": ["Classic Rock", "Hip-Hop"],
+        "mood": ["Sad"],
+    }
+    assert route_tags(TAGS, DEFAULT_ROUTES, per_field=1) == {
+        "genre": ["Classic Rock"],
+        "mood": ["Sad"],
+    }
 
 
 def test_a_users_table_and_a_forced_field():
-    routes = parse_routes(["instrument=grouping", "era=custom:ERA", "mood=none", "CHARACTER=comment"])
-    assert route_tags(TAGS, routes) == {"genre": ["Classic Rock", "Hip-Hop"], "grouping": ["cello"],
-                                        "custom:ERA": ["1980s"], "comment": ["fast"]}
-    assert route_tags(TAGS, routes, field="comment", per_field=3) == {"comment": ["Classic Rock", "cello", "Sad"]}
+    routes = parse_routes(
+        ["instrument=grouping", "era=custom:ERA", "mood=none", "CHARACTER=comment"]
+    )
+    assert route_tags(TAGS, routes) == {
+        "genre": ["Classic Rock", "Hip-Hop"],
+        "grouping": ["cello"],
+        "custom:ERA": ["1980s"],
+        "comment": ["fast"],
+    }
+    assert route_tags(TAGS, routes, field="comment", per_field=3) == {
+        "comment": ["Classic Rock", "cello", "Sad"]
+    }
     assert parse_routes(routes_to_text(routes)) == routes
 
 
@@ -51,9 +71,16 @@ def lib(tmp_path: Path) -> IndexOnly:
     library.conn.close()
 
 
-@pytest.mark.parametrize("make", [lambda d: tagged_mp3(d / "a.mp3"), lambda d: tagged_vorbis(d / "b.flac", "flac"),
-                                  lambda d: tagged_vorbis(d / "c.ogg", "ogg"), lambda d: tagged_m4a(d / "d.m4a")],
-                         ids=["id3", "flac", "ogg", "mp4"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: tagged_mp3(d / "a.mp3"),
+        lambda d: tagged_vorbis(d / "b.flac", "flac"),
+        lambda d: tagged_vorbis(d / "c.ogg", "ogg"),
+        lambda d: tagged_m4a(d / "d.m4a"),
+    ],
+    ids=["id3", "flac", "ogg", "mp4"],
+)
 def test_routed_write_puts_each_kind_in_its_field_and_undo_restores(lib, tmp_path, make):
     path = make(tmp_path)
     before = {f: read_field(path, f) for f in ("genre", "mood", "grouping")}
@@ -66,6 +93,8 @@ def test_routed_write_puts_each_kind_in_its_field_and_undo_restores(lib, tmp_pat
     assert result.written == 2 and not result.failed
     assert read_field(path, "genre")[-2:] == ["Classic Rock", "Hip-Hop"]
     assert read_field(path, "mood")[-1] == "Sad"
-    assert read_field(path, "grouping") == before["grouping"]  # instruments are not written by default
+    assert (
+        read_field(path, "grouping") == before["grouping"]
+    )  # instruments are not written by default
     journal.undo(lib, result.batch_id)
     assert {f: read_field(path, f) for f in before} == before

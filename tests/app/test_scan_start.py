@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from libfixtures import write_track
 
 from app import scanner
 from app.library import Library
-from libfixtures import write_track
 from zsl_core import pipeline
 from zsl_core.default_model import load_default_tagger
 from zsl_core.errors import ModelError
@@ -33,7 +33,9 @@ def real_tagger():
     return load_default_tagger(device="cpu")
 
 
-def test_first_progress_comes_before_the_model_has_loaded(music, tmp_path, real_tagger, monkeypatch):
+def test_first_progress_comes_before_the_model_has_loaded(
+    music, tmp_path, real_tagger, monkeypatch
+):
     events: list[str] = []
     progressed = threading.Event()
     probed: list[bytes] = []

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from libfixtures import corrupt_files, png_bytes, tag_file, write_track
 
 from app import db, scanner
 from app.scanner import ScanProgress, scan, walk
-from libfixtures import corrupt_files, png_bytes, tag_file, write_track
 from zsl_core.default_model import load_default_tagger
 
 WINDOWS = 2
@@ -62,14 +62,22 @@ def _forbid_decode(monkeypatch) -> None:
 
 
 def _library(root: Path) -> None:
-    write_track(root / "tone.flac", 6.0, kind="tone", title="Tone", artist="A", genre=["Ambient"],
-                cover=png_bytes())
+    write_track(
+        root / "tone.flac",
+        6.0,
+        kind="tone",
+        title="Tone",
+        artist="A",
+        genre=["Ambient"],
+        cover=png_bytes(),
+    )
     write_track(root / "noise.mp3", 6.0, kind="noise", title="Noise", mood=["loud"])
     (root / "sub").mkdir()
     write_track(root / "sub" / "chirp.ogg", 6.0, kind="chirp")
 
 
 # --- walking --------------------------------------------------------------------------------
+
 
 def test_walk_follows_links_once_and_handles_odd_names(tmp_path: Path) -> None:
     root = tmp_path / "music"
@@ -113,6 +121,7 @@ def test_walk_reports_missing_and_unreadable_folders(tmp_path: Path) -> None:
 
 # --- scanning -------------------------------------------------------------------------------
 
+
 def test_mixed_folder_with_worker_pool(tmp_path: Path, conn, tagger) -> None:
     root = tmp_path / "music"
     root.mkdir()
@@ -128,7 +137,11 @@ def test_mixed_folder_with_worker_pool(tmp_path: Path, conn, tagger) -> None:
     assert "truncated" in failed["truncated.wav"]
     assert all(reason and "\n" not in reason for reason in failed.values())
     rows = _rows(conn)
-    assert {name for name, (_, status, _) in rows.items() if status == "ok"} == {"tone.flac", "noise.mp3", "chirp.ogg"}
+    assert {name for name, (_, status, _) in rows.items() if status == "ok"} == {
+        "tone.flac",
+        "noise.mp3",
+        "chirp.ogg",
+    }
     assert all(rows[name][1] == "failed" and rows[name][2] == failed[name] for name in failed)
     assert sorted(stored) == sorted(r[0] for r in rows.values())
     # progress: monotonic, ends complete
@@ -136,21 +149,32 @@ def test_mixed_folder_with_worker_pool(tmp_path: Path, conn, tagger) -> None:
     assert events[-1].done == events[-1].total == 7 and events[-1].eta == 0.0
     # metadata cached for the table view
     title, genre, mood, cover, duration = conn.execute(
-        "SELECT title, genre, mood, has_cover, duration FROM tracks WHERE display_path LIKE '%tone.flac'").fetchone()
-    assert (title, genre, mood, cover) == ("Tone", "Ambient", None, 1) and duration == pytest.approx(6.0, abs=0.1)
+        "SELECT title, genre, mood, has_cover, duration FROM tracks WHERE display_path LIKE '%tone.flac'"
+    ).fetchone()
+    assert (title, genre, mood, cover) == (
+        "Tone",
+        "Ambient",
+        None,
+        1,
+    ) and duration == pytest.approx(6.0, abs=0.1)
     # results: 71 float16 seen scores per ok track; the built-in model's embedding is derived
     model_id = conn.execute("SELECT id FROM models WHERE name = 'default'").fetchone()[0]
-    results = conn.execute("SELECT embedding, seen_scores, n_windows, fingerprint FROM results"
-                           " WHERE model_id = ?", (model_id,)).fetchall()
+    results = conn.execute(
+        "SELECT embedding, seen_scores, n_windows, fingerprint FROM results WHERE model_id = ?",
+        (model_id,),
+    ).fetchall()
     assert len(results) == 3
     for emb, scores, n_windows, fingerprint in results:
         assert len(emb) == 0 and len(scores) == 2 * len(tagger.seen_labels) == 2 * 71
         assert n_windows == WINDOWS and fingerprint
         assert np.all((db.from_blob(scores) >= 0) & (db.from_blob(scores) <= 1))
     state, scanned, failed_count = conn.execute(
-        "SELECT state, scanned, failed FROM scans WHERE id = ?", (summary.scan_id,)).fetchone()
+        "SELECT state, scanned, failed FROM scans WHERE id = ?", (summary.scan_id,)
+    ).fetchone()
     assert (state, scanned, failed_count) == ("done", 3, 4)
-    assert conn.execute("SELECT display_path, last_scan_id FROM folders").fetchall() == [(str(root), summary.scan_id)]
+    assert conn.execute("SELECT display_path, last_scan_id FROM folders").fetchall() == [
+        (str(root), summary.scan_id)
+    ]
 
 
 def test_rescan_is_incremental(tmp_path: Path, conn, tagger, monkeypatch) -> None:
@@ -165,7 +189,13 @@ def test_rescan_is_incremental(tmp_path: Path, conn, tagger, monkeypatch) -> Non
     with monkeypatch.context() as m:  # nothing changed: nothing is even opened
         _forbid_work(m)
         again = _run(conn, tagger, [root])
-    assert (again.scanned, again.unchanged, again.moved, again.gone, again.failed) == (0, 7, 0, 0, [])
+    assert (again.scanned, again.unchanged, again.moved, again.gone, again.failed) == (
+        0,
+        7,
+        0,
+        0,
+        [],
+    )
     assert _rows(conn) == before
 
     # tags edited (not the audio): metadata refreshed, no decode
@@ -174,7 +204,10 @@ def test_rescan_is_incremental(tmp_path: Path, conn, tagger, monkeypatch) -> Non
         _forbid_decode(m)
         retagged = _run(conn, tagger, [root])
     assert (retagged.updated, retagged.scanned, retagged.unchanged) == (1, 0, 6)
-    assert conn.execute("SELECT title FROM tracks WHERE display_path LIKE '%noise.mp3'").fetchone()[0] == "Renamed"
+    assert (
+        conn.execute("SELECT title FROM tracks WHERE display_path LIKE '%noise.mp3'").fetchone()[0]
+        == "Renamed"
+    )
 
     # audio replaced: analysed again, same row
     write_track(root / "sub" / "chirp.ogg", 6.0, kind="noise", seed=3)
@@ -187,16 +220,22 @@ def test_rescan_is_incremental(tmp_path: Path, conn, tagger, monkeypatch) -> Non
     assert all(emb_after[i] == emb_before[i] for i in emb_before if i != chirp_id)
 
 
-def test_moved_file_keeps_its_row_and_deleted_file_is_gone(tmp_path: Path, conn, tagger, monkeypatch) -> None:
+def test_moved_file_keeps_its_row_and_deleted_file_is_gone(
+    tmp_path: Path, conn, tagger, monkeypatch
+) -> None:
     root = tmp_path / "music"
     root.mkdir()
     _library(root)
     _run(conn, tagger, [root])
     tone_id = _rows(conn)["tone.flac"][0]
     journal = conn.execute(  # a write recorded against the track must survive the move
-        "INSERT INTO batches (created_at, description, field, mode) VALUES (0, 'test', 'genre', 'merge')").lastrowid
-    conn.execute("INSERT INTO changes (batch_id, track_id, path, field, old_values, new_values, status,"
-                 " changed_at) VALUES (?, ?, x'00', 'genre', '[]', '[\"x\"]', 'written', 0)", (journal, tone_id))
+        "INSERT INTO batches (created_at, description, field, mode) VALUES (0, 'test', 'genre', 'merge')"
+    ).lastrowid
+    conn.execute(
+        "INSERT INTO changes (batch_id, track_id, path, field, old_values, new_values, status,"
+        " changed_at) VALUES (?, ?, x'00', 'genre', '[]', '[\"x\"]', 'written', 0)",
+        (journal, tone_id),
+    )
     (root / "moved").mkdir()
     shutil.move(root / "tone.flac", root / "moved" / "renamed tone.flac")
     (root / "noise.mp3").unlink()
@@ -208,7 +247,10 @@ def test_moved_file_keeps_its_row_and_deleted_file_is_gone(tmp_path: Path, conn,
     assert rows["renamed tone.flac"][:2] == (tone_id, "ok")
     assert "tone.flac" not in rows
     assert rows["noise.mp3"][1] == "gone"
-    assert conn.execute("SELECT COUNT(*) FROM results WHERE track_id = ?", (tone_id,)).fetchone()[0] == 1
+    assert (
+        conn.execute("SELECT COUNT(*) FROM results WHERE track_id = ?", (tone_id,)).fetchone()[0]
+        == 1
+    )
     assert conn.execute("SELECT track_id FROM changes").fetchone()[0] == tone_id
     # a copy of analysed audio borrows its results instead of being decoded
     shutil.copy(root / "moved" / "renamed tone.flac", root / "copy.flac")
@@ -251,7 +293,10 @@ def test_cancel_keeps_finished_work_and_resume_does_the_rest(tmp_path: Path, con
 
     first = _run(conn, tagger, [root], cancel=cancel, on_track=stop_after_first)
     assert first.cancelled and 1 <= first.scanned < 4
-    assert conn.execute("SELECT state FROM scans WHERE id = ?", (first.scan_id,)).fetchone()[0] == "cancelled"
+    assert (
+        conn.execute("SELECT state FROM scans WHERE id = ?", (first.scan_id,)).fetchone()[0]
+        == "cancelled"
+    )
     assert conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == first.scanned
     resumed = _run(conn, tagger, [root])
     assert not resumed.cancelled
@@ -283,7 +328,9 @@ def test_full_track_mode_and_model_switch(tmp_path: Path, conn, tagger) -> None:
     assert conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 2
 
 
-def test_unreadable_folder_is_skipped_and_its_tracks_not_gone(tmp_path: Path, conn, tagger, monkeypatch) -> None:
+def test_unreadable_folder_is_skipped_and_its_tracks_not_gone(
+    tmp_path: Path, conn, tagger, monkeypatch
+) -> None:
     """Permission errors simulated at os.scandir (root can read everything, and CI runs as root)."""
     root = tmp_path / "music"
     (root / "locked").mkdir(parents=True)
@@ -317,7 +364,11 @@ def test_a_worker_dying_fails_only_its_file(tmp_path: Path, conn, tagger, monkey
     assert summary.failed == [(str(root / "crash.wav"), "the decoder crashed on this file")]
     assert summary.scanned == 3
     assert {name: row[1] for name, row in _rows(conn).items()} == {
-        "a.wav": "ok", "b.wav": "ok", "c.wav": "ok", "crash.wav": "failed"}
+        "a.wav": "ok",
+        "b.wav": "ok",
+        "c.wav": "ok",
+        "crash.wav": "failed",
+    }
 
 
 def test_default_workers_follow_where_the_model_runs(monkeypatch):
@@ -326,12 +377,14 @@ def test_default_workers_follow_where_the_model_runs(monkeypatch):
     from app import scanner
 
     monkeypatch.setattr(scanner.os, "cpu_count", lambda: 16)
-    assert scanner.default_workers() == 2          # CPU: the model is the bottleneck
+    assert scanner.default_workers() == 2  # CPU: the model is the bottleneck
     assert scanner.default_workers(on_gpu=True) == 8  # GPU: decoding is; workers are ~30 MB each
     monkeypatch.setattr(scanner.os, "cpu_count", lambda: 4)
     assert scanner.default_workers(on_gpu=True) == 3  # a core left for the main process
     monkeypatch.setattr(scanner.os, "cpu_count", lambda: 1)
     assert scanner.default_workers(on_gpu=True) == 1 and scanner.default_workers() == 1
-    cpu = types.SimpleNamespace(models={"m": types.SimpleNamespace(device=types.SimpleNamespace(type="cpu"))})
+    cpu = types.SimpleNamespace(
+        models={"m": types.SimpleNamespace(device=types.SimpleNamespace(type="cpu"))}
+    )
     gpu = types.SimpleNamespace(device=types.SimpleNamespace(type="cuda"))
     assert not scanner.tagger_on_gpu(cpu) and scanner.tagger_on_gpu(gpu)

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
+from libfixtures import write_track
 
 from app import db, scanner
-from libfixtures import write_track
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -66,7 +66,9 @@ def _alive(pid: int) -> bool:
 
 def _cmdline(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
     except OSError:
         return ""
 
@@ -76,10 +78,18 @@ def _workers(pid: int) -> list[int]:
 
 
 def _start(script: str, *args: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests"),
-                                                       str(REPO / "tests" / "app")]))
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests"), str(REPO / "tests" / "app")]),
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(script), *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_line(proc: subprocess.Popen, word: str, timeout: float = 120.0) -> str:
@@ -146,7 +156,9 @@ SCAN_SCRIPT = """
 
 @pytest.mark.parametrize("pdeathsig", [True, False], ids=["pdeathsig", "watcher"])
 def test_killed_scan_leaves_no_workers(music, tmp_path, pdeathsig):
-    proc = _start(SCAN_SCRIPT, str(music), str(tmp_path / "index.sqlite3"), "1" if pdeathsig else "0")
+    proc = _start(
+        SCAN_SCRIPT, str(music), str(tmp_path / "index.sqlite3"), "1" if pdeathsig else "0"
+    )
     _wait_line(proc, "STORED")
     _kill_and_check(proc, expect_workers=2)
 
@@ -181,8 +193,10 @@ def test_worker_busy_in_a_job_ends_with_its_parent(pdeathsig):
 
 def test_worker_whose_parent_is_gone_before_its_initializer_exits_at_once():
     """The race prctl alone misses: the parent died between the spawn and the initializer."""
-    code = ("import os, sys; sys.path.insert(0, %r); from app import scanner;"
-            " scanner._worker_init(os.getppid() + 1000000); import time; time.sleep(30)") % str(REPO)
+    code = (
+        "import os, sys; sys.path.insert(0, %r); from app import scanner;"
+        " scanner._worker_init(os.getppid() + 1000000); import time; time.sleep(30)"
+    ) % str(REPO)
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-c", code], timeout=60)
     assert result.returncode != 0 and time.monotonic() - started < 20
@@ -190,13 +204,17 @@ def test_worker_whose_parent_is_gone_before_its_initializer_exits_at_once():
 
 # -- cancel and interrupt: the pool is shut down, no worker outlives the scan --------------------
 
+
 def _scan_children_after(run) -> list[int]:
     before = set(_children(os.getpid()))
     run()
     deadline = time.monotonic() + GONE_WITHIN_S
     while time.monotonic() < deadline:
-        left = [p for p in set(_children(os.getpid())) - before
-                if _alive(p) and "spawn_main" in _cmdline(p)]
+        left = [
+            p
+            for p in set(_children(os.getpid())) - before
+            if _alive(p) and "spawn_main" in _cmdline(p)
+        ]
         if not left:
             return []
         time.sleep(0.05)
@@ -216,8 +234,18 @@ def test_cancelled_scan_shuts_its_pool_down(music, tmp_path, tagger):
     summary = []
 
     def run():
-        summary.append(scanner.scan(conn, tagger, "default", [music], n_windows=2, workers=2,
-                                    cancel=cancel, on_track=lambda _: cancel.set()))
+        summary.append(
+            scanner.scan(
+                conn,
+                tagger,
+                "default",
+                [music],
+                n_windows=2,
+                workers=2,
+                cancel=cancel,
+                on_track=lambda _: cancel.set(),
+            )
+        )
 
     assert _scan_children_after(run) == []
     assert summary[0].cancelled and 1 <= summary[0].scanned <= TRACKS
@@ -237,7 +265,9 @@ def test_interrupted_scan_stops_its_workers_at_once(music, tmp_path, tagger, mon
 
     def run():
         with pytest.raises(KeyboardInterrupt):
-            scanner.scan(conn, tagger, "default", [music], n_windows=2, workers=2, on_track=on_track)
+            scanner.scan(
+                conn, tagger, "default", [music], n_windows=2, workers=2, on_track=on_track
+            )
 
     assert _scan_children_after(run) == []
     assert slow == [1]

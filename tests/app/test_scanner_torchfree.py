@@ -15,10 +15,10 @@ import os
 import sys
 from pathlib import Path
 
+import audio_factory
 import numpy as np
 import pytest
 
-import audio_factory
 from app import scanner
 
 # Log-mel patches: torch's float32 FFT is itself up to ~1.3e-5 off the exact values in
@@ -34,11 +34,14 @@ def _torch_modules() -> list[str]:
 @pytest.fixture(scope="module")
 def tracks(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("torchfree")
-    music = audio_factory.chirp(9.0, 44100, 80, 9000) + audio_factory.tone(9.0, 44100, (110, 660, 2500), 0.4)
+    music = audio_factory.chirp(9.0, 44100, 80, 9000) + audio_factory.tone(
+        9.0, 44100, (110, 660, 2500), 0.4
+    )
     return {
         "mp3": audio_factory.write_signal(folder / "song.mp3", music, 44100),
-        "flac": audio_factory.write_signal(folder / "song.flac",
-                                           audio_factory.chirp(7.5, 48000, 60, 12000), 48000),
+        "flac": audio_factory.write_signal(
+            folder / "song.flac", audio_factory.chirp(7.5, 48000, 60, 12000), 48000
+        ),
     }
 
 
@@ -52,7 +55,9 @@ def _reference_patches(path: Path, n_windows: int, monkeypatch) -> np.ndarray:
     def torchaudio_resample(x, rate, new_rate):
         if rate == new_rate or len(x) == 0:
             return np.ascontiguousarray(x, dtype=np.float32)
-        return AF.resample(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), rate, new_rate).numpy()
+        return AF.resample(
+            torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), rate, new_rate
+        ).numpy()
 
     with monkeypatch.context() as patch:
         patch.setattr(audio, "_resample", torchaudio_resample)
@@ -66,12 +71,18 @@ def _reference_patches(path: Path, n_windows: int, monkeypatch) -> np.ndarray:
 def test_decode_worker_never_imports_torch_and_matches_main_process(tracks, monkeypatch):
     context = multiprocessing.get_context("spawn")
     jobs = [(fmt, n) for fmt in ("mp3", "flac") for n in (2, 0)]
-    with cf.ProcessPoolExecutor(max_workers=1, mp_context=context,
-                                initializer=scanner._worker_init) as pool:
-        results = {job: pool.submit(scanner.decode_file, os.fsencode(tracks[job[0]]), job[1],
-                                    16000, 3.0, True).result() for job in jobs}
-        segments = pool.submit(scanner.decode_file, os.fsencode(tracks["mp3"]), 2, 16000, 3.0,
-                               False).result()
+    with cf.ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=scanner._worker_init
+    ) as pool:
+        results = {
+            job: pool.submit(
+                scanner.decode_file, os.fsencode(tracks[job[0]]), job[1], 16000, 3.0, True
+            ).result()
+            for job in jobs
+        }
+        segments = pool.submit(
+            scanner.decode_file, os.fsencode(tracks["mp3"]), 2, 16000, 3.0, False
+        ).result()
         assert pool.submit(_torch_modules).result() == []
     assert segments[0] == "segments" and len(segments[1]) == 2
     for (fmt, n_windows), (kind, patches) in results.items():
@@ -79,16 +90,20 @@ def test_decode_worker_never_imports_torch_and_matches_main_process(tracks, monk
         reference = _reference_patches(tracks[fmt], n_windows, monkeypatch)
         assert patches.shape == reference.shape, (fmt, n_windows)
         assert patches.shape[1:] == (187, 96)
-        np.testing.assert_allclose(patches, reference, rtol=0, atol=PATCH_ATOL,
-                                   err_msg=f"{fmt}, n_windows={n_windows}")
+        np.testing.assert_allclose(
+            patches, reference, rtol=0, atol=PATCH_ATOL, err_msg=f"{fmt}, n_windows={n_windows}"
+        )
 
 
 def test_decode_worker_reports_a_bad_file_without_torch(tmp_path):
     bad = tmp_path / "broken.mp3"
     bad.write_bytes(b"not audio at all" * 64)
     context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=1, mp_context=context,
-                                initializer=scanner._worker_init) as pool:
-        kind, reason = pool.submit(scanner.decode_file, os.fsencode(bad), 2, 16000, 3.0, True).result()
+    with cf.ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=scanner._worker_init
+    ) as pool:
+        kind, reason = pool.submit(
+            scanner.decode_file, os.fsencode(bad), 2, 16000, 3.0, True
+        ).result()
         assert pool.submit(_torch_modules).result() == []
     assert kind == "error" and reason

@@ -9,17 +9,26 @@ import stat
 import time
 from pathlib import Path
 
-import pytest
-
 import audio_factory
-from app.tagformats import TagError, WriteOptions, open_tags
-from app.tagformats.vorbis import VorbisFormat
-from app.tagwriter import (TEMP_SUFFIX, Change, apply_change, cleanup_temp_files,
-                           is_temp_file, merge_values, plan_write, read_field, read_fields,
-                           restore)
+import pytest
 from test_id3 import tagged_mp3, tagged_wave
 from test_mp4 import tagged_m4a
 from test_vorbis import tagged_vorbis
+
+from app.tagformats import TagError, WriteOptions, open_tags
+from app.tagformats.vorbis import VorbisFormat
+from app.tagwriter import (
+    TEMP_SUFFIX,
+    Change,
+    apply_change,
+    cleanup_temp_files,
+    is_temp_file,
+    merge_values,
+    plan_write,
+    read_field,
+    read_fields,
+    restore,
+)
 
 FIELDS = ("genre", "mood", "grouping", "comment", "custom:Energy")
 
@@ -74,8 +83,12 @@ def test_plan_reads_only(tmp_path: Path) -> None:
 
 def test_read_fields(tmp_path: Path) -> None:
     path = make(tmp_path, "mp3")
-    assert read_fields(path) == {"genre": ["Jazz"], "mood": ["mellow"], "grouping": [],
-                                 "comment": ["old comment"]}
+    assert read_fields(path) == {
+        "genre": ["Jazz"],
+        "mood": ["mellow"],
+        "grouping": [],
+        "comment": ["old comment"],
+    }
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -190,7 +203,7 @@ def _damaged(tmp_path: Path) -> dict[str, Path]:
         data = good.read_bytes()
         for cut in (0.3, 0.8):
             path = tmp_path / f"cut{int(cut * 100)}_{kind}{good.suffix}"
-            path.write_bytes(data[:int(len(data) * cut)])
+            path.write_bytes(data[: int(len(data) * cut)])
             bad[path.name] = path
     text = tmp_path / "notes.mp3"
     text.write_text("not audio at all\n" * 100)
@@ -306,9 +319,14 @@ def test_cleanup_takes_folders_files_and_lists_and_only_our_names(tmp_path: Path
     for p in ours:
         p.write_bytes(b"partial")
         _old(p)
-    not_ours = [tmp_path / "a.zsl-tmp", tmp_path / f".a{TEMP_SUFFIX}",
-                tmp_path / f"a.ogg.0a1b2c3d{TEMP_SUFFIX}", tmp_path / ".a.ogg.0a1b2c3d.tmp",
-                tmp_path / f".a.ogg.0a1b2c3d{TEMP_SUFFIX}.flac", tmp_path / "notes.txt"]
+    not_ours = [
+        tmp_path / "a.zsl-tmp",
+        tmp_path / f".a{TEMP_SUFFIX}",
+        tmp_path / f"a.ogg.0a1b2c3d{TEMP_SUFFIX}",
+        tmp_path / ".a.ogg.0a1b2c3d.tmp",
+        tmp_path / f".a.ogg.0a1b2c3d{TEMP_SUFFIX}.flac",
+        tmp_path / "notes.txt",
+    ]
     for p in not_ours:
         p.write_bytes(b"user data")
         _old(p)
@@ -453,19 +471,27 @@ def test_long_multibyte_file_names_are_written(tmp_path: Path, kind: str) -> Non
 def test_temp_names_are_cut_by_bytes_at_character_boundaries() -> None:
     from app.tagwriter import temp_name_for
 
-    for name in (CJK_83 + ".flac", "é" * 300, "a" * 300, "😀" * 100,
-                 os.fsdecode(b"\xff" * 300), "x.mp3"):
+    for name in (
+        CJK_83 + ".flac",
+        "é" * 300,
+        "a" * 300,
+        "😀" * 100,
+        os.fsdecode(b"\xff" * 300),
+        "x.mp3",
+    ):
         temp = temp_name_for(name, "0a1b2c3d")
         assert len(temp) <= 255 and is_temp_file(temp)
         assert temp.startswith(b".") and temp.endswith(b".0a1b2c3d" + TEMP_SUFFIX.encode())
-        body = temp[1:-len(b".0a1b2c3d" + TEMP_SUFFIX.encode())]
+        body = temp[1 : -len(b".0a1b2c3d" + TEMP_SUFFIX.encode())]
         assert os.fsencode(name).startswith(body)
         if os.fsencode(name).decode("utf-8", "ignore") == name:  # valid UTF-8 stays valid
             body.decode("utf-8")
     assert temp_name_for("x.mp3", "0a1b2c3d") == b".x.mp3.0a1b2c3d" + TEMP_SUFFIX.encode()
 
 
-def test_undo_delta_rebuilds_the_original_from_shifted_and_scattered_changes(tmp_path: Path) -> None:
+def test_undo_delta_rebuilds_the_original_from_shifted_and_scattered_changes(
+    tmp_path: Path,
+) -> None:
     """A grown tag at the start, a changed tag at the end, 8 bytes changed every 4 KB (Ogg
     page numbers and checksums): small delta, exact rebuild; too large -> no delta."""
     import io
@@ -477,7 +503,7 @@ def test_undo_delta_rebuilds_the_original_from_shifted_and_scattered_changes(tmp
     original = bytearray(rng.randbytes(300_000))
     written = bytearray(rng.randbytes(1500)) + original[700:]
     for at in range(2000, len(written) - 8, 4096):
-        written[at:at + 8] = rng.randbytes(8)
+        written[at : at + 8] = rng.randbytes(8)
     written[-128:] = rng.randbytes(128)
     (tmp_path / "a").write_bytes(original)
     (tmp_path / "b").write_bytes(written)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import audio_factory
 import numpy as np
 import pytest
 import soundfile as sf
@@ -16,16 +17,25 @@ from mutagen.flac import FLAC, Picture
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
-import audio_factory
 from app.tagformats import open_tags
 from app.tagwriter import apply_change, plan_write, read_field, restore
 
 PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
 KINDS = {"flac": FLAC, "ogg": OggVorbis, "opus": OggOpus}
 # Many comments, a long one (so the Ogg comment header spans pages), mixed-case keys.
-COMMENTS = [("TITLE", "Tone"), ("ARTIST", "Ann"), ("ARTIST", "Bob"), ("ALBUM", "Album"),
-            ("Genre", "Jazz"), ("DATE", "2001"), ("TRACKNUMBER", "3"), ("MOOD", "mellow"),
-            ("COMMENT", "old comment"), ("ENERGY", "low"), ("LYRICS", "la " * 30000)]
+COMMENTS = [
+    ("TITLE", "Tone"),
+    ("ARTIST", "Ann"),
+    ("ARTIST", "Bob"),
+    ("ALBUM", "Album"),
+    ("Genre", "Jazz"),
+    ("DATE", "2001"),
+    ("TRACKNUMBER", "3"),
+    ("MOOD", "mellow"),
+    ("COMMENT", "old comment"),
+    ("ENERGY", "low"),
+    ("LYRICS", "la " * 30000),
+]
 
 
 def picture() -> Picture:
@@ -64,8 +74,13 @@ def pictures(path: Path) -> list[bytes]:
     return audio.tags.get("METADATA_BLOCK_PICTURE", [])
 
 
-FIELD_KEYS = {"genre": "GENRE", "mood": "MOOD", "grouping": "GROUPING", "comment": "COMMENT",
-              "custom:energy": "ENERGY"}
+FIELD_KEYS = {
+    "genre": "GENRE",
+    "mood": "MOOD",
+    "grouping": "GROUPING",
+    "comment": "COMMENT",
+    "custom:energy": "ENERGY",
+}
 
 
 @pytest.mark.parametrize("fmt", list(KINDS))
@@ -91,7 +106,7 @@ def test_write_field_keeps_everything_else(tmp_path: Path, fmt: str, field: str)
 def test_flac_frames_are_byte_identical(tmp_path: Path) -> None:
     path = tagged_vorbis(tmp_path / "a.flac", "flac")
     size_before = path.stat().st_size
-    frames = path.read_bytes()[-(size_before - _metadata_end(path)):]
+    frames = path.read_bytes()[-(size_before - _metadata_end(path)) :]
     restore(path, "genre", ["x" * 20000], None)  # outgrows the padding: frames move
     assert path.stat().st_size != size_before
     assert path.read_bytes().endswith(frames)
@@ -103,7 +118,7 @@ def _metadata_end(path: Path) -> int:
     data = path.read_bytes()
     pos = id3v2_size(data[:10]) + 4  # after "fLaC" (and an ID3v2 tag some taggers put first)
     while True:
-        last, length = data[pos] & 0x80, int.from_bytes(data[pos + 1:pos + 4], "big")
+        last, length = data[pos] & 0x80, int.from_bytes(data[pos + 1 : pos + 4], "big")
         pos += 4 + length
         if last:
             return pos
@@ -218,7 +233,8 @@ def audio_on_header_page(path: Path, fmt: str) -> Path:
 
 @pytest.mark.parametrize("fmt", ["ogg", "opus"])
 def test_ogg_audio_sharing_the_header_page_is_written_with_packets_unchanged(
-        tmp_path: Path, fmt: str) -> None:
+    tmp_path: Path, fmt: str
+) -> None:
     path = audio_factory.write_tone(tmp_path / f"a.{fmt}", 2.0, fmt=fmt, freqs=(330.0, 550.0))
     audio = KINDS[fmt](path)
     audio.tags["ARTIST"] = ["Ann"]
@@ -227,8 +243,9 @@ def test_ogg_audio_sharing_the_header_page_is_written_with_packets_unchanged(
     samples_before, _ = sf.read(path, dtype="float32")  # libsndfile reads only the good layout
     audio_on_header_page(path, fmt)
     packets_before, granules_before = ogg_packets(path)
-    header_page = next(p for p in ogg_pages(path)
-                       if len(p.packets) > 1 and p.position > 0)  # really mixed
+    header_page = next(
+        p for p in ogg_pages(path) if len(p.packets) > 1 and p.position > 0
+    )  # really mixed
     assert header_page is not None
     n = N_HEADERS[fmt]
     comments_before = comments_except(path, "GENRE")
@@ -287,15 +304,15 @@ def flac_behind_id3(path: Path) -> tuple[Path, bytes]:
 @pytest.mark.parametrize("name", ["a.flac", "a.mp3", "noext"])
 def test_flac_with_a_leading_id3_tag_is_written_and_keeps_it(tmp_path: Path, name: str) -> None:
     path, id3_block = flac_behind_id3(tmp_path / name)
-    frames_before = path.read_bytes()[_metadata_end(path):]
+    frames_before = path.read_bytes()[_metadata_end(path) :]
     samples_before, _ = sf.read(path, dtype="int16")
     assert type(open_tags(path).audio) is FLAC
     result = apply_change(plan_write(path, "genre", ["Drone"], "replace"))
     assert result.ok and result.written, result.message
     data = path.read_bytes()
-    assert data.startswith(id3_block) and data[len(id3_block):len(id3_block) + 4] == b"fLaC"
+    assert data.startswith(id3_block) and data[len(id3_block) : len(id3_block) + 4] == b"fLaC"
     assert read_field(path, "genre") == ["Drone"]
-    assert path.read_bytes()[_metadata_end(path):] == frames_before
+    assert path.read_bytes()[_metadata_end(path) :] == frames_before
     assert np.array_equal(sf.read(path, dtype="int16")[0], samples_before)
     assert pictures(path) == [picture().write()]
 
@@ -304,12 +321,12 @@ def test_flac_leading_id3_dropped_on_request(tmp_path: Path) -> None:
     from app.tagformats import WriteOptions
 
     path, _ = flac_behind_id3(tmp_path / "a.flac")
-    frames_before = path.read_bytes()[_metadata_end(path):]
+    frames_before = path.read_bytes()[_metadata_end(path) :]
     options = WriteOptions(flac_id3="drop")
     result = apply_change(plan_write(path, "genre", ["Drone"], "replace", options), options)
     assert result.ok and result.written, result.message
     assert path.read_bytes()[:4] == b"fLaC"
-    assert path.read_bytes()[_metadata_end(path):] == frames_before
+    assert path.read_bytes()[_metadata_end(path) :] == frames_before
 
 
 def test_a_cut_ogg_is_refused_by_the_preview_check_as_by_the_write(tmp_path):

@@ -13,22 +13,22 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+import audio_factory
 import numpy as np
 import pytest
 from mutagen.apev2 import APEv2
 from mutagen.id3 import ID3, ID3NoHeaderError
-
-import audio_factory
-from app import db, journal
-from app.tagformats import open_tags
-from app.tagwriter import TEMP_SUFFIX, read_field
 from test_id3 import tagged_mp3, tagged_wave, v23_mp3
 from test_journal import IndexOnly
 from test_mp4 import tagged_m4a
 from test_vorbis import audio_on_header_page, flac_behind_id3, tagged_vorbis
+
+from app import db, journal
+from app.tagformats import open_tags
+from app.tagwriter import TEMP_SUFFIX, read_field
 
 XATTR = "user.zsl-matrix"
 
@@ -36,8 +36,17 @@ XATTR = "user.zsl-matrix"
 def _id3v1_block() -> bytes:
     def field(text: str, size: int) -> bytes:
         return text.encode("latin-1").ljust(size, b"\0")
-    return (b"TAG" + field("Tone", 30) + field("Ann", 30) + field("Album", 30) + b"1999"
-            + field("v1 comment", 28) + b"\0\x03" + bytes([8]))  # track 3, genre Jazz
+
+    return (
+        b"TAG"
+        + field("Tone", 30)
+        + field("Ann", 30)
+        + field("Album", 30)
+        + b"1999"
+        + field("v1 comment", 28)
+        + b"\0\x03"
+        + bytes([8])
+    )  # track 3, genre Jazz
 
 
 def mp3_id3v1_only(path: Path) -> Path:
@@ -61,8 +70,12 @@ def _riff_chunk(kind: bytes, data: bytes) -> bytes:
 
 def wav_list_info_only(path: Path) -> Path:
     audio_factory.write_tone(path, 1.0)
-    info = b"INFO" + _riff_chunk(b"INAM", b"Tone\0") + _riff_chunk(b"IART", b"Ann\0") \
+    info = (
+        b"INFO"
+        + _riff_chunk(b"INAM", b"Tone\0")
+        + _riff_chunk(b"IART", b"Ann\0")
         + _riff_chunk(b"IGNR", b"Jazz\0")
+    )
     data = path.read_bytes() + _riff_chunk(b"LIST", info)
     path.write_bytes(data[:4] + struct.pack("<I", len(data) - 8) + data[8:])
     return path
@@ -73,12 +86,19 @@ def fragmented_m4a(path: Path) -> Path:
 
     rate = 22050
     signal = audio_factory.tone(1.5, rate, (330.0, 550.0))
-    with av.open(str(path), "w", format="mp4",
-                 options={"movflags": "frag_keyframe+empty_moov+default_base_moof"}) as out:
+    with av.open(
+        str(path),
+        "w",
+        format="mp4",
+        options={"movflags": "frag_keyframe+empty_moov+default_base_moof"},
+    ) as out:
         stream = out.add_stream("aac", rate=rate, layout="mono")
         for start in range(0, len(signal), 4096):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(signal[None, start:start + 4096]),
-                                               format="fltp", layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(signal[None, start : start + 4096]),
+                format="fltp",
+                layout="mono",
+            )
             frame.sample_rate, frame.pts = rate, start
             for packet in stream.encode(frame):
                 out.mux(packet)
@@ -101,11 +121,15 @@ VARIANTS: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "flac untagged": ("a.flac", lambda p: audio_factory.write_tone(p, 1.0, fmt="flac")),
     "flac leading id3v2": ("a.flac", lambda p: flac_behind_id3(p)[0]),
     "ogg vorbis": ("a.ogg", lambda p: tagged_vorbis(p, "ogg")),
-    "ogg vorbis audio on header page": ("a.ogg",
-                                        lambda p: audio_on_header_page(tagged_vorbis(p, "ogg"), "ogg")),
+    "ogg vorbis audio on header page": (
+        "a.ogg",
+        lambda p: audio_on_header_page(tagged_vorbis(p, "ogg"), "ogg"),
+    ),
     "opus": ("a.opus", lambda p: tagged_vorbis(p, "opus")),
-    "opus audio on header page": ("a.opus",
-                                  lambda p: audio_on_header_page(tagged_vorbis(p, "opus"), "opus")),
+    "opus audio on header page": (
+        "a.opus",
+        lambda p: audio_on_header_page(tagged_vorbis(p, "opus"), "opus"),
+    ),
     "m4a tagged": ("a.m4a", tagged_m4a),
     "m4a untagged aac": ("a.m4a", lambda p: audio_factory.write_tone(p, 1.0, fmt="m4a")),
     "m4a fragmented": ("a.m4a", fragmented_m4a),
@@ -155,8 +179,10 @@ def _move(lib: IndexOnly, track_id: int, path: Path, to: Path) -> Path:
     """What the scan does for a renamed or moved file: same track id, the new path."""
     to.parent.mkdir(parents=True, exist_ok=True)
     os.rename(path, to)
-    lib.conn.execute("UPDATE tracks SET path = ?, display_path = ? WHERE id = ?",
-                     (db.path_key(to), db.display(to), track_id))
+    lib.conn.execute(
+        "UPDATE tracks SET path = ?, display_path = ? WHERE id = ?",
+        (db.path_key(to), db.display(to), track_id),
+    )
     return to
 
 
@@ -169,8 +195,9 @@ def lib(tmp_path: Path) -> IndexOnly:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_write_then_undo_leaves_every_file_byte_identical(lib: IndexOnly, tmp_path: Path,
-                                                          variant: str, mode: str) -> None:
+def test_write_then_undo_leaves_every_file_byte_identical(
+    lib: IndexOnly, tmp_path: Path, variant: str, mode: str
+) -> None:
     name, build = VARIANTS[variant]
     music = tmp_path / "music"
     music.mkdir()
@@ -218,15 +245,34 @@ def test_write_then_undo_leaves_every_file_byte_identical(lib: IndexOnly, tmp_pa
 
 
 def test_the_matrix_covers_the_issue_13_variants() -> None:
-    wanted = {"mp3 v2.3 latin-1", "mp3 v2.3 utf-16", "mp3 v2.4", "mp3 v2.3+id3v1", "mp3 id3v1 only",
-              "mp3 v2.4+apev2", "mp3 apev2 only", "mp3 untagged", "flac pictures", "flac leading id3v2",
-              "ogg vorbis", "ogg vorbis audio on header page", "opus", "m4a tagged", "m4a untagged aac",
-              "m4a fragmented", "m4a alac", "wav id3 v2.4", "aiff id3 v2.3", "wav list/info only"}
+    wanted = {
+        "mp3 v2.3 latin-1",
+        "mp3 v2.3 utf-16",
+        "mp3 v2.4",
+        "mp3 v2.3+id3v1",
+        "mp3 id3v1 only",
+        "mp3 v2.4+apev2",
+        "mp3 apev2 only",
+        "mp3 untagged",
+        "flac pictures",
+        "flac leading id3v2",
+        "ogg vorbis",
+        "ogg vorbis audio on header page",
+        "opus",
+        "m4a tagged",
+        "m4a untagged aac",
+        "m4a fragmented",
+        "m4a alac",
+        "wav id3 v2.4",
+        "aiff id3 v2.3",
+        "wav list/info only",
+    }
     assert wanted <= set(VARIANTS)
 
 
-def test_one_batch_over_every_variant_with_half_moved_undoes_byte_exact(lib: IndexOnly,
-                                                                       tmp_path: Path) -> None:
+def test_one_batch_over_every_variant_with_half_moved_undoes_byte_exact(
+    lib: IndexOnly, tmp_path: Path
+) -> None:
     """The same in one batch (several files, two rows each), as a user's write would be."""
     music = tmp_path / "music"
     music.mkdir()
@@ -246,8 +292,12 @@ def test_one_batch_over_every_variant_with_half_moved_undoes_byte_exact(lib: Ind
     assert (result.written, result.failed) == (2 * len(ids), [])
     for i, variant in enumerate(ids):
         if i % 2:
-            paths[variant] = _move(lib, ids[variant], paths[variant],
-                                   paths[variant].parent.parent / "moved" / f"{i:02d} {paths[variant].name}")
+            paths[variant] = _move(
+                lib,
+                ids[variant],
+                paths[variant],
+                paths[variant].parent.parent / "moved" / f"{i:02d} {paths[variant].name}",
+            )
     done = journal.undo(lib)
     assert (done.restored, done.exact, done.refused) == (2 * len(ids), 2 * len(ids), [])
     differ = [v for v in ids if paths[v].read_bytes() != originals[v]]

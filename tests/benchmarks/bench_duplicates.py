@@ -44,8 +44,11 @@ AUDIO = (".ogg", ".mp3", ".flac", ".opus", ".wav")
 
 def pick_real(folder: Path, n: int) -> list[Path]:
     """n files, round-robin over the package folders (sorted), so no package dominates."""
-    packages = [sorted(p for p in d.iterdir() if p.suffix.lower() in AUDIO)
-                for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")]
+    packages = [
+        sorted(p for p in d.iterdir() if p.suffix.lower() in AUDIO)
+        for d in sorted(folder.iterdir())
+        if d.is_dir() and not d.name.startswith(".")
+    ]
     picks = []
     for files in itertools.zip_longest(*packages):
         for f in files:
@@ -62,7 +65,7 @@ def write_audio(path: Path, signal: np.ndarray, rate: int, fmt: str) -> Path:
     channels = 1 if signal.ndim == 1 else signal.shape[1]
     with sf.SoundFile(path, "w", rate, channels, subtype=subtype, format=container) as f:
         for start in range(0, len(signal), 65536):
-            f.write(signal[start:start + 65536])
+            f.write(signal[start : start + 65536])
     return path
 
 
@@ -70,8 +73,10 @@ def write_copies(signal: np.ndarray, rate: int, out: Path, stem: str) -> list[Pa
     """The same recording in other formats, trimmed, quieter."""
     paths = []
     for fmt in ("mp3", "ogg", "flac", "m4a"):
-        paths.append(write_audio(out / f"{stem}.copy{audio_factory.suffix_for(fmt)}", signal, rate, fmt))
-    trimmed = write_audio(out / f"{stem}.trim2s.flac", signal[int(2.0 * rate):], rate, "flac")
+        paths.append(
+            write_audio(out / f"{stem}.copy{audio_factory.suffix_for(fmt)}", signal, rate, fmt)
+        )
+    trimmed = write_audio(out / f"{stem}.trim2s.flac", signal[int(2.0 * rate) :], rate, "flac")
     quiet = write_audio(out / f"{stem}.minus6db.ogg", signal * 10 ** (-6 / 20), rate, "ogg")
     return paths + [trimmed, quiet]
 
@@ -130,11 +135,13 @@ def kind_of(path: Path) -> str:
     """'real03.copy.mp3' -> 'copy.mp3', 'synth01.orig.trim2s.flac' -> 'trim2s'."""
     rest = path.name.split(".", 1)[1]
     if rest.startswith("orig."):
-        rest = rest[len("orig."):]
+        rest = rest[len("orig.") :]
     return rest if rest.startswith("copy") else rest.split(".", 1)[0]
 
 
-def cases_from_names(music: Path) -> tuple[list[list[Path]], list[list[Path]], list[list[Path]], list[Path]]:
+def cases_from_names(
+    music: Path,
+) -> tuple[list[list[Path]], list[list[Path]], list[list[Path]], list[Path]]:
     """(real groups, synth groups, pieces, others) of a folder made by an earlier run (--reuse)."""
     real: dict[str, list[Path]] = {}
     synth: dict[str, list[Path]] = {}
@@ -154,17 +161,28 @@ def cases_from_names(music: Path) -> tuple[list[list[Path]], list[list[Path]], l
             others.append(path)
 
     def original_first(group: list[Path]) -> list[Path]:
-        return sorted(group, key=lambda p: (p.name.count(".") > (2 if p.name.startswith("synth") else 1), p.name))
+        return sorted(
+            group,
+            key=lambda p: (p.name.count(".") > (2 if p.name.startswith("synth") else 1), p.name),
+        )
 
-    return ([original_first(g) for g in real.values()], [original_first(g) for g in synth.values()],
-            [[v["orig"], v["other-instruments"], v["slower"]] for v in pieces.values()], others)
+    return (
+        [original_first(g) for g in real.values()],
+        [original_first(g) for g in synth.values()],
+        [[v["orig"], v["other-instruments"], v["slower"]] for v in pieces.values()],
+        others,
+    )
 
 
 def pair_scores(predicted: set[frozenset], truth: set[frozenset]) -> dict:
     tp = len(predicted & truth)
-    return {"predicted_pairs": len(predicted), "true_pairs": len(truth), "correct_pairs": tp,
-            "precision": round(tp / len(predicted), 4) if predicted else 1.0,
-            "recall": round(tp / len(truth), 4) if truth else 1.0}
+    return {
+        "predicted_pairs": len(predicted),
+        "true_pairs": len(truth),
+        "correct_pairs": tp,
+        "precision": round(tp / len(predicted), 4) if predicted else 1.0,
+        "recall": round(tp / len(truth), 4) if truth else 1.0,
+    }
 
 
 def group_pairs(groups: list[list]) -> set[frozenset]:
@@ -173,15 +191,21 @@ def group_pairs(groups: list[list]) -> set[frozenset]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sources", type=Path, default=Path("/tmp/zsl-sim-work/music"),
-                        help="folder of package folders of real music (bench_similar.py --work W: W/music)")
+    parser.add_argument(
+        "--sources",
+        type=Path,
+        default=Path("/tmp/zsl-sim-work/music"),
+        help="folder of package folders of real music (bench_similar.py --work W: W/music)",
+    )
     parser.add_argument("--real", type=int, default=10, help="real tracks to copy")
     parser.add_argument("--synth", type=int, default=6, help="pieces to compose and render")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the composed pieces")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--reuse", action="store_true", help="take the cases already in --work (no rewriting)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="take the cases already in --work (no rewriting)"
+    )
     args = parser.parse_args()
 
     from app.library import Library
@@ -247,10 +271,13 @@ def run_scored(args, library, music: Path, real, synth_groups, pieces, others) -
     rows_id = [int(i) for i in index["ids"].tolist()]
     sweep = {}
     for threshold in (0.95, 0.96, 0.97, 0.98, 0.99, 0.995, 0.999):
-        pairs = similarity.duplicate_pairs(index["seen"], index["durations"], index["fingerprints"],
-                                           threshold=threshold)
+        pairs = similarity.duplicate_pairs(
+            index["seen"], index["durations"], index["fingerprints"], threshold=threshold
+        )
         groups = similarity.duplicate_groups(len(rows_id), pairs)
-        sweep[str(threshold)] = pair_scores(group_pairs([[rows_id[r] for r in g[0]] for g in groups]), truth)
+        sweep[str(threshold)] = pair_scores(
+            group_pairs([[rows_id[r] for r in g[0]] for g in groups]), truth
+        )
     # how close the real copies and the other recordings are
     vec = similarity.sqrt_unit(index["seen"])
     row = index["row_of"]
@@ -262,7 +289,10 @@ def run_scored(args, library, music: Path, real, synth_groups, pieces, others) -
     for g in real + synth_groups:
         for p in g[1:]:
             copy_sims.setdefault(kind_of(p), []).append(sim(g[0], p))
-    other_sims = {"other-instruments": [sim(p[0], p[1]) for p in pieces], "slower": [sim(p[0], p[2]) for p in pieces]}
+    other_sims = {
+        "other-instruments": [sim(p[0], p[1]) for p in pieces],
+        "slower": [sim(p[0], p[2]) for p in pieces],
+    }
     # the closest pairs that are NOT one recording but pass the duration rule (what the threshold must reject)
     path_of = {i: library.track(i).display_path for i in rows_id}
     truth_rows = {frozenset(row[i] for i in p) for p in truth}
@@ -273,24 +303,45 @@ def run_scored(args, library, music: Path, real, synth_groups, pieces, others) -
             if frozenset((a, b)) in truth_rows or durations[a] is None or durations[b] is None:
                 continue
             if similarity.durations_close(durations[a], durations[b]):
-                impostors.append((float(vec[a] @ vec[b]), Path(path_of[rows_id[a]]).name,
-                                  Path(path_of[rows_id[b]]).name))
+                impostors.append(
+                    (
+                        float(vec[a] @ vec[b]),
+                        Path(path_of[rows_id[a]]).name,
+                        Path(path_of[rows_id[b]]).name,
+                    )
+                )
     impostors.sort(reverse=True)
 
     result = {
-        "tracks": len(rows_id), "scan": {"scanned": summary.scanned, "failed": [list(f) for f in summary.failed],
-                                         "seconds": round(scan_seconds, 1)},
-        "real_sources": len(real), "synth_sources": len(synth_groups), "other_real_tracks": len(others),
-        "groups_found": len(found), "duplicates_seconds": round(dup_seconds, 3),
+        "tracks": len(rows_id),
+        "scan": {
+            "scanned": summary.scanned,
+            "failed": [list(f) for f in summary.failed],
+            "seconds": round(scan_seconds, 1),
+        },
+        "real_sources": len(real),
+        "synth_sources": len(synth_groups),
+        "other_real_tracks": len(others),
+        "groups_found": len(found),
+        "duplicates_seconds": round(dup_seconds, 3),
         "pairs": pair_scores(predicted, truth),
-        "copies_grouped_with_original": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(per_kind.items())},
+        "copies_grouped_with_original": {
+            k: f"{sum(v)}/{len(v)}" for k, v in sorted(per_kind.items())
+        },
         "other_recordings_grouped": piece_errors,
         "sqrt_cosine_min_of_copies": {k: round(min(v), 5) for k, v in sorted(copy_sims.items())},
-        "sqrt_cosine_max_of_other_recordings": {k: round(max(v), 5) for k, v in other_sims.items() if v},
-        "closest_other_pairs_with_close_durations": [[round(x, 5), a, b] for x, a, b in impostors[:8]],
+        "sqrt_cosine_max_of_other_recordings": {
+            k: round(max(v), 5) for k, v in other_sims.items() if v
+        },
+        "closest_other_pairs_with_close_durations": [
+            [round(x, 5), a, b] for x, a, b in impostors[:8]
+        ],
         "threshold_sweep": sweep,
-        "rule": {"similarity": similarity.DUPLICATE_SIMILARITY, "duration_tolerance_s": similarity.DURATION_TOLERANCE,
-                 "duration_fraction": similarity.DURATION_FRACTION},
+        "rule": {
+            "similarity": similarity.DUPLICATE_SIMILARITY,
+            "duration_tolerance_s": similarity.DURATION_TOLERANCE,
+            "duration_fraction": similarity.DURATION_FRACTION,
+        },
     }
     library.close()
     text = json.dumps(result, indent=2)

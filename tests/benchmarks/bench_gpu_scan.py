@@ -43,9 +43,16 @@ class GpuSampler:
         if shutil.which("nvidia-smi"):
             self.out = open(path, "w")  # noqa: SIM115 (closed in stop())
             self.proc = subprocess.Popen(
-                ["nvidia-smi", "--query-gpu=timestamp,utilization.gpu,memory.used",
-                 "--format=csv,noheader,nounits", "-lms", "200"],
-                stdout=self.out, stderr=subprocess.DEVNULL)
+                [
+                    "nvidia-smi",
+                    "--query-gpu=timestamp,utilization.gpu,memory.used",
+                    "--format=csv,noheader,nounits",
+                    "-lms",
+                    "200",
+                ],
+                stdout=self.out,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(0.5)
 
     def mark(self, phase: str, start: float, stop: float) -> None:
@@ -74,9 +81,13 @@ class GpuSampler:
             inside = [s for s in samples if start <= s[0] <= stop]
             if inside:
                 util = sorted(s[1] for s in inside)
-                report[phase] = {"samples": len(inside), "util_mean_pct": round(sum(util) / len(util), 1),
-                                 "util_p50_pct": util[len(util) // 2], "util_max_pct": util[-1],
-                                 "mem_used_max_mib": max(s[2] for s in inside)}
+                report[phase] = {
+                    "samples": len(inside),
+                    "util_mean_pct": round(sum(util) / len(util), 1),
+                    "util_p50_pct": util[len(util) // 2],
+                    "util_max_pct": util[-1],
+                    "mem_used_max_mib": max(s[2] for s in inside),
+                }
         return report
 
 
@@ -94,13 +105,16 @@ def decode_only(files: list[Path], workers: int, n_windows: int) -> tuple[dict, 
 
     context = multiprocessing.get_context("spawn")
     payloads = []
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                initializer=scanner._worker_init) as pool:
+    with cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=scanner._worker_init
+    ) as pool:
         list(pool.map(scanner.probe_file, [os.fsencode(files[0])]))  # spawn the workers untimed
         start = time.perf_counter()
         probes = [pool.submit(scanner.probe_file, os.fsencode(p)) for p in files]
-        decodes = [pool.submit(scanner.decode_file, os.fsencode(p), n_windows, dsp.MUSICNN_RATE, 3.0, True)
-                   for p in files]
+        decodes = [
+            pool.submit(scanner.decode_file, os.fsencode(p), n_windows, dsp.MUSICNN_RATE, 3.0, True)
+            for p in files
+        ]
         for future in probes:
             future.result()
         for future in decodes:
@@ -108,8 +122,15 @@ def decode_only(files: list[Path], workers: int, n_windows: int) -> tuple[dict, 
             if kind == "patches":
                 payloads.append(payload)
         seconds = time.perf_counter() - start
-    return ({"tracks": len(payloads), "workers": workers, "seconds": round(seconds, 2),
-             "tracks_per_s": round(len(payloads) / seconds, 2)}, payloads)
+    return (
+        {
+            "tracks": len(payloads),
+            "workers": workers,
+            "seconds": round(seconds, 2),
+            "tracks_per_s": round(len(payloads) / seconds, 2),
+        },
+        payloads,
+    )
 
 
 def model_only(tagger, payloads: list, rounds: int, per_batch: int) -> dict:
@@ -127,23 +148,34 @@ def model_only(tagger, payloads: list, rounds: int, per_batch: int) -> dict:
     done = 0
     for _ in range(rounds):
         for i in range(0, len(payloads), per_batch):
-            analyse_batch(tagger, payloads[i:i + per_batch], True)
-            done += len(payloads[i:i + per_batch])
+            analyse_batch(tagger, payloads[i : i + per_batch], True)
+            done += len(payloads[i : i + per_batch])
     sync()
     seconds = time.perf_counter() - start
-    return {"tracks": done, "tracks_per_batch": per_batch, "patches_per_call": tagger.batch_size,
-            "seconds": round(seconds, 2), "tracks_per_s": round(done / seconds, 2)}
+    return {
+        "tracks": done,
+        "tracks_per_batch": per_batch,
+        "patches_per_call": tagger.batch_size,
+        "seconds": round(seconds, 2),
+        "tracks_per_s": round(done / seconds, 2),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--corpus", type=Path, required=True)
-    parser.add_argument("--make", type=int, default=0, help="render this many tracks into --corpus first")
+    parser.add_argument(
+        "--make", type=int, default=0, help="render this many tracks into --corpus first"
+    )
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--windows", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=None, help="decode workers (default: the scanner's)")
-    parser.add_argument("--rounds", type=int, default=3, help="passes over the patches for 'model only'")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="decode workers (default: the scanner's)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="passes over the patches for 'model only'"
+    )
     parser.add_argument("--gpu-log", type=Path, default=None)
     args = parser.parse_args()
 
@@ -160,8 +192,14 @@ def main() -> None:
     from zsl_core import audio as audio_io
 
     minutes = sum(audio_io.audio_info(p).duration for p in files) / len(files) / 60
-    report: dict = {"device": args.device, "tracks": len(files), "mean_track_minutes": round(minutes, 2),
-                    "windows": args.windows, "cores": os.cpu_count(), "workers": workers}
+    report: dict = {
+        "device": args.device,
+        "tracks": len(files),
+        "mean_track_minutes": round(minutes, 2),
+        "windows": args.windows,
+        "cores": os.cpu_count(),
+        "workers": workers,
+    }
     sampler = GpuSampler(args.gpu_log or Path(tempfile.gettempdir()) / "gpu_util.csv")
     try:
         start = time.time()
@@ -172,7 +210,9 @@ def main() -> None:
         from zsl_core.default_model import load_default_tagger
 
         tagger = load_default_tagger(args.device)
-        report["torch_device"] = str(next(next(iter(tagger.models.values())).net.parameters()).device)
+        report["torch_device"] = str(
+            next(next(iter(tagger.models.values())).net.parameters()).device
+        )
         start = time.time()
         report["model_only"] = model_only(tagger, payloads, args.rounds, per_batch=8)
         sampler.mark("model_only", start, time.time())
@@ -185,8 +225,12 @@ def main() -> None:
             seconds = time.perf_counter() - start
             sampler.mark("library_scan", wall, time.time())
             library.close()
-        report["library_scan"] = {"tracks": summary.scanned, "failed": len(summary.failed),
-                                  "seconds": round(seconds, 2), "tracks_per_s": round(summary.scanned / seconds, 2)}
+        report["library_scan"] = {
+            "tracks": summary.scanned,
+            "failed": len(summary.failed),
+            "seconds": round(seconds, 2),
+            "tracks_per_s": round(summary.scanned / seconds, 2),
+        }
     finally:
         report["gpu_utilisation"] = sampler.stop()
     scan_rate = report["library_scan"]["tracks_per_s"]

@@ -96,8 +96,10 @@ def main() -> None:
             raise SystemExit("timed out waiting for the window")
 
     start = time.perf_counter()
-    window = MainWindow(settings=Settings(tmp / "settings.ini"),
-                        library_factory=lambda: Library(db_path=db_path, device="cpu"))
+    window = MainWindow(
+        settings=Settings(tmp / "settings.ini"),
+        library_factory=lambda: Library(db_path=db_path, device="cpu"),
+    )
     window.show()
     wait(lambda: window.loaded)
     app.processEvents()
@@ -131,11 +133,23 @@ def main() -> None:
     wait(lambda: window.pool.pending == 0)
     idle = [search(QUERIES[i % len(QUERIES)]) for i in range(args.repeats)]
     hits = window.last_search[1].hits
-    emit({"bench": "gui_search_e2e", "tracks": n, "top": SEARCH_TOP, "hits": len(hits),
-          "open_window_ms": round(open_ms), "first_search_ms": round(first_ms, 1),
-          "p50_ms_while_predicting": p50(during), "max_ms_while_predicting": round(max(during), 1),
-          "p50_ms_idle": p50(idle), "max_ms_idle": round(max(idle), 1),
-          "predicted_rows_filled": predicted_done, "repeats": args.repeats}, args.out)
+    emit(
+        {
+            "bench": "gui_search_e2e",
+            "tracks": n,
+            "top": SEARCH_TOP,
+            "hits": len(hits),
+            "open_window_ms": round(open_ms),
+            "first_search_ms": round(first_ms, 1),
+            "p50_ms_while_predicting": p50(during),
+            "max_ms_while_predicting": round(max(during), 1),
+            "p50_ms_idle": p50(idle),
+            "max_ms_idle": round(max(idle), 1),
+            "predicted_rows_filled": predicted_done,
+            "repeats": args.repeats,
+        },
+        args.out,
+    )
 
     # --- the GUI-thread update alone -------------------------------------------------------
     def show(result_hits: list) -> None:
@@ -143,18 +157,31 @@ def main() -> None:
         for hit in result_hits:  # what _run_search's done() does
             row = window.track_model.track_by_id(int(hit.track_id))
             if row is not None and row.title:
-                titles[int(hit.track_id)] = f"{row.title} — {row.artist}" if row.artist else row.title
+                titles[int(hit.track_id)] = (
+                    f"{row.title} — {row.artist}" if row.artist else row.title
+                )
         window.search_model.set_result("q", result_hits, [], titles)
         window.tabs.setCurrentIndex(1)
         window.search_view.repaint()
 
     rows = [window.track_model.track(i) for i in range(n)]
-    many = [Hit(int(r.id), r.display_path, 1.0 - i / n, ["rock", "guitar", "energetic"]) for i, r in enumerate(rows)]
+    many = [
+        Hit(int(r.id), r.display_path, 1.0 - i / n, ["rock", "guitar", "energetic"])
+        for i, r in enumerate(rows)
+    ]
     for count in (len(hits), len(many)):
         chosen = hits if count == len(hits) else many
         times = timed(lambda: (window.search_model.clear(), show(chosen)), args.repeats)
-        emit({"bench": "gui_results_update", "tracks": n, "hits": count, "p50_ms": p50(times),
-              "max_ms": round(max(times), 1)}, args.out)
+        emit(
+            {
+                "bench": "gui_results_update",
+                "tracks": n,
+                "hits": count,
+                "p50_ms": p50(times),
+                "max_ms": round(max(times), 1),
+            },
+            args.out,
+        )
     window.search_model.clear()
     window.tabs.setCurrentIndex(0)
     del many
@@ -174,15 +201,36 @@ def main() -> None:
         window.table.repaint()
 
     repeats = max(3, args.repeats // 3)
-    table = {"bench": "gui_table", "tracks": n,
-             "set_tracks_p50_ms": p50(timed(reload, repeats)),
-             "sort_title_p50_ms": p50(timed(lambda: (sort(0, Qt.SortOrder.DescendingOrder),
-                                                      sort(0, Qt.SortOrder.AscendingOrder)), repeats)) / 2,
-             "sort_duration_p50_ms": p50(timed(lambda: (sort(3, Qt.SortOrder.DescendingOrder),
-                                                         sort(3, Qt.SortOrder.AscendingOrder)), repeats)) / 2,
-             "filter_p50_ms": p50(timed(lambda: (filter_text("artist 0004"), filter_text("")), repeats)) / 2,
-             "rss_before_window_mb": round(base), "rss_after_open_mb": round(after_open),
-             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    table = {
+        "bench": "gui_table",
+        "tracks": n,
+        "set_tracks_p50_ms": p50(timed(reload, repeats)),
+        "sort_title_p50_ms": p50(
+            timed(
+                lambda: (
+                    sort(0, Qt.SortOrder.DescendingOrder),
+                    sort(0, Qt.SortOrder.AscendingOrder),
+                ),
+                repeats,
+            )
+        )
+        / 2,
+        "sort_duration_p50_ms": p50(
+            timed(
+                lambda: (
+                    sort(3, Qt.SortOrder.DescendingOrder),
+                    sort(3, Qt.SortOrder.AscendingOrder),
+                ),
+                repeats,
+            )
+        )
+        / 2,
+        "filter_p50_ms": p50(timed(lambda: (filter_text("artist 0004"), filter_text("")), repeats))
+        / 2,
+        "rss_before_window_mb": round(base),
+        "rss_after_open_mb": round(after_open),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
     emit(table, args.out)
     window.close()
     app.processEvents()

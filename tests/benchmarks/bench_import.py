@@ -35,7 +35,9 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--shards", type=int, default=2)
     parser.add_argument("--windows", type=int, default=8)
-    parser.add_argument("--copies", type=int, default=20, help="hard-linked copies of the corpus to import")
+    parser.add_argument(
+        "--copies", type=int, default=20, help="hard-linked copies of the corpus to import"
+    )
     parser.add_argument("--scan", action="store_true", help="also time Library.scan of the corpus")
     args = parser.parse_args()
     files = sorted(str(p) for p in args.corpus.rglob("*") if p.suffix in AUDIO_EXTENSIONS)
@@ -46,8 +48,14 @@ def main() -> None:
     parts, started = [], time.perf_counter()
     for i in range(args.shards):
         part = work / f"part-{i}.npz"
-        pipeline.embed_to_index(files, out=part, shard=f"{i}/{args.shards}", n_windows=args.windows,
-                                progress=False, device="cpu")
+        pipeline.embed_to_index(
+            files,
+            out=part,
+            shard=f"{i}/{args.shards}",
+            n_windows=args.windows,
+            progress=False,
+            device="cpu",
+        )
         parts.append(part)
     seconds = time.perf_counter() - started
     result["embed_tracks_per_s_one_job"] = round(len(files) / seconds, 2)
@@ -63,9 +71,16 @@ def main() -> None:
             link = folder / Path(path).name
             os.link(path, link)
             paths.append(str(link))
-        copy = TrackIndex([f"{c}:{i}" for i in merged.ids], paths, merged.embeddings, merged.model,
-                          seen_scores=merged.seen_scores, sizes=merged.sizes, mtimes_ns=merged.mtimes_ns,
-                          info=merged.info)
+        copy = TrackIndex(
+            [f"{c}:{i}" for i in merged.ids],
+            paths,
+            merged.embeddings,
+            merged.model,
+            seen_scores=merged.seen_scores,
+            sizes=merged.sizes,
+            mtimes_ns=merged.mtimes_ns,
+            info=merged.info,
+        )
         copy.save(work / f"copy-{c:03d}.npz")
         big.append(work / f"copy-{c:03d}.npz")
     with Library(work / "imported.sqlite3", device="cpu") as library:
@@ -88,7 +103,9 @@ def main() -> None:
             summary = library.scan([args.corpus], n_windows=args.windows)
             seconds = time.perf_counter() - started
             result["scan_tracks_per_s"] = round(summary.scanned / seconds, 2)
-            result["import_vs_scan"] = round(result["import_tracks_per_s"] / result["scan_tracks_per_s"], 1)
+            result["import_vs_scan"] = round(
+                result["import_tracks_per_s"] / result["scan_tracks_per_s"], 1
+            )
     print(json.dumps(result))
 
 

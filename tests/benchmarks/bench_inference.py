@@ -45,7 +45,10 @@ def use(tagger, variant: str) -> None:
 
 
 def run_all(tagger, patches: np.ndarray, batch: int) -> dict[str, np.ndarray]:
-    return {name: model.extract_patches(patches, batch)["taggram"] for name, model in tagger.models.items()}
+    return {
+        name: model.extract_patches(patches, batch)["taggram"]
+        for name, model in tagger.models.items()
+    }
 
 
 def time_variants(tagger, patches: np.ndarray, batch: int, rounds: int) -> dict[str, list[float]]:
@@ -79,31 +82,47 @@ def agreement(tagger, files: list[Path]) -> dict:
         for variant in VARIANTS:
             use(tagger, variant)
             outputs[variant] = run_all(tagger, patches, 64)
-        reference = tagger.merge_probabilities({n: t.mean(axis=0) for n, t in outputs["conv"].items()})
+        reference = tagger.merge_probabilities(
+            {n: t.mean(axis=0) for n, t in outputs["conv"].items()}
+        )
         for variant in errors:
             taggrams = outputs[variant]
             for name, taggram in taggrams.items():
                 base = outputs["conv"][name]
                 errors[variant] = max(errors[variant], float(np.abs(taggram - base).max()))
-                patch_overlap[variant] += [len(top_k(a) & top_k(b)) / 5 for a, b in zip(taggram, base)]
-            probabilities = tagger.merge_probabilities({n: t.mean(axis=0) for n, t in taggrams.items()})
+                patch_overlap[variant] += [
+                    len(top_k(a) & top_k(b)) / 5 for a, b in zip(taggram, base)
+                ]
+            probabilities = tagger.merge_probabilities(
+                {n: t.mean(axis=0) for n, t in taggrams.items()}
+            )
             overlap[variant].append(len(top_k(probabilities) & top_k(reference)) / 5)
             top1[variant].append(int(np.argmax(probabilities) == np.argmax(reference)))
-    return {variant: {"max_taggram_diff_vs_conv": float(f"{errors[variant]:.3g}"),
-                      "track_top5_overlap_vs_conv": round(float(np.mean(overlap[variant])), 4),
-                      "track_top1_agreement_vs_conv": round(float(np.mean(top1[variant])), 4),
-                      "patch_top5_overlap_vs_conv": round(float(np.mean(patch_overlap[variant])), 4)}
-            for variant in errors}
+    return {
+        variant: {
+            "max_taggram_diff_vs_conv": float(f"{errors[variant]:.3g}"),
+            "track_top5_overlap_vs_conv": round(float(np.mean(overlap[variant])), 4),
+            "track_top1_agreement_vs_conv": round(float(np.mean(top1[variant])), 4),
+            "patch_top5_overlap_vs_conv": round(float(np.mean(patch_overlap[variant])), 4),
+        }
+        for variant in errors
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--batch", type=int, default=64, help="patches per network call (the tagger's)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
+    parser.add_argument(
+        "--batch", type=int, default=64, help="patches per network call (the tagger's)"
+    )
     parser.add_argument("--patches", type=int, default=128, help="patches timed per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--windows", type=int, nargs="+", default=[4, 6, 8])
-    parser.add_argument("--corpus", type=Path, default=None, help="folder of tracks for the agreement check")
+    parser.add_argument(
+        "--corpus", type=Path, default=None, help="folder of tracks for the agreement check"
+    )
     parser.add_argument("--limit", type=int, default=24, help="tracks used from --corpus")
     args = parser.parse_args()
     if args.threads:
@@ -112,29 +131,45 @@ def main() -> None:
     tagger = load_default_tagger("cpu")
     files = []
     if args.corpus:
-        files = sorted(p for p in args.corpus.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)[:args.limit]
+        files = sorted(p for p in args.corpus.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)[
+            : args.limit
+        ]
         if not files:
             raise SystemExit(f"no audio files under {args.corpus}")
     if files:  # time on real music patches, cycled to the requested count
-        real = np.concatenate([segments_to_patches([audio_io.load_audio(p, musicnn.SAMPLE_RATE)])
-                               for p in files[:4]])
+        real = np.concatenate(
+            [segments_to_patches([audio_io.load_audio(p, musicnn.SAMPLE_RATE)]) for p in files[:4]]
+        )
         patches = real[np.arange(args.patches) % len(real)]
     else:  # log-mel-like values: the speed does not depend on them
         rng = np.random.default_rng(0)
-        patches = rng.gamma(2.0, 0.8, (args.patches, musicnn.PATCH_FRAMES, musicnn.N_MELS)).astype(np.float32)
+        patches = rng.gamma(2.0, 0.8, (args.patches, musicnn.PATCH_FRAMES, musicnn.N_MELS)).astype(
+            np.float32
+        )
 
     times = time_variants(tagger, patches, args.batch, args.rounds)
     best_conv = min(times["conv"])
-    report: dict = {"machine": f"{os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}",
-                    "networks": list(tagger.models), "batch": args.batch, "patches_per_round": args.patches,
-                    "rounds": args.rounds, "per_patch_ms_both_networks": {}}
+    report: dict = {
+        "machine": f"{os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}",
+        "networks": list(tagger.models),
+        "batch": args.batch,
+        "patches_per_round": args.patches,
+        "rounds": args.rounds,
+        "per_patch_ms_both_networks": {},
+    }
     for variant, samples in times.items():
         best = min(samples)
         report["per_patch_ms_both_networks"][variant] = {
-            "median": round(float(np.median(samples)), 2), "best": round(best, 2),
+            "median": round(float(np.median(samples)), 2),
+            "best": round(best, 2),
             "speedup_vs_conv_best": round(best_conv / best, 2),
-            "speedup_vs_conv_median": round(float(np.median(times["conv"]) / np.median(samples)), 2),
-            "model_only_tracks_per_s": {f"windows_{n}": round(1000 / (best * n), 2) for n in args.windows}}
+            "speedup_vs_conv_median": round(
+                float(np.median(times["conv"]) / np.median(samples)), 2
+            ),
+            "model_only_tracks_per_s": {
+                f"windows_{n}": round(1000 / (best * n), 2) for n in args.windows
+            },
+        }
     if files:
         report["agreement"] = agreement(tagger, files)
         report["agreement_tracks"] = len(files)

@@ -56,20 +56,59 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import app  # noqa: E402,F401  before numpy, as in the app: it limits OpenBLAS to one thread (app/__init__.py)
 import numpy as np  # noqa: E402
 
+import app  # noqa: E402,F401  before numpy, as in the app: it limits OpenBLAS to one thread (app/__init__.py)
+
 QUERY_KINDS = {
-    "seen": ["metal", "piano", "rock", "jazz", "sad", "electronic", "guitar", "ambient", "female vocals", "dance"],
-    "new": ["orchestral", "melancholic", "thrash metal", "lullaby", "reggae", "synthwave", "bluegrass",
-            "cinematic", "lo-fi", "gospel"],
-    "typed": ["music for a rainy afternoon", "songs for a lonely evening", "tunes for a foggy morning",
-              "music for a windy night", "music for a quiet breakfast", "music for a wet evening",
-              "songs for a sad afternoon", "music for a calm breakfast", "music for a happy evening",
-              "music for a dark afternoon"],  # one word each that the table lacks (encoded live)
-    "three": ["calm piano jazz", "sad acoustic guitar", "dark ambient electronic", "happy pop dance",
-              "loud fast metal", "soft female vocals", "slow sad piano", "funky electronic beats",
-              "quiet classical strings", "mellow indie folk"],
+    "seen": [
+        "metal",
+        "piano",
+        "rock",
+        "jazz",
+        "sad",
+        "electronic",
+        "guitar",
+        "ambient",
+        "female vocals",
+        "dance",
+    ],
+    "new": [
+        "orchestral",
+        "melancholic",
+        "thrash metal",
+        "lullaby",
+        "reggae",
+        "synthwave",
+        "bluegrass",
+        "cinematic",
+        "lo-fi",
+        "gospel",
+    ],
+    "typed": [
+        "music for a rainy afternoon",
+        "songs for a lonely evening",
+        "tunes for a foggy morning",
+        "music for a windy night",
+        "music for a quiet breakfast",
+        "music for a wet evening",
+        "songs for a sad afternoon",
+        "music for a calm breakfast",
+        "music for a happy evening",
+        "music for a dark afternoon",
+    ],  # one word each that the table lacks (encoded live)
+    "three": [
+        "calm piano jazz",
+        "sad acoustic guitar",
+        "dark ambient electronic",
+        "happy pop dance",
+        "loud fast metal",
+        "soft female vocals",
+        "slow sad piano",
+        "funky electronic beats",
+        "quiet classical strings",
+        "mellow indie folk",
+    ],
 }
 GENRES = ["rock", "pop", "jazz", "classical", "electronic", "folk", "hip hop", "metal", ""]
 BATCH = 10_000
@@ -130,24 +169,52 @@ def build(db_path: Path, n: int, seed: int = 0) -> dict:
             artist, album = f"Artist {i // 120:05d}", f"Album {i // 12:06d}"
             path = f"/home/user/Music/{artist}/{album}/{i % 12 + 1:02d} Track {i:07d}.flac"
             fingerprint = "flac:" + f"{rng.integers(2**63):016x}" * 4
-            tracks.append((db.path_key(path), db.display(path), 30_000_000 + i, 1_700_000_000_000_000_000 + i,
-                           "ok", None, now, None, fingerprint, f"Track {i:07d}", artist, album,
-                           GENRES[i % len(GENRES)] or None, None, 180.0 + i % 240, i % 3 == 0, now))
+            tracks.append(
+                (
+                    db.path_key(path),
+                    db.display(path),
+                    30_000_000 + i,
+                    1_700_000_000_000_000_000 + i,
+                    "ok",
+                    None,
+                    now,
+                    None,
+                    fingerprint,
+                    f"Track {i:07d}",
+                    artist,
+                    album,
+                    GENRES[i % len(GENRES)] or None,
+                    None,
+                    180.0 + i % 240,
+                    i % 3 == 0,
+                    now,
+                )
+            )
             results.append((first + j + 1, model, b"", db.to_blob(scores[j]), 8, fingerprint, now))
         with db.transaction(conn):
             conn.executemany(
                 "INSERT INTO tracks (path, display_path, size, mtime_ns, status, error, scanned_at, gone_at,"
                 " fingerprint, title, artist, album, genre, mood, duration, has_cover, added_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", tracks)
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                tracks,
+            )
             conn.executemany(
                 "INSERT INTO results (track_id, model_id, embedding, seen_scores, n_windows, fingerprint,"
-                " analysed_at) VALUES (?, ?, ?, ?, ?, ?, ?)", results)
+                " analysed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                results,
+            )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     size = db_path.stat().st_size
-    return {"bench": "library_build", "tracks": n, "seconds": round(time.perf_counter() - start, 1),
-            "db_mb": round(size / 2**20, 1), "db_bytes_per_track": round(size / n),
-            "embedding_dim": 0, "seen_labels": len(labels)}
+    return {
+        "bench": "library_build",
+        "tracks": n,
+        "seconds": round(time.perf_counter() - start, 1),
+        "db_mb": round(size / 2**20, 1),
+        "db_bytes_per_track": round(size / n),
+        "embedding_dim": 0,
+        "seen_labels": len(labels),
+    }
 
 
 def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
@@ -202,7 +269,9 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
         start = time.perf_counter()
         space.encode(live[:1])
         encode.append((time.perf_counter() - start) * 1000)
-    matrix32 = library._search_matrix()[1]  # what similarity and the tag prior read, made on request
+    matrix32 = library._search_matrix()[
+        1
+    ]  # what similarity and the tag prior read, made on request
 
     # The ranking step alone, in this run: rank_tracks on the float16 column-major cache (what
     # search does now) vs the previous step (score_words' full float32 product over the row-major
@@ -234,9 +303,15 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
     def pct(values: list[float], q: float) -> float:
         return round(float(np.percentile(values, q)), 2)
 
-    record = {"bench": "library_search_seen", "tracks": n, "threads": torch.get_num_threads(),
-              "open_ms": round(open_ms, 1), "model_load_s": round(model_s, 2),
-              "first_search_ms": round(first_ms, 1), "cache_build_ms": round(rebuild_ms, 1)}
+    record = {
+        "bench": "library_search_seen",
+        "tracks": n,
+        "threads": torch.get_num_threads(),
+        "open_ms": round(open_ms, 1),
+        "model_load_s": round(model_s, 2),
+        "first_search_ms": round(first_ms, 1),
+        "cache_build_ms": round(rebuild_ms, 1),
+    }
     for kind in QUERY_KINDS:
         record[f"{kind}_p50_ms"] = pct(timings[kind], 50)
         record[f"{kind}_p95_ms"] = pct(timings[kind], 95)
@@ -244,17 +319,26 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
     for kind in QUERY_KINDS:
         record[f"{kind}_rank_p50_ms"] = pct(rank_now[kind], 50)
         record[f"{kind}_rank_previous_p50_ms"] = pct(rank_before[kind], 50)
-        record[f"{kind}_rank_speedup"] = round(pct(rank_before[kind], 50) / max(pct(rank_now[kind], 50), 1e-3), 1)
-    record.update({
-        "queries_per_kind": len(timings["seen"]), "live_encode_p50_ms": pct(encode, 50),
-        "rank_cache_bytes_per_track": round((seen.nbytes + ids.nbytes) / n, 1),
-        "float32_matrix_bytes_per_track": round(matrix32.nbytes / n, 1),
-        "rss_start_mb": round(base), "rss_model_mb": round(after_model),
-        "rss_after_search_mb": round(after_first),
-        "search_mem_per_track_bytes": round((after_first - after_model) * 2**20 / n),
-        "tracks_list_ms": round(tracks_ms), "tracks_list_mb": round(after_tracks - after_first),
-        "peak_rss_mb": round(peak_mb()), "load_avg": round(os.getloadavg()[0], 2),
-        "git": _git_head()})
+        record[f"{kind}_rank_speedup"] = round(
+            pct(rank_before[kind], 50) / max(pct(rank_now[kind], 50), 1e-3), 1
+        )
+    record.update(
+        {
+            "queries_per_kind": len(timings["seen"]),
+            "live_encode_p50_ms": pct(encode, 50),
+            "rank_cache_bytes_per_track": round((seen.nbytes + ids.nbytes) / n, 1),
+            "float32_matrix_bytes_per_track": round(matrix32.nbytes / n, 1),
+            "rss_start_mb": round(base),
+            "rss_model_mb": round(after_model),
+            "rss_after_search_mb": round(after_first),
+            "search_mem_per_track_bytes": round((after_first - after_model) * 2**20 / n),
+            "tracks_list_ms": round(tracks_ms),
+            "tracks_list_mb": round(after_tracks - after_first),
+            "peak_rss_mb": round(peak_mb()),
+            "load_avg": round(os.getloadavg()[0], 2),
+            "git": _git_head(),
+        }
+    )
     return record
 
 
@@ -272,10 +356,17 @@ def _previous_rank(tagger, seen32: np.ndarray, terms: list[str], top_k: int = 20
 
 def _git_head() -> str:
     try:
-        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "zsl_core", "app"],
-                               capture_output=True, text=True).stdout.strip()
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "zsl_core", "app"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         return out + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -343,19 +434,31 @@ def scan_memory(db_path: Path, folder: Path, label: str, indexed: int) -> dict:
 
     main, child = peak_mb(), peak_mb(resource.RUSAGE_CHILDREN)
     workers = min(default_workers(), summary.scanned or 1)
-    return {"bench": "scan_memory", "index": label, "indexed_before": indexed, "scanned": summary.scanned,
-            "failed": len(summary.failed), "seconds": round(seconds, 1),
-            "tracks_per_s": round(summary.scanned / seconds, 2), "workers": workers,
-            "rss_before_scan_mb": round(before), "peak_rss_main_mb": round(main),
-            "peak_rss_largest_worker_mb": round(child),
-            "peak_total_bound_mb": round(main + workers * child),
-            "peak_pss_tree_mb": round(peak[0]), "pss_main_at_peak_mb": round(peak[1]),
-            "pss_children_at_peak_mb": round(peak[2]), "processes_in_tree": peak[3]}
+    return {
+        "bench": "scan_memory",
+        "index": label,
+        "indexed_before": indexed,
+        "scanned": summary.scanned,
+        "failed": len(summary.failed),
+        "seconds": round(seconds, 1),
+        "tracks_per_s": round(summary.scanned / seconds, 2),
+        "workers": workers,
+        "rss_before_scan_mb": round(before),
+        "peak_rss_main_mb": round(main),
+        "peak_rss_largest_worker_mb": round(child),
+        "peak_total_bound_mb": round(main + workers * child),
+        "peak_pss_tree_mb": round(peak[0]),
+        "pss_main_at_peak_mb": round(peak[1]),
+        "pss_children_at_peak_mb": round(peak[2]),
+        "processes_in_tree": peak[3],
+    }
 
 
 def child(args: list[str]) -> dict:
     """Run one step in a fresh interpreter; its last stdout line is the JSON result."""
-    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -372,15 +475,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the 20 queries per size")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads for search (0: torch's default)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads for search (0: torch's default)"
+    )
     parser.add_argument("--scan", type=Path, default=None, help="folder of real tracks to scan")
-    parser.add_argument("--scan-into", type=int, default=100_000,
-                        help="size of the index the second scan goes into (built if missing)")
+    parser.add_argument(
+        "--scan-into",
+        type=int,
+        default=100_000,
+        help="size of the index the second scan goes into (built if missing)",
+    )
     parser.add_argument("--skip-search", action="store_true", help="only the scan memory runs")
-    parser.add_argument("--work", type=Path, default=None, help="where the indexes go (default: a temp dir)")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="where the indexes go (default: a temp dir)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the built indexes")
     parser.add_argument("--out", type=Path, default=None, help="append the JSON lines to this file")
-    parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)  # internal: one step, fresh process
+    parser.add_argument(
+        "--step", nargs="+", help=argparse.SUPPRESS
+    )  # internal: one step, fresh process
     args = parser.parse_args()
 
     if args.step:
@@ -404,8 +517,19 @@ def main() -> None:
 
     try:
         for n in [] if args.skip_search else args.sizes:
-            emit(child(["--step", "measure", str(index(n)), str(n), str(args.repeats), str(args.threads)]),
-                 args.out)
+            emit(
+                child(
+                    [
+                        "--step",
+                        "measure",
+                        str(index(n)),
+                        str(n),
+                        str(args.repeats),
+                        str(args.threads),
+                    ]
+                ),
+                args.out,
+            )
         if args.scan is not None:
             empty = work / "scan-empty.sqlite3"
             for leftover in work.glob("scan-*.sqlite3*"):  # an earlier, interrupted run's
@@ -414,7 +538,9 @@ def main() -> None:
             n = args.scan_into
             copy = work / f"scan-into-{n}.sqlite3"
             shutil.copyfile(index(n), copy)
-            emit(child(["--step", "scan", str(copy), str(args.scan), f"{n}-track", str(n)]), args.out)
+            emit(
+                child(["--step", "scan", str(copy), str(args.scan), f"{n}-track", str(n)]), args.out
+            )
             for path in (empty, copy):
                 for leftover in path.parent.glob(path.name + "*"):
                     leftover.unlink()

@@ -53,9 +53,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from zsl_core.errors import ZslError
 
@@ -140,22 +141,80 @@ _CALM = ["calm", "quiet", "soothing", "relaxing", "meditative", "lullaby"]
 _HEAVY = ["metal", "heavy metal", "hard rock", "punk"]
 # For a track of this genre (the key), the words that are clearly wrong.
 GENRE_WRONG = {
-    "metal": _CALM + ["classical", "ambient", "new age", "easy listening", "jazz", "country",
-                      "reggae", "hip-hop", "electronic", "house", "techno", "trance", "8-bit",
-                      "chiptune"],
-    "rock": ["classical", "ambient", "new age", "reggae", "hip-hop", "electronic", "house", "techno",
-             "trance", "opera", "8-bit", "chiptune"],
-    "electronic": _HEAVY + ["country", "folk", "bluegrass", "classical", "orchestral", "opera",
-                            "choir", "acoustic", "blues"],
-    "house": _HEAVY + ["country", "folk", "classical", "orchestral", "opera", "choir", "acoustic",
-                       "ambient", "calm", "quiet"],
-    "techno": _HEAVY + ["country", "folk", "classical", "orchestral", "opera", "choir", "acoustic",
-                        "calm", "quiet", "soothing"],
+    "metal": _CALM
+    + [
+        "classical",
+        "ambient",
+        "new age",
+        "easy listening",
+        "jazz",
+        "country",
+        "reggae",
+        "hip-hop",
+        "electronic",
+        "house",
+        "techno",
+        "trance",
+        "8-bit",
+        "chiptune",
+    ],
+    "rock": [
+        "classical",
+        "ambient",
+        "new age",
+        "reggae",
+        "hip-hop",
+        "electronic",
+        "house",
+        "techno",
+        "trance",
+        "opera",
+        "8-bit",
+        "chiptune",
+    ],
+    "electronic": _HEAVY
+    + [
+        "country",
+        "folk",
+        "bluegrass",
+        "classical",
+        "orchestral",
+        "opera",
+        "choir",
+        "acoustic",
+        "blues",
+    ],
+    "house": _HEAVY
+    + [
+        "country",
+        "folk",
+        "classical",
+        "orchestral",
+        "opera",
+        "choir",
+        "acoustic",
+        "ambient",
+        "calm",
+        "quiet",
+    ],
+    "techno": _HEAVY
+    + [
+        "country",
+        "folk",
+        "classical",
+        "orchestral",
+        "opera",
+        "choir",
+        "acoustic",
+        "calm",
+        "quiet",
+        "soothing",
+    ],
     "ambient": _HEAVY + ["rock", "hip-hop", "aggressive", "loud", "dance", "house", "techno"],
-    "orchestral": _HEAVY + ["rock", "hip-hop", "house", "techno", "trance", "reggae", "8-bit",
-                            "chiptune"],
-    "classical": _HEAVY + ["rock", "hip-hop", "house", "techno", "trance", "reggae", "8-bit",
-                           "chiptune"],
+    "orchestral": _HEAVY
+    + ["rock", "hip-hop", "house", "techno", "trance", "reggae", "8-bit", "chiptune"],
+    "classical": _HEAVY
+    + ["rock", "hip-hop", "house", "techno", "trance", "reggae", "8-bit", "chiptune"],
     "reggae": _HEAVY + ["classical", "orchestral", "opera", "techno", "house", "ambient"],
     "jazz": _HEAVY + ["techno", "house", "trance", "8-bit", "chiptune"],
     "blues": ["techno", "house", "trance", "8-bit", "chiptune", "opera", "choir"],
@@ -164,33 +223,192 @@ GENRE_WRONG = {
 }
 
 # Words that are genres (a speech clip must get none of them; every one is wrong for speech).
-GENRE_WORDS = sorted({
-    "rock", "pop", "alternative rock", "indie", "electronic", "dance", "jazz", "metal",
-    "heavy metal", "classic rock", "soul", "indie rock", "folk", "punk", "blues", "hard rock",
-    "ambient", "experimental", "hip-hop", "hip hop", "country", "funk", "electro",
-    "progressive rock", "r&b", "indie pop", "house", "classical", "techno", "new age",
-    "easy listening", "opera", "reggae", "trance", "drum and bass", "dubstep", "disco",
-    "electronica", "orchestral", "symphonic", "symphony", "soundtrack", "film score", "8-bit",
-    "chiptune", "synthwave", "synthpop", "industrial", "grunge", "ska", "latin", "salsa", "gospel",
-    "rap", "trap", "edm", "lounge", "downtempo", "trip hop", "trip-hop", "idm", "breakbeat",
-    "jungle", "garage", "emo", "hardcore", "death metal", "black metal", "thrash metal",
-    "power metal", "symphonic metal", "gothic metal", "doom metal", "nu metal", "metalcore",
-    "bluegrass", "swing", "bossa nova", "world", "world music", "celtic", "flamenco", "baroque",
-    "chamber music", "post-rock", "shoegaze", "new wave", "k-pop", "j-pop", "motown", "soft rock",
-    "psychedelic rock", "garage rock", "surf rock", "rockabilly", "big band", "bebop", "smooth jazz",
-    "fusion", "acid jazz", "lo-fi hip hop", "chillout", "chillwave", "vaporwave", "ambient techno",
-    "minimal techno", "deep house", "tech house", "progressive house", "electro house", "eurodance",
-    "hardstyle", "grime", "afrobeat", "dancehall", "dub", "zydeco", "polka", "tango", "cumbia",
-    "reggaeton", "bachata", "merengue", "samba", "qawwali", "bhangra", "madchester", "britpop",
-    "krautrock", "stoner rock", "sludge metal", "post-punk", "hardcore punk", "pop punk",
-    "singer-songwriter", "americana", "alt-country", "honky tonk", "western swing", "gregorian chant",
-    "romantic", "impressionist", "minimalism", "contemporary classical", "avant-garde", "noise",
-    "musical", "show tunes", "christmas", "children's music", "lullaby", "march", "marching band",
-    "military", "national anthem", "anime", "video game music", "electropop", "dream pop",
-})
-INSTRUMENT_WORDS = ["piano", "guitar", "drums", "strings", "violin", "synth", "bass", "beats",
-                    "cello", "flute", "harp", "sitar", "harpsichord", "saxophone", "orchestra",
-                    "choir", "trumpet", "organ", "electric guitar", "acoustic guitar", "bass guitar"]
+GENRE_WORDS = sorted(
+    {
+        "rock",
+        "pop",
+        "alternative rock",
+        "indie",
+        "electronic",
+        "dance",
+        "jazz",
+        "metal",
+        "heavy metal",
+        "classic rock",
+        "soul",
+        "indie rock",
+        "folk",
+        "punk",
+        "blues",
+        "hard rock",
+        "ambient",
+        "experimental",
+        "hip-hop",
+        "hip hop",
+        "country",
+        "funk",
+        "electro",
+        "progressive rock",
+        "r&b",
+        "indie pop",
+        "house",
+        "classical",
+        "techno",
+        "new age",
+        "easy listening",
+        "opera",
+        "reggae",
+        "trance",
+        "drum and bass",
+        "dubstep",
+        "disco",
+        "electronica",
+        "orchestral",
+        "symphonic",
+        "symphony",
+        "soundtrack",
+        "film score",
+        "8-bit",
+        "chiptune",
+        "synthwave",
+        "synthpop",
+        "industrial",
+        "grunge",
+        "ska",
+        "latin",
+        "salsa",
+        "gospel",
+        "rap",
+        "trap",
+        "edm",
+        "lounge",
+        "downtempo",
+        "trip hop",
+        "trip-hop",
+        "idm",
+        "breakbeat",
+        "jungle",
+        "garage",
+        "emo",
+        "hardcore",
+        "death metal",
+        "black metal",
+        "thrash metal",
+        "power metal",
+        "symphonic metal",
+        "gothic metal",
+        "doom metal",
+        "nu metal",
+        "metalcore",
+        "bluegrass",
+        "swing",
+        "bossa nova",
+        "world",
+        "world music",
+        "celtic",
+        "flamenco",
+        "baroque",
+        "chamber music",
+        "post-rock",
+        "shoegaze",
+        "new wave",
+        "k-pop",
+        "j-pop",
+        "motown",
+        "soft rock",
+        "psychedelic rock",
+        "garage rock",
+        "surf rock",
+        "rockabilly",
+        "big band",
+        "bebop",
+        "smooth jazz",
+        "fusion",
+        "acid jazz",
+        "lo-fi hip hop",
+        "chillout",
+        "chillwave",
+        "vaporwave",
+        "ambient techno",
+        "minimal techno",
+        "deep house",
+        "tech house",
+        "progressive house",
+        "electro house",
+        "eurodance",
+        "hardstyle",
+        "grime",
+        "afrobeat",
+        "dancehall",
+        "dub",
+        "zydeco",
+        "polka",
+        "tango",
+        "cumbia",
+        "reggaeton",
+        "bachata",
+        "merengue",
+        "samba",
+        "qawwali",
+        "bhangra",
+        "madchester",
+        "britpop",
+        "krautrock",
+        "stoner rock",
+        "sludge metal",
+        "post-punk",
+        "hardcore punk",
+        "pop punk",
+        "singer-songwriter",
+        "americana",
+        "alt-country",
+        "honky tonk",
+        "western swing",
+        "gregorian chant",
+        "romantic",
+        "impressionist",
+        "minimalism",
+        "contemporary classical",
+        "avant-garde",
+        "noise",
+        "musical",
+        "show tunes",
+        "christmas",
+        "children's music",
+        "lullaby",
+        "march",
+        "marching band",
+        "military",
+        "national anthem",
+        "anime",
+        "video game music",
+        "electropop",
+        "dream pop",
+    }
+)
+INSTRUMENT_WORDS = [
+    "piano",
+    "guitar",
+    "drums",
+    "strings",
+    "violin",
+    "synth",
+    "bass",
+    "beats",
+    "cello",
+    "flute",
+    "harp",
+    "sitar",
+    "harpsichord",
+    "saxophone",
+    "orchestra",
+    "choir",
+    "trumpet",
+    "organ",
+    "electric guitar",
+    "acoustic guitar",
+    "bass guitar",
+]
 SPEECH_WRONG = sorted(set(GENRE_WORDS) | set(INSTRUMENT_WORDS) | {"instrumental"})
 
 # A file's own GENRE tag (lower case) -> the words it states.
@@ -217,14 +435,17 @@ GENRE_TAG_WORDS = {
 # A style the file's own name, TITLE, ALBUM or ARTIST states
 # (regex on "file-stem | title | album | artist").
 NAME_RULES = [
-    (r"\bambient", ["ambient"]),              # naev: ambient1.ogg ...; album "Ambient Pills"
-    (r"orchestra", ["orchestral"]),           # pirates_orchestra.ogg; "Airship Song Orchestral Mix"
-    (r"8-bit|chiptune|chipdisko", ["8-bit", "chiptune"]),  # 8-Bit-Mayhem.ogg; "Mortimer's Chipdisko"
-    (r"techno", ["techno"]),                  # Techno-Caper.ogg, Techno-Gameplay_Looping.ogg
+    (r"\bambient", ["ambient"]),  # naev: ambient1.ogg ...; album "Ambient Pills"
+    (r"orchestra", ["orchestral"]),  # pirates_orchestra.ogg; "Airship Song Orchestral Mix"
+    (
+        r"8-bit|chiptune|chipdisko",
+        ["8-bit", "chiptune"],
+    ),  # 8-Bit-Mayhem.ogg; "Mortimer's Chipdisko"
+    (r"techno", ["techno"]),  # Techno-Caper.ogg, Techno-Gameplay_Looping.ogg
     (r"\bjazz", ["jazz"]),
-    (r"symphon", ["orchestral"]),             # ARTIST=Czech National Symphony Orchestra
-    (r"\bflute", ["flute"]),                  # warmux: "Divertissement pour flute"
-    (r"medieval", ["medieval"]),              # megaglest: manolo_camp-medieval.ogg
+    (r"symphon", ["orchestral"]),  # ARTIST=Czech National Symphony Orchestra
+    (r"\bflute", ["flute"]),  # warmux: "Divertissement pour flute"
+    (r"medieval", ["medieval"]),  # megaglest: manolo_camp-medieval.ogg
     (r"\bblues\b", ["blues"]),
 ]
 
@@ -234,11 +455,11 @@ class Package:
     """One Debian package of music and what its source says about it."""
 
     name: str
-    globs: list[str]                 # the music files, relative to the extracted package
-    why: str                         # the evidence, quoted from apt-cache show / the files' tags
-    correct: list[str]               # style words correct for every track of the package
-    wrong: list[str]                 # words clearly wrong for every track of the package
-    download_mb: float = 0.0         # as apt-cache show says (Size), for the reader
+    globs: list[str]  # the music files, relative to the extracted package
+    why: str  # the evidence, quoted from apt-cache show / the files' tags
+    correct: list[str]  # style words correct for every track of the package
+    wrong: list[str]  # words clearly wrong for every track of the package
+    download_mb: float = 0.0  # as apt-cache show says (Size), for the reader
 
 
 PACKAGES = [
@@ -250,22 +471,31 @@ PACKAGES = [
         "'Elysia', 'Angelic Asylum'), GENRE=Female Fronted Metal on the four 'Elysia' tracks "
         "(Ezer Ev, Elveszett Lelkek, Vermocsar, Misanthropia): songs of one metal band.",
         ["metal", "heavy metal", "rock", "female vocals"],
-        GENRE_WRONG["metal"], 68),
+        GENRE_WRONG["metal"],
+        68,
+    ),
     Package(
         "wizznic-data",
-        ["usr/share/games/wizznic/data/menu-music.ogg", "usr/share/games/wizznic/packs/*/music/*.ogg"],
+        [
+            "usr/share/games/wizznic/data/menu-music.ogg",
+            "usr/share/games/wizznic/packs/*/music/*.ogg",
+        ],
         "The files' own tags: GENRE=Electronica, ARTIST=Sean Hawk on all 9 music files "
         "('7 Nights', 'Imperia', 'In Rome', 'Mysteria', 'Sexaine', 'Smash It', 'Wizz 2', 'Wizz 3', "
         "menu). apt-cache show: 'implementation of the arcade classic Puzznic (data)'.",
         ["electronica", "electronic"],
-        GENRE_WRONG["electronic"], 17),
+        GENRE_WRONG["electronic"],
+        17,
+    ),
     Package(
         "fillets-ng-data",
         ["usr/share/games/fillets-ng/music/*.ogg"],
         "apt-cache show fillets-ng and fillets-ng-data: 'Fish Fillets is strictly a puzzle game "
         "... The whole game is accompanied by quiet, comforting music.'",
         ["quiet", "calm", "soothing", "relaxing"],
-        GENRE_WRONG["calm"], 71),
+        GENRE_WRONG["calm"],
+        71,
+    ),
     Package(
         "openclonk-data",
         ["usr/share/games/openclonk/Music.ocg/*.ogg"],
@@ -274,14 +504,20 @@ PACKAGES = [
         "(Crushed Ice Cocktail), Reggae (Island Dreams), Ambient (Lucid Dream), Rock (Motorway, "
         "The Skylands), Orchestral (Urban Bolero); Cavern and Offshore have none. No package-wide "
         "style: the words come from each file's tag.",
-        [], [], 112),
+        [],
+        [],
+        112,
+    ),
     Package(
         "davegnukem-data",
         ["usr/share/games/davegnukem/music/*/*.ogg", "usr/share/games/davegnukem/music/*.ogg"],
         "The files' own tags: GENRE=Soundtrack, ARTIST=Eric Matyas on all 13 music files; the file "
         "names state a style for some: '8-Bit-Mayhem', 'Techno-Caper', 'Techno-Gameplay_Looping'. "
         "apt-cache show: 'Data files for davegnukem' (a retro platform game).",
-        ["soundtrack"], [], 20),
+        ["soundtrack"],
+        [],
+        20,
+    ),
     Package(
         "naev-data",
         ["usr/share/naev/dat/snd/music/*.ogg"],
@@ -289,24 +525,35 @@ PACKAGES = [
         "The files' own tags: ALBUM=Vega Strike Soundtrack / Naev Soundtrack on many; GENRE=Electronic "
         "on Eureka and Terminal (Askyel); ALBUM='Ambient Pills' (Zeropage: Ambiphonic, Void Sensor); "
         "file names ambient1, ambient2, ambient2_5, ambient3, ambient4; pirates_orchestra.",
-        ["soundtrack"], [], 350),
+        ["soundtrack"],
+        [],
+        350,
+    ),
     Package(
         "supertux-data",
         ["usr/share/games/supertux2/music/*/*.ogg"],
         "apt-cache show: 'Classic 2D jump 'n run sidescroller with Tux (data files)'. The files' "
         "own tags: GENRE=Soundtrack / Game Soundtrack / Game music on most (ALBUM=SuperTux "
         "Soundtrack); TITLE='Airship Song Orchestral Mix', \"Mortimer's Chipdisko\".",
-        ["soundtrack"], [], 162),
+        ["soundtrack"],
+        [],
+        162,
+    ),
     Package(
         "unknown-horizons",
-        ["usr/share/unknown-horizons/content/audio/music/*.ogg",
-         "usr/share/unknown-horizons/content/audio/music/menu/*.ogg"],
+        [
+            "usr/share/unknown-horizons/content/audio/music/*.ogg",
+            "usr/share/unknown-horizons/content/audio/music/menu/*.ogg",
+        ],
         "apt-cache show: '2D realtime strategy simulation ... with an emphasis on economy and city "
         "building'. The files' own tags: 'Peer Gynt Suite No. 1, Op. 46 - I. Morning' has "
         "GENRE=Classical, ARTIST=Czech National Symphony Orchestra, ALBUM=Musopen Kickstarter "
         "Project; Tobias Escher's tracks (Main Theme, Gameplay 3/4, Beware the Ship's Kobold) have "
         "GENRE=Game, the rest no style. No package-wide style.",
-        [], [], 248),
+        [],
+        [],
+        248,
+    ),
     Package(
         "warmux-data",
         ["usr/share/games/warmux/music/ingame/*.ogg", "usr/share/games/warmux/music/menu/*.ogg"],
@@ -315,125 +562,220 @@ PACKAGES = [
         "pour flute' (Azzoug Lawrence); ingame/construction.ogg GENRE=Ambiance, track title "
         "'Musique ambiance No.1 Wormux', album 'Musique ambiance' (French: ambient music); "
         "diabolicux GENRE=Other; the rest (Olivier Militon, Mike Errecart, ...) no style.",
-        [], [], 98),
+        [],
+        [],
+        98,
+    ),
     Package(
         "freedroidrpg-data",
         ["usr/share/freedroidrpg/data/sound/music/*.ogg"],
         "apt-cache show: 'Freedroid RPG is an RPG with isometric graphics'. The files' own tags: "
         "TheBeginning.ogg GENRE=ambient (4T Thieves, ALBUM=http://www.kahvi.org); temple.ogg "
         "GENRE=dnb (Arvid Picciani); file name AmbientBattle.ogg. The rest no style.",
-        [], [], 228),
+        [],
+        [],
+        228,
+    ),
     Package(
         "megaglest-data",
-        ["usr/share/games/megaglest/data/core/menu/music/*.ogg",
-         "usr/share/games/megaglest/techs/megapack/factions/*/music/*.ogg"],
+        [
+            "usr/share/games/megaglest/data/core/menu/music/*.ogg",
+            "usr/share/games/megaglest/techs/megapack/factions/*/music/*.ogg",
+        ],
         "apt-cache show: 'data files for MegaGlest ... many factions'. The files' own tags: "
         "factions/romans/music/romans.ogg GENRE=Classical (ARTIST=Eliminator; docs/AUTHORS.data.txt: "
         "'The Romans faction uses music tracks from Mattias Westlund's album \"Chronicles III\"'); "
         "file name factions/norsemen/music/manolo_camp-medieval.ogg. The rest no style.",
-        [], [], 242),
+        [],
+        [],
+        242,
+    ),
     Package(
         "starfighter-data",
         ["usr/share/starfighter/music/*.ogg"],
         "apt-cache show: '2D scrolling shooter game -- data files'. The files' own tags: "
         "frozen_jam.ogg GENRE=Blues, TITLE='Frozen Jam Seamless Loop' (tgfcoder); the rest no "
         "genre (FL Studio / LMMS encoders).",
-        [], [], 46),
+        [],
+        [],
+        46,
+    ),
 ]
 
 SPEECH_CORRECT = ["speech", "spoken word", "spoken", "narration"]
 
 # (voice, words per minute, pitch, text): texts written for this benchmark.
 SPEECH_CLIPS = [
-    ("en-us", 165, 50,
-     "The river begins as a thin thread of water high in the hills, where the snow lingers long "
-     "after spring has reached the valleys. It gathers strength as it falls, joined by streams "
-     "from every side, until it becomes wide and slow enough to carry boats. Farmers along its "
-     "banks have measured the seasons by its moods for centuries, watching it swell in the autumn "
-     "rains and shrink to a quiet murmur in the heat of late summer."),
-    ("en-gb-x-rp", 150, 40,
-     "The lighthouse on the northern cape was built in the year the old harbour closed. For more "
-     "than a hundred years a keeper climbed its narrow stairs every evening to trim the wick and "
-     "polish the great lens. Ships passing in the night saw its beam sweep across the water once "
-     "every twelve seconds, and sailors learned to count the interval as carefully as they counted "
-     "the stars. Today the light is automatic, and the cottage has become a small museum."),
-    ("en-us+f3", 185, 60,
-     "Good morning. Here is the forecast for the coming week. Tomorrow will begin cloudy with "
-     "patches of fog along the coast, clearing by midday to leave a bright and mild afternoon. On "
-     "Wednesday a band of rain moves in from the west, heavy at times in the hills, with winds "
-     "strengthening overnight. Thursday and Friday look cooler and showery, and the weekend should "
-     "be mostly dry, with temperatures close to the seasonal average and a light northerly breeze."),
-    ("en-gb-scotland", 155, 45,
-     "To make the bread, mix the flour and salt in a large bowl and make a well in the centre. "
-     "Dissolve the yeast in warm water with a spoonful of honey, pour it into the flour, and stir "
-     "until a rough dough forms. Knead it on a floured table for ten minutes, until it feels smooth "
-     "and springy. Leave it covered in a warm place for an hour, shape it into a loaf, let it rise "
-     "again, and bake it in a hot oven for about forty minutes."),
-    ("en-us+m3", 140, 35,
-     "When the last train had gone, the station master locked the ticket office and sat down on "
-     "the bench beneath the clock. It was a still night, and he could hear the wind moving through "
-     "the fields beyond the tracks. He thought about the letter in his pocket, the one he had "
-     "carried unopened for three days. At last he took it out, turned it over twice in his hands, "
-     "and read the name written on the back."),
-    ("en-029", 130, 50,
-     "In today's lecture we will look at how bees find their way home. A worker bee may fly several "
-     "kilometres from the hive in search of flowers, yet she returns with remarkable precision. She "
-     "uses the position of the sun as a compass, correcting for its movement across the sky, and "
-     "she remembers landmarks such as trees and hedges."),
-    ("en-gb+f2", 175, 65,
-     "The town council met on Tuesday evening to discuss plans for the new library. Members agreed "
-     "that the present building, which dates from the nineteen fifties, is too small for the "
-     "growing number of visitors and too costly to heat. Two sites are under consideration, one "
-     "near the market square and one beside the park. A public meeting will be held next month, and "
-     "residents are invited to send their comments to the council offices before the end of the year."),
-    ("en-us-nyc", 200, 50,
-     "Leave the car park by the gate at the far end and follow the path along the stream. After "
-     "about half a mile you will come to a wooden bridge. Do not cross it, but turn left and climb "
-     "the steps up through the woods. At the top, where the trees open out, you will see a stone "
-     "wall with a stile. Cross the stile and keep the wall on your right until you reach the farm, "
-     "where the path joins the lane that leads back down to the village and the old church."),
-    ("de+m2", 150, 45,
-     "Am Rande des Dorfes stand eine alte Mühle, deren Rad sich seit vielen Jahren nicht mehr "
-     "drehte. Im Sommer spielten die Kinder dort am Bach, fingen kleine Fische und bauten Dämme aus "
-     "Steinen und Zweigen. Der Müller war längst fortgezogen, doch die Leute erzählten noch immer "
-     "Geschichten von ihm, von seinem freundlichen Lachen und von dem Brot, das er jeden Sonntag an "
-     "die Nachbarn verteilte."),
-    ("fr-fr+f4", 160, 55,
-     "Chaque matin, le boulanger ouvrait sa boutique avant le lever du soleil. L'odeur du pain chaud "
-     "se répandait dans la rue étroite, et les premiers passants s'arrêtaient devant la vitrine pour "
-     "regarder les croissants dorés. Il connaissait tous ses clients par leur nom et savait ce que "
-     "chacun allait demander. Le dimanche, il préparait aussi des tartes aux pommes, que les enfants "
-     "du quartier attendaient toute la semaine avec impatience."),
-    ("es", 165, 50,
-     "El pequeño puerto despertaba muy temprano. Los pescadores preparaban sus redes mientras las "
-     "gaviotas volaban en círculos sobre los barcos. Cuando el sol asomaba por encima de las "
-     "colinas, las primeras embarcaciones ya se alejaban de la costa. Por la tarde regresaban "
-     "cargadas de peces, y las familias esperaban en el muelle para ayudar a descargar. Después, "
-     "todos se reunían en la plaza para conversar hasta la llegada de la noche."),
-    ("it+f1", 155, 60,
-     "Nel centro della vecchia città c'è una piazza circondata da case colorate e da un antico "
-     "campanile. Ogni mattina il mercato riempie la piazza di voci, di frutta fresca e di fiori. Gli "
-     "anziani siedono all'ombra degli alberi e parlano del tempo e dei raccolti, mentre i bambini "
-     "corrono tra le bancarelle. Verso mezzogiorno i venditori cominciano a chiudere, e la piazza "
-     "torna lentamente tranquilla."),
-    ("nl", 160, 40,
-     "Langs het kanaal staan rijen hoge, smalle huizen met grote ramen. In de zomer varen er kleine "
-     "bootjes onder de bruggen door, en op de kades zitten mensen in de zon te praten. In de winter, "
-     "als het hard vriest, schaatsen kinderen soms over het ijs, en ruikt het in de straten naar "
-     "warme chocolademelk. De stad is oud, maar elke generatie heeft er iets nieuws aan toegevoegd."),
-    ("pt+m7", 150, 45,
-     "A pequena aldeia fica no alto da serra, onde o vento sopra quase todos os dias. As casas são "
-     "de pedra e os telhados de ardósia escura. Na primavera, os campos enchem-se de flores amarelas "
-     "e as ovelhas pastam nas encostas. Os moradores conhecem bem o caminho até ao rio, e no verão "
-     "descem até lá para se refrescarem na água fria. À noite, reúnem-se junto à lareira."),
+    (
+        "en-us",
+        165,
+        50,
+        "The river begins as a thin thread of water high in the hills, where the snow lingers long "
+        "after spring has reached the valleys. It gathers strength as it falls, joined by streams "
+        "from every side, until it becomes wide and slow enough to carry boats. Farmers along its "
+        "banks have measured the seasons by its moods for centuries, watching it swell in the autumn "
+        "rains and shrink to a quiet murmur in the heat of late summer.",
+    ),
+    (
+        "en-gb-x-rp",
+        150,
+        40,
+        "The lighthouse on the northern cape was built in the year the old harbour closed. For more "
+        "than a hundred years a keeper climbed its narrow stairs every evening to trim the wick and "
+        "polish the great lens. Ships passing in the night saw its beam sweep across the water once "
+        "every twelve seconds, and sailors learned to count the interval as carefully as they counted "
+        "the stars. Today the light is automatic, and the cottage has become a small museum.",
+    ),
+    (
+        "en-us+f3",
+        185,
+        60,
+        "Good morning. Here is the forecast for the coming week. Tomorrow will begin cloudy with "
+        "patches of fog along the coast, clearing by midday to leave a bright and mild afternoon. On "
+        "Wednesday a band of rain moves in from the west, heavy at times in the hills, with winds "
+        "strengthening overnight. Thursday and Friday look cooler and showery, and the weekend should "
+        "be mostly dry, with temperatures close to the seasonal average and a light northerly breeze.",
+    ),
+    (
+        "en-gb-scotland",
+        155,
+        45,
+        "To make the bread, mix the flour and salt in a large bowl and make a well in the centre. "
+        "Dissolve the yeast in warm water with a spoonful of honey, pour it into the flour, and stir "
+        "until a rough dough forms. Knead it on a floured table for ten minutes, until it feels smooth "
+        "and springy. Leave it covered in a warm place for an hour, shape it into a loaf, let it rise "
+        "again, and bake it in a hot oven for about forty minutes.",
+    ),
+    (
+        "en-us+m3",
+        140,
+        35,
+        "When the last train had gone, the station master locked the ticket office and sat down on "
+        "the bench beneath the clock. It was a still night, and he could hear the wind moving through "
+        "the fields beyond the tracks. He thought about the letter in his pocket, the one he had "
+        "carried unopened for three days. At last he took it out, turned it over twice in his hands, "
+        "and read the name written on the back.",
+    ),
+    (
+        "en-029",
+        130,
+        50,
+        "In today's lecture we will look at how bees find their way home. A worker bee may fly several "
+        "kilometres from the hive in search of flowers, yet she returns with remarkable precision. She "
+        "uses the position of the sun as a compass, correcting for its movement across the sky, and "
+        "she remembers landmarks such as trees and hedges.",
+    ),
+    (
+        "en-gb+f2",
+        175,
+        65,
+        "The town council met on Tuesday evening to discuss plans for the new library. Members agreed "
+        "that the present building, which dates from the nineteen fifties, is too small for the "
+        "growing number of visitors and too costly to heat. Two sites are under consideration, one "
+        "near the market square and one beside the park. A public meeting will be held next month, and "
+        "residents are invited to send their comments to the council offices before the end of the year.",
+    ),
+    (
+        "en-us-nyc",
+        200,
+        50,
+        "Leave the car park by the gate at the far end and follow the path along the stream. After "
+        "about half a mile you will come to a wooden bridge. Do not cross it, but turn left and climb "
+        "the steps up through the woods. At the top, where the trees open out, you will see a stone "
+        "wall with a stile. Cross the stile and keep the wall on your right until you reach the farm, "
+        "where the path joins the lane that leads back down to the village and the old church.",
+    ),
+    (
+        "de+m2",
+        150,
+        45,
+        "Am Rande des Dorfes stand eine alte Mühle, deren Rad sich seit vielen Jahren nicht mehr "
+        "drehte. Im Sommer spielten die Kinder dort am Bach, fingen kleine Fische und bauten Dämme aus "
+        "Steinen und Zweigen. Der Müller war längst fortgezogen, doch die Leute erzählten noch immer "
+        "Geschichten von ihm, von seinem freundlichen Lachen und von dem Brot, das er jeden Sonntag an "
+        "die Nachbarn verteilte.",
+    ),
+    (
+        "fr-fr+f4",
+        160,
+        55,
+        "Chaque matin, le boulanger ouvrait sa boutique avant le lever du soleil. L'odeur du pain chaud "
+        "se répandait dans la rue étroite, et les premiers passants s'arrêtaient devant la vitrine pour "
+        "regarder les croissants dorés. Il connaissait tous ses clients par leur nom et savait ce que "
+        "chacun allait demander. Le dimanche, il préparait aussi des tartes aux pommes, que les enfants "
+        "du quartier attendaient toute la semaine avec impatience.",
+    ),
+    (
+        "es",
+        165,
+        50,
+        "El pequeño puerto despertaba muy temprano. Los pescadores preparaban sus redes mientras las "
+        "gaviotas volaban en círculos sobre los barcos. Cuando el sol asomaba por encima de las "
+        "colinas, las primeras embarcaciones ya se alejaban de la costa. Por la tarde regresaban "
+        "cargadas de peces, y las familias esperaban en el muelle para ayudar a descargar. Después, "
+        "todos se reunían en la plaza para conversar hasta la llegada de la noche.",
+    ),
+    (
+        "it+f1",
+        155,
+        60,
+        "Nel centro della vecchia città c'è una piazza circondata da case colorate e da un antico "
+        "campanile. Ogni mattina il mercato riempie la piazza di voci, di frutta fresca e di fiori. Gli "
+        "anziani siedono all'ombra degli alberi e parlano del tempo e dei raccolti, mentre i bambini "
+        "corrono tra le bancarelle. Verso mezzogiorno i venditori cominciano a chiudere, e la piazza "
+        "torna lentamente tranquilla.",
+    ),
+    (
+        "nl",
+        160,
+        40,
+        "Langs het kanaal staan rijen hoge, smalle huizen met grote ramen. In de zomer varen er kleine "
+        "bootjes onder de bruggen door, en op de kades zitten mensen in de zon te praten. In de winter, "
+        "als het hard vriest, schaatsen kinderen soms over het ijs, en ruikt het in de straten naar "
+        "warme chocolademelk. De stad is oud, maar elke generatie heeft er iets nieuws aan toegevoegd.",
+    ),
+    (
+        "pt+m7",
+        150,
+        45,
+        "A pequena aldeia fica no alto da serra, onde o vento sopra quase todos os dias. As casas são "
+        "de pedra e os telhados de ardósia escura. Na primavera, os campos enchem-se de flores amarelas "
+        "e as ovelhas pastam nas encostas. Os moradores conhecem bem o caminho até ao rio, e no verão "
+        "descem até lá para se refrescarem na água fria. À noite, reúnem-se junto à lareira.",
+    ),
 ]
 
 # Query words: seen ones are labels of the built-in model (SEEN_LABELS), unseen ones are not.
-SEEN_QUERIES = ["metal", "rock", "electronic", "dance", "techno", "house", "ambient", "quiet",
-                "classical", "blues", "flute"]
-UNSEEN_QUERIES = ["heavy metal", "electronica", "orchestral", "symphonic", "soundtrack", "chiptune",
-                  "8-bit", "calm", "soothing", "relaxing", "drum and bass", "medieval", "speech",
-                  "spoken word", "narration"]
+SEEN_QUERIES = [
+    "metal",
+    "rock",
+    "electronic",
+    "dance",
+    "techno",
+    "house",
+    "ambient",
+    "quiet",
+    "classical",
+    "blues",
+    "flute",
+]
+UNSEEN_QUERIES = [
+    "heavy metal",
+    "electronica",
+    "orchestral",
+    "symphonic",
+    "soundtrack",
+    "chiptune",
+    "8-bit",
+    "calm",
+    "soothing",
+    "relaxing",
+    "drum and bass",
+    "medieval",
+    "speech",
+    "spoken word",
+    "narration",
+]
 
 MIN_SECONDS = 20.0
 MAX_SPEECH_SECONDS = 38.0
@@ -445,6 +787,7 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "real_music.json"
 # ---------------------------------------------------------------------------------------------
 # Labels
 # ---------------------------------------------------------------------------------------------
+
 
 def key(word: str) -> str:
     return " ".join(word.casefold().replace("_", " ").split())
@@ -476,7 +819,7 @@ def closure(words: Iterable[str]) -> set[str]:
 @dataclass
 class Track:
     path: Path
-    source: str          # package name, or "speech"
+    source: str  # package name, or "speech"
     duration: float
     correct: set[str]
     wrong: set[str]
@@ -516,8 +859,9 @@ def per_file_words(path: Path, tags: dict[str, str]) -> tuple[list[str], list[st
     if genre in GENRE_TAG_WORDS:
         words += GENRE_TAG_WORDS[genre]
         evidence.append(f"GENRE={tags['genre']}")
-    text = " | ".join([path.stem, tags.get("title", ""), tags.get("album", ""),
-                       tags.get("artist", "")]).casefold()
+    text = " | ".join(
+        [path.stem, tags.get("title", ""), tags.get("album", ""), tags.get("artist", "")]
+    ).casefold()
     for pattern, rule_words in NAME_RULES:
         if re.search(pattern, text):
             words += rule_words
@@ -541,8 +885,9 @@ def wrong_for(words: Iterable[str]) -> set[str]:
     return out
 
 
-def label_music(package: Package, path: Path,
-                tags: dict[str, str]) -> tuple[set[str], set[str], list[str]]:
+def label_music(
+    package: Package, path: Path, tags: dict[str, str]
+) -> tuple[set[str], set[str], list[str]]:
     """A music file's correct words, clearly wrong words, and the evidence of its own words."""
     extra, evidence = per_file_words(path, tags)
     correct = closure(package.correct + extra)
@@ -553,6 +898,7 @@ def label_music(package: Package, path: Path,
 # ---------------------------------------------------------------------------------------------
 # Fetching
 # ---------------------------------------------------------------------------------------------
+
 
 def run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -607,19 +953,31 @@ def collect_music(cache: Path, per_package: int, log: list[dict]) -> list[Track]
     for package in PACKAGES:
         t0 = time.perf_counter()
         root, version, note = fetch_package(package.name, cache)
-        entry: dict[str, Any] = {"package": package.name, "version": version, "fetch": note,
-                                 "download_mb_approx": package.download_mb, "why": package.why,
-                                 "correct": sorted(closure(package.correct)),
-                                 "wrong": sorted(synonyms([*package.wrong, *MUSIC_WRONG,
-                                                           *wrong_for(package.correct)])
-                                                 - closure(package.correct))}
+        entry: dict[str, Any] = {
+            "package": package.name,
+            "version": version,
+            "fetch": note,
+            "download_mb_approx": package.download_mb,
+            "why": package.why,
+            "correct": sorted(closure(package.correct)),
+            "wrong": sorted(
+                synonyms([*package.wrong, *MUSIC_WRONG, *wrong_for(package.correct)])
+                - closure(package.correct)
+            ),
+        }
         if root is None:
             print(f"  {package.name}: SKIPPED, {note}", file=sys.stderr)
             entry.update(candidates=0, chosen=0, short=0)
             log.append(entry)
             continue
-        files = sorted({Path(p) for g in package.globs for p in glob.glob(str(root / g))
-                        if Path(p).suffix.lower() in AUDIO_SUFFIXES and Path(p).is_file()})
+        files = sorted(
+            {
+                Path(p)
+                for g in package.globs
+                for p in glob.glob(str(root / g))
+                if Path(p).suffix.lower() in AUDIO_SUFFIXES and Path(p).is_file()
+            }
+        )
         candidates, short = [], 0
         for path in files:
             duration, tags = file_tags(path)
@@ -629,11 +987,17 @@ def collect_music(cache: Path, per_package: int, log: list[dict]) -> list[Track]
             correct, wrong, evidence = label_music(package, path, tags)
             candidates.append(Track(path, package.name, duration, correct, wrong, evidence))
         chosen = choose(candidates, per_package, package)
-        entry.update(candidates=len(candidates), chosen=len(chosen), short=short,
-                     seconds=round(time.perf_counter() - t0, 1))
+        entry.update(
+            candidates=len(candidates),
+            chosen=len(chosen),
+            short=short,
+            seconds=round(time.perf_counter() - t0, 1),
+        )
         log.append(entry)
-        print(f"  {package.name} {version or ''}: {len(files)} files, {short} under {MIN_SECONDS:.0f} s, "
-              f"{len(chosen)} chosen ({note})")
+        print(
+            f"  {package.name} {version or ''}: {len(files)} files, {short} under {MIN_SECONDS:.0f} s, "
+            f"{len(chosen)} chosen ({note})"
+        )
         tracks += chosen
     return tracks
 
@@ -649,10 +1013,14 @@ def make_speech(cache: Path, log: dict) -> list[Track]:
     for n, (voice, wpm, pitch, text) in enumerate(SPEECH_CLIPS):
         digest = hashlib.sha1(f"{voice}|{wpm}|{pitch}|{text}".encode()).hexdigest()[:10]
         suffix = ".ogg" if n % 2 else ".wav"
-        target = folder / f"speech_{n:02d}_{re.sub(r'[^a-z0-9]+', '-', voice.lower())}_{digest}{suffix}"
+        target = (
+            folder / f"speech_{n:02d}_{re.sub(r'[^a-z0-9]+', '-', voice.lower())}_{digest}{suffix}"
+        )
         if not target.exists():
             raw = folder / f".raw_{digest}.wav"
-            proc = run(["espeak-ng", "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(raw), text])
+            proc = run(
+                ["espeak-ng", "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(raw), text]
+            )
             if proc.returncode != 0 or not raw.exists():
                 print(f"  espeak-ng {voice}: {proc.stdout.strip()[-200:]}", file=sys.stderr)
                 continue
@@ -664,11 +1032,21 @@ def make_speech(cache: Path, log: dict) -> list[Track]:
                 continue
             tmp.rename(target)
         duration, _ = file_tags(target)
-        tracks.append(Track(target, "speech", duration, closure(SPEECH_CORRECT),
-                            synonyms(SPEECH_WRONG) - closure(SPEECH_CORRECT),
-                            [f"espeak-ng -v {voice} -s {wpm} -p {pitch}"]))
-    log.update(clips=len(tracks), durations=[round(t.duration, 1) for t in tracks],
-               voices=[c[0] for c in SPEECH_CLIPS])
+        tracks.append(
+            Track(
+                target,
+                "speech",
+                duration,
+                closure(SPEECH_CORRECT),
+                synonyms(SPEECH_WRONG) - closure(SPEECH_CORRECT),
+                [f"espeak-ng -v {voice} -s {wpm} -p {pitch}"],
+            )
+        )
+    log.update(
+        clips=len(tracks),
+        durations=[round(t.duration, 1) for t in tracks],
+        voices=[c[0] for c in SPEECH_CLIPS],
+    )
     short = [t.path.name for t in tracks if t.duration < MIN_SECONDS]
     if short:
         print(f"  warning: speech clips under {MIN_SECONDS:.0f} s: {short}", file=sys.stderr)
@@ -678,6 +1056,7 @@ def make_speech(cache: Path, log: dict) -> list[Track]:
 # ---------------------------------------------------------------------------------------------
 # Metrics
 # ---------------------------------------------------------------------------------------------
+
 
 def roc_auc(pos: list[float], neg: list[float]) -> float:
     """P(score of a random positive > a random negative), ties counting one half."""
@@ -711,14 +1090,26 @@ def matches(word: str, labels: set[str]) -> bool:
     return bool(group(word) & labels)
 
 
-def evaluate_query(lib: Any, word: str, kind: str, tracks: list[Track], seen_labels: set[str],
-                   min_class: int = MIN_CLASS) -> dict:
+def evaluate_query(
+    lib: Any,
+    word: str,
+    kind: str,
+    tracks: list[Track],
+    seen_labels: set[str],
+    min_class: int = MIN_CLASS,
+) -> dict:
     pos_t = [t for t in tracks if matches(word, t.correct)]
     neg_t = [t for t in tracks if not matches(word, t.correct) and matches(word, t.wrong)]
     other_t = [t for t in tracks if t not in pos_t and t not in neg_t]
-    row: dict[str, Any] = {"word": word, "kind": kind, "model_seen": key(word) in seen_labels,
-                           "positives": len(pos_t), "negatives": len(neg_t), "unlabelled": len(other_t),
-                           "positive_sources": dict(Counter(t.source for t in pos_t))}
+    row: dict[str, Any] = {
+        "word": word,
+        "kind": kind,
+        "model_seen": key(word) in seen_labels,
+        "positives": len(pos_t),
+        "negatives": len(neg_t),
+        "unlabelled": len(other_t),
+        "positive_sources": dict(Counter(t.source for t in pos_t)),
+    }
     if len(pos_t) < min_class or len(neg_t) < min_class:
         row["skipped"] = f"needs >= {min_class} positives and negatives"
         return row
@@ -726,20 +1117,33 @@ def evaluate_query(lib: Any, word: str, kind: str, tracks: list[Track], seen_lab
     row["word_unknown"] = not scores
     s = {t.track_id: scores.get(t.track_id, -math.inf) for t in tracks}
     pos, neg, other = ([s[t.track_id] for t in group_] for group_ in (pos_t, neg_t, other_t))
-    row.update(auc=round(roc_auc(pos, neg), 4), ap=round(average_precision(pos, neg), 4),
-               auc_all=round(roc_auc(pos, neg + other), 4),
-               ap_all=round(average_precision(pos, neg + other), 4),
-               ap_random=round(len(pos) / (len(pos) + len(neg)), 4))
+    row.update(
+        auc=round(roc_auc(pos, neg), 4),
+        ap=round(average_precision(pos, neg), 4),
+        auc_all=round(roc_auc(pos, neg + other), 4),
+        ap_all=round(average_precision(pos, neg + other), 4),
+        ap_random=round(len(pos) / (len(pos) + len(neg)), 4),
+    )
     ranked = sorted(tracks, key=lambda t: -s[t.track_id])[:5]
-    row["top5"] = [{"source": t.source, "file": t.path.name,
-                    "verdict": "correct" if t in pos_t else "wrong" if t in neg_t else "-"} for t in ranked]
+    row["top5"] = [
+        {
+            "source": t.source,
+            "file": t.path.name,
+            "verdict": "correct" if t in pos_t else "wrong" if t in neg_t else "-",
+        }
+        for t in ranked
+    ]
     shown = shown_hits(lib, word)
     by_id = {t.track_id: t for t in tracks}
     shown_t = [by_id[i] for i in shown if i in by_id]
     n_pos = sum(t in pos_t for t in shown_t)
     n_neg = sum(t in neg_t for t in shown_t)
-    row.update(shown=len(shown_t), shown_correct=n_pos, shown_wrong=n_neg,
-               shown_precision=round(n_pos / (n_pos + n_neg), 4) if n_pos + n_neg else None)
+    row.update(
+        shown=len(shown_t),
+        shown_correct=n_pos,
+        shown_wrong=n_neg,
+        shown_precision=round(n_pos / (n_pos + n_neg), 4) if n_pos + n_neg else None,
+    )
     return row
 
 
@@ -758,7 +1162,9 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
 
     def wrong_share(items: list[tuple[Track, list[str]]]) -> float | None:
         n = sum(len(p) for _, p in items)
-        bad = sum(1 for t, p in items for w in p if matches(w, t.wrong) and not matches(w, t.correct))
+        bad = sum(
+            1 for t, p in items for w in p if matches(w, t.wrong) and not matches(w, t.correct)
+        )
         return round(bad / n, 4) if n else None
 
     labelled = [(t, p) for t, p in music if t.correct]
@@ -769,9 +1175,14 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
     for t, p in per_track:
         by_source.setdefault(t.source, Counter()).update(set(p))
     speech_genre = [t.path.name for t, p in speech if any(w in genre_set for w in p)]
-    music_speechy = [f"{t.source}/{t.path.name}" for t, p in music
-                     if any(matches(w, closure(SPEECH_CORRECT)) for w in p)]
-    speech_non_speech = [t.path.name for t, p in speech if any(not matches(w, t.correct) for w in p)]
+    music_speechy = [
+        f"{t.source}/{t.path.name}"
+        for t, p in music
+        if any(matches(w, closure(SPEECH_CORRECT)) for w in p)
+    ]
+    speech_non_speech = [
+        t.path.name for t, p in speech if any(not matches(w, t.correct) for w in p)
+    ]
     return {
         "k": 5,
         "music_tracks": len(music),
@@ -789,12 +1200,20 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
         "speech_clips": len(speech),
         "speech_with_genre": len(speech_genre),
         "speech_with_a_non_speech_word": len(speech_non_speech),
-        "speech_with_speech_word": sum(1 for t, p in speech if any(matches(w, t.correct) for w in p)),
+        "speech_with_speech_word": sum(
+            1 for t, p in speech if any(matches(w, t.correct) for w in p)
+        ),
         "top3_per_source": {src: c.most_common(3) for src, c in by_source.items()},
-        "per_track": [{"source": t.source, "file": t.path.name, "proposals": p,
-                       "correct": [w for w in p if matches(w, t.correct)],
-                       "wrong": [w for w in p if matches(w, t.wrong) and not matches(w, t.correct)]}
-                      for t, p in per_track],
+        "per_track": [
+            {
+                "source": t.source,
+                "file": t.path.name,
+                "proposals": p,
+                "correct": [w for w in p if matches(w, t.correct)],
+                "wrong": [w for w in p if matches(w, t.wrong) and not matches(w, t.correct)],
+            }
+            for t, p in per_track
+        ],
     }
 
 
@@ -802,12 +1221,15 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
 # Main
 # ---------------------------------------------------------------------------------------------
 
+
 def app_identity() -> dict:
     import app
 
     folder = Path(app.__file__).resolve().parent.parent
     commit = run(["git", "-C", str(folder), "rev-parse", "HEAD"]).stdout.strip() or None
-    dirty = run(["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
+    dirty = run(
+        ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"]
+    ).stdout.strip()
     return {"app_file": str(Path(app.__file__).resolve()), "commit": commit, "dirty": bool(dirty)}
 
 
@@ -824,52 +1246,87 @@ def link_tracks(tracks: list[Track], folder: Path) -> None:
 
 def print_report(result: dict) -> None:
     q = result["queries"]
-    print("\nquery                kind    model  pos  neg   AUC     AP    AUC*   AP*  shown ok/wrong")
+    print(
+        "\nquery                kind    model  pos  neg   AUC     AP    AUC*   AP*  shown ok/wrong"
+    )
     for row in q["rows"]:
         if "skipped" in row:
-            print(f"{row['word']:<20} {row['kind']:<7} {'seen' if row['model_seen'] else 'new':<5} "
-                  f"{row['positives']:>4} {row['negatives']:>4}   skipped: {row['skipped']}")
+            print(
+                f"{row['word']:<20} {row['kind']:<7} {'seen' if row['model_seen'] else 'new':<5} "
+                f"{row['positives']:>4} {row['negatives']:>4}   skipped: {row['skipped']}"
+            )
             continue
         flag = "  (word unknown)" if row["word_unknown"] else ""
-        print(f"{row['word']:<20} {row['kind']:<7} {'seen' if row['model_seen'] else 'new':<5} "
-              f"{row['positives']:>4} {row['negatives']:>4} {row['auc']:6.3f} {row['ap']:6.3f} "
-              f"{row['auc_all']:6.3f} {row['ap_all']:6.3f} {row['shown']:>4} "
-              f"{row['shown_correct']}/{row['shown_wrong']}{flag}")
+        print(
+            f"{row['word']:<20} {row['kind']:<7} {'seen' if row['model_seen'] else 'new':<5} "
+            f"{row['positives']:>4} {row['negatives']:>4} {row['auc']:6.3f} {row['ap']:6.3f} "
+            f"{row['auc_all']:6.3f} {row['ap_all']:6.3f} {row['shown']:>4} "
+            f"{row['shown_correct']}/{row['shown_wrong']}{flag}"
+        )
     m = q["means"]
-    print(f"\nmean ROC-AUC  seen {m['seen_auc']}  unseen {m['unseen_auc']}   "
-          f"mean AP  seen {m['seen_ap']}  unseen {m['unseen_ap']}   (* = unlabelled tracks as negatives)")
+    print(
+        f"\nmean ROC-AUC  seen {m['seen_auc']}  unseen {m['unseen_auc']}   "
+        f"mean AP  seen {m['seen_ap']}  unseen {m['unseen_ap']}   (* = unlabelled tracks as negatives)"
+    )
     print("worst queries by AUC: " + ", ".join(f"{w} {a}" for w, a in q["worst5"]))
     p = result["proposals"]
-    print(f"\nproposals (top {p['k']}): music tracks with a correct word {p['music_with_correct_in_top5']} "
-          f"(of {p['music_tracks_with_a_label']} labelled); clearly wrong words: music "
-          f"{p['wrong_share_music']}, speech {p['wrong_share_speech']}, all {p['wrong_share_all']}")
-    print(f"most proposed: {p['most_proposed']!r} on {p['most_proposed_share_of_music_tracks']} of music "
-          f"tracks; {p['distinct_words_music']} distinct words; top: "
-          + ", ".join(f"{w} {n}" for w, n in p["top10_proposed_music"]))
-    print(f"speech clips: {p['speech_with_genre']} of {p['speech_clips']} got a genre, "
-          f"{p['speech_with_speech_word']} got a speech word; music tracks given a speech word: "
-          f"{p['music_with_a_speech_word']}")
+    print(
+        f"\nproposals (top {p['k']}): music tracks with a correct word {p['music_with_correct_in_top5']} "
+        f"(of {p['music_tracks_with_a_label']} labelled); clearly wrong words: music "
+        f"{p['wrong_share_music']}, speech {p['wrong_share_speech']}, all {p['wrong_share_all']}"
+    )
+    print(
+        f"most proposed: {p['most_proposed']!r} on {p['most_proposed_share_of_music_tracks']} of music "
+        f"tracks; {p['distinct_words_music']} distinct words; top: "
+        + ", ".join(f"{w} {n}" for w, n in p["top10_proposed_music"])
+    )
+    print(
+        f"speech clips: {p['speech_with_genre']} of {p['speech_clips']} got a genre, "
+        f"{p['speech_with_speech_word']} got a speech word; music tracks given a speech word: "
+        f"{p['music_with_a_speech_word']}"
+    )
     for src, top in p["top3_per_source"].items():
         print(f"  {src:<18} " + ", ".join(f"{w} {n}" for w, n in top))
     t = result["timings_s"]
-    print(f"\n{result['counts']['music']} music tracks + {result['counts']['speech']} speech clips; "
-          f"fetch {t['fetch']} s, scan {t['scan']} s, scoring {t['score']} s, total {t['total']} s")
+    print(
+        f"\n{result['counts']['music']} music tracks + {result['counts']['speech']} speech clips; "
+        f"fetch {t['fetch']} s, scan {t['scan']} s, scoring {t['score']} s, total {t['total']} s"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/zsl-real-music"),
-                        help="where downloaded packages and speech clips are kept (default %(default)s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("/tmp/zsl-real-music"),
+        help="where downloaded packages and speech clips are kept (default %(default)s)",
+    )
     parser.add_argument("--per-package", type=int, default=25, help="tracks per package at most")
-    parser.add_argument("--min-class", type=int, default=MIN_CLASS,
-                        help="positives and negatives a query needs to be scored (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON result (default %(default)s)")
-    parser.add_argument("--db", type=Path, default=None,
-                        help="library index to use (default: a temporary one); "
-                             "an existing one rescans incrementally")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary library and its folder")
-    parser.add_argument("--only-fetch", action="store_true", help="fetch packages and make speech, then stop")
+    parser.add_argument(
+        "--min-class",
+        type=int,
+        default=MIN_CLASS,
+        help="positives and negatives a query needs to be scored (default %(default)s)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="JSON result (default %(default)s)"
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="library index to use (default: a temporary one); "
+        "an existing one rescans incrementally",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary library and its folder"
+    )
+    parser.add_argument(
+        "--only-fetch", action="store_true", help="fetch packages and make speech, then stop"
+    )
     args = parser.parse_args(argv)
 
     t_start = time.perf_counter()
@@ -893,7 +1350,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"app code: {identity['app_file']} (commit {identity['commit']}{dirty})")
     from app.library import Library
 
-    work = Path(tempfile.mkdtemp(prefix="zsl-real-music-")) if args.db is None else args.db.resolve().parent
+    work = (
+        Path(tempfile.mkdtemp(prefix="zsl-real-music-"))
+        if args.db is None
+        else args.db.resolve().parent
+    )
     db_path = args.db.resolve() if args.db else work / "library.sqlite3"
     folder = work / "tracks"
     link_tracks(tracks, folder)
@@ -902,9 +1363,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = lib.scan([folder])
         t_scan = time.perf_counter() - t0
-        print(f"scanned in {t_scan:.0f} s: " + ", ".join(
-            f"{name} {getattr(summary, name)}" for name in ("scanned", "unchanged")
-            if isinstance(getattr(summary, name, None), int)))
+        print(
+            f"scanned in {t_scan:.0f} s: "
+            + ", ".join(
+                f"{name} {getattr(summary, name)}"
+                for name in ("scanned", "unchanged")
+                if isinstance(getattr(summary, name, None), int)
+            )
+        )
         for t in tracks:
             t.track_id = lib.track_id(t.link)
         missing = [t for t in tracks if t.track_id is None]
@@ -916,9 +1382,14 @@ def main(argv: list[str] | None = None) -> int:
 
         t0 = time.perf_counter()
         seen_labels = {key(w) for w in getattr(lib.tagger, "seen_labels", [])}
-        rows = [evaluate_query(lib, w, "seen", tracks, seen_labels, args.min_class) for w in SEEN_QUERIES]
-        rows += [evaluate_query(lib, w, "unseen", tracks, seen_labels, args.min_class)
-                 for w in UNSEEN_QUERIES]
+        rows = [
+            evaluate_query(lib, w, "seen", tracks, seen_labels, args.min_class)
+            for w in SEEN_QUERIES
+        ]
+        rows += [
+            evaluate_query(lib, w, "unseen", tracks, seen_labels, args.min_class)
+            for w in UNSEEN_QUERIES
+        ]
         props = evaluate_proposals(lib, tracks)
         t_score = time.perf_counter() - t0
     finally:
@@ -926,30 +1397,56 @@ def main(argv: list[str] | None = None) -> int:
         if args.db is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     scored = [r for r in rows if "auc" in r]
-    means = {f"{kind}_{m}": mean([r[m] for r in scored if r["kind"] == kind])
-             for kind in ("seen", "unseen") for m in ("auc", "ap", "auc_all", "ap_all")}
-    means["shown_precision"] = mean([r["shown_precision"] for r in scored
-                                     if r["shown_precision"] is not None])
+    means = {
+        f"{kind}_{m}": mean([r[m] for r in scored if r["kind"] == kind])
+        for kind in ("seen", "unseen")
+        for m in ("auc", "ap", "auc_all", "ap_all")
+    }
+    means["shown_precision"] = mean(
+        [r["shown_precision"] for r in scored if r["shown_precision"] is not None]
+    )
     means["shown_wrong_total"] = sum(r["shown_wrong"] for r in scored)
     result = {
         "benchmark": "real_music",
         "app": identity,
-        "options": {"per_package": args.per_package, "min_seconds": MIN_SECONDS,
-                    "min_class": args.min_class,
-                    "cache": str(args.cache), "python": sys.version.split()[0]},
-        "counts": {"music": len(music), "speech": len(tracks) - len(music),
-                   "per_source": dict(Counter(t.source for t in tracks))},
+        "options": {
+            "per_package": args.per_package,
+            "min_seconds": MIN_SECONDS,
+            "min_class": args.min_class,
+            "cache": str(args.cache),
+            "python": sys.version.split()[0],
+        },
+        "counts": {
+            "music": len(music),
+            "speech": len(tracks) - len(music),
+            "per_source": dict(Counter(t.source for t in tracks)),
+        },
         "packages": package_log,
         "speech": speech_log,
-        "queries": {"rows": rows, "means": means,
-                    "worst5": sorted(((r["word"], r["auc"]) for r in scored), key=lambda x: x[1])[:5],
-                    "skipped": [r["word"] for r in rows if "skipped" in r]},
+        "queries": {
+            "rows": rows,
+            "means": means,
+            "worst5": sorted(((r["word"], r["auc"]) for r in scored), key=lambda x: x[1])[:5],
+            "skipped": [r["word"] for r in rows if "skipped" in r],
+        },
         "proposals": props,
-        "tracks": [{"source": t.source, "file": t.path.name, "seconds": round(t.duration, 1),
-                    "correct": sorted(t.correct), "wrong": sorted(t.wrong), "evidence": t.evidence}
-                   for t in tracks],
-        "timings_s": {"fetch": round(t_fetch, 1), "scan": round(t_scan, 1), "score": round(t_score, 1),
-                      "total": round(time.perf_counter() - t_start, 1)},
+        "tracks": [
+            {
+                "source": t.source,
+                "file": t.path.name,
+                "seconds": round(t.duration, 1),
+                "correct": sorted(t.correct),
+                "wrong": sorted(t.wrong),
+                "evidence": t.evidence,
+            }
+            for t in tracks
+        ],
+        "timings_s": {
+            "fetch": round(t_fetch, 1),
+            "scan": round(t_scan, 1),
+            "score": round(t_score, 1),
+            "total": round(time.perf_counter() - t_start, 1),
+        },
         "work_folder": str(work) if (args.keep or args.db) else None,
     }
     print_report(result)

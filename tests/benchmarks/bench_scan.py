@@ -60,8 +60,23 @@ def make_corpus(folder: Path, tracks: int, seconds: float) -> None:
     """Full-length music with `zsl-core synth`; every second track re-encoded as mp3 with PyAV."""
     import av
 
-    subprocess.run([sys.executable, "-m", "zsl_core.cli", "synth", "--out", str(folder),
-                    "--tracks", str(tracks), "--seed", "7", "--seconds", str(seconds)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zsl_core.cli",
+            "synth",
+            "--out",
+            str(folder),
+            "--tracks",
+            str(tracks),
+            "--seed",
+            "7",
+            "--seconds",
+            str(seconds),
+        ],
+        check=True,
+    )
     files = sorted(p for p in (folder / "audio").rglob("*") if p.suffix in AUDIO_EXTENSIONS)
     for path in files[::2]:
         samples, rate = audio_io.load_audio(path, 44100), 44100
@@ -97,8 +112,11 @@ def flops_per_patch(tagger) -> float:
 
 def measured_flops(tagger, n_patches: int = 256) -> float:
     """FLOP/s the networks reach on a large batch (the best case for the hardware)."""
-    patches = np.random.default_rng(0).standard_normal(
-        (n_patches, musicnn.PATCH_FRAMES, musicnn.N_MELS)).astype(np.float32)
+    patches = (
+        np.random.default_rng(0)
+        .standard_normal((n_patches, musicnn.PATCH_FRAMES, musicnn.N_MELS))
+        .astype(np.float32)
+    )
     for model in tagger.models.values():
         model.extract_patches(patches[:8], 64)  # warm-up
     start = time.perf_counter()
@@ -129,8 +147,10 @@ STAGES = ([2, 6, 10, 14], [0, 4, 8, 12], [1, 3, 5, 7, 9, 11, 13, 15])
 
 
 def _patch_outputs(tagger, patches: np.ndarray) -> dict[str, np.ndarray]:
-    return {name: model.extract_patches(patches, tagger.batch_size)["taggram"]
-            for name, model in tagger.models.items()}
+    return {
+        name: model.extract_patches(patches, tagger.batch_size)["taggram"]
+        for name, model in tagger.models.items()
+    }
 
 
 def _merged(tagger, taggrams: dict[str, np.ndarray], patches: np.ndarray) -> np.ndarray:
@@ -143,15 +163,25 @@ def _merged(tagger, taggrams: dict[str, np.ndarray], patches: np.ndarray) -> np.
     return tagger.merge_probabilities(means)
 
 
-def _stable(tagger, taggrams: dict[str, np.ndarray], patches: np.ndarray, p: np.ndarray,
-            population: int, z: float) -> bool:
+def _stable(
+    tagger,
+    taggrams: dict[str, np.ndarray],
+    patches: np.ndarray,
+    p: np.ndarray,
+    population: int,
+    z: float,
+) -> bool:
     """True when the top-5 seen labels are separated from the rest by more than z standard
     errors of the window mean (per-window probabilities, finite-population correction)."""
     n = len(patches)
     if n < 2:
         return False
-    per_window = np.stack([_merged(tagger, {k: t[i:i + 1] for k, t in taggrams.items()}, patches[i:i + 1])
-                           for i in range(n)])
+    per_window = np.stack(
+        [
+            _merged(tagger, {k: t[i : i + 1] for k, t in taggrams.items()}, patches[i : i + 1])
+            for i in range(n)
+        ]
+    )
     correction = max(0.0, 1.0 - n / max(population, n))
     se = per_window.std(axis=0, ddof=1) / np.sqrt(n) * np.sqrt(correction)
     order = np.argsort(-p, kind="stable")
@@ -159,8 +189,9 @@ def _stable(tagger, taggrams: dict[str, np.ndarray], patches: np.ndarray, p: np.
     return bool((p[top] - z * se[top]).min() > (p[rest] + z * se[rest]).max())
 
 
-def analyse_adaptive(tagger, path: Path, rule: str, max_windows: int, z: float = 1.0
-                     ) -> tuple[np.ndarray, float, int]:
+def analyse_adaptive(
+    tagger, path: Path, rule: str, max_windows: int, z: float = 1.0
+) -> tuple[np.ndarray, float, int]:
     """(probabilities, seconds, windows used): 4 windows first, more only while the tags are unsure.
 
     rule "se": stop as soon as the top-5 seen labels stand more than z standard errors apart
@@ -183,15 +214,18 @@ def analyse_adaptive(tagger, path: Path, rule: str, max_windows: int, z: float =
                 break
             segments = []
             for slot in stage:
-                window = audio_io._read_resampled(source, starts[slot], min(width, total - starts[slot]),
-                                                  musicnn.SAMPLE_RATE)
+                window = audio_io._read_resampled(
+                    source, starts[slot], min(width, total - starts[slot]), musicnn.SAMPLE_RATE
+                )
                 segment = np.zeros(width, np.float32)
-                segment[:len(window)] = window[:width]
+                segment[: len(window)] = window[:width]
                 segments.append(segment)
             new = dsp.segments_to_patches(segments)
             out = _patch_outputs(tagger, new)
             patches = np.concatenate([patches, new])
-            taggrams = {k: np.concatenate([taggrams[k], v]) if k in taggrams else v for k, v in out.items()}
+            taggrams = {
+                k: np.concatenate([taggrams[k], v]) if k in taggrams else v for k, v in out.items()
+            }
             p = _merged(tagger, taggrams, patches)
             if rule == "se" and _stable(tagger, taggrams, patches, p, population, z):
                 break
@@ -201,7 +235,9 @@ def analyse_adaptive(tagger, path: Path, rule: str, max_windows: int, z: float =
     return p, time.perf_counter() - start, len(patches)
 
 
-def overlapped(tagger, files: list[Path], n_windows: int, threads: int = 1) -> tuple[list[np.ndarray], float]:
+def overlapped(
+    tagger, files: list[Path], n_windows: int, threads: int = 1
+) -> tuple[list[np.ndarray], float]:
     """`pipeline.analyse_files`: the next files decode on a thread while the networks run, and
     several tracks' patches share a forward pass. (probabilities per file, seconds in all)."""
     from zsl_core.pipeline import analyse_files
@@ -236,8 +272,12 @@ def library_scan(folder: Path, n_windows: int | None, workers: int | None) -> di
         summary = library.scan([folder], n_windows=n_windows, workers=workers)
         seconds = time.perf_counter() - start
         library.close()
-    return {"tracks": summary.scanned, "failed": len(summary.failed), "seconds": round(seconds, 2),
-            "tracks_per_s": round(summary.scanned / seconds, 2)}
+    return {
+        "tracks": summary.scanned,
+        "failed": len(summary.failed),
+        "seconds": round(seconds, 2),
+        "tracks_per_s": round(summary.scanned / seconds, 2),
+    }
 
 
 def peak_rss_mb() -> dict:
@@ -247,7 +287,7 @@ def peak_rss_mb() -> dict:
 
 
 def parse_config(text: str) -> tuple[str, int, int, str]:
-    """"w8" fixed windows, "a4-16" adaptive (standard-error rule), "c4-16" adaptive (change rule),
+    """ "w8" fixed windows, "a4-16" adaptive (standard-error rule), "c4-16" adaptive (change rule),
     "o8" fixed windows with decode overlapped (`analyse_files`); ":bf16"/":auto"/":fp32" the precision."""
     kind, _, precision = text.partition(":")
     precision = precision or "fp32"
@@ -268,30 +308,56 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, required=True, help="folder of full-length tracks")
-    parser.add_argument("--make", type=int, default=0, help="render this many tracks into --corpus first")
+    parser.add_argument(
+        "--make", type=int, default=0, help="render this many tracks into --corpus first"
+    )
     parser.add_argument("--seconds", type=float, default=240.0, help="length of rendered tracks")
-    parser.add_argument("--windows", type=int, nargs="+", default=None,
-                        help="fixed window counts (shorthand for --configs w4 w8 ...)")
-    parser.add_argument("--configs", nargs="+", default=None,
-                        help="pipelines side by side: w8 (fixed), o8 (decode overlapped), a4-16 (adaptive, "
-                             "standard-error rule), c4-16 (adaptive, change rule); suffix :bf16/:auto for "
-                             "that precision. Today's default (w{N}, fp32) is always run.")
-    parser.add_argument("--z", type=float, default=1.0, help="standard errors the adaptive rule asks for")
-    parser.add_argument("--rounds", type=int, default=1, help="timing rounds, configs interleaved; median and best reported")
+    parser.add_argument(
+        "--windows",
+        type=int,
+        nargs="+",
+        default=None,
+        help="fixed window counts (shorthand for --configs w4 w8 ...)",
+    )
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=None,
+        help="pipelines side by side: w8 (fixed), o8 (decode overlapped), a4-16 (adaptive, "
+        "standard-error rule), c4-16 (adaptive, change rule); suffix :bf16/:auto for "
+        "that precision. Today's default (w{N}, fp32) is always run.",
+    )
+    parser.add_argument(
+        "--z", type=float, default=1.0, help="standard errors the adaptive rule asks for"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="timing rounds, configs interleaved; median and best reported",
+    )
     parser.add_argument("--limit", type=int, default=40, help="tracks timed per pipeline")
     parser.add_argument("--library", action="store_true", help="also time app.library.Library.scan")
-    parser.add_argument("--library-windows", type=int, default=None,
-                        help="n_windows for the library scan (default: the scanner's default)")
+    parser.add_argument(
+        "--library-windows",
+        type=int,
+        default=None,
+        help="n_windows for the library scan (default: the scanner's default)",
+    )
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="fp32",
-                        help="precision of configs given without one (the naive reference stays fp32)")
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "auto"],
+        default="fp32",
+        help="precision of configs given without one (the naive reference stays fp32)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the report here (JSON)")
     args = parser.parse_args()
 
     if args.make:
         make_corpus(args.corpus, args.make, args.seconds)
     files = sorted(p for p in args.corpus.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
-    files = files[:args.limit]
+    files = files[: args.limit]
     if not files:
         raise SystemExit(f"no audio files under {args.corpus}")
     default = f"w{DEFAULT_N_WINDOWS}:fp32"
@@ -318,15 +384,20 @@ def main() -> None:
     full_pick = {path: picked(tagger, full[path]) for path in files}
     durations = [audio_io.audio_info(p).duration for p in files]
     naive_rate = len(files) / sum(full_seconds)
-    report = {"machine": f"{os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-                         f"native bf16 {musicnn.cpu_has_fast_bf16()}",
-              "corpus": str(args.corpus), "tracks": len(files),
-              "mean_track_minutes": round(float(np.mean(durations)) / 60, 2),
-              "overlap_measures": "top5_seen: the 5 most probable of the 71 seen labels; pick5: "
-                                  "Prediction.pick(5) (seen and new words, no library prior); both "
-                                  "against the naive full-track analysis (fp32)",
-              "naive_full_track": {"tracks_per_s": round(naive_rate, 3),
-                                   "patches_per_track": round(float(np.mean(full_patches)), 1)}}
+    report = {
+        "machine": f"{os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"native bf16 {musicnn.cpu_has_fast_bf16()}",
+        "corpus": str(args.corpus),
+        "tracks": len(files),
+        "mean_track_minutes": round(float(np.mean(durations)) / 60, 2),
+        "overlap_measures": "top5_seen: the 5 most probable of the 71 seen labels; pick5: "
+        "Prediction.pick(5) (seen and new words, no library prior); both "
+        "against the naive full-track analysis (fp32)",
+        "naive_full_track": {
+            "tracks_per_s": round(naive_rate, 3),
+            "patches_per_track": round(float(np.mean(full_patches)), 1),
+        },
+    }
     per_patch = flops_per_patch(tagger)
     reached = measured_flops(tagger)
     report["flops_per_patch_G"] = round(per_patch / 1e9, 3)
@@ -349,7 +420,9 @@ def main() -> None:
                         p, s, _ = analyse(tagger, path, low)
                         used = low
                     else:
-                        p, s, used = analyse_adaptive(tagger, path, "se" if kind == "a" else "change", high, args.z)
+                        p, s, used = analyse_adaptive(
+                            tagger, path, "se" if kind == "a" else "change", high, args.z
+                        )
                     probs.append(p)
                     seconds.append(s)
                     windows.append(used)
@@ -369,20 +442,25 @@ def main() -> None:
         seen5_default = [len(top_k(p) & top_k(d)) / 5 for p, d in zip(probs, default_probs)]
         top1 = [int(np.argmax(p) == np.argmax(full[f])) for p, f in zip(probs, files)]
         mean_windows = float(np.mean(results[config]["windows"]))
-        entry = {"tracks_per_s": round(rate, 2),
-                 "tracks_per_s_best": round(max(rates[config]), 2),  # other load only ever slows a round
-                 "tracks_per_s_rounds": [round(r, 2) for r in rates[config]],
-                 "vs_naive": round(rate / naive_rate, 1),
-                 "vs_default": round(rate / default_rate, 2),
-                 "mean_windows": round(mean_windows, 2),
-                 "top5_seen_overlap_vs_full": round(float(np.mean(seen5)), 3),
-                 "pick5_overlap_vs_full": round(float(np.mean(pick5)), 3),
-                 "top5_seen_overlap_vs_default": round(float(np.mean(seen5_default)), 3),
-                 "top1_agreement": round(float(np.mean(top1)), 3),
-                 "max_abs_prob_change_vs_full": round(float(max(np.abs(p - full[f]).max()
-                                                              for p, f in zip(probs, files))), 4)}
+        entry = {
+            "tracks_per_s": round(rate, 2),
+            "tracks_per_s_best": round(max(rates[config]), 2),  # other load only ever slows a round
+            "tracks_per_s_rounds": [round(r, 2) for r in rates[config]],
+            "vs_naive": round(rate / naive_rate, 1),
+            "vs_default": round(rate / default_rate, 2),
+            "mean_windows": round(mean_windows, 2),
+            "top5_seen_overlap_vs_full": round(float(np.mean(seen5)), 3),
+            "pick5_overlap_vs_full": round(float(np.mean(pick5)), 3),
+            "top5_seen_overlap_vs_default": round(float(np.mean(seen5_default)), 3),
+            "top1_agreement": round(float(np.mean(top1)), 3),
+            "max_abs_prob_change_vs_full": round(
+                float(max(np.abs(p - full[f]).max() for p, f in zip(probs, files))), 4
+            ),
+        }
         if parsed[config][3] == "fp32":
-            floor = reached / (per_patch * mean_windows)  # tracks/s if only the network ran, at full speed
+            floor = reached / (
+                per_patch * mean_windows
+            )  # tracks/s if only the network ran, at full speed
             entry["compute_floor_tracks_per_s"] = round(floor, 1)
             entry["share_of_floor"] = round(rate / floor, 2)
         report["pipelines"][config] = entry

@@ -42,11 +42,19 @@ def make_files(folder: Path, n: int, seconds: float) -> None:
 def one_run(checkout: Path, folder: Path, work: Path) -> dict:
     db = work / f"index-{time.monotonic_ns()}.sqlite3"
     env = dict(os.environ, PYTHONPATH=str(checkout))
-    cmd = [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())",
-           "scan", str(folder), "--db", str(db)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from app.cli import main; sys.exit(main())",
+        "scan",
+        str(folder),
+        "--db",
+        str(db),
+    ]
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     lines: list[tuple[float, str]] = []
 
     def read_err() -> None:
@@ -62,9 +70,13 @@ def one_run(checkout: Path, folder: Path, work: Path) -> dict:
     progress = [(t, line) for t, line in lines if line.startswith("scanning")]
     for leftover in work.glob(db.name + "*"):
         leftover.unlink()
-    return {"first_progress_s": round(progress[0][0], 2) if progress else None,
-            "first_line": progress[0][1] if progress else None,
-            "finished_s": round(total, 2), "rc": proc.returncode, "summary": out.strip().splitlines()[:1]}
+    return {
+        "first_progress_s": round(progress[0][0], 2) if progress else None,
+        "first_line": progress[0][1] if progress else None,
+        "finished_s": round(total, 2),
+        "rc": proc.returncode,
+        "summary": out.strip().splitlines()[:1],
+    }
 
 
 def main() -> None:
@@ -72,7 +84,9 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=9)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--before", type=Path, default=None, help="another checkout, measured interleaved")
+    parser.add_argument(
+        "--before", type=Path, default=None, help="another checkout, measured interleaved"
+    )
     parser.add_argument("--corpus", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -91,14 +105,22 @@ def main() -> None:
         values = sorted(values)
         return values[len(values) // 2]
 
-    summary = {"bench": "scan_start", "files": args.files, "seconds_each": args.seconds,
-               "repeats": args.repeats, "load_avg": round(os.getloadavg()[0], 2)}
+    summary = {
+        "bench": "scan_start",
+        "files": args.files,
+        "seconds_each": args.seconds,
+        "repeats": args.repeats,
+        "load_avg": round(os.getloadavg()[0], 2),
+    }
     for name, records in runs.items():
-        summary[f"{name}_first_progress_s"] = median([r["first_progress_s"] or 1e9 for r in records])
+        summary[f"{name}_first_progress_s"] = median(
+            [r["first_progress_s"] or 1e9 for r in records]
+        )
         summary[f"{name}_finished_s"] = median([r["finished_s"] for r in records])
     if "before" in runs:
-        summary["first_progress_ratio"] = round(summary["before_first_progress_s"]
-                                                / max(summary["after_first_progress_s"], 1e-3), 1)
+        summary["first_progress_ratio"] = round(
+            summary["before_first_progress_s"] / max(summary["after_first_progress_s"], 1e-3), 1
+        )
     print(json.dumps(summary), flush=True)
     if args.out is not None:
         args.out.write_text(json.dumps({"summary": summary, "runs": runs}, indent=1) + "\n")

@@ -39,27 +39,35 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import app  # noqa: E402,F401  before numpy, as in the app (OpenBLAS on one thread)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-
 from bench_library import fake_seen_scores  # noqa: E402
+
+import app  # noqa: E402,F401  before numpy, as in the app (OpenBLAS on one thread)
 from zsl_core.search import _EPS, RELEVANCE_FLOOR, Query, rank_tracks  # noqa: E402
 
-QUERIES = {"seen": ["metal"], "new": ["orchestral"], "two": ["rainy", "afternoon"], "three": ["calm", "piano", "jazz"]}
+QUERIES = {
+    "seen": ["metal"],
+    "new": ["orchestral"],
+    "two": ["rainy", "afternoon"],
+    "three": ["calm", "piano", "jazz"],
+}
 TOP = 20
 
 
 def library(n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return np.concatenate([fake_seen_scores(rng, min(100_000, n - i)) for i in range(0, n, 100_000)])
+    return np.concatenate(
+        [fake_seen_scores(rng, min(100_000, n - i)) for i in range(0, n, 100_000)]
+    )
 
 
 def pipeline(per_term: np.ndarray, floor: float = RELEVANCE_FLOOR, top: int = TOP) -> np.ndarray:
@@ -123,8 +131,11 @@ def measure(n: int, tagger: Any, args: argparse.Namespace, bandwidth: float) -> 
     truth = {kind: exact(seen32, a) for kind, a in affinities.items()}
 
     def ranked(matrix: np.ndarray) -> Callable[[str], np.ndarray]:
-        return lambda kind: rank_tracks(tagger, matrix, None, Query(" ".join(QUERIES[kind]), list(QUERIES[kind])),
-                                        top_k=TOP).rows
+        return lambda kind: (
+            rank_tracks(
+                tagger, matrix, None, Query(" ".join(QUERIES[kind]), list(QUERIES[kind])), top_k=TOP
+            ).rows
+        )
 
     def int8_cols(kind: str) -> np.ndarray:
         a = affinities[kind]
@@ -141,11 +152,20 @@ def measure(n: int, tagger: Any, args: argparse.Namespace, bandwidth: float) -> 
     methods: dict[str, tuple[Callable[[str], np.ndarray], int, Callable[[str], int]]] = {
         # name: (ranker, bytes per track held, bytes read per query of a kind)
         "f32_rows_matmul": (lambda k: pipeline(seen32 @ affinities[k]), 284, lambda k: 284 * n),
-        "f16_rows_torch": (lambda k: pipeline(torch.mm(t16, torch.from_numpy(affinities[k]).half()).float().numpy()),
-                           142, lambda k: 142 * n),
+        "f16_rows_torch": (
+            lambda k: pipeline(
+                torch.mm(t16, torch.from_numpy(affinities[k]).half()).float().numpy()
+            ),
+            142,
+            lambda k: 142 * n,
+        ),
         "f32_cols": (ranked(cols32), 284, lambda k: 4 * n * int(np.count_nonzero(affinities[k]))),
         "f16_cols": (ranked(cols16), 142, lambda k: 2 * n * int(np.count_nonzero(affinities[k]))),
-        "i8_cols_rowscale": (int8_cols, 75, lambda k: n * int(np.count_nonzero(affinities[k])) + 4 * n),
+        "i8_cols_rowscale": (
+            int8_cols,
+            75,
+            lambda k: n * int(np.count_nonzero(affinities[k])) + 4 * n,
+        ),
     }
     built: dict[str, float] = {}
     faiss = _optional("faiss")
@@ -155,18 +175,25 @@ def measure(n: int, tagger: Any, args: argparse.Namespace, bandwidth: float) -> 
         flat = faiss.IndexFlatIP(seen32.shape[1])
         flat.add(seen32)
         built["faiss_flat_ip"] = time.perf_counter() - start
-        methods["faiss_flat_ip"] = (_index_ranker(lambda q, k: flat.search(q, k)[1], seen32, affinities, args),
-                                    284, lambda k: 284 * n * affinities[k].shape[1])
+        methods["faiss_flat_ip"] = (
+            _index_ranker(lambda q, k: flat.search(q, k)[1], seen32, affinities, args),
+            284,
+            lambda k: 284 * n * affinities[k].shape[1],
+        )
         start = time.perf_counter()
         nlist = int(4 * np.sqrt(n))
-        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(seen32.shape[1]), seen32.shape[1], nlist,
-                                 faiss.METRIC_INNER_PRODUCT)
+        ivf = faiss.IndexIVFFlat(
+            faiss.IndexFlatIP(seen32.shape[1]), seen32.shape[1], nlist, faiss.METRIC_INNER_PRODUCT
+        )
         ivf.train(seen32[np.random.default_rng(1).choice(n, min(n, 40 * nlist), replace=False)])
         ivf.add(seen32)
         ivf.nprobe = args.nprobe
         built["faiss_ivf_ip"] = time.perf_counter() - start
-        methods["faiss_ivf_ip"] = (_index_ranker(lambda q, k: ivf.search(q, k)[1], seen32, affinities, args),
-                                   292, lambda k: int(284 * n * args.nprobe / nlist) * affinities[k].shape[1])
+        methods["faiss_ivf_ip"] = (
+            _index_ranker(lambda q, k: ivf.search(q, k)[1], seen32, affinities, args),
+            292,
+            lambda k: int(284 * n * args.nprobe / nlist) * affinities[k].shape[1],
+        )
     hnswlib = _optional("hnswlib")
     if hnswlib is not None and n <= args.hnsw_max:
         start = time.perf_counter()
@@ -175,8 +202,13 @@ def measure(n: int, tagger: Any, args: argparse.Namespace, bandwidth: float) -> 
         hnsw.add_items(seen32, num_threads=os.cpu_count() or 1)
         hnsw.set_ef(args.ef)
         built["hnsw_ip"] = time.perf_counter() - start
-        methods["hnsw_ip"] = (_index_ranker(lambda q, k: hnsw.knn_query(q, k=k)[0].astype(np.int64), seen32,
-                                            affinities, args), 284 + 16 * 2 * 4 + 8, lambda k: 0)
+        methods["hnsw_ip"] = (
+            _index_ranker(
+                lambda q, k: hnsw.knn_query(q, k=k)[0].astype(np.int64), seen32, affinities, args
+            ),
+            284 + 16 * 2 * 4 + 8,
+            lambda k: 0,
+        )
 
     times: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.repeats):
@@ -194,15 +226,27 @@ def measure(n: int, tagger: Any, args: argparse.Namespace, bandwidth: float) -> 
             found = recall(got, want, combined)
             p50 = float(np.median(times[(name, kind)]))
             floor_ms = read(kind) / (bandwidth * 1e9) * 1000
-            records.append({
-                "bench": "search_seen", "tracks": n, "method": name, "query": kind, "terms": len(QUERIES[kind]),
-                "p50_ms": round(p50, 2), "p95_ms": round(float(np.percentile(times[(name, kind)], 95)), 2),
-                "vs_f32_rows_matmul": round(base[kind] / p50, 2), "recall_at_20": round(found, 3),
-                "same_order": bool(np.array_equal(got[:len(want)], want)),
-                "bytes_per_track": held, "mb_read_per_query": round(read(kind) / 1e6, 1),
-                "bandwidth_floor_ms": round(floor_ms, 2), "build_s": round(built.get(name, 0.0), 1),
-                "read_bandwidth_gbs": round(bandwidth, 1), "torch_threads": torch.get_num_threads(),
-                "load_avg": round(os.getloadavg()[0], 2)})
+            records.append(
+                {
+                    "bench": "search_seen",
+                    "tracks": n,
+                    "method": name,
+                    "query": kind,
+                    "terms": len(QUERIES[kind]),
+                    "p50_ms": round(p50, 2),
+                    "p95_ms": round(float(np.percentile(times[(name, kind)], 95)), 2),
+                    "vs_f32_rows_matmul": round(base[kind] / p50, 2),
+                    "recall_at_20": round(found, 3),
+                    "same_order": bool(np.array_equal(got[: len(want)], want)),
+                    "bytes_per_track": held,
+                    "mb_read_per_query": round(read(kind) / 1e6, 1),
+                    "bandwidth_floor_ms": round(floor_ms, 2),
+                    "build_s": round(built.get(name, 0.0), 1),
+                    "read_bandwidth_gbs": round(bandwidth, 1),
+                    "torch_threads": torch.get_num_threads(),
+                    "load_avg": round(os.getloadavg()[0], 2),
+                }
+            )
     return records
 
 
@@ -210,14 +254,22 @@ def _optional(name: str) -> Any:
     try:
         return importlib.import_module(name)
     except ImportError:
-        print(json.dumps({"skipped": name, "why": "not installed (pip install faiss-cpu hnswlib)"}), flush=True)
+        print(
+            json.dumps({"skipped": name, "why": "not installed (pip install faiss-cpu hnswlib)"}),
+            flush=True,
+        )
         return None
 
 
-def _index_ranker(search: Callable[[np.ndarray, int], np.ndarray], seen32: np.ndarray,
-                  affinities: dict[str, np.ndarray], args: argparse.Namespace) -> Callable[[str], np.ndarray]:
+def _index_ranker(
+    search: Callable[[np.ndarray, int], np.ndarray],
+    seen32: np.ndarray,
+    affinities: dict[str, np.ndarray],
+    args: argparse.Namespace,
+) -> Callable[[str], np.ndarray]:
     """Top 20 from an inner-product index: for one term its own top 20 (then the floor); for a
     phrase each term's top `candidates`, rescored exactly."""
+
     def rank(kind: str) -> np.ndarray:
         a = affinities[kind]
         queries = np.ascontiguousarray(a.T, np.float32)
@@ -226,6 +278,7 @@ def _index_ranker(search: Callable[[np.ndarray, int], np.ndarray], seen32: np.nd
             rows = rows[rows >= 0]
             return rows[(seen32[rows] @ a[:, 0]) >= RELEVANCE_FLOOR]
         return rescore(seen32, a, search(queries, args.candidates).ravel())
+
     return rank
 
 
@@ -233,10 +286,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--candidates", type=int, default=200, help="per term, for phrases from an index")
+    parser.add_argument(
+        "--candidates", type=int, default=200, help="per term, for phrases from an index"
+    )
     parser.add_argument("--nprobe", type=int, default=16)
     parser.add_argument("--ef", type=int, default=100)
-    parser.add_argument("--hnsw-max", type=int, default=1_000_000, help="largest size hnswlib is built for")
+    parser.add_argument(
+        "--hnsw-max", type=int, default=1_000_000, help="largest size hnswlib is built for"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     from zsl_core.default_model import load_default_tagger

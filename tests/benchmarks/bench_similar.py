@@ -44,12 +44,36 @@ from pathlib import Path
 import numpy as np
 
 # Game soundtracks in Debian main. The packages other benchmarks keep for themselves are not used.
-RESERVED = ("wesnoth-1.16-music", "fretsonfire-songs", "nexuiz-music", "noiz2sa-data", "warzone2100-music",
-            "hyperrogue-music", "singularity-music", "mrrescue")
-PACKAGES = ("colobot-common-sounds", "extremetuxracer-data", "fillets-ng-data", "flare-game",
-            "freedroidrpg-data", "hedgewars-data", "marsshooter-data", "megaglest-data", "naev-data",
-            "planetblupi-music-ogg", "plee-the-bear-data", "starfighter-data", "supertux-data",
-            "trackballs-data", "warmux-data", "wizznic-data", "xmoto-data", "drascula-music")
+RESERVED = (
+    "wesnoth-1.16-music",
+    "fretsonfire-songs",
+    "nexuiz-music",
+    "noiz2sa-data",
+    "warzone2100-music",
+    "hyperrogue-music",
+    "singularity-music",
+    "mrrescue",
+)
+PACKAGES = (
+    "colobot-common-sounds",
+    "extremetuxracer-data",
+    "fillets-ng-data",
+    "flare-game",
+    "freedroidrpg-data",
+    "hedgewars-data",
+    "marsshooter-data",
+    "megaglest-data",
+    "naev-data",
+    "planetblupi-music-ogg",
+    "plee-the-bear-data",
+    "starfighter-data",
+    "supertux-data",
+    "trackballs-data",
+    "warmux-data",
+    "wizznic-data",
+    "xmoto-data",
+    "drascula-music",
+)
 AUDIO = (".ogg", ".mp3", ".flac", ".opus", ".wav")
 MIN_SECONDS = 30.0
 
@@ -62,7 +86,9 @@ def fetch_debs(packages: list[str], cache: Path) -> dict[str, Path]:
         assert not any(name.startswith(r) for r in RESERVED), name
         debs = sorted(cache.glob(f"{name}_*.deb"))
         if not debs:
-            done = subprocess.run(["apt-get", "download", name], cwd=cache, capture_output=True, text=True)
+            done = subprocess.run(
+                ["apt-get", "download", name], cwd=cache, capture_output=True, text=True
+            )
             if done.returncode != 0:
                 print(f"skipped {name}: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
                 continue
@@ -81,8 +107,12 @@ def music_files(package: str, deb: Path, into: Path, per_package: int) -> list[P
     subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
     candidates, targets = [], set()
     for p in sorted(tree.rglob("*")):  # symlinked copies (drascula-music) counted once
-        if (p.suffix.lower() in AUDIO and p.is_file() and p.resolve() not in targets
-                and ("music" in str(p.relative_to(tree)).lower() or "music" in package)):
+        if (
+            p.suffix.lower() in AUDIO
+            and p.is_file()
+            and p.resolve() not in targets
+            and ("music" in str(p.relative_to(tree)).lower() or "music" in package)
+        ):
             targets.add(p.resolve())
             candidates.append(p)
     long_enough = []
@@ -107,6 +137,7 @@ def music_files(package: str, deb: Path, into: Path, per_package: int) -> list[P
 
 
 # --- the candidates ------------------------------------------------------------------------------
+
 
 def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
@@ -148,19 +179,29 @@ def per_query(sims: np.ndarray, groups: np.ndarray, k: int = 5) -> tuple[np.ndar
     return np.array(p_at_k), np.array(aps)
 
 
-def evaluate(sims: np.ndarray, groups: np.ndarray, k: int = 5, reference: np.ndarray | None = None,
-             seed: int = 0) -> dict:
+def evaluate(
+    sims: np.ndarray,
+    groups: np.ndarray,
+    k: int = 5,
+    reference: np.ndarray | None = None,
+    seed: int = 0,
+) -> dict:
     """P@k and MAP, a 95 % bootstrap interval of the MAP (queries resampled), and the MAP
     difference to `reference` (per-query APs of another representation) with its interval."""
     p, ap = per_query(sims, groups, k)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(ap), size=(2000, len(ap)))
-    out = {f"p@{k}": round(float(p.mean()), 4), "map": round(float(ap.mean()), 4),
-           "map_95": [round(float(x), 4) for x in np.percentile(ap[draws].mean(axis=1), [2.5, 97.5])]}
+    out = {
+        f"p@{k}": round(float(p.mean()), 4),
+        "map": round(float(ap.mean()), 4),
+        "map_95": [round(float(x), 4) for x in np.percentile(ap[draws].mean(axis=1), [2.5, 97.5])],
+    }
     if reference is not None:
         diff = ap - reference
         out["map_minus_sqrt_centred"] = round(float(diff.mean()), 4)
-        out["diff_95"] = [round(float(x), 4) for x in np.percentile(diff[draws].mean(axis=1), [2.5, 97.5])]
+        out["diff_95"] = [
+            round(float(x), 4) for x in np.percentile(diff[draws].mean(axis=1), [2.5, 97.5])
+        ]
     return out
 
 
@@ -173,9 +214,15 @@ def chance(groups: np.ndarray, k: int = 5) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/zsl-real-music/debs"),
-                        help="folder of .deb files (missing packages are downloaded into it)")
-    parser.add_argument("--work", type=Path, default=None, help="keep the unpacked tracks and library here")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("/tmp/zsl-real-music/debs"),
+        help="folder of .deb files (missing packages are downloaded into it)",
+    )
+    parser.add_argument(
+        "--work", type=Path, default=None, help="keep the unpacked tracks and library here"
+    )
     parser.add_argument("--packages", nargs="*", default=list(PACKAGES))
     parser.add_argument("--per-package", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
@@ -203,10 +250,18 @@ def main() -> None:
     package_of = {t.id: t.path.parent.name for t in library.tracks()}
     groups = np.array([package_of[int(i)] for i in ids])
     reps = representations(seen, library.tagger)
-    result = {"tracks": int(len(ids)), "packages": len(set(groups.tolist())),
-              "per_package": {p: int((groups == p).sum()) for p in sorted(set(groups.tolist()))},
-              "scan": {"scanned": summary.scanned, "failed": len(summary.failed), "seconds": round(scan_seconds, 1)},
-              "chance": chance(groups), "representations": {}}
+    result = {
+        "tracks": int(len(ids)),
+        "packages": len(set(groups.tolist())),
+        "per_package": {p: int((groups == p).sum()) for p in sorted(set(groups.tolist()))},
+        "scan": {
+            "scanned": summary.scanned,
+            "failed": len(summary.failed),
+            "seconds": round(scan_seconds, 1),
+        },
+        "chance": chance(groups),
+        "representations": {},
+    }
     reference = per_query(reps["sqrt-centred"] @ reps["sqrt-centred"].T, groups)[1]
     for name, matrix in reps.items():
         result["representations"][name] = evaluate(matrix @ matrix.T, groups, reference=reference)
@@ -224,8 +279,13 @@ def main() -> None:
     result["library_representation"] = SIMILARITY_REPRESENTATION
     # No track here is a copy of another: whatever `duplicates()` groups is a false positive.
     result["duplicates_false_positives"] = [
-        {"similarity": round(g.similarity, 4), "tracks": [str(Path(p).relative_to(music)) for p in g.paths],
-         "durations": [None if d is None else round(d, 1) for d in g.durations]} for g in library.duplicates()]
+        {
+            "similarity": round(g.similarity, 4),
+            "tracks": [str(Path(p).relative_to(music)) for p in g.paths],
+            "durations": [None if d is None else round(d, 1) for d in g.durations],
+        }
+        for g in library.duplicates()
+    ]
     result["pairs_compared_for_duplicates"] = len(ids) * (len(ids) - 1) // 2
     library.close()
     text = json.dumps(result, indent=2)

@@ -39,25 +39,42 @@ class Failure(Exception):
     pass
 
 
-def sh(cmd: list[str], timeout: float = 120, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+def sh(
+    cmd: list[str], timeout: float = 120, env: dict | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
     if check and proc.returncode != 0:
-        raise Failure(f"{' '.join(cmd[:3])}... exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-800:]}")
+        raise Failure(
+            f"{' '.join(cmd[:3])}... exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-800:]}"
+        )
     return proc
 
 
 def ensure_slurm(log: list) -> dict:
-    need = [name for name in ("sbatch", "squeue", "scontrol", "slurmctld", "slurmd", "munged")
-            if not shutil.which(name) and not os.path.exists(f"/usr/sbin/{name}")]
+    need = [
+        name
+        for name in ("sbatch", "squeue", "scontrol", "slurmctld", "slurmd", "munged")
+        if not shutil.which(name) and not os.path.exists(f"/usr/sbin/{name}")
+    ]
     if not need:
         return {"installed_now": False}
     started = time.perf_counter()
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    proc = sh(["apt-get", "install", "-y", "--no-install-recommends", "slurm-wlm", "munge"], timeout=600,
-              env=env, check=False)
+    proc = sh(
+        ["apt-get", "install", "-y", "--no-install-recommends", "slurm-wlm", "munge"],
+        timeout=600,
+        env=env,
+        check=False,
+    )
     if proc.returncode != 0:
         sh(["apt-get", "update"], timeout=300, env=env)
-        sh(["apt-get", "install", "-y", "--no-install-recommends", "slurm-wlm", "munge"], timeout=600, env=env)
+        sh(
+            ["apt-get", "install", "-y", "--no-install-recommends", "slurm-wlm", "munge"],
+            timeout=600,
+            env=env,
+        )
     log.append(f"installed slurm-wlm munge (missing: {', '.join(need)})")
     return {"installed_now": True, "install_seconds": round(time.perf_counter() - started, 1)}
 
@@ -122,7 +139,9 @@ class Daemons:
 
     def start(self, name: str, cmd: list[str]) -> None:
         out = open(self.work / "log" / f"{name}.stdout", "w")  # noqa: SIM115 (the daemon keeps it)
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+        )
         self.procs.append((name, proc))
         time.sleep(1.0)
         if proc.poll() is not None:
@@ -140,9 +159,19 @@ class Daemons:
         key = munge / "munge.key"
         key.write_bytes(os.urandom(1024))
         key.chmod(0o600)
-        self.start("munged", ["munged", "--foreground", "--force", f"--socket={munge}/munge.socket",
-                              f"--key-file={key}", f"--pid-file={munge}/munged.pid",
-                              f"--log-file={self.work}/log/munged.log", f"--seed-file={munge}/munged.seed"])
+        self.start(
+            "munged",
+            [
+                "munged",
+                "--foreground",
+                "--force",
+                f"--socket={munge}/munge.socket",
+                f"--key-file={key}",
+                f"--pid-file={munge}/munged.pid",
+                f"--log-file={self.work}/log/munged.log",
+                f"--seed-file={munge}/munged.seed",
+            ],
+        )
         self.start("slurmctld", ["slurmctld", "-D", "-i", "-f", str(self.conf)])
         self.start("slurmd", ["slurmd", "-D", "-f", str(self.conf)])
         deadline = time.time() + 60
@@ -154,8 +183,10 @@ class Daemons:
                 if proc.poll() is not None:
                     raise Failure(f"{name} died ({proc.returncode}): {self.tail(name)}")
             time.sleep(1)
-        raise Failure(f"node not idle after 60 s: sinfo says {state.stdout.strip() or state.stderr.strip()}; "
-                      f"slurmd: {self.tail('slurmd')}")
+        raise Failure(
+            f"node not idle after 60 s: sinfo says {state.stdout.strip() or state.stderr.strip()}; "
+            f"slurmd: {self.tail('slurmd')}"
+        )
 
     def stop(self) -> list[str]:
         stopped = []
@@ -178,13 +209,29 @@ def job_tasks(env: dict, job_id: str) -> list[dict]:
     for line in out.splitlines():
         fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
         if "ArrayTaskId" in fields and fields["ArrayTaskId"].isdigit():
-            tasks.append({k: fields.get(k) for k in ("ArrayTaskId", "JobState", "ExitCode", "RunTime",
-                                                      "StartTime", "EndTime", "NodeList")})
+            tasks.append(
+                {
+                    k: fields.get(k)
+                    for k in (
+                        "ArrayTaskId",
+                        "JobState",
+                        "ExitCode",
+                        "RunTime",
+                        "StartTime",
+                        "EndTime",
+                        "NodeList",
+                    )
+                }
+            )
     return sorted(tasks, key=lambda t: int(t["ArrayTaskId"]))
 
 
 def search(cli: str, db: Path, query: str, top: int) -> list[dict]:
-    proc = sh([cli, "search", query, "--top", str(top), "--json", "--db", str(db)], timeout=300, check=False)
+    proc = sh(
+        [cli, "search", query, "--top", str(top), "--json", "--db", str(db)],
+        timeout=300,
+        check=False,
+    )
     if proc.returncode not in (0, 1):
         raise Failure(f"search {query!r} exited {proc.returncode}: {proc.stderr.strip()[-400:]}")
     text = proc.stdout.strip()
@@ -196,7 +243,9 @@ def hits(result) -> list[tuple[str, float]]:
     out = []
     for row in rows:
         if isinstance(row, dict):
-            out.append((row.get("path"), round(float(row.get("score", row.get("relevance", 0.0))), 4)))
+            out.append(
+                (row.get("path"), round(float(row.get("score", row.get("relevance", 0.0))), 4))
+            )
     return out
 
 
@@ -204,8 +253,12 @@ def tracks_in(db: Path) -> dict[str, bytes]:
     """display path -> its stored seen-label scores (bytes), for every analysed track."""
     conn = sqlite3.connect(db)
     try:
-        return {r[0]: bytes(r[1]) for r in conn.execute(
-            "SELECT t.display_path, r.seen_scores FROM tracks t JOIN results r ON r.track_id = t.id")}
+        return {
+            r[0]: bytes(r[1])
+            for r in conn.execute(
+                "SELECT t.display_path, r.seen_scores FROM tracks t JOIN results r ON r.track_id = t.id"
+            )
+        }
     finally:
         conn.close()
 
@@ -217,13 +270,19 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=3)
     parser.add_argument("--windows", type=int, default=8)
     parser.add_argument("--cpus-per-task", type=int, default=1)
-    parser.add_argument("--job-timeout", type=float, default=600.0, help="seconds to wait for the array job")
-    parser.add_argument("--work", type=Path, default=None, help="work folder (default: a new temporary one)")
+    parser.add_argument(
+        "--job-timeout", type=float, default=600.0, help="seconds to wait for the array job"
+    )
+    parser.add_argument(
+        "--work", type=Path, default=None, help="work folder (default: a new temporary one)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON report here")
     args = parser.parse_args()
     if os.geteuid() != 0:
-        raise SystemExit("bench_slurm.py runs as root (it installs packages and starts slurmctld/slurmd/munged)")
+        raise SystemExit(
+            "bench_slurm.py runs as root (it installs packages and starts slurmctld/slurmd/munged)"
+        )
 
     work = args.work or Path(tempfile.mkdtemp(prefix="zsl-slurm-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -231,8 +290,15 @@ def main() -> None:
     core = shutil.which("zsl-core", path=str(bindir)) or shutil.which("zsl-core")
     tagger = shutil.which("zsl-tagger", path=str(bindir)) or shutil.which("zsl-tagger")
     log: list[str] = []
-    report: dict = {"host": socket.gethostname(), "cpus": os.cpu_count(), "tracks": args.tracks,
-                    "track_seconds": args.seconds, "shards": args.shards, "windows": args.windows, "log": log}
+    report: dict = {
+        "host": socket.gethostname(),
+        "cpus": os.cpu_count(),
+        "tracks": args.tracks,
+        "track_seconds": args.seconds,
+        "shards": args.shards,
+        "windows": args.windows,
+        "log": log,
+    }
     daemons = None
     started_all = time.perf_counter()
     try:
@@ -240,8 +306,22 @@ def main() -> None:
         report["slurm_version"] = slurm_version()
 
         t = time.perf_counter()
-        sh([core, "synth", "--out", str(work / "corpus"), "--tracks", str(args.tracks), "--seconds",
-            str(args.seconds), "--seed", "11", "--quiet"], timeout=600)
+        sh(
+            [
+                core,
+                "synth",
+                "--out",
+                str(work / "corpus"),
+                "--tracks",
+                str(args.tracks),
+                "--seconds",
+                str(args.seconds),
+                "--seed",
+                "11",
+                "--quiet",
+            ],
+            timeout=600,
+        )
         folder = work / "corpus" / "audio"
         report["synth_seconds"] = round(time.perf_counter() - t, 1)
 
@@ -253,11 +333,15 @@ def main() -> None:
         daemons.start_all(cpus)
         report["daemons_up_seconds"] = round(time.perf_counter() - t, 1)
         report["sinfo"] = sh(["sinfo", "-N", "-o", "%N %T %c %P"], env=daemons.env).stdout.strip()
-        if shutil.which("ss"):  # where the daemons listen (Slurm binds every address; clients use 127.0.0.1)
+        if shutil.which(
+            "ss"
+        ):  # where the daemons listen (Slurm binds every address; clients use 127.0.0.1)
             pids = {str(p.pid) for _, p in daemons.procs}
-            report["listening"] = [line.split()[3] + " " + line.split()[-1].split('"')[1]
-                                   for line in sh(["ss", "-ltnpH"], check=False).stdout.splitlines()
-                                   if any(f"pid={pid}," in line for pid in pids)]
+            report["listening"] = [
+                line.split()[3] + " " + line.split()[-1].split('"')[1]
+                for line in sh(["ss", "-ltnpH"], check=False).stdout.splitlines()
+                if any(f"pid={pid}," in line for pid in pids)
+            ]
 
         parts = work / "parts"
         (work / "joblogs").mkdir()
@@ -272,54 +356,91 @@ i=$SLURM_ARRAY_TASK_ID
 exec {core} embed {folder} --shard $i/{args.shards} --windows {args.windows} --quiet --out {parts}/part-$i.npz
 """)
         t = time.perf_counter()
-        submitted = sh(["sbatch", "--parsable", f"--array=0-{args.shards - 1}", str(script)], env=daemons.env)
+        submitted = sh(
+            ["sbatch", "--parsable", f"--array=0-{args.shards - 1}", str(script)], env=daemons.env
+        )
         job_id = submitted.stdout.strip().split(";")[0]
         report["sbatch"] = f"sbatch --parsable --array=0-{args.shards - 1} embed.sbatch -> {job_id}"
         deadline = time.time() + args.job_timeout
         while True:
-            queued = sh(["squeue", "-h", "-j", job_id, "-o", "%i %T"], env=daemons.env, check=False).stdout.strip()
+            queued = sh(
+                ["squeue", "-h", "-j", job_id, "-o", "%i %T"], env=daemons.env, check=False
+            ).stdout.strip()
             if not queued:
                 break
             if time.time() > deadline:
                 sh(["scancel", job_id], env=daemons.env, check=False)
                 for _ in range(15):  # let the cancelled tasks end before the daemons stop
-                    if not sh(["squeue", "-h", "-j", job_id], env=daemons.env, check=False).stdout.strip():
+                    if not sh(
+                        ["squeue", "-h", "-j", job_id], env=daemons.env, check=False
+                    ).stdout.strip():
                         break
                     time.sleep(1)
-                raise Failure(f"array job {job_id} not done after {args.job_timeout:.0f} s (cancelled): {queued}")
+                raise Failure(
+                    f"array job {job_id} not done after {args.job_timeout:.0f} s (cancelled): {queued}"
+                )
             time.sleep(1)
         job_seconds = time.perf_counter() - t
         tasks = job_tasks(daemons.env, job_id)
-        report["array_job"] = {"job_id": job_id, "wall_seconds": round(job_seconds, 1),
-                               "tracks_per_s": round(args.tracks / job_seconds, 2), "tasks": tasks}
-        report["task_logs"] = {p.name: p.read_text(errors="replace").strip()[-300:]
-                               for p in sorted((work / "joblogs").iterdir())}
+        report["array_job"] = {
+            "job_id": job_id,
+            "wall_seconds": round(job_seconds, 1),
+            "tracks_per_s": round(args.tracks / job_seconds, 2),
+            "tasks": tasks,
+        }
+        report["task_logs"] = {
+            p.name: p.read_text(errors="replace").strip()[-300:]
+            for p in sorted((work / "joblogs").iterdir())
+        }
         part_files = sorted(parts.glob("part-*.npz"))
         bad = [t for t in tasks if t["JobState"] != "COMPLETED"]
         if bad or len(part_files) != args.shards:
-            raise Failure(f"array tasks not all completed: {bad or tasks}; parts {len(part_files)}; "
-                          f"logs {report['task_logs']}")
+            raise Failure(
+                f"array tasks not all completed: {bad or tasks}; parts {len(part_files)}; "
+                f"logs {report['task_logs']}"
+            )
 
         slurm_db, direct_db = work / "slurm-library.sqlite3", work / "direct-library.sqlite3"
         t = time.perf_counter()
         imported = sh([tagger, "import", *map(str, part_files), "--db", str(slurm_db)], timeout=300)
-        report["import"] = {"seconds": round(time.perf_counter() - t, 1), "output": imported.stdout.strip()}
+        report["import"] = {
+            "seconds": round(time.perf_counter() - t, 1),
+            "output": imported.stdout.strip(),
+        }
         t = time.perf_counter()
-        scanned = sh([tagger, "scan", str(folder), "--windows", str(args.windows), "--db", str(direct_db)],
-                     timeout=900, check=False)
+        scanned = sh(
+            [tagger, "scan", str(folder), "--windows", str(args.windows), "--db", str(direct_db)],
+            timeout=900,
+            check=False,
+        )
         scan_seconds = time.perf_counter() - t
-        report["direct_scan"] = {"seconds": round(scan_seconds, 1), "tracks_per_s": round(args.tracks / scan_seconds, 2),
-                                 "rc": scanned.returncode, "output": scanned.stdout.strip()[-300:]}
+        report["direct_scan"] = {
+            "seconds": round(scan_seconds, 1),
+            "tracks_per_s": round(args.tracks / scan_seconds, 2),
+            "rc": scanned.returncode,
+            "output": scanned.stdout.strip()[-300:],
+        }
         a, b = tracks_in(slurm_db), tracks_in(direct_db)
         report["same_tracks"] = set(a) == set(b)
         report["identical_seen_scores"] = sum(a[p] == b.get(p) for p in a)
         report["track_counts"] = {"slurm_import": len(a), "direct_scan": len(b)}
         comparisons = []
         for query in QUERIES:
-            via_slurm, direct = hits(search(tagger, slurm_db, query, 5)), hits(search(tagger, direct_db, query, 5))
-            comparisons.append({"query": query, "same_paths": [p for p, _ in via_slurm] == [p for p, _ in direct],
-                                "max_score_diff": max((abs(x[1] - y[1]) for x, y in zip(via_slurm, direct)), default=0.0),
-                                "hits": len(via_slurm), "top": via_slurm[:3]})
+            via_slurm, direct = (
+                hits(search(tagger, slurm_db, query, 5)),
+                hits(search(tagger, direct_db, query, 5)),
+            )
+            comparisons.append(
+                {
+                    "query": query,
+                    "same_paths": [p for p, _ in via_slurm] == [p for p, _ in direct],
+                    "max_score_diff": max(
+                        (abs(x[1] - y[1]) for x, y in zip(via_slurm, direct)), default=0.0
+                    ),
+                    "hits": len(via_slurm),
+                    "top": via_slurm[:3],
+                }
+            )
         report["searches"] = comparisons
         report["same_top_hits"] = all(c["same_paths"] for c in comparisons)
         report["ok"] = report["same_tracks"] and report["same_top_hits"]
@@ -330,7 +451,9 @@ exec {core} embed {folder} --shard $i/{args.shards} --windows {args.windows} --q
         if daemons is not None:
             report["stopped"] = daemons.stop()
             if not report.get("ok"):
-                report["daemon_logs"] = {n: daemons.tail(n) for n in ("munged", "slurmctld", "slurmd")}
+                report["daemon_logs"] = {
+                    n: daemons.tail(n) for n in ("munged", "slurmctld", "slurmd")
+                }
         report["total_seconds"] = round(time.perf_counter() - started_all, 1)
         if args.keep:
             report["work"] = str(work)

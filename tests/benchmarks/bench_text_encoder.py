@@ -51,8 +51,11 @@ print(json.dumps({{"import_s": imported - started, "load_s": loaded - imported,
 def vocabulary(n: int) -> list[str]:
     words: list[str] = []
     for file in sorted((REPO / "resources" / "vocab").glob("*.txt")):
-        words += [w.strip() for w in file.read_text(encoding="utf-8").splitlines()
-                  if w.strip() and not w.startswith("#")]
+        words += [
+            w.strip()
+            for w in file.read_text(encoding="utf-8").splitlines()
+            if w.strip() and not w.startswith("#")
+        ]
     words = list(dict.fromkeys(words))
     return (words * (n // len(words) + 1))[:n]
 
@@ -62,15 +65,30 @@ def bench_startup(runs: int, threads: int) -> dict:
     stages: list[dict] = []
     for _ in range(runs):
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
-                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         stage = json.loads(done.stdout.strip().splitlines()[-1])
         stage["process_s"] = time.perf_counter() - started
         stages.append(stage)
-    median = {key: round(statistics.median(s[key] for s in stages), 3)
-              for key in ("import_s", "load_s", "first_encode_s", "process_s")}
-    return {"what": "startup", "runs": runs, "threads": stages[0]["threads"], **median,
-            "import_load_first_encode_s": round(median["import_s"] + median["load_s"] + median["first_encode_s"], 3)}
+    median = {
+        key: round(statistics.median(s[key] for s in stages), 3)
+        for key in ("import_s", "load_s", "first_encode_s", "process_s")
+    }
+    return {
+        "what": "startup",
+        "runs": runs,
+        "threads": stages[0]["threads"],
+        **median,
+        "import_load_first_encode_s": round(
+            median["import_s"] + median["load_s"] + median["first_encode_s"], 3
+        ),
+    }
 
 
 def bench_query(encoder, queries: int) -> dict:
@@ -82,10 +100,14 @@ def bench_query(encoder, queries: int) -> dict:
         encoder.encode([PHRASE])
         times.append(time.perf_counter() - started)
     times.sort()
-    return {"what": "query", "phrase": PHRASE, "queries": queries,
-            "p50_ms": round(1000 * times[len(times) // 2], 2),
-            "p95_ms": round(1000 * times[int(len(times) * 0.95)], 2),
-            "min_ms": round(1000 * times[0], 2)}
+    return {
+        "what": "query",
+        "phrase": PHRASE,
+        "queries": queries,
+        "p50_ms": round(1000 * times[len(times) // 2], 2),
+        "p95_ms": round(1000 * times[int(len(times) * 0.95)], 2),
+        "min_ms": round(1000 * times[0], 2),
+    }
 
 
 def bench_batch(encoder, n: int) -> dict:
@@ -95,16 +117,28 @@ def bench_batch(encoder, n: int) -> dict:
         started = time.perf_counter()
         vectors = encoder.encode(words)
         best = min(best, time.perf_counter() - started)
-    return {"what": "batch", "texts": len(words), "batch_size": 64, "seconds": round(best, 3),
-            "texts_per_s": round(len(words) / best, 1), "shape": list(vectors.shape)}
+    return {
+        "what": "batch",
+        "texts": len(words),
+        "batch_size": 64,
+        "seconds": round(best, 3),
+        "texts_per_s": round(len(words) / best, 1),
+        "shape": list(vectors.shape),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="fresh processes for the start-up figure")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="fresh processes for the start-up figure"
+    )
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--batch", type=int, default=1000, help="vocabulary entries in the batch figure")
-    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    parser.add_argument(
+        "--batch", type=int, default=1000, help="vocabulary entries in the batch figure"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     import torch
@@ -113,14 +147,21 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     from zsl_core.text_encoder import load_text_encoder
 
-    context = {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-               "load_average_1min": round(os.getloadavg()[0], 2)}
+    context = {
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
     print(json.dumps({"what": "machine", **context}), flush=True)
     print(json.dumps(bench_startup(args.runs, args.threads)), flush=True)
     encoder = load_text_encoder()
     print(json.dumps(bench_query(encoder, args.queries)), flush=True)
     print(json.dumps(bench_batch(encoder, args.batch)), flush=True)
-    print(json.dumps({"what": "machine_after", "load_average_1min": round(os.getloadavg()[0], 2)}), flush=True)
+    print(
+        json.dumps({"what": "machine_after", "load_average_1min": round(os.getloadavg()[0], 2)}),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Smoke run of the trainer under torchrun (DistributedDataParallel): NCCL on GPUs, gloo on CPU.
 
-    torchrun --standalone --nproc_per_node N tests/benchmarks/ddp_smoke.py OUT_DIR [cpu|cuda]
+torchrun --standalone --nproc_per_node N tests/benchmarks/ddp_smoke.py OUT_DIR [cpu|cuda]
 """
 
 import json
@@ -15,9 +15,20 @@ from zsl_core.train import TrainConfig, train  # noqa: E402
 if __name__ == "__main__":
     out, device = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "auto")
     data = synthetic_data(600, frames=260, n_labels=20, side_dim=40)
-    result = train(TrainConfig(device=device, epochs=3, batch_size=32, optimizer="adam", seed=0), data, out,
-                   progress=False)
+    result = train(
+        TrainConfig(device=device, epochs=3, batch_size=32, optimizer="adam", seed=0),
+        data,
+        out,
+        progress=False,
+    )
     if os.environ.get("RANK", "0") == "0":
-        print(json.dumps({"world_size": int(os.environ.get("WORLD_SIZE", 1)), "device": device,
-                          "train_loss": [round(x, 4) for x in result.history["train_loss"]],
-                          "val_loss": [round(x, 4) for x in result.history["val_loss"]]}))
+        print(
+            json.dumps(
+                {
+                    "world_size": int(os.environ.get("WORLD_SIZE", 1)),
+                    "device": device,
+                    "train_loss": [round(x, 4) for x in result.history["train_loss"]],
+                    "val_loss": [round(x, 4) for x in result.history["val_loss"]],
+                }
+            )
+        )

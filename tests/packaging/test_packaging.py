@@ -42,7 +42,9 @@ def test_appstream_metadata_names_the_desktop_entry_and_the_licence():
     assert component.find("provides/binary").text == "zsl-tagger"
 
 
-@pytest.mark.skipif(shutil.which("desktop-file-validate") is None, reason="desktop-file-utils not installed")
+@pytest.mark.skipif(
+    shutil.which("desktop-file-validate") is None, reason="desktop-file-utils not installed"
+)
 def test_desktop_entry_passes_the_freedesktop_validator():
     result = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -50,7 +52,9 @@ def test_desktop_entry_passes_the_freedesktop_validator():
 
 @pytest.mark.skipif(shutil.which("appstreamcli") is None, reason="appstream not installed")
 def test_appstream_metadata_passes_appstreamcli():
-    result = subprocess.run(["appstreamcli", "validate", "--no-net", str(METAINFO)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["appstreamcli", "validate", "--no-net", str(METAINFO)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -102,14 +106,24 @@ def test_install_desktop_writes_the_menu_entry_for_the_given_program(tmp_path):
     program.write_text("#!/bin/sh\n")
     program.chmod(0o755)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "share")}
-    result = subprocess.run(["bash", str(ROOT / "packaging" / "install_desktop.sh"), str(program)],
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "install_desktop.sh"), str(program)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     entry = (tmp_path / "share" / "applications" / DESKTOP.name).read_text(encoding="utf-8")
     assert f'Exec="{program}"' in entry.splitlines()
-    assert (tmp_path / "share" / "icons" / "hicolor" / "scalable" / "apps" / "zsl-tagger.svg").is_file()
+    assert (
+        tmp_path / "share" / "icons" / "hicolor" / "scalable" / "apps" / "zsl-tagger.svg"
+    ).is_file()
     assert (tmp_path / "share" / "metainfo" / METAINFO.name).is_file()
 
-    missing = subprocess.run(["bash", str(ROOT / "packaging" / "install_desktop.sh"), str(tmp_path / "nope")],
-                             capture_output=True, text=True, env=env)
+    missing = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "install_desktop.sh"), str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert missing.returncode == 1 and "not an executable program" in missing.stderr

@@ -6,15 +6,26 @@ import math
 import os
 from pathlib import Path
 
+import audio_factory as af
 import numpy as np
 import pytest
 import torch
 
-import audio_factory as af
 from zsl_core import audio
-from zsl_core.audio import (AUDIO_EXTENSIONS, CHUNK_FRAMES, HOP, N_FFT, N_MELS, SAMPLE_RATE,
-                            MelFrontEnd, audio_info, load_audio, load_windows,
-                            mel_spectrogram, window_starts)
+from zsl_core.audio import (
+    AUDIO_EXTENSIONS,
+    CHUNK_FRAMES,
+    HOP,
+    N_FFT,
+    N_MELS,
+    SAMPLE_RATE,
+    MelFrontEnd,
+    audio_info,
+    load_audio,
+    load_windows,
+    mel_spectrogram,
+    window_starts,
+)
 from zsl_core.errors import AudioError
 
 
@@ -45,7 +56,7 @@ def test_every_format_decodes_to_the_right_length_and_pitch(tmp_path, fmt):
     assert decoded.dtype == np.float32 and decoded.ndim == 1
     # lossy codecs add priming/padding (AAC in raw ADTS, WMA): a few frames at most
     assert abs(len(decoded) - 2 * SAMPLE_RATE) <= (0 if fmt in af.LOSSLESS_FORMATS else 2200)
-    middle = decoded[SAMPLE_RATE // 2:SAMPLE_RATE + SAMPLE_RATE // 2]
+    middle = decoded[SAMPLE_RATE // 2 : SAMPLE_RATE + SAMPLE_RATE // 2]
     assert abs(_dominant_hz(middle, SAMPLE_RATE) - 1000.0) < 5
     assert 0.3 < np.abs(middle).max() < 0.7  # stereo averaged to mono keeps the level
 
@@ -68,7 +79,7 @@ def test_offset_and_duration(tmp_path):
     signal = af.chirp(4.0, 22050)
     path = af.write_signal(tmp_path / "c.flac", signal, 22050)
     part = load_audio(path, offset=1.25, duration=0.5)
-    assert np.allclose(part, signal[27562:27562 + 11025], atol=1e-4)
+    assert np.allclose(part, signal[27562 : 27562 + 11025], atol=1e-4)
     assert len(load_audio(path, offset=3.9, duration=1.0)) == 2205  # clipped at the end
     assert len(load_audio(path, offset=5.0)) == 0
 
@@ -85,7 +96,7 @@ def test_windows_equal_slices_of_the_full_decode(tmp_path, fmt):
     info = audio_info(path)  # windows are laid out over the header's length
     starts = window_starts(math.ceil(info.duration * SAMPLE_RATE - 1e-6), 4, SAMPLE_RATE)
     for window, start in zip(windows, starts):
-        np.testing.assert_allclose(window, full[start:start + SAMPLE_RATE], atol=1e-3)
+        np.testing.assert_allclose(window, full[start : start + SAMPLE_RATE], atol=1e-3)
 
 
 @pytest.mark.parametrize("fmt", ["flac", "mp3", "m4a"])
@@ -163,7 +174,7 @@ def test_random_bytes_with_an_audio_extension(tmp_path, suffix):
 def test_truncated_files(tmp_path, fmt):
     full = af.write_tone(_path(tmp_path, fmt), 6.0, 22050, fmt=fmt)
     cut = tmp_path / f"cut{full.suffix}"
-    cut.write_bytes(full.read_bytes()[:full.stat().st_size // 2])
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     with pytest.raises(AudioError) as caught:
         load_audio(cut)
     assert "truncated" in caught.value.reason or "not a readable" in caught.value.reason
@@ -176,8 +187,9 @@ def test_header_only_file(tmp_path):
     _assert_audio_error(cut, "truncated")
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
-                    reason="root reads files whatever their permissions")
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0, reason="root reads files whatever their permissions"
+)
 def test_unreadable_file(tmp_path):
     path = af.write_tone(tmp_path / "locked.wav", 0.2, 22050)
     path.chmod(0)
@@ -195,9 +207,12 @@ def test_path_through_a_file(tmp_path):
 
 def _numpy_slaney_filterbank(rate: int, n_fft: int, n_mels: int, fmax: float) -> np.ndarray:
     """Slaney mel filterbank written out from its definition (librosa's default)."""
+
     def hz_to_mel(f):
         f = np.asarray(f, dtype=np.float64)
-        return np.where(f < 1000, 3 * f / 200, 15 + np.log(np.maximum(f, 1e-9) / 1000) / (np.log(6.4) / 27))
+        return np.where(
+            f < 1000, 3 * f / 200, 15 + np.log(np.maximum(f, 1e-9) / 1000) / (np.log(6.4) / 27)
+        )
 
     def mel_to_hz(m):
         return np.where(m < 15, 200 * m / 3, 1000 * np.exp((m - 15) * np.log(6.4) / 27))
@@ -217,7 +232,7 @@ def _numpy_log_mel(x: np.ndarray) -> np.ndarray:
     padded = np.pad(x.astype(np.float64), N_FFT // 2, mode="reflect")
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)  # periodic Hann
     n_frames = 1 + len(x) // HOP
-    frames = np.stack([padded[i * HOP:i * HOP + N_FFT] * window for i in range(n_frames)])
+    frames = np.stack([padded[i * HOP : i * HOP + N_FFT] * window for i in range(n_frames)])
     magnitude = np.abs(np.fft.rfft(frames, axis=1)).T
     mel = _numpy_slaney_filterbank(SAMPLE_RATE, N_FFT, N_MELS, SAMPLE_RATE / 2) @ magnitude
     return np.log10(1 + 10 * mel)
@@ -225,8 +240,9 @@ def _numpy_log_mel(x: np.ndarray) -> np.ndarray:
 
 def test_mel_matches_an_independent_numpy_computation():
     rng = np.random.default_rng(1)
-    x = (0.3 * rng.standard_normal(3 * SAMPLE_RATE) + af.tone(3.0, SAMPLE_RATE, (440, 3000))
-         ).astype(np.float32)
+    x = (
+        0.3 * rng.standard_normal(3 * SAMPLE_RATE) + af.tone(3.0, SAMPLE_RATE, (440, 3000))
+    ).astype(np.float32)
     ours = mel_spectrogram(x)
     assert ours.shape == (N_MELS, 1 + len(x) // HOP) and ours.dtype == np.float32
     np.testing.assert_allclose(ours, _numpy_log_mel(x), rtol=1e-4, atol=1e-4)
@@ -234,8 +250,11 @@ def test_mel_matches_an_independent_numpy_computation():
 
 def test_mel_peaks_at_the_tone():
     mel = mel_spectrogram(af.tone(1.0, SAMPLE_RATE, (1000.0,)))
-    expected_bin = np.argmax(_numpy_slaney_filterbank(SAMPLE_RATE, N_FFT, N_MELS, 11025)
-                             [:, int(round(1000 * N_FFT / SAMPLE_RATE))])
+    expected_bin = np.argmax(
+        _numpy_slaney_filterbank(SAMPLE_RATE, N_FFT, N_MELS, 11025)[
+            :, int(round(1000 * N_FFT / SAMPLE_RATE))
+        ]
+    )
     assert abs(int(np.argmax(mel[:, 10])) - int(expected_bin)) <= 1
 
 

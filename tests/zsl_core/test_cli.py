@@ -12,16 +12,20 @@ from zsl_core.cli import build_parser, main
 def write_song(path, freq, seconds=6.0, sr=22050, noise=0.0):
     t = np.arange(int(sr * seconds)) / sr
     rng = np.random.default_rng(int(freq))
-    signal = 0.3 * np.sin(2 * np.pi * freq * t) * np.exp(-(t % 0.5) * 4) + noise * rng.standard_normal(len(t))
+    signal = 0.3 * np.sin(2 * np.pi * freq * t) * np.exp(
+        -(t % 0.5) * 4
+    ) + noise * rng.standard_normal(len(t))
     sf.write(path, signal.astype(np.float32), sr)
     return path
 
 
 @pytest.fixture
 def songs(tmp_path):
-    return [write_song(tmp_path / "tone.wav", 440),
-            write_song(tmp_path / "noisy.flac", 110, noise=0.3),
-            write_song(tmp_path / "high.ogg", 1760)]
+    return [
+        write_song(tmp_path / "tone.wav", 440),
+        write_song(tmp_path / "noisy.flac", 110, noise=0.3),
+        write_song(tmp_path / "high.ogg", 1760),
+    ]
 
 
 def test_predict_prints_seen_and_unseen_tags(songs, capsys):
@@ -53,7 +57,12 @@ def test_embed_then_search(songs, tmp_path, capsys):
     assert main(["embed", *map(str, songs), "--out", str(index), "--quiet"]) == 0
     assert index.exists()
     capsys.readouterr()
-    assert main(["search", "calm piano", "--index", str(index), "--json", "--top", "3", "--floor", "0"]) == 0
+    assert (
+        main(
+            ["search", "calm piano", "--index", str(index), "--json", "--top", "3", "--floor", "0"]
+        )
+        == 0
+    )
     hits = json.loads(capsys.readouterr().out)
     assert len(hits) == 3
     assert sorted(h["path"] for h in hits) == sorted(map(str, songs))
@@ -74,12 +83,16 @@ def test_shards_cover_the_manifest_once(songs, tmp_path):
 
     files = list(map(str, songs))
     for i in range(2):
-        main(["embed", *files, "--out", str(tmp_path / f"s{i}.npz"), "--shard", f"{i}/2", "--quiet"])
+        main(
+            ["embed", *files, "--out", str(tmp_path / f"s{i}.npz"), "--shard", f"{i}/2", "--quiet"]
+        )
     merged = TrackIndex.merge([TrackIndex.load(tmp_path / f"s{i}.npz") for i in range(2)])
     assert sorted(merged.paths) == sorted(files)
 
 
-def test_embed_takes_folders_and_path_lists_and_shards_them_without_overlap(songs, tmp_path, capsys):
+def test_embed_takes_folders_and_path_lists_and_shards_them_without_overlap(
+    songs, tmp_path, capsys
+):
     from zsl_core.index import TrackIndex
 
     nested = tmp_path / "deeper" / "more"
@@ -87,24 +100,62 @@ def test_embed_takes_folders_and_path_lists_and_shards_them_without_overlap(song
     extra = write_song(nested / "extra.wav", 220)
     (tmp_path / "notes.txt").write_text("not audio")
     for i in range(2):
-        assert main(["embed", str(tmp_path), "--out", str(tmp_path / f"f{i}.npz"), "--shard", f"{i}/2",
-                     "--windows", "1", "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "embed",
+                    str(tmp_path),
+                    "--out",
+                    str(tmp_path / f"f{i}.npz"),
+                    "--shard",
+                    f"{i}/2",
+                    "--windows",
+                    "1",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     parts = [TrackIndex.load(tmp_path / f"f{i}.npz") for i in range(2)]
     assert not set(parts[0].paths) & set(parts[1].paths)
     assert sorted(parts[0].paths + parts[1].paths) == sorted(map(str, [*songs, extra]))
     listing = tmp_path / "list.txt"
     listing.write_text(f"# from find\n{songs[0].name}\n\n{extra}\n")
-    assert main(["embed", "--list", str(listing), "--out", str(tmp_path / "l.npz"), "--windows", "1",
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "embed",
+                "--list",
+                str(listing),
+                "--out",
+                str(tmp_path / "l.npz"),
+                "--windows",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert TrackIndex.load(tmp_path / "l.npz").paths == [str(songs[0]), str(extra)]
     capsys.readouterr()
-    assert main(["embed", "--list", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "x.npz")]) == 2
+    assert (
+        main(["embed", "--list", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "x.npz")]) == 2
+    )
     assert "cannot read the file list" in capsys.readouterr().err
 
 
 def test_every_subcommand_has_help(capsys):
     parser = build_parser()
-    for command in ["import", "features", "split", "train", "evaluate", "predict", "embed", "search"]:
+    for command in [
+        "import",
+        "features",
+        "split",
+        "train",
+        "evaluate",
+        "predict",
+        "embed",
+        "search",
+    ]:
         with pytest.raises(SystemExit) as exit_info:
             parser.parse_args([command, "--help"])
         assert exit_info.value.code == 0

@@ -9,26 +9,42 @@ import sqlite3
 import stat
 from pathlib import Path
 
+import audio_factory
 import mutagen
 import numpy as np
 import pytest
 from mutagen.id3 import TALB, TCON, TIT1, TIT2, TMOO, TPE1, TXXX
 from mutagen.mp4 import MP4FreeForm
 
-import audio_factory
 from zsl_core import datasets
-from zsl_core.datasets import ImportReport, Track, clean_tag, import_fma, import_folder, import_msd, \
-    load_openmic, read_file_tags, read_manifest, squash_tag, write_manifest
+from zsl_core.datasets import (
+    ImportReport,
+    Track,
+    clean_tag,
+    import_fma,
+    import_folder,
+    import_msd,
+    load_openmic,
+    read_file_tags,
+    read_manifest,
+    squash_tag,
+    write_manifest,
+)
 from zsl_core.errors import DatasetError
 from zsl_core.vectors import OPENMIC_INSTRUMENTS, WordVectors
 
-
 # --- manifest ----------------------------------------------------------------------------
+
 
 def _tracks(root: Path) -> list[Track]:
     return [
-        Track("000002", root / "audio" / "000" / "000002.mp3", ["hip-hop"],
-              {"voice": 0.91, "piano": 0.12}, {"title": "Food", "artist": "AWOL"}),
+        Track(
+            "000002",
+            root / "audio" / "000" / "000002.mp3",
+            ["hip-hop"],
+            {"voice": 0.91, "piano": 0.12},
+            {"title": "Food", "artist": "AWOL"},
+        ),
         Track("é/ü 3", root / "elsewhere" / "b.flac", ["rock", "drum & bass"]),
         Track("outside", Path("/somewhere/else/c.wav"), []),
     ]
@@ -41,21 +57,30 @@ def test_manifest_round_trip_keeps_everything_and_writes_relative_paths(tmp_path
 
     assert read_manifest(manifest) == tracks
     records = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines()]
-    assert [r["path"] for r in records] == ["audio/000/000002.mp3", "elsewhere/b.flac",
-                                            str(Path("/somewhere/else/c.wav"))]
-    assert records[0] == {"id": "000002", "path": "audio/000/000002.mp3", "tags": ["hip-hop"],
-                          "attributes": {"voice": 0.91, "piano": 0.12},
-                          "meta": {"title": "Food", "artist": "AWOL"}}
+    assert [r["path"] for r in records] == [
+        "audio/000/000002.mp3",
+        "elsewhere/b.flac",
+        str(Path("/somewhere/else/c.wav")),
+    ]
+    assert records[0] == {
+        "id": "000002",
+        "path": "audio/000/000002.mp3",
+        "tags": ["hip-hop"],
+        "attributes": {"voice": 0.91, "piano": 0.12},
+        "meta": {"title": "Food", "artist": "AWOL"},
+    }
     assert "attributes" not in records[1] and "meta" not in records[1]
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.jsonl"]  # no temporary left behind
 
 
-def test_manifest_paths_resolve_against_the_manifest_folder_not_the_cwd(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_manifest_paths_resolve_against_the_manifest_folder_not_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "data").mkdir()
     manifest = tmp_path / "data" / "m.jsonl"
-    manifest.write_text('\ufeff{"id": "a", "path": "../audio/x.mp3", "tags": ["jazz", "jazz"]}\n',
-                        encoding="utf-8")
+    manifest.write_text(
+        '\ufeff{"id": "a", "path": "../audio/x.mp3", "tags": ["jazz", "jazz"]}\n', encoding="utf-8"
+    )
     monkeypatch.chdir("/")
     [track] = read_manifest(manifest)
     assert track.path == tmp_path / "audio" / "x.mp3"
@@ -65,36 +90,44 @@ def test_manifest_paths_resolve_against_the_manifest_folder_not_the_cwd(tmp_path
 
 def test_manifest_skips_blank_and_comment_lines(tmp_path: Path) -> None:
     manifest = tmp_path / "m.jsonl"
-    manifest.write_text('# a comment\n\n   \n{"id": "a", "path": "a.mp3", "tags": []}\r\n'
-                        '  # indented comment\n{"id": "b", "path": "/x/b.mp3", "tags": ["pop"]}',
-                        encoding="utf-8")
+    manifest.write_text(
+        '# a comment\n\n   \n{"id": "a", "path": "a.mp3", "tags": []}\r\n'
+        '  # indented comment\n{"id": "b", "path": "/x/b.mp3", "tags": ["pop"]}',
+        encoding="utf-8",
+    )
     tracks = read_manifest(manifest)
     assert [t.id for t in tracks] == ["a", "b"]
     assert tracks[1].path == Path("/x/b.mp3")
 
 
-@pytest.mark.parametrize("line, reason", [
-    ('{"id": "x", "path": "x.mp3", "tags": [}', "malformed JSON"),
-    ('["x", "x.mp3"]', "expected a JSON object"),
-    ('{"path": "x.mp3", "tags": []}', "missing key 'id'"),
-    ('{"id": "x", "tags": []}', "missing key 'path'"),
-    ('{"id": "x", "path": "x.mp3"}', "missing key 'tags'"),
-    ('{"id": 3, "path": "x.mp3", "tags": []}', "'id' must be"),
-    ('{"id": "", "path": "x.mp3", "tags": []}', "'id' must be"),
-    ('{"id": "x", "path": null, "tags": []}', "'path' must be"),
-    ('{"id": "x", "path": "x.mp3", "tags": "rock"}', "'tags' must be"),
-    ('{"id": "x", "path": "x.mp3", "tags": ["rock", 1]}', "'tags' must be"),
-    ('{"id": "x", "path": "x.mp3", "tags": [], "attributes": [0.5]}', "'attributes' must be"),
-    ('{"id": "x", "path": "x.mp3", "tags": [], "attributes": {"piano": 1.5}}', "in [0, 1]"),
-    ('{"id": "x", "path": "x.mp3", "tags": [], "attributes": {"piano": true}}', "in [0, 1]"),
-    ('{"id": "x", "path": "x.mp3", "tags": [], "attributes": {"piano": NaN}}', "in [0, 1]"),
-    ('{"id": "x", "path": "x.mp3", "tags": [], "meta": "Food"}', "'meta' must be"),
-    ('{"id": "a", "path": "y.mp3", "tags": []}', "duplicate track id 'a' (first on line 2)"),
-])
-def test_malformed_manifest_line_names_file_and_line(tmp_path: Path, line: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ('{"id": "x", "path": "x.mp3", "tags": [}', "malformed JSON"),
+        ('["x", "x.mp3"]', "expected a JSON object"),
+        ('{"path": "x.mp3", "tags": []}', "missing key 'id'"),
+        ('{"id": "x", "tags": []}', "missing key 'path'"),
+        ('{"id": "x", "path": "x.mp3"}', "missing key 'tags'"),
+        ('{"id": 3, "path": "x.mp3", "tags": []}', "'id' must be"),
+        ('{"id": "", "path": "x.mp3", "tags": []}', "'id' must be"),
+        ('{"id": "x", "path": null, "tags": []}', "'path' must be"),
+        ('{"id": "x", "path": "x.mp3", "tags": "rock"}', "'tags' must be"),
+        ('{"id": "x", "path": "x.mp3", "tags": ["rock", 1]}', "'tags' must be"),
+        ('{"id": "x", "path": "x.mp3", "tags": [], "attributes": [0.5]}', "'attributes' must be"),
+        ('{"id": "x", "path": "x.mp3", "tags": [], "attributes": {"piano": 1.5}}', "in [0, 1]"),
+        ('{"id": "x", "path": "x.mp3", "tags": [], "attributes": {"piano": true}}', "in [0, 1]"),
+        ('{"id": "x", "path": "x.mp3", "tags": [], "attributes": {"piano": NaN}}', "in [0, 1]"),
+        ('{"id": "x", "path": "x.mp3", "tags": [], "meta": "Food"}', "'meta' must be"),
+        ('{"id": "a", "path": "y.mp3", "tags": []}', "duplicate track id 'a' (first on line 2)"),
+    ],
+)
+def test_malformed_manifest_line_names_file_and_line(
+    tmp_path: Path, line: str, reason: str
+) -> None:
     manifest = tmp_path / "m.jsonl"
-    manifest.write_text('# header\n{"id": "a", "path": "a.mp3", "tags": []}\n\n' + line + "\n",
-                        encoding="utf-8")
+    manifest.write_text(
+        '# header\n{"id": "a", "path": "a.mp3", "tags": []}\n\n' + line + "\n", encoding="utf-8"
+    )
     with pytest.raises(DatasetError) as error:
         read_manifest(manifest)
     assert str(error.value).startswith(f"{manifest}:4: ")
@@ -110,14 +143,17 @@ def test_manifest_not_utf8_or_missing(tmp_path: Path) -> None:
         read_manifest(tmp_path / "absent.jsonl")
 
 
-def test_write_manifest_refuses_bad_tracks_and_keeps_the_old_file(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_manifest_refuses_bad_tracks_and_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     manifest = tmp_path / "m.jsonl"
     write_manifest(manifest, _tracks(tmp_path)[:1])
     os.chmod(manifest, 0o640)
     before = manifest.read_bytes()
     with pytest.raises(DatasetError, match="share the id 'a'"):
-        write_manifest(manifest, [Track("a", tmp_path / "1.mp3", []), Track("a", tmp_path / "2.mp3", [])])
+        write_manifest(
+            manifest, [Track("a", tmp_path / "1.mp3", []), Track("a", tmp_path / "2.mp3", [])]
+        )
     with pytest.raises(DatasetError, match="in \\[0, 1\\]"):
         write_manifest(manifest, [Track("a", tmp_path / "1.mp3", [], {"piano": 2.0})])
     with pytest.raises(DatasetError, match="tags must be"):
@@ -146,12 +182,18 @@ def test_write_manifest_refuses_bad_tracks_and_keeps_the_old_file(tmp_path: Path
 def test_tag_spellings() -> None:
     assert clean_tag("  Hip-Hop \t Rap ") == "hip-hop rap"
     assert clean_tag("Ｒ＆Ｂ") == "r&b"  # full-width letters folded
-    assert squash_tag("Classic Rock") == squash_tag("classic-rock") == squash_tag("ClassicRock") == "classicrock"
+    assert (
+        squash_tag("Classic Rock")
+        == squash_tag("classic-rock")
+        == squash_tag("ClassicRock")
+        == "classicrock"
+    )
     assert squash_tag("Rock 'n' Roll") == "rocknroll"
 
 
 def test_audio_extensions_match_the_audio_module() -> None:
     from zsl_core.audio import AUDIO_EXTENSIONS
+
     assert datasets.AUDIO_EXTENSIONS == AUDIO_EXTENSIONS
 
 
@@ -167,14 +209,49 @@ GENRES_CSV = [
 # FMA's tracks.csv: pandas two-level columns, so three header rows.
 TRACKS_HEADER = [
     ["", "album", "album", "artist", "artist", "set", "track", "track", "track", "track", "track"],
-    ["", "id", "title", "id", "name", "subset", "bio", "genre_top", "genres", "genres_all", "title"],
+    [
+        "",
+        "id",
+        "title",
+        "id",
+        "name",
+        "subset",
+        "bio",
+        "genre_top",
+        "genres",
+        "genres_all",
+        "title",
+    ],
     ["track_id", "", "", "", "", "", "", "", "", "", ""],
 ]
 TRACKS_ROWS = [
     ["2", "1", "AWOL - A Way Of Life", "1", "AWOL", "small", "", "Hip-Hop", "[21]", "[21]", "Food"],
-    ["5", "1", "AWOL - A Way Of Life", "1", "AWOL", "small", "line one\nline two, \"quoted\"",
-     "Hip-Hop", "[21, 76]", "[21, 76, 10]", "This World"],
-    ["10", "6", "Constant Hitmaker", "6", "Kurt Vile", "small", "", "Rock", "[25]", "[12, 25]", "Freeway"],
+    [
+        "5",
+        "1",
+        "AWOL - A Way Of Life",
+        "1",
+        "AWOL",
+        "small",
+        'line one\nline two, "quoted"',
+        "Hip-Hop",
+        "[21, 76]",
+        "[21, 76, 10]",
+        "This World",
+    ],
+    [
+        "10",
+        "6",
+        "Constant Hitmaker",
+        "6",
+        "Kurt Vile",
+        "small",
+        "",
+        "Rock",
+        "[25]",
+        "[12, 25]",
+        "Freeway",
+    ],
     ["20", "4", "", "2", "Nicky Cook", "large", "", "", "[]", "[]", "Spiritual Level"],
     ["46", "7", "Album", "3", "Someone", "medium", "", "Rock", "[12]", "[12]", "No Audio"],
 ]
@@ -201,8 +278,13 @@ def fma(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _openmic(path: Path, keys: list[str], y_true: np.ndarray, y_mask: np.ndarray) -> Path:
-    np.savez(path, Y_true=y_true.astype(np.float32), Y_mask=y_mask, sample_key=np.array(keys),
-             X=np.zeros((len(keys), 10, 128), np.uint8))
+    np.savez(
+        path,
+        Y_true=y_true.astype(np.float32),
+        Y_mask=y_mask,
+        sample_key=np.array(keys),
+        X=np.zeros((len(keys), 10, 128), np.uint8),
+    )
     return path
 
 
@@ -211,9 +293,11 @@ def test_fma_genres_become_tags_and_missing_audio_is_counted(fma: tuple[Path, Pa
     report = ImportReport()
     tracks = import_fma(metadata, audio, report=report)
 
-    assert [(t.id, t.tags) for t in tracks] == [("000002", ["hip-hop"]),
-                                                ("000005", ["hip-hop", "experimental pop"]),
-                                                ("000010", ["punk"])]
+    assert [(t.id, t.tags) for t in tracks] == [
+        ("000002", ["hip-hop"]),
+        ("000005", ["hip-hop", "experimental pop"]),
+        ("000010", ["punk"]),
+    ]
     assert tracks[0].path == audio / "000" / "000002.mp3"
     assert tracks[0].meta == {"title": "Food", "artist": "AWOL", "album": "AWOL - A Way Of Life"}
     assert tracks[0].attributes == {}
@@ -224,24 +308,38 @@ def test_fma_genres_become_tags_and_missing_audio_is_counted(fma: tuple[Path, Pa
     assert "kept 3 track(s)" in report.summary()
 
 
-def test_fma_other_genre_fields_and_parent_folder(fma: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fma_other_genre_fields_and_parent_folder(
+    fma: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     metadata, audio = fma
     with pytest.raises(DatasetError, match=r"tracks\.csv:6: genre id 10 is not in genres\.csv"):
         import_fma(metadata, audio, genre_field="genres_all")  # "[21, 76, 10]": no genre 10 yet
     _write_csv(metadata / "genres.csv", GENRES_CSV + [["10", "13845", "0", "Pop", "10"]])
     monkeypatch.chdir(audio.parent)
-    tracks = import_fma(metadata.parent, "fma_audio", genre_field="genres_all")  # folder holding fma_metadata
-    assert tracks[0].path == audio / "000" / "000002.mp3"  # a relative audio folder still gives absolute paths
-    assert {t.id: t.tags for t in tracks} == {"000002": ["hip-hop"], "000005": ["hip-hop", "experimental pop", "pop"],
-                                              "000010": ["rock", "punk"]}
+    tracks = import_fma(
+        metadata.parent, "fma_audio", genre_field="genres_all"
+    )  # folder holding fma_metadata
+    assert (
+        tracks[0].path == audio / "000" / "000002.mp3"
+    )  # a relative audio folder still gives absolute paths
+    assert {t.id: t.tags for t in tracks} == {
+        "000002": ["hip-hop"],
+        "000005": ["hip-hop", "experimental pop", "pop"],
+        "000010": ["rock", "punk"],
+    }
     tracks = import_fma(metadata, audio, genre_field="genre_top")
-    assert [(t.id, t.tags) for t in tracks] == [("000002", ["hip-hop"]), ("000005", ["hip-hop"]),
-                                                ("000010", ["rock"])]
+    assert [(t.id, t.tags) for t in tracks] == [
+        ("000002", ["hip-hop"]),
+        ("000005", ["hip-hop"]),
+        ("000010", ["rock"]),
+    ]
     with pytest.raises(DatasetError, match="no column \\('track', 'genre'\\)"):
         import_fma(metadata, audio, genre_field="genre")
 
 
-def test_fma_with_openmic_keeps_annotated_tracks_and_averages_clips(fma: tuple[Path, Path], tmp_path: Path) -> None:
+def test_fma_with_openmic_keeps_annotated_tracks_and_averages_clips(
+    fma: tuple[Path, Path], tmp_path: Path
+) -> None:
     metadata, audio = fma
     n = len(OPENMIC_INSTRUMENTS)
     piano, voice, drums = (OPENMIC_INSTRUMENTS.index(x) for x in ("piano", "voice", "drums"))
@@ -258,8 +356,12 @@ def test_fma_with_openmic_keeps_annotated_tracks_and_averages_clips(fma: tuple[P
     y_true[2, voice] = 0.99  # not annotated in this clip: ignored
     # track 99999: not in tracks.csv
     y_mask[3, piano] = True
-    npz = _openmic(tmp_path / "openmic-2018.npz", ["000002_0", "000010_3840", "000010_30000", "099999_0"],
-                   y_true, y_mask)
+    npz = _openmic(
+        tmp_path / "openmic-2018.npz",
+        ["000002_0", "000010_3840", "000010_30000", "099999_0"],
+        y_true,
+        y_mask,
+    )
 
     report = ImportReport()
     tracks = import_fma(metadata, audio, openmic_npz=npz, out=tmp_path / "fma.jsonl", report=report)
@@ -267,7 +369,10 @@ def test_fma_with_openmic_keeps_annotated_tracks_and_averages_clips(fma: tuple[P
     assert [t.id for t in tracks] == ["000002", "000010"]
     assert tracks[0].attributes == {"piano": 0.2, "voice": 0.9}
     assert tracks[1].attributes == {"drums": 0.8, "voice": 0.25}
-    assert report.skipped == {"no genre": 1, "no OpenMIC annotation": 2}  # 5 has none; 46 has no audio either
+    assert report.skipped == {
+        "no genre": 1,
+        "no OpenMIC annotation": 2,
+    }  # 5 has none; 46 has no audio either
     assert "1 OpenMIC track(s) are not in tracks.csv" in report.notes
     assert read_manifest(tmp_path / "fma.jsonl") == tracks
     assert list(load_openmic(npz)) == [2, 10, 99999]
@@ -276,14 +381,20 @@ def test_fma_with_openmic_keeps_annotated_tracks_and_averages_clips(fma: tuple[P
 def test_openmic_archive_problems_are_clear(tmp_path: Path) -> None:
     n = len(OPENMIC_INSTRUMENTS)
     pickled = tmp_path / "pickled.npz"
-    np.savez(pickled, Y_true=np.zeros((1, n)), Y_mask=np.ones((1, n), bool),
-             sample_key=np.array(["000002_0"], dtype=object))
+    np.savez(
+        pickled,
+        Y_true=np.zeros((1, n)),
+        Y_mask=np.ones((1, n), bool),
+        sample_key=np.array(["000002_0"], dtype=object),
+    )
     with pytest.raises(DatasetError, match="pickled object array.*never unpickles"):
         load_openmic(pickled)
     wrong = _openmic(tmp_path / "wrong.npz", ["000002_0"], np.zeros((1, 5)), np.ones((1, 5), bool))
     with pytest.raises(DatasetError, match="expected Y_true and Y_mask"):
         load_openmic(wrong)
-    out_of_range = _openmic(tmp_path / "range.npz", ["000002_0"], np.full((1, n), 1.5), np.ones((1, n), bool))
+    out_of_range = _openmic(
+        tmp_path / "range.npz", ["000002_0"], np.full((1, n), 1.5), np.ones((1, n), bool)
+    )
     with pytest.raises(DatasetError, match="outside \\[0, 1\\]"):
         load_openmic(out_of_range)
     bad_key = _openmic(tmp_path / "key.npz", ["track_0"], np.zeros((1, n)), np.ones((1, n), bool))
@@ -304,10 +415,15 @@ def test_fma_malformed_files(fma: tuple[Path, Path]) -> None:
     _write_csv(metadata / "tracks.csv", TRACKS_HEADER[:2] + TRACKS_ROWS)  # pandas index row lost
     with pytest.raises(DatasetError, match="3-row header"):
         import_fma(metadata, audio)
-    _write_csv(metadata / "tracks.csv", TRACKS_HEADER + [["7", "", "", "", "", "", "", "", "[21", "", ""]])
+    _write_csv(
+        metadata / "tracks.csv", TRACKS_HEADER + [["7", "", "", "", "", "", "", "", "[21", "", ""]]
+    )
     with pytest.raises(DatasetError, match=r"tracks\.csv:4: genre list '\[21' is not like"):
         import_fma(metadata, audio)
-    _write_csv(metadata / "tracks.csv", TRACKS_HEADER + [["x7", "", "", "", "", "", "", "", "[21]", "", ""]])
+    _write_csv(
+        metadata / "tracks.csv",
+        TRACKS_HEADER + [["x7", "", "", "", "", "", "", "", "[21]", "", ""]],
+    )
     with pytest.raises(DatasetError, match="track_id 'x7' is not a number"):
         import_fma(metadata, audio)
     _write_csv(metadata / "genres.csv", [["id", "name"], ["1", "Rock"]])
@@ -321,7 +437,12 @@ def test_fma_malformed_files(fma: tuple[Path, Path]) -> None:
 
 # track id -> [(tag, score)]: Last.fm spells one genre many ways.
 LASTFM = {
-    "TRAAAAW128F429D538": [("Classic Rock", "100"), ("classic-rock", "40"), ("Hip Hop", "10"), ("favourites", "90")],
+    "TRAAAAW128F429D538": [
+        ("Classic Rock", "100"),
+        ("classic-rock", "40"),
+        ("Hip Hop", "10"),
+        ("favourites", "90"),
+    ],
     "TRAAABD128F429CF47": [("classicrock", "30"), ("Jazz", "100"), ("seen live", "100")],
     "TRBIJYB128F14AE326": [("jazz", "0"), ("Zydeco", "100")],
     "TRAAAEF128F4273421": [("rock", "100")],  # no audio file
@@ -353,16 +474,23 @@ def lastfm_db(tmp_path: Path) -> Path:
     """
     path = tmp_path / "lastfm_tags.db"
     connection = sqlite3.connect(path)
-    connection.executescript("CREATE TABLE tids (tid TEXT); CREATE TABLE tags (tag TEXT);"
-                             "CREATE TABLE tid_tag (tid INT, tag INT, val FLOAT);")
+    connection.executescript(
+        "CREATE TABLE tids (tid TEXT); CREATE TABLE tags (tag TEXT);"
+        "CREATE TABLE tid_tag (tid INT, tag INT, val FLOAT);"
+    )
     connection.execute("INSERT INTO tags (tag) VALUES ('placeholder')")
     connection.execute("INSERT INTO tids (tid) VALUES ('TRPLACEHOLDER00000')")
     all_tags = sorted({tag for pairs in LASTFM.values() for tag, _ in pairs}, reverse=True)
-    tag_row = {tag: connection.execute("INSERT INTO tags (tag) VALUES (?)", (tag,)).lastrowid for tag in all_tags}
+    tag_row = {
+        tag: connection.execute("INSERT INTO tags (tag) VALUES (?)", (tag,)).lastrowid
+        for tag in all_tags
+    }
     for tid, pairs in LASTFM.items():
         tid_row = connection.execute("INSERT INTO tids (tid) VALUES (?)", (tid,)).lastrowid
-        connection.executemany("INSERT INTO tid_tag VALUES (?, ?, ?)",
-                               [(tid_row, tag_row[tag], float(score)) for tag, score in pairs])
+        connection.executemany(
+            "INSERT INTO tid_tag VALUES (?, ?, ?)",
+            [(tid_row, tag_row[tag], float(score)) for tag, score in pairs],
+        )
     connection.commit()
     connection.close()
     return path
@@ -375,16 +503,24 @@ def lastfm_json(tmp_path: Path) -> Path:
     for tid, pairs in LASTFM.items():
         folder = root / tid[2] / tid[3] / tid[4]
         folder.mkdir(parents=True, exist_ok=True)
-        record = {"artist": f"Artist {tid[-3:]}", "timestamp": "2011-08-15", "similars": [],
-                  "tags": [[tag, score] for tag, score in pairs], "track_id": tid, "title": f"Song {tid[-3:]}"}
+        record = {
+            "artist": f"Artist {tid[-3:]}",
+            "timestamp": "2011-08-15",
+            "similars": [],
+            "tags": [[tag, score] for tag, score in pairs],
+            "track_id": tid,
+            "title": f"Song {tid[-3:]}",
+        }
         (folder / f"{tid}.json").write_text(json.dumps(record), encoding="utf-8")
     return root
 
 
 def _genre_filter(tmp_path: Path) -> Path:
     path = tmp_path / "genres.txt"
-    path.write_text("# Tagtraum-style genre names\nClassic Rock\nJazz\nHip-Hop\tRap\nRock\n\nZydeco\n",
-                    encoding="utf-8")
+    path.write_text(
+        "# Tagtraum-style genre names\nClassic Rock\nJazz\nHip-Hop\tRap\nRock\n\nZydeco\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -392,29 +528,51 @@ def test_msd_from_sqlite_without_filters(lastfm_db: Path, msd_audio: Path) -> No
     report = ImportReport()
     tracks = import_msd(lastfm_db, msd_audio, report=report)
     by_id = {t.id: t for t in tracks}
-    assert list(by_id) == ["TRAAAAW128F429D538", "TRAAABD128F429CF47", "TRAAAFD128F92F423A", "TRBIJYB128F14AE326"]
+    assert list(by_id) == [
+        "TRAAAAW128F429D538",
+        "TRAAABD128F429CF47",
+        "TRAAAFD128F92F423A",
+        "TRBIJYB128F14AE326",
+    ]
     # ordered by score; two spellings stay two tags without a genre filter
-    assert by_id["TRAAAAW128F429D538"].tags == ["classic rock", "favourites", "classic-rock", "hip hop"]
-    assert by_id["TRAAAAW128F429D538"].path == msd_audio / "A" / "A" / "A" / "TRAAAAW128F429D538.mp3"
+    assert by_id["TRAAAAW128F429D538"].tags == [
+        "classic rock",
+        "favourites",
+        "classic-rock",
+        "hip hop",
+    ]
+    assert (
+        by_id["TRAAAAW128F429D538"].path == msd_audio / "A" / "A" / "A" / "TRAAAAW128F429D538.mp3"
+    )
     assert by_id["TRAAABD128F429CF47"].path == msd_audio / "TRAAABD128F429CF47.mp3"
-    assert by_id["TRBIJYB128F14AE326"].path == msd_audio / "B" / "I" / "J" / "TRBIJYB128F14AE326.mp3"
+    assert (
+        by_id["TRBIJYB128F14AE326"].path == msd_audio / "B" / "I" / "J" / "TRBIJYB128F14AE326.mp3"
+    )
     assert report.skipped == {"audio file missing": 1}
     assert report.examples["audio file missing"] == ["TRAAAEF128F4273421"]
 
 
-def test_msd_genre_filter_merges_spellings_and_min_score(lastfm_db: Path, msd_audio: Path, tmp_path: Path) -> None:
+def test_msd_genre_filter_merges_spellings_and_min_score(
+    lastfm_db: Path, msd_audio: Path, tmp_path: Path
+) -> None:
     report = ImportReport()
-    tracks = import_msd(lastfm_db, msd_audio, genre_filter=_genre_filter(tmp_path), min_score=1, report=report)
+    tracks = import_msd(
+        lastfm_db, msd_audio, genre_filter=_genre_filter(tmp_path), min_score=1, report=report
+    )
     assert {t.id: t.tags for t in tracks} == {
         "TRAAAAW128F429D538": ["classic rock", "hip-hop"],  # "Classic Rock" + "classic-rock" merged
         "TRAAABD128F429CF47": ["jazz", "classic rock"],
         "TRBIJYB128F14AE326": ["zydeco"],  # "jazz" at score 0 is below min_score
     }
     assert report.skipped == {"audio file missing": 1, "no kept tag": 1}
-    assert "2 distinct Last.fm tag(s) dropped: not in the genre filter" in report.notes  # favourites, seen live
+    assert (
+        "2 distinct Last.fm tag(s) dropped: not in the genre filter" in report.notes
+    )  # favourites, seen live
 
 
-def test_msd_word_vectors_and_min_tag_count(lastfm_db: Path, msd_audio: Path, tmp_path: Path) -> None:
+def test_msd_word_vectors_and_min_tag_count(
+    lastfm_db: Path, msd_audio: Path, tmp_path: Path
+) -> None:
     rng = np.random.default_rng(0)
     words = ["classic", "rock", "jazz", "hip-hop"]  # no "zydeco"
     vectors = WordVectors(words, rng.standard_normal((len(words), 8)).astype(np.float32))
@@ -425,22 +583,35 @@ def test_msd_word_vectors_and_min_tag_count(lastfm_db: Path, msd_audio: Path, tm
         "TRBIJYB128F14AE326": ["jazz"],
     }
     # a plain set works too (membership only)
-    tracks = import_msd(lastfm_db, msd_audio, genre_filter=_genre_filter(tmp_path), vectors={"jazz", "zydeco"})
-    assert {t.id: t.tags for t in tracks} == {"TRAAABD128F429CF47": ["jazz"],
-                                              "TRBIJYB128F14AE326": ["zydeco", "jazz"]}  # by score
+    tracks = import_msd(
+        lastfm_db, msd_audio, genre_filter=_genre_filter(tmp_path), vectors={"jazz", "zydeco"}
+    )
+    assert {t.id: t.tags for t in tracks} == {
+        "TRAAABD128F429CF47": ["jazz"],
+        "TRBIJYB128F14AE326": ["zydeco", "jazz"],
+    }  # by score
 
     report = ImportReport()
-    tracks = import_msd(lastfm_db, msd_audio, genre_filter=_genre_filter(tmp_path), min_tag_count=2,
-                        out=tmp_path / "msd.jsonl", report=report)
-    assert {t.id: t.tags for t in tracks} == {"TRAAAAW128F429D538": ["classic rock"],
-                                              "TRAAABD128F429CF47": ["jazz", "classic rock"],
-                                              "TRBIJYB128F14AE326": ["jazz"]}
+    tracks = import_msd(
+        lastfm_db,
+        msd_audio,
+        genre_filter=_genre_filter(tmp_path),
+        min_tag_count=2,
+        out=tmp_path / "msd.jsonl",
+        report=report,
+    )
+    assert {t.id: t.tags for t in tracks} == {
+        "TRAAAAW128F429D538": ["classic rock"],
+        "TRAAABD128F429CF47": ["jazz", "classic rock"],
+        "TRBIJYB128F14AE326": ["jazz"],
+    }
     assert "2 tag(s) on fewer than 2 tracks dropped" in report.notes  # hip-hop, zydeco
     assert read_manifest(tmp_path / "msd.jsonl") == tracks
 
 
-def test_msd_json_folder_matches_the_database(lastfm_db: Path, lastfm_json: Path, msd_audio: Path,
-                                              tmp_path: Path) -> None:
+def test_msd_json_folder_matches_the_database(
+    lastfm_db: Path, lastfm_json: Path, msd_audio: Path, tmp_path: Path
+) -> None:
     from_db = import_msd(lastfm_db, msd_audio, genre_filter=_genre_filter(tmp_path))
     from_json = import_msd(lastfm_json, msd_audio, genre_filter=_genre_filter(tmp_path))
     assert [(t.id, t.path, t.tags) for t in from_json] == [(t.id, t.path, t.tags) for t in from_db]
@@ -453,7 +624,9 @@ def test_msd_malformed_sources(tmp_path: Path, msd_audio: Path, lastfm_json: Pat
     with pytest.raises(DatasetError, match="not an SQLite database"):
         import_msd(not_db, msd_audio)
     wrong = tmp_path / "wrong.db"
-    sqlite3.connect(wrong).executescript("CREATE TABLE songs (x); INSERT INTO songs VALUES (1);").close()
+    sqlite3.connect(wrong).executescript(
+        "CREATE TABLE songs (x); INSERT INTO songs VALUES (1);"
+    ).close()
     with pytest.raises(DatasetError, match="expected tables tids, tags and tid_tag"):
         import_msd(wrong, msd_audio)
     with pytest.raises(DatasetError, match="no such Last.fm"):
@@ -462,7 +635,9 @@ def test_msd_malformed_sources(tmp_path: Path, msd_audio: Path, lastfm_json: Pat
     with pytest.raises(DatasetError, match="no Last.fm .json files"):
         import_msd(tmp_path / "empty", msd_audio)
     (lastfm_json / "A" / "A" / "A" / "TRAAAAW128F429D538.json").write_text('{"tags": "rock"}')
-    with pytest.raises(DatasetError, match="TRAAAAW128F429D538.json: expected an object with 'tags'"):
+    with pytest.raises(
+        DatasetError, match="TRAAAAW128F429D538.json: expected an object with 'tags'"
+    ):
         import_msd(lastfm_json, msd_audio)
     empty_filter = tmp_path / "none.txt"
     empty_filter.write_text("# nothing\n")
@@ -472,11 +647,19 @@ def test_msd_malformed_sources(tmp_path: Path, msd_audio: Path, lastfm_json: Pat
 
 # --- folder of tagged files --------------------------------------------------------------
 
+
 def _id3v1(title: str, genre: int) -> bytes:
     """A 128-byte ID3v1 tag: 'TAG', title, artist, album (30 each), year, comment, genre byte."""
     field = lambda text, size: text.encode("latin-1").ljust(size, b"\0")  # noqa: E731
-    return b"TAG" + field(title, 30) + field("Old Artist", 30) + field("", 30) + b"1999" + field("", 30) \
+    return (
+        b"TAG"
+        + field(title, 30)
+        + field("Old Artist", 30)
+        + field("", 30)
+        + b"1999"
+        + field("", 30)
         + bytes([genre])
+    )
 
 
 @pytest.fixture
@@ -570,8 +753,11 @@ def test_folder_reads_every_container(library: Path, tmp_path: Path) -> None:
 
     assert {t.id: t.tags for t in tracks} == EXPECTED_LIBRARY
     by_id = {t.id: t for t in tracks}
-    assert by_id["Artist/Album/01 multi.mp3"].meta == {"title": "Song One", "artist": "The Artist",
-                                                       "album": "The Album"}
+    assert by_id["Artist/Album/01 multi.mp3"].meta == {
+        "title": "Song One",
+        "artist": "The Artist",
+        "album": "The Album",
+    }
     assert by_id["Artist/Album/01 multi.mp3"].path == library / "Artist" / "Album" / "01 multi.mp3"
     assert by_id["misc/v1.mp3"].meta == {"title": "Old Song", "artist": "Old Artist"}
     assert by_id["misc/d.m4a"].meta == {"title": "Mp4 Song", "artist": "Mp4 Artist"}
@@ -590,10 +776,13 @@ def test_folder_fields_and_untagged(library: Path) -> None:
     assert by_id["misc/untagged.wav"] == []
     assert "misc/broken.flac" not in by_id
     tracks = import_folder(library, fields=("mood",))
-    assert {t.id: t.tags for t in tracks} == {"Artist/Album/01 multi.mp3": ["happy"],
-                                              "Artist/Album/02 numeric.MP3": ["angry", "loud"],
-                                              "misc/a.flac": ["calm"], "misc/d.m4a": ["energetic"],
-                                              "misc/e.wma": ["chill"]}
+    assert {t.id: t.tags for t in tracks} == {
+        "Artist/Album/01 multi.mp3": ["happy"],
+        "Artist/Album/02 numeric.MP3": ["angry", "loud"],
+        "misc/a.flac": ["calm"],
+        "misc/d.m4a": ["energetic"],
+        "misc/e.wma": ["chill"],
+    }
 
 
 def test_folder_custom_field(tmp_path: Path) -> None:

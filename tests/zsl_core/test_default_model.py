@@ -10,19 +10,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import audio_factory
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
-import audio_factory
 from zsl_core import default_model as dm
 from zsl_core import musicnn
 from zsl_core.errors import AudioError, ModelError
 from zsl_core.resources import resource_path
-from zsl_core.vectors import WordVectors, normalise_tag
 from zsl_core.speech import low_energy_share, speech_probability
 from zsl_core.tags import ScoreKind, TagKind
+from zsl_core.vectors import WordVectors, normalise_tag
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "musicnn-golden"
 VOCAB_DIR = resource_path("vocab")
@@ -47,8 +47,11 @@ def vocabulary() -> list[str]:
 def vocab_entries(files: list[Path] | None = None) -> list[str]:
     words = []
     for file in files or sorted(VOCAB_DIR.glob("*.txt")):
-        words += [w.strip() for w in file.read_text(encoding="utf-8").splitlines()
-                  if w.strip() and not w.strip().startswith("#")]
+        words += [
+            w.strip()
+            for w in file.read_text(encoding="utf-8").splitlines()
+            if w.strip() and not w.strip().startswith("#")
+        ]
     return words
 
 
@@ -69,11 +72,17 @@ def expected_probabilities(tagger: dm.DefaultTagger, segments: list[np.ndarray])
         model = musicnn.MusicnnModel.load(name)
         taggram = np.concatenate([model.extract(s)["taggram"] for s in segments])
         means[name] = dict(zip(model.tags, taggram.mean(axis=0)))
-    music = [0.0 if label.name == dm.SPEECH else max(means[m][t] for m, t in label.members)
-             for label in tagger.labels]
+    music = [
+        0.0 if label.name == dm.SPEECH else max(means[m][t] for m, t in label.members)
+        for label in tagger.labels
+    ]
     speech = speech_probability(low_energy_share(dm.segments_to_patches(segments)), sum(music))
-    return np.array([speech if label.name == dm.SPEECH else (1 - speech) * p
-                     for label, p in zip(tagger.labels, music)])
+    return np.array(
+        [
+            speech if label.name == dm.SPEECH else (1 - speech) * p
+            for label, p in zip(tagger.labels, music)
+        ]
+    )
 
 
 def conse_numpy(tagger: dm.DefaultTagger, p: np.ndarray, top_t: int) -> np.ndarray:
@@ -83,8 +92,9 @@ def conse_numpy(tagger: dm.DefaultTagger, p: np.ndarray, top_t: int) -> np.ndarr
     return combined / np.linalg.norm(combined)
 
 
-def one_hot_probabilities(tagger: dm.DefaultTagger, label: str, high: float = 0.9,
-                          low: float = 0.05) -> np.ndarray:
+def one_hot_probabilities(
+    tagger: dm.DefaultTagger, label: str, high: float = 0.9, low: float = 0.05
+) -> np.ndarray:
     p = np.full(len(tagger.seen_labels), low, np.float32)
     p[tagger.seen_labels.index(label)] = high
     return p
@@ -92,12 +102,15 @@ def one_hot_probabilities(tagger: dm.DefaultTagger, label: str, high: float = 0.
 
 # --- label cleaning ------------------------------------------------------------------------------
 
+
 def test_every_musicnn_tag_belongs_to_exactly_one_seen_label():
     members = [m for label in dm.SEEN_LABELS for m in label.members if label.name != dm.SPEECH]
     expected = [(name, tag) for name in musicnn.MODEL_NAMES for tag in model_tags(name)]
     assert sorted(members) == sorted(expected)
     names = [normalise_tag(label.name) for label in dm.SEEN_LABELS]
-    assert len(names) == len(set(names)) == 71  # 70 from musicnn, "spoken word" from the speech detector
+    assert (
+        len(names) == len(set(names)) == 71
+    )  # 70 from musicnn, "spoken word" from the speech detector
 
 
 def test_every_seen_label_has_a_kind():
@@ -108,16 +121,29 @@ def test_every_seen_label_has_a_kind():
     assert TagKind.OTHER not in kinds.values()
 
 
-@pytest.mark.parametrize("label,tags", [
-    ("female vocals", {"female vocalists", "female vocalist", "female", "woman", "female vocal", "female voice"}),
-    ("male vocals", {"male vocalists", "male", "man", "male vocal", "male voice"}),
-    ("vocals", {"vocal", "vocals", "voice", "singing"}),
-    ("instrumental", {"instrumental", "no vocals", "no vocal", "no voice"}),
-    ("chill", {"chill", "chillout"}),
-    ("classical", {"classical", "classic"}),
-    ("electronic", {"electronic", "electronica"}),
-    ("beats", {"beat", "beats"}),
-])
+@pytest.mark.parametrize(
+    "label,tags",
+    [
+        (
+            "female vocals",
+            {
+                "female vocalists",
+                "female vocalist",
+                "female",
+                "woman",
+                "female vocal",
+                "female voice",
+            },
+        ),
+        ("male vocals", {"male vocalists", "male", "man", "male vocal", "male voice"}),
+        ("vocals", {"vocal", "vocals", "voice", "singing"}),
+        ("instrumental", {"instrumental", "no vocals", "no vocal", "no voice"}),
+        ("chill", {"chill", "chillout"}),
+        ("classical", {"classical", "classic"}),
+        ("electronic", {"electronic", "electronica"}),
+        ("beats", {"beat", "beats"}),
+    ],
+)
 def test_duplicates_are_merged(label, tags):
     by_name = {lab.name: lab for lab in dm.SEEN_LABELS}
     assert {t for _, t in by_name[label].members} == tags
@@ -129,8 +155,9 @@ def test_merged_label_takes_the_max_of_its_members(tagger):
     merged = tagger.merge_probabilities(means)
     mtt = model_tags("MTT_musicnn")
     row = tagger.seen_labels.index("vocals")
-    assert merged[row] == pytest.approx(max(means["MTT_musicnn"][mtt.index(t)]
-                                            for t in ("vocal", "vocals", "voice", "singing")))
+    assert merged[row] == pytest.approx(
+        max(means["MTT_musicnn"][mtt.index(t)] for t in ("vocal", "vocals", "voice", "singing"))
+    )
 
 
 def test_negations_carry_the_instrumental_vector_not_their_opposite(tagger, vectors):
@@ -155,6 +182,7 @@ def test_a_tag_the_model_lacks_is_refused(tagger, vectors):
 
 # --- musicnn probabilities through predict -------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", WAVS)
 def test_predict_golden_wav(tagger, vocabulary, name):
     prediction = tagger.predict(GOLDEN / f"{name}.wav", top_k=10, vocabulary=vocabulary)
@@ -166,7 +194,9 @@ def test_predict_golden_wav(tagger, vocabulary, name):
     for tag in prediction.seen:
         assert 0.0 <= tag.score <= 1.0
         assert tag.score == pytest.approx(expected[tagger.seen_labels.index(tag.tag)], abs=1e-5)
-    assert [t.tag for t in prediction.seen] == [tagger.seen_labels[i] for i in np.argsort(-expected)[:10]]
+    assert [t.tag for t in prediction.seen] == [
+        tagger.seen_labels[i] for i in np.argsort(-expected)[:10]
+    ]
 
     for tag in prediction.unseen:
         assert not tagger.is_seen(tag.tag) and tag.tag in vocabulary
@@ -178,7 +208,9 @@ def test_predict_golden_wav(tagger, vocabulary, name):
 def test_segments_average_over_all_patches_of_all_segments(tagger):
     segments = [wav("noise"), wav("loud_tone")[: 2 * musicnn.SAMPLE_RATE]]  # 2 patches + 1 padded
     analysis = tagger.analyse_segments(segments)
-    np.testing.assert_allclose(analysis["probabilities"], expected_probabilities(tagger, segments), atol=1e-5)
+    np.testing.assert_allclose(
+        analysis["probabilities"], expected_probabilities(tagger, segments), atol=1e-5
+    )
     msd = musicnn.MusicnnModel.load("MSD_musicnn")
     penultimate = np.concatenate([msd.extract(s)["penultimate"] for s in segments]).mean(axis=0)
     np.testing.assert_allclose(analysis["penultimate"], penultimate, atol=1e-4)
@@ -206,6 +238,7 @@ def test_undecodable_file_raises_audio_error(tagger, tmp_path):
 
 # --- ConSE -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("top_t", [1, 3, 10])
 def test_conse_is_the_normalised_convex_combination_of_top_labels(tagger, top_t):
     rng = np.random.default_rng(top_t)
@@ -214,14 +247,19 @@ def test_conse_is_the_normalised_convex_combination_of_top_labels(tagger, top_t)
     assert np.linalg.norm(embedding) == pytest.approx(1.0, abs=1e-5)
     np.testing.assert_allclose(embedding, conse_numpy(tagger, p, top_t), atol=1e-5)
     weights = tagger.conse_weights(p, top_t)
-    assert np.all(weights >= 0) and weights.sum() == pytest.approx(1.0) and np.count_nonzero(weights) == top_t
+    assert (
+        np.all(weights >= 0)
+        and weights.sum() == pytest.approx(1.0)
+        and np.count_nonzero(weights) == top_t
+    )
 
 
 def test_embedding_of_a_file_is_conse_of_its_probabilities(tagger):
     segments = [wav("synth_mix_quiet")]
     p = tagger.analyse_segments(segments)["probabilities"]
-    np.testing.assert_allclose(tagger.embed_segments(segments), conse_numpy(tagger, p, dm.DEFAULT_TOP_T),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        tagger.embed_segments(segments), conse_numpy(tagger, p, dm.DEFAULT_TOP_T), atol=1e-5
+    )
 
 
 def test_seen_scores_are_probabilities_for_its_own_embeddings(tagger, vocabulary):
@@ -230,9 +268,15 @@ def test_seen_scores_are_probabilities_for_its_own_embeddings(tagger, vocabulary
     np.testing.assert_allclose(tagger.seen_scores(embedding), p)
     by_embedding = tagger.predict_embedding(embedding, top_k=10, vocabulary=vocabulary)
     by_probabilities = tagger.predict_probabilities(p, top_k=10, vocabulary=vocabulary)
-    assert by_embedding.seen == by_probabilities.seen and by_embedding.unseen == by_probabilities.unseen
+    assert (
+        by_embedding.seen == by_probabilities.seen
+        and by_embedding.unseen == by_probabilities.unseen
+    )
     assert dm.DefaultTagger.seen_score_kind is ScoreKind.PROBABILITY
-    assert all(t.score_kind is ScoreKind.PROBABILITY for t in by_probabilities.seen + by_probabilities.unseen)
+    assert all(
+        t.score_kind is ScoreKind.PROBABILITY
+        for t in by_probabilities.seen + by_probabilities.unseen
+    )
 
 
 def test_bad_probabilities_are_refused(tagger):
@@ -244,7 +288,10 @@ def test_bad_probabilities_are_refused(tagger):
 
 # --- semantics -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("label", ["piano", "metal", "jazz", "sad", "80s", "techno", "female vocals", "flute"])
+
+@pytest.mark.parametrize(
+    "label", ["piano", "metal", "jazz", "sad", "80s", "techno", "female vocals", "flute"]
+)
 def test_embedding_lies_near_its_top_label(tagger, label):
     embedding = tagger.track_embedding_from_probabilities(one_hot_probabilities(tagger, label))
     matrix, found, _ = tagger.embed_words([label])
@@ -253,15 +300,40 @@ def test_embedding_lies_near_its_top_label(tagger, label):
     assert tagger.seen_labels[int(np.argmax(cosines))] == label
 
 
-@pytest.mark.parametrize("label,expected", [
-    ("flute", {"clarinet", "oboe", "bassoon", "piccolo", "alto flute", "pan flute"}),
-    ("sad", {"tragic", "heartbreaking", "sorrowful", "melancholy", "heartbroken", "mournful", "hopeless"}),
-    ("metal", {"death metal", "black metal", "thrash metal", "speed metal", "power metal", "doom metal"}),
-    ("80s", {"eighties", "seventies", "1980s", "sixties", "nineties", "50s"}),
-])
+@pytest.mark.parametrize(
+    "label,expected",
+    [
+        ("flute", {"clarinet", "oboe", "bassoon", "piccolo", "alto flute", "pan flute"}),
+        (
+            "sad",
+            {
+                "tragic",
+                "heartbreaking",
+                "sorrowful",
+                "melancholy",
+                "heartbroken",
+                "mournful",
+                "hopeless",
+            },
+        ),
+        (
+            "metal",
+            {
+                "death metal",
+                "black metal",
+                "thrash metal",
+                "speed metal",
+                "power metal",
+                "doom metal",
+            },
+        ),
+        ("80s", {"eighties", "seventies", "1980s", "sixties", "nineties", "50s"}),
+    ],
+)
 def test_unseen_words_are_semantically_related(tagger, vocabulary, label, expected):
-    prediction = tagger.predict_probabilities(one_hot_probabilities(tagger, label), top_k=10,
-                                              vocabulary=vocabulary)
+    prediction = tagger.predict_probabilities(
+        one_hot_probabilities(tagger, label), top_k=10, vocabulary=vocabulary
+    )
     assert expected & {t.tag for t in prediction.unseen}
 
 
@@ -277,9 +349,16 @@ def test_real_track_top_tag_is_close_to_its_embedding(tagger):
 
 # --- vocabulary ----------------------------------------------------------------------------------
 
+
 def test_vocabulary_files_are_clean_and_sized():
     files = sorted(VOCAB_DIR.glob("*.txt"))
-    assert {f.name for f in files} == {"genres.txt", "moods.txt", "instruments.txt", "eras.txt", "character.txt"}
+    assert {f.name for f in files} == {
+        "genres.txt",
+        "moods.txt",
+        "instruments.txt",
+        "eras.txt",
+        "character.txt",
+    }
     entries = [normalise_tag(w) for w in vocab_entries(files)]
     assert 300 <= len(entries) <= 2000
     assert len(entries) == len(set(entries)), "an entry appears twice"
@@ -298,7 +377,7 @@ def vocab_entries_after_marker(marker: str) -> list[str]:
     for file in sorted(VOCAB_DIR.glob("*.txt")):
         lines = file.read_text(encoding="utf-8").splitlines()
         start = next((i for i, line in enumerate(lines) if marker in line), len(lines))
-        out += [w.strip() for w in lines[start + 1:] if w.strip() and not w.startswith("#")]
+        out += [w.strip() for w in lines[start + 1 :] if w.strip() and not w.startswith("#")]
     return out
 
 
@@ -307,6 +386,7 @@ def test_seen_label_anchors_are_all_in_the_shipped_vectors(vectors):
 
 
 # --- backbone and loading ------------------------------------------------------------------------
+
 
 def test_musicnn_features_are_mean_penultimate(make_tone):
     audio = wav("synth_mix_quiet")

@@ -13,12 +13,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import audio_factory
 import numpy as np
 import pytest
 import torch
 import torchaudio.functional as AF
 
-import audio_factory
 from zsl_core import audio, dsp, musicnn
 from zsl_core.errors import AudioError
 
@@ -26,8 +26,18 @@ RESAMPLE_ATOL = 2e-6
 MEL_ATOL = 5e-5  # against the torch float32 path
 MEL_ATOL_EXACT = 1e-5  # against float64
 
-RATES = [(44100, 16000), (48000, 16000), (22050, 16000), (32000, 16000), (11025, 16000),
-         (96000, 16000), (8000, 16000), (16000, 22050), (44100, 22050), (12345, 16000)]
+RATES = [
+    (44100, 16000),
+    (48000, 16000),
+    (22050, 16000),
+    (32000, 16000),
+    (11025, 16000),
+    (96000, 16000),
+    (8000, 16000),
+    (16000, 22050),
+    (44100, 22050),
+    (12345, 16000),
+]
 LENGTHS = [1, 2, 3, 17, 440, 441, 442, 1001, 4801, 44101]
 
 
@@ -44,15 +54,22 @@ def test_resample_matches_torchaudio(rate, new_rate):
     for n in LENGTHS:
         x = _noise(n, seed=n)
         ours, theirs = dsp.resample(x, rate, new_rate), _torchaudio(x, rate, new_rate)
-        assert ours.dtype == np.float32 and ours.shape == theirs.shape, (n, ours.shape, theirs.shape)
+        assert ours.dtype == np.float32 and ours.shape == theirs.shape, (
+            n,
+            ours.shape,
+            theirs.shape,
+        )
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=RESAMPLE_ATOL, err_msg=f"n={n}")
 
 
 def test_resample_music_like_signal_three_seconds():
     for rate in (44100, 48000, 22050):
-        x = audio_factory.chirp(3.1, rate, 50, 15000) + audio_factory.tone(3.1, rate, (110, 3000), 0.4)
-        np.testing.assert_allclose(dsp.resample(x, rate, 16000), _torchaudio(x, rate, 16000),
-                                   rtol=0, atol=RESAMPLE_ATOL)
+        x = audio_factory.chirp(3.1, rate, 50, 15000) + audio_factory.tone(
+            3.1, rate, (110, 3000), 0.4
+        )
+        np.testing.assert_allclose(
+            dsp.resample(x, rate, 16000), _torchaudio(x, rate, 16000), rtol=0, atol=RESAMPLE_ATOL
+        )
 
 
 def test_resample_length_is_ceil_and_edge_cases():
@@ -89,7 +106,9 @@ def test_filterbank_is_musicnn_filterbank():
     assert dsp.FILTERBANK.shape == (96, 257)
 
 
-@pytest.mark.parametrize("n", [1, 2, 255, 256, 257, 511, 512, 1000, 47999, 48000, 48001, 16000 * 7 + 3])
+@pytest.mark.parametrize(
+    "n", [1, 2, 255, 256, 257, 511, 512, 1000, 47999, 48000, 48001, 16000 * 7 + 3]
+)
 def test_musicnn_mel_matches_torch(n):
     x = _noise(n, seed=n)
     ours, theirs = dsp.musicnn_mel(x), musicnn.musicnn_mel(x)
@@ -102,7 +121,7 @@ def _mel_float64(x: np.ndarray) -> np.ndarray:
     n = x.size
     n_frames = 1 + n // 256
     padded = np.zeros((n_frames - 1) * 256 + 512)
-    padded[256:256 + n] = x
+    padded[256 : 256 + n] = x
     frames = np.lib.stride_tricks.sliding_window_view(padded, 512)[::256][:n_frames]
     hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(512) / 512)
     power = np.abs(np.fft.rfft(frames * hann, axis=1)) ** 2
@@ -112,14 +131,19 @@ def _mel_float64(x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("n", [1, 300, 32000, 16000 * 5 + 77])
 def test_musicnn_mel_close_to_exact(n):
     for x in (_noise(n, seed=n), audio_factory.chirp(n / 16000, 16000, 100, 7000)):
-        np.testing.assert_allclose(dsp.musicnn_mel(x), _mel_float64(x.astype(np.float64)),
-                                   rtol=0, atol=MEL_ATOL_EXACT)
+        np.testing.assert_allclose(
+            dsp.musicnn_mel(x), _mel_float64(x.astype(np.float64)), rtol=0, atol=MEL_ATOL_EXACT
+        )
 
 
 def test_musicnn_mel_accepts_what_the_torch_one_accepts():
     x = audio_factory.chirp(2.0, 16000)
-    np.testing.assert_allclose(dsp.musicnn_mel(torch.from_numpy(x)), musicnn.musicnn_mel(x), atol=MEL_ATOL)
-    np.testing.assert_allclose(dsp.musicnn_mel(x[None, :]), musicnn.musicnn_mel(x[None, :]), atol=MEL_ATOL)
+    np.testing.assert_allclose(
+        dsp.musicnn_mel(torch.from_numpy(x)), musicnn.musicnn_mel(x), atol=MEL_ATOL
+    )
+    np.testing.assert_allclose(
+        dsp.musicnn_mel(x[None, :]), musicnn.musicnn_mel(x[None, :]), atol=MEL_ATOL
+    )
     with pytest.raises(AudioError, match="no samples"):
         dsp.musicnn_mel(np.zeros(0, np.float32))
     with pytest.raises(AudioError, match="mono"):
@@ -128,8 +152,12 @@ def test_musicnn_mel_accepts_what_the_torch_one_accepts():
 
 def test_segments_to_patches_match_the_torch_path():
     """Patches of several segments (one shorter than a patch: repeat-padded) as the torch path cuts them."""
-    segments = [audio_factory.chirp(3.0, 16000), _noise(16000 * 7 + 11, 1),
-                audio_factory.tone(0.7, 16000, (440, 2000)), _noise(1, 2)]
+    segments = [
+        audio_factory.chirp(3.0, 16000),
+        _noise(16000 * 7 + 11, 1),
+        audio_factory.tone(0.7, 16000, (440, 2000)),
+        _noise(1, 2),
+    ]
     ours = dsp.segments_to_patches(segments)
     theirs = np.concatenate([musicnn.to_patches(musicnn.musicnn_mel(s)) for s in segments])
     assert ours.shape == theirs.shape == (1 + 2 + 1 + 1, 187, 96)
@@ -141,11 +169,18 @@ def test_segments_to_patches_match_the_torch_path():
 
 
 def test_modules_a_worker_needs_import_no_torch():
-    code = ("import sys, zsl_core.dsp, zsl_core.audio, app.scanner; "
-            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')"
-            " or m.startswith('torchaudio'))[:5])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=str(_repo_root()))
+    code = (
+        "import sys, zsl_core.dsp, zsl_core.audio, app.scanner; "
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')"
+        " or m.startswith('torchaudio'))[:5])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(_repo_root()),
+    )
     assert out.stdout.strip() == "[]"
 
 

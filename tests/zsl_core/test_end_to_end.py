@@ -61,9 +61,33 @@ def test_split_train_evaluate_predict_search(dataset, capsys):
 
     for model in ("embedding", "classification"):
         out = root / f"run-{model}"
-        run("train", manifest, "--split", split, "--setup", "(A+B)-X", "--side", f"word:{root / 'vectors.txt'}",
-            "--model", model, "--cache", cache, "--out", out, "--epochs", "6", "--batch-size", "8",
-            "--optimizer", "adam", "--lr", "0.003", "--seed", "0", "--quiet")
+        run(
+            "train",
+            manifest,
+            "--split",
+            split,
+            "--setup",
+            "(A+B)-X",
+            "--side",
+            f"word:{root / 'vectors.txt'}",
+            "--model",
+            model,
+            "--cache",
+            cache,
+            "--out",
+            out,
+            "--epochs",
+            "6",
+            "--batch-size",
+            "8",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.003",
+            "--seed",
+            "0",
+            "--quiet",
+        )
         history = json.loads((out / "history.json").read_text())
         losses = [epoch["train_loss"] for epoch in history["epochs"]]
         assert losses[-1] < losses[0], f"{model} loss did not go down: {losses}"
@@ -76,7 +100,13 @@ def test_split_train_evaluate_predict_search(dataset, capsys):
         assert results["seen_labels"][0]["setup"] == "B-X"
         if model == "embedding":
             assert [r["setup"] for r in results["annotation"]] == [
-                "B-Y", "C-Y", "(B+C)-Y", "B-(X+Y)", "C-(X+Y)", "(B+C)-(X+Y)"]
+                "B-Y",
+                "C-Y",
+                "(B+C)-Y",
+                "B-(X+Y)",
+                "C-(X+Y)",
+                "(B+C)-(X+Y)",
+            ]
             assert [r["setup"] for r in results["retrieval"]] == ["(B+C)-Y", "(A+B+C)-Y"]
 
     out = root / "run-embedding"
@@ -95,12 +125,30 @@ def test_split_train_evaluate_predict_search(dataset, capsys):
 
 def test_train_resume_and_bad_inputs(dataset, capsys):
     root = dataset
-    assert main(["train", str(root / "manifest.jsonl"), "--split", str(root / "missing.json"),
-                 "--cache", str(root / "cache"), "--out", str(root / "x"), "--side", "random:8"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                str(root / "manifest.jsonl"),
+                "--split",
+                str(root / "missing.json"),
+                "--cache",
+                str(root / "cache"),
+                "--out",
+                str(root / "x"),
+                "--side",
+                "random:8",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing.json" in err
     assert main(["evaluate", str(root / "no-such-model")]) == 2
-    assert main(["predict", str(root / "audio" / "00.wav"), "--model", str(root / "no-such-model")]) == 2
+    assert (
+        main(["predict", str(root / "audio" / "00.wav"), "--model", str(root / "no-such-model")])
+        == 2
+    )
 
 
 def test_musicnn_backbone_trains_heads_on_cached_features(dataset, capsys):
@@ -108,9 +156,31 @@ def test_musicnn_backbone_trains_heads_on_cached_features(dataset, capsys):
     manifest, split = root / "manifest.jsonl", root / "split-mn.json"
     run("split", manifest, "--out", split, "--seen-fraction", "0.67", "--seed", "3")
     out = root / "run-musicnn"
-    run("train", manifest, "--split", split, "--setup", "(A+B)-X", "--side", f"word:{root / 'vectors.txt'}",
-        "--backbone", "musicnn", "--cache", root / "cache-musicnn", "--out", out, "--epochs", "8",
-        "--batch-size", "8", "--optimizer", "adam", "--lr", "0.003", "--quiet")
+    run(
+        "train",
+        manifest,
+        "--split",
+        split,
+        "--setup",
+        "(A+B)-X",
+        "--side",
+        f"word:{root / 'vectors.txt'}",
+        "--backbone",
+        "musicnn",
+        "--cache",
+        root / "cache-musicnn",
+        "--out",
+        out,
+        "--epochs",
+        "8",
+        "--batch-size",
+        "8",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.003",
+        "--quiet",
+    )
     config = json.loads((out / "config.json").read_text())
     assert config["features"] == "musicnn" and config["audio"]["kind"] == "mlp"
     losses = [e["train_loss"] for e in json.loads((out / "history.json").read_text())["epochs"]]
@@ -122,5 +192,22 @@ def test_musicnn_backbone_trains_heads_on_cached_features(dataset, capsys):
     assert len(json.loads(capsys.readouterr().out)[0]["seen"]) == 2
     # a mel cache cannot be reused for musicnn features, and says so in one line
     run("features", manifest, "--cache", root / "cache", "--workers", "1", "--quiet")
-    assert main(["train", str(manifest), "--split", str(split), "--backbone", "musicnn", "--side", "random:3",
-                 "--cache", str(root / "cache"), "--out", str(root / "x")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                str(manifest),
+                "--split",
+                str(split),
+                "--backbone",
+                "musicnn",
+                "--side",
+                "random:3",
+                "--cache",
+                str(root / "cache"),
+                "--out",
+                str(root / "x"),
+            ]
+        )
+        == 2
+    )

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 
+import audio_factory as af
 import numpy as np
 import pytest
 
-import audio_factory as af
 from zsl_core.audio import N_MELS, load_audio, mel_spectrogram
 from zsl_core.errors import DatasetError
-from zsl_core.features import (INDEX_NAME, SHARD_DIR, SHARD_INDEX, FeatureCache, build_feature_cache,
-                               feature_file_name, pack_shards, read_shard_index, standardisation_stats)
+from zsl_core.features import (
+    INDEX_NAME,
+    SHARD_DIR,
+    SHARD_INDEX,
+    FeatureCache,
+    build_feature_cache,
+    feature_file_name,
+    pack_shards,
+    read_shard_index,
+    standardisation_stats,
+)
 
 
 @pytest.fixture
@@ -56,8 +65,7 @@ def test_build_in_worker_processes(tmp_path, tracks):
 
 
 def test_max_seconds_keeps_the_start(tmp_path, tracks):
-    build_feature_cache(tracks[1:2], tmp_path / "cache", workers=1, max_seconds=0.5,
-                        progress=False)
+    build_feature_cache(tracks[1:2], tmp_path / "cache", workers=1, max_seconds=0.5, progress=False)
     assert FeatureCache(tmp_path / "cache")["rock/b c"].shape == (N_MELS, 1 + 11025 // 512)
 
 
@@ -100,15 +108,17 @@ def test_resume_reindexes_a_file_whose_index_line_was_lost(tmp_path, tracks):
 
 def test_duplicate_ids_for_different_files_are_refused(tmp_path, tracks):
     with pytest.raises(DatasetError):
-        build_feature_cache([tracks[0], ("a", tracks[1][1])], tmp_path / "c", workers=1,
-                            progress=False)
+        build_feature_cache(
+            [tracks[0], ("a", tracks[1][1])], tmp_path / "c", workers=1, progress=False
+        )
 
 
 def test_standardisation_stats_stream_over_tracks(tmp_path):
     cache_dir = tmp_path / "cache"
     rng = np.random.default_rng(0)
-    arrays = {f"t{i}": rng.gamma(2.0, 0.1, (N_MELS, 20 + 7 * i)).astype(np.float16)
-              for i in range(4)}
+    arrays = {
+        f"t{i}": rng.gamma(2.0, 0.1, (N_MELS, 20 + 7 * i)).astype(np.float16) for i in range(4)
+    }
     for track_id, mel in arrays.items():
         target = cache_dir / feature_file_name(track_id)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -141,8 +151,10 @@ def write_per_track(cache_dir, arrays):
 
 def random_mels(n, seed=0, first_id=0):
     rng = np.random.default_rng(seed)
-    return {f"track {i}/ü": rng.gamma(2.0, 0.3, (N_MELS, int(rng.integers(1, 300)))).astype(np.float16)
-            for i in range(first_id, first_id + n)}
+    return {
+        f"track {i}/ü": rng.gamma(2.0, 0.3, (N_MELS, int(rng.integers(1, 300)))).astype(np.float16)
+        for i in range(first_id, first_id + n)
+    }
 
 
 def test_shards_round_trip_the_per_track_files_exactly(tmp_path):
@@ -156,7 +168,9 @@ def test_shards_round_trip_the_per_track_files_exactly(tmp_path):
     for track_id, mel in arrays.items():
         got = cache[track_id]
         assert isinstance(got, np.memmap) and got.dtype == np.float16 and got.shape == mel.shape
-        assert str(tmp_path / SHARD_DIR) in str(got.filename), "read from a shard, not the per-track file"
+        assert str(tmp_path / SHARD_DIR) in str(got.filename), (
+            "read from a shard, not the per-track file"
+        )
         np.testing.assert_array_equal(got, np.load(tmp_path / feature_file_name(track_id)))
     assert not pack_shards(tmp_path).packed, "current shards are not packed again"
     assert str(FeatureCache(tmp_path, use_shards=False)["track 3/ü"].filename).endswith(".npy")
@@ -177,7 +191,9 @@ def test_stale_shards_fall_back_and_are_repacked(tmp_path):
     assert cache.ensure_shards() and cache.sharded
     assert len(cache.ids()) == 6
     np.testing.assert_array_equal(cache["track 5/ü"], more["track 5/ü"])
-    assert not set(old_shards) & {p.name for p in (tmp_path / SHARD_DIR).glob("shard-*")}, "old pack removed"
+    assert not set(old_shards) & {p.name for p in (tmp_path / SHARD_DIR).glob("shard-*")}, (
+        "old pack removed"
+    )
 
 
 def test_a_damaged_shard_is_not_read(tmp_path):

@@ -183,11 +183,15 @@ def test_blocks_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- properties ------------------------------------------------------------------------------
 
-MATRICES = st.integers(1, 6).flatmap(lambda n: st.integers(2, 8).flatmap(lambda m: st.tuples(
-    hnp.arrays(np.int8, (n, m), elements=st.integers(0, 1)),
-    hnp.arrays(np.float64, (n, m), elements=st.sampled_from([0.0, 0.25, 0.5, 1.0])),
-    st.permutations(range(m)),
-)))
+MATRICES = st.integers(1, 6).flatmap(
+    lambda n: st.integers(2, 8).flatmap(
+        lambda m: st.tuples(
+            hnp.arrays(np.int8, (n, m), elements=st.integers(0, 1)),
+            hnp.arrays(np.float64, (n, m), elements=st.sampled_from([0.0, 0.25, 0.5, 1.0])),
+            st.permutations(range(m)),
+        )
+    )
+)
 
 
 @settings(max_examples=50, deadline=None, derandomize=True)
@@ -229,12 +233,15 @@ def test_perfect_scores_give_one() -> None:
         assert result.value == 1.0
 
 
-@pytest.mark.parametrize("y, s, message", [
-    (np.zeros((2, 3)), np.zeros((3, 2)), "differ in shape"),
-    (np.zeros(3), np.zeros(3), "2-D"),
-    (np.array([[0, 2]]), np.zeros((1, 2)), "only 0 and 1"),
-    (np.array([[0, 1]]), np.array([[0.1, np.nan]]), "NaN"),
-])
+@pytest.mark.parametrize(
+    "y, s, message",
+    [
+        (np.zeros((2, 3)), np.zeros((3, 2)), "differ in shape"),
+        (np.zeros(3), np.zeros(3), "2-D"),
+        (np.array([[0, 2]]), np.zeros((1, 2)), "only 0 and 1"),
+        (np.array([[0, 1]]), np.array([[0.1, np.nan]]), "NaN"),
+    ],
+)
 def test_bad_input_is_refused(y, s, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         metrics.auc_i(y, s)

@@ -10,9 +10,20 @@ import pytest
 import torch
 
 from zsl_core.errors import ModelError
-from zsl_core.models import (AudioCNN, AudioCNNConfig, ClassificationModel, DeepEmbeddingModel, FeatureMLP,
-                             SameConv1d, classification_loss, hinge_loss, l2_penalty, load_model,
-                             load_side_matrix, save_model)
+from zsl_core.models import (
+    AudioCNN,
+    AudioCNNConfig,
+    ClassificationModel,
+    DeepEmbeddingModel,
+    FeatureMLP,
+    SameConv1d,
+    classification_loss,
+    hinge_loss,
+    l2_penalty,
+    load_model,
+    load_side_matrix,
+    save_model,
+)
 
 
 def test_default_cnn_is_the_papers_size():
@@ -44,7 +55,9 @@ def test_configurable_sizes():
         AudioCNNConfig(kernels=(4, 4), pools=(4,))
 
 
-@pytest.mark.parametrize("kernel,left,right", [(4, 1, 2), (2, 0, 1), (3, 1, 1), (1, 0, 0), (5, 2, 2)])
+@pytest.mark.parametrize(
+    "kernel,left,right", [(4, 1, 2), (2, 0, 1), (3, 1, 1), (1, 0, 0), (5, 2, 2)]
+)
 def test_same_padding_matches_keras(kernel, left, right):
     conv = SameConv1d(1, 1, kernel)
     assert conv.pad == (left, right)
@@ -114,7 +127,9 @@ def test_feature_mlp_is_a_pluggable_audio_module():
 
 
 def test_l2_penalty_sums_conv_kernels_only():
-    model = DeepEmbeddingModel(AudioCNNConfig(n_mels=4, channels=3, kernels=(2,), pools=(1,), embed_dim=2), 5)
+    model = DeepEmbeddingModel(
+        AudioCNNConfig(n_mels=4, channels=3, kernels=(2,), pools=(1,), embed_dim=2), 5
+    )
     expected = sum(m.weight.pow(2).sum() for m in model.modules() if isinstance(m, torch.nn.Conv1d))
     assert l2_penalty(model).item() == pytest.approx(expected.item())
 
@@ -155,9 +170,15 @@ def test_loss_goes_down_on_a_two_band_task(kind):
 
 
 def _config() -> dict:
-    return {"mean": 0.2262, "std": 0.2579, "seen_labels": ["rock", "jazz", "folk"],
-            "side_kind": "word", "side_source": "glove.npz", "split": "split.json",
-            "training": {"best_epoch": 3}}
+    return {
+        "mean": 0.2262,
+        "std": 0.2579,
+        "seen_labels": ["rock", "jazz", "folk"],
+        "side_kind": "word",
+        "side_source": "glove.npz",
+        "split": "split.json",
+        "training": {"best_epoch": 3},
+    }
 
 
 @pytest.mark.parametrize("kind", ["embedding", "classification", "mlp"])
@@ -167,11 +188,18 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path, kind):
     if kind == "embedding":
         model = DeepEmbeddingModel(AudioCNNConfig(channels=16), side_dim=20)
     elif kind == "classification":
-        model = ClassificationModel(AudioCNNConfig(channels=16, kernels=(4, 2), pools=(4, 2)), n_labels=3)
+        model = ClassificationModel(
+            AudioCNNConfig(channels=16, kernels=(4, 2), pools=(4, 2)), n_labels=3
+        )
     else:
         model = DeepEmbeddingModel(FeatureMLP(200, 100, hidden=8), side_dim=20)
-    save_model(tmp_path / "m", model, _config(), side_matrix=side if kind != "classification" else None)
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["config.json", "model.safetensors"]
+    save_model(
+        tmp_path / "m", model, _config(), side_matrix=side if kind != "classification" else None
+    )
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "config.json",
+        "model.safetensors",
+    ]
 
     loaded, config = load_model(tmp_path / "m")
     assert config["seen_labels"] == ["rock", "jazz", "folk"]

@@ -26,8 +26,12 @@ from zsl_core.errors import AudioError, ModelError
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "data" / "musicnn-golden"
-PATCH_CASES = [("MSD_musicnn", "noise"), ("MSD_musicnn", "synth_mix_quiet"),
-               ("MTT_musicnn", "noise"), ("MTT_musicnn", "synth_mix_quiet")]
+PATCH_CASES = [
+    ("MSD_musicnn", "noise"),
+    ("MSD_musicnn", "synth_mix_quiet"),
+    ("MTT_musicnn", "noise"),
+    ("MTT_musicnn", "synth_mix_quiet"),
+]
 MSD_WAVS = ["noise", "synth_mix_quiet", "loud_tone"]
 
 
@@ -48,6 +52,7 @@ def read_wav(signal: str) -> np.ndarray:
 
 
 # --- golden outputs ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("model,signal", PATCH_CASES)
 def test_network_matches_original_given_its_patches(models, model, signal):
@@ -96,11 +101,19 @@ def test_outputs_have_documented_shapes_and_tags(models):
 
 # --- front end -----------------------------------------------------------------------------------
 
+
 def test_mel_filterbank_agrees_with_torchaudio_slaney():
     from torchaudio.functional import melscale_fbanks
 
-    theirs = melscale_fbanks(musicnn.N_FFT // 2 + 1, 0.0, musicnn.F_MAX, musicnn.N_MELS, musicnn.SAMPLE_RATE,
-                             norm="slaney", mel_scale="slaney").T.numpy()
+    theirs = melscale_fbanks(
+        musicnn.N_FFT // 2 + 1,
+        0.0,
+        musicnn.F_MAX,
+        musicnn.N_MELS,
+        musicnn.SAMPLE_RATE,
+        norm="slaney",
+        mel_scale="slaney",
+    ).T.numpy()
     np.testing.assert_allclose(musicnn.mel_filterbank(), theirs, atol=1e-6)
 
 
@@ -146,6 +159,7 @@ def test_torch_and_float64_input_give_the_same_spectrogram():
 
 # --- loading -------------------------------------------------------------------------------------
 
+
 def test_unknown_model_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="not found"):
         musicnn.MusicnnModel.load(tmp_path / "nothing")
@@ -183,7 +197,11 @@ def test_default_vectors_cover_every_musicnn_tag_word():
     assert path.stat().st_size <= 25 * 1024 * 1024
     with np.load(path, allow_pickle=False) as data:
         words, vectors = data["words"], data["vectors"]
-    assert words.dtype.kind == "U" and vectors.dtype == np.float16 and vectors.shape == (len(words), 50)
+    assert (
+        words.dtype.kind == "U"
+        and vectors.dtype == np.float16
+        and vectors.shape == (len(words), 50)
+    )
     assert len(words) >= 100_000 and words[0] == "the"
     known = set(words.tolist())
     tags = [t for name in musicnn.MODEL_NAMES for t in musicnn.MusicnnModel.load(name).tags]
@@ -192,8 +210,11 @@ def test_default_vectors_cover_every_musicnn_tag_word():
 
 # --- TF tensor-bundle reader (packaging/tf_checkpoint.py) ----------------------------------------
 
+
 def _load_reader():
-    spec = importlib.util.spec_from_file_location("tf_checkpoint", REPO / "packaging" / "tf_checkpoint.py")
+    spec = importlib.util.spec_from_file_location(
+        "tf_checkpoint", REPO / "packaging" / "tf_checkpoint.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -216,10 +237,20 @@ def _block(entries: list[tuple[bytes, bytes]], kind: int = 0) -> bytes:
     body, previous = bytearray(), b""
     for key, value in entries:
         shared = len(os.path.commonprefix([previous, key]))
-        body += _varint(shared) + _varint(len(key) - shared) + _varint(len(value)) + key[shared:] + value
+        body += (
+            _varint(shared)
+            + _varint(len(key) - shared)
+            + _varint(len(value))
+            + key[shared:]
+            + value
+        )
         previous = key
     body += struct.pack("<II", 0, 1)
-    return bytes(body) + bytes([kind]) + struct.pack("<I", tfc.mask_crc(tfc.crc32c(bytes(body) + bytes([kind]))))
+    return (
+        bytes(body)
+        + bytes([kind])
+        + struct.pack("<I", tfc.mask_crc(tfc.crc32c(bytes(body) + bytes([kind]))))
+    )
 
 
 def _write_bundle(prefix: Path, tensors: dict[str, np.ndarray], kind: int = 0) -> None:
@@ -228,17 +259,34 @@ def _write_bundle(prefix: Path, tensors: dict[str, np.ndarray], kind: int = 0) -
     dtypes = {np.dtype("float32"): 1, np.dtype("int64"): 9}
     for name, array in sorted(tensors.items()):
         raw = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
-        dims = b"".join(b"\x12" + _varint(len(_varint(d)) + 1) + b"\x08" + _varint(d) for d in array.shape)
-        entry = (b"\x08" + _varint(dtypes[array.dtype]) + b"\x12" + _varint(len(dims)) + dims
-                 + b"\x20" + _varint(len(data)) + b"\x28" + _varint(len(raw))
-                 + b"\x35" + struct.pack("<I", tfc.mask_crc(tfc.crc32c(raw))))
+        dims = b"".join(
+            b"\x12" + _varint(len(_varint(d)) + 1) + b"\x08" + _varint(d) for d in array.shape
+        )
+        entry = (
+            b"\x08"
+            + _varint(dtypes[array.dtype])
+            + b"\x12"
+            + _varint(len(dims))
+            + dims
+            + b"\x20"
+            + _varint(len(data))
+            + b"\x28"
+            + _varint(len(raw))
+            + b"\x35"
+            + struct.pack("<I", tfc.mask_crc(tfc.crc32c(raw)))
+        )
         entries.append((name.encode(), entry))
         data += raw
     data_block = _block(entries, kind)
     index_block = _block([(entries[-1][0], _varint(0) + _varint(len(data_block) - 5))])
     meta_block = _block([])
     index_at, meta_at = len(data_block), len(data_block) + len(index_block)
-    handles = _varint(meta_at) + _varint(len(meta_block) - 5) + _varint(index_at) + _varint(len(index_block) - 5)
+    handles = (
+        _varint(meta_at)
+        + _varint(len(meta_block) - 5)
+        + _varint(index_at)
+        + _varint(len(index_block) - 5)
+    )
     footer = handles.ljust(40, b"\0") + struct.pack("<Q", tfc.TABLE_MAGIC)
     Path(str(prefix) + ".index").write_bytes(data_block + index_block + meta_block + footer)
     Path(str(prefix) + ".data-00000-of-00001").write_bytes(bytes(data))
@@ -250,9 +298,11 @@ def test_crc32c_known_value_and_mask():
 
 
 def test_reader_round_trips_a_bundle(tmp_path):
-    tensors = {"layer/kernel": np.arange(24, dtype=np.float32).reshape(2, 3, 4),
-               "layer/bias": np.array([1.5, -2.0], dtype=np.float32),
-               "global_step": np.array(7, dtype=np.int64)}
+    tensors = {
+        "layer/kernel": np.arange(24, dtype=np.float32).reshape(2, 3, 4),
+        "layer/bias": np.array([1.5, -2.0], dtype=np.float32),
+        "global_step": np.array(7, dtype=np.int64),
+    }
     _write_bundle(tmp_path / "ckpt", tensors)
     read = tfc.read_checkpoint(tmp_path / "ckpt")
     assert sorted(read) == sorted(tensors)

@@ -28,8 +28,13 @@ def golden_batch(name: str, signal: str) -> dict[str, np.ndarray]:
         return {key: data[key] for key in ("batch", "taggram", "penultimate")}
 
 
-def outputs(model: musicnn.MusicnnModel, patches: np.ndarray, fast: bool, precision: str = "fp32",
-            batch_size: int = 64) -> dict[str, np.ndarray]:
+def outputs(
+    model: musicnn.MusicnnModel,
+    patches: np.ndarray,
+    fast: bool,
+    precision: str = "fp32",
+    batch_size: int = 64,
+) -> dict[str, np.ndarray]:
     model.net.fast = fast
     model.net.set_precision(precision)
     try:
@@ -41,7 +46,11 @@ def outputs(model: musicnn.MusicnnModel, patches: np.ndarray, fast: bool, precis
 
 def random_patches(n: int, seed: int = 0) -> np.ndarray:
     """Log-mel-like values (non-negative, a few units), the range the network sees."""
-    return np.random.default_rng(seed).gamma(2.0, 0.8, (n, musicnn.PATCH_FRAMES, musicnn.N_MELS)).astype(np.float32)
+    return (
+        np.random.default_rng(seed)
+        .gamma(2.0, 0.8, (n, musicnn.PATCH_FRAMES, musicnn.N_MELS))
+        .astype(np.float32)
+    )
 
 
 @pytest.mark.parametrize("name", musicnn.MODEL_NAMES)
@@ -131,7 +140,9 @@ def test_bf16_is_opt_in_and_close(model):
     bf16 = outputs(model, patches, fast=True, precision="bf16")["taggram"]
     assert model.precision == "fp32"
     assert np.abs(bf16 - fp32).max() < 0.03
-    overlap = [len(set(np.argsort(-a)[:5]) & set(np.argsort(-b)[:5])) / 5 for a, b in zip(bf16, fp32)]
+    overlap = [
+        len(set(np.argsort(-a)[:5]) & set(np.argsort(-b)[:5])) / 5 for a, b in zip(bf16, fp32)
+    ]
     assert np.mean(overlap) >= 0.8
 
 

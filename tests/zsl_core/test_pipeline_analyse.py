@@ -11,7 +11,9 @@ from zsl_core.errors import AudioError
 
 def write_song(path, freq, seconds, sr=22050):
     t = np.arange(int(sr * seconds)) / sr
-    sf.write(path, (0.3 * np.sin(2 * np.pi * freq * t) * np.exp(-(t % 0.5) * 4)).astype(np.float32), sr)
+    sf.write(
+        path, (0.3 * np.sin(2 * np.pi * freq * t) * np.exp(-(t % 0.5) * 4)).astype(np.float32), sr
+    )
     return path
 
 
@@ -20,22 +22,34 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("songs")
     junk = root / "junk.mp3"
     junk.write_bytes(b"\x00not audio" * 100)
-    return [write_song(root / "a.wav", 440, 7.0), junk, write_song(root / "b.flac", 110, 4.0),
-            write_song(root / "c.ogg", 1760, 9.0), root / "missing.wav"]
+    return [
+        write_song(root / "a.wav", 440, 7.0),
+        junk,
+        write_song(root / "b.flac", 110, 4.0),
+        write_song(root / "c.ogg", 1760, 9.0),
+        root / "missing.wav",
+    ]
 
 
 @pytest.mark.parametrize("n_windows", [None, 2])
 @pytest.mark.parametrize("threads, batch", [(1, 1), (2, 256)])
 def test_same_results_as_one_file_at_a_time(files, n_windows, threads, batch):
     tagger = pipeline.load_tagger("default", device="cpu")
-    got = list(pipeline.analyse_files(tagger, files, n_windows, threads=threads, batch_patches=batch))
+    got = list(
+        pipeline.analyse_files(tagger, files, n_windows, threads=threads, batch_patches=batch)
+    )
     assert [index for index, _ in got] == list(range(len(files)))
     for index, outcome in got:
         if files[index].name in ("junk.mp3", "missing.wav"):
             assert isinstance(outcome, AudioError) and files[index].name in str(outcome)
             continue
-        scores = tagger.analyse_file(files[index], n_windows)["probabilities"]  # one file, unbatched
+        scores = tagger.analyse_file(files[index], n_windows)[
+            "probabilities"
+        ]  # one file, unbatched
         assert outcome[0].shape == (0,)  # the built-in model stores no embedding: it is derived
         np.testing.assert_allclose(outcome[1], scores, atol=1e-5)
-        np.testing.assert_allclose(tagger.track_embeddings(outcome[0], outcome[1])[0],
-                                   tagger.track_embedding_from_probabilities(scores), atol=1e-5)
+        np.testing.assert_allclose(
+            tagger.track_embeddings(outcome[0], outcome[1])[0],
+            tagger.track_embedding_from_probabilities(scores),
+            atol=1e-5,
+        )

@@ -15,13 +15,26 @@ from zsl_core.splits import ANNOTATION_SETUPS, RETRIEVAL_SETUPS, TRAIN_SETUPS
 from zsl_core.vectors import SideInformation
 
 GENRES = {  # genre -> instruments it is usually played with
-    "rock": ("guitar", "drums", "bass"), "jazz": ("saxophone", "piano", "bass"),
-    "folk": ("guitar", "violin", "flute"), "techno": ("synthesizer", "drums"),
-    "blues": ("guitar", "piano", "voice"), "classical": ("violin", "cello", "flute"),
+    "rock": ("guitar", "drums", "bass"),
+    "jazz": ("saxophone", "piano", "bass"),
+    "folk": ("guitar", "violin", "flute"),
+    "techno": ("synthesizer", "drums"),
+    "blues": ("guitar", "piano", "voice"),
+    "classical": ("violin", "cello", "flute"),
 }
 MOODS = ("happy", "sad", "calm")
-PITCH = {"guitar": 330, "drums": 80, "bass": 55, "saxophone": 440, "piano": 262, "violin": 659,
-         "flute": 880, "synthesizer": 1200, "voice": 220, "cello": 131}
+PITCH = {
+    "guitar": 330,
+    "drums": 80,
+    "bass": 55,
+    "saxophone": 440,
+    "piano": 262,
+    "violin": 659,
+    "flute": 880,
+    "synthesizer": 1200,
+    "voice": 220,
+    "cello": 131,
+}
 
 
 def make_corpus(folder: Path, n_tracks: int = 60, seconds: float = 4.0, seed: int = 0) -> Path:
@@ -38,7 +51,11 @@ def make_corpus(folder: Path, n_tracks: int = 60, seconds: float = 4.0, seed: in
         playing = sorted({x for g in genres for x in GENRES[g] if rng.random() < 0.85})
         audio = 0.01 * rng.standard_normal(len(t))
         for name in playing:
-            audio += 0.2 * np.sin(2 * np.pi * PITCH[name] * t) * (0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.5, 3) * t))
+            audio += (
+                0.2
+                * np.sin(2 * np.pi * PITCH[name] * t)
+                * (0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.5, 3) * t))
+            )
         path = folder / "audio" / f"t{i:03d}.wav"
         sf.write(path, (audio / max(1.0, np.abs(audio).max())).astype(np.float32), sr)
         attributes = {name: 0.9 for name in playing}
@@ -46,21 +63,39 @@ def make_corpus(folder: Path, n_tracks: int = 60, seconds: float = 4.0, seed: in
             if name not in playing and rng.random() < 0.5:
                 attributes[name] = 0.1
         mood = str(rng.choice(MOODS))
-        tracks.append(Track(id=f"t{i:03d}", path=path, tags=genres + [mood], attributes=attributes,
-                            meta={"title": f"Track {i}"}))
+        tracks.append(
+            Track(
+                id=f"t{i:03d}",
+                path=path,
+                tags=genres + [mood],
+                attributes=attributes,
+                meta={"title": f"Track {i}"},
+            )
+        )
     write_manifest(folder / "manifest.jsonl", tracks)
-    (folder / "genres.csv").write_text("genre,attribute,value\n" + "".join(
-        f"{g},{x},1\n" for g, xs in GENRES.items() for x in xs), encoding="utf-8")
-    (folder / "corpus.json").write_text(json.dumps({"manifest": "manifest.jsonl", "genres": names,
-                                                    "moods": list(MOODS)}), encoding="utf-8")
+    (folder / "genres.csv").write_text(
+        "genre,attribute,value\n" + "".join(f"{g},{x},1\n" for g, xs in GENRES.items() for x in xs),
+        encoding="utf-8",
+    )
+    (folder / "corpus.json").write_text(
+        json.dumps({"manifest": "manifest.jsonl", "genres": names, "moods": list(MOODS)}),
+        encoding="utf-8",
+    )
     return folder
 
 
 def test_reproduce_end_to_end(tmp_path):
     corpus = make_corpus(tmp_path / "corpus")
     out = tmp_path / "out"
-    results = reproduce.reproduce(corpus, out, preset="quick", seeds=[0], device="cpu",
-                                  overrides={"epochs": 2}, progress=False)
+    results = reproduce.reproduce(
+        corpus,
+        out,
+        preset="quick",
+        seeds=[0],
+        device="cpu",
+        overrides={"epochs": 2},
+        progress=False,
+    )
     saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert saved["seeds"] == [0]
     for exp in ("exp1", "exp1-recipe", "exp2"):
@@ -68,29 +103,53 @@ def test_reproduce_end_to_end(tmp_path):
         for setup in TRAIN_SETUPS:
             for test in ANNOTATION_SETUPS:
                 for method in reproduce.METHODS:
-                    assert set(agg["annotation"][setup][test][method]) == {"AUC-i", "MAP-i", "P@1", "P@5", "P@10"}
+                    assert set(agg["annotation"][setup][test][method]) == {
+                        "AUC-i",
+                        "MAP-i",
+                        "P@1",
+                        "P@5",
+                        "P@10",
+                    }
             for test in RETRIEVAL_SETUPS:
                 for method in reproduce.METHODS:
                     assert set(agg["retrieval"][setup][test][method]) == {"AUC-l", "MAP-l"}
             assert set(agg["table4"][setup]) == {"side", "random", "shuffled", "classifier"}
             for test in reproduce.GZSL_SETUPS:
-                assert set(agg["calibration"][setup]["side"][test]) == {"uncalibrated", "calibrated_valid", "calibrated_fold"}
+                assert set(agg["calibration"][setup]["side"][test]) == {
+                    "uncalibrated",
+                    "calibrated_valid",
+                    "calibrated_fold",
+                }
         # a real number came out for the key zero-shot cell
         cell = agg["annotation"]["(A+B)-X"]["(B+C)-Y"]["side"]["AUC-i"]
         assert cell["mean"] is not None and 0.0 <= cell["mean"] <= 1.0
     assert saved["experiments"]["exp1"]["side_kind"] == "attribute"
     assert saved["experiments"]["exp2"]["side_kind"] == "word"
-    assert saved["experiments"]["exp1-recipe"]["side_dim"] == 10  # the 10 instruments named in genres.csv
+    assert (
+        saved["experiments"]["exp1-recipe"]["side_dim"] == 10
+    )  # the 10 instruments named in genres.csv
     assert "mood" not in saved["experiments"]["exp1"]["labels"]
     assert {"happy", "rock", "guitar"} <= set(saved["experiments"]["exp2"]["labels"])
     tables = (out / "tables.md").read_text(encoding="utf-8")
-    assert "Table 2" in tables and "Table 3" in tables and "Table 4" in tables and "0.8736" in tables
+    assert (
+        "Table 2" in tables and "Table 3" in tables and "Table 4" in tables and "0.8736" in tables
+    )
     studies = (out / "case_studies.md").read_text(encoding="utf-8")
     assert "Table 5" in studies and "Table 6" in studies
-    assert results["figures"] and all((out / "figures" / f).read_text().startswith("<svg") for f in results["figures"])
+    assert results["figures"] and all(
+        (out / "figures" / f).read_text().startswith("<svg") for f in results["figures"]
+    )
     # features are cached: a second run computes none
-    again = reproduce.reproduce(corpus, out, preset="quick", seeds=[0], device="cpu",
-                                overrides={"epochs": 1}, experiments=("exp1",), progress=False)
+    again = reproduce.reproduce(
+        corpus,
+        out,
+        preset="quick",
+        seeds=[0],
+        device="cpu",
+        overrides={"epochs": 1},
+        experiments=("exp1",),
+        progress=False,
+    )
     assert again["features"]["computed"] == 0
 
 
@@ -116,25 +175,31 @@ def test_tune_gamma_finds_the_penalty_that_lets_unseen_labels_through():
     assert 0.2 <= gamma <= 0.8
     assert value == pytest.approx(1.0)
     gamma0, _ = reproduce.tune_gamma(truth, base, seen)
-    assert abs(gamma0) <= 0.2   # no bias: little or no calibration
+    assert abs(gamma0) <= 0.2  # no bias: little or no calibration
 
 
 def test_conse_is_the_weighted_mean_of_top_t_unit_vectors():
     side = np.array([[2.0, 0.0], [0.0, 3.0], [1.0, 1.0]])
     probs = np.array([[0.6, 0.2, 0.1], [0.1, 0.1, 0.9]])
     out = reproduce.conse_embeddings(probs, side, top_t=2)
-    np.testing.assert_allclose(out[0], (0.6 * np.array([1, 0]) + 0.2 * np.array([0, 1])) / 0.8, atol=1e-6)
+    np.testing.assert_allclose(
+        out[0], (0.6 * np.array([1, 0]) + 0.2 * np.array([0, 1])) / 0.8, atol=1e-6
+    )
     unit3 = np.array([1, 1]) / np.sqrt(2)
     # row 2: top-2 = label 2 (0.9) and label 0 (first of the 0.1 tie, stable order)
     np.testing.assert_allclose(out[1], (0.9 * unit3 + 0.1 * np.array([1, 0])) / 1.0, atol=1e-6)
     # top_t = 1 is the single best label's direction
-    np.testing.assert_allclose(reproduce.conse_embeddings(probs, side, top_t=1)[1], unit3, atol=1e-6)
+    np.testing.assert_allclose(
+        reproduce.conse_embeddings(probs, side, top_t=1)[1], unit3, atol=1e-6
+    )
     with pytest.raises(ValueError):
         reproduce.conse_embeddings(probs, side[:2])
 
 
 def test_random_control_has_the_same_shape_and_labels():
-    side = SideInformation(["rock", "jazz", "folk"], np.arange(120, dtype=np.float32).reshape(3, 40), "attribute")
+    side = SideInformation(
+        ["rock", "jazz", "folk"], np.arange(120, dtype=np.float32).reshape(3, 40), "attribute"
+    )
     control = reproduce.random_side_like(side, seed=3)
     assert control.matrix.shape == side.matrix.shape and control.labels == side.labels
     assert control.kind == "random"
@@ -154,14 +219,35 @@ def test_load_corpus_reads_genres_and_moods(tmp_path):
 def test_command_line_registration_and_argument_errors(tmp_path, capsys):
     from zsl_core import cli
 
-    args = cli.build_parser().parse_args(["reproduce", str(tmp_path), "--out", str(tmp_path / "o"),
-                                          "--seeds", "0,2", "--experiments", "exp1"])
+    args = cli.build_parser().parse_args(
+        [
+            "reproduce",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--seeds",
+            "0,2",
+            "--experiments",
+            "exp1",
+        ]
+    )
     assert args.func is reproduce.cmd_reproduce and args.preset == "quick"
     assert reproduce.parse_seeds("0,2") == [0, 2]
-    assert cli.main(["reproduce", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == cli.EXIT_ERROR
+    assert (
+        cli.main(["reproduce", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+        == cli.EXIT_ERROR
+    )
     assert "no such corpus folder" in capsys.readouterr().err
-    assert cli.main(["reproduce", str(tmp_path), "--out", str(tmp_path / "o"), "--seeds", "a"]) == cli.EXIT_ERROR
-    assert cli.main(["reproduce", str(tmp_path), "--out", str(tmp_path / "o"), "--experiments", "exp9"]) == cli.EXIT_ERROR
+    assert (
+        cli.main(["reproduce", str(tmp_path), "--out", str(tmp_path / "o"), "--seeds", "a"])
+        == cli.EXIT_ERROR
+    )
+    assert (
+        cli.main(
+            ["reproduce", str(tmp_path), "--out", str(tmp_path / "o"), "--experiments", "exp9"]
+        )
+        == cli.EXIT_ERROR
+    )
 
 
 def test_a_model_that_cannot_train_is_reported_and_the_rest_runs(tmp_path, monkeypatch):
@@ -179,8 +265,16 @@ def test_a_model_that_cannot_train_is_reported_and_the_rest_runs(tmp_path, monke
         return real_train(*args, **kwargs)
 
     monkeypatch.setattr(reproduce, "_train", refuse_classifier)
-    out = reproduce.run_experiment(data, feats, reproduce.PRESETS["quick"], 0, "cpu", tmp_path, {"epochs": 1},
-                                   progress_errors=False)
+    out = reproduce.run_experiment(
+        data,
+        feats,
+        reproduce.PRESETS["quick"],
+        0,
+        "cpu",
+        tmp_path,
+        {"epochs": 1},
+        progress_errors=False,
+    )
     for run in out["runs"].values():
         assert run["classifier"] == {"error": "nothing to train on: 0 usable training tracks"}
         assert "conse" not in run and run["side"]["annotation"] and run["shuffled"]["annotation"]
@@ -190,19 +284,31 @@ def test_a_model_that_cannot_train_is_reported_and_the_rest_runs(tmp_path, monke
 
 
 def test_shuffled_control_keeps_the_vectors_but_moves_every_one():
-    side = SideInformation([f"g{i}" for i in range(7)], np.arange(21, dtype=np.float32).reshape(7, 3), "attribute")
+    side = SideInformation(
+        [f"g{i}" for i in range(7)], np.arange(21, dtype=np.float32).reshape(7, 3), "attribute"
+    )
     control = reproduce.shuffled_side_like(side, seed=1)
     assert control.labels == side.labels and control.matrix.shape == side.matrix.shape
     rows = {tuple(r) for r in side.matrix.tolist()}
-    assert {tuple(r) for r in control.matrix.tolist()} == rows          # same vectors
-    assert not any(np.array_equal(a, b) for a, b in zip(control.matrix, side.matrix))  # none kept its own
+    assert {tuple(r) for r in control.matrix.tolist()} == rows  # same vectors
+    assert not any(
+        np.array_equal(a, b) for a, b in zip(control.matrix, side.matrix)
+    )  # none kept its own
     np.testing.assert_array_equal(control.matrix, reproduce.shuffled_side_like(side, seed=1).matrix)
 
 
 def test_full_preset_runs_the_paper_cnn_on_mels(tmp_path):
     corpus = make_corpus(tmp_path / "corpus", n_tracks=36, seconds=3.5, seed=2)
-    results = reproduce.reproduce(corpus, tmp_path / "out", preset="full", seeds=[0], device="cpu",
-                                  overrides={"epochs": 1}, experiments=("exp1",), progress=False)
+    results = reproduce.reproduce(
+        corpus,
+        tmp_path / "out",
+        preset="full",
+        seeds=[0],
+        device="cpu",
+        overrides={"epochs": 1},
+        experiments=("exp1",),
+        progress=False,
+    )
     assert results["features"]["kind"] == "mel"
     run = results["experiments"]["exp1"]["per_seed"]["0"]["runs"]["A-X"]
     assert run["side"]["training"]["epochs_run"] == 1 and run["classifier"]["seen_labels"]

@@ -25,7 +25,9 @@ def phrases() -> set[str]:
     return {normalise_tag(w) for w in load_vocabulary()}
 
 
-def library(tagger: dm.DefaultTagger, rows: dict[str, dict[str, float]]) -> tuple[list[str], np.ndarray]:
+def library(
+    tagger: dm.DefaultTagger, rows: dict[str, dict[str, float]]
+) -> tuple[list[str], np.ndarray]:
     """Seen scores [n, 71] for named tracks, each a few label probabilities over a low floor."""
     names = list(rows)
     p = np.full((len(names), len(tagger.seen_labels)), 0.01, np.float32)
@@ -54,19 +56,32 @@ def test_parsing_finds_phrases_drops_filler_and_names_unknown_words(tagger, phra
 
 
 def test_a_seen_word_ranks_by_its_probability_not_by_a_cosine(tagger, phrases):
-    names, p = library(tagger, {"sad piece": {"sad": 0.6, "classical": 0.7, "strings": 0.6},
-                                "metal song": {"metal": 0.9, "loud": 0.8, "sad": 0.12},
-                                "party song": {"dance": 0.8, "happy": 0.6}})
-    assert ranked(tagger, phrases, names, p, "sad") == ["sad piece", "metal song"]  # party under the floor
+    names, p = library(
+        tagger,
+        {
+            "sad piece": {"sad": 0.6, "classical": 0.7, "strings": 0.6},
+            "metal song": {"metal": 0.9, "loud": 0.8, "sad": 0.12},
+            "party song": {"dance": 0.8, "happy": 0.6},
+        },
+    )
+    assert ranked(tagger, phrases, names, p, "sad") == [
+        "sad piece",
+        "metal song",
+    ]  # party under the floor
     ranking = rank_tracks(tagger, p, None, parse_query("sad", tagger, phrases))
     assert ranking.scores[0] == pytest.approx(0.6) and ranking.score_kind is ScoreKind.PROBABILITY
     assert ranking.below_floor == 1
 
 
 def test_new_words_read_their_probability_off_the_nearest_seen_labels(tagger, phrases):
-    names, p = library(tagger, {"orchestra": {"classical": 0.8, "strings": 0.7, "violin": 0.6, "cello": 0.5},
-                                "metal": {"metal": 0.9, "hard rock": 0.6, "loud": 0.8},
-                                "club": {"techno": 0.8, "electronic": 0.8, "dance": 0.7}})
+    names, p = library(
+        tagger,
+        {
+            "orchestra": {"classical": 0.8, "strings": 0.7, "violin": 0.6, "cello": 0.5},
+            "metal": {"metal": 0.9, "hard rock": 0.6, "loud": 0.8},
+            "club": {"techno": 0.8, "electronic": 0.8, "dance": 0.7},
+        },
+    )
     assert ranked(tagger, phrases, names, p, "orchestral")[0] == "orchestra"
     assert ranked(tagger, phrases, names, p, "thrash metal")[0] == "metal"
     assert ranked(tagger, phrases, names, p, "speech") == []  # nothing here is speech
@@ -77,9 +92,14 @@ def test_new_words_read_their_probability_off_the_nearest_seen_labels(tagger, ph
 
 
 def test_a_phrase_wants_all_its_words(tagger, phrases):
-    names, p = library(tagger, {"calm piano": {"piano": 0.8, "chill": 0.6, "quiet": 0.6},
-                                "loud piano": {"piano": 0.9, "loud": 0.8},
-                                "calm guitar": {"guitar": 0.8, "chill": 0.7, "quiet": 0.6}})
+    names, p = library(
+        tagger,
+        {
+            "calm piano": {"piano": 0.8, "chill": 0.6, "quiet": 0.6},
+            "loud piano": {"piano": 0.9, "loud": 0.8},
+            "calm guitar": {"guitar": 0.8, "chill": 0.7, "quiet": 0.6},
+        },
+    )
     assert ranked(tagger, phrases, names, p, "calm piano")[0] == "calm piano"
     everything = ranked(tagger, phrases, names, p, "calm piano", floor=0.0)
     assert len(everything) == 3

@@ -13,8 +13,16 @@ from zsl_core.pipeline import load_vocabulary
 from zsl_core.search import _EPS, RELEVANCE_FLOOR, parse_query, rank_tracks
 from zsl_core.vectors import normalise_tag
 
-QUERIES = ["metal", "piano", "orchestral", "calm piano jazz", "dark ambient electronic", "sad acoustic guitar",
-           "rainy day", "spoken word"]
+QUERIES = [
+    "metal",
+    "piano",
+    "orchestral",
+    "calm piano jazz",
+    "dark ambient electronic",
+    "sad acoustic guitar",
+    "rainy day",
+    "spoken word",
+]
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +59,13 @@ def reference(tagger, seen, query, top_k, floor):
 @pytest.mark.parametrize("text", QUERIES)
 @pytest.mark.parametrize("top_k,floor", [(20, RELEVANCE_FLOOR), (50, 0.0), (5, 0.3), (4000, 0.05)])
 def test_fast_ranking_is_the_full_product_and_sort(tagger, phrases, seen, text, top_k, floor):
-    rows, scores, per_term, below = reference(tagger, seen, parse_query(text, tagger, phrases), top_k, floor)
+    rows, scores, per_term, below = reference(
+        tagger, seen, parse_query(text, tagger, phrases), top_k, floor
+    )
     for matrix in (seen, np.asfortranarray(seen.astype(np.float16))):
-        ranking = rank_tracks(tagger, matrix, None, parse_query(text, tagger, phrases), top_k=top_k, floor=floor)
+        ranking = rank_tracks(
+            tagger, matrix, None, parse_query(text, tagger, phrases), top_k=top_k, floor=floor
+        )
         np.testing.assert_array_equal(ranking.rows, rows)
         np.testing.assert_allclose(ranking.scores, scores, rtol=2e-6, atol=1e-7)
         np.testing.assert_allclose(ranking.term_scores, per_term, rtol=2e-6, atol=1e-7)
@@ -61,8 +73,13 @@ def test_fast_ranking_is_the_full_product_and_sort(tagger, phrases, seen, text, 
 
 
 def test_a_seen_word_is_its_column_exactly_and_ties_go_by_row(tagger, phrases, seen):
-    ranking = rank_tracks(tagger, np.asfortranarray(seen.astype(np.float16)), None,
-                          parse_query("metal", tagger, phrases), top_k=30)
+    ranking = rank_tracks(
+        tagger,
+        np.asfortranarray(seen.astype(np.float16)),
+        None,
+        parse_query("metal", tagger, phrases),
+        top_k=30,
+    )
     column = seen[:, tagger.seen_labels.index("metal")]
     np.testing.assert_array_equal(ranking.term_scores[:, 0], column[ranking.rows])
     tied = ranking.rows[ranking.scores == ranking.scores[0]]

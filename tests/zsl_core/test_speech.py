@@ -34,11 +34,22 @@ def patches(audio: np.ndarray) -> np.ndarray:
 
 
 def test_speech_like_sound_has_many_low_energy_frames_and_sustained_sound_few():
-    assert low_energy_share(patches(syllables())) > 0.35 > 0.1 > low_energy_share(patches(sustained()))
+    assert (
+        low_energy_share(patches(syllables())) > 0.35 > 0.1 > low_energy_share(patches(sustained()))
+    )
 
 
-@pytest.mark.parametrize("low,total,speech", [(0.40, 1.6, True), (0.36, 1.8, True), (0.40, 3.2, False),
-                                              (0.05, 1.6, False), (0.29, 2.4, False), (0.52, 2.6, False)])
+@pytest.mark.parametrize(
+    "low,total,speech",
+    [
+        (0.40, 1.6, True),
+        (0.36, 1.8, True),
+        (0.40, 3.2, False),
+        (0.05, 1.6, False),
+        (0.29, 2.4, False),
+        (0.52, 2.6, False),
+    ],
+)
 def test_both_cues_are_needed(low, total, speech):
     p = speech_probability(low, total)
     assert (p > 0.8) if speech else (p < 0.3), p
@@ -47,4 +58,7 @@ def test_both_cues_are_needed(low, total, speech):
 def test_silence_and_bad_input_are_not_speech():
     assert low_energy_share(patches(np.zeros(RATE * 4, np.float32))) == 0.0
     assert speech_probability(0.0, 0.5) == 0.0
-    assert low_energy_share(np.zeros((0, 187, 96))) == 0.0 and low_energy_share(np.zeros((187, 96))) == 0.0
+    assert (
+        low_energy_share(np.zeros((0, 187, 96))) == 0.0
+        and low_energy_share(np.zeros((187, 96))) == 0.0
+    )

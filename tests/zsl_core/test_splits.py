@@ -27,10 +27,15 @@ def _tracks_for(split: Split) -> dict[str, list[str]]:
     """One track of every kind, built after the label split (which does not depend on tracks)."""
     x, y = split.seen, split.unseen
     return {
-        "a1": [x[0]], "a2": [x[0], x[1]], "a3": [x[2]],
-        "b1": [x[0], y[0]], "b2": [x[3], y[0], y[1]],
-        "c1": [y[1]], "c2": [y[0], y[1]],
-        "none": [], "foreign": ["not-a-label"],
+        "a1": [x[0]],
+        "a2": [x[0], x[1]],
+        "a3": [x[2]],
+        "b1": [x[0], y[0]],
+        "b2": [x[3], y[0], y[1]],
+        "c1": [y[1]],
+        "c2": [y[0], y[1]],
+        "none": [],
+        "foreign": ["not-a-label"],
     }
 
 
@@ -51,7 +56,9 @@ def test_seed_zero_is_pinned() -> None:
     assert split.unseen == ["c", "g"]
 
 
-@pytest.mark.parametrize("n_labels, seen, unseen", [(157, 125, 32), (1126, 900, 226), (10, 8, 2), (2, 1, 1)])
+@pytest.mark.parametrize(
+    "n_labels, seen, unseen", [(157, 125, 32), (1126, 900, 226), (10, 8, 2), (2, 1, 1)]
+)
 def test_label_counts_follow_table_1(n_labels: int, seen: int, unseen: int) -> None:
     split = make_split({}, labels=[f"tag{i}" for i in range(n_labels)])
     assert (len(split.seen), len(split.unseen)) == (seen, unseen)
@@ -93,7 +100,15 @@ def test_summary_counts_table_1_and_cardinality(small) -> None:
     split, _ = small
     counts = split.summary()
     assert {k: counts[k] for k in ("X", "Y", "labels", "A", "B", "C", "tracks", "unusable")} == {
-        "X": 8, "Y": 2, "labels": 10, "A": 3, "B": 2, "C": 2, "tracks": 7, "unusable": 2}
+        "X": 8,
+        "Y": 2,
+        "labels": 10,
+        "A": 3,
+        "B": 2,
+        "C": 2,
+        "tracks": 7,
+        "unusable": 2,
+    }
     card = counts["label_cardinality"]
     # B-Y: b1 has 1 unseen positive, b2 has 2 -> 3/2. C-Y: 1 and 2 -> 3/2.
     # (A+B+C)-Y: (0+0+0 + 1+2 + 1+2) / 7 = 6/7. A-X: (1+2+1)/3 = 4/3.
@@ -172,18 +187,21 @@ def _corrupt(path: Path, change) -> None:
     path.write_text(json.dumps(data))
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d.update(format="other"), "not a split file"),
-    (lambda d: d.update(version=99), "version"),
-    (lambda d: d.pop("labels"), "labels must be a list"),
-    (lambda d: d.update(seen=d["seen"] + d["unseen"][:1]), "partition labels"),
-    (lambda d: d["sets"]["C"].append(d["sets"]["A"][0]), "more than one"),
-    (lambda d: d["valid"]["A"].append(d["train"]["A"][0]), "partition set A"),
-    (lambda d: d["sets"].pop("B"), "keys A, B, C"),
-    (lambda d: d.update(seed="zero"), "seed"),
-    (lambda d: d.update(seen_fraction=None), "seen_fraction"),
-    (lambda d: d["unseen"].append(d["unseen"][0]), "duplicates"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.update(format="other"), "not a split file"),
+        (lambda d: d.update(version=99), "version"),
+        (lambda d: d.pop("labels"), "labels must be a list"),
+        (lambda d: d.update(seen=d["seen"] + d["unseen"][:1]), "partition labels"),
+        (lambda d: d["sets"]["C"].append(d["sets"]["A"][0]), "more than one"),
+        (lambda d: d["valid"]["A"].append(d["train"]["A"][0]), "partition set A"),
+        (lambda d: d["sets"].pop("B"), "keys A, B, C"),
+        (lambda d: d.update(seed="zero"), "seed"),
+        (lambda d: d.update(seen_fraction=None), "seen_fraction"),
+        (lambda d: d["unseen"].append(d["unseen"][0]), "duplicates"),
+    ],
+)
 def test_malformed_files_raise_dataset_error(small, tmp_path: Path, change, message: str) -> None:
     split, _ = small
     path = tmp_path / "split.json"
@@ -241,7 +259,9 @@ VALID = st.sampled_from([0.0, 0.1, 0.25, 0.5])
 @given(TRACK_TAGS, FRACTIONS, VALID, st.integers(0, 2**32))
 def test_split_invariants(track_tags, seen_fraction, valid_fraction, seed) -> None:
     assume(len({t for tags in track_tags.values() for t in tags}) >= 2)  # refusal is tested above
-    split = make_split(track_tags, seen_fraction=seen_fraction, valid_fraction=valid_fraction, seed=seed)
+    split = make_split(
+        track_tags, seen_fraction=seen_fraction, valid_fraction=valid_fraction, seed=seed
+    )
     seen, unseen = set(split.seen), set(split.unseen)
     assert seen and unseen and not seen & unseen and seen | unseen == set(split.labels)
     for t in split.A:
@@ -258,7 +278,9 @@ def test_split_invariants(track_tags, seen_fraction, valid_fraction, seed) -> No
     for setup, members in (("A-X", split.A), ("B-X", split.B), ("(A+B)-X", split.A + split.B)):
         train, valid = split.train_tracks(setup), split.train_tracks(setup, "valid")
         assert not set(train) & set(valid) and set(train) | set(valid) == set(members)
-    again = make_split(track_tags, seen_fraction=seen_fraction, valid_fraction=valid_fraction, seed=seed)
+    again = make_split(
+        track_tags, seen_fraction=seen_fraction, valid_fraction=valid_fraction, seed=seed
+    )
     assert again == split
 
 

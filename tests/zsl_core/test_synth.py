@@ -18,8 +18,8 @@ from zsl_core import synth
 from zsl_core.cli import main as cli_main
 from zsl_core.vectors import OPENMIC_INSTRUMENTS
 
-
 # --- a tiny independent SMF reader (only what the tests need) ---------------------------------
+
 
 def _read_vlq(data: bytes, pos: int) -> tuple[int, int]:
     value = 0
@@ -38,9 +38,9 @@ def parse_smf(data: bytes) -> tuple[int, int, list[list[tuple[int, bytes]]]]:
     assert length == 6
     pos, tracks = 14, []
     for _ in range(ntracks):
-        assert data[pos:pos + 4] == b"MTrk", f"chunk at {pos} is {data[pos:pos + 4]!r}"
-        size = struct.unpack(">I", data[pos + 4:pos + 8])[0]
-        body, pos = data[pos + 8:pos + 8 + size], pos + 8 + size
+        assert data[pos : pos + 4] == b"MTrk", f"chunk at {pos} is {data[pos : pos + 4]!r}"
+        size = struct.unpack(">I", data[pos + 4 : pos + 8])[0]
+        body, pos = data[pos + 8 : pos + 8 + size], pos + 8 + size
         assert len(body) == size
         events, p, tick = [], 0, 0
         while p < len(body):
@@ -50,10 +50,10 @@ def parse_smf(data: bytes) -> tuple[int, int, list[list[tuple[int, bytes]]]]:
             assert status & 0x80, "running status is never written"
             if status == 0xFF:
                 length, q = _read_vlq(body, p + 2)
-                event, p = body[p:q + length], q + length
+                event, p = body[p : q + length], q + length
             else:
                 n = 2 if status & 0xF0 in (0xC0, 0xD0) else 3
-                event, p = body[p:p + n], p + n
+                event, p = body[p : p + n], p + n
                 assert all(b < 0x80 for b in event[1:]), "data bytes are 7-bit"
             events.append((tick, event))
         assert events and events[-1][1] == b"\xff\x2f\x00", "every track ends with end-of-track"
@@ -65,10 +65,20 @@ def parse_smf(data: bytes) -> tuple[int, int, list[list[tuple[int, bytes]]]]:
 
 # --- the MIDI writer -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, encoded", [
-    (0, b"\x00"), (0x40, b"\x40"), (0x7F, b"\x7f"), (0x80, b"\x81\x00"), (0x2000, b"\xc0\x00"),
-    (0x3FFF, b"\xff\x7f"), (0x4000, b"\x81\x80\x00"), (0x0FFFFFFF, b"\xff\xff\xff\x7f"),
-])
+
+@pytest.mark.parametrize(
+    "value, encoded",
+    [
+        (0, b"\x00"),
+        (0x40, b"\x40"),
+        (0x7F, b"\x7f"),
+        (0x80, b"\x81\x00"),
+        (0x2000, b"\xc0\x00"),
+        (0x3FFF, b"\xff\x7f"),
+        (0x4000, b"\x81\x80\x00"),
+        (0x0FFFFFFF, b"\xff\xff\xff\x7f"),
+    ],
+)
 def test_variable_length_quantities_match_the_smf_specification(value, encoded):
     assert synth._vlq(value) == encoded
     assert _read_vlq(encoded, 0) == (value, len(encoded))
@@ -81,22 +91,29 @@ def test_midi_writer_writes_a_valid_format_1_file():
     piano = synth.MidiTrack(name="piano")
     piano.program(0, 0, 0)
     piano.note(0, 0, 60, 100, 480)
-    piano.note(480, 0, 60, 80, 480)        # same pitch again: the off must come before the on
+    piano.note(480, 0, 60, 80, 480)  # same pitch again: the off must come before the on
     drums = synth.MidiTrack()
     drums.note(240, 9, 36, 127, 120)
     uke = synth.MidiTrack()
     uke.program(0, 1, 24, bank=8)
-    uke.note(0, 1, 67, 200, 100)           # velocity clipped to 127
+    uke.note(0, 1, 67, 200, 100)  # velocity clipped to 127
     data = synth.write_midi([conductor, piano, drums, uke], 480, end_tick=1920)
     fmt, division, tracks = parse_smf(data)
     assert (fmt, division, len(tracks)) == (1, 480, 4)
-    assert (0, b"\xff\x51\x03\x07\xa1\x20") in tracks[0]             # 500,000 us per quarter
+    assert (0, b"\xff\x51\x03\x07\xa1\x20") in tracks[0]  # 500,000 us per quarter
     assert any(e[:3] == b"\xff\x58\x04" and e[3] == 3 and e[4] == 2 for _, e in tracks[0])
     assert all(track[-1][0] == 1920 for track in tracks), "end-of-track at the song's end"
     notes = [(t, e) for t, e in tracks[1] if e[0] & 0xF0 in (0x80, 0x90)]
-    assert [(t, e[0] & 0xF0) for t, e in notes] == [(0, 0x90), (480, 0x80), (480, 0x90), (960, 0x80)]
+    assert [(t, e[0] & 0xF0) for t, e in notes] == [
+        (0, 0x90),
+        (480, 0x80),
+        (480, 0x90),
+        (960, 0x80),
+    ]
     assert (240, b"\x99\x24\x7f") in tracks[2], "drums on channel 10"
-    assert (0, b"\xb1\x00\x08") in tracks[3] and (0, b"\xc1\x18") in tracks[3], "bank select then program"
+    assert (0, b"\xb1\x00\x08") in tracks[3] and (0, b"\xc1\x18") in tracks[3], (
+        "bank select then program"
+    )
     assert (0, b"\x91\x43\x7f") in tracks[3]
 
 
@@ -110,6 +127,7 @@ def test_one_track_is_format_0_and_no_track_is_refused():
 
 
 # --- the label design ---------------------------------------------------------------------------
+
 
 def test_twenty_openmic_instruments_and_at_least_forty_genres():
     assert synth.INSTRUMENTS == OPENMIC_INSTRUMENTS
@@ -196,14 +214,18 @@ def test_same_seed_gives_byte_identical_midi_and_labels():
     assert digest(5) == digest(5)
     assert digest(5) != digest(6)
     # no dependence on hash randomisation (set or dict ordering of strings)
-    code = ("import hashlib, json; from zsl_core import synth; h = hashlib.sha256()\n"
-            "for i in range(12):\n"
-            "    p = synth.plan_track(5, i, 10.0); h.update(p.midi)\n"
-            "    h.update(json.dumps([p.genres, p.moods, p.attributes, p.meta()]).encode())\n"
-            "print(h.hexdigest())")
+    code = (
+        "import hashlib, json; from zsl_core import synth; h = hashlib.sha256()\n"
+        "for i in range(12):\n"
+        "    p = synth.plan_track(5, i, 10.0); h.update(p.midi)\n"
+        "    h.update(json.dumps([p.genres, p.moods, p.attributes, p.meta()]).encode())\n"
+        "print(h.hexdigest())"
+    )
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
         assert out.stdout.strip() == digest(5)
 
 
@@ -222,11 +244,21 @@ def test_every_generated_song_is_a_valid_midi_file():
 
 # --- errors -------------------------------------------------------------------------------------
 
+
 def test_missing_soundfont_is_a_one_line_error(tmp_path, capsys):
     if shutil.which("fluidsynth") is None:
         pytest.skip(f"fluidsynth is not installed ({synth.INSTALL_HINT})")
-    code = cli_main(["synth", "--out", str(tmp_path / "c"), "--tracks", "2",
-                     "--soundfont", str(tmp_path / "missing.sf2")])
+    code = cli_main(
+        [
+            "synth",
+            "--out",
+            str(tmp_path / "c"),
+            "--tracks",
+            "2",
+            "--soundfont",
+            str(tmp_path / "missing.sf2"),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "soundfont not found" in err and "missing.sf2" in err
@@ -249,6 +281,7 @@ def test_missing_fluidsynth_is_a_one_line_error(tmp_path, monkeypatch, capsys):
 
 # --- a real render --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     if shutil.which("fluidsynth") is None:
@@ -258,8 +291,25 @@ def corpus(tmp_path_factory) -> Path:
     except synth.SynthError as exc:
         pytest.skip(str(exc))
     out = tmp_path_factory.mktemp("synth") / "corpus"
-    assert cli_main(["synth", "--out", str(out), "--tracks", "30", "--seed", "3", "--seconds", "4",
-                     "--workers", "2", "--quiet"]) == 0
+    assert (
+        cli_main(
+            [
+                "synth",
+                "--out",
+                str(out),
+                "--tracks",
+                "30",
+                "--seed",
+                "3",
+                "--seconds",
+                "4",
+                "--workers",
+                "2",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -279,7 +329,7 @@ def test_render_writes_decodable_audio_and_loadable_manifests(corpus):
         assert track.attributes == plan.attributes and track.meta["instruments"] == plan.instruments
         audio, rate = soundfile.read(track.path, dtype="float32")
         assert rate == synth.SAMPLE_RATE and audio.ndim == 1 and len(audio) == 4 * synth.SAMPLE_RATE
-        assert 0.001 < float(np.sqrt(np.mean(audio ** 2))) and float(np.abs(audio).max()) <= 1.0
+        assert 0.001 < float(np.sqrt(np.mean(audio**2))) and float(np.abs(audio).max()) <= 1.0
         assert (corpus / "midi" / track.id[:3] / f"{track.id}.mid").read_bytes() == plan.midi
     side = attributes_from_csv(corpus / "genres.csv")
     assert len(side.labels) == len(synth.GENRES) and side.matrix.shape[1] == 20
@@ -309,8 +359,13 @@ def test_rendering_the_same_midi_again_gives_the_same_samples(corpus, tmp_path):
     import soundfile
 
     again = tmp_path / "again.flac"
-    synth.render(corpus / "midi" / "000" / "000001.mid", again, synth.find_soundfont(), 4.0,
-                 synth.find_fluidsynth())
+    synth.render(
+        corpus / "midi" / "000" / "000001.mid",
+        again,
+        synth.find_soundfont(),
+        4.0,
+        synth.find_fluidsynth(),
+    )
     first, _ = soundfile.read(corpus / "audio" / "000" / "000001.flac", dtype="int16")
     second, _ = soundfile.read(again, dtype="int16")
     assert np.array_equal(first, second)

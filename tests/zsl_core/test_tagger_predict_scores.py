@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
+import audio_factory
 import numpy as np
 import pytest
 
-import audio_factory
 from zsl_core.default_model import load_default_tagger
 from zsl_core.errors import ModelError
 from zsl_core.tagger import Tagger
@@ -33,8 +33,9 @@ def test_generic_predict_scores_equals_predict_embedding() -> None:
     tagger = _ToyTagger()
     embedding = np.array([1.0, 0.2, 0.0], np.float32)
     direct = tagger.predict_embedding(embedding, top_k=2, vocabulary=["xy", "yz", "nope"], path="p")
-    stored = tagger.predict_scores(embedding, tagger.seen_scores(embedding), top_k=2,
-                                   vocabulary=["xy", "yz", "nope"], path="p")
+    stored = tagger.predict_scores(
+        embedding, tagger.seen_scores(embedding), top_k=2, vocabulary=["xy", "yz", "nope"], path="p"
+    )
     assert stored == direct
     assert [t.tag for t in stored.seen] == ["x", "y"] and stored.unseen[0].tag == "xy"
     assert stored.missing_words == ["nope"]
@@ -76,8 +77,9 @@ def test_vocabulary_is_embedded_once_and_reused() -> None:
     tagger = Counting()
     embedding = np.array([1.0, 0.2, 0.0], np.float32)
     first = tagger.predict_embedding(embedding, top_k=2, vocabulary=["xy", "yz", "nope"])
-    again = tagger.predict_embedding(np.array([0.0, 0.2, 1.0], np.float32), top_k=2,
-                                     vocabulary=["xy", "yz", "nope"])
+    again = tagger.predict_embedding(
+        np.array([0.0, 0.2, 1.0], np.float32), top_k=2, vocabulary=["xy", "yz", "nope"]
+    )
     assert Counting.calls == 1
     assert first.unseen[0].tag == "xy" and again.unseen[0].tag == "yz"
     assert again.missing_words == ["nope"]

@@ -9,8 +9,18 @@ import pytest
 
 from zsl_core.pipeline import load_vocabulary
 from zsl_core.tagger import SPEECH_LABEL, Prediction
-from zsl_core.tags import (PROPOSE_FLOOR, ScoreKind, TagKind, TagScore, Vocabulary, display_form,
-                           join_values, read_vocabulary_file, split_values, tag_key)
+from zsl_core.tags import (
+    PROPOSE_FLOOR,
+    ScoreKind,
+    TagKind,
+    TagScore,
+    Vocabulary,
+    display_form,
+    join_values,
+    read_vocabulary_file,
+    split_values,
+    tag_key,
+)
 
 G, M, I, E, C = TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT, TagKind.ERA, TagKind.CHARACTER
 
@@ -23,12 +33,19 @@ def test_kind_parsing_forgives_plurals_and_case():
 
 def test_confidence_is_one_scale():
     assert TagScore("rock", 0.7, True).confidence == pytest.approx(0.7)
-    assert TagScore("x", 1.3, True).confidence == 1.0 and TagScore("x", -0.2, True).confidence == 0.0
+    assert (
+        TagScore("x", 1.3, True).confidence == 1.0 and TagScore("x", -0.2, True).confidence == 0.0
+    )
     cosine = TagScore("x", 0.6, False, score_kind=ScoreKind.SIMILARITY)
     assert cosine.confidence == pytest.approx(0.8)  # (cos + 1) / 2
     assert TagScore("rock", 0.5, True, G).to_dict() == {
-        "tag": "rock", "score": 0.5, "kind": "genre", "score_kind": "probability", "confidence": 0.5,
-        "seen": True}
+        "tag": "rock",
+        "score": 0.5,
+        "kind": "genre",
+        "score_kind": "probability",
+        "confidence": 0.5,
+        "seen": True,
+    }
 
 
 def test_shipped_vocabulary_keeps_each_words_kind():
@@ -42,11 +59,17 @@ def test_shipped_vocabulary_keeps_each_words_kind():
 
 def test_user_vocabulary_declares_kinds(tmp_path: Path):
     words = tmp_path / "mine.txt"
-    words.write_text("# my words\nvaporwave\n# kind: mood\nwistful\n# kind: instrument\nhandpan\nwistful\n",
-                     encoding="utf-8")
+    words.write_text(
+        "# my words\nvaporwave\n# kind: mood\nwistful\n# kind: instrument\nhandpan\nwistful\n",
+        encoding="utf-8",
+    )
     vocab = read_vocabulary_file(words)
     assert vocab.words == ["vaporwave", "wistful", "handpan"]  # a repeat keeps its first kind
-    assert (vocab.kind("vaporwave"), vocab.kind("wistful"), vocab.kind("handpan")) == (TagKind.OTHER, M, I)
+    assert (vocab.kind("vaporwave"), vocab.kind("wistful"), vocab.kind("handpan")) == (
+        TagKind.OTHER,
+        M,
+        I,
+    )
     moods = tmp_path / "moods.txt"
     moods.write_text("hopeful\n", encoding="utf-8")
     assert read_vocabulary_file(moods).kind("hopeful") is M  # the file's name says the kind
@@ -56,32 +79,46 @@ def test_user_vocabulary_declares_kinds(tmp_path: Path):
         read_vocabulary_file(bad)
 
 
-@pytest.mark.parametrize("text,values", [
-    ("Rock; Pop", ["Rock", "Pop"]),
-    ("rock, indie ,  pop", ["rock", "indie", "pop"]),
-    ("Rock\x00Pop", ["Rock", "Pop"]),
-    ("Rock / Pop", ["Rock", "Pop"]),
-    ("AC/DC", ["AC/DC"]),
-    ("Hip-Hop/Rap", ["Hip-Hop", "Rap"]),
-    ("R/B", ["R/B"]),
-    ("Drum & Bass", ["Drum & Bass"]),
-    ("R&B;; ", ["R&B"]),
-    ("Rock; rock; ROCK", ["Rock"]),
-    (["Rock; Pop", "Jazz"], ["Rock", "Pop", "Jazz"]),
-    (None, []),
-])
+@pytest.mark.parametrize(
+    "text,values",
+    [
+        ("Rock; Pop", ["Rock", "Pop"]),
+        ("rock, indie ,  pop", ["rock", "indie", "pop"]),
+        ("Rock\x00Pop", ["Rock", "Pop"]),
+        ("Rock / Pop", ["Rock", "Pop"]),
+        ("AC/DC", ["AC/DC"]),
+        ("Hip-Hop/Rap", ["Hip-Hop", "Rap"]),
+        ("R/B", ["R/B"]),
+        ("Drum & Bass", ["Drum & Bass"]),
+        ("R&B;; ", ["R&B"]),
+        ("Rock; rock; ROCK", ["Rock"]),
+        (["Rock; Pop", "Jazz"], ["Rock", "Pop", "Jazz"]),
+        (None, []),
+    ],
+)
 def test_one_multi_value_rule(text, values):
     assert split_values(text) == values
     if values:
         assert split_values(join_values(values)) == values
 
 
-@pytest.mark.parametrize("word,kind,written", [
-    ("classic rock", G, "Classic Rock"), ("hip-hop", G, "Hip-Hop"), ("hip hop", G, "Hip-Hop"),
-    ("r&b", G, "R&B"), ("drum and bass", G, "Drum and Bass"), ("music of the night", G, "Music of the Night"),
-    ("sad", M, "Sad"), ("80s", E, "1980s"), ("00s", E, "2000s"), ("cello", I, "cello"),
-    ("lo-fi", C, "Lo-Fi"), ("new age", G, "New Age"),
-])
+@pytest.mark.parametrize(
+    "word,kind,written",
+    [
+        ("classic rock", G, "Classic Rock"),
+        ("hip-hop", G, "Hip-Hop"),
+        ("hip hop", G, "Hip-Hop"),
+        ("r&b", G, "R&B"),
+        ("drum and bass", G, "Drum and Bass"),
+        ("music of the night", G, "Music of the Night"),
+        ("sad", M, "Sad"),
+        ("80s", E, "1980s"),
+        ("00s", E, "2000s"),
+        ("cello", I, "cello"),
+        ("lo-fi", C, "Lo-Fi"),
+        ("new age", G, "New Age"),
+    ],
+)
 def test_display_forms_as_listeners_write_them(word, kind, written):
     assert display_form(word, kind) == written
 
@@ -91,12 +128,21 @@ def test_tag_key_ignores_case_and_separators():
 
 
 def _prediction(speech: float = 0.0) -> Prediction:
-    return Prediction("x", seen=[TagScore("metal", 0.8, True, G), TagScore("loud", 0.6, True, C),
-                                 TagScore("sad", 0.3, True, M), TagScore(SPEECH_LABEL, speech, True, G),
-                                 TagScore("jazz", 0.05, True, G)],
-                      unseen=[TagScore("heavy metal", 0.79, False, G, basis=(("metal", 0.6), ("loud", 0.3))),
-                              TagScore("aggressive", 0.5, False, M),
-                              TagScore("Metal", 0.7, False, G)])
+    return Prediction(
+        "x",
+        seen=[
+            TagScore("metal", 0.8, True, G),
+            TagScore("loud", 0.6, True, C),
+            TagScore("sad", 0.3, True, M),
+            TagScore(SPEECH_LABEL, speech, True, G),
+            TagScore("jazz", 0.05, True, G),
+        ],
+        unseen=[
+            TagScore("heavy metal", 0.79, False, G, basis=(("metal", 0.6), ("loud", 0.3))),
+            TagScore("aggressive", 0.5, False, M),
+            TagScore("Metal", 0.7, False, G),
+        ],
+    )
 
 
 def test_pick_ranks_seen_and_new_words_together_and_skips_repeats():
@@ -104,7 +150,11 @@ def test_pick_ranks_seen_and_new_words_together_and_skips_repeats():
     # "heavy metal" repeats "metal"; "Metal" is "metal"; jazz is under the floor; no speech.
     assert [t.tag for t in picked] == ["metal", "loud", "aggressive", "sad"]
     assert [t.tag for t in _prediction().pick(2)] == ["metal", "loud"]
-    assert [t.tag for t in _prediction().pick(5, include="unseen")] == ["heavy metal", "Metal", "aggressive"]
+    assert [t.tag for t in _prediction().pick(5, include="unseen")] == [
+        "heavy metal",
+        "Metal",
+        "aggressive",
+    ]
     assert [t.tag for t in _prediction().pick(5, kinds=[M])] == ["aggressive", "sad"]
     assert [t.tag for t in _prediction().pick(5, min_confidence=0.55)] == ["metal", "loud"]
     assert all(t.confidence >= PROPOSE_FLOOR for t in _prediction().pick(10))
@@ -125,8 +175,14 @@ def test_vocabulary_from_words():
 
 
 def test_a_library_prior_ranks_tags_by_how_distinctive_they_are():
-    p = Prediction("x", seen=[TagScore("electronic", 0.6, True, G), TagScore("ambient", 0.4, True, G),
-                              TagScore("sad", 0.3, True, M)])
+    p = Prediction(
+        "x",
+        seen=[
+            TagScore("electronic", 0.6, True, G),
+            TagScore("ambient", 0.4, True, G),
+            TagScore("sad", 0.3, True, M),
+        ],
+    )
     assert [t.tag for t in p.pick(2)] == ["electronic", "ambient"]
     # Every track of this library is electronic: ambient and sad say more about this one.
     prior = {"electronic": 0.55, "ambient": 0.1, "sad": 0.05}
@@ -135,20 +191,45 @@ def test_a_library_prior_ranks_tags_by_how_distinctive_they_are():
 
 
 def test_a_new_word_spread_over_tags_already_picked_repeats_them():
-    p = Prediction("x", seen=[TagScore("techno", 0.6, True, G), TagScore("electronic", 0.5, True, G),
-                              TagScore("fast", 0.3, True, C)],
-                   unseen=[TagScore("technical", 0.55, False, C, basis=(("techno", 0.3), ("electronic", 0.3),
-                                                                         ("fast", 0.4))),
-                           TagScore("trance", 0.4, False, G, basis=(("techno", 0.3), ("dance", 0.7)))])
+    p = Prediction(
+        "x",
+        seen=[
+            TagScore("techno", 0.6, True, G),
+            TagScore("electronic", 0.5, True, G),
+            TagScore("fast", 0.3, True, C),
+        ],
+        unseen=[
+            TagScore(
+                "technical",
+                0.55,
+                False,
+                C,
+                basis=(("techno", 0.3), ("electronic", 0.3), ("fast", 0.4)),
+            ),
+            TagScore("trance", 0.4, False, G, basis=(("techno", 0.3), ("dance", 0.7))),
+        ],
+    )
     assert [t.tag for t in p.pick(4)] == ["techno", "electronic", "trance", "fast"]
 
 
 def test_a_new_word_read_off_trained_words_of_another_kind_is_not_proposed():
-    p = Prediction("x", seen=[TagScore("fast", 0.6, True, C)],
-                   unseen=[TagScore("speed garage", 0.55, False, G, basis=(("fast", 0.8), ("techno", 0.2)),
-                                    grounding=0.2),
-                           TagScore("aggressive", 0.4, False, M, basis=(("loud", 0.5), ("metal", 0.3)),
-                                    grounding=0.6)])
+    p = Prediction(
+        "x",
+        seen=[TagScore("fast", 0.6, True, C)],
+        unseen=[
+            TagScore(
+                "speed garage",
+                0.55,
+                False,
+                G,
+                basis=(("fast", 0.8), ("techno", 0.2)),
+                grounding=0.2,
+            ),
+            TagScore(
+                "aggressive", 0.4, False, M, basis=(("loud", 0.5), ("metal", 0.3)), grounding=0.6
+            ),
+        ],
+    )
     assert [t.tag for t in p.pick(3)] == ["fast", "aggressive"]
 
 

@@ -19,7 +19,9 @@ from zsl_core.resources import resource_path
 from zsl_core.text_encoder import load_text_encoder
 
 REPO = Path(__file__).resolve().parents[2]
-GOLDEN = json.loads((REPO / "tests" / "data" / "minilm-golden" / "reference.json").read_text(encoding="utf-8"))
+GOLDEN = json.loads(
+    (REPO / "tests" / "data" / "minilm-golden" / "reference.json").read_text(encoding="utf-8")
+)
 SHIPPED = resource_path("models", "minilm-l6-v2")
 
 
@@ -37,8 +39,12 @@ def alone(encoder):
 def test_shipped_encoder_matches_transformers_golden_vectors(encoder):
     ours = encoder.encode(GOLDEN["strings"], batch_size=4)
     reference = np.asarray(GOLDEN["vectors"], dtype=np.float64)
-    assert ours.dtype == np.float32 and ours.shape == (len(GOLDEN["strings"]), 384) == reference.shape
-    cosine = (ours * reference).sum(axis=1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(reference, axis=1))
+    assert (
+        ours.dtype == np.float32 and ours.shape == (len(GOLDEN["strings"]), 384) == reference.shape
+    )
+    cosine = (ours * reference).sum(axis=1) / (
+        np.linalg.norm(ours, axis=1) * np.linalg.norm(reference, axis=1)
+    )
     assert cosine.min() >= 0.9995, dict(zip(GOLDEN["strings"], cosine.round(6)))
     assert np.abs(ours - reference).max() < 2e-3
 
@@ -95,6 +101,7 @@ def test_loader_is_cached_and_rejects_a_single_string(encoder):
 
 # --- bad folders ---------------------------------------------------------------------------------
 
+
 def _copy_shipped(tmp_path: Path) -> Path:
     folder = tmp_path / "encoder"
     shutil.copytree(SHIPPED, folder)
@@ -113,14 +120,29 @@ def _truncate(path: Path, keep: int) -> None:
 
 BREAKAGES = {
     "missing tokenizer": (lambda f: (f / "tokenizer.json").unlink(), "text encoder file not found"),
-    "missing weights": (lambda f: (f / "model.safetensors").unlink(), "text encoder file not found"),
-    "config not json": (lambda f: (f / "config.json").write_text("{oops", encoding="utf-8"), "unreadable config"),
-    "wrong architecture": (lambda f: _break_config(f, architecture="gpt2"), "not a text encoder config"),
+    "missing weights": (
+        lambda f: (f / "model.safetensors").unlink(),
+        "text encoder file not found",
+    ),
+    "config not json": (
+        lambda f: (f / "config.json").write_text("{oops", encoding="utf-8"),
+        "unreadable config",
+    ),
+    "wrong architecture": (
+        lambda f: _break_config(f, architecture="gpt2"),
+        "not a text encoder config",
+    ),
     "wrong pooling": (lambda f: _break_config(f, pooling="cls"), "mean pooling"),
     "heads do not divide": (lambda f: _break_config(f, num_heads=7), "not a multiple"),
     "layer count": (lambda f: _break_config(f, num_layers=5), "weights do not fit config.json"),
-    "hidden size": (lambda f: _break_config(f, hidden_size=768, num_heads=12), "weights do not fit config.json"),
-    "vocab size": (lambda f: _break_config(f, vocab_size=100), "tokens but config.json says vocab_size"),
+    "hidden size": (
+        lambda f: _break_config(f, hidden_size=768, num_heads=12),
+        "weights do not fit config.json",
+    ),
+    "vocab size": (
+        lambda f: _break_config(f, vocab_size=100),
+        "tokens but config.json says vocab_size",
+    ),
     "truncated weights": (lambda f: _truncate(f / "model.safetensors", 5000), "unreadable weights"),
     "damaged tokenizer": (lambda f: _truncate(f / "tokenizer.json", 1000), "unreadable tokenizer"),
 }

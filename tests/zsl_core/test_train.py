@@ -14,15 +14,37 @@ import pytest
 import torch
 
 from zsl_core.errors import DatasetError, ModelError
-from zsl_core.models import AudioCNNConfig, ClassificationModel, DeepEmbeddingModel, load_model, load_side_matrix
-from zsl_core.train import (ChunkDataset, DistInfo, PlateauTracker, _Run, TrainConfig, TrainData, _nth_negative, _usable_tracks,
-                            chunk_starts, embed_track, embed_tracks, keras_lr, resolve_device, train)
+from zsl_core.models import (
+    AudioCNNConfig,
+    ClassificationModel,
+    DeepEmbeddingModel,
+    load_model,
+    load_side_matrix,
+)
+from zsl_core.train import (
+    ChunkDataset,
+    DistInfo,
+    PlateauTracker,
+    TrainConfig,
+    TrainData,
+    _nth_negative,
+    _Run,
+    _usable_tracks,
+    chunk_starts,
+    embed_track,
+    embed_tracks,
+    keras_lr,
+    resolve_device,
+    train,
+)
 
 SMALL_CNN = AudioCNNConfig(channels=16)
 LABELS = ["low", "high", "mid"]
 
 
-def two_band_data(n_train: int = 48, n_valid: int = 16, seed: int = 0, side_dim: int = 8) -> TrainData:
+def two_band_data(
+    n_train: int = 48, n_valid: int = 16, seed: int = 0, side_dim: int = 8
+) -> TrainData:
     """Tracks whose tag says which mel band is loud; 'mid' is never positive, so always a negative."""
     rng = np.random.default_rng(seed)
     features, positive = {}, {}
@@ -35,9 +57,17 @@ def two_band_data(n_train: int = 48, n_valid: int = 16, seed: int = 0, side_dim:
         positive[f"t{i:03d}"] = [label]
     ids = list(features)
     side = rng.standard_normal((len(LABELS), side_dim)).astype(np.float32)
-    return TrainData(features=features, mean=1.0, std=0.5, train_ids=ids[:n_train], valid_ids=ids[n_train:],
-                     track_positive=positive, seen_labels=LABELS, side_matrix=side,
-                     info={"split": "split.json", "side_kind": "random"})
+    return TrainData(
+        features=features,
+        mean=1.0,
+        std=0.5,
+        train_ids=ids[:n_train],
+        valid_ids=ids[n_train:],
+        track_positive=positive,
+        seen_labels=LABELS,
+        side_matrix=side,
+        info={"split": "split.json", "side_kind": "random"},
+    )
 
 
 def small_config(**overrides) -> TrainConfig:
@@ -60,10 +90,20 @@ def test_device_auto_picks_cpu_without_a_gpu():
 
 def test_defaults_are_the_papers_and_round_trip_through_json():
     config = TrainConfig()
-    assert (config.optimizer, config.lr, config.momentum, config.nesterov, config.decay) == ("sgd", 0.001, 0.9,
-                                                                                            True, 1e-6)
+    assert (config.optimizer, config.lr, config.momentum, config.nesterov, config.decay) == (
+        "sgd",
+        0.001,
+        0.9,
+        True,
+        1e-6,
+    )
     assert (config.batch_size, config.chunk_frames, config.patience) == (64, 130, 20)
-    assert (config.lr_factor, config.lr_patience, config.min_lr, config.margin) == (0.2, 5, 1.6e-7, 0.4)
+    assert (config.lr_factor, config.lr_patience, config.min_lr, config.margin) == (
+        0.2,
+        5,
+        1.6e-7,
+        0.4,
+    )
     again = TrainConfig.from_dict(json.loads(json.dumps(config.to_dict())))
     assert again == config
     with pytest.raises(ModelError, match="optimizer"):
@@ -79,7 +119,13 @@ def test_keras_time_based_decay():
 
 def test_plateau_and_early_stopping_counters():
     plateau = PlateauTracker(patience=2, min_delta=1e-4)
-    assert [plateau.update(v) for v in (1.0, 0.9, 0.89995, 0.9, 0.5)] == [False, False, False, True, False]
+    assert [plateau.update(v) for v in (1.0, 0.9, 0.89995, 0.9, 0.5)] == [
+        False,
+        False,
+        False,
+        True,
+        False,
+    ]
     early = PlateauTracker(patience=1)
     assert early.update(1.0) is False and early.update(1.0) is True
     restored = PlateauTracker(patience=2)
@@ -103,8 +149,11 @@ def test_chunks_and_labels_follow_the_authors_sampling():
     chunk, pos, neg = dataset[0]
     assert chunk.shape == (128, 130) and chunk.dtype == torch.float32
     mel = data.features["t000"].astype(np.float32)
-    starts = [s for s in range(mel.shape[1] - 129)
-              if np.allclose(chunk.numpy(), (mel[:, s:s + 130] - 1.0) / 0.5, atol=1e-5)]
+    starts = [
+        s
+        for s in range(mel.shape[1] - 129)
+        if np.allclose(chunk.numpy(), (mel[:, s : s + 130] - 1.0) / 0.5, atol=1e-5)
+    ]
     assert starts, "the chunk is a standardised 130-frame window of the track"
     draws = set()
     for epoch in range(30):
@@ -114,7 +163,9 @@ def test_chunks_and_labels_follow_the_authors_sampling():
         draws.add(pos)
     assert draws == {0, 2}
     dataset.set_epoch(3)
-    assert all(torch.equal(a, b) if torch.is_tensor(a) else a == b for a, b in zip(dataset[5], dataset[5]))
+    assert all(
+        torch.equal(a, b) if torch.is_tensor(a) else a == b for a, b in zip(dataset[5], dataset[5])
+    )
 
 
 def test_validation_chunks_are_fixed_across_epochs():
@@ -138,7 +189,9 @@ def test_short_tracks_are_repeated_to_fill_a_chunk():
 def test_classification_targets_are_the_seen_positives():
     data = two_band_data()
     data.track_positive["t001"] = [1, 2]
-    chunk, target = ChunkDataset(data.train_ids, data, small_config(model="classification"), stream=0)[1]
+    chunk, target = ChunkDataset(
+        data.train_ids, data, small_config(model="classification"), stream=0
+    )[1]
     assert target.tolist() == [0.0, 1.0, 1.0]
 
 
@@ -194,8 +247,12 @@ def test_training_lowers_the_loss_and_writes_a_loadable_model(tmp_path, kind):
 
 def test_early_stopping_and_step_cap(tmp_path):
     data = two_band_data()
-    result = train(small_config(epochs=50, patience=2, steps_per_epoch=1, lr=0.02), data, tmp_path,
-                   progress=False)
+    result = train(
+        small_config(epochs=50, patience=2, steps_per_epoch=1, lr=0.02),
+        data,
+        tmp_path,
+        progress=False,
+    )
     assert result.stopped_early and result.epochs_run < 50
     state = json.loads((tmp_path / "last" / "training_state.json").read_text())
     assert state["step"] == result.epochs_run  # one capped step per epoch
@@ -213,7 +270,9 @@ def test_lr_drops_on_a_plateau_down_to_the_floor_and_patience_stops(tmp_path):
     assert lrs == pytest.approx([0.01, 0.01, 0.002, 0.002, 0.002, 0.001, 0.001, 0.001, 0.001])
     assert stops == [False] * 8 + [True]  # 5 epochs without improvement after epoch 4
     assert run.best_epoch == 4
-    assert run.history["lr"] == pytest.approx([0.01, 0.01, 0.01, 0.002, 0.002, 0.002, 0.001, 0.001, 0.001])
+    assert run.history["lr"] == pytest.approx(
+        [0.01, 0.01, 0.01, 0.002, 0.002, 0.002, 0.001, 0.001, 0.001]
+    )
 
 
 def test_resume_continues_like_an_uninterrupted_run(tmp_path):
@@ -223,8 +282,12 @@ def test_resume_continues_like_an_uninterrupted_run(tmp_path):
     train(small_config(epochs=2), data, tmp_path / "resumed", progress=False)
     resumed = train(config, data, tmp_path / "resumed", resume=True, progress=False)
     assert resumed.epochs_run == straight.epochs_run == 4
-    np.testing.assert_allclose(resumed.history["train_loss"], straight.history["train_loss"], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(resumed.history["val_loss"], straight.history["val_loss"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        resumed.history["train_loss"], straight.history["train_loss"], rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        resumed.history["val_loss"], straight.history["val_loss"], rtol=1e-5, atol=1e-6
+    )
     a, _ = load_model(tmp_path / "straight" / "last")
     b, _ = load_model(tmp_path / "resumed" / "last")
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
@@ -239,9 +302,13 @@ def test_resume_without_a_checkpoint_is_refused(tmp_path):
 def test_adam_and_the_mlp_backbone_train(tmp_path):
     data = two_band_data()
     rng = np.random.default_rng(1)
-    data.features = {k: (rng.random((20, 3)) + (v.astype(np.float32)[:20, :3] > 1.2)).astype(np.float16)
-                     for k, v in data.features.items()}
-    config = small_config(optimizer="adam", lr=0.01, backbone="mlp", mlp_hidden=16, chunk_frames=1, epochs=3)
+    data.features = {
+        k: (rng.random((20, 3)) + (v.astype(np.float32)[:20, :3] > 1.2)).astype(np.float16)
+        for k, v in data.features.items()
+    }
+    config = small_config(
+        optimizer="adam", lr=0.01, backbone="mlp", mlp_hidden=16, chunk_frames=1, epochs=3
+    )
     result = train(config, data, tmp_path, progress=False)
     assert result.epochs_run == 3
     model, cfg = load_model(tmp_path)
@@ -265,17 +332,37 @@ with open(f"done-{{os.environ['RANK']}}.json", "w") as f:
 def test_ddp_with_two_cpu_processes(tmp_path):
     script = tmp_path / "ddp_train.py"
     out = tmp_path / "model"
-    script.write_text(textwrap.dedent(DDP_SCRIPT.format(tests=str(Path(__file__).parent), out=str(out))))
+    script.write_text(
+        textwrap.dedent(DDP_SCRIPT.format(tests=str(Path(__file__).parent), out=str(out)))
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
-                           str(script)], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--standalone",
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     histories = [json.loads((tmp_path / f"done-{rank}.json").read_text()) for rank in (0, 1)]
     assert len(histories[0]["val_loss"]) == 2
-    assert histories[0]["val_loss"] == histories[1]["val_loss"], "every rank sees the all-reduced validation loss"
+    assert histories[0]["val_loss"] == histories[1]["val_loss"], (
+        "every rank sees the all-reduced validation loss"
+    )
     assert histories[0]["train_loss"] == histories[1]["train_loss"]
     state = json.loads((out / "last" / "training_state.json").read_text())
-    assert state["epoch"] == 2 and state["step"] == 4  # 32 tracks / 2 ranks / batch 8 = 2 steps per epoch
+    assert (
+        state["epoch"] == 2 and state["step"] == 4
+    )  # 32 tracks / 2 ranks / batch 8 = 2 steps per epoch
     load_model(out)
 
 
@@ -293,13 +380,19 @@ def test_embed_track_is_the_mean_of_its_chunk_embeddings():
     torch.manual_seed(0)
     model = DeepEmbeddingModel(SMALL_CNN, side_dim=8).eval()
     mel = np.random.default_rng(0).random((128, 425)).astype(np.float16)
-    chunks = torch.stack([torch.from_numpy((mel[:, s:s + 130].astype(np.float32) - 0.5) / 0.3)
-                          for s in (0, 130, 260)])
+    chunks = torch.stack(
+        [
+            torch.from_numpy((mel[:, s : s + 130].astype(np.float32) - 0.5) / 0.3)
+            for s in (0, 130, 260)
+        ]
+    )
     with torch.no_grad():
         expected = model.embed_audio(chunks).numpy()
     per_chunk = embed_track(model, mel, 0.5, 0.3, return_chunks=True, batch_size=2)
     np.testing.assert_allclose(per_chunk, expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(embed_track(model, mel, 0.5, 0.3), expected.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        embed_track(model, mel, 0.5, 0.3), expected.mean(0), rtol=1e-5, atol=1e-6
+    )
     assert embed_track(model, mel, 0.5, 0.3, n_chunks=5, return_chunks=True).shape == (5, 100)
     assert embed_track(model, mel[:, :60], 0.5, 0.3).shape == (100,)
 
@@ -308,12 +401,17 @@ def test_embed_tracks_batches_across_tracks_and_matches_one_by_one():
     torch.manual_seed(0)
     model = DeepEmbeddingModel(SMALL_CNN, side_dim=8).train()
     rng = np.random.default_rng(1)
-    features = {f"t{i}": rng.random((128, int(n))).astype(np.float16) for i, n in enumerate((130, 700, 90, 300))}
+    features = {
+        f"t{i}": rng.random((128, int(n))).astype(np.float16)
+        for i, n in enumerate((130, 700, 90, 300))
+    }
     ids = list(features)
     together = embed_tracks(model, features, ids, 0.5, 0.3, batch_size=3)
     assert together.shape == (4, 100)
     for row, track_id in zip(together, ids):
-        np.testing.assert_allclose(row, embed_track(model, features[track_id], 0.5, 0.3), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            row, embed_track(model, features[track_id], 0.5, 0.3), rtol=1e-4, atol=1e-5
+        )
     assert model.training, "the model's mode is restored"
 
 
@@ -330,7 +428,9 @@ def test_classification_track_outputs_are_probabilities():
 def test_dataloader_workers_do_not_change_the_batches(tmp_path):
     data = two_band_data(n_train=32, n_valid=8)
     inline = train(small_config(epochs=2), data, tmp_path / "inline", progress=False)
-    workers = train(small_config(epochs=2, num_workers=2), data, tmp_path / "workers", progress=False)
+    workers = train(
+        small_config(epochs=2, num_workers=2), data, tmp_path / "workers", progress=False
+    )
     assert workers.history["train_loss"] == pytest.approx(inline.history["train_loss"], rel=1e-6)
     assert workers.history["val_loss"] == pytest.approx(inline.history["val_loss"], rel=1e-6)
 
@@ -358,7 +458,9 @@ def test_batched_chunks_equal_the_per_item_path(kind, stream):
     for epoch in (0, 4):
         dataset.set_epoch(epoch)
         for indices in ([0], [7, 3, 5, 1, 40], list(range(48))):
-            _assert_same_batch(dataset.batch(indices), default_collate([dataset[i] for i in indices]))
+            _assert_same_batch(
+                dataset.batch(indices), default_collate([dataset[i] for i in indices])
+            )
 
 
 def test_batched_chunks_keep_float32_and_float64_features_exact():
@@ -366,7 +468,9 @@ def test_batched_chunks_keep_float32_and_float64_features_exact():
 
     data = two_band_data()
     for i, track_id in enumerate(data.train_ids[:6]):
-        data.features[track_id] = data.features[track_id].astype(np.float64 if i % 2 else np.float32) + 1e-4
+        data.features[track_id] = (
+            data.features[track_id].astype(np.float64 if i % 2 else np.float32) + 1e-4
+        )
     dataset = ChunkDataset(data.train_ids, data, small_config(), stream=0)
     indices = list(range(10))
     _assert_same_batch(dataset.batch(indices), default_collate([dataset[i] for i in indices]))
@@ -383,8 +487,10 @@ def test_batched_loader_gives_the_per_item_batches_on_each_ddp_rank(tmp_path, mo
         loaders = {}
         for batched in (True, False):
             monkeypatch.setattr(_Run, "batched_chunks", batched)
-            loaders[batched] = (list(run._loader(run.train_set, run.sampler, run.train_set)),
-                                list(run._loader(run.valid_chunks, run.valid_indices, run.valid_set)))
+            loaders[batched] = (
+                list(run._loader(run.train_set, run.sampler, run.train_set)),
+                list(run._loader(run.valid_chunks, run.valid_indices, run.valid_set)),
+            )
         for new, old in zip(loaders[True], loaders[False]):
             assert len(new) == len(old) > 0
             for a, b in zip(new, old):
@@ -397,7 +503,9 @@ def test_batched_training_gives_the_per_item_losses(tmp_path, monkeypatch, worke
     monkeypatch.setattr(_Run, "batched_chunks", False)
     per_item = train(small_config(epochs=2), data, tmp_path / "per_item", progress=False)
     monkeypatch.setattr(_Run, "batched_chunks", True)
-    batched = train(small_config(epochs=2, num_workers=workers), data, tmp_path / "batched", progress=False)
+    batched = train(
+        small_config(epochs=2, num_workers=workers), data, tmp_path / "batched", progress=False
+    )
     assert batched.history["train_loss"] == per_item.history["train_loss"]
     assert batched.history["val_loss"] == per_item.history["val_loss"]
 
@@ -416,7 +524,9 @@ def test_training_from_a_feature_cache_packs_its_shards(tmp_path):
     in_memory = train(small_config(epochs=2), data, tmp_path / "dict", progress=False)
     assert read_shard_index(cache_dir) is None
     data.features = FeatureCache(cache_dir)
-    from_cache = train(small_config(epochs=2, num_workers=1), data, tmp_path / "cache_run", progress=False)
+    from_cache = train(
+        small_config(epochs=2, num_workers=1), data, tmp_path / "cache_run", progress=False
+    )
     assert read_shard_index(cache_dir) is not None and data.features.sharded
     assert from_cache.history["train_loss"] == in_memory.history["train_loss"]
     assert from_cache.history["val_loss"] == in_memory.history["val_loss"]
@@ -451,18 +561,42 @@ def test_ddp_from_a_feature_cache_packs_once_and_matches_in_memory_features(tmp_
         with open(cache_dir / INDEX_NAME, "a", encoding="utf-8") as handle:
             handle.write(json.dumps({"id": track_id}) + "\n")
     script = tmp_path / "ddp_cache.py"
-    script.write_text(textwrap.dedent(DDP_CACHE_SCRIPT.format(tests=str(Path(__file__).parent),
-                                                              cache=str(cache_dir))))
+    script.write_text(
+        textwrap.dedent(
+            DDP_CACHE_SCRIPT.format(tests=str(Path(__file__).parent), cache=str(cache_dir))
+        )
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for source in ("memory", "cache"):
-        proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                               "--standalone", str(script), source], capture_output=True, text=True, timeout=120,
-                              env=env, cwd=tmp_path)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nproc_per_node",
+                "2",
+                "--standalone",
+                str(script),
+                source,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
     index = read_shard_index(cache_dir)
     assert index is not None and len(index["tracks"]) == 41
-    assert len({p.name.split("-")[1] for p in (cache_dir / "shards").glob("shard-*")}) == 1, "one pack"
-    histories = {(s, r): json.loads((tmp_path / f"{s}-{r}.json").read_text()) for s in ("memory", "cache")
-                 for r in (0, 1)}
+    assert len({p.name.split("-")[1] for p in (cache_dir / "shards").glob("shard-*")}) == 1, (
+        "one pack"
+    )
+    histories = {
+        (s, r): json.loads((tmp_path / f"{s}-{r}.json").read_text())
+        for s in ("memory", "cache")
+        for r in (0, 1)
+    }
     for key in ("train_loss", "val_loss", "lr"):
-        assert histories["cache", 0][key] == histories["cache", 1][key] == histories["memory", 0][key]
+        assert (
+            histories["cache", 0][key] == histories["cache", 1][key] == histories["memory", 0][key]
+        )

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zsl_core.errors import VectorsError
 from zsl_core.vectors import (
@@ -74,13 +75,17 @@ def write_word2vec_binary(path: Path) -> Path:
 
 # --- loading ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, writer, expected", [
-    ("glove.6B.4d.txt", write_glove, "glove"),
-    ("vectors.txt", write_word2vec_text, "word2vec"),
-    ("wiki.en.vec", write_word2vec_text, "word2vec"),
-    ("vectors.bin", write_word2vec_binary, "word2vec-binary"),
-    ("vectors.w2v", write_word2vec_binary, "word2vec-binary"),  # binary found by content
-])
+
+@pytest.mark.parametrize(
+    "name, writer, expected",
+    [
+        ("glove.6B.4d.txt", write_glove, "glove"),
+        ("vectors.txt", write_word2vec_text, "word2vec"),
+        ("wiki.en.vec", write_word2vec_text, "word2vec"),
+        ("vectors.bin", write_word2vec_binary, "word2vec-binary"),
+        ("vectors.w2v", write_word2vec_binary, "word2vec-binary"),  # binary found by content
+    ],
+)
 def test_each_format_loads_the_same_vectors(tmp_path, name, writer, expected):
     path = writer(tmp_path / name)
     assert detect_format(path) == expected
@@ -90,10 +95,15 @@ def test_each_format_loads_the_same_vectors(tmp_path, name, writer, expected):
     np.testing.assert_allclose(loaded.matrix, MATRIX, atol=1e-6)
 
 
-@pytest.mark.parametrize("fmt, writer", [
-    ("glove", write_glove), ("word2vec", write_word2vec_text), ("fasttext", write_word2vec_text),
-    ("word2vec-binary", write_word2vec_binary),
-])
+@pytest.mark.parametrize(
+    "fmt, writer",
+    [
+        ("glove", write_glove),
+        ("word2vec", write_word2vec_text),
+        ("fasttext", write_word2vec_text),
+        ("word2vec-binary", write_word2vec_binary),
+    ],
+)
 def test_explicit_format(tmp_path, fmt, writer):
     loaded = WordVectors.load(writer(tmp_path / "v.data"), format=fmt)
     np.testing.assert_allclose(loaded.matrix, MATRIX, atol=1e-6)
@@ -133,6 +143,7 @@ def test_subset_keeps_vocabulary_order(vectors):
 
 # --- malformed files ----------------------------------------------------------------------
 
+
 def _bad_files(tmp_path: Path) -> dict[str, Path]:
     files = {
         "empty.txt": b"",
@@ -151,7 +162,9 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
     for name, data in files.items():
         out[name].write_bytes(data)
     np.savez(tmp_path / "keys.npz", names=np.array(["a"]), vectors=np.zeros((1, 2)))
-    np.savez(tmp_path / "objects.npz", words=np.array(["a", 1], dtype=object), vectors=np.zeros((2, 2)))
+    np.savez(
+        tmp_path / "objects.npz", words=np.array(["a", 1], dtype=object), vectors=np.zeros((2, 2))
+    )
     np.savez(tmp_path / "shape.npz", words=np.array(["a", "b"]), vectors=np.zeros((3, 2)))
     np.savez(tmp_path / "ints.npz", words=np.array(["a"]), vectors=np.zeros((1, 2), np.int32))
     for name in ("keys.npz", "objects.npz", "shape.npz", "ints.npz"):
@@ -182,16 +195,28 @@ def test_wrong_explicit_format_is_an_error(tmp_path):
 
 # --- normalisation and lookup -------------------------------------------------------------
 
-@pytest.mark.parametrize("raw, expected", [
-    ("Classic-Rock ", "classic rock"), ("classic_rock", "classic rock"), ("  classic   rock", "classic rock"),
-    ("Singer/Songwriter", "singer songwriter"), ("R&B", "r&b"), ("80's", "80's"), ("ＪＡＺＺ", "jazz"),
-    ("post\u2013rock", "post rock"), ("", ""),
-])
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Classic-Rock ", "classic rock"),
+        ("classic_rock", "classic rock"),
+        ("  classic   rock", "classic rock"),
+        ("Singer/Songwriter", "singer songwriter"),
+        ("R&B", "r&b"),
+        ("80's", "80's"),
+        ("ＪＡＺＺ", "jazz"),
+        ("post\u2013rock", "post rock"),
+        ("", ""),
+    ],
+)
 def test_normalise_tag(raw, expected):
     assert normalise_tag(raw) == expected
 
 
-@pytest.mark.parametrize("tag", ["classic rock", "Classic-Rock", "classic_rock", "classicrock", "CLASSICROCK"])
+@pytest.mark.parametrize(
+    "tag", ["classic rock", "Classic-Rock", "classic_rock", "classicrock", "CLASSICROCK"]
+)
 def test_classic_rock_spellings_all_embed_to_the_two_word_mean(vectors, tag):
     # no "classicrock" token: the phrase averages, the single token splits into the same two words
     # (not into "classi" + "crock", which are known but rarer)
@@ -234,14 +259,18 @@ def test_embed_many_reports_missing_in_order(vectors):
 def test_most_similar_cosine(vectors):
     result = vectors.most_similar(np.array([1.0, 0.05, 0, 0]), topn=3)
     assert [w for w, _ in result] == ["rock", "pop", "jazz"]
-    assert result[0][1] == pytest.approx(1 / np.sqrt(1 + 0.05 ** 2), abs=1e-6)
+    assert result[0][1] == pytest.approx(1 / np.sqrt(1 + 0.05**2), abs=1e-6)
     scaled = vectors.most_similar(np.array([100.0, 5.0, 0, 0]), topn=3)
     assert [w for w, _ in scaled] == ["rock", "pop", "jazz"]  # cosine ignores length
 
 
 def test_most_similar_restrict_and_exclude(vectors):
-    result = vectors.most_similar(vectors.embed("rock"), topn=5, restrict=["Classic Rock", "80s", "xyzzy", "rock"],
-                                  exclude=["rock"])
+    result = vectors.most_similar(
+        vectors.embed("rock"),
+        topn=5,
+        restrict=["Classic Rock", "80s", "xyzzy", "rock"],
+        exclude=["rock"],
+    )
     assert [w for w, _ in result] == ["Classic Rock", "80s"]
     assert result[0][1] == pytest.approx(1 / np.sqrt(2), abs=1e-6)
     with pytest.raises(VectorsError):
@@ -249,6 +278,7 @@ def test_most_similar_restrict_and_exclude(vectors):
 
 
 # --- side information ---------------------------------------------------------------------
+
 
 def test_word_side_information(vectors):
     side, missing = word_side_information(vectors, ["rock", "nope", "classic rock"])
@@ -260,8 +290,12 @@ def test_word_side_information(vectors):
 def test_side_information_arrays_round_trip():
     side = SideInformation(["a", "b"], np.arange(6).reshape(2, 3), "attribute", "x.csv")
     arrays, meta = side.to_arrays()
-    assert set(arrays) == {"side_information.matrix"} and arrays["side_information.matrix"].dtype == np.float32
+    assert (
+        set(arrays) == {"side_information.matrix"}
+        and arrays["side_information.matrix"].dtype == np.float32
+    )
     import json
+
     back = SideInformation.from_arrays(arrays, json.loads(json.dumps(meta)))
     assert back.labels == ["a", "b"] and back.kind == "attribute" and back.source == "x.csv"
     np.testing.assert_array_equal(back.matrix, side.matrix)
@@ -276,12 +310,15 @@ def test_side_information_refuses_inconsistent_input():
     with pytest.raises(VectorsError):
         SideInformation.from_arrays({}, {"labels": ["a"], "kind": "word"})
     with pytest.raises(VectorsError):
-        SideInformation.from_arrays({"side_information.matrix": np.zeros((1, 2))}, {"labels": "a", "kind": "word"})
+        SideInformation.from_arrays(
+            {"side_information.matrix": np.zeros((1, 2))}, {"labels": "a", "kind": "word"}
+        )
     with pytest.raises(VectorsError, match="missing"):
         SideInformation(["a"], np.zeros((1, 3)), "word", "missing").select(["b"])
 
 
 # --- attribute vectors --------------------------------------------------------------------
+
 
 def test_openmic_instruments():
     assert len(OPENMIC_INSTRUMENTS) == 20 and len(set(OPENMIC_INSTRUMENTS)) == 20
@@ -292,16 +329,20 @@ def test_openmic_instruments():
 ATTRS = ["guitar", "piano", "voice"]
 TRACK_LABELS = {"t1": ["rock"], "t2": ["rock"], "t3": ["jazz"], "t4": ["jazz", "rock"]}
 TRACK_ATTRIBUTES = {
-    "t1": {"guitar": 0.9, "voice": 0.2, "piano": 0.5},   # piano 0.5: not annotated
-    "t2": {"guitar": 0.7, "drums": 1.0},                 # drums is not one of our attributes
+    "t1": {"guitar": 0.9, "voice": 0.2, "piano": 0.5},  # piano 0.5: not annotated
+    "t2": {"guitar": 0.7, "drums": 1.0},  # drums is not one of our attributes
     "t3": {"piano": 0.8, "guitar": 0.1},
     "t4": {"voice": 0.6},
 }
 # Hand count. dims: guitar+, piano+, voice+, guitar-, piano-, voice-
 #   rock = t1 (g+, v-) + t2 (g+) + t4 (v+) = [2, 0, 1, 0, 0, 1]
 #   jazz = t3 (p+, g-) + t4 (v+)           = [0, 1, 1, 1, 0, 0]
-RAW = np.array([[0, 1, 1, 1, 0, 0],    # jazz (labels are sorted)
-                [2, 0, 1, 0, 0, 1]])   # rock
+RAW = np.array(
+    [
+        [0, 1, 1, 1, 0, 0],  # jazz (labels are sorted)
+        [2, 0, 1, 0, 0, 1],
+    ]
+)  # rock
 
 
 def test_attribute_vectors_raw_counts():
@@ -313,16 +354,19 @@ def test_attribute_vectors_raw_counts():
 def test_attribute_vectors_are_zscored_per_dimension_over_labels():
     side = attribute_vectors(TRACK_LABELS, TRACK_ATTRIBUTES, ATTRS)
     # two labels: a differing dim becomes -1/+1; a constant dim (voice+, piano-) is only centred: 0
-    expected = np.array([[-1, 1, 0, 1, 0, -1],
-                         [1, -1, 0, -1, 0, 1]], np.float32)
+    expected = np.array([[-1, 1, 0, 1, 0, -1], [1, -1, 0, -1, 0, 1]], np.float32)
     np.testing.assert_allclose(side.matrix, expected, atol=1e-6)
     from sklearn.preprocessing import StandardScaler
+
     np.testing.assert_allclose(side.matrix, StandardScaler().fit_transform(RAW), atol=1e-6)
 
 
 def test_attribute_vectors_with_openmic_names_are_40_d():
-    side = attribute_vectors({"t": ["folk"], "u": ["rock"]}, {"t": {"banjo": 1.0}, "u": {"banjo": 0.0}},
-                             list(OPENMIC_INSTRUMENTS))
+    side = attribute_vectors(
+        {"t": ["folk"], "u": ["rock"]},
+        {"t": {"banjo": 1.0}, "u": {"banjo": 0.0}},
+        list(OPENMIC_INSTRUMENTS),
+    )
     assert side.matrix.shape == (2, 40)
     banjo = OPENMIC_INSTRUMENTS.index("banjo")
     assert side.matrix[0, banjo] == 1 and side.matrix[0, banjo + 20] == -1
@@ -341,25 +385,32 @@ def test_attribute_vectors_refuse_bad_likelihoods():
 
 def test_attributes_from_csv(tmp_path):
     path = tmp_path / "attrs.csv"
-    path.write_text("label,attribute,value\n# a comment\nrock,loud,0.9\njazz,swing,1\n\nrock,swing,0.1\n",
-                    encoding="utf-8")
+    path.write_text(
+        "label,attribute,value\n# a comment\nrock,loud,0.9\njazz,swing,1\n\nrock,swing,0.1\n",
+        encoding="utf-8",
+    )
     side = attributes_from_csv(path)
     assert side.labels == ["rock", "jazz"] and side.kind == "attribute" and side.source == str(path)
     np.testing.assert_allclose(side.matrix, [[0.9, 0.1], [0.0, 1.0]], atol=1e-6)
     headerless = tmp_path / "plain.csv"
     headerless.write_text("rock,loud,2\njazz,loud,0\n", encoding="utf-8")
-    np.testing.assert_allclose(attributes_from_csv(headerless, standardise=True).matrix, [[1], [-1]])
+    np.testing.assert_allclose(
+        attributes_from_csv(headerless, standardise=True).matrix, [[1], [-1]]
+    )
 
 
-@pytest.mark.parametrize("text, line", [
-    ("rock,loud\n", 1),
-    ("label,attribute,value\nrock,loud,high\n", 2),
-    ("rock,loud,1\nlabel,attribute,value\n", 2),
-    ("rock,loud,1\nrock,loud,2\n", 2),
-    ("rock,loud,1\n,loud,2\n", 2),
-    ("rock,loud,inf\n", 1),
-    ("rock,loud,1,extra\n", 1),
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("rock,loud\n", 1),
+        ("label,attribute,value\nrock,loud,high\n", 2),
+        ("rock,loud,1\nlabel,attribute,value\n", 2),
+        ("rock,loud,1\nrock,loud,2\n", 2),
+        ("rock,loud,1\n,loud,2\n", 2),
+        ("rock,loud,inf\n", 1),
+        ("rock,loud,1,extra\n", 1),
+    ],
+)
 def test_malformed_csv_names_file_and_line(tmp_path, text, line):
     path = tmp_path / "bad.csv"
     path.write_text(text, encoding="utf-8")
@@ -368,8 +419,11 @@ def test_malformed_csv_names_file_and_line(tmp_path, text, line):
 
 
 def test_unusable_csv_files(tmp_path):
-    for name, data in {"empty.csv": b"", "header-only.csv": b"label,attribute,value\n",
-                       "latin1.csv": "caf\u00e9,loud,1\n".encode("latin-1")}.items():
+    for name, data in {
+        "empty.csv": b"",
+        "header-only.csv": b"label,attribute,value\n",
+        "latin1.csv": "caf\u00e9,loud,1\n".encode("latin-1"),
+    }.items():
         (tmp_path / name).write_bytes(data)
         with pytest.raises(VectorsError, match=name):
             attributes_from_csv(tmp_path / name)
@@ -379,12 +433,22 @@ def test_unusable_csv_files(tmp_path):
 
 # --- the shipped default vectors ----------------------------------------------------------
 
+
 def test_shipped_glove_subset_embeds_common_tag_spellings():
     from zsl_core.resources import resource_path
 
     wv = WordVectors.load(resource_path("vectors", "glove-6B-50d.npz"))
     assert wv.dim == 50 and len(wv) > 100_000 - 1
-    tags = ["rock", "Classic Rock", "classicrock", "hip hop", "Hip-Hop", "R&B", "80s", "singer-songwriter"]
+    tags = [
+        "rock",
+        "Classic Rock",
+        "classicrock",
+        "hip hop",
+        "Hip-Hop",
+        "R&B",
+        "80s",
+        "singer-songwriter",
+    ]
     _, found, missing = wv.embed_many(tags)
     assert missing == [] and found == tags
     nearest = [w for w, _ in wv.most_similar(wv.embed("jazz"), topn=10, exclude=["jazz"])]

@@ -53,6 +53,7 @@ def test_meaning_in_the_sentence_space(space):
     def cos(a, b):
         x, y = space.embed(a), space.embed(b)
         return float(x @ y / np.linalg.norm(x) / np.linalg.norm(y))
+
     assert cos("heavy metal", "hard rock") > cos("heavy metal", "lullaby")
     assert cos("melancholic", "sad") > cos("melancholic", "party")
 

@@ -15,11 +15,10 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+import audio_factory  # noqa: E402
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
-
-import audio_factory  # noqa: E402
 
 SCAN_TIMEOUT_MS = 60_000
 COPY = Qt.DropAction.CopyAction
@@ -28,7 +27,9 @@ COPY = Qt.DropAction.CopyAction
 def mime(*items: str | Path | QUrl) -> QMimeData:
     """What a file manager puts on a drag: a list of URLs (paths become file:// URLs)."""
     data = QMimeData()
-    data.setUrls([item if isinstance(item, QUrl) else QUrl.fromLocalFile(str(item)) for item in items])
+    data.setUrls(
+        [item if isinstance(item, QUrl) else QUrl.fromLocalFile(str(item)) for item in items]
+    )
     return data
 
 
@@ -38,7 +39,9 @@ def center(widget) -> QPoint:
 
 def drag_enter(widget, data: QMimeData) -> bool:
     """Offer a drag to `widget`; whether someone accepted it. Leaves again, so no drag stays open."""
-    enter = QDragEnterEvent(center(widget), COPY, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        center(widget), COPY, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, enter)
     QApplication.sendEvent(widget, QDragLeaveEvent())
     return enter.isAccepted()
@@ -46,13 +49,20 @@ def drag_enter(widget, data: QMimeData) -> bool:
 
 def drop(widget, data: QMimeData) -> bool:
     """A whole drag: enter, then the drop if the enter was accepted. Whether the drop was taken."""
-    enter = QDragEnterEvent(center(widget), COPY, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        center(widget), COPY, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, enter)
     if not enter.isAccepted():
         QApplication.sendEvent(widget, QDragLeaveEvent())
         return False
-    event = QDropEvent(QPointF(center(widget)), COPY, data, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(center(widget)),
+        COPY,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(widget, event)
     return event.isAccepted()
 
@@ -62,7 +72,9 @@ def status(window) -> str:
 
 
 def wait_idle(window, qtbot) -> None:
-    qtbot.waitUntil(lambda: not window.is_scanning() and not window.scan_queue, timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: not window.is_scanning() and not window.scan_queue, timeout=SCAN_TIMEOUT_MS
+    )
 
 
 def test_drag_enter_accepts_only_local_files(window, tmp_path):
@@ -162,7 +174,9 @@ def test_drop_mixed_items_scans_the_folder_and_reports_the_rest(window, qtbot, t
 def test_drop_non_local_url_directly_is_refused(window, tmp_path):
     """A drop that arrives without an accepted DragEnter (some platforms) is still checked."""
     data = mime(QUrl("https://example.org/album/"))
-    event = QDropEvent(QPointF(10, 10), COPY, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(10, 10), COPY, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     window.dropEvent(event)
     assert not event.isAccepted()
     assert "not a local file" in status(window)
@@ -191,8 +205,14 @@ def test_drop_while_scanning_is_queued_once(window, qtbot, tmp_path):
     assert window.scan_queue == [str(second)]
     assert "already" in status(window)
     assert window.settings.folders == [str(first), str(second)]
-    qtbot.waitUntil(lambda: window.is_scanning() and window.scan_worker.folders == [str(second)]
-                    or window.track_model.rowCount() == 2, timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: (
+            window.is_scanning()
+            and window.scan_worker.folders == [str(second)]
+            or window.track_model.rowCount() == 2
+        ),
+        timeout=SCAN_TIMEOUT_MS,
+    )
     wait_idle(window, qtbot)
     qtbot.waitUntil(lambda: window.track_model.rowCount() == 2, timeout=10_000)
 

@@ -13,9 +13,9 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+import audio_factory  # noqa: E402
 from PySide6.QtCore import QItemSelectionModel  # noqa: E402
 
-import audio_factory  # noqa: E402
 from app.playlists import read_m3u8, read_xspf  # noqa: E402
 
 SCAN_TIMEOUT_MS = 90_000
@@ -30,7 +30,9 @@ def scanned(window, qtbot, tmp_path):
         audio_factory.write_tone(folder / f"track{i}.flac", 4.0 + 3 * i, 22050, freqs, "flac")
     shutil.copyfile(folder / "track0.flac", folder / "track0-copy.flac")  # identical audio
     window.add_folder(str(folder))
-    qtbot.waitUntil(lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS
+    )
     qtbot.waitUntil(lambda: window.track_model.rowCount() == 5, timeout=10_000)
     return folder
 
@@ -40,22 +42,35 @@ def select_ids(window, ids):
     selection = window.table.selectionModel()
     selection.clearSelection()
     for track_id in ids:
-        index = window.proxy.mapFromSource(window.track_model.index(window.track_model.row_of(track_id), 0))
-        selection.select(index, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+        index = window.proxy.mapFromSource(
+            window.track_model.index(window.track_model.row_of(track_id), 0)
+        )
+        selection.select(
+            index, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        )
 
 
 def _id(window, folder, name):
-    return next(r.id for r in (window.track_model.track_by_id(i) for i in window.track_model.ids())
-                if Path(r.path) == folder / name)
+    return next(
+        r.id
+        for r in (window.track_model.track_by_id(i) for i in window.track_model.ids())
+        if Path(r.path) == folder / name
+    )
 
 
 def test_menus_are_installed(window):
     find = window.find_music
     file_actions = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
-    assert "Save search results as playlist…" in file_actions and "Export tags (CSV/JSON)…" in file_actions
+    assert (
+        "Save search results as playlist…" in file_actions
+        and "Export tags (CSV/JSON)…" in file_actions
+    )
     assert find.duplicates_action in window.view_menu.actions()
     menu = find.context_menu(window.table)
-    assert [a.text() for a in menu.actions()][:2] == ["More like this", "Save selection as playlist…"]
+    assert [a.text() for a in menu.actions()][:2] == [
+        "More like this",
+        "Save selection as playlist…",
+    ]
     assert not find.similar_action.isEnabled()  # nothing selected
 
 
@@ -70,7 +85,9 @@ def test_more_like_this_fills_the_search_tab(window, qtbot, scanned):
     ids, hits = find.last_similar
     assert ids == [first]
     assert window.tabs.currentIndex() == 1
-    shown = [int(window.search_model.hits[r].track_id) for r in range(window.search_model.rowCount())]
+    shown = [
+        int(window.search_model.hits[r].track_id) for r in range(window.search_model.rowCount())
+    ]
     assert shown == [h.track_id for h in hits] and len(shown) == 3
     assert first not in shown and twin not in shown  # the query and its identical copy left out
     assert "sound like" in window.search_info.text()
@@ -85,11 +102,14 @@ def test_duplicates_dialog_lists_groups_and_selects_them(window, qtbot, scanned)
     qtbot.waitUntil(lambda: dialog.tree.topLevelItemCount() == 1, timeout=20_000)
     group = dialog.tree.topLevelItem(0)
     assert "identical audio" in group.text(0) and group.childCount() == 2
-    assert {group.child(i).text(0) for i in range(2)} == {str(scanned / "track0.flac"),
-                                                          str(scanned / "track0-copy.flac")}
+    assert {group.child(i).text(0) for i in range(2)} == {
+        str(scanned / "track0.flac"),
+        str(scanned / "track0-copy.flac"),
+    }
     dialog.select_in_library()
-    assert sorted(window.selected_ids()) == sorted([_id(window, scanned, "track0.flac"),
-                                                    _id(window, scanned, "track0-copy.flac")])
+    assert sorted(window.selected_ids()) == sorted(
+        [_id(window, scanned, "track0.flac"), _id(window, scanned, "track0-copy.flac")]
+    )
     assert window.track_model.rowCount() == 5  # nothing removed
     dialog.close()
 
@@ -101,14 +121,20 @@ def test_save_playlists_and_export(window, qtbot, scanned, tmp_path):
     find.save_playlist(ids, target)
     qtbot.waitUntil(lambda: find.last_saved is not None, timeout=10_000)
     assert find.last_saved == (str(target), 3)
-    assert [e.path for e in read_m3u8(target)] == [scanned / "track2.flac", scanned / "track0.flac",
-                                                     scanned / "track1.flac"]
+    assert [e.path for e in read_m3u8(target)] == [
+        scanned / "track2.flac",
+        scanned / "track0.flac",
+        scanned / "track1.flac",
+    ]
     find.last_saved = None
     xspf = tmp_path / "sel.xspf"
     find.save_playlist(ids, xspf, relative=True)
     qtbot.waitUntil(lambda: find.last_saved is not None, timeout=10_000)
-    assert [e.path for e in read_xspf(xspf)] == [scanned / "track2.flac", scanned / "track0.flac",
-                                                   scanned / "track1.flac"]
+    assert [e.path for e in read_xspf(xspf)] == [
+        scanned / "track2.flac",
+        scanned / "track0.flac",
+        scanned / "track1.flac",
+    ]
     out = tmp_path / "tags.json"
     find.export(out)
     qtbot.waitUntil(lambda: find.last_export is not None, timeout=20_000)
@@ -122,13 +148,16 @@ def test_rows_drag_out_as_file_urls(window, scanned):
     assert find.view_ids(window.table) == ids or sorted(find.view_ids(window.table)) == sorted(ids)
     mime = find.mime_for(find.view_ids(window.table))
     assert mime.hasUrls()
-    assert sorted(u.toLocalFile() for u in mime.urls()) == sorted(str(scanned / n) for n in ("track1.flac",
-                                                                                             "track3.flac"))
+    assert sorted(u.toLocalFile() for u in mime.urls()) == sorted(
+        str(scanned / n) for n in ("track1.flac", "track3.flac")
+    )
     assert all(u.scheme() == "file" for u in mime.urls())
     assert find.mime_for([]) is None
 
 
-def test_pressing_and_moving_on_selected_rows_starts_a_drag_of_their_files(window, qtbot, scanned, monkeypatch):
+def test_pressing_and_moving_on_selected_rows_starts_a_drag_of_their_files(
+    window, qtbot, scanned, monkeypatch
+):
     from PySide6.QtCore import QEvent, QPointF, Qt
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
@@ -158,10 +187,18 @@ def test_pressing_and_moving_on_selected_rows_starts_a_drag_of_their_files(windo
     viewport = view.viewport()
 
     def mouse(kind, pos, buttons):
-        return QMouseEvent(kind, pos, viewport.mapToGlobal(pos), Qt.MouseButton.LeftButton, buttons,
-                           Qt.KeyboardModifier.NoModifier)
+        return QMouseEvent(
+            kind,
+            pos,
+            viewport.mapToGlobal(pos),
+            Qt.MouseButton.LeftButton,
+            buttons,
+            Qt.KeyboardModifier.NoModifier,
+        )
 
-    QApplication.sendEvent(viewport, mouse(QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton))
+    QApplication.sendEvent(
+        viewport, mouse(QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton)
+    )
     QApplication.sendEvent(viewport, mouse(QEvent.Type.MouseMove, end, Qt.MouseButton.LeftButton))
     assert len(started) == 1 and started[0][0] is view
     assert sorted(started[0][1]) == sorted(str(scanned / n) for n in ("track1.flac", "track2.flac"))

@@ -14,9 +14,9 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+import audio_factory  # noqa: E402
 from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
-import audio_factory  # noqa: E402
 from zsl_core.cli import main as core_main  # noqa: E402
 from zsl_core.index import TrackIndex  # noqa: E402
 
@@ -30,8 +30,24 @@ def parts(tmp_path):
     made = []
     for i in range(2):
         out = tmp_path / f"part-{i}.npz"
-        assert core_main(["embed", str(worker_side), "--shard", f"{i}/2", "--windows", "1", "--device", "cpu",
-                          "--out", str(out), "--quiet"]) == 0
+        assert (
+            core_main(
+                [
+                    "embed",
+                    str(worker_side),
+                    "--shard",
+                    f"{i}/2",
+                    "--windows",
+                    "1",
+                    "--device",
+                    "cpu",
+                    "--out",
+                    str(out),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         made.append(str(out))
     here = tmp_path / "home" / "Music"
     shutil.copytree(worker_side, here)  # copy2 keeps the mtimes, like rsync -a
@@ -48,7 +64,9 @@ def test_import_parts_from_another_machine(window, qtbot, parts):
     ok = dialog.box.button(QDialogButtonBox.StandardButton.Ok)
     assert dialog.isVisible() and not ok.isEnabled()
     dialog.add_parts([other])
-    assert "default+bf16" in dialog.list.item(0).text() and not ok.isEnabled()  # refused, with the reason
+    assert (
+        "default+bf16" in dialog.list.item(0).text() and not ok.isEnabled()
+    )  # refused, with the reason
     dialog.add_parts(made)
     assert ok.isEnabled() and dialog.parts() == made
     assert dialog.old_root.text() == str(worker_side)  # from the parts' headers
@@ -58,13 +76,17 @@ def test_import_parts_from_another_machine(window, qtbot, parts):
     dialog.new_root.setText(str(here))
     assert dialog.path_map() == [f"{worker_side}={here}"]
     ok.click()
-    qtbot.waitUntil(lambda: window.last_import is not None and not window.is_scanning(), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: window.last_import is not None and not window.is_scanning(), timeout=60_000
+    )
     assert (window.last_import.imported, window.last_import.skipped) == (3, 0)
     qtbot.waitUntil(lambda: window.track_model.rowCount() == 3, timeout=10_000)
     shown = {Path(window.track_model.track(r).path) for r in range(3)}
     assert shown == {here / f"t{i}.wav" for i in range(3)}
     # predicted tags come from the imported analysis (no audio decoded)
-    qtbot.waitUntil(lambda: all(window.track_model.index(r, 6).data() for r in range(3)), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: all(window.track_model.index(r, 6).data() for r in range(3)), timeout=20_000
+    )
     assert "3 imported" in window.statusBar().currentMessage()
     assert window.settings.folders == [str(here)]  # Rescan (F5) now covers the imported tracks
 
@@ -73,7 +95,9 @@ def test_import_reports_files_changed_since(window, qtbot, parts):
     worker_side, here, made, _ = parts
     (here / "t1.wav").write_bytes((here / "t1.wav").read_bytes())  # same audio, new mtime
     window.start_import(made, [f"{worker_side}={here}"])
-    qtbot.waitUntil(lambda: window.last_import is not None and not window.is_scanning(), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: window.last_import is not None and not window.is_scanning(), timeout=60_000
+    )
     assert window.last_import.imported == 2
     assert [Path(p).name for p, _ in window.last_import.changed] == ["t1.wav"]
     assert "left for the next rescan" in window.statusBar().currentMessage()

@@ -11,8 +11,9 @@ import pytest
 pytest.importorskip("PySide6")
 
 import audio_factory  # noqa: E402
-from app.library import TrackRow  # noqa: E402
+
 from app.gui.dialogs import LearnDialog  # noqa: E402
+from app.library import TrackRow  # noqa: E402
 
 
 def Row(*fields, has_cover: bool = False, status: str = "ok", error: str | None = None) -> TrackRow:
@@ -20,7 +21,12 @@ def Row(*fields, has_cover: bool = False, status: str = "ok", error: str | None 
     return TrackRow(*fields, has_cover=has_cover, status=status, error=error)
 
 
-GENRES = [("rock", (110.0, 220.0)), ("jazz", (330.0, 415.0)), ("ambient", (880.0,)), ("techno", (1500.0, 60.0))]
+GENRES = [
+    ("rock", (110.0, 220.0)),
+    ("jazz", (330.0, 415.0)),
+    ("ambient", (880.0,)),
+    ("techno", (1500.0, 60.0)),
+]
 
 
 def tagged_rows(folder: Path, per_genre: int = 4) -> list[Row]:
@@ -28,10 +34,17 @@ def tagged_rows(folder: Path, per_genre: int = 4) -> list[Row]:
     rows = []
     for g, (genre, freqs) in enumerate(GENRES):
         for k in range(per_genre):
-            path = audio_factory.write_tone(folder / f"{genre}{k}.wav", 3.5, 16000,
-                                            tuple(f * (1 + 0.03 * k) for f in freqs), "wav")
+            path = audio_factory.write_tone(
+                folder / f"{genre}{k}.wav",
+                3.5,
+                16000,
+                tuple(f * (1 + 0.03 * k) for f in freqs),
+                "wav",
+            )
             mood = "calm" if genre in ("ambient", "jazz") else "energetic"
-            rows.append(Row(len(rows) + 1, path, str(path), f"{genre} {k}", None, None, genre, mood, 3.5))
+            rows.append(
+                Row(len(rows) + 1, path, str(path), f"{genre} {k}", None, None, genre, mood, 3.5)
+            )
     return rows
 
 

@@ -12,9 +12,9 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from app.library import TrackRow  # noqa: E402
 from app.gui.dialogs import library_manifest, split_tag_text  # noqa: E402
 from app.gui.models import TRACK_ID_ROLE, TrackFilterProxy, TrackTableModel, format_duration  # noqa: E402
+from app.library import TrackRow  # noqa: E402
 
 
 def Row(*fields, has_cover: bool = False, status: str = "ok", error: str | None = None) -> TrackRow:
@@ -24,8 +24,20 @@ def Row(*fields, has_cover: bool = False, status: str = "ok", error: str | None 
 
 def rows(n: int) -> list[Row]:
     genres = ["rock", "jazz", "ambient; drone", "hip hop", None]
-    return [Row(i + 1, Path(f"/m/{i:06d}.mp3"), f"/m/{i:06d}.mp3", f"Song {(i * 7919) % n:06d}",
-                f"Artist {i % 97}", f"Album {i % 1013}", genres[i % 5], None, float(i % 600)) for i in range(n)]
+    return [
+        Row(
+            i + 1,
+            Path(f"/m/{i:06d}.mp3"),
+            f"/m/{i:06d}.mp3",
+            f"Song {(i * 7919) % n:06d}",
+            f"Artist {i % 97}",
+            f"Album {i % 1013}",
+            genres[i % 5],
+            None,
+            float(i % 600),
+        )
+        for i in range(n)
+    ]
 
 
 def test_gui_model_100k_rows_sort_filter_fast(qapp):
@@ -44,7 +56,9 @@ def test_gui_model_100k_rows_sort_filter_fast(qapp):
     assert 0 < proxy.rowCount() < 100_000
     for r in range(min(proxy.rowCount(), 50)):
         text = " ".join(str(proxy.index(r, c).data()) for c in range(7)).casefold()
-        assert all(word in text for word in ("artist", "5", "jazz"))  # every word, anywhere in the row
+        assert all(
+            word in text for word in ("artist", "5", "jazz")
+        )  # every word, anywhere in the row
     proxy.set_filter_text("")
     assert proxy.rowCount() == 100_000
     assert proxy.index(0, 3).data() == format_duration(599)
@@ -55,7 +69,9 @@ def test_gui_model_100k_rows_sort_filter_fast(qapp):
 def test_gui_model_upsert_and_predicted(qapp):
     model = TrackTableModel()
     model.set_tracks(rows(3))
-    model.upsert([Row(2, Path("/m/x.mp3"), "/m/x.mp3", None, None, None, None, None, None), *rows(5)[3:]])
+    model.upsert(
+        [Row(2, Path("/m/x.mp3"), "/m/x.mp3", None, None, None, None, None, None), *rows(5)[3:]]
+    )
     assert model.rowCount() == 5
     assert model.index(model.row_of(2), 0).data() == "x.mp3"  # no title: the file name
     model.set_predicted({2: "rock, dreamy"})

@@ -15,12 +15,14 @@ import pytest
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
-pytest.importorskip("PySide6.QtMultimedia", reason="Qt Multimedia is not installed with this PySide6")
+pytest.importorskip(
+    "PySide6.QtMultimedia", reason="Qt Multimedia is not installed with this PySide6"
+)
 
+import audio_factory  # noqa: E402
 from PySide6.QtCore import QItemSelectionModel, Qt, QUrl  # noqa: E402
 from PySide6.QtMultimedia import QMediaPlayer  # noqa: E402
 
-import audio_factory  # noqa: E402
 from app.gui.models import TRACK_ID_ROLE  # noqa: E402
 
 SCAN_TIMEOUT_MS = 60_000
@@ -36,7 +38,9 @@ def empty_window(main_window, qtbot):
         player = win.player
         win.stop_playback()
         win._player_call("setSource", QUrl())
-        qtbot.waitUntil(lambda: player.mediaStatus() == QMediaPlayer.MediaStatus.NoMedia, timeout=5_000)
+        qtbot.waitUntil(
+            lambda: player.mediaStatus() == QMediaPlayer.MediaStatus.NoMedia, timeout=5_000
+        )
         qtbot.wait(200)
 
 
@@ -54,7 +58,9 @@ def window(empty_window, qtbot, tmp_path):
         audio_factory.write_tone(folder / "latin1.wav", 2.0, 22050, (330.0,), "wav")
         os.rename(os.fsencode(folder / "latin1.wav"), os.fsencode(folder) + b"/caf\xe9.wav")
     win.add_folder(str(folder))
-    qtbot.waitUntil(lambda: win.last_scan is not None and not win.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: win.last_scan is not None and not win.is_scanning(), timeout=SCAN_TIMEOUT_MS
+    )
     expected = 4 if sys.platform.startswith("linux") else 3
     qtbot.waitUntil(lambda: win.track_model.rowCount() == expected, timeout=10_000)
     win.folder = folder
@@ -68,7 +74,10 @@ def select(window, qtbot, name: str) -> int:
         index = proxy.index(row, 0)
         track_id = int(index.data(TRACK_ID_ROLE))
         if Path(window.track_model.track_by_id(track_id).path).name == name:
-            flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            flags = (
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows
+            )
             window.table.selectionModel().setCurrentIndex(index, flags)
             qtbot.waitUntil(lambda: window.panel.track_id == track_id, timeout=5_000)
             return track_id
@@ -93,10 +102,17 @@ def assert_plays(window, qtbot, name: str) -> None:
     track_id = select(window, qtbot, name)
     play(window, qtbot)
     path = window.track_model.track_by_id(track_id).path
-    qtbot.waitUntil(lambda: window.player is not None and window.player.source().toLocalFile() == str(path),
-                    timeout=5_000)
-    qtbot.waitUntil(lambda: window.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-                    or window.player.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: window.player is not None and window.player.source().toLocalFile() == str(path),
+        timeout=5_000,
+    )
+    qtbot.waitUntil(
+        lambda: (
+            window.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+            or window.player.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia
+        ),
+        timeout=10_000,
+    )
     assert window.player.error() == QMediaPlayer.Error.NoError
 
 
@@ -106,12 +122,18 @@ def test_play_good_wav_then_pause_and_stop(window, qtbot):
     assert not cannot_play_lines(window)
     qtbot.waitUntil(lambda: window.panel.play_button.text() == "Pause", timeout=5_000)
     play(window, qtbot)  # the same track again: pause
-    qtbot.waitUntil(lambda: window.player.playbackState() == QMediaPlayer.PlaybackState.PausedState,
-                    timeout=5_000)
-    qtbot.waitUntil(lambda: window.panel.play_button.text() == "Play", timeout=5_000)  # state changes are queued
+    qtbot.waitUntil(
+        lambda: window.player.playbackState() == QMediaPlayer.PlaybackState.PausedState,
+        timeout=5_000,
+    )
+    qtbot.waitUntil(
+        lambda: window.panel.play_button.text() == "Play", timeout=5_000
+    )  # state changes are queued
     window.stop_action.trigger()
-    qtbot.waitUntil(lambda: window.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState,
-                    timeout=5_000)
+    qtbot.waitUntil(
+        lambda: window.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState,
+        timeout=5_000,
+    )
     assert window._playing_id is None
 
 
@@ -148,8 +170,10 @@ def test_play_format_qt_cannot_play(window, qtbot):
     assert len(cannot_play_lines(window)) == 2
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="running as root: file permissions do not stop root from reading")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="running as root: file permissions do not stop root from reading",
+)
 def test_play_unreadable_file(window, qtbot):
     select(window, qtbot, "other.wav")
     path = window.folder / "other.wav"
@@ -175,7 +199,9 @@ def test_play_a_folder_where_the_file_was(window, qtbot):
     assert_plays(window, qtbot, "good.wav")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs file names that are raw bytes")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="needs file names that are raw bytes"
+)
 def test_play_name_not_utf8(window, qtbot):
     """Qt addresses files by Unicode names, so it could only fail with "Could not open file"."""
     select(window, qtbot, os.fsdecode(b"caf\xe9.wav"))

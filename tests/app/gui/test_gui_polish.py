@@ -21,11 +21,10 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QAction, QKeySequence  # noqa: E402
+from test_gui_window import SCAN_TIMEOUT_MS, make_folder, select_rows  # noqa: E402
 
-import audio_factory  # noqa: E402
 from app.gui.settings import Settings  # noqa: E402
 from app.gui.track_panel import MIN_TAG_ROWS  # noqa: E402
-from test_gui_window import SCAN_TIMEOUT_MS, make_folder, select_rows  # noqa: E402
 
 N_TRACKS = 3
 
@@ -79,11 +78,14 @@ def show_first_track(win, qtbot, view=None, row: int = 0) -> int:
     view = view or win.table
     select_rows(view, [row])
     track_id = int(view.model().index(row, 0).data(Qt.ItemDataRole.UserRole + 1))
-    qtbot.waitUntil(lambda: win.panel.track_id == track_id and len(win.panel.tag_items()) > 0, timeout=20_000)
+    qtbot.waitUntil(
+        lambda: win.panel.track_id == track_id and len(win.panel.tag_items()) > 0, timeout=20_000
+    )
     return track_id
 
 
 # --- 1. keys -------------------------------------------------------------------------------------
+
 
 def test_ctrl_w_closes_the_window_and_ctrl_s_writes(main_window, qtbot):
     win = main_window
@@ -93,7 +95,9 @@ def test_ctrl_w_closes_the_window_and_ctrl_s_writes(main_window, qtbot):
     assert QKeySequence("Ctrl+S") in win.write_action.shortcuts()
     assert "Ctrl+S" in win.panel.write_button.toolTip()
     activate(win, qtbot)
-    qtbot.keyClick(win, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)  # Write: nothing selected yet
+    qtbot.keyClick(
+        win, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier
+    )  # Write: nothing selected yet
     assert win.statusBar().currentMessage() == "Select the tracks to tag first"
     assert win.preview_dialog is None
     qtbot.keyClick(win, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
@@ -108,7 +112,9 @@ def test_undo_disabled_until_a_write_and_ctrl_z_in_a_text_box(main_window, qtbot
     assert not win.undo_action.isEnabled()  # a fresh library: nothing to undo
     folder = make_folder(tmp_path, 2, seconds=2.0)
     win.add_folder(str(folder))
-    qtbot.waitUntil(lambda: win.last_scan is not None and not win.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: win.last_scan is not None and not win.is_scanning(), timeout=SCAN_TIMEOUT_MS
+    )
     qtbot.waitUntil(lambda: win.proxy.rowCount() == 2, timeout=20_000)
     assert not win.undo_action.isEnabled()
     win.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
@@ -123,7 +129,9 @@ def test_undo_disabled_until_a_write_and_ctrl_z_in_a_text_box(main_window, qtbot
     activate(win, qtbot)
     win.table.setFocus()
     qtbot.keyClick(win.table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)  # Write tags
-    qtbot.waitUntil(lambda: win.preview_dialog is not None and win.preview_dialog.isVisible(), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: win.preview_dialog is not None and win.preview_dialog.isVisible(), timeout=20_000
+    )
     win.preview_dialog.accept()
     qtbot.waitUntil(lambda: win.last_write is not None, timeout=20_000)
     assert win.last_write.written == 1 and read_field(path, "comment") != before
@@ -144,12 +152,18 @@ def test_undo_disabled_until_a_write_and_ctrl_z_in_a_text_box(main_window, qtbot
 
 # --- 2. help -------------------------------------------------------------------------------------
 
+
 def test_help_keyboard_shortcuts_lists_every_action_key(main_window, qtbot):
     win = main_window
-    assert [a.text() for a in win.help_menu.actions()] == ["&Keyboard shortcuts", "&About zsl-tagger"]
+    assert [a.text() for a in win.help_menu.actions()] == [
+        "&Keyboard shortcuts",
+        "&About zsl-tagger",
+    ]
     activate(win, qtbot)
     qtbot.keyClick(win, Qt.Key.Key_F1)
-    qtbot.waitUntil(lambda: win.shortcuts_dialog is not None and win.shortcuts_dialog.isVisible(), timeout=5_000)
+    qtbot.waitUntil(
+        lambda: win.shortcuts_dialog is not None and win.shortcuts_dialog.isVisible(), timeout=5_000
+    )
     rows = win.shortcuts_dialog.rows()
     by_action = {action: (menu, keys) for menu, action, keys in rows}
     assert by_action["Write tags"] == ("Edit", "Ctrl+S")
@@ -170,7 +184,9 @@ def test_help_keyboard_shortcuts_lists_every_action_key(main_window, qtbot):
 def test_help_about_says_version_model_word_space_and_licences(main_window, qtbot):
     win = main_window
     win.about_action.trigger()
-    qtbot.waitUntil(lambda: win.about_dialog is not None and win.about_dialog.isVisible(), timeout=5_000)
+    qtbot.waitUntil(
+        lambda: win.about_dialog is not None and win.about_dialog.isVisible(), timeout=5_000
+    )
     text = win.about_dialog.plain_text()
     assert f"zsl-tagger {metadata.version('zsl-tagger')}" in text
     assert "built-in model" in text and "musicnn" in text
@@ -184,12 +200,15 @@ def test_help_about_says_version_model_word_space_and_licences(main_window, qtbo
 
 # --- 3. state kept across restarts ---------------------------------------------------------------
 
+
 def test_sort_search_tab_and_write_into_survive_a_restart(library_window, qtbot, tmp_path):
     win = library_window
     win.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.DescendingOrder)  # a header click
     assert win.proxy.index(0, 0).data().startswith(f"track{N_TRACKS - 1:02d}")
     qtbot.keyClicks(win.search_edit, "ambient")
-    qtbot.waitUntil(lambda: win.last_search is not None and win.last_search[0] == "ambient", timeout=20_000)
+    qtbot.waitUntil(
+        lambda: win.last_search is not None and win.last_search[0] == "ambient", timeout=20_000
+    )
     assert win.tabs.currentIndex() == 1
     win.tabs.setCurrentIndex(0)  # back to the library, the search left in the box
     win.panel.field.setCurrentText("mood")  # the panel's "Write into"
@@ -201,7 +220,10 @@ def test_sort_search_tab_and_write_into_survive_a_restart(library_window, qtbot,
     try:
         qtbot.waitUntil(lambda: again.last_search is not None, timeout=20_000)
         header = again.table.horizontalHeader()
-        assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (0, Qt.SortOrder.DescendingOrder)
+        assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (
+            0,
+            Qt.SortOrder.DescendingOrder,
+        )
         assert again.proxy.index(0, 0).data().startswith(f"track{N_TRACKS - 1:02d}")
         assert again.search_edit.text() == "ambient" and again.last_search[0] == "ambient"
         assert again.search_model.rowCount() >= 1
@@ -217,11 +239,14 @@ def test_sort_search_tab_and_write_into_survive_a_restart(library_window, qtbot,
 
 # --- 4. layout -----------------------------------------------------------------------------------
 
+
 def test_tag_list_keeps_several_rows_at_1024x640_with_the_log(library_window, qtbot):
     win = library_window
     win.log_view.show()
     win.resize(1024, 640)
-    qtbot.waitUntil(lambda: win.size().width() == 1024 and win.size().height() == 640, timeout=5_000)
+    qtbot.waitUntil(
+        lambda: win.size().width() == 1024 and win.size().height() == 640, timeout=5_000
+    )
     assert win.minimumSizeHint().width() <= 1024 and win.minimumSizeHint().height() <= 640
     show_first_track(win, qtbot)
     qtbot.wait(50)
@@ -235,6 +260,7 @@ def test_tag_list_keeps_several_rows_at_1024x640_with_the_log(library_window, qt
 
 
 # --- 5. empty states, the panel, playback --------------------------------------------------------
+
 
 def test_search_on_an_empty_library_says_so_in_the_results(main_window, qtbot):
     win = main_window
@@ -253,7 +279,9 @@ def test_no_results_and_a_filter_that_hides_everything_say_what_to_do(library_wi
     win = library_window
     assert not win.table.showing_empty_text()
     win.search_edit.setText("qzxqvv")
-    qtbot.waitUntil(lambda: win.last_search is not None and win.last_search[0] == "qzxqvv", timeout=20_000)
+    qtbot.waitUntil(
+        lambda: win.last_search is not None and win.last_search[0] == "qzxqvv", timeout=20_000
+    )
     assert win.search_model.rowCount() == 0 and win.tabs.currentIndex() == 1
     assert win.search_view.showing_empty_text()
     assert "No good match for “qzxqvv”" in win.search_view.empty_text()
@@ -273,17 +301,23 @@ def test_panel_follows_the_visible_selection(library_window, qtbot):
     assert win.panel.track_id == first
     win.filter_edit.setText("track01")  # hides the shown track: the panel lets it go
     qtbot.waitUntil(lambda: win.panel.track_id is None, timeout=5_000)
-    assert win.panel.heading.text() == "No track selected" and not win.panel.write_button.isEnabled()
+    assert (
+        win.panel.heading.text() == "No track selected" and not win.panel.write_button.isEnabled()
+    )
     win.filter_edit.clear()
     select_rows(win.table, [0, 1])
-    qtbot.waitUntil(lambda: win.panel.track_id == first and win.panel.selection_size == 2, timeout=5_000)
+    qtbot.waitUntil(
+        lambda: win.panel.track_id == first and win.panel.selection_size == 2, timeout=5_000
+    )
     win.filter_edit.setText("track01")  # the other selected track is still visible: it is shown
     qtbot.waitUntil(lambda: win.panel.track_id == second, timeout=5_000)
     assert win.panel.selection_size == 1 and win.selected_ids() == [second]
     # new search results drop the selection of the old ones: the panel follows there too
     win.filter_edit.clear()
     win.search_edit.setText("ambient")
-    qtbot.waitUntil(lambda: win.last_search is not None and win.last_search[0] == "ambient", timeout=20_000)
+    qtbot.waitUntil(
+        lambda: win.last_search is not None and win.last_search[0] == "ambient", timeout=20_000
+    )
     hit = show_first_track(win, qtbot, view=win.search_view)
     win.search_edit.setText("fast")
     qtbot.waitUntil(lambda: win.last_search[0] == "fast", timeout=20_000)
@@ -295,14 +329,18 @@ def test_play_without_an_audio_device_says_so(library_window, qtbot, monkeypatch
     from app.gui import main_window as module
 
     win = library_window
-    monkeypatch.setattr(module, "audio_output_devices", lambda: [])  # what a machine without sound has
+    monkeypatch.setattr(
+        module, "audio_output_devices", lambda: []
+    )  # what a machine without sound has
     show_first_track(win, qtbot)
     win.panel.play_button.click()
     message = win.statusBar().currentMessage()
     assert "no audio output device" in message and not message.startswith("Playing")
     assert win._playing_id is None and win.panel.play_button.text() == "Play"
     assert any("no audio output device" in line for line in win.log_view.lines())
-    monkeypatch.setattr(module, "audio_output_devices", lambda: ["speakers"])  # plugged in: Play plays
+    monkeypatch.setattr(
+        module, "audio_output_devices", lambda: ["speakers"]
+    )  # plugged in: Play plays
     win.panel.play_button.click()
     assert win._playing_id == win.panel.track_id
     assert win.statusBar().currentMessage().startswith("Playing")

@@ -21,7 +21,12 @@ print(before - sys.getrefcount(None))
 
 
 def test_qt_calls_do_not_leak_references_to_none():
-    result = subprocess.run([sys.executable, "-c", "import sys\n" + CHECK], capture_output=True,
-                            text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + CHECK],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert result.returncode == 0, result.stderr[-500:]
     assert abs(int(result.stdout.strip().splitlines()[-1])) < 100

@@ -11,15 +11,20 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+import audio_factory  # noqa: E402
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
-import audio_factory  # noqa: E402
 from app.gui.models import SEARCH_COLUMNS, SORT_ROLE, file_format  # noqa: E402
 from app.library import Hit  # noqa: E402
 
 SCAN_TIMEOUT_MS = 90_000
 # file name, title: path order, title order and format order all differ
-FILES = [("a_song.wav", "Bravo"), ("b_song.ogg", "Alpha"), ("c_song.flac", "Charlie"), ("d_song.mp3", "Delta")]
+FILES = [
+    ("a_song.wav", "Bravo"),
+    ("b_song.ogg", "Alpha"),
+    ("c_song.flac", "Charlie"),
+    ("d_song.mp3", "Delta"),
+]
 FORMAT, PATH = SEARCH_COLUMNS.index("Format"), SEARCH_COLUMNS.index("Path")
 TRACK, MATCH = SEARCH_COLUMNS.index("Track"), SEARCH_COLUMNS.index("Match")
 
@@ -48,7 +53,9 @@ def scanned(window, qtbot, tmp_path):
         audio_factory.write_tone(folder / name, 3.0, 22050, (220.0 * (i + 1),), fmt)
         _tag(folder / name, title)
     window.add_folder(str(folder))
-    qtbot.waitUntil(lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS
+    )
     qtbot.waitUntil(lambda: window.track_model.rowCount() == len(FILES), timeout=10_000)
     assert not window.last_scan.failed
     return folder
@@ -56,7 +63,9 @@ def scanned(window, qtbot, tmp_path):
 
 def search(window, qtbot, text: str) -> None:
     window.search_edit.setText(text)
-    qtbot.waitUntil(lambda: window.last_search is not None and window.last_search[0] == text, timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window.last_search is not None and window.last_search[0] == text, timeout=20_000
+    )
     assert window.tabs.currentIndex() == 1
 
 
@@ -68,7 +77,9 @@ def column(window, col: int) -> list[str]:
 def click_header(window, qtbot, col: int) -> None:
     header = window.search_view.horizontalHeader()
     x = header.sectionViewportPosition(col) + header.sectionSize(col) // 2
-    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2))
+    qtbot.mouseClick(
+        header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2)
+    )
 
 
 def test_results_show_format_and_path_and_sort_by_any_header(window, qtbot, scanned):
@@ -90,11 +101,18 @@ def test_results_show_format_and_path_and_sort_by_any_header(window, qtbot, scan
     click_header(window, qtbot, FORMAT)
     assert column(window, FORMAT) == ["flac", "mp3", "ogg", "wav"]
     click_header(window, qtbot, TRACK)
-    assert [t.split(" — ")[0] for t in column(window, TRACK)] == ["Alpha", "Bravo", "Charlie", "Delta"]
+    assert [t.split(" — ")[0] for t in column(window, TRACK)] == [
+        "Alpha",
+        "Bravo",
+        "Charlie",
+        "Delta",
+    ]
     # each row keeps its own cells: the title stays with its file
     titles = dict(FILES)
-    assert all(titles[Path(p).name] == t.split(" — ")[0]
-               for p, t in zip(column(window, PATH), column(window, TRACK)))
+    assert all(
+        titles[Path(p).name] == t.split(" — ")[0]
+        for p, t in zip(column(window, PATH), column(window, TRACK))
+    )
 
     # the rank column restores relevance order; the selection follows the row, not the position
     click_header(window, qtbot, 0)
@@ -108,7 +126,11 @@ def test_results_show_format_and_path_and_sort_by_any_header(window, qtbot, scan
 
     # a new search is shown in the order chosen (path, ascending)
     search(window, qtbot, "artist:zed -bravo")
-    assert [Path(p).name for p in column(window, PATH)] == ["b_song.ogg", "c_song.flac", "d_song.mp3"]
+    assert [Path(p).name for p in column(window, PATH)] == [
+        "b_song.ogg",
+        "c_song.flac",
+        "d_song.mp3",
+    ]
 
 
 def test_scores_sort_as_numbers_not_text(window, qtbot, scanned):
@@ -116,24 +138,35 @@ def test_scores_sort_as_numbers_not_text(window, qtbot, scanned):
     hits = window.last_search[1].hits
     # the same tracks with scores whose text order is not their numeric order ("9%" > "80%" as text)
     scores = [0.09, 0.8, 0.1, 0.55]
-    ranked = [Hit(h.track_id, h.display_path, s, ["calm"], [("calm", s)]) for h, s in zip(hits, scores)]
+    ranked = [
+        Hit(h.track_id, h.display_path, s, ["calm"], [("calm", s)]) for h, s in zip(hits, scores)
+    ]
     window.search_model.set_result("calm", ranked, [], {})
     click_header(window, qtbot, MATCH)
     order = window.search_view.horizontalHeader().sortIndicatorOrder()
     shown = [float(v.rstrip("%")) for v in column(window, MATCH)]
-    assert shown == sorted(shown, reverse=order == Qt.SortOrder.DescendingOrder) == \
-        sorted([9.0, 80.0, 10.0, 55.0], reverse=order == Qt.SortOrder.DescendingOrder)
+    assert (
+        shown
+        == sorted(shown, reverse=order == Qt.SortOrder.DescendingOrder)
+        == sorted([9.0, 80.0, 10.0, 55.0], reverse=order == Qt.SortOrder.DescendingOrder)
+    )
     click_header(window, qtbot, MATCH)
     assert [float(v.rstrip("%")) for v in column(window, MATCH)] == shown[::-1]
     words = SEARCH_COLUMNS.index("How well each word matches")
     click_header(window, qtbot, words)
-    values = [window.search_view.model().index(r, words).data(SORT_ROLE) for r in range(len(ranked))]
-    assert all(isinstance(v, float) for v in values) and values in (sorted(values), sorted(values, reverse=True))
+    values = [
+        window.search_view.model().index(r, words).data(SORT_ROLE) for r in range(len(ranked))
+    ]
+    assert all(isinstance(v, float) for v in values) and values in (
+        sorted(values),
+        sorted(values, reverse=True),
+    )
 
 
 def test_file_format_is_the_extension():
-    assert [file_format(p) for p in ("/m/a.OGG", "/m/b.flac", "/m/noext", "/m/.hidden", "/m.d/x")] == \
-        ["ogg", "flac", "", "", ""]
+    assert [
+        file_format(p) for p in ("/m/a.OGG", "/m/b.flac", "/m/noext", "/m/.hidden", "/m.d/x")
+    ] == ["ogg", "flac", "", "", ""]
 
 
 def test_saved_results_playlist_follows_the_table_order(window, qtbot, scanned):

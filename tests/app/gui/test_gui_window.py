@@ -15,9 +15,9 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+import audio_factory  # noqa: E402
 from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
 
-import audio_factory  # noqa: E402
 from app.gui.settings import Settings  # noqa: E402
 from app.gui.track_panel import KIND_ROLE  # noqa: E402
 from app.tagwriter import read_field  # noqa: E402
@@ -29,10 +29,21 @@ SCAN_TIMEOUT_MS = 90_000
 def make_folder(root: Path, n: int, seconds: float = 3.0) -> Path:
     folder = root / "music"
     folder.mkdir()
-    freqs = [(220.0,), (440.0, 660.0), (880.0,), (330.0, 990.0), (550.0,), (1200.0,), (150.0,), (700.0, 1400.0)]
+    freqs = [
+        (220.0,),
+        (440.0, 660.0),
+        (880.0,),
+        (330.0, 990.0),
+        (550.0,),
+        (1200.0,),
+        (150.0,),
+        (700.0, 1400.0),
+    ]
     for i in range(n):
         fmt = "flac" if i % 2 else "wav"
-        audio_factory.write_tone(folder / f"track{i:02d}.{fmt}", seconds, 22050, freqs[i % len(freqs)], fmt)
+        audio_factory.write_tone(
+            folder / f"track{i:02d}.{fmt}", seconds, 22050, freqs[i % len(freqs)], fmt
+        )
     return folder
 
 
@@ -44,7 +55,9 @@ def select_rows(view, rows: list[int]) -> None:
         flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
         if i == 0:
             flags |= QItemSelectionModel.SelectionFlag.Current
-        selection.setCurrentIndex(model.index(row, 0), flags) if i == 0 else selection.select(model.index(row, 0), flags)
+        selection.setCurrentIndex(model.index(row, 0), flags) if i == 0 else selection.select(
+            model.index(row, 0), flags
+        )
 
 
 def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
@@ -53,12 +66,16 @@ def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
     window.add_folder(str(folder))
     assert window.settings.folders == [str(folder)]
     assert window.scan_progress.isVisibleTo(window) and window.scan_cancel.isVisibleTo(window)
-    qtbot.waitUntil(lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS
+    )
     qtbot.waitUntil(lambda: window.track_model.rowCount() == 3, timeout=10_000)
     assert window.last_scan.scanned == 3 and not window.last_scan.failed
     assert not window.scan_progress.isVisibleTo(window)
     # the predicted-tags column fills in the background
-    qtbot.waitUntil(lambda: all(window.track_model.index(r, 6).data() for r in range(3)), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: all(window.track_model.index(r, 6).data() for r in range(3)), timeout=20_000
+    )
 
     # sorting and filtering the table
     window.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
@@ -70,7 +87,10 @@ def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
 
     # search: a seen word and an unseen one rank every track; a word without a vector is reported
     qtbot.keyClicks(window.search_edit, "ambient")
-    qtbot.waitUntil(lambda: window.last_search is not None and window.last_search[0] == "ambient", timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window.last_search is not None and window.last_search[0] == "ambient",
+        timeout=20_000,
+    )
     assert window.tabs.currentIndex() == 1
     hits = window.last_search[1].hits
     assert window.search_model.rowCount() == len(hits) >= 1
@@ -87,8 +107,13 @@ def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
     window.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     select_rows(window.table, [0])
     first = window.proxy.index(0, 0).data(Qt.ItemDataRole.UserRole + 1)
-    qtbot.waitUntil(lambda: window.panel.track_id == first and len(window.panel.tag_items()) > 0, timeout=20_000)
-    groups = [window.panel.tags.topLevelItem(i).text(0) for i in range(window.panel.tags.topLevelItemCount())]
+    qtbot.waitUntil(
+        lambda: window.panel.track_id == first and len(window.panel.tag_items()) > 0, timeout=20_000
+    )
+    groups = [
+        window.panel.tags.topLevelItem(i).text(0)
+        for i in range(window.panel.tags.topLevelItemCount())
+    ]
     assert groups[0] == "Genre" and groups[-1].startswith("Not written")
     italic = [i for i in window.panel.tag_items() if i.font(0).italic()]  # new words
     assert italic and all("new word" in i.toolTip(0) for i in italic)
@@ -105,7 +130,10 @@ def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
     select_rows(window.table, [0, 1])
     qtbot.waitUntil(lambda: len(window.selected_ids()) == 2)
     window.write_action.trigger()
-    qtbot.waitUntil(lambda: window.preview_dialog is not None and window.preview_dialog.isVisible(), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window.preview_dialog is not None and window.preview_dialog.isVisible(),
+        timeout=20_000,
+    )
     dialog = window.preview_dialog
     assert dialog.table.rowCount() == 2
     assert len(dialog.changes()) == 2
@@ -115,7 +143,9 @@ def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: window.last_write is not None, timeout=20_000)
     assert window.last_write.written == 2 and not window.last_write.failed
     assert read_field(first_path, "mood") == before + [written_as]
-    qtbot.waitUntil(lambda: written_as in (window.track_model.track_by_id(first).mood or ""), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: written_as in (window.track_model.track_by_id(first).mood or ""), timeout=10_000
+    )
 
     # history lists the batch; Ctrl+Z puts the old values back
     window.open_history()
@@ -124,7 +154,9 @@ def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: window.last_undo is not None, timeout=20_000)
     assert window.last_undo.restored == 2 and not window.last_undo.refused
     assert read_field(first_path, "mood") == before
-    qtbot.waitUntil(lambda: window.history_dialog.table.item(0, 4).text() == "undone", timeout=10_000)
+    qtbot.waitUntil(
+        lambda: window.history_dialog.table.item(0, 4).text() == "undone", timeout=10_000
+    )
     window.history_dialog.close()
 
     # Space plays the selected track (no sound device here: Qt plays to nowhere, never blocks)
@@ -133,7 +165,9 @@ def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
     qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
     window.table.setFocus()
     qtbot.keyClick(window.table, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: window.player is not None and window._playing_id == first, timeout=5_000)
+    qtbot.waitUntil(
+        lambda: window.player is not None and window._playing_id == first, timeout=5_000
+    )
     assert window.player.source().toLocalFile() == str(first_path)
     window.stop_playback()
 
@@ -150,7 +184,9 @@ def test_gui_cancel_scan(window, qtbot, tmp_path):
 
 def test_gui_settings_dialog_persists(window, qtbot, tmp_path):
     window.settings_action.trigger()
-    qtbot.waitUntil(lambda: window.settings_dialog is not None and window.settings_dialog.isVisible())
+    qtbot.waitUntil(
+        lambda: window.settings_dialog is not None and window.settings_dialog.isVisible()
+    )
     dialog = window.settings_dialog
     dialog.top_k.setValue(7)
     dialog.field.setCurrentText("grouping")
@@ -160,12 +196,23 @@ def test_gui_settings_dialog_persists(window, qtbot, tmp_path):
     dialog.accept()
     assert window.settings_dialog is None
     assert window.panel.current_field() == "grouping"
-    qtbot.waitUntil(lambda: window.library is not None and window.library.device == "cpu"
-                    and window.library.model_name == "default-2+bf16", timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (
+            window.library is not None
+            and window.library.device == "cpu"
+            and window.library.model_name == "default-2+bf16"
+        ),
+        timeout=10_000,
+    )
     window.close()
     again = Settings(tmp_path / "settings.ini")
-    assert (again.top_k, again.field, again.id3_version, again.device, again.precision) == \
-        (7, "grouping", 3, "cpu", "bf16")
+    assert (again.top_k, again.field, again.id3_version, again.device, again.precision) == (
+        7,
+        "grouping",
+        3,
+        "cpu",
+        "bf16",
+    )
     assert again.window_state()[0] is not None  # geometry saved on close
 
 
@@ -175,7 +222,9 @@ def test_gui_scan_reports_bad_file_in_log(window, qtbot, tmp_path):
     audio_factory.write_tone(folder / "good.wav", 2.0, 22050, (440.0,), "wav")
     (folder / "broken.mp3").write_bytes(b"this is not audio" * 100)
     window.add_folder(str(folder))
-    qtbot.waitUntil(lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS
+    )
     qtbot.waitUntil(lambda: window.track_model.rowCount() == 2, timeout=10_000)
     assert len(window.last_scan.failed) == 1
     titles = [window.track_model.index(r, 0).data() for r in range(2)]
@@ -187,12 +236,18 @@ def test_gui_scan_reports_bad_file_in_log(window, qtbot, tmp_path):
 def test_gui_write_routes_each_kind_to_its_field(window, qtbot, tmp_path):
     folder = make_folder(tmp_path, 2)
     window.add_folder(str(folder))
-    qtbot.waitUntil(lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS)
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == 2, timeout=20_000)  # rows arrive after the scan
+    qtbot.waitUntil(
+        lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS
+    )
+    qtbot.waitUntil(
+        lambda: window.proxy.rowCount() == 2, timeout=20_000
+    )  # rows arrive after the scan
     select_rows(window.table, [0])
     track_id = window.proxy.index(0, 0).data(Qt.ItemDataRole.UserRole + 1)
-    qtbot.waitUntil(lambda: window.panel.track_id == track_id and len(window.panel.tag_items()) > 0,
-                    timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window.panel.track_id == track_id and len(window.panel.tag_items()) > 0,
+        timeout=20_000,
+    )
     assert window.panel.current_field() == ""  # by default each kind goes to its own field
     by_kind: dict[str, object] = {}
     for item in window.panel.tag_items():
@@ -204,13 +259,18 @@ def test_gui_write_routes_each_kind_to_its_field(window, qtbot, tmp_path):
     for kind in wanted:
         by_kind[kind].setCheckState(0, Qt.CheckState.Checked)
     window.write_action.trigger()
-    qtbot.waitUntil(lambda: window.preview_dialog is not None and window.preview_dialog.isVisible(), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window.preview_dialog is not None and window.preview_dialog.isVisible(),
+        timeout=20_000,
+    )
     changes = window.preview_dialog.changes()
     # the genre word to Genre, the mood word (if any) to Mood; the instrument is not written
     assert sorted(c.field for c in changes) == sorted(k for k in wanted if k != "instrument")
     genre_item = by_kind["genre"]
     genre = next(c for c in changes if c.field == "genre")
-    assert genre.new[-1] == display_form(genre_item.data(0, Qt.ItemDataRole.UserRole), TagKind.GENRE)
+    assert genre.new[-1] == display_form(
+        genre_item.data(0, Qt.ItemDataRole.UserRole), TagKind.GENRE
+    )
     window.preview_dialog.reject()
 
 
@@ -226,7 +286,9 @@ def test_gui_start_removes_copies_an_interrupted_write_left(qtbot, tmp_path):
     folder = make_folder(tmp_path, 1)
     with Library(tmp_path / "library.sqlite3", device="cpu") as library:
         library.scan([folder], n_windows=1, workers=0)
-    stale = folder / ".track00.wav.0a1b2c3d.zsl-tmp"  # the tag writer's copy, left by a killed write
+    stale = (
+        folder / ".track00.wav.0a1b2c3d.zsl-tmp"
+    )  # the tag writer's copy, left by a killed write
     stale.write_bytes(b"RIFF" + b"\0" * 100)
     old = time.time() - 3600
     os.utime(stale, (old, old))

