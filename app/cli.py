@@ -27,11 +27,29 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app.options import (
+    DEVICE,
+    EXPORT_FORMAT,
+    FIELD,
+    ID3,
+    INCLUDE_OPTION,
+    MIN_CONFIDENCE,
+    MIN_SCORE,
+    MODEL,
+    PRECISION,
+    SEPARATOR,
+    TOP_HITS,
+    TOP_TAGS,
+    TOP_WRITE,
+    VECTORS,
+    WINDOWS,
+    WRITE_MODE,
+    add_to_parser,
+)
 from zsl_core.errors import ZslError
 
 PROG = "zsl-tagger"
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-FIELD_HELP = "genre, mood, grouping, comment or custom:NAME"
 
 
 class UsageError(Exception):
@@ -688,26 +706,8 @@ def _add_globals(p: argparse.ArgumentParser, top_level: bool) -> None:
         metavar="PATH",
         help="library index file (default: $ZSL_TAGGER_DB, else the user data folder)",
     )
-    p.add_argument(
-        "--model",
-        default=default("default"),
-        help="'default' (built in) or a folder written by `zsl-core train`",
-    )
-    p.add_argument(
-        "--vectors",
-        default=default(None),
-        metavar="PATH",
-        help="the word space for new words and search: minilm (built in, default), glove "
-        "(built-in GloVe 6B 50-d), or a word-vectors file (GloVe, word2vec, fastText)",
-    )
-    p.add_argument("--device", default=default("auto"), choices=["auto", "cpu", "cuda"])
-    p.add_argument(
-        "--precision",
-        default=default("fp32"),
-        choices=["fp32", "bf16", "auto"],
-        help="built-in model's arithmetic: fp32 (default), bf16 (~1.5x faster scans on CPUs "
-        "with native bf16), auto; results are stored per precision",
-    )
+    for option in (MODEL, VECTORS, DEVICE, PRECISION):
+        add_to_parser(p, option, default=default(option.default))
     p.add_argument(
         "--debug",
         action="store_true",
@@ -735,12 +735,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="folders or files (default: the folders scanned before)",
     )
     group = p.add_mutually_exclusive_group()
-    group.add_argument(
-        "--windows",
+    add_to_parser(
+        group,
+        WINDOWS,
         type=_positive,
-        default=None,
-        metavar="N",
-        help="analyse N evenly spaced windows per track (faster)",
+        help="analyse N evenly spaced 3-s windows per track (default 8; --full: all of it)",
     )
     group.add_argument("--full", action="store_true", help="analyse every track in full")
     p.add_argument(
@@ -787,13 +786,13 @@ def build_parser() -> argparse.ArgumentParser:
         "-WORD excludes.",
     )
     p.add_argument("query")
-    p.add_argument("--top", type=_positive, default=20, metavar="K")
+    add_to_parser(p, TOP_HITS, type=_positive)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("tags", help="the seen and unseen tags proposed for indexed tracks")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: all)")
-    p.add_argument("--top", type=_positive, default=5, metavar="K")
+    add_to_parser(p, TOP_TAGS, type=_positive)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tags)
 
@@ -804,13 +803,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="indexed files or folders (default: every analysed track)",
     )
-    p.add_argument(
-        "--field",
-        type=_field,
-        default=None,
-        help=f"write every tag into this one field ({FIELD_HELP}); default: each kind "
-        "to its own field (see --route)",
-    )
+    add_to_parser(p, FIELD, type=_field, default=None)
     p.add_argument(
         "--route",
         action="append",
@@ -819,41 +812,9 @@ def build_parser() -> argparse.ArgumentParser:
         "era, character, other; FIELD as for --field, or none. Default: genre=genre, "
         "mood=mood, the other kinds are not written",
     )
-    p.add_argument(
-        "--top", type=_positive, default=3, metavar="K", help="values per field and track"
-    )
-    p.add_argument(
-        "--min-score",
-        type=float,
-        default=None,
-        metavar="C",
-        help="skip tags whose confidence (0-1) is below C (default 0.15)",
-    )
-    p.add_argument(
-        "--include",
-        choices=["both", "seen", "unseen"],
-        default="both",
-        help="trained words, new words, or both (ranked together by confidence)",
-    )
-    p.add_argument(
-        "--mode",
-        choices=["merge", "replace"],
-        default="merge",
-        help="merge: keep the existing values; replace: only the new ones",
-    )
-    p.add_argument(
-        "--id3",
-        choices=["keep", "v2.4", "v2.3"],
-        default="keep",
-        help="ID3 version for MP3/WAV/AIFF: keep each file's own (default; new tags "
-        "are v2.4), or convert every file to v2.4 or v2.3",
-    )
-    p.add_argument(
-        "--separator",
-        default="; ",
-        metavar="S",
-        help="joins multiple values in ID3v2.3 (default '; ')",
-    )
+    add_to_parser(p, TOP_WRITE, type=_positive)
+    for option in (MIN_SCORE, INCLUDE_OPTION, WRITE_MODE, ID3, SEPARATOR):
+        add_to_parser(p, option)
     p.add_argument("--dry-run", action="store_true", help="print old -> new; write nothing")
     p.set_defaults(func=cmd_write)
 
@@ -887,7 +848,7 @@ def build_parser() -> argparse.ArgumentParser:
         "tracks (from the stored analysis), leaving out their duplicates.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="indexed files or folders")
-    p.add_argument("--top", type=_positive, default=20, metavar="K")
+    add_to_parser(p, TOP_HITS, type=_positive)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similar)
 
@@ -930,17 +891,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(kind, confidence) of every track, for other tools.",
     )
     p.add_argument("--out", required=True, metavar="FILE", help="a .csv or .json file")
-    p.add_argument(
-        "--format", choices=["csv", "json"], default=None, help="default: by the file's suffix"
-    )
-    p.add_argument("--top", type=_positive, default=5, metavar="K", help="proposed tags per track")
-    p.add_argument(
-        "--min-confidence",
-        type=float,
-        default=None,
-        metavar="C",
-        help="leave out proposals below this confidence (default: the proposal rule's 0.15)",
-    )
+    add_to_parser(p, EXPORT_FORMAT)
+    add_to_parser(p, TOP_TAGS, type=_positive)
+    add_to_parser(p, MIN_CONFIDENCE)
     p.set_defaults(func=cmd_export)
 
     for p in sub.choices.values():

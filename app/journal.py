@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from app import db
+from app.options import WRITE_MODES
 from app.routing import DEFAULT_ROUTES, Routes, route_tags
 from app.tagwriter import (
     Change,
@@ -69,7 +70,7 @@ __all__ = [
     "history",
 ]
 
-MODES = ("merge", "replace")
+MODES = WRITE_MODES  # merge, replace (app.options)
 
 
 class JournalError(ZslError):

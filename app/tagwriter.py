@@ -48,6 +48,7 @@ from typing import BinaryIO
 
 import mutagen
 
+from app.options import WRITE_MODES
 from app.tagformats import (
     STANDARD_FIELDS,
     TagError,
@@ -88,7 +89,7 @@ __all__ = [
 ]
 
 TEMP_SUFFIX = ".zsl-tmp"
-MODES = ("merge", "replace")
+MODES = WRITE_MODES  # merge, replace (app.options)
 # `.NAME.TOKEN.zsl-tmp`: the name (cut to at most _TEMP_NAME_BYTES bytes), a random token
 _TEMP_NAME = re.compile(
     rb"\A\..+\.[A-Za-z0-9_]{6,32}" + re.escape(TEMP_SUFFIX.encode()) + rb"\Z", re.DOTALL

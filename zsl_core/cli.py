@@ -16,6 +16,17 @@ import sys
 from collections.abc import Sequence
 
 from zsl_core.errors import ModelError, ZslError
+from zsl_core.options import (
+    DEVICE,
+    MODEL,
+    PRECISION,
+    PREDICT_TOP,
+    SEARCH_TOP,
+    VECTORS,
+    WINDOWS,
+    add_to_parser,
+)
+from zsl_core.tag_fields import FOLDER_FIELDS
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 
@@ -309,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = src.add_parser("folder", help="a folder of audio files, tags read from their own metadata")
     q.add_argument("folder")
     q.add_argument(
-        "--fields", default="genre,mood,grouping", help="metadata fields that become tags"
+        "--fields", default=",".join(FOLDER_FIELDS), help="metadata fields that become tags"
     )
     q.add_argument("--keep-untagged", action="store_true", help="keep files that have no tags")
     for q in src.choices.values():
@@ -369,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--optimizer", choices=["sgd", "adam"])
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    add_to_parser(p, DEVICE, default=None)  # None: the training config's
     p.add_argument("--seed", type=int)
     p.add_argument("--steps-per-epoch", type=int)
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
@@ -397,16 +408,14 @@ def build_parser() -> argparse.ArgumentParser:
     # predict
     p = sub.add_parser("predict", help="seen and unseen tags for audio files")
     p.add_argument("files", nargs="+")
-    p.add_argument("--model", default="default", help="'default' (built in) or a model folder")
-    p.add_argument("--vectors", help="word vectors for unseen words (default: the model's)")
+    add_to_parser(p, MODEL)
+    add_to_parser(p, VECTORS)
     p.add_argument(
         "--vocab", help="text file of candidate unseen words (default: the built-in vocabulary)"
     )
-    p.add_argument("--top", type=int, default=10)
-    p.add_argument(
-        "--windows", type=int, default=None, help="analyse N evenly spaced windows (faster)"
-    )
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_to_parser(p, PREDICT_TOP)
+    add_to_parser(p, WINDOWS)
+    add_to_parser(p, DEVICE)
     p.add_argument("--json", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_predict)
@@ -425,25 +434,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="a text file of audio paths, one per line (e.g. from `find`)",
     )
     p.add_argument("--manifest")
-    p.add_argument("--model", default="default")
-    p.add_argument("--vectors")
+    add_to_parser(p, MODEL)
+    add_to_parser(p, VECTORS)
     p.add_argument("--out", required=True, help="index file to write (.npz)")
     p.add_argument("--shard", default=None, help="i/n: embed only the i-th of n shards (0-based)")
-    p.add_argument(
-        "--windows",
-        type=int,
-        default=None,
+    add_to_parser(
+        p,
+        WINDOWS,
         help="analyse N evenly spaced 3-s windows per track (the desktop app uses 8); "
         "default: the whole track",
     )
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument(
-        "--precision",
-        default="fp32",
-        choices=["fp32", "bf16", "auto"],
-        help="arithmetic of the built-in model's networks (a library imports only "
-        "parts made with its own precision)",
-    )
+    add_to_parser(p, DEVICE)
+    add_to_parser(p, PRECISION)
     p.add_argument("--quiet", action="store_true")
     _add_common(p)
     p.set_defaults(func=cmd_embed)
@@ -452,9 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="rank indexed tracks by relevance to words")
     p.add_argument("query")
     p.add_argument("--index", required=True, nargs="+", help="index file(s) from `zsl-core embed`")
-    p.add_argument("--model", default=None, help="default: the model that made the index")
-    p.add_argument("--vectors")
-    p.add_argument("--top", type=int, default=10)
+    add_to_parser(p, MODEL, default=None, help="default: the model that made the index")
+    add_to_parser(p, VECTORS)
+    add_to_parser(p, SEARCH_TOP)
     p.add_argument(
         "--floor",
         type=float,

@@ -48,6 +48,7 @@ from typing import IO, Any
 import numpy as np
 
 from zsl_core.errors import DatasetError
+from zsl_core.tag_fields import FOLDER_FIELDS, META_FIELDS
 from zsl_core.tags import split_values
 from zsl_core.vectors import OPENMIC_INSTRUMENTS
 
@@ -72,8 +73,6 @@ AUDIO_EXTENSIONS: frozenset[str] = frozenset(
         ".wma",
     }
 )
-FOLDER_FIELDS: tuple[str, ...] = ("genre", "mood", "grouping")
-META_FIELDS: tuple[str, ...] = ("title", "artist", "album")
 _EXAMPLES_KEPT = 5
 
 

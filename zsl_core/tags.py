@@ -26,8 +26,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Literal, get_args
 
 __all__ = [
+    "Include",
     "INCLUDE",
     "KIND_FAMILIES",
     "PROPOSE_FLOOR",
@@ -45,7 +47,8 @@ __all__ = [
 ]
 
 
-INCLUDE = ("both", "seen", "unseen")  # which tags a proposal may hold: seen words, new words, both
+Include = Literal["both", "seen", "unseen"]  # which tags a proposal may hold: seen, new words, both
+INCLUDE: tuple[Include, ...] = get_args(Include)
 PROPOSE_FLOOR = 0.15  # confidence below which a tag is not proposed
 
 

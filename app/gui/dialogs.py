@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.settings import BY_KIND, DEVICES, FIELDS, PRECISIONS, Settings
 from app.gui.track_panel import BY_KIND_TEXT
+from app.options import TOP_TAGS
 from app.routing import NOT_WRITTEN, parse_routes
 from zsl_core.tags import TagKind, split_values
 
@@ -307,7 +308,7 @@ class SettingsDialog(QDialog):
         form.addRow("Vocabulary", self._with_browse(self.vocabulary, self._browse_vocabulary))
 
         self.top_k = QSpinBox()
-        self.top_k.setRange(1, 50)
+        self.top_k.setRange(int(TOP_TAGS.low or 1), int(TOP_TAGS.high or 50))
         self.top_k.setValue(settings.top_k)
         form.addRow("Tags per track", self.top_k)
 

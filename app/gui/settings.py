@@ -3,42 +3,70 @@
 Why a thin typed wrapper: QSettings returns strings (or None) depending on the backend, so
 every read here converts and falls back to a sane default, and the rest of the GUI reads
 plain Python values. Tests pass their own INI path so they never touch the user's settings.
+The options themselves (key, type, default, choices) are declared once in `app/options.py`
+(and `zsl_core/options.py`), shared with the command lines; reading goes through
+`Settings.read(option)`, so an edited or old INI file with a bad value falls back to the
+declared default instead of stopping the app.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from app.options import (
+    BY_KIND,
+    DEVICE,
+    DEVICES,
+    FIELD,
+    ID3_CONVERT,
+    ID3_NEW_VERSION,
+    MODEL,
+    PRECISION,
+    PRECISIONS,
+    TOP_TAGS,
+    VECTORS,
+    VOCABULARY,
+    Option,
+)
 from app.routing import DEFAULT_ROUTES, parse_routes, routes_to_text
+from zsl_core.tag_fields import STANDARD_FIELDS
+
+__all__ = ["Settings", "FIELDS", "BY_KIND", "DEVICES", "PRECISIONS", "SETTINGS"]
 
 ORGANISATION = "zsl-tagger"
 APPLICATION = "zsl-tagger"
 
-FIELDS = ("genre", "mood", "grouping", "comment")
-BY_KIND = ""  # the "field" setting that sends each kind of tag to its own field (app.routing)
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp32", "bf16", "auto")
-DEFAULTS: dict[str, object] = {
-    "model": "default",  # "default" or a model folder written by `zsl-core train`
-    "vectors": "",  # word-vectors file for unseen words ("" = the model's own)
-    "device": "auto",
-    "precision": "fp32",  # the built-in model's arithmetic (results are kept per precision)
-    "field": BY_KIND,  # "" = each kind to its field by `routes`; else one field for every tag
-    "routes": routes_to_text(DEFAULT_ROUTES),  # KIND=FIELD lines (app.routing)
-    "id3_version": 4,  # the ID3 version of tags we create
-    "id3_convert": False,  # also convert existing ID3 tags to that version (else each file keeps its own)
-    "vocabulary": "",  # a text file of candidate words ("" = the shipped vocabulary)
-    "top_k": 5,
-    "folders": [],
-    "trained_models": [],  # model folders the user trained or added, offered in Settings
-    # where the user left the window (restored on start)
-    "state/sort_column": -1,  # the library table's sort column (-1: library order)
-    "state/sort_order": 0,  # Qt.SortOrder: 0 ascending, 1 descending
-    "state/search": "",  # the last search
-    "state/tab": 0,  # 0 Library, 1 Search results
-}
+FIELDS = STANDARD_FIELDS  # what the field menus offer (custom:NAME is typed)
+
+# Where the user left the window (restored on start): GUI-only, declared with the same Option.
+SORT_COLUMN: Option[int] = Option(
+    "state/sort_column", int, -1, low=-1, high=99
+)  # -1: library order
+SORT_ORDER: Option[int] = Option("state/sort_order", int, 0, low=0, high=1)  # Qt.SortOrder
+LAST_SEARCH: Option[str] = Option("state/search", str, "")
+TAB: Option[int] = Option("state/tab", int, 0, low=0, high=1)  # 0 Library, 1 Search results
+
+# The settings that hold one value, each read through its Option (app.options): a stored value
+# of the wrong type falls back to the declared default (or is clamped into range). The lists
+# (folders, trained_models) and the routing table (app.routing) have their own readers below.
+SETTINGS: tuple[Option[Any], ...] = (
+    MODEL,  # "default" or a model folder written by `zsl-core train`
+    VECTORS,  # word-vectors file for unseen words ("" = the model's own)
+    DEVICE,
+    PRECISION,  # the built-in model's arithmetic (results are kept per precision)
+    FIELD,  # "" = each kind to its field by `routes`; else one field for every tag
+    ID3_NEW_VERSION,  # the ID3 version of tags we create
+    ID3_CONVERT,  # also convert existing ID3 tags to that version
+    VOCABULARY,  # a text file of candidate words ("" = the shipped vocabulary)
+    TOP_TAGS,  # "top_k": tags per track
+    SORT_COLUMN,
+    SORT_ORDER,
+    LAST_SEARCH,
+    TAB,
+)
 
 
 class Settings:
@@ -53,16 +81,13 @@ class Settings:
             self.qsettings = QSettings(str(path), QSettings.Format.IniFormat)
 
     # --- typed values ------------------------------------------------------------------------
-    def _str(self, key: str) -> str:
-        value = self.qsettings.value(key, DEFAULTS[key])
-        return str(value) if value is not None else str(DEFAULTS[key])
+    def read(self, option: Option[Any]) -> Any:
+        """The stored value of `option` as its type; the default when absent or bad."""
+        return option.coerce(self.qsettings.value(option.name))
 
-    def _int(self, key: str, low: int, high: int) -> int:
-        try:
-            value = int(self.qsettings.value(key, DEFAULTS[key]))
-        except (TypeError, ValueError):
-            return int(DEFAULTS[key])  # type: ignore[arg-type]
-        return min(max(value, low), high)
+    def write(self, option: Option[Any], value: Any) -> None:
+        """Store `value` for `option` (a bad value stores the default, as reading would)."""
+        self.qsettings.setValue(option.name, option.coerce(value))
 
     def _list(self, key: str) -> list[str]:
         value = self.qsettings.value(key, [])
@@ -74,42 +99,39 @@ class Settings:
 
     @property
     def model(self) -> str:
-        return self._str("model") or "default"
+        return str(self.read(MODEL) or "default")
 
     @model.setter
     def model(self, value: str) -> None:
-        self.qsettings.setValue("model", value or "default")
+        self.qsettings.setValue(MODEL.name, value or "default")
 
     @property
     def vectors(self) -> str:
-        return self._str("vectors")
+        return str(self.read(VECTORS) or "")
 
     @vectors.setter
     def vectors(self, value: str) -> None:
-        self.qsettings.setValue("vectors", value or "")
+        self.qsettings.setValue(VECTORS.name, value or "")
 
     @property
     def device(self) -> str:
-        value = self._str("device")
-        return value if value in DEVICES else "auto"
+        return str(self.read(DEVICE))
 
     @device.setter
     def device(self, value: str) -> None:
-        self.qsettings.setValue("device", value if value in DEVICES else "auto")
+        self.write(DEVICE, value)
 
     @property
     def precision(self) -> str:
-        value = self._str("precision")
-        return value if value in PRECISIONS else "fp32"
+        return str(self.read(PRECISION))
 
     @precision.setter
     def precision(self, value: str) -> None:
-        self.qsettings.setValue("precision", value if value in PRECISIONS else "fp32")
+        self.write(PRECISION, value)
 
     @property
     def field(self) -> str:
-        value = self._str("field")
-        return value if value in FIELDS or value.startswith("custom:") else BY_KIND
+        return str(self.read(FIELD))
 
     @property
     def routes(self) -> dict:
@@ -125,39 +147,39 @@ class Settings:
 
     @property
     def id3_convert(self) -> bool:
-        return str(self.qsettings.value("id3_convert", False)).lower() in ("true", "1")
+        return bool(self.read(ID3_CONVERT))
 
     @id3_convert.setter
     def id3_convert(self, value: bool) -> None:
-        self.qsettings.setValue("id3_convert", bool(value))
+        self.qsettings.setValue(ID3_CONVERT.name, bool(value))
 
     @field.setter
     def field(self, value: str) -> None:
-        self.qsettings.setValue("field", value)
+        self.qsettings.setValue(FIELD.name, value)
 
     @property
     def id3_version(self) -> int:
-        return 3 if self._int("id3_version", 3, 4) == 3 else 4
+        return int(self.read(ID3_NEW_VERSION))
 
     @id3_version.setter
     def id3_version(self, value: int) -> None:
-        self.qsettings.setValue("id3_version", 3 if int(value) == 3 else 4)
+        self.qsettings.setValue(ID3_NEW_VERSION.name, 3 if int(value) == 3 else 4)
 
     @property
     def vocabulary(self) -> str:
-        return self._str("vocabulary")
+        return str(self.read(VOCABULARY))
 
     @vocabulary.setter
     def vocabulary(self, value: str) -> None:
-        self.qsettings.setValue("vocabulary", value or "")
+        self.qsettings.setValue(VOCABULARY.name, value or "")
 
     @property
     def top_k(self) -> int:
-        return self._int("top_k", 1, 50)
+        return int(self.read(TOP_TAGS))
 
     @top_k.setter
     def top_k(self, value: int) -> None:
-        self.qsettings.setValue("top_k", int(value))
+        self.qsettings.setValue(TOP_TAGS.name, int(value))
 
     @property
     def folders(self) -> list[str]:
@@ -183,29 +205,29 @@ class Settings:
     @property
     def sort(self) -> tuple[int, int]:
         """The library table's (column, order); column -1 is the library's own order."""
-        return self._int("state/sort_column", -1, 99), self._int("state/sort_order", 0, 1)
+        return int(self.read(SORT_COLUMN)), int(self.read(SORT_ORDER))
 
     @sort.setter
     def sort(self, value: tuple[int, int]) -> None:
         column, order = value
-        self.qsettings.setValue("state/sort_column", int(column))
-        self.qsettings.setValue("state/sort_order", 1 if int(order) else 0)
+        self.qsettings.setValue(SORT_COLUMN.name, int(column))
+        self.qsettings.setValue(SORT_ORDER.name, 1 if int(order) else 0)
 
     @property
     def last_search(self) -> str:
-        return self._str("state/search")
+        return str(self.read(LAST_SEARCH))
 
     @last_search.setter
     def last_search(self, value: str) -> None:
-        self.qsettings.setValue("state/search", value or "")
+        self.qsettings.setValue(LAST_SEARCH.name, value or "")
 
     @property
     def tab(self) -> int:
-        return self._int("state/tab", 0, 1)
+        return int(self.read(TAB))
 
     @tab.setter
     def tab(self, value: int) -> None:
-        self.qsettings.setValue("state/tab", 1 if int(value) == 1 else 0)
+        self.qsettings.setValue(TAB.name, 1 if int(value) == 1 else 0)
 
     # --- window ------------------------------------------------------------------------------
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:

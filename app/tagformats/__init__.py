@@ -25,9 +25,8 @@ import mutagen
 import soundfile
 
 from zsl_core.errors import ZslError
+from zsl_core.tag_fields import CUSTOM_PREFIX, STANDARD_FIELDS
 
-STANDARD_FIELDS: tuple[str, ...] = ("genre", "mood", "grouping", "comment")
-CUSTOM_PREFIX = "custom:"
 _HASH_BLOCK = 1 << 20
 
 
