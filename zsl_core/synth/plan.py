@@ -79,6 +79,3 @@ def genre_attribute_rows() -> list[tuple[str, str, float]]:
         for g in sorted(GENRES.values(), key=lambda g: g.name)
         for inst in INSTRUMENTS
     ]
-
-
-# --- soundfont and FluidSynth --------------------------------------------------------------------

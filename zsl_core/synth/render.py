@@ -99,6 +99,3 @@ def render(
     tmp_out = out_path.with_name(f".{out_path.name}.tmp")
     soundfile.write(tmp_out, audio, sample_rate, format="FLAC", subtype="PCM_16")
     os.replace(tmp_out, out_path)
-
-
-# --- the corpus ------------------------------------------------------------------------------------

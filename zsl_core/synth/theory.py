@@ -71,9 +71,6 @@ METRES = {
 }
 
 
-# --- genres ---------------------------------------------------------------------------------
-
-
 def progression_chords(
     progression: str, key: int, mode: str, sevenths: bool
 ) -> list[tuple[int, tuple[int, ...]]]:
