@@ -141,8 +141,8 @@ def case_studies(
         entry = {"query": word, "vocabulary": len(words)}
         for name, space, q in (("before", before_space, q_before), ("after", after_space, q_after)):
             sims = cosine(space, q[None, :])[:, 0]
-            order = [j for j in np.argsort(-sims) if words[j] != word][:10]
-            entry[name] = [words[j] for j in order]
+            nearest = [j for j in np.argsort(-sims) if words[j] != word][:10]
+            entry[name] = [words[j] for j in nearest]
         neighbours.append(entry)
     out["neighbours"] = neighbours
     return out

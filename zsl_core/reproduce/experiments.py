@@ -219,7 +219,7 @@ def run_experiment(
                 if progress_errors:
                     log.warning("%s seed %s %s %s: %s", data.name, seed, setup, method, exc)
                 continue
-            if model_type == "embedding":
+            if side is not None:  # an embedding model
                 audio = track_outputs(model, feats, ids, mean, std, frames, "embedding")
                 label_vectors = label_embeddings(model, side.matrix)
                 scores = cosine(audio, label_vectors)

@@ -112,11 +112,12 @@ def reproduce(
         if exp == "exp1":
             data = experiment1_data(corpus, feats)
         elif exp == "exp1-recipe":
-            data = experiment1_recipe_data(corpus, feats)
-            if data is None:
+            recipe = experiment1_recipe_data(corpus, feats)
+            if recipe is None:
                 if progress:
                     log.info("%s: skipped, %s does not exist", exp, corpus.folder / "genres.csv")
                 continue
+            data = recipe
         else:
             data = experiment2_data(corpus, feats, vectors)
         per_seed: dict[int, Any] = {}

@@ -16,7 +16,7 @@ from zsl_core.reproduce.design import (
     KEY_SETUP,
     METHODS,
 )
-from zsl_core.reproduce.paper import PAPER
+from zsl_core.reproduce.paper import PAPER, PaperKey
 
 
 def _fmt(cell: Mapping[str, Any] | None, std: bool = True) -> str:
@@ -31,7 +31,9 @@ def _fmt(cell: Mapping[str, Any] | None, std: bool = True) -> str:
     return f"{cell['mean']:.4f}"
 
 
-def markdown_tables(results: Mapping[str, Any], paper: Mapping[str, Any] | None = None) -> str:
+def markdown_tables(
+    results: Mapping[str, Any], paper: Mapping[PaperKey, tuple[str, ...]] | None = None
+) -> str:
     """Tables 2-4 (+ calibration and claims) per experiment as markdown, ours beside the paper's."""
     paper = paper or PAPER
     lines: list[str] = []
@@ -105,9 +107,9 @@ def markdown_tables(results: Mapping[str, Any], paper: Mapping[str, Any] | None 
                 ("shuffled", "embedding, shuffled vectors"),
                 ("classifier", "classification"),
             ):
-                p = paper.get(("table4", setup, m, ref), ("",))[0] if setup == "A-X" else ""
+                auc = paper.get(("table4", setup, m, ref), ("",))[0] if setup == "A-X" else ""
                 lines.append(
-                    f"| {setup} | B-X | {name} | {_fmt(agg['table4'][setup][m]['AUC-l'])} | {p} |"
+                    f"| {setup} | B-X | {name} | {_fmt(agg['table4'][setup][m]['AUC-l'])} | {auc} |"
                 )
         lines += [
             "",

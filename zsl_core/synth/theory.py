@@ -77,7 +77,7 @@ def progression_chords(
     """Roman numerals -> (root pitch class, chord intervals) per bar."""
     scale = MAJOR if mode == "major" else MINOR
     numerals = ("VII", "III", "VI", "IV", "II", "V", "I")
-    out = []
+    out: list[tuple[int, tuple[int, ...]]] = []
     for symbol in PROGRESSIONS[progression].split():
         shift = 0
         while symbol[0] in "b#":
@@ -88,6 +88,7 @@ def progression_chords(
         suffix = symbol[len(numeral) :]
         degree = ("I", "II", "III", "IV", "V", "VI", "VII").index(numeral)
         root = (key + scale[degree] + shift) % 12
+        intervals: tuple[int, ...]
         if suffix == "maj7":
             intervals = (0, 4, 7, 11)
         elif suffix == "7":
