@@ -110,7 +110,7 @@ def claims(table: Mapping[str, Any], per_seed: Mapping[int, Mapping[str, Any]]) 
         other = table[kind][setup][KEY_SETUP][control][metric]
         diffs = [
             a - b
-            for a, b in zip(side["values"], other["values"], strict=False)
+            for a, b in zip(side["values"], other["values"], strict=True)
             if a is not None and b is not None
         ]
         if not diffs:

@@ -103,7 +103,7 @@ def _valid_audio(path: Path, seconds: float, sample_rate: int) -> bool:
 
     try:
         info = soundfile.info(str(path))
-    except Exception:  # noqa: BLE001 - any unreadable file is simply rendered again
+    except Exception:  # any unreadable file is simply rendered again
         return False
     return info.samplerate == sample_rate and info.frames == int(round(seconds * sample_rate))
 
@@ -208,7 +208,7 @@ def _write_info(
         from importlib.metadata import version
 
         zsl_version = version("zsl-tagger")
-    except Exception:  # noqa: BLE001 - running from a source tree that was not installed
+    except Exception:  # running from a source tree that was not installed
         zsl_version = "unknown"
 
     unplayable = sorted(i for i in INSTRUMENTS if not any(p in presets for p in VOICES[i].presets))

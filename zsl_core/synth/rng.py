@@ -33,7 +33,7 @@ class Rng:
     def weighted(self, items: Sequence[Any], weights: Sequence[float]) -> Any:
         total = sum(weights)
         point, acc = self._r.random() * total, 0.0
-        for item, weight in zip(items, weights, strict=False):
+        for item, weight in zip(items, weights, strict=True):
             acc += weight
             if point < acc:
                 return item
