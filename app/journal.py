@@ -556,3 +556,20 @@ def history(library: Any, limit: int = 50) -> list[BatchInfo]:
         BatchInfo(int(r[0]), float(r[1]), r[2], r[3], int(r[6]), r[5] is not None, r[4])
         for r in rows
     ]
+
+
+def can_undo(library: Any) -> bool:
+    """Whether a batch is left for `undo()` with no batch given (one not undone yet)."""
+    row = library.conn.execute(
+        "SELECT EXISTS(SELECT 1 FROM batches WHERE undone_at IS NULL)"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def batch_track_ids(library: Any, batch_id: int) -> list[int]:
+    """The tracks a batch wrote to (what a table shows again after an undo)."""
+    rows = library.conn.execute(
+        "SELECT DISTINCT track_id FROM changes WHERE batch_id = ? AND track_id IS NOT NULL",
+        (int(batch_id),),
+    ).fetchall()
+    return [int(r[0]) for r in rows]

@@ -10,7 +10,7 @@ One object (`FindMusic`) installed on the main window by `install(window)`; it a
 * dragging selected rows out of either table as file URLs (text/uri-list), so a player, a file
   manager or a playlist editor takes the files.
 
-Everything that reads the index runs in the library thread (`window._with_library`); files are
+Everything that reads the index runs in the library thread (`window.lib.run`); files are
 written there too. Dialog-free methods (`more_like_this`, `save_playlist`, `export`,
 `load_duplicates`) are what the menus call after asking, and what the tests drive.
 """
@@ -282,12 +282,11 @@ class FindMusic(QObject):
         if not ids:
             w.message("Select one or more tracks first")
             return
-        w._search_seq += 1  # a search typed before this one must not overwrite it
-        seq = w._search_seq
+        seq = w.search.begin()  # a search typed before this one must not overwrite it
         names = self._names(ids)
 
         def done(hits: list[Any]) -> None:
-            if seq != w._search_seq:
+            if not w.search.is_current(seq):
                 return
             self.last_similar = (ids, hits)
             label = f"like {names}"
@@ -299,11 +298,11 @@ class FindMusic(QObject):
             w.tabs.setCurrentIndex(1)
 
         def failed(message: str) -> None:
-            if seq == w._search_seq:
+            if w.search.is_current(seq):
                 w.search_info.setText(message)
             w.message(message, error=True)
 
-        w._with_library(
+        w.lib.run(
             lambda library: library.similar(ids, top_k=SIMILAR_TOP), done, "more like this", failed
         )
 
@@ -358,7 +357,7 @@ class FindMusic(QObject):
             self.last_saved = (target, count)
             self.window.message(f"Saved {count} tracks to {target}")
 
-        self.window._with_library(
+        self.window.lib.run(
             work,
             done,
             "save playlist",
@@ -386,7 +385,7 @@ class FindMusic(QObject):
             self.last_export = (target, count)
             self.window.message(f"Exported {count} tracks to {target}")
 
-        self.window._with_library(
+        self.window.lib.run(
             work,
             done,
             "export",
@@ -409,7 +408,7 @@ class FindMusic(QObject):
             if dialog is not None:
                 dialog.set_groups(groups)
 
-        self.window._with_library(
+        self.window.lib.run(
             lambda library: library.duplicates(),
             done,
             "duplicates",

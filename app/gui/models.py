@@ -193,6 +193,19 @@ class TrackTableModel(QAbstractTableModel):
     def ids(self) -> list[int]:
         return [int(r.id) for r in self._rows]
 
+    def titles(self, ids: Iterable[int]) -> dict[int, str]:
+        """ "Title — Artist" of the loaded tracks among `ids` that have a title (search hits)."""
+        out = {}
+        for track_id in ids:
+            row = self.track_by_id(int(track_id))
+            if row is not None and row.title:
+                out[int(track_id)] = row.title + (f" — {row.artist}" if row.artist else "")
+        return out
+
+    def ids_without_predicted(self, ids: Iterable[int]) -> list[int]:
+        """The tracks among `ids` whose Predicted tags column is still empty."""
+        return [int(i) for i in ids if not self._predicted.get(int(i))]
+
     def haystacks(self) -> list[str]:
         """Lower-case text of every row, for the filter box."""
         return [" ".join(cells).casefold() for cells in self._cells]

@@ -14,9 +14,9 @@ def an_audio_device(monkeypatch):
     """The window refuses to play when Qt sees no sound output (it would "play" to nowhere).
     Test machines have none, so the tests of the player pretend one is there; Qt's FFmpeg
     backend still opens and decodes the file. test_gui_polish.py takes it away again."""
-    from app.gui import main_window
+    from app.gui.controllers import playback
 
-    monkeypatch.setattr(main_window, "audio_output_devices", lambda: ["a test device"])
+    monkeypatch.setattr(playback, "audio_output_devices", lambda: ["a test device"])
 
 
 @pytest.fixture

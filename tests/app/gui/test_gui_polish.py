@@ -326,7 +326,7 @@ def test_panel_follows_the_visible_selection(library_window, qtbot):
 
 
 def test_play_without_an_audio_device_says_so(library_window, qtbot, monkeypatch):
-    from app.gui import main_window as module
+    from app.gui.controllers import playback as module
 
     win = library_window
     monkeypatch.setattr(

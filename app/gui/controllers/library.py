@@ -1,0 +1,257 @@
+"""The library controller: the one shared Library, the thread every call on it runs in, and the
+rows the table shows (opened, refreshed, their "Predicted tags" column).
+
+Why one thread: a SQLite connection must not be used by two threads at once, so every call on
+the shared Library is queued on `pool` (one worker thread). File reads that need no library
+(cover art, removing stale copies) go to `io`. Results come back as signals on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.gui.settings import Settings
+from app.gui.workers import JobQueue, LibraryPool
+
+log = logging.getLogger("app.gui")
+
+PREDICTED_CHUNK = 200
+PREDICTED_TOP = 3
+
+
+class LibraryController(QObject):
+    """Opens the Library (again after a model change), runs calls on it, reads rows for the table.
+
+    Signals: opened(rows, folders), open_failed(str), rows_fetched(rows, tags, ids) (rows read
+    again after a scan or a write, with their predicted tags), rows_reloaded(rows) (every row,
+    after a scan), predicted({id: "tag, tag"}) (a chunk of the Predicted tags column),
+    stale_copies_removed(paths), message(str, error).
+    """
+
+    opened = Signal(object, object)
+    open_failed = Signal(str)
+    rows_fetched = Signal(object, object, object)
+    rows_reloaded = Signal(object)
+    predicted = Signal(object)
+    stale_copies_removed = Signal(object)
+    message = Signal(str, bool)
+
+    def __init__(
+        self,
+        settings: Settings,
+        db_path: str | Path | None = None,
+        library_factory: Callable[[], Any] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.db_path = db_path
+        self._factory = library_factory
+        self.library: Any = None
+        self.pool = LibraryPool(self)
+        self.io = JobQueue(self)  # file reads that need no library (cover art)
+        self.loaded = False
+        self.last_cleanup: list[Any] | None = None
+        self.generation = 0  # bumped to stop filling the Predicted tags column
+        self._vocabulary: list[str] | None = None
+        self.vocabulary_path = settings.vocabulary  # read here: QSettings stays on this thread
+
+    # --- making and opening ------------------------------------------------------------------
+    def maker(self) -> Callable[[], Any]:
+        """A function that makes a Library with the current settings, read now on the GUI thread
+        (QSettings is not shared across threads) and called later on a worker thread."""
+        if self._factory is not None:
+            return self._factory
+        s = self.settings
+        db_path, model, vectors, device = self.db_path, s.model, s.vectors or None, s.device
+        precision = s.precision
+
+        def make() -> Any:
+            from app.library import Library
+
+            return Library(
+                db_path=db_path, model=model, vectors=vectors, device=device, precision=precision
+            )
+
+        return make
+
+    def open(self) -> None:
+        """(Re)open the shared Library in the pool thread, then read every track and folder."""
+        self.generation += 1
+        old = self.library
+        self._vocabulary = None
+        make_library = self.maker()
+
+        def work(_report):
+            if old is not None:
+                old.close()
+            library = make_library()
+            return library, library.tracks(), library.folders()
+
+        self.pool.submit(work, self._opened, self._open_failed, name="opening the library")
+
+    def _opened(self, result: tuple[Any, list[Any], list[Any]]) -> None:
+        self.library, rows, folders = result
+        self.loaded = True
+        self.remove_stale_copies(folders)
+        self.opened.emit(rows, folders)
+
+    def _open_failed(self, message: str) -> None:
+        self.loaded = True
+        self.open_failed.emit(message)
+
+    def run(
+        self,
+        fn: Callable[[Any], Any],
+        on_done: Callable[[Any], None],
+        name: str,
+        on_failed: Callable[[str], None] | None = None,
+    ) -> None:
+        """Run fn(library) in the library thread (after it is open); on_done(result) and
+        on_failed(one-line message, default: an error message) on the GUI thread."""
+
+        def work(_report):
+            if self.library is None:
+                raise RuntimeError("the library is not open")
+            return fn(self.library)
+
+        self.pool.submit(work, on_done, on_failed or self._error, name=name)
+
+    def _error(self, text: str) -> None:
+        self.message.emit(text, True)
+
+    def remove_stale_copies(self, folders: list[Any]) -> None:
+        """Copies an interrupted tag write left in the music folders (full hidden copies of
+        tracks) are removed in the background when the library opens."""
+
+        def work(_report):
+            from app.tagwriter import cleanup_temp_files
+
+            return cleanup_temp_files(folders, recursive=True)
+
+        def done(removed: list[Any]) -> None:
+            self.last_cleanup = removed
+            self.stale_copies_removed.emit(removed)
+
+        self.io.submit(work, done, lambda m: log.info("%s", m), name="removing stale copies")
+
+    # --- what the settings choose ------------------------------------------------------------
+    def model_name(self) -> str:
+        """The key the library stores results under with the current settings (what a part
+        must match)."""
+        if self.library is not None and getattr(self.library, "model_name", None):
+            return str(self.library.model_name)
+        from app.library import model_key
+        from zsl_core.default_model import resolve_precision
+
+        s = self.settings
+        precision = resolve_precision(s.precision, s.device) if s.model == "default" else "fp32"
+        return model_key(s.model, s.vectors or None, precision)
+
+    def models_dir(self) -> Path:
+        """Where trained models are kept: beside the library's index."""
+        from app import db
+
+        base = Path(self.db_path).expanduser() if self.db_path else db.default_db_path()
+        return base.parent / "models"
+
+    def set_vocabulary(self, path: str) -> None:
+        """A new vocabulary file from Settings: loaded again on the next proposal."""
+        if path != self.vocabulary_path:
+            self._vocabulary = None
+        self.vocabulary_path = path
+
+    def forget_vocabulary(self) -> None:
+        self._vocabulary = None
+
+    def words(self, library: Any) -> list[str] | None:
+        """The candidate unseen words: the Settings vocabulary file, else the library's own
+        (None). Loaded once, on the library thread."""
+        path = self.vocabulary_path
+        if not path:
+            return None
+        if self._vocabulary is None:
+            from zsl_core.pipeline import load_vocabulary
+
+            self._vocabulary = load_vocabulary(path)
+        return self._vocabulary
+
+    def propose(self, library: Any, track_id: int, top_k: int) -> list[str]:
+        """The tags proposed for a track (library thread), by the one picking rule
+        (`Prediction.pick`), over the vocabulary chosen in Settings."""
+        return [t.tag for t in library.proposals(track_id, top_k, vocabulary=self.words(library))]
+
+    # --- rows for the table ------------------------------------------------------------------
+    def predict_column(self, ids: list[int]) -> None:
+        """Fill the "Predicted tags" column in chunks (signal `predicted`), so searches slip in
+        between them; `stop_predicting()` ends it after the chunk in flight."""
+        generation = self.generation
+        top = PREDICTED_TOP
+
+        def next_chunk(rest: list[int]) -> None:
+            if not rest or generation != self.generation:
+                return
+            chunk, later = rest[:PREDICTED_CHUNK], rest[PREDICTED_CHUNK:]
+
+            def work(library):
+                out = {}
+                for track_id in chunk:
+                    try:
+                        out[track_id] = ", ".join(self.propose(library, track_id, top))
+                    except Exception:  # one bad row must not stop the column
+                        out[track_id] = ""
+                return out
+
+            def done(tags: dict[int, str]) -> None:
+                if generation == self.generation:
+                    self.predicted.emit(tags)
+                    next_chunk(later)
+
+            self.run(work, done, "predicting tags")
+
+        next_chunk(list(ids))
+
+    def stop_predicting(self) -> None:
+        self.generation += 1
+
+    def fetch_rows(self, ids: list[int]) -> None:
+        """Read these tracks again with their predicted tags (signal `rows_fetched`)."""
+        top = PREDICTED_TOP
+
+        def work(library):
+            rows, tags = [], {}
+            for track_id in ids:
+                try:
+                    row = library.track(track_id)
+                except Exception:  # removed meanwhile
+                    continue
+                rows.append(row)
+                try:
+                    tags[track_id] = ", ".join(self.propose(library, track_id, top))
+                except Exception:
+                    tags[track_id] = ""
+            return rows, tags
+
+        self.run(work, lambda result: self.rows_fetched.emit(*result, ids), "reading tracks")
+
+    def reload(self) -> None:
+        """Read every row again (signal `rows_reloaded`): rows of files gone meanwhile drop out
+        and new tracks come in."""
+        self.run(lambda library: library.tracks(), self.rows_reloaded.emit, "reading tracks")
+
+    def shutdown(self) -> None:
+        """Stop the column, finish queued calls, close the library (idempotent)."""
+        self.generation += 1
+        self.pool.wait(30000)
+        self.io.wait(5000)
+        if self.library is not None:
+            try:
+                self.library.close()
+            except Exception:
+                pass
+            self.library = None

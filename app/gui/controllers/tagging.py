@@ -1,0 +1,223 @@
+"""The tagging controller: what the track panel shows (prediction, proposals, cover), the user's
+ticks per track, the write (planned, previewed by the window, then written as one journal batch)
+and undo.
+
+Every library call runs in the library thread (`LibraryController.run`); cover art is read in
+the io queue. A result for a track the panel has left is still emitted with its track id: the
+window drops it if the panel shows another track.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.gui.controllers.library import LibraryController
+from app.gui.settings import Settings
+
+log = logging.getLogger("app.gui")
+
+
+class TaggingController(QObject):
+    """Predictions, decisions, write and undo.
+
+    Signals: prediction_ready(track_id, prediction, accepted tags), cover_ready(track_id, bytes),
+    preview_ready(planned changes, field text), written(BatchResult), undone(UndoResult),
+    undo_available(bool), history_ready(batches), message(str, error), log(str, level).
+    """
+
+    prediction_ready = Signal(int, object, object)
+    cover_ready = Signal(int, object)
+    preview_ready = Signal(object, str)
+    written = Signal(object)
+    undone = Signal(object)
+    undo_available = Signal(bool)
+    history_ready = Signal(object)
+    message = Signal(str, bool)
+    log = Signal(str, int)
+
+    def __init__(
+        self, library: LibraryController, settings: Settings, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.settings = settings
+        self.decisions: dict[int, list[str]] = {}  # track id -> the tags the user ticked
+        self.can_undo = False
+        self.last_write: Any = None
+        self.last_undo: Any = None
+
+    # --- what the panel shows ------------------------------------------------------------------
+    def load_prediction(self, track_id: int) -> None:
+        """The track's prediction (top 10 or more, with every proposal in it) and proposals."""
+        top_k = self.settings.top_k
+        words_of = self.library.words
+
+        def work(library):
+            words = words_of(library)
+            prediction = library.prediction(track_id, top_k=max(top_k, 10), vocabulary=words)
+            proposed = library.proposals(track_id, top_k, vocabulary=words)
+            if prediction is not None:  # a proposal ranked by distinctiveness may lie below
+                shown = {t.tag for t in [*prediction.seen, *prediction.unseen]}
+                for tag in proposed:
+                    if tag.tag not in shown:
+                        (prediction.seen if tag.seen else prediction.unseen).append(tag)
+            return prediction, [t.tag for t in proposed]
+
+        def done(result) -> None:
+            prediction, proposal = result
+            accepted = self.decisions.get(track_id, proposal)
+            self.prediction_ready.emit(track_id, prediction, accepted)
+
+        self.library.run(work, done, "predicting tags")
+
+    def load_cover(self, track_id: int, path: Any) -> None:
+        def work(_report):
+            from app.metadata import cover_art
+
+            return track_id, cover_art(path)
+
+        self.library.io.submit(
+            work,
+            lambda result: self.cover_ready.emit(*result),
+            lambda m: log.info("%s", m),
+            name="cover art",
+        )
+
+    def remember(self, track_id: int, tags: list[str]) -> None:
+        """The user's ticks for a track: they are what a write of it uses."""
+        self.decisions[track_id] = list(tags)
+
+    # --- writing and undo ------------------------------------------------------------------
+    def write_options(self) -> Any:
+        from app.tagformats import WriteOptions
+
+        # Each file keeps its own ID3 version unless the user asked to convert them all.
+        version = self.settings.id3_version
+        return WriteOptions(
+            id3_version=version if self.settings.id3_convert else None, id3_new_version=version
+        )
+
+    def plan_write(self, ids: list[int], field: str) -> None:
+        """Plan the write of the selected tracks (the user's ticks where given, else the
+        proposals) into `field` ("": each kind to its routed field); signal preview_ready."""
+        routes = self.settings.routes
+        decisions = {i: list(self.decisions[i]) for i in ids if i in self.decisions}
+        top_k = self.settings.top_k
+        options = self.write_options()
+        vocabulary_of = self.library.words
+
+        def work(library):
+            from app.journal import plan_routed
+            from app.routing import route_tags
+
+            proposals = {}
+            for i in ids:
+                prediction = library.prediction(
+                    i, top_k=max(10, 2 * top_k), vocabulary=vocabulary_of(library)
+                )
+                if prediction is None:
+                    continue
+                if i in decisions:  # the user's ticks, with their kinds
+                    by_word = {t.tag: t for t in [*prediction.seen, *prediction.unseen]}
+                    tags = [by_word[w] for w in decisions[i] if w in by_word]
+                else:
+                    tags = library.proposals(i, top_k, vocabulary=vocabulary_of(library))
+                proposals[i] = route_tags(tags, routes, field=field or None)
+            return plan_routed(library, proposals, mode="merge", options=options)
+
+        shown = field or ", ".join(dict.fromkeys(f for f in routes.values() if f))
+        self.library.run(
+            work, lambda planned: self.preview_ready.emit(planned, shown), "planning the write"
+        )
+
+    def write(self, changes: list[Any], field: str) -> None:
+        """Write the changes the preview kept, as one journal batch (undo puts it back)."""
+        if not changes:
+            return
+        options = self.write_options()
+        description = f"{len(changes)} track(s): {field}"
+        ids = [c.track_id for c in changes]
+
+        def work(library):
+            from app.journal import write_batch
+
+            return write_batch(library, changes, description, options=options)
+
+        self.library.run(work, lambda result: self._written(result, ids), "writing tags")
+
+    def _written(self, result: Any, ids: list[int]) -> None:
+        self.last_write = result
+        for path, reason in result.failed:
+            self.log.emit(f"{path}: {reason}", logging.WARNING)
+        self.message.emit(
+            f"Wrote {result.written} file(s)"
+            + (f" (batch {result.batch_id}; Ctrl+Z undoes it)" if result.batch_id else "")
+            + (f", {len(result.failed)} failed (see the log)" if result.failed else ""),
+            bool(result.failed),
+        )
+        for track_id in ids:
+            self.decisions.pop(track_id, None)
+        self.library.fetch_rows(ids)
+        self.refresh_undo()
+        self.written.emit(result)
+
+    def undo(self, batch_id: int | None = None) -> None:
+        """Put back a batch (default: the latest not undone)."""
+        if batch_id is None and not self.can_undo:
+            self.message.emit("Nothing to undo: every tag write is already undone", False)
+            return
+
+        def work(library):
+            from app.journal import batch_track_ids, undo
+
+            result = undo(library, batch_id, options=None)
+            return result, batch_track_ids(library, result.batch_id)
+
+        self.library.run(work, self._undone, "undo")
+
+    def _undone(self, result_ids) -> None:
+        result, ids = result_ids
+        self.last_undo = result
+        for path, reason in result.refused:
+            self.log.emit(f"{path}: not restored: {reason}", logging.WARNING)
+        for path, reason in getattr(result, "inexact", []):
+            self.log.emit(f"{path}: {reason}", logging.INFO)
+        if not getattr(result, "marked_undone", True):
+            self.message.emit(
+                f"Batch {result.batch_id} not undone: none of its files was found; rescan (F5), "
+                "then undo again",
+                True,
+            )
+        else:
+            self.message.emit(
+                f"Undid batch {result.batch_id}: {result.restored} file(s) restored"
+                + (f", {len(result.refused)} refused (see the log)" if result.refused else ""),
+                bool(result.refused),
+            )
+        self.library.fetch_rows(ids)
+        self.refresh_undo()
+        self.undone.emit(result)
+
+    def refresh_undo(self) -> None:
+        """Undo is available only while the journal holds a write that is not undone yet."""
+
+        def done(available: bool) -> None:
+            self.can_undo = bool(available)
+            self.undo_available.emit(self.can_undo)
+
+        from app.journal import can_undo
+
+        self.library.run(
+            can_undo, done, "reading the history", lambda message: log.info("%s", message)
+        )
+
+    def load_history(self, limit: int = 200) -> None:
+        def work(library):
+            from app.journal import history
+
+            return history(library, limit=limit)
+
+        self.library.run(work, self.history_ready.emit, "history")
