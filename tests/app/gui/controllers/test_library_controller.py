@@ -1,0 +1,74 @@
+"""LibraryController: opening the index, calls in the library thread, rows for the table."""
+
+from __future__ import annotations
+
+import threading
+
+
+def test_open_an_empty_index(library):
+    assert library.loaded and library.library is not None
+    assert library.model_name() == library.library.model_name
+
+
+def test_open_reports_a_library_that_cannot_be_made(qtbot, settings):
+    from app.gui.controllers import LibraryController
+
+    def broken():
+        raise OSError("the disk is full\nsecond line")
+
+    controller = LibraryController(settings, library_factory=broken)
+    with qtbot.waitSignal(controller.open_failed, timeout=10_000) as failed:
+        controller.open()
+    assert failed.args == ["opening the library: the disk is full"]
+    assert controller.loaded and controller.library is None
+    controller.shutdown()
+
+
+def test_run_calls_on_the_library_thread_and_reports_back(qtbot, library):
+    results = []
+    gui_thread = threading.get_ident()
+
+    def work(lib):
+        return threading.get_ident(), lib.folders()
+
+    library.run(work, results.append, "test")
+    qtbot.waitUntil(lambda: bool(results), timeout=10_000)
+    worker_thread, folders = results[0]
+    assert worker_thread != gui_thread and folders == []
+
+    with qtbot.waitSignal(library.message, timeout=10_000) as said:
+        library.run(lambda lib: lib.track(999_999), results.append, "reading a track")
+    text, error = said.args
+    assert error and text.startswith("reading a track: ") and "\n" not in text
+
+
+def test_rows_and_predicted_tags_after_a_scan(qtbot, library, scanned):
+    ids = [int(r.id) for r in scanned]
+    with qtbot.waitSignal(library.predicted, timeout=30_000) as predicted:
+        library.predict_column(ids)
+    tags = predicted.args[0]
+    assert set(tags) == set(ids) and all(isinstance(t, str) and t for t in tags.values())
+
+    with qtbot.waitSignal(library.rows_fetched, timeout=30_000) as fetched:
+        library.fetch_rows([ids[0], 999_999])  # a row removed meanwhile is left out
+    rows, row_tags, asked = fetched.args
+    assert [int(r.id) for r in rows] == [ids[0]] and asked == [ids[0], 999_999]
+    assert row_tags[ids[0]] == tags[ids[0]]
+
+
+def test_stop_predicting_drops_the_chunk_in_flight(qtbot, library, scanned):
+    ids = [int(r.id) for r in scanned]
+    library.predict_column(ids)
+    library.stop_predicting()
+    with qtbot.assertNotEmitted(library.predicted, wait=1_000):
+        qtbot.waitUntil(lambda: library.pool.pending == 0, timeout=30_000)
+
+
+def test_a_vocabulary_file_chooses_the_words(qtbot, library, tmp_path):
+    words = tmp_path / "vocab.txt"
+    words.write_text("rock\ncalm\n", encoding="utf-8")
+    library.set_vocabulary(str(words))
+    got = []
+    library.run(lambda lib: library.words(lib), got.append, "words")
+    qtbot.waitUntil(lambda: bool(got), timeout=10_000)
+    assert list(got[0]) == ["rock", "calm"]

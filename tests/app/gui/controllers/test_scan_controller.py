@@ -1,0 +1,74 @@
+"""ScanController: a real scan on its worker thread, the queue of folders, Cancel, an import."""
+
+from __future__ import annotations
+
+import time
+
+SCAN_TIMEOUT_MS = 90_000
+
+
+def test_a_scan_reports_and_stores_every_track(qtbot, library, scan, music):
+    progress, stored = [], []
+    scan.progress.connect(progress.append)
+    library.rows_fetched.connect(lambda rows, _tags, _ids: stored.extend(rows))
+    with qtbot.waitSignal(scan.started, timeout=5_000) as started:
+        scan.start_scan([str(music)])
+    assert started.args[0] == "Scanning…" and scan.is_running()
+    qtbot.waitSignals(
+        [scan.scan_done, scan.finished, library.rows_reloaded], timeout=SCAN_TIMEOUT_MS
+    ).wait()
+    summary = scan.last_scan
+    assert summary.scanned == 3 and not summary.failed and not summary.cancelled
+    assert not scan.is_running() and scan.worker is None
+    assert progress and progress[-1].done == progress[-1].total == 3
+    assert sorted(r.path.name for r in stored) == ["track00.wav", "track01.wav", "track02.wav"]
+
+
+def test_folders_asked_for_during_a_scan_wait_for_it(qtbot, library, scan, music, make_folder):
+    second = make_folder("second", 1)
+    said = []
+    scan.message.connect(lambda text, _error: said.append(text))
+    scan.start_scan([str(music)])
+    scan.start_scan([str(music), str(second)])
+    scan.start_scan([str(second)])
+    assert scan.queue == [str(second)]
+    assert said[-2] == f"A scan is running; {second} will be scanned next"
+    assert said[-1] == "A scan is running; that folder is already being scanned or queued"
+    qtbot.waitUntil(
+        lambda: scan.worker is not None and scan.worker.folders == [str(second)],
+        timeout=SCAN_TIMEOUT_MS,
+    )
+    assert not scan.queue
+    qtbot.waitUntil(lambda: not scan.is_running(), timeout=SCAN_TIMEOUT_MS)
+    assert scan.last_scan.scanned == 1
+
+
+def test_cancel_stops_the_scan_and_forgets_the_queue(qtbot, library, scan, make_folder):
+    folder = make_folder("many", 12)
+    scan.start_scan([str(folder)])
+    scan.start_scan([str(make_folder("later", 1))])
+    qtbot.waitUntil(lambda: scan.worker is not None, timeout=5_000)
+    with qtbot.waitSignal(scan.cancelling, timeout=1_000):
+        scan.cancel()
+    assert not scan.queue
+    started = time.monotonic()
+    qtbot.waitUntil(lambda: not scan.is_running(), timeout=SCAN_TIMEOUT_MS)
+    assert scan.last_scan.cancelled
+    assert scan.last_scan.scanned < 12
+    assert time.monotonic() - started < 30  # the model may still be loading; nothing waits for it
+
+
+def test_an_import_of_parts_made_elsewhere(qtbot, library, scan, settings, make_folder, tmp_path):
+    from zsl_core.cli import main as core_main
+
+    folder = make_folder("elsewhere", 2)
+    part = tmp_path / "part.npz"
+    args = ["embed", str(folder), "--windows", "1", "--device", "cpu", "--quiet"]
+    assert core_main([*args, "--out", str(part)]) == 0
+    with qtbot.waitSignal(scan.import_done, timeout=SCAN_TIMEOUT_MS) as done:
+        assert scan.start_import([str(part)], [])
+    summary = done.args[0]
+    assert summary.imported == 2 and not summary.bad_parts
+    assert str(folder) in settings.folders  # Rescan keeps the imported tracks up to date
+    qtbot.waitUntil(lambda: not scan.is_running(), timeout=SCAN_TIMEOUT_MS)
+    assert not scan.start_import([], [])  # nothing to import: nothing starts

@@ -1,0 +1,53 @@
+"""SearchController: debounced typing, the newest search wins, clearing."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def search(library, settings):
+    from app.gui.controllers import SearchController
+
+    controller = SearchController(library, settings)
+    yield controller
+    controller.shutdown()
+
+
+def test_typing_searches_after_a_pause(qtbot, search, scanned, settings):
+    with qtbot.waitSignal(search.results, timeout=30_000) as got:
+        search.text_changed("calm")
+    query, result = got.args
+    assert query == "calm" and result.parsed.terms == ["calm"]
+    assert {int(h.track_id) for h in result.hits} <= {int(r.id) for r in scanned}
+    assert len(result.hits) + result.below_floor == 3  # every track was scored
+    assert search.last_search == ("calm", result) and settings.last_search == "calm"
+
+
+def test_only_the_newest_search_is_delivered(qtbot, search, scanned):
+    got = []
+    search.results.connect(lambda query, _result: got.append(query))
+    search.run("calm")
+    search.run("loud")
+    qtbot.waitUntil(lambda: search.library.pool.pending == 0, timeout=30_000)
+    assert got == ["loud"]
+    seq = search.begin()  # another search ("More like this") takes over
+    search.run("fast")
+    assert not search.is_current(seq)
+
+
+def test_clearing_the_box_drops_the_search_in_flight(qtbot, search, scanned, settings):
+    search.run("calm")
+    with qtbot.waitSignal(search.cleared, timeout=1_000):
+        search.text_changed("  ")
+    with qtbot.assertNotEmitted(search.results, wait=500):
+        qtbot.waitUntil(lambda: search.library.pool.pending == 0, timeout=30_000)
+    assert settings.last_search == "" and search.last_text == ""
+
+
+def test_a_failed_search_says_why(qtbot, search, library):
+    library.library.close()  # the index went away under the search
+    with qtbot.waitSignal(search.failed, timeout=30_000) as failed:
+        search.run("calm")
+    query, message = failed.args
+    assert query == "calm" and message.startswith("search: ") and "\n" not in message

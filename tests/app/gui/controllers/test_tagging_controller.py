@@ -1,0 +1,68 @@
+"""TaggingController: the panel's prediction, the user's ticks, write through the journal, undo."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.tagwriter import read_field
+
+
+@pytest.fixture
+def tagging(library, settings):
+    from app.gui.controllers import TaggingController
+
+    return TaggingController(library, settings)
+
+
+def test_prediction_and_the_users_ticks(qtbot, tagging, scanned):
+    track_id = int(scanned[0].id)
+    with qtbot.waitSignal(tagging.prediction_ready, timeout=30_000) as ready:
+        tagging.load_prediction(track_id)
+    got_id, prediction, accepted = ready.args
+    shown = {t.tag for t in [*prediction.seen, *prediction.unseen]}
+    assert got_id == track_id and accepted and set(accepted) <= shown
+    tagging.remember(track_id, [accepted[0]])
+    with qtbot.waitSignal(tagging.prediction_ready, timeout=30_000) as ready:
+        tagging.load_prediction(track_id)
+    assert ready.args[2] == [accepted[0]]
+
+
+def test_write_then_undo(qtbot, tagging, library, scanned):
+    track = scanned[0]
+    track_id = int(track.id)
+    tagging.remember(track_id, [])
+    with qtbot.waitSignal(tagging.prediction_ready, timeout=30_000) as ready:
+        tagging.load_prediction(track_id)
+    word = next(t.tag for t in ready.args[1].seen)
+    tagging.remember(track_id, [word])
+    with qtbot.waitSignal(tagging.preview_ready, timeout=30_000) as preview:
+        tagging.plan_write([track_id], "genre")
+    planned, field = preview.args
+    assert field == "genre" and [p.new for p in planned] == [[word]]
+
+    with qtbot.waitSignals(
+        [tagging.written, library.rows_fetched, tagging.undo_available], timeout=30_000
+    ):
+        tagging.write([p for p in planned if p.changed], field)
+    assert tagging.last_write.written == 1 and tagging.can_undo
+    assert read_field(track.path, "genre") == [word]
+    assert track_id not in tagging.decisions  # written: the ticks are done with
+
+    with qtbot.waitSignal(tagging.history_ready, timeout=30_000) as history:
+        tagging.load_history()
+    assert [b.undone for b in history.args[0]] == [False]
+
+    with qtbot.waitSignals([tagging.undone, tagging.undo_available], timeout=30_000):
+        tagging.undo()
+    assert tagging.last_undo.restored == 1 and not tagging.can_undo
+    assert read_field(track.path, "genre") == []
+    with qtbot.waitSignal(tagging.message, timeout=1_000) as said:
+        tagging.undo()
+    assert said.args == ["Nothing to undo: every tag write is already undone", False]
+
+
+def test_cover_art_comes_back_with_its_track(qtbot, tagging, scanned):
+    track = scanned[0]
+    with qtbot.waitSignal(tagging.cover_ready, timeout=10_000) as cover:
+        tagging.load_cover(int(track.id), track.path)
+    assert cover.args[0] == int(track.id) and not cover.args[1]  # a bare WAV: no picture
