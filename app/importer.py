@@ -39,6 +39,7 @@ from zsl_core.errors import ZslError
 __all__ = ["ImportSummary", "import_indexes", "parse_path_map", "map_path"]
 
 _BATCH = 256  # rows written per transaction: one commit per track would dominate at 100k tracks
+_FIRST_BATCH = 16  # ... the first ones smaller (doubling up to _BATCH), so progress moves at once
 _PROBE_THREADS = 4  # probing is file reads and hashing (hashlib releases the GIL), not the model
 
 
@@ -105,12 +106,27 @@ def import_indexes(
     cancel: threading.Event | None = None,
     on_track: Callable[[int], None] | None = None,
 ) -> ImportSummary:
-    """Import the rows of `index_paths` (made by the model stored as `model_name`) into `conn`."""
+    """Import the rows of `index_paths` (made by the model stored as `model_name`) into `conn`.
+
+    `tagger` may be a Future of the model still loading (`Library.import_indexes`): the first
+    progress (0 of 0) comes at once, the count of rows once the parts are read, then progress
+    after each batch of rows; `cancel` is seen while the model loads and between batches.
+    """
     from zsl_core.index import TrackIndex
 
     started = time.monotonic()
     cancel = cancel or threading.Event()
     summary = ImportSummary()
+    if progress is not None:
+        progress(ScanProgress(0, 0, 0.0, None, ""))
+    if isinstance(tagger, cf.Future):
+        while not tagger.done():
+            if cancel.is_set():
+                summary.cancelled = True
+                summary.seconds = time.monotonic() - started
+                return summary
+            cf.wait([tagger], timeout=0.2)
+        tagger = tagger.result()
     labels = list(tagger.seen_labels)
     dim = tagger.stored_dim()
     parts = []
@@ -183,13 +199,17 @@ def import_indexes(
 
     total = len(rows)
     done = total - len(todo)
+    if progress is not None:
+        progress(ScanProgress(done, total, 0.0, 0.0 if done == total else None, ""))
     work_started = time.monotonic()
     with cf.ThreadPoolExecutor(_PROBE_THREADS) as pool:
-        for start in range(0, len(todo), _BATCH):
+        start, size = 0, _FIRST_BATCH
+        while start < len(todo):
             if cancel.is_set():
                 summary.cancelled = True
                 break
-            batch = todo[start : start + _BATCH]
+            batch = todo[start : start + size]
+            start, size = start + len(batch), min(2 * size, _BATCH)
             probes = list(pool.map(lambda item: probe_file(item[0]["key"]), batch))
             stored_ids = _store_batch(conn, model_id, batch, probes, summary)
             for track_id in stored_ids:

@@ -300,7 +300,7 @@ class Library:
         try:
             return importer.import_indexes(
                 self.conn,
-                self.tagger,
+                self._tagger_or_loading(),
                 self.model_name,
                 index_paths,
                 path_map=pairs,

@@ -82,6 +82,10 @@ DEFAULT_N_WINDOWS = (
 SCAN_EXTENSIONS: frozenset[bytes] = frozenset(os.fsencode(e) for e in AUDIO_EXTENSIONS)
 _TEMP_SUFFIX = b".zsl-tmp"  # app.tagwriter's temporary copies
 WALK_REPORT_S = 0.25  # progress while the walk counts files: at most this often
+INFER_FLUSH_S = 1.0  # decoded tracks wait at most this long for a fuller batch (progress moves)
+RATE_WINDOW_S = 20.0  # throughput (and so the ETA) is measured over the last this many seconds
+RATE_MIN_SPAN_S = 1.0  # ... once tracks have been finishing for at least this long
+BURST_S = 0.25  # tracks stored this close one after another are one batch: one rate sample
 
 
 # --- results ------------------------------------------------------------------------------
@@ -108,8 +112,9 @@ class WalkResult:
 
 @dataclass(frozen=True)
 class ScanProgress:
-    """done/total tracks (unchanged ones count as done at once), tracks per second of real
-    work, seconds left (None until a rate is known) and the file just finished."""
+    """done/total tracks (unchanged ones count as done at once; total grows while the walk
+    counts files), tracks per second of real work measured over the last RATE_WINDOW_S (0 until
+    known), seconds left at that rate (None until known) and the file just finished."""
 
     done: int
     total: int
@@ -521,8 +526,10 @@ class _Scan:
         self.done = 0
         self.total = 0
         self.worked = 0
-        self.work_started = time.monotonic()
         self.walk_reported = 0.0
+        self.finish_times: list[tuple[float, int]] = []  # (when, tracks worked) for the rate
+        self.last_finish = 0.0
+        self.last_infer = time.monotonic()
 
     # -- the model, possibly still loading -------------------------------------------------------
     def _model_ready(self, wait: bool = False) -> bool:
@@ -710,7 +717,7 @@ class _Scan:
         inflight: dict[cf.Future, _Job] = {}
         pending: list[tuple[_Job, Any]] = []
         limit = max(2, 3 * max(1, self.workers))
-        self.work_started = time.monotonic()
+        self.last_infer = time.monotonic()
         at_once = True  # until the loop ends normally or on Cancel: an exception stops the workers
         try:
             while queue or suspects or inflight or pending or self.parked:
@@ -778,9 +785,10 @@ class _Scan:
                         pool = self._pool(len(suspects) + len(queue))
                 waiting_decodes = any(job.stage == "decode" for job in inflight.values())
                 batch = 4 * int(getattr(self.tagger, "batch_size", 16) or 16)
-                if pending and (_size(pending) >= batch or not waiting_decodes):
-                    self._infer(pending)
-                    pending = []
+                waited = time.monotonic() - self.last_infer >= INFER_FLUSH_S
+                if pending and (_size(pending) >= batch or not waiting_decodes or waited):
+                    pending = self._infer(pending)
+                    self.last_infer = time.monotonic()
             at_once = False
         finally:
             _close_pool(pool, at_once)
@@ -882,7 +890,21 @@ class _Scan:
         return (bytes(row[0]), bytes(row[1]), row[2]) if row else None
 
     # -- inference -----------------------------------------------------------------------------
-    def _infer(self, pending: list[tuple[_Job, Any]]) -> None:
+    def _infer(self, pending: list[tuple[_Job, Any]]) -> list[tuple[_Job, Any]]:
+        """Analyse and store the decoded tracks, one forward pass's worth at a time, so progress
+        moves and Cancel is seen between passes; returns what is left (all of it after Cancel:
+        those tracks are not stored, the next scan does them)."""
+        step = max(1, int(getattr(self.tagger, "batch_size", 16) or 16))
+        while pending and not self.cancel.is_set():
+            n, size = 0, 0
+            while n < len(pending) and (n == 0 or size + len(pending[n][1]) <= step):
+                size += len(pending[n][1])
+                n += 1
+            self._infer_some(pending[:n])
+            pending = pending[n:]
+        return pending
+
+    def _infer_some(self, pending: list[tuple[_Job, Any]]) -> None:
         try:
             outputs = _analyse_many(self.tagger, [payload for _, payload in pending], self.patches)
         except Exception:
@@ -979,6 +1001,15 @@ class _Scan:
     def _finished(self, track_id: int, job: _Job) -> None:
         self.done += 1
         self.worked += 1
+        now = time.monotonic()
+        times = self.finish_times
+        if times and now - self.last_finish < BURST_S:  # one batch stored: one sample
+            times[-1] = (times[-1][0], self.worked)
+        else:
+            times.append((now, self.worked))
+            while len(times) > 2 and now - times[1][0] > RATE_WINDOW_S:
+                del times[0]
+        self.last_finish = now
         if self.on_track is not None:
             self.on_track(track_id)
         self._report(db.display(job.entry.path))
@@ -986,11 +1017,24 @@ class _Scan:
     def _report(self, current: str) -> None:
         if self.progress_cb is None:
             return
-        elapsed = max(time.monotonic() - self.work_started, 1e-6)
-        rate = self.worked / elapsed if self.worked else 0.0
+        rate = throughput(self.finish_times, self.worked, time.monotonic())
         left = self.total - self.done
-        eta = left / rate if rate > 0 else (0.0 if left == 0 else None)
+        eta = left / rate if rate > 0 else (0.0 if left == 0 and self.total else None)
         self.progress_cb(ScanProgress(self.done, self.total, rate, eta, current))
+
+
+def throughput(samples: Sequence[tuple[float, int]], worked: int, now: float) -> float:
+    """Tracks per second from `samples` of (time, tracks worked by then), one per batch stored:
+    tracks finished since the oldest sample of the last RATE_WINDOW_S that is at least
+    RATE_MIN_SPAN_S old (else the newest one that is), over the time since it; 0 while there is
+    none. The first sample is a start line, not a measurement: the first batch also waited for
+    the model to load, so counting it (or the time before it) makes the first ETA wildly off."""
+    old = [s for s in samples if now - s[0] >= RATE_MIN_SPAN_S]
+    if not old:
+        return 0.0
+    recent = [s for s in old if now - s[0] <= RATE_WINDOW_S]
+    start = recent[0] if recent else old[-1]
+    return (worked - start[1]) / (now - start[0])
 
 
 def _under(path: bytes, folder: bytes) -> bool:

@@ -72,3 +72,24 @@ def test_an_import_of_parts_made_elsewhere(qtbot, library, scan, settings, make_
     assert str(folder) in settings.folders  # Rescan keeps the imported tracks up to date
     qtbot.waitUntil(lambda: not scan.is_running(), timeout=SCAN_TIMEOUT_MS)
     assert not scan.start_import([], [])  # nothing to import: nothing starts
+
+
+def test_progress_within_a_second_and_cancel_within_about_one(qtbot, scan, make_folder):
+    """Issue 15 item 4 through the real worker thread: the first update within 1 s of Scan,
+    the files counted before any is analysed, Cancel seen within about a second."""
+    folder = make_folder("many", 20)
+    reports = []
+    scan.progress.connect(lambda p: reports.append((time.monotonic(), p)))
+    started = time.monotonic()
+    scan.start_scan([str(folder)])
+    qtbot.waitUntil(lambda: bool(reports), timeout=5_000)
+    assert reports[0][0] - started < 1.0
+    qtbot.waitUntil(lambda: any(p.total == 20 for _, p in reports), timeout=10_000)
+    assert all(p.done == 0 for _, p in reports)  # counted, none analysed yet
+    qtbot.waitUntil(lambda: reports[-1][1].done > 0, timeout=SCAN_TIMEOUT_MS)
+    scan.cancel()
+    seen = scan.worker.cancel_event.is_set()
+    # what is in flight may finish (one forward pass: about a second on a desktop CPU, much
+    # longer on a loaded test machine, so the time is measured by a bench, not asserted here)
+    qtbot.waitUntil(lambda: not scan.is_running(), timeout=SCAN_TIMEOUT_MS)
+    assert seen and scan.last_scan.cancelled and scan.last_scan.scanned < 20
