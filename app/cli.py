@@ -174,7 +174,7 @@ class _Progress:
 
     def __call__(self, p: Any) -> None:
         now = time.monotonic()
-        final = p.done >= p.total
+        final = p.total > 0 and p.done >= p.total  # 0/0 is the start (nothing counted yet)
         if final and self.finished or not final and now - self.last < (0.2 if self.tty else 10.0):
             return
         self.finished = final
