@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
@@ -65,6 +65,7 @@ __all__ = [
     "propose",
     "plan_routed",
     "plan_batch",
+    "plan_values",
     "write_batch",
     "undo",
     "history",
@@ -240,6 +241,45 @@ def plan_batch(
                 item.error = check_write(track.path, field, options)
         planned.append(item)
     return planned
+
+
+def plan_values(
+    library: Any,
+    track_id: int,
+    field: str,
+    values_of: Callable[[list[str]], list[str]],
+    options: WriteOptions | None = None,
+) -> PlannedChange:
+    """The change that gives one file's field the values `values_of(current values)`, as
+    the file will hold them; writes nothing. Unlike `plan_batch` an empty result does clear
+    the field: the person removed its values (app.edits). Errors come back in `error`."""
+    try:
+        track = library.track(track_id)
+    except (LookupError, ZslError):
+        return PlannedChange(
+            int(track_id),
+            f"track {track_id}",
+            field,
+            mode="replace",
+            error="not in the library index",
+        )
+    item = PlannedChange(
+        int(track_id), track.display_path, field, path=Path(track.path), mode="replace"
+    )
+    try:
+        current = read_field(track.path, field, options)
+        change = plan_write(track.path, field, values_of(list(current)), "replace", options)
+        if list(change.old) != list(current):  # changed between the two reads: plan on the newer
+            change = plan_write(track.path, field, values_of(list(change.old)), "replace", options)
+    except TagError as exc:
+        item.error = exc.reason
+        return item
+    item.old, item.new, item.changed = list(change.old), list(change.new), change.changed
+    if not any(v.casefold() not in {n.casefold() for n in item.new} for v in item.old):
+        item.mode = "merge"  # only adds values (what the history calls a merge)
+    if item.changed:
+        item.error = check_write(track.path, field, options)
+    return item
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.settings import BY_KIND, DEVICES, FIELDS, PRECISIONS, Settings
 from app.gui.track_panel import BY_KIND_TEXT
+from app.gui.write_preview import WritePreviewDialog  # noqa: F401 (its home before)
 from app.options import TOP_TAGS
 from app.routing import NOT_WRITTEN, parse_routes
 from zsl_core.tags import TagKind, split_values
@@ -105,59 +105,6 @@ class WelcomePage(QWidget):
         )
         if folder:
             self.folder_chosen.emit(folder)
-
-
-# --- write preview -----------------------------------------------------------------------------
-
-
-def _values(values: Sequence[str]) -> str:
-    return "; ".join(values) if values else "(empty)"
-
-
-class WritePreviewDialog(QDialog):
-    """Every planned change, old -> new, before anything is written. Accept writes them."""
-
-    def __init__(self, planned: Sequence[Any], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Write tags: preview")
-        self.planned = list(planned)
-        changes = [p for p in self.planned if p.changed and not p.error]
-        errors = [p for p in self.planned if p.error]
-        layout = QVBoxLayout(self)
-        summary = QLabel(
-            f"{len(changes)} file(s) will change, {len(self.planned) - len(changes) - len(errors)} "
-            f"already hold these tags, {len(errors)} cannot be written."
-        )
-        layout.addWidget(summary)
-        self.table = QTableWidget(len(self.planned), 5, self)
-        self.table.setHorizontalHeaderLabels(["File", "Field", "Old", "New", "Status"])
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        order = changes + errors + [p for p in self.planned if p not in changes and p not in errors]
-        for row, item in enumerate(order):
-            status = item.error or ("change" if item.changed else "unchanged")
-            cells = [item.display_path, item.field, _values(item.old), _values(item.new), status]
-            for column, text in enumerate(cells):
-                cell = QTableWidgetItem(text)
-                cell.setToolTip(text)
-                self.table.setItem(row, column, cell)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        self.table.resizeColumnsToContents()
-        layout.addWidget(self.table)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.write_button = buttons.addButton(
-            f"Write {len(changes)} file(s)", QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.write_button.setEnabled(bool(changes))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.resize(900, 420)
-
-    def changes(self) -> list[Any]:
-        return [p for p in self.planned if p.changed and not p.error]
 
 
 # --- history -----------------------------------------------------------------------------------

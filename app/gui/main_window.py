@@ -647,7 +647,7 @@ class MainWindow(QMainWindow):
         self._update_play_button()
         if track is None:
             return
-        self.tagging.load_prediction(int(track.id))
+        self.tagging.load_prediction(int(track.id), track.path, self.panel.shown_fields())
         if getattr(track, "has_cover", False):
             self.tagging.load_cover(int(track.id), track.path)
 
@@ -656,7 +656,7 @@ class MainWindow(QMainWindow):
             self.panel.set_cover(data)
 
     def _remember_decision(self, track_id: int) -> None:
-        self.tagging.remember(track_id, self.panel.accepted_tags())
+        self.tagging.remember(track_id, self.panel.decision())
 
     # --- writing and undo ------------------------------------------------------------------------
     def write_options(self) -> Any:
@@ -669,9 +669,12 @@ class MainWindow(QMainWindow):
             self.message("Select the tracks to tag first")
             return
         track_id = self.panel.track_id
-        if track_id is not None and track_id in ids and self.panel.tag_items():
-            self.tagging.remember(track_id, self.panel.accepted_tags())
-        self.tagging.plan_write(ids, self.panel.current_field())  # "": each kind to its field
+        shown = track_id is not None and track_id in ids
+        if shown and self.panel.tag_items() + self.panel.value_items():
+            self.tagging.remember(track_id, self.panel.decision())
+        same = track_id if shown and self.panel.apply_to_all_selected() else None
+        # "": each kind to its field; `same`: this track's changes in every selected one
+        self.tagging.plan_write(ids, self.panel.current_field(), same)
 
     def _show_preview(self, planned: list[Any], field: str) -> None:
         dialog = WritePreviewDialog(planned, self)
@@ -685,7 +688,7 @@ class MainWindow(QMainWindow):
         if code != QDialog.DialogCode.Accepted:
             self.message("Nothing written")
             return
-        self.tagging.write(dialog.changes(), field)
+        self.tagging.write(dialog.changes(), field, dialog.edited())
 
     def undo_last(self, batch_id: int | None = None) -> None:
         self.tagging.undo(batch_id)

@@ -1,35 +1,44 @@
-"""The right-hand panel: the selected track, its cover, and the tags the model proposes.
+"""The right-hand panel: the selected track, its cover, and what will be written into each field.
 
-Tags are grouped by the field they will be written to (Genre, Mood, ... by the kind routing of
-`app.routing`, or all under one field the user forces), with the tags no field takes listed
-last as "Not written". Each tag shows how likely the model thinks it is on one 0-1 scale, for
-trained and new words alike; a new word (one the model was never trained on) is in italics and
-says so on hover. Checked tags are written.
+Everything is grouped by the field it goes to (Genre, Mood, ... by the kind routing of
+`app.routing`, or all under one field the user forces), with the proposals no field takes
+listed last as "Not written". In each field: the values the file already holds (ticked; untick
+one to remove it), the model's proposals (ticked ones are added), and values the person typed.
+Each proposal shows how likely the model thinks it is on one scale, a word and a bar (the
+number on hover), for trained and new words alike; a new word (one the model was never trained
+on) is in italics and says once, on hover, what that means. The choice is an
+`app.edits.Decision`: the window plans it per file (`app.edits`) and shows the preview.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QPixmap
+from PySide6.QtCore import QModelIndex, QRect, Qt, Signal
+from PySide6.QtGui import QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from app.edits import Decision, typed_values
 from app.gui.models import format_duration
 from app.gui.settings import BY_KIND, FIELDS
-from app.routing import DEFAULT_ROUTES, Routes
+from app.routing import DEFAULT_ROUTES, Routes, fields_of
 from zsl_core.tags import display_form
 
 COVER_SIZE = 112  # small enough that the tag list keeps its rows at 1024x640
@@ -41,7 +50,15 @@ NEW_WORD_TIP = (
     "A new word: the model was never trained on it. Its confidence is read off the "
     "trained words nearest to it in meaning."
 )
+IN_FILE_TEXT = "in the file"
+IN_FILE_TIP = "Already in the file. Untick it to remove it from the file when you write."
+TYPED_TEXT = "your value"
+TYPED_TIP = "A value you typed; it is added when you write (untick it to leave it out)."
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1
+ROW_ROLE = Qt.ItemDataRole.UserRole + 2  # PROPOSAL, IN_FILE or TYPED
+FIELD_ROLE = Qt.ItemDataRole.UserRole + 3  # the field a group (and its rows) stands for
+CONFIDENCE_ROLE = Qt.ItemDataRole.UserRole + 4  # 0-1, drawn as a bar
+PROPOSAL, IN_FILE, TYPED = "proposal", "file", "typed"
 
 
 def confidence_text(confidence: float) -> str:
@@ -53,22 +70,62 @@ def confidence_text(confidence: float) -> str:
     return "unlikely"
 
 
-class TrackPanel(QWidget):
-    """Shows one track (the current one of the selection) and collects the accepted tags.
+def field_label(field: str | None) -> str:
+    """'genre' -> 'Genre'; a custom field by its own name; None -> 'Not written'."""
+    if not field:
+        return NOT_WRITTEN
+    return field.split(":", 1)[1] if field.startswith("custom:") else field.capitalize()
 
-    Signals: write_requested, play_requested, field_changed(str), decisions_changed(int track id).
+
+class ConfidenceDelegate(QStyledItemDelegate):
+    """The confidence column: a short bar as long as the confidence, under its word."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        value = index.data(CONFIDENCE_ROLE)
+        if value is None:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        style = opt.widget.style() if opt.widget else None
+        if style is not None:
+            text, opt.text = opt.text, ""
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+            opt.text = text
+        rect = opt.rect.adjusted(4, 3, -4, -3)
+        bar = QRect(rect.left(), rect.bottom() - 3, rect.width(), 4)
+        painter.save()
+        painter.fillRect(bar, opt.palette.color(QPalette.ColorRole.Midlight))
+        filled = QRect(bar.left(), bar.top(), round(bar.width() * max(0.0, min(1.0, value))), 4)
+        painter.fillRect(filled, opt.palette.color(QPalette.ColorRole.Highlight))
+        painter.setPen(opt.palette.color(QPalette.ColorRole.Text))
+        painter.drawText(
+            rect.adjusted(0, 0, 0, -5),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            opt.text,
+        )
+        painter.restore()
+
+
+class TrackPanel(QWidget):
+    """Shows one track (the current one of the selection) and collects what to write.
+
+    Signals: write_requested, play_requested, field_changed(str), decisions_changed(int track
+    id), album_requested (write this track's choice into every track of its album).
     """
 
     write_requested = Signal()
     play_requested = Signal()
     field_changed = Signal(str)
     decisions_changed = Signal(int)
+    album_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.track_id: int | None = None
         self.selection_size = 0
         self._filling = False
+        self.current_values: dict[str, list[str]] = {}  # the file's values per field
 
         self.cover = QLabel()
         self.cover.setFixedSize(COVER_SIZE, COVER_SIZE)
@@ -93,26 +150,51 @@ class TrackPanel(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.tags.setItemDelegateForColumn(1, ConfidenceDelegate(self.tags))
         self.tags.itemChanged.connect(self._item_changed)
         self.tags.setRootIsDecorated(True)
         row = max(self.fontMetrics().height() + 8, 22)
         self.tags.setMinimumHeight(row * MIN_TAG_ROWS + row + 8)  # + the header and the frame
         self.routes: Routes = dict(DEFAULT_ROUTES)
-        self._prediction: tuple[int, Any, list[str]] | None = None
+        self._prediction: tuple[int, Any, list[str] | Decision] | None = None
+
+        # "type your own value": a field and a value, added ticked to that field's group
+        self.own_field = QComboBox()
+        self.own_field.setToolTip("The field your value goes into")
+        self.own_value = QLineEdit()
+        self.own_value.setPlaceholderText("Your own value, e.g. Shoegaze")
+        self.own_value.setToolTip(
+            "Type a value and press Enter to add it; several at once with ';' between them"
+        )
+        self.own_value.returnPressed.connect(self._add_typed)
+        self.add_button = QPushButton("Add")
+        self.add_button.setToolTip("Add the value you typed to the chosen field")
+        self.add_button.clicked.connect(self._add_typed)
 
         self.field = QComboBox()
         self.field.setEditable(True)
         self.field.addItem(BY_KIND_TEXT)
         self.field.addItems(list(FIELDS))
         self.field.setToolTip(
-            "Where checked tags are written: each kind to its own field (genres to "
+            "Where ticked suggestions are written: each kind to its own field (genres to "
             "Genre, moods to Mood; Settings > Tag kinds), or all into one field"
         )
         self.field.currentTextChanged.connect(self.field_changed)
         self.field.currentTextChanged.connect(self._regroup)
+        self.all_selected = QCheckBox("Apply to all selected tracks")
+        self.all_selected.setToolTip(
+            "Write these changes into every selected track; each keeps its other values"
+        )
+        self.all_selected.toggled.connect(lambda _on: self.hint.setText(self._selection_hint()))
+        self.album_button = QPushButton("Apply to the album…")
+        self.album_button.setToolTip(
+            "Write these changes into every track of this track's album (you see each change first)"
+        )
+        self.album_button.clicked.connect(self.album_requested)
+        self.album_button.setVisible(False)  # shown when the window can find albums
         self.write_button = QPushButton("Write tags")
         self.write_button.setToolTip(
-            "Write the checked tags into the selected files; "
+            "Write the ticked values into the selected files; "
             "you see every change before anything is written"
         )
         self.write_button.clicked.connect(self.write_requested)
@@ -129,30 +211,44 @@ class TrackPanel(QWidget):
         text.addWidget(self.details, 1)
         text.addWidget(self.play_button, 0, Qt.AlignmentFlag.AlignLeft)
         top.addLayout(text, 1)
+        own = QHBoxLayout()
+        own.addWidget(self.own_field)
+        own.addWidget(self.own_value, 1)
+        own.addWidget(self.add_button)
         form = QFormLayout()
         form.addRow("Write into", self.field)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.write_button, 1)
+        buttons.addWidget(self.album_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.tags, 1)
+        layout.addLayout(own)
         layout.addWidget(self.hint)
         layout.addLayout(form)
-        layout.addWidget(self.write_button)
+        layout.addWidget(self.all_selected)
+        layout.addLayout(buttons)
         self.show_track(None)
 
     def set_shortcut_hints(self, write: str, play: str) -> None:
         """The window's keys for Write and Play, in the buttons' tooltips (read off its actions)."""
         self.write_button.setToolTip(
-            "Write the checked tags into the selected files"
+            "Write the ticked values into the selected files"
             + (f" ({write})" if write else "")
             + "; you see every change before anything is written"
         )
         self.play_button.setToolTip("Play the selected track" + (f" ({play})" if play else ""))
+
+    def set_album_available(self, available: bool) -> None:
+        """Show "Apply to the album…" (the window offers it when it can group albums)."""
+        self.album_button.setVisible(available)
 
     # --- filling -----------------------------------------------------------------------------
     def show_track(self, track: Any | None, selection_size: int = 1) -> None:
         """The track's facts; tags arrive later through show_prediction (computed in a worker)."""
         self.track_id = None if track is None else int(track.id)
         self._prediction = None
+        self.current_values = {}
         self.selection_size = selection_size if track is not None else 0
         self._clear_tags()
         self.set_cover(None)
@@ -173,10 +269,21 @@ class TrackPanel(QWidget):
                 lines.append(f"not analysed: {track.error}")
             self.details.setText("\n".join(lines))
             self.hint.setText(self._selection_hint())
-        self.write_button.setEnabled(track is not None)
-        self.play_button.setEnabled(track is not None)
+        many = self.selection_size > 1
+        self.all_selected.setVisible(many)
+        if not many:
+            self.all_selected.setChecked(False)
+        for widget in (self.write_button, self.play_button, self.album_button, self.add_button):
+            widget.setEnabled(track is not None)
+        self.own_value.setEnabled(track is not None)
+        self._fill_own_fields()
 
     def _selection_hint(self) -> str:
+        if self.selection_size > 1 and self.all_selected.isChecked():
+            return (
+                f"{self.selection_size} tracks selected: each gets the changes shown here, "
+                "and keeps its other values."
+            )
         if self.selection_size > 1:
             return (
                 f"{self.selection_size} tracks selected: each gets the tags you checked for it, or its own "
@@ -185,37 +292,68 @@ class TrackPanel(QWidget):
         return ""
 
     def show_prediction(
-        self, track_id: int, prediction: Any | None, accepted: Sequence[str]
+        self,
+        track_id: int,
+        prediction: Any | None,
+        accepted: Sequence[str] | Decision,
+        current: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
-        """Fill the tag list; `accepted` are the tags checked (the user's choice or the proposal)."""
+        """Fill the tag list. `accepted`: the proposals ticked (the model's words), or the
+        person's earlier `Decision` for this track; `current`: the file's values per field."""
         if track_id != self.track_id:
             return  # the user moved on while it was computed
-        self._prediction = (track_id, prediction, list(accepted))
-        self._fill(prediction, accepted)
+        if current is not None:
+            self.current_values = {f: list(v) for f, v in current.items()}
+        decision = accepted if isinstance(accepted, Decision) else Decision(ticked=list(accepted))
+        self._prediction = (track_id, prediction, decision)
+        self._fill(prediction, decision)
 
-    def _fill(self, prediction: Any | None, accepted: Sequence[str]) -> None:
+    def shown_fields(self) -> list[str]:
+        """The fields the panel has a group for: the one forced field, or every routed one."""
+        forced = self.current_field()
+        return [forced] if forced else fields_of(self.routes)
+
+    def _fill(self, prediction: Any | None, decision: Decision) -> None:
         self._filling = True
         self._clear_tags()
-        chosen = {t.casefold() for t in accepted}
+        chosen = {t.casefold() for t in decision.ticked}
+        forced = self.current_field()
+        groups: dict[str | None, QTreeWidgetItem] = {}
+        fields = list(self.shown_fields())
+        for field in [*decision.typed, *decision.removed]:
+            if field not in fields:
+                fields.append(field)
+        for field in fields:
+            group = groups[field] = self._group(field)
+            removed = {v.casefold() for v in decision.removed.get(field, [])}
+            for value in self.current_values.get(field, []):
+                item = self._value_row(value, IN_FILE)
+                item.setCheckState(
+                    0,
+                    Qt.CheckState.Unchecked
+                    if value.casefold() in removed
+                    else Qt.CheckState.Checked,
+                )
+                group.addChild(item)
         if prediction is None:
             self.hint.setText("Not analysed with the current model yet: scan to see its tags.")
         else:
-            forced = self.current_field()
-            groups: dict[str, QTreeWidgetItem] = {}
             tags = sorted(
                 [*prediction.seen, *prediction.unseen], key=lambda t: -(t.confidence or 0.0)
             )
             for tag in tags:
                 target = forced or self.routes.get(tag.kind)
-                name = (
-                    target.capitalize() if target and ":" not in target else (target or NOT_WRITTEN)
-                )
-                group = groups.get(name)
+                value = display_form(tag.tag, tag.kind)
+                if target in groups and self._find(groups[target], value, IN_FILE) is not None:
+                    in_file = self._find(groups[target], value, IN_FILE)
+                    if in_file.data(1, CONFIDENCE_ROLE) is None:  # the model agrees with the file
+                        self._set_confidence(in_file, tag.confidence or 0.0, tag.kind.value)
+                        in_file.setText(1, f"{IN_FILE_TEXT}, {in_file.text(1)}")
+                    continue
+                group = groups.get(target)
                 if group is None:
-                    group = groups[name] = self._group(name)
-                item = QTreeWidgetItem(
-                    [display_form(tag.tag, tag.kind), confidence_text(tag.confidence or 0.0)]
-                )
+                    group = groups[target] = self._group(target)
+                item = QTreeWidgetItem([value, ""])
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(
                     0,
@@ -225,38 +363,90 @@ class TrackPanel(QWidget):
                 )
                 item.setData(0, Qt.ItemDataRole.UserRole, tag.tag)
                 item.setData(0, KIND_ROLE, tag.kind.value)
-                kind = tag.kind.value
-                item.setToolTip(1, f"{(tag.confidence or 0.0):.0%} ({kind})")
+                item.setData(0, ROW_ROLE, PROPOSAL)
+                item.setData(0, FIELD_ROLE, target)
+                self._set_confidence(item, tag.confidence or 0.0, tag.kind.value)
                 if not tag.seen:
                     font = QFont(item.font(0))
                     font.setItalic(True)
                     item.setFont(0, font)
-                    item.setToolTip(0, f"{NEW_WORD_TIP} ({kind})")
+                    item.setToolTip(0, f"{NEW_WORD_TIP} ({tag.kind.value})")
                 else:
-                    item.setToolTip(0, kind)
+                    item.setToolTip(0, tag.kind.value)
                 group.addChild(item)
-            not_written = groups.pop(NOT_WRITTEN, None)
-            for name in sorted(groups, key=self._group_order):
-                self.tags.addTopLevelItem(groups[name])
-                groups[name].setExpanded(True)
-            if not_written is not None:
-                not_written.setToolTip(0, NOT_WRITTEN_TIP)
-                self.tags.addTopLevelItem(not_written)
-                not_written.setExpanded(False)
+        for field, values in decision.typed.items():
+            for value in values:
+                self._add_typed_row(groups[field], value)
+        not_written = groups.pop(None, None)
+        for field in sorted(groups, key=self._group_order):
+            self.tags.addTopLevelItem(groups[field])
+            groups[field].setExpanded(True)
+        if not_written is not None:
+            not_written.setToolTip(0, NOT_WRITTEN_TIP)
+            self.tags.addTopLevelItem(not_written)
+            not_written.setExpanded(False)
         self._filling = False
+        self._fill_own_fields()
 
-    def _group(self, name: str) -> QTreeWidgetItem:
-        group = QTreeWidgetItem([name, ""])
+    @staticmethod
+    def _set_confidence(item: QTreeWidgetItem, confidence: float, kind: str) -> None:
+        item.setText(1, confidence_text(confidence))
+        item.setData(1, CONFIDENCE_ROLE, float(confidence))
+        item.setToolTip(1, f"{confidence:.0%} ({kind})")
+
+    def _value_row(self, value: str, row: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([value, IN_FILE_TEXT if row == IN_FILE else TYPED_TEXT])
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setData(0, ROW_ROLE, row)
+        item.setData(0, Qt.ItemDataRole.UserRole, value)
+        item.setToolTip(0, IN_FILE_TIP if row == IN_FILE else TYPED_TIP)
+        return item
+
+    def _add_typed_row(self, group: QTreeWidgetItem, value: str) -> QTreeWidgetItem:
+        item = self._value_row(value, TYPED)
+        item.setData(0, FIELD_ROLE, group.data(0, FIELD_ROLE))
+        item.setCheckState(0, Qt.CheckState.Checked)
+        group.addChild(item)
+        return item
+
+    @staticmethod
+    def _find(group: QTreeWidgetItem, value: str, row: str) -> QTreeWidgetItem | None:
+        for i in range(group.childCount()):
+            child = group.child(i)
+            if child.data(0, ROW_ROLE) == row and child.text(0).casefold() == value.casefold():
+                return child
+        return None
+
+    def _group(self, field: str | None) -> QTreeWidgetItem:
+        group = QTreeWidgetItem([field_label(field), ""])
         group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        group.setData(0, FIELD_ROLE, field)
         font = QFont(self.tags.font())
         font.setBold(True)
         group.setFont(0, font)
         return group
 
     @staticmethod
-    def _group_order(name: str) -> tuple[int, str]:
-        order = [f.capitalize() for f in FIELDS]
+    def _group_order(field: str | None) -> tuple[int, str]:
+        order = list(FIELDS)
+        name = field or ""
         return (order.index(name), name) if name in order else (len(order), name)
+
+    def _groups(self) -> dict[str | None, QTreeWidgetItem]:
+        items = [self.tags.topLevelItem(i) for i in range(self.tags.topLevelItemCount())]
+        return {item.data(0, FIELD_ROLE): item for item in items}
+
+    def _fill_own_fields(self) -> None:
+        wanted = [f for f in self._groups() if f] or self.shown_fields()
+        current = self.own_field.currentData()
+        if [self.own_field.itemData(i) for i in range(self.own_field.count())] != wanted:
+            self.own_field.blockSignals(True)
+            self.own_field.clear()
+            for field in wanted:
+                self.own_field.addItem(field_label(field), field)
+            if current in wanted:
+                self.own_field.setCurrentIndex(wanted.index(current))
+            self.own_field.blockSignals(False)
 
     def set_routes(self, routes: Routes) -> None:
         """The kind -> field table (Settings); regroups the shown tags."""
@@ -265,10 +455,8 @@ class TrackPanel(QWidget):
 
     def _regroup(self, *_args: object) -> None:
         if self._prediction is not None and self._prediction[0] == self.track_id:
-            self._fill(
-                self._prediction[1],
-                self.accepted_tags() if self.tag_items() else self._prediction[2],
-            )
+            decision = self.decision() if self._groups() else self._prediction[2]
+            self._fill(self._prediction[1], decision)
 
     def set_cover(self, data: bytes | None) -> None:
         pixmap = QPixmap()
@@ -288,8 +476,79 @@ class TrackPanel(QWidget):
     def set_field(self, field: str) -> None:
         self.field.setCurrentText(field or BY_KIND_TEXT)
 
+    # --- editing -----------------------------------------------------------------------------
+    def add_value(self, field: str, text: str) -> list[str]:
+        """Add typed values ("Rock; Pop") to a field, ticked; a value the file holds is ticked
+        again instead (un-removed), one already typed is not repeated. Returns those added."""
+        if self.track_id is None:
+            return []
+        groups = self._groups()
+        group = groups.get(field)
+        if group is None:
+            group = self._group(field)
+            self.tags.insertTopLevelItem(len([f for f in groups if f]), group)
+            group.setExpanded(True)
+        added = []
+        self._filling = True
+        for value in typed_values(text):
+            existing = self._find(group, value, IN_FILE) or self._find(group, value, TYPED)
+            if existing is None:
+                proposal = next(
+                    (
+                        c
+                        for c in (group.child(i) for i in range(group.childCount()))
+                        if c.data(0, ROW_ROLE) == PROPOSAL
+                        and c.text(0).casefold() == value.casefold()
+                    ),
+                    None,
+                )
+                existing = proposal
+            if existing is not None:
+                existing.setCheckState(0, Qt.CheckState.Checked)
+            else:
+                self._add_typed_row(group, value)
+            added.append(value)
+        self._filling = False
+        self._fill_own_fields()
+        if added and self.track_id is not None:
+            self.decisions_changed.emit(self.track_id)
+        return added
+
+    def _add_typed(self) -> None:
+        field = self.own_field.currentData()
+        if field and self.add_value(field, self.own_value.text()):
+            self.own_value.clear()
+
+    def remove_value(self, field: str, value: str) -> bool:
+        """Untick a value the file holds, so that the write removes it. False if not there."""
+        group = self._groups().get(field)
+        item = None if group is None else self._find(group, value, IN_FILE)
+        if item is None:
+            return False
+        item.setCheckState(0, Qt.CheckState.Unchecked)
+        return True
+
     # --- reading -----------------------------------------------------------------------------
+    def decision(self) -> Decision:
+        """What the person chose: ticked proposals, typed values and removed file values."""
+        typed: dict[str, list[str]] = {}
+        removed: dict[str, list[str]] = {}
+        for field, group in self._groups().items():
+            for i in range(group.childCount() if field else 0):
+                item = group.child(i)
+                checked = item.checkState(0) == Qt.CheckState.Checked
+                if item.data(0, ROW_ROLE) == TYPED and checked:
+                    typed.setdefault(field, []).append(item.text(0))
+                elif item.data(0, ROW_ROLE) == IN_FILE and not checked:
+                    removed.setdefault(field, []).append(item.text(0))
+        return Decision(self.accepted_tags(), typed, removed)
+
+    def apply_to_all_selected(self) -> bool:
+        """True when the person asked for this track's changes in every selected track."""
+        return self.selection_size > 1 and self.all_selected.isChecked()
+
     def accepted_tags(self) -> list[str]:
+        """The ticked proposals, as the model's words."""
         return [
             item.data(0, Qt.ItemDataRole.UserRole)
             for item in self.tag_items()
@@ -297,6 +556,19 @@ class TrackPanel(QWidget):
         ]
 
     def tag_items(self) -> list[QTreeWidgetItem]:
+        """The model's proposals (not the file's values nor typed ones: `value_items`)."""
+        return [i for i in self._rows() if i.data(0, ROW_ROLE) == PROPOSAL]
+
+    def value_items(self, field: str | None = None) -> list[QTreeWidgetItem]:
+        """The rows of the file's own values and of typed values (of one field, if given)."""
+        return [
+            i
+            for i in self._rows()
+            if i.data(0, ROW_ROLE) in (IN_FILE, TYPED)
+            and (field is None or i.parent().data(0, FIELD_ROLE) == field)
+        ]
+
+    def _rows(self) -> list[QTreeWidgetItem]:
         groups = [self.tags.topLevelItem(i) for i in range(self.tags.topLevelItemCount())]
         return [g.child(i) for g in groups for i in range(g.childCount())]
 

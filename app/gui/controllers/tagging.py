@@ -1,6 +1,7 @@
-"""The tagging controller: what the track panel shows (prediction, proposals, cover), the user's
-ticks per track, the write (planned, previewed by the window, then written as one journal batch)
-and undo.
+"""The tagging controller: what the track panel shows (prediction, proposals, the file's own
+values, cover), the user's decision per track (`app.edits.Decision`: ticks, typed and removed
+values), the write (planned per file and field by `app.edits`, previewed by the window, then
+written as one journal batch) and undo.
 
 Every library call runs in the library thread (`LibraryController.run`); cover art is read in
 the io queue. A result for a track the panel has left is still emitted with its track id: the
@@ -23,12 +24,13 @@ log = logging.getLogger("app.gui")
 class TaggingController(QObject):
     """Predictions, decisions, write and undo.
 
-    Signals: prediction_ready(track_id, prediction, accepted tags), cover_ready(track_id, bytes),
+    Signals: prediction_ready(track_id, prediction, accepted tags or the Decision, the file's
+    values per field), cover_ready(track_id, bytes),
     preview_ready(planned changes, field text), written(BatchResult), undone(UndoResult),
     undo_available(bool), history_ready(batches), message(str, error), log(str, level).
     """
 
-    prediction_ready = Signal(int, object, object)
+    prediction_ready = Signal(int, object, object, object)
     cover_ready = Signal(int, object)
     preview_ready = Signal(object, str)
     written = Signal(object)
@@ -44,18 +46,29 @@ class TaggingController(QObject):
         super().__init__(parent)
         self.library = library
         self.settings = settings
-        self.decisions: dict[int, list[str]] = {}  # track id -> the tags the user ticked
+        self.decisions: dict[int, Any] = {}  # track id -> the user's app.edits.Decision
         self.can_undo = False
         self.last_write: Any = None
         self.last_undo: Any = None
 
     # --- what the panel shows ------------------------------------------------------------------
-    def load_prediction(self, track_id: int) -> None:
-        """The track's prediction (top 10 or more, with every proposal in it) and proposals."""
+    def load_prediction(
+        self, track_id: int, path: Any = None, fields: list[str] | None = None
+    ) -> None:
+        """The track's prediction (top 10 or more, with every proposal in it), proposals, and
+        the file's current values (genre, mood, grouping, comment and the custom `fields`)."""
         top_k = self.settings.top_k
         words_of = self.library.words
+        decision = self.decisions.get(track_id)
+        extra = [
+            *(fields or []),
+            *([] if decision is None else [*decision.typed, *decision.removed]),
+        ]
+        options = self.write_options()
 
         def work(library):
+            from app.edits import file_values
+
             words = words_of(library)
             prediction = library.prediction(track_id, top_k=max(top_k, 10), vocabulary=words)
             proposed = library.proposals(track_id, top_k, vocabulary=words)
@@ -64,12 +77,13 @@ class TaggingController(QObject):
                 for tag in proposed:
                     if tag.tag not in shown:
                         (prediction.seen if tag.seen else prediction.unseen).append(tag)
-            return prediction, [t.tag for t in proposed]
+            where = library.track(track_id).path if path is None else path
+            return prediction, [t.tag for t in proposed], file_values(where, extra, options)
 
         def done(result) -> None:
-            prediction, proposal = result
+            prediction, proposal, current = result
             accepted = self.decisions.get(track_id, proposal)
-            self.prediction_ready.emit(track_id, prediction, accepted)
+            self.prediction_ready.emit(track_id, prediction, accepted, current)
 
         self.library.run(work, done, "predicting tags")
 
@@ -86,9 +100,14 @@ class TaggingController(QObject):
             name="cover art",
         )
 
-    def remember(self, track_id: int, tags: list[str]) -> None:
-        """The user's ticks for a track: they are what a write of it uses."""
-        self.decisions[track_id] = list(tags)
+    def remember(self, track_id: int, decision: Any) -> None:
+        """The user's decision for a track (`app.edits.Decision`, or only the ticked words):
+        what a write of it uses."""
+        from app.edits import Decision
+
+        if not isinstance(decision, Decision):
+            decision = Decision(ticked=list(decision))
+        self.decisions[track_id] = decision
 
     # --- writing and undo ------------------------------------------------------------------
     def write_options(self) -> Any:
@@ -100,51 +119,65 @@ class TaggingController(QObject):
             id3_version=version if self.settings.id3_convert else None, id3_new_version=version
         )
 
-    def plan_write(self, ids: list[int], field: str) -> None:
-        """Plan the write of the selected tracks (the user's ticks where given, else the
-        proposals) into `field` ("": each kind to its routed field); signal preview_ready."""
+    def plan_write(self, ids: list[int], field: str, same: int | None = None) -> None:
+        """Plan the write of the selected tracks into `field` ("": each kind to its routed
+        field): each track's decision where the user made one, else its proposals; with
+        `same`, the decision for that track in every one of `ids` (each keeps its other
+        values). Signals preview_ready."""
         routes = self.settings.routes
-        decisions = {i: list(self.decisions[i]) for i in ids if i in self.decisions}
+        wanted = [*ids, *([same] if same is not None else [])]
+        decisions = {i: self.decisions[i] for i in wanted if i in self.decisions}
         top_k = self.settings.top_k
         options = self.write_options()
         vocabulary_of = self.library.words
 
         def work(library):
-            from app.journal import plan_routed
+            from app.edits import edit_from_values, plan_edits, same_for_all
             from app.routing import route_tags
 
-            proposals = {}
-            for i in ids:
+            def edit_of(i):
                 prediction = library.prediction(
                     i, top_k=max(10, 2 * top_k), vocabulary=vocabulary_of(library)
                 )
+                decision = decisions.get(i)
+                if decision is not None:  # the user's ticks, with their kinds, and own values
+                    words = [] if prediction is None else [*prediction.seen, *prediction.unseen]
+                    by_word = {t.tag: t for t in words}
+                    tags = [by_word[w] for w in decision.ticked if w in by_word]
+                    return decision.resolve(route_tags(tags, routes, field=field or None))
                 if prediction is None:
-                    continue
-                if i in decisions:  # the user's ticks, with their kinds
-                    by_word = {t.tag: t for t in [*prediction.seen, *prediction.unseen]}
-                    tags = [by_word[w] for w in decisions[i] if w in by_word]
-                else:
-                    tags = library.proposals(i, top_k, vocabulary=vocabulary_of(library))
-                proposals[i] = route_tags(tags, routes, field=field or None)
-            return plan_routed(library, proposals, mode="merge", options=options)
+                    return {}
+                tags = library.proposals(i, top_k, vocabulary=vocabulary_of(library))
+                return edit_from_values(route_tags(tags, routes, field=field or None))
+
+            if same is not None:
+                edits = same_for_all(edit_of(same), ids)
+            else:
+                edits = {i: edit_of(i) for i in ids}
+            return plan_edits(library, edits, options)
 
         shown = field or ", ".join(dict.fromkeys(f for f in routes.values() if f))
         self.library.run(
             work, lambda planned: self.preview_ready.emit(planned, shown), "planning the write"
         )
 
-    def write(self, changes: list[Any], field: str) -> None:
-        """Write the changes the preview kept, as one journal batch (undo puts it back)."""
+    def write(self, changes: list[Any], field: str, edited: list[Any] | None = None) -> None:
+        """Write the changes the preview kept, as one journal batch (undo puts it back); the
+        `edited` ones (typed over in the preview) are planned again with exactly those values."""
         if not changes:
             return
         options = self.write_options()
-        description = f"{len(changes)} track(s): {field}"
+        fields = ", ".join(sorted({c.field for c in changes}))
+        description = f"{len({c.track_id for c in changes})} track(s): {fields or field}"
         ids = [c.track_id for c in changes]
+        again = {id(c) for c in edited or []}
 
         def work(library):
+            from app.edits import replan_rows
             from app.journal import write_batch
 
-            return write_batch(library, changes, description, options=options)
+            rows = [replan_rows(library, [c], options)[0] if id(c) in again else c for c in changes]
+            return write_batch(library, rows, description, options=options)
 
         self.library.run(work, lambda result: self._written(result, ids), "writing tags")
 

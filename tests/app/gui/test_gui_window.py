@@ -123,7 +123,7 @@ def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
         item.setCheckState(0, Qt.CheckState.Unchecked)
     window.panel.set_checked(unseen_tag, True)
     assert window.panel.accepted_tags() == [unseen_tag]
-    assert window.decisions[first] == [unseen_tag]
+    assert window.decisions[first].ticked == [unseen_tag]
 
     # write the selection (two tracks) into "mood", through the preview dialog
     window.panel.set_field("mood")

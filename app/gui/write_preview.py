@@ -1,0 +1,186 @@
+"""The write preview: every planned change, one row per file and field, before anything is written.
+
+A row can be unticked (that file's field is left alone) or its new values typed over ("Rock;
+Pop", split like a field's text by `app.edits.typed_values`). What the dialog shows when the
+person presses Write is what is written: the window plans the edited rows again with exactly
+those values (`app.edits.replan_rows`, still expecting the old values shown, so a file changed
+meanwhile is refused) and writes everything through `app.journal.write_batch`, journaled and
+undoable like every other write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.edits import typed_values
+from app.gui.track_panel import field_label
+
+FILE, FIELD, OLD, NEW, STATUS = range(5)
+EMPTY = "(empty)"
+WILL_CHANGE = "will change"
+EDITED = "will change (edited)"
+ALREADY = "already holds these values"
+LEFT_ALONE = "left alone (unticked)"
+NEW_TIP = "Double-click to change what is written; separate values with ';'. Leave it empty to clear the field."
+
+
+def _values(values: Sequence[str]) -> str:
+    return "; ".join(values) if values else EMPTY
+
+
+class WritePreviewDialog(QDialog):
+    """Every planned change, old -> new; untick rows or edit their new values, then Write."""
+
+    def __init__(self, planned: Sequence[Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Write tags: check the changes")
+        changes = [p for p in planned if p.changed and not p.error]
+        errors = [p for p in planned if p.error]
+        rest = [p for p in planned if not p.changed and not p.error]
+        self.rows = [replace(p, old=list(p.old), new=list(p.new)) for p in changes + errors + rest]
+        self._edited: set[int] = set()
+        self._filling = True
+        layout = QVBoxLayout(self)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.table = QTableWidget(len(self.rows), 5, self)
+        self.table.setHorizontalHeaderLabels(
+            ["File", "Field", "Now", "After writing", "What happens"]
+        )
+        self.table.horizontalHeaderItem(NEW).setToolTip(NEW_TIP)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
+        self.table.verticalHeader().setVisible(False)
+        plain = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        for row, item in enumerate(self.rows):
+            cells = [
+                item.display_path,
+                field_label(item.field),
+                _values(item.old),
+                _values(item.new),
+            ]
+            for column, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                cell.setToolTip(text)
+                cell.setFlags(plain)
+                self.table.setItem(row, column, cell)
+            self.table.setItem(row, STATUS, QTableWidgetItem(""))
+            self.table.item(row, STATUS).setFlags(plain)
+            if not item.error:
+                file_cell = self.table.item(row, FILE)
+                file_cell.setFlags(plain | Qt.ItemFlag.ItemIsUserCheckable)
+                file_cell.setCheckState(Qt.CheckState.Checked)
+                self.table.item(row, NEW).setFlags(plain | Qt.ItemFlag.ItemIsEditable)
+                self.table.item(row, NEW).setToolTip(NEW_TIP)
+            self._show_status(row)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.resizeColumnsToContents()
+        self.table.itemChanged.connect(self._cell_changed)
+        layout.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.write_button = buttons.addButton("Write", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._filling = False
+        self._update_summary()
+        self.resize(900, 420)
+
+    # --- editing ---------------------------------------------------------------------------------
+    def set_row_checked(self, row: int, checked: bool) -> None:
+        """Tick or untick a row (an unticked row's file is not written)."""
+        self.table.item(row, FILE).setCheckState(
+            Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+        )
+
+    def set_row_values(self, row: int, text: str) -> None:
+        """Type over a row's new values, as a person does by double-clicking the cell."""
+        self.table.item(row, NEW).setText(text)
+
+    def _cell_changed(self, cell: QTableWidgetItem) -> None:
+        if self._filling:
+            return
+        row = cell.row()
+        item = self.rows[row]
+        if cell.column() == NEW and not item.error:
+            values = [] if cell.text().strip() == EMPTY else typed_values(cell.text())
+            item.new, item.changed = values, values != item.old
+            self._edited.add(row)
+            self._filling = True
+            cell.setText(_values(values))  # as it will be written: split, repeats dropped
+            cell.setToolTip(_values(values))
+            self._filling = False
+        self._show_status(row)
+        self._update_summary()
+
+    def _checked(self, row: int) -> bool:
+        cell = self.table.item(row, FILE)
+        return not self.rows[row].error and cell.checkState() == Qt.CheckState.Checked
+
+    def _show_status(self, row: int) -> None:
+        item = self.rows[row]
+        if item.error:
+            text = item.error
+        elif not self._checked(row):
+            text = LEFT_ALONE
+        elif item.changed:
+            text = EDITED if row in self._edited else WILL_CHANGE
+        else:
+            text = ALREADY
+        was, self._filling = self._filling, True
+        self.table.item(row, STATUS).setText(text)
+        self.table.item(row, STATUS).setToolTip(text)
+        self._filling = was
+
+    def _update_summary(self) -> None:
+        writing = self.changes()
+        files = len({c.track_id for c in writing})
+        errors = sum(1 for r in self.rows if r.error)
+        left = sum(
+            1 for i in range(len(self.rows)) if not self.rows[i].error and not self._checked(i)
+        )
+        parts = [f"{files} file(s) will change ({len(writing)} field(s))"]
+        if left:
+            parts.append(f"{left} left alone")
+        if errors:
+            parts.append(f"{errors} cannot be written")
+        self.summary.setText(
+            ", ".join(parts)
+            + ". Untick a row to leave it alone, double-click a new value to change it."
+        )
+        self.write_button.setText(f"Write {files} file(s)")
+        self.write_button.setEnabled(bool(writing))
+
+    # --- reading ---------------------------------------------------------------------------------
+    def changes(self) -> list[Any]:
+        """The rows to write, as shown (edited values included), in the table's order."""
+        return [r for i, r in enumerate(self.rows) if self._checked(i) and r.changed]
+
+    def edited(self) -> list[Any]:
+        """The rows among `changes()` whose new values were typed here: plan them again."""
+        return [
+            r
+            for i, r in enumerate(self.rows)
+            if i in self._edited and self._checked(i) and r.changed
+        ]
