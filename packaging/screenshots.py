@@ -1,11 +1,12 @@
-"""Screenshots of the real window for the README: docs/screenshots/{main,search,write_preview}.png.
+"""Screenshots of the real window for the README: docs/screenshots/{main,search,tagging,write_preview}.png.
 
     xvfb-run -a python packaging/screenshots.py          # a virtual X display
     python packaging/screenshots.py                      # no display: Qt's offscreen platform
 
 A small folder of tagged synthetic tracks (tones, chords, noise; titles, artists, a cover) is
-generated in a temporary folder, scanned with the built-in model, searched, and a tag write
-is previewed (and cancelled: nothing is written). Each view is grabbed with QWidget.grab().
+generated in a temporary folder, scanned with the built-in model, searched, a value of one's
+own typed for four selected tracks, and the write previewed with one row unticked (and
+cancelled: nothing is written). Each view is grabbed with QWidget.grab().
 """
 
 from __future__ import annotations
@@ -215,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         window.search_edit.clear()
         select(window.table, [0, 1, 2, 3])
         window.panel.set_field("")  # each kind to its own field (the default)
+        spin_until(app, lambda: window.panel.tag_items(), 60, "the track panel")
+        window.panel.add_value("genre", "Shoegaze")  # a value of one's own...
+        window.panel.all_selected.setChecked(True)  # ...into every selected track
+        settle(app, 0.5)
+        save(window, out / "tagging.png")
         window.write_selected()
         spin_until(
             app,
@@ -223,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
             "the write preview",
         )
         window.preview_dialog.resize(980, 360)
+        rows = window.preview_dialog.table.rowCount()
+        if rows > 1:  # the preview can be changed before writing: a row left alone
+            window.preview_dialog.set_row_checked(rows - 1, False)
         settle(app, 0.5)
         save(window.preview_dialog, out / "write_preview.png")
         window.preview_dialog.reject()  # nothing is written

@@ -183,13 +183,13 @@ class SettingsDialog(QDialog):
         form.addRow("Model", self._with_browse(self.model, self._browse_model))
 
         self.vectors = QLineEdit(settings.vectors)
-        self.vectors.setPlaceholderText("built in (a sentence model that reads any phrase)")
+        self.vectors.setPlaceholderText("built in (reads any word or phrase)")
         self.vectors.setToolTip(
-            "How new words are understood: empty for the built-in sentence model "
-            "(all-MiniLM-L6-v2), 'glove' for the built-in GloVe word vectors, or a "
-            "word-vector file (GloVe, word2vec, fastText)"
+            "How words the model was never trained on are understood: empty for the built-in "
+            "one, which reads any word or phrase; 'glove' for the built-in list of single "
+            "words; or a file of word meanings you have (GloVe, word2vec, fastText)"
         )
-        form.addRow("Word vectors", self._with_browse(self.vectors, self._browse_vectors))
+        form.addRow("New words", self._with_browse(self.vectors, self._browse_vectors))
 
         self.device = QComboBox()
         self.device.addItems(
@@ -201,8 +201,8 @@ class SettingsDialog(QDialog):
         self.precision.addItems(
             [
                 {
-                    "fp32": "Exact (fp32)",
-                    "bf16": "Fast (bf16, CPUs with native bf16)",
+                    "fp32": "Exact",
+                    "bf16": "Fast (on newer processors)",
                     "auto": "Automatic",
                 }[p]
                 for p in PRECISIONS
@@ -210,10 +210,11 @@ class SettingsDialog(QDialog):
         )
         self.precision.setCurrentIndex(PRECISIONS.index(settings.precision))
         self.precision.setToolTip(
-            "Arithmetic of the built-in model. bf16 scans about 1.5x faster on CPUs "
-            "with AVX512-BF16/AMX; results are kept separately per choice."
+            "How the built-in model calculates. Fast scans about 1.5 times quicker on "
+            "processors made for it (recent Intel Xeon and AMD), with almost the same tags; "
+            "each choice keeps its own results."
         )
-        form.addRow("Analysis precision", self.precision)
+        form.addRow("Analysis", self.precision)
 
         self.field = QComboBox()
         self.field.setEditable(True)
@@ -305,7 +306,7 @@ class SettingsDialog(QDialog):
 
     def _browse_vectors(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Word vectors", "", "Word vectors (*.txt *.vec *.bin *.npz);;All files (*)"
+            self, "Word meanings", "", "Word meanings (*.txt *.vec *.bin *.npz);;All files (*)"
         )
         if path:
             self.vectors.setText(path)
@@ -451,7 +452,8 @@ class LearnDialog(QDialog):
         layout = QVBoxLayout(self)
         intro = QLabel(
             "Teach the tagger your own words: tracks you already tagged are the examples.\n"
-            "Part of your tags is held out, so the result shows how well unseen words are found."
+            "Some of your words are kept back from the lesson, so the result shows how well it "
+            "finds words it was not taught."
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -646,22 +648,35 @@ class LearnDialog(QDialog):
 
     @staticmethod
     def _metrics_text(results: dict | None) -> str:
-        """The held-out figures: tags of unseen words on unseen tracks, and seen words on new tracks."""
+        """The held-out results in plain words: how often a right word ranks above a wrong
+        one (the AUC, as a percentage; 50% is guessing). The full figures are in the output
+        above and in results.json, for whoever wants them."""
         if not results:
-            return "No evaluation results."
-        lines = ["Held-out results (1.0 is perfect, 0.5 is chance for AUC):"]
-        for group, title in (
-            ("annotation", "unseen words, tagging"),
-            ("retrieval", "unseen words, search"),
-            ("seen_labels", "learned words, new tracks"),
+            return "No results of the test."
+        lines = ["How well it does on tracks and words kept back from the lesson:"]
+        for group, title, right in (
+            ("annotation", "Tagging with words it was not taught", "word"),
+            ("retrieval", "Finding tracks for words it was not taught", "track"),
+            ("seen_labels", "Tagging with the words it learned", "word"),
         ):
             for entry in results.get(group, [])[:1]:
-                figures = ", ".join(
-                    f"{k} {v:.3f}" for k, v in entry.get("metrics", {}).items() if v is not None
+                metrics = entry.get("metrics", {})
+                auc = next(
+                    (
+                        v
+                        for k, v in metrics.items()
+                        if k.upper().startswith("AUC") and v is not None
+                    ),
+                    None,
                 )
-                lines.append(
-                    f"  {title} ({entry.get('setup')}, {entry.get('tracks')} tracks): {figures or 'n/a'}"
-                )
+                if auc is None:
+                    lines.append(f"  {title}: not enough examples to tell")
+                else:
+                    lines.append(
+                        f"  {title}: a right {right} ranks above a wrong one {auc:.0%} of the "
+                        f"time ({entry.get('tracks')} tracks)"
+                    )
+        lines.append("  (100% is perfect, 50% is guessing)")
         return "\n".join(lines)
 
     def _use(self) -> None:

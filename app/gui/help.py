@@ -168,7 +168,8 @@ class AboutDialog(QDialog):
             f"<h3>zsl-tagger {escape(app_version())}</h3>"
             "<p>Tags music with words it was never trained on, from the sound of each track.</p>"
             f"<p><b>Model:</b> {escape(model_text(model))}<br>"
-            f"<b>Word space</b> (how new words are understood): {escape(word_space_text(vectors))}<br>"
+            f"<b>New words</b> (how words it was not trained on are understood): "
+            f"{escape(word_space_text(vectors))}<br>"
             f"<b>Results stored as:</b> {escape(model_key)} · <b>device:</b> {escape(device)}</p>"
             f"<p><b>Licences</b></p><ul>{licences}</ul>"
         )

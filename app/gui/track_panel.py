@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QRect, Qt, Signal
+from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -52,6 +52,7 @@ NEW_WORD_TIP = (
 )
 IN_FILE_TEXT = "in the file"
 IN_FILE_TIP = "Already in the file. Untick it to remove it from the file when you write."
+REMOVED_TEXT = "to be removed"
 TYPED_TEXT = "your value"
 TYPED_TIP = "A value you typed; it is added when you write (untick it to leave it out)."
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -78,7 +79,15 @@ def field_label(field: str | None) -> str:
 
 
 class ConfidenceDelegate(QStyledItemDelegate):
-    """The confidence column: a short bar as long as the confidence, under its word."""
+    """The confidence column: its word ("likely"), then a short bar as long as the confidence."""
+
+    BAR = 40  # pixels
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+        size = super().sizeHint(option, index)
+        if index.data(CONFIDENCE_ROLE) is not None:
+            size.setWidth(size.width() + self.BAR + 8)
+        return size
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         value = index.data(CONFIDENCE_ROLE)
@@ -87,22 +96,23 @@ class ConfidenceDelegate(QStyledItemDelegate):
             return
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
+        text, opt.text = opt.text, ""
         style = opt.widget.style() if opt.widget else None
-        if style is not None:
-            text, opt.text = opt.text, ""
+        if style is not None:  # background, selection, focus: as any other cell
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-            opt.text = text
-        rect = opt.rect.adjusted(4, 3, -4, -3)
-        bar = QRect(rect.left(), rect.bottom() - 3, rect.width(), 4)
+        rect = opt.rect.adjusted(4, 0, -4, 0)
+        bar = QRect(rect.right() - self.BAR, rect.center().y() - 3, self.BAR, 6)
         painter.save()
         painter.fillRect(bar, opt.palette.color(QPalette.ColorRole.Midlight))
-        filled = QRect(bar.left(), bar.top(), round(bar.width() * max(0.0, min(1.0, value))), 4)
+        filled = QRect(bar.left(), bar.top(), round(self.BAR * max(0.0, min(1.0, value))), 6)
         painter.fillRect(filled, opt.palette.color(QPalette.ColorRole.Highlight))
-        painter.setPen(opt.palette.color(QPalette.ColorRole.Text))
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.setPen(opt.palette.color(role))
         painter.drawText(
-            rect.adjusted(0, 0, 0, -5),
+            rect.adjusted(0, 0, -(self.BAR + 6), 0),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            opt.text,
+            text,
         )
         painter.restore()
 
@@ -286,8 +296,8 @@ class TrackPanel(QWidget):
             )
         if self.selection_size > 1:
             return (
-                f"{self.selection_size} tracks selected: each gets the tags you checked for it, or its own "
-                "top proposals if you did not look at it."
+                f"{self.selection_size} tracks selected: each gets what you ticked for it, or the "
+                "model's best suggestions for it if you did not look at it."
             )
         return ""
 
@@ -385,6 +395,8 @@ class TrackPanel(QWidget):
             not_written.setToolTip(0, NOT_WRITTEN_TIP)
             self.tags.addTopLevelItem(not_written)
             not_written.setExpanded(False)
+        for item in self.value_items():
+            self._show_removal(item)
         self._filling = False
         self._fill_own_fields()
 
@@ -585,6 +597,22 @@ class TrackPanel(QWidget):
     def _clear_tags(self) -> None:
         self.tags.clear()
 
+    @staticmethod
+    def _show_removal(item: QTreeWidgetItem) -> None:
+        """An unticked value of the file says that the write takes it out."""
+        if item.data(0, ROW_ROLE) != IN_FILE:
+            return
+        removed = item.checkState(0) != Qt.CheckState.Checked
+        if removed and item.text(1) != REMOVED_TEXT:
+            item.setData(1, Qt.ItemDataRole.UserRole, item.text(1))
+            item.setText(1, REMOVED_TEXT)
+        elif not removed and item.text(1) == REMOVED_TEXT:
+            item.setText(1, item.data(1, Qt.ItemDataRole.UserRole) or IN_FILE_TEXT)
+
     def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if column == 0:
+            was, self._filling = self._filling, True
+            self._show_removal(item)
+            self._filling = was
         if not self._filling and self.track_id is not None and item.parent() is not None:
             self.decisions_changed.emit(self.track_id)
