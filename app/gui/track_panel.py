@@ -120,15 +120,13 @@ class ConfidenceDelegate(QStyledItemDelegate):
 class TrackPanel(QWidget):
     """Shows one track (the current one of the selection) and collects what to write.
 
-    Signals: write_requested, play_requested, field_changed(str), decisions_changed(int track
-    id), album_requested (write this track's choice into every track of its album).
+    Signals: write_requested, play_requested, field_changed(str), decisions_changed(int track id).
     """
 
     write_requested = Signal()
     play_requested = Signal()
     field_changed = Signal(str)
     decisions_changed = Signal(int)
-    album_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -196,12 +194,6 @@ class TrackPanel(QWidget):
             "Write these changes into every selected track; each keeps its other values"
         )
         self.all_selected.toggled.connect(lambda _on: self.hint.setText(self._selection_hint()))
-        self.album_button = QPushButton("Apply to the album…")
-        self.album_button.setToolTip(
-            "Write these changes into every track of this track's album (you see each change first)"
-        )
-        self.album_button.clicked.connect(self.album_requested)
-        self.album_button.setVisible(False)  # shown when the window can find albums
         self.write_button = QPushButton("Write tags")
         self.write_button.setToolTip(
             "Write the ticked values into the selected files; "
@@ -227,9 +219,6 @@ class TrackPanel(QWidget):
         own.addWidget(self.add_button)
         form = QFormLayout()
         form.addRow("Write into", self.field)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.write_button, 1)
-        buttons.addWidget(self.album_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.tags, 1)
@@ -237,7 +226,7 @@ class TrackPanel(QWidget):
         layout.addWidget(self.hint)
         layout.addLayout(form)
         layout.addWidget(self.all_selected)
-        layout.addLayout(buttons)
+        layout.addWidget(self.write_button)
         self.show_track(None)
 
     def set_shortcut_hints(self, write: str, play: str) -> None:
@@ -248,10 +237,6 @@ class TrackPanel(QWidget):
             + "; you see every change before anything is written"
         )
         self.play_button.setToolTip("Play the selected track" + (f" ({play})" if play else ""))
-
-    def set_album_available(self, available: bool) -> None:
-        """Show "Apply to the album…" (the window offers it when it can group albums)."""
-        self.album_button.setVisible(available)
 
     # --- filling -----------------------------------------------------------------------------
     def show_track(self, track: Any | None, selection_size: int = 1) -> None:
@@ -283,7 +268,7 @@ class TrackPanel(QWidget):
         self.all_selected.setVisible(many)
         if not many:
             self.all_selected.setChecked(False)
-        for widget in (self.write_button, self.play_button, self.album_button, self.add_button):
+        for widget in (self.write_button, self.play_button, self.add_button):
             widget.setEnabled(track is not None)
         self.own_value.setEnabled(track is not None)
         self._fill_own_fields()
