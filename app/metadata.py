@@ -30,18 +30,16 @@ from typing import Any
 import mutagen
 
 from app.tagformats import TagError, TagFormat, one_line, open_tags
+from zsl_core.tag_fields import CONTAINERS, FIELD_KEYS, META_FIELDS
 
 __all__ = ["Metadata", "SEPARATOR", "read_metadata", "read_with_tags", "cover_art", "file_digest"]
 
 SEPARATOR = "; "
 FRONT_COVER = 3  # the picture type ID3 and FLAC use for the front cover
 
-# Display fields per container family: (ID3 frame, Vorbis key, MP4 atom, ASF attribute).
-_TEXT_KEYS = {
-    "title": ("TIT2", "TITLE", "\xa9nam", "Title"),
-    "artist": ("TPE1", "ARTIST", "\xa9ART", "Author"),
-    "album": ("TALB", "ALBUM", "\xa9alb", "WM/AlbumTitle"),
-}
+# Display fields per container family: (ID3 frame, Vorbis key, MP4 atom, ASF attribute), as
+# declared in zsl_core.tag_fields.
+_TEXT_KEYS = {name: tuple(FIELD_KEYS[name].keys(c)[0] for c in CONTAINERS) for name in META_FIELDS}
 # Where the year is, per family, in order of preference (ID3 v2.3 files keep TYER; mutagen
 # translates it to TDRC on load, but a file it could not translate still has TYER).
 _YEAR_KEYS = (("TDRC", "TYER"), ("DATE", "YEAR"), ("\xa9day",), ("WM/Year",))
@@ -166,8 +164,8 @@ def _fill(meta: Metadata, audio: Any, tags: TagFormat | None) -> None:
         meta.genres = _clean(tags.read("genre"))
         meta.moods = _clean(tags.read("mood"))
     elif family == 3 and audio.tags is not None:
-        meta.genres = _texts(audio.tags, 3, "WM/Genre")
-        meta.moods = _texts(audio.tags, 3, "WM/Mood")
+        meta.genres = _texts(audio.tags, 3, FIELD_KEYS["genre"].asf[0])
+        meta.moods = _texts(audio.tags, 3, FIELD_KEYS["mood"].asf[0])
     meta.has_cover = bool(_pictures(audio))
 
 

@@ -48,7 +48,7 @@ from typing import IO, Any
 import numpy as np
 
 from zsl_core.errors import DatasetError
-from zsl_core.tag_fields import FOLDER_FIELDS, META_FIELDS
+from zsl_core.tag_fields import FIELD_KEYS, FOLDER_FIELDS, META_FIELDS, MP4_FREEFORM, Container
 from zsl_core.tags import split_values
 from zsl_core.vectors import OPENMIC_INSTRUMENTS
 
@@ -908,36 +908,9 @@ class _MetadataError(DatasetError):
         super().__init__(f"{path}: {reason}")
 
 
-# Where each field lives, per tag container (keys compared case-insensitively). A field not
-# listed is looked up as TXXX:<FIELD> (ID3), ----:com.apple.iTunes:<FIELD> (MP4), WM/<Field>
-# (ASF) and <field> (Vorbis comments, APE).
-_FIELD_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
-    "id3": {
-        "genre": ("TCON",),
-        "mood": ("TMOO", "TXXX:MOOD"),
-        "grouping": ("TIT1", "GRP1", "TXXX:GROUPING"),
-        "title": ("TIT2",),
-        "artist": ("TPE1",),
-        "album": ("TALB",),
-    },
-    "mp4": {
-        "genre": ("©gen",),
-        "mood": ("----:com.apple.iTunes:MOOD",),
-        "grouping": ("©grp",),
-        "title": ("©nam",),
-        "artist": ("©ART",),
-        "album": ("©alb",),
-    },
-    "asf": {
-        "genre": ("WM/Genre",),
-        "mood": ("WM/Mood",),
-        "grouping": ("WM/ContentGroupDescription",),
-        "title": ("Title",),
-        "artist": ("Author",),
-        "album": ("WM/AlbumTitle",),
-    },
-    "plain": {"grouping": ("GROUPING", "CONTENTGROUP")},
-}
+# Where each field lives, per tag container: zsl_core.tag_fields (keys compared without case).
+# A field not declared there is looked up as TXXX:<FIELD> (ID3), ----:com.apple.iTunes:<FIELD>
+# (MP4), WM/<Field> (ASF) and <field> (Vorbis comments, APE).
 _ID3V1_GENRE = re.compile(r"^\((\d+)\)$")
 
 
@@ -983,7 +956,7 @@ def read_file_tags(
     return _unique(tags), meta
 
 
-def _container(tags: Any) -> str:
+def _container(tags: Any) -> Container:
     from mutagen.asf import ASFTags
     from mutagen.id3 import ID3
     from mutagen.mp4 import MP4Tags
@@ -994,7 +967,7 @@ def _container(tags: Any) -> str:
         return "mp4"
     if isinstance(tags, ASFTags):
         return "asf"
-    return "plain"  # Vorbis comments (FLAC, Ogg, Opus) and APE: plain field names
+    return "vorbis"  # Vorbis comments (FLAC, Ogg, Opus) and APE: plain field names
 
 
 def _key_index(tags: Any) -> dict[str, list[str]]:
@@ -1002,19 +975,19 @@ def _key_index(tags: Any) -> dict[str, list[str]]:
     index: dict[str, list[str]] = {}
     for key in tags.keys():
         index.setdefault(str(key).lower(), []).append(key)
+        if str(key).startswith("COMM::"):  # "the comment": no description, any language
+            index.setdefault("comm", []).append(key)
     return index
 
 
 def _field_values(
-    tags: Any, container: str, index: Mapping[str, list[str]], name: str
+    tags: Any, container: Container, index: Mapping[str, list[str]], name: str
 ) -> list[str]:
-    keys = _FIELD_KEYS[container].get(name.lower())
-    if keys is None:
-        fallback = {
-            "id3": f"TXXX:{name}",
-            "mp4": f"----:com.apple.iTunes:{name}",
-            "asf": f"WM/{name}",
-        }
+    declared = FIELD_KEYS.get(name.lower())
+    if declared is not None:
+        keys = declared.read_keys(container)
+    else:
+        fallback = {"id3": f"TXXX:{name}", "mp4": f"{MP4_FREEFORM}{name}", "asf": f"WM/{name}"}
         keys = tuple(k for k in (fallback.get(container), name) if k)
     values = []
     for key in keys:

@@ -56,6 +56,7 @@ from app.tagformats import (
     hash_range,
     id3v2_size,
 )
+from zsl_core.tag_fields import FIELD_KEYS, STANDARD_FIELDS
 
 LATIN1, UTF16, UTF16BE, UTF8 = 0, 1, 2, 3  # mutagen's Encoding; UTF-8 becomes UTF-16 in v2.3
 
@@ -71,7 +72,10 @@ V24_TEXT_TO_TXXX = {
 # v2.4-only frames that v2.3 readers accept (TSO*) or skip harmlessly: kept unchanged.
 V24_FRAMES_KEPT_IN_V23 = ("TSOP", "TSOA", "TSOT", "RVA2", "EQU2", "SIGN")
 
-_SIMPLE_TEXT_FRAMES = {"genre": "TCON", "grouping": "TIT1"}
+# where our fields live (zsl_core.tag_fields): one frame each, but mood has two and the
+# comment is the COMM frame WriteOptions names
+_SIMPLE_TEXT_FRAMES = {name: FIELD_KEYS[name].id3[0] for name in ("genre", "grouping")}
+_MOOD_KEYS = FIELD_KEYS["mood"].id3  # TMOO (v2.4), TXXX:MOOD (v2.3, and some v2.4 taggers)
 # free text: never split on the v2.3 separator ("Recorded live; remastered 2009" is one value)
 _FREE_TEXT_FIELDS = frozenset({"comment"})
 
@@ -107,7 +111,7 @@ class Id3Format(TagFormat):
         if field == "genre":
             values = [g for frame in self.tags.getall("TCON") for g in frame.genres]
         elif field == "mood":  # both frames, when a file has both (no value is hidden)
-            values = _union(self._texts("TMOO"), self._texts("TXXX:MOOD"))
+            values = _union(*(self._texts(key) for key in _MOOD_KEYS))
         elif field == "comment":
             key = self._comment_key()
             values = self._texts(key) if key else []
@@ -285,7 +289,7 @@ class Id3Format(TagFormat):
     def _field_keys(self, field: str) -> list[str]:
         """Every frame key that holds `field`, in any ID3 version."""
         if field == "mood":
-            return ["TMOO", "TXXX:MOOD"]
+            return list(_MOOD_KEYS)
         if field == "comment":
             key = self._comment_key()
             return [key] if key else []
@@ -367,7 +371,9 @@ def splice_tag(
 
 
 # frame ids whose key (HashKey) can belong to one of our fields
-_KEYED_IDS = {b"TCON", b"TIT1", b"TMOO", b"TXXX", b"COMM"}
+_KEYED_IDS = {b"TXXX"} | {
+    key[:4].encode() for name in STANDARD_FIELDS for key in FIELD_KEYS[name].id3
+}  # TCON, TMOO, TIT1, COMM and TXXX (custom fields, TXXX:MOOD)
 
 
 def _raw_frames(tag: bytes, start: int, end: int, version: int) -> list[bytes] | None:

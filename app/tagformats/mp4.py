@@ -26,9 +26,10 @@ from typing import Any
 from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
 
 from app.tagformats import TagError, TagFormat, custom_name, one_line
+from zsl_core.tag_fields import FIELD_KEYS, MP4_FREEFORM, STANDARD_FIELDS
 
-_ATOMS = {"genre": "\xa9gen", "grouping": "\xa9grp", "comment": "\xa9cmt"}
-_FREEFORM = "----:com.apple.iTunes:"
+_ATOMS = {name: FIELD_KEYS[name].mp4[0] for name in STANDARD_FIELDS}  # zsl_core.tag_fields
+_FREEFORM = MP4_FREEFORM
 
 
 class Mp4Format(TagFormat):
@@ -89,11 +90,7 @@ class Mp4Format(TagFormat):
 
 
 def _key(field: str) -> str:
-    return _ATOMS[field] if field in _ATOMS else _FREEFORM + _freeform_name(field)
-
-
-def _freeform_name(field: str) -> str:
-    return "MOOD" if field == "mood" else custom_name(field)
+    return _ATOMS[field] if field in _ATOMS else _FREEFORM + custom_name(field)
 
 
 def _values_fingerprint(value: Any) -> str:

@@ -45,8 +45,9 @@ from app.tagformats import (
     id3v2_size,
     one_line,
 )
+from zsl_core.tag_fields import FIELD_KEYS, STANDARD_FIELDS
 
-_KEYS = {"genre": "GENRE", "mood": "MOOD", "grouping": "GROUPING", "comment": "COMMENT"}
+_KEYS = {name: FIELD_KEYS[name].vorbis[0] for name in STANDARD_FIELDS}  # zsl_core.tag_fields
 # Ogg header packets before the first audio packet, per codec.
 _HEADER_PACKETS = {OggVorbis: 3, OggOpus: 2}
 
