@@ -46,6 +46,7 @@ from app.options import (
     WRITE_MODE,
     add_to_parser,
 )
+from app.states import TrackStatus
 from zsl_core.errors import ZslError
 
 PROG = "zsl-tagger"
@@ -138,7 +139,7 @@ def resolve_tracks(
     and how many of the arguments matched nothing in the index (reported on stderr)."""
     from app import db
 
-    rows = [t for t in library.tracks() if not ok_only or t.status == "ok"]
+    rows = [t for t in library.tracks() if not ok_only or t.status == TrackStatus.OK]
     if not paths:
         return rows, 0
     by_key = {os.fsencode(str(t.path)): t for t in rows}

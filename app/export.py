@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app.playlists import atomic_write
+from app.states import TrackStatus
 
 __all__ = ["records", "write_export", "CSV_COLUMNS"]
 
@@ -45,10 +46,10 @@ def records(
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[dict]:
     """One dict per track in path order (see the module doc)."""
-    tracks = [t for t in library.tracks() if t.status in ("ok", "failed")]
+    tracks = [t for t in library.tracks() if t.status in (TrackStatus.OK, TrackStatus.FAILED)]
     for done, track in enumerate(tracks, 1):
         proposed = []
-        if track.status == "ok":
+        if track.status == TrackStatus.OK:
             proposed = [
                 t.to_dict()
                 for t in library.proposals(track.id, top_k=top_k, min_confidence=min_confidence)

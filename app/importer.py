@@ -34,6 +34,7 @@ from typing import Any
 
 from app import db
 from app.scanner import ScanProgress, probe_file
+from app.states import TrackStatus
 from zsl_core.errors import ZslError
 
 __all__ = ["ImportSummary", "import_indexes", "parse_path_map", "map_path"]
@@ -188,7 +189,7 @@ def import_indexes(
         if stored is not None:
             track_id, size, mtime_ns, status, fingerprint = stored
             if (
-                status == "ok"
+                status == TrackStatus.OK
                 and (size, mtime_ns) == (info.st_size, info.st_mtime_ns)
                 and track_id in analysed
                 and analysed[track_id] == fingerprint
@@ -326,7 +327,7 @@ def _store_batch(
                 "size": info.st_size,
                 "mtime_ns": info.st_mtime_ns,
                 "fingerprint": probe.fingerprint,
-                "status": "ok",
+                "status": TrackStatus.OK,
                 "error": f"tags: {meta.error}" if meta.error else None,
                 "title": meta.title,
                 "artist": meta.artist,

@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from app import db
-from app.options import WRITE_MODES
+from app.options import WRITE_MODES, WriteMode
 from app.routing import DEFAULT_ROUTES, Routes, route_tags
+from app.states import ChangeStatus
 from app.tagwriter import (
     Change,
     TagError,
@@ -53,7 +54,7 @@ from app.tagwriter import (
     restore_exact,
 )
 from zsl_core.errors import ZslError
-from zsl_core.tags import INCLUDE
+from zsl_core.tags import INCLUDE, Include
 
 __all__ = [
     "JournalError",
@@ -90,7 +91,7 @@ class PlannedChange:
     changed: bool = False
     error: str | None = None
     path: Path | None = None  # the file itself (display_path is only printable)
-    mode: str = "merge"
+    mode: WriteMode = "merge"
 
 
 @dataclass
@@ -130,7 +131,7 @@ class BatchInfo:
     field: str
     n_files: int
     undone: bool
-    mode: str = "merge"
+    mode: str = "merge"  # the batch's modes joined ("merge", or "merge, replace")
 
 
 # -- choosing tags ---------------------------------------------------------------------------
@@ -141,7 +142,7 @@ def propose(
     track_id: int,
     top_k: int = 3,
     min_score: float | None = None,
-    include: str = "both",
+    include: Include = "both",
     routes: Routes | None = None,
     field: str | None = None,
 ) -> dict[str, list[str]]:
@@ -179,7 +180,7 @@ def propose(
 def plan_routed(
     library: Any,
     proposals: dict[int, dict[str, list[str]]],
-    mode: str = "merge",
+    mode: WriteMode = "merge",
     options: WriteOptions | None = None,
     fields: Sequence[str] | None = None,
 ) -> list[PlannedChange]:
@@ -198,7 +199,7 @@ def plan_batch(
     track_ids: Sequence[int],
     field: str,
     tags: dict[int, list[str]],
-    mode: str = "merge",
+    mode: WriteMode = "merge",
     options: WriteOptions | None = None,
 ) -> list[PlannedChange]:
     """Read each file's current values and compute the new ones; writes nothing.
@@ -500,7 +501,7 @@ def _undo_row(
         _mark_refused(conn, change_id, use, error)
         return False
     exact_error = None
-    if status == "written" and delta is not None and before and after:
+    if status == ChangeStatus.WRITTEN and delta is not None and before and after:
         outcome = restore_exact(path, UndoData(before, after, bytes(delta)))
         if outcome.written:
             _mark_undone(conn, change_id)
@@ -508,7 +509,7 @@ def _undo_row(
             result.exact += 1
             return True
         exact_error = outcome.error
-    elif status == "written":
+    elif status == ChangeStatus.WRITTEN:
         exact_error = "no byte-exact record of this write was kept"
     outcome = restore(path, field, old, expected_current=new, options=use)
     error = outcome.error

@@ -27,10 +27,11 @@ import numpy as np
 from app import db, scanner
 from app.query import TEXT_COLUMNS, Filter, split_query, sql_condition
 from app.scanner import DEFAULT_N_WINDOWS, ScanProgress, ScanSummary
+from app.states import TrackStatus
 from zsl_core.errors import ZslError
 from zsl_core.search import Query, parse_query, rank_tracks
 from zsl_core.tagger import Prediction
-from zsl_core.tags import ScoreKind, TagKind, TagScore, Vocabulary
+from zsl_core.tags import Include, ScoreKind, TagKind, TagScore, Vocabulary
 
 __all__ = [
     "Library",
@@ -374,7 +375,7 @@ class Library:
         track_id: int,
         top_k: int = 5,
         min_confidence: float | None = None,
-        include: str = "both",
+        include: Include = "both",
         kinds: Sequence[TagKind] | None = None,
         vocabulary: Sequence[str] | None = None,
     ) -> list[TagScore]:
@@ -760,7 +761,7 @@ class Library:
             try:
                 info = os.stat(path)
             except OSError:
-                if status != "gone":
+                if status != TrackStatus.GONE:
                     self.conn.execute(
                         "UPDATE tracks SET status = 'gone', gone_at = ? WHERE id = ?",
                         (time.time(), int(track_id)),

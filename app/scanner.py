@@ -60,6 +60,7 @@ import numpy as np
 
 from app import db
 from app.metadata import Metadata, file_digest, read_with_tags
+from app.states import ScanState, TrackStatus
 from app.tagwriter import cleanup_temp_files, is_temp_file
 from zsl_core.audio import AUDIO_EXTENSIONS
 from zsl_core.errors import AudioError, ZslError
@@ -579,7 +580,7 @@ class _Scan:
             (json.dumps([db.display(k) for k in keys]), self.model_id, time.time()),
         )
         self.summary = ScanSummary(scan_id=int(cur.lastrowid))
-        state = "error"
+        state = ScanState.ERROR
         try:
             self._report("")  # at once: the scan has started (0 of 0 files found yet)
             self.walk_reported = time.monotonic()
@@ -597,7 +598,7 @@ class _Scan:
                     wait=True
                 )  # as before: a scan ends with its model loaded and known
             self.summary.cancelled = self.cancel.is_set()
-            state = "cancelled" if self.summary.cancelled else "done"
+            state = ScanState.CANCELLED if self.summary.cancelled else ScanState.DONE
         finally:
             self.summary.seconds = time.monotonic() - started
             s = self.summary
@@ -678,13 +679,13 @@ class _Scan:
             track_id, size, mtime_ns, status, fingerprint = row
             same_file = size == entry.size and mtime_ns == entry.mtime_ns
             has_result = track_id in analysed and analysed[track_id] == fingerprint
-            if same_file and status == "failed":
+            if same_file and status == TrackStatus.FAILED:
                 self.summary.unchanged += 1
-            elif same_file and has_result and status in ("ok", "gone"):
-                if status == "gone":  # back unchanged (a remounted drive)
+            elif same_file and has_result and status in (TrackStatus.OK, TrackStatus.GONE):
+                if status == TrackStatus.GONE:  # back unchanged (a remounted drive)
                     restored.append(track_id)
                 self.summary.unchanged += 1
-            elif same_file and status == "ok" and fingerprint:
+            elif same_file and status == TrackStatus.OK and fingerprint:
                 # Unchanged file, but not analysed by this model yet: decode without probing.
                 todo.append(_Job(entry, track_id, fingerprint=fingerprint))
             else:
@@ -940,7 +941,7 @@ class _Scan:
     ) -> None:
         now = time.time()
         with db.transaction(self.conn):
-            track_id = self._write_track(job, "ok", _meta_error(job.metadata), now)
+            track_id = self._write_track(job, TrackStatus.OK, _meta_error(job.metadata), now)
             if embedding is not None:
                 self.conn.execute(
                     "INSERT OR REPLACE INTO results (track_id, model_id, embedding, seen_scores, n_windows,"
@@ -953,12 +954,12 @@ class _Scan:
     def _store_failed(self, job: _Job, reason: str) -> None:
         now = time.time()
         with db.transaction(self.conn):
-            track_id = self._write_track(job, "failed", reason, now)
+            track_id = self._write_track(job, TrackStatus.FAILED, reason, now)
             self.conn.execute("DELETE FROM results WHERE track_id = ?", (track_id,))
         self.summary.failed.append((db.display(job.entry.path), reason))
         self._finished(track_id, job)
 
-    def _write_track(self, job: _Job, status: str, error: str | None, now: float) -> int:
+    def _write_track(self, job: _Job, status: TrackStatus, error: str | None, now: float) -> int:
         e, m = job.entry, job.metadata
         values = {
             "path": e.path,

@@ -48,7 +48,7 @@ from typing import BinaryIO
 
 import mutagen
 
-from app.options import WRITE_MODES
+from app.options import WRITE_MODES, WriteMode
 from app.tagformats import (
     STANDARD_FIELDS,
     TagError,
@@ -177,7 +177,7 @@ def plan_write(
     path: str | Path,
     field: str,
     new_tags: list[str],
-    mode: str = "merge",
+    mode: WriteMode = "merge",
     options: WriteOptions | None = None,
 ) -> Change:
     """The change that writing `new_tags` would make; reads the file, writes nothing.

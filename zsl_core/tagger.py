@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from zsl_core import audio as audio_io
-from zsl_core.tags import INCLUDE, PROPOSE_FLOOR, ScoreKind, TagKind, TagScore, tag_key
+from zsl_core.tags import INCLUDE, PROPOSE_FLOOR, Include, ScoreKind, TagKind, TagScore, tag_key
 from zsl_core.vectors import normalise_tag
 
 __all__ = ["Tagger", "Prediction", "TagScore", "cosine_matrix"]
@@ -62,7 +62,7 @@ class Prediction:
         self,
         top_k: int = 5,
         min_confidence: float | None = None,
-        include: str = "both",
+        include: Include = "both",
         kinds: Sequence[TagKind] | None = None,
         prior: Mapping[str, float] | None = None,
     ) -> list[TagScore]:
