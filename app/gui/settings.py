@@ -42,10 +42,9 @@ APPLICATION = "zsl-tagger"
 FIELDS = STANDARD_FIELDS  # what the field menus offer (custom:NAME is typed)
 
 # Where the user left the window (restored on start): GUI-only, declared with the same Option.
-SORT_COLUMN: Option[int] = Option(
-    "state/sort_column", int, -1, low=-1, high=99
-)  # -1: library order
-SORT_ORDER: Option[int] = Option("state/sort_order", int, 0, low=0, high=1)  # Qt.SortOrder
+# the library table's sort column (-1: the library's own order) and Qt.SortOrder (0, 1)
+SORT_COLUMN: Option[int] = Option("state/sort_column", int, -1, low=-1, high=99)
+SORT_ORDER: Option[int] = Option("state/sort_order", int, 0, low=0, high=1)
 LAST_SEARCH: Option[str] = Option("state/search", str, "")
 TAB: Option[int] = Option("state/tab", int, 0, low=0, high=1)  # 0 Library, 1 Search results
 
