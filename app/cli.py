@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app import db, export, journal, playlists
+from app.library import Library
 from app.options import (
     DEVICE,
     EXPORT_FORMAT,
@@ -46,8 +48,11 @@ from app.options import (
     WRITE_MODE,
     add_to_parser,
 )
+from app.routing import parse_routes, routes_to_text
 from app.states import TrackStatus
-from zsl_core.errors import ZslError
+from app.tagformats import WriteOptions, check_field
+from zsl_core.errors import ModelError, ZslError
+from zsl_core.word_space import WORD_SPACE_CHOICES
 
 PROG = "zsl-tagger"
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -67,8 +72,6 @@ def err(message: str) -> None:
 def open_library(args: argparse.Namespace) -> Any:
     """The Library named by the global options, after cheap checks that give clear errors
     (the model and word vectors themselves load lazily, on first use)."""
-    from zsl_core.word_space import WORD_SPACE_CHOICES
-
     if (
         args.vectors
         and args.vectors not in WORD_SPACE_CHOICES
@@ -82,8 +85,6 @@ def open_library(args: argparse.Namespace) -> Any:
     if args.db and Path(args.db).expanduser().is_dir():
         raise UsageError(f"--db {args.db}: is a folder; give the index file's name")
     check_device(args.device)
-    from app.library import Library
-
     return Library(
         db_path=args.db,
         model=args.model,
@@ -98,15 +99,9 @@ def check_device(device: str) -> None:
     anything is opened, instead of a traceback from deep inside PyTorch on first use."""
     if device != "cuda":
         return
-    from zsl_core.errors import ModelError
+    from zsl_core.devices import cuda_available  # torch: only when a GPU is asked for
 
-    try:
-        import torch
-
-        available = bool(torch.cuda.is_available()) and torch.cuda.device_count() > 0
-    except Exception:  # a broken CUDA install is "no GPU" too
-        available = False
-    if not available:
+    if not cuda_available():
         raise ModelError(
             "--device cuda: no CUDA GPU is available here (no NVIDIA driver or "
             "device); use --device auto or --device cpu"
@@ -116,8 +111,6 @@ def check_device(device: str) -> None:
 def failed_tracks(library: Any, roots: Sequence[str | Path] = ()) -> list[tuple[str, str]]:
     """(display path, reason) of every track whose last scan failed (under `roots` if given):
     the index remembers them until the file changes or is removed."""
-    from app import db
-
     rows = library.conn.execute(
         "SELECT path, display_path, error FROM tracks WHERE status = 'failed' ORDER BY path"
     ).fetchall()
@@ -137,8 +130,6 @@ def resolve_tracks(
 ) -> tuple[list[Any], int]:
     """The indexed tracks that the given files or folders name (all when none are given),
     and how many of the arguments matched nothing in the index (reported on stderr)."""
-    from app import db
-
     rows = [t for t in library.tracks() if not ok_only or t.status == TrackStatus.OK]
     if not paths:
         return rows, 0
@@ -410,10 +401,6 @@ def _tag_text(tag: Any) -> str:
 
 
 def cmd_write(args: argparse.Namespace, library: Any) -> int:
-    from app import journal
-    from app.routing import parse_routes, routes_to_text
-    from app.tagformats import WriteOptions
-
     try:
         routes = parse_routes(args.route or [])
     except ValueError as exc:
@@ -496,8 +483,6 @@ def _values(values: Sequence[str]) -> str:
 
 
 def cmd_undo(args: argparse.Namespace, library: Any) -> int:
-    from app import journal
-
     result = journal.undo(library, args.batch)
     state = "undone" if result.marked_undone else "not undone"
     elsewhere = getattr(result, "elsewhere", 0)
@@ -519,8 +504,6 @@ def cmd_undo(args: argparse.Namespace, library: Any) -> int:
 
 
 def cmd_history(args: argparse.Namespace, library: Any) -> int:
-    from app import journal
-
     batches = journal.history(library, limit=args.limit)
     if args.json:
         print(
@@ -616,8 +599,6 @@ def cmd_duplicates(args: argparse.Namespace, library: Any) -> int:
 
 
 def cmd_playlist(args: argparse.Namespace, library: Any) -> int:
-    from app import playlists
-
     out = Path(args.out).expanduser()
     if out.is_dir():
         raise UsageError(f"--out {args.out}: is a folder; give the playlist's file name")
@@ -649,8 +630,6 @@ def cmd_playlist(args: argparse.Namespace, library: Any) -> int:
 
 
 def cmd_export(args: argparse.Namespace, library: Any) -> int:
-    from app import export
-
     out = Path(args.out).expanduser()
     fmt = args.format or out.suffix.lstrip(".").lower()
     if fmt not in ("csv", "json"):
@@ -668,8 +647,6 @@ def cmd_export(args: argparse.Namespace, library: Any) -> int:
 
 
 def _field(value: str) -> str:
-    from app.tagformats import check_field
-
     try:
         return check_field(value)
     except ValueError as exc:

@@ -50,6 +50,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import appdirs
 import numpy as np
 
 from zsl_core.errors import ZslError
@@ -405,8 +406,6 @@ def default_db_path() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override).expanduser()
-    import appdirs
-
     return Path(appdirs.user_data_dir(APP_NAME, appauthor=False)) / "library.sqlite3"
 
 

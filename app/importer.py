@@ -113,7 +113,7 @@ def import_indexes(
     progress (0 of 0) comes at once, the count of rows once the parts are read, then progress
     after each batch of rows; `cancel` is seen while the model loads and between batches.
     """
-    from zsl_core.index import TrackIndex
+    from zsl_core.index import TrackIndex  # torch (float16 search); a library opens without it
 
     started = time.monotonic()
     cancel = cancel or threading.Event()

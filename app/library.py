@@ -24,14 +24,17 @@ from typing import Any
 
 import numpy as np
 
-from app import db, scanner
+from app import db, importer, scanner, similarity
 from app.query import TEXT_COLUMNS, Filter, split_query, sql_condition
 from app.scanner import DEFAULT_N_WINDOWS, ScanProgress, ScanSummary
 from app.states import TrackStatus
+from zsl_core.cosine import unit_rows
 from zsl_core.errors import ZslError
+from zsl_core.model_spec import ModelSpec
 from zsl_core.search import Query, parse_query, rank_tracks
-from zsl_core.tagger import Prediction
-from zsl_core.tags import Include, ScoreKind, TagKind, TagScore, Vocabulary
+from zsl_core.tagger import Prediction, Tagger
+from zsl_core.tags import Include, ScoreKind, TagKind, TagScore, Vocabulary, load_vocabulary
+from zsl_core.vectors import normalise_tag
 
 __all__ = [
     "Library",
@@ -154,11 +157,9 @@ def _row(values: Sequence[Any]) -> TrackRow:
 def model_key(
     model: str | Path = "default", vectors: str | Path | None = None, precision: str = "fp32"
 ) -> str:
-    """The name a model's results are stored under (`zsl_core.pipeline.model_key`, shared with
-    `zsl-core embed`, so index parts made elsewhere can be imported)."""
-    from zsl_core.pipeline import model_key as core_model_key
-
-    return core_model_key(model, vectors, precision)
+    """The name a model's results are stored under (`zsl_core.model_spec.ModelSpec.key`, shared
+    with `zsl-core embed`, so index parts made elsewhere can be imported)."""
+    return ModelSpec(model, vectors, precision=precision).key
 
 
 class Library:
@@ -172,21 +173,16 @@ class Library:
         device: str = "auto",
         precision: str = "fp32",
     ) -> None:
-        if precision in (
-            "fp32",
-            "bf16",
-        ):  # known without importing PyTorch (a scan's first progress waits for nothing)
-            self.precision = precision
-        else:
-            from zsl_core.default_model import resolve_precision
-
-            self.precision = resolve_precision(precision, device)  # checked before opening anything
+        # Checked before opening anything; fp32 and bf16 without importing PyTorch (a scan's
+        # first progress waits for nothing).
+        self.spec = ModelSpec(model, vectors, device, precision).resolved()
         self.conn: sqlite3.Connection = db.connect(db_path)
         self.model = model
         self.vectors = vectors
         self.device = device
-        self.model_name = model_key(model, vectors, self.precision)
-        self._tagger: Any = None
+        self.precision = self.spec.precision
+        self.model_name = self.spec.key
+        self._tagger: Tagger | None = None
         self._vocabulary: Vocabulary | None = None
         self._lock = threading.RLock()  # the GUI may search while a prediction loads the model
         self._generation = 0  # bumped by our own writes that change what search ranks
@@ -199,26 +195,21 @@ class Library:
         self._phrase_set: set[str] | None = None
         self._name_cache: tuple[tuple[int, int], dict[str, frozenset[str]]] | None = None
         self._prior: tuple[Any, dict[str, float]] | None = None
+        self._sound_cache: tuple[Any, dict[str, Any]] | None = None
 
     # --- the model, loaded on first use --------------------------------------------------------
     @property
-    def tagger(self) -> Any:
+    def tagger(self) -> Tagger:
         """The model (loads it on first access: about a second for the default)."""
         with self._lock:
             if self._tagger is None:
-                from zsl_core.pipeline import load_tagger
-
-                self._tagger = load_tagger(
-                    self.model, vectors=self.vectors, device=self.device, precision=self.precision
-                )
+                self._tagger = self.spec.load()
             return self._tagger
 
     @property
     def vocabulary(self) -> Vocabulary:
         """Candidate new words with their kinds: the shipped vocabulary (resources/vocab/*.txt)."""
         if self._vocabulary is None:
-            from zsl_core.pipeline import load_vocabulary
-
             self._vocabulary = load_vocabulary()
         return self._vocabulary
 
@@ -265,7 +256,7 @@ class Library:
         finally:
             self._generation += 1
 
-    def _tagger_or_loading(self) -> Any:
+    def _tagger_or_loading(self) -> Tagger | concurrent.futures.Future:
         """The model, or a Future of it loading on a thread: a scan walks, counts and probes
         files meanwhile (its first progress comes at once, not after PyTorch and the model load)."""
         with self._lock:
@@ -295,8 +286,6 @@ class Library:
     ) -> Any:
         """Take `zsl-core embed` parts made by this library's model into the index, without
         decoding (see app/importer.py). `path_map`: 'OLD=NEW' path prefix rewrites."""
-        from app import importer
-
         pairs = importer.parse_path_map(path_map)
         try:
             return importer.import_indexes(
@@ -401,10 +390,7 @@ class Library:
         ids, seen, _ = self._search_matrix()
         with self._lock:
             tagger = self.tagger
-        if (
-            len(ids) < PRIOR_MIN_TRACKS
-            or getattr(tagger, "seen_score_kind", None) is not ScoreKind.PROBABILITY
-        ):
+        if len(ids) < PRIOR_MIN_TRACKS or tagger.seen_score_kind is not ScoreKind.PROBABILITY:
             return None
         words = self.vocabulary if vocabulary is None else vocabulary
         key = (self._matrix[0] if self._matrix else None, id(words))
@@ -413,7 +399,10 @@ class Library:
             prior = {label: float(v) for label, v in zip(tagger.seen_labels, mean_seen)}
             candidates = [w for w in dict.fromkeys(words) if not tagger.is_seen(w)]
             with self._lock:
-                affinity, found, _ = tagger.vocabulary_affinities(candidates)
+                affinities = tagger.vocabulary_affinities(candidates)
+            if affinities is None:  # scores are probabilities, but new words are not read off them
+                return None
+            affinity, found, _ = affinities
             prior.update((w, float(v)) for w, v in zip(found, mean_seen @ affinity))
             self._prior = (key, prior)
         return self._prior[1]
@@ -549,8 +538,6 @@ class Library:
     def _phrases(self) -> set[str]:
         """Normalised vocabulary entries: the phrases a query is read as whole ("rainy day")."""
         if self._phrase_set is None:
-            from zsl_core.vectors import normalise_tag
-
             self._phrase_set = {normalise_tag(w) for w in self.vocabulary}
         return self._phrase_set
 
@@ -611,7 +598,7 @@ class Library:
         embeddings = None
         if rows and self.tagger.stored_dim() > 0:
             embeddings = _stack_blobs([r[2] for r in rows])
-            embeddings /= np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+            embeddings = unit_rows(embeddings)
         del rows
         self._rank_cache = (key, (ids, seen, embeddings))
         return self._rank_cache
@@ -624,8 +611,6 @@ class Library:
         cosine (-1..1); `Hit.matched` the hit's three most probable seen labels.
 
         Raises LibraryError for a track that is unknown or not analysed by this model."""
-        from app import similarity
-
         index = self._sound_index()
         ids, vectors, seen = index["ids"], index["vectors"], index["seen"]
         rows = []
@@ -646,7 +631,7 @@ class Library:
         hit_rows, scores = similarity.similar_rows(vectors, rows, top_k=top_k, exclude=exclude)
         hit_ids = [int(ids[r]) for r in hit_rows.tolist()]
         paths = self._display_paths(hit_ids)
-        labels = list(getattr(self.tagger, "seen_labels", []) or [])
+        labels = list(self.tagger.seen_labels)
         hits = []
         for track_id, row, score in zip(hit_ids, hit_rows.tolist(), scores.tolist()):
             matched: list[tuple[str, float]] = []
@@ -669,8 +654,6 @@ class Library:
         identical audio (same fingerprint), or another format / bitrate / a trimmed or louder
         copy (durations agree, label distributions nearly the same). Largest groups first;
         members in path order. Reads the index only; nothing is deleted or changed."""
-        from app import similarity
-
         index = self._sound_index()
         pairs = similarity.duplicate_pairs(index["seen"], index["durations"], index["fingerprints"])
         groups = []
@@ -693,8 +676,6 @@ class Library:
         """For each given track, the other tracks that are the same recording (the `duplicates`
         rule, checked only against these tracks: cheap for a playlist's worth). Unknown or
         unanalysed ids map to an empty set."""
-        from app import similarity
-
         index = self._sound_index()
         wanted = {int(t): index["row_of"].get(int(t)) for t in track_ids}
         rows = [r for r in wanted.values() if r is not None]
@@ -715,11 +696,9 @@ class Library:
     def _sound_index(self) -> dict[str, Any]:
         """What similarity and duplicates read, built from `_search_matrix` (same cache key):
         ids, seen scores, sound vectors, durations, fingerprints, row_of (id -> row)."""
-        from app import similarity
-
         ids, seen, embeddings = self._search_matrix()
         key = self._matrix[0] if self._matrix is not None else None
-        cached = getattr(self, "_sound_cache", None)
+        cached = self._sound_cache
         if cached is not None and cached[0] == key and key is not None:
             return cached[1]
         meta: dict[int, tuple[Any, Any]] = {}
@@ -749,8 +728,6 @@ class Library:
         """Re-read tags (and size/mtime) of files we just wrote, so the table shows the new
         values and the next scan sees them unchanged. The audio fingerprint is checked: if the
         audio itself changed, size/mtime are left alone so the next scan re-analyses the file."""
-        from app.scanner import probe_file
-
         for track_id in track_ids:
             row = self.conn.execute(
                 "SELECT path, fingerprint, status FROM tracks WHERE id = ?", (int(track_id),)
@@ -768,7 +745,7 @@ class Library:
                     )
                     self._generation += 1
                 continue
-            probe = probe_file(path)
+            probe = scanner.probe_file(path)
             meta = probe.metadata
             with db.transaction(self.conn):
                 self.conn.execute(

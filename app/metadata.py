@@ -30,6 +30,8 @@ from typing import Any
 import mutagen
 
 from app.tagformats import TagError, TagFormat, one_line, open_tags
+from zsl_core.audio import audio_info
+from zsl_core.errors import AudioError
 from zsl_core.tag_fields import CONTAINERS, FIELD_KEYS, META_FIELDS
 
 __all__ = ["Metadata", "SEPARATOR", "read_metadata", "read_with_tags", "cover_art", "file_digest"]
@@ -171,6 +173,7 @@ def _fill(meta: Metadata, audio: Any, tags: TagFormat | None) -> None:
 
 def _family(audio: Any) -> int | None:
     """0 = ID3, 1 = Vorbis comments, 2 = MP4, 3 = ASF (index into _TEXT_KEYS rows)."""
+    # mutagen's format modules: loaded on the first file read, not by every decode worker's start
     from mutagen._vorbis import VComment
     from mutagen.asf import ASFTags
     from mutagen.id3 import ID3
@@ -214,9 +217,6 @@ def _clean(values: list[str]) -> list[str]:
 
 def _decoder_duration(path: Path) -> float | None:
     """Length from the decoder's header when mutagen gave none (raw AAC, odd WAVs)."""
-    from zsl_core.audio import audio_info
-    from zsl_core.errors import AudioError
-
     try:
         seconds = audio_info(path).duration
     except (AudioError, OSError, ValueError, RuntimeError, ZeroDivisionError):
@@ -229,7 +229,7 @@ def _decoder_duration(path: Path) -> float | None:
 
 def _pictures(audio: Any) -> list[tuple[int, bytes]]:
     """(picture type, image bytes) of every embedded picture, in file order."""
-    from mutagen.flac import Picture
+    from mutagen.flac import Picture  # see `_family`
 
     tags = getattr(audio, "tags", None)
     out: list[tuple[int, bytes]] = []

@@ -41,29 +41,31 @@ cannot be decoded is stored as `failed` with a one-line reason and the scan goes
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import glob
 import json
 import multiprocessing
 import os
 import signal
 import sqlite3
-import stat
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from app import db
 from app.metadata import Metadata, file_digest, read_with_tags
 from app.states import ScanState, TrackStatus
 from app.tagwriter import cleanup_temp_files, is_temp_file
-from zsl_core.audio import AUDIO_EXTENSIONS
 from zsl_core.errors import AudioError, ZslError
+from zsl_core.walk import AUDIO_SUFFIXES, FileEntry, walk_audio
+from zsl_core.walk import os_reason as _os_reason
+
+if TYPE_CHECKING:  # a decode worker imports this module: it loads only what decoding needs
+    from zsl_core.tagger import Analysis, InputSpec, Tagger
 
 __all__ = [
     "DEFAULT_N_WINDOWS",
@@ -80,8 +82,7 @@ __all__ = [
 DEFAULT_N_WINDOWS = (
     8  # eight 3-s windows: tags agree closely with a full decode at a fraction of the cost
 )
-SCAN_EXTENSIONS: frozenset[bytes] = frozenset(os.fsencode(e) for e in AUDIO_EXTENSIONS)
-_TEMP_SUFFIX = b".zsl-tmp"  # app.tagwriter's temporary copies
+SCAN_EXTENSIONS: frozenset[bytes] = AUDIO_SUFFIXES
 WALK_REPORT_S = 0.25  # progress while the walk counts files: at most this often
 INFER_FLUSH_S = 1.0  # decoded tracks wait at most this long for a fuller batch (progress moves)
 RATE_WINDOW_S = 20.0  # throughput (and so the ETA) is measured over the last this many seconds
@@ -92,15 +93,6 @@ BURST_S = 0.25  # tracks stored this close one after another are one batch: one 
 # --- results ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FileEntry:
-    """One audio file found by the walk (path as bytes, the index's key)."""
-
-    path: bytes
-    size: int
-    mtime_ns: int
-
-
 @dataclass
 class WalkResult:
     files: list[FileEntry] = field(default_factory=list)
@@ -108,7 +100,6 @@ class WalkResult:
     roots: list[bytes] = field(default_factory=list)  # roots that exist (gone-detection scope)
     unreadable: list[bytes] = field(default_factory=list)  # folders whose files we could not list
     temp_copies: list[bytes] = field(default_factory=list)  # the tag writer's copies met on the way
-    on_found: Callable[[int], None] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -149,95 +140,17 @@ def walk(
     cancel: threading.Event | None = None,
     on_found: Callable[[int], None] | None = None,
 ) -> WalkResult:
-    """Every audio file under `roots` (files may be given directly), sorted per folder.
-    `on_found(count)` is called with the number of files found so far, after each folder."""
-    result = WalkResult()
-    result.on_found = on_found
-    seen_dirs: set[tuple[int, int]] = set()
-    seen_files: set[tuple[int, int]] = set()
-    for root in roots:
-        key = db.path_key(root)
-        try:
-            info = os.stat(key)
-        except OSError as exc:
-            result.skipped.append((db.display(key), _os_reason(exc)))
-            continue
-        result.roots.append(key)
-        if stat.S_ISDIR(info.st_mode):
-            _walk_dir(key, info, result, seen_dirs, seen_files, cancel)
-        elif _is_audio_name(os.path.basename(key)):
-            _add_file(key, info, result, seen_files)
-    return result
-
-
-def _walk_dir(
-    top: bytes,
-    top_info: os.stat_result,
-    result: WalkResult,
-    seen_dirs: set[tuple[int, int]],
-    seen_files: set[tuple[int, int]],
-    cancel: threading.Event | None,
-) -> None:
-    stack = [(top, top_info)]
-    while stack:
-        if cancel is not None and cancel.is_set():
-            return
-        folder, info = stack.pop()
-        ident = (info.st_dev, info.st_ino)
-        if ident in seen_dirs:
-            result.skipped.append(
-                (db.display(folder), "already scanned through another link (symlink loop?)")
-            )
-            continue
-        seen_dirs.add(ident)
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            result.skipped.append((db.display(folder), _os_reason(exc)))
-            result.unreadable.append(folder)
-            continue
-        subdirs = []
-        for entry in entries:
-            try:
-                entry_info = entry.stat()  # follows symlinks
-            except OSError:
-                continue  # broken link or vanished meanwhile: nothing to scan
-            if stat.S_ISDIR(entry_info.st_mode):
-                subdirs.append((entry.path, entry_info))
-            elif stat.S_ISREG(entry_info.st_mode) and _is_audio_name(entry.name):
-                _add_file(entry.path, entry_info, result, seen_files)
-            elif is_temp_file(entry.name):
-                result.temp_copies.append(entry.path)
-        stack.extend(reversed(subdirs))  # depth first, in name order
-        if result.on_found is not None:
-            result.on_found(len(result.files))
-
-
-def _add_file(
-    path: bytes, info: os.stat_result, result: WalkResult, seen: set[tuple[int, int]]
-) -> None:
-    ident = (info.st_dev, info.st_ino)
-    if ident in seen:
-        return  # the same file through a second link
-    seen.add(ident)
-    result.files.append(FileEntry(path, info.st_size, info.st_mtime_ns))
-
-
-def _is_audio_name(name: bytes) -> bool:
-    if name.startswith(b"._") or name.endswith(
-        _TEMP_SUFFIX
-    ):  # macOS resource forks, our temp copies
-        return False
-    return os.path.splitext(name)[1].lower() in SCAN_EXTENSIONS
-
-
-def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, FileNotFoundError):
-        return "not found"
-    return exc.strerror or type(exc).__name__
+    """Every audio file under `roots` (files may be given directly), sorted per folder, by the
+    walker `zsl-core embed` uses too (`zsl_core.walk`); the tag writer's temporary copies met
+    on the way are listed apart. `on_found(count)`: files found so far, after each folder."""
+    found = walk_audio([db.path_key(root) for root in roots], cancel, on_found, is_temp_file)
+    return WalkResult(
+        files=found.files,
+        skipped=[(db.display(path), reason) for path, reason in found.skipped],
+        roots=found.roots,
+        unreadable=found.unreadable,
+        temp_copies=found.others,
+    )
 
 
 # --- worker jobs (top level: they run in spawned processes) ---------------------------------
@@ -317,8 +230,6 @@ def _set_pdeathsig(sig: int) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        import ctypes
-
         libc = ctypes.CDLL(None, use_errno=True)
         return (
             libc.prctl(
@@ -394,30 +305,15 @@ def probe_file(path: bytes) -> Probe:
     return Probe(meta, fingerprint)
 
 
-def decode_file(
-    path: bytes, n_windows: int, sample_rate: int, window_seconds: float, patches: bool
-) -> tuple[str, Any]:
-    """("patches", array) | ("segments", list of arrays) | ("error", one-line reason).
+def decode_file(path: bytes, n_windows: int, spec: InputSpec) -> tuple[str, Any]:
+    """(spec.payload.value, payload) | ("error", one-line reason): a file as the model's input
+    spec asks (`InputSpec.decode`: the clips, or their musicnn patches).
 
     Torch-free on purpose (see `_worker_init`): patches come from `zsl_core.dsp`, which is
-    also what `zsl_core.default_model.segments_to_patches` runs in the main process.
+    also what the main process runs, so a track gets the same patches in either place.
     """
-    from zsl_core import audio as audio_io
-
-    name = os.fsdecode(path)
     try:
-        if n_windows:
-            segments = list(audio_io.load_windows(name, n_windows, window_seconds, sample_rate))
-        else:
-            whole = audio_io.load_audio(name, sample_rate)
-            if whole.size == 0:
-                raise AudioError(name, "no audio samples")
-            segments = [whole]
-        if patches:
-            from zsl_core import dsp
-
-            return "patches", dsp.segments_to_patches(segments)
-        return "segments", segments
+        return spec.payload.value, spec.decode(os.fsdecode(path), n_windows)
     except AudioError as exc:
         return "error", exc.reason
     except Exception as exc:  # a decoder crash on a hostile file is that file's failure only
@@ -469,14 +365,6 @@ def gpu_hint(device: str | None) -> bool | None:
     return None
 
 
-def tagger_on_gpu(tagger: Any) -> bool:
-    """Whether the tagger's networks run on a GPU (the default tagger's musicnn models, or a
-    trained model's `device`)."""
-    devices = [getattr(model, "device", None) for model in getattr(tagger, "models", {}).values()]
-    devices.append(getattr(tagger, "device", None))
-    return any(getattr(d, "type", str(d)) == "cuda" for d in devices if d is not None)
-
-
 # --- the scan -----------------------------------------------------------------------------
 
 
@@ -496,7 +384,7 @@ class _Scan:
     def __init__(
         self,
         conn: sqlite3.Connection,
-        tagger: Any,
+        tagger: Tagger | cf.Future,
         model_name: str,
         n_windows: int | None,
         workers: int | None,
@@ -508,7 +396,7 @@ class _Scan:
         self.conn = conn
         self.model_name = model_name
         self.tagger_future: cf.Future | None = tagger if isinstance(tagger, cf.Future) else None
-        self.tagger: Any = None if self.tagger_future is not None else tagger
+        self.tagger: Tagger | None = None if self.tagger_future is not None else tagger
         self.n_windows = DEFAULT_N_WINDOWS if n_windows is None else int(n_windows)
         self.workers_arg = workers
         self.on_gpu = on_gpu  # a hint while the model loads: None = unknown, wait for the model
@@ -518,7 +406,7 @@ class _Scan:
         self.on_track = on_track
         row = conn.execute("SELECT id FROM models WHERE name = ?", (model_name,)).fetchone()
         self.model_id: int | None = int(row[0]) if row else None  # None: nothing analysed by it yet
-        self.patches = False
+        self.spec: InputSpec | None = None  # the model's input, known once it is loaded
         self.parked: list[_Job] = []  # probed, to be decoded once the model is ready
         if self.tagger is not None:
             self._use_model()
@@ -547,7 +435,7 @@ class _Scan:
         self.model_id = db.model_id(
             self.conn, self.model_name, tagger.stored_dim(), tagger.seen_labels
         )
-        self.patches = _is_musicnn_tagger(tagger)
+        self.spec = tagger.input_spec
         summary = getattr(self, "summary", None)
         if summary is not None:
             self.conn.execute(
@@ -562,7 +450,7 @@ class _Scan:
         if self.tagger is None and self.on_gpu is not None:
             return default_workers(self.on_gpu)
         self._model_ready(wait=True)
-        return default_workers(tagger_on_gpu(self.tagger))
+        return default_workers(self.tagger.on_gpu)
 
     def _walk_progress(self, found: int) -> None:
         now = time.monotonic()
@@ -785,7 +673,7 @@ class _Scan:
                         pool.shutdown(wait=True, cancel_futures=True)
                         pool = self._pool(len(suspects) + len(queue))
                 waiting_decodes = any(job.stage == "decode" for job in inflight.values())
-                batch = 4 * int(getattr(self.tagger, "batch_size", 16) or 16)
+                batch = 4 * int(self.tagger.batch_size) if self.tagger is not None else 64
                 waited = time.monotonic() - self.last_infer >= INFER_FLUSH_S
                 if pending and (_size(pending) >= batch or not waiting_decodes or waited):
                     pending = self._infer(pending)
@@ -825,16 +713,7 @@ class _Scan:
         elif not self._model_ready():
             self.parked.append(job)
         else:
-            inflight[
-                pool.submit(
-                    decode_file,
-                    job.entry.path,
-                    self.n_windows,
-                    int(self.tagger.sample_rate),
-                    float(self.tagger.window_seconds),
-                    self.patches,
-                )
-            ] = job
+            inflight[pool.submit(decode_file, job.entry.path, self.n_windows, self.spec)] = job
 
     # -- decisions after the fingerprint -------------------------------------------------------
     def _after_probe(self, job: _Job, probe: Probe) -> bool:
@@ -895,7 +774,7 @@ class _Scan:
         """Analyse and store the decoded tracks, one forward pass's worth at a time, so progress
         moves and Cancel is seen between passes; returns what is left (all of it after Cancel:
         those tracks are not stored, the next scan does them)."""
-        step = max(1, int(getattr(self.tagger, "batch_size", 16) or 16))
+        step = max(1, int(self.tagger.batch_size))
         while pending and not self.cancel.is_set():
             n, size = 0, 0
             while n < len(pending) and (n == 0 or size + len(pending[n][1]) <= step):
@@ -906,26 +785,26 @@ class _Scan:
         return pending
 
     def _infer_some(self, pending: list[tuple[_Job, Any]]) -> None:
+        outputs: list[Analysis | str] | None
         try:
-            outputs = _analyse_many(self.tagger, [payload for _, payload in pending], self.patches)
+            outputs = list(self.tagger.analyse([payload for _, payload in pending]))
         except Exception:
             outputs = None  # one bad item spoils a batch: redo one by one to find it
         if outputs is None:
             outputs = []
             for _, payload in pending:
                 try:
-                    outputs.append(_analyse_many(self.tagger, [payload], self.patches)[0])
+                    outputs.append(self.tagger.analyse([payload])[0])
                 except (ZslError, ValueError, RuntimeError) as exc:
                     outputs.append(f"analysis failed ({_one_line(exc)})")
         for (job, _), out in zip(pending, outputs):
             if isinstance(out, str):
                 self._store_failed(job, out)
             else:
-                embedding, scores = out
                 self._store_ok(
                     job,
-                    db.to_blob(embedding),
-                    db.to_blob(scores),
+                    db.to_blob(out.embedding),
+                    db.to_blob(out.seen_scores),
                     n_windows=self.n_windows or None,
                     kind="moved" if job.moved else "scanned",
                 )
@@ -1052,25 +931,9 @@ def _size(pending: list[tuple[_Job, Any]]) -> int:
     return sum(len(payload) for _, payload in pending)
 
 
-def _is_musicnn_tagger(tagger: Any) -> bool:
-    from zsl_core.default_model import DefaultTagger
-
-    return isinstance(tagger, DefaultTagger)
-
-
-def _analyse_many(
-    tagger: Any, payloads: list[Any], patches: bool
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(embedding, seen scores) per track, several tracks per forward pass (`zsl_core.pipeline.
-    analyse_batch`, shared with `zsl-core embed`; imported here because workers never load it)."""
-    from zsl_core.pipeline import analyse_batch
-
-    return analyse_batch(tagger, payloads, patches)
-
-
 def scan(
     conn: sqlite3.Connection,
-    tagger: Any,
+    tagger: Tagger | cf.Future,
     model_name: str,
     folders: Sequence[str | Path | bytes],
     *,

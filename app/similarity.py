@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from zsl_core.cosine import unit_rows
+
 __all__ = [
     "sound_vectors",
     "similar_rows",
@@ -49,14 +51,10 @@ DURATION_TOLERANCE = (
 DURATION_FRACTION = 0.01  # ...or this fraction of the length, for long tracks
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
 def sqrt_unit(seen_scores: np.ndarray) -> np.ndarray:
     """sqrt of the probabilities, unit rows (what the duplicate rule compares)."""
     p = np.clip(np.asarray(seen_scores, np.float32), 0.0, 1.0)
-    return _unit(np.sqrt(p)).astype(np.float32)
+    return unit_rows(np.sqrt(p)).astype(np.float32)
 
 
 def sound_vectors(
@@ -70,12 +68,12 @@ def sound_vectors(
     if seen_scores is not None and np.size(seen_scores) and np.asarray(seen_scores).shape[1] > 0:
         base = np.sqrt(np.clip(np.asarray(seen_scores, np.float32), 0.0, 1.0))
     elif embeddings is not None and np.size(embeddings):
-        base = _unit(np.asarray(embeddings, np.float32))
+        base = unit_rows(np.asarray(embeddings, np.float32))
     else:
         return np.zeros((0, 0), np.float32)
     if len(base) > 1:
         base = base - base.mean(axis=0, keepdims=True)
-    return _unit(base).astype(np.float32)
+    return unit_rows(base).astype(np.float32)
 
 
 def similar_rows(
@@ -86,7 +84,7 @@ def similar_rows(
     if len(vectors) == 0 or not len(query_rows) or top_k <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     query = vectors[np.asarray(query_rows, np.int64)].mean(axis=0)
-    query /= max(float(np.linalg.norm(query)), 1e-12)
+    query = unit_rows(query)
     scores = vectors @ query
     banned = np.zeros(len(vectors), bool)
     banned[np.asarray(query_rows, np.int64)] = True

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import soundfile as sf
 
 from zsl_core import dsp
 from zsl_core.errors import AudioError
@@ -173,7 +174,7 @@ def mel_spectrogram(audio: np.ndarray | torch.Tensor, sample_rate: int = SAMPLE_
             f"the mel front end runs at {SAMPLE_RATE} Hz, got {sample_rate} Hz; "
             "resample first (load_audio does)"
         )
-    import torch
+    import torch  # torch: only the mel front end needs it; decoding stays torch-free
 
     tensor = torch.as_tensor(
         np.asarray(audio, dtype=np.float32)
@@ -191,7 +192,7 @@ def _mel_front_end_class() -> type:
     global _MEL_FRONT_END_CLASS
     if _MEL_FRONT_END_CLASS is not None:
         return _MEL_FRONT_END_CLASS
-    import torch
+    import torch  # torch: see the docstring
     import torchaudio.functional as AF
 
     class MelFrontEnd(torch.nn.Module):
@@ -426,8 +427,6 @@ class _SoundFileSource(_Source):
     read on the same handle, and opening is cheap."""
 
     def __init__(self, path: Path) -> None:
-        import soundfile as sf
-
         self._sf = sf
         self.path = path
         try:
@@ -463,7 +462,7 @@ class _PyAVSource(_Source):
     seek lands on the same samples as a full decode."""
 
     def __init__(self, path: Path) -> None:
-        import av
+        import av  # slow to import (FFmpeg); only files libsndfile cannot read need it
 
         self._av = av
         self.path = path

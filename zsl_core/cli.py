@@ -15,7 +15,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from zsl_core.errors import ModelError, ZslError
+from zsl_core import datasets, evaluate, pipeline
+from zsl_core.errors import AudioError, ModelError, ZslError
+from zsl_core.model_spec import ModelSpec
 from zsl_core.options import (
     DEVICE,
     MODEL,
@@ -27,6 +29,9 @@ from zsl_core.options import (
     add_to_parser,
 )
 from zsl_core.tag_fields import FOLDER_FIELDS
+from zsl_core.tagger import Tagger
+from zsl_core.tags import ScoreKind, load_vocabulary
+from zsl_core.vectors import WordVectors
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 
@@ -35,8 +40,6 @@ EXIT_OK, EXIT_PARTIAL, EXIT_ERROR = 0, 1, 2
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from zsl_core import datasets
-
     report = datasets.ImportReport()
     if args.source == "fma":
         datasets.import_fma(
@@ -50,8 +53,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     elif args.source == "msd":
         vectors = None
         if args.vectors:
-            from zsl_core.vectors import WordVectors
-
             vectors = WordVectors.load(args.vectors)
         datasets.import_msd(
             args.tags,
@@ -78,8 +79,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_features(args: argparse.Namespace) -> int:
-    from zsl_core import pipeline
-
     report = pipeline.build_features(
         args.manifest,
         args.cache,
@@ -92,8 +91,6 @@ def cmd_features(args: argparse.Namespace) -> int:
 
 
 def cmd_split(args: argparse.Namespace) -> int:
-    from zsl_core import pipeline
-
     split = pipeline.make_split_file(
         args.manifest,
         args.out,
@@ -108,8 +105,6 @@ def cmd_split(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from zsl_core import pipeline
-
     result = pipeline.train_from_files(
         manifest=args.manifest,
         split_path=args.split,
@@ -139,8 +134,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from zsl_core import evaluate, pipeline
-
     report = pipeline.evaluate_model(
         args.model,
         manifest=args.manifest,
@@ -156,11 +149,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from zsl_core import pipeline
-    from zsl_core.errors import AudioError
-
-    tagger = pipeline.load_tagger(args.model, vectors=args.vectors, device=args.device)
-    vocabulary = pipeline.load_vocabulary(args.vocab)
+    tagger = ModelSpec(args.model, args.vectors, args.device).load()
+    vocabulary = load_vocabulary(args.vocab)
     failed = 0
     results = []
     for path in args.files:
@@ -207,21 +197,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
-def _score_note(tagger) -> str:
-    from zsl_core.tags import ScoreKind
-
-    if getattr(tagger, "seen_score_kind", None) is ScoreKind.PROBABILITY:
+def _score_note(tagger: Tagger) -> str:
+    if tagger.seen_score_kind is ScoreKind.PROBABILITY:
         return "scores are probabilities (0-1); a new word's is read off the trained words nearest to it"
     return "scores are cosine similarities (-1..1)"
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from zsl_core import pipeline
+    from zsl_core import inference  # torch (the index files): only the commands that use them
 
     files = list(args.files)
     if args.path_list:
-        files += pipeline.read_path_list(args.path_list)
-    report = pipeline.embed_to_index(
+        files += inference.read_path_list(args.path_list)
+    report = inference.embed_to_index(
         files=files,
         manifest=args.manifest,
         model=args.model,
@@ -238,9 +226,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from zsl_core import pipeline
+    from zsl_core import inference  # torch (the index files): only the commands that use them
 
-    hits, missing = pipeline.search_index(
+    hits, missing = inference.search_index(
         args.query,
         args.index,
         model=args.model,
@@ -481,9 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_device(device: str | None) -> None:
     """`--device cuda` on a machine without one: one line before any work starts."""
     if device == "cuda":
-        import torch
+        from zsl_core.devices import cuda_available  # torch: only when a GPU is asked for
 
-        if not torch.cuda.is_available():
+        if not cuda_available():
             raise ModelError(
                 "--device cuda: no CUDA GPU is available here (use --device auto or cpu)"
             )

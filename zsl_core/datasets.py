@@ -957,6 +957,7 @@ def read_file_tags(
 
 
 def _container(tags: Any) -> Container:
+    # mutagen: only folder imports need it (as in `read_file_tags`)
     from mutagen.asf import ASFTags
     from mutagen.id3 import ID3
     from mutagen.mp4 import MP4Tags
@@ -999,7 +1000,7 @@ def _field_values(
 def _texts(value: Any) -> list[str]:
     """Strings from whatever a container stores: ID3 frames, lists, bytes (MP4 freeform), ASF
     attributes. TCON frames go through mutagen's genre parser (multi-values, "(17)")."""
-    from mutagen.id3 import TCON, Frame
+    from mutagen.id3 import TCON, Frame  # mutagen: only folder imports need it
 
     if isinstance(value, TCON):
         return list(value.genres)
@@ -1014,7 +1015,7 @@ def _texts(value: Any) -> list[str]:
 
 
 def _id3v1_genre_name(value: str) -> str:
-    from mutagen.id3 import TCON
+    from mutagen.id3 import TCON  # mutagen: only folder imports need it
 
     match = _ID3V1_GENRE.match(value.strip())
     if match and int(match.group(1)) < len(TCON.GENRES):

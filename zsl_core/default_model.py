@@ -23,10 +23,10 @@ How a track gets tags:
    in the word space (`word_affinities`; all-MiniLM-L6-v2 by default, `zsl_core.word_space`).
    So trained and new words share one 0-1 scale: they are ranked, thresholded and combined in
    phrases together. The library stores only the 71 probabilities per track.
-5. ConSE (Norouzi et al. 2013, the paper's ref. [19]) is kept for what needs a point in word
-   space (`track_embeddings`): the convex combination of the word vectors of the `top_t` most
-   probable seen labels, weighted by their renormalised probabilities, re-centred on the mean of
-   the seen labels' vectors (`to_space`) and unit-normalised.
+5. ConSE (Norouzi et al. 2013, the paper's ref. [19]; `zsl_core.conse`) is kept for what
+   needs a point in word space (`track_embeddings`): the convex combination of the word vectors
+   of the `top_t` most probable seen labels, weighted by their renormalised probabilities, in
+   the space re-centred on the mean of the seen labels' vectors (`to_space`), unit-normalised.
 
 Each seen label has *anchor* words: the words whose unit vectors are averaged to place it.
 Usually the label itself; a few labels get better anchors because a word vector for the plain
@@ -40,28 +40,30 @@ musicnn`: `musicnn_features` (the MSD network's 200-d penultimate layer, average
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
-from zsl_core import audio as audio_io
 from zsl_core import dsp, musicnn
+from zsl_core.conse import DEFAULT_TOP_T, conse, conse_weights
+from zsl_core.devices import resolve_device
 from zsl_core.errors import AudioError, ModelError, ZslError
 from zsl_core.speech import low_energy_share, speech_probability
-from zsl_core.tagger import Prediction, Tagger, TagScore
+from zsl_core.tagger import Analysis, InputSpec, PayloadKind, Prediction, Tagger, TagScore
 from zsl_core.tags import KIND_FAMILIES, ScoreKind, TagKind
 from zsl_core.vectors import normalise_tag
 from zsl_core.word_space import GLOVE_VECTORS, WordSpace, load_word_space
 
-DEFAULT_TOP_T = 10  # Norouzi et al.'s choice; fewer makes embeddings jumpy, more blurs them
 DEFAULT_VECTORS = (
     GLOVE_VECTORS  # the classic word vectors (`--vectors glove`); the default space is MiniLM
 )
-BACKBONE_MODEL = "MSD_musicnn"  # its penultimate layer saw the widest range of real music
+# The frozen backbone of `zsl-core train --backbone musicnn` (and `musicnn_features`).
+BACKBONE_MODEL = musicnn.BACKBONE_MODEL
 FEATURE_DIM = 200
 MSD, MTT = "MSD_musicnn", "MTT_musicnn"
 
@@ -213,14 +215,10 @@ SEEN_LABELS: tuple[SeenLabel, ...] = (
 NEGATION_TAGS = frozenset({"no vocals", "no vocal", "no voice"})
 
 
-# --- devices and shared network instances ----------------------------------------------------
+# --- precision and patches ----------------------------------------------------------------------
 
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """'auto' -> CUDA when available, else CPU; anything else as torch understands it."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+WINDOW_SECONDS = 3.0  # musicnn's patch length: a window shorter than it is repeat-padded
+INPUT = InputSpec(musicnn.SAMPLE_RATE, WINDOW_SECONDS, PayloadKind.PATCHES)
 
 
 def resolve_precision(precision: str = "fp32", device: str | torch.device = "auto") -> str:
@@ -234,12 +232,6 @@ def resolve_precision(precision: str = "fp32", device: str | torch.device = "aut
         on_cpu = resolve_device(device).type == "cpu"
         return "bf16" if on_cpu and musicnn.cpu_has_fast_bf16() else "fp32"
     return precision
-
-
-@functools.lru_cache(maxsize=8)
-def _musicnn_model(name: str, device: str, precision: str = "fp32") -> musicnn.MusicnnModel:
-    """One loaded network per (model, device, precision) and process: the tagger and the backbone share it."""
-    return musicnn.MusicnnModel.load(name, device=device, precision=precision)
 
 
 def segments_to_patches(segments: Sequence[np.ndarray]) -> np.ndarray:
@@ -264,10 +256,10 @@ class DefaultTagger(Tagger):
 
     name = "default"
     precision = "fp32"  # of the musicnn front end; load_default_tagger sets what it loaded
-    sample_rate = musicnn.SAMPLE_RATE
-    window_seconds = 3.0
+    sample_rate = INPUT.sample_rate
+    window_seconds = INPUT.window_seconds
+    payload = INPUT.payload  # musicnn patches: the scan's workers cut them, the networks batch them
     seen_score_kind = ScoreKind.PROBABILITY
-    _MEMO_SIZE = 4096
 
     def __init__(
         self,
@@ -296,7 +288,8 @@ class DefaultTagger(Tagger):
         for row in np.flatnonzero(placed):
             self.label_vectors[row] = self.to_space(raw[row])
         self._seen_cache = self.label_vectors
-        self._memo: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        devices = [model.device for model in self.models.values()]
+        self.device = devices[0] if devices else torch.device("cpu")
 
     # --- construction helpers ---------------------------------------------------------------
     def _member_indices(self) -> list[list[tuple[str, int]]]:
@@ -390,10 +383,11 @@ class DefaultTagger(Tagger):
             dtype=np.float32,
         )
 
-    def analyse_segments(self, segments: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-        """What the library caches per track: seen-label probabilities [n_seen] and musicnn features [200].
+    def musicnn_analysis(self, segments: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """One track, unbatched: seen-label probabilities [n_seen] ("probabilities", what a
+        library stores) and the MSD network's features [200] ("penultimate").
 
-        Everything else (embedding, tags, search) is computed from these without audio.
+        Everything else (embedding, tags, search) is computed from the probabilities without audio.
         """
         means = self.mean_taggrams(segments)
         penultimate = means.get("penultimate")
@@ -404,38 +398,58 @@ class DefaultTagger(Tagger):
             "penultimate": np.asarray(penultimate, np.float32),
         }
 
-    def analyse_file(self, path: str | Path, n_windows: int | None = None) -> dict[str, np.ndarray]:
-        """`analyse_segments` of a file: the whole track, or `n_windows` 3-s windows (AudioError if undecodable)."""
-        return self.analyse_segments(_read_segments(path, n_windows, self.window_seconds))
+    def musicnn_analysis_file(
+        self, path: str | Path, n_windows: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """`musicnn_analysis` of a file: the whole track, or `n_windows` 3-s windows (AudioError if undecodable)."""
+        return self.musicnn_analysis(INPUT.read_segments(path, n_windows))
+
+    def analyse_track(self, segments: Sequence[np.ndarray]) -> Analysis:
+        return Analysis(
+            np.zeros(0, np.float32),
+            np.asarray(self.musicnn_analysis(segments)["probabilities"], np.float32),
+            ScoreKind.PROBABILITY,
+        )
+
+    def analyse(self, payloads: Sequence[Any]) -> list[Analysis]:
+        """One analysis per track from musicnn patches [n, 187, 96] per track, every track's
+        patches through each network in shared batches (the scan and `zsl-core embed`). The
+        embedding is empty: the built-in model keeps none, it is derived from the
+        probabilities on demand (`track_embeddings`)."""
+        if not payloads:
+            return []
+        joined = np.concatenate(list(payloads))
+        taggrams = {
+            name: model.extract_patches(joined, self.batch_size)["taggram"]
+            for name, model in self.models.items()
+        }
+        out, start = [], 0
+        for payload in payloads:
+            stop = start + len(payload)
+            means = {n: t[start:stop].mean(axis=0) for n, t in taggrams.items()}
+            means[SPEECH] = np.array([low_energy_share(payload)], np.float32)
+            probabilities = np.asarray(self.merge_probabilities(means), np.float32)
+            start = stop
+            out.append(Analysis(np.zeros(0, np.float32), probabilities, ScoreKind.PROBABILITY))
+        return out
 
     # --- ConSE -------------------------------------------------------------------------------
     def conse_weights(self, probabilities: np.ndarray, top_t: int | None = None) -> np.ndarray:
-        """Convex weights [n_seen]: the top-T probabilities renormalised to sum to 1, zero elsewhere.
-
-        Labels without a vector are skipped so the weights still sum to 1 over real vectors.
-        """
+        """Convex weights [n_seen]: the top-T probabilities renormalised to sum to 1, zero
+        elsewhere; labels without a vector are skipped (`zsl_core.conse.conse_weights`)."""
         p = self._check_probabilities(probabilities)
-        usable = np.any(self.label_vectors != 0, axis=1)
-        candidates = np.flatnonzero(usable)
-        order = candidates[np.argsort(-p[candidates], kind="stable")][: top_t or self.top_t]
-        weights = np.zeros_like(p)
-        total = float(p[order].sum())
-        weights[order] = p[order] / total if total > 0 else 1.0 / len(order)
-        return weights
+        return conse_weights(p, self.label_vectors, top_t or self.top_t)
 
     def track_embedding_from_probabilities(
         self, probabilities: np.ndarray, top_t: int | None = None
     ) -> np.ndarray:
         """The ConSE embedding [dim], unit length, of seen-label probabilities (e.g. cached ones)."""
         p = self._check_probabilities(probabilities)
-        combined = self.conse_weights(p, top_t) @ self.label_vectors
-        embedding = (combined / max(float(np.linalg.norm(combined)), 1e-12)).astype(np.float32)
-        self._remember(embedding, p)
-        return embedding
+        return conse(p, self.label_vectors, top_t or self.top_t).astype(np.float32)
 
     def embed_segments(self, segments: Sequence[np.ndarray]) -> np.ndarray:
         return self.track_embedding_from_probabilities(
-            self.analyse_segments(segments)["probabilities"]
+            self.musicnn_analysis(segments)["probabilities"]
         )
 
     def _check_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
@@ -446,14 +460,6 @@ class DefaultTagger(Tagger):
                 f"got shape {np.shape(probabilities)}"
             )
         return p
-
-    def _remember(self, embedding: np.ndarray, probabilities: np.ndarray) -> None:
-        """Keep the probabilities behind recent embeddings, so `seen_scores` can report them."""
-        key = embedding.tobytes()
-        self._memo[key] = probabilities
-        self._memo.move_to_end(key)
-        while len(self._memo) > self._MEMO_SIZE:
-            self._memo.popitem(last=False)
 
     # --- words -------------------------------------------------------------------------------
     def embed_words(self, words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str]]:
@@ -477,17 +483,6 @@ class DefaultTagger(Tagger):
     def seen_label_embeddings(self) -> np.ndarray:
         return self.label_vectors
 
-    def seen_scores(self, track_embedding: np.ndarray) -> np.ndarray:
-        """musicnn's probabilities for an embedding this tagger made; cosines for any other.
-
-        An embedding read back from a saved index has no probabilities behind it; use
-        `predict_probabilities` with the cached `analyse_*` output to get them.
-        """
-        key = np.asarray(track_embedding, np.float32).reshape(-1).tobytes()
-        if key in self._memo:
-            return self._memo[key]
-        return super().seen_scores(track_embedding)
-
     def is_seen(self, word: str) -> bool:
         """True for a seen label's name or any raw musicnn tag merged into one."""
         return normalise_tag(word) in self._aliases
@@ -504,21 +499,6 @@ class DefaultTagger(Tagger):
         p = self._check_probabilities(probabilities)
         embedding = self.track_embedding_from_probabilities(p)
         return self._prediction(embedding, p, top_k, vocabulary, path)
-
-    def predict_embedding(
-        self,
-        track_embedding: np.ndarray,
-        top_k: int = 10,
-        vocabulary: Sequence[str] | None = None,
-        path: str = "",
-    ) -> Prediction:
-        return self._prediction(
-            np.asarray(track_embedding, np.float32),
-            self.seen_scores(track_embedding),
-            top_k,
-            vocabulary,
-            path,
-        )
 
     def predict_scores(
         self,
@@ -544,7 +524,7 @@ class DefaultTagger(Tagger):
         vocabulary: Sequence[str] | None = None,
         n_windows: int | None = None,
     ) -> Prediction:
-        analysis = self.analyse_file(path, n_windows)
+        analysis = self.musicnn_analysis_file(path, n_windows)
         return self.predict_probabilities(analysis["probabilities"], top_k, vocabulary, str(path))
 
     def _prediction(
@@ -670,11 +650,14 @@ class DefaultTagger(Tagger):
     def track_embeddings(self, stored: np.ndarray, seen_scores: np.ndarray) -> np.ndarray:
         """ConSE embeddings [n, dim] of stored seen-label probabilities [n, n_seen]."""
         p = np.atleast_2d(np.asarray(seen_scores, np.float32))
-        return (
-            np.stack([self.track_embedding_from_probabilities(row) for row in p])
-            if len(p)
-            else np.zeros((0, self.vectors.dim), np.float32)
-        )
+        if not len(p):
+            return np.zeros((0, self.vectors.dim), np.float32)
+        if p.shape[1] != len(self.labels) or not np.all(np.isfinite(p)):
+            raise ModelError(
+                f"default model: expected {len(self.labels)} finite probabilities per track, "
+                f"got shape {p.shape}"
+            )
+        return conse(p, self.label_vectors, self.top_t).astype(np.float32)
 
     def knows_word(self, word: str) -> bool:
         return normalise_tag(word) in self._aliases or self.vectors.embed(word) is not None
@@ -695,20 +678,9 @@ def _mean_unit(vectors: Sequence[np.ndarray | None]) -> np.ndarray | None:
     return (mean / norm).astype(np.float32) if norm > 1e-12 else None
 
 
-def _read_segments(
-    path: str | Path, n_windows: int | None, window_seconds: float
-) -> list[np.ndarray]:
-    if n_windows:
-        return list(audio_io.load_windows(path, n_windows, window_seconds, musicnn.SAMPLE_RATE))
-    audio = audio_io.load_audio(path, musicnn.SAMPLE_RATE)
-    if audio.size == 0:
-        raise AudioError(path, "no audio samples")
-    return [audio]
-
-
 @functools.lru_cache(maxsize=4)
 def _cached_tagger(device: str, vectors: str, top_t: int, precision: str = "fp32") -> DefaultTagger:
-    models = {name: _musicnn_model(name, device, precision) for name in musicnn.MODEL_NAMES}
+    models = {name: musicnn.shared_model(name, device, precision) for name in musicnn.MODEL_NAMES}
     tagger = DefaultTagger(models, load_word_space(vectors), top_t=top_t)
     tagger.precision = precision
     return tagger
@@ -750,7 +722,7 @@ def musicnn_features(
     segments: Sequence[np.ndarray], device: str | torch.device = "auto", batch_size: int = 64
 ) -> np.ndarray:
     """Pretrained audio features [200] of 16 kHz segments: MSD musicnn's penultimate layer, patch mean."""
-    model = _musicnn_model(BACKBONE_MODEL, str(resolve_device(device)))
+    model = musicnn.shared_model(BACKBONE_MODEL, str(resolve_device(device)))
     return model.extract_patches(segments_to_patches(segments), batch_size)["penultimate"].mean(
         axis=0
     )
@@ -768,7 +740,7 @@ def musicnn_features_many(
     Returns the features of the files that decoded, their indices into `paths`, and one
     AudioError per file that did not (skipped, not fatal, so a big library still trains).
     """
-    model = _musicnn_model(BACKBONE_MODEL, str(resolve_device(device)))
+    model = musicnn.shared_model(BACKBONE_MODEL, str(resolve_device(device)))
     features: list[np.ndarray] = []
     ok: list[int] = []
     errors: list[ZslError] = []
@@ -789,12 +761,10 @@ def musicnn_features_many(
 
     iterator: Iterable[int] = range(len(paths))
     if progress:
-        from tqdm import tqdm
-
         iterator = tqdm(iterator, desc="musicnn features", unit="file")
     for index in iterator:
         try:
-            patches = segments_to_patches(_read_segments(paths[index], n_windows, 3.0))
+            patches = INPUT.decode(paths[index], n_windows)
         except AudioError as exc:
             errors.append(AudioError(paths[index], exc.reason))
             continue

@@ -187,7 +187,7 @@ def _run(
 
 def _init_worker() -> None:
     """One torch thread per worker: the parallelism is across processes."""
-    import torch
+    import torch  # torch: the workers run it; importing this module does not load it
 
     torch.set_num_threads(1)
 
@@ -217,13 +217,12 @@ def _compute_one(
 
 def _musicnn_features(path: str, max_seconds: float | None) -> np.ndarray:
     """[200, n_patches] float16: musicnn's penultimate layer for every 3-s patch of the track."""
-    from zsl_core import musicnn
-    from zsl_core.default_model import BACKBONE_MODEL, _musicnn_model
+    from zsl_core import musicnn  # torch: only the musicnn feature cache runs the network
 
     audio = load_audio(path, musicnn.SAMPLE_RATE, duration=max_seconds)
     if len(audio) == 0:
         raise AudioError(path, "no audio samples decoded")
-    model = _musicnn_model(BACKBONE_MODEL, "cpu")
+    model = musicnn.shared_model(musicnn.BACKBONE_MODEL, "cpu")
     return model.extract(audio)["penultimate"].T.astype(np.float16)
 
 

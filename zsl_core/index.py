@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from zsl_core.cosine import unit_rows
 from zsl_core.errors import DatasetError
 
 FORMAT_VERSION = 2
@@ -69,7 +70,7 @@ def rank(
     if n == 0 or top_k <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     query = np.asarray(query, dtype=np.float32).ravel()
-    query = query / max(float(np.linalg.norm(query)), 1e-12)
+    query = unit_rows(query)
     matrix = torch.from_numpy(np.ascontiguousarray(embeddings))
     column = torch.from_numpy(query).to(matrix.dtype).unsqueeze(1)
     with torch.inference_mode():
@@ -113,10 +114,9 @@ class TrackIndex:
         )
         if len(ids) != len(paths):
             raise ValueError("ids and paths differ in length")
-        norms = np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
         self.ids = list(ids)
         self.paths = list(paths)
-        self.embeddings = (embeddings / norms).astype(np.float16)
+        self.embeddings = unit_rows(embeddings).astype(np.float16)
         self.model = model
         if seen_scores is None:
             self.seen_scores = None

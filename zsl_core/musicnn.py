@@ -26,16 +26,19 @@ Public entry point: `MusicnnModel.load("MSD_musicnn").extract(audio_16k)`.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
 from zsl_core import dsp
+from zsl_core.audio import load_audio
 from zsl_core.errors import AudioError, ModelError
 from zsl_core.resources import resource_path
 
@@ -472,12 +475,20 @@ class MusicnnModel:
 
     def extract_file(self, path: str | Path, batch_size: int = 64) -> dict[str, np.ndarray]:
         """`extract` on a decoded, resampled audio file (decode errors raise AudioError)."""
-        from zsl_core.audio import load_audio
-
         audio = load_audio(path, sample_rate=SAMPLE_RATE)
         if audio.size == 0:
             raise AudioError(path, "no audio samples")
         return self.extract(audio, batch_size)
+
+
+BACKBONE_MODEL = "MSD_musicnn"  # its penultimate layer saw the widest range of real music
+
+
+@functools.lru_cache(maxsize=8)
+def shared_model(name: str, device: str, precision: str = "fp32") -> MusicnnModel:
+    """One loaded network per (model, device, precision) and process: the built-in tagger, the
+    frozen backbone of `zsl-core train --backbone musicnn` and the feature cache share it."""
+    return MusicnnModel.load(name, device=device, precision=precision)
 
 
 def _check_front_end(config: dict, path: Path) -> None:
@@ -498,8 +509,6 @@ def _check_front_end(config: dict, path: Path) -> None:
 
 
 def _load_weights(net: MusicnnNet, path: Path) -> None:
-    from safetensors.torch import load_file
-
     try:
         state = load_file(str(path))
     except Exception as exc:  # safetensors raises several types for a damaged file

@@ -1,39 +1,37 @@
-"""The research pipeline glued from files on disk: what each `zsl-core` subcommand runs.
+"""The research pipeline glued from files on disk: what the research `zsl-core` subcommands run
+(features, split, train, evaluate).
 
 Each function reads the files a user has (manifest, split, feature cache, vectors, model
 folder), calls the modules that hold the science, and writes its result. Keeping this out of
-cli.py lets tests and the app run exactly what the command line runs.
+cli.py lets tests run exactly what the command line runs. The product's inference path
+(loading a tagger, analysing files, index files) is `zsl_core.model_spec` and
+`zsl_core.inference`; nothing the app imports lives here.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zsl_core import datasets, features, splits
+from zsl_core.cosine import cosine_matrix
 from zsl_core.errors import DatasetError, ModelError, VectorsError
-from zsl_core.resources import resource_path
-from zsl_core.tags import Vocabulary, read_vocabulary_file
+from zsl_core.evaluate import evaluate_scores
+from zsl_core.tags import load_vocabulary  # noqa: F401  (the experiments and the GUI import it here)
 from zsl_core.vectors import (
+    OPENMIC_INSTRUMENTS,
     SideInformation,
     attribute_vectors,
     attributes_from_csv,
-    normalise_tag,
     word_side_information,
 )
 from zsl_core.word_space import WORD_SPACE_CHOICES, load_word_space
-
-VOCAB_DIR = resource_path("vocab")
-DEFAULT_MODEL_KEY = "default-2"
-
-if TYPE_CHECKING:
-    from zsl_core.tagger import Tagger
-
 
 # --- dataset, features and split ---------------------------------------------------------
 
@@ -128,8 +126,6 @@ def side_information(
 
 
 def _attribute_order(names: Sequence[str]) -> list[str]:
-    from zsl_core.vectors import OPENMIC_INSTRUMENTS
-
     known = [n for n in OPENMIC_INSTRUMENTS if n in names]
     return known + [n for n in sorted(names) if n not in known]
 
@@ -148,396 +144,10 @@ def _reorder(side: SideInformation, labels: Sequence[str], source: str) -> SideI
 # --- vocabulary --------------------------------------------------------------------------
 
 
-def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
-    """Candidate unseen words with their kinds: a user file, or every shipped
-    resources/vocab/*.txt (one word a line; see `zsl_core.tags.read_vocabulary_file`)."""
-    files = [Path(path)] if path else sorted(VOCAB_DIR.glob("*.txt"))
-    vocabulary = Vocabulary([], {})
-    for file in files:
-        try:
-            read_vocabulary_file(file, vocabulary)
-        except OSError as exc:
-            raise DatasetError(f"{file}: cannot read vocabulary ({exc.strerror})") from None
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise DatasetError(f"{file}: not a vocabulary file ({exc})") from None
-    return vocabulary
-
-
-# --- taggers: the built-in default or a trained model ------------------------------------
-
-
-def load_tagger(
-    model: str | Path | None = "default",
-    vectors: str | Path | None = None,
-    device: str = "auto",
-    precision: str = "fp32",
-) -> Tagger:
-    """The model named on the command line: 'default' (built in) or a `zsl-core train` folder.
-    `precision` applies to the built-in model's musicnn networks."""
-    if model is None or str(model) == "default":
-        from zsl_core.default_model import load_default_tagger
-
-        return load_default_tagger(device=device, vectors_path=vectors, precision=precision)
-    from zsl_core.trained import load_trained_tagger
-
-    return load_trained_tagger(model, vectors=vectors, device=device)
-
-
-# --- index and search --------------------------------------------------------------------
-
-
-def parse_shard(shard: str | None) -> tuple[int, int]:
-    """'i/n' -> (i, n), 0-based; None -> (0, 1)."""
-    if not shard:
-        return 0, 1
-    try:
-        index, count = (int(x) for x in shard.split("/"))
-    except ValueError:
-        raise DatasetError(f"--shard must look like i/n, got '{shard}'") from None
-    if count < 1 or not 0 <= index < count:
-        raise DatasetError(f"--shard {shard}: need 0 <= i < n")
-    return index, count
-
-
-def model_key(
-    model: str | Path | None = "default", vectors: str | Path | None = None, precision: str = "fp32"
-) -> str:
-    """A model's full identity, the name its results are stored under: 'default' (with the bundled
-    vectors and fp32), or a resolved folder / vectors path and the precision, so results of
-    different embedding spaces or arithmetic never mix (in a library or across index shards)."""
-    if model is None or str(model) == "default":
-        # The built-in model stores only its seen-label probabilities (its embeddings are derived
-        # from them in whatever word space is chosen), so the word space is not part of its key.
-        # "-2": 71 labels (the speech detector's "spoken word" joined musicnn's 70).
-        return DEFAULT_MODEL_KEY if precision == "fp32" else f"{DEFAULT_MODEL_KEY}+{precision}"
-    name = str(Path(model).expanduser().resolve())
-    return name if not vectors else f"{name}+vectors:{Path(vectors).expanduser().resolve()}"
-
-
-def analyse_batch(
-    tagger: Tagger, payloads: Sequence, patches: bool
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(embedding, seen scores) per track from decoded payloads: musicnn patches [n, 187, 96] per
-    track for the built-in model (`patches=True`), lists of audio segments for other models.
-
-    The built-in model runs every track's patches through each network in shared batches (the
-    scan and `zsl-core embed` both use this); other models embed track by track.
-    """
-    if not patches:
-        out = []
-        for segments in payloads:
-            embedding = np.asarray(tagger.embed_segments(segments), np.float32)
-            out.append((embedding, np.asarray(tagger.seen_scores(embedding), np.float32)))
-        return out
-    from zsl_core.default_model import SPEECH
-    from zsl_core.speech import low_energy_share
-
-    joined = np.concatenate(list(payloads))
-    taggrams = {
-        name: model.extract_patches(joined, tagger.batch_size)["taggram"]
-        for name, model in tagger.models.items()
-    }
-    out, start = [], 0
-    for payload in payloads:
-        stop = start + len(payload)
-        means = {n: t[start:stop].mean(axis=0) for n, t in taggrams.items()}
-        means[SPEECH] = np.array([low_energy_share(payload)], np.float32)
-        probabilities = tagger.merge_probabilities(means)
-        start = stop
-        # The built-in model keeps no embedding: it is derived from the probabilities on demand.
-        out.append((np.zeros(0, np.float32), np.asarray(probabilities, np.float32)))
-    return out
-
-
-def analyse_files(
-    tagger: Tagger,
-    paths: Sequence[str | Path],
-    n_windows: int | None = None,
-    threads: int = 2,
-    batch_patches: int = 256,
-):
-    """(embedding, seen scores) of many files, in order: what a library stores per track. Yields (index, (embedding, seen scores)) or
-    (index, AudioError) per file.
-
-    Why not one file at a time: the next files are decoded on `threads` threads while
-    the networks run (decoders, resampling and the STFT release the GIL), and the built-in
-    model runs the patches of several tracks per forward pass. Results equal the tagger's own
-    one-file analysis (`DefaultTagger.analyse_file`; `embed_file` + `seen_scores` for others).
-    """
-    import concurrent.futures as cf
-
-    from zsl_core.audio import load_audio, load_windows
-    from zsl_core.default_model import DefaultTagger
-    from zsl_core.errors import AudioError
-
-    patches = isinstance(tagger, DefaultTagger)  # musicnn patches, batched across tracks
-    rate = getattr(tagger, "sample_rate", 16000)
-    seconds = getattr(tagger, "window_seconds", 3.0)
-
-    def decode(path: str | Path):
-        if n_windows:
-            segments = list(load_windows(path, n_windows, seconds, rate))
-        else:
-            whole = load_audio(path, rate)
-            if whole.size == 0:
-                raise AudioError(str(path), "no audio samples")
-            segments = [whole]
-        if patches:
-            from zsl_core.default_model import segments_to_patches
-
-            return segments_to_patches(segments)
-        return segments
-
-    def run(pending: list[tuple[int, object]]):
-        if pending:
-            results = analyse_batch(tagger, [payload for _, payload in pending], patches)
-            yield from zip((index for index, _ in pending), results)
-
-    ahead = max(1, threads) * 2
-    with cf.ThreadPoolExecutor(max(1, threads)) as pool:
-        futures = {i: pool.submit(decode, paths[i]) for i in range(min(ahead, len(paths)))}
-        pending: list[tuple[int, object]] = []
-        size = 0
-        for index in range(len(paths)):
-            future = futures.pop(index)
-            following = index + ahead
-            if following < len(paths):
-                futures[following] = pool.submit(decode, paths[following])
-            try:
-                payload = future.result()
-            except AudioError as exc:
-                yield from run(pending)
-                pending, size = [], 0
-                yield index, exc
-                continue
-            pending.append((index, payload))
-            size += len(payload)
-            if size >= batch_patches or not patches:
-                yield from run(pending)
-                pending, size = [], 0
-        yield from run(pending)
-
-
-def expand_audio_paths(items: Sequence[str | Path]) -> list[str]:
-    """Absolute paths of the given files, and of every audio file under the given folders.
-
-    Folders are walked in sorted order (symlinked folders entered once), so every job of a
-    sharded run that names the same folder sees the same list and `--shard i/n` splits it
-    without overlap. A missing path stays in the list: it fails later with its own reason.
-    """
-    import os
-
-    from zsl_core.audio import AUDIO_EXTENSIONS
-
-    out: list[str] = []
-    for item in items:
-        path = Path(item).expanduser().absolute()
-        if not path.is_dir():
-            out.append(str(path))
-            continue
-        seen: set[tuple[int, int]] = set()
-        found = []
-        for folder, dirs, names in os.walk(path, followlinks=True):
-            info = os.stat(folder)
-            if (info.st_dev, info.st_ino) in seen:
-                dirs[:] = []
-                continue
-            seen.add((info.st_dev, info.st_ino))
-            dirs.sort()
-            found += [
-                os.path.join(folder, n) for n in names if Path(n).suffix.lower() in AUDIO_EXTENSIONS
-            ]
-        out += sorted(found)
-    return out
-
-
-def read_path_list(path: str | Path) -> list[str]:
-    """One path per line (blank lines and '#' comments skipped), e.g. the output of `find`;
-    relative paths are taken against the list's folder, as in a manifest."""
-    source = Path(path).expanduser()
-    try:
-        lines = source.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read the file list ({exc.strerror or exc})") from None
-    base = source.absolute().parent
-    return [
-        str(base / line.strip())
-        for line in lines
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-
-
-def embed_to_index(
-    files: Sequence[str] = (),
-    manifest: str | Path | None = None,
-    model: str | Path = "default",
-    out: str | Path = "index.npz",
-    shard: str | None = None,
-    n_windows: int | None = None,
-    vectors: str | Path | None = None,
-    progress: bool = True,
-    device: str = "auto",
-    precision: str = "fp32",
-) -> str:
-    """Embed files (or a manifest's tracks, or one shard of them) and save a search index.
-
-    Shards are taken by position (every n-th track), so any job runner can fan a catalogue
-    out as `--shard 0/8` ... `--shard 7/8`; `zsl-core search` merges the parts, and
-    `zsl-tagger import` takes them into a desktop library. Each row keeps the seen-label
-    scores and the file's size and mtime, so the library can trust it without decoding again.
-    """
-    import os
-
-    from tqdm import tqdm
-
-    from zsl_core.errors import AudioError
-    from zsl_core.index import TrackIndex
-
-    named: list[str] = []
-    if manifest:
-        entries = [(t.id, str(t.path)) for t in datasets.read_manifest(manifest)]
-    else:
-        entries = [(f, f) for f in expand_audio_paths(files)]
-        # The folder the user named (not just the deepest one holding this shard's files), so an
-        # importer remembers the whole catalogue folder.
-        named = [
-            str(Path(f).expanduser().absolute())
-            if Path(f).expanduser().is_dir()
-            else str(Path(f).expanduser().absolute().parent)
-            for f in files
-        ]
-    if not entries:
-        raise DatasetError("nothing to embed: give audio files, folders, --list or --manifest")
-    index, count = parse_shard(shard)
-    entries = entries[index::count]
-    if str(model) == "default":
-        from zsl_core.default_model import resolve_precision
-
-        precision = resolve_precision(precision, device)
-    else:
-        precision = "fp32"  # a trained model runs in float32
-    tagger = load_tagger(model, vectors=vectors, device=device, precision=precision)
-    ids, paths, rows, scores, sizes, mtimes, failures = [], [], [], [], [], [], []
-    stats: dict[int, os.stat_result] = {}
-    readable = []
-    for i, (_, path) in enumerate(entries):
-        try:
-            stats[i] = os.stat(path)  # before decoding: a file changed later will not match it
-            readable.append(i)
-        except OSError as exc:
-            failures.append(f"{path}: {exc.strerror or exc}")
-    analysed = analyse_files(tagger, [entries[i][1] for i in readable], n_windows)
-    for position, outcome in tqdm(
-        analysed, total=len(readable), disable=not progress, unit="track", desc="embedding"
-    ):
-        track_id, path = entries[readable[position]]
-        if isinstance(outcome, AudioError):
-            failures.append(str(outcome))
-            continue
-        embedding, seen = outcome
-        before = stats[readable[position]]
-        ids.append(track_id)
-        paths.append(path)
-        rows.append(embedding)
-        scores.append(seen)
-        sizes.append(before.st_size)
-        mtimes.append(before.st_mtime_ns)
-    dim = rows[0].shape[-1] if rows else tagger.stored_dim()
-    n_seen = len(tagger.seen_labels)
-    matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
-    info = {
-        "model_key": model_key(model, vectors, precision),
-        "vectors": _absolute(vectors),
-        "precision": precision,
-        "n_windows": n_windows or 0,
-        "seen_labels": list(tagger.seen_labels),
-        "shard": f"{index}/{count}",
-        "root": _common_folder(named if not manifest else paths),
-    }
-    TrackIndex(
-        ids,
-        paths,
-        matrix,
-        model=_model_name(model),
-        seen_scores=np.stack(scores) if scores else np.zeros((0, n_seen), np.float32),
-        sizes=sizes,
-        mtimes_ns=mtimes,
-        info=info,
-    ).save(out)
-    lines = [f"wrote {len(ids)} track embeddings to {out}"]
-    if failures:
-        lines.append(f"skipped {len(failures)} file(s):")
-        lines += [f"  {reason}" for reason in failures]
-    return "\n".join(lines)
-
-
-def _common_folder(paths: Sequence[str]) -> str | None:
-    """The deepest folder holding every path (what an importer maps to where the files are now).
-    Paths that are folders count as themselves, files as their folder."""
-    import os
-
-    folders = [p if os.path.isdir(p) else os.path.dirname(p) for p in paths]
-    try:
-        return os.path.commonpath(folders) if folders else None
-    except ValueError:  # a mix of absolute and relative paths, or of drives
-        return None
-
-
-def _absolute(path: str | Path | None) -> str | None:
-    return None if path is None else str(Path(path).expanduser().resolve())
-
-
-def _model_name(model: str | Path | None) -> str:
-    if model is None or str(model) == "default":
-        return "default"
-    return str(Path(model).resolve())
-
-
-def search_index(
-    query: str,
-    index_paths: Sequence[str | Path],
-    model: str | Path | None = None,
-    top_k: int = 10,
-    vectors: str | Path | None = None,
-    floor: float | None = None,
-):
-    """Rank the tracks of one or more index files by relevance to `query`.
-
-    Without `model`/`vectors`, the index's own model, word vectors and precision are used."""
-    from zsl_core.index import TrackIndex
-
-    index = TrackIndex.merge([TrackIndex.load(p) for p in index_paths])
-    precision = "fp32"
-    if model is None:
-        vectors = vectors or index.info.get("vectors")
-        precision = str(index.info.get("precision") or "fp32")
-    tagger = load_tagger(model or index.model or "default", vectors=vectors, precision=precision)
-    from zsl_core.index import SearchHit
-    from zsl_core.search import parse_query, rank_tracks
-
-    parsed = parse_query(query, tagger, {normalise_tag(w) for w in load_vocabulary()})
-    if not parsed.terms:
-        raise VectorsError(f"no word of '{query}' is known to the model")
-    seen = None if index.seen_scores is None else index.seen_scores.astype(np.float32)
-    if seen is not None and len(index) and seen.shape[1] != len(tagger.seen_labels):
-        raise ModelError(f"the index was made by another model ({index.model_key}); pass --model")
-    embeddings = index.embeddings.astype(np.float32) if index.dim else None
-    if embeddings is not None and tagger.stored_dim() and index.dim != tagger.stored_dim():
-        raise ModelError(f"the index was made by another model ({index.model_key}); pass --model")
-    ranking = rank_tracks(tagger, seen, embeddings, parsed, top_k=top_k, floor=floor)
-    hits = [
-        SearchHit(index.ids[i], index.paths[i], float(s))
-        for i, s in zip(ranking.rows, ranking.scores)
-    ]
-    return hits, parsed.unknown
-
-
 # --- training and evaluation from files --------------------------------------------------
 
 
 def _is_main_process() -> bool:
-    import os
-
     return os.environ.get("RANK", "0") == "0"
 
 
@@ -588,22 +198,16 @@ def ensure_features(
 
 
 def _world_size() -> int:
-    import os
-
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def _build_marker() -> str:
     """A file name unique to this torchrun job, written by rank 0 once the cache is complete."""
-    import os
-
     job = os.environ.get("TORCHELASTIC_RUN_ID") or os.environ.get("MASTER_PORT", "job")
     return f".built-{re.sub(r'[^A-Za-z0-9_.-]', '_', job)}"
 
 
 def _wait_for_marker(marker: Path, poll_seconds: float = 1.0) -> None:
-    import time
-
     while not marker.exists():
         time.sleep(poll_seconds)
 
@@ -626,6 +230,7 @@ def train_from_files(
     The model folder gets the weights and config (train.py), every label's side vector
     (seen and unseen, so the model can tag its unseen labels on its own) and history.json.
     """
+    # torch: training imports it; `zsl-core --help` and the other research steps need not.
     from zsl_core.train import TrainConfig, TrainData, train
     from zsl_core.trained import save_side_information
 
@@ -700,12 +305,11 @@ def evaluate_model(
     side: str | None = None,
 ):
     """`zsl-core evaluate`: score every A+B+C track against every label and slice the paper's setups."""
+    # torch: a trained model runs on it; importing this module does not load it.
     import torch
 
-    from zsl_core.evaluate import evaluate_scores
+    from zsl_core.chunks import embed_tracks
     from zsl_core.models import load_config
-    from zsl_core.tagger import cosine_matrix
-    from zsl_core.train import embed_tracks
     from zsl_core.trained import TrainedTagger
 
     config = load_config(model_dir)

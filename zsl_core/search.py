@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from zsl_core.errors import ZslError
+from zsl_core.tagger import Tagger
 from zsl_core.tags import STOP_WORDS, ScoreKind
 from zsl_core.vectors import normalise_tag
 
@@ -60,7 +60,7 @@ class Query:
     unknown: list[str] = field(default_factory=list)  # words the model cannot place
 
 
-def parse_query(text: str, tagger: Any, phrases: Collection[str] = ()) -> Query:
+def parse_query(text: str, tagger: Tagger, phrases: Collection[str] = ()) -> Query:
     """Split a query into terms the tagger knows: the longest known phrase first ("hip hop",
     "rainy day": a seen label or one of `phrases`, normalised), then single words; filler
     words are ignored, other words are unknown.
@@ -110,7 +110,7 @@ class Ranking:
 
 
 def rank_tracks(
-    tagger: Any,
+    tagger: Tagger,
     seen_scores: np.ndarray,
     embeddings: np.ndarray | None,
     query: Query,
@@ -164,19 +164,20 @@ def rank_tracks(
 
 
 def _score_terms(
-    tagger: Any, seen_scores: np.ndarray, embeddings: np.ndarray | None, terms: list[str]
+    tagger: Tagger, seen_scores: np.ndarray, embeddings: np.ndarray | None, terms: list[str]
 ) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
     """`tagger.score_words`, column by column for a probability model that reads words off its
     seen labels (`word_affinities`); otherwise the tagger's own product."""
-    affinities = getattr(tagger, "word_affinities", None)
     if (
         embeddings is not None
         or seen_scores is None
-        or affinities is None
-        or getattr(tagger, "seen_score_kind", None) is not ScoreKind.PROBABILITY
+        or tagger.seen_score_kind is not ScoreKind.PROBABILITY
     ):
         return tagger.score_words(embeddings, seen_scores, terms)
-    affinity, found, missing = affinities(terms)
+    affinities = tagger.word_affinities(terms)
+    if affinities is None:  # probabilities, but words are not read off the seen labels
+        return tagger.score_words(embeddings, seen_scores, terms)
+    affinity, found, missing = affinities
     seen = np.asarray(seen_scores)
     if seen.ndim != 2 or seen.shape[1] != affinity.shape[0]:
         return tagger.score_words(embeddings, seen_scores, terms)

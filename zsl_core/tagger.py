@@ -9,6 +9,14 @@ as the paper's deep embedding model does (section 4.1). That single idea serves 
 * the built-in pretrained default (musicnn + GloVe through ConSE).
 
 So the app, `zsl-core predict` and `zsl-core search` never need to know which model they hold.
+
+What a caller may rely on is declared on `Tagger` itself, never probed: the input it wants
+(`input_spec`: sample rate, window length and payload kind, so a torch-free decode worker can
+prepare it), `batch_size`, `device`, `seen_labels` and what their scores are
+(`seen_score_kind`), and `analyse`, which turns a batch of decoded payloads into one
+`Analysis` per track (embedding, seen scores, their kind): what a library stores. A model
+that reads new words off its seen labels' probabilities says so through `word_affinities`
+(None otherwise).
 """
 
 from __future__ import annotations
@@ -16,15 +24,28 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from zsl_core import audio as audio_io
+from zsl_core import dsp
+from zsl_core.cosine import cosine_matrix
+from zsl_core.errors import AudioError
 from zsl_core.tags import INCLUDE, PROPOSE_FLOOR, Include, ScoreKind, TagKind, TagScore, tag_key
 from zsl_core.vectors import normalise_tag
 
-__all__ = ["Tagger", "Prediction", "TagScore", "cosine_matrix"]
+__all__ = [
+    "Tagger",
+    "Prediction",
+    "TagScore",
+    "Analysis",
+    "InputSpec",
+    "PayloadKind",
+    "cosine_matrix",
+]
 
 SPEECH_LABEL = "spoken word"  # the seen label a speech detector scores (see default_model)
 SPEECH_THRESHOLD = 0.5  # above it a track is speech: no genre or mood is proposed for it
@@ -120,13 +141,56 @@ class Prediction:
         return chosen
 
 
-def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cosine similarity of every row of `a` with every row of `b` (zero rows score 0)."""
-    a = np.asarray(a, dtype=np.float32)
-    b = np.asarray(b, dtype=np.float32)
-    a = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
-    return a @ b.T
+class PayloadKind(StrEnum):
+    """What a decoded track is handed to a model as."""
+
+    SEGMENTS = "segments"  # mono clips at the model's sample rate (a whole track or windows)
+    PATCHES = "patches"  # musicnn log-mel patches [n, 187, 96] of every clip, concatenated
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The input a model declares: decoders (the scan's torch-free workers, `zsl-core embed`'s
+    threads) read audio at `sample_rate`, cut `window_seconds` windows and prepare `payload`."""
+
+    sample_rate: int
+    window_seconds: float
+    payload: PayloadKind = PayloadKind.SEGMENTS
+
+    def read_segments(self, path: str | Path, n_windows: int | None = None) -> list[np.ndarray]:
+        """The clips of a file: `n_windows` evenly spaced windows, or the whole track.
+
+        Raises AudioError for a file that cannot be decoded or holds no samples."""
+        if n_windows:
+            return list(
+                audio_io.load_windows(path, n_windows, self.window_seconds, self.sample_rate)
+            )
+        whole = audio_io.load_audio(path, self.sample_rate)
+        if whole.size == 0:
+            raise AudioError(str(path), "no audio samples")
+        return [whole]
+
+    def payload_of(self, segments: Sequence[np.ndarray]) -> Any:
+        """What `Tagger.analyse` takes for one track: the clips, or their musicnn patches
+        (numpy, `zsl_core.dsp`: the same in a decode worker and in the main process)."""
+        if self.payload is PayloadKind.PATCHES:
+            return dsp.segments_to_patches(segments)
+        return list(segments)
+
+    def decode(self, path: str | Path, n_windows: int | None = None) -> Any:
+        """`payload_of(read_segments(...))`: a file as the model takes it (AudioError if not)."""
+        return self.payload_of(self.read_segments(path, n_windows))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a model says about one track, and all a library stores for it: the embedding (empty
+    for a model that derives it from the seen scores, `Tagger.stored_dim` 0), the seen labels'
+    scores and what kind of score they are."""
+
+    embedding: np.ndarray
+    seen_scores: np.ndarray
+    score_kind: ScoreKind
 
 
 class Tagger(ABC):
@@ -134,14 +198,28 @@ class Tagger(ABC):
 
     Subclasses implement `embed_segments` (audio -> one track vector) and `embed_words`
     (words -> vectors in the same space). Everything else (files, windows, prediction,
-    ranking) is shared, so every model behaves the same way for the app.
+    ranking) is shared, so every model behaves the same way for the app. The attributes
+    below are the interface callers read; a model overrides the values, never removes them.
     """
 
     name: str = "tagger"
     seen_score_kind: ScoreKind = ScoreKind.SIMILARITY  # what `seen_scores` holds
     sample_rate: int = audio_io.SAMPLE_RATE
     window_seconds: float = 3.0
+    payload: PayloadKind = PayloadKind.SEGMENTS  # what `analyse` takes per track
+    batch_size: int = 16  # inputs per forward pass; a scan queues 4 batches before it infers
+    device: Any = "cpu"  # where the networks run (a torch.device or its name)
     seen_labels: list[str] = []
+
+    @property
+    def input_spec(self) -> InputSpec:
+        """Sample rate, window length and payload kind this model analyses."""
+        return InputSpec(int(self.sample_rate), float(self.window_seconds), self.payload)
+
+    @property
+    def on_gpu(self) -> bool:
+        """Whether the networks run on a CUDA device (sizes a scan's decode pool)."""
+        return str(self.device).partition(":")[0] == "cuda"  # torch.device or its name
 
     # --- what a model must provide -------------------------------------------------------
     @abstractmethod
@@ -153,15 +231,30 @@ class Tagger(ABC):
         """Embeddings [m, d] of the words it can embed, the words found, and the words missing."""
 
     # --- shared behaviour ---------------------------------------------------------------
+    def analyse_track(self, segments: Sequence[np.ndarray]) -> Analysis:
+        """One track's analysis from its clips: the embedding and the seen labels' cosines with
+        it; a classifier overrides this to report its own probabilities."""
+        embedding = np.asarray(self.embed_segments(segments), np.float32)
+        scores = np.asarray(self.seen_scores(embedding), np.float32)
+        return Analysis(embedding, scores, self.seen_score_kind)
+
+    def analyse(self, payloads: Sequence[Any]) -> list[Analysis]:
+        """One `Analysis` per track from decoded payloads (`input_spec.payload` kind), in order.
+        A model that batches across tracks (the built-in one) overrides this."""
+        return [self.analyse_track(segments) for segments in payloads]
+
+    def analyse_file(self, path: str | Path, n_windows: int | None = None) -> Analysis:
+        """`analyse` of one file: the whole track, or `n_windows` evenly spaced windows.
+
+        Raises AudioError for files that cannot be decoded."""
+        return self.analyse([self.input_spec.decode(path, n_windows)])[0]
+
     def embed_file(self, path: str | Path, n_windows: int | None = None) -> np.ndarray:
         """Track embedding of a file: the whole track, or `n_windows` evenly spaced windows (faster).
 
         Raises AudioError for files that cannot be decoded.
         """
-        if n_windows:
-            windows = audio_io.load_windows(path, n_windows, self.window_seconds, self.sample_rate)
-            return self.embed_segments(list(windows))
-        return self.embed_segments([audio_io.load_audio(path, self.sample_rate)])
+        return self.embed_segments(self.input_spec.read_segments(path, n_windows))
 
     def seen_label_embeddings(self) -> np.ndarray:
         """Embeddings of the seen labels, cached: they are scored against every track."""
@@ -185,7 +278,8 @@ class Tagger(ABC):
         return cosine_matrix(np.atleast_2d(track_embeddings), np.atleast_2d(word_embeddings))
 
     def seen_scores(self, track_embedding: np.ndarray) -> np.ndarray:
-        """Scores of the seen labels for one track; a classifier may override with its probabilities."""
+        """Cosines of the seen labels with a track embedding. An embedding alone carries no
+        probabilities: a classifier's come from `analyse` and travel as `Analysis.seen_scores`."""
         return self.scores(track_embedding, self.seen_label_embeddings())[0]
 
     def predict_embedding(
@@ -285,8 +379,14 @@ class Tagger(ABC):
         n_windows: int | None = None,
     ) -> Prediction:
         """Tags for one audio file (seen labels, then unseen words from `vocabulary`)."""
-        embedding = self.embed_file(path, n_windows=n_windows)
-        return self.predict_embedding(embedding, top_k=top_k, vocabulary=vocabulary, path=str(path))
+        analysis = self.analyse_file(path, n_windows)
+        return self.predict_scores(
+            analysis.embedding,
+            analysis.seen_scores,
+            top_k=top_k,
+            vocabulary=vocabulary,
+            path=str(path),
+        )
 
     def stored_dim(self) -> int:
         """Size of the embedding a library stores per track (0: derived from the seen scores)."""
@@ -299,6 +399,24 @@ class Tagger(ABC):
     def knows_word(self, word: str) -> bool:
         """The model can place this word (a seen label, or a word its vectors know)."""
         return bool(self.embed_words([word])[1])
+
+    def is_seen(self, word: str) -> bool:
+        """True for one of the seen labels (compared in normalised form)."""
+        return normalise_tag(word) in {normalise_tag(label) for label in self.seen_labels}
+
+    def word_affinities(
+        self, words: Sequence[str]
+    ) -> tuple[np.ndarray, list[str], list[str]] | None:
+        """Weights [n_seen, m] that read each word's probability off the seen labels'
+        (`DefaultTagger.word_affinities`), with the words found and missing; None for a model
+        that scores words by cosine instead (this one)."""
+        return None
+
+    def vocabulary_affinities(
+        self, words: Sequence[str]
+    ) -> tuple[np.ndarray, list[str], list[str]] | None:
+        """`word_affinities` of a vocabulary, remembered where a model has them; None here."""
+        return None
 
     def score_words(
         self, embeddings: np.ndarray | None, seen_scores: np.ndarray | None, words: Sequence[str]

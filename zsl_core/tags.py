@@ -28,6 +28,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal, get_args
 
+from zsl_core.errors import DatasetError
+from zsl_core.resources import resource_path
+
 __all__ = [
     "Include",
     "INCLUDE",
@@ -205,11 +208,24 @@ def read_vocabulary_file(path: str | Path, vocab: Vocabulary | None = None) -> V
     return vocab
 
 
-def load_vocabulary(paths: Sequence[str | Path]) -> Vocabulary:
-    """Every file in order; a word keeps the kind of the first file that lists it."""
+def load_vocabulary(paths: str | Path | Sequence[str | Path] | None = None) -> Vocabulary:
+    """Candidate new words with their kinds: the given file(s) in order, or (None) every
+    shipped resources/vocab/*.txt; a word keeps the kind of the first file that lists it.
+    A file that cannot be read is a DatasetError with a one-line reason."""
+    if not paths:
+        files = sorted(resource_path("vocab").glob("*.txt"))
+    elif isinstance(paths, str | Path):
+        files = [Path(paths)]
+    else:
+        files = [Path(p) for p in paths]
     vocab = Vocabulary([], {})
-    for path in paths:
-        read_vocabulary_file(path, vocab)
+    for file in files:
+        try:
+            read_vocabulary_file(file, vocab)
+        except OSError as exc:
+            raise DatasetError(f"{file}: cannot read vocabulary ({exc.strerror})") from None
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise DatasetError(f"{file}: not a vocabulary file ({exc})") from None
     return vocab
 
 

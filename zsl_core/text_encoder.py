@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
+from tokenizers import Tokenizer
 from torch import nn
 from torch.nn import functional as F
 
@@ -211,9 +213,6 @@ class TextEncoder:
 def load_text_encoder(folder: Path | None = None, device: str = "cpu") -> TextEncoder:
     """The sentence encoder in `folder` (default: the shipped resources/models/minilm-l6-v2),
     loaded once per process and device. Raises ModelError (one line) for a missing or damaged folder."""
-    from safetensors.torch import load_file
-    from tokenizers import Tokenizer
-
     folder = Path(folder) if folder is not None else resource_path("models", MODEL_NAME)
     if not folder.is_dir():
         raise ModelError(f"{folder}: text encoder folder not found")

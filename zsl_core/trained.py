@@ -17,8 +17,13 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 from zsl_core import audio as audio_io
+from zsl_core import musicnn
+from zsl_core.chunks import embed_track
+from zsl_core.conse import DEFAULT_TOP_T, conse
+from zsl_core.devices import resolve_device
 from zsl_core.errors import ModelError
-from zsl_core.tagger import Tagger
+from zsl_core.models import load_model
+from zsl_core.tagger import Analysis, Tagger
 from zsl_core.vectors import SideInformation, normalise_tag
 from zsl_core.word_space import WORD_SPACE_CHOICES, load_word_space
 
@@ -49,12 +54,6 @@ def load_side_information(model_dir: str | Path) -> SideInformation | None:
         raise ModelError(f"{model_dir}: unreadable side information ({exc})") from None
 
 
-def _device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 class TrainedTagger(Tagger):
     """A trained deep embedding or classification model as a Tagger."""
 
@@ -64,12 +63,10 @@ class TrainedTagger(Tagger):
     def __init__(
         self, model_dir: str | Path, vectors: str | Path | None = None, device: str = "auto"
     ) -> None:
-        from zsl_core.models import load_model
-
         self.model_dir = Path(model_dir)
         if not self.model_dir.is_dir():
             raise ModelError(f"{model_dir}: no such model folder")
-        self.device = _device(device)
+        self.device = resolve_device(device)
         self.model, self.config = load_model(self.model_dir, device=self.device)
         self.model.eval()
         self.name = str(self.model_dir)
@@ -81,8 +78,6 @@ class TrainedTagger(Tagger):
         self.chunk_frames = int(self.config.get("chunk_frames", audio_io.CHUNK_FRAMES))
         self.features = self.config.get("features", "mel")
         if self.features == "musicnn":
-            from zsl_core import musicnn
-
             self.sample_rate, self.window_seconds = musicnn.SAMPLE_RATE, 3.0
         vectors = vectors or self.config.get("vectors")
         self.vectors = (
@@ -90,7 +85,6 @@ class TrainedTagger(Tagger):
             if vectors and (vectors in WORD_SPACE_CHOICES or Path(vectors).exists())
             else None
         )
-        self._probabilities: dict[bytes, np.ndarray] = {}
         self._side_row = (
             {normalise_tag(l): i for i, l in enumerate(self.side.labels)} if self.side else {}
         )
@@ -98,8 +92,6 @@ class TrainedTagger(Tagger):
     # --- audio --------------------------------------------------------------------------
     def embed_mels(self, mels: Sequence[np.ndarray]) -> np.ndarray:
         """Track vector from unstandardised mels: the mean of its 130-frame chunk outputs."""
-        from zsl_core.train import embed_track
-
         chunks = [
             embed_track(
                 self.model,
@@ -113,39 +105,38 @@ class TrainedTagger(Tagger):
         ]
         return np.concatenate(chunks).mean(axis=0)
 
-    def embed_segments(self, segments: Sequence[np.ndarray]) -> np.ndarray:
+    def _model_outputs(self, segments: Sequence[np.ndarray]) -> np.ndarray:
+        """The network's track vector: an embedding, or a classifier's seen-label probabilities."""
         if self.features == "musicnn":
-            from zsl_core.default_model import BACKBONE_MODEL, _musicnn_model
-
-            net = _musicnn_model(BACKBONE_MODEL, str(self.device))
+            net = musicnn.shared_model(musicnn.BACKBONE_MODEL, str(self.device))
             inputs = [net.extract(s)["penultimate"].T for s in segments]
         else:
             inputs = [audio_io.mel_spectrogram(s) for s in segments]
-        output = self.embed_mels(inputs)
+        return self.embed_mels(inputs)
+
+    def embed_segments(self, segments: Sequence[np.ndarray]) -> np.ndarray:
+        return self.analyse_track(segments).embedding
+
+    def analyse_track(self, segments: Sequence[np.ndarray]) -> Analysis:
+        """An embedding model: its embedding and the seen labels' cosines. A classifier: its own
+        probabilities, and their ConSE embedding in the side-information space."""
+        output = np.asarray(self._model_outputs(segments), np.float32)
         if self.model_type == "embedding":
-            return output
-        return self._conse(output)
+            return Analysis(
+                output, np.asarray(self.seen_scores(output), np.float32), self.seen_score_kind
+            )
+        return Analysis(self._conse(output), output, self.seen_score_kind)
 
     # --- classification model: ConSE into the side-information space ---------------------
-    def _conse(self, probabilities: np.ndarray, top_t: int = 10) -> np.ndarray:
-        """Convex combination of the most probable seen labels' side vectors (Norouzi et al.)."""
+    def _conse(self, probabilities: np.ndarray, top_t: int = DEFAULT_TOP_T) -> np.ndarray:
+        """ConSE of the seen-label probabilities over their side vectors (`zsl_core.conse`)."""
         if self.side is None:
             raise ModelError(
                 f"{self.model_dir}: a classification model needs side information for "
                 "zero-shot tags (train it with --side)"
             )
-        seen_side = self.side.select(self.seen_labels).matrix
-        unit = seen_side / np.maximum(np.linalg.norm(seen_side, axis=1, keepdims=True), 1e-12)
-        top = np.argsort(-probabilities)[:top_t]
-        weights = probabilities[top] / max(float(probabilities[top].sum()), 1e-12)
-        embedding = (weights[:, None] * unit[top]).sum(axis=0).astype(np.float32)
-        self._probabilities[embedding.tobytes()] = probabilities.astype(np.float32)
-        return embedding
-
-    def seen_scores(self, track_embedding: np.ndarray) -> np.ndarray:
-        """A classifier's own probabilities for the tracks it embedded; cosines otherwise."""
-        known = self._probabilities.get(np.asarray(track_embedding, np.float32).tobytes())
-        return known if known is not None else super().seen_scores(track_embedding)
+        seen_side = np.asarray(self.side.select(self.seen_labels).matrix, np.float32)
+        return conse(np.asarray(probabilities, np.float32), seen_side, top_t).astype(np.float32)
 
     # --- words --------------------------------------------------------------------------
     def _side_vector(self, word: str) -> np.ndarray | None:

@@ -50,6 +50,7 @@ from typing import IO
 
 import numpy as np
 
+from zsl_core.cosine import unit_rows
 from zsl_core.errors import VectorsError
 
 # The 20 OpenMIC-2018 classes, in the dataset's column order (its class-map.json).
@@ -153,9 +154,7 @@ class WordVectors:
     # -- loading and saving ----------------------------------------------------------------
 
     @classmethod
-    def load(
-        cls, path: str | Path, format: str = "auto", limit: int | None = None
-    ) -> WordVectors:
+    def load(cls, path: str | Path, format: str = "auto", limit: int | None = None) -> WordVectors:
         """Read word vectors; `format` is one of FORMATS ("fasttext" means a `.vec` text file).
 
         `limit` keeps only the first (most frequent) words of a foreign file, for huge
@@ -312,12 +311,12 @@ class WordVectors:
                 f"{self.source or 'vectors'}: query has {query.shape[0]} dimensions, "
                 f"vectors have {self.dim}"
             )
-        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        query = unit_rows(query)
         if restrict is None:
             names, unit = self.words, self._unit_matrix()
         else:
             matrix, names, _ = self.embed_many(dict.fromkeys(restrict))
-            unit = _unit_rows(matrix)
+            unit = unit_rows(matrix)
         skip = {normalise_tag(w) for w in exclude}
         scores = unit @ query
         order = np.argsort(-scores, kind="stable")
@@ -332,7 +331,7 @@ class WordVectors:
 
     def _unit_matrix(self) -> np.ndarray:
         if self._unit is None:
-            self._unit = _unit_rows(self.matrix)
+            self._unit = unit_rows(self.matrix)
         return self._unit
 
 
@@ -353,10 +352,6 @@ def embed_each(
             found.append(phrase)
     matrix = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
     return matrix.astype(np.float32, copy=False), found, missing
-
-
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
 def _reason(exc: BaseException) -> str:

@@ -116,7 +116,7 @@ class SentenceSpace:
 
     def encode(self, phrases: Sequence[str]) -> np.ndarray:
         """Live encoding of phrases through the template (loads the encoder on first use)."""
-        from zsl_core.text_encoder import load_text_encoder
+        from zsl_core.text_encoder import load_text_encoder  # torch: only a live encoding needs it
 
         encoder = (
             load_text_encoder(self.encoder_folder) if self.encoder_folder else load_text_encoder()

@@ -197,7 +197,7 @@ def open_tags(
     an ID3v2 tag is FLAC whatever its name. `kind` (a mutagen file class) skips detection:
     the tag writer opens its temporary copy, which has no audio suffix, as the original's kind.
     """
-    from mutagen.flac import FLAC
+    from mutagen.flac import FLAC  # mutagen's format modules: loaded on the first file opened
 
     from app.tagformats import id3, mp4, vorbis  # the format modules import this package
 

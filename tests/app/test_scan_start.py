@@ -15,7 +15,7 @@ from libfixtures import write_track
 
 from app import scanner
 from app.library import Library
-from zsl_core import pipeline
+from zsl_core import model_spec
 from zsl_core.default_model import load_default_tagger
 from zsl_core.errors import ModelError
 
@@ -54,7 +54,7 @@ def test_first_progress_comes_before_the_model_has_loaded(
         events.append(f"progress {p.done}/{p.total}")
         progressed.set()
 
-    monkeypatch.setattr(pipeline, "load_tagger", slow_loader)
+    monkeypatch.setattr(model_spec, "load_tagger", slow_loader)
     monkeypatch.setattr(scanner, "probe_file", probe)
     with Library(db_path=tmp_path / "index.sqlite3", device="cpu") as library:
         summary = library.scan([music], n_windows=2, workers=0, progress=progress)
@@ -85,7 +85,7 @@ def test_probes_run_while_the_model_loads(music, tmp_path, real_tagger, monkeypa
         slow_loader.probed_then = len(probed)
         return real_tagger
 
-    monkeypatch.setattr(pipeline, "load_tagger", slow_loader)
+    monkeypatch.setattr(model_spec, "load_tagger", slow_loader)
     monkeypatch.setattr(scanner, "probe_file", probe)
     with Library(db_path=tmp_path / "index.sqlite3", device="cpu") as library:
         summary = library.scan([music], n_windows=2, workers=0)
@@ -97,7 +97,7 @@ def test_a_model_that_fails_to_load_fails_the_scan(music, tmp_path, monkeypatch)
     def broken(*args, **kwargs):
         raise ModelError("model folder damaged")
 
-    monkeypatch.setattr(pipeline, "load_tagger", broken)
+    monkeypatch.setattr(model_spec, "load_tagger", broken)
     with Library(db_path=tmp_path / "index.sqlite3", device="cpu") as library:
         with pytest.raises(ModelError, match="damaged"):
             library.scan([music], n_windows=2, workers=0)

@@ -372,8 +372,6 @@ def test_a_worker_dying_fails_only_its_file(tmp_path: Path, conn, tagger, monkey
 
 
 def test_default_workers_follow_where_the_model_runs(monkeypatch):
-    import types
-
     from app import scanner
 
     monkeypatch.setattr(scanner.os, "cpu_count", lambda: 16)
@@ -383,8 +381,4 @@ def test_default_workers_follow_where_the_model_runs(monkeypatch):
     assert scanner.default_workers(on_gpu=True) == 3  # a core left for the main process
     monkeypatch.setattr(scanner.os, "cpu_count", lambda: 1)
     assert scanner.default_workers(on_gpu=True) == 1 and scanner.default_workers() == 1
-    cpu = types.SimpleNamespace(
-        models={"m": types.SimpleNamespace(device=types.SimpleNamespace(type="cpu"))}
-    )
-    gpu = types.SimpleNamespace(device=types.SimpleNamespace(type="cuda"))
-    assert not scanner.tagger_on_gpu(cpu) and scanner.tagger_on_gpu(gpu)
+    assert not load_default_tagger(device="cpu").on_gpu  # the scan sizes its pool by this

@@ -20,6 +20,10 @@ import numpy as np
 import pytest
 
 from app import scanner
+from zsl_core.tagger import InputSpec, PayloadKind
+
+PATCHES = InputSpec(16000, 3.0, PayloadKind.PATCHES)  # the built-in model's input spec
+SEGMENTS = InputSpec(16000, 3.0, PayloadKind.SEGMENTS)
 
 # Log-mel patches: torch's float32 FFT is itself up to ~1.3e-5 off the exact values in
 # near-silent bands (tests/zsl_core/test_dsp.py), resampling differs by ~2.5e-7.
@@ -76,12 +80,12 @@ def test_decode_worker_never_imports_torch_and_matches_main_process(tracks, monk
     ) as pool:
         results = {
             job: pool.submit(
-                scanner.decode_file, os.fsencode(tracks[job[0]]), job[1], 16000, 3.0, True
+                scanner.decode_file, os.fsencode(tracks[job[0]]), job[1], PATCHES
             ).result()
             for job in jobs
         }
         segments = pool.submit(
-            scanner.decode_file, os.fsencode(tracks["mp3"]), 2, 16000, 3.0, False
+            scanner.decode_file, os.fsencode(tracks["mp3"]), 2, SEGMENTS
         ).result()
         assert pool.submit(_torch_modules).result() == []
     assert segments[0] == "segments" and len(segments[1]) == 2
@@ -102,8 +106,45 @@ def test_decode_worker_reports_a_bad_file_without_torch(tmp_path):
     with cf.ProcessPoolExecutor(
         max_workers=1, mp_context=context, initializer=scanner._worker_init
     ) as pool:
-        kind, reason = pool.submit(
-            scanner.decode_file, os.fsencode(bad), 2, 16000, 3.0, True
-        ).result()
+        kind, reason = pool.submit(scanner.decode_file, os.fsencode(bad), 2, PATCHES).result()
         assert pool.submit(_torch_modules).result() == []
     assert kind == "error" and reason
+
+
+TORCH_FREE_MODULES = (
+    "app.scanner",
+    "app.library",
+    "app.db",
+    "zsl_core.audio",
+    "zsl_core.tagger",
+    "zsl_core.model_spec",
+    "zsl_core.walk",
+    "zsl_core.search",
+)
+
+
+def test_importing_the_scan_path_leaves_torch_out():
+    """The scanner, the library, the audio module and the inference interface they import at
+    their top: a fresh interpreter that imports them has not loaded torch (the decode workers
+    and a library's first progress depend on it)."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        + "".join(f"import {name}\n" for name in TORCH_FREE_MODULES)
+        + "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchaudio')))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_decode_follows_the_input_spec_a_model_declares(tracks):
+    kind, segments = scanner.decode_file(os.fsencode(tracks["flac"]), 3, SEGMENTS)
+    assert kind == "segments" and len(segments) == 3
+    assert all(len(s) == 3 * 16000 for s in segments)
+    kind, patches = scanner.decode_file(os.fsencode(tracks["flac"]), 3, PATCHES)
+    assert kind == "patches" and patches.shape[1:] == (187, 96)
+    np.testing.assert_array_equal(patches, PATCHES.payload_of(segments))

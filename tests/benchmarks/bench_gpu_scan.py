@@ -4,7 +4,7 @@ Not part of the test run. On one folder of tracks, in one run, it times
 
 * decode only: the scanner's own torch-free workers (`app.scanner.probe_file` + `decode_file`,
   8 seek-read windows -> musicnn patches) in a spawn pool of the scan's worker count;
-* model only: the built-in model (`zsl_core.pipeline.analyse_batch`, the scan's batching) on the
+* model only: the built-in model (`DefaultTagger.analyse`, the scan's batching) on the
   decoded patches already in memory, on --device;
 * the real scan: `app.library.Library(device=...).scan` into a throw-away index;
 
@@ -136,19 +136,17 @@ def decode_only(files: list[Path], workers: int, n_windows: int) -> tuple[dict, 
 def model_only(tagger, payloads: list, rounds: int, per_batch: int) -> dict:
     import torch
 
-    from zsl_core.pipeline import analyse_batch
-
     def sync() -> None:
         if torch.cuda.is_available():
             torch.cuda.synchronize()
 
-    analyse_batch(tagger, payloads[:2], True)  # warm-up (CUDA context, cuDNN autotune)
+    tagger.analyse(payloads[:2])  # warm-up (CUDA context, cuDNN autotune)
     sync()
     start = time.perf_counter()
     done = 0
     for _ in range(rounds):
         for i in range(0, len(payloads), per_batch):
-            analyse_batch(tagger, payloads[i : i + per_batch], True)
+            tagger.analyse(payloads[i : i + per_batch])
             done += len(payloads[i : i + per_batch])
     sync()
     seconds = time.perf_counter() - start

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from app.library import Library
-from zsl_core import pipeline
+from zsl_core import inference, model_spec
 from zsl_core.index import TrackIndex
 
 AUDIO_EXTENSIONS = {".mp3", ".flac", ".ogg", ".opus", ".wav", ".m4a"}
@@ -44,11 +44,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench_import_"))
     result: dict = {"tracks": len(files), "shards": args.shards, "windows": args.windows}
 
-    pipeline.load_tagger("default", device="cpu")  # load once, outside the timings
+    model_spec.load_tagger("default", device="cpu")  # load once, outside the timings
     parts, started = [], time.perf_counter()
     for i in range(args.shards):
         part = work / f"part-{i}.npz"
-        pipeline.embed_to_index(
+        inference.embed_to_index(
             files,
             out=part,
             shard=f"{i}/{args.shards}",

@@ -8,7 +8,7 @@ can be compared within one run (machines are shared and noisy: quote ratios, not
 
 Training: chunks/s through the real trainer (zsl_core.train.train: random 130-frame chunks,
 positive/negative sampling, hinge loss, SGD Nesterov) on synthetic mels held in memory.
-Inference: tracks/s through zsl_core.train.embed_tracks (all non-overlapping chunks of 30-s
+Inference: tracks/s through zsl_core.chunks.embed_tracks (all non-overlapping chunks of 30-s
 tracks, batched), the path evaluation and search indexing use.
 """
 
@@ -22,8 +22,9 @@ import time
 import numpy as np
 import torch
 
+from zsl_core.chunks import embed_tracks
 from zsl_core.models import DeepEmbeddingModel
-from zsl_core.train import TrainConfig, TrainData, embed_tracks, train
+from zsl_core.train import TrainConfig, TrainData, train
 
 
 def synthetic_data(

@@ -1381,7 +1381,7 @@ def main(argv: list[str] | None = None) -> int:
         music = [t for t in tracks if not t.is_speech]
 
         t0 = time.perf_counter()
-        seen_labels = {key(w) for w in getattr(lib.tagger, "seen_labels", [])}
+        seen_labels = {key(w) for w in lib.tagger.seen_labels}
         rows = [
             evaluate_query(lib, w, "seen", tracks, seen_labels, args.min_class)
             for w in SEEN_QUERIES

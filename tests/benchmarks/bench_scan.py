@@ -8,7 +8,7 @@ in one run,
   always run;
 * the pipelines asked for with `--configs`: `wN` N fixed windows; `oN` N windows with the next
   files decoded on a thread while the networks run and several tracks per forward pass
-  (`zsl_core.pipeline.analyse_files`); `a4-M` adaptive windows, 4 first and more (8, then 16, up
+  (`zsl_core.inference.analyse_files`); `a4-M` adaptive windows, 4 first and more (8, then 16, up
   to M) only while the top-5 seen labels are not separated from the rest by `--z` standard errors
   of the window mean; `c4-M` adaptive by change, more windows while the top-5 seen labels still
   change; any of them with `:bf16` / `:auto` for bf16 front-end products (`auto` is bf16 only on
@@ -134,7 +134,7 @@ def analyse(tagger, path: Path, n_windows: int | None) -> tuple[np.ndarray, floa
     else:
         segments = [audio_io.load_audio(path, musicnn.SAMPLE_RATE)]
     patches = len(segments_to_patches(segments))
-    probabilities = tagger.analyse_segments(segments)["probabilities"]
+    probabilities = tagger.musicnn_analysis(segments)["probabilities"]
     return probabilities, time.perf_counter() - start, patches
 
 
@@ -154,7 +154,7 @@ def _patch_outputs(tagger, patches: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _merged(tagger, taggrams: dict[str, np.ndarray], patches: np.ndarray) -> np.ndarray:
-    """Seen-label probabilities of these patches, exactly as `pipeline.analyse_batch` merges them."""
+    """Seen-label probabilities of these patches, exactly as `DefaultTagger.analyse` merges them."""
     from zsl_core.default_model import SPEECH
     from zsl_core.speech import low_energy_share
 
@@ -238,16 +238,16 @@ def analyse_adaptive(
 def overlapped(
     tagger, files: list[Path], n_windows: int, threads: int = 1
 ) -> tuple[list[np.ndarray], float]:
-    """`pipeline.analyse_files`: the next files decode on a thread while the networks run, and
+    """`inference.analyse_files`: the next files decode on a thread while the networks run, and
     several tracks' patches share a forward pass. (probabilities per file, seconds in all)."""
-    from zsl_core.pipeline import analyse_files
+    from zsl_core.inference import analyse_files
 
     start = time.perf_counter()
     out: list[np.ndarray] = [None] * len(files)  # type: ignore[list-item]
     for index, result in analyse_files(tagger, files, n_windows=n_windows, threads=threads):
         if isinstance(result, Exception):
             raise result
-        out[index] = result[1]
+        out[index] = result.seen_scores
     return out, time.perf_counter() - start
 
 

@@ -18,6 +18,7 @@ import torch
 
 from zsl_core import default_model as dm
 from zsl_core import musicnn
+from zsl_core.devices import resolve_device
 from zsl_core.errors import AudioError, ModelError
 from zsl_core.resources import resource_path
 from zsl_core.speech import low_energy_share, speech_probability
@@ -207,7 +208,7 @@ def test_predict_golden_wav(tagger, vocabulary, name):
 
 def test_segments_average_over_all_patches_of_all_segments(tagger):
     segments = [wav("noise"), wav("loud_tone")[: 2 * musicnn.SAMPLE_RATE]]  # 2 patches + 1 padded
-    analysis = tagger.analyse_segments(segments)
+    analysis = tagger.musicnn_analysis(segments)
     np.testing.assert_allclose(
         analysis["probabilities"], expected_probabilities(tagger, segments), atol=1e-5
     )
@@ -233,7 +234,7 @@ def test_undecodable_file_raises_audio_error(tagger, tmp_path):
     with pytest.raises(AudioError, match="broken.mp3"):
         tagger.predict(bad)
     with pytest.raises(AudioError):
-        tagger.analyse_segments([])
+        tagger.musicnn_analysis([])
 
 
 # --- ConSE -----------------------------------------------------------------------------------------
@@ -256,22 +257,31 @@ def test_conse_is_the_normalised_convex_combination_of_top_labels(tagger, top_t)
 
 def test_embedding_of_a_file_is_conse_of_its_probabilities(tagger):
     segments = [wav("synth_mix_quiet")]
-    p = tagger.analyse_segments(segments)["probabilities"]
+    p = tagger.musicnn_analysis(segments)["probabilities"]
     np.testing.assert_allclose(
         tagger.embed_segments(segments), conse_numpy(tagger, p, dm.DEFAULT_TOP_T), atol=1e-5
     )
 
 
-def test_seen_scores_are_probabilities_for_its_own_embeddings(tagger, vocabulary):
-    p = tagger.analyse_segments([wav("noise")])["probabilities"]
+def test_analysis_carries_the_probabilities_not_a_memo_of_the_embedding(tagger, vocabulary):
+    segments = [wav("noise")]
+    p = tagger.musicnn_analysis(segments)["probabilities"]
+    (analysis,) = tagger.analyse([dm.segments_to_patches(segments)])
+    assert analysis.score_kind is ScoreKind.PROBABILITY and analysis.embedding.shape == (0,)
+    np.testing.assert_allclose(analysis.seen_scores, p, atol=1e-6)
     embedding = tagger.track_embedding_from_probabilities(p)
-    np.testing.assert_allclose(tagger.seen_scores(embedding), p)
-    by_embedding = tagger.predict_embedding(embedding, top_k=10, vocabulary=vocabulary)
-    by_probabilities = tagger.predict_probabilities(p, top_k=10, vocabulary=vocabulary)
-    assert (
-        by_embedding.seen == by_probabilities.seen
-        and by_embedding.unseen == by_probabilities.unseen
+    by_analysis = tagger.predict_scores(
+        analysis.embedding, analysis.seen_scores, top_k=10, vocabulary=vocabulary
     )
+    by_probabilities = tagger.predict_probabilities(p, top_k=10, vocabulary=vocabulary)
+    assert [t.tag for t in by_analysis.seen] == [t.tag for t in by_probabilities.seen]
+    assert [t.tag for t in by_analysis.unseen] == [t.tag for t in by_probabilities.unseen]
+    # An embedding alone carries no probabilities (nothing is remembered by its bytes): its
+    # seen scores are cosines with the seen labels' vectors.
+    np.testing.assert_allclose(
+        tagger.seen_scores(embedding), tagger.label_vectors @ embedding, atol=1e-5
+    )
+    assert not hasattr(tagger, "_memo")
     assert dm.DefaultTagger.seen_score_kind is ScoreKind.PROBABILITY
     assert all(
         t.score_kind is ScoreKind.PROBABILITY
@@ -338,7 +348,7 @@ def test_unseen_words_are_semantically_related(tagger, vocabulary, label, expect
 
 
 def test_real_track_top_tag_is_close_to_its_embedding(tagger):
-    p = tagger.analyse_segments([wav("loud_tone")])["probabilities"]
+    p = tagger.musicnn_analysis([wav("loud_tone")])["probabilities"]
     top = tagger.seen_labels[int(np.argmax(p))]
     embedding = tagger.track_embedding_from_probabilities(p)
     top_vector, _, _ = tagger.embed_words([top])
@@ -410,6 +420,6 @@ def test_musicnn_features_many_batches_files_and_skips_bad_ones(tmp_path):
 def test_loader_is_cached_and_device_aware(tagger):
     assert dm.load_default_tagger(device="cpu") is tagger
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert dm.resolve_device("auto").type == expected
+    assert resolve_device("auto").type == expected
     assert all(m.device.type == "cpu" for m in tagger.models.values())
     assert len(tagger.seen_labels) == 71 and tagger.sample_rate == musicnn.SAMPLE_RATE

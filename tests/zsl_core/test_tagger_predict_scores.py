@@ -51,11 +51,11 @@ def test_default_model_from_float16_storage_matches_fresh_prediction(tmp_path) -
     path = audio_factory.write_tone(tmp_path / "t.wav", 4.0, 16000, (330.0, 660.0))
     analysis = tagger.analyse_file(path, n_windows=1)
     vocabulary = ["clarinet", "drone", "zzqqxx"]
-    fresh = tagger.predict_probabilities(analysis["probabilities"], top_k=5, vocabulary=vocabulary)
-    embedding = tagger.track_embedding_from_probabilities(analysis["probabilities"])
+    fresh = tagger.predict_probabilities(analysis.seen_scores, top_k=5, vocabulary=vocabulary)
+    embedding = tagger.track_embedding_from_probabilities(analysis.seen_scores)
     # What the library index stores: float16 bytes of both arrays.
     emb16 = embedding.astype(np.float16).astype(np.float32)
-    p16 = analysis["probabilities"].astype(np.float16).astype(np.float32)
+    p16 = analysis.seen_scores.astype(np.float16).astype(np.float32)
     stored = tagger.predict_scores(emb16, p16, top_k=5, vocabulary=vocabulary)
     assert [t.tag for t in stored.seen] == [t.tag for t in fresh.seen]
     assert [t.tag for t in stored.unseen] == [t.tag for t in fresh.unseen]

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import torch
 
+from zsl_core.chunks import chunk_starts, embed_track, embed_tracks
+from zsl_core.devices import resolve_device
 from zsl_core.errors import DatasetError, ModelError
 from zsl_core.models import (
     AudioCNNConfig,
@@ -30,11 +32,7 @@ from zsl_core.train import (
     _nth_negative,
     _Run,
     _usable_tracks,
-    chunk_starts,
-    embed_track,
-    embed_tracks,
     keras_lr,
-    resolve_device,
     train,
 )
 

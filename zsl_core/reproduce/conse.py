@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from zsl_core.conse import conse
 from zsl_core.reproduce.scoring import cosine
 
 CONSE_TOP_T = 10
@@ -25,12 +26,7 @@ def conse_embeddings(
         raise ValueError(
             f"probabilities {probabilities.shape} and seen side vectors {side.shape} do not match"
         )
-    unit = side / np.maximum(np.linalg.norm(side, axis=1, keepdims=True), 1e-12)
-    t = max(1, min(int(top_t), side.shape[0]))
-    top = np.argsort(-probabilities, axis=1, kind="stable")[:, :t]
-    weights = np.take_along_axis(probabilities, top, axis=1)
-    weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
-    return np.einsum("nt,ntd->nd", weights, unit[top]).astype(np.float32)
+    return conse(probabilities, side, top_t, unit=False).astype(np.float32)
 
 
 def conse_scores(

@@ -166,7 +166,7 @@ def reproduce(
 
 
 def _shipped_vocabulary() -> list[str]:
-    from zsl_core.pipeline import load_vocabulary
+    from zsl_core.tags import load_vocabulary
 
     try:
         return list(load_vocabulary())

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from zsl_core.cosine import cosine_matrix
+
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return a @ b.T
+    """Cosine [n, m] in float64 (`zsl_core.cosine.cosine_matrix`)."""
+    return cosine_matrix(a, b, dtype=np.float64)
 
 
 def auto_device() -> str:
-    import torch
+    """'cuda' when there is a GPU, else 'cpu' (`zsl_core.devices.resolve_device`)."""
+    from zsl_core.devices import resolve_device  # torch: only training asks
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(resolve_device("auto"))
 
 
 def track_outputs(model, feats, ids, mean, std, chunk_frames, output) -> np.ndarray:
-    from zsl_core.train import embed_tracks
+    from zsl_core.chunks import embed_tracks  # torch: only training and scoring load it
 
     return embed_tracks(
         model, feats, ids, mean, std, chunk_frames=chunk_frames, batch_size=256, output=output

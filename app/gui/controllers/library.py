@@ -146,12 +146,10 @@ class LibraryController(QObject):
         must match)."""
         if self.library is not None and getattr(self.library, "model_name", None):
             return str(self.library.model_name)
-        from app.library import model_key
-        from zsl_core.default_model import resolve_precision
+        from zsl_core.model_spec import ModelSpec
 
         s = self.settings
-        precision = resolve_precision(s.precision, s.device) if s.model == "default" else "fp32"
-        return model_key(s.model, s.vectors or None, precision)
+        return ModelSpec(s.model, s.vectors or None, s.device, s.precision).resolved().key
 
     def models_dir(self) -> Path:
         """Where trained models are kept: beside the library's index."""
@@ -176,7 +174,7 @@ class LibraryController(QObject):
         if not path:
             return None
         if self._vocabulary is None:
-            from zsl_core.pipeline import load_vocabulary
+            from zsl_core.tags import load_vocabulary
 
             self._vocabulary = load_vocabulary(path)
         return self._vocabulary

@@ -1,12 +1,14 @@
-"""`pipeline.analyse_files`: the threaded, batched analysis behind `zsl-core embed` gives the same
-(embedding, seen scores) as the tagger's own one-file analysis, in order, with bad files reported in place."""
+"""`inference.analyse_files`: the threaded, batched analysis behind `zsl-core embed` gives the same
+analysis as the tagger's own one-file analysis, in order, with bad files reported in place."""
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from zsl_core import pipeline
+from zsl_core import inference
 from zsl_core.errors import AudioError
+from zsl_core.model_spec import ModelSpec
+from zsl_core.tags import ScoreKind
 
 
 def write_song(path, freq, seconds, sr=22050):
@@ -34,22 +36,23 @@ def files(tmp_path_factory):
 @pytest.mark.parametrize("n_windows", [None, 2])
 @pytest.mark.parametrize("threads, batch", [(1, 1), (2, 256)])
 def test_same_results_as_one_file_at_a_time(files, n_windows, threads, batch):
-    tagger = pipeline.load_tagger("default", device="cpu")
+    tagger = ModelSpec("default", device="cpu").load()
     got = list(
-        pipeline.analyse_files(tagger, files, n_windows, threads=threads, batch_patches=batch)
+        inference.analyse_files(tagger, files, n_windows, threads=threads, batch_patches=batch)
     )
     assert [index for index, _ in got] == list(range(len(files)))
     for index, outcome in got:
         if files[index].name in ("junk.mp3", "missing.wav"):
             assert isinstance(outcome, AudioError) and files[index].name in str(outcome)
             continue
-        scores = tagger.analyse_file(files[index], n_windows)[
+        scores = tagger.musicnn_analysis_file(files[index], n_windows)[
             "probabilities"
         ]  # one file, unbatched
-        assert outcome[0].shape == (0,)  # the built-in model stores no embedding: it is derived
-        np.testing.assert_allclose(outcome[1], scores, atol=1e-5)
+        assert outcome.embedding.shape == (0,)  # the built-in model stores none: it is derived
+        assert outcome.score_kind is ScoreKind.PROBABILITY
+        np.testing.assert_allclose(outcome.seen_scores, scores, atol=1e-5)
         np.testing.assert_allclose(
-            tagger.track_embeddings(outcome[0], outcome[1])[0],
+            tagger.track_embeddings(outcome.embedding, outcome.seen_scores)[0],
             tagger.track_embedding_from_probabilities(scores),
             atol=1e-5,
         )
