@@ -4,14 +4,14 @@ Why SQLite: it is in Python's standard library, survives a killed process (WAL j
 100,000-track library fits in a few tens of MB. The file lives in the user data folder
 (`appdirs.user_data_dir("zsl-tagger")`) unless `--db` or `ZSL_TAGGER_DB` says otherwise.
 
-What the tables hold (schema version 4):
+What the tables hold (schema version 5):
 
 * `tracks`: one row per audio file ever seen. `path` is the file's name as bytes (`os.fsencode`),
   so names that are not valid UTF-8 survive; `display_path` is a printable copy. `size`,
   `mtime_ns` and `fingerprint` decide whether a file must be analysed again and let a moved file
   keep its row (and so its history). `status` is `ok`, `failed` (with `error`) or `gone`.
-  Metadata read from the file (title, artist, album, year, genre, mood) is cached for the table
-  view and the search filters.
+  Metadata read from the file (title, artist, album, album artist, track and disc number, year,
+  genre, mood) is cached for the table view, the album view and the search filters.
 * `models`: each model that analysed tracks (the built-in one, or a trained folder).
 * `results`: per (track, model) the track embedding and the seen-label scores, float16 bytes,
   so switching models never destroys earlier results and predictions need no audio.
@@ -122,6 +122,7 @@ _TABLES_AT = {1: {"tracks", "models", "results", "scans", "batches", "changes"}}
 _TABLES_AT[2] = _TABLES_AT[1] | {"folders"}
 _TABLES_AT[3] = _TABLES_AT[2]
 _TABLES_AT[4] = _TABLES_AT[3]
+_TABLES_AT[5] = _TABLES_AT[4]
 # how long a "running" scan of another machine (a library on a shared disk) may stay so
 STALE_FOREIGN_SCAN_S = 2 * 24 * 3600.0
 
@@ -395,6 +396,15 @@ MIGRATIONS: list[str] = [
     # fingerprints the audio to confirm it is unchanged; nothing is decoded or re-analysed).
     """
     ALTER TABLE tracks ADD COLUMN year INTEGER;
+    UPDATE tracks SET mtime_ns = NULL WHERE status = 'ok';
+    """,
+    # 4 -> 5: the album artist, track and disc number of each track, which group and order the
+    # album view (`app.albums`). Old tracks are read again on the next scan, as for 3 -> 4 (a
+    # probe, never a decode); until then they group by artist and sort by file name.
+    """
+    ALTER TABLE tracks ADD COLUMN album_artist TEXT;
+    ALTER TABLE tracks ADD COLUMN track_no INTEGER;
+    ALTER TABLE tracks ADD COLUMN disc_no INTEGER;
     UPDATE tracks SET mtime_ns = NULL WHERE status = 'ok';
     """,
 ]

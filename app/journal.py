@@ -22,7 +22,8 @@ must read and write the file the same way: reading an ID3v2.3 file with another 
 splits values differently, and writing it as v2.4 would convert the file.
 
 Every function takes a `library` (app.library.Library): only its `.conn`, `.track(id)`,
-`.prediction(id, top_k)` and `.refresh(ids)` are used.
+`.prediction(id, top_k)` (`.album_prediction(ids, top_k)` for albums), `.tag_prior()` and
+`.refresh(ids)` are used.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ __all__ = [
     "BatchInfo",
     "INCLUDE",
     "propose",
+    "propose_album",
     "plan_routed",
+    "plan_album",
     "plan_batch",
     "plan_values",
     "write_batch",
@@ -159,6 +162,40 @@ def propose(
     if top_k <= 0:
         return {}
     prediction = library.prediction(track_id, top_k=max(40, 8 * top_k))
+    return _pick_routed(library, prediction, top_k, min_score, include, routes, field)
+
+
+def propose_album(
+    library: Any,
+    track_ids: Sequence[int],
+    top_k: int = 3,
+    min_score: float | None = None,
+    include: str = "both",
+    routes: Routes | None = None,
+    field: str | None = None,
+) -> dict[str, list[str]]:
+    """`propose` for an album: the values to write into every one of its tracks, per field,
+    picked by the same rule from the album's prediction (`Library.album_prediction`: the mean
+    of its tracks' analyses), so the whole record gets the same genres."""
+    if include not in INCLUDE:
+        raise ValueError(f"include must be one of {INCLUDE}, not {include!r}")
+    if top_k <= 0:
+        return {}
+    prediction = library.album_prediction(list(track_ids), top_k=max(40, 8 * top_k))
+    return _pick_routed(library, prediction, top_k, min_score, include, routes, field)
+
+
+def _pick_routed(
+    library: Any,
+    prediction: Any,
+    top_k: int,
+    min_score: float | None,
+    include: str,
+    routes: Routes | None,
+    field: str | None,
+) -> dict[str, list[str]]:
+    """`Prediction.pick` against the library's prior, then `route_tags`: what propose and
+    propose_album share."""
     if prediction is None:
         return {}
     routes = DEFAULT_ROUTES if routes is None else routes
@@ -192,6 +229,19 @@ def plan_routed(
             if tags and (fields is None or field in fields):
                 planned += plan_batch(library, [track_id], field, {track_id: tags}, mode, options)
     return planned
+
+
+def plan_album(
+    library: Any,
+    track_ids: Sequence[int],
+    values: dict[str, list[str]],
+    mode: str = "merge",
+    options: WriteOptions | None = None,
+) -> list[PlannedChange]:
+    """`plan_routed` with the same values per field (an album's, `propose_album`) for every
+    track: the change every file of the album would get, written by `write_batch` as one batch
+    (one undo puts the whole album back)."""
+    return plan_routed(library, {int(t): values for t in dict.fromkeys(track_ids)}, mode, options)
 
 
 def plan_batch(

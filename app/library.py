@@ -75,6 +75,9 @@ class TrackRow:
     status: str  # ok | failed | gone
     error: str | None
     year: int | None = None  # the first four-digit year of the file's date tag
+    album_artist: str | None = None
+    track_no: int | None = None
+    disc_no: int | None = None
 
 
 @dataclass
@@ -117,7 +120,7 @@ class SearchResult:
 
 _TRACK_COLUMNS = (
     "id, path, display_path, title, artist, album, genre, mood, duration, has_cover,"
-    " status, error, year"
+    " status, error, year, album_artist, track_no, disc_no"
 )
 
 
@@ -136,6 +139,9 @@ def _row(values: Sequence[Any]) -> TrackRow:
         status,
         error,
         year,
+        album_artist,
+        track_no,
+        disc_no,
     ) = values
     return TrackRow(
         int(track_id),
@@ -151,6 +157,9 @@ def _row(values: Sequence[Any]) -> TrackRow:
         status,
         error,
         None if year is None else int(year),
+        album_artist,
+        None if track_no is None else int(track_no),
+        None if disc_no is None else int(disc_no),
     )
 
 
@@ -382,6 +391,52 @@ class Library:
             kinds=kinds,
             prior=self.tag_prior(vocabulary),
         )
+
+    def album_prediction(
+        self, track_ids: Sequence[int], top_k: int = 10, vocabulary: Sequence[str] | None = None
+    ) -> Prediction | None:
+        """Seen and unseen tags for an album: the model's prediction from the mean of its
+        analysed tracks' stored analyses (`app.albums.aggregate`); None if none is analysed."""
+        from app.albums import aggregate
+
+        analyses = [a for a in (self.analysis(t) for t in dict.fromkeys(track_ids)) if a]
+        if not analyses:
+            return None
+        embedding, seen = aggregate(analyses)
+        words = self.vocabulary if vocabulary is None else vocabulary
+        with self._lock:
+            return self.tagger.predict_scores(
+                embedding, seen, top_k=top_k, vocabulary=words, path=f"{len(analyses)} tracks"
+            )
+
+    def album_proposals(
+        self,
+        track_ids: Sequence[int],
+        top_k: int = 5,
+        min_confidence: float | None = None,
+        include: str = "both",
+        kinds: Sequence[TagKind] | None = None,
+        vocabulary: Sequence[str] | None = None,
+    ) -> list[TagScore]:
+        """The tags to propose for a whole album, by the same rule and prior as `proposals`."""
+        prediction = self.album_prediction(
+            track_ids, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary
+        )
+        if prediction is None:
+            return []
+        return prediction.pick(
+            top_k,
+            min_confidence=min_confidence,
+            include=include,
+            kinds=kinds,
+            prior=self.tag_prior(vocabulary),
+        )
+
+    def albums(self) -> list[Any]:
+        """Every ok and failed track grouped into albums (`app.albums.group_albums`)."""
+        from app.albums import group_albums
+
+        return group_albums(self.tracks())
 
     def tag_prior(self, vocabulary: Sequence[str] | None = None) -> dict[str, float] | None:
         """Every candidate word's mean confidence over the library's analysed tracks, or None for
@@ -749,13 +804,17 @@ class Library:
             meta = probe.metadata
             with db.transaction(self.conn):
                 self.conn.execute(
-                    "UPDATE tracks SET title = ?, artist = ?, album = ?, year = ?, genre = ?, mood = ?,"
-                    " duration = ?, has_cover = ? WHERE id = ?",
+                    "UPDATE tracks SET title = ?, artist = ?, album = ?, year = ?, album_artist = ?,"
+                    " track_no = ?, disc_no = ?, genre = ?, mood = ?, duration = ?, has_cover = ?"
+                    " WHERE id = ?",
                     (
                         meta.title,
                         meta.artist,
                         meta.album,
                         meta.year,
+                        meta.album_artist,
+                        meta.track_no,
+                        meta.disc_no,
                         meta.genre,
                         meta.mood,
                         meta.duration,

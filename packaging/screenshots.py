@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.gui import create_app
     from app.gui.main_window import MainWindow
+    from app.gui.models import column_of
     from app.gui.settings import Settings
 
     out = Path(args.out)
@@ -177,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             app,
             lambda: (
                 window.track_model.rowCount() == n
-                and all(window.track_model.index(r, 6).data() for r in range(n))
+                and all(
+                    window.track_model.index(r, column_of("predicted")).data() for r in range(n)
+                )
             ),
             120,
             "the predicted tags",

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.columns import ColumnChooser
 from app.gui.controllers import (
     LibraryController,
     PlaybackController,
@@ -162,6 +163,7 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_status_bar()
         build_actions(self)
+        self.view_menu.addMenu(self.columns.menu)
         self.log_view = LogView(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_view)
         self.log_view.attach()
@@ -202,8 +204,8 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((200, 140, 140, 64, 110, 100)):
-            header.resizeSection(column, width)
+        self.columns = ColumnChooser(self.settings, self)  # header right-click, View > Columns
+        self.columns.attach(header)
         self.table.selectionModel().selectionChanged.connect(
             lambda *_: self._selection_changed(self.table)
         )

@@ -14,6 +14,7 @@ column "#" (the relevance rank) puts them back in relevance order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
@@ -24,10 +25,53 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from app.metadata import file_format
+
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # what a search-results column sorts by
 
-COLUMNS = ("Title", "Artist", "Album", "Duration", "Genre", "Mood", "Predicted tags")
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the library table and the album view: `key` is how code and the saved
+    column choice name it (never its position), `title` what the header says."""
+
+    key: str
+    title: str
+    tip: str
+    shown: bool = True  # shown until the user chooses otherwise (View > Columns, header menu)
+    numeric: bool = False  # right-aligned, sorted as a number
+
+
+# The first seven keep their positions of earlier versions (a saved sort column stays right).
+TRACK_COLUMNS = (
+    Column("title", "Title", "The title tag (the file name when the file has none)"),
+    Column("artist", "Artist", "The artist tag"),
+    Column("album", "Album", "The album tag"),
+    Column("duration", "Duration", "How long the track plays", numeric=True),
+    Column("genre", "Genre", "What the file's genre tag holds now"),
+    Column("mood", "Mood", "What the file's mood tag holds now"),
+    Column("predicted", "Predicted tags", "The tags the model proposes (best first)"),
+    Column("track", "Track", "Disc and track number (2-05: disc 2, track 5)", False, True),
+    Column("year", "Year", "The year of the file's date tag", numeric=True),
+    Column("album_artist", "Album artist", "The album artist tag (groups albums)", False),
+    Column("format", "Format", "The file's format (its extension)"),
+    Column("path", "Path", "Where the file is", False),
+)
+COLUMNS = tuple(c.title for c in TRACK_COLUMNS)
+_COLUMN_OF = {c.key: i for i, c in enumerate(TRACK_COLUMNS)}
+
+
+def column_of(key: str) -> int:
+    """The position of the column named `key` ("predicted", "year", ...). KeyError if unknown."""
+    return _COLUMN_OF[key]
+
+
+def track_number_text(disc: int | None, track: int | None) -> str:
+    """'5', or '2-05' on a record of several discs; '' without a track number."""
+    if track is None:
+        return ""
+    return f"{disc}-{track:02d}" if disc and disc > 1 else str(track)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -69,8 +113,12 @@ class TrackTableModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return TRACK_COLUMNS[section].tip
         return None
 
     def data(
@@ -88,7 +136,7 @@ class TrackTableModel(QAbstractTableModel):
             if getattr(track, "status", "ok") == "failed":
                 return f"{track.display_path}\n{track.error or 'could not be analysed'}"
             return str(track.display_path)
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 3:
+        if role == Qt.ItemDataRole.TextAlignmentRole and TRACK_COLUMNS[index.column()].numeric:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -120,8 +168,14 @@ class TrackTableModel(QAbstractTableModel):
         self.layoutChanged.emit()
 
     def _sort_key(self, column: int):
-        if column == 3:
-            return lambda i: (self._rows[i].duration is None, self._rows[i].duration or 0.0)
+        key = TRACK_COLUMNS[column].key if 0 <= column < len(TRACK_COLUMNS) else ""
+        if key in ("duration", "year"):
+            return lambda i: (
+                getattr(self._rows[i], key, None) is None,
+                getattr(self._rows[i], key, None) or 0,
+            )
+        if key == "track":
+            return lambda i: track_sort_key(self._rows[i])
         return lambda i: (self._cells[i][column] == "", self._cells[i][column].casefold())
 
     # --- our interface -----------------------------------------------------------------------
@@ -167,7 +221,7 @@ class TrackTableModel(QAbstractTableModel):
 
     def set_predicted(self, tags: dict[int, str]) -> None:
         """Fill the "Predicted tags" column (computed in the background, in chunks)."""
-        column = len(COLUMNS) - 1
+        column = column_of("predicted")
         rows = []
         for track_id, text in tags.items():
             self._predicted[int(track_id)] = text
@@ -207,22 +261,41 @@ class TrackTableModel(QAbstractTableModel):
         return [int(i) for i in ids if not self._predicted.get(int(i))]
 
     def haystacks(self) -> list[str]:
-        """Lower-case text of every row, for the filter box."""
-        return [" ".join(cells).casefold() for cells in self._cells]
+        """Lower-case text of every row, for the filter box (not the path: every track of a
+        folder would match its name)."""
+        path = column_of("path")
+        return [" ".join(cells[:path] + cells[path + 1 :]).casefold() for cells in self._cells]
 
     def _make_cells(self, track: Any) -> tuple[str, ...]:
         title = _title(track)
         if getattr(track, "status", "ok") == "failed":
             title = f"{title} (not analysed)"
-        return (
-            title,
-            str(track.artist or ""),
-            str(track.album or ""),
-            format_duration(track.duration),
-            str(track.genre or ""),
-            str(track.mood or ""),
-            self._predicted.get(int(track.id), ""),
-        )
+        return track_cells(track, title, self._predicted.get(int(track.id), ""))
+
+
+def track_cells(track: Any, title: str, predicted: str) -> tuple[str, ...]:
+    """The text of each `TRACK_COLUMNS` cell of one track (the album view's track rows too)."""
+    year = getattr(track, "year", None)
+    return (
+        title,
+        str(track.artist or ""),
+        str(track.album or ""),
+        format_duration(track.duration),
+        str(track.genre or ""),
+        str(track.mood or ""),
+        predicted,
+        track_number_text(getattr(track, "disc_no", None), getattr(track, "track_no", None)),
+        "" if year is None else str(year),
+        str(getattr(track, "album_artist", None) or ""),
+        file_format(track.display_path),
+        str(track.display_path),
+    )
+
+
+def track_sort_key(track: Any) -> tuple:
+    """Tracks without a number last, then disc, then track number."""
+    number = getattr(track, "track_no", None)
+    return (number is None, getattr(track, "disc_no", None) or 0, number or 0)
 
 
 class TrackFilterProxy(QSortFilterProxyModel):
@@ -279,13 +352,6 @@ class TrackFilterProxy(QSortFilterProxyModel):
 
 SEARCH_COLUMNS = ("#", "Match", "Track", "How well each word matches", "Format", "Path")
 RANK, MATCH, TRACK, WORDS, FORMAT, PATH = range(len(SEARCH_COLUMNS))
-
-
-def file_format(path: str) -> str:
-    """The file's format as its name says it, lower case without the dot ("ogg", "flac"); "" if none."""
-    name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, suffix = name.rpartition(".")
-    return suffix.casefold() if dot and stem and suffix else ""
 
 
 class SearchResultsModel(QAbstractTableModel):

@@ -47,6 +47,10 @@ SORT_COLUMN: Option[int] = Option("state/sort_column", int, -1, low=-1, high=99)
 SORT_ORDER: Option[int] = Option("state/sort_order", int, 0, low=0, high=1)
 LAST_SEARCH: Option[str] = Option("state/search", str, "")
 TAB: Option[int] = Option("state/tab", int, 0, low=0, high=1)  # 0 Library, 1 Search results
+LIBRARY_VIEWS = ("tracks", "albums")
+# the Library tab shows "tracks" (the flat table) or "albums" (grouped)
+LIBRARY_VIEW: Option[str] = Option("state/library_view", str, "tracks", choices=LIBRARY_VIEWS)
+COLUMNS_KEY = "state/columns"  # the library's shown columns by key (none stored: the defaults)
 
 # The settings that hold one value, each read through its Option (app.options): a stored value
 # of the wrong type falls back to the declared default (or is clamped into range). The lists
@@ -65,6 +69,7 @@ SETTINGS: tuple[Option[Any], ...] = (
     SORT_ORDER,
     LAST_SEARCH,
     TAB,
+    LIBRARY_VIEW,
 )
 
 
@@ -227,6 +232,25 @@ class Settings:
     @tab.setter
     def tab(self, value: int) -> None:
         self.qsettings.setValue(TAB.name, 1 if int(value) == 1 else 0)
+
+    @property
+    def columns(self) -> list[str]:
+        """The keys of the library columns the user chose to show (`app.gui.models.
+        TRACK_COLUMNS`); empty until they choose (the columns' own defaults then)."""
+        return self._list(COLUMNS_KEY)
+
+    @columns.setter
+    def columns(self, value: list[str]) -> None:
+        self.qsettings.setValue(COLUMNS_KEY, [str(v) for v in value])
+
+    @property
+    def library_view(self) -> str:
+        """The Library tab's view: "tracks" (the flat table) or "albums" (grouped)."""
+        return self.read(LIBRARY_VIEW)
+
+    @library_view.setter
+    def library_view(self, value: str) -> None:
+        self.write(LIBRARY_VIEW, value)
 
     # --- window ------------------------------------------------------------------------------
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:

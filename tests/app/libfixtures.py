@@ -63,7 +63,8 @@ def write_track(
 ) -> Path | bytes:
     """Write audio to `path` (bytes paths allowed, for non-UTF-8 names) and tag it.
 
-    Keyword tags: title, artist, album, genre (list), mood (list), cover (image bytes).
+    Keyword tags: title, artist, album, genre (list), mood (list), cover (image bytes),
+    album_artist, track and disc (text as a tagger writes it, "3/12", or a number), date.
     """
     target = path
     if isinstance(path, bytes):  # encoders take str; write beside, then rename to the raw name
@@ -86,6 +87,10 @@ def tag_file(
     genre: list[str] | None = None,
     mood: list[str] | None = None,
     cover: bytes | None = None,
+    album_artist: str | None = None,
+    track: str | int | None = None,
+    disc: str | int | None = None,
+    date: str | None = None,
 ) -> None:
     """Write tags with mutagen in the file's native tag format."""
     import mutagen
@@ -104,7 +109,46 @@ def tag_file(
         _tag_mp4(audio.tags, title, artist, album, genre, mood, cover)
     else:
         raise ValueError(f"{path}: no tag writer for {name} in the fixtures")
+    extra = (album_artist, track, disc, date)
+    if any(v is not None for v in extra):
+        {"MP3": _extra_id3, "WAVE": _extra_id3, "AIFF": _extra_id3, "MP4": _extra_mp4}.get(
+            name, _extra_vorbis
+        )(audio, *extra)
     audio.save()
+
+
+def _extra_id3(audio, album_artist, track, disc, date) -> None:
+    from mutagen.id3 import TDRC, TPE2, TPOS, TRCK
+
+    for frame, value in ((TPE2, album_artist), (TRCK, track), (TPOS, disc), (TDRC, date)):
+        if value is not None:
+            audio.tags.add(frame(encoding=3, text=[str(value)]))
+
+
+def _extra_vorbis(audio, album_artist, track, disc, date) -> None:
+    for key, value in (
+        ("ALBUMARTIST", album_artist),
+        ("TRACKNUMBER", track),
+        ("DISCNUMBER", disc),
+        ("DATE", date),
+    ):
+        if value is not None:
+            audio.tags[key] = [str(value)]
+
+
+def _extra_mp4(audio, album_artist, track, disc, date) -> None:
+    def pair(value):
+        number, _, total = str(value).partition("/")
+        return [(int(number), int(total or 0))]
+
+    if album_artist is not None:
+        audio.tags["aART"] = [album_artist]
+    if track is not None:
+        audio.tags["trkn"] = pair(track)
+    if disc is not None:
+        audio.tags["disk"] = pair(disc)
+    if date is not None:
+        audio.tags["\xa9day"] = [date]
 
 
 def _tag_id3(tags, title, artist, album, genre, mood, cover) -> None:

@@ -134,6 +134,28 @@ def test_year_is_read_from_the_date_tag_in_every_tagged_format(tmp_path: Path, f
     assert read_metadata(path).year == 1999
 
 
+@pytest.mark.parametrize("fmt", TAGGED_FORMATS)
+def test_album_artist_track_and_disc_numbers_in_every_tagged_format(
+    tmp_path: Path, fmt: str
+) -> None:
+    path = write_track(
+        tmp_path / f"song{audio_factory.suffix_for(fmt)}", seconds=2.0, fmt=fmt, title="t"
+    )
+    meta = read_metadata(path)
+    assert (meta.album_artist, meta.track_no, meta.disc_no) == (None, None, None)
+    write_track(
+        path, seconds=2.0, fmt=fmt, title="t", album_artist="Various", track="3/12", disc="2/2"
+    )
+    meta = read_metadata(path)
+    assert (meta.album_artist, meta.track_no, meta.disc_no) == ("Various", 3, 2)
+
+
+@pytest.mark.parametrize(("value", "number"), [("7", 7), ("07/10", 7), ("0", None), ("A1", 1)])
+def test_track_number_is_its_first_number(tmp_path: Path, value: str, number: int | None) -> None:
+    path = write_track(tmp_path / "song.flac", seconds=2.0, title="t", track=value)
+    assert read_metadata(path).track_no == number
+
+
 @pytest.mark.parametrize(
     ("value", "year"),
     [

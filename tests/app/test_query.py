@@ -187,10 +187,11 @@ def test_a_library_from_before_years_gets_them_on_the_next_scan_without_decoding
     db_path = tmp_path / "lib.sqlite3"
     with Library(db_path, device="cpu") as library:
         library.scan([music], n_windows=WINDOWS, workers=0)
-        # what schema 3 had: no year column
-        library.conn.execute("ALTER TABLE tracks DROP COLUMN year")
+        # what schema 3 had: no year column (nor the album columns of schema 5)
+        for column in ("year", "album_artist", "track_no", "disc_no"):
+            library.conn.execute(f"ALTER TABLE tracks DROP COLUMN {column}")
         library.conn.execute("PRAGMA user_version = 3")
-    with Library(db_path, device="cpu") as library:  # migrates to 4
+    with Library(db_path, device="cpu") as library:  # migrates to 4, then 5
         assert library.tracks()[0].year is None
         summary = library.scan(n_windows=WINDOWS, workers=0)
         assert (summary.scanned, summary.updated, summary.unchanged) == (0, 1, 0)

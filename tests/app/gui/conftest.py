@@ -3,7 +3,15 @@ share it; each test file adds what it needs around it)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# tests/app/libfixtures.py (tagged test tracks) for the GUI tests too, also when run on their own
+_APP_TESTS = str(Path(__file__).resolve().parent.parent)
+if _APP_TESTS not in sys.path:
+    sys.path.insert(0, _APP_TESTS)
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")

@@ -17,6 +17,7 @@ pytest.importorskip("pytestqt")
 import audio_factory  # noqa: E402
 from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
+from app.gui.models import column_of  # noqa: E402
 from zsl_core.cli import main as core_main  # noqa: E402
 from zsl_core.index import TrackIndex  # noqa: E402
 
@@ -85,7 +86,8 @@ def test_import_parts_from_another_machine(window, qtbot, parts):
     assert shown == {here / f"t{i}.wav" for i in range(3)}
     # predicted tags come from the imported analysis (no audio decoded)
     qtbot.waitUntil(
-        lambda: all(window.track_model.index(r, 6).data() for r in range(3)), timeout=20_000
+        lambda: all(window.track_model.index(r, column_of("predicted")).data() for r in range(3)),
+        timeout=20_000,
     )
     assert "3 imported" in window.statusBar().currentMessage()
     assert window.settings.folders == [str(here)]  # Rescan (F5) now covers the imported tracks

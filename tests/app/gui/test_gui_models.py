@@ -13,7 +13,14 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from app.gui.dialogs import library_manifest, split_tag_text  # noqa: E402
-from app.gui.models import TRACK_ID_ROLE, TrackFilterProxy, TrackTableModel, format_duration  # noqa: E402
+from app.gui.models import (  # noqa: E402
+    TRACK_COLUMNS,
+    TRACK_ID_ROLE,
+    TrackFilterProxy,
+    TrackTableModel,
+    column_of,
+    format_duration,
+)
 from app.library import TrackRow  # noqa: E402
 
 
@@ -75,7 +82,7 @@ def test_gui_model_upsert_and_predicted(qapp):
     assert model.rowCount() == 5
     assert model.index(model.row_of(2), 0).data() == "x.mp3"  # no title: the file name
     model.set_predicted({2: "rock, dreamy"})
-    assert model.index(model.row_of(2), 6).data() == "rock, dreamy"
+    assert model.index(model.row_of(2), column_of("predicted")).data() == "rock, dreamy"
     assert model.index(model.row_of(2), 0).data(TRACK_ID_ROLE) == 2
     model.remove_ids([1, 2])
     assert model.ids() == [3, 4, 5]
@@ -90,3 +97,115 @@ def test_gui_learn_manifest_from_library_tags():
     assert all(t.tags for t in tracks) and tracks[0].id == "1"
     failed = [Row(1, Path("/a"), "/a", "t", None, None, "rock", None, 1.0, status="failed")]
     assert library_manifest(failed, ["genre"]) == ([], [])
+
+
+def test_gui_model_columns_users_expect(qapp):
+    """Track number, year, album artist, format and path, found by name (never by position);
+    numbers sort as numbers, tracks without one last."""
+    model = TrackTableModel()
+    tracks = [
+        TrackRow(
+            1,
+            Path("/m/b.flac"),
+            "/m/b.flac",
+            "B",
+            "Ana",
+            "Rec",
+            None,
+            None,
+            61.0,
+            False,
+            "ok",
+            None,
+            1999,
+            "Ana & Bo",
+            10,
+            1,
+        ),
+        TrackRow(
+            2,
+            Path("/m/a.OGG"),
+            "/m/a.OGG",
+            "A",
+            "Ana",
+            "Rec",
+            None,
+            None,
+            5.0,
+            False,
+            "ok",
+            None,
+            2001,
+            None,
+            5,
+            2,
+        ),
+        TrackRow(
+            3,
+            Path("/m/c.mp3"),
+            "/m/c.mp3",
+            "C",
+            "Ana",
+            "Rec",
+            None,
+            None,
+            None,
+            False,
+            "ok",
+            None,
+            None,
+            None,
+            9,
+            None,
+        ),
+        TrackRow(
+            4,
+            Path("/m/d.wav"),
+            "/m/d.wav",
+            "D",
+            "Ana",
+            None,
+            None,
+            None,
+            None,
+            False,
+            "ok",
+            None,
+            990,
+            None,
+            None,
+            None,
+        ),
+    ]
+    model.set_tracks(tracks)
+    assert [c.title for c in TRACK_COLUMNS][: column_of("predicted") + 1] == [
+        "Title",
+        "Artist",
+        "Album",
+        "Duration",
+        "Genre",
+        "Mood",
+        "Predicted tags",
+    ]
+
+    def cells(key):
+        return [model.index(r, column_of(key)).data() for r in range(model.rowCount())]
+
+    assert cells("track") == ["10", "2-05", "9", ""]
+    assert cells("year") == ["1999", "2001", "", "990"]
+    assert cells("album_artist") == ["Ana & Bo", "", "", ""]
+    assert cells("format") == ["flac", "ogg", "mp3", "wav"]
+    assert cells("path") == ["/m/b.flac", "/m/a.OGG", "/m/c.mp3", "/m/d.wav"]
+    assert model.headerData(column_of("year"), Qt.Orientation.Horizontal) == "Year"
+    right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    assert model.index(0, column_of("year")).data(Qt.ItemDataRole.TextAlignmentRole) == right
+    model.sort(column_of("year"), Qt.SortOrder.AscendingOrder)
+    assert cells("year") == ["990", "1999", "2001", ""]  # 990 < 1999 as numbers
+    model.sort(column_of("track"), Qt.SortOrder.AscendingOrder)
+    assert cells("track") == ["9", "10", "2-05", ""]  # disc 1 (or none) first, then disc 2
+    proxy = TrackFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.set_filter_text("flac")  # the format is filter text; the path is not
+    assert proxy.rowCount() == 1
+    proxy.set_filter_text("m/")
+    assert proxy.rowCount() == 0

@@ -18,6 +18,7 @@ pytest.importorskip("pytestqt")
 import audio_factory  # noqa: E402
 from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
 
+from app.gui.models import column_of  # noqa: E402
 from app.gui.settings import Settings  # noqa: E402
 from app.gui.track_panel import KIND_ROLE  # noqa: E402
 from app.tagwriter import read_field  # noqa: E402
@@ -74,7 +75,8 @@ def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
     assert not window.scan_progress.isVisibleTo(window)
     # the predicted-tags column fills in the background
     qtbot.waitUntil(
-        lambda: all(window.track_model.index(r, 6).data() for r in range(3)), timeout=20_000
+        lambda: all(window.track_model.index(r, column_of("predicted")).data() for r in range(3)),
+        timeout=20_000,
     )
 
     # sorting and filtering the table

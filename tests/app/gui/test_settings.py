@@ -151,3 +151,18 @@ def test_settings_dialog_opens_on_bad_settings(qtbot, tmp_path):
     assert dialog.top_k.value() == 5
     assert (dialog.top_k.minimum(), dialog.top_k.maximum()) == (1, 50)
     assert dialog.apply() == set()  # nothing the user did not change is rewritten differently
+
+
+def test_library_view_and_columns_round_trip(tmp_path):
+    path = tmp_path / "s.ini"
+    s = Settings(path)
+    assert (s.library_view, s.columns) == ("tracks", [])  # never chosen: the defaults
+    s.library_view, s.columns = "albums", ["title", "year"]
+    s.sync()
+    again = Settings(path)
+    assert (again.library_view, again.columns) == ("albums", ["title", "year"])
+    again.columns = ["title"]  # one value: INI files store it as a plain string
+    again.sync()
+    assert Settings(path).columns == ["title"]
+    path.write_text("[General]\nstate\\library_view=shelves\n")
+    assert Settings(path).library_view == "tracks"
