@@ -264,6 +264,8 @@ class TrackTableModel(QAbstractTableModel):
         """Lower-case text of every row, for the filter box (not the path: every track of a
         folder would match its name)."""
         path = column_of("path")
+        if path == len(COLUMNS) - 1:  # the last column: one slice per row
+            return [" ".join(cells[:path]).casefold() for cells in self._cells]
         return [" ".join(cells[:path] + cells[path + 1 :]).casefold() for cells in self._cells]
 
     def _make_cells(self, track: Any) -> tuple[str, ...]:
@@ -275,7 +277,7 @@ class TrackTableModel(QAbstractTableModel):
 
 def track_cells(track: Any, title: str, predicted: str) -> tuple[str, ...]:
     """The text of each `TRACK_COLUMNS` cell of one track (the album view's track rows too)."""
-    year = getattr(track, "year", None)
+    year, number = track.year, track.track_no
     return (
         title,
         str(track.artist or ""),
@@ -284,9 +286,9 @@ def track_cells(track: Any, title: str, predicted: str) -> tuple[str, ...]:
         str(track.genre or ""),
         str(track.mood or ""),
         predicted,
-        track_number_text(getattr(track, "disc_no", None), getattr(track, "track_no", None)),
+        "" if number is None else track_number_text(track.disc_no, number),
         "" if year is None else str(year),
-        str(getattr(track, "album_artist", None) or ""),
+        str(track.album_artist or ""),
         file_format(track.display_path),
         str(track.display_path),
     )
