@@ -590,7 +590,7 @@ def cmd_duplicates(args: argparse.Namespace, library: Any) -> int:
             else f"same recording (similarity {group.similarity:.3f})"
         )
         print(f"group {number}: {len(group.track_ids)} tracks, {how}")
-        for path, duration in zip(group.paths, group.durations):
+        for path, duration in zip(group.paths, group.durations, strict=True):
             length = "" if duration is None else f"  {duration:.1f} s"
             print(f"  {path}{length}")
     n_tracks = sum(len(g.track_ids) for g in groups)

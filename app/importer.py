@@ -315,7 +315,7 @@ def _store_batch(
     now = time.time()
     stored = []
     with db.transaction(conn):
-        for (row, info, track_id), probe in zip(batch, probes):
+        for (row, info, track_id), probe in zip(batch, probes, strict=True):
             key = row["key"]
             if probe.error or probe.fingerprint is None:
                 summary.failed.append((db.display(key), probe.error or "cannot read file"))

@@ -451,7 +451,9 @@ class Library:
         key = (self._matrix[0] if self._matrix else None, id(words))
         if self._prior is None or self._prior[0] != key:
             mean_seen = seen.mean(axis=0)
-            prior = {label: float(v) for label, v in zip(tagger.seen_labels, mean_seen)}
+            prior = {
+                label: float(v) for label, v in zip(tagger.seen_labels, mean_seen, strict=True)
+            }
             candidates = [w for w in dict.fromkeys(words) if not tagger.is_seen(w)]
             with self._lock:
                 affinities = tagger.vocabulary_affinities(candidates)
@@ -516,8 +518,12 @@ class Library:
         result.score_kind = ranking.score_kind
         hit_ids = [int(ids[row]) for row in ranking.rows.tolist()]
         paths = self._display_paths(hit_ids)
-        for track_id, score, per_term in zip(hit_ids, ranking.scores.tolist(), ranking.term_scores):
-            matched = [(term, float(value)) for term, value in zip(parsed.terms, per_term)]
+        for track_id, score, per_term in zip(
+            hit_ids, ranking.scores.tolist(), ranking.term_scores, strict=True
+        ):
+            matched = [
+                (term, float(value)) for term, value in zip(parsed.terms, per_term, strict=True)
+            ]
             result.hits.append(
                 Hit(
                     track_id,
@@ -688,7 +694,7 @@ class Library:
         paths = self._display_paths(hit_ids)
         labels = list(self.tagger.seen_labels)
         hits = []
-        for track_id, row, score in zip(hit_ids, hit_rows.tolist(), scores.tolist()):
+        for track_id, row, score in zip(hit_ids, hit_rows.tolist(), scores.tolist(), strict=True):
             matched: list[tuple[str, float]] = []
             if seen is not None and seen.shape[1] == len(labels) and labels:
                 top = np.argsort(-seen[row], kind="stable")[:3]
@@ -715,7 +721,7 @@ class Library:
         for rows, lowest, identical in similarity.duplicate_groups(len(index["ids"]), pairs):
             member_ids = [int(index["ids"][r]) for r in rows]
             paths = self._display_paths(member_ids)
-            ordered = sorted(zip(member_ids, rows), key=lambda m: paths.get(m[0], ""))
+            ordered = sorted(zip(member_ids, rows, strict=True), key=lambda m: paths.get(m[0], ""))
             groups.append(
                 similarity.DuplicateGroup(
                     [m for m, _ in ordered],

@@ -797,7 +797,7 @@ class _Scan:
                     outputs.append(self.tagger.analyse([payload])[0])
                 except (ZslError, ValueError, RuntimeError) as exc:
                     outputs.append(f"analysis failed ({_one_line(exc)})")
-        for (job, _), out in zip(pending, outputs):
+        for (job, _), out in zip(pending, outputs, strict=True):
             if isinstance(out, str):
                 self._store_failed(job, out)
             else:

@@ -163,7 +163,9 @@ def duplicate_pairs(
         if len(others) == 0:
             continue
         sims = vectors[others] @ vectors[i]
-        for j, sim in zip(others[sims >= threshold].tolist(), sims[sims >= threshold].tolist()):
+        for j, sim in zip(
+            others[sims >= threshold].tolist(), sims[sims >= threshold].tolist(), strict=True
+        ):
             if durations_close(d, float(durations[j]), tolerance, fraction):
                 key = (min(i, j), max(i, j))
                 if key not in identical:
@@ -188,7 +190,7 @@ class DuplicateGroup:
             "similarity": round(self.similarity, 4),
             "tracks": [
                 {"id": i, "path": p, "duration": None if d is None else round(d, 2)}
-                for i, p, d in zip(self.track_ids, self.paths, self.durations)
+                for i, p, d in zip(self.track_ids, self.paths, self.durations, strict=True)
             ],
         }
 
@@ -213,7 +215,7 @@ def duplicate_groups(
     members: dict[int, list[int]] = {}
     lowest: dict[int, float] = {}
     same_bytes: dict[int, bool] = {}
-    for i, j, sim, exact in pairs:
+    for i, _j, sim, exact in pairs:
         root = find(i)
         lowest[root] = min(lowest.get(root, 1.0), sim)
         same_bytes[root] = same_bytes.get(root, True) and bool(exact)

@@ -31,7 +31,7 @@ import torch
 from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import tf_checkpoint  # noqa: E402  (our numpy reader, next to this script)
+import tf_checkpoint  # our numpy reader, next to this script
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))

@@ -261,10 +261,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_FRONT_END: MelFrontEnd | None = None
+_FRONT_END: torch.nn.Module | None = None  # a MelFrontEnd, made on first use
 
 
-def _default_front_end() -> MelFrontEnd:
+def _default_front_end() -> torch.nn.Module:
     global _FRONT_END
     if _FRONT_END is None:
         _FRONT_END = _mel_front_end_class()()

@@ -474,7 +474,7 @@ def _fma_columns(path: Path, header: list[list[str]]) -> dict[tuple[str, str], i
     if not index or index[0].strip() != "track_id":
         raise DatasetError(f"{path}: expected FMA's 3-row header ('track_id' opening row 3)")
     columns, current = {}, ""
-    for i, (group, name) in enumerate(zip(top, fields)):
+    for i, (group, name) in enumerate(zip(top, fields, strict=False)):
         current = group.strip() or current  # tolerate a top level written only once per group
         columns.setdefault((current, name.strip()), i)
     return columns

@@ -149,7 +149,10 @@ class TrackIndex:
         if not len(self):
             return []
         best, scores = rank(self.embeddings, query, top_k)
-        return [SearchHit(self.ids[i], self.paths[i], float(s)) for i, s in zip(best, scores)]
+        return [
+            SearchHit(self.ids[i], self.paths[i], float(s))
+            for i, s in zip(best, scores, strict=True)
+        ]
 
     def save(self, path: str | Path) -> None:
         """Write atomically, so an interrupted run never leaves a broken index behind."""

@@ -108,7 +108,7 @@ class AudioCNN(nn.Module):
         self.config = config or AudioCNNConfig()
         blocks: list[nn.Module] = []
         in_channels = self.config.n_mels
-        for kernel, pool in zip(self.config.kernels, self.config.pools):
+        for kernel, pool in zip(self.config.kernels, self.config.pools, strict=True):
             blocks += [
                 SameConv1d(in_channels, self.config.channels, kernel),
                 nn.ReLU(),

@@ -122,15 +122,15 @@ class Split:
     )  # setup -> mean positives/track
 
     @property
-    def A(self) -> list[str]:  # noqa: N802 - the paper's name
+    def A(self) -> list[str]:  # the paper's names for the sets
         return self.sets["A"]
 
     @property
-    def B(self) -> list[str]:  # noqa: N802
+    def B(self) -> list[str]:
         return self.sets["B"]
 
     @property
-    def C(self) -> list[str]:  # noqa: N802
+    def C(self) -> list[str]:
         return self.sets["C"]
 
     def unusable_tracks(self) -> list[str]:
@@ -242,7 +242,7 @@ def make_split(
     seen, unseen = _split_labels(labels, seen_fraction, label_rng)
     sets, unusable = _assign_tracks(track_tags, set(seen), set(unseen))
     train, valid = {}, {}
-    for letter, rng in zip(TRAINABLE_SETS, set_rngs):
+    for letter, rng in zip(TRAINABLE_SETS, set_rngs, strict=True):
         train[letter], valid[letter] = _hold_out(sets[letter], valid_fraction, rng)
     split = Split(
         labels=labels,

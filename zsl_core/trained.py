@@ -86,7 +86,9 @@ class TrainedTagger(Tagger):
             else None
         )
         self._side_row = (
-            {normalise_tag(l): i for i, l in enumerate(self.side.labels)} if self.side else {}
+            {normalise_tag(label): i for i, label in enumerate(self.side.labels)}
+            if self.side
+            else {}
         )
 
     # --- audio --------------------------------------------------------------------------

@@ -79,7 +79,9 @@ class DuplicatesDialog(QDialog):
             )
             top = QTreeWidgetItem([f"Group {number}: {len(group.track_ids)} copies, {how}", ""])
             top.setData(0, TRACK_ID_ROLE, list(group.track_ids))
-            for track_id, path, duration in zip(group.track_ids, group.paths, group.durations):
+            for track_id, path, duration in zip(
+                group.track_ids, group.paths, group.durations, strict=True
+            ):
                 child = QTreeWidgetItem([path, "" if duration is None else f"{duration:.1f} s"])
                 child.setData(0, TRACK_ID_ROLE, [int(track_id)])
                 child.setToolTip(0, path)
@@ -115,7 +117,7 @@ class _DragRowsOut(QObject):
         self.view = view
         self.press: QPoint | None = None
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         kind = event.type()
         if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
             index = self.view.indexAt(event.position().toPoint())

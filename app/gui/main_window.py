@@ -805,7 +805,7 @@ class MainWindow(QMainWindow):
         self.playback.call(name, *args)
 
     # --- drag and drop: folders dropped anywhere on the window are added and scanned ---------
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def dragEnterEvent(self, event) -> None:
         """Take any drag that carries a local file or folder: what is not a folder is refused at
         the drop, with the reason (a forbidden cursor alone would not say why)."""
         if any(url.isLocalFile() for url in event.mimeData().urls()):
@@ -813,7 +813,7 @@ class MainWindow(QMainWindow):
         else:
             event.ignore()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         folders, refused = dropped_folders(event.mimeData().urls())
         if folders:
             event.acceptProposedAction()
@@ -844,7 +844,7 @@ class MainWindow(QMainWindow):
         self.lib.shutdown()
         self.log_view.detach()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.tab = self.tabs.currentIndex()
         self._field_changed("")

@@ -162,7 +162,7 @@ class TrackTableModel(QAbstractTableModel):
             persistent,
             [
                 self.index(self._index[old_ids[r]], p.column())
-                for r, p in zip(moved_from, persistent)
+                for r, p in zip(moved_from, persistent, strict=True)
             ],
         )
         self.layoutChanged.emit()

@@ -83,7 +83,7 @@ class ConfidenceDelegate(QStyledItemDelegate):
 
     BAR = 40  # pixels
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         size = super().sizeHint(option, index)
         if index.data(CONFIDENCE_ROLE) is not None:
             size.setWidth(size.width() + self.BAR + 8)

@@ -31,7 +31,7 @@ class EmptyStateTable(QTableView):
         model = self.model()
         return bool(self._empty_text) and (model is None or model.rowCount() == 0)
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if not self.showing_empty_text():
             return
@@ -52,7 +52,7 @@ class EmptyStateTable(QTableView):
 class LogText(QPlainTextEdit):
     """The log's text: asks for about seven lines, so the docked log leaves room for the tags."""
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+    def sizeHint(self) -> QSize:
         hint = super().sizeHint()
         return QSize(hint.width(), self.fontMetrics().lineSpacing() * 7 + 12)
 
@@ -62,7 +62,7 @@ class UndoPassThrough(QObject):
     undo; when it has none, the key is left to the window's Undo (the last tag write), instead of
     the box swallowing it and nothing happening."""
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ShortcutOverride and event.matches(
             QKeySequence.StandardKey.Undo
         ):

@@ -182,7 +182,7 @@ class TagFormat(ABC):
     def audio_digest(self) -> str:
         """Fingerprint of the audio payload: equal before and after any tag write."""
 
-    def check_complete(self) -> None:
+    def check_complete(self) -> None:  # noqa: B027 - an optional hook, not abstract: no-op
         """TagError if the audio is visibly truncated. Formats whose structure already shows
         truncation to mutagen (Ogg pages, RIFF/IFF chunks, MP4 atoms) need nothing more."""
 

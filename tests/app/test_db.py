@@ -225,7 +225,7 @@ def _open_at_once(path, n):
         barrier.wait()
         try:
             conns.append(db.connect(path))
-        except Exception as exc:  # noqa: BLE001 - the test reports every failure
+        except Exception as exc:  # the test reports every failure
             errors.append(repr(exc))
 
     threads = [threading.Thread(target=opener) for _ in range(n)]

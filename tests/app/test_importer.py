@@ -164,6 +164,7 @@ def test_parts_of_another_model_old_format_or_damaged_are_refused_alone(parts, t
         assert summary.imported == len(TrackIndex.load(parts[1]))
 
 
+@pytest.mark.permissions
 def test_a_file_that_cannot_be_read_is_one_failure(parts, music, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(music, copy)

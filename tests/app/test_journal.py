@@ -91,7 +91,7 @@ def files(tmp_path: Path) -> list[Path]:
 def test_propose_ranks_by_confidence_and_routes_each_kind_to_its_field(
     lib: IndexOnly, tmp_path: Path
 ) -> None:
-    G, M, I = TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT
+    G, M, INS = TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT
     tid = lib.add(tmp_path / "x.wav")
     lib.predictions[tid] = Prediction(
         "x",
@@ -99,7 +99,7 @@ def test_propose_ranks_by_confidence_and_routes_each_kind_to_its_field(
             TagScore("rock", 0.9, True, G),
             TagScore("Pop", 0.5, True, G),
             TagScore("sad", 0.4, True, M),
-            TagScore("guitar", 0.8, True, I),
+            TagScore("guitar", 0.8, True, INS),
             TagScore("jazz", 0.1, True, G),
         ],
         unseen=[

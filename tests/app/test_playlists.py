@@ -62,7 +62,7 @@ def test_m3u8_relative_paths_resolve_from_the_playlist_folder(tmp_path: Path, fi
     paths = [line for line in out.read_text("utf-8").splitlines() if not line.startswith("#")]
     assert paths[0] == os.path.join("..", "Music", "Ärtist & Co", "Album #1", "01 Intro.mp3")
     assert not any(os.path.isabs(p) for p in paths)
-    for line, entry in zip(paths, files):
+    for line, entry in zip(paths, files, strict=True):
         assert (out.parent / line).resolve() == entry.path.resolve()
     assert [e.path for e in playlists.read_m3u8(out)] == [f.path for f in files]
 
@@ -88,7 +88,7 @@ def test_xspf_is_valid_xml_with_percent_encoded_file_uris(tmp_path: Path, files)
     assert root.findtext("x:title", namespaces=ns) == "calm piano"
     tracks = root.findall("x:trackList/x:track", ns)
     assert len(tracks) == 4
-    for track, entry in zip(tracks, files):
+    for track, entry in zip(tracks, files, strict=True):
         location = track.findtext("x:location", namespaces=ns)
         assert location.startswith("file:///")
         assert " " not in location and "#" not in location[7:] and "%" in location

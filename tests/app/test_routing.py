@@ -18,10 +18,10 @@ from app.tagwriter import read_field
 from zsl_core.tagger import Prediction
 from zsl_core.tags import TagKind, TagScore
 
-G, M, I, E, C = TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT, TagKind.ERA, TagKind.CHARACTER
+G, M, INS, E, C = TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT, TagKind.ERA, TagKind.CHARACTER
 TAGS = [
     TagScore("classic rock", 0.8, True, G),
-    TagScore("cello", 0.7, True, I),
+    TagScore("cello", 0.7, True, INS),
     TagScore("sad", 0.6, True, M),
     TagScore("80s", 0.5, True, E),
     TagScore("fast", 0.4, True, C),

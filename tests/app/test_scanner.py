@@ -100,6 +100,7 @@ def test_walk_follows_links_once_and_handles_odd_names(tmp_path: Path) -> None:
     assert result.roots == [db.path_key(root)]
 
 
+@pytest.mark.permissions
 def test_walk_reports_missing_and_unreadable_folders(tmp_path: Path) -> None:
     result = walk([tmp_path / "nope"])
     assert result.files == [] and result.roots == []

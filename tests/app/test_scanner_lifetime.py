@@ -194,9 +194,9 @@ def test_worker_busy_in_a_job_ends_with_its_parent(pdeathsig):
 def test_worker_whose_parent_is_gone_before_its_initializer_exits_at_once():
     """The race prctl alone misses: the parent died between the spawn and the initializer."""
     code = (
-        "import os, sys; sys.path.insert(0, %r); from app import scanner;"
+        f"import os, sys; sys.path.insert(0, {str(REPO)!r}); from app import scanner;"
         " scanner._worker_init(os.getppid() + 1000000); import time; time.sleep(30)"
-    ) % str(REPO)
+    )
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-c", code], timeout=60)
     assert result.returncode != 0 and time.monotonic() - started < 20

@@ -208,7 +208,7 @@ def main() -> None:
             ("trainer batched/shards", shards, True),
         )
         # round-robin repeats, best of each: a shared machine's noise hits every path alike
-        for repeat in range(args.repeats):
+        for _repeat in range(args.repeats):
             for name, features, batched in data_paths:
                 run = make_run(data, features, TrainConfig(**config), Path(tmp) / "out", batched)
                 results[name] = max(results.get(name, 0.0), data_rate(run, args.batches))

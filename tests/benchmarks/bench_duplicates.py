@@ -37,7 +37,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: audio_factory
 
-import audio_factory  # noqa: E402
+import audio_factory
 
 AUDIO = (".ogg", ".mp3", ".flac", ".opus", ".wav")
 

@@ -41,7 +41,7 @@ class GpuSampler:
         self.proc = None
         self.marks: list[tuple[str, float, float]] = []
         if shutil.which("nvidia-smi"):
-            self.out = open(path, "w")  # noqa: SIM115 (closed in stop())
+            self.out = open(path, "w")  # closed in stop()
             self.proc = subprocess.Popen(
                 [
                     "nvidia-smi",

@@ -171,7 +171,9 @@ def main() -> None:
     ]
     for count in (len(hits), len(many)):
         chosen = hits if count == len(hits) else many
-        times = timed(lambda: (window.search_model.clear(), show(chosen)), args.repeats)
+        times = timed(
+            lambda chosen=chosen: (window.search_model.clear(), show(chosen)), args.repeats
+        )
         emit(
             {
                 "bench": "gui_results_update",

@@ -91,7 +91,7 @@ def agreement(tagger, files: list[Path]) -> dict:
                 base = outputs["conv"][name]
                 errors[variant] = max(errors[variant], float(np.abs(taggram - base).max()))
                 patch_overlap[variant] += [
-                    len(top_k(a) & top_k(b)) / 5 for a, b in zip(taggram, base)
+                    len(top_k(a) & top_k(b)) / 5 for a, b in zip(taggram, base, strict=True)
                 ]
             probabilities = tagger.merge_probabilities(
                 {n: t.mean(axis=0) for n, t in taggrams.items()}

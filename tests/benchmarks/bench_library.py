@@ -411,7 +411,7 @@ def scan_memory(db_path: Path, folder: Path, label: str, indexed: int) -> dict:
     from app.library import Library
 
     library = Library(db_path=db_path, device="cpu")
-    library.tagger
+    _ = library.tagger  # the model is loaded before the first measurement
     before = rss_mb()
     peak = [0.0, 0.0, 0.0, 0]  # total, main, workers, processes
     stop = threading.Event()

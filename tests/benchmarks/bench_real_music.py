@@ -837,7 +837,7 @@ def file_tags(path: Path) -> tuple[float, dict[str, str]]:
 
     try:
         audio = mutagen.File(str(path), easy=True)
-    except Exception:  # noqa: BLE001 - an unreadable file is skipped by the caller
+    except Exception:  # an unreadable file is skipped by the caller
         return 0.0, {}
     if audio is None:
         return 0.0, {}
@@ -1070,7 +1070,7 @@ def roc_auc(pos: list[float], neg: list[float]) -> float:
         for k in range(i, j + 1):
             ranks[k] = (i + j) / 2 + 1
         i = j + 1
-    rank_sum = sum(r for r, (_, label) in zip(ranks, values) if label)
+    rank_sum = sum(r for r, (_, label) in zip(ranks, values, strict=True) if label)
     n_pos, n_neg = len(pos), len(neg)
     return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 

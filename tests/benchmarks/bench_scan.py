@@ -267,7 +267,7 @@ def library_scan(folder: Path, n_windows: int | None, workers: int | None) -> di
 
     with tempfile.TemporaryDirectory() as tmp:
         library = Library(db_path=Path(tmp) / "bench.sqlite3")
-        library.tagger  # load the model outside the timing, as the app does at start-up
+        _ = library.tagger  # load the model outside the timing, as the app does at start-up
         start = time.perf_counter()
         summary = library.scan([folder], n_windows=n_windows, workers=workers)
         seconds = time.perf_counter() - start
@@ -437,10 +437,14 @@ def main() -> None:
     for config in configs:
         probs = results[config]["probs"]
         rate = float(np.median(rates[config]))
-        seen5 = [len(top_k(p) & top_k(full[f])) / 5 for p, f in zip(probs, files)]
-        pick5 = [set_overlap(picked(tagger, p), full_pick[f]) for p, f in zip(probs, files)]
-        seen5_default = [len(top_k(p) & top_k(d)) / 5 for p, d in zip(probs, default_probs)]
-        top1 = [int(np.argmax(p) == np.argmax(full[f])) for p, f in zip(probs, files)]
+        seen5 = [len(top_k(p) & top_k(full[f])) / 5 for p, f in zip(probs, files, strict=True)]
+        pick5 = [
+            set_overlap(picked(tagger, p), full_pick[f]) for p, f in zip(probs, files, strict=True)
+        ]
+        seen5_default = [
+            len(top_k(p) & top_k(d)) / 5 for p, d in zip(probs, default_probs, strict=True)
+        ]
+        top1 = [int(np.argmax(p) == np.argmax(full[f])) for p, f in zip(probs, files, strict=True)]
         mean_windows = float(np.mean(results[config]["windows"]))
         entry = {
             "tracks_per_s": round(rate, 2),
@@ -454,7 +458,7 @@ def main() -> None:
             "top5_seen_overlap_vs_default": round(float(np.mean(seen5_default)), 3),
             "top1_agreement": round(float(np.mean(top1)), 3),
             "max_abs_prob_change_vs_full": round(
-                float(max(np.abs(p - full[f]).max() for p, f in zip(probs, files))), 4
+                float(max(np.abs(p - full[f]).max() for p, f in zip(probs, files, strict=True))), 4
             ),
         }
         if parsed[config][3] == "fp32":

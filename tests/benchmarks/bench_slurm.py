@@ -138,7 +138,7 @@ class Daemons:
         self.env = {**os.environ, "SLURM_CONF": str(conf)}
 
     def start(self, name: str, cmd: list[str]) -> None:
-        out = open(self.work / "log" / f"{name}.stdout", "w")  # noqa: SIM115 (the daemon keeps it)
+        out = open(self.work / "log" / f"{name}.stdout", "w")  # the daemon keeps it
         proc = subprocess.Popen(
             cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
         )
@@ -435,7 +435,8 @@ exec {core} embed {folder} --shard $i/{args.shards} --windows {args.windows} --q
                     "query": query,
                     "same_paths": [p for p, _ in via_slurm] == [p for p, _ in direct],
                     "max_score_diff": max(
-                        (abs(x[1] - y[1]) for x, y in zip(via_slurm, direct)), default=0.0
+                        (abs(x[1] - y[1]) for x, y in zip(via_slurm, direct, strict=False)),
+                        default=0.0,
                     ),
                     "hits": len(via_slurm),
                     "top": via_slurm[:3],

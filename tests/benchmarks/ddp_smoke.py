@@ -8,9 +8,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__)))
-from bench_model import synthetic_data  # noqa: E402
+from bench_model import synthetic_data
 
-from zsl_core.train import TrainConfig, train  # noqa: E402
+from zsl_core.train import TrainConfig, train
 
 if __name__ == "__main__":
     out, device = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "auto")

@@ -95,7 +95,7 @@ def test_windows_equal_slices_of_the_full_decode(tmp_path, fmt):
     assert windows.shape == (4, SAMPLE_RATE) and windows.dtype == np.float32
     info = audio_info(path)  # windows are laid out over the header's length
     starts = window_starts(math.ceil(info.duration * SAMPLE_RATE - 1e-6), 4, SAMPLE_RATE)
-    for window, start in zip(windows, starts):
+    for window, start in zip(windows, starts, strict=True):
         np.testing.assert_allclose(window, full[start : start + SAMPLE_RATE], atol=1e-3)
 
 
@@ -187,6 +187,7 @@ def test_header_only_file(tmp_path):
     _assert_audio_error(cut, "truncated")
 
 
+@pytest.mark.permissions
 @pytest.mark.skipif(
     os.name != "posix" or os.geteuid() == 0, reason="root reads files whatever their permissions"
 )
@@ -263,7 +264,7 @@ def test_front_end_batches_give_the_same_numbers():
     batch = rng.standard_normal((3, SAMPLE_RATE)).astype(np.float32) * 0.2
     out = MelFrontEnd()(torch.from_numpy(batch))
     assert out.shape == (3, N_MELS, 1 + SAMPLE_RATE // HOP)
-    for row, x in zip(out, batch):
+    for row, x in zip(out, batch, strict=True):
         np.testing.assert_allclose(row.numpy(), mel_spectrogram(x), atol=1e-5)
     assert not list(MelFrontEnd().parameters())  # nothing to train, nothing saved
 

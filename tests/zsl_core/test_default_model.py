@@ -72,7 +72,7 @@ def expected_probabilities(tagger: dm.DefaultTagger, segments: list[np.ndarray])
     for name in musicnn.MODEL_NAMES:
         model = musicnn.MusicnnModel.load(name)
         taggram = np.concatenate([model.extract(s)["taggram"] for s in segments])
-        means[name] = dict(zip(model.tags, taggram.mean(axis=0)))
+        means[name] = dict(zip(model.tags, taggram.mean(axis=0), strict=True))
     music = [
         0.0 if label.name == dm.SPEECH else max(means[m][t] for m, t in label.members)
         for label in tagger.labels
@@ -81,7 +81,7 @@ def expected_probabilities(tagger: dm.DefaultTagger, segments: list[np.ndarray])
     return np.array(
         [
             speech if label.name == dm.SPEECH else (1 - speech) * p
-            for label, p in zip(tagger.labels, music)
+            for label, p in zip(tagger.labels, music, strict=True)
         ]
     )
 
@@ -413,7 +413,7 @@ def test_musicnn_features_many_batches_files_and_skips_bad_ones(tmp_path):
     matrix, ok, errors = dm.musicnn_features_many(paths, device="cpu", batch_size=2)
     assert matrix.shape == (2, dm.FEATURE_DIM) and ok == [0, 2]
     assert len(errors) == 1 and isinstance(errors[0], AudioError) and "broken.wav" in str(errors[0])
-    for row, name in zip(matrix, ["noise", "loud_tone"]):
+    for row, name in zip(matrix, ["noise", "loud_tone"], strict=True):
         np.testing.assert_allclose(row, dm.musicnn_features([wav(name)], device="cpu"), atol=1e-4)
 
 

@@ -141,7 +141,8 @@ def test_bf16_is_opt_in_and_close(model):
     assert model.precision == "fp32"
     assert np.abs(bf16 - fp32).max() < 0.03
     overlap = [
-        len(set(np.argsort(-a)[:5]) & set(np.argsort(-b)[:5])) / 5 for a, b in zip(bf16, fp32)
+        len(set(np.argsort(-a)[:5]) & set(np.argsort(-b)[:5])) / 5
+        for a, b in zip(bf16, fp32, strict=True)
     ]
     assert np.mean(overlap) >= 0.8
 

@@ -60,7 +60,7 @@ def test_default_model_from_float16_storage_matches_fresh_prediction(tmp_path) -
     assert [t.tag for t in stored.seen] == [t.tag for t in fresh.seen]
     assert [t.tag for t in stored.unseen] == [t.tag for t in fresh.unseen]
     assert stored.missing_words == ["zzqqxx"]
-    for a, b in zip(stored.seen, fresh.seen):
+    for a, b in zip(stored.seen, fresh.seen, strict=True):
         assert a.score == pytest.approx(b.score, abs=1e-3)
     with pytest.raises(ModelError):
         tagger.predict_scores(embedding, np.zeros(3))

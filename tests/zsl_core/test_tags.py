@@ -22,11 +22,11 @@ from zsl_core.tags import (
     tag_key,
 )
 
-G, M, I, E, C = TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT, TagKind.ERA, TagKind.CHARACTER
+G, M, INS, E, C = TagKind.GENRE, TagKind.MOOD, TagKind.INSTRUMENT, TagKind.ERA, TagKind.CHARACTER
 
 
 def test_kind_parsing_forgives_plurals_and_case():
-    assert TagKind.parse("Moods") is M and TagKind.parse("instrument") is I
+    assert TagKind.parse("Moods") is M and TagKind.parse("instrument") is INS
     with pytest.raises(ValueError, match="genre, mood"):
         TagKind.parse("colour")
 
@@ -52,7 +52,7 @@ def test_shipped_vocabulary_keeps_each_words_kind():
     vocab = load_vocabulary()
     assert len(vocab) > 1000
     assert vocab.kind("melancholic") is M and vocab.kind("grunge") is G
-    assert vocab.kind("cello") is I and vocab.kind("1980s") is E and vocab.kind("distorted") is C
+    assert vocab.kind("cello") is INS and vocab.kind("1980s") is E and vocab.kind("distorted") is C
     assert vocab.kind("no such word") is TagKind.OTHER
     assert "Grunge" in vocab and list(vocab)[:1] == [vocab.words[0]]
 
@@ -68,7 +68,7 @@ def test_user_vocabulary_declares_kinds(tmp_path: Path):
     assert (vocab.kind("vaporwave"), vocab.kind("wistful"), vocab.kind("handpan")) == (
         TagKind.OTHER,
         M,
-        I,
+        INS,
     )
     moods = tmp_path / "moods.txt"
     moods.write_text("hopeful\n", encoding="utf-8")
@@ -114,7 +114,7 @@ def test_one_multi_value_rule(text, values):
         ("sad", M, "Sad"),
         ("80s", E, "1980s"),
         ("00s", E, "2000s"),
-        ("cello", I, "cello"),
+        ("cello", INS, "cello"),
         ("lo-fi", C, "Lo-Fi"),
         ("new age", G, "New Age"),
     ],
@@ -165,13 +165,13 @@ def test_pick_ranks_seen_and_new_words_together_and_skips_repeats():
 def test_speech_gets_spoken_word_and_no_genre_or_mood():
     picked = _prediction(speech=0.9).pick(5)
     assert picked[0].tag == SPEECH_LABEL
-    assert {t.kind for t in picked[1:]} <= {I, C, E, TagKind.OTHER}
+    assert {t.kind for t in picked[1:]} <= {INS, C, E, TagKind.OTHER}
     assert _prediction(speech=0.9).speech == pytest.approx(0.9)
 
 
 def test_vocabulary_from_words():
-    vocab = Vocabulary.from_words(["a", "b", "a"], I)
-    assert vocab.words == ["a", "b"] and vocab.kind("A") is I
+    vocab = Vocabulary.from_words(["a", "b", "a"], INS)
+    assert vocab.words == ["a", "b"] and vocab.kind("A") is INS
 
 
 def test_a_library_prior_ranks_tags_by_how_distinctive_they_are():

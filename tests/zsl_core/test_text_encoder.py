@@ -45,7 +45,7 @@ def test_shipped_encoder_matches_transformers_golden_vectors(encoder):
     cosine = (ours * reference).sum(axis=1) / (
         np.linalg.norm(ours, axis=1) * np.linalg.norm(reference, axis=1)
     )
-    assert cosine.min() >= 0.9995, dict(zip(GOLDEN["strings"], cosine.round(6)))
+    assert cosine.min() >= 0.9995, dict(zip(GOLDEN["strings"], cosine.round(6), strict=True))
     assert np.abs(ours - reference).max() < 2e-3
 
 

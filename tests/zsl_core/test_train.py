@@ -162,7 +162,8 @@ def test_chunks_and_labels_follow_the_authors_sampling():
     assert draws == {0, 2}
     dataset.set_epoch(3)
     assert all(
-        torch.equal(a, b) if torch.is_tensor(a) else a == b for a, b in zip(dataset[5], dataset[5])
+        torch.equal(a, b) if torch.is_tensor(a) else a == b
+        for a, b in zip(dataset[5], dataset[5], strict=True)
     )
 
 
@@ -288,7 +289,7 @@ def test_resume_continues_like_an_uninterrupted_run(tmp_path):
     )
     a, _ = load_model(tmp_path / "straight" / "last")
     b, _ = load_model(tmp_path / "resumed" / "last")
-    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6, msg=name)
 
 
@@ -406,7 +407,7 @@ def test_embed_tracks_batches_across_tracks_and_matches_one_by_one():
     ids = list(features)
     together = embed_tracks(model, features, ids, 0.5, 0.3, batch_size=3)
     assert together.shape == (4, 100)
-    for row, track_id in zip(together, ids):
+    for row, track_id in zip(together, ids, strict=True):
         np.testing.assert_allclose(
             row, embed_track(model, features[track_id], 0.5, 0.3), rtol=1e-4, atol=1e-5
         )
@@ -438,7 +439,7 @@ def test_dataloader_workers_do_not_change_the_batches(tmp_path):
 
 def _assert_same_batch(a, b):
     assert len(a) == len(b)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert x.dtype == y.dtype and x.shape == y.shape
         assert torch.equal(x, y)
 
@@ -489,9 +490,9 @@ def test_batched_loader_gives_the_per_item_batches_on_each_ddp_rank(tmp_path, mo
                 list(run._loader(run.train_set, run.sampler, run.train_set)),
                 list(run._loader(run.valid_chunks, run.valid_indices, run.valid_set)),
             )
-        for new, old in zip(loaders[True], loaders[False]):
+        for new, old in zip(loaders[True], loaders[False], strict=True):
             assert len(new) == len(old) > 0
-            for a, b in zip(new, old):
+            for a, b in zip(new, old, strict=True):
                 _assert_same_batch(a, b)
 
 

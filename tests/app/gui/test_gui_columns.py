@@ -11,12 +11,12 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from libfixtures import tag_file, write_track  # noqa: E402
-from PySide6.QtCore import QPoint  # noqa: E402
+from libfixtures import tag_file, write_track
+from PySide6.QtCore import QPoint
 
-from app.gui.columns import DISPLAY_ORDER, default_columns  # noqa: E402
-from app.gui.models import TRACK_COLUMNS, column_of  # noqa: E402
-from app.gui.settings import Settings  # noqa: E402
+from app.gui.columns import DISPLAY_ORDER, default_columns
+from app.gui.models import TRACK_COLUMNS, column_of
+from app.gui.settings import Settings
 
 SCAN_TIMEOUT_MS = 90_000
 

@@ -15,10 +15,10 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-import audio_factory  # noqa: E402
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import audio_factory
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 
 SCAN_TIMEOUT_MS = 60_000
 COPY = Qt.DropAction.CopyAction
@@ -186,7 +186,7 @@ def test_drop_non_local_url_directly_is_refused(window, tmp_path):
 def two_folders(tmp_path: Path) -> tuple[Path, Path]:
     """Two folders of one short track each."""
     folders = tmp_path / "first", tmp_path / "second"
-    for folder, name, freq in zip(folders, ("one.wav", "two.wav"), (440.0, 660.0)):
+    for folder, name, freq in zip(folders, ("one.wav", "two.wav"), (440.0, 660.0), strict=True):
         folder.mkdir()
         audio_factory.write_tone(folder / name, 2.0, 22050, (freq,), "wav")
     return folders

@@ -14,13 +14,13 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-import audio_factory  # noqa: E402
-from mutagen.flac import FLAC  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-from test_gui_window import SCAN_TIMEOUT_MS, select_rows  # noqa: E402
+import audio_factory
+from mutagen.flac import FLAC
+from PySide6.QtCore import Qt
+from test_gui_window import SCAN_TIMEOUT_MS, select_rows
 
-from app.gui.track_panel import CONFIDENCE_ROLE, IN_FILE_TEXT, ROW_ROLE, TYPED  # noqa: E402
-from app.gui.write_preview import EDITED, LEFT_ALONE, NEW  # noqa: E402
+from app.gui.track_panel import CONFIDENCE_ROLE, IN_FILE_TEXT, ROW_ROLE, TYPED
+from app.gui.write_preview import EDITED, LEFT_ALONE, NEW
 
 TAGS = [  # genre, mood of each file
     (["Rock", "Pop"], ["Calm"]),

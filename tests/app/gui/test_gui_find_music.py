@@ -13,10 +13,10 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-import audio_factory  # noqa: E402
-from PySide6.QtCore import QItemSelectionModel  # noqa: E402
+import audio_factory
+from PySide6.QtCore import QItemSelectionModel
 
-from app.playlists import read_m3u8, read_xspf  # noqa: E402
+from app.playlists import read_m3u8, read_xspf
 
 SCAN_TIMEOUT_MS = 90_000
 
@@ -170,7 +170,7 @@ def test_pressing_and_moving_on_selected_rows_starts_a_drag_of_their_files(
         def __init__(self, source):
             self.source = source
 
-        def setMimeData(self, mime):  # noqa: N802 (Qt name)
+        def setMimeData(self, mime):
             self.mime = mime
 
         def exec(self, action):

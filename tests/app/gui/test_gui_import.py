@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-import audio_factory  # noqa: E402
-from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
+import audio_factory
+from PySide6.QtWidgets import QDialogButtonBox
 
 from app.gui.models import column_of  # noqa: E402
 from zsl_core.cli import main as core_main  # noqa: E402

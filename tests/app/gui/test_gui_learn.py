@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-import audio_factory  # noqa: E402
+import audio_factory
 
-from app.gui.dialogs import LearnDialog  # noqa: E402
-from app.library import TrackRow  # noqa: E402
+from app.gui.dialogs import LearnDialog
+from app.library import TrackRow
 
 
 def Row(*fields, has_cover: bool = False, status: str = "ok", error: str | None = None) -> TrackRow:
@@ -32,7 +32,7 @@ GENRES = [
 def tagged_rows(folder: Path, per_genre: int = 4) -> list[Row]:
     folder.mkdir()
     rows = []
-    for g, (genre, freqs) in enumerate(GENRES):
+    for genre, freqs in GENRES:
         for k in range(per_genre):
             path = audio_factory.write_tone(
                 folder / f"{genre}{k}.wav",

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import Qt
 
 from app.gui.dialogs import library_manifest, split_tag_text  # noqa: E402
 from app.gui.models import (  # noqa: E402

@@ -19,11 +19,11 @@ pytest.importorskip(
     "PySide6.QtMultimedia", reason="Qt Multimedia is not installed with this PySide6"
 )
 
-import audio_factory  # noqa: E402
-from PySide6.QtCore import QItemSelectionModel, Qt, QUrl  # noqa: E402
-from PySide6.QtMultimedia import QMediaPlayer  # noqa: E402
+import audio_factory
+from PySide6.QtCore import QItemSelectionModel, Qt, QUrl
+from PySide6.QtMultimedia import QMediaPlayer
 
-from app.gui.models import TRACK_ID_ROLE  # noqa: E402
+from app.gui.models import TRACK_ID_ROLE
 
 SCAN_TIMEOUT_MS = 60_000
 
@@ -79,7 +79,7 @@ def select(window, qtbot, name: str) -> int:
                 | QItemSelectionModel.SelectionFlag.Rows
             )
             window.table.selectionModel().setCurrentIndex(index, flags)
-            qtbot.waitUntil(lambda: window.panel.track_id == track_id, timeout=5_000)
+            qtbot.waitUntil(lambda tid=track_id: window.panel.track_id == tid, timeout=5_000)
             return track_id
     raise AssertionError(f"{name} is not in the table")
 
@@ -170,6 +170,7 @@ def test_play_format_qt_cannot_play(window, qtbot):
     assert len(cannot_play_lines(window)) == 2
 
 
+@pytest.mark.permissions
 @pytest.mark.skipif(
     hasattr(os, "geteuid") and os.geteuid() == 0,
     reason="running as root: file permissions do not stop root from reading",

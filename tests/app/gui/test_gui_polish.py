@@ -19,12 +19,12 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QAction, QKeySequence  # noqa: E402
-from test_gui_window import SCAN_TIMEOUT_MS, make_folder, select_rows  # noqa: E402
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from test_gui_window import SCAN_TIMEOUT_MS, make_folder, select_rows
 
-from app.gui.settings import Settings  # noqa: E402
-from app.gui.track_panel import MIN_TAG_ROWS  # noqa: E402
+from app.gui.settings import Settings
+from app.gui.track_panel import MIN_TAG_ROWS
 
 N_TRACKS = 3
 

@@ -11,11 +11,11 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-import audio_factory  # noqa: E402
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
+import audio_factory
+from PySide6.QtCore import QPoint, Qt
 
-from app.gui.models import SEARCH_COLUMNS, SORT_ROLE, file_format  # noqa: E402
-from app.library import Hit  # noqa: E402
+from app.gui.models import SEARCH_COLUMNS, SORT_ROLE, file_format
+from app.library import Hit
 
 SCAN_TIMEOUT_MS = 90_000
 # file name, title: path order, title order and format order all differ
@@ -111,7 +111,7 @@ def test_results_show_format_and_path_and_sort_by_any_header(window, qtbot, scan
     titles = dict(FILES)
     assert all(
         titles[Path(p).name] == t.split(" — ")[0]
-        for p, t in zip(column(window, PATH), column(window, TRACK))
+        for p, t in zip(column(window, PATH), column(window, TRACK), strict=True)
     )
 
     # the rank column restores relevance order; the selection follows the row, not the position
@@ -139,7 +139,8 @@ def test_scores_sort_as_numbers_not_text(window, qtbot, scanned):
     # the same tracks with scores whose text order is not their numeric order ("9%" > "80%" as text)
     scores = [0.09, 0.8, 0.1, 0.55]
     ranked = [
-        Hit(h.track_id, h.display_path, s, ["calm"], [("calm", s)]) for h, s in zip(hits, scores)
+        Hit(h.track_id, h.display_path, s, ["calm"], [("calm", s)])
+        for h, s in zip(hits, scores, strict=True)
     ]
     window.search_model.set_result("calm", ranked, [], {})
     click_header(window, qtbot, MATCH)

@@ -15,8 +15,8 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-import audio_factory  # noqa: E402
-from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
+import audio_factory
+from PySide6.QtCore import QItemSelectionModel, Qt
 
 from app.gui.models import column_of  # noqa: E402
 from app.gui.settings import Settings  # noqa: E402

@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from app.gui.settings import SETTINGS, Settings  # noqa: E402
-from app.options import DEVICE, FIELD, ID3_CONVERT, ID3_NEW_VERSION, PRECISION, TOP_TAGS  # noqa: E402
-from app.routing import DEFAULT_ROUTES  # noqa: E402
-from zsl_core.tags import TagKind  # noqa: E402
+from app.gui.settings import SETTINGS, Settings
+from app.options import DEVICE, FIELD, ID3_CONVERT, ID3_NEW_VERSION, PRECISION, TOP_TAGS
+from app.routing import DEFAULT_ROUTES
+from zsl_core.tags import TagKind
 
 DEFAULTS = {
     "model": "default",

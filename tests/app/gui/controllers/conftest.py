@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-import audio_factory  # noqa: E402
+import audio_factory
 
 SCAN_TIMEOUT_MS = 90_000
 

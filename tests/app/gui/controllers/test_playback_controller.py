@@ -8,7 +8,7 @@ pytest.importorskip(
     "PySide6.QtMultimedia", reason="Qt Multimedia is not installed with this PySide6"
 )
 
-import audio_factory  # noqa: E402
+import audio_factory
 
 
 @pytest.fixture
