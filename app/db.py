@@ -49,6 +49,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import appdirs
 import numpy as np
@@ -199,7 +200,7 @@ def translate_error(exc: BaseException, where: str) -> BaseException:
         base = "SQLITE_FULL"  # a full disk often shows as an I/O error (WAL index, temp files)
     kind, message = _ERROR_KINDS[base]
     error = kind(f"{where}: " + message.format(detail=text, timeout=BUSY_TIMEOUT_S))
-    error.sqlite_errorname = name or base  # type: ignore[attr-defined]
+    error.sqlite_errorname = name or base
     return error
 
 
@@ -215,47 +216,52 @@ def _disk_full(where: str, margin: int = 1 << 20) -> bool:
 class _Cursor(sqlite3.Cursor):
     """A cursor whose failures come out as `translate_error` says."""
 
-    def execute(self, sql: str, parameters: object = ()) -> _Cursor:  # type: ignore[override]
-        try:
-            return super().execute(sql, parameters)  # type: ignore[arg-type,return-value]
-        except sqlite3.Error as exc:
-            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+    @property
+    def _where(self) -> str:
+        return cast("IndexConnection", self.connection).where
 
-    def executemany(self, sql: str, seq: object) -> _Cursor:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
         try:
-            return super().executemany(sql, seq)  # type: ignore[arg-type,return-value]
+            return super().execute(sql, parameters)
         except sqlite3.Error as exc:
-            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+            raise translate_error(exc, self._where) from exc
 
-    def executescript(self, script: str) -> _Cursor:  # type: ignore[override]
+    def executemany(self, sql: str, seq: Any) -> _Cursor:
         try:
+            return super().executemany(sql, seq)
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self._where) from exc
+
+    def executescript(self, script: str) -> _Cursor:
+        try:
+            # typeshed: Cursor.executescript returns a plain Cursor; it returns this one (self)
             return super().executescript(script)  # type: ignore[return-value]
         except sqlite3.Error as exc:
-            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+            raise translate_error(exc, self._where) from exc
 
-    def fetchone(self):  # type: ignore[override]
+    def fetchone(self):
         try:
             return super().fetchone()
         except sqlite3.Error as exc:
-            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+            raise translate_error(exc, self._where) from exc
 
-    def fetchmany(self, size: int | None = None):  # type: ignore[override]
+    def fetchmany(self, size: int | None = None):
         try:
             return super().fetchmany(self.arraysize if size is None else size)
         except sqlite3.Error as exc:
-            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+            raise translate_error(exc, self._where) from exc
 
-    def fetchall(self):  # type: ignore[override]
+    def fetchall(self):
         try:
             return super().fetchall()
         except sqlite3.Error as exc:
-            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+            raise translate_error(exc, self._where) from exc
 
     def __next__(self):
         try:
             return super().__next__()
         except sqlite3.Error as exc:
-            raise translate_error(exc, self.connection.where) from exc  # type: ignore[attr-defined]
+            raise translate_error(exc, self._where) from exc
 
 
 class IndexConnection(sqlite3.Connection):
@@ -264,16 +270,17 @@ class IndexConnection(sqlite3.Connection):
 
     where: str = "library index"
 
+    # typeshed's overloads of Connection.cursor; this one only changes the default factory
     def cursor(self, factory: type = _Cursor) -> sqlite3.Cursor:  # type: ignore[override]
         return super().cursor(factory)
 
-    def execute(self, sql: str, parameters: object = ()) -> sqlite3.Cursor:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
         return self.cursor().execute(sql, parameters)
 
-    def executemany(self, sql: str, seq: object) -> sqlite3.Cursor:  # type: ignore[override]
+    def executemany(self, sql: str, seq: Any) -> sqlite3.Cursor:
         return self.cursor().executemany(sql, seq)
 
-    def executescript(self, script: str) -> sqlite3.Cursor:  # type: ignore[override]
+    def executescript(self, script: str) -> sqlite3.Cursor:
         return self.cursor().executescript(script)
 
     def commit(self) -> None:
@@ -450,7 +457,7 @@ def connect(path: str | Path | None = None, migrate: bool = True) -> sqlite3.Con
         if error is exc:
             error = IndexError_(f"{where}: cannot open the library index ({exc})")
         raise error from None
-    conn.where = where  # type: ignore[attr-defined]
+    conn.where = where
     conn.create_function("zsl_scan_owner", 0, scan_owner)
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     try:
@@ -722,4 +729,13 @@ def model_id(conn: sqlite3.Connection, name: str, dim: int, seen_labels: Sequenc
         "INSERT INTO models (name, dim, seen_labels, created_at) VALUES (?, ?, ?, ?)",
         (name, int(dim), json.dumps(list(seen_labels)), time.time()),
     )
-    return int(cur.lastrowid)
+    return inserted_id(cur)
+
+
+def inserted_id(cur: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT on `cur` just made (sqlite3 types `lastrowid` as optional:
+    it is None only on a cursor that has inserted nothing)."""
+    rowid = cur.lastrowid
+    if rowid is None:
+        raise TypeError("the cursor has inserted no row")
+    return int(rowid)

@@ -350,7 +350,7 @@ def _store_batch(
                     f"({', '.join('?' * len(values))})",
                     tuple(values.values()),
                 )
-                track_id = int(cur.lastrowid)
+                track_id = db.inserted_id(cur)
             else:
                 sets = ", ".join(f"{k} = ?" for k in values)
                 conn.execute(f"UPDATE tracks SET {sets} WHERE id = ?", (*values.values(), track_id))

@@ -543,12 +543,12 @@ def _undo_row(
     path, shown = _current_path(library, track_id, key)
     if not os.path.lexists(path):
         result.missing += 1
-        error = (
+        reason = (
             "file not found (moved outside the library or deleted; scan its new folder, "
             "then undo again); not restored"
         )
-        result.refused.append((shown, error))
-        _mark_refused(conn, change_id, use, error)
+        result.refused.append((shown, reason))
+        _mark_refused(conn, change_id, use, reason)
         return False
     exact_error = None
     if status == ChangeStatus.WRITTEN and delta is not None and before and after:

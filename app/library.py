@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -848,7 +848,9 @@ class Library:
         self.close()
 
 
-def _stack_blobs(blobs: Sequence[bytes], dtype: Any = np.float32, order: str = "C") -> np.ndarray:
+def _stack_blobs(
+    blobs: Sequence[bytes], dtype: Any = np.float32, order: Literal["C", "F"] = "C"
+) -> np.ndarray:
     """float16 blobs of one length -> a matrix of `dtype` (one join + one frombuffer: ~2x faster
     than a copy per row at 1M tracks); mixed lengths are stacked one by one."""
     if not blobs:

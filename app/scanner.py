@@ -424,6 +424,7 @@ class _Scan:
     def _model_ready(self, wait: bool = False) -> bool:
         """Whether the tagger is here; with `wait`, wait for it (a load error is raised here)."""
         if self.tagger is None:
+            assert self.tagger_future is not None  # no tagger yet: it is loading
             if not wait and not self.tagger_future.done():
                 return False
             self.tagger = self.tagger_future.result()
@@ -614,9 +615,8 @@ class _Scan:
                     break
                 if self.parked:
                     if self.tagger is None and not (queue or suspects or inflight):
-                        cf.wait(
-                            [self.tagger_future], timeout=0.2
-                        )  # nothing else to do; Cancel still seen
+                        loading = cast(cf.Future, self.tagger_future)  # set while tagger is None
+                        cf.wait([loading], timeout=0.2)  # nothing else to do; Cancel still seen
                     if self._model_ready():
                         queue.extend(reversed(self.parked))  # decoded next, in the order parked
                         self.parked = []
@@ -873,7 +873,7 @@ class _Scan:
                 f"INSERT INTO tracks ({cols}) VALUES ({', '.join('?' * len(values))})",
                 tuple(values.values()),
             )
-            job.track_id = int(cur.lastrowid)
+            job.track_id = db.inserted_id(cur)
         else:
             sets = ", ".join(f"{k} = ?" for k in values)
             self.conn.execute(

@@ -139,11 +139,12 @@ def duplicate_pairs(
     if seen_scores is None or np.size(seen_scores) == 0:
         return result()
     vectors = sqrt_unit(seen_scores)
-    known = [i for i in range(n) if durations[i] is not None and durations[i] > 0]
-    known.sort(key=lambda i: float(durations[i]))
-    dur = np.array([float(durations[i]) for i in known], np.float64)
+    length = {i: float(d) for i in range(n) if (d := durations[i]) is not None and d > 0}
+    known = sorted(length, key=length.__getitem__)  # stable: equal lengths keep index order
+    dur = np.array([length[i] for i in known], np.float64)
     index = np.array(known, np.int64)
     position = {int(i): p for p, i in enumerate(known)}
+    queries: Sequence[int]
     if wanted is None:
         queries = range(len(index))
     else:

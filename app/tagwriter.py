@@ -62,7 +62,7 @@ from app.tagformats import (
 try:  # advisory locks exist on POSIX; on Windows the OS itself refuses to replace open files
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module or None, checked where used
 
 __all__ = [
     "Change",

@@ -86,8 +86,8 @@ def cover_png(color: str) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    return bytes(data)
+    image.save(buffer, b"PNG")
+    return bytes(data.data())
 
 
 def make_library_folder(folder: Path, seconds: float) -> None:
@@ -236,8 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         if rows > 1:  # the preview can be changed before writing: a row left alone
             window.preview_dialog.set_row_checked(rows - 1, False)
         settle(app, 0.5)
-        save(window.preview_dialog, out / "write_preview.png")
-        window.preview_dialog.reject()  # nothing is written
+        save(preview, out / "write_preview.png")
+        preview.reject()  # nothing is written
         settle(app, 0.3)
         window.close()
     return 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 import struct
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -100,6 +101,7 @@ def _proto_fields(buf: bytes) -> list[tuple[int, int | bytes]]:
     """Split a protobuf message into (field number, value) pairs; values are ints or bytes."""
     fields: list[tuple[int, int | bytes]] = []
     pos = 0
+    value: int | bytes
     while pos < len(buf):
         tag, pos = _varint(buf, pos)
         number, wire = tag >> 3, tag & 7
@@ -120,14 +122,21 @@ def _proto_fields(buf: bytes) -> list[tuple[int, int | bytes]]:
 
 def _parse_entry(value: bytes) -> dict:
     """BundleEntryProto: dtype=1, shape=2, shard_id=3, offset=4, size=5, crc32c=6, slices=7."""
-    entry = {"dtype": 0, "shape": [], "shard_id": 0, "offset": 0, "size": 0, "crc32c": None}
+    entry: dict[str, Any] = {
+        "dtype": 0,
+        "shape": [],
+        "shard_id": 0,
+        "offset": 0,
+        "size": 0,
+        "crc32c": None,
+    }
     for number, field in _proto_fields(value):
         if number == 1:
             entry["dtype"] = field
         elif number == 2:  # TensorShapeProto: dim=2 {size=1}, unknown_rank=3
-            for dim_number, dim in _proto_fields(field):
+            for dim_number, dim in _proto_fields(cast(bytes, field)):  # wire type 2: bytes
                 if dim_number == 2:
-                    size = dict(_proto_fields(dim)).get(1, 0)
+                    size = dict(_proto_fields(cast(bytes, dim))).get(1, 0)
                     entry["shape"].append(size)
         elif number in (3, 4, 5):
             entry[{3: "shard_id", 4: "offset", 5: "size"}[number]] = field
@@ -216,7 +225,7 @@ def read_checkpoint(prefix: str | Path) -> dict[str, np.ndarray]:
     header = dict(_proto_fields(entries.pop(b"", b"")))
     if header.get(1, 1) != 1:
         raise CheckpointError(
-            f"{index_path}: {header.get(1)} shards; only single-shard bundles are supported"
+            f"{index_path}: {header.get(1)!r} shards; only single-shard bundles are supported"
         )
     if header.get(2, 0) != 0:
         raise CheckpointError(f"{index_path}: big-endian bundle not supported")

@@ -203,6 +203,9 @@ def _mel_front_end_class() -> type:
         are never trained and are not saved in checkpoints.
         """
 
+        fbank: torch.Tensor  # [mels, freqs] buffer
+        window: torch.Tensor  # buffer
+
         def __init__(
             self,
             sample_rate: int = SAMPLE_RATE,
@@ -485,6 +488,8 @@ class _PyAVSource(_Source):
         self.channels = int(ctx.channels or 0)
         if self.sample_rate <= 0:
             raise AudioError(self.path, "ffmpeg: no sample rate in the audio stream")
+        if stream.time_base is None:
+            raise AudioError(self.path, "ffmpeg: no time base in the audio stream")
         self._time_base = stream.time_base
         self._t0 = stream.start_time or 0
         if stream.duration:

@@ -284,7 +284,8 @@ def write_manifest(path: str | Path, tracks: Iterable[Track]) -> None:
     """
     path = Path(path)
     folder = _absolute(path.parent)
-    lines, first_seen = [], {}
+    lines: list[str] = []
+    first_seen: dict[str, int] = {}
     for index, track in enumerate(tracks):
         record = _track_record(track, folder)
         if record["id"] in first_seen:
@@ -473,7 +474,8 @@ def _fma_columns(path: Path, header: list[list[str]]) -> dict[tuple[str, str], i
     top, fields, index = header
     if not index or index[0].strip() != "track_id":
         raise DatasetError(f"{path}: expected FMA's 3-row header ('track_id' opening row 3)")
-    columns, current = {}, ""
+    columns: dict[tuple[str, str], int] = {}
+    current = ""
     for i, (group, name) in enumerate(zip(top, fields, strict=False)):
         current = group.strip() or current  # tolerate a top level written only once per group
         columns.setdefault((current, name.strip()), i)
@@ -682,7 +684,7 @@ class _TagMapper:
         return self.cache[raw]
 
     def _decide(self, raw: str) -> str | None:
-        label = clean_tag(raw)
+        label: str | None = clean_tag(raw)
         if self.genres is not None:
             label = self.genres.get(squash_tag(raw))
             if label is None:
@@ -940,7 +942,7 @@ def read_file_tags(
         return [], {}
     container = _container(audio.tags)
     index = _key_index(audio.tags)
-    tags = []
+    tags: list[str] = []
     for name in fields:
         values = _field_values(audio.tags, container, index, name)
         if len(values) == 1:

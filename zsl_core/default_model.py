@@ -635,7 +635,7 @@ class DefaultTagger(Tagger):
         return matrix, list(found), list(missing)
 
     def score_words(
-        self, embeddings: np.ndarray | None, seen_scores: np.ndarray, words: Sequence[str]
+        self, embeddings: np.ndarray | None, seen_scores: np.ndarray | None, words: Sequence[str]
     ) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
         """Every track's probability [n, m] for each word (seen or new) from stored seen scores."""
         affinity, found, missing = self.word_affinities(words)

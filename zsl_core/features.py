@@ -420,7 +420,7 @@ class FeatureCache:
         return {"cache_dir": self.cache_dir, "use_shards": self.use_shards}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["cache_dir"], state["use_shards"])
+        type(self).__init__(self, state["cache_dir"], state["use_shards"])
 
     def path(self, track_id: str) -> Path:
         return self.cache_dir / feature_file_name(track_id)

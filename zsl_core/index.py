@@ -102,8 +102,8 @@ class TrackIndex:
         embeddings: np.ndarray,
         model: str,
         seen_scores: np.ndarray | None = None,
-        sizes: Sequence[int] | None = None,
-        mtimes_ns: Sequence[int] | None = None,
+        sizes: Sequence[int] | np.ndarray | None = None,
+        mtimes_ns: Sequence[int] | np.ndarray | None = None,
         info: dict[str, Any] | None = None,
     ) -> None:
         embeddings = np.asarray(embeddings, dtype=np.float32)
@@ -162,7 +162,7 @@ class TrackIndex:
         header = json.dumps(
             {**self.info, "format": FORMAT_VERSION, "model": self.model, "tracks": len(self)}
         )
-        arrays: dict[str, np.ndarray] = {
+        arrays: dict[str, Any] = {  # Any: np.savez's stubs would take a key for allow_pickle
             "header": np.array(header),
             # Bytes, not numpy str (4 bytes a character): ids as UTF-8, paths as the OS's bytes, so
             # any file name round-trips; a million 100-character paths take 100 MB, not 400.
@@ -392,7 +392,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
-def _int_column(values: Sequence[int] | None, n: int, name: str) -> np.ndarray | None:
+def _int_column(values: Sequence[int] | np.ndarray | None, n: int, name: str) -> np.ndarray | None:
     if values is None:
         return None
     column = np.asarray(values, dtype=np.int64).reshape(-1)

@@ -123,7 +123,7 @@ def _two_classes(truth: np.ndarray) -> np.ndarray:
 
 
 def _has_positive(truth: np.ndarray) -> np.ndarray:
-    return truth.any(axis=1)
+    return np.asarray(truth.any(axis=1))
 
 
 # --- per-row kernels -----------------------------------------------------------------------

@@ -22,7 +22,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
@@ -89,6 +89,7 @@ class SameConv1d(nn.Module):
         self.conv = nn.Conv1d(in_channels, out_channels, kernel, bias=True)
         # Keras he_uniform: U(-sqrt(6 / fan_in), +sqrt(6 / fan_in)); biases start at zero.
         nn.init.kaiming_uniform_(self.conv.weight, nonlinearity="relu")
+        assert self.conv.bias is not None  # bias=True
         nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -191,12 +192,26 @@ def build_audio_module(config: dict[str, Any]) -> nn.Module:
     raise ModelError(f"unknown audio module kind {kind!r} (expected 'cnn' or 'mlp')")
 
 
-def _as_audio_module(audio: AudioCNNConfig | nn.Module | None) -> nn.Module:
+class AudioModule(Protocol):
+    """What the two models use of their audio module (an nn.Module: `AudioCNN`, `FeatureMLP`)."""
+
+    @property
+    def embed_dim(self) -> int: ...
+
+    @property
+    def min_frames(self) -> int: ...
+
+    def config_dict(self) -> dict[str, Any]: ...
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+def _as_audio_module(audio: AudioCNNConfig | nn.Module | None) -> AudioModule:
     if audio is None or isinstance(audio, AudioCNNConfig):
         return AudioCNN(audio)
     if not isinstance(audio, nn.Module) or not hasattr(audio, "embed_dim"):
         raise ModelError("audio module must be an AudioCNNConfig or an nn.Module with embed_dim")
-    return audio
+    return cast(AudioModule, audio)  # checked just above, as far as Python can
 
 
 def l2_penalty(module: nn.Module) -> torch.Tensor:
@@ -287,6 +302,9 @@ class ClassificationModel(nn.Module):
         return self.classifier(self.audio(mel))
 
 
+ZslModel = DeepEmbeddingModel | ClassificationModel  # what build_model/load_model give
+
+
 def hinge_loss(
     rel_pos: torch.Tensor, rel_neg: torch.Tensor, margin: float = 0.4, reduction: str = "mean"
 ) -> torch.Tensor:
@@ -311,7 +329,7 @@ def classification_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Te
     return F.binary_cross_entropy_with_logits(logits, targets)
 
 
-def build_model(architecture: dict[str, Any]) -> nn.Module:
+def build_model(architecture: dict[str, Any]) -> ZslModel:
     """A fresh model from `model.architecture()` (as stored in config.json)."""
     kind = architecture.get("model_type")
     audio_spec = architecture.get("audio")
@@ -335,7 +353,7 @@ def build_model(architecture: dict[str, Any]) -> nn.Module:
 
 def save_model(
     directory: str | Path,
-    model: nn.Module,
+    model: ZslModel,
     config: dict[str, Any],
     side_matrix: np.ndarray | torch.Tensor | None = None,
     extra_tensors: dict[str, torch.Tensor] | None = None,
@@ -367,7 +385,7 @@ def save_model(
 
 def load_model(
     directory: str | Path, device: str | torch.device = "cpu"
-) -> tuple[nn.Module, dict[str, Any]]:
+) -> tuple[ZslModel, dict[str, Any]]:
     """(model in eval mode on `device`, config dict) from a folder written by `save_model`."""
     config = load_config(directory)
     model = build_model(config)

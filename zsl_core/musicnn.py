@@ -122,8 +122,10 @@ class _FrequencyMaxBranch(nn.Module):
 
     def bn_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Eval-mode BN as scale * r + shift, per filter."""
-        scale = self.bn.weight / torch.sqrt(self.bn.running_var + self.bn.eps)
-        return scale, self.bn.bias - self.bn.running_mean * scale
+        mean, var = self.bn.running_mean, self.bn.running_var
+        assert mean is not None and var is not None  # BatchNorm2d tracks running stats by default
+        scale = self.bn.weight / torch.sqrt(var + self.bn.eps)
+        return scale, self.bn.bias - mean * scale
 
     def signs(self) -> torch.Tensor:
         """+1 for filters whose BN scale is >= 0 (they need the max), -1 for the others (the min)."""
@@ -136,6 +138,7 @@ class _FrequencyMaxBranch(nn.Module):
         forward path above picks the max and -min(z) where it picks the min: min z = -max(-z).
         """
         scale, shift = self.bn_affine()
+        assert self.conv.bias is not None  # the conv has a bias
         picked = (signed_max * self.signs()[:, None] + self.conv.bias[:, None]).relu()
         return picked * scale[:, None] + shift[:, None]
 

@@ -111,9 +111,9 @@ class Option(Generic[T]):
             if parsed != parsed:  # NaN
                 return self.default
             if self.low is not None and parsed < self.low:
-                parsed = type(parsed)(self.low)  # type: ignore[assignment]
+                parsed = type(parsed)(self.low)
             if self.high is not None and parsed > self.high:
-                parsed = type(parsed)(self.high)  # type: ignore[assignment]
+                parsed = type(parsed)(self.high)
         if self.choices is not None and parsed not in self.choices:
             return self.default
         return parsed

@@ -326,12 +326,13 @@ def evaluate_model(
     tagger = TrainedTagger(model_dir, device="auto")
     ids = [t for t in list(split.A) + list(split.B) + list(split.C) if t in cache]
     labels = list(split.seen) + list(split.unseen)
+    side_all: SideInformation | None
     if side:
         side_all = side_information(_absolute_side_spec(side), labels, tracks)
     else:
         side_all = tagger.side.select(labels) if tagger.side is not None else None
 
-    if tagger.model_type == "embedding":
+    if isinstance(tagger.model, DeepEmbeddingModel):  # model_type "embedding"
         if side_all is None:
             raise ModelError(f"{model_dir}: no side information stored; pass --side")
         audio = embed_tracks(

@@ -129,7 +129,9 @@ def rank_tracks(
     by row, as a stable sort of everything) and `below_floor` are those of scoring every track
     with `tagger.score_words`; scores agree with that product within float32 rounding.
     """
-    n = len(seen_scores) if seen_scores is not None else len(embeddings)
+    rows = seen_scores if seen_scores is not None else embeddings
+    assert rows is not None, "rank_tracks needs seen scores or embeddings"
+    n = len(rows)
     empty = Ranking(
         query, np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros((0, len(query.terms)))
     )
@@ -203,7 +205,7 @@ def _score_terms(
                 if weight != 1.0:
                     target *= weight
             if i:
-                out += scratch
+                out += target  # the scratch row
     return per_term, found, missing, ScoreKind.PROBABILITY
 
 

@@ -45,7 +45,7 @@ MODEL_NAME = "minilm-l6-v2"
 ARCHITECTURE = "bert"
 FILES = ("config.json", "model.safetensors", "tokenizer.json")
 # Keys config.json must hold, with the type each must have.
-CONFIG_KEYS = {
+CONFIG_KEYS: dict[str, type[int] | type[float]] = {
     "hidden_size": int,
     "num_layers": int,
     "num_heads": int,

@@ -58,6 +58,7 @@ from zsl_core.models import (
     ClassificationModel,
     DeepEmbeddingModel,
     FeatureMLP,
+    ZslModel,
     hinge_loss,
     l2_penalty,
     load_config,
@@ -286,10 +287,10 @@ class ChunkDataset(Dataset):
 
     def __getitem__(self, index: int):
         track_id, mel, start, pos, neg = self._draw(index)
-        chunk = fit_frames(
+        frames = fit_frames(
             np.asarray(mel[:, start : start + self.frames], dtype=np.float32), self.frames
         )
-        chunk = torch.from_numpy((chunk - self.mean) / self.std)
+        chunk = torch.from_numpy((frames - self.mean) / self.std)
         if self.classification:
             target = np.zeros(self.n_labels, dtype=np.float32)
             target[self.positive[track_id]] = 1.0
@@ -427,7 +428,7 @@ def keras_lr(base_lr: float, decay: float, iterations: int) -> float:
 # --------------------------------------------------------------------------- building
 
 
-def build_training_model(config: TrainConfig, data: TrainData) -> nn.Module:
+def build_training_model(config: TrainConfig, data: TrainData) -> ZslModel:
     """The model `config` asks for, sized from the data (input channels, label count, side dim)."""
     first = data.train_ids[0]
     try:
@@ -438,7 +439,7 @@ def build_training_model(config: TrainConfig, data: TrainData) -> nn.Module:
         ) from None
     if config.backbone == "cnn":
         cfg = config.audio
-        audio: nn.Module = AudioCNN(
+        audio: AudioCNN | FeatureMLP = AudioCNN(
             AudioCNNConfig(channels, cfg.channels, cfg.kernels, cfg.pools, config.embed_dim)
         )
     else:
@@ -579,7 +580,7 @@ class _Run:
         self.valid_chunks = ChunkDataset(valid_ids, data, config, _VALID_STREAM)
         self.valid_indices = range(info.rank, len(self.valid_chunks), info.world_size)
         self.valid_set = Subset(self.valid_chunks, self.valid_indices)
-        self.sampler = DistributedSampler(
+        self.sampler: DistributedSampler[int] = DistributedSampler(
             self.train_set,
             num_replicas=info.world_size,
             rank=info.rank,
@@ -653,6 +654,7 @@ class _Run:
             loss = per_item.mean()
         else:
             chunk, pos, neg = (t.to(self.device, non_blocking=True) for t in batch)
+            assert self.side is not None  # an embedding model's side matrix (set in __init__)
             rel_pos, rel_neg = model(chunk, self.side[pos], self.side[neg])
             per_item = hinge_loss(rel_pos, rel_neg, self.config.margin, reduction="none")
             loss = per_item.sum() if self.config.hinge_reduction == "sum" else per_item.mean()
@@ -694,8 +696,8 @@ class _Run:
             bar.update(1)
             bar.set_postfix(loss=f"{total / count:.4f}", lr=f"{lr:.2e}")
         bar.close()
-        total, count = _all_sum([total, count], self.dist, self.device)
-        return total / max(count, 1)
+        total_all, count_all = _all_sum([total, count], self.dist, self.device)
+        return total_all / max(count_all, 1)
 
     @torch.no_grad()
     def validate(self) -> float:
@@ -705,14 +707,14 @@ class _Run:
         for batch in self._loader(self.valid_chunks, self.valid_indices, self.valid_set):
             _, per_item = self.batch_loss(model, batch, reduce_for_backward=False)
             total, count = total + float(per_item.sum()), count + per_item.numel()
-        total, count = _all_sum([total, count], self.dist, self.device)
-        return total / max(count, 1)
+        total_all, count_all = _all_sum([total, count], self.dist, self.device)
+        return total_all / max(count_all, 1)
 
     def _loader(self, chunks: ChunkDataset, order, per_item: Dataset) -> DataLoader:
         """Batches of `chunks` in the order of `order` (a sampler or index range); the
         per-item path iterates `per_item` (the same items, `order` applied) instead."""
         generator = torch.Generator().manual_seed(self.config.seed + self.epoch)
-        common = dict(
+        common: dict[str, Any] = dict(
             num_workers=self.config.num_workers,
             generator=generator,
             pin_memory=self.device.type == "cuda",

@@ -143,7 +143,7 @@ class TrainedTagger(Tagger):
     # --- words --------------------------------------------------------------------------
     def _side_vector(self, word: str) -> np.ndarray | None:
         row = self._side_row.get(normalise_tag(word))
-        if row is not None:
+        if row is not None and self.side is not None:  # rows exist only with side information
             return self.side.matrix[row]
         if self.vectors is not None and (self.side is None or self.side.kind == "word"):
             return self.vectors.embed(word)
@@ -160,9 +160,11 @@ class TrainedTagger(Tagger):
                 rows.append(np.asarray(vector, dtype=np.float32))
         if not rows:
             return np.zeros((0, 1), np.float32), found, missing
+        from zsl_core.models import DeepEmbeddingModel
+
         side = torch.from_numpy(np.stack(rows)).to(self.device)
         with torch.no_grad():
-            if self.model_type == "embedding":
+            if isinstance(self.model, DeepEmbeddingModel):  # model_type "embedding"
                 embedded = self.model.embed_labels(side).cpu().numpy()
             else:
                 embedded = side.cpu().numpy()  # ConSE lives in the side-information space itself

@@ -46,12 +46,15 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zsl_core.cosine import unit_rows
 from zsl_core.errors import VectorsError
+
+if TYPE_CHECKING:
+    from zsl_core.word_space import WordSpace
 
 # The 20 OpenMIC-2018 classes, in the dataset's column order (its class-map.json).
 OPENMIC_INSTRUMENTS: tuple[str, ...] = (
@@ -233,7 +236,7 @@ class WordVectors:
 
     def subset(self, words: Iterable[str]) -> WordVectors:
         """Only the given (known) words, in this vocabulary's order: for shipping a small file."""
-        rows = sorted({self._row(w) for w in words} - {None})
+        rows = sorted({r for w in words if (r := self._row(w)) is not None})
         if not rows:
             raise VectorsError(f"{self.source or 'vectors'}: none of the requested words is known")
         return WordVectors([self.words[r] for r in rows], self.matrix[rows], source=self.source)
@@ -270,8 +273,8 @@ class WordVectors:
             if row is not None:
                 return self.matrix[row].copy()
         if len(words) > 1:
-            rows = [self._row(w) for w in words]
-            if all(r is not None for r in rows):
+            rows = [r for w in words if (r := self._row(w)) is not None]
+            if len(rows) == len(words):
                 return self.matrix[rows].mean(axis=0)
             return None
         return self._split_embed(_NON_ALNUM.sub("", words[0]) or words[0])
@@ -392,7 +395,7 @@ def detect_format(path: str | Path) -> str:
     )
 
 
-def _open_bytes(path: Path) -> IO[bytes]:
+def _open_bytes(path: Path) -> gzip.GzipFile | io.BufferedReader:
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
@@ -498,7 +501,7 @@ class SideInformation:
 
 
 def word_side_information(
-    vectors: WordVectors, labels: Sequence[str]
+    vectors: WordVectors | WordSpace, labels: Sequence[str]
 ) -> tuple[SideInformation, list[str]]:
     """Word vectors for `labels`: (side information of the found labels, missing labels).
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import cast
 
 __all__ = ["main", "create_app"]
 
@@ -23,9 +24,11 @@ def create_app():
 
     from zsl_core.resources import resource_path
 
-    app = QApplication.instance()
-    if app is None:
+    existing = QApplication.instance()
+    if existing is None:
         app = QApplication([sys.argv[0] if sys.argv else "zsl-tagger"])
+    else:
+        app = cast(QApplication, existing)  # this program makes only a QApplication
     app.setApplicationName("zsl-tagger")
     app.setOrganizationName("zsl-tagger")
     app.setApplicationDisplayName("zsl-tagger")

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -44,6 +44,9 @@ from app.gui.write_preview import WritePreviewDialog  # noqa: F401 (its home bef
 from app.options import TOP_TAGS
 from app.routing import NOT_WRITTEN, parse_routes
 from zsl_core.tags import TagKind, split_values
+
+if TYPE_CHECKING:
+    from app.gui.workers import TrainProcess
 
 log = logging.getLogger(__name__)
 
@@ -444,7 +447,7 @@ class LearnDialog(QDialog):
         self.tracks_provider = tracks_provider
         self.models_dir = Path(models_dir)
         self.device = device
-        self.process = None
+        self.process: TrainProcess | None = None
         self.model_dir: Path | None = None
         self.results: dict | None = None
         self.epochs_total = 1

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, Qt, QUrl
-from PySide6.QtGui import QAction, QDrag
+from PySide6.QtGui import QAction, QDrag, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -49,7 +49,7 @@ class DuplicatesDialog(QDialog):
     def __init__(self, find: FindMusic) -> None:
         super().__init__(find.window)
         self.setWindowTitle("Duplicates")
-        self.find = find
+        self.find_music = find  # not `find`: QWidget.find is Qt's
         self.groups: list[Any] = []
         self.info = QLabel("Looking for duplicates…")
         self.info.setWordWrap(True)
@@ -103,9 +103,10 @@ class DuplicatesDialog(QDialog):
             item = self.tree.topLevelItem(0)
         if item is None:
             return
-        if item.parent() is not None:
-            item = item.parent()
-        self.find.select_in_library([int(i) for i in item.data(0, TRACK_ID_ROLE)])
+        parent = item.parent()
+        if parent is not None:
+            item = parent
+        self.find_music.select_in_library([int(i) for i in item.data(0, TRACK_ID_ROLE)])
 
 
 class _DragRowsOut(QObject):
@@ -117,8 +118,9 @@ class _DragRowsOut(QObject):
         self.view = view
         self.press: QPoint | None = None
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        kind = event.type()
+    def eventFilter(self, obj: QObject, qevent: QEvent) -> bool:
+        kind = qevent.type()
+        event = cast(QMouseEvent, qevent)  # only mouse events are looked into below
         if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
             index = self.view.indexAt(event.position().toPoint())
             selected = index.isValid() and self.view.selectionModel().isRowSelected(

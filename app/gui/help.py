@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -59,7 +59,7 @@ def shortcut_rows(window: Any) -> list[tuple[str, str, str]]:
     def walk(menu: QMenu, title: str) -> None:
         for act in menu.actions():
             if act.menu() is not None:
-                walk(act.menu(), f"{title} ▸ {_plain(act.text())}")
+                walk(cast(QMenu, act.menu()), f"{title} ▸ {_plain(act.text())}")
             elif not act.isSeparator() and id(act) not in seen:
                 seen.add(id(act))
                 if _keys(act):
@@ -108,7 +108,7 @@ class ShortcutsDialog(QDialog):
 
     def rows(self) -> list[tuple[str, ...]]:
         return [
-            tuple(self.table.item(r, c).text() for c in range(3))
+            tuple(cast(QTableWidgetItem, self.table.item(r, c)).text() for c in range(3))
             for r in range(self.table.rowCount())
         ]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -318,7 +318,7 @@ class TrackFilterProxy(QSortFilterProxyModel):
         self._recompute()
 
     def _recompute(self) -> None:
-        source = self.sourceModel()
+        source = cast(TrackTableModel, self.sourceModel())
         modern = hasattr(
             self, "beginFilterChange"
         )  # Qt 6.9+; invalidateRowsFilter is deprecated there
@@ -477,7 +477,7 @@ class SearchResultsProxy(QSortFilterProxyModel):
 
     def hit(self, row: int) -> Any:
         """The hit shown at proxy row `row`."""
-        source = self.sourceModel()
+        source = cast(SearchResultsModel, self.sourceModel())
         return source.hits[self.mapToSource(self.index(row, 0)).row()]
 
     def shown_ids(self) -> list[int]:

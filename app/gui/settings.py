@@ -94,7 +94,7 @@ class Settings:
         self.qsettings.setValue(option.name, option.coerce(value))
 
     def _list(self, key: str) -> list[str]:
-        value = self.qsettings.value(key, [])
+        value: Any = self.qsettings.value(key, [])  # a list, or one str for one item
         if value is None or value == "":
             return []
         if isinstance(value, str):
@@ -137,6 +137,10 @@ class Settings:
     def field(self) -> str:
         return str(self.read(FIELD))
 
+    @field.setter
+    def field(self, value: str) -> None:
+        self.qsettings.setValue(FIELD.name, value)
+
     @property
     def routes(self) -> dict:
         """Which field each kind of tag goes to (defaults for lines that do not parse)."""
@@ -156,10 +160,6 @@ class Settings:
     @id3_convert.setter
     def id3_convert(self, value: bool) -> None:
         self.qsettings.setValue(ID3_CONVERT.name, bool(value))
-
-    @field.setter
-    def field(self, value: str) -> None:
-        self.qsettings.setValue(FIELD.name, value)
 
     @property
     def id3_version(self) -> int:

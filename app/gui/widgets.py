@@ -4,8 +4,10 @@ through a text box that has nothing of its own to undo."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
-from PySide6.QtGui import QKeySequence, QPainter, QPalette
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit, QTableView, QWidget
 
 
@@ -63,7 +65,7 @@ class UndoPassThrough(QObject):
     the box swallowing it and nothing happening."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and event.matches(
+        if event.type() == QEvent.Type.ShortcutOverride and cast(QKeyEvent, event).matches(
             QKeySequence.StandardKey.Undo
         ):
             edit = watched.lineEdit() if isinstance(watched, QComboBox) else watched

@@ -272,7 +272,7 @@ class TrainProcess(QObject):
     def _read(self) -> None:
         if self.process is None:
             return
-        data = bytes(self.process.readAllStandardOutput()).decode("utf-8", errors="replace")
+        data = bytes(self.process.readAllStandardOutput().data()).decode("utf-8", errors="replace")
         self._buffer += data.replace("\r", "\n")
         *lines, self._buffer = self._buffer.split("\n")
         for line in lines:

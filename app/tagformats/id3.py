@@ -140,6 +140,7 @@ class Id3Format(TagFormat):
             elif field == "mood":
                 frames = self._mood_frames(used, values)
             elif field == "comment":
+                assert comment_target is not None  # set above for the comment field
                 lang, desc = comment_target
                 key = self._comment_key()
                 frames = [
@@ -201,6 +202,7 @@ class Id3Format(TagFormat):
         if version == 3:
             _prepare_v23(self.tags)
         if splice:
+            # mutagen's frame serialiser, replaced on this one tag object
             self.tags._prepare_data = self._spliced_prepare_data  # type: ignore[method-assign]
         kwargs: dict[str, Any] = {"v2_version": version, "v23_sep": self.options.id3_separator}
         try:
@@ -417,7 +419,7 @@ def _raw_frame_key(frame_bytes: bytes, version: int) -> str | None:
     return keys[0] if len(keys) == 1 else None
 
 
-HANDLED = {MP3: Id3Format, WAVE: Id3Format, AIFF: Id3Format}
+HANDLED: dict[type, type[TagFormat]] = {MP3: Id3Format, WAVE: Id3Format, AIFF: Id3Format}
 
 
 # -- ID3v2.3 conversion ------------------------------------------------------------------

@@ -103,7 +103,7 @@ def _values_fingerprint(value: Any) -> str:
     return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-HANDLED = {MP4: Mp4Format}
+HANDLED: dict[type, type[TagFormat]] = {MP4: Mp4Format}
 
 
 def _packets_digest(path: Path) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from mutagen import MutagenError
 from mutagen._util import resize_bytes
@@ -49,7 +49,7 @@ from zsl_core.tag_fields import FIELD_KEYS, STANDARD_FIELDS
 
 _KEYS = {name: FIELD_KEYS[name].vorbis[0] for name in STANDARD_FIELDS}  # zsl_core.tag_fields
 # Ogg header packets before the first audio packet, per codec.
-_HEADER_PACKETS = {OggVorbis: 3, OggOpus: 2}
+_HEADER_PACKETS: dict[type, int] = {OggVorbis: 3, OggOpus: 2}
 
 
 class VorbisFormat(TagFormat):
@@ -120,7 +120,11 @@ def _key(field: str) -> str:
     return _KEYS[field] if field in _KEYS else custom_name(field).upper()
 
 
-HANDLED = {FLAC: VorbisFormat, OggVorbis: VorbisFormat, OggOpus: VorbisFormat}
+HANDLED: dict[type, type[TagFormat]] = {
+    FLAC: VorbisFormat,
+    OggVorbis: VorbisFormat,
+    OggOpus: VorbisFormat,
+}
 
 
 def _flac_payload_digest(path: Path) -> str:
@@ -193,10 +197,11 @@ def split_header_page(path: Path, n_headers: int) -> bool:
             rest.complete, rest.position = last.complete, last.position
             rest.packets = audio
             data = head.write() + rest.write()
-            resize_bytes(f, last.size, len(data), last.offset)
-            f.seek(last.offset)
+            offset = cast(int, last.offset)  # mutagen types it None: set when a page is read
+            resize_bytes(f, last.size, len(data), offset)
+            f.seek(offset)
             f.write(data)
-            f.seek(last.offset + len(data))
+            f.seek(offset + len(data))
             OggPage.renumber(f, last.serial, rest.sequence + 1)
             return True
     except (EOFError, struct.error, ValueError, MutagenError) as exc:
