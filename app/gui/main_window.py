@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -132,6 +133,25 @@ class MainWindow(QMainWindow):
     player = _alias("playback", "player")
     audio_output = _alias("playback", "audio_output")
     _playing_id = _alias("playback", "playing_id")
+
+    # made by app.gui.menus.build_actions
+    about_action: QAction
+    add_folder_action: QAction
+    close_action: QAction
+    find_action: QAction
+    history_action: QAction
+    import_action: QAction
+    learn_action: QAction
+    play_action: QAction
+    quit_action: QAction
+    rescan_action: QAction
+    settings_action: QAction
+    shortcuts_action: QAction
+    stop_action: QAction
+    undo_action: QAction
+    write_action: QAction
+    view_menu: QMenu
+    help_menu: QMenu
 
     def __init__(
         self,
@@ -792,7 +812,7 @@ class MainWindow(QMainWindow):
     def play_selected(self) -> None:
         track_id = self.panel.track_id
         track = None if track_id is None else self.track_model.track_by_id(track_id)
-        if track is None:
+        if track_id is None or track is None:
             self.message("Select a track to play")
             return
         name = Path(str(track.display_path)).name

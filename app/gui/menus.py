@@ -23,7 +23,7 @@ def build_actions(window: MainWindow) -> None:
     def action(
         text: str,
         slot: Callable[[], Any],
-        shortcut: QKeySequence | str | None = None,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
         tip: str = "",
     ) -> QAction:
         act = QAction(text, window)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.settings import Settings
 from app.gui.workers import JobQueue, LibraryPool
+
+if TYPE_CHECKING:
+    from zsl_core.tags import Vocabulary
 
 log = logging.getLogger("app.gui")
 
@@ -58,7 +61,7 @@ class LibraryController(QObject):
         self.loaded = False
         self.last_cleanup: list[Any] | None = None
         self.generation = 0  # bumped to stop filling the Predicted tags column
-        self._vocabulary: list[str] | None = None
+        self._vocabulary: Vocabulary | None = None
         self.vocabulary_path = settings.vocabulary  # read here: QSettings stays on this thread
 
     # --- making and opening ------------------------------------------------------------------
@@ -177,7 +180,7 @@ class LibraryController(QObject):
             from zsl_core.tags import load_vocabulary
 
             self._vocabulary = load_vocabulary(path)
-        return self._vocabulary
+        return self._vocabulary.words
 
     def propose(self, library: Any, track_id: int, top_k: int) -> list[str]:
         """The tags proposed for a track (library thread), by the one picking rule
