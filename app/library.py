@@ -460,7 +460,7 @@ class Library:
             if affinities is None:  # scores are probabilities, but new words are not read off them
                 return None
             affinity, found, _ = affinities
-            prior.update((w, float(v)) for w, v in zip(found, mean_seen @ affinity))
+            prior.update((w, float(v)) for w, v in zip(found, mean_seen @ affinity, strict=True))
             self._prior = (key, prior)
         return self._prior[1]
 

@@ -231,10 +231,12 @@ def main(argv: list[str] | None = None) -> int:
             60,
             "the write preview",
         )
-        window.preview_dialog.resize(980, 360)
-        rows = window.preview_dialog.table.rowCount()
+        preview = window.preview_dialog
+        assert preview is not None  # waited for just above
+        preview.resize(980, 360)
+        rows = preview.table.rowCount()
         if rows > 1:  # the preview can be changed before writing: a row left alone
-            window.preview_dialog.set_row_checked(rows - 1, False)
+            preview.set_row_checked(rows - 1, False)
         settle(app, 0.5)
         save(preview, out / "write_preview.png")
         preview.reject()  # nothing is written

@@ -309,7 +309,7 @@ def evaluate_model(
     import torch
 
     from zsl_core.chunks import embed_tracks
-    from zsl_core.models import load_config
+    from zsl_core.models import DeepEmbeddingModel, load_config
     from zsl_core.trained import TrainedTagger
 
     config = load_config(model_dir)
