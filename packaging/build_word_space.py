@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from zsl_core.default_model import SEEN_LABELS  # noqa: E402
-from zsl_core.pipeline import VOCAB_DIR  # noqa: E402
+from zsl_core.resources import resource_path  # noqa: E402
 from zsl_core.tags import load_vocabulary  # noqa: E402
 from zsl_core.text_encoder import load_text_encoder  # noqa: E402
 from zsl_core.vectors import normalise_tag  # noqa: E402
@@ -33,7 +33,7 @@ from zsl_core.word_space import SENTENCE_TABLE, TEMPLATE  # noqa: E402
 
 def phrases() -> list[str]:
     """Every phrase the built-in tagger embeds without a user typing it, normalised, sorted."""
-    words = list(load_vocabulary(sorted(VOCAB_DIR.glob("*.txt"))))
+    words = list(load_vocabulary(sorted(resource_path("vocab").glob("*.txt"))))
     for label in SEEN_LABELS:
         words += [label.name, *label.anchors, *(tag for _, tag in label.members)]
     return sorted({normalise_tag(w) for w in words if normalise_tag(w)})

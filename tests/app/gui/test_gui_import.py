@@ -17,9 +17,9 @@ pytest.importorskip("pytestqt")
 import audio_factory
 from PySide6.QtWidgets import QDialogButtonBox
 
-from app.gui.models import column_of  # noqa: E402
-from zsl_core.cli import main as core_main  # noqa: E402
-from zsl_core.index import TrackIndex  # noqa: E402
+from app.gui.models import column_of
+from zsl_core.cli import main as core_main
+from zsl_core.index import TrackIndex
 
 
 @pytest.fixture

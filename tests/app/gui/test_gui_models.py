@@ -12,8 +12,8 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
 
-from app.gui.dialogs import library_manifest, split_tag_text  # noqa: E402
-from app.gui.models import (  # noqa: E402
+from app.gui.dialogs import library_manifest, split_tag_text
+from app.gui.models import (
     TRACK_COLUMNS,
     TRACK_ID_ROLE,
     TrackFilterProxy,
@@ -21,7 +21,7 @@ from app.gui.models import (  # noqa: E402
     column_of,
     format_duration,
 )
-from app.library import TrackRow  # noqa: E402
+from app.library import TrackRow
 
 
 def Row(*fields, has_cover: bool = False, status: str = "ok", error: str | None = None) -> TrackRow:

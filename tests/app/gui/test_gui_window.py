@@ -18,11 +18,11 @@ pytest.importorskip("pytestqt")
 import audio_factory
 from PySide6.QtCore import QItemSelectionModel, Qt
 
-from app.gui.models import column_of  # noqa: E402
-from app.gui.settings import Settings  # noqa: E402
-from app.gui.track_panel import KIND_ROLE  # noqa: E402
-from app.tagwriter import read_field  # noqa: E402
-from zsl_core.tags import TagKind, display_form  # noqa: E402
+from app.gui.models import column_of
+from app.gui.settings import Settings
+from app.gui.track_panel import KIND_ROLE
+from app.tagwriter import read_field
+from zsl_core.tags import TagKind, display_form
 
 SCAN_TIMEOUT_MS = 90_000
 
