@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from zsl_core.audio import CHUNK_FRAMES
 from zsl_core.errors import DatasetError, ModelError
-from zsl_core.models import ClassificationModel
+from zsl_core.models import ClassificationModel, ZslModel
 
 __all__ = ["CHUNK_FRAMES", "fit_frames", "chunk_starts", "embed_tracks", "embed_track"]
 
@@ -55,7 +55,7 @@ def _track_chunks(mel: np.ndarray, chunk_frames: int, n_chunks: int | None) -> I
 
 
 def _chunk_outputs(
-    model: nn.Module, chunks: np.ndarray, mean: float, std: float, output: str
+    model: ZslModel, chunks: np.ndarray, mean: float, std: float, output: str
 ) -> np.ndarray:
     device = next(model.parameters()).device
     x = torch.from_numpy((chunks - mean) / std).to(device)
@@ -75,7 +75,7 @@ def _output_kind(model: nn.Module, output: str) -> str:
 
 
 def embed_tracks(
-    model: nn.Module,
+    model: ZslModel,
     features: Mapping[str, np.ndarray],
     track_ids: Sequence[str],
     mean: float,
@@ -131,7 +131,7 @@ def embed_tracks(
 
 
 def embed_track(
-    model: nn.Module,
+    model: ZslModel,
     mel: np.ndarray,
     mean: float,
     std: float,

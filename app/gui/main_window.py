@@ -692,7 +692,7 @@ class MainWindow(QMainWindow):
             return
         track_id = self.panel.track_id
         shown = track_id is not None and track_id in ids
-        if shown and self.panel.tag_items() + self.panel.value_items():
+        if track_id is not None and shown and self.panel.tag_items() + self.panel.value_items():
             self.tagging.remember(track_id, self.panel.decision())
         same = track_id if shown and self.panel.apply_to_all_selected() else None
         # "": each kind to its field; `same`: this track's changes in every selected one
