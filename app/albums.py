@@ -34,6 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -82,16 +83,25 @@ class Album:
         return len(self.track_ids)
 
 
+@lru_cache(maxsize=65536)
+def _norm_text(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
 def _norm(text: str | None) -> str:
-    return " ".join(str(text or "").casefold().split())
+    """Names as compared: case-folded, runs of spaces collapsed (cached: names repeat)."""
+    return _norm_text(str(text)) if text else ""
 
 
-def _album_folder(path: Any) -> str:
+@lru_cache(maxsize=65536)
+def _folder_of(folder: str) -> str:
+    return os.path.dirname(folder) if _DISC_FOLDER.match(os.path.basename(folder)) else folder
+
+
+def _album_folder(track: Any) -> str:
     """The folder an album lives in; a disc subfolder ("CD2") counts as its parent."""
-    folder = os.path.dirname(os.fsdecode(os.fspath(path)))
-    if _DISC_FOLDER.match(os.path.basename(folder)):
-        folder = os.path.dirname(folder)
-    return folder
+    shown = getattr(track, "display_path", None) or os.fsdecode(os.fspath(track.path))
+    return _folder_of(os.path.dirname(str(shown)))
 
 
 def album_key(track: Any) -> str:
@@ -102,7 +112,7 @@ def album_key(track: Any) -> str:
         return "single\x1f" + (album_artist or _norm(getattr(track, "artist", None)))
     if album_artist:
         return f"artist\x1f{album_artist}\x1f{album}"
-    return f"folder\x1f{_album_folder(track.path)}\x1f{album}"
+    return f"folder\x1f{_album_folder(track)}\x1f{album}"
 
 
 def _track_order(track: Any) -> tuple:

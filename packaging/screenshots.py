@@ -1,4 +1,5 @@
-"""Screenshots of the real window for the README: docs/screenshots/{main,search,tagging,write_preview}.png.
+"""Screenshots of the real window for the README: docs/screenshots/{main,search,tagging,
+write_preview,albums}.png.
 
     xvfb-run -a python packaging/screenshots.py          # a virtual X display
     python packaging/screenshots.py                      # no display: Qt's offscreen platform
@@ -6,7 +7,8 @@
 A small folder of tagged synthetic tracks (tones, chords, noise; titles, artists, a cover) is
 generated in a temporary folder, scanned with the built-in model, searched, a value of one's
 own typed for four selected tracks, and the write previewed with one row unticked (and
-cancelled: nothing is written). Each view is grabbed with QWidget.grab().
+cancelled: nothing is written); then the Library tab is switched to the album view with an
+album selected (its proposals in the panel). Each view is grabbed with QWidget.grab().
 """
 
 from __future__ import annotations
@@ -241,6 +243,22 @@ def main(argv: list[str] | None = None) -> int:
         save(preview, out / "write_preview.png")
         preview.reject()  # nothing is written
         settle(app, 0.3)
+
+        albums = window.albums
+        albums.show_view("albums")
+        spin_until(app, lambda: albums.model.rowCount() > 0, 60, "the albums")
+        rows = albums.model.rowCount()
+        spin_until(
+            app,
+            lambda: all(albums.model.index(r, column_of("predicted")).data() for r in range(rows)),
+            120,
+            "the album tags",
+        )
+        albums.view.expandAll()
+        albums.select_album(albums.album_rows()[0].key)
+        spin_until(app, lambda: window.panel.tag_items(), 60, "the album in the panel")
+        settle(app, 1.0)  # its cover
+        save(window, out / "albums.png")
         window.close()
     return 0
 

@@ -198,12 +198,17 @@ class FindMusic(QObject):
         w.view_menu.addAction(self.duplicates_action)
 
         for view in (w.table, w.search_view):
-            view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-            view.customContextMenuRequested.connect(lambda pos, v=view: self._context_menu(v, pos))
-            view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-            drag = _DragRowsOut(self, view)
-            view.viewport().installEventFilter(drag)
-            view._drag_rows_out = drag
+            self.attach(view)
+
+    def attach(self, view: QAbstractItemView) -> None:
+        """The context menu and dragging out for one more view of tracks (the album view: its
+        `selected_track_ids()` says which tracks its selected rows stand for)."""
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(lambda pos, v=view: self._context_menu(v, pos))
+        view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        drag = _DragRowsOut(self, view)
+        view.viewport().installEventFilter(drag)
+        view._drag_rows_out = drag
 
     def context_menu(self, view: QTableView) -> QMenu:
         """The menu a right click on `view` opens (built fresh: it depends on the selection)."""
@@ -223,6 +228,9 @@ class FindMusic(QObject):
 
     # --- which tracks ------------------------------------------------------------------------------
     def view_ids(self, view: QTableView) -> list[int]:
+        ids_of = getattr(view, "selected_track_ids", None)
+        if ids_of is not None:
+            return list(ids_of())
         rows = view.selectionModel().selectedRows()
         return list(dict.fromkeys(int(index.data(TRACK_ID_ROLE)) for index in rows))
 

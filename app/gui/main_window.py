@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.columns import ColumnChooser
 from app.gui.controllers import (
+    AlbumsController,
     LibraryController,
     PlaybackController,
     ScanController,
@@ -169,6 +169,13 @@ class MainWindow(QMainWindow):
         self.scan = ScanController(self.lib, self.settings, self)
         self.search = SearchController(self.lib, self.settings, self)
         self.tagging = TaggingController(self.lib, self.settings, self)
+        self.album_library = AlbumsController(
+            self.lib,
+            lambda: self.tagging.decisions,
+            self.settings,
+            self.tagging.write_options,
+            self,
+        )
         self.playback = PlaybackController(self)
         self.preview_dialog: WritePreviewDialog | None = None
         self.history_dialog: HistoryDialog | None = None
@@ -193,6 +200,9 @@ class MainWindow(QMainWindow):
         from app.gui.find_music import install as install_find_music  # more like this, …
 
         self.find_music = install_find_music(self)
+        from app.gui.album_view import install as install_albums  # the Library tab's album view
+
+        self.albums = install_albums(self, self.album_library)
 
         geometry, state = self.settings.window_state()
         if geometry is not None:
@@ -641,14 +651,22 @@ class MainWindow(QMainWindow):
             self._selection_changed(view)
 
     # --- selection and the track panel -----------------------------------------------------------
-    def _active_view(self) -> QTableView:
-        return self.search_view if self.tabs.currentIndex() == SEARCH_TAB else self.table
+    def _active_view(self) -> QAbstractItemView:
+        if self.tabs.currentIndex() == SEARCH_TAB:
+            return self.search_view
+        albums = getattr(self, "albums", None)
+        return albums.view if albums is not None and albums.showing() else self.table
 
     def selected_ids(self) -> list[int]:
-        rows = self._active_view().selectionModel().selectedRows()
+        view = self._active_view()
+        if getattr(self, "albums", None) is not None and view is self.albums.view:
+            return self.albums.selected_ids()  # an album stands for its tracks
+        rows = view.selectionModel().selectedRows()
         return list(dict.fromkeys(int(index.data(TRACK_ID_ROLE)) for index in rows))
 
-    def _current_id(self, view: QTableView) -> int | None:
+    def _current_id(self, view: QAbstractItemView) -> int | None:
+        if getattr(self, "albums", None) is not None and view is self.albums.view:
+            return self.albums.current_id()
         index = view.selectionModel().currentIndex()
         selected = view.selectionModel().selectedRows()
         if index.isValid() and view.selectionModel().isRowSelected(index.row(), QModelIndex()):
@@ -657,9 +675,11 @@ class MainWindow(QMainWindow):
             return int(selected[0].data(TRACK_ID_ROLE))
         return None
 
-    def _selection_changed(self, view: QTableView) -> None:
+    def _selection_changed(self, view: QAbstractItemView) -> None:
         if view is not self._active_view():
             return
+        if getattr(self, "albums", None) is not None and self.albums.handles_selection(view):
+            return  # an album in the panel
         track_id = self._current_id(view)
         track = None if track_id is None else self.track_model.track_by_id(track_id)
         if track is None and track_id is not None:  # a search hit whose row is not loaded yet
@@ -686,6 +706,8 @@ class MainWindow(QMainWindow):
 
     def write_selected(self) -> None:
         """Plan the write for the selection in a worker, then show the preview dialog."""
+        if self.albums.write_requested():
+            return  # an album is current: apply to album
         ids = self.selected_ids()
         if not ids:
             self.message("Select the tracks to tag first")

@@ -339,6 +339,10 @@ class TrackFilterProxy(QSortFilterProxyModel):
         if self._words:
             self._recompute()
 
+    def accepted_rows(self) -> set[int] | None:
+        """The source rows the filter lets through (None: no filter, every row)."""
+        return None if self._accepted is None else set(self._accepted)
+
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
     ) -> bool:

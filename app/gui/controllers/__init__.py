@@ -1,5 +1,5 @@
 """Controllers: QObjects without widgets that hold the window's workflows (library, scan and
-import, search, tagging, playback) and talk only to the Qt-free `app` facade.
+import, search, tagging, playback, albums) and talk only to the Qt-free `app` facade.
 
 The layout TagStudio uses: views (`app.gui.main_window` and the widget modules) assemble widgets
 and bind their signals to controller slots; controllers do the work through worker threads and
@@ -7,6 +7,7 @@ report back with signals the views apply. A controller never touches a widget, s
 by its signals alone (tests/app/gui/controllers/).
 """
 
+from app.gui.controllers.albums import AlbumsController
 from app.gui.controllers.library import LibraryController
 from app.gui.controllers.playback import PlaybackController
 from app.gui.controllers.scan import ScanController
@@ -14,6 +15,7 @@ from app.gui.controllers.search import SearchController
 from app.gui.controllers.tagging import TaggingController
 
 __all__ = [
+    "AlbumsController",
     "LibraryController",
     "PlaybackController",
     "ScanController",

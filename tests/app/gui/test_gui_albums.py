@@ -1,0 +1,209 @@
+"""The album view through the real window, on a real scanned library: the Tracks | Albums
+switch, albums in artist order with their tracks in play order, the album's proposals in the
+panel, "Apply to album" through the preview into every track (one batch, one undo), the filter
+box, and the choice kept in the settings."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from libfixtures import tag_file, write_track  # noqa: E402
+from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
+
+from app.albums import NO_ALBUM, VARIOUS_ARTISTS  # noqa: E402
+from app.gui.album_view import ALBUM_KEY_ROLE, APPLY_TEXT, varying_text  # noqa: E402
+from app.gui.models import TRACK_ID_ROLE, column_of  # noqa: E402
+from app.gui.settings import Settings  # noqa: E402
+from app.tagwriter import read_field  # noqa: E402
+
+# (path, kind of sound, tags): a record whose tracks sound different, a compilation, a single
+TRACKS = [
+    ("Ana/Mixed/b.flac", "tone", dict(title="Second", artist="Ana", album="Mixed", track="2")),
+    ("Ana/Mixed/a.mp3", "noise", dict(title="First", artist="Ana", album="Mixed", track="1")),
+    ("Ana/Mixed/c.ogg", "chirp", dict(title="Third", artist="Ana", album="Mixed", track="3")),
+    ("Comp/x.ogg", "tone", dict(title="Ex", artist="Cy", album="Party")),
+    ("Comp/y.flac", "noise", dict(title="Why", artist="Di", album="Party")),
+    ("Ana/alone.wav", "chirp", dict(title="Alone", artist="Ana")),
+]
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    from app.library import Library
+
+    root = tmp_path_factory.mktemp("gui_albums")
+    folder = root / "music"
+    for seed, (path, kind, tags) in enumerate(TRACKS):
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_track(target, 3.0, kind=kind, seed=seed)
+        tag_file(target, **tags)
+    db = root / "library.sqlite3"
+    with Library(db, device="cpu") as library:
+        assert library.scan([folder], n_windows=1, workers=0).scanned == len(TRACKS)
+    return folder, db
+
+
+@pytest.fixture
+def album_window(qtbot, tmp_path, scanned):
+    from app.gui import create_app
+    from app.gui.main_window import MainWindow
+
+    folder, db = scanned
+    for part in db.parent.glob(db.name + "*"):
+        shutil.copy2(part, tmp_path / part.name)
+    create_app()
+    settings = Settings(tmp_path / "settings.ini")
+    settings.add_folder(str(folder))
+    win = MainWindow(settings, db_path=tmp_path / db.name)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(
+        lambda: win.loaded and win.track_model.rowCount() == len(TRACKS), timeout=30_000
+    )
+    yield win
+    win.close()
+
+
+def album_titles(win) -> list[tuple[str, str, int]]:
+    model = win.albums.model
+    title, artist = column_of("title"), column_of("artist")
+    return [
+        (
+            model.index(r, title).data(),
+            model.index(r, artist).data(),
+            model.rowCount(model.index(r, 0)),
+        )
+        for r in range(model.rowCount())
+    ]
+
+
+def select(win, index) -> None:
+    flags = (
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    )
+    win.albums.view.selectionModel().setCurrentIndex(index, flags)
+
+
+def test_album_view_proposals_apply_to_album_and_undo(album_window, qtbot):
+    from app.journal import propose_album
+    from app.library import Library
+
+    win = album_window
+    albums = win.albums
+    assert not albums.showing() and win.settings.library_view == "tracks"
+    qtbot.mouseClick(albums.buttons["albums"], Qt.MouseButton.LeftButton)  # the switch
+    assert albums.showing() and win._active_view() is albums.view
+    assert win.settings.library_view == "albums"
+    qtbot.waitUntil(lambda: albums.model.rowCount() == 3, timeout=20_000)
+    assert album_titles(win) == [
+        ("Mixed", "Ana", 3),
+        (NO_ALBUM, "Ana", 1),
+        ("Party", VARIOUS_ARTISTS, 2),
+    ]
+
+    model = albums.model
+    mixed = model.index(0, 0)
+    tracks = [model.index(r, column_of("title"), mixed).data() for r in range(3)]
+    assert tracks == ["First", "Second", "Third"]  # track-number order, not file names
+    assert [model.index(r, column_of("track"), mixed).data() for r in range(3)] == ["1", "2", "3"]
+    ids = [model.index(r, 0, mixed).data(TRACK_ID_ROLE) for r in range(3)]
+    # the album row's predicted tags are the album's own, computed in the background
+    qtbot.waitUntil(lambda: bool(model.index(0, column_of("predicted")).data()), timeout=20_000)
+
+    # an album in the panel: its proposals, from all its tracks at once; Write becomes Apply
+    select(win, mixed)
+    assert win.selected_ids() == ids  # an album stands for its tracks (More like this, playlists)
+    assert win.find_music.view_ids(albums.view) == ids
+    menu = win.find_music.context_menu(albums.view)
+    assert (
+        win.find_music.similar_action in menu.actions()
+        and win.find_music.similar_action.isEnabled()
+    )
+    qtbot.waitUntil(lambda: bool(win.panel.tag_items()), timeout=20_000)
+    assert win.panel.heading.text().startswith("Mixed")
+    assert win.panel.write_button.text() == APPLY_TEXT
+    with Library(win.db_path, device="cpu") as own:
+        expected = propose_album(own, ids, top_k=win.settings.top_k)
+        proposed = [t.tag for t in own.album_proposals(ids, win.settings.top_k)]
+    assert win.panel.accepted_tags() == proposed
+    assert expected.get("genre"), expected
+
+    win.panel.write_button.click()
+    qtbot.waitUntil(
+        lambda: win.preview_dialog is not None and win.preview_dialog.isVisible(), timeout=20_000
+    )
+    changes = win.preview_dialog.changes()
+    assert {c.track_id for c in changes} == set(ids)
+    assert {tuple(c.new) for c in changes if c.field == "genre"} == {tuple(expected["genre"])}
+    paths = {i: win.track_model.track_by_id(i).path for i in ids}
+    before = {i: p.read_bytes() for i, p in paths.items()}
+    win.preview_dialog.accept()
+    qtbot.waitUntil(lambda: win.last_write is not None, timeout=20_000)
+    assert win.last_write.files == set(ids) and not win.last_write.failed
+    assert all(read_field(p, "genre") == expected["genre"] for p in paths.values())
+    # the album row shows one genre for the whole record once the rows are read again
+    genre = "; ".join(expected["genre"])
+    qtbot.waitUntil(lambda: model.index(0, column_of("genre")).data() == genre, timeout=20_000)
+
+    win.undo_last()
+    qtbot.waitUntil(lambda: win.last_undo is not None, timeout=20_000)
+    assert win.last_undo.restored == 3
+    assert {i: p.read_bytes() for i, p in paths.items()} == before
+
+    # a track inside an album is a track: its own tags, the ordinary Write
+    select(win, model.index(1, 0, model.index(0, 0)))
+    qtbot.waitUntil(lambda: win.panel.track_id == ids[1], timeout=10_000)
+    assert win.panel.write_button.text() != APPLY_TEXT
+    assert win.selected_ids() == [ids[1]]
+
+    # the tracks without an album get no album tags
+    select(win, model.index(1, 0))
+    assert model.index(1, 0).data(ALBUM_KEY_ROLE) is not None
+    assert not win.panel.write_button.isEnabled()
+
+    # the filter box filters the albums' tracks too
+    win.filter_edit.setText("third")
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=5_000)
+    assert album_titles(win) == [("Mixed", "Ana", 1)]
+    win.filter_edit.clear()
+    qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=5_000)
+
+    # back to the flat table
+    qtbot.mouseClick(albums.buttons["tracks"], Qt.MouseButton.LeftButton)
+    assert not albums.showing() and win._active_view() is win.table
+    assert win.settings.library_view == "tracks"
+
+
+def test_the_album_view_comes_back_on_the_next_start(qtbot, tmp_path, scanned):
+    from app.gui import create_app
+    from app.gui.main_window import MainWindow
+
+    folder, db = scanned
+    for part in db.parent.glob(db.name + "*"):
+        shutil.copy2(part, tmp_path / part.name)
+    create_app()
+    settings = Settings(tmp_path / "settings.ini")
+    settings.library_view = "albums"
+    win = MainWindow(settings, db_path=tmp_path / db.name)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: win.loaded, timeout=30_000)
+        assert win.albums.showing() and win.albums.albums_action.isChecked()
+        qtbot.waitUntil(lambda: win.albums.model.rowCount() == 3, timeout=20_000)
+    finally:
+        win.close()
+
+
+def test_an_album_cell_says_when_its_tracks_disagree():
+    assert varying_text(["Rock", "Rock"]) == "Rock"
+    assert varying_text(["Rock", None, "Rock"]) == "Rock (2 of 3)"
+    assert varying_text(["Rock", "Pop", None]) == "varies: Rock, Pop"
+    assert varying_text(["a", "b", "c", "d"]) == "varies: a, b, c, …"
+    assert varying_text([None, ""]) == ""
