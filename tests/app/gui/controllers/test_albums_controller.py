@@ -21,53 +21,61 @@ TRACKS = [
 
 
 @pytest.fixture
-def tagged(qtbot, library, settings, tmp_path):
-    """The library after a scan of three tagged tracks: two of album "Rec", one single."""
-    from app.gui.controllers import ScanController
+def tagged(qtbot, settings, tmp_path):
+    """A LibraryController open on a library of three tagged tracks (scanned in this process,
+    one window each): two of album "Rec", one single; with the rows it read."""
+    from app.gui import create_app
+    from app.gui.controllers import LibraryController
+    from app.library import Library
 
     folder = tmp_path / "tagged"
     for seed, (path, kind, tags) in enumerate(TRACKS):
         (folder / path).parent.mkdir(parents=True, exist_ok=True)
         write_track(folder / path, 3.0, kind=kind, seed=seed)
         tag_file(folder / path, **tags)
-    scan = ScanController(library, settings)
-    with qtbot.waitSignal(library.rows_reloaded, timeout=SCAN_TIMEOUT_MS) as reloaded:
-        scan.start_scan([str(folder)])
-    scan.shutdown()
-    return reloaded.args[0]
+    db = tmp_path / "tagged.sqlite3"
+    with Library(db, device="cpu") as scanned:
+        assert scanned.scan([folder], n_windows=1, workers=0).scanned == len(TRACKS)
+    create_app()
+    controller = LibraryController(settings, db)
+    with qtbot.waitSignal(controller.opened, timeout=SCAN_TIMEOUT_MS) as opened:
+        controller.open()
+    yield controller, opened.args[0]
+    controller.shutdown()
 
 
 @pytest.fixture
-def albums(library, settings):
+def albums(tagged, settings):
     from app.gui.controllers.albums import AlbumsController
 
     decisions: dict[int, list[str]] = {}
-    controller = AlbumsController(library, lambda: decisions, settings, lambda: None)
+    controller = AlbumsController(tagged[0], lambda: decisions, settings, lambda: None)
     controller.decisions_dict = decisions
     return controller
 
 
-def test_groups_predicts_and_plans_an_album_write(qtbot, library, albums, tagged):
-    with qtbot.waitSignal(albums.grouped, timeout=20_000) as grouped:
-        albums.group(tagged)
+def test_groups_predicts_and_plans_an_album_write(qtbot, albums, tagged):
+    _, rows = tagged
+    with qtbot.waitSignal(albums.grouped, timeout=60_000) as grouped:
+        albums.group(rows)
     found = grouped.args[0]
     assert [(a.display_title, len(a)) for a in found] == [("Rec", 2), (NO_ALBUM, 1)]
     rec = found[0]
-    assert [next(t for t in tagged if t.id == i).title for i in rec.track_ids] == ["One", "Two"]
+    assert [next(t for t in rows if t.id == i).title for i in rec.track_ids] == ["One", "Two"]
 
-    with qtbot.waitSignal(albums.predicted, timeout=20_000) as predicted:
+    with qtbot.waitSignal(albums.predicted, timeout=60_000) as predicted:
         albums.predict_column([(rec.key, rec.track_ids)])
     assert predicted.args[0][rec.key]
 
     album_id = albums.album_id(rec)
     assert album_id < 0 and albums.album_id(rec) == album_id
-    with qtbot.waitSignal(albums.prediction_ready, timeout=20_000) as ready:
+    with qtbot.waitSignal(albums.prediction_ready, timeout=60_000) as ready:
         albums.load_prediction(album_id, rec.track_ids)
     shown_id, prediction, accepted = ready.args
     assert shown_id == album_id and prediction is not None and accepted
 
     albums.decisions_dict[album_id] = [accepted[0]]  # the user kept one tag
-    with qtbot.waitSignal(albums.preview_ready, timeout=20_000) as preview:
+    with qtbot.waitSignal(albums.preview_ready, timeout=60_000) as preview:
         albums.plan_write(rec, "comment")
     planned, shown = preview.args
     assert {p.track_id for p in planned} == set(rec.track_ids)
