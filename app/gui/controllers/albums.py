@@ -30,7 +30,7 @@ ALBUM_PREDICTED_TOP = 3
 
 class AlbumsController(QObject):
     """Signals: grouped(list of Album), predicted({album key: text}), prediction_ready(album
-    id, prediction, accepted tags), preview_ready(planned changes, what is written),
+    id, prediction, accepted tags, the file values shown: none for an album), preview_ready(planned changes, what is written),
     message(str, error).
 
     `lib` runs work in the library thread (`run(fn, on_done, name, on_failed)`), has the io
@@ -39,7 +39,7 @@ class AlbumsController(QObject):
 
     grouped = Signal(object)
     predicted = Signal(object)
-    prediction_ready = Signal(int, object, object)
+    prediction_ready = Signal(int, object, object, object)
     preview_ready = Signal(object, str)
     message = Signal(str, bool)
 
@@ -154,7 +154,7 @@ class AlbumsController(QObject):
         def done(result) -> None:
             prediction, proposal = result
             accepted = self.decisions().get(album_id, proposal)
-            self.prediction_ready.emit(album_id, prediction, accepted)
+            self.prediction_ready.emit(album_id, prediction, accepted, {})
 
         self.lib.run(work, done, "predicting album tags")
 

@@ -71,7 +71,8 @@ def test_groups_predicts_and_plans_an_album_write(qtbot, albums, tagged):
     assert album_id < 0 and albums.album_id(rec) == album_id
     with qtbot.waitSignal(albums.prediction_ready, timeout=60_000) as ready:
         albums.load_prediction(album_id, rec.track_ids)
-    shown_id, prediction, accepted = ready.args
+    shown_id, prediction, accepted, file_values = ready.args
+    assert file_values == {}  # an album shows no one file's values
     assert shown_id == album_id and prediction is not None and accepted
 
     albums.decisions_dict[album_id] = [accepted[0]]  # the user kept one tag
