@@ -643,6 +643,42 @@ def cmd_export(args: argparse.Namespace, library: Any) -> int:
     return EXIT_OK
 
 
+def cmd_learn(args: argparse.Namespace, library: Any) -> int:
+    """Learn from the library's own tags, guarded as the window's Learn dialog (app.learn):
+    the offer first, a refusal when it cannot teach anything, then the comparison."""
+    from app import db, learn
+
+    offer = learn.library_offer(library.tracks(), args.fields)
+    print(offer.summary())
+    if not offer.can_learn:
+        err(f"cannot learn: {offer.reasons[0]}")
+        return EXIT_ERROR
+    for reason in offer.reasons:
+        print(f"note: {reason}")
+    if args.check:
+        return EXIT_OK
+    db_path = Path(args.db).expanduser() if args.db else db.default_db_path()
+    work = learn.prepare_work(offer, learn.default_work_dir(db_path.parent / "models"))
+    clock = learn.StageClock()
+    last: list[Any] = [0.0, ""]  # when and which stage was last reported
+
+    def report(stage: str, done: int, total: int) -> None:
+        eta = clock.update(stage, done, total)
+        now = time.monotonic()
+        if stage != last[1] or done >= total or now - last[0] >= 2.0:
+            last[:] = [now, stage]
+            err(learn.progress_text(stage, done, total, eta))
+
+    result = learn.run_learning(work, args.epochs, args.device, db_path, report)
+    print(result.sentence())
+    print(result.details())
+    print(
+        f"{'use it' if result.recommended == 'yours' else 'to use it anyway'}: "
+        f"{PROG} --model {result.model_dir} scan"
+    )
+    return EXIT_OK
+
+
 # --- parser -----------------------------------------------------------------------------------
 
 
@@ -873,6 +909,24 @@ def build_parser() -> argparse.ArgumentParser:
     add_to_parser(p, TOP_TAGS, type=_positive)
     add_to_parser(p, MIN_CONFIDENCE)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "learn",
+        help="train a model on the library's own genre/mood tags, compared with the built-in one",
+        description="Says what the library offers (tracks, distinct values) and refuses when it "
+        "cannot teach anything; else trains (frozen musicnn features, only the heads train) and "
+        "compares the new model with the built-in one on the same held-out tracks.",
+    )
+    p.add_argument(
+        "--fields",
+        type=lambda text: [f.strip() for f in text.split(",") if f.strip()],
+        default=["genre", "mood"],
+        metavar="F,F",
+        help="tag fields to learn from (default genre,mood)",
+    )
+    p.add_argument("--epochs", type=_positive, default=30, metavar="N", help="at most N epochs")
+    p.add_argument("--check", action="store_true", help="only say what the library offers")
+    p.set_defaults(func=cmd_learn)
 
     for p in sub.choices.values():
         _add_globals(p, top_level=False)

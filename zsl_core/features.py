@@ -36,7 +36,7 @@ import multiprocessing
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +98,7 @@ def build_feature_cache(
     progress: bool = True,
     kind: str = "mel",
     pack: bool = True,
+    on_track: Callable[[int, int], None] | None = None,
 ) -> CacheReport:
     """Compute the mel of every (track_id, audio_path) not yet in `cache_dir`.
 
@@ -105,7 +106,9 @@ def build_feature_cache(
     parallel; `max_seconds` keeps only the start of each track (the authors used 30 s
     clips). Files that fail to decode are listed in the report's `failed` with the reason,
     and the build goes on. `pack` then packs the cache into shards (`pack_shards`; a no-op
-    when the shards are already current).
+    when the shards are already current). `on_track(done, total)` is called once before the
+    first track and after each one (counting only the tracks left to compute), so a caller can
+    show progress and an ETA measured from real throughput.
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -123,14 +126,20 @@ def build_feature_cache(
                 _append_index(cache_dir, [track_id])
         else:
             todo.append((track_id, str(path)))
+    if on_track is not None:
+        on_track(0, len(todo))
     with tqdm(total=len(todo), disable=not progress, unit="track", desc=f"{kind} features") as bar:
-        for track_id, reason in _run(todo, cache_dir, workers, max_seconds, kind):
+        for done, (track_id, reason) in enumerate(
+            _run(todo, cache_dir, workers, max_seconds, kind), 1
+        ):
             if reason is None:
                 report.computed.append(track_id)
                 _append_index(cache_dir, [track_id])
             else:
                 report.failed[track_id] = reason
             bar.update(1)
+            if on_track is not None:
+                on_track(done, len(todo))
     if (
         pack and os.environ.get("RANK", "0") == "0"
     ):  # under torchrun one process packs; see pack_shards

@@ -14,7 +14,8 @@ import json
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -172,11 +173,13 @@ def ensure_features(
     cache_dir: str | Path,
     progress: bool = True,
     kind: str | None = None,
+    on_track: Callable[[int, int], None] | None = None,
 ):
     """The feature cache for these tracks, computing what is missing (resumable).
 
     kind: "mel" (the paper's input) or "musicnn" (frozen pretrained backbone features);
-    None keeps whatever the folder already holds.
+    None keeps whatever the folder already holds. on_track(done, total): progress of the
+    tracks left to compute (`features.build_feature_cache`).
     """
     if _world_size() > 1 and not _is_main_process():
         # Under torchrun only rank 0 builds: builds clear each other's temporary files, so
@@ -187,7 +190,11 @@ def ensure_features(
     kind = kind or (cache.kind if cache is not None else "mel")
     if cache is None or any(t.id not in cache for t in tracks):
         report = features.build_feature_cache(
-            [(t.id, t.path) for t in tracks], cache_dir, progress=progress, kind=kind
+            [(t.id, t.path) for t in tracks],
+            cache_dir,
+            progress=progress,
+            kind=kind,
+            on_track=on_track,
         )
         if report.failed and progress:
             print(report.summary())
@@ -224,11 +231,14 @@ def train_from_files(
     overrides: dict | None = None,
     resume: bool = False,
     progress: bool = True,
+    on_track: Callable[[int, int], None] | None = None,
+    on_epoch: Callable[[int, int], None] | None = None,
 ):
     """`zsl-core train`: read manifest, split and features, build side information, train, save.
 
     The model folder gets the weights and config (train.py), every label's side vector
     (seen and unseen, so the model can tag its unseen labels on its own) and history.json.
+    on_track / on_epoch: progress of the feature cache and of the epochs, for a caller's display.
     """
     # torch: training imports it; `zsl-core --help` and the other research steps need not.
     from zsl_core.train import TrainConfig, TrainData, train
@@ -238,7 +248,13 @@ def train_from_files(
     tags = track_tags(tracks)
     split = splits.Split.load(split_path)
     kind = "musicnn" if backbone == "musicnn" else "mel"
-    cache = ensure_features(tracks, cache_dir, progress=progress and _is_main_process(), kind=kind)
+    cache = ensure_features(
+        tracks,
+        cache_dir,
+        progress=progress and _is_main_process(),
+        kind=kind,
+        on_track=on_track,
+    )
     if cache.kind != kind:
         raise DatasetError(
             f"{cache_dir}: holds {cache.kind} features; the {backbone} backbone needs {kind}"
@@ -283,7 +299,7 @@ def train_from_files(
         side_matrix=side_all.matrix[: len(split.seen)] if model_type == "embedding" else None,
         info=info,
     )
-    result = train(config, data, out_dir, resume=resume, progress=progress)
+    result = train(config, data, out_dir, resume=resume, progress=progress, on_epoch=on_epoch)
     if _is_main_process():
         save_side_information(out_dir, side_all)
         history = [
@@ -297,15 +313,30 @@ def train_from_files(
     return result
 
 
-def evaluate_model(
+@dataclass
+class ModelScores:
+    """One trained model's score for every A+B+C track (rows, `ids`) and label (columns,
+    `labels`: seen then unseen), with the manifest and split they came from."""
+
+    tracks: list
+    split: splits.Split
+    ids: list[str]
+    labels: list[str]
+    scores: np.ndarray
+    train_setup: str
+    model_type: str
+
+
+def model_scores(
     model_dir: str | Path,
     manifest: str | Path | None = None,
     split_path: str | Path | None = None,
     cache_dir: str | Path | None = None,
     side: str | None = None,
-):
-    """`zsl-core evaluate`: score every A+B+C track against every label and slice the paper's setups."""
-    # torch: a trained model runs on it; importing this module does not load it.
+) -> ModelScores:
+    """Score every A+B+C track against every label: what `evaluate_model` slices, and what the
+    app compares with the built-in model on the same held-out tracks. A classification model's
+    unseen columns are NaN (it cannot score them)."""
     import torch
 
     from zsl_core.chunks import embed_tracks
@@ -359,12 +390,33 @@ def evaluate_model(
         )
         scores = np.full((len(ids), len(labels)), np.nan)
         scores[:, : len(split.seen)] = probabilities
-    return evaluate_scores(
-        split,
-        track_tags(tracks),
-        ids,
-        labels,
-        scores,
+    return ModelScores(
+        tracks=tracks,
+        split=split,
+        ids=ids,
+        labels=labels,
+        scores=scores,
         train_setup=config.get("setup", "?"),
         model_type=tagger.model_type,
+    )
+
+
+def evaluate_model(
+    model_dir: str | Path,
+    manifest: str | Path | None = None,
+    split_path: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    side: str | None = None,
+):
+    """`zsl-core evaluate`: score every A+B+C track against every label and slice the paper's setups."""
+
+    found = model_scores(model_dir, manifest, split_path, cache_dir, side)
+    return evaluate_scores(
+        found.split,
+        track_tags(found.tracks),
+        found.ids,
+        found.labels,
+        found.scores,
+        train_setup=found.train_setup,
+        model_type=found.model_type,
     )

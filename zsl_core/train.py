@@ -32,7 +32,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -798,11 +798,14 @@ def train(
     out_dir: str | Path,
     resume: bool = False,
     progress: bool = True,
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
     """Train, validate each epoch, checkpoint to `out_dir`; returns the loss history.
 
     With `resume`, continues from `out_dir/last` (weights, optimizer, schedules, epoch) and,
     with the same data and seed, ends where an uninterrupted run would have ended.
+    `on_epoch(done, at_most)` is called before the first epoch and after each (at_most is the
+    configured epoch count; early stopping may end sooner), for a caller's progress display.
     """
     out_dir = Path(out_dir)
     info = init_distributed(config.device)
@@ -819,11 +822,15 @@ def train(
         if info.distributed:
             ids = [run.device.index] if run.device.type == "cuda" else None
             model = nn.parallel.DistributedDataParallel(run.model, device_ids=ids)
+        if on_epoch is not None:
+            on_epoch(run.epoch, config.epochs)
         while run.epoch < config.epochs and not run.stopped_early:
             started = time.monotonic()
             train_loss = run.train_epoch(model)
             val_loss = run.validate()
             run.end_epoch(train_loss, val_loss, time.monotonic() - started)
+            if on_epoch is not None:
+                on_epoch(run.epoch, config.epochs)
         return run.finish()
     finally:
         shutdown_distributed(info)

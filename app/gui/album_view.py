@@ -121,14 +121,14 @@ class AlbumTreeModel(QAbstractItemModel):
             return QModelIndex()
         return self.createIndex(int(index.internalId()) - 1, 0, 0)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         if not parent.isValid():
             return len(self._rows)
         if parent.internalId() == 0 and parent.column() == 0:
             return len(self._rows[parent.row()][1])
         return 0
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return len(COLUMNS)
 
     def headerData(
@@ -326,7 +326,7 @@ class AlbumTree(QTreeView):
     def empty_text(self) -> str:
         return self._empty_text
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event) -> None:
         super().paintEvent(event)
         model = self.model()
         if not self._empty_text or (model is not None and model.rowCount() > 0):

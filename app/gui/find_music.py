@@ -112,7 +112,7 @@ class DuplicatesDialog(QDialog):
 class _DragRowsOut(QObject):
     """Starts a drag of the selected rows' files (as URLs) from a table's viewport."""
 
-    def __init__(self, find: FindMusic, view: QTableView) -> None:
+    def __init__(self, find: FindMusic, view: QAbstractItemView) -> None:
         super().__init__(view)
         self.find = find
         self.view = view
@@ -153,6 +153,7 @@ class FindMusic(QObject):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
+        self._drags: list[_DragRowsOut] = []
         self.duplicates_dialog: DuplicatesDialog | None = None
         self.last_similar: tuple[list[int], list[Any]] | None = None
         self.last_saved: tuple[str, int] | None = None
@@ -208,7 +209,7 @@ class FindMusic(QObject):
         view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         drag = _DragRowsOut(self, view)
         view.viewport().installEventFilter(drag)
-        view._drag_rows_out = drag
+        self._drags.append(drag)  # kept alive with the window (Qt parents it to the view too)
 
     def context_menu(self, view: QTableView) -> QMenu:
         """The menu a right click on `view` opens (built fresh: it depends on the selection)."""
@@ -227,7 +228,7 @@ class FindMusic(QObject):
         self.context_menu(view).popup(view.viewport().mapToGlobal(pos))
 
     # --- which tracks ------------------------------------------------------------------------------
-    def view_ids(self, view: QTableView) -> list[int]:
+    def view_ids(self, view: QAbstractItemView) -> list[int]:
         ids_of = getattr(view, "selected_track_ids", None)
         if ids_of is not None:
             return list(ids_of())

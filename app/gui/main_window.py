@@ -46,12 +46,12 @@ from app.gui.controllers.scan import progress_text
 from app.gui.controllers.search import SEARCH_TOP, no_results_text
 from app.gui.dialogs import (
     HistoryDialog,
-    LearnDialog,
     SettingsDialog,
     WelcomePage,
     WritePreviewDialog,
 )
 from app.gui.import_dialog import ImportDialog
+from app.gui.learn_dialog import LearnDialog
 from app.gui.log_view import LogView
 from app.gui.menus import build_actions
 from app.gui.models import (
@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
 
     # made by app.gui.menus.build_actions
     about_action: QAction
+    switch_back_action: QAction
     add_folder_action: QAction
     close_action: QAction
     find_action: QAction
@@ -191,6 +192,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         build_actions(self)
         self.view_menu.addMenu(self.columns.menu)
+        self._update_switch_back()  # File > Switch back: enabled when there is a model to go back to
         self.log_view = LogView(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_view)
         self.log_view.attach()
@@ -811,19 +813,43 @@ class MainWindow(QMainWindow):
             self.start_scan(self.settings.folders)
 
     def open_learn(self) -> None:
+        from app import db
+
         rows = [self.track_model.track(i) for i in range(self.track_model.rowCount())]
         dialog = LearnDialog(
-            lambda: rows, self.models_dir(), device=self.settings.device, parent=self
+            lambda: rows,
+            self.models_dir(),
+            device=self.settings.device,
+            parent=self,
+            db_path=Path(self.db_path).expanduser() if self.db_path else db.default_db_path(),
+            current_model=self.settings.model,
         )
         self.learn_dialog = dialog
         dialog.use_model.connect(self._use_trained_model)
+        dialog.switch_back.connect(self.switch_model_back)
         dialog.open()
 
     def _use_trained_model(self, folder: str) -> None:
-        self.settings.add_trained_model(folder)
-        self.settings.model = folder
+        self.settings.switch_model(folder)
         self.settings.sync()
+        self._update_switch_back()
         self._reopen_and_rescan("Switched to the trained model")
+
+    def switch_model_back(self) -> None:
+        """Undo the last model switch (File > Switch back), itself undoable the same way."""
+        if self.settings.switch_back() is None:
+            self.message("No earlier model to switch back to")
+            return
+        self.settings.sync()
+        self._update_switch_back()
+        self._reopen_and_rescan("Switched back")
+
+    def _update_switch_back(self) -> None:
+        previous = self.settings.previous_model
+        usable = bool(previous) and previous != self.settings.model
+        name = "the built-in model" if previous == "default" else "the previous model"
+        self.switch_back_action.setText(f"Switch &back to {name}")
+        self.switch_back_action.setEnabled(usable)
 
     # --- playback --------------------------------------------------------------------------------
     def _update_play_button(self) -> None:

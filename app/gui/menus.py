@@ -55,6 +55,12 @@ def build_actions(window: MainWindow) -> None:
         None,
         "Train a model on the genre/mood tags your files already have",
     )
+    window.switch_back_action = action(
+        "Switch &back to the built-in model",
+        window.switch_model_back,
+        None,
+        "Use the model you used before the last switch again",
+    )
     window.settings_action = action("&Settings…", window.open_settings, "Ctrl+,")
     # Ctrl+W closes the window, as everywhere else (the platform's Close keys)
     window.close_action = action(
@@ -97,6 +103,7 @@ def build_actions(window: MainWindow) -> None:
         window.rescan_action,
         window.import_action,
         window.learn_action,
+        window.switch_back_action,
         window.settings_action,
     ):
         file_menu.addAction(act)

@@ -51,6 +51,8 @@ LIBRARY_VIEWS = ("tracks", "albums")
 # the Library tab shows "tracks" (the flat table) or "albums" (grouped)
 LIBRARY_VIEW: Option[str] = Option("state/library_view", str, "tracks", choices=LIBRARY_VIEWS)
 COLUMNS_KEY = "state/columns"  # the library's shown columns by key (none stored: the defaults)
+# The model before the last switch ("" = none): what File > Switch back restores.
+PREVIOUS_MODEL: Option[str] = Option("previous_model", str, "")
 
 # The settings that hold one value, each read through its Option (app.options): a stored value
 # of the wrong type falls back to the declared default (or is clamped into range). The lists
@@ -70,6 +72,7 @@ SETTINGS: tuple[Option[Any], ...] = (
     LAST_SEARCH,
     TAB,
     LIBRARY_VIEW,
+    PREVIOUS_MODEL,
 )
 
 
@@ -204,6 +207,27 @@ class Settings:
         self.qsettings.setValue(
             "trained_models", list(dict.fromkeys(self.trained_models + [folder]))
         )
+
+    @property
+    def previous_model(self) -> str:
+        return str(self.read(PREVIOUS_MODEL) or "")
+
+    def switch_model(self, model: str) -> None:
+        """Make `model` the active one, remembering the current one for `switch_back`."""
+        model = model or "default"
+        if model != self.model:
+            self.write(PREVIOUS_MODEL, self.model)
+            if model != "default":
+                self.add_trained_model(model)
+            self.model = model
+
+    def switch_back(self) -> str | None:
+        """Return to the model before the last switch (itself undoable); None if there is none."""
+        previous = self.previous_model
+        if not previous or previous == self.model:
+            return None
+        self.switch_model(previous)
+        return previous
 
     # --- where the user left the window -----------------------------------------------------
     @property

@@ -8,21 +8,24 @@ Two kinds of worker:
 * `ScanWorker` (a QThread) runs `Library.scan` with its own Library (its own connection), so
   the long scan never blocks searching or writing. Cancelling sets a threading.Event the scan
   checks between tracks.
-* `TrainProcess` runs `zsl-core` steps (split, train, evaluate) as child processes, so training
-  can be cancelled at any moment by ending the process, and the GUI keeps a responsive event loop.
+* `LearnProcess` runs Learn from my library (`python -m app.learn`) as a child process group,
+  so Cancel ends it at once, and reads its progress lines on a thread.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import signal
+import subprocess
 import sys
 import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 log = logging.getLogger("app.gui")
 
@@ -223,74 +226,83 @@ class ImportWorker(ScanWorker):
         )
 
 
-class TrainProcess(QObject):
-    """Runs `python -m zsl_core.cli ARGS` steps one after another as child processes.
+class LearnProcess(QObject):
+    """Runs `python -m app.learn WORK` (app.learn.run_learning) as a child process in its own
+    process group, reading its progress lines on a thread.
 
-    Signals: output(str line), step_started(int index, str title), finished_all(bool ok, str message).
-    Why processes: training has no cancel hook, and a process can always be ended; its output
-    (tqdm lines, epoch summaries) is the progress shown to the user.
+    Signals: progress(stage, done, total), finished(ok, message: the result sentence or a
+    one-line reason). Why a process group: the feature step runs a pool of worker processes,
+    and Cancel must end all of them at once, not after the current epoch or track.
     """
 
-    output = Signal(str)
-    step_started = Signal(int, str)
-    finished_all = Signal(bool, str)
+    progress = Signal(str, int, int)
+    finished = Signal(bool, str)
 
-    def __init__(self, steps: list[tuple[str, list[str]]], parent: QObject | None = None) -> None:
+    def __init__(self, args: list[str], parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.steps = steps
-        self.index = -1
+        self.args = list(args)
         self.cancelled = False
-        self.process: QProcess | None = None
-        self._buffer = ""
+        self.process: subprocess.Popen | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._next()
-
-    def cancel(self) -> None:
-        self.cancelled = True
-        if self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning:
-            self.process.kill()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app.learn", *self.args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self.finished.emit(False, f"could not start {sys.executable} ({one_line(exc)})")
+            return
+        self._thread = threading.Thread(target=self._read, name="learn-reader", daemon=True)
+        self._thread.start()
 
     def is_running(self) -> bool:
-        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+        return self.process is not None and self.process.poll() is None
 
-    def _next(self) -> None:
-        self.index += 1
-        if self.index >= len(self.steps):
-            self.finished_all.emit(True, "done")
+    def cancel(self) -> None:
+        """End the child and its workers now (SIGKILL to the process group)."""
+        self.cancelled = True
+        process = self.process
+        if process is None or process.poll() is not None:
             return
-        title, args = self.steps[self.index]
-        self.step_started.emit(self.index, title)
-        process = QProcess(self)
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        process.readyReadStandardOutput.connect(self._read)
-        process.finished.connect(self._step_finished)
-        process.errorOccurred.connect(self._error)
-        self.process = process
-        process.start(sys.executable, ["-m", "zsl_core.cli", *args])
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (AttributeError, OSError):  # no process groups here, or already gone
+            process.kill()
+
+    def wait(self, seconds: float = 10.0) -> None:
+        if self._thread is not None:
+            self._thread.join(seconds)
 
     def _read(self) -> None:
-        if self.process is None:
-            return
-        data = bytes(self.process.readAllStandardOutput().data()).decode("utf-8", errors="replace")
-        self._buffer += data.replace("\r", "\n")
-        *lines, self._buffer = self._buffer.split("\n")
-        for line in lines:
-            if line.strip():
-                self.output.emit(line.rstrip())
+        from app.learn import parse_progress_line
 
-    def _error(self, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart:
-            self.finished_all.emit(False, f"could not start {sys.executable}")
-
-    def _step_finished(self, code: int, _status: QProcess.ExitStatus) -> None:
-        self._read()
-        if self._buffer.strip():
-            self.output.emit(self._buffer.strip())
-        self._buffer = ""
+        assert self.process is not None and self.process.stdout is not None
+        outcome: tuple[bool, str] | None = None
+        for raw in self.process.stdout:
+            line = raw.decode("utf-8", errors="replace").rstrip()
+            found = parse_progress_line(line)
+            if found is not None:
+                self._emit(self.progress, *found)
+            elif line.startswith(("done\t", "error\t")):
+                kind, _, text = line.partition("\t")
+                outcome = (kind == "done", text)
+            elif line.strip():
+                log.info("learn: %s", line)
+        code = self.process.wait()
         if self.cancelled:
-            self.finished_all.emit(False, "cancelled")
-        elif code != 0:
-            self.finished_all.emit(False, f"{self.steps[self.index][0]} failed (exit code {code})")
+            self._emit(self.finished, False, "cancelled")
+        elif outcome is not None and (outcome[0] or code != 0):
+            self._emit(self.finished, outcome[0] and code == 0, outcome[1])
         else:
-            self._next()
+            self._emit(self.finished, code == 0, "done" if code == 0 else f"exit code {code}")
+
+    def _emit(self, signal_: Any, *values: Any) -> None:
+        try:
+            signal_.emit(*values)
+        except RuntimeError:  # the dialog was closed and deleted meanwhile
+            pass

@@ -12,14 +12,14 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from libfixtures import tag_file, write_track  # noqa: E402
-from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
+from libfixtures import tag_file, write_track
+from PySide6.QtCore import QItemSelectionModel, Qt
 
-from app.albums import NO_ALBUM, VARIOUS_ARTISTS  # noqa: E402
-from app.gui.album_view import ALBUM_KEY_ROLE, APPLY_TEXT, varying_text  # noqa: E402
-from app.gui.models import TRACK_ID_ROLE, column_of  # noqa: E402
-from app.gui.settings import Settings  # noqa: E402
-from app.tagwriter import read_field  # noqa: E402
+from app.albums import NO_ALBUM, VARIOUS_ARTISTS
+from app.gui.album_view import ALBUM_KEY_ROLE, APPLY_TEXT, varying_text
+from app.gui.models import TRACK_ID_ROLE, column_of
+from app.gui.settings import Settings
+from app.tagwriter import read_field
 
 # (path, kind of sound, tags): a record whose tracks sound different, a compilation, a single
 TRACKS = [

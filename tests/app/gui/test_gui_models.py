@@ -1,5 +1,4 @@
-"""The library table model at 100,000 rows: loading, sorting, filtering and updates stay fast,
-and the learn-from-library manifest is built from the tracks' own tags."""
+"""The library table model at 100,000 rows: loading, sorting, filtering and updates stay fast."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
 
-from app.gui.dialogs import library_manifest, split_tag_text
 from app.gui.models import (
     TRACK_COLUMNS,
     TRACK_ID_ROLE,
@@ -86,17 +84,6 @@ def test_gui_model_upsert_and_predicted(qapp):
     assert model.index(model.row_of(2), 0).data(TRACK_ID_ROLE) == 2
     model.remove_ids([1, 2])
     assert model.ids() == [3, 4, 5]
-
-
-def test_gui_learn_manifest_from_library_tags():
-    assert split_tag_text("Rock; Pop, indie/folk") == ["Rock", "Pop", "indie", "folk"]
-    data = rows(10)
-    tracks, labels = library_manifest(data, ["genre"])
-    assert labels == ["ambient", "drone", "hip hop", "jazz", "rock"]
-    assert len(tracks) == 8  # every fifth track has no genre
-    assert all(t.tags for t in tracks) and tracks[0].id == "1"
-    failed = [Row(1, Path("/a"), "/a", "t", None, None, "rock", None, 1.0, status="failed")]
-    assert library_manifest(failed, ["genre"]) == ([], [])
 
 
 def test_gui_model_columns_users_expect(qapp):

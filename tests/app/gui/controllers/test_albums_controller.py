@@ -8,9 +8,9 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from libfixtures import tag_file, write_track  # noqa: E402
+from libfixtures import tag_file, write_track
 
-from app.albums import NO_ALBUM  # noqa: E402
+from app.albums import NO_ALBUM
 
 SCAN_TIMEOUT_MS = 90_000
 TRACKS = [
