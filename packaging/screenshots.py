@@ -88,7 +88,7 @@ def cover_png(color: str) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, b"PNG")
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # PySide6 wants str here; its stub says bytes (bytes raises ValueError)
     return bytes(data.data())
 
 
