@@ -382,6 +382,18 @@ class Library:
         prediction = self.prediction(
             track_id, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary
         )
+        return self._pick(prediction, top_k, min_confidence, include, kinds, vocabulary)
+
+    def _pick(
+        self,
+        prediction: Prediction | None,
+        top_k: int,
+        min_confidence: float | None,
+        include: Include,
+        kinds: Sequence[TagKind] | None,
+        vocabulary: Sequence[str] | None,
+    ) -> list[TagScore]:
+        """`Prediction.pick` against the library's average track: one step for tracks and albums."""
         if prediction is None:
             return []
         return prediction.pick(
@@ -414,7 +426,7 @@ class Library:
         track_ids: Sequence[int],
         top_k: int = 5,
         min_confidence: float | None = None,
-        include: str = "both",
+        include: Include = "both",
         kinds: Sequence[TagKind] | None = None,
         vocabulary: Sequence[str] | None = None,
     ) -> list[TagScore]:
@@ -422,15 +434,7 @@ class Library:
         prediction = self.album_prediction(
             track_ids, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary
         )
-        if prediction is None:
-            return []
-        return prediction.pick(
-            top_k,
-            min_confidence=min_confidence,
-            include=include,
-            kinds=kinds,
-            prior=self.tag_prior(vocabulary),
-        )
+        return self._pick(prediction, top_k, min_confidence, include, kinds, vocabulary)
 
     def albums(self) -> list[Any]:
         """Every ok and failed track grouped into albums (`app.albums.group_albums`)."""
