@@ -1,8 +1,9 @@
 """Benchmark: tag and search quality on real music (Debian game soundtracks) and synthesised speech.
 
-12 packages, 168 music tracks at --per-package 25 (marsshooter 10, wizznic 9, fillets-ng 14,
+13 packages, 202 music tracks at --per-package 25 (marsshooter 10, wizznic 9, fillets-ng 14,
 openclonk 8, davegnukem 13, naev 25, supertux 25, unknown-horizons 15, warmux 13, freedroidrpg 16,
-megaglest 9, starfighter 11) + 14 speech clips; about 2.2 GB of cache. Debian's game-music
+megaglest 9, starfighter 11; gcompris-qt-data: 9 world-music clips and 25 instrument samples,
+labelled from the activities' own texts) + 14 speech clips; about 2.3 GB of cache. Debian's game-music
 packages rarely state a style: apart from marsshooter (metal), wizznic (electronica), fillets-ng
 (quiet) and the soundtrack tags, the words come from single files' GENRE tags and names
 (classical 3 tracks, orchestral 4, ambient 11, blues 1, flute 1, drum and bass 1, medieval 1), so
@@ -118,6 +119,9 @@ SYNONYMS = [
     {"orchestral", "orchestra", "symphonic"},
     {"8-bit", "chiptune"},
     {"speech", "spoken word", "spoken", "narration"},
+    {"drums", "drum kit"},
+    {"rock and roll", "rock n roll", "rock 'n' roll", "rock'n'roll"},
+    {"french horn", "horn"},
 ]
 
 # Words a label implies (added to the track's correct words).
@@ -132,6 +136,8 @@ IMPLIES = {
     "8-bit": ["chiptune"],
     "orchestral": ["orchestra"],
     "speech": ["spoken word", "spoken", "narration"],
+    "celtic": ["folk"],
+    "rock and roll": ["rock"],
 }
 
 SPEECH_WORDS = ["speech", "spoken word", "spoken", "narration"]
@@ -460,6 +466,126 @@ class Package:
     correct: list[str]  # style words correct for every track of the package
     wrong: list[str]  # words clearly wrong for every track of the package
     download_mb: float = 0.0  # as apt-cache show says (Size), for the reader
+    source: str = ""  # how results name it (default: the package name)
+    min_seconds: float | None = None  # files shorter than this are skipped (default MIN_SECONDS)
+    # file stem -> (the words the package's own text states for that file, the quote)
+    file_words: dict[str, tuple[list[str], str]] = field(default_factory=dict)
+    file_wrong: dict[str, list[str]] = field(default_factory=dict)  # file stem -> wrong words
+    qt_resources: list[str] = field(default_factory=list)  # .rcc bundles to unpack (see below)
+
+    @property
+    def label(self) -> str:
+        return self.source or self.name
+
+
+# GCompris ships its sounds inside Qt resource bundles (.rcc); `unpack_qt_resources` copies the
+# audio out once. Its texts are the labels: explore_world_music's board1.qml describes each
+# region's clip, instruments.js asks the child to "Find the <instrument>" for each sample.
+GCOMPRIS_RCC = "usr/share/gcompris-qt/rcc"
+GCOMPRIS_MUSIC = "qrc/gcompris/src/activities/explore_world_music/resource/music"
+GCOMPRIS_INSTRUMENTS = "qrc/gcompris/src/activities/instruments/resource"
+WORLD_MUSIC = {
+    "australia": (
+        ["didgeridoo"],
+        "Aboriginals ... sing and play instruments, like the didgeridoo.",
+    ),
+    "africa": (["african", "drums"], "African music features a great variety of drums"),
+    "middleeast": (["middle eastern", "lute"], "The lute is an instrument invented ..."),
+    "japan": (["taiko", "drums", "loud"], "Taiko drumming comes from Japan ... It is very loud"),
+    "ireland": (["celtic", "folk"], "Folk music of this region is called celtic music."),
+    "italy": (["opera"], "Italy is famous for its Opera ... Opera singers"),
+    "beethoven": (["classical"], "European Classical Music ... Bach, Beethoven, and Mozart"),
+    "mexico": (["mariachi"], "Mariachi is a famous type of Mexican music."),
+    "america": (
+        ["rock and roll", "rock"],
+        "most famous for rock n' roll music. This music features vocalists, guitars, and drums.",
+    ),
+}
+# instruments.js: "Find the <name>" for each sample (flute_traversiere: "the transverse flute").
+# Families: a sample is clearly not an instrument of another family (a solo violin is not a
+# piano), but within a family the names overlap (a drum kit has cymbals; a guitar may be a banjo).
+INSTRUMENT_FAMILIES = {
+    "percussion": {
+        "tambourine": ["tambourine", "percussion"],
+        "snare_drum": ["snare drum", "drums", "percussion"],
+        "bongo": ["bongos", "percussion"],
+        "triangle": ["triangle", "percussion"],
+        "cymbal": ["cymbal", "percussion"],
+        "timpani": ["timpani", "percussion"],
+        "maracas": ["maracas", "percussion"],
+        "drum_kit": ["drums", "drum kit", "percussion"],
+        "castanets": ["castanets", "percussion"],
+    },
+    "strings": {
+        "violin": ["violin", "strings"],
+        "cello": ["cello", "strings"],
+    },
+    "plucked": {
+        "guitar": ["guitar", "acoustic guitar"],
+        "electric_guitar": ["electric guitar", "guitar"],
+        "banjo": ["banjo"],
+        "harp": ["harp"],
+    },
+    "brass": {
+        "trumpet": ["trumpet", "brass"],
+        "horn": ["french horn", "brass"],
+        "trombone": ["trombone", "brass"],
+        "tuba": ["tuba", "brass"],
+    },
+    "woodwind": {
+        "clarinet": ["clarinet"],
+        "saxophone": ["saxophone"],
+        "flute_traversiere": ["flute"],
+    },
+    "keys": {"piano": ["piano"], "organ": ["organ"]},
+    "reeds": {"harmonica": ["harmonica"], "accordion": ["accordion"]},
+}
+# Clearly wrong for a solo acoustic sample whatever the instrument: singing, beat-driven
+# electronic genres (the samples are a few seconds of one instrument, played by hand).
+SOLO_WRONG = [
+    "vocals",
+    "singing",
+    "female vocals",
+    "male vocals",
+    "choir",
+    "techno",
+    "house",
+    "trance",
+    "hip-hop",
+    "8-bit",
+    "chiptune",
+    "drum and bass",
+    "electronic",
+    "metal",
+]
+
+
+def instrument_labels() -> tuple[dict[str, tuple[list[str], str]], dict[str, list[str]]]:
+    """Per sample: its words (from its "Find the ..." line) and the other families' words."""
+    words: dict[str, tuple[list[str], str]] = {}
+    wrong: dict[str, list[str]] = {}
+    for family, members in INSTRUMENT_FAMILIES.items():
+        others = sorted(
+            {
+                w
+                for f, m in INSTRUMENT_FAMILIES.items()
+                if f != family
+                for ws in m.values()
+                for w in ws
+            }
+        )
+        for stem, ws in members.items():
+            name = "transverse flute" if stem == "flute_traversiere" else stem.replace("_", " ")
+            words[stem] = (ws, f'instruments.js: "Find the {name}"')
+            wrong[stem] = [*others, *SOLO_WRONG]
+    for stem in INSTRUMENT_FAMILIES["plucked"]:  # a guitar or harp has strings too
+        wrong[stem] = [w for w in wrong[stem] if w != "strings"]
+    # an electric guitar may well be played as metal
+    wrong["electric_guitar"] = [w for w in wrong["electric_guitar"] if w != "metal"]
+    return words, wrong
+
+
+_INSTRUMENT_WORDS, _INSTRUMENT_WRONG = instrument_labels()
 
 
 PACKAGES = [
@@ -599,6 +725,39 @@ PACKAGES = [
         [],
         [],
         46,
+    ),
+    Package(
+        "gcompris-qt-data",
+        [f"{GCOMPRIS_MUSIC}/*.ogg"],
+        "apt-cache show: 'data files for gcompris-qt' (educational software suite). Activity "
+        "explore_world_music, resource/board/board1.qml: one clip per region with a text that "
+        "states its style: australia (didgeridoo), africa (drums), middleeast (lute), japan "
+        "(taiko drumming, 'very loud'), ireland ('called celtic music', folk), italy (opera), "
+        "beethoven ('European Classical Music'), mexico (mariachi), america (rock n' roll). The "
+        "words are the texts' own; the instruments a text calls 'typical' are not used.",
+        [],
+        ["speech", "spoken word"],
+        72,
+        source="gcompris-world-music",
+        min_seconds=10.0,
+        file_words=WORLD_MUSIC,
+        qt_resources=["explore_world_music.rcc"],
+    ),
+    Package(
+        "gcompris-qt-data",
+        [f"{GCOMPRIS_INSTRUMENTS}/*.ogg"],
+        "Activity instruments, resource/instruments.js: 27 short samples of one instrument each "
+        "('Find the piano', 'Find the transverse flute', ...). Real recordings, 4-12 s: shorter "
+        "than songs (the 20 s rule is lowered to 3 s here, the networks' window), so they are "
+        "reported apart as well (proposals per source).",
+        [],
+        [],
+        0,
+        source="gcompris-instruments",
+        min_seconds=3.0,
+        file_words=_INSTRUMENT_WORDS,
+        file_wrong=_INSTRUMENT_WRONG,
+        qt_resources=["instruments.rcc"],
     ),
 ]
 
@@ -758,6 +917,13 @@ SEEN_QUERIES = [
     "classical",
     "blues",
     "flute",
+    "folk",
+    "opera",
+    "piano",
+    "guitar",
+    "violin",
+    "strings",
+    "drums",
 ]
 UNSEEN_QUERIES = [
     "heavy metal",
@@ -772,6 +938,13 @@ UNSEEN_QUERIES = [
     "relaxing",
     "drum and bass",
     "medieval",
+    "percussion",
+    "brass",
+    "trumpet",
+    "saxophone",
+    "accordion",
+    "organ",
+    "celtic",
     "speech",
     "spoken word",
     "narration",
@@ -890,8 +1063,19 @@ def label_music(
 ) -> tuple[set[str], set[str], list[str]]:
     """A music file's correct words, clearly wrong words, and the evidence of its own words."""
     extra, evidence = per_file_words(path, tags)
+    stated, quote = package.file_words.get(path.stem, ([], ""))
+    if stated:
+        extra = [*extra, *stated]
+        evidence.append(quote)
     correct = closure(package.correct + extra)
-    wrong = synonyms([*package.wrong, *MUSIC_WRONG, *wrong_for(package.correct + extra)])
+    wrong = synonyms(
+        [
+            *package.wrong,
+            *MUSIC_WRONG,
+            *wrong_for(package.correct + extra),
+            *package.file_wrong.get(path.stem, []),
+        ]
+    )
     return correct, wrong - correct, evidence
 
 
@@ -934,6 +1118,37 @@ def fetch_package(name: str, cache: Path) -> tuple[Path | None, str | None, str]
     return root, version, f"downloaded {deb.name}"
 
 
+def unpack_qt_resources(root: Path, bundles: list[str]) -> str:
+    """Copy the audio inside Qt resource bundles (`root/GCOMPRIS_RCC/<bundle>`) to `root/qrc/`,
+    once per bundle. Reads them with QtCore's QResource (PySide6 is an app dependency)."""
+    from PySide6.QtCore import QDirIterator, QFile, QIODevice, QResource
+
+    copied = 0
+    for bundle in bundles:
+        done = root / "qrc" / f".{bundle}.unpacked"
+        if done.exists():
+            continue
+        rcc = root / GCOMPRIS_RCC / bundle
+        if not QResource.registerResource(str(rcc)):
+            return f"cannot read {rcc}"
+        walk = QDirIterator(":/", QDirIterator.IteratorFlag.Subdirectories)
+        while walk.hasNext():
+            name = walk.next()
+            if Path(name).suffix.lower() not in AUDIO_SUFFIXES:
+                continue
+            source = QFile(name)
+            if not source.open(QIODevice.OpenModeFlag.ReadOnly):
+                continue
+            target = root / "qrc" / name.lstrip(":/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(bytes(source.readAll().data()))
+            copied += 1
+        QResource.unregisterResource(str(rcc))
+        done.parent.mkdir(parents=True, exist_ok=True)
+        done.write_text("")
+    return f"unpacked {copied} files" if copied else "unpacked (cached)"
+
+
 def choose(candidates: list[Track], cap: int, package: Package) -> list[Track]:
     """Deterministic: files whose own tags/name add a style word beyond the package's first
     (sorted by path), then evenly spaced picks over the rest of the sorted list."""
@@ -953,8 +1168,11 @@ def collect_music(cache: Path, per_package: int, log: list[dict]) -> list[Track]
     for package in PACKAGES:
         t0 = time.perf_counter()
         root, version, note = fetch_package(package.name, cache)
+        if root is not None and package.qt_resources:
+            note += "; " + unpack_qt_resources(root, package.qt_resources)
         entry: dict[str, Any] = {
             "package": package.name,
+            "source": package.label,
             "version": version,
             "fetch": note,
             "download_mb_approx": package.download_mb,
@@ -966,7 +1184,7 @@ def collect_music(cache: Path, per_package: int, log: list[dict]) -> list[Track]
             ),
         }
         if root is None:
-            print(f"  {package.name}: SKIPPED, {note}", file=sys.stderr)
+            print(f"  {package.label}: SKIPPED, {note}", file=sys.stderr)
             entry.update(candidates=0, chosen=0, short=0)
             log.append(entry)
             continue
@@ -979,13 +1197,14 @@ def collect_music(cache: Path, per_package: int, log: list[dict]) -> list[Track]
             }
         )
         candidates, short = [], 0
+        min_seconds = MIN_SECONDS if package.min_seconds is None else package.min_seconds
         for path in files:
             duration, tags = file_tags(path)
-            if duration < MIN_SECONDS:
+            if duration < min_seconds:
                 short += 1
                 continue
             correct, wrong, evidence = label_music(package, path, tags)
-            candidates.append(Track(path, package.name, duration, correct, wrong, evidence))
+            candidates.append(Track(path, package.label, duration, correct, wrong, evidence))
         chosen = choose(candidates, per_package, package)
         entry.update(
             candidates=len(candidates),
@@ -995,7 +1214,7 @@ def collect_music(cache: Path, per_package: int, log: list[dict]) -> list[Track]
         )
         log.append(entry)
         print(
-            f"  {package.name} {version or ''}: {len(files)} files, {short} under {MIN_SECONDS:.0f} s, "
+            f"  {package.label} {version or ''}: {len(files)} files, {short} under {min_seconds:.0f} s, "
             f"{len(chosen)} chosen ({note})"
         )
         tracks += chosen
@@ -1174,6 +1393,11 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
     by_source: dict[str, Counter] = {}
     for t, p in per_track:
         by_source.setdefault(t.source, Counter()).update(set(p))
+    correct_by_source: dict[str, list[int]] = {}
+    for t, p in labelled:
+        hit = correct_by_source.setdefault(t.source, [0, 0])
+        hit[0] += any(matches(w, t.correct) for w in p)
+        hit[1] += 1
     speech_genre = [t.path.name for t, p in speech if any(w in genre_set for w in p)]
     music_speechy = [
         f"{t.source}/{t.path.name}"
@@ -1204,6 +1428,9 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
             1 for t, p in speech if any(matches(w, t.correct) for w in p)
         ),
         "top3_per_source": {src: c.most_common(3) for src, c in by_source.items()},
+        "correct_in_top5_per_source": {
+            src: f"{hit}/{n}" for src, (hit, n) in correct_by_source.items()
+        },
         "per_track": [
             {
                 "source": t.source,
@@ -1285,8 +1512,10 @@ def print_report(result: dict) -> None:
         f"{p['speech_with_speech_word']} got a speech word; music tracks given a speech word: "
         f"{p['music_with_a_speech_word']}"
     )
+    per_source = p.get("correct_in_top5_per_source", {})
     for src, top in p["top3_per_source"].items():
-        print(f"  {src:<18} " + ", ".join(f"{w} {n}" for w, n in top))
+        hit = f"correct {per_source[src]:>5}" if src in per_source else " " * 13
+        print(f"  {src:<22} {hit}  " + ", ".join(f"{w} {n}" for w, n in top))
     t = result["timings_s"]
     print(
         f"\n{result['counts']['music']} music tracks + {result['counts']['speech']} speech clips; "
