@@ -1,0 +1,73 @@
+"""The real-music benchmark's labelling rules (no download: only the tables and label_music).
+
+A benchmark is only as honest as its labels: these checks keep the reserved packages out, keep
+every package's evidence written down, and keep a sample from being marked wrong for its own
+instrument or its own family's words."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_real_music", HERE / "bench_real_music.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+RESERVED = (
+    "wesnoth",
+    "fretsonfire",
+    "nexuiz",
+    "noiz2sa",
+    "warzone2100",
+    "hyperrogue",
+    "singularity",
+    "mrrescue",
+)
+
+
+def test_no_reserved_package_and_every_package_says_why(bench) -> None:
+    for package in bench.PACKAGES:
+        assert not any(name in package.name for name in RESERVED), package.name
+        assert len(package.why) > 40, package.label
+    labels = [p.label for p in bench.PACKAGES]
+    assert len(labels) == len(set(labels)), "two records report under one source name"
+
+
+def test_world_music_clip_labelled_from_its_text(bench) -> None:
+    package = next(p for p in bench.PACKAGES if p.label == "gcompris-world-music")
+    correct, wrong, evidence = bench.label_music(package, Path("ireland.ogg"), {})
+    assert {"celtic", "folk"} <= correct
+    assert "speech" in wrong and not (correct & wrong)
+    assert any("celtic" in e for e in evidence)
+
+
+@pytest.mark.parametrize(
+    ("stem", "right", "not_wrong", "wrong_words"),
+    [
+        ("violin", {"violin", "strings"}, {"cello"}, {"piano", "trumpet", "techno"}),
+        ("guitar", {"guitar"}, {"strings", "banjo"}, {"piano", "vocals"}),
+        ("electric_guitar", {"electric guitar", "guitar"}, {"metal"}, {"flute"}),
+        ("drum_kit", {"drums", "percussion"}, {"cymbal"}, {"piano", "violin"}),
+    ],
+)
+def test_instrument_sample_never_wrong_for_its_own_family(
+    bench, stem: str, right: set[str], not_wrong: set[str], wrong_words: set[str]
+) -> None:
+    package = next(p for p in bench.PACKAGES if p.label == "gcompris-instruments")
+    correct, wrong, _ = bench.label_music(package, Path(f"{stem}.ogg"), {})
+    assert right <= correct
+    assert not (not_wrong & wrong)
+    assert wrong_words <= wrong
+    assert not (correct & wrong)
