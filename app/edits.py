@@ -17,7 +17,7 @@ since, undone byte for byte. No Qt here; the track panel and the preview dialog 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -145,6 +145,12 @@ def plan_edits(
     return planned
 
 
+def _exactly(values: Sequence[str]) -> Callable[[list[str]], list[str]]:
+    """`plan_values`' values_of for values given as they are, whatever the file holds now."""
+    fixed = list(values)
+    return lambda _current: list(fixed)
+
+
 def replan_rows(
     library: Any, rows: Sequence[PlannedChange], options: WriteOptions | None = None
 ) -> list[PlannedChange]:
@@ -153,8 +159,7 @@ def replan_rows(
     the preview showed: a file changed since is refused, never overwritten blindly."""
     out = []
     for row in rows:
-        values = list(row.new)
-        fresh = plan_values(library, row.track_id, row.field, lambda _old, v=values: v, options)
+        fresh = plan_values(library, row.track_id, row.field, _exactly(row.new), options)
         if not fresh.error and fresh.old != row.old:
             fresh.error = (
                 f"{row.field} changed since the preview (now {'; '.join(fresh.old) or 'empty'}); "

@@ -235,7 +235,7 @@ def plan_album(
     library: Any,
     track_ids: Sequence[int],
     values: dict[str, list[str]],
-    mode: str = "merge",
+    mode: WriteMode = "merge",
     options: WriteOptions | None = None,
 ) -> list[PlannedChange]:
     """`plan_routed` with the same values per field (an album's, `propose_album`) for every
@@ -368,7 +368,7 @@ def write_batch(
         "INSERT INTO batches (created_at, description, field, mode) VALUES (?, ?, ?, ?)",
         (time.time(), description, ", ".join(fields), ", ".join(modes)),
     )
-    batch_id = int(cur.lastrowid)
+    batch_id = db.inserted_id(cur)
     options_json = json.dumps(asdict(options))
     written_ids = []
     for item in todo:

@@ -33,7 +33,7 @@ from zsl_core.errors import ZslError
 from zsl_core.model_spec import ModelSpec
 from zsl_core.search import Query, parse_query, rank_tracks
 from zsl_core.tagger import Prediction, Tagger
-from zsl_core.tags import Include, ScoreKind, TagKind, TagScore, Vocabulary, load_vocabulary
+from zsl_core.tags import Include, ScoreKind, TagKind, TagScore, Vocabulary, Words, load_vocabulary
 from zsl_core.vectors import normalise_tag
 
 __all__ = [
@@ -352,7 +352,7 @@ class Library:
         return (db.from_blob(row[0]), db.from_blob(row[1])) if row else None
 
     def prediction(
-        self, track_id: int, top_k: int = 10, vocabulary: Sequence[str] | None = None
+        self, track_id: int, top_k: int = 10, vocabulary: Words | None = None
     ) -> Prediction | None:
         """Seen and unseen tags from the stored analysis (no audio); None if not analysed.
 
@@ -375,7 +375,7 @@ class Library:
         min_confidence: float | None = None,
         include: Include = "both",
         kinds: Sequence[TagKind] | None = None,
-        vocabulary: Sequence[str] | None = None,
+        vocabulary: Words | None = None,
     ) -> list[TagScore]:
         """The tags to propose for one track, best first (`Prediction.pick`: the one rule), ranked
         against the library's own average track (`tag_prior`)."""
@@ -391,7 +391,7 @@ class Library:
         min_confidence: float | None,
         include: Include,
         kinds: Sequence[TagKind] | None,
-        vocabulary: Sequence[str] | None,
+        vocabulary: Words | None,
     ) -> list[TagScore]:
         """`Prediction.pick` against the library's average track: one step for tracks and albums."""
         if prediction is None:
@@ -405,7 +405,7 @@ class Library:
         )
 
     def album_prediction(
-        self, track_ids: Sequence[int], top_k: int = 10, vocabulary: Sequence[str] | None = None
+        self, track_ids: Sequence[int], top_k: int = 10, vocabulary: Words | None = None
     ) -> Prediction | None:
         """Seen and unseen tags for an album: the model's prediction from the mean of its
         analysed tracks' stored analyses (`app.albums.aggregate`); None if none is analysed."""
@@ -428,7 +428,7 @@ class Library:
         min_confidence: float | None = None,
         include: Include = "both",
         kinds: Sequence[TagKind] | None = None,
-        vocabulary: Sequence[str] | None = None,
+        vocabulary: Words | None = None,
     ) -> list[TagScore]:
         """The tags to propose for a whole album, by the same rule and prior as `proposals`."""
         prediction = self.album_prediction(
@@ -442,7 +442,7 @@ class Library:
 
         return group_albums(self.tracks())
 
-    def tag_prior(self, vocabulary: Sequence[str] | None = None) -> dict[str, float] | None:
+    def tag_prior(self, vocabulary: Words | None = None) -> dict[str, float] | None:
         """Every candidate word's mean confidence over the library's analysed tracks, or None for
         a library too small to say what is typical (under PRIOR_MIN_TRACKS) or a model whose
         scores are not probabilities. Cached until the index changes."""

@@ -54,7 +54,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from app import db
 from app.metadata import Metadata, file_digest, read_with_tags
@@ -384,7 +384,7 @@ class _Scan:
     def __init__(
         self,
         conn: sqlite3.Connection,
-        tagger: Tagger | cf.Future,
+        tagger: Tagger | cf.Future[Tagger],
         model_name: str,
         n_windows: int | None,
         workers: int | None,
@@ -395,8 +395,12 @@ class _Scan:
     ) -> None:
         self.conn = conn
         self.model_name = model_name
-        self.tagger_future: cf.Future | None = tagger if isinstance(tagger, cf.Future) else None
-        self.tagger: Tagger | None = None if self.tagger_future is not None else tagger
+        self.tagger_future: cf.Future[Tagger] | None = None
+        self.tagger: Tagger | None = None
+        if isinstance(tagger, cf.Future):
+            self.tagger_future = tagger
+        else:
+            self.tagger = tagger
         self.n_windows = DEFAULT_N_WINDOWS if n_windows is None else int(n_windows)
         self.workers_arg = workers
         self.on_gpu = on_gpu  # a hint while the model loads: None = unknown, wait for the model
@@ -431,8 +435,14 @@ class _Scan:
             self._use_model()
         return True
 
+    def _loaded(self) -> Tagger:
+        """The tagger, waited for if it is still loading (for the steps that need the model)."""
+        self._model_ready(wait=True)
+        assert self.tagger is not None  # _model_ready(wait=True) sets it or raises the load error
+        return self.tagger
+
     def _use_model(self) -> None:
-        tagger = self.tagger
+        tagger = self._loaded()
         self.model_id = db.model_id(
             self.conn, self.model_name, tagger.stored_dim(), tagger.seen_labels
         )
@@ -450,8 +460,7 @@ class _Scan:
             return max(0, int(self.workers_arg))
         if self.tagger is None and self.on_gpu is not None:
             return default_workers(self.on_gpu)
-        self._model_ready(wait=True)
-        return default_workers(self.tagger.on_gpu)
+        return default_workers(self._loaded().on_gpu)
 
     def _walk_progress(self, found: int) -> None:
         now = time.monotonic()
@@ -468,7 +477,7 @@ class _Scan:
             "INSERT INTO scans (folders, model_id, state, started_at) VALUES (?, ?, 'running', ?)",
             (json.dumps([db.display(k) for k in keys]), self.model_id, time.time()),
         )
-        self.summary = ScanSummary(scan_id=int(cur.lastrowid))
+        self.summary = ScanSummary(scan_id=db.inserted_id(cur))
         state = ScanState.ERROR
         try:
             self._report("")  # at once: the scan has started (0 of 0 files found yet)
@@ -614,8 +623,8 @@ class _Scan:
                 if self.cancel.is_set():
                     break
                 if self.parked:
-                    if self.tagger is None and not (queue or suspects or inflight):
-                        loading = cast(cf.Future, self.tagger_future)  # set while tagger is None
+                    loading = self.tagger_future if self.tagger is None else None
+                    if loading is not None and not (queue or suspects or inflight):
                         cf.wait([loading], timeout=0.2)  # nothing else to do; Cancel still seen
                     if self._model_ready():
                         queue.extend(reversed(self.parked))  # decoded next, in the order parked
@@ -774,7 +783,7 @@ class _Scan:
         """Analyse and store the decoded tracks, one forward pass's worth at a time, so progress
         moves and Cancel is seen between passes; returns what is left (all of it after Cancel:
         those tracks are not stored, the next scan does them)."""
-        step = max(1, int(self.tagger.batch_size))
+        step = max(1, int(self._loaded().batch_size))
         while pending and not self.cancel.is_set():
             n, size = 0, 0
             while n < len(pending) and (n == 0 or size + len(pending[n][1]) <= step):
@@ -785,16 +794,17 @@ class _Scan:
         return pending
 
     def _infer_some(self, pending: list[tuple[_Job, Any]]) -> None:
+        tagger = self._loaded()
         outputs: list[Analysis | str] | None
         try:
-            outputs = list(self.tagger.analyse([payload for _, payload in pending]))
+            outputs = list(tagger.analyse([payload for _, payload in pending]))
         except Exception:
             outputs = None  # one bad item spoils a batch: redo one by one to find it
         if outputs is None:
             outputs = []
             for _, payload in pending:
                 try:
-                    outputs.append(self.tagger.analyse([payload])[0])
+                    outputs.append(tagger.analyse([payload])[0])
                 except (ZslError, ValueError, RuntimeError) as exc:
                     outputs.append(f"analysis failed ({_one_line(exc)})")
         for (job, _), out in zip(pending, outputs, strict=True):
@@ -936,7 +946,7 @@ def _size(pending: list[tuple[_Job, Any]]) -> int:
 
 def scan(
     conn: sqlite3.Connection,
-    tagger: Tagger | cf.Future,
+    tagger: Tagger | cf.Future[Tagger],
     model_name: str,
     folders: Sequence[str | Path | bytes],
     *,

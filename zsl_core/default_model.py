@@ -55,7 +55,7 @@ from zsl_core.devices import resolve_device
 from zsl_core.errors import AudioError, ModelError, ZslError
 from zsl_core.speech import low_energy_share, speech_probability
 from zsl_core.tagger import Analysis, InputSpec, PayloadKind, Prediction, Tagger, TagScore
-from zsl_core.tags import KIND_FAMILIES, ScoreKind, TagKind
+from zsl_core.tags import KIND_FAMILIES, ScoreKind, TagKind, Words, word_kind
 from zsl_core.vectors import normalise_tag
 from zsl_core.word_space import GLOVE_VECTORS, WordSpace, load_word_space
 
@@ -492,7 +492,7 @@ class DefaultTagger(Tagger):
         self,
         probabilities: np.ndarray,
         top_k: int = 10,
-        vocabulary: Sequence[str] | None = None,
+        vocabulary: Words | None = None,
         path: str = "",
     ) -> Prediction:
         """Tags from cached seen-label probabilities: seen with probabilities, unseen with cosines."""
@@ -505,7 +505,7 @@ class DefaultTagger(Tagger):
         track_embedding: np.ndarray,
         seen_scores: np.ndarray,
         top_k: int = 10,
-        vocabulary: Sequence[str] | None = None,
+        vocabulary: Words | None = None,
         path: str = "",
     ) -> Prediction:
         """Tags from a stored embedding and stored seen-label probabilities (the library's cache)."""
@@ -521,7 +521,7 @@ class DefaultTagger(Tagger):
         self,
         path: str | Path,
         top_k: int = 10,
-        vocabulary: Sequence[str] | None = None,
+        vocabulary: Words | None = None,
         n_windows: int | None = None,
     ) -> Prediction:
         analysis = self.musicnn_analysis_file(path, n_windows)
@@ -532,7 +532,7 @@ class DefaultTagger(Tagger):
         embedding: np.ndarray,
         seen_scores: np.ndarray,
         top_k: int,
-        vocabulary: Sequence[str] | None,
+        vocabulary: Words | None,
         path: str,
     ) -> Prediction:
         order = np.argsort(-seen_scores, kind="stable")[:top_k]
@@ -544,7 +544,7 @@ class DefaultTagger(Tagger):
         return Prediction(path=path, seen=seen, unseen=unseen, missing_words=missing)
 
     def _unseen(
-        self, seen_scores: np.ndarray, vocabulary: Sequence[str], top_k: int
+        self, seen_scores: np.ndarray, vocabulary: Words, top_k: int
     ) -> tuple[list[TagScore], list[str]]:
         """Best vocabulary words that are not seen labels (nor raw tags merged into one), each
         with the probability read off the seen labels' (`word_affinities`)."""
@@ -556,10 +556,9 @@ class DefaultTagger(Tagger):
             return [], missing
         scores = np.asarray(seen_scores, np.float32) @ affinity
         order = np.argsort(-scores, kind="stable")[:top_k]
-        kind_of = getattr(vocabulary, "kind", None)
         tags = []
         for i in order:
-            kind = kind_of(found[i]) if kind_of else TagKind.OTHER
+            kind = word_kind(vocabulary, found[i])
             family = KIND_FAMILIES[kind]
             grounding = float(
                 sum(affinity[r, i] for r, label in enumerate(self.labels) if label.kind in family)

@@ -243,7 +243,7 @@ def _absolute(path: str | Path | None) -> str | None:
 
 
 def _model_name(model: str | Path | None) -> str:
-    return "default" if is_default(model) else str(Path(model).resolve())
+    return "default" if model is None or is_default(model) else str(Path(model).resolve())
 
 
 def search_index(

@@ -37,7 +37,7 @@ def model_key(
 ) -> str:
     """A model's full identity, the name its results are stored under: 'default-2' (with the
     bundled vectors and fp32), or a resolved folder / vectors path and the precision."""
-    if is_default(model):
+    if model is None or is_default(model):
         # The built-in model stores only its seen-label probabilities (its embeddings are derived
         # from them in whatever word space is chosen), so the word space is not part of its key.
         return DEFAULT_MODEL_KEY if precision == "fp32" else f"{DEFAULT_MODEL_KEY}+{precision}"
@@ -54,7 +54,7 @@ def load_tagger(
     """The model named: 'default' (built in) or a `zsl-core train` folder. `precision` applies
     to the built-in model's musicnn networks."""
     # torch: the models import it; only loading one pays for it, never opening a library.
-    if is_default(model):
+    if model is None or is_default(model):
         from zsl_core.default_model import load_default_tagger
 
         return load_default_tagger(device=device, vectors_path=vectors, precision=precision)

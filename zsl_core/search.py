@@ -111,7 +111,7 @@ class Ranking:
 
 def rank_tracks(
     tagger: Tagger,
-    seen_scores: np.ndarray,
+    seen_scores: np.ndarray | None,
     embeddings: np.ndarray | None,
     query: Query,
     top_k: int = 20,
@@ -166,7 +166,7 @@ def rank_tracks(
 
 
 def _score_terms(
-    tagger: Tagger, seen_scores: np.ndarray, embeddings: np.ndarray | None, terms: list[str]
+    tagger: Tagger, seen_scores: np.ndarray | None, embeddings: np.ndarray | None, terms: list[str]
 ) -> tuple[np.ndarray, list[str], list[str], ScoreKind]:
     """`tagger.score_words`, column by column for a probability model that reads words off its
     seen labels (`word_affinities`); otherwise the tagger's own product."""

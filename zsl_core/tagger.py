@@ -34,7 +34,17 @@ from zsl_core import audio as audio_io
 from zsl_core import dsp
 from zsl_core.cosine import cosine_matrix
 from zsl_core.errors import AudioError
-from zsl_core.tags import INCLUDE, PROPOSE_FLOOR, Include, ScoreKind, TagKind, TagScore, tag_key
+from zsl_core.tags import (
+    INCLUDE,
+    PROPOSE_FLOOR,
+    Include,
+    ScoreKind,
+    TagKind,
+    TagScore,
+    Words,
+    tag_key,
+    word_kind,
+)
 from zsl_core.vectors import normalise_tag
 
 __all__ = [
@@ -286,7 +296,7 @@ class Tagger(ABC):
         self,
         track_embedding: np.ndarray,
         top_k: int = 10,
-        vocabulary: Sequence[str] | None = None,
+        vocabulary: Words | None = None,
         path: str = "",
     ) -> Prediction:
         """Top seen labels and top unseen vocabulary words for a track embedding."""
@@ -303,7 +313,7 @@ class Tagger(ABC):
         track_embedding: np.ndarray,
         seen_scores: np.ndarray,
         top_k: int = 10,
-        vocabulary: Sequence[str] | None = None,
+        vocabulary: Words | None = None,
         path: str = "",
     ) -> Prediction:
         """Tags from a stored analysis (embedding + seen-label scores), no audio needed.
@@ -337,13 +347,12 @@ class Tagger(ABC):
                 if found:
                     word_scores = self.scores(track_embedding, matrix)[0]
                     order = np.argsort(-word_scores)[:top_k]
-                    kind_of = getattr(vocabulary, "kind", None)
                     unseen = [
                         TagScore(
                             found[i],
                             float(word_scores[i]),
                             False,
-                            kind_of(found[i]) if kind_of else TagKind.OTHER,
+                            word_kind(vocabulary, found[i]),
                             ScoreKind.SIMILARITY,
                         )
                         for i in order
@@ -375,7 +384,7 @@ class Tagger(ABC):
         self,
         path: str | Path,
         top_k: int = 10,
-        vocabulary: Sequence[str] | None = None,
+        vocabulary: Words | None = None,
         n_windows: int | None = None,
     ) -> Prediction:
         """Tags for one audio file (seen labels, then unseen words from `vocabulary`)."""

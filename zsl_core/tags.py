@@ -22,11 +22,11 @@ split into values. They all import these definitions; none keeps its own.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, TypeAlias, get_args
 
 from zsl_core.errors import DatasetError
 from zsl_core.resources import resource_path
@@ -40,6 +40,8 @@ __all__ = [
     "ScoreKind",
     "TagScore",
     "Vocabulary",
+    "Words",
+    "word_kind",
     "split_values",
     "join_values",
     "display_form",
@@ -168,7 +170,7 @@ class Vocabulary:
     def kind(self, word: str, default: TagKind = TagKind.OTHER) -> TagKind:
         return self.kinds.get(tag_key(word), default)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.words)
 
     def __len__(self) -> int:
@@ -189,6 +191,15 @@ class Vocabulary:
         if word and tag_key(word) not in self.kinds:
             self.words.append(word)
             self.kinds[tag_key(word)] = kind
+
+
+# Candidate words for unseen tags: plain words, or a Vocabulary that also says each one's kind.
+Words: TypeAlias = Vocabulary | Sequence[str]
+
+
+def word_kind(words: Words, word: str) -> TagKind:
+    """A candidate's kind: the Vocabulary's, OTHER for plain words (no kind known)."""
+    return words.kind(word) if isinstance(words, Vocabulary) else TagKind.OTHER
 
 
 def read_vocabulary_file(path: str | Path, vocab: Vocabulary | None = None) -> Vocabulary:

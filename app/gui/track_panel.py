@@ -13,9 +13,9 @@ on) is in italics and says once, on hover, what that means. The choice is an
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Protocol
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -39,6 +39,8 @@ from app.edits import Decision, typed_values
 from app.gui.models import format_duration
 from app.gui.settings import BY_KIND, FIELDS
 from app.routing import DEFAULT_ROUTES, Routes, fields_of
+from app.states import TrackStatus
+from zsl_core.tagger import Prediction
 from zsl_core.tags import display_form
 
 COVER_SIZE = 112  # small enough that the tag list keeps its rows at 1024x640
@@ -78,18 +80,69 @@ def field_label(field: str | None) -> str:
     return field.split(":", 1)[1] if field.startswith("custom:") else field.capitalize()
 
 
+class ShownTrack(Protocol):
+    """What the panel reads of its subject: a library `TrackRow`, or an album standing in for
+    one (`album_view.AlbumSubject`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def artist(self) -> str | None: ...
+    @property
+    def album(self) -> str | None: ...
+    @property
+    def genre(self) -> str | None: ...
+    @property
+    def mood(self) -> str | None: ...
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def display_path(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+def children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    """An item's children, in order (Qt types `child(i)` as optional; below `childCount` it is
+    never None)."""
+    return [c for c in (item.child(i) for i in range(item.childCount())) if c is not None]
+
+
+def top_level_items(tree: QTreeWidget) -> list[QTreeWidgetItem]:
+    """A tree's top-level items, in order (`topLevelItem(i)` is typed optional, as `child`)."""
+    items = (tree.topLevelItem(i) for i in range(tree.topLevelItemCount()))
+    return [item for item in items if item is not None]
+
+
+def _parent_field(item: QTreeWidgetItem) -> str | None:
+    """The field of the group a row sits in (None for a row outside any group)."""
+    parent = item.parent()
+    return None if parent is None else parent.data(0, FIELD_ROLE)
+
+
 class ConfidenceDelegate(QStyledItemDelegate):
     """The confidence column: its word ("likely"), then a short bar as long as the confidence."""
 
     BAR = 40  # pixels
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         size = super().sizeHint(option, index)
         if index.data(CONFIDENCE_ROLE) is not None:
             size.setWidth(size.width() + self.BAR + 8)
         return size
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         value = index.data(CONFIDENCE_ROLE)
         if value is None:
             super().paint(painter, option, index)
@@ -164,7 +217,7 @@ class TrackPanel(QWidget):
         row = max(self.fontMetrics().height() + 8, 22)
         self.tags.setMinimumHeight(row * MIN_TAG_ROWS + row + 8)  # + the header and the frame
         self.routes: Routes = dict(DEFAULT_ROUTES)
-        self._prediction: tuple[int, Any, list[str] | Decision] | None = None
+        self._prediction: tuple[int, Prediction | None, Decision] | None = None
 
         # "type your own value": a field and a value, added ticked to that field's group
         self.own_field = QComboBox()
@@ -193,7 +246,7 @@ class TrackPanel(QWidget):
         self.all_selected.setToolTip(
             "Write these changes into every selected track; each keeps its other values"
         )
-        self.all_selected.toggled.connect(lambda _on: self.hint.setText(self._selection_hint()))
+        self.all_selected.toggled.connect(self._show_selection_hint)
         self.write_button = QPushButton("Write tags")
         self.write_button.setToolTip(
             "Write the ticked values into the selected files; "
@@ -239,7 +292,7 @@ class TrackPanel(QWidget):
         self.play_button.setToolTip("Play the selected track" + (f" ({play})" if play else ""))
 
     # --- filling -----------------------------------------------------------------------------
-    def show_track(self, track: Any | None, selection_size: int = 1) -> None:
+    def show_track(self, track: ShownTrack | None, selection_size: int = 1) -> None:
         """The track's facts; tags arrive later through show_prediction (computed in a worker)."""
         self.track_id = None if track is None else int(track.id)
         self._prediction = None
@@ -260,7 +313,7 @@ class TrackPanel(QWidget):
             if track.mood:
                 lines.append(f"mood: {track.mood}")
             lines.append(str(track.display_path))
-            if getattr(track, "status", "ok") == "failed":
+            if track.status == TrackStatus.FAILED:
                 lines.append(f"not analysed: {track.error}")
             self.details.setText("\n".join(lines))
             self.hint.setText(self._selection_hint())
@@ -272,6 +325,9 @@ class TrackPanel(QWidget):
             widget.setEnabled(track is not None)
         self.own_value.setEnabled(track is not None)
         self._fill_own_fields()
+
+    def _show_selection_hint(self, *_args: object) -> None:
+        self.hint.setText(self._selection_hint())
 
     def _selection_hint(self) -> str:
         if self.selection_size > 1 and self.all_selected.isChecked():
@@ -289,7 +345,7 @@ class TrackPanel(QWidget):
     def show_prediction(
         self,
         track_id: int,
-        prediction: Any | None,
+        prediction: Prediction | None,
         accepted: Sequence[str] | Decision,
         current: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
@@ -308,7 +364,7 @@ class TrackPanel(QWidget):
         forced = self.current_field()
         return [forced] if forced else fields_of(self.routes)
 
-    def _fill(self, prediction: Any | None, decision: Decision) -> None:
+    def _fill(self, prediction: Prediction | None, decision: Decision) -> None:
         self._filling = True
         self._clear_tags()
         chosen = {t.casefold() for t in decision.ticked}
@@ -339,15 +395,15 @@ class TrackPanel(QWidget):
             for tag in tags:
                 target = forced or self.routes.get(tag.kind)
                 value = display_form(tag.tag, tag.kind)
-                if target in groups and self._find(groups[target], value, IN_FILE) is not None:
-                    in_file = self._find(groups[target], value, IN_FILE)
+                in_file = self._find(groups[target], value, IN_FILE) if target in groups else None
+                if in_file is not None:
                     if in_file.data(1, CONFIDENCE_ROLE) is None:  # the model agrees with the file
                         self._set_confidence(in_file, tag.confidence or 0.0, tag.kind.value)
                         in_file.setText(1, f"{IN_FILE_TEXT}, {in_file.text(1)}")
                     continue
-                group = groups.get(target)
-                if group is None:
-                    group = groups[target] = self._group(target)
+                if target not in groups:
+                    groups[target] = self._group(target)
+                group = groups[target]
                 item = QTreeWidgetItem([value, ""])
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(
@@ -373,9 +429,9 @@ class TrackPanel(QWidget):
             for value in values:
                 self._add_typed_row(groups[field], value)
         not_written = groups.pop(None, None)
-        for field in sorted(groups, key=self._group_order):
-            self.tags.addTopLevelItem(groups[field])
-            groups[field].setExpanded(True)
+        for shown in sorted(groups, key=self._group_order):
+            self.tags.addTopLevelItem(groups[shown])
+            groups[shown].setExpanded(True)
         if not_written is not None:
             not_written.setToolTip(0, NOT_WRITTEN_TIP)
             self.tags.addTopLevelItem(not_written)
@@ -408,8 +464,7 @@ class TrackPanel(QWidget):
 
     @staticmethod
     def _find(group: QTreeWidgetItem, value: str, row: str) -> QTreeWidgetItem | None:
-        for i in range(group.childCount()):
-            child = group.child(i)
+        for child in children(group):
             if child.data(0, ROW_ROLE) == row and child.text(0).casefold() == value.casefold():
                 return child
         return None
@@ -430,8 +485,7 @@ class TrackPanel(QWidget):
         return (order.index(name), name) if name in order else (len(order), name)
 
     def _groups(self) -> dict[str | None, QTreeWidgetItem]:
-        items = [self.tags.topLevelItem(i) for i in range(self.tags.topLevelItemCount())]
-        return {item.data(0, FIELD_ROLE): item for item in items}
+        return {item.data(0, FIELD_ROLE): item for item in top_level_items(self.tags)}
 
     def _fill_own_fields(self) -> None:
         wanted = [f for f in self._groups() if f] or self.shown_fields()
@@ -493,7 +547,7 @@ class TrackPanel(QWidget):
                 proposal = next(
                     (
                         c
-                        for c in (group.child(i) for i in range(group.childCount()))
+                        for c in children(group)
                         if c.data(0, ROW_ROLE) == PROPOSAL
                         and c.text(0).casefold() == value.casefold()
                     ),
@@ -531,8 +585,9 @@ class TrackPanel(QWidget):
         typed: dict[str, list[str]] = {}
         removed: dict[str, list[str]] = {}
         for field, group in self._groups().items():
-            for i in range(group.childCount() if field else 0):
-                item = group.child(i)
+            if not field:
+                continue  # "Not written": proposals only, nothing typed or removed
+            for item in children(group):
                 checked = item.checkState(0) == Qt.CheckState.Checked
                 if item.data(0, ROW_ROLE) == TYPED and checked:
                     typed.setdefault(field, []).append(item.text(0))
@@ -562,12 +617,11 @@ class TrackPanel(QWidget):
             i
             for i in self._rows()
             if i.data(0, ROW_ROLE) in (IN_FILE, TYPED)
-            and (field is None or i.parent().data(0, FIELD_ROLE) == field)
+            and (field is None or _parent_field(i) == field)
         ]
 
     def _rows(self) -> list[QTreeWidgetItem]:
-        groups = [self.tags.topLevelItem(i) for i in range(self.tags.topLevelItemCount())]
-        return [g.child(i) for g in groups for i in range(g.childCount())]
+        return [item for group in top_level_items(self.tags) for item in children(group)]
 
     def set_checked(self, tag: str, checked: bool) -> None:
         for item in self.tag_items():

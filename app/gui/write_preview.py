@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.edits import typed_values
 from app.gui.track_panel import field_label
+from app.journal import PlannedChange
 
 FILE, FIELD, OLD, NEW, STATUS = range(5)
 EMPTY = "(empty)"
@@ -46,7 +46,7 @@ def _values(values: Sequence[str]) -> str:
 class WritePreviewDialog(QDialog):
     """Every planned change, old -> new; untick rows or edit their new values, then Write."""
 
-    def __init__(self, planned: Sequence[Any], parent: QWidget | None = None) -> None:
+    def __init__(self, planned: Sequence[PlannedChange], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Write tags: check the changes")
         changes = [p for p in planned if p.changed and not p.error]
@@ -63,7 +63,9 @@ class WritePreviewDialog(QDialog):
         self.table.setHorizontalHeaderLabels(
             ["File", "Field", "Now", "After writing", "What happens"]
         )
-        self.table.horizontalHeaderItem(NEW).setToolTip(NEW_TIP)
+        header_new = self.table.horizontalHeaderItem(NEW)
+        assert header_new is not None  # set by setHorizontalHeaderLabels above
+        header_new.setToolTip(NEW_TIP)
         self.table.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
             | QAbstractItemView.EditTrigger.EditKeyPressed
@@ -84,13 +86,13 @@ class WritePreviewDialog(QDialog):
                 cell.setFlags(plain)
                 self.table.setItem(row, column, cell)
             self.table.setItem(row, STATUS, QTableWidgetItem(""))
-            self.table.item(row, STATUS).setFlags(plain)
+            self._cell(row, STATUS).setFlags(plain)
             if not item.error:
-                file_cell = self.table.item(row, FILE)
+                file_cell = self._cell(row, FILE)
                 file_cell.setFlags(plain | Qt.ItemFlag.ItemIsUserCheckable)
                 file_cell.setCheckState(Qt.CheckState.Checked)
-                self.table.item(row, NEW).setFlags(plain | Qt.ItemFlag.ItemIsEditable)
-                self.table.item(row, NEW).setToolTip(NEW_TIP)
+                self._cell(row, NEW).setFlags(plain | Qt.ItemFlag.ItemIsEditable)
+                self._cell(row, NEW).setToolTip(NEW_TIP)
             self._show_status(row)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -107,16 +109,22 @@ class WritePreviewDialog(QDialog):
         self._update_summary()
         self.resize(900, 420)
 
+    def _cell(self, row: int, column: int) -> QTableWidgetItem:
+        """A cell of the table (__init__ fills every one; Qt's lookup is typed optional)."""
+        cell = self.table.item(row, column)
+        assert cell is not None, (row, column)
+        return cell
+
     # --- editing ---------------------------------------------------------------------------------
     def set_row_checked(self, row: int, checked: bool) -> None:
         """Tick or untick a row (an unticked row's file is not written)."""
-        self.table.item(row, FILE).setCheckState(
+        self._cell(row, FILE).setCheckState(
             Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
         )
 
     def set_row_values(self, row: int, text: str) -> None:
         """Type over a row's new values, as a person does by double-clicking the cell."""
-        self.table.item(row, NEW).setText(text)
+        self._cell(row, NEW).setText(text)
 
     def _cell_changed(self, cell: QTableWidgetItem) -> None:
         if self._filling:
@@ -135,7 +143,7 @@ class WritePreviewDialog(QDialog):
         self._update_summary()
 
     def _checked(self, row: int) -> bool:
-        cell = self.table.item(row, FILE)
+        cell = self._cell(row, FILE)
         return not self.rows[row].error and cell.checkState() == Qt.CheckState.Checked
 
     def _show_status(self, row: int) -> None:
@@ -149,8 +157,8 @@ class WritePreviewDialog(QDialog):
         else:
             text = ALREADY
         was, self._filling = self._filling, True
-        self.table.item(row, STATUS).setText(text)
-        self.table.item(row, STATUS).setToolTip(text)
+        self._cell(row, STATUS).setText(text)
+        self._cell(row, STATUS).setToolTip(text)
         self._filling = was
 
     def _update_summary(self) -> None:
@@ -173,11 +181,11 @@ class WritePreviewDialog(QDialog):
         self.write_button.setEnabled(bool(writing))
 
     # --- reading ---------------------------------------------------------------------------------
-    def changes(self) -> list[Any]:
+    def changes(self) -> list[PlannedChange]:
         """The rows to write, as shown (edited values included), in the table's order."""
         return [r for i, r in enumerate(self.rows) if self._checked(i) and r.changed]
 
-    def edited(self) -> list[Any]:
+    def edited(self) -> list[PlannedChange]:
         """The rows among `changes()` whose new values were typed here: plan them again."""
         return [
             r
