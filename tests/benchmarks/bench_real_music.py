@@ -453,6 +453,7 @@ NAME_RULES = [
     (r"\bflute", ["flute"]),  # warmux: "Divertissement pour flute"
     (r"medieval", ["medieval"]),  # megaglest: manolo_camp-medieval.ogg
     (r"\bblues\b", ["blues"]),
+    (r"\bsorrow", ["sad"]),  # trackballs: tb_sorrow.ogg, TITLE=Sorrow
 ]
 
 
@@ -727,6 +728,16 @@ PACKAGES = [
         46,
     ),
     Package(
+        "trackballs-data",
+        ["usr/share/games/trackballs/music/*.ogg"],
+        "apt-cache show: 'data files for trackballs' (a marble game). The files' own tags: TITLE only "
+        "(C64 Revival, Crazy, Eurovision Winner, Schizophrenia, Sorrow); no genre. The one mood a "
+        "name states: tb_sorrow.ogg, TITLE=Sorrow (sad).",
+        [],
+        [],
+        31,
+    ),
+    Package(
         "gcompris-qt-data",
         [f"{GCOMPRIS_MUSIC}/*.ogg"],
         "apt-cache show: 'data files for gcompris-qt' (educational software suite). Activity "
@@ -924,6 +935,7 @@ SEEN_QUERIES = [
     "violin",
     "strings",
     "drums",
+    "sad",
 ]
 UNSEEN_QUERIES = [
     "heavy metal",
@@ -1331,6 +1343,20 @@ def evaluate_query(
     }
     if len(pos_t) < min_class or len(neg_t) < min_class:
         row["skipped"] = f"needs >= {min_class} positives and negatives"
+        if pos_t:  # too few to score, but where they land is still worth seeing
+            scores = track_scores(lib, word)
+            order = sorted(tracks, key=lambda t: -scores.get(t.track_id, -math.inf))
+            shown = set(shown_hits(lib, word))
+            row["positive_ranks"] = [
+                {
+                    "source": t.source,
+                    "file": t.path.name,
+                    "rank": order.index(t) + 1,
+                    "of": len(tracks),
+                    "shown": t.track_id in shown,
+                }
+                for t in pos_t
+            ]
         return row
     scores = track_scores(lib, word)
     row["word_unknown"] = not scores
@@ -1482,6 +1508,16 @@ def print_report(result: dict) -> None:
                 f"{row['word']:<20} {row['kind']:<7} {'seen' if row['model_seen'] else 'new':<5} "
                 f"{row['positives']:>4} {row['negatives']:>4}   skipped: {row['skipped']}"
             )
+            ranks = row.get("positive_ranks", [])
+            if 0 < len(ranks) <= 3:
+                print(
+                    " " * 22
+                    + "; ".join(
+                        f"{r['file']} ranked {r['rank']} of {r['of']}"
+                        + (", shown" if r["shown"] else ", not shown")
+                        for r in ranks
+                    )
+                )
             continue
         flag = "  (word unknown)" if row["word_unknown"] else ""
         print(
