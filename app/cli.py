@@ -348,6 +348,10 @@ def cmd_search(args: argparse.Namespace, library: Any) -> int:
             print("no tracks analysed yet: run `zsl-tagger scan FOLDER` first")
         elif result.parsed is not None and result.parsed.terms:
             print(f"no good match for {', '.join(result.parsed.terms)}")
+            if result.closest:
+                print("closest, but weak (under the relevance floor, not matches):")
+                for rank, hit in enumerate(result.closest, 1):
+                    print(f"{rank:3d}  {hit.score:.3f}  {hit.display_path}")
         else:
             print("no track matches")
     return EXIT_OK

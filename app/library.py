@@ -25,13 +25,14 @@ from typing import Any, Literal
 import numpy as np
 
 from app import db, importer, scanner, similarity
+from app.options import TOP_WEAK
 from app.query import TEXT_COLUMNS, Filter, split_query, sql_condition
 from app.scanner import DEFAULT_N_WINDOWS, ScanProgress, ScanSummary
 from app.states import TrackStatus
 from zsl_core.cosine import unit_rows
 from zsl_core.errors import ZslError
 from zsl_core.model_spec import ModelSpec
-from zsl_core.search import Query, parse_query, rank_tracks
+from zsl_core.search import Query, Ranking, parse_query, rank_tracks
 from zsl_core.tagger import Prediction, Tagger
 from zsl_core.tags import Include, ScoreKind, TagKind, TagScore, Vocabulary, Words, load_vocabulary
 from zsl_core.vectors import normalise_tag
@@ -103,6 +104,9 @@ class SearchResult:
     parsed: Query | None = None
     below_floor: int = 0
     score_kind: ScoreKind = ScoreKind.PROBABILITY
+    # With no hits: the best of the tracks under the floor (at most TOP_WEAK), best first. Not
+    # matches; shown as weak so a library with nothing that "sad" still finds its saddest pieces.
+    closest: list[Hit] = field(default_factory=list)
 
     @property
     def message(self) -> str | None:
@@ -520,15 +524,30 @@ class Library:
         result.missing_words += [w for w in parsed.unknown if w not in result.missing_words]
         result.below_floor = ranking.below_floor
         result.score_kind = ranking.score_kind
+        result.hits = self._hits(ids, ranking, parsed.terms)
+        if not result.hits and ranking.below_floor:
+            with self._lock:
+                weak = rank_tracks(
+                    tagger,
+                    seen_matrix,
+                    embeddings,
+                    parsed,
+                    top_k=min(top_k, TOP_WEAK),
+                    floor=float("-inf"),
+                )
+            result.closest = self._hits(ids, weak, parsed.terms)
+        return result
+
+    def _hits(self, ids: np.ndarray, ranking: Ranking, terms: Sequence[str]) -> list[Hit]:
+        """A ranking's rows as hits: track, shown path, relevance, each term's score."""
         hit_ids = [int(ids[row]) for row in ranking.rows.tolist()]
         paths = self._display_paths(hit_ids)
+        hits = []
         for track_id, score, per_term in zip(
             hit_ids, ranking.scores.tolist(), ranking.term_scores, strict=True
         ):
-            matched = [
-                (term, float(value)) for term, value in zip(parsed.terms, per_term, strict=True)
-            ]
-            result.hits.append(
+            matched = [(term, float(value)) for term, value in zip(terms, per_term, strict=True)]
+            hits.append(
                 Hit(
                     track_id,
                     paths.get(track_id, ""),
@@ -537,7 +556,7 @@ class Library:
                     matched,
                 )
             )
-        return result
+        return hits
 
     def _names_an_artist_or_album(self, text: str) -> Filter | None:
         """A filter when the free words are an artist's or album's name (the whole name, or two

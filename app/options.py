@@ -63,6 +63,7 @@ __all__ = [
     "MIN_SCORE",
     "MIN_CONFIDENCE",
     "TOP_HITS",
+    "TOP_WEAK",
     "TOP_TAGS",
     "TOP_WRITE",
     "EXPORT_FORMAT",
@@ -142,6 +143,9 @@ MIN_CONFIDENCE: Option[float | None] = Option(
     metavar="C",
 )
 TOP_HITS: Option[int] = Option("top", int, 20, help="tracks listed", low=1, metavar="K")
+# When no track clears the relevance floor, a search still names this many of the closest, as
+# weak (not as matches): the saddest pieces of a library with nothing sad enough to be "sad".
+TOP_WEAK = 5
 TOP_TAGS: Option[int] = Option(
     "top_k", int, 5, help="proposed tags per track", low=1, high=50, flag="--top", metavar="K"
 )

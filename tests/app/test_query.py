@@ -200,3 +200,30 @@ def test_a_library_from_before_years_gets_them_on_the_next_scan_without_decoding
         ]
         again = library.scan(n_windows=WINDOWS, workers=0)
         assert (again.scanned, again.updated, again.unchanged) == (0, 0, 1)
+
+
+def test_no_match_still_names_the_closest_as_weak(lib):
+    """Nothing clears the floor: no hits, but the best of the rest, best first, as weak."""
+    ranked = lib.search("sad", floor=float("-inf"))  # the whole ranking, for reference
+    floor_above_all = ranked.hits[0].score + 1.0
+    result = lib.search("sad", floor=floor_above_all)
+    assert result.hits == [] and result.message == "no good match"
+    assert [h.track_id for h in result.closest] == [h.track_id for h in ranked.hits]
+    assert all(h.score < floor_above_all for h in result.closest)
+    assert lib.search("sad", top_k=1, floor=floor_above_all).closest[:1] == result.closest[:1]
+    assert ranked.closest == []  # with hits there is no "closest" list
+    assert lib.search("artist:nobody").closest == []  # text alone: nothing ranked, nothing weak
+
+
+def test_cli_search_with_no_match_lists_the_closest_as_weak(lib, capsys, monkeypatch):
+    import zsl_core.search
+    from app.cli import main
+
+    monkeypatch.setattr(zsl_core.search, "RELEVANCE_FLOOR", 2.0)  # no probability reaches it
+    args = ["--db", str(lib.conn.where), "--device", "cpu", "search", "electronic"]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "no good match for electronic"
+    assert lines[1].startswith("closest, but weak")
+    listed = [Path(line.split()[-1]).name for line in lines[2:]]
+    assert sorted(listed) == ["a.flac", "b.ogg", "c.mp3"]

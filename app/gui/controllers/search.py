@@ -7,6 +7,7 @@ like this") share the rule: whichever was asked last is what the results tab sho
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -29,6 +30,10 @@ def no_results_text(query: str, result: Any, library_empty: bool) -> str:
             "is analysed once, then search by sound or name."
         )
     lines = [f"No good match for “{query}”."]
+    closest = list(getattr(result, "closest", []) or [])
+    if closest:
+        names = ", ".join(Path(hit.display_path).stem for hit in closest)
+        lines.append(f"Closest, but weak: {names}.")
     missing = list(getattr(result, "missing_words", []) or [])
     if missing:
         lines.append(f"Not a word the model knows nor in any track's text: {', '.join(missing)}.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -51,3 +53,18 @@ def test_a_failed_search_says_why(qtbot, search, library):
         search.run("calm")
     query, message = failed.args
     assert query == "calm" and message.startswith("search: ") and "\n" not in message
+
+
+def test_no_match_text_names_the_closest_tracks(qtbot, search, scanned, monkeypatch):
+    import zsl_core.search
+    from app.gui.controllers.search import no_results_text
+
+    monkeypatch.setattr(zsl_core.search, "RELEVANCE_FLOOR", 2.0)  # nothing clears it
+    with qtbot.waitSignal(search.results, timeout=30_000) as got:
+        search.run("calm")
+    query, result = got.args
+    assert result.hits == [] and len(result.closest) == 3
+    text = no_results_text(query, result, library_empty=False)
+    assert text.startswith("No good match for “calm”.")
+    stems = [line for line in text.splitlines() if line.startswith("Closest, but weak:")]
+    assert stems and all(Path(h.display_path).stem in stems[0] for h in result.closest)
