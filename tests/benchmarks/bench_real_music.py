@@ -962,6 +962,28 @@ UNSEEN_QUERIES = [
     "narration",
 ]
 
+# Words a listener types (moods above all) whose reach is reported without labels: how many tracks
+# the search shows (above its relevance floor) and the highest relevance any track gets.
+REACH_WORDS = [
+    "sad",
+    "happy",
+    "beautiful",
+    "mellow",
+    "chill",
+    "party",
+    "sexy",
+    "catchy",
+    "calm",
+    "relaxing",
+    "aggressive",
+    "energetic",
+    "epic",
+    "dark",
+    "romantic",
+    "melancholic",
+    "uplifting",
+]
+
 MIN_SECONDS = 20.0
 MAX_SPEECH_SECONDS = 38.0
 MIN_CLASS = 5  # a query needs at least this many positives and negatives to be scored (--min-class)
@@ -1392,6 +1414,17 @@ def evaluate_query(
     return row
 
 
+def reach(lib: Any, word: str, n_tracks: int) -> dict:
+    """How many tracks the search shows for `word` (above its floor) and the best relevance."""
+    ranked = track_scores(lib, word)
+    try:
+        shown = len(lib.search(word, top_k=n_tracks).hits)
+    except (ZslError, ValueError):
+        shown = 0
+    best = max(ranked.values()) if ranked else None
+    return {"word": word, "shown": shown, "of": n_tracks, "best": round(best, 4) if best else best}
+
+
 def mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
@@ -1552,6 +1585,10 @@ def print_report(result: dict) -> None:
     for src, top in p["top3_per_source"].items():
         hit = f"correct {per_source[src]:>5}" if src in per_source else " " * 13
         print(f"  {src:<22} {hit}  " + ", ".join(f"{w} {n}" for w, n in top))
+    print("\nreach (tracks the search shows above its floor, of all; best relevance):")
+    print(
+        "  " + ", ".join(f"{r['word']} {r['shown']} ({r['best']})" for r in result.get("reach", []))
+    )
     t = result["timings_s"]
     print(
         f"\n{result['counts']['music']} music tracks + {result['counts']['speech']} speech clips; "
@@ -1656,6 +1693,7 @@ def main(argv: list[str] | None = None) -> int:
             for w in UNSEEN_QUERIES
         ]
         props = evaluate_proposals(lib, tracks)
+        reaches = [reach(lib, w, len(tracks)) for w in REACH_WORDS]
         t_score = time.perf_counter() - t0
     finally:
         lib.close()
@@ -1695,6 +1733,7 @@ def main(argv: list[str] | None = None) -> int:
             "skipped": [r["word"] for r in rows if "skipped" in r],
         },
         "proposals": props,
+        "reach": reaches,
         "tracks": [
             {
                 "source": t.source,
