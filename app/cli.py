@@ -50,7 +50,7 @@ from app.options import (
 )
 from app.routing import parse_routes, routes_to_text
 from app.states import TrackStatus
-from app.tagformats import WriteOptions, check_field
+from app.tagformats import WriteOptions, check_field, id3_version_choice
 from zsl_core.errors import ModelError, ZslError
 from zsl_core.word_space import WORD_SPACE_CHOICES
 
@@ -409,9 +409,7 @@ def cmd_write(args: argparse.Namespace, library: Any) -> int:
         routes = parse_routes(args.route or [])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    options = WriteOptions(
-        id3_version={"v2.3": 3, "v2.4": 4}.get(args.id3), id3_separator=args.separator
-    )
+    options = WriteOptions(id3_version=id3_version_choice(args.id3), id3_separator=args.separator)
     tracks, missing = resolve_tracks(library, args.paths)
     if missing and not tracks:
         return EXIT_ERROR

@@ -44,6 +44,8 @@ __all__ = [
     "PRECISIONS",
     "INCLUDE",
     "WRITE_MODES",
+    "Id3Version",
+    "ID3_VERSIONS",
     "ID3_CHOICES",
     "BY_KIND",
     "FIELD_HELP",
@@ -72,6 +74,8 @@ __all__ = [
 
 WriteMode = Literal["merge", "replace"]  # merge: keep a field's values and add ours; replace
 WRITE_MODES: tuple[WriteMode, ...] = get_args(WriteMode)
+Id3Version = Literal[3, 4]  # the ID3v2 versions we write: 2.3 (old players) or 2.4
+ID3_VERSIONS: tuple[Id3Version, ...] = (4, 3)  # as offered: the default first
 ID3_CHOICES = ("keep", "v2.4", "v2.3")  # `--id3`: each file's own version, or convert to one
 
 BY_KIND = ""  # the "field" value that sends each kind of tag to its own field (app.routing)
@@ -116,7 +120,7 @@ ID3: Option[str] = Option(
     "convert every file to v2.4 or v2.3",
 )
 ID3_NEW_VERSION: Option[int] = Option(
-    "id3_version", int, 4, (4, 3), help="the ID3 version of tags we create", low=3, high=4
+    "id3_version", int, 4, ID3_VERSIONS, help="the ID3 version of tags we create", low=3, high=4
 )
 ID3_CONVERT: Option[bool] = Option(
     "id3_convert",

@@ -132,6 +132,7 @@ def _write_pyav(
     planar = np.ascontiguousarray(planar)
     with av.open(str(path), "w", format=muxer) as container:
         stream = container.add_stream(codec, rate=sample_rate, layout=layout)
+        assert isinstance(stream, av.AudioStream)
         if codec == "wmav2":
             stream.bit_rate = 128_000  # the WMA encoder refuses to open without one
         block = 4096

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from zsl_core.errors import AudioError
 
@@ -211,7 +212,7 @@ def _periodic_hann(n: int) -> np.ndarray:
     return window
 
 
-def musicnn_mel(audio: np.ndarray) -> np.ndarray:
+def musicnn_mel(audio: npt.ArrayLike) -> np.ndarray:
     """Log-mel spectrogram [frames, 96] float32 of 16 kHz mono audio, exactly as musicnn expects.
 
     STFT (n_fft 512, hop 256, periodic Hann, centred with zero padding) -> power -> Slaney mel

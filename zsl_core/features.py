@@ -36,7 +36,7 @@ import multiprocessing
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -409,7 +409,7 @@ def _remove_shard_leftovers(folder: Path, keep: Iterable[str]) -> None:
 # --------------------------------------------------------------------------- reading
 
 
-class FeatureCache:
+class FeatureCache(Mapping[str, np.ndarray]):
     """Read-only view of a cache folder: `cache[track_id]` is a memory-mapped [128, T].
 
     With `use_shards` (the default) the arrays come from the packed shards when they are
@@ -516,6 +516,14 @@ class FeatureCache:
 
     def __len__(self) -> int:
         return len(self.ids())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids())
+
+    # A Mapping (what training reads, as it reads a dict), compared and hashed as itself:
+    # Mapping's == would read every array of the folder.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
 
 # --------------------------------------------------------------------------- statistics

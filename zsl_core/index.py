@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from zsl_core.cosine import unit_rows
@@ -99,9 +100,9 @@ class TrackIndex:
         self,
         ids: Sequence[str],
         paths: Sequence[str],
-        embeddings: np.ndarray,
+        embeddings: npt.ArrayLike,
         model: str,
-        seen_scores: np.ndarray | None = None,
+        seen_scores: npt.ArrayLike | None = None,
         sizes: Sequence[int] | np.ndarray | None = None,
         mtimes_ns: Sequence[int] | np.ndarray | None = None,
         info: dict[str, Any] | None = None,

@@ -29,6 +29,7 @@ from app.options import (
     TOP_TAGS,
     VECTORS,
     VOCABULARY,
+    Id3Version,
     Option,
 )
 from app.routing import DEFAULT_ROUTES, parse_routes, routes_to_text
@@ -165,11 +166,11 @@ class Settings:
         self.qsettings.setValue(ID3_CONVERT.name, bool(value))
 
     @property
-    def id3_version(self) -> int:
-        return int(self.read(ID3_NEW_VERSION))
+    def id3_version(self) -> Id3Version:
+        return 3 if int(self.read(ID3_NEW_VERSION)) == 3 else 4
 
     @id3_version.setter
-    def id3_version(self, value: int) -> None:
+    def id3_version(self, value: Id3Version) -> None:
         self.qsettings.setValue(ID3_NEW_VERSION.name, 3 if int(value) == 3 else 4)
 
     @property

@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 import mutagen
 import soundfile
 
+from app.options import Id3Version
 from zsl_core.errors import ZslError
 from zsl_core.tag_fields import CUSTOM_PREFIX, STANDARD_FIELDS
 
@@ -46,10 +47,11 @@ class TagError(ZslError):
 class WriteOptions:
     """How tags are written where formats leave a choice.
 
-    id3_version: None (default, also "keep"): an ID3v2.3 file stays v2.3 and a v2.4 file stays
-        v2.4; a file without an ID3v2 tag (none, ID3v1 only, APE only, an old v2.2 tag) gets
-        `id3_new_version`. 4 or 3 (also "v2.4"/"v2.3"): every file is written in that version,
-        converting files that hold the other one (an explicit choice of the user).
+    id3_version: None (default): an ID3v2.3 file stays v2.3 and a v2.4 file stays v2.4; a file
+        without an ID3v2 tag (none, ID3v1 only, APE only, an old v2.2 tag) gets
+        `id3_new_version`. 4 or 3: every file is written in that version, converting files that
+        hold the other one (an explicit choice of the user). A setting's or `--id3`'s words
+        ("keep", "v2.4", "v2.3") become these values through `id3_version_choice`.
         v2.4 has real multi-values and TMOO; v2.3 (for old players) has TXXX:MOOD and
         multi-values joined with `id3_separator`.
     id3_new_version: the version of a tag we create (4 or 3) when keeping versions.
@@ -64,11 +66,11 @@ class WriteOptions:
         byte for byte) or "drop" (removed on the next write; FLAC players ignore it anyway).
     """
 
-    id3_version: int | None = None
+    id3_version: Id3Version | None = None
     id3_separator: str = "; "
     comment_lang: str = "eng"
     comment_desc: str = ""
-    id3_new_version: int = 4
+    id3_new_version: Id3Version = 4
     flac_id3: str = "keep"
 
     def __post_init__(self) -> None:
@@ -85,7 +87,7 @@ class WriteOptions:
             raise ValueError(f"comment_lang must be a 3-letter code, not {self.comment_lang!r}")
 
 
-_ID3_VERSION_NAMES = {
+_ID3_VERSION_NAMES: dict[str, Id3Version | None] = {
     "keep": None,
     "": None,
     "3": 3,
@@ -99,7 +101,7 @@ _ID3_VERSION_NAMES = {
 }
 
 
-def id3_version_choice(value: object) -> int | None:
+def id3_version_choice(value: object) -> Id3Version | None:
     """An ID3 version setting as 3, 4 or None (keep each file's own version).
 
     Takes None, "keep", 3, 4, "3", "4", "v2.3", "v2.4" (what settings and `--id3` hold);
@@ -109,8 +111,10 @@ def id3_version_choice(value: object) -> int | None:
     if isinstance(value, bool):
         raise ValueError(f"id3_version must be 3, 4 or None (keep), not {value!r}")
     if isinstance(value, int):
-        if value in (3, 4):
-            return value
+        if value == 3:
+            return 3
+        if value == 4:
+            return 4
     elif isinstance(value, str) and value.strip().lower() in _ID3_VERSION_NAMES:
         return _ID3_VERSION_NAMES[value.strip().lower()]
     raise ValueError(f"id3_version must be 3, 4 or None (keep), not {value!r}")

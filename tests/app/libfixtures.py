@@ -12,6 +12,7 @@ import os
 import struct
 import zlib
 from pathlib import Path
+from typing import TypeVar
 
 import audio_factory
 import numpy as np
@@ -53,30 +54,33 @@ def music(
     return np.clip(noise * (0.2 + 0.8 * beat), -1, 1).astype(np.float32)
 
 
+PathT = TypeVar("PathT", str, Path, bytes)
+
+
 def write_track(
-    path: str | Path | bytes,
+    path: PathT,
     seconds: float = 6.0,
     kind: str = "tone",
     fmt: str | None = None,
     seed: int = 0,
     **tags,
-) -> Path | bytes:
-    """Write audio to `path` (bytes paths allowed, for non-UTF-8 names) and tag it.
+) -> PathT:
+    """Write audio to `path` (bytes paths allowed, for non-UTF-8 names) and tag it; `path`.
 
     Keyword tags: title, artist, album, genre (list), mood (list), cover (image bytes),
     album_artist, track and disc (text as a tagger writes it, "3/12", or a number), date.
     """
-    target = path
     if isinstance(path, bytes):  # encoders take str; write beside, then rename to the raw name
         suffix = os.path.splitext(path)[1].decode("ascii")
-        path = Path(os.fsdecode(os.path.dirname(path))) / ("_tmp_write" + suffix)
-    path = Path(path)
-    audio_factory.write_signal(path, music(seconds, kind=kind, seed=seed), 22050, fmt)
+        written = Path(os.fsdecode(os.path.dirname(path))) / ("_tmp_write" + suffix)
+    else:
+        written = Path(path)
+    audio_factory.write_signal(written, music(seconds, kind=kind, seed=seed), 22050, fmt)
     if tags:
-        tag_file(path, **tags)
-    if isinstance(target, bytes):
-        os.replace(os.fsencode(path), target)
-    return target
+        tag_file(written, **tags)
+    if isinstance(path, bytes):
+        os.replace(os.fsencode(written), path)
+    return path
 
 
 def tag_file(

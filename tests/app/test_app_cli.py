@@ -105,7 +105,9 @@ def test_scan_search_tags_write_history_undo(
         for path in music:
             # Everything forced into Genre: the track's best two (the one picking rule), spelt as
             # listeners write them.
-            picked = library.proposals(library.track_id(path), top_k=2, min_confidence=0)
+            track_id = library.track_id(path)
+            assert track_id is not None, path
+            picked = library.proposals(track_id, top_k=2, min_confidence=0)
             expected = [display_form(t.tag, t.kind) for t in picked]
             genres = read_field(path, "genre")
             assert len(expected) == 2 and {e.casefold() for e in expected} <= {
@@ -243,8 +245,13 @@ def test_ctrl_c_cancels_the_scan_cleanly(
 def test_gui_subcommand_passes_its_options_to_the_window(monkeypatch):
     import app.gui
 
-    seen = []
-    monkeypatch.setattr(app.gui, "main", lambda argv: seen.append(list(argv)) or 0)
+    seen: list[list[str]] = []
+
+    def gui_main(argv: list[str]) -> int:
+        seen.append(list(argv))
+        return 0
+
+    monkeypatch.setattr(app.gui, "main", gui_main)
     assert main(["gui", "--db", "/tmp/lib.sqlite3", "/music"]) == 0
     assert main([]) == 0
     assert seen == [["--db", "/tmp/lib.sqlite3", "/music"], []]

@@ -60,6 +60,7 @@ def test_globals_have_the_declared_default_and_choices_everywhere(option):
     assert {("scan",), ("search",), ("write",), ("export",)} <= commands
     for path, action in found.items():
         if option.choices is not None:
+            assert action.choices is not None, path
             assert list(action.choices) == list(option.choices), path
         # top level: the declared default; after the subcommand: SUPPRESS (keeps the first)
         assert action.default == (option.default if not path else argparse.SUPPRESS), path
@@ -93,6 +94,7 @@ def test_command_options_have_the_declared_default(command, option, default):
     action = actions(build_parser(), option.cli_flag)[(command[0],)]
     assert action.default == default
     if option.choices is not None:
+        assert action.choices is not None
         assert list(action.choices) == list(option.choices)
     assert getattr(build_parser().parse_args(command), action.dest) == default
 

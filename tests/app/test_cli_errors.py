@@ -68,7 +68,7 @@ def _add_track(path: Path, db_path: Path, status: str = "ok", error: str | None 
                 time.time(),
             ),
         )
-        return int(cur.lastrowid)
+        return db.inserted_id(cur)
     finally:
         conn.close()
 

@@ -306,7 +306,9 @@ def test_cli_playlist_variety_per_album(
     assert code == 0
     keys = []
     for entry in read_m3u8(target):
-        row = library.track(library.track_id(entry.path))
+        track_id = library.track_id(entry.path)
+        assert track_id is not None, entry.path
+        row = library.track(track_id)
         keys.append(
             ("album", row.album.casefold()) if row.album else ("folder", str(entry.path.parent))
         )
@@ -353,8 +355,8 @@ def test_cli_export_csv_and_json(library: Library, db, tmp_path: Path, capsys) -
         "proposed_confidences",
     ]
     for row in rows:
-        expected = library.proposals(tracks[row["path"]].id, top_k=5)
-        assert row["proposed_tags"] == "; ".join(t.tag for t in expected)
+        proposed = library.proposals(tracks[row["path"]].id, top_k=5)
+        assert row["proposed_tags"] == "; ".join(t.tag for t in proposed)
         assert len(row["proposed_kinds"].split("; ")) == len(
             row["proposed_confidences"].split("; ")
         )

@@ -71,7 +71,13 @@ def parts(music: Path, tmp_path_factory) -> list[Path]:
 
 
 def _results(library: Library) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return {t.path.name: library.analysis(t.id) for t in library.tracks()}
+    """Every track's stored analysis (each track here is analysed)."""
+    results = {}
+    for track in library.tracks():
+        analysis = library.analysis(track.id)
+        assert analysis is not None, track.display_path
+        results[track.path.name] = analysis
+    return results
 
 
 def test_parts_carry_scores_sizes_and_the_model_key(parts, music):
@@ -81,6 +87,7 @@ def test_parts_carry_scores_sizes_and_the_model_key(parts, music):
     assert part.info["root"] == str(music)
     assert part.seen_scores is not None and part.seen_scores.shape == (len(part), 71)
     first = Path(part.paths[0])
+    assert part.sizes is not None and part.mtimes_ns is not None
     assert part.sizes[0] == first.stat().st_size and part.mtimes_ns[0] == first.stat().st_mtime_ns
     merged = TrackIndex.merge([TrackIndex.load(p) for p in parts])
     assert sorted(Path(p).name for p in merged.paths) == [
@@ -89,7 +96,7 @@ def test_parts_carry_scores_sizes_and_the_model_key(parts, music):
         "pad.flac",
         "sweep.ogg",
     ]
-    assert merged.seen_scores.shape == (4, 71)
+    assert merged.seen_scores is not None and merged.seen_scores.shape == (4, 71)
 
 
 def test_import_equals_a_scan_and_a_later_scan_decodes_nothing(parts, music, tmp_path):
@@ -112,7 +119,8 @@ def test_import_equals_a_scan_and_a_later_scan_decodes_nothing(parts, music, tmp
         beat = next(t for t in library.tracks() if t.path.name == "beat.mp3")
         assert (beat.title, beat.artist, beat.genre, beat.status) == ("Beat", "DJ", "Techno", "ok")
         assert library.search("techno", top_k=4, floor=0).hits
-        assert library.prediction(beat.id).seen
+        prediction = library.prediction(beat.id)
+        assert prediction is not None and prediction.seen
         # Importing again changes nothing; scanning the folder finds every file unchanged.
         again = library.import_indexes(parts)
         assert (again.imported, again.unchanged) == (0, 4)

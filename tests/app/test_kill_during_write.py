@@ -86,6 +86,7 @@ def test_killed_writer_leaves_old_or_new_files(tmp_path: Path) -> None:
             stderr=subprocess.DEVNULL,
             env=env,
         )
+        assert child.stdout is not None  # stdout=PIPE
         assert child.stdout.readline().strip() == b"ready"
         time.sleep(rng.uniform(0.02, 0.6))
         child.send_signal(signal.SIGKILL)

@@ -4,6 +4,7 @@ built-in model on the same held-out tracks (its scores read from the library's o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import audio_factory
@@ -22,7 +23,7 @@ GENRES = {
 }
 
 
-def write_library(folder: Path, tagged: list[tuple[str, str | None]]) -> Path:
+def write_library(folder: Path, tagged: Sequence[tuple[str, str | None]]) -> Path:
     """Tone files tagged with (genre, mood): each genre sounds different."""
     folder.mkdir(parents=True)
     for i, (genre, mood) in enumerate(tagged):
@@ -32,7 +33,7 @@ def write_library(folder: Path, tagged: list[tuple[str, str | None]]) -> Path:
     return folder
 
 
-def scanned(tmp: Path, tagged: list[tuple[str, str | None]]) -> Library:
+def scanned(tmp: Path, tagged: Sequence[tuple[str, str | None]]) -> Library:
     library = Library(tmp / "library.sqlite3")
     summary = library.scan([write_library(tmp / "music", tagged)], n_windows=2, workers=0)
     assert summary.scanned == len(tagged) and not summary.failed
@@ -40,15 +41,19 @@ def scanned(tmp: Path, tagged: list[tuple[str, str | None]]) -> Library:
 
 
 @pytest.fixture(scope="module")
-def four_genres(tmp_path_factory):
+def four_genres_folder(tmp_path_factory) -> Path:
+    """Where `four_genres` lives; its library.sqlite3 is where run_learning finds the analysis."""
+    return tmp_path_factory.mktemp("four")
+
+
+@pytest.fixture(scope="module")
+def four_genres(four_genres_folder):
     tagged = [
         (genre, "calm" if genre in ("ambient", "jazz") else "energetic")
         for genre in GENRES
         for _ in range(4)
     ]
-    folder = tmp_path_factory.mktemp("four")
-    library = scanned(folder, tagged)
-    library.db_path = folder / "library.sqlite3"  # where run_learning finds the stored analysis
+    library = scanned(four_genres_folder, tagged)
     yield library
     library.close()
 
@@ -81,8 +86,9 @@ def test_one_genre_library_is_refused_before_training(tmp_path, capsys):
     assert not (tmp_path / "models").exists()  # nothing trained, nothing written
 
 
-def test_cli_learn_check_says_what_the_library_offers(four_genres, capsys):
-    assert cli.main(["--db", str(four_genres.db_path), "learn", "--check"]) == cli.EXIT_OK
+def test_cli_learn_check_says_what_the_library_offers(four_genres, four_genres_folder, capsys):
+    db_path = four_genres_folder / "library.sqlite3"
+    assert cli.main(["--db", str(db_path), "learn", "--check"]) == cli.EXIT_OK
     out, _ = capsys.readouterr()
     assert "16 of 16 tracks carry 6 distinct genre/mood value(s)" in out
     assert "held out to test it" in out
@@ -131,7 +137,9 @@ def test_values_on_too_few_tracks_are_left_out(four_genres):
     assert all("techno" not in t.tags for t in offer.tracks)
 
 
-def test_learning_compares_with_builtin_on_the_same_held_out_tracks(four_genres, tmp_path):
+def test_learning_compares_with_builtin_on_the_same_held_out_tracks(
+    four_genres, four_genres_folder, tmp_path
+):
     offer = learn.library_offer(four_genres.tracks())
     assert offer.verdict == learn.OK, offer.reasons
     assert offer.usable == ["ambient", "calm", "energetic", "jazz", "rock", "techno"]
@@ -141,7 +149,11 @@ def test_learning_compares_with_builtin_on_the_same_held_out_tracks(four_genres,
     work = learn.prepare_work(offer, tmp_path / "work")
     reports = []
     result = learn.run_learning(
-        work, 3, "cpu", db_path=four_genres.db_path, report=lambda *r: reports.append(r)
+        work,
+        3,
+        "cpu",
+        db_path=four_genres_folder / "library.sqlite3",
+        report=lambda *r: reports.append(r),
     )
     stages = [r[0] for r in reports]
     assert stages[0] == learn.FEATURES and reports[0][1] == 0  # reported before the first track
@@ -149,7 +161,10 @@ def test_learning_compares_with_builtin_on_the_same_held_out_tracks(four_genres,
     # the built-in model's scores came from the library's stored analysis: no track was decoded
     assert reports[-1] == (learn.BUILTIN, 0, 0) and stages.count(learn.BUILTIN) == 1
     assert result.tracks == len(held) and result.labels
-    assert all(0.0 <= r.yours <= 1.0 and 0.0 <= r.builtin <= 1.0 for r in result.labels)
+    assert all(
+        0.0 <= r.yours <= 1.0 and r.builtin is not None and 0.0 <= r.builtin <= 1.0
+        for r in result.labels
+    )
     assert result.builtin is not None and 0.0 <= result.yours <= 1.0
     assert result.recommended == (
         "yours" if result.yours >= max(result.builtin + learn.CLEAR_MARGIN, 0.55) else "builtin"

@@ -13,7 +13,7 @@ import pytest
 from libfixtures import png_bytes, tag_file, write_track
 
 from app.library import Library, LibraryError, model_key
-from zsl_core.default_model import load_default_tagger
+from zsl_core.default_model import DefaultTagger, load_default_tagger
 
 WINDOWS = 2
 
@@ -116,6 +116,7 @@ def test_prediction_from_stored_results_without_audio(
     assert [t.tag for t in prediction.seen] == [t.tag for t in fresh.seen]
     assert [t.tag for t in prediction.unseen][:3] == [t.tag for t in fresh.unseen][:3]
     own = scanned.prediction(track_id, top_k=3, vocabulary=["clarinet", "techno-ish", "zzqqxx"])
+    assert own is not None
     assert "clarinet" in [t.tag for t in own.unseen]
     assert "zzqqxx" in own.missing_words
     assert len(scanned.vocabulary) > 1000
@@ -173,8 +174,9 @@ def test_precision_is_part_of_the_model_key_and_checked(tmp_path):
     assert model_key("default", precision="bf16") == "default-2+bf16"
     with Library(db_path=tmp_path / "a.sqlite3", precision="bf16", device="cpu") as fast:
         assert fast.model_name == "default-2+bf16"
-        assert fast.tagger.precision == "bf16"
-        assert all(m.precision == "bf16" for m in fast.tagger.models.values())
+        tagger = fast.tagger
+        assert isinstance(tagger, DefaultTagger) and tagger.precision == "bf16"
+        assert all(m.precision == "bf16" for m in tagger.models.values())
     with pytest.raises(ModelError):
         Library(db_path=tmp_path / "b.sqlite3", precision="fp16")
 
@@ -185,6 +187,7 @@ def test_tag_prior_is_the_librarys_average_track(scanned: Library, monkeypatch) 
     assert scanned.tag_prior() is None  # three tracks say nothing about what is typical
     monkeypatch.setattr(library_module, "PRIOR_MIN_TRACKS", 2)
     prior = scanned.tag_prior()
+    assert prior is not None
     _, seen, _ = scanned._search_matrix()
     tagger = scanned.tagger
     assert prior["electronic"] == pytest.approx(
@@ -193,5 +196,7 @@ def test_tag_prior_is_the_librarys_average_track(scanned: Library, monkeypatch) 
     assert 0.0 <= prior["orchestral"] <= 1.0  # new words too
     track_id = scanned.tracks()[0].id
     picked = scanned.proposals(track_id, top_k=3, min_confidence=0)
-    expected = scanned.prediction(track_id, top_k=40).pick(3, min_confidence=0, prior=prior)
+    prediction = scanned.prediction(track_id, top_k=40)
+    assert prediction is not None
+    expected = prediction.pick(3, min_confidence=0, prior=prior)
     assert [t.tag for t in picked] == [t.tag for t in expected]

@@ -90,14 +90,15 @@ def test_xspf_is_valid_xml_with_percent_encoded_file_uris(tmp_path: Path, files)
     assert len(tracks) == 4
     for track, entry in zip(tracks, files, strict=True):
         location = track.findtext("x:location", namespaces=ns)
-        assert location.startswith("file:///")
+        assert location is not None and location.startswith("file:///")
         assert " " not in location and "#" not in location[7:] and "%" in location
         assert all(ord(c) < 128 for c in location)  # every non-ASCII byte percent-encoded
         path = Path(os.fsdecode(unquote_to_bytes(urlsplit(location).path)))
         assert path == entry.path and path.is_file()
         assert track.findtext("x:title", namespaces=ns) == entry.title
         assert track.findtext("x:album", namespaces=ns) == "Album #1"
-        assert int(track.findtext("x:duration", namespaces=ns)) == round(entry.duration * 1000)
+        duration = track.findtext("x:duration", namespaces=ns)
+        assert duration is not None and int(duration) == round(entry.duration * 1000)
     assert (
         tracks[0].find("x:creator", ns) is None
         and tracks[1].findtext("x:creator", namespaces=ns) == "Ärtist & Co"
@@ -114,7 +115,7 @@ def test_xspf_relative_locations(tmp_path: Path, files) -> None:
     playlists.write_playlist(out, files, relative=True)  # .xspf chosen by the suffix
     root = ET.parse(out).getroot()
     locations = [t.text for t in root.iter(f"{{{playlists.XSPF_NS}}}location")]
-    assert all(loc.startswith("../Music/") for loc in locations)
+    assert all(loc is not None and loc.startswith("../Music/") for loc in locations)
     assert [e.path for e in playlists.read_playlist(out)] == [f.path for f in files]
 
 

@@ -3,6 +3,7 @@ phrases, exclusions, names the model does not know found as text, sound words ra
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def test_split_query_separates_filters_phrases_and_exclusions():
 
 
 @pytest.fixture(scope="module")
-def lib(tmp_path_factory) -> Library:
+def lib(tmp_path_factory) -> Iterator[Library]:
     music = tmp_path_factory.mktemp("music")
     write_track(
         music / "a.flac",

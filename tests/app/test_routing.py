@@ -4,6 +4,7 @@ format (ID3, Vorbis comments, MP4) without --field."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,7 @@ def test_bad_routes_are_one_line_errors(spec):
 
 
 @pytest.fixture
-def lib(tmp_path: Path) -> IndexOnly:
+def lib(tmp_path: Path) -> Iterator[IndexOnly]:
     library = IndexOnly(tmp_path / "index.sqlite3")
     yield library
     library.conn.close()

@@ -11,7 +11,7 @@ import audio_factory
 import pytest
 
 from app.library import Library
-from app.scanner import RATE_MIN_SPAN_S, RATE_WINDOW_S, throughput
+from app.scanner import RATE_MIN_SPAN_S, RATE_WINDOW_S, ScanProgress, throughput
 
 
 def test_throughput_is_measured_after_the_first_batch():
@@ -44,7 +44,7 @@ def folder(tmp_path):
 
 
 def test_scan_progress_from_the_first_second(tmp_path, folder):
-    reports: list[tuple[float, object]] = []
+    reports: list[tuple[float, ScanProgress]] = []
     library = Library(db_path=tmp_path / "lib.sqlite3", device="cpu")
     started = time.monotonic()
     summary = library.scan(

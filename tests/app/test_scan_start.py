@@ -79,10 +79,12 @@ def test_probes_run_while_the_model_loads(music, tmp_path, real_tagger, monkeypa
             release.set()
         return real_probe(path)
 
+    probed_then: list[int] = []  # how many files were probed when the model was handed over
+
     def slow_loader(*args, **kwargs):
         release.wait(timeout=30)
         time.sleep(0.05)
-        slow_loader.probed_then = len(probed)
+        probed_then.append(len(probed))
         return real_tagger
 
     monkeypatch.setattr(model_spec, "load_tagger", slow_loader)
@@ -90,7 +92,7 @@ def test_probes_run_while_the_model_loads(music, tmp_path, real_tagger, monkeypa
     with Library(db_path=tmp_path / "index.sqlite3", device="cpu") as library:
         summary = library.scan([music], n_windows=2, workers=0)
     assert summary.scanned == 3
-    assert slow_loader.probed_then == 3
+    assert probed_then == [3]
 
 
 def test_a_model_that_fails_to_load_fails_the_scan(music, tmp_path, monkeypatch):

@@ -97,6 +97,7 @@ def _wait_line(proc: subprocess.Popen, word: str, timeout: float = 120.0) -> str
     result: list[str] = []
 
     def read() -> None:
+        assert proc.stdout is not None  # stdout=PIPE
         for line in proc.stdout:
             if line.startswith(word):
                 result.append(line)

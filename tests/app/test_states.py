@@ -47,7 +47,7 @@ _SQL_STATE = re.compile(
 
 
 def sql_states() -> list[tuple[str, str, str]]:
-    found = []
+    found: list[tuple[str, str, str]] = []
     for path in sorted(APP.rglob("*.py")):
         for column, words in _SQL_STATE.findall(path.read_text(encoding="utf-8")):
             found.extend((path.name, column.lower(), w) for w in re.findall(r"'([a-z_]+)'", words))

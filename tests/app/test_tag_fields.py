@@ -95,6 +95,7 @@ def test_names_are_read_from_the_declared_keys(tmp_path, fmt, container):
 def test_asf_is_read_from_the_declared_attributes(tmp_path):
     path = audio_factory.write_tone(tmp_path / "t.wma", 1.0, fmt="wma")
     audio = ASF(path)
+    assert audio.tags is not None
     for field in ("genre", "mood", "grouping", "title", "artist", "album"):
         audio.tags[FIELD_KEYS[field].asf[0]] = [f"{field} value"]
     audio.save()

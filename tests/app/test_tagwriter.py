@@ -15,6 +15,7 @@ from test_id3 import tagged_mp3, tagged_wave
 from test_mp4 import tagged_m4a
 from test_vorbis import tagged_vorbis
 
+from app.options import WriteMode
 from app.tagformats import TagError, WriteOptions, open_tags
 from app.tagformats.vorbis import VorbisFormat
 from app.tagwriter import (
@@ -59,6 +60,7 @@ def options_for(kind: str) -> WriteOptions:
 def everything(path: Path) -> list:
     """All tags of a file as mutagen sees them, order-insensitive."""
     tags = open_tags(path).audio.tags
+    assert tags is not None, f"{path} has no tags"
     return sorted(repr(item) for item in tags.items())
 
 
@@ -76,7 +78,7 @@ def test_plan_reads_only(tmp_path: Path) -> None:
     assert replaced.new == ["Blues"] and replaced.changed
     assert path.read_bytes() == before
     with pytest.raises(ValueError):
-        plan_write(path, "genre", ["x"], "append")
+        plan_write(path, "genre", ["x"], "append")  # type: ignore[arg-type]  # refused at run time
     with pytest.raises(ValueError):
         plan_write(path, "title", ["x"])
 
@@ -97,7 +99,8 @@ def test_round_trip_every_field(tmp_path: Path, kind: str) -> None:
     options = options_for(kind)
     original = everything(path)
     results = []
-    for mode, field in zip(["merge", "replace"] * 3, FIELDS, strict=False):
+    modes: list[WriteMode] = ["merge", "replace"] * 3
+    for mode, field in zip(modes, FIELDS, strict=False):
         change = plan_write(path, field, ["Sad Piano", "rainy"], mode, options)
         results.append(apply_change(change, options))
         assert results[-1].written, results[-1].message
@@ -122,7 +125,7 @@ def test_apply_refuses_when_changed_since_plan(tmp_path: Path) -> None:
     assert restore(path, "genre", ["Someone Else"], None).written
     before = path.read_bytes()
     result = apply_change(change)
-    assert not result.ok and "changed by someone else" in result.error
+    assert not result.ok and "changed by someone else" in (result.error or "")
     assert path.read_bytes() == before
 
 
@@ -132,7 +135,7 @@ def test_undo_refuses_when_changed_since(tmp_path: Path) -> None:
     assert restore(path, "mood", ["edited by hand"], None).written
     before = path.read_bytes()
     undo = restore(path, "mood", done.old, done.new)
-    assert not undo.ok and "changed by someone else" in undo.error
+    assert not undo.ok and "changed by someone else" in (undo.error or "")
     assert path.read_bytes() == before
     assert read_field(path, "mood") == ["edited by hand"]
 
@@ -160,7 +163,7 @@ def test_read_only_file_is_reported_not_forced(tmp_path: Path) -> None:
     before = path.read_bytes()
     os.chmod(path, 0o444)
     result = restore(path, "genre", ["x"], None)
-    assert not result.ok and "read-only" in result.error
+    assert not result.ok and "read-only" in (result.error or "")
     assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
 
 
@@ -174,7 +177,7 @@ def test_read_only_folder_is_reported(tmp_path: Path) -> None:
         result = restore(path, "genre", ["x"], None)
     finally:
         os.chmod(folder, 0o755)
-    assert not result.ok and "folder is read-only" in result.error
+    assert not result.ok and "folder is read-only" in (result.error or "")
     assert path.read_bytes() == before
 
 
@@ -184,7 +187,7 @@ def test_locked_file_is_reported(tmp_path: Path) -> None:
     with open(path, "rb") as other_program:
         fcntl.flock(other_program, fcntl.LOCK_EX)
         result = restore(path, "genre", ["x"], None)
-    assert not result.ok and "locked" in result.error
+    assert not result.ok and "locked" in (result.error or "")
     assert path.read_bytes() == before
 
 
@@ -224,7 +227,7 @@ def test_damaged_files_give_a_one_line_error_and_stay_identical(tmp_path: Path) 
         before = path.read_bytes()
         result = restore(path, "genre", ["Rock"], None)
         assert not result.ok, name
-        assert "\n" not in result.error and result.error, name
+        assert "\n" not in (result.error or "") and result.error, name
         try:  # unparseable files fail at planning; truncated audio at the latest when applied
             change = plan_write(path, "genre", ["Rock"])
         except TagError:
@@ -258,7 +261,7 @@ def test_payload_guard_refuses_a_save_that_touches_audio(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(VorbisFormat, "save", damaging_save)
     result = restore(path, "genre", ["x"], None)
-    assert not result.ok and "audio payload" in result.error
+    assert not result.ok and "audio payload" in (result.error or "")
     assert path.read_bytes() == before
     assert [p for p in tmp_path.iterdir() if is_temp_file(p)] == []
 
@@ -274,7 +277,7 @@ def test_guard_refuses_a_save_that_changes_other_tags(tmp_path: Path, monkeypatc
 
     monkeypatch.setattr(VorbisFormat, "set", sloppy_set)
     result = restore(path, "genre", ["x"], None)
-    assert not result.ok and "other tags" in result.error
+    assert not result.ok and "other tags" in (result.error or "")
     assert path.read_bytes() == before
 
 
@@ -525,7 +528,7 @@ def test_restore_exact_refuses_a_file_changed_since_and_leaves_it(tmp_path: Path
     assert apply_change(plan_write(path, "mood", ["Calm"], "replace")).written  # someone else
     changed = path.read_bytes()
     refused = restore_exact(path, written.undo)
-    assert not refused.written and "changed since" in refused.error
+    assert not refused.written and "changed since" in (refused.error or "")
     assert path.read_bytes() == changed
     assert restore_exact(path, written.undo).error  # still refused, nothing left behind
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".zsl-tmp")]

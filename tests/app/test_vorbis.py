@@ -13,6 +13,8 @@ import audio_factory
 import numpy as np
 import pytest
 import soundfile as sf
+from mutagen import FileType
+from mutagen._vorbis import VCommentDict
 from mutagen.flac import FLAC, Picture
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
@@ -21,7 +23,11 @@ from app.tagformats import open_tags
 from app.tagwriter import apply_change, plan_write, read_field, restore
 
 PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
-KINDS = {"flac": FLAC, "ogg": OggVorbis, "opus": OggOpus}
+KINDS: dict[str, type[FLAC | OggVorbis | OggOpus]] = {
+    "flac": FLAC,
+    "ogg": OggVorbis,
+    "opus": OggOpus,
+}
 # Many comments, a long one (so the Ogg comment header spans pages), mixed-case keys.
 COMMENTS = [
     ("TITLE", "Tone"),
@@ -52,26 +58,33 @@ def tagged_vorbis(path: Path, fmt: str) -> Path:
     if audio.tags is None:
         audio.add_tags()
     for key, value in COMMENTS:
-        audio.tags.append((key, value))
-    if fmt == "flac":
+        comments(audio).append((key, value))
+    if isinstance(audio, FLAC):
         audio.add_picture(picture())
     else:  # Ogg carries pictures as a base64 FLAC picture block in a comment
         block = base64.b64encode(picture().write()).decode("ascii")
-        audio.tags.append(("METADATA_BLOCK_PICTURE", block))
+        comments(audio).append(("METADATA_BLOCK_PICTURE", block))
     audio.save()
     return path
 
 
+def comments(audio: FileType) -> VCommentDict:
+    """A FLAC/Ogg file's Vorbis comments (mutagen types `tags` optional; these files have them)."""
+    tags = audio.tags
+    assert tags is not None, "no Vorbis comments"
+    return tags
+
+
 def comments_except(path: Path, key: str) -> list[tuple[str, str]]:
     audio = open_tags(path).audio
-    return [(k, v) for k, v in audio.tags if k.upper() != key]
+    return [(k, v) for k, v in comments(audio) if k.upper() != key]
 
 
 def pictures(path: Path) -> list[bytes]:
     audio = open_tags(path).audio
     if isinstance(audio, FLAC):
         return [p.write() for p in audio.pictures]
-    return audio.tags.get("METADATA_BLOCK_PICTURE", [])
+    return comments(audio).get("METADATA_BLOCK_PICTURE", [])
 
 
 FIELD_KEYS = {
@@ -91,14 +104,14 @@ def test_write_field_keeps_everything_else(tmp_path: Path, fmt: str, field: str)
     others = comments_except(path, key)
     pics = pictures(path)
     samples, rate = sf.read(path, dtype="float32")
-    vendor = open_tags(path).audio.tags.vendor
+    vendor = comments(open_tags(path).audio).vendor
     result = apply_change(plan_write(path, field, ["Sad Piano", "Rock"], "replace"))
     assert result.ok and result.written, result.message
     audio = open_tags(path).audio
-    assert [v for k, v in audio.tags if k == key] == ["Sad Piano", "Rock"]  # repeated field
+    assert [v for k, v in comments(audio) if k == key] == ["Sad Piano", "Rock"]  # repeated field
     assert read_field(path, field) == ["Sad Piano", "Rock"]
     assert comments_except(path, key) == others  # same comments, same order
-    assert pictures(path) == pics and audio.tags.vendor == vendor
+    assert pictures(path) == pics and comments(audio).vendor == vendor
     samples_after, rate_after = sf.read(path, dtype="float32")
     assert rate_after == rate and np.array_equal(samples_after, samples)
 
@@ -134,15 +147,17 @@ def test_merge_is_case_insensitive(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", list(KINDS))
 def test_round_trip_restores_every_comment(tmp_path: Path, fmt: str) -> None:
     path = tagged_vorbis(tmp_path / f"a{audio_factory.suffix_for(fmt)}", fmt)
-    upper = sorted((k.upper(), v) for k, v in open_tags(path).audio.tags)
+    upper = sorted((k.upper(), v) for k, v in comments(open_tags(path).audio))
     results = [apply_change(plan_write(path, field, ["new", "tags"])) for field in FIELD_KEYS]
     assert all(result.written for result in results)
     for result in reversed(results):
         assert restore(path, result.field, result.old, result.new).ok
     # Values and their order per key are back; a restored key sits at the end of the list.
-    assert sorted((k.upper(), v) for k, v in open_tags(path).audio.tags) == upper
+    assert sorted((k.upper(), v) for k, v in comments(open_tags(path).audio)) == upper
     for key in ("ARTIST", "GENRE", "MOOD", "LYRICS"):
-        assert open_tags(path).audio.tags.get(key) == [v for k, v in COMMENTS if k.upper() == key]
+        assert comments(open_tags(path).audio).get(key) == [
+            v for k, v in COMMENTS if k.upper() == key
+        ]
 
 
 def test_fingerprint_sees_a_changed_audio_packet(tmp_path: Path) -> None:
@@ -219,6 +234,7 @@ def audio_on_header_page(path: Path, fmt: str) -> Path:
         if ended >= N_HEADERS[fmt]:
             at = i
             break
+    assert at is not None, "the headers never end"
     head, audio = pages[at], pages[at + 1]
     assert head.complete and not audio.continued
     merged = OggPage()
@@ -237,8 +253,8 @@ def test_ogg_audio_sharing_the_header_page_is_written_with_packets_unchanged(
 ) -> None:
     path = audio_factory.write_tone(tmp_path / f"a.{fmt}", 2.0, fmt=fmt, freqs=(330.0, 550.0))
     audio = KINDS[fmt](path)
-    audio.tags["ARTIST"] = ["Ann"]
-    audio.tags["LYRICS"] = ["la " * 3000]
+    comments(audio)["ARTIST"] = ["Ann"]
+    comments(audio)["LYRICS"] = ["la " * 3000]
     audio.save()
     samples_before, _ = sf.read(path, dtype="float32")  # libsndfile reads only the good layout
     audio_on_header_page(path, fmt)

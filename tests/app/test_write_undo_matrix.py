@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import audio_factory
@@ -27,6 +27,7 @@ from test_mp4 import tagged_m4a
 from test_vorbis import audio_on_header_page, flac_behind_id3, tagged_vorbis
 
 from app import db, journal
+from app.options import WriteMode
 from app.tagformats import open_tags
 from app.tagwriter import TEMP_SUFFIX, read_field
 
@@ -142,7 +143,7 @@ VARIANTS: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "wav list/info only": ("a.wav", wav_list_info_only),
     "wav untagged": ("a.wav", lambda p: audio_factory.write_tone(p, 1.0)),
 }
-MODES = ("merge", "replace")
+MODES: tuple[WriteMode, ...] = ("merge", "replace")
 PROPOSAL = {"genre": ["Shoegaze", "Dream Pop"], "mood": ["Dreamy"]}
 
 
@@ -187,7 +188,7 @@ def _move(lib: IndexOnly, track_id: int, path: Path, to: Path) -> Path:
 
 
 @pytest.fixture
-def lib(tmp_path: Path) -> IndexOnly:
+def lib(tmp_path: Path) -> Iterator[IndexOnly]:
     library = IndexOnly(tmp_path / "index.sqlite3")
     yield library
     library.conn.close()
@@ -196,7 +197,7 @@ def lib(tmp_path: Path) -> IndexOnly:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_write_then_undo_leaves_every_file_byte_identical(
-    lib: IndexOnly, tmp_path: Path, variant: str, mode: str
+    lib: IndexOnly, tmp_path: Path, variant: str, mode: WriteMode
 ) -> None:
     name, build = VARIANTS[variant]
     music = tmp_path / "music"

@@ -17,9 +17,15 @@ METAINFO = LINUX / "org.zsltagger.ZslTagger.metainfo.xml"
 ICON = ROOT / "resources" / "icons" / "zsl-tagger.svg"
 
 
+class CaseSensitiveParser(configparser.ConfigParser):
+    """Keys are case-sensitive in desktop files (ConfigParser lowercases them)."""
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
 def desktop_entry() -> configparser.SectionProxy:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.optionxform = str  # keys are case-sensitive in desktop files
+    parser = CaseSensitiveParser(interpolation=None)
     parser.read(DESKTOP, encoding="utf-8")
     return parser["Desktop Entry"]
 
@@ -36,10 +42,10 @@ def test_desktop_entry_launches_the_program_with_our_icon():
 def test_appstream_metadata_names_the_desktop_entry_and_the_licence():
     component = ET.parse(METAINFO).getroot()
     assert component.get("type") == "desktop-application"
-    assert component.findtext("id") + ".desktop" == DESKTOP.name
-    assert component.find("launchable").text == DESKTOP.name
+    assert f"{component.findtext('id')}.desktop" == DESKTOP.name
+    assert component.findtext("launchable") == DESKTOP.name
     assert component.findtext("project_license") == "MIT"
-    assert component.find("provides/binary").text == "zsl-tagger"
+    assert component.findtext("provides/binary") == "zsl-tagger"
 
 
 @pytest.mark.skipif(

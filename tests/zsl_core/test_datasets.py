@@ -8,6 +8,7 @@ import os
 import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 import audio_factory
 import mutagen
@@ -798,7 +799,7 @@ def test_folder_survives_unreadable_folders(library: Path, monkeypatch: pytest.M
     real_scandir = os.scandir
     locked = library / "Artist"
 
-    def scandir(path: object) -> object:
+    def scandir(path: Any) -> Any:  # os.scandir, refused for one folder
         if Path(str(path)) == locked:
             raise PermissionError(13, "Permission denied")
         return real_scandir(path)

@@ -173,7 +173,8 @@ def test_shards_round_trip_the_per_track_files_exactly(tmp_path):
         )
         np.testing.assert_array_equal(got, np.load(tmp_path / feature_file_name(track_id)))
     assert not pack_shards(tmp_path).packed, "current shards are not packed again"
-    assert str(FeatureCache(tmp_path, use_shards=False)["track 3/ü"].filename).endswith(".npy")
+    mapped = FeatureCache(tmp_path, use_shards=False)["track 3/ü"]
+    assert isinstance(mapped, np.memmap) and str(mapped.filename).endswith(".npy")
 
 
 def test_stale_shards_fall_back_and_are_repacked(tmp_path):

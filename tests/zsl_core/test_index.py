@@ -103,8 +103,10 @@ def test_optional_columns_round_trip_and_merge():
     )
     merged = TrackIndex.merge([first, second])
     assert merged.ids == ["a", "b", "c"] and merged.paths == ["/a", "/b2", "/c"]
+    assert merged.sizes is not None and merged.mtimes_ns is not None
     assert merged.sizes.tolist() == [10, 21, 30] and merged.mtimes_ns.tolist() == [1, 3, 4]
-    np.testing.assert_allclose(merged.seen_scores[1], [0.2, 0.8], atol=1e-3)
+    assert merged.seen_scores is not None
+    np.testing.assert_allclose(merged.seen_scores[1], np.array([0.2, 0.8]), atol=1e-3)
     assert merged.model_key == "m+x" and merged.info["n_windows"] == 8
     # Another model key (e.g. other word vectors or precision) never merges.
     with pytest.raises(DatasetError, match="different models"):
@@ -191,7 +193,7 @@ def test_an_empty_index_saves_and_loads(tmp_path):
         back = TrackIndex.load(tmp_path / "empty.npz")
         assert len(back) == 0 and back.search(np.ones(3)) == []
         if scores is not None:
-            assert back.seen_scores.shape == (0, 5)
+            assert back.seen_scores is not None and back.seen_scores.shape == (0, 5)
 
 
 def _crafted(path, arrays, patch=None):

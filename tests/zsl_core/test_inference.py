@@ -36,7 +36,10 @@ def files(tmp_path_factory):
 @pytest.mark.parametrize("n_windows", [None, 2])
 @pytest.mark.parametrize("threads, batch", [(1, 1), (2, 256)])
 def test_same_results_as_one_file_at_a_time(files, n_windows, threads, batch):
+    from zsl_core.default_model import DefaultTagger  # torch: loaded by load() anyway
+
     tagger = ModelSpec("default", device="cpu").load()
+    assert isinstance(tagger, DefaultTagger)
     got = list(
         inference.analyse_files(tagger, files, n_windows, threads=threads, batch_patches=batch)
     )
@@ -45,6 +48,7 @@ def test_same_results_as_one_file_at_a_time(files, n_windows, threads, batch):
         if files[index].name in ("junk.mp3", "missing.wav"):
             assert isinstance(outcome, AudioError) and files[index].name in str(outcome)
             continue
+        assert not isinstance(outcome, AudioError), outcome
         scores = tagger.musicnn_analysis_file(files[index], n_windows)[
             "probabilities"
         ]  # one file, unbatched

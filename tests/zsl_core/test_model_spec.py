@@ -28,4 +28,7 @@ def test_auto_precision_is_resolved_and_a_bad_one_refused():
 def test_load_gives_the_tagger_the_spec_names():
     tagger = ModelSpec(device="cpu").load()
     assert tagger is ModelSpec("default", None, "cpu", "fp32").load()  # loaded once per process
+    from zsl_core.default_model import DefaultTagger  # torch: loaded by load() anyway
+
+    assert isinstance(tagger, DefaultTagger)
     assert tagger.precision == "fp32" and not tagger.on_gpu

@@ -64,6 +64,7 @@ def test_same_padding_matches_keras(kernel, left, right):
     # A delta at frame 5 through an all-ones kernel lights frames 5-right .. 5+left.
     with torch.no_grad():
         conv.conv.weight.fill_(1.0)
+        assert conv.conv.bias is not None
         conv.conv.bias.zero_()
     x = torch.zeros(1, 1, 12)
     x[0, 0, 5] = 1.0
@@ -77,7 +78,7 @@ def test_he_uniform_init_bounds_and_zero_bias():
     bound = math.sqrt(6 / (128 * 4))
     assert conv.weight.abs().max() <= bound
     assert conv.weight.abs().max() > 0.9 * bound
-    assert torch.all(conv.bias == 0)
+    assert conv.bias is not None and torch.all(conv.bias == 0)
 
 
 def test_embedding_model_shapes_and_cosine_range():
@@ -130,7 +131,10 @@ def test_l2_penalty_sums_conv_kernels_only():
     model = DeepEmbeddingModel(
         AudioCNNConfig(n_mels=4, channels=3, kernels=(2,), pools=(1,), embed_dim=2), 5
     )
-    expected = sum(m.weight.pow(2).sum() for m in model.modules() if isinstance(m, torch.nn.Conv1d))
+    expected = sum(
+        (m.weight.pow(2).sum() for m in model.modules() if isinstance(m, torch.nn.Conv1d)),
+        torch.tensor(0.0),
+    )
     assert l2_penalty(model).item() == pytest.approx(expected.item())
 
 
@@ -185,6 +189,7 @@ def _config() -> dict:
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path, kind):
     torch.manual_seed(0)
     side = np.random.default_rng(0).standard_normal((3, 20)).astype(np.float32)
+    model: DeepEmbeddingModel | ClassificationModel
     if kind == "embedding":
         model = DeepEmbeddingModel(AudioCNNConfig(channels=16), side_dim=20)
     elif kind == "classification":
@@ -209,6 +214,8 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path, kind):
     with torch.no_grad():
         assert torch.equal(model.embed_audio(x), loaded.embed_audio(x))
         if kind != "classification":
+            assert isinstance(model, DeepEmbeddingModel)
+            assert isinstance(loaded, DeepEmbeddingModel)
             s = torch.from_numpy(side)
             assert torch.equal(model.embed_labels(s), loaded.embed_labels(s))
     stored = load_side_matrix(tmp_path / "m")

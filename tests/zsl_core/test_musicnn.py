@@ -215,6 +215,7 @@ def _load_reader():
     spec = importlib.util.spec_from_file_location(
         "tf_checkpoint", REPO / "packaging" / "tf_checkpoint.py"
     )
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -298,7 +299,7 @@ def test_crc32c_known_value_and_mask():
 
 
 def test_reader_round_trips_a_bundle(tmp_path):
-    tensors = {
+    tensors: dict[str, np.ndarray] = {
         "layer/kernel": np.arange(24, dtype=np.float32).reshape(2, 3, 4),
         "layer/bias": np.array([1.5, -2.0], dtype=np.float32),
         "global_step": np.array(7, dtype=np.int64),

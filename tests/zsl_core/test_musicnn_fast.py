@@ -104,6 +104,12 @@ def test_negative_bn_scales_take_the_minimum(model):
     assert (fast - conv).abs().max() < 1e-6
 
 
+def branch(module: torch.nn.Module) -> musicnn._FrequencyMaxBranch:
+    """A timbral or temporal branch of the net (a ModuleList's item is typed as any Module)."""
+    assert isinstance(module, musicnn._FrequencyMaxBranch)
+    return module
+
+
 def test_banded_weights_follow_weight_changes(model):
     net = musicnn.MusicnnNet(n_tags=len(model.tags))
     net.load_state_dict(model.net.state_dict())
@@ -112,8 +118,8 @@ def test_banded_weights_follow_weight_changes(model):
     with torch.inference_mode():
         before = net(patches)["taggram"]
     with torch.no_grad():
-        net.timbral[0].conv.weight.mul_(0.5)
-        net.temporal[2].bn.weight.neg_()
+        branch(net.timbral[0]).conv.weight.mul_(0.5)
+        branch(net.temporal[2]).bn.weight.neg_()
     with torch.inference_mode():
         fast = net(patches)["taggram"]
         net.fast = False
@@ -129,7 +135,7 @@ def test_training_mode_uses_the_convolutions(model):
     patches = torch.from_numpy(random_patches(2, seed=5))
     logits = net(patches)["logits"]
     logits.sum().backward()
-    assert net.timbral[0].conv.weight.grad is not None
+    assert branch(net.timbral[0]).conv.weight.grad is not None
     assert not net._banded  # the fast path never ran
 
 

@@ -49,6 +49,7 @@ def test_every_device_option_has_the_declared_choices():
     found = actions("--device")
     assert {("predict",), ("embed",), ("train",)} <= set(found)
     for path, action in found.items():
+        assert action.choices is not None, path
         assert list(action.choices) == list(DEVICES), path
         # train leaves it to the training config (None); everything else defaults to auto
         assert action.default == (None if path == ("train",) else DEVICE.default), path
@@ -57,7 +58,8 @@ def test_every_device_option_has_the_declared_choices():
 def test_precision_option_is_declared_once():
     found = actions("--precision")
     assert set(found) == {("embed",)}
-    assert list(found[("embed",)].choices) == list(PRECISIONS)
+    choices = found[("embed",)].choices
+    assert choices is not None and list(choices) == list(PRECISIONS)
     assert found[("embed",)].default == PRECISION.default == "fp32"
 
 

@@ -85,4 +85,4 @@ def test_vocabulary_is_embedded_once_and_reused() -> None:
     assert again.missing_words == ["nope"]
     for n in range(20):  # the cache stays small
         tagger.vocabulary_embeddings([f"w{n}"])
-    assert len(tagger._vocabulary_cache) <= tagger._VOCABULARY_CACHE_SIZE
+    assert len(tagger.__dict__["_vocabulary_cache"]) <= tagger._VOCABULARY_CACHE_SIZE

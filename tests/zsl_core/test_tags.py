@@ -157,9 +157,11 @@ def test_pick_ranks_seen_and_new_words_together_and_skips_repeats():
     ]
     assert [t.tag for t in _prediction().pick(5, kinds=[M])] == ["aggressive", "sad"]
     assert [t.tag for t in _prediction().pick(5, min_confidence=0.55)] == ["metal", "loud"]
-    assert all(t.confidence >= PROPOSE_FLOOR for t in _prediction().pick(10))
+    assert all(
+        t.confidence is not None and t.confidence >= PROPOSE_FLOOR for t in _prediction().pick(10)
+    )
     with pytest.raises(ValueError):
-        _prediction().pick(3, include="everything")
+        _prediction().pick(3, include="everything")  # type: ignore[arg-type]  # refused at run time
 
 
 def test_speech_gets_spoken_word_and_no_genre_or_mood():

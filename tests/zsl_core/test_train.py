@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -69,7 +70,9 @@ def two_band_data(
 
 
 def small_config(**overrides) -> TrainConfig:
-    values = dict(audio=SMALL_CNN, batch_size=16, epochs=3, optimizer="sgd", lr=0.002)
+    values: dict[str, Any] = dict(
+        audio=SMALL_CNN, batch_size=16, epochs=3, optimizer="sgd", lr=0.002
+    )
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -142,7 +145,7 @@ def test_nth_negative_skips_positives():
 
 def test_chunks_and_labels_follow_the_authors_sampling():
     data = two_band_data()
-    data.track_positive["t000"] = [0, 2]
+    data.track_positive = {**data.track_positive, "t000": [0, 2]}
     dataset = ChunkDataset(data.train_ids, data, small_config(), stream=0)
     chunk, pos, neg = dataset[0]
     assert chunk.shape == (128, 130) and chunk.dtype == torch.float32
@@ -178,7 +181,7 @@ def test_validation_chunks_are_fixed_across_epochs():
 def test_short_tracks_are_repeated_to_fill_a_chunk():
     data = two_band_data()
     short = np.arange(128 * 50, dtype=np.float32).reshape(128, 50).astype(np.float16)
-    data.features["t000"] = short
+    data.features = {**data.features, "t000": short}
     chunk, _, _ = ChunkDataset(["t000"], data, small_config(), stream=0)[0]
     restored = chunk.numpy() * 0.5 + 1.0
     np.testing.assert_allclose(restored[:, 50:100], restored[:, :50])
@@ -187,7 +190,7 @@ def test_short_tracks_are_repeated_to_fill_a_chunk():
 
 def test_classification_targets_are_the_seen_positives():
     data = two_band_data()
-    data.track_positive["t001"] = [1, 2]
+    data.track_positive = {**data.track_positive, "t001": [1, 2]}
     chunk, target = ChunkDataset(
         data.train_ids, data, small_config(model="classification"), stream=0
     )[1]
@@ -196,20 +199,23 @@ def test_classification_targets_are_the_seen_positives():
 
 def test_unusable_tracks_are_dropped_and_bad_indices_refused():
     data = two_band_data()
-    data.track_positive["t000"] = [0, 1, 2]  # no negative left
-    data.track_positive["t001"] = []  # no positive
+    data.track_positive = {
+        **data.track_positive,
+        "t000": [0, 1, 2],  # no negative left
+        "t001": [],  # no positive
+    }
     kept, dropped = _usable_tracks(data.train_ids, data, small_config())
     assert dropped == 2 and "t000" not in kept and "t001" not in kept
     kept, dropped = _usable_tracks(data.train_ids, data, small_config(model="classification"))
     assert dropped == 1 and "t000" in kept
-    data.track_positive["t002"] = [3]
+    data.track_positive = {**data.track_positive, "t002": [3]}
     with pytest.raises(DatasetError, match="out of range"):
         _usable_tracks(data.train_ids, data, small_config())
 
 
 def test_missing_features_and_side_information_are_reported(tmp_path):
     data = two_band_data()
-    del data.features["t004"]
+    data.features = {k: v for k, v in data.features.items() if k != "t004"}
     with pytest.raises(DatasetError, match="t004"):
         train(small_config(epochs=1), data, tmp_path / "a", progress=False)
     data = two_band_data()
@@ -450,9 +456,12 @@ def test_batched_chunks_equal_the_per_item_path(kind, stream):
     from torch.utils.data import default_collate
 
     data = two_band_data()
-    data.features["t003"] = data.features["t003"][:, :57]  # shorter than a chunk: tiled
-    data.features["t005"] = data.features["t005"][:, :130]  # exactly one chunk
-    data.track_positive["t007"] = [0, 2]
+    data.features = {
+        **data.features,
+        "t003": data.features["t003"][:, :57],  # shorter than a chunk: tiled
+        "t005": data.features["t005"][:, :130],  # exactly one chunk
+    }
+    data.track_positive = {**data.track_positive, "t007": [0, 2]}
     dataset = ChunkDataset(data.train_ids, data, small_config(model=kind, seed=3), stream=stream)
     for epoch in (0, 4):
         dataset.set_epoch(epoch)
@@ -466,10 +475,11 @@ def test_batched_chunks_keep_float32_and_float64_features_exact():
     from torch.utils.data import default_collate
 
     data = two_band_data()
+    features = dict(data.features)
     for i, track_id in enumerate(data.train_ids[:6]):
-        data.features[track_id] = (
-            data.features[track_id].astype(np.float64 if i % 2 else np.float32) + 1e-4
-        )
+        wide: np.ndarray = features[track_id].astype(np.float64 if i % 2 else np.float32)
+        features[track_id] = wide + 1e-4
+    data.features = features
     dataset = ChunkDataset(data.train_ids, data, small_config(), stream=0)
     indices = list(range(10))
     _assert_same_batch(dataset.batch(indices), default_collate([dataset[i] for i in indices]))
@@ -522,11 +532,12 @@ def test_training_from_a_feature_cache_packs_its_shards(tmp_path):
             handle.write(json.dumps({"id": track_id}) + "\n")
     in_memory = train(small_config(epochs=2), data, tmp_path / "dict", progress=False)
     assert read_shard_index(cache_dir) is None
-    data.features = FeatureCache(cache_dir)
+    cache = FeatureCache(cache_dir)
+    data.features = cache
     from_cache = train(
         small_config(epochs=2, num_workers=1), data, tmp_path / "cache_run", progress=False
     )
-    assert read_shard_index(cache_dir) is not None and data.features.sharded
+    assert read_shard_index(cache_dir) is not None and cache.sharded
     assert from_cache.history["train_loss"] == in_memory.history["train_loss"]
     assert from_cache.history["val_loss"] == in_memory.history["val_loss"]
 

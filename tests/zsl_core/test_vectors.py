@@ -225,7 +225,9 @@ def test_classic_rock_spellings_all_embed_to_the_two_word_mean(vectors, tag):
 
 def test_joined_form_wins_over_averaging():
     wv = WordVectors(WORDS + ["classicrock"], np.vstack([MATRIX, [[7, 7, 7, 7]]]))
-    np.testing.assert_allclose(wv.embed("Classic Rock"), [7, 7, 7, 7])
+    joined = wv.embed("Classic Rock")
+    assert joined is not None
+    np.testing.assert_allclose(joined, [7, 7, 7, 7])
 
 
 def test_hyphen_form_and_punctuated_tokens(vectors):
@@ -451,7 +453,9 @@ def test_shipped_glove_subset_embeds_common_tag_spellings():
     ]
     _, found, missing = wv.embed_many(tags)
     assert missing == [] and found == tags
-    nearest = [w for w, _ in wv.most_similar(wv.embed("jazz"), topn=10, exclude=["jazz"])]
+    jazz = wv.embed("jazz")
+    assert jazz is not None
+    nearest = [w for w, _ in wv.most_similar(jazz, topn=10, exclude=["jazz"])]
     assert "blues" in nearest
 
 

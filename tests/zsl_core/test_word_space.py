@@ -14,7 +14,9 @@ from zsl_core.word_space import SENTENCE_TABLE, TEMPLATE, SentenceSpace, load_wo
 
 @pytest.fixture(scope="module")
 def space() -> SentenceSpace:
-    return load_word_space("minilm")
+    loaded = load_word_space("minilm")
+    assert isinstance(loaded, SentenceSpace)
+    return loaded
 
 
 def test_the_precomputed_table_covers_the_vocabulary_and_the_labels(space):

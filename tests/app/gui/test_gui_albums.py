@@ -6,6 +6,7 @@ box, and the choice kept in the settings."""
 from __future__ import annotations
 
 import shutil
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from app.gui.settings import Settings
 from app.tagwriter import read_field
 
 # (path, kind of sound, tags): a record whose tracks sound different, a compilation, a single
-TRACKS = [
+TRACKS: list[tuple[str, str, dict[str, Any]]] = [
     ("Ana/Mixed/b.flac", "tone", dict(title="Second", artist="Ana", album="Mixed", track="2")),
     ("Ana/Mixed/a.mp3", "noise", dict(title="First", artist="Ana", album="Mixed", track="1")),
     ("Ana/Mixed/c.ogg", "chirp", dict(title="Third", artist="Ana", album="Mixed", track="3")),

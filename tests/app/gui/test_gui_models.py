@@ -22,12 +22,24 @@ from app.gui.models import (
 from app.library import TrackRow
 
 
-def Row(*fields, has_cover: bool = False, status: str = "ok", error: str | None = None) -> TrackRow:
+def Row(
+    id: int,
+    path: Path,
+    display_path: str,
+    title: str | None,
+    artist: str | None,
+    album: str | None,
+    genre: str | None,
+    mood: str | None,
+    duration: float | None,
+) -> TrackRow:
     """A library row as `Library.tracks()` returns it, without a library."""
-    return TrackRow(*fields, has_cover=has_cover, status=status, error=error)
+    return TrackRow(
+        id, path, display_path, title, artist, album, genre, mood, duration, False, "ok", None
+    )
 
 
-def rows(n: int) -> list[Row]:
+def rows(n: int) -> list[TrackRow]:
     genres = ["rock", "jazz", "ambient; drone", "hip hop", None]
     return [
         Row(
@@ -78,10 +90,12 @@ def test_gui_model_upsert_and_predicted(qapp):
         [Row(2, Path("/m/x.mp3"), "/m/x.mp3", None, None, None, None, None, None), *rows(5)[3:]]
     )
     assert model.rowCount() == 5
-    assert model.index(model.row_of(2), 0).data() == "x.mp3"  # no title: the file name
+    row = model.row_of(2)
+    assert row is not None
+    assert model.index(row, 0).data() == "x.mp3"  # no title: the file name
     model.set_predicted({2: "rock, dreamy"})
-    assert model.index(model.row_of(2), column_of("predicted")).data() == "rock, dreamy"
-    assert model.index(model.row_of(2), 0).data(TRACK_ID_ROLE) == 2
+    assert model.index(row, column_of("predicted")).data() == "rock, dreamy"
+    assert model.index(row, 0).data(TRACK_ID_ROLE) == 2
     model.remove_ids([1, 2])
     assert model.ids() == [3, 4, 5]
 

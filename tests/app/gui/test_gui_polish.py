@@ -146,7 +146,8 @@ def test_undo_disabled_until_a_write_and_ctrl_z_in_a_text_box(main_window, qtbot
     # ... then, with nothing of its own to undo, the last tag write
     qtbot.keyClick(win.filter_edit, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: win.last_undo is not None, timeout=20_000)
-    assert win.last_undo.restored == 1 and read_field(path, "comment") == before
+    undone = win.tagging.last_undo  # the window's last_undo, set by the undo meanwhile
+    assert undone is not None and undone.restored == 1 and read_field(path, "comment") == before
     qtbot.waitUntil(lambda: not win.undo_action.isEnabled(), timeout=10_000)  # nothing left to undo
 
 

@@ -17,6 +17,7 @@ pytest.importorskip("pytestqt")
 
 import audio_factory
 from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtWidgets import QTreeWidgetItem
 
 from app.gui.models import column_of
 from app.gui.settings import Settings
@@ -251,7 +252,7 @@ def test_gui_write_routes_each_kind_to_its_field(window, qtbot, tmp_path):
         timeout=20_000,
     )
     assert window.panel.current_field() == ""  # by default each kind goes to its own field
-    by_kind: dict[str, object] = {}
+    by_kind: dict[str, QTreeWidgetItem] = {}
     for item in window.panel.tag_items():
         by_kind.setdefault(item.data(0, KIND_ROLE), item)
     assert {"genre", "instrument"} <= set(by_kind), set(by_kind)

@@ -87,7 +87,7 @@ def test_setters_refuse_values_outside_the_choices(tmp_path):
     s = Settings(tmp_path / "s.ini")
     s.device = "tpu"
     s.precision = "fp16"
-    s.id3_version = 2
+    s.id3_version = 2  # type: ignore[assignment]  # refused at run time too
     assert (s.device, s.precision, s.id3_version) == ("auto", "fp32", 4)
 
 

@@ -74,16 +74,17 @@ def main() -> int:
         model = BertModel.from_pretrained(
             str(folder), attn_implementation="eager", torch_dtype=torch.float32
         ).eval()
-        vectors, n_tokens = [], []
+        rows: list[np.ndarray] = []
+        n_tokens: list[int] = []
         with torch.inference_mode():
             for text in STRINGS:
                 batch = tokenizer([text], truncation=True, max_length=max_len, return_tensors="pt")
                 hidden = model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).float()
                 mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                vectors.append(torch.nn.functional.normalize(mean, p=2, dim=1)[0].numpy())
+                rows.append(torch.nn.functional.normalize(mean, p=2, dim=1)[0].numpy())
                 n_tokens.append(int(batch["input_ids"].shape[1]))
-        vectors = np.stack(vectors).astype(np.float64)
+        vectors = np.stack(rows).astype(np.float64)
         cross_check = None
         try:
             import sentence_transformers

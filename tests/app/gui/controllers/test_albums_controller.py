@@ -3,6 +3,8 @@ generated tracks, the real default model; driven by its slots, checked by its si
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 pytest.importorskip("PySide6")
@@ -13,7 +15,7 @@ from libfixtures import tag_file, write_track
 from app.albums import NO_ALBUM
 
 SCAN_TIMEOUT_MS = 90_000
-TRACKS = [
+TRACKS: list[tuple[str, str, dict[str, Any]]] = [
     ("Rec/1.flac", "noise", dict(title="One", artist="Ana", album="Rec", track="1")),
     ("Rec/2.flac", "tone", dict(title="Two", artist="Ana", album="Rec", track="2")),
     ("loose.wav", "chirp", dict(title="Loose", artist="Bo")),
@@ -48,8 +50,11 @@ def tagged(qtbot, settings, tmp_path):
 def albums(tagged, settings):
     from app.gui.controllers.albums import AlbumsController
 
+    class Albums(AlbumsController):
+        decisions_dict: dict[int, list[str]]  # what the controller reads decisions from
+
     decisions: dict[int, list[str]] = {}
-    controller = AlbumsController(tagged[0], lambda: decisions, settings, lambda: None)
+    controller = Albums(tagged[0], lambda: decisions, settings, lambda: None)
     controller.decisions_dict = decisions
     return controller
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 
 def test_open_an_empty_index(library):
@@ -25,7 +26,7 @@ def test_open_reports_a_library_that_cannot_be_made(qtbot, settings):
 
 
 def test_run_calls_on_the_library_thread_and_reports_back(qtbot, library):
-    results = []
+    results: list[Any] = []  # whatever each job returns
     gui_thread = threading.get_ident()
 
     def work(lib):
@@ -68,7 +69,7 @@ def test_a_vocabulary_file_chooses_the_words(qtbot, library, tmp_path):
     words = tmp_path / "vocab.txt"
     words.write_text("rock\ncalm\n", encoding="utf-8")
     library.set_vocabulary(str(words))
-    got = []
+    got: list[list[str]] = []
     library.run(lambda lib: library.words(lib), got.append, "words")
     qtbot.waitUntil(lambda: bool(got), timeout=10_000)
     assert list(got[0]) == ["rock", "calm"]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import time
 
+from app.library import TrackRow
+from app.scanner import ScanProgress
+
 SCAN_TIMEOUT_MS = 90_000
 
 
 def test_a_scan_reports_and_stores_every_track(qtbot, library, scan, music):
-    progress, stored = [], []
+    progress: list[ScanProgress] = []
+    stored: list[TrackRow] = []
     scan.progress.connect(progress.append)
     library.rows_fetched.connect(lambda rows, _tags, _ids: stored.extend(rows))
     with qtbot.waitSignal(scan.started, timeout=5_000) as started:
