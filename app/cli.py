@@ -52,6 +52,7 @@ from app.routing import parse_routes, routes_to_text
 from app.states import TrackStatus
 from app.tagformats import WriteOptions, check_field, id3_version_choice
 from zsl_core.errors import ModelError, ZslError
+from zsl_core.tags import join_values
 from zsl_core.word_space import WORD_SPACE_CHOICES
 
 PROG = "zsl-tagger"
@@ -481,7 +482,7 @@ def cmd_write(args: argparse.Namespace, library: Any) -> int:
 
 
 def _values(values: Sequence[str]) -> str:
-    return "[" + "; ".join(values) + "]" if values else "(empty)"
+    return "[" + join_values(values) + "]" if values else "(empty)"
 
 
 def cmd_undo(args: argparse.Namespace, library: Any) -> int:

@@ -30,7 +30,7 @@ from app.tagwriter import (
     read_field,
     read_fields,
 )
-from zsl_core.tags import split_values
+from zsl_core.tags import join_values, split_values
 
 __all__ = [
     "FieldEdit",
@@ -162,7 +162,7 @@ def replan_rows(
         fresh = plan_values(library, row.track_id, row.field, _exactly(row.new), options)
         if not fresh.error and fresh.old != row.old:
             fresh.error = (
-                f"{row.field} changed since the preview (now {'; '.join(fresh.old) or 'empty'}); "
+                f"{row.field} changed since the preview (now {join_values(fresh.old) or 'empty'}); "
                 "not written"
             )
         out.append(fresh)

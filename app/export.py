@@ -21,6 +21,7 @@ from typing import Any
 
 from app.playlists import atomic_write
 from app.states import TrackStatus
+from zsl_core.tags import join_values
 
 __all__ = ["records", "write_export", "CSV_COLUMNS"]
 
@@ -75,9 +76,9 @@ def _csv_row(record: dict) -> list[str]:
     proposed = record["proposed"]
     values = {
         **record,
-        "proposed_tags": "; ".join(t["tag"] for t in proposed),
-        "proposed_kinds": "; ".join(t["kind"] for t in proposed),
-        "proposed_confidences": "; ".join(f"{t['confidence']:.3f}" for t in proposed),
+        "proposed_tags": join_values(t["tag"] for t in proposed),
+        "proposed_kinds": join_values(t["kind"] for t in proposed),
+        "proposed_confidences": join_values(f"{t['confidence']:.3f}" for t in proposed),
     }
     return ["" if values.get(c) is None else str(values[c]) for c in CSV_COLUMNS]
 

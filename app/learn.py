@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from app.states import TrackStatus
+from zsl_core.options import DEVICE, add_to_parser
 from zsl_core.tags import split_values
 from zsl_core.vectors import normalise_tag
 
@@ -131,7 +133,7 @@ def library_offer(rows: Sequence[Any], fields: Sequence[str] = LEARN_FIELDS) -> 
     from zsl_core.splits import make_split
 
     fields = tuple(fields)
-    ok_rows = [r for r in rows if getattr(r, "status", "ok") == "ok"]
+    ok_rows = [r for r in rows if getattr(r, "status", TrackStatus.OK) == TrackStatus.OK]
     per_track = [(row, track_values(row, fields)) for row in ok_rows]
     per_track = [(row, values) for row, values in per_track if values]
     counts = Counter(v for _, values in per_track for v in values)
@@ -545,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.learn")
     parser.add_argument("work")
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_to_parser(parser, DEVICE)
     parser.add_argument("--db", default=None)
     args = parser.parse_args(argv)
 

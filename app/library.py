@@ -73,7 +73,7 @@ class TrackRow:
     mood: str | None
     duration: float | None
     has_cover: bool
-    status: str  # ok | failed | gone
+    status: TrackStatus  # ok | failed | gone (compares equal to the stored word)
     error: str | None
     year: int | None = None  # the first four-digit year of the file's date tag
     album_artist: str | None = None
@@ -158,7 +158,7 @@ def _row(values: Sequence[Any]) -> TrackRow:
         mood,
         duration,
         bool(cover),
-        status,
+        TrackStatus(status),
         error,
         None if year is None else int(year),
         album_artist,

@@ -39,6 +39,7 @@ from app.tagformats import TagError, TagFormat, one_line, open_tags
 from zsl_core.audio import audio_info
 from zsl_core.errors import AudioError
 from zsl_core.tag_fields import CONTAINERS, FIELD_KEYS, META_FIELDS
+from zsl_core.tags import VALUE_SEPARATOR, join_values
 
 __all__ = [
     "Metadata",
@@ -50,7 +51,7 @@ __all__ = [
     "file_format",
 ]
 
-SEPARATOR = "; "
+SEPARATOR = VALUE_SEPARATOR  # the one multi-value rule's (zsl_core.tags.join_values)
 FRONT_COVER = 3  # the picture type ID3 and FLAC use for the front cover
 
 # Display fields per container family: (ID3 frame, Vorbis key, MP4 atom, ASF attribute), as
@@ -89,11 +90,11 @@ class Metadata:
     @property
     def genre(self) -> str | None:
         """Genres joined with "; " (None when there is none): what the index caches."""
-        return SEPARATOR.join(self.genres) or None
+        return join_values(self.genres) or None
 
     @property
     def mood(self) -> str | None:
-        return SEPARATOR.join(self.moods) or None
+        return join_values(self.moods) or None
 
 
 def read_metadata(path: str | Path | bytes) -> Metadata:
@@ -192,7 +193,7 @@ def _fill(meta: Metadata, audio: Any, tags: TagFormat | None) -> None:
     if family is not None and audio.tags is not None:
         for name, keys in _TEXT_KEYS.items():
             values = _texts(audio.tags, family, keys[family])
-            setattr(meta, name, SEPARATOR.join(values) or None)
+            setattr(meta, name, join_values(values) or None)
         meta.year = _year(audio.tags, family)
         meta.album_artist = _first_text(audio.tags, family, _ALBUM_ARTIST_KEYS[family])
         for name, keys in _NUMBER_KEYS.items():
@@ -249,7 +250,7 @@ def _first_text(tags: Any, family: int, keys: tuple[str, ...]) -> str | None:
     for key in keys:
         values = _texts(tags, family, key)
         if values:
-            return SEPARATOR.join(values)
+            return join_values(values)
     return None
 
 

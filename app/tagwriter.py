@@ -58,6 +58,7 @@ from app.tagformats import (
     one_line,
     open_tags,
 )
+from zsl_core.tags import join_values
 
 try:  # advisory locks exist on POSIX; on Windows the OS itself refuses to replace open files
     import fcntl
@@ -133,8 +134,8 @@ class WriteResult:
         if self.error:
             return f"{self.path}: {self.error}"
         if self.written:
-            return f"{self.path}: {self.field} = {'; '.join(self.new) or '(removed)'}"
-        return f"{self.path}: {self.field} already {'; '.join(self.new) or 'empty'}, unchanged"
+            return f"{self.path}: {self.field} = {join_values(self.new) or '(removed)'}"
+        return f"{self.path}: {self.field} already {join_values(self.new) or 'empty'}, unchanged"
 
 
 class _Refusal(Exception):

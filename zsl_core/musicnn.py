@@ -40,6 +40,7 @@ from torch.nn import functional as F
 from zsl_core import dsp
 from zsl_core.audio import load_audio
 from zsl_core.errors import AudioError, ModelError
+from zsl_core.options import PRECISIONS
 from zsl_core.resources import resource_path
 
 SAMPLE_RATE = dsp.MUSICNN_RATE  # 16000
@@ -174,7 +175,6 @@ class _MidEndLayer(nn.Module):
 # on recent x86 CPUs); taggrams move by up to ~1e-2 and the top-5 seen tags of a track agree
 # with fp32 99% of the time (tests/benchmarks/bench_inference.py --corpus measures both).
 
-PRECISIONS = ("fp32", "bf16", "auto")  # auto: bf16 where the CPU multiplies bf16 natively
 FAST_ROWS = 2048  # left-operand rows per product and thread: full speed, still in cache
 TIMBRAL_BLOCK = 4  # output frequencies per row for the 7x38 and 7x67 filters
 TEMPORAL_BLOCK = 16  # output frames per row for the 128x1, 64x1 and 32x1 filters

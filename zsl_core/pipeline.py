@@ -24,7 +24,6 @@ from zsl_core import datasets, features, splits
 from zsl_core.cosine import cosine_matrix
 from zsl_core.errors import DatasetError, ModelError, VectorsError
 from zsl_core.evaluate import evaluate_scores
-from zsl_core.tags import load_vocabulary  # noqa: F401  (the experiments and the GUI import it here)
 from zsl_core.vectors import (
     OPENMIC_INSTRUMENTS,
     SideInformation,

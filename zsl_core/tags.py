@@ -44,6 +44,7 @@ __all__ = [
     "word_kind",
     "split_values",
     "join_values",
+    "VALUE_SEPARATOR",
     "display_form",
     "tag_key",
     "STOP_WORDS",
@@ -274,7 +275,10 @@ def split_values(text: str | Iterable[str] | None) -> list[str]:
     return values
 
 
-def join_values(values: Iterable[str], separator: str = "; ") -> str:
+VALUE_SEPARATOR = "; "  # what `join_values` puts between values: `split_values` splits on it
+
+
+def join_values(values: Iterable[str], separator: str = VALUE_SEPARATOR) -> str:
     """The inverse of `split_values` for display and single-string formats."""
     return separator.join(v for v in values if v)
 

@@ -26,6 +26,7 @@ from PySide6.QtCore import (
 )
 
 from app.metadata import file_format
+from app.states import TrackStatus
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # what a search-results column sorts by
@@ -133,7 +134,7 @@ class TrackTableModel(QAbstractTableModel):
             return int(self._rows[row].id)
         if role == Qt.ItemDataRole.ToolTipRole:
             track = self._rows[row]
-            if getattr(track, "status", "ok") == "failed":
+            if getattr(track, "status", TrackStatus.OK) == TrackStatus.FAILED:
                 return f"{track.display_path}\n{track.error or 'could not be analysed'}"
             return str(track.display_path)
         if role == Qt.ItemDataRole.TextAlignmentRole and TRACK_COLUMNS[index.column()].numeric:
@@ -270,7 +271,7 @@ class TrackTableModel(QAbstractTableModel):
 
     def _make_cells(self, track: Any) -> tuple[str, ...]:
         title = _title(track)
-        if getattr(track, "status", "ok") == "failed":
+        if getattr(track, "status", TrackStatus.OK) == TrackStatus.FAILED:
             title = f"{title} (not analysed)"
         return track_cells(track, title, self._predicted.get(int(track.id), ""))
 

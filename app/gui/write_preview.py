@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.edits import typed_values
 from app.gui.track_panel import field_label
 from app.journal import PlannedChange
+from zsl_core.tags import join_values
 
 FILE, FIELD, OLD, NEW, STATUS = range(5)
 EMPTY = "(empty)"
@@ -40,7 +41,7 @@ NEW_TIP = "Double-click to change what is written; separate values with ';'. Lea
 
 
 def _values(values: Sequence[str]) -> str:
-    return "; ".join(values) if values else EMPTY
+    return join_values(values) if values else EMPTY
 
 
 class WritePreviewDialog(QDialog):

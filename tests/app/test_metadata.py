@@ -187,3 +187,24 @@ def test_year_falls_back_to_tyer_and_vorbis_year(tmp_path: Path) -> None:
     assert read_metadata(flac).year == 1968
     _date_tag(flac, "1970-01-01")  # DATE wins over YEAR
     assert read_metadata(flac).year == 1970
+
+
+def test_every_shown_or_cached_list_of_values_is_joined_by_the_one_rule(tmp_path):
+    """The index's genre/mood text, the CLI's and the write preview's values and the tag
+    writer's messages all join with `zsl_core.tags.join_values`, so `split_values` reads
+    each of them back as the values they show."""
+    from app.cli import _values as cli_values
+    from app.metadata import Metadata
+    from app.tagwriter import WriteResult
+    from zsl_core.tags import VALUE_SEPARATOR, join_values, split_values
+
+    values = ["Rock", "Sad Piano", "Hip-Hop"]
+    joined = join_values(values)
+    assert SEPARATOR == VALUE_SEPARATOR and joined == "Rock; Sad Piano; Hip-Hop"
+    meta = Metadata(genres=values, moods=values[:1])
+    assert meta.genre == joined and meta.mood == "Rock"
+    assert cli_values(values) == f"[{joined}]"
+    written = WriteResult(tmp_path / "a.mp3", "genre", [], values, written=True)
+    assert written.message.endswith(f"genre = {joined}")
+    for text in (meta.genre, cli_values(values).strip("[]"), written.message.split(" = ")[1]):
+        assert split_values(text) == values

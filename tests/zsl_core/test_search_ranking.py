@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from zsl_core import default_model as dm
-from zsl_core.pipeline import load_vocabulary
 from zsl_core.search import _EPS, RELEVANCE_FLOOR, parse_query, rank_tracks
+from zsl_core.tags import load_vocabulary
 from zsl_core.vectors import normalise_tag
 
 QUERIES = [

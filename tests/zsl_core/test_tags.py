@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from zsl_core.pipeline import load_vocabulary
 from zsl_core.tagger import SPEECH_LABEL, Prediction
 from zsl_core.tags import (
     PROPOSE_FLOOR,
@@ -17,6 +16,7 @@ from zsl_core.tags import (
     Vocabulary,
     display_form,
     join_values,
+    load_vocabulary,
     read_vocabulary_file,
     split_values,
     tag_key,

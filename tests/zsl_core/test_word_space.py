@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from zsl_core import default_model as dm
-from zsl_core.pipeline import load_vocabulary
+from zsl_core.tags import load_vocabulary
 from zsl_core.vectors import WordVectors, normalise_tag
 from zsl_core.word_space import SENTENCE_TABLE, TEMPLATE, SentenceSpace, load_word_space
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from zsl_core.errors import DatasetError
+from zsl_core.options import DEVICE, add_to_parser
 from zsl_core.reproduce.design import EXPERIMENTS
 from zsl_core.reproduce.presets import PRESETS
 from zsl_core.reproduce.run import reproduce
@@ -97,7 +98,7 @@ def register(sub: Any) -> None:
         "and recipe on mel spectrograms (hours on a CPU, use a GPU)",
     )
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1,2)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_to_parser(p, DEVICE)
     p.add_argument("--epochs", type=int, default=None, help="override the preset's maximum epochs")
     p.add_argument(
         "--experiments",

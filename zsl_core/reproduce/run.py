@@ -65,9 +65,9 @@ def reproduce(
     all of them on stdout.
     """
     started = time.monotonic()
-    chosen = PRESETS[preset] if isinstance(preset, str) else preset
     if isinstance(preset, str) and preset not in PRESETS:
         raise DatasetError(f"unknown preset {preset!r} (choose {', '.join(PRESETS)})")
+    chosen = PRESETS[preset] if isinstance(preset, str) else preset
     seeds = list(seeds) if seeds is not None else list(chosen.seeds)
     if not seeds:
         raise DatasetError("give at least one seed")

@@ -20,6 +20,7 @@ from app.gui.models import (
     format_duration,
 )
 from app.library import TrackRow
+from app.states import TrackStatus
 
 
 def Row(
@@ -35,7 +36,18 @@ def Row(
 ) -> TrackRow:
     """A library row as `Library.tracks()` returns it, without a library."""
     return TrackRow(
-        id, path, display_path, title, artist, album, genre, mood, duration, False, "ok", None
+        id,
+        path,
+        display_path,
+        title,
+        artist,
+        album,
+        genre,
+        mood,
+        duration,
+        False,
+        TrackStatus.OK,
+        None,
     )
 
 
@@ -116,7 +128,7 @@ def test_gui_model_columns_users_expect(qapp):
             None,
             61.0,
             False,
-            "ok",
+            TrackStatus.OK,
             None,
             1999,
             "Ana & Bo",
@@ -134,7 +146,7 @@ def test_gui_model_columns_users_expect(qapp):
             None,
             5.0,
             False,
-            "ok",
+            TrackStatus.OK,
             None,
             2001,
             None,
@@ -152,7 +164,7 @@ def test_gui_model_columns_users_expect(qapp):
             None,
             None,
             False,
-            "ok",
+            TrackStatus.OK,
             None,
             None,
             None,
@@ -170,7 +182,7 @@ def test_gui_model_columns_users_expect(qapp):
             None,
             None,
             False,
-            "ok",
+            TrackStatus.OK,
             None,
             990,
             None,

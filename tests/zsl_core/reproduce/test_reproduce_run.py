@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from corpus_factory import make_corpus
 
 from zsl_core import reproduce
@@ -114,6 +115,22 @@ def test_command_line_registration_and_argument_errors(tmp_path, capsys):
         )
         == cli.EXIT_ERROR
     )
+
+
+def test_an_unknown_preset_is_one_clear_error_before_any_work(tmp_path, capsys):
+    from zsl_core import cli
+    from zsl_core.errors import ZslError
+
+    with pytest.raises(ZslError) as raised:
+        reproduce.reproduce(tmp_path / "no corpus", tmp_path / "out", preset="nope")
+    assert str(raised.value) == "unknown preset 'nope' (choose quick, full)"
+    assert not (tmp_path / "out").exists()  # refused before anything was read or written
+    # The command line refuses it while parsing: exit status 2 and the choices on one line.
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["reproduce", str(tmp_path), "--out", str(tmp_path / "o"), "--preset", "nope"])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--preset" in error and "'nope'" in error and "quick" in error and "full" in error
 
 
 def test_a_model_that_cannot_train_is_reported_and_the_rest_runs(tmp_path, monkeypatch):
