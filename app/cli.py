@@ -23,12 +23,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app import db, export, journal, playlists
-from app.library import Library
+from app.library import Library, TrackRow
 from app.options import (
     DEVICE,
     EXPORT_FORMAT,
@@ -63,6 +63,9 @@ class UsageError(Exception):
     """A problem with what the user typed or set up (exit 2, one line)."""
 
 
+T = TypeVar("T")
+
+
 def err(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
 
@@ -70,7 +73,7 @@ def err(message: str) -> None:
 # --- opening the library --------------------------------------------------------------------
 
 
-def open_library(args: argparse.Namespace) -> Any:
+def open_library(args: argparse.Namespace) -> Library:
     """The Library named by the global options, after cheap checks that give clear errors
     (the model and word vectors themselves load lazily, on first use)."""
     if (
@@ -109,7 +112,7 @@ def check_device(device: str) -> None:
         )
 
 
-def failed_tracks(library: Any, roots: Sequence[str | Path] = ()) -> list[tuple[str, str]]:
+def failed_tracks(library: Library, roots: Sequence[str | Path] = ()) -> list[tuple[str, str]]:
     """(display path, reason) of every track whose last scan failed (under `roots` if given):
     the index remembers them until the file changes or is removed."""
     rows = library.conn.execute(
@@ -127,8 +130,8 @@ def failed_tracks(library: Any, roots: Sequence[str | Path] = ()) -> list[tuple[
 
 
 def resolve_tracks(
-    library: Any, paths: Sequence[str], ok_only: bool = True
-) -> tuple[list[Any], int]:
+    library: Library, paths: Sequence[str], ok_only: bool = True
+) -> tuple[list[TrackRow], int]:
     """The indexed tracks that the given files or folders name (all when none are given),
     and how many of the arguments matched nothing in the index (reported on stderr)."""
     rows = [t for t in library.tracks() if not ok_only or t.status == TrackStatus.OK]
@@ -219,7 +222,7 @@ class _CancelOnInterrupt:
             signal.signal(signal.SIGINT, self.previous)
 
 
-def _run_long(verb: str, work: Any) -> Any:
+def _run_long(verb: str, work: Callable[..., T]) -> T:
     """`work(progress=..., cancel=...)` with a progress line on stderr and Ctrl-C as Cancel."""
     progress = _Progress(verb)
     with _CancelOnInterrupt() as cancel:
@@ -229,7 +232,7 @@ def _run_long(verb: str, work: Any) -> Any:
             progress.close()
 
 
-def cmd_scan(args: argparse.Namespace, library: Any) -> int:
+def cmd_scan(args: argparse.Namespace, library: Library) -> int:
     for folder in args.folders:
         if not Path(folder).expanduser().exists():
             raise UsageError(f"{folder}: no such file or folder")
@@ -267,7 +270,7 @@ def cmd_scan(args: argparse.Namespace, library: Any) -> int:
     return EXIT_PARTIAL if summary.failed or earlier else EXIT_OK
 
 
-def cmd_failed(args: argparse.Namespace, library: Any) -> int:
+def cmd_failed(args: argparse.Namespace, library: Library) -> int:
     rows = failed_tracks(library, args.paths)
     if args.json:
         print(json.dumps([{"path": shown, "reason": reason} for shown, reason in rows], indent=2))
@@ -280,7 +283,7 @@ def cmd_failed(args: argparse.Namespace, library: Any) -> int:
     return EXIT_PARTIAL if rows else EXIT_OK
 
 
-def cmd_import(args: argparse.Namespace, library: Any) -> int:
+def cmd_import(args: argparse.Namespace, library: Library) -> int:
     for part in args.parts:
         if not Path(part).expanduser().is_file():
             raise UsageError(f"{part}: no such index file")
@@ -315,7 +318,7 @@ def cmd_import(args: argparse.Namespace, library: Any) -> int:
     return EXIT_PARTIAL if summary.bad_parts or summary.skipped else EXIT_OK
 
 
-def cmd_search(args: argparse.Namespace, library: Any) -> int:
+def cmd_search(args: argparse.Namespace, library: Library) -> int:
     result = library.search(args.query, top_k=args.top)
     if result.missing_words:
         err(
@@ -358,7 +361,7 @@ def cmd_search(args: argparse.Namespace, library: Any) -> int:
     return EXIT_OK
 
 
-def cmd_tags(args: argparse.Namespace, library: Any) -> int:
+def cmd_tags(args: argparse.Namespace, library: Library) -> int:
     tracks, missing = resolve_tracks(library, args.paths)
     if missing and not tracks:
         return EXIT_ERROR
@@ -405,7 +408,7 @@ def _tag_text(tag: Any) -> str:
     return f"{'' if tag.seen else '*'}{tag.tag} ({tag.kind.value}) {tag.confidence:.2f}"
 
 
-def cmd_write(args: argparse.Namespace, library: Any) -> int:
+def cmd_write(args: argparse.Namespace, library: Library) -> int:
     try:
         routes = parse_routes(args.route or [])
     except ValueError as exc:
@@ -485,7 +488,7 @@ def _values(values: Sequence[str]) -> str:
     return "[" + join_values(values) + "]" if values else "(empty)"
 
 
-def cmd_undo(args: argparse.Namespace, library: Any) -> int:
+def cmd_undo(args: argparse.Namespace, library: Library) -> int:
     result = journal.undo(library, args.batch)
     state = "undone" if result.marked_undone else "not undone"
     elsewhere = getattr(result, "elsewhere", 0)
@@ -506,7 +509,7 @@ def cmd_undo(args: argparse.Namespace, library: Any) -> int:
     return EXIT_PARTIAL if result.refused else EXIT_OK
 
 
-def cmd_history(args: argparse.Namespace, library: Any) -> int:
+def cmd_history(args: argparse.Namespace, library: Library) -> int:
     batches = journal.history(library, limit=args.limit)
     if args.json:
         print(
@@ -539,13 +542,13 @@ def cmd_history(args: argparse.Namespace, library: Any) -> int:
 # --- finding music: similar, duplicates, playlists, export ------------------------------------
 
 
-def _track_line(library: Any, track_id: int) -> str:
+def _track_line(library: Library, track_id: int) -> str:
     row = library.track(track_id)
     who = " - ".join(x for x in (row.artist, row.title) if x)
     return f"{row.display_path}" + (f"  ({who})" if who else "")
 
 
-def cmd_similar(args: argparse.Namespace, library: Any) -> int:
+def cmd_similar(args: argparse.Namespace, library: Library) -> int:
     tracks, missing = resolve_tracks(library, args.paths)
     if not tracks:
         return EXIT_ERROR
@@ -578,7 +581,7 @@ def cmd_similar(args: argparse.Namespace, library: Any) -> int:
     return EXIT_PARTIAL if missing else EXIT_OK
 
 
-def cmd_duplicates(args: argparse.Namespace, library: Any) -> int:
+def cmd_duplicates(args: argparse.Namespace, library: Library) -> int:
     groups = library.duplicates()
     if args.json:
         print(json.dumps([g.to_dict() for g in groups], indent=2))
@@ -601,7 +604,7 @@ def cmd_duplicates(args: argparse.Namespace, library: Any) -> int:
     return EXIT_OK
 
 
-def cmd_playlist(args: argparse.Namespace, library: Any) -> int:
+def cmd_playlist(args: argparse.Namespace, library: Library) -> int:
     out = Path(args.out).expanduser()
     if out.is_dir():
         raise UsageError(f"--out {args.out}: is a folder; give the playlist's file name")
@@ -632,7 +635,7 @@ def cmd_playlist(args: argparse.Namespace, library: Any) -> int:
     return EXIT_OK
 
 
-def cmd_export(args: argparse.Namespace, library: Any) -> int:
+def cmd_export(args: argparse.Namespace, library: Library) -> int:
     out = Path(args.out).expanduser()
     fmt = args.format or out.suffix.lstrip(".").lower()
     if fmt not in ("csv", "json"):
@@ -646,7 +649,7 @@ def cmd_export(args: argparse.Namespace, library: Any) -> int:
     return EXIT_OK
 
 
-def cmd_learn(args: argparse.Namespace, library: Any) -> int:
+def cmd_learn(args: argparse.Namespace, library: Library) -> int:
     """Learn from the library's own tags, guarded as the window's Learn dialog (app.learn):
     the offer first, a refusal when it cannot teach anything, then the comparison."""
     from app import db, learn

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from app.journal import PlannedChange, plan_values
+from app.journal import JournalLibrary, PlannedChange, plan_values
 from app.tagwriter import (
     TagError,
     WriteOptions,
@@ -133,7 +133,9 @@ def file_values(
 
 
 def plan_edits(
-    library: Any, edits: Mapping[int, Mapping[str, FieldEdit]], options: WriteOptions | None = None
+    library: JournalLibrary,
+    edits: Mapping[int, Mapping[str, FieldEdit]],
+    options: WriteOptions | None = None,
 ) -> list[PlannedChange]:
     """Read each file's fields and plan the edit: one PlannedChange per file and edited field,
     in track order; writes nothing. Unreadable or unwritable files come back with `error`."""
@@ -152,7 +154,7 @@ def _exactly(values: Sequence[str]) -> Callable[[list[str]], list[str]]:
 
 
 def replan_rows(
-    library: Any, rows: Sequence[PlannedChange], options: WriteOptions | None = None
+    library: JournalLibrary, rows: Sequence[PlannedChange], options: WriteOptions | None = None
 ) -> list[PlannedChange]:
     """The rows a person edited in the preview, planned again with exactly the values shown
     (as the file will hold them, and with the write's checks), still expecting the old values

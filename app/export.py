@@ -17,11 +17,14 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.playlists import atomic_write
 from app.states import TrackStatus
 from zsl_core.tags import join_values
+
+if TYPE_CHECKING:  # app.library imports this module
+    from app.library import Library
 
 __all__ = ["records", "write_export", "CSV_COLUMNS"]
 
@@ -41,7 +44,7 @@ CSV_COLUMNS = (
 
 
 def records(
-    library: Any,
+    library: Library,
     top_k: int = 5,
     min_confidence: float | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -84,7 +87,7 @@ def _csv_row(record: dict) -> list[str]:
 
 
 def write_export(
-    library: Any,
+    library: Library,
     target: str | Path,
     fmt: str | None = None,
     top_k: int = 5,

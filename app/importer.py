@@ -30,12 +30,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app import db
 from app.scanner import ScanProgress, probe_file
 from app.states import TrackStatus
 from zsl_core.errors import ZslError
+
+if TYPE_CHECKING:  # the model (and torch) load only when a scan or import needs them
+    from zsl_core.tagger import Tagger
 
 __all__ = ["ImportSummary", "import_indexes", "parse_path_map", "map_path"]
 
@@ -73,6 +76,15 @@ class ImportSummary:
         return len(self.changed) + len(self.missing) + len(self.failed)
 
 
+class ModelLabels(Protocol):
+    """What a part is checked against: the model's seen labels and the width of what it
+    stores (a `Tagger` has both)."""
+
+    @property
+    def seen_labels(self) -> Sequence[str]: ...
+    def stored_dim(self) -> int: ...
+
+
 def parse_path_map(specs: Sequence[str]) -> list[tuple[str, str]]:
     """'OLD=NEW' prefix rewrites, longest OLD first so the most specific one wins."""
     pairs = []
@@ -98,7 +110,7 @@ def map_path(path: str, path_map: Sequence[tuple[str, str]]) -> str:
 
 def import_indexes(
     conn: sqlite3.Connection,
-    tagger: Any,
+    tagger: ModelLabels | cf.Future[Tagger],
     model_name: str,
     index_paths: Sequence[str | Path],
     *,

@@ -21,21 +21,22 @@ The write options (ID3 version and separator) are stored with each written row, 
 must read and write the file the same way: reading an ID3v2.3 file with another separator
 splits values differently, and writing it as v2.4 would convert the file.
 
-Every function takes a `library` (app.library.Library): only its `.conn`, `.track(id)`,
-`.prediction(id, top_k)` (`.album_prediction(ids, top_k)` for albums), `.tag_prior()` and
-`.refresh(ids)` are used.
+Every function takes a `library` (an app.library.Library): the Protocols below say which part
+of it each uses (`JournalLibrary`: `.conn`, `.track(id)`, `.refresh(ids)`; `TrackPredictions` and
+`AlbumPredictions` for proposing), so a test can stand one up over a bare index.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app import db
 from app.options import WRITE_MODES, WriteMode
@@ -55,6 +56,7 @@ from app.tagwriter import (
     restore_exact,
 )
 from zsl_core.errors import ZslError
+from zsl_core.tagger import Prediction
 from zsl_core.tags import INCLUDE, Include
 
 __all__ = [
@@ -73,7 +75,47 @@ __all__ = [
     "write_batch",
     "undo",
     "history",
+    "TrackFile",
+    "JournalLibrary",
+    "TrackPredictions",
+    "AlbumPredictions",
 ]
+
+
+class TrackFile(Protocol):
+    """What the journal reads of a track row: where its file is (`Library.track`)."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def display_path(self) -> str: ...
+
+
+class JournalLibrary(Protocol):
+    """The part of a Library that planning, writing, undo and history use."""
+
+    @property
+    def conn(self) -> sqlite3.Connection: ...
+    def track(self, track_id: int) -> TrackFile: ...
+    def refresh(self, track_ids: Sequence[int]) -> None: ...
+
+
+class _Prior(Protocol):
+    def tag_prior(self) -> dict[str, float] | None: ...
+
+
+class TrackPredictions(_Prior, Protocol):
+    """What `propose` reads: a track's stored prediction and the library's average track
+    (`tag_prior`, None when it knows none)."""
+
+    def prediction(self, track_id: int, top_k: int = ...) -> Prediction | None: ...
+
+
+class AlbumPredictions(_Prior, Protocol):
+    """What `propose_album` reads: an album's prediction and the library's average track."""
+
+    def album_prediction(self, track_ids: Sequence[int], top_k: int = ...) -> Prediction | None: ...
+
 
 MODES = WRITE_MODES  # merge, replace (app.options)
 
@@ -141,7 +183,7 @@ class BatchInfo:
 
 
 def propose(
-    library: Any,
+    library: TrackPredictions,
     track_id: int,
     top_k: int = 3,
     min_score: float | None = None,
@@ -166,11 +208,11 @@ def propose(
 
 
 def propose_album(
-    library: Any,
+    library: AlbumPredictions,
     track_ids: Sequence[int],
     top_k: int = 3,
     min_score: float | None = None,
-    include: str = "both",
+    include: Include = "both",
     routes: Routes | None = None,
     field: str | None = None,
 ) -> dict[str, list[str]]:
@@ -186,11 +228,11 @@ def propose_album(
 
 
 def _pick_routed(
-    library: Any,
-    prediction: Any,
+    library: _Prior,
+    prediction: Prediction | None,
     top_k: int,
     min_score: float | None,
-    include: str,
+    include: Include,
     routes: Routes | None,
     field: str | None,
 ) -> dict[str, list[str]]:
@@ -200,13 +242,12 @@ def _pick_routed(
         return {}
     routes = DEFAULT_ROUTES if routes is None else routes
     kinds = None if field else [kind for kind, target in routes.items() if target]
-    prior_of = getattr(library, "tag_prior", None)  # the library's average track, when it knows one
     picked = prediction.pick(
         top_k=4 * top_k,
         min_confidence=min_score,
         include=include,
         kinds=kinds,
-        prior=prior_of() if prior_of else None,
+        prior=library.tag_prior(),  # the library's average track, when it knows one
     )
     return route_tags(picked, routes, field=field, per_field=top_k)
 
@@ -215,7 +256,7 @@ def _pick_routed(
 
 
 def plan_routed(
-    library: Any,
+    library: JournalLibrary,
     proposals: dict[int, dict[str, list[str]]],
     mode: WriteMode = "merge",
     options: WriteOptions | None = None,
@@ -232,7 +273,7 @@ def plan_routed(
 
 
 def plan_album(
-    library: Any,
+    library: JournalLibrary,
     track_ids: Sequence[int],
     values: dict[str, list[str]],
     mode: WriteMode = "merge",
@@ -245,7 +286,7 @@ def plan_album(
 
 
 def plan_batch(
-    library: Any,
+    library: JournalLibrary,
     track_ids: Sequence[int],
     field: str,
     tags: dict[int, list[str]],
@@ -295,7 +336,7 @@ def plan_batch(
 
 
 def plan_values(
-    library: Any,
+    library: JournalLibrary,
     track_id: int,
     field: str,
     values_of: Callable[[list[str]], list[str]],
@@ -337,7 +378,7 @@ def plan_values(
 
 
 def write_batch(
-    library: Any,
+    library: JournalLibrary,
     planned: Sequence[PlannedChange],
     description: str,
     options: WriteOptions | None = None,
@@ -424,7 +465,7 @@ def write_batch(
 
 
 def undo(
-    library: Any, batch_id: int | None = None, options: WriteOptions | None = None
+    library: JournalLibrary, batch_id: int | None = None, options: WriteOptions | None = None
 ) -> UndoResult:
     """Put back a batch (default: the latest one not undone yet).
 
@@ -523,7 +564,7 @@ def undo(
 
 
 def _undo_row(
-    library: Any,
+    library: JournalLibrary,
     result: UndoResult,
     change_id: int,
     track_id: int | None,
@@ -589,7 +630,7 @@ def _mark_refused(conn: Any, change_id: int, options: WriteOptions, error: str) 
     )
 
 
-def _current_path(library: Any, track_id: int | None, key: bytes) -> tuple[Path, str]:
+def _current_path(library: JournalLibrary, track_id: int | None, key: bytes) -> tuple[Path, str]:
     """Where a journaled file is now: its track's path (kept current by the scan when the file
     was renamed or moved) if that file exists, else the path it had when written."""
     stored = db.path_from_key(key)
@@ -634,7 +675,7 @@ def _holds(path: Path, field: str, values: list[str], options: WriteOptions) -> 
 # -- history ---------------------------------------------------------------------------------
 
 
-def history(library: Any, limit: int = 50) -> list[BatchInfo]:
+def history(library: JournalLibrary, limit: int = 50) -> list[BatchInfo]:
     """The latest batches, newest first, with how many files each wrote."""
     rows = library.conn.execute(
         "SELECT b.id, b.created_at, b.description, b.field, b.mode, b.undone_at,"
@@ -649,7 +690,7 @@ def history(library: Any, limit: int = 50) -> list[BatchInfo]:
     ]
 
 
-def can_undo(library: Any) -> bool:
+def can_undo(library: JournalLibrary) -> bool:
     """Whether a batch is left for `undo()` with no batch given (one not undone yet)."""
     row = library.conn.execute(
         "SELECT EXISTS(SELECT 1 FROM batches WHERE undone_at IS NULL)"
@@ -657,7 +698,7 @@ def can_undo(library: Any) -> bool:
     return bool(row and row[0])
 
 
-def batch_track_ids(library: Any, batch_id: int) -> list[int]:
+def batch_track_ids(library: JournalLibrary, batch_id: int) -> list[int]:
     """The tracks a batch wrote to (what a table shows again after an undo)."""
     rows = library.conn.execute(
         "SELECT DISTINCT track_id FROM changes WHERE batch_id = ? AND track_id IS NOT NULL",

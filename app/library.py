@@ -269,7 +269,7 @@ class Library:
         finally:
             self._generation += 1
 
-    def _tagger_or_loading(self) -> Tagger | concurrent.futures.Future:
+    def _tagger_or_loading(self) -> Tagger | concurrent.futures.Future[Tagger]:
         """The model, or a Future of it loading on a thread: a scan walks, counts and probes
         files meanwhile (its first progress comes at once, not after PyTorch and the model load)."""
         with self._lock:
@@ -296,7 +296,7 @@ class Library:
         progress: Callable[[ScanProgress], None] | None = None,
         cancel: threading.Event | None = None,
         on_track: Callable[[int], None] | None = None,
-    ) -> Any:
+    ) -> importer.ImportSummary:
         """Take `zsl-core embed` parts made by this library's model into the index, without
         decoding (see app/importer.py). `path_map`: 'OLD=NEW' path prefix rewrites."""
         pairs = importer.parse_path_map(path_map)

@@ -24,8 +24,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, unquote_to_bytes, urlsplit
+
+if TYPE_CHECKING:  # app.library imports this module
+    from app.library import SearchResult, TrackRow
 
 __all__ = [
     "PlaylistEntry",
@@ -265,7 +268,21 @@ def read_playlist(source: str | Path) -> list[PlaylistEntry]:
 # --- from the library -------------------------------------------------------------------------------
 
 
-def entries_for(library: Any, track_ids: Iterable[int]) -> list[PlaylistEntry]:
+class TrackSource(Protocol):
+    """What playlists read of a library: its track rows (`Library.track`)."""
+
+    def track(self, track_id: int) -> TrackRow: ...
+
+
+class SearchSource(TrackSource, Protocol):
+    """What `instant_playlist` reads: search, track rows and which tracks are copies of one
+    recording (`Library.search`, `Library.copies`)."""
+
+    def search(self, query: str, top_k: int = ..., floor: float | None = ...) -> SearchResult: ...
+    def copies(self, track_ids: Sequence[int]) -> dict[int, set[int]]: ...
+
+
+def entries_for(library: TrackSource, track_ids: Iterable[int]) -> list[PlaylistEntry]:
     """Playlist entries of library tracks, in the given order (unknown ids skipped)."""
     entries = []
     for track_id in track_ids:
@@ -287,19 +304,19 @@ def _group_key(row: Any) -> tuple[str, str]:
 
 
 def instant_playlist(
-    library: Any,
+    library: SearchSource,
     phrase: str,
     count: int = 30,
     per_album: int | None = DEFAULT_PER_ALBUM,
     floor: float | None = None,
-) -> tuple[list[PlaylistEntry], Any]:
+) -> tuple[list[PlaylistEntry], SearchResult]:
     """The best `count` tracks for `phrase` (Library.search), at most `per_album` from one album or
     folder (None: no limit), each recording once (`Library.copies`: another format or a trimmed
     copy of a track already chosen is skipped). Returns (entries, the SearchResult)."""
     wanted = max(int(count), 0)
     result = library.search(phrase, top_k=max(wanted * 20, 200), floor=floor)
     hit_ids = [int(h.track_id) for h in result.hits]
-    copies_of = library.copies(hit_ids) if hasattr(library, "copies") else {}
+    copies_of = library.copies(hit_ids)
     chosen: list[int] = []
     skip: set[int] = set()  # copies of a recording already in the playlist
     taken: dict[tuple[str, str], int] = {}

@@ -51,6 +51,7 @@ from mutagen.wave import WAVE
 from app.tagformats import (
     TagError,
     TagFormat,
+    WriteOptions,
     check_end_decodes,
     custom_name,
     hash_range,
@@ -85,7 +86,7 @@ class Id3Format(TagFormat):
 
     kind = "ID3"
 
-    def __init__(self, path: Path, audio: Any, options: Any) -> None:
+    def __init__(self, path: Path, audio: Any, options: WriteOptions) -> None:
         super().__init__(path, audio, options)
         found = audio.tags
         #: the ID3v2 version the file holds (3 or 4), None without a v2.3/v2.4 tag

@@ -25,7 +25,7 @@ from typing import Any
 
 from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
 
-from app.tagformats import TagError, TagFormat, custom_name, one_line
+from app.tagformats import TagError, TagFormat, WriteOptions, custom_name, one_line
 from zsl_core.tag_fields import FIELD_KEYS, MP4_FREEFORM, STANDARD_FIELDS
 
 _ATOMS = {name: FIELD_KEYS[name].mp4[0] for name in STANDARD_FIELDS}  # zsl_core.tag_fields
@@ -37,7 +37,7 @@ class Mp4Format(TagFormat):
 
     kind = "MP4"
 
-    def __init__(self, path: Path, audio: Any, options: Any) -> None:
+    def __init__(self, path: Path, audio: Any, options: WriteOptions) -> None:
         super().__init__(path, audio, options)
         if audio.tags is None:
             audio.add_tags()

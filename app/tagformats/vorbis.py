@@ -39,6 +39,7 @@ from mutagen.oggvorbis import OggVorbis
 from app.tagformats import (
     TagError,
     TagFormat,
+    WriteOptions,
     check_end_decodes,
     custom_name,
     hash_range,
@@ -57,7 +58,7 @@ class VorbisFormat(TagFormat):
 
     kind = "Vorbis comments"
 
-    def __init__(self, path: Path, audio: Any, options: Any) -> None:
+    def __init__(self, path: Path, audio: Any, options: WriteOptions) -> None:
         super().__init__(path, audio, options)
         if audio.tags is None:
             audio.add_tags()

@@ -44,7 +44,8 @@ def add_track(conn: sqlite3.Connection, path: Path) -> int:
 
 class IndexOnly:
     """The part of app.library.Library the journal uses, over a real index file: the journal
-    only needs the connection, track rows, stored predictions and refresh."""
+    only needs the connection, track rows, stored predictions, refresh and the average track
+    (`app.journal.JournalLibrary`, `TrackPredictions`)."""
 
     def __init__(self, db_path: Path) -> None:
         self.conn = db.connect(db_path)
@@ -68,6 +69,9 @@ class IndexOnly:
 
     def refresh(self, track_ids) -> None:
         self.refreshed.extend(track_ids)
+
+    def tag_prior(self) -> None:
+        return None  # no average track: proposals are ranked by confidence alone
 
 
 def all_tags(path: Path) -> list[str]:

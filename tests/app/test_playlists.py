@@ -140,7 +140,8 @@ def test_writes_are_atomic_and_leave_no_temp_files(tmp_path: Path, files) -> Non
 
 
 class FakeLibrary:
-    """search() returns every track best first; track() the rows (what instant_playlist reads)."""
+    """search() returns every track best first; track() the rows; no copies (what
+    instant_playlist reads)."""
 
     def __init__(self, rows):
         self.rows = {r.id: r for r in rows}
@@ -153,6 +154,9 @@ class FakeLibrary:
 
     def track(self, track_id):
         return self.rows[track_id]
+
+    def copies(self, track_ids):
+        return {}  # every track its own recording
 
 
 def _rows(tmp_path: Path):
