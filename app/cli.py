@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app import db, export, journal, playlists
+from app.learn import LEARN_FIELDS
 from app.library import Library, TrackRow
 from app.options import (
     DEVICE,
@@ -926,9 +927,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fields",
         type=lambda text: [f.strip() for f in text.split(",") if f.strip()],
-        default=["genre", "mood"],
+        default=list(LEARN_FIELDS),
         metavar="F,F",
-        help="tag fields to learn from (default genre,mood)",
+        help=f"tag fields to learn from (default {','.join(LEARN_FIELDS)})",
     )
     p.add_argument("--epochs", type=_positive, default=30, metavar="N", help="at most N epochs")
     p.add_argument("--check", action="store_true", help="only say what the library offers")
