@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any
+from pathlib import Path
 
 from app.journal import JournalLibrary, PlannedChange, plan_values
 from app.tagwriter import (
@@ -117,7 +117,7 @@ def same_for_all(edit: Mapping[str, FieldEdit], track_ids: Iterable[int]) -> dic
 
 
 def file_values(
-    path: Any, extra: Iterable[str] = (), options: WriteOptions | None = None
+    path: str | Path, extra: Iterable[str] = (), options: WriteOptions | None = None
 ) -> dict[str, list[str]]:
     """The file's current values of genre, mood, grouping, comment and the `extra` (custom)
     fields, in one parse: what the panel shows as "in the file", whichever field "Write into"

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +33,11 @@ from app.states import TrackStatus
 from zsl_core.options import DEVICE, add_to_parser
 from zsl_core.tags import split_values
 from zsl_core.vectors import normalise_tag
+
+if TYPE_CHECKING:  # the library and the dataset modules load with what uses them
+    from app.library import TrackRow
+    from zsl_core.datasets import Track
+    from zsl_core.splits import Split
 
 LEARN_FIELDS = ("genre", "mood")
 MIN_TRACKS_PER_LABEL = 3  # a value on fewer tracks can be neither learned nor tested
@@ -68,8 +73,8 @@ class LibraryOffer:
     tagged: int  # of those, tracks with at least one value in `fields`
     counts: dict[str, int]  # every normalised value -> tracks carrying it, most first
     usable: list[str]  # values on at least MIN_TRACKS_PER_LABEL tracks, sorted
-    tracks: list[Any] = field(default_factory=list)  # manifest Tracks (usable values only)
-    split: Any = None  # zsl_core.splits.Split of `tracks`, when there is one
+    tracks: list[Track] = field(default_factory=list)  # manifest Tracks (usable values only)
+    split: Split | None = None  # the split of `tracks`, when there is one
     verdict: str = REFUSE
     reasons: list[str] = field(default_factory=list)
 
@@ -106,13 +111,13 @@ class LibraryOffer:
         return "\n".join(lines)
 
 
-def held_out_ids(split: Any) -> list[str]:
+def held_out_ids(split: Split) -> list[str]:
     """Tracks the A-X model never learns from: A's validation part (used only to pick the best
     epoch) and every B and C track (they carry words held out from training)."""
     return sorted(set(split.valid["A"]) | set(split.B) | set(split.C))
 
 
-def track_values(row: Any, fields: Sequence[str]) -> list[str]:
+def track_values(row: TrackRow, fields: Sequence[str]) -> list[str]:
     """A library row's normalised values of `fields`, each once (the one multi-value rule)."""
     values: list[str] = []
     for name in fields:
@@ -120,7 +125,7 @@ def track_values(row: Any, fields: Sequence[str]) -> list[str]:
     return [v for v in dict.fromkeys(values) if v]
 
 
-def library_offer(rows: Sequence[Any], fields: Sequence[str] = LEARN_FIELDS) -> LibraryOffer:
+def library_offer(rows: Sequence[TrackRow], fields: Sequence[str] = LEARN_FIELDS) -> LibraryOffer:
     """Summarise what `rows` (library TrackRows) can teach and decide: refuse, warn or ok.
 
     Refused: fewer than MIN_LABELS values on MIN_TRACKS_PER_LABEL tracks each (one genre
@@ -206,7 +211,7 @@ def prepare_work(offer: LibraryOffer, work: str | Path) -> Path:
     """Write the offer's manifest and split into `work` (what `run_learning` reads)."""
     from zsl_core.datasets import write_manifest
 
-    if not offer.can_learn:
+    if not offer.can_learn or offer.split is None:  # an offer that can teach has its split
         raise ValueError(offer.reasons[0] if offer.reasons else "nothing to learn")
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)

@@ -11,12 +11,16 @@ window drops it if the panel shows another track.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.controllers.library import LibraryController
 from app.gui.settings import Settings
+
+if TYPE_CHECKING:  # loaded with the first write
+    from app.journal import BatchResult, UndoResult
+    from app.tagformats import WriteOptions
 
 log = logging.getLogger("app.gui")
 
@@ -48,8 +52,8 @@ class TaggingController(QObject):
         self.settings = settings
         self.decisions: dict[int, Any] = {}  # track id -> the user's app.edits.Decision
         self.can_undo = False
-        self.last_write: Any = None
-        self.last_undo: Any = None
+        self.last_write: BatchResult | None = None
+        self.last_undo: UndoResult | None = None
 
     # --- what the panel shows ------------------------------------------------------------------
     def load_prediction(
@@ -110,7 +114,7 @@ class TaggingController(QObject):
         self.decisions[track_id] = decision
 
     # --- writing and undo ------------------------------------------------------------------
-    def write_options(self) -> Any:
+    def write_options(self) -> WriteOptions:
         from app.tagformats import WriteOptions
 
         # Each file keeps its own ID3 version unless the user asked to convert them all.
