@@ -8,9 +8,11 @@ table's model (`TrackTableModel`), so a scan, a write or the filter box update b
 rows, and only while the album view is shown.
 
 Selecting an album shows its proposals in the tag panel (the mean of its tracks' analyses, picked
-by the one rule); Write tags then becomes "Apply to album": the checked tags go into every track
-of the album through the journaled write path (preview first, one batch, one undo). Selecting a
-track inside an album is the same as selecting it in the flat table.
+by the one rule); Write tags then becomes "Apply to album": the checked tags and the values typed
+for the album go into every track of the album, planned per file by `app.edits` as a track's
+write is, through the journaled write path (preview first, one batch, one undo). With several
+albums selected each gets its own decision, or, with "Apply to all selected albums", the shown
+album's. Selecting a track inside an album is the same as selecting it in the flat table.
 """
 
 from __future__ import annotations
@@ -401,6 +403,8 @@ class AlbumView(QObject):
         controller.prediction_ready.connect(window.panel.show_prediction)
         controller.preview_ready.connect(window._show_preview)
         controller.message.connect(window.message)
+        self._written_albums: list[tuple[int, set[int]]] = []
+        window.tagging.written.connect(self._forget_written)
 
         self.view.selectionModel().selectionChanged.connect(
             lambda *_: window._selection_changed(self.view)
@@ -596,10 +600,7 @@ class AlbumView(QObject):
         self._load_cover(album, subject.id)
         if album.is_album:
             panel.write_button.setText(APPLY_TEXT)
-            panel.hint.setText(
-                f"The album's tags, from all {len(album)} tracks together: the checked ones are "
-                "written into every track of the album, so it keeps one set of genres."
-            )
+            panel.set_apply_scope(len(self.selected_albums()), "albums", self._hints(album))
             self.controller.load_prediction(subject.id, list(album.track_ids))
         else:
             panel.write_button.setText(self._write_text)
@@ -609,6 +610,35 @@ class AlbumView(QObject):
                 "one record, so they get no album tags)."
             )
         return True
+
+    def selected_albums(self) -> list[Album]:
+        """The selected albums that are records (not an artist's singles), current first."""
+        current = self.current_album()
+        albums = [
+            a
+            for a in (self.model.album_at(i) for i in self.view.selectionModel().selectedRows())
+            if a is not None and a.is_album
+        ]
+        if current is not None and current.is_album:
+            albums.insert(0, current)
+        return list({a.key: a for a in albums}.values())
+
+    def _hints(self, album: Album) -> tuple[str, str]:
+        """The panel's hint for an album, without and with "Apply to all selected albums"."""
+        n = len(self.selected_albums())
+        one = (
+            f"The album's tags, from all {len(album)} tracks together: the checked ones and the "
+            "values you type are written into every track of the album, so it keeps one set "
+            "of genres."
+        )
+        if n <= 1:
+            return one, one
+        return (
+            f"{n} albums selected: each album gets what you ticked for it (or the model's best "
+            "suggestions for it if you did not look at it), in every one of its tracks.",
+            f"{n} albums selected: every track of each gets the changes shown here, and keeps "
+            "its other values.",
+        )
 
     def _subject(self, album: Album) -> AlbumSubject:
         tracks = self.window.track_model
@@ -658,10 +688,21 @@ class AlbumView(QObject):
             return True
         panel = self.window.panel
         album_id = self.controller.album_id(album)
-        if panel.track_id == album_id and panel.tag_items():
-            self.window.decisions[album_id] = panel.accepted_tags()
-        self.controller.plan_write(album, panel.current_field())
+        if panel.track_id == album_id and panel.tag_items() + panel.value_items():
+            self.window.tagging.remember(album_id, panel.decision())  # ticks and typed values
+        albums = self.selected_albums()
+        same = album if panel.apply_to_all_selected() else None
+        self._written_albums = [(self.controller.album_id(a), set(a.track_ids)) for a in albums]
+        self.controller.plan_write(albums, panel.current_field(), same)
         return True
+
+    def _forget_written(self, result: Any) -> None:
+        """Once an album write is done, its albums' decisions are spent (as a track's are)."""
+        files = set(getattr(result, "files", ()) or ())
+        for album_id, track_ids in self._written_albums:
+            if files & track_ids:
+                self.window.tagging.decisions.pop(album_id, None)
+        self._written_albums = []
 
     def _double_clicked(self, index: QModelIndex) -> None:
         if self.model.album_at(index.siblingAtColumn(0)) is None:

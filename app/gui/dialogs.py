@@ -335,7 +335,7 @@ class SettingsDialog(QDialog):
             "top_k": s.top_k,
             "folders": s.folders,
         }
-        s.model = self.model.currentText().strip() or "default"
+        s.switch_model(self.model.currentText().strip())  # File > Switch back can undo it
         s.vectors = self.vectors.text().strip()
         s.device = DEVICES[self.device.currentIndex()]
         s.precision = PRECISIONS[self.precision.currentIndex()]

@@ -788,6 +788,7 @@ class MainWindow(QMainWindow):
             return
         before = set(self.settings.folders)
         changed = dialog.apply()
+        self._update_switch_back()  # a model chosen here can be switched back from, too
         self.panel.set_routes(self.settings.routes)
         self.panel.set_field(self.settings.field)
         self.lib.set_vocabulary(self.settings.vocabulary)

@@ -185,6 +185,7 @@ class TrackPanel(QWidget):
         super().__init__(parent)
         self.track_id: int | None = None
         self.selection_size = 0
+        self._scope: tuple[int, str, tuple[str, str] | None] = (0, "tracks", None)
         self._filling = False
         self.current_values: dict[str, list[str]] = {}  # the file's values per field
 
@@ -298,6 +299,7 @@ class TrackPanel(QWidget):
         self._prediction = None
         self.current_values = {}
         self.selection_size = selection_size if track is not None else 0
+        self._scope = (self.selection_size, "tracks", None)
         self._clear_tags()
         self.set_cover(None)
         if track is None:
@@ -317,10 +319,7 @@ class TrackPanel(QWidget):
                 lines.append(f"not analysed: {track.error}")
             self.details.setText("\n".join(lines))
             self.hint.setText(self._selection_hint())
-        many = self.selection_size > 1
-        self.all_selected.setVisible(many)
-        if not many:
-            self.all_selected.setChecked(False)
+        self._show_scope()
         for widget in (self.write_button, self.play_button, self.add_button):
             widget.setEnabled(track is not None)
         self.own_value.setEnabled(track is not None)
@@ -329,7 +328,27 @@ class TrackPanel(QWidget):
     def _show_selection_hint(self, *_args: object) -> None:
         self.hint.setText(self._selection_hint())
 
+    def set_apply_scope(
+        self, count: int, noun: str = "tracks", hints: tuple[str, str] | None = None
+    ) -> None:
+        """What "Apply to all selected" stands for: the `count` selected tracks (what
+        `show_track` sets) or, from the album view, the selected albums. `hints`: the panel's
+        hint without and with the box ticked (default: the tracks' hints)."""
+        self._scope = (int(count), noun, hints)
+        self._show_scope()
+        self.hint.setText(self._selection_hint())
+
+    def _show_scope(self) -> None:
+        count, noun, _ = self._scope
+        self.all_selected.setText(f"Apply to all selected {noun}")
+        self.all_selected.setVisible(count > 1)
+        if count <= 1:
+            self.all_selected.setChecked(False)
+
     def _selection_hint(self) -> str:
+        hints = self._scope[2]
+        if hints is not None:
+            return hints[1] if self.apply_to_all_selected() else hints[0]
         if self.selection_size > 1 and self.all_selected.isChecked():
             return (
                 f"{self.selection_size} tracks selected: each gets the changes shown here, "
@@ -596,8 +615,9 @@ class TrackPanel(QWidget):
         return Decision(self.accepted_tags(), typed, removed)
 
     def apply_to_all_selected(self) -> bool:
-        """True when the person asked for this track's changes in every selected track."""
-        return self.selection_size > 1 and self.all_selected.isChecked()
+        """True when the person asked for these changes in every selected track (or, in the
+        album view, in every track of every selected album)."""
+        return self._scope[0] > 1 and self.all_selected.isChecked()
 
     def accepted_tags(self) -> list[str]:
         """The ticked proposals, as the model's words."""

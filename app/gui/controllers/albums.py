@@ -4,8 +4,9 @@
 
 Grouping 100,000 tracks takes about a second in Python, so it runs in the io queue, one
 grouping at a time (rows that arrive meanwhile ask for one more). Library calls run in the
-library thread; the write is planned with `app.journal.plan_album` and, once the window's
-preview is accepted, written by the tagging path like any other write (one journal batch).
+library thread; the write is planned per file and field by `app.edits` from the album's
+`Decision` (ticks, typed values), as a track's is, and, once the window's preview is accepted,
+written by the tagging path like any other write (one journal batch, one undo).
 
 An album has a panel id of its own (negative, so it never equals a track's): the user's ticks
 for an album are kept under it, beside the tracks' ticks.
@@ -14,7 +15,7 @@ for an album are kept under it, beside the tracks' ticks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -159,42 +160,67 @@ class AlbumsController(QObject):
         self.lib.run(work, done, "predicting album tags")
 
     # --- apply to album ------------------------------------------------------------------------
-    def plan_write(self, album: Album, field: str) -> None:
-        """Plan writing the album's ticked tags (else its proposals) into every one of its
-        tracks, by kind or into `field`; signal preview_ready (the window previews, then the
-        tagging path writes the accepted changes as one batch)."""
-        album_id = self.album_id(album)
-        decision = self.decisions().get(album_id)  # the ticked words, or a panel Decision
-        ticked = getattr(decision, "ticked", decision)
+    def plan_write(
+        self, albums: Album | Sequence[Album], field: str, same: Album | None = None
+    ) -> None:
+        """Plan writing each album's decision into every one of its tracks: the ticked
+        proposals (routed by kind, or into `field`), the values typed for the album and the
+        values taken out (`app.edits.Decision`), else the album's proposals when nobody looked
+        at it. With `same`, that album's decision goes into every track of every album in
+        `albums` ("Apply to all selected albums"); each file keeps its other values. Planned per
+        file and field by `app.edits.plan_edits`, like a track's write; signals preview_ready
+        (the window previews, then the tagging path writes the accepted rows as one batch)."""
+        from app.edits import Decision
+
+        chosen = [albums] if isinstance(albums, Album) else list(albums)
+        if same is not None and all(a.key != same.key for a in chosen):
+            chosen.insert(0, same)
+        stored = self.decisions()
+
+        def decision_of(album: Album) -> Decision | None:
+            decision = stored.get(self.album_id(album))
+            if decision is None or isinstance(decision, Decision):
+                return decision
+            return Decision(ticked=list(decision))  # only the ticked words were kept
+
+        wanted = [(list(a.track_ids), decision_of(a)) for a in chosen]
+        template = None if same is None else (list(same.track_ids), decision_of(same))
         routes = self.settings.routes
         top_k = self.settings.top_k
         options = self.write_options()
-        ids = list(album.track_ids)
         words_of = self.lib.words
-        self.last_album_write = (album.key, ids)
+        self.last_album_write = (chosen[0].key, [t for a in chosen for t in a.track_ids])
 
         def work(library):
-            from app.journal import plan_album
+            from app.edits import edit_from_values, plan_edits, same_for_all
             from app.routing import route_tags
 
             words = words_of(library)
-            proposed = library.album_proposals(ids, top_k, vocabulary=words)
-            if ticked is None:
-                tags = proposed
-            else:  # the user's ticks, with their kinds
+
+            def edit_of(ids: list[int], decision: Decision | None):
+                proposed = library.album_proposals(ids, top_k, vocabulary=words)
+                if decision is None:
+                    return edit_from_values(route_tags(proposed, routes, field=field or None))
                 prediction = library.album_prediction(
                     ids, top_k=max(10, 2 * top_k), vocabulary=words
                 )
                 pool = [] if prediction is None else [*prediction.seen, *prediction.unseen]
                 by_word = {t.tag: t for t in [*pool, *proposed]}
-                tags = [by_word[w] for w in ticked if w in by_word]
-            values = route_tags(tags, routes, field=field or None)
-            return plan_album(library, ids, values, mode="merge", options=options)
+                tags = [by_word[w] for w in decision.ticked if w in by_word]
+                return decision.resolve(route_tags(tags, routes, field=field or None))
+
+            edits = {}
+            shared = None if template is None else edit_of(*template)
+            for ids, decision in wanted:
+                edits.update(
+                    same_for_all(shared if shared is not None else edit_of(ids, decision), ids)
+                )
+            return plan_edits(library, edits, options)
 
         fields = field or ", ".join(dict.fromkeys(f for f in routes.values() if f))
-        shown = f"album “{album.display_title}”: {fields}"
+        what = f"album “{chosen[0].display_title}”" if len(chosen) == 1 else f"{len(chosen)} albums"
         self.lib.run(
             work,
-            lambda planned: self.preview_ready.emit(planned, shown),
+            lambda planned: self.preview_ready.emit(planned, f"{what}: {fields}"),
             "planning the album write",
         )

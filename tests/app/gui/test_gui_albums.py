@@ -14,7 +14,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from libfixtures import tag_file, write_track
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
 
 from app.albums import NO_ALBUM, VARIOUS_ARTISTS
 from app.gui.album_view import ALBUM_KEY_ROLE, APPLY_TEXT, varying_text
@@ -208,3 +208,103 @@ def test_an_album_cell_says_when_its_tracks_disagree():
     assert varying_text(["Rock", "Pop", None]) == "varies: Rock, Pop"
     assert varying_text(["a", "b", "c", "d"]) == "varies: a, b, c, …"
     assert varying_text([None, ""]) == ""
+
+
+def click_row(qtbot, view, index, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    """A real click on a row of the album tree (Ctrl adds it to the selection)."""
+    rect = view.visualRect(index.siblingAtColumn(column_of("title")))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+
+
+def type_value(qtbot, panel, field: str, text: str) -> None:
+    """Pick the field in the panel's "your own value" box, type, Enter."""
+    panel.own_field.setCurrentIndex(panel.own_field.findData(field))
+    qtbot.keyClicks(panel.own_value, text)
+    qtbot.keyClick(panel.own_value, Qt.Key.Key_Return)
+
+
+def open_preview(win, qtbot):
+    qtbot.mouseClick(win.panel.write_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: win.preview_dialog is not None and win.preview_dialog.isVisible(), timeout=20_000
+    )
+    return win.preview_dialog
+
+
+def genre_rows(dialog) -> dict[int, list[str]]:
+    """The preview's genre rows, one per file: track id -> the values after writing."""
+    rows = [c for c in dialog.changes() if c.field == "genre"]
+    assert len({c.display_path for c in rows}) == len(rows)  # one row per file
+    return {c.track_id: list(c.new) for c in rows}
+
+
+def test_typed_values_and_apply_to_all_selected_albums(album_window, qtbot):
+    """A value typed for an album goes into every track of it; with two albums selected each
+    gets its own decision, and "Apply to all selected albums" gives the shown album's decision
+    to every track of both; the preview lists each file's change; one undo puts all back."""
+    win = album_window
+    albums, panel = win.albums, win.panel
+    qtbot.mouseClick(albums.buttons["albums"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: albums.model.rowCount() == 3, timeout=20_000)
+    model, view = albums.model, albums.view
+    mixed, party = model.index(0, 0), model.index(2, 0)
+    mixed_ids = [model.index(r, 0, mixed).data(TRACK_ID_ROLE) for r in range(3)]
+    party_ids = [model.index(r, 0, party).data(TRACK_ID_ROLE) for r in range(2)]
+    paths = {i: win.track_model.track_by_id(i).path for i in mixed_ids + party_ids}
+    before = {i: p.read_bytes() for i, p in paths.items()}
+
+    # one album: the typed value is written into each of its three tracks
+    click_row(qtbot, view, mixed)
+    qtbot.waitUntil(lambda: bool(panel.tag_items()), timeout=20_000)
+    assert panel.write_button.text() == APPLY_TEXT and not panel.all_selected.isVisible()
+    type_value(qtbot, panel, "genre", "Shoegaze")
+    assert [i.text(0) for i in panel.value_items("genre")] == ["Shoegaze"]
+    dialog = open_preview(win, qtbot)
+    rows = genre_rows(dialog)
+    assert set(rows) == set(mixed_ids) and all("Shoegaze" in v for v in rows.values())
+    assert len({tuple(v) for v in rows.values()}) == 1  # the same values for the whole record
+    qtbot.mouseClick(dialog.write_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.last_write is not None, timeout=20_000)
+    assert win.last_write.files == set(mixed_ids) and not win.last_write.failed
+    assert all("Shoegaze" in read_field(paths[i], "genre") for i in mixed_ids)
+    qtbot.waitUntil(win.undo_action.isEnabled, timeout=20_000)
+    win.undo_action.trigger()  # Edit > Undo tag write
+    qtbot.waitUntil(lambda: win.last_undo is not None, timeout=20_000)
+    assert {i: p.read_bytes() for i, p in paths.items()} == before
+
+    # two albums: without "Apply to all" each gets its own decision
+    click_row(qtbot, view, mixed)
+    click_row(qtbot, view, party, Qt.KeyboardModifier.ControlModifier)
+    assert albums.current_album().key == party.data(ALBUM_KEY_ROLE)
+    qtbot.waitUntil(lambda: bool(panel.tag_items()), timeout=20_000)
+    assert panel.all_selected.isVisible()
+    assert panel.all_selected.text() == "Apply to all selected albums"
+    assert panel.hint.text().startswith("2 albums selected: each album gets what you ticked")
+    type_value(qtbot, panel, "genre", "Dream pop")
+    dialog = open_preview(win, qtbot)
+    rows = genre_rows(dialog)
+    assert all("Dream pop" in rows[i] for i in party_ids)
+    assert all("Dream pop" not in rows.get(i, []) for i in mixed_ids)
+    dialog.reject()
+    qtbot.waitUntil(lambda: win.preview_dialog is None, timeout=5_000)
+
+    # "Apply to all selected albums": the shown album's changes in every track of both
+    box = panel.all_selected
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=box.rect().topLeft() + QPoint(8, 8))
+    assert box.isChecked() and panel.apply_to_all_selected()
+    assert panel.hint.text().startswith("2 albums selected: every track of each")
+    dialog = open_preview(win, qtbot)
+    rows = genre_rows(dialog)
+    assert set(rows) == set(mixed_ids + party_ids)
+    assert len({tuple(v) for v in rows.values()}) == 1 and "Dream pop" in rows[party_ids[0]]
+    win.last_write = None
+    qtbot.mouseClick(dialog.write_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.last_write is not None, timeout=20_000)
+    assert win.last_write.files == set(paths) and not win.last_write.failed
+    assert all("Dream pop" in read_field(p, "genre") for p in paths.values())
+    win.last_undo = None
+    qtbot.waitUntil(win.undo_action.isEnabled, timeout=20_000)
+    win.undo_action.trigger()  # one write, one undo
+    qtbot.waitUntil(lambda: win.last_undo is not None, timeout=20_000)
+    assert win.last_undo.restored == 5
+    assert {i: p.read_bytes() for i, p in paths.items()} == before

@@ -154,3 +154,30 @@ def group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_model_chosen_in_settings_can_be_switched_back(window, qtbot, tmp_path):
+    """File > Switch back undoes a model switch made in the Settings dialog as well as one made
+    by Learn: the dialog records the model it replaced."""
+    other = str(tmp_path / "my-model")  # a model folder (this one holds no model: it fails)
+    assert not window.switch_back_action.isEnabled()
+    window.settings_action.trigger()
+    qtbot.waitUntil(
+        lambda: window.settings_dialog is not None and window.settings_dialog.isVisible()
+    )
+    window.settings_dialog.model.setCurrentText(other)
+    window.settings_dialog.accept()
+    assert window.settings.model == other and window.settings.previous_model == "default"
+    assert window.switch_back_action.isEnabled()
+    assert window.switch_back_action.text() == "Switch &back to the built-in model"
+    window.switch_back_action.trigger()
+    assert window.settings.model == "default" and window.settings.previous_model == other
+    qtbot.waitUntil(
+        lambda: window.library is not None and window.library.model_name.startswith("default"),
+        timeout=30_000,
+    )
+    # the dialog left unchanged records nothing
+    window.settings_action.trigger()
+    qtbot.waitUntil(lambda: window.settings_dialog is not None)
+    window.settings_dialog.accept()
+    assert window.settings.model == "default" and window.settings.previous_model == other
