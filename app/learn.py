@@ -44,7 +44,7 @@ MIN_TRACKS_PER_LABEL = 3  # a value on fewer tracks can be neither learned nor t
 MIN_LABELS = 3  # the paper's split keeps floor(0.8 x n) seen: 2 to tell apart, 1 held out
 MIN_TRACKS = 10
 DOMINANT_SHARE = 0.8  # one value on more of the tagged tracks than this: warn
-CLEAR_MARGIN = 0.02  # ROC-AUC the new model must win by to be recommended
+CLEAR_MARGIN = 0.02  # ROC-AUC the new model must win by to be recommended (2 points)
 CHANCE_MARGIN = 0.05  # within this of 0.5 the model has learned nothing useful
 SEED = 0
 SETUP = "A-X"
@@ -56,7 +56,7 @@ STAGE_TITLES = {
     TRAIN: "Training",
     BUILTIN: "Scoring the built-in model on the held-out tracks",
 }
-STAGE_UNITS = {FEATURES: "tracks", TRAIN: "epochs", BUILTIN: "tracks"}
+STAGE_UNITS = {FEATURES: "tracks", TRAIN: "rounds", BUILTIN: "tracks"}
 
 Report = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -167,6 +167,23 @@ def library_offer(rows: Sequence[TrackRow], fields: Sequence[str] = LEARN_FIELDS
             f"apart, so a model would only learn to say {only} of everything. Learning needs "
             f"at least {MIN_LABELS} different values on {MIN_TRACKS_PER_LABEL} tracks each."
         )
+    elif len(usable) == MIN_LABELS - 1:
+        # the paper's split keeps floor(0.8 x 2) = 1 word to learn and holds the other out;
+        # every track of the one word has it, so no track shows the model what it is not
+        first, second = usable
+        reasons.append(
+            f"Your tracks carry two {kinds} values on enough tracks ({first}, {second}). "
+            "Learning tests the new model on a value it never learned, to show how it copes "
+            f"with new words, so one of the two is held back and only one is left to learn; "
+            f"a model shown one value only has nothing to tell it apart from. Tag a third "
+            f"value on at least {MIN_TRACKS_PER_LABEL} tracks"
+            + (
+                " (or also learn from mood, if your tracks have moods)"
+                if "mood" not in fields
+                else ""
+            )
+            + "."
+        )
     elif len(usable) < MIN_LABELS:
         have = ", ".join(usable) if usable else "none"
         reasons.append(
@@ -245,13 +262,13 @@ class Comparison:
     model_dir: str = ""
 
     def sentence(self) -> str:
-        """The result in one plain line, e.g. "Your model: 0.81, built-in: 0.74 on 40 held-out
-        tracks (6 genres/moods) - recommended: yours"."""
-        builtin = "not available" if self.builtin is None else f"{self.builtin:.2f}"
+        """The result in one plain line, e.g. "Your model: 81%, built-in: 74% on 40 tracks it
+        never learned from (6 words) - recommended: yours" (`percent` says what 81% means)."""
         choice = "yours" if self.recommended == "yours" else "the built-in model"
         return (
-            f"Your model: {self.yours:.2f}, built-in: {builtin} on {self.tracks} held-out tracks "
-            f"({len(self.labels)} words) - recommended: {choice}"
+            f"Your model: {percent(self.yours)}, built-in: {percent(self.builtin)} on "
+            f"{self.tracks} tracks it never learned from ({len(self.labels)} words) - "
+            f"recommended: {choice}"
         )
 
     def details(self) -> str:
@@ -263,11 +280,11 @@ class Comparison:
                 continue
             yours = float(np.mean([r.yours for r in group]))
             scored = [r.builtin for r in group if r.builtin is not None]
-            builtin = f"{float(np.mean(scored)):.2f}" if scored else "n/a"
+            builtin = percent(float(np.mean(scored))) if scored else "not available"
             names = ", ".join(r.label for r in group[:6]) + (" …" if len(group) > 6 else "")
-            lines.append(f"On {title} ({names}): yours {yours:.2f}, built-in {builtin}.")
+            lines.append(f"On {title} ({names}): yours {percent(yours)}, built-in {builtin}.")
         lines.append(self.reason)
-        lines.append("1.00 would find every tagged track first; 0.50 is guessing.")
+        lines.append(SCORE_MEANING)
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -299,6 +316,21 @@ class Comparison:
     @classmethod
     def load(cls, path: str | Path) -> Comparison:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+SCORE_MEANING = (
+    "The percentage is how often a model ranks a track that has the word above one that has "
+    "not: 100% every time, 50% is guessing."
+)
+
+
+def percent(value: float | None) -> str:
+    """A comparison score as it is shown everywhere (dialog, `zsl-tagger learn`, docs): the
+    mean per-word ROC-AUC, which is the chance that a track with the word is ranked above one
+    without it, as a whole percentage ("81%"); "not available" when there is none."""
+    if value is None or value != value:
+        return "not available"
+    return f"{round(100 * float(value))}%"
 
 
 def _auc(truth: np.ndarray, scores: np.ndarray) -> float:
@@ -350,8 +382,8 @@ def compare(
         choice, reason = (
             "builtin",
             (
-                f"Your model ranks the held-out tracks about as well as guessing ({mine:.2f}): it "
-                "learned nothing it can use. Keep the built-in model."
+                f"Your model ranks the held-out tracks about as well as guessing "
+                f"({percent(mine)}): it learned nothing it can use. Keep the built-in model."
             ),
         )
     elif theirs is None:
@@ -367,13 +399,16 @@ def compare(
             "yours",
             (
                 f"Your model finds your own words better than the built-in model "
-                f"({mine:.2f} vs {theirs:.2f})."
+                f"({percent(mine)} vs {percent(theirs)})."
             ),
         )
     else:
         choice, reason = (
             "builtin",
-            (f"The built-in model does as well or better ({theirs:.2f} vs {mine:.2f}). Keep it."),
+            (
+                f"The built-in model does as well or better ({percent(theirs)} vs "
+                f"{percent(mine)}). Keep it."
+            ),
         )
     return Comparison(len(truth), results, mine, theirs, choice, reason)
 
@@ -535,7 +570,7 @@ def progress_text(stage: str, done: int, total: int, eta: float | None) -> str:
     title = STAGE_TITLES.get(stage, stage)
     unit = STAGE_UNITS.get(stage, "")
     if stage == TRAIN:
-        return f"{title}: epoch {done} of at most {total}, {eta_text(eta)}"
+        return f"{title}: round {done} of at most {total}, {eta_text(eta)}"
     return f"{title}: {done} of {total} {unit}, {eta_text(eta)}"
 
 

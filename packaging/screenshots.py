@@ -8,7 +8,7 @@ A small folder of tagged synthetic tracks (tones, chords, noise; titles, artists
 generated in a temporary folder, scanned with the built-in model, searched, a value of one's
 own typed for four selected tracks, and the write previewed with one row unticked (and
 cancelled: nothing is written); then the Library tab is switched to the album view with an
-album selected (its proposals in the panel). Each view is grabbed with QWidget.grab().
+album selected (its proposals in the panel, and a value typed for the album). Each view is grabbed with QWidget.grab().
 """
 
 from __future__ import annotations
@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         albums.view.expandAll()
         albums.select_album(albums.album_rows()[0].key)
         spin_until(app, lambda: window.panel.tag_items(), 60, "the album in the panel")
+        window.panel.add_value("genre", "Dream pop")  # a value typed for the whole record
         settle(app, 1.0)  # its cover
         save(window, out / "albums.png")
         window.close()

@@ -419,6 +419,7 @@ class AlbumView(QObject):
         for signal in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved):
             signal.connect(window._rows_changed)
         window.filter_edit.textChanged.connect(lambda _: self._filter_changed())
+        window.table.empty_text_changed.connect(self._update_empty_text)
 
         # the switch: two buttons beside the filter box, and View > Tracks / Albums
         self.tracks_action = QAction("&Tracks", window)
@@ -471,8 +472,19 @@ class AlbumView(QObject):
             self.window.settings.library_view = "albums" if albums else "tracks"
         if albums and not self._grouped:
             self.regroup()
-        self.view.set_empty_text(self.window.table.empty_text())
+        self._update_empty_text()
         self.window._selection_changed(self.window._active_view())
+
+    def _update_empty_text(self, *_args: object) -> None:
+        """What the tree says while it has no rows: the flat table's text (an empty library, a
+        filter that hides everything, a scan under way), or, while the library's tracks are
+        still being grouped, that they are."""
+        tracks = self.window.track_model.rowCount()
+        if tracks and not self.model.albums:
+            text = f"Grouping {tracks} track(s) into albums…"
+        else:
+            text = self.window.table.empty_text()
+        self.view.set_empty_text(text)
 
     # --- grouping ----------------------------------------------------------------------------
     def _regroup_later(self) -> None:
@@ -504,7 +516,7 @@ class AlbumView(QObject):
         for key in expanded:
             self.view.setExpanded(self.model.album_index(key), True)
         self._restore_selection(selected_keys, selected_tracks, current_key, current_track)
-        self.view.set_empty_text(self.window.table.empty_text())
+        self._update_empty_text()
         self.controller.predict_column(
             [
                 (a.key, list(a.track_ids))
@@ -519,7 +531,7 @@ class AlbumView(QObject):
         ids = None if accepted is None else {int(tracks.track(r).id) for r in accepted}
         if reset or ids is not None:
             self.model.set_accepted(ids)
-        self.view.set_empty_text(self.window.table.empty_text())
+        self._update_empty_text()
 
     def _selection(self) -> tuple[list[str], list[int]]:
         keys, tracks = [], []

@@ -106,6 +106,17 @@ class WelcomePage(QWidget):
 # --- history -----------------------------------------------------------------------------------
 
 
+def mode_text(mode: str) -> str:
+    """How a batch changed its fields, in words: the journal stores "merge" (values only
+    added), "replace" (values changed or taken out) or both joined ("merge, replace")."""
+    modes = {m.strip() for m in str(mode or "").split(",") if m.strip()}
+    if modes == {"merge"}:
+        return "values added"
+    if modes == {"replace"}:
+        return "values changed or removed"
+    return "values added, changed or removed"
+
+
 class HistoryDialog(QDialog):
     """The journal of tag writes, newest first, with Undo for the selected batch.
 
@@ -144,7 +155,7 @@ class HistoryDialog(QDialog):
             cells = [
                 str(b.batch_id),
                 when,
-                f"{b.description} ({b.field}, {b.mode})",
+                f"{b.description} ({mode_text(b.mode)})",
                 str(b.n_files),
                 "undone" if b.undone else "written",
             ]

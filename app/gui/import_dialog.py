@@ -28,6 +28,17 @@ from PySide6.QtWidgets import (
 
 from zsl_core.errors import ZslError
 
+PARTS_TIP = "The parts are the files `zsl-core embed --shard i/n` writes on each machine"
+
+
+def part_text(shard: object) -> str:
+    """A part's place among the others in words, counted from 1: "0/3" (as `--shard` numbers
+    them, from 0) -> "part 1 of 3"."""
+    index, _, count = str(shard or "").partition("/")
+    if index.isdigit() and count.isdigit():
+        return f"part {int(index) + 1} of {count}"
+    return "one part"
+
 
 class ImportDialog(QDialog):
     """`parts()` and `path_map()` once accepted; parts that cannot be read are listed with the reason
@@ -43,10 +54,11 @@ class ImportDialog(QDialog):
         self._parts: dict[str, dict] = {}
         layout = QVBoxLayout(self)
         intro = QLabel(
-            "Take in tracks analysed elsewhere with <tt>zsl-core embed --shard i/n</tt>, without "
-            "analysing them again. Files changed since, or not found here, are left for the next "
-            "rescan."
+            "Take in tracks another machine already analysed (a big library can be analysed in "
+            "parts, one part per machine), without analysing them again. Files changed since, "
+            "or not found here, are left for the next rescan."
         )
+        intro.setToolTip(PARTS_TIP)
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.list = QListWidget()
@@ -112,7 +124,7 @@ class ImportDialog(QDialog):
                 f"{Path(name).name} — {problem}"
                 if problem
                 else f"{Path(name).name} — {info.get('tracks', '?')} tracks, "
-                f"shard {info.get('shard', '?')}, from {info.get('root') or '?'}"
+                f"{part_text(info.get('shard'))}, from {info.get('root') or '?'}"
             )
             item.setToolTip(name)
             if problem:
@@ -126,7 +138,7 @@ class ImportDialog(QDialog):
     def _problem(self, info: dict) -> str | None:
         key = info.get("model_key") or info.get("model")
         if info.get("format") == 1:
-            return "made by an older zsl-core embed; embed it again"
+            return "made by an older version of zsl-core: make this part again with it"
         if key != self.model_name:
             return f"made by model '{key}', the library uses '{self.model_name}'"
         return None

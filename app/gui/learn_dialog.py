@@ -96,7 +96,11 @@ class LearnDialog(QDialog):
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 500)
         self.epochs.setValue(30)
-        form.addRow("Epochs (at most)", self.epochs)
+        self.epochs.setToolTip(
+            "How many times training goes over your tracks (epochs); it stops sooner when "
+            "more rounds no longer help"
+        )
+        form.addRow("Training rounds (at most)", self.epochs)
         layout.addLayout(form)
         self.offer_label = QLabel("Looking at your library's tags…")
         self.offer_label.setWordWrap(True)

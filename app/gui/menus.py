@@ -47,7 +47,7 @@ def build_actions(window: MainWindow) -> None:
         "&Import analysis…",
         window.open_import,
         None,
-        "Take in tracks analysed on other machines (zsl-core embed --shard parts)",
+        "Take in tracks analysed on other machines, without analysing them again",
     )
     window.learn_action = action(
         "&Learn from my library…",

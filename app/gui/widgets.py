@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit, QTableView, QWidget
 
@@ -15,6 +15,8 @@ class EmptyStateTable(QTableView):
     """A table view that shows `empty_text` in its middle while its model has no rows, so an
     empty library, a filter that hides everything or a search without results says so (and what
     to do) where the rows would be, not only in the status bar."""
+
+    empty_text_changed = Signal(str)  # another view of the same rows (the album view) follows
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,6 +29,7 @@ class EmptyStateTable(QTableView):
         if text != self._empty_text:
             self._empty_text = text
             self.viewport().update()
+            self.empty_text_changed.emit(text)
 
     def showing_empty_text(self) -> bool:
         """True when the view paints its empty-state text (no rows, some text)."""

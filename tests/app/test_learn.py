@@ -127,7 +127,35 @@ def test_two_values_are_refused_with_the_reason(four_genres):
     rows = [r for r in four_genres.tracks() if (r.genre or "").lower() in ("rock", "jazz")]
     offer = learn.library_offer(rows, ["genre"])
     assert offer.usable == ["jazz", "rock"] and not offer.can_learn
-    assert "learning needs 3" in offer.reasons[0]
+    # the specific reason: one of two values is held back to test on, one alone teaches nothing
+    reason = offer.reasons[0]
+    assert reason.startswith("Your tracks carry two genre values on enough tracks (jazz, rock)")
+    assert "only one is left to learn" in reason and "Tag a third value" in reason
+    assert "also learn from mood" in reason
+    # the paper's split really leaves nothing to train on: every track of the one learned word
+    # has every learned word (no negative), so set A is empty
+    from zsl_core.splits import make_split
+
+    split = make_split({t.id: t.tags for t in offer.tracks}, seed=learn.SEED, labels=offer.usable)
+    assert len(split.seen) == 1 and len(split.unseen) == 1 and not split.train["A"]
+    # with the moods as well there is a third value, and the library can teach
+    both = learn.library_offer(rows, ["genre", "mood"])
+    assert both.usable == ["calm", "energetic", "jazz", "rock"]
+    assert not any("two genre/mood values" in r for r in both.reasons)
+
+
+def test_comparison_is_said_in_percentages():
+    assert learn.percent(0.8149) == "81%" and learn.percent(0.5) == "50%"
+    assert learn.percent(None) == "not available" and learn.percent(float("nan")) == "not available"
+    truth = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [1, 1]])
+    good = truth + 0.1 * np.arange(5)[:, None]
+    won = learn.compare(truth, good, np.full(truth.shape, 0.5), ["rock", "calm"], ["rock"])
+    assert won.sentence() == (
+        "Your model: 100%, built-in: 50% on 5 tracks it never learned from (2 words) - "
+        "recommended: yours"
+    )
+    assert "yours 100%, built-in 50%" in won.details() and "(100% vs 50%)" in won.reason
+    assert won.details().endswith(learn.SCORE_MEANING)
 
 
 def test_values_on_too_few_tracks_are_left_out(four_genres):
@@ -170,8 +198,9 @@ def test_learning_compares_with_builtin_on_the_same_held_out_tracks(
         "yours" if result.yours >= max(result.builtin + learn.CLEAR_MARGIN, 0.55) else "builtin"
     )
     sentence = result.sentence()
-    assert sentence.startswith(f"Your model: {result.yours:.2f}, built-in: {result.builtin:.2f}")
-    assert f"on {len(held)} held-out tracks" in sentence
+    yours, builtin = learn.percent(result.yours), learn.percent(result.builtin)
+    assert sentence.startswith(f"Your model: {yours}, built-in: {builtin} on {len(held)} tracks")
+    assert yours == f"{round(100 * result.yours)}%" and "0." not in sentence
     saved = learn.Comparison.load(work / "comparison.json")
     assert saved.sentence() == sentence and saved.model_dir == str(work / "model")
     assert (work / "model" / "config.json").is_file() and (work / "results.json").is_file()

@@ -308,3 +308,49 @@ def test_typed_values_and_apply_to_all_selected_albums(album_window, qtbot):
     qtbot.waitUntil(lambda: win.last_undo is not None, timeout=20_000)
     assert win.last_undo.restored == 5
     assert {i: p.read_bytes() for i, p in paths.items()} == before
+
+
+def test_album_view_empty_states_say_what_to_do(album_window, qtbot):
+    win = album_window
+    albums = win.albums
+    qtbot.mouseClick(albums.buttons["albums"], Qt.MouseButton.LeftButton)
+    # the tracks are grouped in the background: the tree says so, not "no tracks yet"
+    assert albums.model.rowCount() == 0
+    assert albums.view.empty_text() == f"Grouping {len(TRACKS)} track(s) into albums…"
+    qtbot.waitUntil(lambda: albums.model.rowCount() == 3, timeout=20_000)
+    qtbot.keyClicks(win.filter_edit, "nothing-is-called-this")
+    qtbot.waitUntil(lambda: albums.model.rowCount() == 0, timeout=5_000)
+    assert albums.view.empty_text().startswith("No track matches “nothing-is-called-this”")
+    assert "Clear the filter" in albums.view.empty_text()
+    win.filter_edit.clear()
+    qtbot.waitUntil(lambda: albums.model.rowCount() == 3, timeout=5_000)
+
+
+def test_album_view_on_an_empty_library_says_to_add_a_folder(main_window, qtbot):
+    win = main_window
+    win.albums.show_view("albums")
+    assert win.albums.model.rowCount() == 0
+    text = win.albums.view.empty_text()
+    assert text.startswith("No tracks yet.") and "Add a music folder" in text
+
+
+def test_album_panel_keeps_several_tag_rows_at_1024x640(album_window, qtbot):
+    from app.gui.track_panel import MIN_TAG_ROWS
+
+    win = album_window
+    win.resize(1024, 640)
+    qtbot.waitUntil(
+        lambda: win.size().width() == 1024 and win.size().height() == 640, timeout=5_000
+    )
+    albums, panel = win.albums, win.panel
+    qtbot.mouseClick(albums.buttons["albums"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: albums.model.rowCount() == 3, timeout=20_000)
+    click_row(qtbot, albums.view, albums.model.index(0, 0))
+    click_row(qtbot, albums.view, albums.model.index(2, 0), Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: bool(panel.tag_items()), timeout=20_000)
+    qtbot.wait(50)
+    assert panel.all_selected.isVisible() and panel.hint.isVisible()  # the longest album panel
+    row = panel.tags.visualItemRect(panel.tag_items()[0]).height()
+    assert row > 0 and panel.tags.viewport().height() >= MIN_TAG_ROWS * row
+    assert panel.write_button.isVisible() and panel.own_value.isVisible()
+    assert panel.write_button.geometry().bottom() <= panel.height()

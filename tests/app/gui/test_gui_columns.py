@@ -12,7 +12,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from libfixtures import tag_file, write_track
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 
 from app.gui.columns import DISPLAY_ORDER, default_columns
 from app.gui.models import TRACK_COLUMNS, column_of
@@ -106,3 +106,39 @@ def test_columns_from_tags_and_the_chooser_survives_a_restart(window, qtbot, tmp
         assert header.isSectionHidden(column_of("path"))
     finally:
         again.close()
+
+
+def test_year_column_in_the_chooser_sorts_by_number(window, qtbot, tmp_path):
+    """The Year column (tracks.year, the date tag's year) is offered by the chooser, and a
+    click on its header sorts by the year as a number, tracks without one last."""
+    folder = tmp_path / "music"
+    folder.mkdir()
+    dates = {"a.flac": "2001-05-01", "b.flac": "1999", "c.flac": None, "d.flac": "1985-12"}
+    for seed, (name, date) in enumerate(dates.items()):
+        write_track(folder / name, 2.0, kind="tone", seed=seed, title=name[0], date=date)
+    window.add_folder(str(folder))
+    qtbot.waitUntil(
+        lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS
+    )
+    qtbot.waitUntil(lambda: window.track_model.rowCount() == len(dates), timeout=10_000)
+    header = window.table.horizontalHeader()
+    year = column_of("year")
+    act = window.columns.actions["year"]
+    assert act.text() == "Year" and act.isEnabled() and act.isChecked()
+    act.trigger()  # hidden from the chooser, and back
+    assert header.isSectionHidden(year) and "year" not in window.settings.columns
+    act.trigger()
+    assert not header.isSectionHidden(year) and "year" in window.settings.columns
+
+    def shown_years() -> list[str]:
+        proxy = window.proxy
+        return [proxy.index(r, year).data() for r in range(proxy.rowCount())]
+
+    rect = header.sectionViewportPosition(year) + header.sectionSize(year) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(rect, 5))
+    qtbot.waitUntil(lambda: shown_years() == ["1985", "1999", "2001", ""], timeout=5_000)
+    assert header.sortIndicatorSection() == year
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(rect, 5))
+    qtbot.waitUntil(
+        lambda: [y for y in shown_years() if y] == ["2001", "1999", "1985"], timeout=5_000
+    )

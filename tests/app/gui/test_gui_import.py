@@ -70,6 +70,9 @@ def test_import_parts_from_another_machine(window, qtbot, parts):
     )  # refused, with the reason
     dialog.add_parts(made)
     assert ok.isEnabled() and dialog.parts() == made
+    listed = [dialog.list.item(i).text() for i in range(1, 3)]
+    assert "part 1 of 2" in listed[0] and "part 2 of 2" in listed[1]  # plain words, from 1
+    assert not any("shard" in text for text in listed)
     assert dialog.old_root.text() == str(worker_side)  # from the parts' headers
     dialog.new_root.setText(str(here / "nowhere"))
     ok.click()

@@ -15,6 +15,8 @@ pytest.importorskip("PySide6")
 
 import audio_factory
 
+from app import learn
+
 GENRES = {
     "rock": (110.0, 220.0),
     "jazz": (330.0, 415.0),
@@ -120,13 +122,16 @@ def test_gui_learn_cancels_trains_compares_switches_and_back(window, qtbot, tmp_
     assert dialog.bar.maximum() == 0 and dialog.cancel_button.isEnabled()  # busy, at once
     qtbot.waitUntil(lambda: dialog.use_button.isEnabled(), timeout=400_000)
     assert any("Listening to your tracks" in text for _, text in seen), seen
-    assert any("Training: epoch" in text and "left" in text for _, text in seen), seen
+    assert any("Training: round" in text and "left" in text for _, text in seen), seen
     assert any(" s left" in text for _, text in seen)  # an ETA, measured
     text = visible_text(dialog)
     assert "{" not in text and '"' not in text  # plain words, no JSON
     comparison = dialog.comparison
     assert dialog.result_label.text() == comparison.sentence()
-    assert f"on {comparison.tracks} held-out tracks" in dialog.result_label.text()
+    assert f"on {comparison.tracks} tracks it never learned from" in dialog.result_label.text()
+    assert f"Your model: {learn.percent(comparison.yours)}" in dialog.result_label.text()
+    assert "%" in dialog.result_label.text() and "0." not in dialog.result_label.text()
+    assert learn.SCORE_MEANING in dialog.details_label.text()
     assert "words it learned" in dialog.details_label.text()
     # switching is deliberate: the first click only asks
     dialog.use_button.click()

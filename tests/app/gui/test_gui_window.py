@@ -153,6 +153,8 @@ def test_gui_first_run_scan_search_write_undo(window, qtbot, tmp_path):
     # history lists the batch; Ctrl+Z puts the old values back
     window.open_history()
     qtbot.waitUntil(lambda: window.history_dialog.table.rowCount() == 1, timeout=10_000)
+    what = window.history_dialog.table.item(0, 2).text()
+    assert what == "2 track(s): mood (values added)"  # the journal's "merge", in words
     window.undo_action.trigger()
     qtbot.waitUntil(lambda: window.last_undo is not None, timeout=20_000)
     assert window.last_undo.restored == 2 and not window.last_undo.refused
