@@ -617,10 +617,11 @@ class AlbumView(QObject):
         else:
             panel.write_button.setText(self._write_text)
             panel.write_button.setEnabled(False)
-            panel.hint.setText(
+            text = (
                 "Tracks without an album tag: select them to tag them one by one (they are not "
                 "one record, so they get no album tags)."
             )
+            panel.set_apply_scope(0, "albums", (text, text))  # nothing to apply to all
         return True
 
     def selected_albums(self) -> list[Album]:

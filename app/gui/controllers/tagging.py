@@ -198,6 +198,9 @@ class TaggingController(QObject):
         for track_id in ids:
             self.decisions.pop(track_id, None)
         self.library.fetch_rows(ids)
+        if result.batch_id:  # undoable at once: Ctrl+Z right after a write must not say "nothing"
+            self.can_undo = True
+            self.undo_available.emit(True)
         self.refresh_undo()
         self.written.emit(result)
 
