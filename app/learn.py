@@ -41,7 +41,13 @@ if TYPE_CHECKING:  # the library and the dataset modules load with what uses the
 
 LEARN_FIELDS = ("genre", "mood")
 MIN_TRACKS_PER_LABEL = 3  # a value on fewer tracks can be neither learned nor tested
-MIN_LABELS = 3  # the paper's split keeps floor(0.8 x n) seen: 2 to tell apart, 1 held out
+MIN_LABELS = 2  # two values to tell apart
+# From this many values on, one is held out, as in the paper (floor(0.8 x n) seen): the model
+# is also tested on a word it never learned. With two, the paper's split would keep one word to
+# learn, whose tracks all carry every learned word (no negative), so nothing could be trained:
+# both are learned (zsl_core.splits.make_learned_split) and only tracks are held out.
+HOLD_OUT_LABELS = 3
+LEARNED_VALID = 0.3  # the share of each value's tracks held out when no value is
 MIN_TRACKS = 10
 DOMINANT_SHARE = 0.8  # one value on more of the tagged tracks than this: warn
 CLEAR_MARGIN = 0.02  # ROC-AUC the new model must win by to be recommended (2 points)
@@ -103,7 +109,14 @@ class LibraryOffer:
             f"{len(self.usable)} of them are on at least {MIN_TRACKS_PER_LABEL} tracks and can "
             "be learned.",
         ]
-        if self.split is not None and self.can_learn:
+        if self.split is not None and self.can_learn and not self.split.unseen:
+            lines.append(
+                f"Both values are learned (with two, none can be held out to test the model on "
+                f"a new word): {len(self.train_ids)} tracks would teach the model; "
+                f"{len(self.held_out)} are held out to test it and the built-in model on the "
+                "same tracks."
+            )
+        elif self.split is not None and self.can_learn:
             lines.append(
                 f"{len(self.train_ids)} tracks would teach the model; {len(self.held_out)} are "
                 "held out to test it and the built-in model on the same tracks."
@@ -130,12 +143,14 @@ def library_offer(rows: Sequence[TrackRow], fields: Sequence[str] = LEARN_FIELDS
 
     Refused: fewer than MIN_LABELS values on MIN_TRACKS_PER_LABEL tracks each (one genre
     everywhere teaches nothing), fewer than MIN_TRACKS tagged tracks, or a split that leaves
-    nothing to train, validate or test on. Warned: one value on most tagged tracks (the model
-    may learn to say it of everything). Cheap: no audio, no torch.
+    nothing to train, validate or test on. Split: the paper's (one value in five held out) from
+    HOLD_OUT_LABELS values on, else every value learned and only tracks held out. Warned: one
+    value on most tagged tracks (the model may learn to say it of everything). Cheap: no
+    audio, no torch.
     """
     from zsl_core.datasets import Track
     from zsl_core.errors import DatasetError
-    from zsl_core.splits import make_split
+    from zsl_core.splits import make_learned_split, make_split
 
     fields = tuple(fields)
     ok_rows = [r for r in rows if getattr(r, "status", TrackStatus.OK) == TrackStatus.OK]
@@ -167,29 +182,11 @@ def library_offer(rows: Sequence[TrackRow], fields: Sequence[str] = LEARN_FIELDS
             f"apart, so a model would only learn to say {only} of everything. Learning needs "
             f"at least {MIN_LABELS} different values on {MIN_TRACKS_PER_LABEL} tracks each."
         )
-    elif len(usable) == MIN_LABELS - 1:
-        # the paper's split keeps floor(0.8 x 2) = 1 word to learn and holds the other out;
-        # every track of the one word has it, so no track shows the model what it is not
-        first, second = usable
-        reasons.append(
-            f"Your tracks carry two {kinds} values on enough tracks ({first}, {second}). "
-            "Learning tests the new model on a value it never learned, to show how it copes "
-            f"with new words, so one of the two is held back and only one is left to learn; "
-            f"a model shown one value only has nothing to tell it apart from. Tag a third "
-            f"value on at least {MIN_TRACKS_PER_LABEL} tracks"
-            + (
-                " (or also learn from mood, if your tracks have moods)"
-                if "mood" not in fields
-                else ""
-            )
-            + "."
-        )
     elif len(usable) < MIN_LABELS:
         have = ", ".join(usable) if usable else "none"
         reasons.append(
             f"Only {len(usable)} {kinds} value(s) are on at least {MIN_TRACKS_PER_LABEL} tracks "
-            f"({have}); learning needs {MIN_LABELS}: at least two to learn to tell apart and "
-            "one held out to test the model on a word it never learned."
+            f"({have}); learning needs {MIN_LABELS}, to learn to tell them apart."
         )
     elif len(tracks) < MIN_TRACKS:
         reasons.append(
@@ -199,7 +196,13 @@ def library_offer(rows: Sequence[TrackRow], fields: Sequence[str] = LEARN_FIELDS
     if reasons:
         return offer
     try:
-        split = make_split({t.id: t.tags for t in tracks}, seed=SEED, labels=usable)
+        track_tags = {t.id: t.tags for t in tracks}
+        if len(usable) < HOLD_OUT_LABELS:  # two values: both learned, only tracks held out
+            split = make_learned_split(
+                track_tags, valid_fraction=LEARNED_VALID, seed=SEED, labels=usable
+            )
+        else:
+            split = make_split(track_tags, seed=SEED, labels=usable)
     except DatasetError as exc:
         reasons.append(f"Cannot split the tracks for training and testing: {exc}.")
         return offer

@@ -30,6 +30,9 @@ file holding every list, so a run can be reproduced from the file even if a futu
 shuffles differently. Track ids and default labels are sorted before shuffling, so the split
 does not depend on the order of the input dictionary.
 
+`make_learned_split` is the one departure, for a vocabulary too small to hold a label out (two
+labels): every label seen, only tracks held out.
+
 Seen count: floor(seen_fraction x labels), kept between 1 and labels - 1. The floor (not
 rounding) is what reproduces the paper's Table 1: 157 labels -> 125 seen, 1,126 -> 900.
 """
@@ -260,6 +263,47 @@ def make_split(
     return split
 
 
+def make_learned_split(
+    track_tags: Mapping[str, Sequence[str]],
+    valid_fraction: float = 0.3,
+    seed: int = 0,
+    labels: Sequence[str] | None = None,
+) -> Split:
+    """A split that holds no label out: every label seen (`unseen` empty), every usable track
+    in A. For a vocabulary too small for the paper's split: with two labels floor(0.8 x 2) = 1
+    is seen, every A track is then positive on every seen label (no negative to train on) and
+    nothing can be learned. Here both are learned and only tracks are held out: about
+    `valid_fraction` of each label's tracks (at least one, never all), so a test on the
+    held-out tracks sees every label. Raises DatasetError for fewer than two labels."""
+    _check_arguments(track_tags, 0.5, valid_fraction, seed)
+    labels = _label_list(track_tags, labels)
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[1])
+    sets, unusable = _assign_tracks(track_tags, set(labels), set())
+    held: set[str] = set()
+    for label in labels:  # stratified: each label keeps tracks to train and to test on
+        having = [t for t in sets["A"] if label in track_tags[t]]
+        wanted = min(max(math.floor(valid_fraction * len(having) + 0.5), 1), len(having) - 1)
+        free = [t for t in having if t not in held]
+        need = wanted - sum(1 for t in having if t in held)
+        held.update(free[i] for i in rng.permutation(len(free))[: max(need, 0)])
+    train = {"A": [t for t in sets["A"] if t not in held], "B": []}
+    valid = {"A": [t for t in sets["A"] if t in held], "B": []}
+    split = Split(
+        labels=labels,
+        seen=list(labels),
+        unseen=[],
+        sets=sets,
+        train=train,
+        valid=valid,
+        unusable=unusable,
+        seed=int(seed),
+        seen_fraction=1.0,
+        valid_fraction=float(valid_fraction),
+    )
+    split.label_cardinality = _cardinality(split, track_tags)
+    return split
+
+
 def _check_arguments(
     track_tags: Mapping[str, Sequence[str]], seen_fraction: float, valid_fraction: float, seed: int
 ) -> None:
@@ -381,8 +425,9 @@ def _split_from_dict(data: Any, path: str) -> Split:
     labels = _string_list(data.get("labels"), "labels", path)
     seen = _string_list(data.get("seen"), "seen", path)
     unseen = _string_list(data.get("unseen"), "unseen", path)
-    if set(seen) & set(unseen) or set(seen) | set(unseen) != set(labels) or not seen or not unseen:
-        raise DatasetError(f"{path}: seen and unseen must be non-empty and partition labels")
+    # unseen may be empty: a split that holds no label out (make_learned_split)
+    if set(seen) & set(unseen) or set(seen) | set(unseen) != set(labels) or not seen:
+        raise DatasetError(f"{path}: seen must be non-empty and seen and unseen partition labels")
     sets = _lists_by_key(data.get("sets"), INSTANCE_SETS, "sets", path)
     train = _lists_by_key(data.get("train"), TRAINABLE_SETS, "train", path)
     valid = _lists_by_key(data.get("valid"), TRAINABLE_SETS, "valid", path)

@@ -123,25 +123,43 @@ def test_failed_tracks_and_multi_value_tags():
     assert offer.looked_at == 1 and offer.counts == {"classic rock": 1} and not offer.can_learn
 
 
-def test_two_values_are_refused_with_the_reason(four_genres):
+def test_two_values_on_too_few_tracks_are_refused_with_the_reason(four_genres):
     rows = [r for r in four_genres.tracks() if (r.genre or "").lower() in ("rock", "jazz")]
     offer = learn.library_offer(rows, ["genre"])
     assert offer.usable == ["jazz", "rock"] and not offer.can_learn
-    # the specific reason: one of two values is held back to test on, one alone teaches nothing
-    reason = offer.reasons[0]
-    assert reason.startswith("Your tracks carry two genre values on enough tracks (jazz, rock)")
-    assert "only one is left to learn" in reason and "Tag a third value" in reason
-    assert "also learn from mood" in reason
-    # the paper's split really leaves nothing to train on: every track of the one learned word
-    # has every learned word (no negative), so set A is empty
+    assert offer.reasons[0] == "Only 8 tracks carry the usable values; learning needs at least 10."
+
+
+def test_a_two_genre_library_learns_both_and_is_tested_on_held_out_tracks(tmp_path):
+    """The paper's split would keep floor(0.8 x 2) = 1 genre to learn, every one of whose
+    tracks carries every learned genre (no negative): nothing to train. Two genres are both
+    learned instead, and tracks of each are held out to compare on."""
     from zsl_core.splits import make_split
 
-    split = make_split({t.id: t.tags for t in offer.tracks}, seed=learn.SEED, labels=offer.usable)
-    assert len(split.seen) == 1 and len(split.unseen) == 1 and not split.train["A"]
-    # with the moods as well there is a third value, and the library can teach
-    both = learn.library_offer(rows, ["genre", "mood"])
-    assert both.usable == ["calm", "energetic", "jazz", "rock"]
-    assert not any("two genre/mood values" in r for r in both.reasons)
+    library = scanned(tmp_path, [(genre, None) for genre in ("rock", "jazz") for _ in range(6)])
+    try:
+        rows = library.tracks()
+    finally:
+        library.close()
+    tags = {str(r.id): [str(r.genre).lower()] for r in rows}
+    paper = make_split(tags, seed=learn.SEED, labels=["jazz", "rock"])
+    assert len(paper.seen) == 1 and not paper.train["A"]  # why the paper's split cannot teach
+    offer = learn.library_offer(rows, ["genre"])
+    assert offer.verdict == learn.OK, offer.reasons
+    assert offer.split is not None
+    assert offer.split.seen == ["jazz", "rock"] and offer.split.unseen == []
+    held = offer.held_out
+    assert held and not set(held) & set(offer.train_ids)
+    assert {tags[t][0] for t in held} == {"jazz", "rock"}  # each genre tested
+    assert {tags[t][0] for t in offer.train_ids} == {"jazz", "rock"}  # and each learned
+    assert "Both values are learned" in offer.summary()
+    work = learn.prepare_work(offer, tmp_path / "work")
+    result = learn.run_learning(work, 2, "cpu", db_path=tmp_path / "library.sqlite3")
+    assert result.tracks == len(held)
+    assert sorted(r.label for r in result.labels) == ["jazz", "rock"]
+    assert all(r.learned for r in result.labels)
+    assert result.builtin is not None and "%" in result.sentence()
+    assert "words held out" not in result.details()  # none was
 
 
 def test_comparison_is_said_in_percentages():

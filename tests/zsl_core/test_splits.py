@@ -17,6 +17,7 @@ from zsl_core.splits import (
     TRAIN_SETUPS,
     Split,
     canonical_setup,
+    make_learned_split,
     make_split,
 )
 
@@ -179,6 +180,24 @@ def test_json_round_trip(small, tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert data["format"] == "zsl-split" and data["version"] == 1 and data["seed"] == 0
     assert data["counts"]["A"] == 3
+
+
+def test_a_learned_split_holds_tracks_out_of_every_label_and_no_label(tmp_path: Path) -> None:
+    tags = {f"r{i}": ["rock"] for i in range(6)} | {f"j{i}": ["jazz"] for i in range(4)}
+    tags["both"] = ["rock", "jazz"]  # positive on every learned label: no negative, unusable
+    split = make_learned_split(tags, valid_fraction=0.3, seed=0)
+    assert split.seen == ["jazz", "rock"] and split.unseen == []
+    assert split.unusable["no_seen_negative"] == ["both"]
+    assert split.sets["B"] == split.sets["C"] == [] and len(split.A) == 10
+    valid, train = split.valid["A"], split.train["A"]
+    assert sorted(t[0] for t in valid) == ["j", "r", "r"]  # 30% of each label, rounded
+    assert {t[0] for t in train} == {"j", "r"} and not set(valid) & set(train)
+    assert make_learned_split(tags, valid_fraction=0.3, seed=0) == split  # seeded
+    path = tmp_path / "split.json"
+    split.save(path)
+    assert Split.load(path) == split  # a split without unseen labels loads
+    with pytest.raises(DatasetError, match="need at least 2"):
+        make_learned_split({"a": ["rock"]})
 
 
 def _corrupt(path: Path, change) -> None:
