@@ -49,7 +49,7 @@ def pick_real(folder: Path, n: int) -> list[Path]:
         for d in sorted(folder.iterdir())
         if d.is_dir() and not d.name.startswith(".")
     ]
-    picks = []
+    picks: list[Path] = []
     for files in itertools.zip_longest(*packages):
         for f in files:
             if f is not None and len(picks) < n:
@@ -285,7 +285,7 @@ def run_scored(args, library, music: Path, real, synth_groups, pieces, others) -
     def sim(a, b):
         return float(vec[row[id_of[str(a)]]] @ vec[row[id_of[str(b)]]])
 
-    copy_sims = {}
+    copy_sims: dict[str, list[float]] = {}
     for g in real + synth_groups:
         for p in g[1:]:
             copy_sims.setdefault(kind_of(p), []).append(sim(g[0], p))

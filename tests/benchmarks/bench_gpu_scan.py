@@ -101,7 +101,7 @@ def make_corpus(folder: Path, tracks: int, seconds: float) -> None:
 
 def decode_only(files: list[Path], workers: int, n_windows: int) -> tuple[dict, list]:
     from app import scanner
-    from zsl_core import dsp
+    from zsl_core.default_model import INPUT  # the built-in model's input (musicnn patches)
 
     context = multiprocessing.get_context("spawn")
     payloads = []
@@ -112,14 +112,13 @@ def decode_only(files: list[Path], workers: int, n_windows: int) -> tuple[dict, 
         start = time.perf_counter()
         probes = [pool.submit(scanner.probe_file, os.fsencode(p)) for p in files]
         decodes = [
-            pool.submit(scanner.decode_file, os.fsencode(p), n_windows, dsp.MUSICNN_RATE, 3.0, True)
-            for p in files
+            pool.submit(scanner.decode_file, os.fsencode(p), n_windows, INPUT) for p in files
         ]
-        for future in probes:
-            future.result()
-        for future in decodes:
-            kind, payload = future.result()
-            if kind == "patches":
+        for probe in probes:
+            probe.result()
+        for decode in decodes:
+            kind, payload = decode.result()
+            if kind == INPUT.payload.value:
                 payloads.append(payload)
         seconds = time.perf_counter() - start
     return (

@@ -100,9 +100,9 @@ def main() -> None:
         with Library(work / "scanned.sqlite3", device="cpu") as library:
             _ = library.tagger  # loaded before timing
             started = time.perf_counter()
-            summary = library.scan([args.corpus], n_windows=args.windows)
+            scanned = library.scan([args.corpus], n_windows=args.windows)
             seconds = time.perf_counter() - started
-            result["scan_tracks_per_s"] = round(summary.scanned / seconds, 2)
+            result["scan_tracks_per_s"] = round(scanned.scanned / seconds, 2)
             result["import_vs_scan"] = round(
                 result["import_tracks_per_s"] / result["scan_tracks_per_s"], 1
             )

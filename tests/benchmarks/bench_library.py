@@ -243,7 +243,12 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
     start = time.perf_counter()
     _, (ids, seen, _) = library._ranking_matrix()
     rebuild_ms = (time.perf_counter() - start) * 1000
+    from zsl_core.default_model import DefaultTagger
+    from zsl_core.word_space import SentenceSpace
+
+    assert isinstance(tagger, DefaultTagger), tagger  # the built-in model and its MiniLM space
     space = tagger.vectors
+    assert isinstance(space, SentenceSpace), space
     space.encode(["warm up"])  # the encoder loads on first use (timed in bench_text_encoder.py)
 
     def one(kind: str, query: str) -> float:
@@ -252,7 +257,8 @@ def measure(db_path: Path, n: int, repeats: int, threads: int = 0) -> dict:
         start = time.perf_counter()
         result = library.search(query, top_k=20)
         elapsed = (time.perf_counter() - start) * 1000
-        assert result.parsed.terms and not result.missing_words, (query, result.parsed)
+        assert result.parsed is not None and result.parsed.terms, (query, result.message)
+        assert not result.missing_words, (query, result.parsed)
         return elapsed
 
     timings: dict[str, list[float]] = {kind: [] for kind in QUERY_KINDS}

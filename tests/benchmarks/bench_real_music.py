@@ -1038,6 +1038,12 @@ class Track:
     def is_speech(self) -> bool:
         return self.source == "speech"
 
+    @property
+    def id(self) -> int:
+        """`track_id` of a track in the library (those the scan missed are dropped after it)."""
+        assert self.track_id is not None, self.path
+        return self.track_id
+
 
 def file_tags(path: Path) -> tuple[float, dict[str, str]]:
     import mutagen
@@ -1367,7 +1373,7 @@ def evaluate_query(
         row["skipped"] = f"needs >= {min_class} positives and negatives"
         if pos_t:  # too few to score, but where they land is still worth seeing
             scores = track_scores(lib, word)
-            order = sorted(tracks, key=lambda t: -scores.get(t.track_id, -math.inf))
+            order = sorted(tracks, key=lambda t: -scores.get(t.id, -math.inf))
             shown = set(shown_hits(lib, word))
             row["positive_ranks"] = [
                 {
@@ -1382,8 +1388,8 @@ def evaluate_query(
         return row
     scores = track_scores(lib, word)
     row["word_unknown"] = not scores
-    s = {t.track_id: scores.get(t.track_id, -math.inf) for t in tracks}
-    pos, neg, other = ([s[t.track_id] for t in group_] for group_ in (pos_t, neg_t, other_t))
+    s = {t.id: scores.get(t.id, -math.inf) for t in tracks}
+    pos, neg, other = ([s[t.id] for t in group_] for group_ in (pos_t, neg_t, other_t))
     row.update(
         auc=round(roc_auc(pos, neg), 4),
         ap=round(average_precision(pos, neg), 4),
@@ -1391,7 +1397,7 @@ def evaluate_query(
         ap_all=round(average_precision(pos, neg + other), 4),
         ap_random=round(len(pos) / (len(pos) + len(neg)), 4),
     )
-    ranked = sorted(tracks, key=lambda t: -s[t.track_id])[:5]
+    ranked = sorted(tracks, key=lambda t: -s[t.id])[:5]
     row["top5"] = [
         {
             "source": t.source,
@@ -1400,9 +1406,9 @@ def evaluate_query(
         }
         for t in ranked
     ]
-    shown = shown_hits(lib, word)
+    shown_ids = shown_hits(lib, word)
     by_id = {t.track_id: t for t in tracks}
-    shown_t = [by_id[i] for i in shown if i in by_id]
+    shown_t = [by_id[i] for i in shown_ids if i in by_id]
     n_pos = sum(t in pos_t for t in shown_t)
     n_neg = sum(t in neg_t for t in shown_t)
     row.update(
@@ -1432,7 +1438,7 @@ def mean(values: list[float]) -> float | None:
 def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
     per_track = []
     for t in tracks:
-        props = [key(p) for p in proposals(lib, t.track_id, 5)]
+        props = [key(p) for p in proposals(lib, t.id, 5)]
         per_track.append((t, props))
     music = [(t, p) for t, p in per_track if not t.is_speech]
     speech = [(t, p) for t, p in per_track if t.is_speech]
@@ -1674,7 +1680,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         for t in tracks:
-            t.track_id = lib.track_id(t.link)
+            t.track_id = lib.track_id(t.link) if t.link is not None else None
         missing = [t for t in tracks if t.track_id is None]
         failed = [row.display_path for row in lib.tracks() if row.status != "ok"]
         if missing or failed:

@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -384,7 +385,7 @@ def main() -> None:
     full_pick = {path: picked(tagger, full[path]) for path in files}
     durations = [audio_io.audio_info(p).duration for p in files]
     naive_rate = len(files) / sum(full_seconds)
-    report = {
+    report: dict[str, Any] = {
         "machine": f"{os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}, "
         f"native bf16 {musicnn.cpu_has_fast_bf16()}",
         "corpus": str(args.corpus),
@@ -414,7 +415,7 @@ def main() -> None:
                 probs, total = overlapped(tagger, files, low)
                 windows = [low] * len(files)
             else:
-                probs, seconds, windows = [], [], []
+                probs, per_file, windows = [], [], []
                 for path in files:
                     if kind == "w":
                         p, s, _ = analyse(tagger, path, low)
@@ -424,9 +425,9 @@ def main() -> None:
                             tagger, path, "se" if kind == "a" else "change", high, args.z
                         )
                     probs.append(p)
-                    seconds.append(s)
+                    per_file.append(s)
                     windows.append(used)
-                total = sum(seconds)
+                total = sum(per_file)
             rates[config].append(len(files) / total)
             if round_ == 0:
                 results[config] = {"probs": probs, "windows": windows}

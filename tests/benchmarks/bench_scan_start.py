@@ -56,14 +56,16 @@ def one_run(checkout: Path, folder: Path, work: Path) -> dict:
         cmd, cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     lines: list[tuple[float, str]] = []
+    stdout, stderr = proc.stdout, proc.stderr
+    assert stdout is not None and stderr is not None  # both piped above
 
     def read_err() -> None:
-        for line in proc.stderr:
+        for line in stderr:
             lines.append((time.monotonic() - start, line.rstrip()))
 
     reader = threading.Thread(target=read_err)
     reader.start()
-    out = proc.stdout.read()
+    out = stdout.read()
     proc.wait()
     reader.join()
     total = time.monotonic() - start

@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -250,7 +251,7 @@ def main() -> None:
     package_of = {t.id: t.path.parent.name for t in library.tracks()}
     groups = np.array([package_of[int(i)] for i in ids])
     reps = representations(seen, library.tagger)
-    result = {
+    result: dict[str, Any] = {
         "tracks": int(len(ids)),
         "packages": len(set(groups.tolist())),
         "per_package": {p: int((groups == p).sum()) for p in sorted(set(groups.tolist()))},

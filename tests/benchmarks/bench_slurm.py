@@ -238,15 +238,9 @@ def search(cli: str, db: Path, query: str, top: int) -> list[dict]:
     return json.loads(text) if text else []
 
 
-def hits(result) -> list[tuple[str, float]]:
-    rows = result.get("results", result) if isinstance(result, dict) else result
-    out = []
-    for row in rows:
-        if isinstance(row, dict):
-            out.append(
-                (row.get("path"), round(float(row.get("score", row.get("relevance", 0.0))), 4))
-            )
-    return out
+def hits(result: list[dict]) -> list[tuple[str, float]]:
+    """(path, score) of each hit of `zsl-tagger search --json` (a list of hit objects)."""
+    return [(str(row["path"]), round(float(row["score"]), 4)) for row in result]
 
 
 def tracks_in(db: Path) -> dict[str, bytes]:
@@ -289,6 +283,8 @@ def main() -> None:
     bindir = Path(sys.executable).parent
     core = shutil.which("zsl-core", path=str(bindir)) or shutil.which("zsl-core")
     tagger = shutil.which("zsl-tagger", path=str(bindir)) or shutil.which("zsl-tagger")
+    if core is None or tagger is None:
+        raise SystemExit("zsl-core / zsl-tagger not found: pip install -e . first")
     log: list[str] = []
     report: dict = {
         "host": socket.gethostname(),

@@ -3,6 +3,7 @@
 torchrun --standalone --nproc_per_node N tests/benchmarks/ddp_smoke.py OUT_DIR [cpu|cuda]
 """
 
+import argparse
 import json
 import os
 import sys
@@ -12,8 +13,13 @@ from bench_model import synthetic_data
 
 from zsl_core.train import TrainConfig, train
 
-if __name__ == "__main__":
-    out, device = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "auto")
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", help="folder the trained model goes to")
+    parser.add_argument("device", nargs="?", default="auto", help="cpu, cuda or auto")
+    args = parser.parse_args()
+    out, device = args.out, args.device
     data = synthetic_data(600, frames=260, n_labels=20, side_dim=40)
     result = train(
         TrainConfig(device=device, epochs=3, batch_size=32, optimizer="adam", seed=0),
@@ -32,3 +38,7 @@ if __name__ == "__main__":
                 }
             )
         )
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def panel(
     ylabel: str,
     series: list[tuple[str, list[tuple[float, float]]]],
     xlog: bool,
-    hlines: list[tuple[str, float]] = (),
+    hlines: Sequence[tuple[str, float]] = (),
     y_max: float | None = None,
 ) -> list[str]:
     """One line chart at horizontal offset x0: polylines with dots, axes, ticks, legend."""
@@ -185,14 +186,14 @@ def scaling_figure(results: Path) -> str:
     seen_rank = [r for r in read_jsonl(results / "search-seen.jsonl") if r.get("query") == "seen"]
     if seen_lib:  # the seen-score storage (issue 17): these replace the embedding-matrix series
         library, search = [], []
-        for kind, label in (
+        for kind, name in (
             ("seen", "one seen word"),
             ("new", "one new word"),
             ("three", "3-term phrase"),
             ("typed", "typed phrase incl. live encoding"),
         ):
             series.append(
-                (f"Library.search, {label}", [(r["tracks"], r[f"{kind}_p50_ms"]) for r in seen_lib])
+                (f"Library.search, {name}", [(r["tracks"], r[f"{kind}_p50_ms"]) for r in seen_lib])
             )
         series.append(
             (
@@ -200,13 +201,13 @@ def scaling_figure(results: Path) -> str:
                 [(r["tracks"], r["seen_rank_previous_p50_ms"]) for r in seen_lib],
             )
         )
-    for method, label in (
+    for method, name in (
         ("f32_rows_matmul", "bench_search: float32 rows, matmul"),
         ("faiss_flat_ip", "bench_search: faiss flat IP"),
     ):
         points = sorted((r["tracks"], r["p50_ms"]) for r in seen_rank if r["method"] == method)
         if points:
-            series.append((label, points))
+            series.append((name, points))
     if library:
         series.append(
             (
@@ -254,7 +255,8 @@ def scaling_figure(results: Path) -> str:
         True,
         [("target 20 ms", 20.0)],
     )
-    scan_series, lines = [], []
+    scan_series: list[tuple[str, list[tuple[float, float]]]] = []
+    lines: list[tuple[str, float]] = []
     scan_path = results / "scan.json"
     try:
         scan = json.loads(scan_path.read_text()) if scan_path.exists() else {}
