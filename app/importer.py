@@ -216,7 +216,7 @@ def import_indexes(
         progress(ScanProgress(done, total, 0.0, 0.0 if done == total else None, ""))
     work_started = time.monotonic()
     with cf.ThreadPoolExecutor(_PROBE_THREADS) as pool:
-        start, size = 0, _FIRST_BATCH
+        start, size, batches = 0, _FIRST_BATCH, 0
         while start < len(todo):
             if cancel.is_set():
                 summary.cancelled = True
@@ -229,6 +229,7 @@ def import_indexes(
                 if on_track is not None:
                     on_track(track_id)
             done += len(batch)
+            batches += 1
             if progress is not None:
                 elapsed = max(time.monotonic() - work_started, 1e-6)
                 rate = (done - (total - len(todo))) / elapsed
@@ -240,6 +241,7 @@ def import_indexes(
                         rate,
                         left / rate if rate > 0 else None,
                         db.display(batch[-1][0]["key"]),
+                        batches,
                     )
                 )
     if summary.imported or summary.unchanged:

@@ -106,13 +106,16 @@ class WalkResult:
 class ScanProgress:
     """done/total tracks (unchanged ones count as done at once; total grows while the walk
     counts files), tracks per second of real work measured over the last RATE_WINDOW_S (0 until
-    known), seconds left at that rate (None until known) and the file just finished."""
+    known), seconds left at that rate (None until known), the file just finished, and how many
+    batches were stored so far (`batch`: the rate is measured anew once per batch, so a reader
+    that smooths the ETA takes one sample per batch, app.scan_eta)."""
 
     done: int
     total: int
     rate: float
     eta: float | None
     current: str
+    batch: int = 0
 
 
 @dataclass
@@ -422,6 +425,7 @@ class _Scan:
         self.walk_reported = 0.0
         self.finish_times: list[tuple[float, int]] = []  # (when, tracks worked) for the rate
         self.last_finish = 0.0
+        self.batches = 0  # rate samples taken (a batch stored, or a second of a steady stream)
         self.last_infer = time.monotonic()
 
     # -- the model, possibly still loading -------------------------------------------------------
@@ -896,10 +900,12 @@ class _Scan:
         self.worked += 1
         now = time.monotonic()
         times = self.finish_times
-        if times and now - self.last_finish < BURST_S:  # one batch stored: one sample
+        burst = times and now - self.last_finish < BURST_S  # one batch stored: one sample
+        if burst and now - times[-1][0] < RATE_MIN_SPAN_S:  # (a steady stream: one a second)
             times[-1] = (times[-1][0], self.worked)
         else:
             times.append((now, self.worked))
+            self.batches += 1
             while len(times) > 2 and now - times[1][0] > RATE_WINDOW_S:
                 del times[0]
         self.last_finish = now
@@ -913,7 +919,7 @@ class _Scan:
         rate = throughput(self.finish_times, self.worked, time.monotonic())
         left = self.total - self.done
         eta = left / rate if rate > 0 else (0.0 if left == 0 and self.total else None)
-        self.progress_cb(ScanProgress(self.done, self.total, rate, eta, current))
+        self.progress_cb(ScanProgress(self.done, self.total, rate, eta, current, self.batches))
 
 
 def throughput(samples: Sequence[tuple[float, int]], worked: int, now: float) -> float:

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.gui.controllers.library import LibraryController
 from app.gui.settings import Settings
 from app.gui.workers import ImportWorker, ScanWorker
+from app.scan_eta import SteadyEta
 
 ROW_FLUSH_MS = 250
 
@@ -46,9 +47,9 @@ class ScanController(QObject):
     """Starts, queues and cancels scans and imports; tells the window what happens.
 
     Signals: started(label, message) (a worker started: show progress and Cancel),
-    progress(ScanProgress), cancelling(), scan_done(ScanSummary), import_done(ImportSummary),
-    finished() (the worker's thread ended: hide the progress), message(str, error),
-    log(str, level) (a line for the log only).
+    progress(ScanProgress; rate and ETA steadied by app.scan_eta), cancelling(),
+    scan_done(ScanSummary), import_done(ImportSummary), finished() (the worker's thread ended:
+    hide the progress), message(str, error), log(str, level) (a line for the log only).
     """
 
     started = Signal(str, str)
@@ -72,6 +73,7 @@ class ScanController(QObject):
         self.last_import: Any = None
         self.closing = False  # set by shutdown: nothing new starts after it
         self._pending_rows: set[int] = set()
+        self._eta = SteadyEta()
         self._row_timer = QTimer(self)
         self._row_timer.setInterval(ROW_FLUSH_MS)
         self._row_timer.timeout.connect(self.flush_rows)
@@ -109,7 +111,8 @@ class ScanController(QObject):
         return True
 
     def _start(self, worker: ScanWorker, label: str, message: str) -> None:
-        worker.progress.connect(self.progress)
+        self._eta = SteadyEta()  # a new scan: nothing measured yet
+        worker.progress.connect(self.report)
         worker.track_stored.connect(self._track_stored)
         worker.failed.connect(self._failed)
         worker.finished.connect(self._thread_finished)
@@ -125,6 +128,11 @@ class ScanController(QObject):
             self.worker.cancel()
             self.queue.clear()
             self.cancelling.emit()
+
+    def report(self, p: Any) -> None:
+        """A worker's progress (ScanProgress), passed on with the rate and the ETA measured once
+        per stored batch and smoothed, so the time left does not jump inside a batch."""
+        self.progress.emit(self._eta.steady(p))
 
     def _track_stored(self, track_id: int) -> None:
         self._pending_rows.add(track_id)
