@@ -60,6 +60,13 @@ def _offenders(files: list[Path], forbidden: tuple[str, ...], root: Path = ROOT)
     return bad
 
 
+# the Qt-free library layer: every module and package directly under app/ but the GUI
+_FACADE = tuple(
+    f"app.{p.stem}"
+    for p in sorted((ROOT / "app").iterdir())
+    if p.stem not in ("__init__", "__pycache__", "gui") and (p.suffix == ".py" or p.is_dir())
+)
+
 # (who, what they must never import, why)
 RULES = [
     (
@@ -75,8 +82,28 @@ RULES = [
     ),
     (
         _sources("app/gui/controllers"),
-        ("PySide6.QtWidgets", "PySide6.QtGui", "app.gui.main_window", "app.gui.track_panel"),
+        (
+            "PySide6.QtWidgets",
+            "PySide6.QtGui",
+            "app.gui.main_window",
+            "app.gui.track_panel",
+            "app.gui.views",
+            "app.gui.bindings",
+        ),
         "controllers hold behaviour, views hold widgets: a controller is testable without a window",
+    ),
+    (
+        _sources("app/gui/views"),
+        (
+            "app.gui.controllers",
+            "app.gui.bindings",
+            "app.gui.main_window",
+            "app.gui.workers",
+            "app.gui.settings",
+            "zsl_core",
+            *_FACADE,
+        ),
+        "views only assemble widgets: what they show is handed to them, they decide nothing",
     ),
     (
         _sources("app"),
@@ -87,13 +114,18 @@ RULES = [
 
 
 @pytest.mark.parametrize(
-    "files, forbidden, why", RULES, ids=["core", "app", "controllers", "product"]
+    "files, forbidden, why", RULES, ids=["core", "app", "controllers", "views", "product"]
 )
 def test_no_import_against_the_grain(
     files: list[Path], forbidden: tuple[str, ...], why: str
 ) -> None:
     assert files, "the rule must look at some files"
     assert _offenders(files, forbidden) == [], why
+
+
+def test_the_views_rule_names_the_facade():
+    assert {"app.library", "app.journal", "app.scanner", "app.tagformats"} <= set(_FACADE)
+    assert "app.gui" not in _FACADE
 
 
 def test_the_checker_sees_imports_inside_functions_and_relative_ones(tmp_path: Path) -> None:

@@ -45,13 +45,13 @@ def build_actions(window: MainWindow) -> None:
     )
     window.import_action = action(
         "&Import analysis…",
-        window.open_import,
+        window.dialogs.open_import,
         None,
         "Take in tracks analysed on other machines, without analysing them again",
     )
     window.learn_action = action(
         "&Learn from my library…",
-        window.open_learn,
+        window.dialogs.open_learn,
         None,
         "Train a model on the genre/mood tags your files already have",
     )
@@ -61,7 +61,7 @@ def build_actions(window: MainWindow) -> None:
         None,
         "Use the model you used before the last switch again",
     )
-    window.settings_action = action("&Settings…", window.open_settings, "Ctrl+,")
+    window.settings_action = action("&Settings…", window.dialogs.open_settings, "Ctrl+,")
     # Ctrl+W closes the window, as everywhere else (the platform's Close keys)
     window.close_action = action(
         "&Close window",
@@ -88,7 +88,7 @@ def build_actions(window: MainWindow) -> None:
     )
     ensure_keys(window.write_action, "Ctrl+S")
     window.find_action = action("&Search", window.focus_search, QKeySequence.StandardKey.Find)
-    window.history_action = action("&History of tag writes…", window.open_history, "Ctrl+H")
+    window.history_action = action("&History of tag writes…", window.dialogs.open_history, "Ctrl+H")
     window.play_action = action("&Play / pause", window.play_selected, "Space")
     window.play_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
     window.removeAction(window.play_action)
@@ -120,13 +120,16 @@ def build_actions(window: MainWindow) -> None:
     play_menu.addAction(window.stop_action)
     window.shortcuts_action = action(
         "&Keyboard shortcuts",
-        window.open_shortcuts,
+        window.dialogs.open_shortcuts,
         QKeySequence.StandardKey.HelpContents,
         "Every key the window answers to",
     )
     ensure_keys(window.shortcuts_action, "F1")
     window.about_action = action(
-        "&About zsl-tagger", window.open_about, None, "Version, the model in use and the licences"
+        "&About zsl-tagger",
+        window.dialogs.open_about,
+        None,
+        "Version, the model in use and the licences",
     )
     window.about_action.setMenuRole(QAction.MenuRole.AboutRole)
     window.help_menu = menu.addMenu("&Help")

@@ -27,6 +27,23 @@ PREDICTED_CHUNK = 200
 PREDICTED_TOP = 3
 
 
+def library_empty_text(total: int, filter_words: str, scanning: bool, loaded: bool) -> str:
+    """What the library table says while it shows no rows: why, and what to do next."""
+    if total and filter_words:
+        return (
+            f"No track matches “{filter_words}”.\nClear the filter (the × in the box) to see all "
+            f"{total} track(s)."
+        )
+    if scanning:
+        return "Analysing your music… tracks appear here as they are done."
+    if not loaded:
+        return "Opening the library…"
+    return (
+        "No tracks yet.\nAdd a music folder (File ▸ Add music folder, Ctrl+O) or drop one on "
+        "this window."
+    )
+
+
 class LibraryController(QObject):
     """Opens the Library (again after a model change), runs calls on it, reads rows for the table.
 
@@ -154,12 +171,19 @@ class LibraryController(QObject):
         s = self.settings
         return ModelSpec(s.model, s.vectors or None, s.device, s.precision).resolved().key
 
-    def models_dir(self) -> Path:
-        """Where trained models are kept: beside the library's index."""
+    def db_file(self) -> Path:
+        """The library's index file (the default place unless the window was given one)."""
         from app import db
 
-        base = Path(self.db_path).expanduser() if self.db_path else db.default_db_path()
-        return base.parent / "models"
+        return Path(self.db_path).expanduser() if self.db_path else db.default_db_path()
+
+    def models_dir(self) -> Path:
+        """Where trained models are kept: beside the library's index."""
+        return self.db_file().parent / "models"
+
+    def device_name(self) -> str:
+        """The device the open library's model runs on (else the one Settings asks for)."""
+        return str(getattr(self.library, "device", None) or self.settings.device)
 
     def set_vocabulary(self, path: str) -> None:
         """A new vocabulary file from Settings: loaded again on the next proposal."""

@@ -141,6 +141,15 @@ class PlaybackController(QObject):
         self.call("play")
         self.now_playing.emit(title)
 
+    def toggle_track(self, track: Any) -> None:
+        """Play or pause a track row (`app.library` Track): messages call it by its file name,
+        "Playing" by its title. No row: say what to do."""
+        if track is None:
+            self.message.emit("Select a track to play", False)
+            return
+        name = Path(str(track.display_path)).name
+        self.toggle(int(track.id), track.path, name, track.title or track.display_path)
+
     def stop(self) -> None:
         if self.player is not None:
             self.call("stop")

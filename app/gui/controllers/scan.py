@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 
 from app.gui.controllers.library import LibraryController
 from app.gui.settings import Settings
@@ -43,17 +43,55 @@ def progress_text(p: Any) -> str:
     return f"{done}/{total} · {rate_text} · ETA {eta_text(getattr(p, 'eta', None))}"
 
 
+def dropped_folders(urls: list[QUrl]) -> tuple[list[str], list[str]]:
+    """Split dropped URLs into folders to add and one-line reasons for the rest.
+
+    The library is made of folders (rescans walk them), so a single audio file is refused with a
+    hint to drop its folder rather than silently scanning a parent the user did not choose.
+    """
+    from zsl_core.audio import AUDIO_EXTENSIONS
+
+    folders: list[str] = []
+    refused: list[str] = []
+    for url in urls:
+        if not url.isLocalFile():
+            refused.append(f"{url.toDisplayString()}: not a local file or folder, not added")
+            continue
+        path = Path(url.toLocalFile())
+        if path.is_dir():
+            folders.append(str(path))
+        elif not path.exists():
+            refused.append(f"{path}: does not exist, not added")
+        elif path.suffix.lower() in AUDIO_EXTENSIONS:
+            refused.append(
+                f"{path.name}: a single file; drop the folder that holds it (the library "
+                "is made of folders)"
+            )
+        else:
+            refused.append(f"{path.name}: not a folder, not added")
+    return list(dict.fromkeys(folders)), refused
+
+
+def refused_text(refused: list[str]) -> str:
+    """The status-bar line for dropped items not added (each reason goes to the log)."""
+    if len(refused) == 1:
+        return refused[0]
+    return f"{len(refused)} dropped items not added (see View ▸ Log): {refused[0]}"
+
+
 class ScanController(QObject):
     """Starts, queues and cancels scans and imports; tells the window what happens.
 
     Signals: started(label, message) (a worker started: show progress and Cancel),
-    progress(ScanProgress; rate and ETA steadied by app.scan_eta), cancelling(),
+    progress(ScanProgress; rate and ETA steadied by app.scan_eta), status(done, total, line,
+    file) (the same as the status bar shows it), cancelling(),
     scan_done(ScanSummary), import_done(ImportSummary), finished() (the worker's thread ended:
     hide the progress), message(str, error), log(str, level) (a line for the log only).
     """
 
     started = Signal(str, str)
     progress = Signal(object)
+    status = Signal(int, int, str, str)
     cancelling = Signal()
     scan_done = Signal(object)
     import_done = Signal(object)
@@ -80,6 +118,28 @@ class ScanController(QObject):
 
     def is_running(self) -> bool:
         return self.worker is not None
+
+    def add_folders(self, folders: list[str]) -> list[str]:
+        """Remember the folders and scan them together (one scan, however many were dropped);
+        what is not a folder is a one-line error. Returns the folders taken."""
+        chosen = []
+        for folder in folders:
+            folder = str(Path(folder).expanduser().absolute())
+            if not Path(folder).is_dir():
+                self._say(f"{folder}: not a folder", error=True)
+                continue
+            self.settings.add_folder(folder)
+            chosen.append(folder)
+        if chosen:
+            self.start_scan(chosen)
+        return chosen
+
+    def rescan(self) -> bool:
+        """Scan every library folder again; False when there is none yet (ask for one)."""
+        if not self.settings.folders:
+            return False
+        self.start_scan(self.settings.folders)
+        return True
 
     def start_scan(self, folders: list[str]) -> None:
         """Scan these folders now, or after the running scan (each folder queued once)."""
@@ -132,7 +192,13 @@ class ScanController(QObject):
     def report(self, p: Any) -> None:
         """A worker's progress (ScanProgress), passed on with the rate and the ETA measured once
         per stored batch and smoothed, so the time left does not jump inside a batch."""
-        self.progress.emit(self._eta.steady(p))
+        shown = self._eta.steady(p)
+        self.progress.emit(shown)
+        total = int(getattr(shown, "total", 0) or 0)
+        done = int(getattr(shown, "done", 0) or 0)
+        self.status.emit(
+            done, total, progress_text(shown), str(getattr(shown, "current", "") or "")
+        )
 
     def _track_stored(self, track_id: int) -> None:
         self._pending_rows.add(track_id)

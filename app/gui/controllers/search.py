@@ -19,6 +19,24 @@ SEARCH_DEBOUNCE_MS = 150
 SEARCH_TOP = 50
 
 
+SEARCH_HINT = (
+    "Type in the search box above (Ctrl+F): sounds and moods (“calm piano”, “fast guitar”), "
+    "names (“artist:muse”) or filters (“genre:rock -live”, “year:1990-1999”)."
+)
+
+
+def results_info(query: str, result: Any) -> str:
+    """The line above the hits: how many, and what the search said about the words."""
+    info = f"{len(result.hits)} track(s) for “{query}”"
+    if getattr(result, "message", None):
+        info += f" · {result.message}"
+    return info
+
+
+def failed_text(query: str, message: str) -> str:
+    return f"The search for “{query}” failed: {message}"
+
+
 def no_results_text(query: str, result: Any, library_empty: bool) -> str:
     """What the results area says when a search found nothing: why, and what to try."""
     if result.hits:

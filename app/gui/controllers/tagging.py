@@ -165,6 +165,27 @@ class TaggingController(QObject):
             work, lambda planned: self.preview_ready.emit(planned, shown), "planning the write"
         )
 
+    def plan_selection(
+        self,
+        ids: list[int],
+        shown_id: int | None,
+        decision: Any,
+        field: str,
+        apply_to_all: bool,
+    ) -> None:
+        """The Write command on a selection: the panel's track (`shown_id`, its `decision`, or
+        None when the panel holds nothing to decide) counts with what the user decided there;
+        with `apply_to_all`, its changes go into every selected track. Signals preview_ready,
+        or a message when nothing is selected."""
+        if not ids:
+            self.message.emit("Select the tracks to tag first", False)
+            return
+        shown = shown_id is not None and shown_id in ids
+        if shown and shown_id is not None and decision is not None:
+            self.remember(shown_id, decision)
+        # "": each kind to its field; `same`: this track's changes in every selected one
+        self.plan_write(ids, field, shown_id if shown and apply_to_all else None)
+
     def write(self, changes: list[Any], field: str, edited: list[Any] | None = None) -> None:
         """Write the changes the preview kept, as one journal batch (undo puts it back); the
         `edited` ones (typed over in the preview) are planned again with exactly those values."""

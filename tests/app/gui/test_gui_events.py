@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import audio_factory
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 SCAN_TIMEOUT_MS = 90_000
@@ -41,3 +41,97 @@ def test_cancel_clicked_during_a_scan_stops_it(window, qtbot, tmp_path):
         assert not widget.isVisibleTo(window)
     qtbot.waitUntil(lambda: window.track_model.rowCount() == summary.scanned, timeout=10_000)
     assert window.track_model.rowCount() < 16
+
+
+def _click_row(qtbot, view, row: int) -> int:
+    index = view.model().index(row, 0)
+    view.scrollTo(index)
+    qtbot.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(index).center()
+    )
+    return int(index.data(Qt.ItemDataRole.UserRole + 1))
+
+
+def _activate(window, qtbot) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+
+
+def test_filter_sort_select_write_undo_and_search_by_events(window, qtbot, tmp_path):
+    from app.tagwriter import read_field
+
+    folder = make_folder(tmp_path, 3)
+    window.add_folder(str(folder))
+    qtbot.waitUntil(
+        lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS
+    )
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 3, timeout=20_000)
+    _activate(window, qtbot)
+
+    # the filter box: typed, then cleared with the keyboard
+    qtbot.mouseClick(window.filter_edit, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(window.filter_edit, "track01")
+    assert window.proxy.rowCount() == 1
+    qtbot.keyClick(window.filter_edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.filter_edit, Qt.Key.Key_Backspace)
+    assert window.proxy.rowCount() == 3
+
+    # a click on the first column's header sorts by it, and the sort is kept for the next start
+    header = window.table.horizontalHeader()
+    pos = header.sectionViewportPosition(0) + header.sectionSize(0) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(pos, 5))
+    assert window.settings.sort[0] == 0
+    names = [window.proxy.index(r, 0).data() for r in range(3)]
+    assert names == sorted(names) or names == sorted(names, reverse=True)
+
+    # a click on a row shows it in the panel; the panel's Write button, then the preview's Write
+    track_id = _click_row(qtbot, window.table, 0)
+    qtbot.waitUntil(
+        lambda: window.panel.track_id == track_id and len(window.panel.tag_items()) > 0,
+        timeout=20_000,
+    )
+    assert window.selected_ids() == [track_id]
+    path = window.track_model.track_by_id(track_id).path
+    before = read_field(path, "comment")
+    window.panel.set_field("comment")
+    for item in window.panel.tag_items():
+        item.setCheckState(0, Qt.CheckState.Unchecked)
+    window.panel.tag_items()[0].setCheckState(0, Qt.CheckState.Checked)
+    qtbot.mouseClick(window.panel.write_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: window.preview_dialog is not None and window.preview_dialog.isVisible(),
+        timeout=20_000,
+    )
+    qtbot.mouseClick(window.preview_dialog.write_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.last_write is not None, timeout=20_000)
+    assert window.last_write.written == 1 and read_field(path, "comment") != before
+    assert window.settings.field == "comment"  # "Write into" is kept
+    qtbot.waitUntil(window.undo_action.isEnabled, timeout=10_000)
+
+    # Ctrl+Z on the table undoes the write
+    _activate(window, qtbot)
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.last_undo is not None, timeout=20_000)
+    assert window.last_undo.restored == 1 and read_field(path, "comment") == before
+
+    # Ctrl+F, a query and Enter: the results tab; a click on a hit shows it in the panel
+    qtbot.keyClick(window.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.search_edit.hasFocus()
+    qtbot.keyClicks(window.search_edit, "ambient")
+    qtbot.keyClick(window.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: window.last_search is not None and window.last_search[0] == "ambient",
+        timeout=20_000,
+    )
+    assert window.tabs.currentIndex() == 1 and window.search_model.rowCount() >= 1
+    assert window.search_info.text().startswith(f"{window.search_model.rowCount()} track(s)")
+    hit = _click_row(qtbot, window.search_view, 0)
+    qtbot.waitUntil(lambda: window.panel.track_id == hit, timeout=20_000)
+    assert window.settings.last_search == "ambient"
+
+    # emptying the box by keys: back to the Library tab, the search forgotten
+    qtbot.keyClick(window.search_edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.search_edit, Qt.Key.Key_Backspace)
+    assert window.tabs.currentIndex() == 0 and window.search_model.rowCount() == 0
+    assert window.settings.last_search == ""

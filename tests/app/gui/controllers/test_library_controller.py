@@ -73,3 +73,16 @@ def test_a_vocabulary_file_chooses_the_words(qtbot, library, tmp_path):
     library.run(lambda lib: library.words(lib), got.append, "words")
     qtbot.waitUntil(lambda: bool(got), timeout=10_000)
     assert list(got[0]) == ["rock", "calm"]
+
+
+def test_where_things_are_and_what_an_empty_table_says(library, tmp_path):
+    from app.gui.controllers.library import library_empty_text
+
+    assert library.db_file() == tmp_path / "library.sqlite3"
+    assert library.models_dir() == tmp_path / "models"
+    assert library.device_name()  # the open library's device (or the one Settings asks for)
+    assert library_empty_text(0, "", False, False) == "Opening the library…"
+    assert library_empty_text(0, "", True, True).startswith("Analysing your music")
+    assert library_empty_text(0, "", False, True).startswith("No tracks yet.")
+    assert library_empty_text(5, "zz", False, True).startswith("No track matches “zz”.")
+    assert "see all 5 track(s)" in library_empty_text(5, "zz", True, True)

@@ -64,3 +64,9 @@ def test_play_pause_stop(qtbot, playback, tmp_path):
     with qtbot.waitSignal(playback.state_changed, timeout=5_000):
         playback.stop()
     assert playback.playing_id is None
+
+
+def test_no_track_to_play_says_what_to_do(qtbot, playback):
+    with qtbot.waitSignal(playback.message, timeout=1_000) as said:
+        playback.toggle_track(None)
+    assert said.args == ["Select a track to play", False]

@@ -97,3 +97,48 @@ def test_progress_within_a_second_and_cancel_within_about_one(qtbot, scan, make_
     # longer on a loaded test machine, so the time is measured by a bench, not asserted here)
     qtbot.waitUntil(lambda: not scan.is_running(), timeout=SCAN_TIMEOUT_MS)
     assert seen and scan.last_scan.cancelled and scan.last_scan.scanned < 20
+
+
+def test_folders_are_checked_remembered_and_scanned_together(qtbot, scan, settings, make_folder):
+    first, second = make_folder("first", 1), make_folder("second", 1)
+    said = []
+    scan.message.connect(lambda text, error: said.append((text, error)))
+    assert not scan.rescan() and not scan.is_running()  # no folder yet: ask for one
+    with qtbot.waitSignal(scan.started, timeout=5_000):
+        chosen = scan.add_folders([str(first), str(first / "nothing"), str(second)])
+    assert chosen == [str(first), str(second)] and settings.folders == chosen
+    assert (f"{first / 'nothing'}: not a folder", True) in said
+    assert scan.worker.folders == chosen  # one scan for both
+    qtbot.waitUntil(lambda: not scan.is_running(), timeout=SCAN_TIMEOUT_MS)
+    with qtbot.waitSignal(scan.started, timeout=5_000):
+        assert scan.rescan()
+    assert scan.worker.folders == chosen
+    qtbot.waitUntil(lambda: not scan.is_running(), timeout=SCAN_TIMEOUT_MS)
+
+
+def test_the_status_line_says_what_the_bar_shows(qtbot, scan, music):
+    lines = []
+    scan.status.connect(lambda done, total, text, current: lines.append((done, total, text)))
+    with qtbot.waitSignal(scan.finished, timeout=SCAN_TIMEOUT_MS):
+        scan.start_scan([str(music)])
+    done, total, text = lines[-1]
+    assert (done, total) == (3, 3) and text.startswith("3/3 · ")
+
+
+def test_dropped_urls_become_folders_or_reasons(tmp_path):
+    from PySide6.QtCore import QUrl
+
+    from app.gui.controllers.scan import dropped_folders, refused_text
+
+    (tmp_path / "a.wav").write_bytes(b"")
+    urls = [
+        QUrl.fromLocalFile(str(tmp_path)),
+        QUrl.fromLocalFile(str(tmp_path)),
+        QUrl.fromLocalFile(str(tmp_path / "a.wav")),
+        QUrl("https://example.org/x"),
+    ]
+    folders, refused = dropped_folders(urls)
+    assert folders == [str(tmp_path)]  # once
+    assert refused[0].startswith("a.wav: a single file") and "not a local file" in refused[1]
+    assert refused_text(refused[:1]) == refused[0]
+    assert refused_text(refused).startswith("2 dropped items not added (see View ▸ Log): a.wav")

@@ -68,3 +68,15 @@ def test_no_match_text_names_the_closest_tracks(qtbot, search, scanned, monkeypa
     assert text.startswith("No good match for “calm”.")
     stems = [line for line in text.splitlines() if line.startswith("Closest, but weak:")]
     assert stems and all(Path(h.display_path).stem in stems[0] for h in result.closest)
+
+
+def test_the_lines_about_a_search(qtbot, search, scanned):
+    from app.gui.controllers.search import failed_text, no_results_text, results_info
+
+    with qtbot.waitSignal(search.results, timeout=30_000) as got:
+        search.run("calm qzxqvv")
+    query, result = got.args
+    assert results_info(query, result).startswith(f"{len(result.hits)} track(s) for “calm qzxqvv”")
+    assert failed_text("x", "boom") == "The search for “x” failed: boom"
+    if not result.hits:
+        assert "qzxqvv" in no_results_text(query, result, False)

@@ -67,3 +67,22 @@ def test_cover_art_comes_back_with_its_track(qtbot, tagging, scanned):
     with qtbot.waitSignal(tagging.cover_ready, timeout=10_000) as cover:
         tagging.load_cover(int(track.id), track.path)
     assert cover.args[0] == int(track.id) and not cover.args[1]  # a bare WAV: no picture
+
+
+def test_write_of_a_selection_counts_the_panels_decision(qtbot, tagging, scanned, settings):
+    said = []
+    tagging.message.connect(lambda text, _error: said.append(text))
+    tagging.plan_selection([], None, None, "genre", False)
+    assert said == ["Select the tracks to tag first"]
+    first, second = int(scanned[0].id), int(scanned[1].id)
+    from app.edits import Decision
+
+    decision = Decision(typed={"genre": ["Ambient"]})
+    with qtbot.waitSignal(tagging.preview_ready, timeout=30_000) as preview:
+        tagging.plan_selection([first, second], first, decision, "genre", True)  # apply to all
+    assert tagging.decisions[first] is decision  # the panel's track keeps what was decided
+    planned, field = preview.args
+    assert field == "genre"
+    rows = {(c.track_id, c.field): c.new for c in planned}
+    assert rows[(first, "genre")] == rows[(second, "genre")]
+    assert "Ambient" in rows[(first, "genre")]
