@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject
 
 from app.gui.controllers.library import library_empty_text
-from app.gui.controllers.search import SEARCH_HINT, failed_text, no_results_text, results_info
+from app.gui.controllers.search import (
+    SEARCH_HINT,
+    failed_text,
+    no_results_text,
+    results_info,
+    shown_weak,
+)
 from app.gui.views.main_area import LIBRARY_TAB, SEARCH_TAB
 
 if TYPE_CHECKING:
@@ -110,8 +116,9 @@ class TablesBinding(QObject):
     def search_results(self, query: str, result: Any) -> None:
         w = self.window
         tab = w.state.results_tab(SEARCH_TAB)
-        titles = w.track_model.titles([int(hit.track_id) for hit in result.hits])
-        w.search_model.set_result(query, result.hits, result.missing_words, titles)
+        rows = result.hits or shown_weak(result)  # nothing matches: the closest, marked weak
+        titles = w.track_model.titles([int(hit.track_id) for hit in rows])
+        w.search_model.set_result(query, rows, result.missing_words, titles)
         empty = no_results_text(query, result, not w.track_model.rowCount())
         w.results_page.show_result(results_info(query, result), empty)
         w.stack.show_tables(tab)

@@ -7,7 +7,6 @@ like this") share the rule: whichever was asked last is what the results tab sho
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -25,11 +24,27 @@ SEARCH_HINT = (
 )
 
 
+def shown_weak(result: Any) -> list[Any]:
+    """The tracks to list when nothing clears the relevance floor: the closest few, which the
+    results line calls weak (`results_info`); none for a query that ranked nothing."""
+    return list(getattr(result, "closest", []) or [])
+
+
 def results_info(query: str, result: Any) -> str:
     """The line above the hits: how many, and what the search said about the words."""
-    info = f"{len(result.hits)} track(s) for “{query}”"
-    if getattr(result, "message", None):
-        info += f" · {result.message}"
+    weak = [] if result.hits else shown_weak(result)
+    if weak:
+        info = (
+            f"No good match for “{query}” · the {len(weak)} closest, all weak "
+            "(below the relevance floor)"
+        )
+    else:
+        info = f"{len(result.hits)} track(s) for “{query}”"
+    message = getattr(result, "message", None)
+    if message and not weak:
+        info += f" · {message}"
+    elif weak and getattr(result, "missing_words", None):
+        info += f" · ignored: {', '.join(result.missing_words)}"
     return info
 
 
@@ -48,10 +63,6 @@ def no_results_text(query: str, result: Any, library_empty: bool) -> str:
             "is analysed once, then search by sound or name."
         )
     lines = [f"No good match for “{query}”."]
-    closest = list(getattr(result, "closest", []) or [])
-    if closest:
-        names = ", ".join(Path(hit.display_path).stem for hit in closest)
-        lines.append(f"Closest, but weak: {names}.")
     missing = list(getattr(result, "missing_words", []) or [])
     if missing:
         lines.append(f"Not a word the model knows nor in any track's text: {', '.join(missing)}.")

@@ -176,3 +176,16 @@ def test_saved_results_playlist_follows_the_table_order(window, qtbot, scanned):
     shown = [Path(p).name for p in column(window, PATH)]
     ids = window.find_music.result_ids()
     assert [Path(window.track_model.track_by_id(i).path).name for i in ids] == shown
+
+
+def test_no_good_match_shows_the_closest_tracks_as_weak(window, qtbot, scanned, monkeypatch):
+    """Typed into the real search box: nothing clears the floor, the table lists the closest
+    tracks and the line above says they are weak, not matches."""
+    import zsl_core.search
+
+    monkeypatch.setattr(zsl_core.search, "RELEVANCE_FLOOR", 2.0)  # no probability reaches it
+    search(window, qtbot, "calm")
+    assert window.last_search[1].hits == []
+    assert window.search_view.model().rowCount() == len(FILES)
+    info = window.search_info.text()
+    assert info.startswith("No good match for “calm”") and "all weak" in info
