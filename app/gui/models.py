@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
+from PySide6.QtGui import QFont
 
 from app.metadata import file_format
 from app.states import TrackStatus
@@ -371,6 +372,7 @@ class SearchResultsModel(QAbstractTableModel):
         self.query = ""
         self.missing_words: list[str] = []
         self._titles: dict[int, str] = {}
+        self.weak = False  # the rows are the closest tracks of a search with no good match
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.hits)
@@ -416,7 +418,13 @@ class SearchResultsModel(QAbstractTableModel):
         if role == TRACK_ID_ROLE:
             return int(hit.track_id)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if self.weak:
+                return f"{hit.display_path}\nA weak result: below the relevance floor, not a match"
             return str(hit.display_path)
+        if role == Qt.ItemDataRole.FontRole and self.weak:
+            font = QFont()
+            font.setItalic(True)
+            return font
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (RANK, MATCH):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -448,9 +456,13 @@ class SearchResultsModel(QAbstractTableModel):
         hits: Sequence[Any],
         missing_words: Sequence[str],
         titles: dict[int, str] | None = None,
+        weak: bool = False,
     ) -> None:
+        """`weak`: the hits are the closest tracks of a search with no good match (shown in
+        italics, said so on hover)."""
         self.beginResetModel()
         self.query = query
+        self.weak = weak
         self.hits = list(hits)
         self.missing_words = list(missing_words)
         self._titles = dict(titles or {})

@@ -118,7 +118,7 @@ class TablesBinding(QObject):
         tab = w.state.results_tab(SEARCH_TAB)
         rows = result.hits or shown_weak(result)  # nothing matches: the closest, marked weak
         titles = w.track_model.titles([int(hit.track_id) for hit in rows])
-        w.search_model.set_result(query, rows, result.missing_words, titles)
+        w.search_model.set_result(query, rows, result.missing_words, titles, weak=not result.hits)
         empty = no_results_text(query, result, not w.track_model.rowCount())
         w.results_page.show_result(results_info(query, result), empty)
         w.stack.show_tables(tab)

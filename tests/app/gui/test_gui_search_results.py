@@ -189,3 +189,10 @@ def test_no_good_match_shows_the_closest_tracks_as_weak(window, qtbot, scanned, 
     assert window.search_view.model().rowCount() == len(FILES)
     info = window.search_info.text()
     assert info.startswith("No good match for “calm”") and "all weak" in info
+    first = window.search_view.model().index(0, TRACK)
+    assert first.data(Qt.ItemDataRole.FontRole).italic()
+    assert "not a match" in first.data(Qt.ItemDataRole.ToolTipRole)
+    monkeypatch.setattr(zsl_core.search, "RELEVANCE_FLOOR", 0.0)  # matches again: plain rows
+    search(window, qtbot, "fast")
+    first = window.search_view.model().index(0, TRACK)
+    assert window.last_search[1].hits and first.data(Qt.ItemDataRole.FontRole) is None
