@@ -773,6 +773,7 @@ PACKAGES = [
 ]
 
 SPEECH_CORRECT = ["speech", "spoken word", "spoken", "narration"]
+NO_AUDIO_CUE = ["soundtrack"]  # what a piece was written for, not a sound (see evaluate_proposals)
 
 # (voice, words per minute, pitch, text): texts written for this benchmark.
 SPEECH_CLIPS = [
@@ -1453,6 +1454,16 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
 
     labelled = [(t, p) for t, p in music if t.correct]
     with_correct = sum(1 for t, p in labelled if any(matches(w, t.correct) for w in p))
+    # Tracks whose source states something a listener can hear: "soundtrack" says what a piece
+    # was written for, not how it sounds, so a track labelled only that is reported apart too.
+    audible = [(t, p) for t, p in labelled if closure(t.correct) - closure(NO_AUDIO_CUE)]
+    audible_correct = sum(1 for t, p in audible if any(matches(w, t.correct) for w in p))
+    # Of the proposed words the sources can judge (correct or clearly wrong), the share correct:
+    # most proposals are neither (the sources say little), which the top-5 figure hides.
+    judged_right = sum(1 for t, p in music for w in p if matches(w, t.correct))
+    judged_wrong = sum(
+        1 for t, p in music for w in p if matches(w, t.wrong) and not matches(w, t.correct)
+    )
     counts = Counter(w for _, p in music for w in set(p))
     top_word, top_n = counts.most_common(1)[0] if counts else (None, 0)
     by_source: dict[str, Counter] = {}
@@ -1477,6 +1488,16 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
         "music_tracks": len(music),
         "music_tracks_with_a_label": len(labelled),
         "music_with_correct_in_top5": round(with_correct / len(labelled), 4) if labelled else None,
+        "music_with_an_audible_label": len(audible),
+        "audible_with_correct_in_top5": (
+            round(audible_correct / len(audible), 4) if audible else None
+        ),
+        "proposals_judged": judged_right + judged_wrong,
+        "proposals_judged_correct": (
+            round(judged_right / (judged_right + judged_wrong), 4)
+            if judged_right + judged_wrong
+            else None
+        ),
         "wrong_share_music": wrong_share(music),
         "wrong_share_speech": wrong_share(speech),
         "wrong_share_all": wrong_share(per_track),
@@ -1576,6 +1597,12 @@ def print_report(result: dict) -> None:
         f"\nproposals (top {p['k']}): music tracks with a correct word {p['music_with_correct_in_top5']} "
         f"(of {p['music_tracks_with_a_label']} labelled); clearly wrong words: music "
         f"{p['wrong_share_music']}, speech {p['wrong_share_speech']}, all {p['wrong_share_all']}"
+    )
+    print(
+        f"  tracks whose source states an audible word (not only {', '.join(NO_AUDIO_CUE)}): "
+        f"{p['audible_with_correct_in_top5']} of {p['music_with_an_audible_label']}; proposed "
+        f"words the sources judge: {p['proposals_judged']}, of them correct "
+        f"{p['proposals_judged_correct']}"
     )
     print(
         f"most proposed: {p['most_proposed']!r} on {p['most_proposed_share_of_music_tracks']} of music "
