@@ -12,8 +12,9 @@ queries under --min-class (default 5) positives or negatives are listed as skipp
 Not part of the test run (pytest collects test_*.py only). What it does:
 
 1. Fetches real music at benchmark time: `apt-get download PKG` + `dpkg-deb -x` into a cache
-   folder (default /tmp/zsl-real-music, `--cache DIR`), reused on the next run. Nothing of it is
-   committed. Plus 14 spoken clips (8 English voices/speeds, German, French, Spanish, Italian,
+   folder (default /tmp/zsl-real-music, `--cache DIR`), reused on the next run (0ad-data: 1.4 GB
+   to download, 3.2 GB unpacked for a moment, its music then copied out of public.zip and the
+   zip deleted: about 250 MB kept). Nothing of it is committed. Plus 14 spoken clips (8 English voices/speeds, German, French, Spanish, Italian,
    Dutch, Portuguese) synthesised with espeak-ng (sox for trimming and ogg), also cached.
 2. Labels every track only from its source: one record per package below (PACKAGES: why,
    quoting `apt-cache show` or the files' own tags; the words that are correct for its tracks;
@@ -436,6 +437,8 @@ GENRE_TAG_WORDS = {
     "soundtrack": ["soundtrack"],
     "game soundtrack": ["soundtrack"],
     "game music": ["soundtrack"],
+    "trash metal": ["metal", "heavy metal"],  # widelands: MiddleFinger's "Thrash Metal", misspelt
+    "folk": ["folk"],
 }
 
 # A style the file's own name, TITLE, ALBUM or ARTIST states
@@ -473,6 +476,9 @@ class Package:
     file_words: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     file_wrong: dict[str, list[str]] = field(default_factory=dict)  # file stem -> wrong words
     qt_resources: list[str] = field(default_factory=list)  # .rcc bundles to unpack (see below)
+    # (zip archive relative to the package root, member folder): its audio is copied out to
+    # root/zip/<member path> once and the archive deleted (see unpack_zip_audio)
+    zip_audio: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -726,6 +732,87 @@ PACKAGES = [
         [],
         [],
         46,
+    ),
+    Package(
+        "widelands-data",
+        ["usr/share/games/widelands/data/music/*.ogg"],
+        "apt-cache show: 'fantasy real-time strategy game (data files)'. The files' own tags: "
+        "ingame_15 and ingame_17 GENRE=Trash Metal, ingame_16 GENRE=Thrash Metal (ARTIST="
+        "MiddleFinger, TITLE=Widelands_01/02/03); ingame_28 GENRE=folk (Klaus Halfmann, 'The "
+        "beauty of the flat lands'); ingame_18 TITLE=orchestralsample and ingame_03 "
+        "TITLE=Tranquilforest (Nikola Whallon). The rest GENRE=Game / Soundtrack / Widelands or none.",
+        [],
+        [],
+        381,
+        file_words={"ingame_03": (["calm"], "TITLE=Tranquilforest (tranquil: calm)")},
+    ),
+    Package(
+        "freedink-data",
+        ["usr/share/games/dink/dink/Sound/*.ogg"],
+        "apt-cache show: 'adventure and role-playing game (assets) ... free sound and music "
+        "replacements'. README-REPLACEMENTS.txt: 1.ogg '\"Ave Maria\" composed by Charles Gounod', "
+        "'Artist: John Michel (Cello)' (tags GENRE=Classical, ARTIST=JOHN MICHEL, CELLO); 106.ogg "
+        "'Violinkonzert [Violin Concerto] e-moll, op. 64 by Felix Mendelssohn', 'Ensemble: Fulda "
+        "Symphonic Orchestra', 'Violinist: Franziska Früh'; denube.ogg 'Johann Strauss II: Blue "
+        "Danube. Played by Finnish orchestra Rytmi-Pojat'. 5.ogg (Ofir Mo, FluidSynth from MIDI) "
+        "and lovin.ogg (Gachopin) state no style.",
+        [],
+        [],
+        29,
+        file_words={
+            "1": (["cello", "strings"], "README-REPLACEMENTS.txt: 'Artist: John Michel (Cello)'"),
+            "106": (
+                ["classical", "violin", "strings"],
+                "README-REPLACEMENTS.txt: 'Violinkonzert [Violin Concerto] e-moll, op. 64 by Felix "
+                "Mendelssohn', 'Violinist: Franziska Früh'",
+            ),
+            "denube": (
+                ["orchestral"],
+                "README-REPLACEMENTS.txt: 'Blue Danube. Played by Finnish orchestra Rytmi-Pojat'",
+            ),
+        },
+    ),
+    Package(
+        "supertuxkart-data",
+        ["usr/share/games/supertuxkart/data/music/*.ogg"],
+        "apt-cache show: '3D arcade racer ... (data)'. The files' own tags: valley.ogg "
+        "GENRE=Electronic (DJ Helium, TITLE=White Valley); SkyVibe-HighFrequency GENRE=Psychedelic "
+        "(not used: no clear style); klabauter_dance GENRE=Soundtrack. music/celtic.music: "
+        '\'<music title = "Scottish bagpipes" ... file = "celtic.ogg" fast = "true" '
+        'fast-filename = "celtic_fast.ogg"\'. The rest no style. A large download (628 MB) for '
+        "three labelled tracks.",
+        [],
+        [],
+        628,
+        file_words={
+            stem: (
+                ["celtic", "bagpipes"],
+                f'music/celtic.music: title "Scottish bagpipes", {stem}.ogg',
+            )
+            for stem in ("celtic", "celtic_fast")
+        },
+    ),
+    Package(
+        "0ad-data",
+        ["zip/audio/music/*.ogg"],
+        "apt-cache show: 'Real-time strategy game of ancient warfare (data files)'. The music is in "
+        "usr/share/games/0ad/mods/public/public.zip, audio/music/; the file names are the titles, "
+        "some of which state a style, an instrument or a mood: Celtic_Pride.ogg, Celtica.ogg; "
+        "Taiko_1.ogg, Taiko_2.ogg (taiko: Japanese drums; gui/common/music.js lists them); "
+        "0_8Bit_Bonus_Track.ogg; Hill_of_Sorrows.ogg (TITLE='Hill of Sorrows', Omri Lahav). No "
+        "genre tags. gui/credits/texts/audio.json credits many instruments (cello, celtic harp, "
+        "didgeridoo, djembe, ...) but not per track, so they are not used.",
+        [],
+        [],
+        1378,
+        file_words={
+            "Celtic_Pride": (["celtic"], "file name Celtic_Pride.ogg"),
+            "Celtica": (["celtic"], "file name Celtica.ogg"),
+            "Taiko_1": (["taiko", "drums"], "file name Taiko_1.ogg"),
+            "Taiko_2": (["taiko", "drums"], "file name Taiko_2.ogg"),
+            "0_8Bit_Bonus_Track": (["8-bit", "chiptune"], "file name 0_8Bit_Bonus_Track.ogg"),
+        },
+        zip_audio=[("usr/share/games/0ad/mods/public/public.zip", "audio/music")],
     ),
     Package(
         "trackballs-data",
@@ -1190,6 +1277,38 @@ def unpack_qt_resources(root: Path, bundles: list[str]) -> str:
     return f"unpacked {copied} files" if copied else "unpacked (cached)"
 
 
+def unpack_zip_audio(root: Path, archives: list[tuple[str, str]]) -> str:
+    """Copy the audio files under `folder` inside each zip archive (`root/<archive>`) to
+    `root/zip/<member path>`, once per archive; then delete the archive (0 A.D.'s public.zip is
+    3.2 GB, of which the music is 0.2 GB; the copied files and a marker are the cache)."""
+    import zipfile
+
+    copied = 0
+    for archive, folder in archives:
+        done = root / "zip" / f".{Path(archive).name}.unpacked"
+        if done.exists():
+            continue
+        path = root / archive
+        if not path.exists():
+            return f"no {archive} in the package"
+        with zipfile.ZipFile(path) as bundle:
+            for member in bundle.infolist():
+                name = member.filename
+                if not name.startswith(folder.rstrip("/") + "/") or member.is_dir():
+                    continue
+                if Path(name).suffix.lower() not in AUDIO_SUFFIXES or ".." in Path(name).parts:
+                    continue
+                target = root / "zip" / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with bundle.open(member) as source, target.open("wb") as out:
+                    shutil.copyfileobj(source, out)
+                copied += 1
+        done.parent.mkdir(parents=True, exist_ok=True)
+        done.write_text("")
+        path.unlink()
+    return f"unzipped {copied} files" if copied else "unzipped (cached)"
+
+
 def choose(candidates: list[Track], cap: int, package: Package) -> list[Track]:
     """Deterministic: files whose own tags/name add a style word beyond the package's first
     (sorted by path), then evenly spaced picks over the rest of the sorted list."""
@@ -1211,6 +1330,8 @@ def collect_music(cache: Path, per_package: int, log: list[dict]) -> list[Track]
         root, version, note = fetch_package(package.name, cache)
         if root is not None and package.qt_resources:
             note += "; " + unpack_qt_resources(root, package.qt_resources)
+        if root is not None and package.zip_audio:
+            note += "; " + unpack_zip_audio(root, package.zip_audio)
         entry: dict[str, Any] = {
             "package": package.name,
             "source": package.label,

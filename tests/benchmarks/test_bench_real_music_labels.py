@@ -71,3 +71,37 @@ def test_instrument_sample_never_wrong_for_its_own_family(
     assert not (not_wrong & wrong)
     assert wrong_words <= wrong
     assert not (correct & wrong)
+
+
+def test_widelands_and_freedink_labelled_from_their_tags_and_readme(bench) -> None:
+    widelands = next(p for p in bench.PACKAGES if p.label == "widelands-data")
+    correct, wrong, evidence = bench.label_music(
+        widelands, Path("ingame_15.ogg"), {"genre": "Trash Metal", "title": "Widelands_01"}
+    )
+    assert {"metal", "rock"} <= correct and "calm" in wrong
+    assert evidence == ["GENRE=Trash Metal"]
+    correct, _, _ = bench.label_music(widelands, Path("ingame_28.ogg"), {"genre": "folk"})
+    assert correct == {"folk"}
+    freedink = next(p for p in bench.PACKAGES if p.label == "freedink-data")
+    correct, wrong, _ = bench.label_music(freedink, Path("106.ogg"), {})
+    assert {"classical", "violin", "strings"} <= correct and "metal" in wrong
+    correct, _, _ = bench.label_music(freedink, Path("5.ogg"), {})
+    assert not correct  # no style stated for it
+
+
+def test_zip_audio_copied_out_once_and_the_archive_removed(bench, tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "data" / "public.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("audio/music/Taiko_1.ogg", b"ogg")
+        bundle.writestr("audio/music/readme.txt", b"text")
+        bundle.writestr("audio/sfx/boom.ogg", b"ogg")
+    note = bench.unpack_zip_audio(tmp_path, [("data/public.zip", "audio/music")])
+    assert note == "unzipped 1 files"
+    assert (tmp_path / "zip/audio/music/Taiko_1.ogg").read_bytes() == b"ogg"
+    assert not (tmp_path / "zip/audio/sfx").exists() and not archive.exists()
+    assert bench.unpack_zip_audio(tmp_path, [("data/public.zip", "audio/music")]) == (
+        "unzipped (cached)"
+    )
