@@ -798,8 +798,9 @@ PACKAGES = [
         "apt-cache show: 'Real-time strategy game of ancient warfare (data files)'. The music is in "
         "usr/share/games/0ad/mods/public/public.zip, audio/music/; the file names are the titles, "
         "some of which state a style, an instrument or a mood: Celtic_Pride.ogg, Celtica.ogg; "
-        "Taiko_1.ogg, Taiko_2.ogg (taiko: Japanese drums; gui/common/music.js lists them); "
-        "0_8Bit_Bonus_Track.ogg; Hill_of_Sorrows.ogg (TITLE='Hill of Sorrows', Omri Lahav). No "
+        "Taiko_1.ogg, Taiko_2.ogg (taiko: Japanese drums; gui/common/music.js: "
+        "DEFAULT_BATTLE_TRACKS); 0_8Bit_Bonus_Track.ogg; Hill_of_Sorrows.ogg (TITLE='Hill of "
+        "Sorrows', Omri Lahav). No "
         "genre tags. gui/credits/texts/audio.json credits many instruments (cello, celtic harp, "
         "didgeridoo, djembe, ...) but not per track, so they are not used.",
         [],
