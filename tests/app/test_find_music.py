@@ -70,19 +70,20 @@ def test_duplicate_rule_needs_close_durations_and_near_identical_labels() -> Non
     assert {(i, j) for i, j, *_ in only} == {(0, 1), (1, 5)}
 
 
-def test_duplicate_pairs_scale_with_a_sliding_window() -> None:
+def test_duplicate_pairs_finds_the_one_copy_among_20000_tracks() -> None:
+    """At library scale (the sliding window over durations) the rule finds the one planted copy
+    and nothing else, over the whole library and for query rows. How long it takes is measured
+    by `tests/benchmarks/bench_duplicates.py --scale`, not here."""
     rng = np.random.default_rng(2)
     n = 20_000
     seen = rng.uniform(0, 1, (n, 71)).astype(np.float32)
     durations = rng.uniform(60, 400, n).tolist()
     seen[1] = seen[0]
     durations[1] = durations[0] + 1.0
-    import time
-
-    start = time.perf_counter()
     pairs = similarity.duplicate_pairs(seen, durations, [None] * n)
-    assert time.perf_counter() - start < 30
     assert [(i, j) for i, j, *_ in pairs] == [(0, 1)]
+    queried = similarity.duplicate_pairs(seen, durations, [None] * n, rows=[1, 2, 3])
+    assert [(i, j) for i, j, *_ in queried] == [(0, 1)]
 
 
 # --- a scanned library --------------------------------------------------------------------------

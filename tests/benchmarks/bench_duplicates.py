@@ -19,6 +19,14 @@ rule (`app.similarity.duplicate_pairs`) on the same analysis shows the margin.
 
     python tests/benchmarks/bench_duplicates.py --sources /tmp/zsl-sim-work/music --real 10 --synth 6 \
         --out tests/benchmarks/results/duplicates.json
+
+`--scale N [N ...]` measures only the cost of the rule at library scale, on no audio: N tracks of
+random seen-label probabilities and random lengths of 1-7 minutes, one planted copy (rows 0 and
+1): p50 wall and CPU seconds of `duplicate_pairs` over the whole library (View > Duplicates) and for 5 query
+rows (`rows=`, what `similar` and `copies` use), and whether exactly the planted pair is found
+(what tests/app/test_find_music.py checks at 20,000 tracks, untimed):
+
+    python tests/benchmarks/bench_duplicates.py --scale 20000 100000
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import argparse
 import itertools
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -189,8 +198,61 @@ def group_pairs(groups: list[list]) -> set[frozenset]:
     return {frozenset(p) for g in groups for p in itertools.combinations(g, 2)}
 
 
+def _timed_pairs(
+    seen, durations, rows: list[int] | None, repeats: int
+) -> tuple[float, float, list]:
+    """p50 wall seconds, p50 CPU seconds of this process (a shared machine's wall time grows with
+    its load, the CPU time much less) of `duplicate_pairs`, and its pairs."""
+    from app import similarity
+
+    seconds, cpu = [], []
+    pairs: list = []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        pairs = similarity.duplicate_pairs(seen, durations, [None] * len(durations), rows=rows)
+        seconds.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(seconds), statistics.median(cpu), pairs
+
+
+def scale_run(sizes: list[int], repeats: int) -> list[dict]:
+    """`duplicate_pairs` at library scale (see the module docstring), one result per size."""
+    results = []
+    for n in sizes:
+        rng = np.random.default_rng(2)
+        seen = rng.uniform(0, 1, (n, 71)).astype(np.float32)
+        durations = rng.uniform(60, 420, n).tolist()
+        seen[1] = seen[0]
+        durations[1] = durations[0] + 1.0
+        whole, whole_cpu, pairs = _timed_pairs(seen, durations, None, repeats)
+        queries, queries_cpu, query_pairs = _timed_pairs(seen, durations, [0, 2, 3, 4, 5], repeats)
+        results.append(
+            {
+                "bench": "duplicate_pairs_scale",
+                "tracks": n,
+                "whole_library_p50_s": round(whole, 3),
+                "whole_library_cpu_p50_s": round(whole_cpu, 3),
+                "five_queries_p50_s": round(queries, 4),
+                "five_queries_cpu_p50_s": round(queries_cpu, 4),
+                "repeats": repeats,
+                "found_only_the_planted_pair": [(i, j) for i, j, *_ in pairs] == [(0, 1)]
+                and [(i, j) for i, j, *_ in query_pairs] == [(0, 1)],
+            }
+        )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="only time duplicate_pairs on N random tracks (no audio, no library)",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per size (--scale)")
     parser.add_argument(
         "--sources",
         type=Path,
@@ -207,6 +269,13 @@ def main() -> None:
         "--reuse", action="store_true", help="take the cases already in --work (no rewriting)"
     )
     args = parser.parse_args()
+    if args.scale:
+        results = scale_run(args.scale, max(1, args.repeats))
+        text = "\n".join(json.dumps(r) for r in results)
+        print(text)
+        if args.out:
+            args.out.write_text(text + "\n")
+        return
 
     from app.library import Library
 

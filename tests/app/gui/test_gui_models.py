@@ -1,8 +1,8 @@
-"""The library table model at 100,000 rows: loading, sorting, filtering and updates stay fast."""
+"""The library table model: its columns, and loading, sorting, filtering and updates at 100,000
+rows (how long those take is measured by tests/benchmarks/bench_gui.py, not here)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -69,19 +69,17 @@ def rows(n: int) -> list[TrackRow]:
     ]
 
 
-def test_gui_model_100k_rows_sort_filter_fast(qapp):
+def test_gui_model_100k_rows_load_sort_filter(qapp):
+    """100,000 rows load, sort by two columns and filter to the right rows (timed in
+    bench_gui.py's `gui_table`: set_tracks, sort by title and duration, filter)."""
     model = TrackTableModel()
     proxy = TrackFilterProxy()
     proxy.setSourceModel(model)
-    data = rows(100_000)
-    started = time.perf_counter()
-    model.set_tracks(data)
+    model.set_tracks(rows(100_000))
     proxy.sort(0, Qt.SortOrder.AscendingOrder)
     proxy.sort(3, Qt.SortOrder.DescendingOrder)
+    assert proxy.index(0, 3).data() == format_duration(599)  # the longest first
     proxy.set_filter_text("artist 5 jazz")
-    elapsed = time.perf_counter() - started
-    print(f"100k rows: load + 2 sorts + filter in {elapsed:.2f} s")
-    assert elapsed < 10.0, f"load+2 sorts+filter took {elapsed:.1f} s"
     assert 0 < proxy.rowCount() < 100_000
     for r in range(min(proxy.rowCount(), 50)):
         text = " ".join(str(proxy.index(r, c).data()) for c in range(7)).casefold()
