@@ -69,7 +69,6 @@ __all__ = [
     "propose",
     "propose_album",
     "plan_routed",
-    "plan_album",
     "plan_batch",
     "plan_values",
     "write_batch",
@@ -270,19 +269,6 @@ def plan_routed(
             if tags and (fields is None or field in fields):
                 planned += plan_batch(library, [track_id], field, {track_id: tags}, mode, options)
     return planned
-
-
-def plan_album(
-    library: JournalLibrary,
-    track_ids: Sequence[int],
-    values: dict[str, list[str]],
-    mode: WriteMode = "merge",
-    options: WriteOptions | None = None,
-) -> list[PlannedChange]:
-    """`plan_routed` with the same values per field (an album's, `propose_album`) for every
-    track: the change every file of the album would get, written by `write_batch` as one batch
-    (one undo puts the whole album back)."""
-    return plan_routed(library, {int(t): values for t in dict.fromkeys(track_ids)}, mode, options)
 
 
 def plan_batch(

@@ -16,6 +16,7 @@ from libfixtures import tag_file, write_track
 
 from app import db, journal
 from app.albums import NO_ALBUM, VARIOUS_ARTISTS, aggregate, album_key, group_albums
+from app.edits import edit_from_values, plan_edits, same_for_all
 from app.library import Library
 from app.tagwriter import read_field
 from zsl_core.default_model import load_default_tagger
@@ -162,7 +163,8 @@ def test_album_write_gives_every_track_the_same_genres_and_undoes_as_one(
     assert values.get("genre"), values
     # tagged track by track, the record falls apart; tagged as an album it does not
     assert len({tuple(v) for v in one_by_one}) > 1, one_by_one
-    planned = journal.plan_album(scanned, ids, values)
+    # planned as the album view's Apply to album plans it (the same edit for every track)
+    planned = plan_edits(scanned, same_for_all(edit_from_values(values), ids))
     assert {p.track_id for p in planned} == set(ids)
     assert all(p.error is None and p.changed for p in planned)
     before = {i: (scanned.track(i).path.read_bytes()) for i in ids}
