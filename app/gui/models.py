@@ -150,11 +150,14 @@ class TrackTableModel(QAbstractTableModel):
         old = {int(r.id): i for i, r in enumerate(self._rows)}
         persistent = self.persistentIndexList()
         key = self._sort_key(column)
+        keys = [key(i) for i in range(len(self._rows))]
         order_ = sorted(
             range(len(self._rows)),
-            key=lambda i: key(i),
+            key=keys.__getitem__,
             reverse=order == Qt.SortOrder.DescendingOrder,
         )
+        if order == Qt.SortOrder.DescendingOrder:  # empty cells last in both orders
+            order_ = [i for i in order_ if not keys[i][0]] + [i for i in order_ if keys[i][0]]
         self._rows = [self._rows[i] for i in order_]
         self._cells = [self._cells[i] for i in order_]
         self._index = {int(r.id): i for i, r in enumerate(self._rows)}
@@ -170,6 +173,7 @@ class TrackTableModel(QAbstractTableModel):
         self.layoutChanged.emit()
 
     def _sort_key(self, column: int):
+        """Row -> (cell is empty, value): empty cells (no year, no duration...) sort last."""
         key = TRACK_COLUMNS[column].key if 0 <= column < len(TRACK_COLUMNS) else ""
         if key in ("duration", "year"):
             return lambda i: (

@@ -212,6 +212,8 @@ def test_gui_model_columns_users_expect(qapp):
     assert model.index(0, column_of("year")).data(Qt.ItemDataRole.TextAlignmentRole) == right
     model.sort(column_of("year"), Qt.SortOrder.AscendingOrder)
     assert cells("year") == ["990", "1999", "2001", ""]  # 990 < 1999 as numbers
+    model.sort(column_of("year"), Qt.SortOrder.DescendingOrder)
+    assert cells("year") == ["2001", "1999", "990", ""]  # no year: last in both orders
     model.sort(column_of("track"), Qt.SortOrder.AscendingOrder)
     assert cells("track") == ["9", "10", "2-05", ""]  # disc 1 (or none) first, then disc 2
     proxy = TrackFilterProxy()
