@@ -858,6 +858,31 @@ PACKAGES = [
         file_wrong=_INSTRUMENT_WRONG,
         qt_resources=["instruments.rcc"],
     ),
+    Package(
+        "berusky2-data",
+        [
+            "usr/share/games/berusky2/music/Piano*.ogg",
+            "usr/share/games/berusky2/music/Relax*.ogg",
+        ],
+        "apt-cache show: 'logic game Bugs Escape 3D -- data files'. The files' own tags: "
+        "GENRE=SoundTrack, ALBUM='Berušky II', ARTIST=Martin Linda (twice 'Matrin') on all 23 "
+        "music files; TITLE='Piano' (Piano.ogg) and 'Piano 1' (Piano1.ogg) name the instrument, "
+        "TITLE='Relax 3' ... 'Relax 7' (Relax3.ogg ... Relax7.ogg) the mood (relaxing, calm). "
+        "Only these seven are "
+        "used: the other 16 ('Break', 'Cool 12', 'Emotion', 'Free Mind', 'Space', 'Trip 12', "
+        "'Comix 1' ... 'Comix 10') state no style beyond the soundtrack tag. A large download "
+        "(560 MB, most of it not music) for seven labelled tracks.",
+        [],
+        [],
+        560,
+        file_words={
+            **{
+                stem: (["piano"], f"TITLE={title}")
+                for stem, title in (("Piano", "Piano"), ("Piano1", "Piano 1"))
+            },
+            **{f"Relax{n}": (["relaxing", "calm"], f"TITLE=Relax {n}") for n in range(3, 8)},
+        },
+    ),
 ]
 
 SPEECH_CORRECT = ["speech", "spoken word", "spoken", "narration"]

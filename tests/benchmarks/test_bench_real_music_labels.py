@@ -105,3 +105,14 @@ def test_zip_audio_copied_out_once_and_the_archive_removed(bench, tmp_path: Path
     assert bench.unpack_zip_audio(tmp_path, [("data/public.zip", "audio/music")]) == (
         "unzipped (cached)"
     )
+
+
+def test_berusky2_titles_state_piano_and_relax(bench) -> None:
+    package = next(p for p in bench.PACKAGES if p.label == "berusky2-data")
+    tags = {"genre": "SoundTrack", "title": "Relax 3"}
+    correct, wrong, evidence = bench.label_music(package, Path("Relax3.ogg"), tags)
+    assert {"relaxing", "calm", "soundtrack"} <= correct
+    assert {"metal", "aggressive", "speech"} <= wrong and not (correct & wrong)
+    assert "TITLE=Relax 3" in evidence
+    correct, _, _ = bench.label_music(package, Path("Piano1.ogg"), {"title": "Piano 1"})
+    assert "piano" in correct and "calm" not in correct
