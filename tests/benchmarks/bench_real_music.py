@@ -883,6 +883,36 @@ PACKAGES = [
             **{f"Relax{n}": (["relaxing", "calm"], f"TITLE=Relax {n}") for n in range(3, 8)},
         },
     ),
+    Package(
+        "krank",
+        ["usr/share/games/krank/sounds/*/atmo.ogg"],
+        "apt-cache show: 'game of dexterity where you match stones together'. The files' own "
+        "tags: sounds/{industry,space,summer,water}/atmo.ogg GENRE=Ambient, DESCRIPTION=Ambient, "
+        "TITLE=Industrie-Atmo / Space-Atmo / Summer-Atmo / Water-Atmo, ARTIST=Legoluft, "
+        "ALBUM=Krank. Only these four are used: the menu loops (sounds/menu/*.ogg) have no tags.",
+        [],
+        [],
+        58,
+    ),
+    Package(
+        "plee-the-bear-data",
+        [
+            "usr/share/games/plee-the-bear/music/sequencer/*/guitar.ogg",
+            "usr/share/games/plee-the-bear/music/sequencer/*/bass.ogg",
+        ],
+        "apt-cache show: 'data for Plee the Bear' (a platform game). music/sequencer/ holds the "
+        "parts of its play-along mini-game, each with its notes beside it: bonus/guitar.ogg and "
+        "title-screen/guitar.ogg (sequencer-guitar-track.txt), title-screen/bass.ogg "
+        "(sequencer-bass-track.txt), the backing tracks back.ogg / atmosphere.ogg state no "
+        "instrument and are not used. No tags.",
+        [],
+        [],
+        32,
+        file_words={
+            "guitar": (["guitar"], "music/sequencer/*/guitar.ogg, sequencer-guitar-track.txt"),
+            "bass": (["bass"], "music/sequencer/title-screen/bass.ogg, sequencer-bass-track.txt"),
+        },
+    ),
 ]
 
 SPEECH_CORRECT = ["speech", "spoken word", "spoken", "narration"]
