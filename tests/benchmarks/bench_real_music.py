@@ -1,13 +1,16 @@
 """Benchmark: tag and search quality on real music (Debian game soundtracks) and synthesised speech.
 
-13 packages, 202 music tracks at --per-package 25 (marsshooter 10, wizznic 9, fillets-ng 14,
+21 packages, 305 music tracks at --per-package 25 (marsshooter 10, wizznic 9, fillets-ng 14,
 openclonk 8, davegnukem 13, naev 25, supertux 25, unknown-horizons 15, warmux 13, freedroidrpg 16,
-megaglest 9, starfighter 11; gcompris-qt-data: 9 world-music clips and 25 instrument samples,
-labelled from the activities' own texts) + 14 speech clips; about 2.3 GB of cache. Debian's game-music
-packages rarely state a style: apart from marsshooter (metal), wizznic (electronica), fillets-ng
-(quiet) and the soundtrack tags, the words come from single files' GENRE tags and names
-(classical 3 tracks, orchestral 4, ambient 11, blues 1, flute 1, drum and bass 1, medieval 1), so
-queries under --min-class (default 5) positives or negatives are listed as skipped, not scored.
+megaglest 9, starfighter 11, widelands 25, freedink 5, supertuxkart 25, 0ad 25, trackballs 9,
+berusky2 7, krank 4, plee-the-bear 3; gcompris-qt-data: 9 world-music clips and 25 instrument
+samples, labelled from the activities' own texts) + 14 speech clips; about 4.4 GB of cache (0ad-data
+alone is a 1.4 GB download). Debian's game-music packages rarely state a style: apart from
+marsshooter (metal), wizznic (electronica), fillets-ng (quiet) and the soundtrack tags, the words
+come from single files' GENRE tags, titles and names and the packages' own notes (outside gcompris:
+calm 20 tracks, ambient 15, rock 15 of which metal 13, orchestral 7, classical 5, folk 5 of which
+celtic 4, 8-bit 3, piano 2, guitar 2, sad 2, and single tracks), so queries under --min-class
+(default 5) positives or negatives are listed as skipped, not scored.
 
 Not part of the test run (pytest collects test_*.py only). What it does:
 
