@@ -919,6 +919,7 @@ PACKAGES = [
 ]
 
 SPEECH_CORRECT = ["speech", "spoken word", "spoken", "narration"]
+DEEPER_K = (10, 20)  # proposal list lengths also reported (evaluate_proposals)
 NO_AUDIO_CUE = ["soundtrack"]  # what a piece was written for, not a sound (see evaluate_proposals)
 
 # (voice, words per minute, pitch, text): texts written for this benchmark.
@@ -1634,6 +1635,18 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
 
     labelled = [(t, p) for t, p in music if t.correct]
     with_correct = sum(1 for t, p in labelled if any(matches(w, t.correct) for w in p))
+    # How far down the proposals' own order the correct words are: what no reordering of the top
+    # 5 can reach (the list ends where the proposal floor does).
+    longer = {t.id: [key(w) for w in proposals(lib, t.id, max(DEEPER_K))] for t, _ in labelled}
+    deeper = {
+        k: round(
+            sum(1 for t, _ in labelled if any(matches(w, t.correct) for w in longer[t.id][:k]))
+            / len(labelled),
+            4,
+        )
+        for k in DEEPER_K
+        if labelled
+    }
     # Tracks whose source states something a listener can hear: "soundtrack" says what a piece
     # was written for, not how it sounds, so a track labelled only that is reported apart too.
     audible = [(t, p) for t, p in labelled if closure(t.correct) - closure(NO_AUDIO_CUE)]
@@ -1668,6 +1681,7 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
         "music_tracks": len(music),
         "music_tracks_with_a_label": len(labelled),
         "music_with_correct_in_top5": round(with_correct / len(labelled), 4) if labelled else None,
+        "music_with_correct_in_top_k": deeper,
         "music_with_an_audible_label": len(audible),
         "audible_with_correct_in_top5": (
             round(audible_correct / len(audible), 4) if audible else None
@@ -1782,7 +1796,8 @@ def print_report(result: dict) -> None:
         f"  tracks whose source states an audible word (not only {', '.join(NO_AUDIO_CUE)}): "
         f"{p['audible_with_correct_in_top5']} of {p['music_with_an_audible_label']}; proposed "
         f"words the sources judge: {p['proposals_judged']}, of them correct "
-        f"{p['proposals_judged_correct']}"
+        f"{p['proposals_judged_correct']}; a correct word in the top "
+        + ", ".join(f"{k}: {v}" for k, v in p.get("music_with_correct_in_top_k", {}).items())
     )
     print(
         f"most proposed: {p['most_proposed']!r} on {p['most_proposed_share_of_music_tracks']} of music "
