@@ -52,6 +52,9 @@ PRIOR_MIN_TRACKS = (
     20  # below this, a library's average track says little: tags rank by confidence alone
 )
 PRIOR_CANDIDATES = 40  # seen and new words considered per track when proposing
+LISTED = 20  # candidates a tag panel lists for a track or an album (`Library.listing`)
+LIST_FLOOR = 0.02  # ... down to this confidence: below it the model hears no sign of the word
+EVERY_TAG = 1_000_000  # a prediction's top_k that holds every seen label and vocabulary word
 
 
 class LibraryError(ZslError):
@@ -387,6 +390,49 @@ class Library:
             track_id, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary
         )
         return self._pick(prediction, top_k, min_confidence, include, kinds, vocabulary)
+
+    def listing(
+        self, track_id: int, top_k: int = 5, vocabulary: Words | None = None
+    ) -> tuple[Prediction | None, list[TagScore]]:
+        """What a tag panel lists for one track, and the proposals among it (`_listing`)."""
+        prediction = self.prediction(
+            track_id, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary
+        )
+        return self._listing(prediction, top_k, vocabulary)
+
+    def album_listing(
+        self, track_ids: Sequence[int], top_k: int = 5, vocabulary: Words | None = None
+    ) -> tuple[Prediction | None, list[TagScore]]:
+        """`listing` for an album, from its prediction (the mean of its tracks' analyses)."""
+        prediction = self.album_prediction(
+            track_ids, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary
+        )
+        return self._listing(prediction, top_k, vocabulary)
+
+    def _listing(
+        self, prediction: Prediction | None, top_k: int, vocabulary: Words | None
+    ) -> tuple[Prediction | None, list[TagScore]]:
+        """The candidates worth showing beside the proposals: the one rule (`Prediction.pick`)
+        with the floor lowered to `LIST_FLOOR`, `LISTED` of them, the proposals (the rule with
+        its own floor, `top_k`) always among them.
+
+        Why not the model's raw top words: those hold what the rule never proposes and a
+        listener should not be offered as "likely": new words that only echo a trained one
+        ("Acid Techno", "Detroit Techno" at the confidence of "techno"), new words read off
+        trained words of another kind, and genres for a spoken text."""
+        if prediction is None:
+            return None, []
+        proposed = self._pick(prediction, top_k, None, "both", None, vocabulary)
+        listed = self._pick(prediction, max(LISTED, top_k), LIST_FLOOR, "both", None, vocabulary)
+        shown = {t.tag for t in listed}
+        listed += [t for t in proposed if t.tag not in shown]
+        panel = Prediction(
+            prediction.path,
+            seen=[t for t in listed if t.seen],
+            unseen=[t for t in listed if not t.seen],
+            missing_words=list(prediction.missing_words),
+        )
+        return panel, proposed
 
     def _pick(
         self,

@@ -200,3 +200,31 @@ def test_tag_prior_is_the_librarys_average_track(scanned: Library, monkeypatch) 
     assert prediction is not None
     expected = prediction.pick(3, min_confidence=0, prior=prior)
     assert [t.tag for t in picked] == [t.tag for t in expected]
+
+
+def test_listing_holds_what_the_rule_allows_with_every_proposal_in_it(scanned: Library) -> None:
+    """A tag panel lists the one rule's candidates without its floor (`Library.listing`), not the
+    model's raw top words: no new word that only echoes a trained word listed beside it."""
+    from app.library import LIST_FLOOR, LISTED
+    from zsl_core.tagger import REPEAT_SHARE
+    from zsl_core.tags import tag_key
+
+    track_id = _id(scanned, "beat.mp3")
+    panel, proposed = scanned.listing(track_id, top_k=3)
+    assert panel is not None
+    listed = [*panel.seen, *panel.unseen]
+    assert [t.tag for t in proposed] == [t.tag for t in scanned.proposals(track_id, top_k=3)]
+    assert {t.tag for t in proposed} <= {t.tag for t in listed}
+    assert len(listed) <= LISTED + len(proposed)
+    assert all(t.seen for t in panel.seen) and not any(t.seen for t in panel.unseen)
+    assert all((t.confidence or 0) >= LIST_FLOOR for t in listed if t not in proposed)
+    trained = {tag_key(t.tag) for t in panel.seen}
+
+    def echo(tag) -> float:
+        return sum(share for label, share in tag.basis if tag_key(label) in trained)
+
+    assert all(echo(t) < REPEAT_SHARE for t in panel.unseen)
+    # The raw top words of the same track do hold such echoes ("acid techno" of "techno", ...).
+    raw = scanned.prediction(track_id, top_k=LISTED)
+    assert raw is not None and any(echo(t) >= REPEAT_SHARE for t in raw.unseen)
+    assert scanned.listing(10**9) == (None, [])

@@ -142,14 +142,7 @@ class AlbumsController(QObject):
         words_of = self.lib.words
 
         def work(library):
-            words = words_of(library)
-            prediction = library.album_prediction(ids, top_k=max(top_k, 10), vocabulary=words)
-            proposed = library.album_proposals(ids, top_k, vocabulary=words)
-            if prediction is not None:  # a proposal ranked by distinctiveness may lie below
-                shown = {t.tag for t in [*prediction.seen, *prediction.unseen]}
-                for tag in proposed:
-                    if tag.tag not in shown:
-                        (prediction.seen if tag.seen else prediction.unseen).append(tag)
+            prediction, proposed = library.album_listing(ids, top_k, vocabulary=words_of(library))
             return prediction, [t.tag for t in proposed]
 
         def done(result) -> None:
@@ -193,6 +186,7 @@ class AlbumsController(QObject):
 
         def work(library):
             from app.edits import edit_from_values, plan_edits, same_for_all
+            from app.library import EVERY_TAG
             from app.routing import route_tags
 
             words = words_of(library)
@@ -201,9 +195,8 @@ class AlbumsController(QObject):
                 proposed = library.album_proposals(ids, top_k, vocabulary=words)
                 if decision is None:
                     return edit_from_values(route_tags(proposed, routes, field=field or None))
-                prediction = library.album_prediction(
-                    ids, top_k=max(10, 2 * top_k), vocabulary=words
-                )
+                # Every word the model scores, so a ticked one is found wherever it ranks.
+                prediction = library.album_prediction(ids, top_k=EVERY_TAG, vocabulary=words)
                 pool = [] if prediction is None else [*prediction.seen, *prediction.unseen]
                 by_word = {t.tag: t for t in [*pool, *proposed]}
                 tags = [by_word[w] for w in decision.ticked if w in by_word]

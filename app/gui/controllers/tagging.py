@@ -73,14 +73,7 @@ class TaggingController(QObject):
         def work(library):
             from app.edits import file_values
 
-            words = words_of(library)
-            prediction = library.prediction(track_id, top_k=max(top_k, 10), vocabulary=words)
-            proposed = library.proposals(track_id, top_k, vocabulary=words)
-            if prediction is not None:  # a proposal ranked by distinctiveness may lie below
-                shown = {t.tag for t in [*prediction.seen, *prediction.unseen]}
-                for tag in proposed:
-                    if tag.tag not in shown:
-                        (prediction.seen if tag.seen else prediction.unseen).append(tag)
+            prediction, proposed = library.listing(track_id, top_k, vocabulary=words_of(library))
             where = library.track(track_id).path if path is None else path
             return prediction, [t.tag for t in proposed], file_values(where, extra, options)
 
@@ -137,11 +130,13 @@ class TaggingController(QObject):
 
         def work(library):
             from app.edits import edit_from_values, plan_edits, same_for_all
+            from app.library import EVERY_TAG
             from app.routing import route_tags
 
             def edit_of(i):
+                # Every word the model scores, so a ticked one is found wherever it ranks.
                 prediction = library.prediction(
-                    i, top_k=max(10, 2 * top_k), vocabulary=vocabulary_of(library)
+                    i, top_k=EVERY_TAG, vocabulary=vocabulary_of(library)
                 )
                 decision = decisions.get(i)
                 if decision is not None:  # the user's ticks, with their kinds, and own values

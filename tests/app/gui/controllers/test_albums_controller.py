@@ -88,3 +88,17 @@ def test_groups_predicts_and_plans_an_album_write(qtbot, albums, tagged):
     assert {p.field for p in planned} == {"comment"} and "Rec" in shown
     assert all(p.changed and p.error is None for p in planned)
     assert len({tuple(p.new) for p in planned}) == 1  # the same value into every track
+
+
+def test_an_albums_ticked_word_is_written_wherever_the_model_ranks_it(qtbot, albums, tagged):
+    """As for a track: the album's ticks are looked up among every word the model scores."""
+    _, rows = tagged
+    with qtbot.waitSignal(albums.grouped, timeout=60_000) as grouped:
+        albums.group(rows)
+    rec = grouped.args[0][0]
+    albums.decisions_dict[albums.album_id(rec)] = ["death metal"]
+    with qtbot.waitSignal(albums.preview_ready, timeout=60_000) as preview:
+        albums.plan_write(rec, "")
+    planned, _shown = preview.args
+    genres = [[v.casefold() for v in p.new] for p in planned if p.field == "genre"]
+    assert len(genres) == len(rec.track_ids) and all("death metal" in g for g in genres)

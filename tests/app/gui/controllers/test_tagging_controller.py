@@ -86,3 +86,15 @@ def test_write_of_a_selection_counts_the_panels_decision(qtbot, tagging, scanned
     rows = {(c.track_id, c.field): c.new for c in planned}
     assert rows[(first, "genre")] == rows[(second, "genre")]
     assert "Ambient" in rows[(first, "genre")]
+
+
+def test_a_ticked_word_is_written_wherever_the_model_ranks_it(qtbot, tagging, scanned):
+    """The user's ticks are looked up among every word the model scores: a tone's "death
+    metal" ranks far below the panel's list, and is still written, in its kind's field."""
+    track_id = int(scanned[0].id)
+    tagging.remember(track_id, ["death metal"])
+    with qtbot.waitSignal(tagging.preview_ready, timeout=30_000) as preview:
+        tagging.plan_write([track_id], "")
+    planned, _fields = preview.args
+    genre = [p for p in planned if p.field == "genre"]
+    assert [[v.casefold() for v in p.new] for p in genre] == [["death metal"]]
