@@ -368,33 +368,32 @@ def cmd_tags(args: argparse.Namespace, library: Library) -> int:
         return EXIT_ERROR
     out, failed = [], missing
     for track in tracks:
-        prediction = library.prediction(track.id, top_k=args.top)
-        if prediction is None:
+        # What the app's panel lists and proposes (`Library.listing`: the one rule, the
+        # library's prior), so `tags` says what `write` and the GUI would pick.
+        listing, proposed = library.listing(track.id, top_k=args.top)
+        if listing is None:
             failed += 1
             err(f"not analysed yet: {track.display_path}")
             continue
-        proposed = prediction.pick(args.top)
+        seen, unseen = (
+            sorted(tags, key=lambda t: -(t.confidence or 0.0))[: args.top]
+            for tags in (listing.seen, listing.unseen)
+        )
         if args.json:
             out.append(
                 {
                     "id": track.id,
                     "path": track.display_path,
                     "proposed": [t.to_dict() for t in proposed],
-                    "seen": [t.to_dict() for t in prediction.seen],
-                    "unseen": [t.to_dict() for t in prediction.unseen],
+                    "seen": [t.to_dict() for t in seen],
+                    "unseen": [t.to_dict() for t in unseen],
                 }
             )
             continue
         print(track.display_path)
         print("  proposed: " + (", ".join(_tag_text(t) for t in proposed) or "-"))
-        print(
-            "  seen:     "
-            + (", ".join(f"{t.tag} {t.confidence:.2f}" for t in prediction.seen) or "-")
-        )
-        print(
-            "  new:      "
-            + (", ".join(f"*{t.tag} {t.confidence:.2f}" for t in prediction.unseen) or "-")
-        )
+        print("  seen:     " + (", ".join(f"{t.tag} {t.confidence:.2f}" for t in seen) or "-"))
+        print("  new:      " + (", ".join(f"*{t.tag} {t.confidence:.2f}" for t in unseen) or "-"))
     if args.json:
         print(json.dumps(out, indent=2))
     elif tracks:

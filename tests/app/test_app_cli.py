@@ -17,7 +17,7 @@ from app.cli import main
 from app.library import Library
 from app.tagformats import open_tags
 from app.tagwriter import read_field
-from zsl_core.tags import TagKind, display_form
+from zsl_core.tags import display_form
 
 
 def all_tags(path: Path) -> list[str]:
@@ -75,7 +75,14 @@ def test_scan_search_tags_write_history_undo(
     assert code == 0
     shown = {item["path"]: item for item in json.loads(out)}
     assert set(shown) == {str(p) for p in music}
-    assert all(len(i["seen"]) == 2 and len(i["unseen"]) == 2 for i in shown.values())
+    # What the panel lists (`Library.listing`), at most --top of each; the proposals are the
+    # library's own (the rule `write` and the GUI use), never more than --top.
+    assert all(len(i["seen"]) == 2 and len(i["unseen"]) <= 2 for i in shown.values())
+    assert all(len(i["proposed"]) <= 2 for i in shown.values())
+    with Library(Path(db[1]), device="cpu") as library:
+        for item in shown.values():
+            rule = [t.tag for t in library.proposals(item["id"], top_k=2)]
+            assert [t["tag"] for t in item["proposed"]] == rule
     code, out, _ = run(capsys, *db, "tags", str(music[0]))
     assert code == 0 and str(music[0]) in out and "new:      *" in out and "proposed:" in out
 
@@ -134,10 +141,10 @@ def test_scan_search_tags_write_history_undo(
         "0",
     )
     assert code == 0 and "1 file written" in out
-    best_new = shown[str(music[2])]["unseen"][0]
-    assert read_field(music[2], "custom:ZSL") == [
-        display_form(best_new["tag"], TagKind(best_new["kind"]))
-    ]
+    with Library(Path(db[1]), device="cpu") as library:  # the one rule, new words only
+        item = shown[str(music[2])]
+        best_new = library.proposals(item["id"], top_k=1, min_confidence=0, include="unseen")[0]
+    assert read_field(music[2], "custom:ZSL") == [display_form(best_new.tag, best_new.kind)]
 
     code, out, _ = run(capsys, *db, "history", "--json")
     batches = json.loads(out)
