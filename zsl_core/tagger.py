@@ -101,7 +101,8 @@ class Prediction:
 
         Seen and new words are ranked together by `confidence` (one 0-1 scale), tags below
         `min_confidence` (default `PROPOSE_FLOOR`) are dropped, as are repeats of one tag
-        spelled differently. A track that is speech gets no genre or mood but "spoken word".
+        spelled differently. A track that is speech gets "spoken word" and words read off it
+        ("narration"), no word that describes music.
         `include`: both, seen or unseen. `kinds`: only tags of these kinds.
 
         `prior`: each word's mean confidence over the library the track belongs to. With it,
@@ -126,7 +127,9 @@ class Prediction:
                 return False
             if tag.tag == SPEECH_LABEL:
                 return speech
-            return not (speech and tag.kind in (TagKind.GENRE, TagKind.MOOD))
+            # A spoken text is not music: no word that describes music (a genre, a mood, an
+            # instrument such as "vocoder", "fast"), only words read off the speech label itself.
+            return not speech or speech_word(tag)
 
         # The trained words this track would get anyway: a new word mostly read off them repeats
         # them ("heavy metal" beside "metal", "technical" beside "techno" and "electronic").
@@ -149,6 +152,13 @@ class Prediction:
             keys.add(tag_key(tag.tag))
             chosen.append(tag)
         return chosen
+
+
+def speech_word(tag: TagScore) -> bool:
+    """A new word read mostly off the speech label ("spoken", "narration"): one that can describe a
+    spoken text, where a word read off the music labels cannot."""
+    share = sum(w for label, w in tag.basis if label == SPEECH_LABEL)
+    return not tag.seen and share >= REPEAT_SHARE
 
 
 class PayloadKind(StrEnum):

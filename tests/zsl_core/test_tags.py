@@ -164,11 +164,18 @@ def test_pick_ranks_seen_and_new_words_together_and_skips_repeats():
         _prediction().pick(3, include="everything")  # type: ignore[arg-type]  # refused at run time
 
 
-def test_speech_gets_spoken_word_and_no_genre_or_mood():
-    picked = _prediction(speech=0.9).pick(5)
-    assert picked[0].tag == SPEECH_LABEL
-    assert {t.kind for t in picked[1:]} <= {INS, C, E, TagKind.OTHER}
-    assert _prediction(speech=0.9).speech == pytest.approx(0.9)
+def test_speech_gets_spoken_word_and_no_word_that_describes_music():
+    prediction = _prediction(speech=0.9)
+    prediction.unseen += [
+        TagScore("narration", 0.85, False, INS, basis=((SPEECH_LABEL, 0.9), ("vocals", 0.1))),
+        TagScore("vocoder", 0.4, False, INS, basis=(("synth", 0.7), ("vocals", 0.3))),
+    ]
+    # "loud" (a description), "vocoder" (an instrument), genres and moods describe music;
+    # "narration" only repeats "spoken word", and is what a list of new words alone gets.
+    assert [t.tag for t in prediction.pick(5)] == [SPEECH_LABEL]
+    assert [t.tag for t in prediction.pick(5, include="unseen")] == ["narration"]
+    assert prediction.speech == pytest.approx(0.9)
+    assert "loud" in [t.tag for t in _prediction(speech=0.1).pick(5)]  # music keeps them
 
 
 def test_vocabulary_from_words():
