@@ -409,6 +409,41 @@ class Library:
         )
         return self._listing(prediction, top_k, vocabulary)
 
+    def ticked_tags(
+        self,
+        track_ids: Sequence[int],
+        words: Sequence[str],
+        top_k: int = 5,
+        vocabulary: Words | None = None,
+        album: bool = False,
+    ) -> list[TagScore]:
+        """The tags a user's ticked `words` stand for (their kinds route them), for one track or
+        (`album`) an album: looked up in what the panel lists, and a word not there (ticked while
+        the library's prior ranked it higher) among every word the model scores, which costs
+        twenty times more and is only needed then. [] when nothing is analysed."""
+        ids = list(track_ids)
+        if not ids or not words:
+            return []
+
+        def predicted(top: int) -> Prediction | None:
+            if album:
+                return self.album_prediction(ids, top_k=top, vocabulary=vocabulary)
+            return self.prediction(ids[0], top_k=top, vocabulary=vocabulary)
+
+        listed = (
+            self.album_listing(ids, top_k, vocabulary)
+            if album
+            else self.listing(ids[0], top_k, vocabulary)
+        )[0]
+        if listed is None:
+            return []
+        found = {t.tag: t for t in [*listed.seen, *listed.unseen]}
+        if any(w not in found for w in words):
+            every = predicted(EVERY_TAG)
+            for tag in [] if every is None else [*every.seen, *every.unseen]:
+                found.setdefault(tag.tag, tag)
+        return [found[w] for w in words if w in found]
+
     def _listing(
         self, prediction: Prediction | None, top_k: int, vocabulary: Words | None
     ) -> tuple[Prediction | None, list[TagScore]]:

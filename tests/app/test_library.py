@@ -228,3 +228,16 @@ def test_listing_holds_what_the_rule_allows_with_every_proposal_in_it(scanned: L
     raw = scanned.prediction(track_id, top_k=LISTED)
     assert raw is not None and any(echo(t) >= REPEAT_SHARE for t in raw.unseen)
     assert scanned.listing(10**9) == (None, [])
+
+
+def test_ticked_words_resolve_to_their_tags_wherever_the_model_ranks_them(scanned: Library) -> None:
+    from zsl_core.tags import TagKind
+
+    track_id = _id(scanned, "pad.flac")
+    proposed = [t.tag for t in scanned.proposals(track_id, top_k=3)]
+    assert [t.tag for t in scanned.ticked_tags([track_id], proposed)] == proposed
+    far = scanned.ticked_tags([track_id], ["death metal", "not a word the model knows"])
+    assert [(t.tag, t.kind) for t in far] == [("death metal", TagKind.GENRE)]
+    album = scanned.ticked_tags([t.id for t in scanned.tracks()], ["death metal"], album=True)
+    assert [t.tag for t in album] == ["death metal"]
+    assert scanned.ticked_tags([10**9], ["rock"]) == [] and scanned.ticked_tags([], ["rock"]) == []

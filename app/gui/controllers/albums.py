@@ -186,20 +186,15 @@ class AlbumsController(QObject):
 
         def work(library):
             from app.edits import edit_from_values, plan_edits, same_for_all
-            from app.library import EVERY_TAG
             from app.routing import route_tags
 
             words = words_of(library)
 
             def edit_of(ids: list[int], decision: Decision | None):
-                proposed = library.album_proposals(ids, top_k, vocabulary=words)
                 if decision is None:
+                    proposed = library.album_proposals(ids, top_k, vocabulary=words)
                     return edit_from_values(route_tags(proposed, routes, field=field or None))
-                # Every word the model scores, so a ticked one is found wherever it ranks.
-                prediction = library.album_prediction(ids, top_k=EVERY_TAG, vocabulary=words)
-                pool = [] if prediction is None else [*prediction.seen, *prediction.unseen]
-                by_word = {t.tag: t for t in [*pool, *proposed]}
-                tags = [by_word[w] for w in decision.ticked if w in by_word]
+                tags = library.ticked_tags(ids, decision.ticked, top_k, words, album=True)
                 return decision.resolve(route_tags(tags, routes, field=field or None))
 
             edits = {}

@@ -130,21 +130,16 @@ class TaggingController(QObject):
 
         def work(library):
             from app.edits import edit_from_values, plan_edits, same_for_all
-            from app.library import EVERY_TAG
             from app.routing import route_tags
 
             def edit_of(i):
-                # Every word the model scores, so a ticked one is found wherever it ranks.
-                prediction = library.prediction(
-                    i, top_k=EVERY_TAG, vocabulary=vocabulary_of(library)
-                )
                 decision = decisions.get(i)
                 if decision is not None:  # the user's ticks, with their kinds, and own values
-                    words = [] if prediction is None else [*prediction.seen, *prediction.unseen]
-                    by_word = {t.tag: t for t in words}
-                    tags = [by_word[w] for w in decision.ticked if w in by_word]
+                    tags = library.ticked_tags(
+                        [i], decision.ticked, top_k, vocabulary=vocabulary_of(library)
+                    )
                     return decision.resolve(route_tags(tags, routes, field=field or None))
-                if prediction is None:
+                if library.analysis(i) is None:
                     return {}
                 tags = library.proposals(i, top_k, vocabulary=vocabulary_of(library))
                 return edit_from_values(route_tags(tags, routes, field=field or None))
