@@ -194,9 +194,13 @@ class LibraryController(QObject):
     def forget_vocabulary(self) -> None:
         self._vocabulary = None
 
-    def words(self, library: Any) -> list[str] | None:
-        """The candidate unseen words: the Settings vocabulary file, else the library's own
-        (None). Loaded once, on the library thread."""
+    def words(self, library: Any) -> Vocabulary | None:
+        """The candidate unseen words with their kinds: the Settings vocabulary file (its
+        `# kind: mood` lines and file name say each word's kind, as for the shipped vocabulary),
+        else the library's own (None). Loaded once, on the library thread. A Vocabulary, not
+        its plain list of words: a plain list would make every word of the file kind "other",
+        so the panel would list no moods or instruments and a mood ticked would go to no
+        field."""
         path = self.vocabulary_path
         if not path:
             return None
@@ -204,7 +208,7 @@ class LibraryController(QObject):
             from zsl_core.tags import load_vocabulary
 
             self._vocabulary = load_vocabulary(path)
-        return self._vocabulary.words
+        return self._vocabulary
 
     def propose(self, library: Any, track_id: int, top_k: int) -> list[str]:
         """The tags proposed for a track (library thread), by the one picking rule

@@ -98,3 +98,32 @@ def test_a_ticked_word_is_written_wherever_the_model_ranks_it(qtbot, tagging, sc
     planned, _fields = preview.args
     genre = [p for p in planned if p.field == "genre"]
     assert [[v.casefold() for v in p.new] for p in genre] == [["death metal"]]
+
+
+def test_a_vocabulary_files_kinds_reach_the_panel_and_the_fields(qtbot, tagging, scanned, tmp_path):
+    """A Settings vocabulary that declares kinds (`# kind: mood`) keeps them: the panel groups
+    its words by them, and a ticked mood of the file is written into Mood (as "other" it went
+    to no field at all)."""
+    from zsl_core.tags import TagKind
+
+    words = tmp_path / "my words.txt"
+    words.write_text(
+        "# kind: mood\nmelancholic\ndreamy\ngloomy\n# kind: instrument\nclarinet\naccordion\n"
+        "# kind: genre\nshoegaze\nbossa nova\n",
+        encoding="utf-8",
+    )
+    declared = {"melancholic": TagKind.MOOD, "dreamy": TagKind.MOOD, "gloomy": TagKind.MOOD}
+    declared |= {"clarinet": TagKind.INSTRUMENT, "accordion": TagKind.INSTRUMENT}
+    declared |= {"shoegaze": TagKind.GENRE, "bossa nova": TagKind.GENRE}
+    tagging.library.set_vocabulary(str(words))
+    track_id = int(scanned[0].id)
+    with qtbot.waitSignal(tagging.prediction_ready, timeout=30_000) as ready:
+        tagging.load_prediction(track_id)
+    unseen = ready.args[1].unseen
+    assert unseen and all(t.kind is declared[t.tag] for t in unseen)
+
+    tagging.remember(track_id, ["gloomy"])
+    with qtbot.waitSignal(tagging.preview_ready, timeout=30_000) as preview:
+        tagging.plan_write([track_id], "")
+    planned, _fields = preview.args
+    assert [(p.field, p.new) for p in planned] == [("mood", ["Gloomy"])]
