@@ -156,7 +156,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             prediction = tagger.predict(
-                path, top_k=args.top, vocabulary=vocabulary.words, n_windows=args.windows
+                path, top_k=args.top, vocabulary=vocabulary, n_windows=args.windows
             )
         except AudioError as exc:
             failed += 1

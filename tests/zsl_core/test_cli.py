@@ -43,6 +43,20 @@ def test_predict_json_and_windows(songs, capsys):
         assert not {t["tag"] for t in r["seen"]} & {t["tag"] for t in r["unseen"]}
 
 
+def test_predict_keeps_the_vocabularys_kinds(songs, tmp_path, capsys):
+    """New words keep the kind their vocabulary gives them (the shipped one's files, a user
+    file's `# kind:` lines); a plain list of words made every one of them "other"."""
+    words = tmp_path / "words.txt"
+    words.write_text("# kind: mood\nmelancholic\ndreamy\n# kind: genre\nshoegaze\n", "utf-8")
+    assert main(["predict", str(songs[0]), "--json", "--top", "3", "--vocab", str(words)]) == 0
+    kinds = {t["tag"]: t["kind"] for t in json.loads(capsys.readouterr().out)[0]["unseen"]}
+    expected = {"melancholic": "mood", "dreamy": "mood", "shoegaze": "genre"}
+    assert kinds == expected
+    assert main(["predict", str(songs[0]), "--json", "--top", "10"]) == 0
+    unseen = json.loads(capsys.readouterr().out)[0]["unseen"]
+    assert {t["kind"] for t in unseen} - {"other"}
+
+
 def test_bad_files_are_skipped_with_one_line(songs, tmp_path, capsys):
     junk = tmp_path / "junk.mp3"
     junk.write_bytes(b"\x00not audio" * 100)
