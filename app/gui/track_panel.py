@@ -447,6 +447,10 @@ class TrackPanel(QWidget):
         for field, values in decision.typed.items():
             for value in values:
                 self._add_typed_row(groups[field], value)
+        # a field with nothing to list (no value in the file, no proposal, nothing typed) gets
+        # no header: an empty "Mood" reads as a mood that was left blank; "type your own value"
+        # still offers it (`_fill_own_fields`), and adding a value there brings the group back
+        groups = {f: g for f, g in groups.items() if g.childCount()}
         not_written = groups.pop(None, None)
         for shown in sorted(groups, key=self._group_order):
             self.tags.addTopLevelItem(groups[shown])
@@ -507,7 +511,8 @@ class TrackPanel(QWidget):
         return {item.data(0, FIELD_ROLE): item for item in top_level_items(self.tags)}
 
     def _fill_own_fields(self) -> None:
-        wanted = [f for f in self._groups() if f] or self.shown_fields()
+        shown = [*self.shown_fields(), *(f for f in self._groups() if f)]
+        wanted = sorted(dict.fromkeys(shown), key=self._group_order)
         current = self.own_field.currentData()
         if [self.own_field.itemData(i) for i in range(self.own_field.count())] != wanted:
             self.own_field.blockSignals(True)
@@ -554,9 +559,10 @@ class TrackPanel(QWidget):
             return []
         groups = self._groups()
         group = groups.get(field)
-        if group is None:
+        if group is None:  # in field order, before "Not written"
             group = self._group(field)
-            self.tags.insertTopLevelItem(len([f for f in groups if f]), group)
+            after = [f for f in groups if f and self._group_order(f) < self._group_order(field)]
+            self.tags.insertTopLevelItem(len(after), group)
             group.setExpanded(True)
         added = []
         self._filling = True

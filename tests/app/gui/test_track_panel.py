@@ -1,0 +1,67 @@
+"""The tag panel on its own (no window, no model): what it lists for a prediction it is handed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from app.gui.track_panel import NOT_WRITTEN, TrackPanel, top_level_items
+from zsl_core.tagger import Prediction
+from zsl_core.tags import TagKind, TagScore
+
+
+@dataclass
+class Shown:
+    id: int = 7
+    title: str | None = "Song"
+    artist: str | None = "Someone"
+    album: str | None = "Record"
+    genre: str | None = None
+    mood: str | None = None
+    duration: float | None = 60.0
+    display_path: str = "/music/song.ogg"
+    status: str = "ok"
+    error: str | None = None
+
+
+def headers(panel: TrackPanel) -> list[str]:
+    return [item.text(0) for item in top_level_items(panel.tags)]
+
+
+@pytest.fixture
+def panel(qtbot):
+    widget = TrackPanel()
+    qtbot.addWidget(widget)
+    widget.show_track(Shown())
+    return widget
+
+
+def test_no_empty_group_header_for_a_field_with_nothing_to_list(panel):
+    """Genre and an instrument proposed, no mood word, nothing in the file's Mood: no empty
+    "Mood" header (it read as a mood left blank). Mood stays offered for a typed value, and
+    typing one brings its group back, in field order."""
+    rock = TagScore("rock", 0.8, True, TagKind.GENRE)
+    piano = TagScore("piano", 0.6, True, TagKind.INSTRUMENT)
+    panel.show_prediction(7, Prediction("x", seen=[rock, piano], unseen=[]), ["rock"])
+    assert headers(panel) == ["Genre", NOT_WRITTEN]
+    assert [panel.own_field.itemData(i) for i in range(panel.own_field.count())] == [
+        "genre",
+        "mood",
+    ]
+    panel.add_value("mood", "Calm")
+    assert headers(panel) == ["Genre", "Mood", NOT_WRITTEN]
+    assert panel.decision().typed == {"mood": ["Calm"]}
+
+
+def test_a_field_the_file_fills_keeps_its_group_and_nothing_at_all_lists_no_header(panel):
+    panel.current_values = {}
+    panel.show_prediction(7, Prediction("x", seen=[], unseen=[]), [], {"mood": ["Sad"]})
+    assert headers(panel) == ["Mood"]
+    panel.show_prediction(7, Prediction("x", seen=[], unseen=[]), [], {"mood": []})
+    assert headers(panel) == []
+    panel.add_value("genre", "Jazz")
+    assert headers(panel) == ["Genre"]
