@@ -22,8 +22,8 @@ must read and write the file the same way: reading an ID3v2.3 file with another 
 splits values differently, and writing it as v2.4 would convert the file.
 
 Every function takes a `library` (an app.library.Library): the Protocols below say which part
-of it each uses (`JournalLibrary`: `.conn`, `.track(id)`, `.refresh(ids)`; `TrackPredictions` and
-`AlbumPredictions` for proposing), so a test can stand one up over a bare index.
+of it each uses (`JournalLibrary`: `.conn`, `.track(id)`, `.refresh(ids)`; `TrackPredictions`
+for proposing), so a test can stand one up over a bare index.
 """
 
 from __future__ import annotations
@@ -67,7 +67,6 @@ __all__ = [
     "BatchInfo",
     "INCLUDE",
     "propose",
-    "propose_album",
     "plan_routed",
     "plan_batch",
     "plan_values",
@@ -77,7 +76,6 @@ __all__ = [
     "TrackFile",
     "JournalLibrary",
     "TrackPredictions",
-    "AlbumPredictions",
 ]
 
 
@@ -108,12 +106,6 @@ class TrackPredictions(_Prior, Protocol):
     (`tag_prior`, None when it knows none)."""
 
     def prediction(self, track_id: int, top_k: int = ...) -> Prediction | None: ...
-
-
-class AlbumPredictions(_Prior, Protocol):
-    """What `propose_album` reads: an album's prediction and the library's average track."""
-
-    def album_prediction(self, track_ids: Sequence[int], top_k: int = ...) -> Prediction | None: ...
 
 
 MODES = WRITE_MODES  # merge, replace (app.options)
@@ -206,26 +198,6 @@ def propose(
     return _pick_routed(library, prediction, top_k, min_score, include, routes, field)
 
 
-def propose_album(
-    library: AlbumPredictions,
-    track_ids: Sequence[int],
-    top_k: int = 3,
-    min_score: float | None = None,
-    include: Include = "both",
-    routes: Routes | None = None,
-    field: str | None = None,
-) -> dict[str, list[str]]:
-    """`propose` for an album: the values to write into every one of its tracks, per field,
-    picked by the same rule from the album's prediction (`Library.album_prediction`: the mean
-    of its tracks' analyses), so the whole record gets the same genres."""
-    if include not in INCLUDE:
-        raise ValueError(f"include must be one of {INCLUDE}, not {include!r}")
-    if top_k <= 0:
-        return {}
-    prediction = library.album_prediction(list(track_ids), top_k=max(40, 8 * top_k))
-    return _pick_routed(library, prediction, top_k, min_score, include, routes, field)
-
-
 def _pick_routed(
     library: _Prior,
     prediction: Prediction | None,
@@ -235,8 +207,7 @@ def _pick_routed(
     routes: Routes | None,
     field: str | None,
 ) -> dict[str, list[str]]:
-    """`Prediction.pick` against the library's prior, then `route_tags`: what propose and
-    propose_album share."""
+    """`Prediction.pick` against the library's prior, then `route_tags`."""
     if prediction is None:
         return {}
     routes = DEFAULT_ROUTES if routes is None else routes
