@@ -341,6 +341,20 @@ class AlbumTree(QTreeView):
         painter.end()
 
 
+def tracks_text(n: int) -> str:
+    """'1 track', '12 tracks'."""
+    return f"{n} track" if n == 1 else f"{n} tracks"
+
+
+def album_hint(n_tracks: int) -> str:
+    """The panel's hint for one album of `n_tracks` tracks."""
+    source = "from its one track" if n_tracks == 1 else f"from all {n_tracks} tracks together"
+    return (
+        f"The album's tags, {source}: the checked ones and the values you type are written "
+        "into every track of the album, so it keeps one set of genres."
+    )
+
+
 @dataclass
 class AlbumSubject:
     """What the tag panel shows for an album: the fields it reads off a track. `id` is the
@@ -639,11 +653,7 @@ class AlbumView(QObject):
     def _hints(self, album: Album) -> tuple[str, str]:
         """The panel's hint for an album, without and with "Apply to all selected albums"."""
         n = len(self.selected_albums())
-        one = (
-            f"The album's tags, from all {len(album)} tracks together: the checked ones and the "
-            "values you type are written into every track of the album, so it keeps one set "
-            "of genres."
-        )
+        one = album_hint(len(album))
         if n <= 1:
             return one, one
         return (
@@ -663,7 +673,7 @@ class AlbumView(QObject):
             id=self.controller.album_id(album),
             title=f"{album.display_title}{year}",
             artist=album.artist,
-            album=f"{len(album)} track(s)",
+            album=tracks_text(len(album)),
             duration=album.duration,
             genre=varying_text([r.genre for r in rows]),
             mood=varying_text([r.mood for r in rows]),

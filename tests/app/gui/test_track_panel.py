@@ -65,3 +65,31 @@ def test_a_field_the_file_fills_keeps_its_group_and_nothing_at_all_lists_no_head
     assert headers(panel) == []
     panel.add_value("genre", "Jazz")
     assert headers(panel) == ["Genre"]
+
+
+def test_no_ticked_suggestion_is_called_unlikely(panel):
+    """Every proposal clears the picking rule's floor; the panel's words say so: "unlikely" is
+    kept for listed words the rule would not propose."""
+    from app.gui.track_panel import confidence_text
+    from zsl_core.tags import PROPOSE_FLOOR
+
+    metal = TagScore("metal", PROPOSE_FLOOR + 0.03, True, TagKind.GENRE)
+    pop = TagScore("pop", PROPOSE_FLOOR - 0.05, True, TagKind.GENRE)
+    panel.show_prediction(7, Prediction("x", seen=[metal, pop], unseen=[]), ["metal"])
+    rows = {item.text(0): item.text(1) for item in panel.tag_items()}
+    assert rows == {"Metal": "possible", "Pop": "unlikely"}
+    assert [confidence_text(c) for c in (0.9, 0.5, 0.3, PROPOSE_FLOOR, 0.1)] == [
+        "likely",
+        "likely",
+        "possible",
+        "possible",
+        "unlikely",
+    ]
+
+
+def test_an_albums_hint_and_track_count_read_as_words():
+    from app.gui.album_view import album_hint, tracks_text
+
+    assert tracks_text(1) == "1 track" and tracks_text(12) == "12 tracks"
+    assert "from its one track:" in album_hint(1) and "all 1 tracks" not in album_hint(1)
+    assert "from all 3 tracks together:" in album_hint(3)
