@@ -329,14 +329,7 @@ class FindMusic(QObject):
         return f"“{title}”" + (f" ({row.artist})" if row.artist else "")
 
     def _titles(self, hits: Sequence[Any]) -> dict[int, str]:
-        titles = {}
-        for hit in hits:
-            row = self.window.track_model.track_by_id(int(hit.track_id))
-            if row is not None and row.title:
-                titles[int(hit.track_id)] = f"{row.title}" + (
-                    f" — {row.artist}" if row.artist else ""
-                )
-        return titles
+        return self.window.track_model.titles([int(hit.track_id) for hit in hits])
 
     # --- playlists and export ---------------------------------------------------------------------------
     def ask_save_playlist(self, ids: Sequence[int]) -> None:

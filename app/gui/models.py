@@ -254,12 +254,13 @@ class TrackTableModel(QAbstractTableModel):
         return [int(r.id) for r in self._rows]
 
     def titles(self, ids: Iterable[int]) -> dict[int, str]:
-        """ "Title — Artist" of the loaded tracks among `ids` that have a title (search hits)."""
+        """ "Title — Artist" of the loaded tracks among `ids` (search hits): the title as the
+        table shows it (the file name when the file has no title tag), the artist if known."""
         out = {}
         for track_id in ids:
             row = self.track_by_id(int(track_id))
-            if row is not None and row.title:
-                out[int(track_id)] = row.title + (f" — {row.artist}" if row.artist else "")
+            if row is not None:
+                out[int(track_id)] = _title(row) + (f" — {row.artist}" if row.artist else "")
         return out
 
     def ids_without_predicted(self, ids: Iterable[int]) -> list[int]:
@@ -434,7 +435,9 @@ class SearchResultsModel(QAbstractTableModel):
         return None
 
     def _track_text(self, hit: Any) -> str:
-        return self._titles.get(int(hit.track_id)) or str(hit.display_path)
+        """As the library table names the track; the file name (the Path column beside it
+        holds the whole path) for a track the table has not loaded."""
+        return self._titles.get(int(hit.track_id)) or _title(hit)
 
     def _sort_value(self, row: int, hit: Any, column: int) -> Any:
         """Numbers for the numeric columns (rank, score, the first word's score), case-folded

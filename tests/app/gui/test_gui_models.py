@@ -222,3 +222,42 @@ def test_gui_model_columns_users_expect(qapp):
     assert proxy.rowCount() == 1
     proxy.set_filter_text("m/")
     assert proxy.rowCount() == 0
+
+
+def test_search_results_name_a_track_as_the_table_does(qapp):
+    """A hit without a title tag is named by its file name, with its artist (it showed the
+    whole path, which the Path column beside it already holds); a hit the table has not
+    loaded by its file name too."""
+    from app.gui.models import PATH, TRACK, SearchResultsModel
+    from app.library import Hit
+
+    table = TrackTableModel()
+    table.set_tracks(
+        [
+            Row(
+                1,
+                Path("/m/Naev/agriculture.ogg"),
+                "/m/Naev/agriculture.ogg",
+                None,
+                "Ken",
+                None,
+                None,
+                None,
+                70.0,
+            ),
+            Row(2, Path("/m/a.ogg"), "/m/a.ogg", "Fear", None, None, None, None, 70.0),
+        ]
+    )
+    hits = [
+        Hit(1, "/m/Naev/agriculture.ogg", 0.5),
+        Hit(2, "/m/a.ogg", 0.4),
+        Hit(3, "/m/x/b.mp3", 0.3),
+    ]
+    model = SearchResultsModel()
+    model.set_result("calm", hits, [], table.titles([1, 2, 3]))
+    assert [model.index(r, TRACK).data() for r in range(3)] == [
+        "agriculture.ogg — Ken",
+        "Fear",
+        "b.mp3",
+    ]
+    assert model.index(0, PATH).data() == "/m/Naev/agriculture.ogg"
