@@ -423,3 +423,25 @@ def test_loader_is_cached_and_device_aware(tagger):
     assert resolve_device("auto").type == expected
     assert all(m.device.type == "cpu" for m in tagger.models.values())
     assert len(tagger.seen_labels) == 71 and tagger.sample_rate == musicnn.SAMPLE_RATE
+
+
+def test_speech_words_are_of_the_speech_labels_kind_and_read_off_it(tagger):
+    """ "spoken" and "narration" name what the seen label "spoken word" names (a recording of
+    speech): the same kind, genre, so a speech clip's new words are grounded on that label and
+    are written where "Spoken Word" is. As instruments they were read off a label of another
+    kind (grounding 0.005 and 0.37, never proposed), and a field routed for instruments would
+    have taken them."""
+    from zsl_core.tagger import GROUNDED_SHARE
+    from zsl_core.tags import TagKind, load_vocabulary
+
+    vocab = load_vocabulary()
+    speech = tagger.seen_labels.index(dm.SPEECH)
+    assert tagger.labels[speech].kind is TagKind.GENRE
+    prediction = tagger.predict_probabilities(
+        one_hot_probabilities(tagger, dm.SPEECH, low=0.01), top_k=2000, vocabulary=vocab
+    )
+    words = {t.tag: t for t in prediction.unseen if t.tag in ("spoken", "narration")}
+    assert set(words) == {"spoken", "narration"}
+    assert all(t.kind is TagKind.GENRE and t.grounding >= GROUNDED_SHARE for t in words.values())
+    assert [t.tag for t in prediction.pick(5)] == [dm.SPEECH]  # they repeat it: not proposed
+    assert [t.tag for t in prediction.pick(2, include="unseen")] == ["spoken", "narration"]

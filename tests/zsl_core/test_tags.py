@@ -54,6 +54,8 @@ def test_shipped_vocabulary_keeps_each_words_kind():
     assert vocab.kind("melancholic") is M and vocab.kind("grunge") is G
     assert vocab.kind("cello") is INS and vocab.kind("1980s") is E and vocab.kind("distorted") is C
     assert vocab.kind("no such word") is TagKind.OTHER
+    # the speech label's words are of its kind (genre), not instruments
+    assert vocab.kind("spoken word") is vocab.kind("spoken") is vocab.kind("narration") is G
     assert "Grunge" in vocab and list(vocab)[:1] == [vocab.words[0]]
 
 
@@ -167,7 +169,7 @@ def test_pick_ranks_seen_and_new_words_together_and_skips_repeats():
 def test_speech_gets_spoken_word_and_no_word_that_describes_music():
     prediction = _prediction(speech=0.9)
     prediction.unseen += [
-        TagScore("narration", 0.85, False, INS, basis=((SPEECH_LABEL, 0.9), ("vocals", 0.1))),
+        TagScore("narration", 0.85, False, G, basis=((SPEECH_LABEL, 0.9), ("vocals", 0.1))),
         TagScore("vocoder", 0.4, False, INS, basis=(("synth", 0.7), ("vocals", 0.3))),
     ]
     # "loud" (a description), "vocoder" (an instrument), genres and moods describe music;
