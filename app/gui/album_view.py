@@ -630,7 +630,8 @@ class AlbumView(QObject):
             self.controller.load_prediction(subject.id, list(album.track_ids))
         else:
             panel.write_button.setText(self._write_text)
-            panel.write_button.setEnabled(False)
+            for widget in (panel.write_button, panel.own_value, panel.add_button):
+                widget.setEnabled(False)  # nothing typed here could be written anywhere
             text = (
                 "Tracks without an album tag: select them to tag them one by one (they are not "
                 "one record, so they get no album tags)."

@@ -167,6 +167,7 @@ def test_album_view_proposals_apply_to_album_and_undo(album_window, qtbot):
     select(win, model.index(1, 0))
     assert model.index(1, 0).data(ALBUM_KEY_ROLE) is not None
     assert not win.panel.write_button.isEnabled() and not win.panel.all_selected.isVisible()
+    assert not win.panel.own_value.isEnabled() and not win.panel.add_button.isEnabled()
     assert win.panel.hint.text().startswith("Tracks without an album tag")
 
     # the filter box filters the albums' tracks too
