@@ -442,9 +442,9 @@ class TrackPanel(QWidget):
                     font = QFont(item.font(0))
                     font.setItalic(True)
                     item.setFont(0, font)
-                    item.setToolTip(0, f"{NEW_WORD_TIP} ({tag.kind.value})")
+                    item.setToolTip(0, f"{value} ({tag.kind.value})\n{NEW_WORD_TIP}")
                 else:
-                    item.setToolTip(0, tag.kind.value)
+                    item.setToolTip(0, f"{value} ({tag.kind.value})")
                 group.addChild(item)
         for field, values in decision.typed.items():
             for value in values:
@@ -477,7 +477,8 @@ class TrackPanel(QWidget):
         item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
         item.setData(0, ROW_ROLE, row)
         item.setData(0, Qt.ItemDataRole.UserRole, value)
-        item.setToolTip(0, IN_FILE_TIP if row == IN_FILE else TYPED_TIP)
+        # the value itself first: a long one ("Female Fronted Metal") is cut off in a narrow panel
+        item.setToolTip(0, f"{value}\n{IN_FILE_TIP if row == IN_FILE else TYPED_TIP}")
         return item
 
     def _add_typed_row(self, group: QTreeWidgetItem, value: str) -> QTreeWidgetItem:

@@ -93,3 +93,20 @@ def test_an_albums_hint_and_track_count_read_as_words():
     assert tracks_text(1) == "1 track" and tracks_text(12) == "12 tracks"
     assert "from its one track:" in album_hint(1) and "all 1 tracks" not in album_hint(1)
     assert "from all 3 tracks together:" in album_hint(3)
+
+
+def test_every_row_names_its_whole_value_on_hover(panel):
+    """A long value is cut off in a narrow panel ("Female Fronted ..." at 1024x640): each
+    row's tooltip starts with the whole value, then what the row is."""
+    from app.gui.track_panel import IN_FILE_TIP, NEW_WORD_TIP
+
+    metal = TagScore("metal", 0.6, True, TagKind.GENRE)
+    doom = TagScore("atmospheric doom metal", 0.3, False, TagKind.GENRE)
+    file = {"genre": ["Female Fronted Metal"]}
+    panel.show_prediction(7, Prediction("x", seen=[metal], unseen=[doom]), ["metal"], file)
+    panel.add_value("genre", "Gothic Symphonic Metal")
+    tips = {item.text(0): item.toolTip(0) for item in [*panel.value_items(), *panel.tag_items()]}
+    assert tips["Female Fronted Metal"] == f"Female Fronted Metal\n{IN_FILE_TIP}"
+    assert tips["Gothic Symphonic Metal"].startswith("Gothic Symphonic Metal\n")
+    assert tips["Metal"] == "Metal (genre)"
+    assert tips["Atmospheric Doom Metal"] == f"Atmospheric Doom Metal (genre)\n{NEW_WORD_TIP}"
