@@ -153,9 +153,12 @@ class AlbumTreeModel(QAbstractItemModel):
             if role == Qt.ItemDataRole.FontRole:
                 return self._bold
             if role == Qt.ItemDataRole.ToolTipRole:
-                return f"{album.display_title} — {album.artist}: {len(album)} track(s)" + (
+                about = f"{album.display_title} — {album.artist}: {tracks_text(len(album))}" + (
                     "" if album.is_album else " without an album tag"
                 )
+                text = self._album_cells(album)[column]  # whole, where the column cuts it
+                shown = text and TRACK_COLUMNS[column].key not in ("title", "path")
+                return f"{text}\n{about}" if shown else about
         else:
             album, ids = self._rows[int(index.internalId()) - 1]
             track_id = ids[index.row()]

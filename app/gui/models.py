@@ -135,9 +135,15 @@ class TrackTableModel(QAbstractTableModel):
             return int(self._rows[row].id)
         if role == Qt.ItemDataRole.ToolTipRole:
             track = self._rows[row]
+            where = str(track.display_path)
             if getattr(track, "status", TrackStatus.OK) == TrackStatus.FAILED:
-                return f"{track.display_path}\n{track.error or 'could not be analysed'}"
-            return str(track.display_path)
+                where += f"\n{track.error or 'could not be analysed'}"
+            # the cell's whole text first: a narrow column cuts it ("Female Fronte…",
+            # "techno, el…" in the Predicted tags column at 1360 pixels)
+            text = self._cells[row][index.column()]
+            if text and TRACK_COLUMNS[index.column()].key != "path":
+                return f"{text}\n{where}"
+            return where
         if role == Qt.ItemDataRole.TextAlignmentRole and TRACK_COLUMNS[index.column()].numeric:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

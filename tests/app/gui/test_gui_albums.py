@@ -116,6 +116,10 @@ def test_album_view_proposals_apply_to_album_and_undo(album_window, qtbot):
     ids = [model.index(r, 0, mixed).data(TRACK_ID_ROLE) for r in range(3)]
     # the album row's predicted tags are the album's own, computed in the background
     qtbot.waitUntil(lambda: bool(model.index(0, column_of("predicted")).data()), timeout=20_000)
+    predicted = model.index(0, column_of("predicted"))  # its whole text on hover, then the album
+    assert predicted.data(Qt.ItemDataRole.ToolTipRole) == (
+        f"{predicted.data()}\nMixed — Ana: 3 tracks"
+    )
 
     # an album in the panel: its proposals, from all its tracks at once; Write becomes Apply
     select(win, mixed)

@@ -261,3 +261,32 @@ def test_search_results_name_a_track_as_the_table_does(qapp):
         "b.mp3",
     ]
     assert model.index(0, PATH).data() == "/m/Naev/agriculture.ogg"
+
+
+def test_a_cells_tooltip_holds_its_whole_text_then_the_path(qapp):
+    """A narrow column cuts its text ("Female Fronte…", "techno, el…"): hovering a cell shows
+    the whole of it, then the file (and why it failed, for a file not analysed)."""
+    model = TrackTableModel()
+    model.set_tracks(
+        [
+            Row(
+                1,
+                Path("/m/a.ogg"),
+                "/m/a.ogg",
+                "Ezer Év",
+                None,
+                None,
+                "Female Fronted Metal",
+                None,
+                9.0,
+            )
+        ]
+    )
+    model.set_predicted({1: "rock, loud, metal"})
+
+    def tip(key: str) -> str:
+        return model.index(0, column_of(key)).data(Qt.ItemDataRole.ToolTipRole)
+
+    assert tip("genre") == "Female Fronted Metal\n/m/a.ogg"
+    assert tip("predicted") == "rock, loud, metal\n/m/a.ogg"
+    assert tip("mood") == tip("path") == "/m/a.ogg"  # nothing to show but the file
