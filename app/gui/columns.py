@@ -35,16 +35,18 @@ DISPLAY_ORDER = (
     "path",
     "predicted",
 )
+# Narrow enough that the predicted tags (last, stretched) show three words in the window's
+# default 1360-pixel width: with 200/140/140/110/100 they read "techno, el".
 WIDTHS = {
     "track": 48,
-    "title": 200,
-    "artist": 140,
-    "album": 140,
-    "album_artist": 140,
+    "title": 170,
+    "artist": 120,
+    "album": 120,
+    "album_artist": 120,
     "year": 52,
     "duration": 64,
-    "genre": 110,
-    "mood": 100,
+    "genre": 100,
+    "mood": 70,
     "format": 56,
     "path": 260,
 }

@@ -78,6 +78,13 @@ def test_columns_from_tags_and_the_chooser_survives_a_restart(window, qtbot, tmp
     defaults = [c.title for k in DISPLAY_ORDER for c in TRACK_COLUMNS if c.key == k and c.shown]
     assert shown_titles(header) == defaults
     assert shown_titles(header)[-1] == "Predicted tags"  # last, where the header stretches
+    # at the window's first size the default columns fit: no sideways scrolling, and the
+    # predicted tags get more than the header's minimum (they read "techno, el" before)
+    assert (window.width(), window.height()) == (1280, 800)
+    qtbot.waitUntil(lambda: window.table.isVisible(), timeout=5_000)
+    qtbot.wait(50)
+    assert window.table.horizontalScrollBar().maximum() == 0
+    assert header.sectionSize(column_of("predicted")) >= 110
     # a right click on the header opens the chooser; ticking "Path" shows the column
     header.customContextMenuRequested.emit(QPoint(10, 5))
     qtbot.waitUntil(window.columns.menu.isVisible, timeout=5_000)
