@@ -33,18 +33,23 @@ def shown_weak(result: Any) -> list[Any]:
 def results_info(query: str, result: Any) -> str:
     """The line above the hits: how many, and what the search said about the words."""
     weak = [] if result.hits else shown_weak(result)
+    missing = list(getattr(result, "missing_words", None) or [])
     if weak:
         info = (
             f"No good match for “{query}” · the {len(weak)} closest, all weak "
             "(below the relevance floor)"
         )
+        if missing:
+            info += f" · ignored: {', '.join(missing)}"
+    elif not result.hits:  # not "0 track(s) for ...; no good match"
+        info = f"No good match for “{query}”"
+        if missing:
+            info += f" · not a word the model knows nor in any track's text: {', '.join(missing)}"
     else:
         info = f"{len(result.hits)} track(s) for “{query}”"
-    message = getattr(result, "message", None)
-    if message and not weak:
-        info += f" · {message}"
-    elif weak and getattr(result, "missing_words", None):
-        info += f" · ignored: {', '.join(result.missing_words)}"
+        message = getattr(result, "message", None)
+        if message:
+            info += f" · {message}"
     return info
 
 

@@ -81,3 +81,21 @@ def test_the_lines_about_a_search(qtbot, search, scanned):
     assert failed_text("x", "boom") == "The search for “x” failed: boom"
     if not result.hits:
         assert "qzxqvv" in no_results_text(query, result, False)
+
+
+def test_a_search_of_unknown_words_alone_says_so_once():
+    """Nothing the model knows nor any track's text: one plain line (it read "0 track(s) for
+    “qzxqvv blorf” · not a word ..., ignored: qzxqvv, blorf; no good match")."""
+    from app.gui.controllers.search import results_info
+    from app.library import Hit, SearchResult
+
+    nothing = SearchResult([], ["qzxqvv", "blorf"], "qzxqvv blorf")
+    assert results_info("qzxqvv blorf", nothing) == (
+        "No good match for “qzxqvv blorf” · not a word the model knows nor in any track's text: "
+        "qzxqvv, blorf"
+    )
+    found = SearchResult([Hit(1, "/m/a.ogg", 0.5)], ["blorf"], "calm blorf")
+    assert results_info("calm blorf", found) == (
+        "1 track(s) for “calm blorf” · not a word the model knows nor in any track's text, "
+        "ignored: blorf"
+    )
