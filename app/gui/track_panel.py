@@ -52,6 +52,10 @@ NEW_WORD_TIP = (
     "A new word: the model was never trained on it. Its confidence is read off the "
     "trained words nearest to it in meaning."
 )
+FAILED_HINT = (
+    "This file could not be analysed (the reason is above), so the model has no tags for it; "
+    "a rescan tries it again once the file changes."
+)
 IN_FILE_TEXT = "in the file"
 IN_FILE_TIP = "Already in the file. Untick it to remove it from the file when you write."
 REMOVED_TEXT = "to be removed"
@@ -189,6 +193,7 @@ class TrackPanel(QWidget):
         self.selection_size = 0
         self._scope: tuple[int, str, tuple[str, str] | None] = (0, "tracks", None)
         self._filling = False
+        self._failed = False  # the shown track could not be analysed (a scan will not help)
         self.current_values: dict[str, list[str]] = {}  # the file's values per field
 
         self.cover = QLabel()
@@ -298,6 +303,7 @@ class TrackPanel(QWidget):
     def show_track(self, track: ShownTrack | None, selection_size: int = 1) -> None:
         """The track's facts; tags arrive later through show_prediction (computed in a worker)."""
         self.track_id = None if track is None else int(track.id)
+        self._failed = track is not None and track.status == TrackStatus.FAILED
         self._prediction = None
         self.current_values = {}
         self.selection_size = selection_size if track is not None else 0
@@ -408,7 +414,11 @@ class TrackPanel(QWidget):
                 )
                 group.addChild(item)
         if prediction is None:
-            self.hint.setText("Not analysed with the current model yet: scan to see its tags.")
+            self.hint.setText(
+                FAILED_HINT
+                if self._failed
+                else "Not analysed with the current model yet: scan to see its tags."
+            )
         else:
             tags = sorted(
                 [*prediction.seen, *prediction.unseen], key=lambda t: -(t.confidence or 0.0)

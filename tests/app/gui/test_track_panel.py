@@ -110,3 +110,18 @@ def test_every_row_names_its_whole_value_on_hover(panel):
     assert tips["Gothic Symphonic Metal"].startswith("Gothic Symphonic Metal\n")
     assert tips["Metal"] == "Metal (genre)"
     assert tips["Atmospheric Doom Metal"] == f"Atmospheric Doom Metal (genre)\n{NEW_WORD_TIP}"
+
+
+def test_a_file_that_failed_is_not_sent_to_scan_again(qtbot):
+    """A file that could not be analysed is not retried by a rescan until it changes: the hint
+    says so, instead of "scan to see its tags"."""
+    from app.gui.track_panel import FAILED_HINT
+
+    panel = TrackPanel()
+    qtbot.addWidget(panel)
+    panel.show_track(Shown(status="failed", error="empty file (0 bytes)"))
+    panel.show_prediction(7, None, [])
+    assert panel.hint.text() == FAILED_HINT and "not analysed: empty file" in panel.details.text()
+    panel.show_track(Shown(id=8))  # analysed by another model: a scan does help
+    panel.show_prediction(8, None, [])
+    assert panel.hint.text().endswith("scan to see its tags.")
