@@ -172,6 +172,14 @@ class HistoryDialog(QDialog):
 # --- settings ----------------------------------------------------------------------------------
 
 
+VOCABULARY_TIP = (
+    "A text file of the new words to suggest, one word or phrase a line. A line "
+    "“# kind: mood” (or genre, instrument, era, character) gives the words below it their "
+    "kind, which decides the field they are written to (the “… go to” rows above); without "
+    "one, a file named moods.txt, genres.txt, ... gives its own kind, any other file “other”."
+)
+
+
 class SettingsDialog(QDialog):
     """Model, word vectors, device, field, ID3 version, vocabulary, number of tags, scan folders."""
 
@@ -260,6 +268,7 @@ class SettingsDialog(QDialog):
 
         self.vocabulary = QLineEdit(settings.vocabulary)
         self.vocabulary.setPlaceholderText("the built-in vocabulary (about 1,200 words)")
+        self.vocabulary.setToolTip(VOCABULARY_TIP)
         form.addRow("Vocabulary", self._with_browse(self.vocabulary, self._browse_vocabulary))
 
         self.top_k = QSpinBox()

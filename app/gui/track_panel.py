@@ -246,7 +246,7 @@ class TrackPanel(QWidget):
         self.field.addItems(list(FIELDS))
         self.field.setToolTip(
             "Where ticked suggestions are written: each kind to its own field (genres to "
-            "Genre, moods to Mood; Settings > Tag kinds), or all into one field"
+            "Genre, moods to Mood; the “… go to” rows of Settings), or all into one field"
         )
         self.field.currentTextChanged.connect(self.field_changed)
         self.field.currentTextChanged.connect(self._regroup)

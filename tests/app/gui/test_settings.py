@@ -166,3 +166,22 @@ def test_library_view_and_columns_round_trip(tmp_path):
     assert Settings(path).columns == ["title"]
     path.write_text("[General]\nstate\\library_view=shelves\n")
     assert Settings(path).library_view == "tracks"
+
+
+def test_settings_say_how_a_vocabulary_file_declares_kinds(qtbot, tmp_path):
+    """A vocabulary file's '# kind:' lines decide where its words are written: the field says
+    how (no other place in the window did), and the panel's pointer to the routes names rows
+    the dialog has (it named a "Tag kinds" section that does not exist)."""
+    pytest.importorskip("pytestqt")
+    from app.gui import create_app
+    from app.gui.dialogs import SettingsDialog
+    from app.gui.track_panel import TrackPanel
+
+    create_app()
+    dialog = SettingsDialog(Settings(tmp_path / "s.ini"))
+    qtbot.addWidget(dialog)
+    tip = dialog.vocabulary.toolTip()
+    assert "# kind: mood" in tip and "moods.txt" in tip
+    panel = TrackPanel()
+    qtbot.addWidget(panel)
+    assert "Tag kinds" not in panel.field.toolTip() and "go to" in panel.field.toolTip()
