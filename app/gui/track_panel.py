@@ -318,6 +318,7 @@ class TrackPanel(QWidget):
             self.heading.setText(track.title or str(track.display_path).rsplit("/", 1)[-1])
             facts = [track.artist, track.album, format_duration(track.duration)]
             lines = [" · ".join(str(f) for f in facts if f)]
+            lines = [line for line in lines if line]  # no blank first line for a bare file
             if track.genre:
                 lines.append(f"genre: {track.genre}")
             if track.mood:

@@ -122,6 +122,9 @@ def test_a_file_that_failed_is_not_sent_to_scan_again(qtbot):
     panel.show_track(Shown(status="failed", error="empty file (0 bytes)"))
     panel.show_prediction(7, None, [])
     assert panel.hint.text() == FAILED_HINT and "not analysed: empty file" in panel.details.text()
+    bare = Shown(id=9, title=None, artist=None, album=None, duration=None)
+    panel.show_track(bare)  # nothing known but the path: no blank first line
+    assert panel.details.text() == "/music/song.ogg"
     panel.show_track(Shown(id=8))  # analysed by another model: a scan does help
     panel.show_prediction(8, None, [])
     assert panel.hint.text().endswith("scan to see its tags.")
