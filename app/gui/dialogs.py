@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.settings import BY_KIND, DEVICES, FIELDS, PRECISIONS, Settings
-from app.gui.track_panel import BY_KIND_TEXT
+from app.gui.track_panel import BY_KIND_TEXT, KIND_LABELS
 from app.gui.write_preview import WritePreviewDialog  # noqa: F401 (its home before)
 from app.options import TOP_TAGS
 from app.routing import NOT_WRITTEN, parse_routes
@@ -44,14 +44,6 @@ from zsl_core.tags import TagKind
 log = logging.getLogger(__name__)
 
 NOT_WRITTEN_TEXT = "not written"
-KIND_LABELS = {
-    TagKind.GENRE: "Genres",
-    TagKind.MOOD: "Moods",
-    TagKind.INSTRUMENT: "Instruments",
-    TagKind.ERA: "Decades and eras",
-    TagKind.CHARACTER: "Descriptions (fast, loud, ...)",
-    TagKind.OTHER: "Other words",
-}
 
 
 def _route_text(text: str) -> str:

@@ -41,13 +41,21 @@ from app.gui.settings import BY_KIND, FIELDS
 from app.routing import DEFAULT_ROUTES, Routes, fields_of
 from app.states import TrackStatus
 from zsl_core.tagger import Prediction
-from zsl_core.tags import PROPOSE_FLOOR, display_form
+from zsl_core.tags import PROPOSE_FLOOR, TagKind, display_form
 
 COVER_SIZE = 112  # small enough that the tag list keeps its rows at 1024x640
 MIN_TAG_ROWS = 5  # the tag list never gets shorter than this many rows
 BY_KIND_TEXT = "Each kind to its own field"
 NOT_WRITTEN = "Not written"
 NOT_WRITTEN_TIP = "Instruments, decades and descriptions are not written unless Settings sends their kind to a field"
+KIND_LABELS = {  # as the Settings rows name each kind ("Instruments go to")
+    TagKind.GENRE: "Genres",
+    TagKind.MOOD: "Moods",
+    TagKind.INSTRUMENT: "Instruments",
+    TagKind.ERA: "Decades and eras",
+    TagKind.CHARACTER: "Descriptions (fast, loud, ...)",
+    TagKind.OTHER: "Other words",
+}
 NEW_WORD_TIP = (
     "A new word: the model was never trained on it. Its confidence is read off the "
     "trained words nearest to it in meaning."
@@ -65,7 +73,19 @@ KIND_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2  # PROPOSAL, IN_FILE or TYPED
 FIELD_ROLE = Qt.ItemDataRole.UserRole + 3  # the field a group (and its rows) stands for
 CONFIDENCE_ROLE = Qt.ItemDataRole.UserRole + 4  # 0-1, drawn as a bar
-PROPOSAL, IN_FILE, TYPED = "proposal", "file", "typed"
+TICKED_ROLE = Qt.ItemDataRole.UserRole + 5  # a "Not written" proposal the model picked
+PROPOSAL, IN_FILE, TYPED, HINT = "proposal", "file", "typed", "hint"
+
+
+def route_hint(kinds: Sequence[TagKind]) -> tuple[str, str]:
+    """The "Not written" group's one-line hint and its tooltip: how these words get a field."""
+    rows = [f"“{KIND_LABELS[k]} go to”" for k in dict.fromkeys(kinds)]
+    return (
+        f"Not written unless Settings sends their kind to a field ({', '.join(rows)})",
+        "No field takes these words, so Write leaves them out. Pick a field for their kind in "
+        f"Settings ({', '.join(rows)}), or write every tag into one field with “Write into”, "
+        "and they can be ticked.",
+    )
 
 
 def confidence_text(confidence: float) -> str:
@@ -398,6 +418,7 @@ class TrackPanel(QWidget):
         chosen = {t.casefold() for t in decision.ticked}
         forced = self.current_field()
         groups: dict[str | None, QTreeWidgetItem] = {}
+        unrouted: list[TagKind] = []  # the kinds of the "Not written" proposals
         fields = list(self.shown_fields())
         for field in [*decision.typed, *decision.removed]:
             if field not in fields:
@@ -437,13 +458,19 @@ class TrackPanel(QWidget):
                     groups[target] = self._group(target)
                 group = groups[target]
                 item = QTreeWidgetItem([value, ""])
-                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(
-                    0,
-                    Qt.CheckState.Checked
-                    if tag.tag.casefold() in chosen
-                    else Qt.CheckState.Unchecked,
-                )
+                ticked = tag.tag.casefold() in chosen
+                if target is None:
+                    # no field takes its kind: Write leaves it out, so no tick box (a tick read
+                    # as "will be written"), greyed; the model's pick is kept for when the user
+                    # routes the kind or forces one field (`_regroup`)
+                    item.setFlags(Qt.ItemFlag.NoItemFlags)
+                    item.setData(0, TICKED_ROLE, ticked)
+                    unrouted.append(tag.kind)
+                else:
+                    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+                    item.setCheckState(
+                        0, Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked
+                    )
                 item.setData(0, Qt.ItemDataRole.UserRole, tag.tag)
                 item.setData(0, KIND_ROLE, tag.kind.value)
                 item.setData(0, ROW_ROLE, PROPOSAL)
@@ -470,7 +497,17 @@ class TrackPanel(QWidget):
             groups[shown].setExpanded(True)
         if not_written is not None:
             not_written.setToolTip(0, NOT_WRITTEN_TIP)
+            text, tip = route_hint(unrouted)
+            hint = QTreeWidgetItem([text, ""])
+            hint.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            hint.setData(0, ROW_ROLE, HINT)
+            hint.setToolTip(0, tip)
+            font = QFont(hint.font(0))
+            font.setItalic(True)
+            hint.setFont(0, font)
+            not_written.insertChild(0, hint)
             self.tags.addTopLevelItem(not_written)
+            hint.setFirstColumnSpanned(True)
             not_written.setExpanded(False)
         for item in self.value_items():
             self._show_removal(item)
@@ -545,7 +582,14 @@ class TrackPanel(QWidget):
     def _regroup(self, *_args: object) -> None:
         if self._prediction is not None and self._prediction[0] == self.track_id:
             decision = self.decision() if self._groups() else self._prediction[2]
-            self._fill(self._prediction[1], decision)
+            # the "Not written" words the model picked come back ticked once a field takes them
+            picked = [i.data(0, Qt.ItemDataRole.UserRole) for i in self._unrouted()]
+            ticked = list(dict.fromkeys([*decision.ticked, *picked]))
+            self._fill(self._prediction[1], Decision(ticked, decision.typed, decision.removed))
+
+    def _unrouted(self) -> list[QTreeWidgetItem]:
+        """The proposals in "Not written" (no tick box) that the model picked."""
+        return [i for i in self.tag_items() if i.data(0, TICKED_ROLE)]
 
     def set_cover(self, data: bytes | None) -> None:
         pixmap = QPixmap()
@@ -640,7 +684,8 @@ class TrackPanel(QWidget):
         return self._scope[0] > 1 and self.all_selected.isChecked()
 
     def accepted_tags(self) -> list[str]:
-        """The ticked proposals, as the model's words."""
+        """The ticked proposals, as the model's words (never a "Not written" one: no field
+        takes it, it has no tick box and Write leaves it out)."""
         return [
             item.data(0, Qt.ItemDataRole.UserRole)
             for item in self.tag_items()
@@ -665,8 +710,12 @@ class TrackPanel(QWidget):
 
     def set_checked(self, tag: str, checked: bool) -> None:
         for item in self.tag_items():
-            if item.data(0, Qt.ItemDataRole.UserRole) == tag:
+            if item.data(0, Qt.ItemDataRole.UserRole) != tag:
+                continue
+            if item.flags() & Qt.ItemFlag.ItemIsUserCheckable:
                 item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            else:  # "Not written": no tick box, the choice is kept for a forced field
+                item.setData(0, TICKED_ROLE, checked)
 
     def current_field(self) -> str:
         """The one field every tag is written to, or BY_KIND ("") for routing by kind."""

@@ -128,3 +128,47 @@ def test_a_file_that_failed_is_not_sent_to_scan_again(qtbot):
     panel.show_track(Shown(id=8))  # analysed by another model: a scan does help
     panel.show_prediction(8, None, [])
     assert panel.hint.text().endswith("scan to see its tags.")
+
+
+def test_words_no_field_takes_have_no_tick_box_and_a_hint_how_to_route_them(panel):
+    """ "Loud" (a description) and "synth" (an instrument) go to no field by default: Write
+    leaves them out, so the "Not written" group shows them without a tick box (a tick read as
+    "will be written"), under a hint naming the Settings rows that route them. The model's pick
+    is kept: forcing one field or routing the kind brings them back ticked, as before."""
+    from PySide6.QtCore import Qt
+
+    from app.gui.track_panel import HINT, ROW_ROLE, children
+    from app.routing import DEFAULT_ROUTES
+
+    rock = TagScore("rock", 0.8, True, TagKind.GENRE)
+    loud = TagScore("loud", 0.7, True, TagKind.CHARACTER)
+    synth = TagScore("synth", 0.6, True, TagKind.INSTRUMENT)
+    prediction = Prediction("x", seen=[rock, loud, synth], unseen=[])
+    panel.show_prediction(7, prediction, ["rock", "loud", "synth"])
+    not_written = top_level_items(panel.tags)[-1]
+    assert not_written.text(0) == NOT_WRITTEN
+    rows = children(not_written)
+    assert rows[0].data(0, ROW_ROLE) == HINT
+    assert "“Descriptions (fast, loud, ...) go to”" in rows[0].text(0)
+    assert "“Instruments go to”" in rows[0].text(0)
+    for row in rows[1:]:
+        assert row.text(0).casefold() in ("loud", "synth")
+        assert row.data(0, Qt.ItemDataRole.CheckStateRole) is None  # no tick box at all
+        assert not row.flags() & Qt.ItemFlag.ItemIsUserCheckable
+        assert not row.flags() & Qt.ItemFlag.ItemIsEnabled  # greyed
+    # the decision is what is shown ticked; Write plans the same (routing left these two out)
+    assert panel.decision().ticked == ["rock"]
+
+    panel.set_field("grouping")  # one field forced: every word goes there, ticked as before
+    assert headers(panel) == ["Grouping"]
+    ticked = {i.data(0, Qt.ItemDataRole.UserRole) for i in panel.tag_items() if i.checkState(0)}
+    assert ticked == {"rock", "loud", "synth"}
+
+    panel.set_field("")
+    panel.set_routes({**DEFAULT_ROUTES, TagKind.INSTRUMENT: "grouping"})
+    assert headers(panel) == ["Genre", "Grouping", NOT_WRITTEN]
+    synth_row = next(i for i in panel.tag_items() if i.data(0, Qt.ItemDataRole.UserRole) == "synth")
+    assert synth_row.flags() & Qt.ItemFlag.ItemIsUserCheckable
+    assert synth_row.checkState(0) == Qt.CheckState.Checked
+    hint = children(top_level_items(panel.tags)[-1])[0]
+    assert "Instruments" not in hint.text(0) and "Descriptions" in hint.text(0)
