@@ -169,11 +169,28 @@ def test_pick_ranks_seen_and_new_words_together_and_skips_repeats():
 def test_speech_gets_spoken_word_and_no_word_that_describes_music():
     prediction = _prediction(speech=0.9)
     prediction.unseen += [
-        TagScore("narration", 0.85, False, G, basis=((SPEECH_LABEL, 0.9), ("vocals", 0.1))),
+        TagScore(
+            "narration",
+            0.85,
+            False,
+            G,
+            basis=((SPEECH_LABEL, 0.9), ("vocals", 0.1)),
+            grounding=0.9,  # its genre share: the speech label's (vocals is an instrument)
+        ),
         TagScore("vocoder", 0.4, False, INS, basis=(("synth", 0.7), ("vocals", 0.3))),
+        # a genre read 51% off the speech label because of its spelling, 27% off music genres
+        TagScore(
+            "gabber",
+            0.5,
+            False,
+            G,
+            basis=((SPEECH_LABEL, 0.512), ("soul", 0.147), ("pop", 0.125), ("catchy", 0.124)),
+            grounding=0.783,
+        ),
     ]
-    # "loud" (a description), "vocoder" (an instrument), genres and moods describe music;
-    # "narration" only repeats "spoken word", and is what a list of new words alone gets.
+    # "loud" (a description), "vocoder" (an instrument), genres and moods describe music, and
+    # so does "gabber" (read partly off soul and pop); "narration" only repeats "spoken word",
+    # and is what a list of new words alone gets.
     assert [t.tag for t in prediction.pick(5)] == [SPEECH_LABEL]
     assert [t.tag for t in prediction.pick(5, include="unseen")] == ["narration"]
     assert prediction.speech == pytest.approx(0.9)
