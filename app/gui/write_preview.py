@@ -37,6 +37,8 @@ WILL_CHANGE = "will change"
 EDITED = "will change (edited)"
 ALREADY = "already holds these values"
 LEFT_ALONE = "left alone (unticked)"
+DETAILS_HINT = "Select a row to read its file and what happens to it in full."
+MAX_WIDTHS = {FILE: 280, FIELD: 120, OLD: 180, NEW: 180}  # pixels; "What happens" takes the rest
 NEW_TIP = "Double-click to change what is written; separate values with ';'. Leave it empty to clear the field."
 
 
@@ -99,8 +101,22 @@ class WritePreviewDialog(QDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         self.table.resizeColumnsToContents()
+        # a long path or value is cut (whole on hover and in the details line): "What happens"
+        # keeps the rest of the width, and a long reason wraps onto more lines of its row
+        for column, widest in MAX_WIDTHS.items():
+            self.table.setColumnWidth(column, min(self.table.columnWidth(column), widest))
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemChanged.connect(self._cell_changed)
+        self.table.currentCellChanged.connect(self._show_details)
         layout.addWidget(self.table)
+        # the selected row in full: its file, field and what happens (a reason is never cut)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.details)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.write_button = buttons.addButton("Write", QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self.accept)
@@ -108,6 +124,10 @@ class WritePreviewDialog(QDialog):
         layout.addWidget(buttons)
         self._filling = False
         self._update_summary()
+        failed = next((i for i, r in enumerate(self.rows) if r.error), None)
+        if self.rows:  # the first file that cannot be written, else the first row
+            self.table.setCurrentCell(0 if failed is None else failed, FILE)
+        self._show_details()
         self.resize(900, 420)
 
     def _cell(self, row: int, column: int) -> QTableWidgetItem:
@@ -161,6 +181,18 @@ class WritePreviewDialog(QDialog):
         self._cell(row, STATUS).setText(text)
         self._cell(row, STATUS).setToolTip(text)
         self._filling = was
+        if row == self.table.currentRow() and hasattr(self, "details"):
+            self._show_details()
+
+    def _show_details(self, *_args: object) -> None:
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.rows):
+            self.details.setText(DETAILS_HINT)
+            return
+        item = self.rows[row]
+        self.details.setText(
+            f"{item.display_path}\n{field_label(item.field)}: {self._cell(row, STATUS).text()}"
+        )
 
     def _update_summary(self) -> None:
         writing = self.changes()
