@@ -81,7 +81,7 @@ def route_hint(kinds: Sequence[TagKind]) -> tuple[str, str]:
     """The "Not written" group's one-line hint and its tooltip: how these words get a field."""
     rows = [f"“{KIND_LABELS[k]} go to”" for k in dict.fromkeys(kinds)]
     return (
-        f"Not written unless Settings sends their kind to a field ({', '.join(rows)})",
+        "Give their kind a field in Settings to write them",
         "No field takes these words, so Write leaves them out. Pick a field for their kind in "
         f"Settings ({', '.join(rows)}), or write every tag into one field with “Write into”, "
         "and they can be ticked.",

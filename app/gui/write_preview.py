@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -107,7 +108,13 @@ class WritePreviewDialog(QDialog):
             self.table.setColumnWidth(column, min(self.table.columnWidth(column), widest))
         self.table.setWordWrap(True)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # rows fit their wrapped text once the widths are known (shown, a column resized), at
+        # most once per burst of resizes (not ResizeToContents: a plan of 5,000 rows)
+        self._fit_rows = QTimer(self)
+        self._fit_rows.setSingleShot(True)
+        self._fit_rows.setInterval(50)
+        self._fit_rows.timeout.connect(self.table.resizeRowsToContents)
+        header.sectionResized.connect(lambda *_: self._fit_rows.start())
         self.table.itemChanged.connect(self._cell_changed)
         self.table.currentCellChanged.connect(self._show_details)
         layout.addWidget(self.table)
@@ -129,6 +136,10 @@ class WritePreviewDialog(QDialog):
             self.table.setCurrentCell(0 if failed is None else failed, FILE)
         self._show_details()
         self.resize(900, 420)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.table.resizeRowsToContents()
 
     def _cell(self, row: int, column: int) -> QTableWidgetItem:
         """A cell of the table (__init__ fills every one; Qt's lookup is typed optional)."""
@@ -181,8 +192,10 @@ class WritePreviewDialog(QDialog):
         self._cell(row, STATUS).setText(text)
         self._cell(row, STATUS).setToolTip(text)
         self._filling = was
-        if row == self.table.currentRow() and hasattr(self, "details"):
-            self._show_details()
+        if hasattr(self, "details"):  # a row changed after the table was filled
+            self.table.resizeRowToContents(row)
+            if row == self.table.currentRow():
+                self._show_details()
 
     def _show_details(self, *_args: object) -> None:
         row = self.table.currentRow()

@@ -149,8 +149,9 @@ def test_words_no_field_takes_have_no_tick_box_and_a_hint_how_to_route_them(pane
     assert not_written.text(0) == NOT_WRITTEN
     rows = children(not_written)
     assert rows[0].data(0, ROW_ROLE) == HINT
-    assert "“Descriptions (fast, loud, ...) go to”" in rows[0].text(0)
-    assert "“Instruments go to”" in rows[0].text(0)
+    assert "Settings" in rows[0].text(0)
+    assert "“Descriptions (fast, loud, ...) go to”" in rows[0].toolTip(0)
+    assert "“Instruments go to”" in rows[0].toolTip(0)
     for row in rows[1:]:
         assert row.text(0).casefold() in ("loud", "synth")
         assert row.data(0, Qt.ItemDataRole.CheckStateRole) is None  # no tick box at all
@@ -171,4 +172,4 @@ def test_words_no_field_takes_have_no_tick_box_and_a_hint_how_to_route_them(pane
     assert synth_row.flags() & Qt.ItemFlag.ItemIsUserCheckable
     assert synth_row.checkState(0) == Qt.CheckState.Checked
     hint = children(top_level_items(panel.tags)[-1])[0]
-    assert "Instruments" not in hint.text(0) and "Descriptions" in hint.text(0)
+    assert "Instruments" not in hint.toolTip(0) and "Descriptions" in hint.toolTip(0)
