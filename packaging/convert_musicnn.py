@@ -7,6 +7,8 @@ and transposes each tensor into `zsl_core.musicnn.MusicnnNet`'s layout, and writ
 
     resources/models/MSD_musicnn/{model.safetensors,config.json}
     resources/models/MTT_musicnn/{model.safetensors,config.json}
+    resources/models/MSD_vgg/{model.safetensors,config.json}   (musicnn's VGG baselines)
+    resources/models/MTT_vgg/{model.safetensors,config.json}
     resources/models/LICENSE-musicnn.txt      (the ISC notice from the wheel)
 
 The output is committed, so users and CI never run this. To rebuild:
@@ -38,13 +40,18 @@ sys.path.insert(0, str(REPO))
 from zsl_core import musicnn  # noqa: E402
 
 PACKAGE, VERSION = "musicnn", "0.1.0"
+MSD_DATASET = "Million Song Dataset (Last.fm top-50 tags)"
+MTT_DATASET = "MagnaTagATune (top-50 tags)"
 MODELS = {
-    # name: (dataset, published test ROC-AUC from the musicnn README)
-    "MSD_musicnn": ("Million Song Dataset (Last.fm top-50 tags)", 0.880),
-    "MTT_musicnn": ("MagnaTagATune (top-50 tags)", 0.907),
+    # name: (architecture, dataset, published test ROC-AUC: the musicnn README for musicnn, the
+    # wheel's <name>/experiment.result for the VGG models: 0.8768 MSD, 0.9030 MTT)
+    "MSD_musicnn": ("musicnn", MSD_DATASET, 0.880),
+    "MTT_musicnn": ("musicnn", MTT_DATASET, 0.907),
+    "MSD_vgg": ("vgg", MSD_DATASET, 0.877),
+    "MTT_vgg": ("vgg", MTT_DATASET, 0.903),
 }
 # Tag order of each model's output layer (musicnn/configuration.py of the wheel).
-TAG_LISTS = {"MSD_musicnn": "MSD_LABELS", "MTT_musicnn": "MTT_LABELS"}
+TAG_LISTS = {name: f"{name[:3]}_LABELS" for name in MODELS}
 
 # TF layer names follow the order in which the original graph created them.
 BN_LAYERS = {
@@ -73,6 +80,12 @@ CONV1D_LAYERS = {
     "midend.2.conv": "conv2d_7",
 }
 DENSE_LAYERS = {"dense": "dense", "output": "dense_1"}
+# The VGG graph: input BN, then per block a named conv ("1CNN" ... "5CNN") and a BN; one dense.
+VGG_BN_LAYERS = {"input_bn": "batch_normalization"} | {
+    f"bns.{i}": f"batch_normalization_{i + 1}" for i in range(5)
+}
+VGG_CONV_LAYERS = {f"convs.{i}": f"{i + 1}CNN" for i in range(5)}
+VGG_DENSE_LAYERS = {"output": "dense"}
 
 
 def download_wheel(dest: Path) -> Path:
@@ -112,15 +125,19 @@ def tag_list(wheel: zipfile.ZipFile, name: str) -> list[str]:
     raise SystemExit(f"{PACKAGE}/configuration.py: {TAG_LISTS[name]} not found")
 
 
-def torch_state(variables: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """TF variables -> MusicnnNet state dict (TF is NHWC with kernels (H, W, in, out))."""
-    state: dict[str, np.ndarray] = {}
-    for module, tf_name in BN_LAYERS.items():
+def _bn_state(state: dict[str, np.ndarray], variables: dict[str, np.ndarray], layers: dict) -> None:
+    for module, tf_name in layers.items():
         state[f"{module}.weight"] = variables[f"{tf_name}/gamma"]
         state[f"{module}.bias"] = variables[f"{tf_name}/beta"]
         state[f"{module}.running_mean"] = variables[f"{tf_name}/moving_mean"]
         state[f"{module}.running_var"] = variables[f"{tf_name}/moving_variance"]
         state[f"{module}.num_batches_tracked"] = np.array(0, dtype=np.int64)
+
+
+def torch_state(variables: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """TF variables -> MusicnnNet state dict (TF is NHWC with kernels (H, W, in, out))."""
+    state: dict[str, np.ndarray] = {}
+    _bn_state(state, variables, BN_LAYERS)
     for module, tf_name in CONV2D_LAYERS.items():
         state[f"{module}.weight"] = variables[f"{tf_name}/kernel"].transpose(3, 2, 0, 1)
         state[f"{module}.bias"] = variables[f"{tf_name}/bias"]
@@ -134,6 +151,20 @@ def torch_state(variables: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     return {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in state.items()}
 
 
+def vgg_torch_state(variables: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """TF variables -> VggNet state dict. The dense kernel stays in TF's row order: VggNet
+    flattens its last pooling in TF's (time, freq, channel) order."""
+    state: dict[str, np.ndarray] = {}
+    _bn_state(state, variables, VGG_BN_LAYERS)
+    for module, tf_name in VGG_CONV_LAYERS.items():
+        state[f"{module}.weight"] = variables[f"{tf_name}/kernel"].transpose(3, 2, 0, 1)
+        state[f"{module}.bias"] = variables[f"{tf_name}/bias"]
+    for module, tf_name in VGG_DENSE_LAYERS.items():
+        state[f"{module}.weight"] = variables[f"{tf_name}/kernel"].T
+        state[f"{module}.bias"] = variables[f"{tf_name}/bias"]
+    return {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in state.items()}
+
+
 def convert_model(
     wheel: zipfile.ZipFile, name: str, work: Path, out_dir: Path, source: dict
 ) -> None:
@@ -142,15 +173,15 @@ def convert_model(
     for suffix in (".index", ".data-00000-of-00001"):
         (checkpoint_dir / suffix).write_bytes(wheel.read(f"{PACKAGE}/{name}/{suffix}"))
     variables = tf_checkpoint.read_checkpoint(str(checkpoint_dir) + "/")
-    state = torch_state(variables)
+    architecture, dataset, roc_auc = MODELS[name]
+    state = (vgg_torch_state if architecture == "vgg" else torch_state)(variables)
     tags = tag_list(wheel, name)
-    net = musicnn.MusicnnNet(n_tags=len(tags))
+    net = musicnn.ARCHITECTURES[architecture](n_tags=len(tags))
     net.load_state_dict(state, strict=True)  # shapes and names must all fit
     original = json.loads(wheel.read(f"{PACKAGE}/{name}/config.json"))
-    dataset, roc_auc = MODELS[name]
     config = {
         "name": name,
-        "architecture": "musicnn",
+        "architecture": architecture,
         "tags": tags,
         "dataset": dataset,
         "published_test_roc_auc": roc_auc,
@@ -193,7 +224,7 @@ def convert_model(
 def write_license(wheel: zipfile.ZipFile, out_dir: Path) -> None:
     notice = wheel.read(f"{PACKAGE}-{VERSION}.dist-info/LICENSE.md").decode("utf-8").strip()
     header = (
-        f"The musicnn weights in this folder (MSD_musicnn, MTT_musicnn) were converted from the\n"
+        f"The musicnn weights in this folder (MSD_musicnn, MTT_musicnn, MSD_vgg, MTT_vgg) were converted from the\n"
         f"TensorFlow checkpoints in the PyPI package {PACKAGE} {VERSION} (https://github.com/jordipons/musicnn)\n"
         f"by packaging/convert_musicnn.py. They are redistributed under the package's ISC licence:\n\n"
     )

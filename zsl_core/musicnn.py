@@ -54,6 +54,7 @@ BN_EPS = 1e-3  # TensorFlow's batch-norm default, not PyTorch's 1e-5
 MODELS_DIR = resource_path("models")
 DEFAULT_MODEL = "MSD_musicnn"
 MODEL_NAMES = ("MSD_musicnn", "MTT_musicnn")
+VGG_MODEL_NAMES = ("MSD_vgg", "MTT_vgg")  # musicnn's VGG baselines: same tags and front end
 
 
 # --- front end -------------------------------------------------------------------------------
@@ -396,6 +397,49 @@ class MusicnnNet(nn.Module):
         }
 
 
+class VggNet(nn.Module):
+    """musicnn's VGG baseline (MSD_vgg, MTT_vgg; Pons & Serra 2019), eval-mode semantics of the TF original.
+
+    Input BN on the [B, 1, T=187, F=96] patch -> five blocks of Conv 3x3 ('same', 128 filters)
+    -> ReLU -> BN -> max-pool (valid): pools 4x1 stride 2x2, then 2x2/2 three times, then
+    4x4/4, leaving [128, 2 (time), 1 (freq)] -> flattened in TF's (time, freq, channel) order to
+    256 (`pool5`) -> Dense n_tags. Dropout layers of the original are identity at inference and
+    omitted. A cheap network: about 0.2 GFLOP a patch against musicnn's 2.8.
+    """
+
+    POOLS = (((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((4, 4), (4, 4)))
+
+    def __init__(self, n_tags: int = 50, filters: int = 128, n_mels: int = N_MELS) -> None:
+        super().__init__()
+        self.input_bn = nn.BatchNorm2d(1, eps=BN_EPS)
+        self.convs = nn.ModuleList(
+            nn.Conv2d(1 if i == 0 else filters, filters, 3, padding=1) for i in range(5)
+        )
+        self.bns = nn.ModuleList(nn.BatchNorm2d(filters, eps=BN_EPS) for _ in range(5))
+        time, freq = PATCH_FRAMES, n_mels
+        for (kt, kf), (st, sf) in self.POOLS:
+            time, freq = (time - kt) // st + 1, (freq - kf) // sf + 1
+        self.output = nn.Linear(filters * time * freq, n_tags)
+        self.precision = "fp32"  # one precision only; kept for MusicnnModel's interface
+
+    def set_precision(self, precision: str) -> None:
+        """Accepted for MusicnnModel's interface; the VGG always runs in fp32 (it is cheap)."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+
+    def forward(self, patches: torch.Tensor) -> dict[str, torch.Tensor]:
+        """patches [B, T, n_mels] -> dict of logits, taggram, pool5 [B, 256]."""
+        x = self.input_bn(patches.unsqueeze(1))
+        for conv, bn, (kernel, stride) in zip(self.convs, self.bns, self.POOLS, strict=True):
+            x = F.max_pool2d(bn(F.relu(conv(x))), kernel, stride)
+        pool5 = x.permute(0, 2, 3, 1).flatten(1)  # TF's NHWC flatten order
+        logits = self.output(pool5)
+        return {"logits": logits, "taggram": torch.sigmoid(logits), "pool5": pool5}
+
+
+ARCHITECTURES: dict[str, type[MusicnnNet] | type[VggNet]] = {"musicnn": MusicnnNet, "vgg": VggNet}
+
+
 # --- loading and running ---------------------------------------------------------------------
 
 
@@ -404,7 +448,7 @@ class MusicnnModel:
 
     def __init__(
         self,
-        net: MusicnnNet,
+        net: MusicnnNet | VggNet,
         tags: list[str],
         config: dict,
         name: str,
@@ -428,7 +472,8 @@ class MusicnnModel:
         device: str | torch.device = "cpu",
         precision: str = "fp32",
     ) -> MusicnnModel:
-        """A shipped model by name ("MSD_musicnn", "MTT_musicnn") or a directory holding one."""
+        """A shipped model by name ("MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg") or a
+        directory holding one; the config's "architecture" picks the network."""
         folder = Path(name_or_dir)
         if not folder.is_dir():
             folder = MODELS_DIR / str(name_or_dir)
@@ -442,7 +487,10 @@ class MusicnnModel:
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ModelError(f"{config_path}: not a musicnn config ({exc})") from None
         _check_front_end(config, config_path)
-        net = MusicnnNet(n_tags=len(tags))
+        architecture = ARCHITECTURES.get(config.get("architecture", "musicnn"))
+        if architecture is None:
+            raise ModelError(f"{config_path}: unknown architecture {config.get('architecture')!r}")
+        net = architecture(n_tags=len(tags))
         _load_weights(net, weights_path)
         return cls(net, tags, config, config.get("name", folder.name), device, precision)
 
@@ -468,8 +516,8 @@ class MusicnnModel:
     ) -> dict[str, np.ndarray]:
         """Tag probabilities and features of mono 16 kHz audio, one row per 3-second patch.
 
-        Keys: taggram [n, n_tags], penultimate [n, 200], logits, mean_pool [n, 753],
-        max_pool [n, 753], spectrogram [frames, 96].
+        Keys: taggram [n, n_tags], logits, spectrogram [frames, 96], and for musicnn
+        penultimate [n, 200], mean_pool [n, 753], max_pool [n, 753]; for VGG pool5 [n, 256].
         """
         spectrogram = musicnn_mel(audio_16k)
         outputs = self.extract_patches(to_patches(spectrogram), batch_size)
@@ -511,7 +559,7 @@ def _check_front_end(config: dict, path: Path) -> None:
             )
 
 
-def _load_weights(net: MusicnnNet, path: Path) -> None:
+def _load_weights(net: MusicnnNet | VggNet, path: Path) -> None:
     try:
         state = load_file(str(path))
     except Exception as exc:  # safetensors raises several types for a damaged file
