@@ -25,6 +25,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,13 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     sys.path.insert(0, str(args.wheel_dir))
     import tensorflow as tf  # the scratch venv's; not a dependency of this project
-
     from musicnn import models  # the wheel's own graph code
 
     tf.compat.v1.disable_eager_execution()
     args.out.mkdir(parents=True, exist_ok=True)
     batches = input_batches(args.inputs)
-    np.savez_compressed(args.out / "inputs.npz", **{s: batches[s] for s in REBUILT})
+    rebuilt: dict[str, Any] = {signal: batches[signal] for signal in REBUILT}
+    np.savez_compressed(args.out / "inputs.npz", **rebuilt)
     for name in MODELS:
         graph = tf.Graph()
         with graph.as_default():
@@ -84,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
                 taggram = tf.nn.sigmoid(logits)
                 flat = tf.reshape(pool5, [-1, 256])
             session = tf.compat.v1.Session(graph=graph)
-            tf.compat.v1.train.Saver().restore(session, str(args.wheel_dir / "musicnn" / name) + "/")
+            tf.compat.v1.train.Saver().restore(
+                session, str(args.wheel_dir / "musicnn" / name) + "/"
+            )
             for signal in SIGNALS:
                 batch = batches[signal]
                 out = session.run(
@@ -92,10 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                     {x: batch, is_training: False},
                 )
                 path = args.out / f"ref_{name}_{signal}.npz"
-                np.savez_compressed(
-                    path,
-                    **{key: np.asarray(value, np.float32) for key, value in out.items()},
-                )
+                arrays: dict[str, Any] = {k: np.asarray(v, np.float32) for k, v in out.items()}
+                np.savez_compressed(path, **arrays)
                 print(f"{path.name}: {len(batch)} patches, taggram max {out['taggram'].max():.4f}")
             session.close()
     return 0

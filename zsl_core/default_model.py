@@ -1,15 +1,19 @@
 """The built-in zero-shot tagger: musicnn (MSD + MTT) probabilities, new words read off them in a word space.
 
 Why it exists: a user who installs the app must get sensible tags and search at once, with no
-data set and no training. Two pretrained musicnn networks (Pons & Serra 2019, ISC) give real
+data set and no training. Pretrained networks of musicnn (Pons & Serra 2019, ISC) give real
 tag probabilities for 100 tags (Last.fm top-50 on the Million Song Dataset, MagnaTagATune
-top-50): genre, era, mood, instrument and voice. We run both on the same patches, because
-neither alone covers what listeners ask for (MSD knows eras and moods, MTT knows instruments).
+top-50): genre, era, mood, instrument and voice. We run both tag lists on the same patches,
+because neither alone covers what listeners ask for (MSD knows eras and moods, MTT knows
+instruments), and each with two networks (`ENSEMBLE`): musicnn and the package's VGG baseline,
+whose probabilities are averaged; the pair ranks real music better than musicnn alone
+(docs/RESULTS.md, "Fourth version") for about 1.4x the network time.
 
 How a track gets tags:
 
-1. musicnn front end on 16 kHz audio -> 3-second patches -> both networks -> the taggram
-   (one probability per tag and patch), averaged over every patch of every segment.
+1. musicnn front end on 16 kHz audio -> 3-second patches -> the four networks -> the taggram
+   (one probability per tag and patch), averaged over every patch of every segment and over
+   the two networks of each tag list.
 2. The 100 raw tags are *cleaned* into `SEEN_LABELS` (70 labels, each with a kind: genre, mood,
    instrument, era, character): duplicates merged ("female vocalists", "female voice", "woman"
    ... -> "female vocals"), a merged label's probability being the max of its members'.
@@ -40,7 +44,7 @@ musicnn`: `musicnn_features` (the MSD network's 200-d penultimate layer, average
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +69,15 @@ DEFAULT_VECTORS = (
 # The frozen backbone of `zsl-core train --backbone musicnn` (and `musicnn_features`).
 BACKBONE_MODEL = musicnn.BACKBONE_MODEL
 FEATURE_DIM = 200
-MSD, MTT = "MSD_musicnn", "MTT_musicnn"
+MSD, MTT = "MSD_musicnn", "MTT_musicnn"  # the tag lists the labels' members name
+# The ensemble: each tag list's musicnn network averaged with musicnn's VGG network of the same
+# tag list (`DefaultTagger(ensemble=...)`).
+ENSEMBLE = {MSD: (MSD, "MSD_vgg"), MTT: (MTT, "MTT_vgg")}
+
+
+def cue_key(tag_list: str) -> str:
+    """Where `average_networks` keeps a tag list's musicnn probabilities for the speech cue."""
+    return f"{tag_list}:speech-cue"
 
 
 @dataclass(frozen=True)
@@ -268,10 +280,15 @@ class DefaultTagger(Tagger):
         labels: Sequence[SeenLabel] = SEEN_LABELS,
         top_t: int = DEFAULT_TOP_T,
         batch_size: int = 64,
+        ensemble: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
+        """`models`: the networks by name. `ensemble`: tag list (the name the labels' members
+        use, MSD or MTT) -> the networks whose probabilities are averaged for it, all with that
+        tag list; by default each network is its own."""
         if top_t < 1:
             raise ValueError(f"top_t must be at least 1, got {top_t}")
         self.models = dict(models)
+        self.ensemble = self._check_ensemble(ensemble or {name: (name,) for name in self.models})
         self.vectors = vectors
         self.labels = tuple(labels)
         self.seen_labels = [label.name for label in self.labels]
@@ -292,6 +309,37 @@ class DefaultTagger(Tagger):
         self.device = devices[0] if devices else torch.device("cpu")
 
     # --- construction helpers ---------------------------------------------------------------
+    def _check_ensemble(self, ensemble: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+        """Refuses an ensemble naming a network not loaded, or networks of different tag lists."""
+        checked = {}
+        for key, names in ensemble.items():
+            names = tuple(names)
+            missing = [n for n in names if n not in self.models]
+            if not names or missing:
+                raise ModelError(f"ensemble {key}: networks {missing or 'none'} not loaded")
+            if any(self.models[n].tags != self.models[names[0]].tags for n in names):
+                raise ModelError(f"ensemble {key}: {', '.join(names)} have different tag lists")
+            checked[key] = names
+        return checked
+
+    def average_networks(self, per_network: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per tag list, the mean of its networks' probabilities (their taggrams or patch means).
+
+        Where a tag list has several networks, its first one's probabilities are kept too,
+        under `cue_key(tag list)`: the speech detector's total-probability cue reads them, the
+        numbers it was calibrated on (see `merge_probabilities`).
+        """
+        out = {}
+        for key, names in self.ensemble.items():
+            if len(names) == 1:
+                out[key] = per_network[names[0]]
+                continue
+            out[key] = np.asarray(
+                np.mean([per_network[n] for n in names], axis=0, dtype=np.float32)
+            )
+            out[cue_key(key)] = per_network[names[0]]
+        return out
+
     def _member_indices(self) -> list[list[tuple[str, int]]]:
         """For each label, (model name, tag column) of its members; refuses tags a model lacks."""
         indices = []
@@ -301,7 +349,8 @@ class DefaultTagger(Tagger):
                 if model_name == SPEECH:  # scored by the speech detector, one number
                     rows.append((SPEECH, 0))
                     continue
-                model = self.models.get(model_name)
+                names = self.ensemble.get(model_name)
+                model = self.models[names[0]] if names else None
                 if model is None or tag not in model.tags:
                     raise ModelError(f"{model_name}: no tag '{tag}' for seen label '{label.name}'")
                 rows.append((model_name, model.tags.index(tag)))
@@ -347,14 +396,19 @@ class DefaultTagger(Tagger):
 
     # --- musicnn -----------------------------------------------------------------------------
     def mean_taggrams(self, segments: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-        """Per model, the taggram averaged over every patch of every segment; plus 'penultimate'."""
+        """Per tag list (MSD, MTT), the taggram averaged over every patch of every segment and
+        over the tag list's networks (`ensemble`); plus 'penultimate'."""
         patches = segments_to_patches(segments)
-        means: dict[str, np.ndarray] = {}
+        per_network: dict[str, np.ndarray] = {}
+        penultimate = None
         for name, model in self.models.items():
             out = model.extract_patches(patches, self.batch_size)
-            means[name] = out["taggram"].mean(axis=0)
+            per_network[name] = out["taggram"].mean(axis=0)
             if name == BACKBONE_MODEL:
-                means["penultimate"] = out["penultimate"].mean(axis=0)
+                penultimate = out["penultimate"].mean(axis=0)
+        means = self.average_networks(per_network)
+        if penultimate is not None:
+            means["penultimate"] = penultimate
         means[SPEECH] = np.array([low_energy_share(patches)], np.float32)
         return means
 
@@ -365,16 +419,27 @@ class DefaultTagger(Tagger):
         networks' total it gives P(speech), the "spoken word" label. musicnn's outputs are
         probabilities *given that it is music*, so every music label is then scaled by
         (1 - P(speech)): a spoken text keeps no "techno" that would be searched and proposed.
+
+        With an ensemble the total is taken over the musicnn networks alone (`cue_key`), the
+        values the detector's numbers were set on: the VGG networks call speech more musical,
+        and averaged in they took "spoken word" from 11 of the benchmark's 14 speech clips.
         """
-        music = np.array(
-            [
-                0.0 if rows[0][0] == SPEECH else max(float(mean_taggrams[m][i]) for m, i in rows)
-                for rows in self._members
-            ],
-            dtype=np.float32,
-        )
+
+        def merged(key_of: Callable[[str], str]) -> np.ndarray:
+            return np.array(
+                [
+                    0.0
+                    if rows[0][0] == SPEECH
+                    else max(float(mean_taggrams[key_of(m)][i]) for m, i in rows)
+                    for rows in self._members
+                ],
+                dtype=np.float32,
+            )
+
+        music = merged(lambda m: m)
+        cue = merged(lambda m: cue_key(m) if cue_key(m) in mean_taggrams else m)
         low = float(np.asarray(mean_taggrams.get(SPEECH, [0.0])).reshape(-1)[0])
-        speech = speech_probability(low, float(music.sum()))
+        speech = speech_probability(low, float(cue.sum()))
         return np.array(
             [
                 speech if rows[0][0] == SPEECH else (1.0 - speech) * music[row]
@@ -419,10 +484,12 @@ class DefaultTagger(Tagger):
         if not payloads:
             return []
         joined = np.concatenate(list(payloads))
-        taggrams = {
-            name: model.extract_patches(joined, self.batch_size)["taggram"]
-            for name, model in self.models.items()
-        }
+        taggrams = self.average_networks(
+            {
+                name: model.extract_patches(joined, self.batch_size)["taggram"]
+                for name, model in self.models.items()
+            }
+        )
         out, start = [], 0
         for payload in payloads:
             stop = start + len(payload)
@@ -679,8 +746,9 @@ def _mean_unit(vectors: Sequence[np.ndarray | None]) -> np.ndarray | None:
 
 @functools.lru_cache(maxsize=4)
 def _cached_tagger(device: str, vectors: str, top_t: int, precision: str = "fp32") -> DefaultTagger:
-    models = {name: musicnn.shared_model(name, device, precision) for name in musicnn.MODEL_NAMES}
-    tagger = DefaultTagger(models, load_word_space(vectors), top_t=top_t)
+    names = [name for group in ENSEMBLE.values() for name in group]
+    models = {name: musicnn.shared_model(name, device, precision) for name in names}
+    tagger = DefaultTagger(models, load_word_space(vectors), top_t=top_t, ensemble=ENSEMBLE)
     tagger.precision = precision
     return tagger
 

@@ -21,7 +21,8 @@ from zsl_core.tagger import Tagger
 __all__ = ["DEFAULT_MODEL", "DEFAULT_MODEL_KEY", "ModelSpec", "load_tagger", "model_key"]
 
 DEFAULT_MODEL = "default"  # the built-in musicnn tagger
-DEFAULT_MODEL_KEY = "default-2"  # "-2": 71 labels (the speech detector's "spoken word" joined)
+# "-2": 71 labels (the speech detector's "spoken word" joined); "-3": musicnn + VGG ensemble
+DEFAULT_MODEL_KEY = "default-3"
 TORCH_FREE_PRECISIONS = ("fp32", "bf16")  # resolved without asking the CPU (no torch import)
 
 
@@ -35,7 +36,7 @@ def model_key(
     vectors: str | Path | None = None,
     precision: str = "fp32",
 ) -> str:
-    """A model's full identity, the name its results are stored under: 'default-2' (with the
+    """A model's full identity, the name its results are stored under: 'default-3' (with the
     bundled vectors and fp32), or a resolved folder / vectors path and the precision."""
     if model is None or is_default(model):
         # The built-in model stores only its seen-label probabilities (its embeddings are derived

@@ -30,6 +30,7 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -407,7 +408,13 @@ class VggNet(nn.Module):
     omitted. A cheap network: about 0.2 GFLOP a patch against musicnn's 2.8.
     """
 
-    POOLS = (((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((4, 4), (4, 4)))
+    POOLS = (
+        ((4, 1), (2, 2)),
+        ((2, 2), (2, 2)),
+        ((2, 2), (2, 2)),
+        ((2, 2), (2, 2)),
+        ((4, 4), (4, 4)),
+    )
 
     def __init__(self, n_tags: int = 50, filters: int = 128, n_mels: int = N_MELS) -> None:
         super().__init__()
@@ -420,6 +427,7 @@ class VggNet(nn.Module):
         for (kt, kf), (st, sf) in self.POOLS:
             time, freq = (time - kt) // st + 1, (freq - kf) // sf + 1
         self.output = nn.Linear(filters * time * freq, n_tags)
+        self.fast = True  # eval mode: the faster, equal computation described in `forward`
         self.precision = "fp32"  # one precision only; kept for MusicnnModel's interface
 
     def set_precision(self, precision: str) -> None:
@@ -428,13 +436,84 @@ class VggNet(nn.Module):
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
 
     def forward(self, patches: torch.Tensor) -> dict[str, torch.Tensor]:
-        """patches [B, T, n_mels] -> dict of logits, taggram, pool5 [B, 256]."""
+        """patches [B, T, n_mels] -> dict of logits, taggram, pool5 [B, 256].
+
+        Training runs the layers as listed. Eval mode (`fast`) computes the same values faster:
+
+        * pool before ReLU and BN: BN with running statistics is a per-channel affine map
+          a*r + b and ReLU is monotonic, so max-pool of BN(ReLU(z)) is a*ReLU(max-pool z) + b
+          where a >= 0 and a*ReLU(min-pool z) + b where a < 0; the filters are multiplied by
+          the sign of a so one max-pool gives either. The elementwise work then runs on the
+          pooled map (4x smaller). Max, ReLU and negation are exact.
+        * the first convolution (one input channel, the costliest layer in PyTorch's kernels)
+          as one matrix product of 3x3 windows, computed only at the even frequencies the
+          first pooling (4x1, stride 2x2) reads.
+        * the other layers in channels-last memory, which the CPU convolutions prefer.
+        """
         x = self.input_bn(patches.unsqueeze(1))
-        for conv, bn, (kernel, stride) in zip(self.convs, self.bns, self.POOLS, strict=True):
-            x = F.max_pool2d(bn(F.relu(conv(x))), kernel, stride)
+        if self.training or not self.fast:
+            for conv, bn, (kernel, stride) in zip(self.convs, self.bns, self.POOLS, strict=True):
+                x = F.max_pool2d(bn(F.relu(conv(x))), kernel, stride)
+        else:
+            x = self._first_block(x[:, 0])
+            for index, (kernel, stride) in enumerate(self.POOLS[1:], start=1):
+                conv = cast(nn.Conv2d, self.convs[index])
+                assert conv.bias is not None
+                scale, shift, sign = _bn_sign_affine(cast(nn.BatchNorm2d, self.bns[index]))
+                weight = (conv.weight * sign[:, None, None, None]).contiguous(
+                    memory_format=torch.channels_last
+                )
+                signed = F.conv2d(x, weight, conv.bias * sign, 1, 1)
+                pooled = (F.max_pool2d(signed, kernel, stride) * sign[:, None, None]).relu_()
+                x = torch.addcmul(shift[:, None, None], pooled, scale[:, None, None])
         pool5 = x.permute(0, 2, 3, 1).flatten(1)  # TF's NHWC flatten order
         logits = self.output(pool5)
         return {"logits": logits, "taggram": torch.sigmoid(logits), "pool5": pool5}
+
+    def _first_block(self, x: torch.Tensor) -> torch.Tensor:
+        """Eval mode: block 1 from the input-normalised patches [B, T, F] to its pooled,
+        normalised output [B, C, T', F'] (channels-last memory)."""
+        conv, bn = cast(nn.Conv2d, self.convs[0]), cast(nn.BatchNorm2d, self.bns[0])
+        assert conv.bias is not None
+        scale, shift, sign = _bn_sign_affine(bn)
+        channels = int(conv.weight.shape[0])
+        weight = (conv.weight[:, 0] * sign[:, None, None]).reshape(channels, 9).T.contiguous()
+        bias = conv.bias * sign
+        n, frames, bins = x.shape
+        out_bins = (bins - 1) // 2 + 1  # the frequencies pool 1 (width 1, stride 2) reads
+        out_frames = (frames - 4) // 2 + 1  # pool 1: 4 frames, stride 2
+        padded = F.pad(x, (1, 1, 1, 1)).contiguous()  # 'same' for 3x3
+        rows, cols = padded.shape[1], padded.shape[2]
+        step = max(1, VGG_ROWS // (frames * out_bins))
+        out = x.new_empty(n, out_frames, out_bins, channels)
+        for start in range(0, n, step):
+            part = padded[start : start + step]
+            windows = part.as_strided(
+                (len(part), frames, out_bins, 3, 3),
+                (rows * cols, cols, 2, cols, 1),
+                part.storage_offset(),
+            )
+            z = torch.addmm(bias, windows.reshape(-1, 9), weight).view(
+                len(part), frames, out_bins, channels
+            )
+            pair = torch.maximum(z[:, :-1], z[:, 1:])  # frames j, j + 1
+            pooled = torch.maximum(
+                pair[:, 0 : 2 * out_frames : 2], pair[:, 2 : 2 * out_frames + 1 : 2]
+            )
+            # ReLU and BN while the chunk is in cache: [chunk, T', F', C]
+            out[start : start + step] = torch.addcmul(shift, (pooled * sign).relu_(), scale)
+        return out.permute(0, 3, 1, 2)  # NCHW shape, channels-last memory
+
+
+def _bn_sign_affine(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Eval-mode BN as scale * r + shift per channel, and the sign of scale (+1 for >= 0)."""
+    mean, var = bn.running_mean, bn.running_var
+    assert mean is not None and var is not None  # BatchNorm2d tracks running stats by default
+    scale = bn.weight / torch.sqrt(var + bn.eps)
+    return scale, bn.bias - mean * scale, torch.where(scale >= 0, 1.0, -1.0)
+
+
+VGG_ROWS = 32768  # rows of the first layer's product per chunk: [rows, 128] floats stay ~16 MB
 
 
 ARCHITECTURES: dict[str, type[MusicnnNet] | type[VggNet]] = {"musicnn": MusicnnNet, "vgg": VggNet}

@@ -82,7 +82,7 @@ def _results(library: Library) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def test_parts_carry_scores_sizes_and_the_model_key(parts, music):
     part = TrackIndex.load(parts[0])
-    assert part.model_key == "default-2"
+    assert part.model_key == "default-3"
     assert part.info["n_windows"] == WINDOWS and part.info["shard"] == "0/2"
     assert part.info["root"] == str(music)
     assert part.seen_scores is not None and part.seen_scores.shape == (len(part), 71)
@@ -216,7 +216,7 @@ def test_command_line_import(parts, music, tmp_path, capsys):
     code = tagger_main(
         ["--db", db_path, "--device", "cpu", "--precision", "bf16", "import", str(parts[0])]
     )
-    assert code == 2 and "this library uses 'default-2+bf16'" in capsys.readouterr().err
+    assert code == 2 and "this library uses 'default-3+bf16'" in capsys.readouterr().err
 
 
 def test_non_utf8_paths_round_trip_through_a_part(tmp_path):

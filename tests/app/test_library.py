@@ -75,7 +75,7 @@ def test_tracks_rows_carry_metadata(scanned: Library, music: Path) -> None:
     assert scanned.track(beat.id) == beat
     assert scanned.track_id(music / "beat.mp3") == beat.id
     assert scanned.folders() == [music]
-    assert scanned.model_name == "default-2" == model_key("default")
+    assert scanned.model_name == "default-3" == model_key("default")
 
 
 def test_search_seen_and_unseen_words(scanned: Library) -> None:
@@ -170,13 +170,20 @@ def test_precision_is_part_of_the_model_key_and_checked(tmp_path):
     from app.library import Library, model_key
     from zsl_core.errors import ModelError
 
-    assert model_key("default") == "default-2"
-    assert model_key("default", precision="bf16") == "default-2+bf16"
+    assert model_key("default") == "default-3"
+    assert model_key("default", precision="bf16") == "default-3+bf16"
     with Library(db_path=tmp_path / "a.sqlite3", precision="bf16", device="cpu") as fast:
-        assert fast.model_name == "default-2+bf16"
+        assert fast.model_name == "default-3+bf16"
         tagger = fast.tagger
         assert isinstance(tagger, DefaultTagger) and tagger.precision == "bf16"
-        assert all(m.precision == "bf16" for m in tagger.models.values())
+        # bf16 is the musicnn front ends' option; the cheap VGG networks always run fp32.
+        precisions = {name: m.precision for name, m in tagger.models.items()}
+        assert precisions == {
+            "MSD_musicnn": "bf16",
+            "MTT_musicnn": "bf16",
+            "MSD_vgg": "fp32",
+            "MTT_vgg": "fp32",
+        }
     with pytest.raises(ModelError):
         Library(db_path=tmp_path / "b.sqlite3", precision="fp16")
 

@@ -9,6 +9,10 @@ both networks of the default tagger (MSD + MTT, as the scanner runs them) on the
 
 Variants are interleaved round by round and the median and best per-patch times are printed
 with the speed-up over `conv`, plus the model-only ceiling on tracks/s for a few window counts.
+The default tagger is an ensemble (musicnn + VGG per tag list): `per_network_ms` times each
+network alone (fast-fp32) and gives the ensemble's network cost against musicnn's two alone;
+with `--corpus`, `per_track_ms` times what a scan pays per track (decode of the scanner's 8
+windows + analysis) with the ensemble and with the musicnn networks alone, interleaved.
 With `--corpus DIR` it also checks, on real full-length tracks, how far each path moves the
 outputs from `conv`: largest taggram difference, and the agreement of the top-5 (and top-1)
 seen tags the library stores, computed from whole-track patches as `DefaultTagger` does.
@@ -30,7 +34,12 @@ import torch
 
 from zsl_core import audio as audio_io
 from zsl_core import musicnn
-from zsl_core.default_model import load_default_tagger, segments_to_patches
+from zsl_core.default_model import (
+    INPUT,
+    DefaultTagger,
+    load_default_tagger,
+    segments_to_patches,
+)
 
 AUDIO_EXTENSIONS = {".mp3", ".flac", ".ogg", ".opus", ".wav", ".m4a"}
 VARIANTS = {"conv": (False, "fp32"), "fast-fp32": (True, "fp32"), "fast-bf16": (True, "bf16")}
@@ -66,6 +75,53 @@ def time_variants(tagger, patches: np.ndarray, batch: int, rounds: int) -> dict[
     return times
 
 
+def time_networks(tagger, patches: np.ndarray, batch: int, rounds: int) -> dict:
+    """Best ms per patch of each network alone (fast-fp32), interleaved; musicnn vs ensemble."""
+    use(tagger, "fast-fp32")
+    times: dict[str, list[float]] = {name: [] for name in tagger.models}
+    for _ in range(rounds):
+        for name, model in tagger.models.items():
+            start = time.perf_counter()
+            model.extract_patches(patches, batch)
+            times[name].append((time.perf_counter() - start) * 1000 / len(patches))
+    best = {name: round(min(samples), 2) for name, samples in times.items()}
+    musicnn_only = sum(best[n] for n in musicnn.MODEL_NAMES if n in best)
+    return {
+        "best": best,
+        "musicnn_networks_ms": round(musicnn_only, 2),
+        "all_networks_ms": round(sum(best.values()), 2),
+        "ensemble_vs_musicnn": round(sum(best.values()) / musicnn_only, 2),
+    }
+
+
+def time_tracks(tagger, files: list[Path], rounds: int, n_windows: int = 8) -> dict:
+    """ms per track, decode of `n_windows` windows + `analyse`, ensemble vs musicnn alone."""
+    use(tagger, "fast-fp32")
+    alone = DefaultTagger(
+        {n: tagger.models[n] for n in musicnn.MODEL_NAMES}, tagger.vectors, top_t=tagger.top_t
+    )
+    taggers = {"ensemble": tagger, "musicnn_only": alone}
+    times: dict[str, list[float]] = {name: [] for name in taggers}
+    decode: list[float] = []
+    for _ in range(rounds):
+        for name, each in taggers.items():
+            start = time.perf_counter()
+            for path in files:
+                t0 = time.perf_counter()
+                payload = INPUT.decode(path, n_windows)
+                decode.append(time.perf_counter() - t0)
+                each.analyse([payload])
+            times[name].append((time.perf_counter() - start) * 1000 / len(files))
+    best = {name: round(min(samples), 1) for name, samples in times.items()}
+    return {
+        "windows": n_windows,
+        "tracks": len(files),
+        "best_ms": best,
+        "median_decode_ms": round(float(np.median(decode)) * 1000, 1),
+        "ensemble_vs_musicnn": round(best["ensemble"] / best["musicnn_only"], 2),
+    }
+
+
 def top_k(scores: np.ndarray, k: int = 5) -> set[int]:
     return set(np.argsort(-scores, kind="stable")[:k].tolist())
 
@@ -83,7 +139,7 @@ def agreement(tagger, files: list[Path]) -> dict:
             use(tagger, variant)
             outputs[variant] = run_all(tagger, patches, 64)
         reference = tagger.merge_probabilities(
-            {n: t.mean(axis=0) for n, t in outputs["conv"].items()}
+            tagger.average_networks({n: t.mean(axis=0) for n, t in outputs["conv"].items()})
         )
         for variant in errors:
             taggrams = outputs[variant]
@@ -94,7 +150,7 @@ def agreement(tagger, files: list[Path]) -> dict:
                     len(top_k(a) & top_k(b)) / 5 for a, b in zip(taggram, base, strict=True)
                 ]
             probabilities = tagger.merge_probabilities(
-                {n: t.mean(axis=0) for n, t in taggrams.items()}
+                tagger.average_networks({n: t.mean(axis=0) for n, t in taggrams.items()})
             )
             overlap[variant].append(len(top_k(probabilities) & top_k(reference)) / 5)
             top1[variant].append(int(np.argmax(probabilities) == np.argmax(reference)))
@@ -170,7 +226,9 @@ def main() -> None:
                 f"windows_{n}": round(1000 / (best * n), 2) for n in args.windows
             },
         }
+    report["per_network_ms"] = time_networks(tagger, patches, args.batch, args.rounds)
     if files:
+        report["per_track_ms"] = time_tracks(tagger, files, args.rounds)
         report["agreement"] = agreement(tagger, files)
         report["agreement_tracks"] = len(files)
     use(tagger, "fast-fp32")

@@ -159,7 +159,7 @@ def _merged(tagger, taggrams: dict[str, np.ndarray], patches: np.ndarray) -> np.
     from zsl_core.default_model import SPEECH
     from zsl_core.speech import low_energy_share
 
-    means = {n: t.mean(axis=0) for n, t in taggrams.items()}
+    means = tagger.average_networks({n: t.mean(axis=0) for n, t in taggrams.items()})
     means[SPEECH] = np.array([low_energy_share(patches)], np.float32)
     return tagger.merge_probabilities(means)
 

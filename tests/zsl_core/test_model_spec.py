@@ -9,9 +9,9 @@ from zsl_core.model_spec import DEFAULT_MODEL_KEY, ModelSpec, model_key
 
 
 def test_keys_name_model_vectors_and_precision(tmp_path):
-    assert ModelSpec().resolved().key == DEFAULT_MODEL_KEY == "default-2"
-    assert ModelSpec(precision="bf16").resolved().key == "default-2+bf16"
-    assert ModelSpec(vectors="glove").resolved().key == "default-2"  # derived embeddings
+    assert ModelSpec().resolved().key == DEFAULT_MODEL_KEY == "default-3"
+    assert ModelSpec(precision="bf16").resolved().key == "default-3+bf16"
+    assert ModelSpec(vectors="glove").resolved().key == "default-3"  # derived embeddings
     folder = tmp_path / "model"
     trained = ModelSpec(folder, vectors=tmp_path / "v.txt", precision="bf16").resolved()
     assert trained.precision == "fp32"  # a trained model runs in float32

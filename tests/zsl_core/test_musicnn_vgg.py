@@ -98,3 +98,21 @@ def test_vgg_weights_do_not_load_into_musicnn(tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match="weights do not fit"):
         musicnn.MusicnnModel.load(folder)
+
+
+def test_fast_eval_path_equals_the_layers_as_listed(models):
+    # Pool-before-BN, the first layer as a product at even frequencies, channels-last: the same
+    # values as conv -> ReLU -> BN -> pool, over several chunks of the first layer's product.
+    rng = np.random.default_rng(0)
+    batch = np.concatenate([input_patches(s) for s in SIGNALS])
+    batch = np.concatenate([batch, rng.normal(2.0, 1.0, batch.shape).astype(np.float32)])
+    net = models["MTT_vgg"].net
+    assert len(batch) * musicnn.PATCH_FRAMES * 48 > musicnn.VGG_ROWS  # more than one chunk
+    fast = models["MTT_vgg"].extract_patches(batch)
+    net.fast = False
+    try:
+        plain = models["MTT_vgg"].extract_patches(batch)
+    finally:
+        net.fast = True
+    np.testing.assert_allclose(fast["pool5"], plain["pool5"], rtol=1e-5, atol=2e-5)
+    np.testing.assert_allclose(fast["logits"], plain["logits"], rtol=1e-5, atol=2e-5)

@@ -205,7 +205,7 @@ def test_gui_settings_dialog_persists(window, qtbot, tmp_path):
         lambda: (
             window.library is not None
             and window.library.device == "cpu"
-            and window.library.model_name == "default-2+bf16"
+            and window.library.model_name == "default-3+bf16"
         ),
         timeout=10_000,
     )
