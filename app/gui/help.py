@@ -122,7 +122,7 @@ def app_version() -> str:
 
 def model_text(model: str) -> str:
     if model == "default":
-        return "the built-in model (two musicnn networks and a speech detector; 71 trained tags)"
+        return "the built-in model (musicnn and VGG networks of the musicnn package and a speech detector; 71 trained tags)"
     return f"a model you trained or added: {model}"
 
 

@@ -1,7 +1,8 @@
 """Benchmark: musicnn inference per 3-s patch, old convolution path vs the fast paths (issue 7).
 
 Not part of the test run. In ONE run (so the ratios are meaningful on a shared machine) it times
-both networks of the default tagger (MSD + MTT, as the scanner runs them) on the same patches:
+every network of the default tagger (musicnn and VGG for MSD and MTT, as the scanner runs them)
+on the same patches (the VGG networks have their own fast path and run fp32 in both fast variants):
 
 * `conv`      - the reference path: Conv2d front end + aminmax shortcut (`net.fast = False`);
 * `fast-fp32` - the banded matrix-product front end, float32 (the default);
