@@ -40,6 +40,7 @@ ALREADY = "already holds these values"
 LEFT_ALONE = "left alone (unticked)"
 DETAILS_HINT = "Select a row to read its file and what happens to it in full."
 MAX_WIDTHS = {FILE: 280, FIELD: 120, OLD: 180, NEW: 180}  # pixels; "What happens" takes the rest
+NOT_WRITTEN_TIP = "Not written: this file keeps the values it holds now (see What happens)."
 NEW_TIP = "Double-click to change what is written; separate values with ';'. Leave it empty to clear the field."
 
 
@@ -56,7 +57,12 @@ class WritePreviewDialog(QDialog):
         changes = [p for p in planned if p.changed and not p.error]
         errors = [p for p in planned if p.error]
         rest = [p for p in planned if not p.changed and not p.error]
-        self.rows = [replace(p, old=list(p.old), new=list(p.new)) for p in changes + errors + rest]
+        # a file that cannot be written keeps what it holds: "After writing" shows its values now,
+        # never the values it will not get
+        self.rows = [
+            replace(p, old=list(p.old), new=list(p.old if p.error else p.new))
+            for p in changes + errors + rest
+        ]
         self._edited: set[int] = set()
         self._filling = True
         layout = QVBoxLayout(self)
@@ -97,6 +103,8 @@ class WritePreviewDialog(QDialog):
                 file_cell.setCheckState(Qt.CheckState.Checked)
                 self._cell(row, NEW).setFlags(plain | Qt.ItemFlag.ItemIsEditable)
                 self._cell(row, NEW).setToolTip(NEW_TIP)
+            else:
+                self._cell(row, NEW).setToolTip(NOT_WRITTEN_TIP)
             self._show_status(row)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -7,6 +7,8 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt
+
 from app.gui.write_preview import FILE, STATUS, WritePreviewDialog
 from app.journal import PlannedChange
 
@@ -45,3 +47,33 @@ def test_the_reason_a_file_cannot_be_written_is_shown_whole(qtbot, size):
     assert REASON in dialog.details.text() and "02 - Second song.mp3" in dialog.details.text()
     table.setCurrentCell(1 - row, FILE)
     assert "will change" in dialog.details.text() and "01 - First song" in dialog.details.text()
+
+
+def test_a_file_that_cannot_be_written_shows_no_values_it_will_not_get(qtbot):
+    """A truncated Ogg showed "Classical; Jazz; Shoegaze" under "After writing" beside its
+    reason: values it will never get. It shows what it holds now, and a file that can be
+    written still shows its new values."""
+    from app.gui.write_preview import NEW, OLD
+
+    planned = [
+        PlannedChange(1, "/music/ok.flac", "genre", ["Rock"], ["Rock", "Pop"], True),
+        PlannedChange(
+            2,
+            "/music/cut.ogg",
+            "genre",
+            [],
+            ["Classical", "Jazz", "Shoegaze"],
+            True,
+            "cannot read the file: it ends early (truncated)",
+        ),
+    ]
+    dialog = WritePreviewDialog(planned)
+    qtbot.addWidget(dialog)
+    cell = dialog._cell
+    texts = {cell(r, FILE).text(): r for r in range(dialog.table.rowCount())}
+    bad, good = texts["/music/cut.ogg"], texts["/music/ok.flac"]
+    assert cell(bad, NEW).text() == cell(bad, OLD).text() == "(empty)"
+    assert "Shoegaze" not in cell(bad, NEW).toolTip()
+    assert not cell(bad, NEW).flags() & Qt.ItemFlag.ItemIsEditable
+    assert cell(good, NEW).text() == "Rock; Pop"
+    assert [c.track_id for c in dialog.changes()] == [1]
