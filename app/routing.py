@@ -22,6 +22,7 @@ __all__ = [
     "parse_routes",
     "routes_to_text",
     "route_tags",
+    "written_values",
     "NOT_WRITTEN",
 ]
 
@@ -73,6 +74,22 @@ def route_tags(
             per_field is None or len(values) < per_field
         ):
             values.append(value)
+    return out
+
+
+def written_values(tags: Sequence[TagScore], routes: Routes, field: str | None = None) -> list[str]:
+    """The values a write of `tags` puts into some field, best first, as written: the tags whose
+    kind has a field (every tag when `field` forces one), in `display_form`, repeats dropped
+    (the library table's "Predicted tags" column: what Write would add)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for tag in tags:
+        if not (field or routes.get(tag.kind)):
+            continue
+        value = display_form(tag.tag, tag.kind)
+        if tag_key(value) not in seen:
+            seen.add(tag_key(value))
+            out.append(value)
     return out
 
 

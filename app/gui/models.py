@@ -53,7 +53,11 @@ TRACK_COLUMNS = (
     Column("duration", "Duration", "How long the track plays", numeric=True),
     Column("genre", "Genre", "What the file's genre tag holds now"),
     Column("mood", "Mood", "What the file's mood tag holds now"),
-    Column("predicted", "Predicted tags", "The tags the model proposes (best first)"),
+    Column(
+        "predicted",
+        "Predicted tags",
+        "What Write adds by default: the proposed tags whose kind goes to a field (best first)",
+    ),
     Column("track", "Track", "Disc and track number (2-05: disc 2, track 5)", False, True),
     Column("year", "Year", "The year of the file's date tag", numeric=True),
     Column("album_artist", "Album artist", "The album artist tag (groups albums)", False),

@@ -108,6 +108,7 @@ class WindowDialogs(QObject):
         changed = dialog.apply()
         w.panel.set_routes(w.settings.routes)
         w.panel.set_field(w.settings.field)
+        w.lib.refresh_column()  # the Predicted tags column follows the routing
         w.model.settings_applied(changed, before)
 
     def open_learn(self) -> None:

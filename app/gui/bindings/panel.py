@@ -48,11 +48,17 @@ class PanelBinding(QObject):
         panel.write_requested.connect(window.write_selected)
         panel.play_requested.connect(window.play_selected)
         panel.decisions_changed.connect(lambda i: tagging.remember(i, panel.decision()))
-        panel.field_changed.connect(lambda _: window.state.field_changed(panel.current_field()))
+        panel.field_changed.connect(lambda _: self.field_changed())
         tagging.prediction_ready.connect(panel.show_prediction)
         tagging.cover_ready.connect(self.cover_ready)
         window.playback.state_changed.connect(self.update_play_button)
         window.model.proposals_changed.connect(lambda: self.selection_changed(self.active_view()))
+
+    def field_changed(self) -> None:
+        """The panel's "Write into": kept as a setting, and the Predicted tags column shows
+        what a write into it would add."""
+        self.window.state.field_changed(self.window.panel.current_field())
+        self.window.lib.refresh_column()
 
     def _albums_shown(self, view: QAbstractItemView) -> bool:
         albums = getattr(self.window, "albums", None)

@@ -36,6 +36,7 @@ class TablesBinding(QObject):
         lib.rows_fetched.connect(self.rows_fetched)
         lib.rows_reloaded.connect(self.rows_reloaded)
         lib.stale_copies_removed.connect(self.stale_copies_removed)
+        window.model.proposals_changed.connect(self.proposals_changed)
         search.results.connect(self.search_results)
         search.failed.connect(self.search_failed)
         search.cleared.connect(self.search_cleared)
@@ -85,9 +86,16 @@ class TablesBinding(QObject):
         model.upsert(rows)
         model.remove_ids(gone)
         self.window.proxy.refilter()
-        missing = model.ids_without_predicted(current)
+        lib = self.window.lib
+        missing = [i for i in model.ids_without_predicted(current) if not lib.has_proposals(i)]
         if missing:
             self.window.lib.predict_column(missing)
+
+    def proposals_changed(self) -> None:
+        """A new vocabulary or number of tags: the Predicted tags column is read again."""
+        lib = self.window.lib
+        lib.stop_predicting()
+        lib.predict_column(self.window.track_model.ids())
 
     def update_empty_texts(self, *_args: Any) -> None:
         """The text each table shows while it has no rows: what to do next."""

@@ -19,12 +19,11 @@ from app.gui.settings import Settings
 from app.gui.workers import JobQueue, LibraryPool
 
 if TYPE_CHECKING:
-    from zsl_core.tags import Vocabulary
+    from zsl_core.tags import TagScore, Vocabulary
 
 log = logging.getLogger("app.gui")
 
 PREDICTED_CHUNK = 200
-PREDICTED_TOP = 3
 
 
 def library_empty_text(total: int, filter_words: str, scanning: bool, loaded: bool) -> str:
@@ -49,7 +48,8 @@ class LibraryController(QObject):
 
     Signals: opened(rows, folders), open_failed(str), rows_fetched(rows, tags, ids) (rows read
     again after a scan or a write, with their predicted tags), rows_reloaded(rows) (every row,
-    after a scan), predicted({id: "tag, tag"}) (a chunk of the Predicted tags column),
+    after a scan), predicted({id: "Tag, Tag"}) (a chunk of the Predicted tags column: what a
+    write adds by default, `column_text`),
     stale_copies_removed(paths), message(str, error).
     """
 
@@ -79,6 +79,9 @@ class LibraryController(QObject):
         self.last_cleanup: list[Any] | None = None
         self.generation = 0  # bumped to stop filling the Predicted tags column
         self._vocabulary: Vocabulary | None = None
+        # each row's proposals with their kinds: the column is their routed part, shown again
+        # without the model when the routing or the forced field changes (`refresh_column`)
+        self.proposed: dict[int, list[TagScore]] = {}
         self.vocabulary_path = settings.vocabulary  # read here: QSettings stays on this thread
 
     # --- making and opening ------------------------------------------------------------------
@@ -105,6 +108,7 @@ class LibraryController(QObject):
         self.generation += 1
         old = self.library
         self._vocabulary = None
+        self.proposed = {}  # another model's
         make_library = self.maker()
 
         def work(_report):
@@ -210,17 +214,40 @@ class LibraryController(QObject):
             self._vocabulary = load_vocabulary(path)
         return self._vocabulary
 
-    def propose(self, library: Any, track_id: int, top_k: int) -> list[str]:
+    def propose(self, library: Any, track_id: int, top_k: int) -> list[TagScore]:
         """The tags proposed for a track (library thread), by the one picking rule
-        (`Prediction.pick`), over the vocabulary chosen in Settings."""
-        return [t.tag for t in library.proposals(track_id, top_k, vocabulary=self.words(library))]
+        (`Prediction.pick`), over the vocabulary chosen in Settings: what the panel ticks and
+        a write of the track plans when the user decided nothing."""
+        return list(library.proposals(track_id, top_k, vocabulary=self.words(library)))
 
     # --- rows for the table ------------------------------------------------------------------
+    def column_texts(self, proposed: dict[int, list[TagScore]]) -> dict[int, str]:
+        """The "Predicted tags" column of these rows (GUI thread: reads Settings): the values a
+        write would add with the current routing or forced field (`app.routing.written_values`),
+        as the panel ticks them; an instrument goes to no field by default, so it is not listed
+        ("strings, violin" read as tags Write would write)."""
+        from app.routing import written_values
+
+        routes, field = self.settings.routes, self.settings.field or None
+        self.proposed.update(proposed)
+        return {i: ", ".join(written_values(t, routes, field)) for i, t in proposed.items()}
+
+    def refresh_column(self) -> None:
+        """The routing or the forced field changed: every row's column again, from the
+        proposals already read (no model call; signal `predicted`)."""
+        if self.proposed:
+            self.predicted.emit(self.column_texts(dict(self.proposed)))
+
+    def has_proposals(self, track_id: int) -> bool:
+        """Whether the column was filled for this track from proposals (even when none of them
+        is written, so that its cell is empty)."""
+        return bool(self.proposed.get(int(track_id)))
+
     def predict_column(self, ids: list[int]) -> None:
         """Fill the "Predicted tags" column in chunks (signal `predicted`), so searches slip in
         between them; `stop_predicting()` ends it after the chunk in flight."""
         generation = self.generation
-        top = PREDICTED_TOP
+        top = self.settings.top_k  # as many as the panel ticks and Write plans
 
         def next_chunk(rest: list[int]) -> None:
             if not rest or generation != self.generation:
@@ -228,17 +255,17 @@ class LibraryController(QObject):
             chunk, later = rest[:PREDICTED_CHUNK], rest[PREDICTED_CHUNK:]
 
             def work(library):
-                out = {}
+                out: dict[int, list[TagScore]] = {}
                 for track_id in chunk:
                     try:
-                        out[track_id] = ", ".join(self.propose(library, track_id, top))
+                        out[track_id] = self.propose(library, track_id, top)
                     except Exception:  # one bad row must not stop the column
-                        out[track_id] = ""
+                        out[track_id] = []
                 return out
 
-            def done(tags: dict[int, str]) -> None:
+            def done(proposed: dict[int, list[TagScore]]) -> None:
                 if generation == self.generation:
-                    self.predicted.emit(tags)
+                    self.predicted.emit(self.column_texts(proposed))
                     next_chunk(later)
 
             self.run(work, done, "predicting tags")
@@ -250,7 +277,7 @@ class LibraryController(QObject):
 
     def fetch_rows(self, ids: list[int]) -> None:
         """Read these tracks again with their predicted tags (signal `rows_fetched`)."""
-        top = PREDICTED_TOP
+        top = self.settings.top_k
 
         def work(library):
             rows, tags = [], {}
@@ -261,12 +288,16 @@ class LibraryController(QObject):
                     continue
                 rows.append(row)
                 try:
-                    tags[track_id] = ", ".join(self.propose(library, track_id, top))
+                    tags[track_id] = self.propose(library, track_id, top)
                 except Exception:
-                    tags[track_id] = ""
+                    tags[track_id] = []
             return rows, tags
 
-        self.run(work, lambda result: self.rows_fetched.emit(*result, ids), "reading tracks")
+        def done(result: tuple[list[Any], dict[int, list[TagScore]]]) -> None:
+            rows, proposed = result
+            self.rows_fetched.emit(rows, self.column_texts(proposed), ids)
+
+        self.run(work, done, "reading tracks")
 
     def reload(self) -> None:
         """Read every row again (signal `rows_reloaded`): rows of files gone meanwhile drop out

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QTreeWidgetItem
 
 from app.gui.models import column_of
 from app.gui.settings import Settings
-from app.gui.track_panel import KIND_ROLE
+from app.gui.track_panel import KIND_ROLE, TICKED_ROLE
 from app.tagwriter import read_field
 from zsl_core.tags import TagKind, display_form
 
@@ -277,6 +277,47 @@ def test_gui_write_routes_each_kind_to_its_field(window, qtbot, tmp_path):
         genre_item.data(0, Qt.ItemDataRole.UserRole), TagKind.GENRE
     )
     window.preview_dialog.reject()
+
+
+def test_gui_predicted_column_is_what_the_panel_ticks(window, qtbot, tmp_path):
+    """The Predicted tags column listed instruments ("strings, violin") the panel greys under
+    "Not written" and Write leaves out. It lists the panel's ticked proposals (what a write
+    adds), and routing instruments in Settings brings the model's picked ones into both."""
+    folder = make_folder(tmp_path, 2)
+    window.add_folder(str(folder))
+    qtbot.waitUntil(
+        lambda: window.last_scan is not None and not window.is_scanning(), timeout=SCAN_TIMEOUT_MS
+    )
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 2, timeout=20_000)
+    select_rows(window.table, [0])
+    track_id = window.proxy.index(0, 0).data(Qt.ItemDataRole.UserRole + 1)
+    panel = window.panel
+
+    def column() -> set[str]:
+        text = window.proxy.index(0, column_of("predicted")).data()
+        return set(text.split(", ")) if text else set()
+
+    qtbot.waitUntil(
+        lambda: panel.track_id == track_id and len(panel.tag_items()) > 0 and bool(column()),
+        timeout=20_000,
+    )
+
+    def ticked() -> set[str]:
+        return {i.text(0) for i in panel.tag_items() if i.checkState(0) == Qt.CheckState.Checked}
+
+    picked = {i.text(0): i.data(0, KIND_ROLE) for i in panel.tag_items() if i.data(0, TICKED_ROLE)}
+    assert column() == ticked()
+    assert not column() & set(picked)  # nothing of "Not written"
+
+    window.settings_action.trigger()
+    qtbot.waitUntil(
+        lambda: window.settings_dialog is not None and window.settings_dialog.isVisible()
+    )
+    window.settings_dialog.routes[TagKind.INSTRUMENT].setCurrentText("grouping")
+    window.settings_dialog.accept()
+    qtbot.waitUntil(lambda: column() == ticked(), timeout=10_000)
+    instruments = {w for w, kind in picked.items() if kind == "instrument"}
+    assert instruments <= column()
 
 
 def test_gui_start_removes_copies_an_interrupted_write_left(qtbot, tmp_path):

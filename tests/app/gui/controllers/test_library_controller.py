@@ -86,3 +86,64 @@ def test_where_things_are_and_what_an_empty_table_says(library, tmp_path):
     assert library_empty_text(0, "", False, True).startswith("No tracks yet.")
     assert library_empty_text(5, "zz", False, True).startswith("No track matches “zz”.")
     assert "see all 5 track(s)" in library_empty_text(5, "zz", True, True)
+
+
+class _ProposingLibrary:
+    """A library whose one track proposes a genre, two instruments and a mood (best first)."""
+
+    def __init__(self) -> None:
+        from zsl_core.tags import TagKind, TagScore
+
+        self.asked: list[int] = []
+        self.tags = [
+            TagScore("strings", 0.9, True, TagKind.INSTRUMENT),
+            TagScore("classical", 0.8, True, TagKind.GENRE),
+            TagScore("violin", 0.7, True, TagKind.INSTRUMENT),
+            TagScore("calm", 0.6, True, TagKind.MOOD),
+        ]
+
+    def tracks(self):
+        return []
+
+    def folders(self):
+        return []
+
+    def proposals(self, track_id, top_k, vocabulary=None):
+        self.asked.append(top_k)
+        return self.tags[:top_k]
+
+    def close(self):
+        pass
+
+
+def test_the_predicted_column_shows_what_a_write_would_add(qtbot, settings):
+    """The column listed "strings, classical, violin": instruments Write leaves out with the
+    default routing (the panel greys them under "Not written"). It lists what a write adds,
+    as the panel ticks it (the Settings number of tags, routed, spelt as written); routing
+    instruments in Settings, or forcing one field, brings them back without the model."""
+    from app.gui.controllers import LibraryController
+    from app.routing import DEFAULT_ROUTES
+    from zsl_core.tags import TagKind
+
+    fake = _ProposingLibrary()
+    controller = LibraryController(settings, library_factory=lambda: fake)
+    with qtbot.waitSignal(controller.opened, timeout=10_000):
+        controller.open()
+    settings.top_k = 3
+    with qtbot.waitSignal(controller.predicted, timeout=10_000) as predicted:
+        controller.predict_column([7])
+    assert predicted.args[0] == {7: "Classical"}  # no instrument, and the panel's 3 tags
+    assert fake.asked == [3] and controller.has_proposals(7)
+
+    settings.routes = {**DEFAULT_ROUTES, TagKind.INSTRUMENT: "grouping"}
+    with qtbot.waitSignal(controller.predicted, timeout=1_000) as predicted:
+        controller.refresh_column()
+    assert predicted.args[0] == {7: "strings, Classical, violin"}
+    assert fake.asked == [3]  # no new proposal: the routed part of those already read
+
+    settings.routes = dict(DEFAULT_ROUTES)
+    settings.field = "comment"  # "Write into" one field takes every tag
+    with qtbot.waitSignal(controller.predicted, timeout=1_000) as predicted:
+        controller.refresh_column()
+    assert predicted.args[0] == {7: "strings, Classical, violin"}
+    controller.shutdown()
