@@ -417,6 +417,8 @@ class AlbumView(QObject):
         controller = self.controller
         controller.grouped.connect(self._set_albums)
         controller.predicted.connect(self.model.set_predicted)
+        window.lib.rerouted.connect(controller.refresh_column)  # the column follows the routing
+        window.model.proposals_changed.connect(self._proposals_changed)
         controller.prediction_ready.connect(window.panel.show_prediction)
         controller.preview_ready.connect(window._show_preview)
         controller.message.connect(window.message)
@@ -540,6 +542,13 @@ class AlbumView(QObject):
                 for a in albums
                 if a.is_album and a.key not in self.model.predicted
             ]
+        )
+
+    def _proposals_changed(self) -> None:
+        """A new vocabulary or number of tags: every album's Predicted tags read again."""
+        self.controller.proposed.clear()
+        self.controller.predict_column(
+            [(a.key, list(a.track_ids)) for a in self.model.albums if a.is_album]
         )
 
     def _filter_changed(self, reset: bool = True) -> None:

@@ -26,7 +26,6 @@ from app.gui.settings import Settings
 log = logging.getLogger("app.gui")
 
 ALBUM_PREDICTED_CHUNK = 50
-ALBUM_PREDICTED_TOP = 3
 
 
 class AlbumsController(QObject):
@@ -61,6 +60,7 @@ class AlbumsController(QObject):
         self._grouping = False
         self._again: list[Any] | None = None
         self._predicted_seq = 0
+        self.proposed: dict[str, list[Any]] = {}  # album key -> its proposals (TagScores)
         self.last_grouped: list[Album] | None = None
         self.last_album_write: tuple[str, list[int]] | None = None
 
@@ -101,11 +101,13 @@ class AlbumsController(QObject):
         self.lib.io.submit(work, done, failed, name="grouping albums")
 
     def predict_column(self, albums: list[tuple[str, list[int]]]) -> None:
-        """Each album's top proposals (key, track ids), in chunks; signal predicted per chunk.
-        A new call stops the previous one."""
+        """Each album's Predicted tags (key, track ids): what a write adds by default, as for
+        the library's tracks (`LibraryController.column_texts`), in chunks; signal predicted
+        per chunk. A new call stops the previous one."""
         self._predicted_seq += 1
         seq = self._predicted_seq
         words_of = self.lib.words
+        top = self.settings.top_k  # as many as the album panel ticks
 
         def next_chunk(rest: list[tuple[str, list[int]]]) -> None:
             if not rest or seq != self._predicted_seq:
@@ -113,25 +115,31 @@ class AlbumsController(QObject):
             chunk, later = rest[:ALBUM_PREDICTED_CHUNK], rest[ALBUM_PREDICTED_CHUNK:]
 
             def work(library):
-                out = {}
+                out: dict[str, list[Any]] = {}
                 for key, ids in chunk:
                     try:
-                        tags = library.album_proposals(
-                            ids, ALBUM_PREDICTED_TOP, vocabulary=words_of(library)
+                        out[key] = list(
+                            library.album_proposals(ids, top, vocabulary=words_of(library))
                         )
-                        out[key] = ", ".join(t.tag for t in tags)
                     except Exception:  # one bad album must not stop the column
-                        out[key] = ""
+                        out[key] = []
                 return out
 
-            def done(texts: dict[str, str]) -> None:
+            def done(proposed: dict[str, list[Any]]) -> None:
                 if seq == self._predicted_seq:
-                    self.predicted.emit(texts)
+                    self.proposed.update(proposed)
+                    self.predicted.emit(self.lib.column_texts(proposed, keep=False))
                     next_chunk(later)
 
             self.lib.run(work, done, "predicting album tags")
 
         next_chunk(list(albums))
+
+    def refresh_column(self) -> None:
+        """The routing or the forced field changed: every album's column again, from the
+        proposals already read (signal predicted)."""
+        if self.proposed:
+            self.predicted.emit(self.lib.column_texts(dict(self.proposed), keep=False))
 
     # --- the panel -----------------------------------------------------------------------------
     def load_prediction(self, album_id: int, track_ids: list[int]) -> None:

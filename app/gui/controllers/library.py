@@ -50,6 +50,7 @@ class LibraryController(QObject):
     again after a scan or a write, with their predicted tags), rows_reloaded(rows) (every row,
     after a scan), predicted({id: "Tag, Tag"}) (a chunk of the Predicted tags column: what a
     write adds by default, `column_text`),
+    rerouted() (the routing or forced field changed: other Predicted tags columns follow),
     stale_copies_removed(paths), message(str, error).
     """
 
@@ -58,6 +59,7 @@ class LibraryController(QObject):
     rows_fetched = Signal(object, object, object)
     rows_reloaded = Signal(object)
     predicted = Signal(object)
+    rerouted = Signal()
     stale_copies_removed = Signal(object)
     message = Signal(str, bool)
 
@@ -221,22 +223,28 @@ class LibraryController(QObject):
         return list(library.proposals(track_id, top_k, vocabulary=self.words(library)))
 
     # --- rows for the table ------------------------------------------------------------------
-    def column_texts(self, proposed: dict[int, list[TagScore]]) -> dict[int, str]:
+    def column_texts(
+        self, proposed: dict[Any, list[TagScore]], keep: bool = True
+    ) -> dict[Any, str]:
         """The "Predicted tags" column of these rows (GUI thread: reads Settings): the values a
         write would add with the current routing or forced field (`app.routing.written_values`),
         as the panel ticks them; an instrument goes to no field by default, so it is not listed
-        ("strings, violin" read as tags Write would write)."""
+        ("strings, violin" read as tags Write would write). `keep`: remember them as tracks'
+        proposals (`refresh_column`)."""
         from app.routing import written_values
 
         routes, field = self.settings.routes, self.settings.field or None
-        self.proposed.update(proposed)
+        if keep:
+            self.proposed.update(proposed)
         return {i: ", ".join(written_values(t, routes, field)) for i, t in proposed.items()}
 
     def refresh_column(self) -> None:
         """The routing or the forced field changed: every row's column again, from the
-        proposals already read (no model call; signal `predicted`)."""
+        proposals already read (no model call; signals `predicted`, then `rerouted` for the
+        album view's column)."""
         if self.proposed:
             self.predicted.emit(self.column_texts(dict(self.proposed)))
+        self.rerouted.emit()
 
     def has_proposals(self, track_id: int) -> bool:
         """Whether the column was filled for this track from proposals (even when none of them

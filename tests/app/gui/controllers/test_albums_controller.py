@@ -102,3 +102,48 @@ def test_an_albums_ticked_word_is_written_wherever_the_model_ranks_it(qtbot, alb
     planned, _shown = preview.args
     genres = [[v.casefold() for v in p.new] for p in planned if p.field == "genre"]
     assert len(genres) == len(rec.track_ids) and all("death metal" in g for g in genres)
+
+
+def test_an_albums_predicted_tags_are_what_a_write_adds(qtbot, albums, tagged, settings):
+    """As for a track: the album row's Predicted tags listed every proposal ("strings,
+    violin" too, which Write leaves out by default). It lists the values a write of the album
+    adds (its panel's ticks), and follows a forced field without asking the model again."""
+    from app.routing import written_values
+    from zsl_core.tags import display_form
+
+    lib, rows = tagged
+    with qtbot.waitSignal(albums.grouped, timeout=60_000) as grouped:
+        albums.group(rows)
+    rec = grouped.args[0][0]
+    got: list[Any] = []
+    lib.run(
+        lambda library: library.album_proposals(
+            rec.track_ids, settings.top_k, vocabulary=lib.words(library)
+        ),
+        got.append,
+        "proposals",
+    )
+    qtbot.waitUntil(lambda: bool(got), timeout=60_000)
+    proposed = got[0]
+    with qtbot.waitSignal(albums.predicted, timeout=60_000) as predicted:
+        albums.predict_column([(rec.key, rec.track_ids)])
+    assert predicted.args[0][rec.key] == ", ".join(written_values(proposed, settings.routes))
+
+    settings.field = "comment"  # "Write into" one field: every proposal is written
+    with qtbot.waitSignal(albums.predicted, timeout=1_000) as predicted:
+        albums.refresh_column()
+    every = dict.fromkeys(display_form(t.tag, t.kind) for t in proposed)
+    assert predicted.args[0][rec.key] == ", ".join(every)
+
+    from app.routing import DEFAULT_ROUTES
+    from zsl_core.tags import TagKind
+
+    settings.field = ""
+    settings.routes = {**DEFAULT_ROUTES, TagKind.GENRE: None}  # genres to no field
+    with qtbot.waitSignal(albums.predicted, timeout=1_000) as predicted:
+        albums.refresh_column()
+    text = predicted.args[0][rec.key]
+    assert text == ", ".join(written_values(proposed, settings.routes))
+    assert not {display_form(t.tag, t.kind) for t in proposed if t.kind == TagKind.GENRE} & set(
+        text.split(", ")
+    )
