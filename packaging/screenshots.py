@@ -179,10 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         spin_until(
             app,
             lambda: (
-                window.track_model.rowCount() == n
-                and all(
-                    window.track_model.index(r, column_of("predicted")).data() for r in range(n)
-                )
+                # every row's proposals read (a row a default write adds nothing to stays empty)
+                window.track_model.rowCount() == n and len(window.lib.proposed) == n
             ),
             120,
             "the predicted tags",
