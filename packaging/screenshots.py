@@ -157,7 +157,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.gui import create_app
     from app.gui.main_window import MainWindow
-    from app.gui.models import column_of
     from app.gui.settings import Settings
 
     out = Path(args.out)
@@ -248,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = albums.model.rowCount()
         spin_until(
             app,
-            lambda: all(albums.model.index(r, column_of("predicted")).data() for r in range(rows)),
+            lambda: len(window.album_library.proposed) == rows,  # every album's proposals read
             120,
             "the album tags",
         )
