@@ -319,6 +319,26 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
     return EXIT_PARTIAL if summary.bad_parts or summary.skipped else EXIT_OK
 
 
+def rescan_advice(library: Library) -> str:
+    """What to do for tracks this model has not analysed: scan them, or scan again when they
+    were analysed with another model (an older built-in model after an upgrade, another
+    --model or --precision): "scan first" alone reads as if the scan never happened."""
+    others = library.other_models()
+    if not others:
+        return f"scan first (`{PROG} scan` with the same --model, --vectors and --precision)"
+    names = ", ".join(f"{name} ({n} tracks)" for name, n in others.items())
+    return f"the library holds analyses by {names}: run `{PROG} scan` to analyse them again"
+
+
+def not_analysed_hint(library: Library) -> str:
+    """The line a search prints when this model has analysed nothing."""
+    if not library.other_models():
+        return f"no tracks analysed yet: run `{PROG} scan FOLDER` first"
+    return (
+        f"no tracks analysed with this model ({library.model_name}) yet; {rescan_advice(library)}"
+    )
+
+
 def cmd_search(args: argparse.Namespace, library: Library) -> int:
     result = library.search(args.query, top_k=args.top)
     if result.missing_words:
@@ -350,7 +370,7 @@ def cmd_search(args: argparse.Namespace, library: Library) -> int:
         print(f"{rank:3d}  {hit.score:.3f}  {hit.display_path}{matched}")
     if not result.hits:
         if library.model_id() is None:
-            print("no tracks analysed yet: run `zsl-tagger scan FOLDER` first")
+            print(not_analysed_hint(library))
         elif result.parsed is not None and result.parsed.terms:
             print(f"no good match for {', '.join(result.parsed.terms)}")
             if result.closest:
@@ -434,13 +454,16 @@ def cmd_write(args: argparse.Namespace, library: Library) -> int:
     }
     not_analysed = [t for t in tracks if not proposals[t.id] and library.analysis(t.id) is None]
     if not_analysed:
-        why = (
-            f"not analysed with this model ({library.model_name}); scan first (`{PROG} scan` "
-            f"with the same --model, --vectors and --precision)"
-        )
+        how = rescan_advice(library)
         if len(not_analysed) == len(tracks):
-            raise UsageError(f"none of the {len(tracks)} tracks was {why}")
-        err(f"{len(not_analysed)} of {len(tracks)} tracks {why}; they are left out")
+            raise UsageError(
+                f"none of the {len(tracks)} tracks is analysed with this model "
+                f"({library.model_name}); {how}"
+            )
+        err(
+            f"{len(not_analysed)} of {len(tracks)} tracks are not analysed with this model "
+            f"({library.model_name}); they are left out; {how}"
+        )
     planned = journal.plan_routed(library, proposals, mode=args.mode, options=options)
     if args.dry_run:
         shown = None

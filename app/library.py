@@ -236,6 +236,18 @@ class Library:
         ).fetchone()
         return int(row[0]) if row else None
 
+    def other_models(self) -> dict[str, int]:
+        """Tracks analysed per model other than this one ({model key: tracks}): why a library
+        that was scanned shows nothing after an upgrade of the built-in model ("default-2")
+        or a change of --model/--precision, so a caller can say "scan again" instead of
+        "scan first"."""
+        rows = self.conn.execute(
+            "SELECT m.name, COUNT(r.track_id) FROM models m JOIN results r ON r.model_id = m.id "
+            "WHERE m.name != ? GROUP BY m.id ORDER BY m.name",
+            (self.model_name,),
+        ).fetchall()
+        return {str(name): int(n) for name, n in rows}
+
     # --- scanning -------------------------------------------------------------------------------
     def scan(
         self,

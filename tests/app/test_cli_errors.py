@@ -118,8 +118,41 @@ def test_write_without_results_for_this_model_says_why(
         capsys, "--db", str(lib), "--device", "cpu", "write", str(track), "--field", "genre"
     )
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and "not analysed with this model" in err and "scan first" in err
+    assert err.count("\n") == 1 and "is analysed with this model" in err and "scan first" in err
     assert "0 written" not in err
+
+
+def _analysed_by_an_older_model(track_id: int, db_path: Path) -> None:
+    """A result stored under another model key, as a library scanned before an upgrade of the
+    built-in model holds (default-2 before the VGG ensemble)."""
+    conn = db.connect(db_path)
+    try:
+        with conn:
+            cur = conn.execute(
+                "INSERT INTO models (name, dim, seen_labels, created_at) VALUES (?, 0, '[]', 0)",
+                ("default-2",),
+            )
+            conn.execute(
+                "INSERT INTO results (track_id, model_id, embedding, seen_scores, analysed_at)"
+                " VALUES (?, ?, x'', x'', 0)",
+                (track_id, cur.lastrowid),
+            )
+    finally:
+        conn.close()
+
+
+def test_a_library_analysed_by_an_older_model_is_told_to_scan_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    lib = tmp_path / "lib.sqlite3"
+    track = audio_factory.write_tone(tmp_path / "a.wav", 1.0)
+    _analysed_by_an_older_model(_add_track(track, lib), lib)
+    code, out, err = run(capsys, "--db", str(lib), "--device", "cpu", "search", "metal")
+    assert "analysed with this model" in out and "default-2 (1 tracks)" in out
+    assert "scan` to analyse them again" in out and "scan FOLDER` first" not in out
+    code, out, err = run(capsys, "--db", str(lib), "--device", "cpu", "write", str(track))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "default-2 (1 tracks)" in err and "analyse them again" in err
 
 
 def test_undo_of_a_batch_whose_files_vanished_says_so(
