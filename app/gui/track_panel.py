@@ -439,7 +439,7 @@ class TrackPanel(QWidget):
             self.hint.setText(
                 FAILED_HINT
                 if self._failed
-                else "Not analysed with the current model yet: scan to see its tags."
+                else "Not analysed with the current model yet: Rescan library (F5) to see its tags."
             )
         else:
             tags = sorted(

@@ -53,6 +53,8 @@ class TablesBinding(QObject):
         else:
             w.stack.show_welcome()
         w.message(f"{len(rows)} track(s) in the library")
+        if rows and w.lib.older_models:
+            w.message(rescan_hint(w.lib.older_models))
         w.lib.predict_column(w.track_model.ids())
         w.tagging.refresh_undo()
         self.update_empty_texts()
@@ -138,3 +140,14 @@ class TablesBinding(QObject):
         w.results_page.show_result(message, failed_text(query, message))
         w.stack.show_tables(SEARCH_TAB)
         w.error(message)
+
+
+def rescan_hint(older_models: dict[str, int]) -> str:
+    """The line for a library this model has not analysed but another has (an upgrade of the
+    built-in model changes its key: default-2 -> default-3): say why the tags are missing and
+    what brings them back, instead of leaving an empty Predicted tags column unexplained."""
+    names = ", ".join(f"{name}, {n} tracks" for name, n in older_models.items())
+    return (
+        f"Your tracks were analysed with another model ({names}): "
+        "Rescan library (F5) analyses them with this one to show their tags"
+    )

@@ -84,6 +84,9 @@ class LibraryController(QObject):
         # each row's proposals with their kinds: the column is their routed part, shown again
         # without the model when the routing or the forced field changes (`refresh_column`)
         self.proposed: dict[int, list[TagScore]] = {}
+        # tracks analysed by other models while this one has analysed none ({model key: tracks}):
+        # a library scanned before an upgrade of the built-in model (see `rescan_hint`)
+        self.older_models: dict[str, int] = {}
         self.vocabulary_path = settings.vocabulary  # read here: QSettings stays on this thread
 
     # --- making and opening ------------------------------------------------------------------
@@ -117,12 +120,13 @@ class LibraryController(QObject):
             if old is not None:
                 old.close()
             library = make_library()
-            return library, library.tracks(), library.folders()
+            older = library.other_models() if library.model_id() is None else {}
+            return library, library.tracks(), library.folders(), older
 
         self.pool.submit(work, self._opened, self._open_failed, name="opening the library")
 
-    def _opened(self, result: tuple[Any, list[Any], list[Any]]) -> None:
-        self.library, rows, folders = result
+    def _opened(self, result: tuple[Any, list[Any], list[Any], dict[str, int]]) -> None:
+        self.library, rows, folders, self.older_models = result
         self.loaded = True
         self.remove_stale_copies(folders)
         self.opened.emit(rows, folders)

@@ -346,3 +346,36 @@ def test_gui_start_removes_copies_an_interrupted_write_left(qtbot, tmp_path):
     assert not stale.exists() and [p.name for p in win.last_cleanup] == [stale.name]
     assert (folder / "track00.wav").exists()
     win.close()
+
+
+def test_gui_a_library_analysed_by_an_older_model_says_rescan(qtbot, tmp_path):
+    """After an upgrade of the built-in model (its key changes: default-2 -> default-3) the
+    library's analyses belong to the old key, so the Predicted tags column is empty; the window
+    says why and what brings the tags back (Rescan library, F5), and the panel names it too."""
+    import sqlite3
+
+    from app.gui import create_app
+    from app.gui.main_window import MainWindow
+    from app.gui.settings import Settings
+    from app.library import Library
+
+    folder = make_folder(tmp_path, 1)
+    db_path = tmp_path / "library.sqlite3"
+    with Library(db_path, device="cpu") as library:
+        library.scan([folder], n_windows=1, workers=0)
+        key = library.model_name
+    conn = sqlite3.connect(db_path)
+    with conn:  # what an older release wrote: the same analysis under its own model key
+        conn.execute("UPDATE models SET name = 'default-2' WHERE name = ?", (key,))
+    conn.close()
+    create_app()
+    win = MainWindow(Settings(tmp_path / "settings.ini"), db_path=db_path)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.lib.loaded and win.track_model.rowCount() == 1, timeout=30_000)
+    assert win.lib.older_models == {"default-2": 1}
+    assert "default-2, 1 tracks" in win.statusBar().currentMessage()
+    assert "Rescan library (F5)" in win.statusBar().currentMessage()
+    select_rows(win.table, [0])
+    qtbot.waitUntil(lambda: "Rescan library (F5)" in win.panel.hint.text(), timeout=20_000)
+    win.close()

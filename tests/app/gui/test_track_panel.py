@@ -127,7 +127,7 @@ def test_a_file_that_failed_is_not_sent_to_scan_again(qtbot):
     assert panel.details.text() == "/music/song.ogg"
     panel.show_track(Shown(id=8))  # analysed by another model: a scan does help
     panel.show_prediction(8, None, [])
-    assert panel.hint.text().endswith("scan to see its tags.")
+    assert panel.hint.text().endswith("Rescan library (F5) to see its tags.")
 
 
 def test_words_no_field_takes_have_no_tick_box_and_a_hint_how_to_route_them(panel):

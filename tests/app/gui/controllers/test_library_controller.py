@@ -108,6 +108,9 @@ class _ProposingLibrary:
     def folders(self):
         return []
 
+    def model_id(self):
+        return 1
+
     def proposals(self, track_id, top_k, vocabulary=None):
         self.asked.append(top_k)
         return self.tags[:top_k]
