@@ -22,6 +22,7 @@ __all__ = [
     "parse_routes",
     "routes_to_text",
     "route_tags",
+    "target_field",
     "written_values",
     "NOT_WRITTEN",
 ]
@@ -57,6 +58,12 @@ def routes_to_text(routes: Routes) -> list[str]:
     return [f"{kind.value}={routes.get(kind) or NOT_WRITTEN}" for kind in TagKind]
 
 
+def target_field(tag: TagScore, routes: Routes, field: str | None = None) -> str | None:
+    """The field a tag is written to: the forced `field`, else its kind's route (None: not
+    written). The one routing rule `route_tags` and `written_values` share."""
+    return field or routes.get(tag.kind)
+
+
 def route_tags(
     tags: Sequence[TagScore], routes: Routes, field: str | None = None, per_field: int | None = None
 ) -> dict[str, list[str]]:
@@ -65,7 +72,7 @@ def route_tags(
     (`display_form`); repeats dropped; at most `per_field` values per field."""
     out: dict[str, list[str]] = {}
     for tag in tags:
-        target = field or routes.get(tag.kind)
+        target = target_field(tag, routes, field)
         if not target:
             continue
         values = out.setdefault(target, [])
@@ -84,7 +91,7 @@ def written_values(tags: Sequence[TagScore], routes: Routes, field: str | None =
     out: list[str] = []
     seen: set[str] = set()
     for tag in tags:
-        if not (field or routes.get(tag.kind)):
+        if not target_field(tag, routes, field):
             continue
         value = display_form(tag.tag, tag.kind)
         if tag_key(value) not in seen:
