@@ -112,6 +112,18 @@ def proposals(lib: Any, track_id: int, k: int = 5) -> list[str]:
     return chosen
 
 
+def ranked_words(lib: Any, track_id: int) -> list[str]:
+    """Every word the model scores for a track (seen labels and vocabulary), most confident first,
+    with no proposal rule applied: what bounds any rule that picks from them."""
+    from app.library import EVERY_TAG
+
+    prediction = lib.prediction(track_id, top_k=EVERY_TAG)
+    if prediction is None:
+        return []
+    tags = sorted([*prediction.seen, *prediction.unseen], key=lambda t: -(t.confidence or 0.0))
+    return [t.tag for t in tags]
+
+
 # ---------------------------------------------------------------------------------------------
 # Words: synonyms, what a genre makes clearly wrong, what counts as a genre.
 # ---------------------------------------------------------------------------------------------
@@ -920,6 +932,7 @@ PACKAGES = [
 
 SPEECH_CORRECT = ["speech", "spoken word", "spoken", "narration"]
 DEEPER_K = (10, 20)  # proposal list lengths also reported (evaluate_proposals)
+CEILING_K = (5, 20, 100)  # the model's own top words, no rule: where its correct words rank
 NO_AUDIO_CUE = ["soundtrack"]  # what a piece was written for, not a sound (see evaluate_proposals)
 
 # (voice, words per minute, pitch, text): texts written for this benchmark.
@@ -1651,6 +1664,23 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
     # was written for, not how it sounds, so a track labelled only that is reported apart too.
     audible = [(t, p) for t, p in labelled if closure(t.correct) - closure(NO_AUDIO_CUE)]
     audible_correct = sum(1 for t, p in audible if any(matches(w, t.correct) for w in p))
+    # The model's ceiling: a correct word among its K most confident words of all it scores (about
+    # 1,200), before any proposal rule; no rule that picks 5 of them does better than K=5 ... 100.
+    ranked = {
+        t.id: [key(w) for w in ranked_words(lib, t.id)[: max(CEILING_K)]] for t, _ in labelled
+    }
+
+    def ceiling(items: list[tuple[Track, list[str]]]) -> dict[str, float]:
+        return {
+            str(k): round(
+                sum(1 for t, _ in items if any(matches(w, t.correct) for w in ranked[t.id][:k]))
+                / len(items),
+                4,
+            )
+            for k in CEILING_K
+            if items
+        }
+
     # Of the proposed words the sources can judge (correct or clearly wrong), the share correct:
     # most proposals are neither (the sources say little), which the top-5 figure hides.
     judged_right = sum(1 for t, p in music for w in p if matches(w, t.correct))
@@ -1686,6 +1716,8 @@ def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
         "audible_with_correct_in_top5": (
             round(audible_correct / len(audible), 4) if audible else None
         ),
+        "model_top_k_labelled": ceiling(labelled),
+        "model_top_k_audible": ceiling(audible),
         "proposals_judged": judged_right + judged_wrong,
         "proposals_judged_correct": (
             round(judged_right / (judged_right + judged_wrong), 4)
@@ -1798,6 +1830,13 @@ def print_report(result: dict) -> None:
         f"words the sources judge: {p['proposals_judged']}, of them correct "
         f"{p['proposals_judged_correct']}; a correct word in the top "
         + ", ".join(f"{k}: {v}" for k, v in p.get("music_with_correct_in_top_k", {}).items())
+    )
+    print(
+        "the model's own top words, no rule (labelled; audible): "
+        + ", ".join(
+            f"top {k} {v} ; {p['model_top_k_audible'].get(k)}"
+            for k, v in p.get("model_top_k_labelled", {}).items()
+        )
     )
     print(
         f"most proposed: {p['most_proposed']!r} on {p['most_proposed_share_of_music_tracks']} of music "
