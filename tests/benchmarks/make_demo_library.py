@@ -1,7 +1,9 @@
 """Build the folder the README's command-line example runs on, from the real-music cache.
 
 The README shows real output of `zsl-tagger scan`, `search`, `tags`, `write` and `undo` on a small
-folder of real music; this script makes that folder again, so the example can be rerun:
+folder of real music, and its screenshots are of the same folder (`packaging/screenshots.py
+--folder`, the command in its docstring); this script makes that folder again, so both can be
+rerun:
 
 * `Obsidian Shell/`: three marsshooter-data songs (the metal band's own files),
 * `Sean Hawk/`: three wizznic-data tracks, named "ARTIST - TITLE.ogg" from their own tags,
