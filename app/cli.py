@@ -412,6 +412,9 @@ def cmd_tags(args: argparse.Namespace, library: Library) -> int:
             continue
         print(track.display_path)
         print("  proposed: " + (", ".join(_tag_text(t) for t in proposed) or "-"))
+        if args.why:
+            for tag in proposed:
+                print(f"    {'' if tag.seen else '*'}{tag.tag}: {tag.origin()}")
         print("  seen:     " + (", ".join(f"{t.tag} {t.confidence:.2f}" for t in seen) or "-"))
         print("  new:      " + (", ".join(f"*{t.tag} {t.confidence:.2f}" for t in unseen) or "-"))
     if args.json:
@@ -836,6 +839,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tags", help="the seen and unseen tags proposed for indexed tracks")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: all)")
     add_to_parser(p, TOP_TAGS, type=_positive)
+    p.add_argument(
+        "--why",
+        action="store_true",
+        help="say for each proposed tag where its confidence comes from "
+        "(a new word: the trained words it is read off)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tags)
 

@@ -115,7 +115,8 @@ class TagScore:
             object.__setattr__(self, "confidence", confidence_of(self.score, self.score_kind))
 
     def to_dict(self) -> dict:
-        return {
+        """The tag as JSON; a new word read off trained words also lists them (`basis`)."""
+        out = {
             "tag": self.tag,
             "score": round(float(self.score), 4),
             "kind": self.kind.value,
@@ -123,6 +124,22 @@ class TagScore:
             "confidence": round(float(self.confidence or 0), 4),
             "seen": self.seen,
         }
+        if self.basis:
+            out["basis"] = [{"tag": label, "share": share} for label, share in self.basis]
+        return out
+
+    def origin(self) -> str:
+        """Where the confidence comes from, in one sentence a listener can judge: a new word
+        "read off the trained words violin 49%, jazz 20%" is a guess the listener can see
+        through, where the bare number looks as sure as a trained word's."""
+        if self.seen:
+            return "A trained word: the networks' own probability."
+        if self.basis:
+            shares = ", ".join(f"{label} {share:.0%}" for label, share in self.basis)
+            return f"Read off the trained words {shares}."
+        if self.score_kind is ScoreKind.SIMILARITY:
+            return "Its similarity to the track in the joint space."
+        return "Read off the trained words nearest to it in meaning."
 
 
 def confidence_of(score: float, score_kind: ScoreKind) -> float:

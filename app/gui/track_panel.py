@@ -56,10 +56,7 @@ KIND_LABELS = {  # as the Settings rows name each kind ("Instruments go to")
     TagKind.CHARACTER: "Descriptions (fast, loud, ...)",
     TagKind.OTHER: "Other words",
 }
-NEW_WORD_TIP = (
-    "A new word: the model was never trained on it. Its confidence is read off the "
-    "trained words nearest to it in meaning."
-)
+NEW_WORD_TIP = "A new word: the model was never trained on it."
 FAILED_HINT = (
     "This file could not be analysed (the reason is above), so the model has no tags for it; "
     "a rescan tries it again once the file changes."
@@ -480,9 +477,9 @@ class TrackPanel(QWidget):
                     font = QFont(item.font(0))
                     font.setItalic(True)
                     item.setFont(0, font)
-                    item.setToolTip(0, f"{value} ({tag.kind.value})\n{NEW_WORD_TIP}")
+                    item.setToolTip(0, f"{value} ({tag.kind.value})\n{NEW_WORD_TIP} {tag.origin()}")
                 else:
-                    item.setToolTip(0, f"{value} ({tag.kind.value})")
+                    item.setToolTip(0, f"{value} ({tag.kind.value})\n{tag.origin()}")
                 group.addChild(item)
         for field, values in decision.typed.items():
             for value in values:

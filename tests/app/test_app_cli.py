@@ -85,6 +85,17 @@ def test_scan_search_tags_write_history_undo(
             assert [t["tag"] for t in item["proposed"]] == rule
     code, out, _ = run(capsys, *db, "tags", str(music[0]))
     assert code == 0 and str(music[0]) in out and "new:      *" in out and "proposed:" in out
+    # --why: a line per proposed tag saying where its confidence comes from; a new word names
+    # the trained words it is read off, as in the JSON's basis
+    code, out, _ = run(capsys, *db, "tags", str(music[0]), "--why")
+    why = [line.strip() for line in out.splitlines() if line.startswith("    ")]
+    assert code == 0 and why and all(": " in line for line in why)
+    new_words = [t for t in shown[str(music[0])]["proposed"] if not t["seen"]]
+    for tag in new_words:
+        assert tag["basis"] and any(
+            line.startswith(f"*{tag['tag']}: Read off the trained words {tag['basis'][0]['tag']}")
+            for line in why
+        )
 
     code, out, _ = run(
         capsys,

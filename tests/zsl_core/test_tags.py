@@ -48,6 +48,22 @@ def test_confidence_is_one_scale():
     }
 
 
+def test_a_new_word_says_what_it_is_read_off():
+    """A new word's confidence is a guess from the trained words near it: its JSON lists them
+    and its origin names them with their shares, so a listener can see through "reggae" read
+    off "violin"; a trained word says its number is the networks' own."""
+    guess = TagScore("reggae", 0.3, False, G, basis=(("violin", 0.49), ("jazz", 0.2)))
+    assert guess.to_dict()["basis"] == [
+        {"tag": "violin", "share": 0.49},
+        {"tag": "jazz", "share": 0.2},
+    ]
+    assert guess.origin() == "Read off the trained words violin 49%, jazz 20%."
+    assert "basis" not in TagScore("rock", 0.5, True, G).to_dict()
+    assert "trained on" in TagScore("rock", 0.5, True, G).origin()
+    cosine = TagScore("x", 0.6, False, score_kind=ScoreKind.SIMILARITY)
+    assert "similarity" in cosine.origin()
+
+
 def test_shipped_vocabulary_keeps_each_words_kind():
     vocab = load_vocabulary()
     assert len(vocab) > 1000

@@ -101,15 +101,25 @@ def test_every_row_names_its_whole_value_on_hover(panel):
     from app.gui.track_panel import IN_FILE_TIP, NEW_WORD_TIP
 
     metal = TagScore("metal", 0.6, True, TagKind.GENRE)
-    doom = TagScore("atmospheric doom metal", 0.3, False, TagKind.GENRE)
+    doom = TagScore(
+        "atmospheric doom metal",
+        0.3,
+        False,
+        TagKind.GENRE,
+        basis=(("metal", 0.62), ("ambient", 0.31)),
+    )
     file = {"genre": ["Female Fronted Metal"]}
     panel.show_prediction(7, Prediction("x", seen=[metal], unseen=[doom]), ["metal"], file)
     panel.add_value("genre", "Gothic Symphonic Metal")
     tips = {item.text(0): item.toolTip(0) for item in [*panel.value_items(), *panel.tag_items()]}
     assert tips["Female Fronted Metal"] == f"Female Fronted Metal\n{IN_FILE_TIP}"
     assert tips["Gothic Symphonic Metal"].startswith("Gothic Symphonic Metal\n")
-    assert tips["Metal"] == "Metal (genre)"
-    assert tips["Atmospheric Doom Metal"] == f"Atmospheric Doom Metal (genre)\n{NEW_WORD_TIP}"
+    assert tips["Metal"] == f"Metal (genre)\n{metal.origin()}"
+    # a new word says which trained words its confidence is read off: a listener can judge it
+    assert tips["Atmospheric Doom Metal"] == (
+        f"Atmospheric Doom Metal (genre)\n{NEW_WORD_TIP} "
+        "Read off the trained words metal 62%, ambient 31%."
+    )
 
 
 def test_a_file_that_failed_is_not_sent_to_scan_again(qtbot):
