@@ -137,6 +137,9 @@ class Prediction:
         # The trained words this track would get anyway: a new word mostly read off them repeats
         # them ("heavy metal" beside "metal", "technical" beside "techno" and "electronic").
         seen_keys = {tag_key(t.tag) for t in [t for t in pool if t.seen and allowed(t)][:top_k]}
+        # How much of each trained label the chosen tags already stand for: a trained tag all
+        # of itself, a new word each label's share of its basis.
+        covered = dict.fromkeys(seen_keys, 1.0)
         chosen: list[TagScore] = []
         keys: set[str] = set()
         for tag in pool:
@@ -144,17 +147,25 @@ class Prediction:
                 break
             if tag_key(tag.tag) in keys or not allowed(tag):
                 continue
-            if (
-                not tag.seen
-                and sum(share for label, share in tag.basis if tag_key(label) in keys | seen_keys)
-                >= REPEAT_SHARE
-            ):
+            if not tag.seen and repeats(tag, covered) >= REPEAT_SHARE:
                 continue
             if not tag.seen and tag.grounding < GROUNDED_SHARE:
                 continue  # read off trained words of another kind: a guess from its name
             keys.add(tag_key(tag.tag))
             chosen.append(tag)
+            for label, share in ((tag.tag, 1.0),) if tag.seen else tag.basis:
+                covered[tag_key(label)] = max(covered.get(tag_key(label), 0.0), share)
         return chosen
+
+
+def repeats(tag: TagScore, covered: Mapping[str, float]) -> float:
+    """How much of a new word's basis the tags already chosen stand for (0-1): the share it
+    reads off trained tags chosen, plus the overlap with the bases of new words chosen.
+
+    "heavy metal" beside "metal" repeats it (its basis is 0.9 metal); so do "glam rock" and
+    "rocksteady" beside "garage rock": all three are read off rock, indie rock and hard rock
+    (overlap 0.7-0.8), and a metal song's top five would otherwise be three guesses at rock."""
+    return sum(min(share, covered.get(tag_key(label), 0.0)) for label, share in tag.basis)
 
 
 def speech_word(tag: TagScore) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zsl_core.tagger import SPEECH_LABEL, Prediction
+from zsl_core.tagger import SPEECH_LABEL, Prediction, repeats
 from zsl_core.tags import (
     PROPOSE_FLOOR,
     ScoreKind,
@@ -59,7 +59,7 @@ def test_a_new_word_says_what_it_is_read_off():
     ]
     assert guess.origin() == "Read off the trained words violin 49%, jazz 20%."
     assert "basis" not in TagScore("rock", 0.5, True, G).to_dict()
-    assert "trained on" in TagScore("rock", 0.5, True, G).origin()
+    assert "trained word" in TagScore("rock", 0.5, True, G).origin()
     cosine = TagScore("x", 0.6, False, score_kind=ScoreKind.SIMILARITY)
     assert "similarity" in cosine.origin()
 
@@ -180,6 +180,31 @@ def test_pick_ranks_seen_and_new_words_together_and_skips_repeats():
     )
     with pytest.raises(ValueError):
         _prediction().pick(3, include="everything")  # type: ignore[arg-type]  # refused at run time
+
+
+def test_new_words_read_off_the_same_trained_words_as_a_chosen_one_repeat_it():
+    """A metal song: "garage rock", "glam rock" and "rocksteady" are all read off rock, indie rock
+    and hard rock; once one of them is chosen the others repeat it (their bases overlap by more
+    than REPEAT_SHARE), and "metal", which the networks heard, gets the place."""
+    rockish = (("rock", 0.46), ("indie rock", 0.2), ("hard rock", 0.14), ("punk", 0.1))
+    prediction = Prediction(
+        "x",
+        seen=[
+            TagScore("loud", 0.5, True, C),
+            TagScore("fast", 0.2, True, C),
+            TagScore("metal", 0.19, True, G),
+        ],
+        unseen=[
+            TagScore("garage rock", 0.31, False, G, basis=rockish),
+            TagScore("glam rock", 0.3, False, G, basis=rockish[:3] + (("classic rock", 0.2),)),
+            TagScore("rocksteady", 0.29, False, G, basis=rockish),
+            TagScore("thrash", 0.25, False, G, basis=(("metal", 0.6), ("punk", 0.3))),
+        ],
+    )
+    assert [t.tag for t in prediction.pick(4)] == ["loud", "garage rock", "fast", "metal"]
+    # the overlap is with what is chosen: alone, each is proposed
+    assert repeats(prediction.unseen[1], {}) == 0.0
+    assert [t.tag for t in prediction.pick(2, include="unseen")] == ["garage rock", "thrash"]
 
 
 def test_speech_gets_spoken_word_and_no_word_that_describes_music():
