@@ -5,7 +5,8 @@ the genre and mood the file has now, duration, status, and the proposed tags
 (`Library.proposals`: the one proposal rule, best first) with their kind, confidence and whether
 the model was trained on the word. Nothing is decoded: proposals come from the stored analysis.
 
-* JSON: a list of objects, `proposed` a list of `{tag, kind, confidence, seen, score, score_kind}`.
+* JSON: a list of objects, `proposed` a list of `{tag, kind, confidence, seen, score, score_kind}`
+  (a new word also has `basis`: the trained words its confidence is read off, with their shares).
 * CSV (UTF-8 with a header row, RFC 4180 quoting): the proposal as three parallel columns,
   `proposed_tags`, `proposed_kinds`, `proposed_confidences`, each joined with "; ".
 """
