@@ -630,6 +630,8 @@ class DefaultTagger(Tagger):
             grounding = float(
                 sum(affinity[r, i] for r, label in enumerate(self.labels) if label.kind in family)
             )
+            if self.labels[int(np.argmax(affinity[:, i]))].kind not in family:
+                grounding = 0.0  # nearest to a word of another kind: "reggae" read off "violin"
             tags.append(
                 TagScore(
                     found[i],

@@ -97,8 +97,10 @@ class TagScore:
     `basis`: for a new word, the seen labels its probability is read from, with their shares
     ("heavy metal" -> (("metal", 0.9), ("hard rock", 0.1))): a new word whose basis is mostly
     tags already proposed repeats them. `grounding`: how much of that basis is of the word's own
-    kind family (`KIND_FAMILIES`): a genre read off "fast" ("speed garage") or off "drums" ("drum
-    and bass") is a guess from the sound of its name, not from the music.
+    kind family (`KIND_FAMILIES`), and 0 when the trained word nearest to it is of another kind:
+    a genre read off "fast" ("speed garage"), off "drums" ("drum and bass") or mostly off
+    "violin" ("reggae", 49% violin, the rest spread over four genres) is a guess from the sound
+    of its name, not from the music.
     """
 
     tag: str

@@ -525,3 +525,25 @@ def test_speech_cue_reads_the_musicnn_networks_only(ensemble_tagger):
     plain = ensemble_tagger.merge_probabilities({**loud, dm.SPEECH: low})
     alone = ensemble_tagger.merge_probabilities({**quiet, dm.SPEECH: low})
     assert cued[row] == pytest.approx(alone[row]) and cued[row] > 0.9 > 0.1 > plain[row]
+
+
+def test_a_new_word_nearest_to_a_trained_word_of_another_kind_is_not_grounded(tagger):
+    """In the sentence space "reggae music" lies nearest "violin music" (49% of its basis, the
+    rest spread over jazz, hip-hop, folk and dance): it was proposed for orchestral pieces as
+    often as the violin was heard. A word whose nearest trained word is of another kind is a
+    guess from its name (grounding 0, never proposed); "garage rock", nearest "rock", is not."""
+    from zsl_core.tagger import GROUNDED_SHARE
+    from zsl_core.tags import Vocabulary
+
+    vocab = Vocabulary.from_words(["reggae", "garage rock"], TagKind.GENRE)
+    violin = tagger.predict_probabilities(
+        one_hot_probabilities(tagger, "violin"), top_k=10, vocabulary=vocab
+    )
+    words = {t.tag: t for t in violin.unseen}
+    assert words["reggae"].basis[0][0] == "violin" and words["reggae"].grounding == 0.0
+    assert "reggae" not in [t.tag for t in violin.pick(10)]
+    rock = tagger.predict_probabilities(
+        one_hot_probabilities(tagger, "rock"), top_k=10, vocabulary=vocab
+    )
+    garage = next(t for t in rock.unseen if t.tag == "garage rock")
+    assert garage.basis[0][0] == "rock" and garage.grounding >= GROUNDED_SHARE
