@@ -36,6 +36,7 @@ Not part of the test run (pytest collects test_*.py only). What it does:
 
     python tests/benchmarks/bench_real_music.py [--cache DIR] [--per-package 25] [--min-class 5]
                                                 [--out FILE] [--db FILE] [--keep] [--only-fetch]
+                                                [--windows N]
 
 Needs: apt-get (and a package list: `apt-get update`), dpkg-deb, espeak-ng, sox
 (`apt-get install espeak-ng sox`). The app code is whatever `import app` finds: run it with
@@ -1896,6 +1897,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only-fetch", action="store_true", help="fetch packages and make speech, then stop"
     )
+    parser.add_argument(
+        "--windows",
+        type=int,
+        default=None,
+        help="3-s windows per track (default: the app's; 0: the whole track); "
+        "use a fresh --db: an existing library keeps what it analysed",
+    )
     args = parser.parse_args(argv)
 
     t_start = time.perf_counter()
@@ -1930,7 +1938,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     lib = Library(db_path)
     try:
-        summary = lib.scan([folder])
+        summary = lib.scan([folder], n_windows=args.windows)
         t_scan = time.perf_counter() - t0
         print(
             f"scanned in {t_scan:.0f} s: "
@@ -1983,6 +1991,7 @@ def main(argv: list[str] | None = None) -> int:
             "per_package": args.per_package,
             "min_seconds": MIN_SECONDS,
             "min_class": args.min_class,
+            "windows": args.windows,
             "cache": str(args.cache),
             "python": sys.version.split()[0],
         },
