@@ -125,6 +125,19 @@ def ranked_words(lib: Any, track_id: int) -> list[str]:
     return [t.tag for t in tags]
 
 
+def written(lib: Any, track_id: int) -> dict[str, dict[str, list[str]]]:
+    """What lands in the files' fields with the default routes (genres to GENRE, moods to MOOD):
+    `cli`, what `zsl-tagger write` adds (`journal.propose`, its default values per field), and
+    `gui`, what the window ticks by default (`Library.proposals`, routed: the "Predicted tags")."""
+    from app import journal
+    from app.routing import DEFAULT_ROUTES, route_tags
+
+    return {
+        "cli": journal.propose(lib, track_id),
+        "gui": route_tags(lib.proposals(track_id, top_k=5), DEFAULT_ROUTES),
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # Words: synonyms, what a genre makes clearly wrong, what counts as a genre.
 # ---------------------------------------------------------------------------------------------
@@ -1631,6 +1644,40 @@ def mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
+def evaluate_written(lib: Any, tracks: list[Track]) -> dict:
+    """Per way of writing (cli, gui) and field: how many music tracks get a value, how many of the
+    values the sources can judge are correct, how many are clearly wrong, the commonest values;
+    and how many speech clips get a mood."""
+    music = [t for t in tracks if not t.is_speech]
+    speech = [t for t in tracks if t.is_speech]
+    per_track = {t.id: written(lib, t.id) for t in tracks}
+    report: dict[str, Any] = {}
+    for way in ("cli", "gui"):
+        fields = sorted({f for t in music for f in per_track[t.id][way]})
+        out = {}
+        for name in fields:
+            values = [(t, [key(v) for v in per_track[t.id][way].get(name, [])]) for t in music]
+            right = sum(1 for t, vs in values for v in vs if matches(v, t.correct))
+            wrong = sum(
+                1
+                for t, vs in values
+                for v in vs
+                if matches(v, t.wrong) and not matches(v, t.correct)
+            )
+            counts = Counter(v for _, vs in values for v in vs)
+            out[name] = {
+                "music_tracks_with_a_value": sum(1 for _, vs in values if vs),
+                "values": sum(len(vs) for _, vs in values),
+                "judged": right + wrong,
+                "judged_correct": round(right / (right + wrong), 4) if right + wrong else None,
+                "clearly_wrong": wrong,
+                "commonest": counts.most_common(8),
+            }
+        out["speech_with_a_mood"] = sum(1 for t in speech if per_track[t.id][way].get("mood"))
+        report[way] = out
+    return report
+
+
 def evaluate_proposals(lib: Any, tracks: list[Track]) -> dict:
     per_track = []
     for t in tracks:
@@ -1853,6 +1900,17 @@ def print_report(result: dict) -> None:
     for src, top in p["top3_per_source"].items():
         hit = f"correct {per_source[src]:>5}" if src in per_source else " " * 13
         print(f"  {src:<22} {hit}  " + ", ".join(f"{w} {n}" for w, n in top))
+    for way, fields in result.get("written", {}).items():
+        print(f"written by default ({way}):")
+        for name, f in fields.items():
+            if name == "speech_with_a_mood":
+                print(f"  speech clips given a mood: {f}")
+                continue
+            print(
+                f"  {name}: {f['music_tracks_with_a_value']} music tracks, {f['values']} values, "
+                f"judged {f['judged']} (correct {f['judged_correct']}), clearly wrong "
+                f"{f['clearly_wrong']}; " + ", ".join(f"{w} {n}" for w, n in f["commonest"])
+            )
     print("\nreach (tracks the search shows above its floor, of all; best relevance):")
     print(
         "  " + ", ".join(f"{r['word']} {r['shown']} ({r['best']})" for r in result.get("reach", []))
@@ -1968,6 +2026,7 @@ def main(argv: list[str] | None = None) -> int:
             for w in UNSEEN_QUERIES
         ]
         props = evaluate_proposals(lib, tracks)
+        writes = evaluate_written(lib, tracks)
         reaches = [reach(lib, w, len(tracks)) for w in REACH_WORDS]
         t_score = time.perf_counter() - t0
     finally:
@@ -2009,6 +2068,7 @@ def main(argv: list[str] | None = None) -> int:
             "skipped": [r["word"] for r in rows if "skipped" in r],
         },
         "proposals": props,
+        "written": writes,
         "reach": reaches,
         "tracks": [
             {
