@@ -1654,7 +1654,7 @@ def evaluate_written(lib: Any, tracks: list[Track]) -> dict:
     report: dict[str, Any] = {}
     for way in ("cli", "gui"):
         fields = sorted({f for t in music for f in per_track[t.id][way]})
-        out = {}
+        out: dict[str, Any] = {}
         for name in fields:
             values = [(t, [key(v) for v in per_track[t.id][way].get(name, [])]) for t in music]
             right = sum(1 for t, vs in values for v in vs if matches(v, t.correct))
