@@ -557,7 +557,9 @@ class Library:
             }
             candidates = [w for w in dict.fromkeys(words) if not tagger.is_seen(w)]
             with self._lock:
-                affinities = tagger.vocabulary_affinities(candidates)
+                affinities = tagger.vocabulary_affinities(
+                    candidates, words.bases if isinstance(words, Vocabulary) else None
+                )
             if affinities is None:  # scores are probabilities, but new words are not read off them
                 return None
             affinity, found, _ = affinities

@@ -59,7 +59,16 @@ from zsl_core.devices import resolve_device
 from zsl_core.errors import AudioError, ModelError, ZslError
 from zsl_core.speech import low_energy_share, speech_probability
 from zsl_core.tagger import Analysis, InputSpec, PayloadKind, Prediction, Tagger, TagScore
-from zsl_core.tags import KIND_FAMILIES, ScoreKind, TagKind, Words, word_kind
+from zsl_core.tags import (
+    KIND_FAMILIES,
+    ScoreKind,
+    TagKind,
+    Vocabulary,
+    Words,
+    load_vocabulary,
+    tag_key,
+    word_kind,
+)
 from zsl_core.vectors import normalise_tag
 from zsl_core.word_space import GLOVE_VECTORS, WordSpace, load_word_space
 
@@ -296,6 +305,8 @@ class DefaultTagger(Tagger):
         self.batch_size = batch_size
         self._members = self._member_indices()
         self._aliases = self._alias_index()
+        # words whose trained words are declared by hand (`Vocabulary.bases`, resources/vocab)
+        self.declared: dict[str, tuple[str, ...]] = dict(load_vocabulary().bases)
         raw = self._anchor_vectors()
         placed = np.any(raw != 0, axis=1)
         if not placed.any():
@@ -618,7 +629,8 @@ class DefaultTagger(Tagger):
         candidates = list(dict.fromkeys(w for w in vocabulary if not self.is_seen(w)))
         if not candidates:
             return [], []
-        affinity, found, missing = self.vocabulary_affinities(candidates)
+        declared = vocabulary.bases if isinstance(vocabulary, Vocabulary) else None
+        affinity, found, missing = self.vocabulary_affinities(candidates, declared)
         if not found:
             return [], missing
         scores = np.asarray(seen_scores, np.float32) @ affinity
@@ -655,7 +667,9 @@ class DefaultTagger(Tagger):
     AFFINITY_K = 5  # a new word is read off its 5 nearest seen labels
     AFFINITY_TAU = 0.1  # softmax temperature over their cosines: the nearest one dominates
 
-    def word_affinities(self, words: Sequence[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    def word_affinities(
+        self, words: Sequence[str], declared: Mapping[str, Sequence[str]] | None = None
+    ) -> tuple[np.ndarray, list[str], list[str]]:
         """Weights [n_seen, m] (each column sums to 1) that read a word's probability off the
         seen labels' probabilities: a seen label (or a raw musicnn tag merged into one) is its own
         column; any other word spreads over its `AFFINITY_K` nearest seen labels in word space,
@@ -666,15 +680,27 @@ class DefaultTagger(Tagger):
         with it, thresholded with it and combined with it in a phrase, and a word that is equally
         near to everything gets an average probability instead of topping every track (the
         "hub" words of cosine ranking). Returns (weights, found, missing).
+
+        A word whose trained words are declared (`self.declared`, the shipped vocabulary's
+        `word = trained, words` lines, and `declared`, a user vocabulary's) is read off them
+        instead, the first weighing most (4:3:2:1 for four): human-labelled side information,
+        where the word space confuses a word with its opposite ("energetic" placed beside
+        "meditative").
         """
+        bases = {**self.declared, **{tag_key(w): tuple(b) for w, b in (declared or {}).items()}}
         n = len(self.labels)
         usable = np.any(self.label_vectors != 0, axis=1)
         columns, found, missing = [], [], []
         for word in words:
             column = np.zeros(n, np.float32)
             row = self._aliases.get(normalise_tag(word))
+            named = (self._aliases.get(normalise_tag(b)) for b in bases.get(tag_key(word), ()))
+            rows = list(dict.fromkeys(r for r in named if r is not None))
             if row is not None:
                 column[row] = 1.0
+            elif rows:  # in the order declared, the first weighing most: n, n-1, ..., 1
+                weights = np.arange(len(rows), 0, -1, dtype=np.float32)
+                column[rows] = weights / weights.sum()
             else:
                 vector = self.to_space(self.vectors.embed(word))
                 if vector is None:
@@ -690,15 +716,15 @@ class DefaultTagger(Tagger):
         return matrix, found, missing
 
     def vocabulary_affinities(
-        self, words: Sequence[str]
+        self, words: Sequence[str], declared: Mapping[str, Sequence[str]] | None = None
     ) -> tuple[np.ndarray, list[str], list[str]]:
         """`word_affinities` of a vocabulary, remembered (the same 1,200 words score every track)."""
         cache = self.__dict__.setdefault("_affinity_cache", {})
-        key = tuple(words)
+        key = (tuple(words), tuple(sorted((w, tuple(b)) for w, b in (declared or {}).items())))
         if key not in cache:
             while len(cache) >= self._VOCABULARY_CACHE_SIZE:
                 cache.pop(next(iter(cache)), None)
-            cache[key] = self.word_affinities(words)
+            cache[key] = self.word_affinities(words, declared)
         matrix, found, missing = cache[key]
         return matrix, list(found), list(missing)
 

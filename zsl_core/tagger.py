@@ -449,7 +449,7 @@ class Tagger(ABC):
         return normalise_tag(word) in {normalise_tag(label) for label in self.seen_labels}
 
     def word_affinities(
-        self, words: Sequence[str]
+        self, words: Sequence[str], declared: Mapping[str, Sequence[str]] | None = None
     ) -> tuple[np.ndarray, list[str], list[str]] | None:
         """Weights [n_seen, m] that read each word's probability off the seen labels'
         (`DefaultTagger.word_affinities`), with the words found and missing; None for a model
@@ -457,7 +457,7 @@ class Tagger(ABC):
         return None
 
     def vocabulary_affinities(
-        self, words: Sequence[str]
+        self, words: Sequence[str], declared: Mapping[str, Sequence[str]] | None = None
     ) -> tuple[np.ndarray, list[str], list[str]] | None:
         """`word_affinities` of a vocabulary, remembered where a model has them; None here."""
         return None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Literal, TypeAlias, get_args
@@ -182,10 +182,17 @@ def tag_key(word: str) -> str:
 
 @dataclass
 class Vocabulary:
-    """Words with their kinds, in file order; a word is listed once (first kind wins)."""
+    """Words with their kinds, in file order; a word is listed once (first kind wins).
+
+    `bases`: for some words, the trained words their confidence is to be read off, declared by
+    hand (`energetic = fast, loud, dance, party` in a vocabulary file): human-labelled side
+    information where the word space is wrong. A sentence encoder places "energetic music" next
+    to "meditative music" and "relaxing music" (both are about energy), so read off the word
+    space "energetic" ranked ambient pieces first."""
 
     words: list[str]
     kinds: dict[str, TagKind]
+    bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def kind(self, word: str, default: TagKind = TagKind.OTHER) -> TagKind:
         return self.kinds.get(tag_key(word), default)
@@ -206,11 +213,17 @@ class Vocabulary:
             vocab.add(word, kind)
         return vocab
 
-    def add(self, word: str, kind: TagKind) -> None:
+    def add(self, word: str, kind: TagKind, basis: Sequence[str] = ()) -> None:
         word = word.strip()
         if word and tag_key(word) not in self.kinds:
             self.words.append(word)
             self.kinds[tag_key(word)] = kind
+            if basis:
+                self.bases[tag_key(word)] = tuple(basis)
+
+    def basis(self, word: str) -> tuple[str, ...]:
+        """The trained words declared for `word` (empty: read it off the word space)."""
+        return self.bases.get(tag_key(word), ())
 
 
 # Candidate words for unseen tags: plain words, or a Vocabulary that also says each one's kind.
@@ -225,6 +238,7 @@ def word_kind(words: Words, word: str) -> TagKind:
 def read_vocabulary_file(path: str | Path, vocab: Vocabulary | None = None) -> Vocabulary:
     """One word or phrase a line, '#' comments. The kind comes from the file's name
     (`moods.txt` -> mood) and can be set for the lines below by a `# kind: instrument` line.
+    `word = trained, words` declares what the word is read off (`Vocabulary.bases`).
     OSError propagates (callers word it for the user)."""
     path = Path(path)
     vocab = vocab if vocab is not None else Vocabulary([], {})
@@ -235,7 +249,8 @@ def read_vocabulary_file(path: str | Path, vocab: Vocabulary | None = None) -> V
         if directive:
             kind = TagKind.parse(directive.group(1))
         elif text and not text.startswith("#"):
-            vocab.add(text, kind)
+            word, _, declared = text.partition("=")
+            vocab.add(word, kind, [w.strip() for w in declared.split(",") if w.strip()])
     return vocab
 
 

@@ -547,3 +547,30 @@ def test_a_new_word_nearest_to_a_trained_word_of_another_kind_is_not_grounded(ta
     )
     garage = next(t for t in rock.unseen if t.tag == "garage rock")
     assert garage.basis[0][0] == "rock" and garage.grounding >= GROUNDED_SHARE
+
+
+def test_declared_words_are_read_off_what_the_vocabulary_says(tagger):
+    """The shipped vocabulary declares what some moods are read off (`word = trained, words`),
+    every declared word a trained label: "energetic" ranks a fast, loud track above a quiet,
+    soft one (read off the word space it was the other way round: "energetic music" lies
+    beside "meditative music"); a user vocabulary's own declaration wins."""
+    from zsl_core.tags import Vocabulary
+
+    assert tagger.declared and all(
+        normalise_tag(b) in tagger._aliases for bases in tagger.declared.values() for b in bases
+    )
+    loud = one_hot_probabilities(tagger, "fast", low=0.05)
+    loud[tagger.seen_labels.index("loud")] = 0.8
+    quiet = one_hot_probabilities(tagger, "quiet", low=0.05)
+    quiet[tagger.seen_labels.index("soft")] = 0.8
+    scores, found, _, _ = tagger.score_words(None, np.stack([loud, quiet]), ["energetic", "calm"])
+    assert found == ["energetic", "calm"]
+    assert scores[0, 0] > scores[1, 0] and scores[1, 1] > scores[0, 1]
+    energetic = tagger.word_affinities(["energetic"])[0][:, 0]
+    assert tagger.seen_labels[int(np.argmax(energetic))] == "fast"  # the first declared weighs most
+    mine = Vocabulary([], {})
+    mine.add("energetic", TagKind.MOOD, ["party"])
+    prediction = tagger.predict_probabilities(
+        one_hot_probabilities(tagger, "party"), top_k=5, vocabulary=mine
+    )
+    assert prediction.unseen[0].basis == (("party", 1.0),)

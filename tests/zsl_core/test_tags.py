@@ -97,6 +97,19 @@ def test_user_vocabulary_declares_kinds(tmp_path: Path):
         read_vocabulary_file(bad)
 
 
+def test_a_vocabulary_declares_what_a_word_is_read_off(tmp_path: Path):
+    """`word = trained, words`: the word keeps its kind, and its basis is the declared words in
+    order (the word space confused "energetic" with "meditative"); other lines are unchanged."""
+    moods = tmp_path / "moods.txt"
+    moods.write_text("energetic = fast, loud ,dance,\nwistful\n", encoding="utf-8")
+    vocab = read_vocabulary_file(moods)
+    assert vocab.words == ["energetic", "wistful"]
+    assert vocab.kind("Energetic") is M and vocab.basis("energetic") == ("fast", "loud", "dance")
+    assert vocab.basis("wistful") == () and vocab.bases == {"energetic": ("fast", "loud", "dance")}
+    shipped = load_vocabulary()
+    assert shipped.basis("energetic")[:2] == ("fast", "loud") and shipped.kind("calm") is M
+
+
 @pytest.mark.parametrize(
     "text,values",
     [
