@@ -191,13 +191,17 @@ def _fill(meta: Metadata, audio: Any, tags: TagFormat | None) -> None:
         meta.duration = float(length)
     family = _family(audio)
     if family is not None and audio.tags is not None:
+        # Vorbis comments as the tag format decodes them (a value that is not UTF-8 reads as
+        # Latin-1, "Apnée" rather than mutagen's "Apn\ufffde"), mutagen's reading otherwise
+        comments = tags.comments() if tags is not None else None
+        source = audio.tags if comments is None else comments
         for name, keys in _TEXT_KEYS.items():
-            values = _texts(audio.tags, family, keys[family])
+            values = _texts(source, family, keys[family])
             setattr(meta, name, join_values(values) or None)
-        meta.year = _year(audio.tags, family)
-        meta.album_artist = _first_text(audio.tags, family, _ALBUM_ARTIST_KEYS[family])
+        meta.year = _year(source, family)
+        meta.album_artist = _first_text(source, family, _ALBUM_ARTIST_KEYS[family])
         for name, keys in _NUMBER_KEYS.items():
-            setattr(meta, name, _number(audio.tags, family, keys[family]))
+            setattr(meta, name, _number(source, family, keys[family]))
     if tags is not None:
         meta.genres = _clean(tags.read("genre"))
         meta.moods = _clean(tags.read("mood"))

@@ -169,6 +169,11 @@ class TagFormat(ABC):
         preview and the journal show what the file will really contain."""
         return list(values)
 
+    def comments(self) -> dict[str, list[str]] | None:
+        """Vorbis comments only: every comment by lower-case name, decoded as `read` decodes
+        its fields, for the display of other tags (title, album...); None elsewhere."""
+        return None
+
     @abstractmethod
     def save(self) -> None:
         """Write the in-memory tags back into `self.path`."""

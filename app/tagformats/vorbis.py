@@ -20,18 +20,36 @@ builds; the Vorbis and Opus specifications want the audio to start on a fresh pa
 written too: before mutagen rewrites the comment header, that page is split into a page that
 ends the headers (granule 0) and a page with the same audio packet data, flags and granule
 position; later pages are renumbered. The fingerprint above proves the packets unchanged.
+
+The comment itself is kept byte for byte except for the field being written. mutagen decodes
+every entry (invalid UTF-8 becomes U+FFFD, an entry without '=' becomes "unknown0=...", an
+entry whose name is not a valid key is dropped) and re-encodes them all on save, which would
+damage such entries. So we read the raw comment ourselves (vendor string and entries as bytes:
+the FLAC VORBIS_COMMENT block, the Ogg comment packet), replace only the entries of the written
+field (the new values take the place of its first old entry, or go last), and give mutagen a
+`write` of ours on the tags object that returns these bytes; mutagen still does the framing,
+padding and page layout. FLAC's other metadata blocks (pictures, cue sheets, a second comment
+block) are likewise written back as the bytes they were read as. `others` compares the raw
+entries, so the write's check sees any byte that changes. A comment we cannot map onto
+mutagen's reading of it (a FLAC block whose size field disagrees with its content, bytes after
+the last entry) is refused with one line rather than written.
+
+Values that are not valid UTF-8 are read as Latin-1 (every byte is a character, so "Apn\xe9e"
+shows as "Apnée", not "Apn\ufffde"); valid UTF-8 is read as UTF-8.
 """
 
 from __future__ import annotations
 
 import hashlib
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from mutagen import MutagenError
 from mutagen._util import resize_bytes
-from mutagen.flac import FLAC, Padding, VCFLACDict
+from mutagen._vorbis import VComment
+from mutagen.flac import FLAC, Padding, Picture, VCFLACDict
 from mutagen.ogg import OggPage
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
@@ -60,9 +78,70 @@ class VorbisFormat(TagFormat):
 
     def __init__(self, path: Path, audio: Any, options: WriteOptions) -> None:
         super().__init__(path, audio, options)
-        if audio.tags is None:
+        created = audio.tags is None
+        if created:
             audio.add_tags()
         self.tags = audio.tags
+        self._raw: _RawComment | None = None
+        self._blocks: list[tuple[Any, bytes]] = []  # FLAC: other blocks and their bytes
+        self._problem: str | None = None
+        try:
+            self._raw, self._blocks = self._read_raw(created)
+        except (OSError, ValueError, EOFError, IndexError, struct.error, MutagenError) as exc:
+            self._problem = (
+                f"the {self.kind} cannot be read byte for byte ({one_line(exc)}), so a write "
+                "could alter other tags; not written"
+            )
+
+    def _read_raw(self, created: bool) -> tuple[_RawComment, list[tuple[Any, bytes]]]:
+        """The comment as bytes, checked to be exactly what mutagen parsed, and (FLAC) every
+        other metadata block paired with its bytes."""
+        if isinstance(self.audio, FLAC):
+            return self._read_flac(created)
+        audio: Any = self.audio  # OggVorbis or OggOpus (mutagen types `info` optional)
+        opus = isinstance(audio, OggOpus)
+        packet = _ogg_comment_packet(self.path, audio.info.serial)
+        prefix = b"OpusTags" if opus else b"\x03vorbis"
+        if not packet.startswith(prefix):
+            raise ValueError("the second Ogg packet is not a comment header")
+        raw, used = _parse_comment(packet[len(prefix) :], framing=not opus)
+        tail = packet[len(prefix) + used :]
+        if opus and tail[:1] and tail[0] & 1:
+            raw.kept = tail  # binary data after the comments: mutagen keeps it (_pad_data)
+        self._check_same(raw, framing=not opus)
+        return raw, []
+
+    def _read_flac(self, created: bool) -> tuple[_RawComment, list[tuple[Any, bytes]]]:
+        found = _flac_raw_blocks(self.path)
+        audio = cast(FLAC, self.audio)
+        blocks = [b for b in audio.metadata_blocks if not (created and b is self.tags)]
+        if [code for code, _ in found] != [b.code for b in blocks]:
+            raise ValueError("the FLAC metadata blocks do not match their size fields")
+        pairs: list[tuple[Any, bytes]] = []
+        raw = None
+        for block, (code, data) in zip(blocks, found, strict=True):
+            if block is self.tags:
+                raw, used = _parse_comment(data, framing=False)
+                if used != len(data):
+                    raise ValueError("the FLAC comment block has bytes after its last entry")
+                continue
+            if code == VCFLACDict.code and getattr(block, "_size", -1) != len(data):
+                raise ValueError("a FLAC comment block does not match its size field")
+            if code == Picture.code and _picture_size(data) != len(data):
+                raise ValueError("a FLAC picture block does not match its size field")
+            if not isinstance(block, Padding):
+                pairs.append((block, data))
+        if raw is None:  # no comment block yet: we add one (mutagen's vendor string)
+            raw = _RawComment(self.tags.vendor.encode("utf-8"), [])
+        else:
+            self._check_same(raw, framing=False)
+        return raw, pairs
+
+    def _check_same(self, raw: _RawComment, framing: bool) -> None:
+        """Our byte-level reading must be the comment mutagen parsed, entry for entry."""
+        parsed = VComment(raw.render(), framing=framing)
+        if parsed.vendor != self.tags.vendor or list(parsed) != list(self.tags):
+            raise ValueError("the comment's bytes do not match mutagen's reading of them")
 
     def field_error(self, field: str) -> str | None:
         key = _key(field)
@@ -77,7 +156,22 @@ class VorbisFormat(TagFormat):
         if self.field_error(field):
             return []  # a name no comment can have: no file holds it
         key = _key(field)
-        return [v for v in self.tags.get(key, []) if v != ""]
+        if self._raw is None:
+            return [v for v in self.tags.get(key, []) if v != ""]
+        name = key.encode("ascii")
+        values = (_decode(v) for k, v in map(_split, self._raw.entries) if k == name)
+        return [v for v in values if v != ""]
+
+    def comments(self) -> dict[str, list[str]] | None:
+        """Every comment by lower-case name, values decoded as `read` decodes them (Latin-1
+        when not UTF-8), for display; None when the raw comment could not be read."""
+        if self._raw is None:
+            return None
+        found: dict[str, list[str]] = {}
+        for name, value in map(_split, self._raw.entries):
+            if name is not None:
+                found.setdefault(name.decode("latin-1").lower(), []).append(_decode(value))
+        return found
 
     def set(self, field: str, values: list[str]) -> None:
         key = _key(field)
@@ -85,20 +179,31 @@ class VorbisFormat(TagFormat):
             del self.tags[key]
         if values:
             self.tags[key] = list(values)
+        if self._raw is not None:
+            self._raw.replace(key, values)
 
     def others(self, field: str) -> Any:
-        key = _key(field)
-        pairs = [(k, v) for k, v in self.tags if k.upper() != key]
-        blocks: list[tuple[int, str]] = []
-        if isinstance(self.audio, FLAC):
-            blocks = [
-                (block.code, hashlib.sha256(block.write()).hexdigest())
-                for block in self.audio.metadata_blocks
-                if not isinstance(block, (VCFLACDict, Padding))
-            ]
-        return self.tags.vendor, pairs, blocks
+        if self._raw is None:
+            raise TagError(self.path, self._problem or "the comment could not be read")
+        name = _key(field).encode("ascii")
+        entries = [e for e in self._raw.entries if _split(e)[0] != name]
+        blocks = [(code, hashlib.sha256(data).hexdigest()) for code, data in self._block_bytes()]
+        return self._raw.vendor, entries, self._raw.kept, blocks
+
+    def _block_bytes(self) -> list[tuple[int, bytes]]:
+        return [(block.code, data) for block, data in self._blocks]
 
     def save(self) -> None:
+        if self._raw is None:
+            raise TagError(self.path, self._problem or "the comment could not be read")
+        raw = self._raw
+        # mutagen calls the tags' write() for the comment bytes (FLAC: every block's write());
+        # ours return the kept bytes, see the module doc. Ogg Vorbis calls it without an
+        # argument and wants the framing bit (VComment's default); FLAC and Opus do not.
+        framed = isinstance(self.audio, OggVorbis)
+        setattr(self.tags, "write", lambda framing=framed: raw.render(framing))  # noqa: B010
+        for block, data in self._blocks:
+            setattr(block, "write", lambda data=data: data)  # noqa: B010
         if isinstance(self.audio, FLAC):
             self.audio.save(deleteid3=self.options.flac_id3 == "drop")
             return
@@ -106,6 +211,8 @@ class VorbisFormat(TagFormat):
         self.audio.save()
 
     def check_complete(self) -> None:
+        if self._problem:
+            raise TagError(self.path, self._problem)
         if isinstance(self.audio, FLAC):
             check_end_decodes(self.path)
         else:  # a file cut inside a page parses (mutagen reads the headers) but cannot be saved
@@ -115,6 +222,124 @@ class VorbisFormat(TagFormat):
         if isinstance(self.audio, FLAC):
             return _flac_payload_digest(self.path)
         return _ogg_payload_digest(self.path, _HEADER_PACKETS[type(self.audio)])
+
+
+@dataclass
+class _RawComment:
+    """A Vorbis comment as bytes: the vendor string and each entry ("KEY=value") as found."""
+
+    vendor: bytes
+    entries: list[bytes]
+    framing: bytes = b"\x01"  # Ogg Vorbis: the framing byte as found
+    kept: bytes = b""  # Opus: binary data after the comments, which mutagen keeps itself
+
+    def render(self, framing: bool = True) -> bytes:
+        """The comment as mutagen's VComment.write(framing) would give it, from our bytes."""
+        parts = [struct.pack("<I", len(self.vendor)), self.vendor]
+        parts.append(struct.pack("<I", len(self.entries)))
+        for entry in self.entries:
+            parts += [struct.pack("<I", len(entry)), entry]
+        if framing:
+            parts.append(self.framing)
+        return b"".join(parts)
+
+    def replace(self, key: str, values: list[str]) -> None:
+        """The field's entries become one entry per value, where its first entry was (or
+        last); every other entry keeps its bytes and its place."""
+        name = key.encode("ascii")
+        new = [name + b"=" + value.encode("utf-8") for value in values]
+        kept: list[bytes] = []
+        place = None
+        for entry in self.entries:
+            if _split(entry)[0] == name:
+                place = len(kept) if place is None else place
+            else:
+                kept.append(entry)
+        place = len(kept) if place is None else place
+        self.entries = kept[:place] + new + kept[place:]
+
+
+def _split(entry: bytes) -> tuple[bytes | None, bytes]:
+    """An entry's name (ASCII upper case, as keys compare) and value; None: no '='."""
+    name, sep, value = entry.partition(b"=")
+    return (name.upper(), value) if sep else (None, entry)
+
+
+def _decode(value: bytes) -> str:
+    """UTF-8, as the specification says; Latin-1 for a value that is not valid UTF-8."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _parse_comment(data: bytes, framing: bool) -> tuple[_RawComment, int]:
+    """A Vorbis comment's vendor and entries as bytes, and how many bytes it used."""
+    pos = 0
+
+    def take(n: int) -> bytes:
+        nonlocal pos
+        if n > len(data) - pos:
+            raise ValueError("the comment runs past its block or packet")
+        pos += n
+        return data[pos - n : pos]
+
+    (size,) = struct.unpack("<I", take(4))
+    vendor = take(size)
+    (count,) = struct.unpack("<I", take(4))
+    entries = []
+    for _ in range(count):
+        (size,) = struct.unpack("<I", take(4))
+        entries.append(take(size))
+    raw = _RawComment(vendor, entries)
+    if framing:
+        raw.framing = take(1)
+    return raw, pos
+
+
+def _flac_raw_blocks(path: Path) -> list[tuple[int, bytes]]:
+    """Every FLAC metadata block as (type code, bytes), read by its size field."""
+    blocks = []
+    with open(path, "rb") as f:
+        f.seek(id3v2_size(f.read(10)))
+        if f.read(4) != b"fLaC":
+            raise ValueError("no FLAC stream marker")
+        last = False
+        while not last:
+            header = f.read(4)
+            if len(header) < 4:
+                raise ValueError("FLAC metadata runs past the end of the file")
+            last = bool(header[0] & 0x80)
+            length = int.from_bytes(header[1:4], "big")
+            data = f.read(length)
+            if len(data) < length:
+                raise ValueError("FLAC metadata block runs past the end of the file")
+            blocks.append((header[0] & 0x7F, data))
+    return blocks
+
+
+def _picture_size(data: bytes) -> int:
+    """How many bytes a FLAC PICTURE block's fields take (mutagen reads them, not the size)."""
+    pos = 4  # picture type
+    for _ in range(2):  # MIME type, description
+        pos += 4 + int.from_bytes(data[pos : pos + 4], "big")
+    pos += 16  # width, height, depth, colours
+    return pos + 4 + int.from_bytes(data[pos : pos + 4], "big")
+
+
+def _ogg_comment_packet(path: Path, serial: int) -> bytes:
+    """The second packet (the comment header) of the Ogg stream `serial`."""
+    with open(path, "rb") as f:
+        pages: list[OggPage] = []
+        ended = 0
+        for page in _pages(f):
+            if page.serial != serial:
+                continue
+            pages.append(page)
+            ended += len(page.packets) - (0 if page.complete else 1)
+            if ended >= 2:
+                return OggPage.to_packets(pages)[1]
+    raise ValueError("the Ogg stream ends inside its comment header")
 
 
 def _key(field: str) -> str:

@@ -354,3 +354,195 @@ def test_a_cut_ogg_is_refused_by_the_preview_check_as_by_the_write(tmp_path):
     assert check_write(whole, "genre") is None
     problem = check_write(cut, "genre")
     assert problem is not None and ("Ogg" in problem or "full data" in problem)
+
+
+# -- comments mutagen cannot re-encode unchanged (found on Debian's warmux-data music) ---------
+#
+# An Ogg Vorbis file there holds "ALBUM=Apn\xe9e" (Latin-1, not UTF-8) and an entry without '='
+# ("encoded by samplitude"). mutagen reads them as "Apn\ufffde" and "unknown0=..." and writes
+# them back so; these files are built with such raw entries and every entry but the written
+# field must come back byte for byte.
+
+RAW_VENDOR = b"Xiph.Org libVorbis I 20020717 \xa9"  # not UTF-8 either
+RAW_ENTRIES = [
+    b"encoded by samplitude",  # no '='
+    b"TITLE=Tone",
+    b"ALBUM=Apn\xe9e",  # Latin-1
+    b"genre=Jazz",
+    b"ARTIST=Bj\xc3\xb6rk",  # valid UTF-8
+    b"BAD~KEY=x",  # '~' is not allowed in a key: mutagen drops the entry
+    b"GENRE=Chanson fran\xe7aise",  # the written field's own Latin-1 value
+    b"COMMENT=caf\xe9",
+    b"=no name",
+]
+
+
+def _raw_comment(framing: bool) -> bytes:
+    parts = [len(RAW_VENDOR).to_bytes(4, "little"), RAW_VENDOR]
+    parts.append(len(RAW_ENTRIES).to_bytes(4, "little"))
+    for entry in RAW_ENTRIES:
+        parts += [len(entry).to_bytes(4, "little"), entry]
+    return b"".join(parts) + (b"\x01" if framing else b"")
+
+
+def _flac_blocks(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
+    """(code, bytes) of each metadata block of a FLAC file without ID3, and where frames start."""
+    assert data[:4] == b"fLaC"
+    pos, blocks = 4, []
+    while True:
+        head = data[pos]
+        length = int.from_bytes(data[pos + 1 : pos + 4], "big")
+        blocks.append((head & 0x7F, data[pos + 4 : pos + 4 + length]))
+        pos += 4 + length
+        if head & 0x80:
+            return blocks, pos
+
+
+def raw_comment_of(path: Path) -> bytes:
+    """The comment as the file holds it: FLAC block 4, or the Ogg comment packet (no magic)."""
+    from mutagen.ogg import OggPage
+
+    data = path.read_bytes()
+    if data[:4] == b"fLaC":
+        return next(block for code, block in _flac_blocks(data)[0] if code == 4)
+    with open(path, "rb") as f:
+        first = OggPage(f)
+        pages = [p for p in ogg_pages(path)[:8] if p.serial == first.serial]
+    packet = OggPage.to_packets(pages)[1]
+    return packet[8:] if packet.startswith(b"OpusTags") else packet[7:]
+
+
+def entries_of(comment: bytes) -> tuple[bytes, list[bytes]]:
+    size = int.from_bytes(comment[:4], "little")
+    vendor, pos = comment[4 : 4 + size], 4 + size
+    count, pos = int.from_bytes(comment[pos : pos + 4], "little"), pos + 4
+    entries = []
+    for _ in range(count):
+        size = int.from_bytes(comment[pos : pos + 4], "little")
+        entries.append(comment[pos + 4 : pos + 4 + size])
+        pos += 4 + size
+    return vendor, entries
+
+
+def raw_tagged(path: Path, fmt: str) -> Path:
+    """A FLAC / Ogg Vorbis / Opus file whose comment is RAW_VENDOR and RAW_ENTRIES as bytes
+    (and, in FLAC, a picture whose description is Latin-1)."""
+    from mutagen.ogg import OggPage
+
+    audio_factory.write_tone(path, 1.5, fmt=fmt, freqs=(330.0, 550.0))
+    if fmt == "flac":
+        data = path.read_bytes()
+        blocks, start = _flac_blocks(data)
+        pic = picture().write()  # type, MIME, then the description: made Latin-1 here
+        at = 8 + int.from_bytes(pic[4:8], "big")
+        pic = pic[:at] + (6).to_bytes(4, "big") + b"p\xe9ch\xe9s" + pic[at + 4 + len(b"cover") :]
+        kept = [(c, b) for c, b in blocks if c not in (1, 4)]  # no padding, no old comment
+        kept += [(4, _raw_comment(framing=False)), (6, pic), (1, bytes(64))]
+        out = bytearray(b"fLaC")
+        for i, (code, block) in enumerate(kept):
+            out.append(code | (0x80 if i == len(kept) - 1 else 0))
+            out += len(block).to_bytes(3, "big") + block
+        path.write_bytes(bytes(out) + data[start:])
+        return path
+    magic = b"OpusTags" if fmt == "opus" else b"\x03vorbis"
+    with open(path, "r+b") as f:
+        OggPage(f)  # the identification header's page
+        old = [OggPage(f)]
+        while not (old[-1].complete or len(old[-1].packets) > 1):
+            old.append(OggPage(f))
+        packets = OggPage.to_packets(old, strict=False)
+        assert packets[0].startswith(magic)
+        packets[0] = magic + _raw_comment(framing=fmt == "ogg")
+        OggPage.replace(f, old, OggPage.from_packets(packets, old[0].sequence))
+    return path
+
+
+@pytest.mark.parametrize("fmt", list(KINDS))
+def test_a_write_keeps_every_other_comment_entry_byte_for_byte(tmp_path: Path, fmt: str) -> None:
+    from app.tagwriter import restore_exact
+
+    path = raw_tagged(tmp_path / f"a{audio_factory.suffix_for(fmt)}", fmt)
+    before = path.read_bytes()
+    digest = open_tags(path).audio_digest()
+    samples, rate = sf.read(path, dtype="float32")
+    assert entries_of(raw_comment_of(path)) == (RAW_VENDOR, RAW_ENTRIES)
+
+    change = plan_write(path, "genre", ["Rock"], "replace")
+    assert change.old == ["Jazz", "Chanson française"]  # Latin-1 read as Latin-1
+    result = apply_change(change, keep_undo=True)
+    assert result.ok and result.written, result.message
+
+    vendor, entries = entries_of(raw_comment_of(path))
+    assert vendor == RAW_VENDOR
+    expected = [e for e in RAW_ENTRIES if not e.upper().startswith(b"GENRE=")]
+    expected.insert(3, b"GENRE=Rock")  # where the first GENRE entry was
+    assert entries == expected
+    assert read_field(path, "genre") == ["Rock"]
+    if fmt == "flac":  # the Latin-1 picture description too
+        assert [b for c, b in _flac_blocks(path.read_bytes())[0] if c == 6] == [
+            b for c, b in _flac_blocks(before)[0] if c == 6
+        ]
+    assert open_tags(path).audio_digest() == digest
+    samples_after, rate_after = sf.read(path, dtype="float32")
+    assert rate_after == rate and np.array_equal(samples_after, samples)
+
+    assert result.undo is not None and restore_exact(path, result.undo).ok
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("fmt", list(KINDS))
+def test_merge_re_encodes_only_the_written_field(tmp_path: Path, fmt: str) -> None:
+    path = raw_tagged(tmp_path / f"a{audio_factory.suffix_for(fmt)}", fmt)
+    result = apply_change(plan_write(path, "genre", ["Rock"]))
+    assert result.written, result.message
+    entries = entries_of(raw_comment_of(path))[1]
+    genres = [b"GENRE=Jazz", "GENRE=Chanson française".encode(), b"GENRE=Rock"]
+    assert entries == RAW_ENTRIES[:3] + genres + [
+        e for e in RAW_ENTRIES[3:] if not e.upper().startswith(b"GENRE=")
+    ]
+
+
+def test_values_that_are_not_utf8_read_as_latin1(tmp_path: Path) -> None:
+    from app.metadata import read_metadata
+
+    path = raw_tagged(tmp_path / "a.ogg", "ogg")
+    assert read_field(path, "comment") == ["café"]
+    meta = read_metadata(path)
+    assert (meta.album, meta.artist, meta.title) == ("Apnée", "Björk", "Tone")
+    assert meta.genres == ["Jazz", "Chanson française"] and meta.error is None
+
+
+@pytest.mark.parametrize("fmt", list(KINDS))
+def test_the_check_compares_untouched_entries_as_bytes(tmp_path: Path, fmt: str, monkeypatch):
+    """mutagen's own save (every entry decoded with errors='replace' and re-encoded: the
+    damage this module prevents) gives the same text when read back, but not the same bytes:
+    the write's check sees it and refuses."""
+    from app.tagformats.vorbis import VorbisFormat
+
+    path = raw_tagged(tmp_path / f"a{audio_factory.suffix_for(fmt)}", fmt)
+    before = path.read_bytes()
+
+    def mutagen_save(self: VorbisFormat) -> None:
+        self.audio.save()
+
+    monkeypatch.setattr(VorbisFormat, "save", mutagen_save)
+    result = apply_change(plan_write(path, "genre", ["Rock"], "replace"))
+    assert not result.ok and "other tags would change" in (result.error or ""), result.message
+    assert path.read_bytes() == before
+
+
+def test_a_comment_block_that_disagrees_with_its_size_is_refused(tmp_path: Path) -> None:
+    from app.tagwriter import check_write
+
+    path = raw_tagged(tmp_path / "a.flac", "flac")
+    data = bytearray(path.read_bytes())
+    at = data.index(_raw_comment(framing=False)) - 3  # the comment block's 24-bit size
+    size = int.from_bytes(data[at : at + 3], "big")
+    data[at : at + 3] = (size - 2).to_bytes(3, "big")  # mutagen parses the content anyway
+    path.write_bytes(bytes(data))
+    before = path.read_bytes()
+    reason = check_write(path, "genre")
+    assert reason and "byte for byte" in reason and "\n" not in reason
+    result = apply_change(plan_write(path, "genre", ["Rock"]))
+    assert not result.ok and result.error == reason
+    assert path.read_bytes() == before

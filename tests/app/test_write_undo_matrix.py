@@ -24,7 +24,7 @@ from mutagen.id3 import ID3, ID3NoHeaderError
 from test_id3 import tagged_mp3, tagged_wave, v23_mp3
 from test_journal import IndexOnly
 from test_mp4 import tagged_m4a
-from test_vorbis import audio_on_header_page, flac_behind_id3, tagged_vorbis
+from test_vorbis import audio_on_header_page, flac_behind_id3, raw_tagged, tagged_vorbis
 
 from app import db, journal
 from app.options import WriteMode
@@ -131,6 +131,10 @@ VARIANTS: dict[str, tuple[str, Callable[[Path], Path]]] = {
         "a.opus",
         lambda p: audio_on_header_page(tagged_vorbis(p, "opus"), "opus"),
     ),
+    # comments mutagen would not re-encode unchanged: Latin-1 values, an entry without '='
+    "flac raw comments": ("a.flac", lambda p: raw_tagged(p, "flac")),
+    "ogg vorbis raw comments": ("a.ogg", lambda p: raw_tagged(p, "ogg")),
+    "opus raw comments": ("a.opus", lambda p: raw_tagged(p, "opus")),
     "m4a tagged": ("a.m4a", tagged_m4a),
     "m4a untagged aac": ("a.m4a", lambda p: audio_factory.write_tone(p, 1.0, fmt="m4a")),
     "m4a fragmented": ("a.m4a", fragmented_m4a),
