@@ -168,7 +168,8 @@ VOCABULARY_TIP = (
     "A text file of the new words to suggest, one word or phrase a line. A line "
     "“# kind: mood” (or genre, instrument, era, character) gives the words below it their "
     "kind, which decides the field they are written to (the “… go to” rows above); without "
-    "one, a file named moods.txt, genres.txt, ... gives its own kind, any other file “other”."
+    "one, a file named moods.txt, genres.txt, ... gives its own kind, any other file “other”. "
+    "A line “energetic = fast, loud, dance” says which trained words a word is read off."
 )
 
 
