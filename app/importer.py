@@ -15,7 +15,9 @@ What is trusted, and why:
   modification time it had when it was analysed: a file changed since is left for a scan.
   Copies of a library must keep their mtimes (`rsync -a`, `cp -p`) to be imported.
 * The file is still probed here (its tags for the table, and the audio fingerprint the scanner
-  uses to notice moves and edits), which reads the file but decodes no audio.
+  uses to notice moves and edits), which reads the file but decodes no audio. A file the probe
+  finds damaged (`app.scanner.probe_file`) is reported as failed and not taken, as a scan
+  would not analyse it.
 
 A bad part (missing, damaged, another model) is reported in one line and the other parts go on.
 """
@@ -331,8 +333,10 @@ def _store_batch(
     with db.transaction(conn):
         for (row, info, track_id), probe in zip(batch, probes, strict=True):
             key = row["key"]
-            if probe.error or probe.fingerprint is None:
-                summary.failed.append((db.display(key), probe.error or "cannot read file"))
+            if probe.error or probe.damage or probe.fingerprint is None:
+                # a damaged file takes no results, whoever analysed it (app.scanner's rule)
+                reason = probe.error or probe.damage or "cannot read file"
+                summary.failed.append((db.display(key), reason))
                 continue
             meta = probe.metadata
             values = {

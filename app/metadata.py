@@ -8,6 +8,10 @@ containers mutagen knows (WMA/ASF, raw AAC) are read directly for display only.
 
 Bad tags never raise: `read_metadata` returns whatever it could read and says what went wrong
 in `Metadata.error` (one line), because one broken file must not stop a library scan.
+`Metadata.parse_failed` tells the one error that is about the file rather than its tags: mutagen
+itself could not parse the container (corrupt, truncated, not audio), so no tag can be written
+to it either; the scanner counts such a file as damaged (`app.scanner.probe_file`). A format
+mutagen does not know, or a file with no tags at all (a plain WAV), is not that.
 
 Multi-valued fields (genre, mood, and the rare multi-artist) are kept as lists (`genres`,
 `moods`) and offered joined with "; " (`genre`, `mood`): the same separator the tag writer
@@ -86,6 +90,7 @@ class Metadata:
     duration: float | None = None  # seconds
     has_cover: bool = False
     error: str | None = None  # one line when some tags could not be read
+    parse_failed: bool = False  # the error is mutagen failing to parse the file itself
 
     @property
     def genre(self) -> str | None:
@@ -113,11 +118,13 @@ def read_with_tags(path: str | Path | bytes) -> tuple[Metadata, TagFormat | None
         tags = open_tags(path)
         audio = tags.audio
     except TagError as exc:
-        audio, problem = _plain_parse(path)
+        audio, problem, parse_failed = _plain_parse(path)
         if audio is None:
-            meta.error = problem or exc.reason
+            meta.error = problem or exc.reason  # no problem: a format mutagen does not know
+            meta.parse_failed = parse_failed
     except Exception as exc:  # a mutagen bug on a hostile file must not stop a scan
         meta.error = f"cannot read tags: {one_line(exc)}"
+        meta.parse_failed = not isinstance(exc, OSError)
     if audio is not None:
         try:
             _fill(meta, audio, tags)
@@ -175,13 +182,15 @@ def _as_path(path: str | Path | bytes) -> Path:
     return Path(os.fsdecode(path)) if isinstance(path, bytes) else Path(path)
 
 
-def _plain_parse(path: Path) -> tuple[Any, str | None]:
-    """mutagen on its own, for containers the tag writer does not handle."""
+def _plain_parse(path: Path) -> tuple[Any, str | None, bool]:
+    """mutagen on its own, for containers the tag writer does not handle: (parsed file or None,
+    why not, whether mutagen failed on the content; a file it cannot open is not damaged)."""
     try:
         audio = mutagen.File(str(path))
     except Exception as exc:
-        return None, f"cannot read tags: {one_line(exc)}"
-    return audio, None
+        io_error = isinstance(exc, OSError) or isinstance(exc.__context__, OSError)
+        return None, f"cannot read tags: {one_line(exc)}", not io_error
+    return audio, None, False
 
 
 def _fill(meta: Metadata, audio: Any, tags: TagFormat | None) -> None:

@@ -36,6 +36,19 @@ index comparison and probing run while the model (and PyTorch) load; decodes wai
 Every track is written in its own small transaction the moment it is done, so a cancelled or
 killed scan keeps everything finished and the next scan does only what is left. A file that
 cannot be decoded is stored as `failed` with a one-line reason and the scan goes on.
+
+**Damaged files** (the one rule, `probe_file`): a file whose structure the tag reader cannot
+read is damaged: mutagen cannot parse it (`Metadata.parse_failed`), or its audio stream cannot
+be walked to its end (`TagFormat.audio_digest` raises `TagError`: an Ogg file cut inside a
+page, a RIFF chunk longer than the file, MP4 packets that do not demux). These are the checks
+the tag writer makes before it writes, so such a file could never take a tag. Its audio may
+still decode in part (a cut Ogg Vorbis file plays its first second), but it is not analysed:
+it is stored as `failed` with "damaged: <reason>" and its tags (title, artist...) for the
+table, and nothing is proposed for it. It is still decoded first, so a file the decoder
+cannot read either keeps the decoder's more telling reason ("truncated: the header promises
+20.00 s but the audio stops at 6.67 s"). Like any failed file it is tried again once its size
+or modification time changes (replaced by a good copy, it becomes ok). A format mutagen does
+not know and a file without tags (a plain WAV) are not damaged.
 """
 
 from __future__ import annotations
@@ -59,6 +72,7 @@ from typing import TYPE_CHECKING, Any
 from app import db
 from app.metadata import Metadata, file_digest, read_with_tags
 from app.states import ScanState, TrackStatus
+from app.tagformats import TagError
 from app.tagwriter import cleanup_temp_files, is_temp_file
 from zsl_core.errors import AudioError, ZslError
 from zsl_core.walk import AUDIO_SUFFIXES, FileEntry, walk_audio
@@ -163,7 +177,8 @@ def walk(
 class Probe:
     metadata: Metadata
     fingerprint: str | None
-    error: str | None = None
+    error: str | None = None  # the file cannot be read at all (no fingerprint)
+    damage: str | None = None  # "damaged: <reason>": see the module doc
 
 
 def _worker_init(parent_pid: int | None = None, pdeathsig: bool = True) -> None:
@@ -292,20 +307,27 @@ def _close_pool(pool: Any, at_once: bool = False) -> None:
 
 
 def probe_file(path: bytes) -> Probe:
-    """Tags and audio fingerprint of one file (never raises)."""
+    """Tags and audio fingerprint of one file, and whether it is damaged (never raises).
+
+    The rule for damaged files (module doc): mutagen cannot parse it, or its audio stream
+    cannot be walked (`audio_digest` raises TagError). Its fingerprint is then the hash of
+    the whole file, as for formats we do not write."""
     meta, tags = read_with_tags(path)
     fingerprint = None
+    damage = meta.error if meta.parse_failed else None
     if tags is not None:
         try:
             fingerprint = tags.audio_digest()
+        except TagError as exc:
+            damage = exc.reason
         except Exception:
-            fingerprint = None  # a payload we cannot walk: hash the whole file instead
+            fingerprint = None  # our walker failed, not the file: hash the whole file instead
     if fingerprint is None:
         try:
             fingerprint = file_digest(path)
         except OSError as exc:
             return Probe(meta, None, f"cannot read file ({_os_reason(exc)})")
-    return Probe(meta, fingerprint)
+    return Probe(meta, fingerprint, damage=None if damage is None else f"damaged: {damage}")
 
 
 def decode_file(path: bytes, n_windows: int, spec: InputSpec) -> tuple[str, Any]:
@@ -381,6 +403,7 @@ class _Job:
     moved: bool = False
     stage: str = ""  # "probe" | "decode"
     suspect: bool = False  # was in flight when a worker died
+    damage: str | None = None  # the probe found it damaged: decoded for a reason, not analysed
 
 
 class _Scan:
@@ -711,6 +734,8 @@ class _Scan:
         outcome, payload = result
         if outcome == "error":
             self._store_failed(job, payload)
+        elif job.damage is not None:  # decodes, but damaged: not analysed (module doc)
+            self._store_failed(job, job.damage)
         else:
             pending.append((job, payload))
 
@@ -744,6 +769,11 @@ class _Scan:
                 self.claimed.add(job.track_id)
                 if job.track_id in self.gone_now:  # not gone after all: it moved
                     self.summary.gone -= 1
+        if probe.damage is not None:
+            # never given results (an earlier version's analysis of the same bytes included):
+            # decoded only so that a decoder's own reason, when it has one, is the one stored
+            job.damage = probe.damage
+            return True
         result = self._result_for(job.track_id, probe.fingerprint)
         if result is not None:
             self._store_ok(job, None, None, kind="moved" if job.moved else "updated")

@@ -227,6 +227,18 @@ def corrupt_files(folder: Path) -> dict[str, str]:
     }
 
 
+def cut_ogg(path: Path, seconds: float = 20.0, keep: float = 0.4, **tags) -> tuple[Path, bytes]:
+    """A tagged Ogg Vorbis file cut to its first `keep` share of bytes, as a download or copy
+    that stopped early leaves it (the demo folder's broken/truncated.ogg): mutagen reads its
+    headers and tags, its first seconds decode, but its last page is cut short. Returns the
+    path and the whole file's bytes (to put a good copy back)."""
+    whole = write_track(path.with_name("_whole_" + path.name), seconds, kind="chirp", **tags)
+    data = Path(whole).read_bytes()
+    Path(whole).unlink()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path, data
+
+
 def crashing_probe(path: bytes):
     """Stands in for app.scanner.probe_file in spawned workers: dies like a decoder segfault
     on files named crash*, works normally otherwise (module level, so the pool can pickle it)."""

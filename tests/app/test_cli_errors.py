@@ -8,7 +8,7 @@ from pathlib import Path
 
 import audio_factory
 import pytest
-from libfixtures import corrupt_files
+from libfixtures import corrupt_files, cut_ogg
 
 from app import db
 from app.cli import main
@@ -106,6 +106,26 @@ def test_a_rescan_still_reports_files_that_failed_before(
     assert sum(line.startswith("  still failed: ") for line in again.splitlines()) == 4
     code, listed, _ = run(capsys, *lib, "failed")
     assert code == 1 and listed.count("\n") == 5
+
+
+def test_a_damaged_file_is_a_failed_line_of_the_scan_and_gets_no_proposals(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A cut Ogg file (the demo folder's broken/truncated.ogg) decodes for a moment: it was
+    listed as scanned and only `write` said "malformed Ogg stream". The scan says it now, in
+    one line, and `write` has nothing to propose for it (no "cannot write" line later)."""
+    lib = ["--db", str(tmp_path / "lib.sqlite3"), "--device", "cpu"]
+    music = tmp_path / "music"
+    music.mkdir()
+    cut, _ = cut_ogg(music / "truncated.ogg", title="Ambient")
+    audio_factory.write_tone(music / "fine.wav", 3.0)
+    code, out, _ = run(capsys, *lib, "scan", str(music), "--workers", "0", "--windows", "2")
+    assert code == 1 and "1 scanned" in out and "1 failed" in out
+    assert f"  failed: {cut}: damaged: malformed Ogg stream: unable to read full data\n" in out
+    code, out, _ = run(capsys, *lib, "write", "--dry-run")
+    assert str(cut) not in out and "(0 cannot be written" in out
+    code, listed, _ = run(capsys, *lib, "failed")
+    assert code == 1 and f"{cut}: damaged: malformed Ogg stream" in listed
 
 
 def test_write_without_results_for_this_model_says_why(

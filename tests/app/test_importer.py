@@ -189,6 +189,27 @@ def test_a_file_that_cannot_be_read_is_one_failure(parts, music, tmp_path):
         target.chmod(0o644)
 
 
+def test_a_damaged_file_takes_no_results_from_a_part(parts, music, tmp_path, monkeypatch):
+    """The scanner's rule holds for imports too: a file the probe finds damaged (a cut Ogg
+    file, app.scanner.probe_file) is one failure with its reason, whoever analysed it."""
+    from app import importer, scanner
+
+    reason = "damaged: malformed Ogg stream: unable to read full data"
+
+    def probe(path: bytes):
+        found = scanner.probe_file(path)
+        if path.endswith(b"sweep.ogg"):
+            found.damage = reason
+        return found
+
+    monkeypatch.setattr(importer, "probe_file", probe)
+    with Library(tmp_path / "lib.sqlite3", device="cpu") as library:
+        summary = library.import_indexes(parts)
+        assert summary.imported == 3
+        assert summary.failed == [(str(music / "sweep.ogg"), reason)]
+        assert library.track_id(music / "sweep.ogg") is None
+
+
 def test_path_map_rewrites_whole_components_only():
     pairs = parse_path_map(["/mnt/music=/home/me/Music", "/mnt/music/live=/srv/live"])
     assert map_path("/mnt/music/live/a.mp3", pairs) == "/srv/live/a.mp3"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import audio_factory
 import pytest
-from libfixtures import corrupt_files, png_bytes, write_track
+from libfixtures import corrupt_files, cut_ogg, png_bytes, write_track
 
 from app.metadata import SEPARATOR, cover_art, file_digest, read_metadata, read_with_tags
 
@@ -85,6 +85,27 @@ def test_bad_files_never_raise_and_say_why(tmp_path: Path) -> None:
         assert cover_art(tmp_path / name) is None
     missing = read_metadata(tmp_path / "nope.ogg")
     assert missing.error and missing.duration is None
+
+
+def test_parse_failed_is_mutagen_failing_on_the_file_not_a_missing_tag(tmp_path: Path) -> None:
+    """`parse_failed` (what the scanner calls damaged) is mutagen failing on the content:
+    random bytes and text named as audio. A plain WAV without any tag, a file that is not
+    there, and a cut Ogg file whose headers and tags still parse (the scanner finds that one
+    damaged by its audio stream, app.scanner.probe_file) are not."""
+    corrupt_files(tmp_path)
+    for name in ("random.flac", "text.wav"):
+        meta = read_metadata(tmp_path / name)
+        assert meta.parse_failed and meta.error and meta.error.startswith("cannot read tags"), name
+    plain = audio_factory.write_tone(tmp_path / "plain.wav", 1.0)  # soundfile writes no tags
+    meta = read_metadata(plain)
+    assert (meta.error, meta.parse_failed, meta.title) == (None, False, None)
+    assert meta.duration == pytest.approx(1.0, abs=0.05)
+    missing = read_metadata(tmp_path / "nope.ogg")
+    assert missing.error and not missing.parse_failed
+    cut, _ = cut_ogg(tmp_path / "cut.ogg", title="Cut Short")
+    meta, tags = read_with_tags(cut)
+    assert (meta.title, meta.error, meta.parse_failed) == ("Cut Short", None, False)
+    assert tags is not None
 
 
 def test_bytes_path_with_non_utf8_name(tmp_path: Path) -> None:

@@ -12,9 +12,10 @@ import shutil
 import threading
 from pathlib import Path
 
+import audio_factory
 import numpy as np
 import pytest
-from libfixtures import corrupt_files, png_bytes, tag_file, write_track
+from libfixtures import corrupt_files, cut_ogg, png_bytes, tag_file, write_track
 
 from app import db, scanner
 from app.scanner import ScanProgress, scan, walk
@@ -44,6 +45,11 @@ def _run(conn, tagger, folders, **kwargs):
 def _rows(conn) -> dict[str, tuple]:
     rows = conn.execute("SELECT display_path, id, status, error FROM tracks").fetchall()
     return {Path(r[0]).name: r[1:] for r in rows}
+
+
+def _n_results(conn, track_id: int) -> int:
+    row = conn.execute("SELECT COUNT(*) FROM results WHERE track_id = ?", (track_id,)).fetchone()
+    return int(row[0])
 
 
 def _forbid_work(monkeypatch) -> None:
@@ -327,6 +333,88 @@ def test_full_track_mode_and_model_switch(tmp_path: Path, conn, tagger) -> None:
     other = scan(conn, tagger, "default-copy", [root], n_windows=WINDOWS, workers=0)
     assert other.scanned == 1
     assert conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 2
+
+
+OGG_CUT = "damaged: malformed Ogg stream: unable to read full data"
+
+
+def test_probe_finds_a_cut_ogg_damaged_and_a_plain_wav_not(tmp_path: Path, tagger) -> None:
+    """The rule (app.scanner's doc): mutagen reads the cut file's tags, its audio even decodes
+    in part, but its stream cannot be walked to the end, so it is damaged. Healthy files and a
+    WAV without any tag are not."""
+    cut, whole = cut_ogg(tmp_path / "cut.ogg", title="Cut Short")
+    probe = scanner.probe_file(os.fsencode(cut))
+    assert probe.damage == OGG_CUT and probe.error is None
+    assert probe.metadata.title == "Cut Short" and probe.fingerprint
+    assert scanner.decode_file(os.fsencode(cut), WINDOWS, tagger.input_spec)[0] != "error"
+    (tmp_path / "whole.ogg").write_bytes(whole)
+    plain = audio_factory.write_tone(tmp_path / "plain.wav", 2.0)
+    tagged = write_track(tmp_path / "tagged.flac", 2.0, fmt="flac", title="T")
+    for path in (tmp_path / "whole.ogg", plain, tagged):
+        probe = scanner.probe_file(os.fsencode(path))
+        assert (probe.damage, probe.error, probe.metadata.error) == (None, None, None), path
+        assert probe.fingerprint and not probe.fingerprint.startswith("file:")
+
+
+def test_a_damaged_file_is_failed_with_its_reason_until_a_good_copy_replaces_it(
+    tmp_path: Path, conn, tagger, monkeypatch
+) -> None:
+    """The demo folder's broken/truncated.ogg was analysed as an ordinary track (0:01, three
+    genres proposed) and only a later write said it was damaged. Now it is failed with its
+    reason, keeps its tags for the table, has no results (nothing to propose), is left alone
+    while unchanged, and a good copy put in its place is analysed and ok."""
+    root = tmp_path / "music"
+    root.mkdir()
+    cut, whole = cut_ogg(root / "cut.ogg", title="Cut Short", artist="Someone")
+    write_track(root / "fine.ogg", 6.0, kind="noise", title="Fine")
+    audio_factory.write_tone(root / "plain.wav", 4.0)
+    summary = _run(conn, tagger, [root])
+    assert summary.failed == [(str(cut), OGG_CUT)] and summary.scanned == 2
+    rows = _rows(conn)
+    assert rows["cut.ogg"][1:] == ("failed", OGG_CUT)
+    assert rows["fine.ogg"][1:] == rows["plain.wav"][1:] == ("ok", None)
+    cut_id = rows["cut.ogg"][0]
+    kept = conn.execute("SELECT title, artist FROM tracks WHERE id = ?", (cut_id,)).fetchone()
+    assert kept == ("Cut Short", "Someone") and _n_results(conn, cut_id) == 0
+
+    with monkeypatch.context() as m:  # unchanged: not opened again, still failed
+        _forbid_work(m)
+        again = _run(conn, tagger, [root])
+    assert (again.unchanged, again.failed) == (3, [])
+    assert _rows(conn)["cut.ogg"][1:] == ("failed", OGG_CUT)
+
+    cut.write_bytes(whole)  # the whole file put back: a rescan analyses it
+    healed = _run(conn, tagger, [root])
+    assert (healed.scanned, healed.unchanged, healed.failed) == (1, 2, [])
+    assert _rows(conn)["cut.ogg"] == (cut_id, "ok", None) and _n_results(conn, cut_id) == 1
+
+
+def test_a_damaged_file_analysed_by_an_older_version_becomes_failed(
+    tmp_path: Path, conn, tagger
+) -> None:
+    """Before the rule, a cut Ogg file was stored ok, with results under the hash of its whole
+    file. The schema 6 upgrade has such rows probed again (their mtime cleared, app.db); the
+    probe finds the file damaged and its old results are dropped, not reused."""
+    root = tmp_path / "music"
+    root.mkdir()
+    cut, _ = cut_ogg(root / "cut.ogg", title="Cut Short")
+    _run(conn, tagger, [root])
+    model_id = conn.execute("SELECT id FROM models WHERE name = 'default'").fetchone()[0]
+    track_id, fingerprint = conn.execute("SELECT id, fingerprint FROM tracks").fetchone()
+    assert fingerprint.startswith("file:")
+    scores = db.to_blob(np.zeros(len(tagger.seen_labels), dtype=np.float32))
+    conn.execute(  # what the older version left, after the upgrade cleared the mtime
+        "UPDATE tracks SET status = 'ok', error = NULL, mtime_ns = NULL WHERE id = ?", (track_id,)
+    )
+    conn.execute(
+        "INSERT INTO results (track_id, model_id, embedding, seen_scores, n_windows, fingerprint,"
+        " analysed_at) VALUES (?, ?, ?, ?, 2, ?, 0)",
+        (track_id, model_id, b"", scores, fingerprint),
+    )
+    summary = _run(conn, tagger, [root])
+    assert summary.failed == [(str(cut), OGG_CUT)] and summary.updated == 0
+    assert _rows(conn)["cut.ogg"][1:] == ("failed", OGG_CUT)
+    assert conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 0
 
 
 def test_unreadable_folder_is_skipped_and_its_tracks_not_gone(

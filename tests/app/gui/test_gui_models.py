@@ -290,3 +290,24 @@ def test_a_cells_tooltip_holds_its_whole_text_then_the_path(qapp):
     assert tip("genre") == "Female Fronted Metal\n/m/a.ogg"
     assert tip("predicted") == "rock, loud, metal\n/m/a.ogg"
     assert tip("mood") == tip("path") == "/m/a.ogg"  # nothing to show but the file
+
+
+def test_a_damaged_file_shows_as_not_analysed_with_its_reason(qapp):
+    """A cut Ogg file (the scan stores it failed, "damaged: ...") looked like an ordinary track
+    with predicted tags. Its row says "(not analysed)" after the title it still has, every
+    cell's tooltip ends with the reason, and it has no Predicted tags to show."""
+    from dataclasses import replace
+
+    reason = "damaged: malformed Ogg stream: unable to read full data"
+    cut = replace(
+        Row(1, Path("/m/cut.ogg"), "/m/cut.ogg", "Ambient 2.5", "N", None, None, None, 1.0),
+        status=TrackStatus.FAILED,
+        error=reason,
+    )
+    model = TrackTableModel()
+    model.set_tracks([cut])
+    assert model.index(0, column_of("title")).data() == "Ambient 2.5 (not analysed)"
+    for key in ("title", "predicted", "path"):
+        tip = model.index(0, column_of(key)).data(Qt.ItemDataRole.ToolTipRole)
+        assert tip.endswith(f"/m/cut.ogg\n{reason}"), key
+    assert model.index(0, column_of("predicted")).data() == ""
