@@ -4,7 +4,7 @@ Why SQLite: it is in Python's standard library, survives a killed process (WAL j
 100,000-track library fits in a few tens of MB. The file lives in the user data folder
 (`appdirs.user_data_dir("zsl-tagger")`) unless `--db` or `ZSL_TAGGER_DB` says otherwise.
 
-What the tables hold (schema version 5):
+What the tables hold (schema version 6):
 
 * `tracks`: one row per audio file ever seen. `path` is the file's name as bytes (`os.fsencode`),
   so names that are not valid UTF-8 survive; `display_path` is a printable copy. `size`,
@@ -124,6 +124,7 @@ _TABLES_AT[2] = _TABLES_AT[1] | {"folders"}
 _TABLES_AT[3] = _TABLES_AT[2]
 _TABLES_AT[4] = _TABLES_AT[3]
 _TABLES_AT[5] = _TABLES_AT[4]
+_TABLES_AT[6] = _TABLES_AT[5]
 # how long a "running" scan of another machine (a library on a shared disk) may stay so
 STALE_FOREIGN_SCAN_S = 2 * 24 * 3600.0
 
@@ -413,6 +414,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tracks ADD COLUMN track_no INTEGER;
     ALTER TABLE tracks ADD COLUMN disc_no INTEGER;
     UPDATE tracks SET mtime_ns = NULL WHERE status = 'ok';
+    """,
+    # 5 -> 6: no new column: damaged files (app.scanner's rule: an Ogg file cut inside a page
+    # and the like) were analysed as ok before, fingerprinted by the hash of the whole file
+    # because their audio stream could not be walked. Those ok tracks are probed once again on
+    # the next scan (formats we do not write, WMA, raw AAC, have such fingerprints too: they
+    # are confirmed unchanged and decode nothing); a damaged one becomes failed.
+    """
+    UPDATE tracks SET mtime_ns = NULL WHERE status = 'ok' AND substr(fingerprint, 1, 5) = 'file:';
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -114,13 +114,38 @@ def test_migration_4_to_5_adds_album_artist_and_numbers_and_keeps_old_rows(tmp_p
         )
     conn.close()
     conn = db.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 5 == db.SCHEMA_VERSION
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION >= 5
     assert {"album_artist", "track_no", "disc_no"} <= columns(conn, "tracks")
     rows = conn.execute(
         "SELECT title, year, album_artist, track_no, disc_no, mtime_ns FROM tracks ORDER BY title"
     ).fetchall()
     # what was stored stays; ok tracks are probed again on the next scan to fill the new columns
     assert rows == [("a", 1999, None, None, None, None), ("b", 1999, None, None, None, 123)]
+
+
+def test_migration_5_to_6_has_ok_tracks_hashed_whole_probed_again(tmp_path):
+    """Damaged files (an Ogg file cut inside a page) were stored ok before, fingerprinted by
+    the hash of the whole file: those rows are probed again on the next scan (which fails the
+    damaged ones, app.scanner); tracks with an audio fingerprint, and failed ones, stay."""
+    path = tmp_path / "lib.sqlite3"
+    conn = db.connect(path, migrate=False)
+    db.upgrade(conn, to=5)
+    for name, status, fingerprint in (
+        ("cut", "ok", "file:ab12"),
+        ("good", "ok", "cd34"),
+        ("bad", "failed", "file:ef56"),
+        ("none", "ok", None),
+    ):
+        conn.execute(
+            "INSERT INTO tracks (path, display_path, added_at, size, mtime_ns, status, fingerprint)"
+            " VALUES (?, ?, 0, 10, 123, ?, ?)",
+            (f"/m/{name}.ogg".encode(), f"/m/{name}.ogg", status, fingerprint),
+        )
+    conn.close()
+    conn = db.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 6 == db.SCHEMA_VERSION
+    rows = dict(conn.execute("SELECT display_path, mtime_ns FROM tracks").fetchall())
+    assert rows == {"/m/cut.ogg": None, "/m/good.ogg": 123, "/m/bad.ogg": 123, "/m/none.ogg": 123}
 
 
 def test_a_killed_scan_is_marked_interrupted_on_the_next_open(tmp_path):
