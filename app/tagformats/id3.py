@@ -16,9 +16,14 @@ file without an ID3v2 tag gets `WriteOptions.id3_new_version`; `WriteOptions.id3
 3 or 4 converts on request. Keeping the version, a save *splices* the tag: only our field's
 frames are replaced (in their place, in their text encoding where the values fit) and every
 other frame is copied byte for byte, in order, with its flags; the tag keeps its size when the
-new frames fit in the padding, so the audio does not move. Tags with tag-wide
-unsynchronisation, an extended header or a footer are rewritten by mutagen instead (their
-frames' contents are still checked unchanged before the file is replaced).
+new frames fit in the padding, so the audio does not move. The write's check compares every
+other frame as raw bytes. A v2.3 tag unsynchronised as a whole is decoded as mutagen decodes it
+and written without the flag (mutagen never writes it). A tag whose frames could only be
+rewritten by mutagen (an extended header, a footer, v2.4 tag-wide unsynchronisation, frames
+whose sizes do not add up) is refused in one line: mutagen re-encodes every frame, decompresses,
+drops frames it cannot parse (invalid UTF-8) and fills in fields from the ID3v1 tag. A file
+without an ID3v2 tag gets one holding only our frames, and a conversion leaves out the frames
+mutagen filled in from ID3v1.
 
 Converting to v2.3 goes through mutagen's `update_to_v23()`, which converts TDRC -> TYER/TDAT/TIME,
 TDOR -> TORY, TIPL/TMCL -> IPLS but *drops* the other v2.4-only frames. We keep them instead,
@@ -37,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -44,7 +50,7 @@ from mutagen._tags import PaddingInfo
 from mutagen.aiff import AIFF
 from mutagen.id3 import COMM, ID3, TCON, TIT1, TMOO, TXXX, Frame
 from mutagen.id3._tags import ID3SaveConfig, save_frame
-from mutagen.id3._util import BitPaddedInt
+from mutagen.id3._util import BitPaddedInt, unsynch
 from mutagen.mp3 import MP3
 from mutagen.wave import WAVE
 
@@ -93,6 +99,8 @@ class Id3Format(TagFormat):
         self.file_version: int | None = None
         if found is not None and tuple(found.version[:2]) in ((2, 3), (2, 4)):
             self.file_version = found.version[1]
+        #: whether the file holds an ID3v2 tag of any version (not just ID3v1 or nothing)
+        self.had_v2 = found is not None and tuple(found.version[:1]) == (2,)
         if audio.tags is None:
             audio.add_tags()
         self.tags: ID3 = audio.tags
@@ -179,15 +187,38 @@ class Id3Format(TagFormat):
         ]
 
     def others(self, field: str) -> Any:
-        """Every frame except the field's, plus the bytes of ID3v1/APE tags at the end."""
+        """Every frame except the field's as raw bytes (header and flags included) in their
+        order, plus the bytes of ID3v1/APE tags at the end. Raw, not decoded: a frame that
+        mutagen would re-encode, drop or fill in from ID3v1 shows up as a difference."""
         skip = set(self._field_keys(field))
-        frames = sorted(
-            (key, _frame_fingerprint(frame)) for key, frame in self.tags.items() if key not in skip
-        )
+        tag = self._tag_on_disk()
+        frames = _tag_frames(tag) if tag else []
+        if frames is None:  # no frames to walk (a save refuses such a tag): the whole tag
+            kept: Any = hashlib.sha256(tag).hexdigest()
+        else:
+            version = tag[3] if tag else 4
+            kept = [
+                hashlib.sha256(raw).hexdigest()
+                for raw in frames
+                if raw[:4] not in _KEYED_IDS or _raw_frame_key(raw, version) not in skip
+            ]
         tail = _tail_tag_bytes(self.path) if isinstance(self.audio, MP3) else b""
-        return frames, hashlib.sha256(tail).hexdigest()
+        return kept, hashlib.sha256(tail).hexdigest()
+
+    def _tag_on_disk(self) -> bytes:
+        """The file's ID3v2 tag as stored: at the start of an MP3, the ID3 chunk's body in a
+        WAV/AIFF; empty without one."""
+        if isinstance(self.audio, MP3):
+            with open(self.path, "rb") as f:
+                size = id3v2_size(f.read(10))
+                f.seek(0)
+                return f.read(size)
+        return _iff_id3_chunk(self.path)
 
     def converts_on_save(self) -> bool:
+        """A version change: on request, or an ID3v2.2 tag (mutagen writes only 2.3/2.4)."""
+        if self.had_v2 and self.file_version is None:
+            return True
         return self.file_version is not None and self.file_version != self.target_version
 
     # -- saving --------------------------------------------------------------------------
@@ -195,11 +226,20 @@ class Id3Format(TagFormat):
     def save(self) -> None:
         """Keeping the file's version, the new tag is the old one with only our field's
         frames replaced: every other frame keeps its bytes, its order, its flags, and the
-        tag its size when the new frames fit in the padding (see `splice_tag`). A tag that
-        cannot be spliced (tag-wide unsynchronisation, an extended header, a footer), a new
-        tag and a version conversion are written by mutagen."""
+        tag its size when the new frames fit in the padding (see `splice_tag`). A file
+        without an ID3v2 tag gets one that holds only our field's frames (mutagen would copy
+        the ID3v1 fields into it). A version conversion is written by mutagen. A tag whose
+        frames cannot be kept as they are (an extended header, a footer, v2.4 tag-wide
+        unsynchronisation, frames we cannot walk) is refused: mutagen would re-encode them,
+        drop those it cannot parse and fill in ID3v1 fields."""
         version = self.target_version
-        splice = self.file_version == version and bool(self._pending)
+        splice = (self.file_version == version or not self.had_v2) and bool(self._pending)
+        if not splice and isinstance(self.audio, MP3):
+            # a conversion: mutagen filled in frames from the ID3v1 tag that the v2 tag
+            # lacks; they are not the file's v2 frames, so they do not go into the new tag
+            ours = {key for keys, _ in self._pending.values() for key in keys}
+            for key in set(self.tags.keys()) - _v2_keys(self.path) - ours:
+                self.tags.delall(key)
         if version == 3:
             _prepare_v23(self.tags)
         if splice:
@@ -235,11 +275,13 @@ class Id3Format(TagFormat):
         config = ID3SaveConfig(v2_version, v23_sep)
         remove = {key for keys, _ in self._pending.values() for key in keys}
         frames = [frame for _, new in self._pending.values() for frame in new]
+        if not self.had_v2:
+            old = b""  # a new tag: only our frames (no copy of the ID3v1 fields)
+        problem = splice_problem(old, v2_version)
+        if problem:
+            raise TagError(self.path, f"{problem}; not written")
         data = splice_tag(old, v2_version, remove, frames, config, trailing)
-        if data is None:  # not a tag we can splice: mutagen writes it whole
-            return ID3._prepare_data(
-                self.tags, fileobj, start, available, v2_version, v23_sep, pad_func
-            )
+        assert data is not None  # splice_problem found nothing in the way
         return data
 
     # -- the audio payload ---------------------------------------------------------------
@@ -314,6 +356,14 @@ class Id3Format(TagFormat):
         return lang, self.options.comment_desc
 
 
+def _v2_keys(path: Path) -> set[str]:
+    """The frame keys of an MP3's ID3v2 tag alone (mutagen otherwise adds ID3v1 fields)."""
+    try:
+        return set(ID3(str(path), load_v1=False).keys())
+    except Exception:  # no ID3v2 tag (or none mutagen reads): no v2 frames
+        return set()
+
+
 def _union(*lists: list[str]) -> list[str]:
     """The values of several lists in order, each once (exact duplicates dropped)."""
     out: list[str] = []
@@ -329,6 +379,43 @@ def _union(*lists: list[str]) -> list[str]:
 _TAG_UNSYNC, _TAG_EXTENDED, _TAG_FOOTER = 0x80, 0x40, 0x10
 
 
+def splice_problem(old: bytes, version: int) -> str | None:
+    """Why the tag `old` (empty: none yet) cannot be spliced in `version`, as one line for
+    the user; None when it can (see `splice_tag`)."""
+    if not old:
+        return None
+    if len(old) < 10 or old[:3] != b"ID3" or old[3] != version:
+        return "the ID3v2 tag is not the version being written"
+    flags = old[5]
+    if flags & _TAG_EXTENDED:
+        return "the ID3v2 tag has an extended header, which rewriting it would lose"
+    if flags & _TAG_FOOTER:
+        return "the ID3v2 tag has a footer, which rewriting it would lose"
+    if flags & _TAG_UNSYNC and version == 4:
+        return "the ID3v2.4 tag is unsynchronised as a whole: its frames cannot be kept as they are"
+    if _tag_frames(old) is None:
+        return "the ID3v2 tag's frames cannot be walked (their sizes do not add up)"
+    return None
+
+
+def _tag_frames(tag: bytes) -> list[bytes] | None:
+    """The raw frames of a whole v2.3/v2.4 tag (header included, padding left out). A v2.3
+    tag unsynchronised as a whole is decoded first (0xFF 0x00 -> 0xFF), as mutagen decodes it.
+    None when the frames cannot be walked or the tag has an extended header or a footer."""
+    if len(tag) < 10 or tag[:3] != b"ID3" or tag[3] not in (3, 4):
+        return None
+    version, flags = tag[3], tag[5]
+    if flags & (_TAG_EXTENDED | _TAG_FOOTER) or (flags & _TAG_UNSYNC and version == 4):
+        return None
+    body = tag[10 : id3v2_size(tag[:10])]
+    if flags & _TAG_UNSYNC:
+        try:
+            body = unsynch.decode(body)
+        except ValueError:  # not really unsynchronised: mutagen reads it as it is, as we do
+            pass
+    return _raw_frames(body, 0, len(body), version)
+
+
 def splice_tag(
     old: bytes, version: int, remove: set[str], new_frames: list[Frame], config: Any, trailing: int
 ) -> bytes | None:
@@ -336,18 +423,15 @@ def splice_tag(
     `new_frames` put in (each where a frame of its key was, else where the first removed
     frame was, else at the end). Every other frame is copied byte for byte. The tag keeps
     its size when the frames fit (no audio moves); else it grows with mutagen's padding.
+    An empty `old` (no tag yet) gives a tag of the new frames alone. A v2.3 tag that is
+    unsynchronised as a whole is written without it (its frames decoded, as mutagen does).
 
-    None when `old` is not a tag of `version` whose frames we can walk: tag-wide
-    unsynchronisation, an extended header or a footer change how frames are stored."""
-    if len(old) < 10 or old[:3] != b"ID3" or old[3] != version:
+    None when `splice_problem` names a reason."""
+    if splice_problem(old, version):
         return None
-    flags = old[5]
-    if flags & (_TAG_UNSYNC | _TAG_EXTENDED | _TAG_FOOTER):
-        return None
-    end = min(len(old), id3v2_size(old[:10]))
-    raw = _raw_frames(old, 10, end, version)
-    if raw is None:
-        return None
+    flags = old[5] & ~_TAG_UNSYNC if old else 0
+    raw = _tag_frames(old) if old else []
+    assert raw is not None  # splice_problem walked them
     new_by_key = {frame.HashKey: save_frame(frame, config=config) for frame in new_frames}
     new_by_key = {key: data for key, data in new_by_key.items() if data}
     out: list[bytes] = []
@@ -369,7 +453,8 @@ def splice_tag(
     info = PaddingInfo(len(old) - needed, trailing)
     padding = len(old) - needed if needed <= len(old) else info._get_padding(None)
     size = needed + padding
-    header = b"ID3" + bytes([version, old[4], flags]) + BitPaddedInt.to_str(size - 10, width=4)
+    minor = old[4] if old else 0
+    header = b"ID3" + bytes([version, minor, flags]) + BitPaddedInt.to_str(size - 10, width=4)
     return header + framedata + b"\x00" * padding
 
 
@@ -441,11 +526,6 @@ def _prepare_v23(tags: ID3) -> None:
     tags.delall("SEEK")
 
 
-def _frame_fingerprint(frame: Frame) -> str:
-    """repr() lists every attribute of a frame (text, encoding, picture bytes...)."""
-    return hashlib.sha256(repr(frame).encode("utf-8", "surrogatepass")).hexdigest()
-
-
 # -- MP3 layout: [ID3v2] audio frames [APEv2] [ID3v1] -------------------------------------
 
 
@@ -508,6 +588,36 @@ def _mp3_payload_digest(path: Path) -> str:
 
 
 # -- WAV (RIFF) and AIFF (IFF) layout: a header, then chunks -------------------------------
+
+
+def _iff_chunks(path: Path) -> Iterator[tuple[bytes, int, int]]:
+    """(chunk id, body start, body end) of each top-level chunk of a RIFF/AIFF file."""
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        f.seek(0)
+        header = f.read(12)
+        if header[:4] not in (b"RIFF", b"FORM"):
+            raise TagError(path, "not a RIFF/AIFF file")
+        endian = "<" if header[:4] == b"RIFF" else ">"
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk_id, chunk_size = struct.unpack(endian + "4sI", f.read(8))
+            body_end = pos + 8 + chunk_size
+            if body_end > size:
+                raise TagError(path, f"chunk {chunk_id!r} runs past the end of the file")
+            yield chunk_id, pos + 8, body_end
+            pos = body_end + (chunk_size & 1)
+
+
+def _iff_id3_chunk(path: Path) -> bytes:
+    """The body of the ID3 chunk of a WAV/AIFF (what mutagen reads as its tag); empty if none."""
+    for chunk_id, start, end in _iff_chunks(path):
+        if chunk_id.strip().upper() == b"ID3":
+            with open(path, "rb") as f:
+                f.seek(start)
+                return f.read(end - start)
+    return b""
 
 
 def _iff_payload_digest(path: Path) -> str:

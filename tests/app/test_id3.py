@@ -6,6 +6,7 @@ Builders here (`tagged_mp3`, `tagged_wave`) are reused by the other tag tests.
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import audio_factory
@@ -436,18 +437,22 @@ def test_mood_goes_to_the_frames_the_file_uses(tmp_path: Path) -> None:
     assert tags["TXXX:MOOD"].text == ["Dark", "calm"] and "TMOO" not in tags
 
 
-def test_tag_that_cannot_be_spliced_is_still_written_safely(tmp_path: Path) -> None:
-    """A v2.3 tag with tag-wide unsynchronisation: mutagen rewrites it (frames are then
-    re-serialised; their contents are still checked unchanged before the file is replaced)."""
+def test_v23_tag_flagged_unsynchronised_is_spliced_as_mutagen_reads_it(tmp_path: Path) -> None:
+    """A v2.3 tag with the unsynchronisation flag but bytes that are not unsynchronised (a
+    UTF-16 BOM is 0xFF 0xFE): mutagen reads its frames as they are, and so do we; the spliced
+    tag keeps those bytes and drops the flag (mutagen never writes it either)."""
     path = v23_mp3(tmp_path / "a.mp3", 1)
     data = bytearray(path.read_bytes())
-    data[5] |= 0x80  # unsynchronisation flag: no 0xFF 0x00 pairs to undo in this tag
+    data[5] |= 0x80
     path.write_bytes(bytes(data))
     before = frames_except(path, {"TCON"})
+    raw_before = [f for f in raw_frames(path) if f[:4] != b"TCON"]
     write(path, "genre", ["Rock"])
     assert read_field(path, "genre") == ["Rock"]
     assert frames_except(path, {"TCON"}) == before
+    assert [f for f in raw_frames(path) if f[:4] != b"TCON"] == raw_before
     assert version_of(path) == (2, 3, 0)
+    assert path.read_bytes()[5] & 0x80 == 0
 
 
 def test_tag_grows_when_the_new_frames_do_not_fit(tmp_path: Path) -> None:
@@ -475,3 +480,172 @@ def test_write_options_id3_version_values() -> None:
             WriteOptions(id3_version=bad)  # type: ignore[arg-type]  # refused at run time too
     with pytest.raises(ValueError):
         WriteOptions(id3_new_version=None)  # type: ignore[arg-type]  # refused at run time too
+
+
+# -- frames as other taggers write them: kept byte for byte, never re-encoded by mutagen ----
+
+
+def _syncsafe(n: int) -> bytes:
+    return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
+
+
+def _frame(version: int, frame_id: bytes, data: bytes, flags: int = 0) -> bytes:
+    size = _syncsafe(len(data)) if version == 4 else len(data).to_bytes(4, "big")
+    return frame_id + size + flags.to_bytes(2, "big") + data
+
+
+def odd_frames(version: int) -> list[bytes]:
+    """Frames mutagen reads fine but would not write back the same: no terminating NUL, a
+    big-endian UTF-16 BOM, a Latin-1 APIC description, an unknown frame, a compressed frame,
+    invalid UTF-8 (mutagen drops that frame), a per-frame unsynchronised one (v2.4)."""
+    lyricist = b"\x00compressed lyricist"
+    if version == 4:
+        compressed = _frame(4, b"TEXT", _syncsafe(len(lyricist)) + zlib.compress(lyricist), 0x0009)
+    else:
+        compressed = _frame(
+            3, b"TEXT", len(lyricist).to_bytes(4, "big") + zlib.compress(lyricist), 0x0080
+        )
+    frames = [
+        _frame(version, b"TIT2", b"\x00Caf\xe9 latin-1"),
+        _frame(version, b"TPE1", b"\x01\xff\xfeA\x00n\x00n\x00\x00\x00"),
+        _frame(version, b"TCOM", b"\x01\xfe\xff\x00B\x00o\x00b"),
+        _frame(version, b"TXXX", b"\x00Desc\x00val\xe9"),
+        _frame(version, b"COMM", b"\x00deuKurz\x00Kommentar"),
+        _frame(version, b"APIC", b"\x00image/png\x00\x03Cov\xe9r\x00" + PICTURE[:300]),
+        _frame(version, b"PRIV", b"owner\x00\x01\x02\x03"),
+        _frame(version, b"XYZW", b"a frame id nobody knows"),
+        _frame(version, b"TCON", b"\x00Jazz"),
+        compressed,
+    ]
+    if version == 4:
+        frames += [
+            _frame(4, b"TMOO", b"\x00mellow"),
+            _frame(4, b"TALB", b"\x03not utf-8 \xff\xfe"),
+            _frame(4, b"TOPE", b"\x00per\xff\x00frame unsynchronised", 0x0002),
+        ]
+    else:
+        frames.append(_frame(3, b"TXXX", b"\x00MOOD\x00mellow"))
+    return frames
+
+
+ID3V1_ALBUM_YEAR = (
+    b"TAG" + b"v1 title".ljust(30, b"\0") + b"v1 artist".ljust(30, b"\0")
+    + b"v1 album".ljust(30, b"\0") + b"1999" + b"v1 comment".ljust(30, b"\0") + b"\x08"
+)  # fmt: skip
+
+
+def raw_tagged_mp3(path: Path, version: int = 4, tag_flags: int = 0) -> Path:
+    """An MP3 with a hand-built ID3v2 tag of `odd_frames` (tag flag 0x80: unsynchronised as a
+    whole, v2.3) and an ID3v1 tag holding fields the v2 tag lacks (album, year, comment)."""
+    body = b"".join(odd_frames(version))
+    if tag_flags & 0x80:
+        body = body.replace(b"\xff", b"\xff\x00")  # unsynchronised (and decodes back)
+    body += b"\0" * 256
+    tag = b"ID3" + bytes([version, 0, tag_flags]) + _syncsafe(len(body)) + body
+    audio_factory.write_tone(path, 1.0, fmt="mp3")
+    audio = path.read_bytes()
+    audio = audio[ID3(path).size :] if audio[:3] == b"ID3" else audio
+    path.write_bytes(tag + audio + ID3V1_ALBUM_YEAR)
+    return path
+
+
+def decoded_frames(path: Path) -> list[bytes]:
+    """`raw_frames`, after undoing a v2.3 tag's tag-wide unsynchronisation."""
+    data = path.read_bytes()
+    if data[3] == 3 and data[5] & 0x80:
+        size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
+        body = data[10 : 10 + size].replace(b"\xff\x00", b"\xff")
+        head = data[:5] + bytes([data[5] & ~0x80]) + _syncsafe(len(body))
+        plain = path.with_name("plain-" + path.name)
+        plain.write_bytes(head + body)
+        return raw_frames(plain)
+    return raw_frames(path)
+
+
+def _is_field_frame(field: str, frame: bytes) -> bool:
+    if field == "genre":
+        return frame[:4] == b"TCON"
+    return frame[:4] == b"TMOO" or frame[:4] == b"TXXX" and frame[11:16] == b"MOOD\0"
+
+
+@pytest.mark.parametrize("kind", ["v2.3", "v2.4", "v2.3 unsynchronised"])
+@pytest.mark.parametrize("field", ["genre", "mood"])
+def test_frames_mutagen_would_rewrite_keep_their_bytes(
+    tmp_path: Path, kind: str, field: str
+) -> None:
+    """Before: a tag that could not be spliced was rewritten by mutagen, which re-encoded
+    every frame, dropped the invalid UTF-8 one and filled in TALB/TDRC/COMM from ID3v1; the
+    check compared decoded frames and let it through. Now every other frame keeps its bytes
+    and place, and the check compares bytes."""
+    version = 3 if kind.startswith("v2.3") else 4
+    path = raw_tagged_mp3(tmp_path / "a.mp3", version, 0x80 if "unsync" in kind else 0)
+    before = [f for f in decoded_frames(path) if not _is_field_frame(field, f)]
+    v2_keys = set(ID3(path, load_v1=False).keys())
+    write(path, field, ["Rock"])
+    assert read_field(path, field) == ["Rock"]
+    assert [f for f in decoded_frames(path) if not _is_field_frame(field, f)] == before
+    assert path.read_bytes()[-128:] == ID3V1_ALBUM_YEAR
+    assert version_of(path)[:2] == (2, version)
+    new_keys = set(ID3(path, load_v1=False).keys()) - v2_keys
+    assert new_keys <= {"TMOO", "TXXX:MOOD", "TCON"}  # nothing copied in from ID3v1
+
+
+def _with_extended_header(path: Path) -> None:
+    data = path.read_bytes()
+    size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
+    extended = b"\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00"  # v2.3: 6 bytes, no CRC
+    head = data[:5] + bytes([data[5] | 0x40]) + _syncsafe(size + len(extended))
+    path.write_bytes(head + extended + data[10:])
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("v2.4 unsynchronised", "unsynchronised as a whole"),
+        ("v2.3 extended header", "extended header"),
+    ],
+)
+def test_tag_whose_frames_mutagen_would_rewrite_is_refused(
+    tmp_path: Path, kind: str, reason: str
+) -> None:
+    if kind.startswith("v2.4"):
+        path = raw_tagged_mp3(tmp_path / "a.mp3", 4, 0x80)
+    else:
+        path = raw_tagged_mp3(tmp_path / "a.mp3", 3)
+        _with_extended_header(path)
+    original = path.read_bytes()
+    result = apply_change(plan_write(path, "genre", ["Rock"], "replace"))
+    assert not result.ok and not result.written
+    assert reason in result.message and "not written" in result.message
+    assert "\n" not in result.message
+    assert path.read_bytes() == original
+
+
+def test_new_tag_holds_only_our_frames_not_the_id3v1_fields(tmp_path: Path) -> None:
+    path = audio_factory.write_tone(tmp_path / "a.mp3", 1.0, fmt="mp3")
+    path.write_bytes(path.read_bytes() + ID3V1_ALBUM_YEAR)
+    write(path, "genre", ["Rock"])
+    assert set(ID3(path, load_v1=False).keys()) == {"TCON"}
+    assert path.read_bytes()[-128:] == ID3V1_ALBUM_YEAR
+
+
+def test_conversion_does_not_copy_id3v1_fields_into_the_new_tag(tmp_path: Path) -> None:
+    path = v23_mp3(tmp_path / "a.mp3", 0, [TIT2(encoding=0, text=["Tone"])])
+    path.write_bytes(path.read_bytes() + ID3V1_ALBUM_YEAR)
+    write(path, "genre", ["Rock"], WriteOptions(id3_version=4))
+    assert version_of(path) == (2, 4, 0)
+    assert set(ID3(path, load_v1=False).keys()) == {"TIT2", "TCON"}
+
+
+def test_the_check_compares_other_frames_as_bytes(tmp_path: Path) -> None:
+    """Two tags mutagen decodes alike (a NUL-terminated title or not) are different to the
+    write's check: a re-encoded frame is a change."""
+    from app.tagformats import open_tags
+
+    plain, terminated = tmp_path / "a.mp3", tmp_path / "b.mp3"
+    for path, title in ((plain, b"\x00Tone"), (terminated, b"\x00Tone\x00")):
+        audio_factory.write_tone(path, 1.0, fmt="mp3")
+        body = _frame(3, b"TIT2", title) + b"\0" * 64
+        path.write_bytes(b"ID3\x03\x00\x00" + _syncsafe(len(body)) + body + path.read_bytes())
+    assert frames_except(plain, set()) == frames_except(terminated, set())
+    assert open_tags(plain).others("genre") != open_tags(terminated).others("genre")
