@@ -10,8 +10,14 @@
 Multi-values are several data atoms under one key (mutagen's native form; Mp3tag and Picard
 read them as separate values, iTunes shows the first).
 
-Saving moves atoms and mutagen rewrites the chunk offset tables, so raw bytes are no proof of
-anything. The audio payload we fingerprint is what a player gets from the demuxer: every audio
+A save *splices* the ilst: only our field's atoms are rendered by mutagen (in the place of the
+first one the file had, else at the end); every other atom is copied byte for byte, in order.
+mutagen alone would re-render every atom it parses: it zeroes a text atom's locale bytes,
+widens a one-byte `tmpo`, folds a numeric `gnre` into `©gen` and sorts the atoms into its own
+order. The write's check compares those atoms as raw bytes, so any such change is caught.
+
+Saving moves atoms and mutagen rewrites the chunk offset tables, so the file's raw bytes are no
+proof of anything beyond the ilst. The audio payload we fingerprint is what a player gets from the demuxer: every audio
 packet's bytes, timestamps and duration, plus the codec configuration (PyAV demuxes only,
 nothing is decoded, so this stays fast on long files).
 """
@@ -24,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
+from mutagen.mp4._atom import AtomError, Atoms
 
 from app.tagformats import TagError, TagFormat, WriteOptions, custom_name, one_line
 from zsl_core.tag_fields import FIELD_KEYS, MP4_FREEFORM, STANDARD_FIELDS
@@ -42,6 +49,7 @@ class Mp4Format(TagFormat):
         if audio.tags is None:
             audio.add_tags()
         self.tags = audio.tags
+        self._set_fields: set[str] = set()  # what a save splices in
 
     def field_error(self, field: str) -> str | None:
         # mutagen stores atom names as Latin-1, but FFmpeg and other readers take them for
@@ -65,6 +73,7 @@ class Mp4Format(TagFormat):
         return [v for v in values if v != ""]
 
     def set(self, field: str, values: list[str]) -> None:
+        self._set_fields.add(field)
         key = _key(field)
         self.tags.pop(key, None)
         if not values:
@@ -77,13 +86,43 @@ class Mp4Format(TagFormat):
             self.tags[key] = list(values)
 
     def others(self, field: str) -> Any:
+        """Every ilst atom except the field's, as raw bytes in their order."""
         skip = _key(field)
-        return sorted(
-            (key, _values_fingerprint(value)) for key, value in self.tags.items() if key != skip
-        )
+        return [
+            hashlib.sha256(raw).hexdigest() for key, raw in _ilst_atoms(self.path) if key != skip
+        ]
 
     def save(self) -> None:
-        self.audio.save()
+        """mutagen writes the file (moving atoms, fixing chunk offsets, padding), but the ilst
+        it writes is ours: the old atoms' bytes with only our field's atoms replaced."""
+        payload = self._spliced_ilst()
+        tags = self.tags
+        failed = tags._failed_atoms
+        # mutagen's save renders each item and appends the atoms it could not parse; here its
+        # one item renders to the whole spliced ilst, and the raw atoms are already in it
+        setattr(tags, "items", lambda: [(_SPLICED, payload)])  # noqa: B010
+        setattr(tags, "_render", lambda key, value: value)  # noqa: B010
+        tags._failed_atoms = {}
+        try:
+            self.audio.save()
+        finally:
+            tags.__dict__.pop("items", None)
+            tags.__dict__.pop("_render", None)
+            tags._failed_atoms = failed
+
+    def _spliced_ilst(self) -> bytes:
+        """The ilst children: the file's own atoms, byte for byte, with the atoms of the
+        fields we set replaced by mutagen's rendering of their new values."""
+        changed = {_key(field) for field in self._set_fields}
+        new = {key: self.tags._render(key, self.tags[key]) for key in changed if key in self.tags}
+        out: list[bytes] = []
+        for key, raw in _ilst_atoms(self.path):
+            if key not in changed:
+                out.append(raw)
+            elif key in new:  # the first atom of a changed key: the new atoms go here
+                out.append(new.pop(key))
+        out.extend(new.values())
+        return b"".join(out)
 
     def audio_digest(self) -> str:
         return _packets_digest(self.path)
@@ -93,14 +132,48 @@ def _key(field: str) -> str:
     return _ATOMS[field] if field in _ATOMS else _FREEFORM + custom_name(field)
 
 
-def _values_fingerprint(value: Any) -> str:
-    """Hash a tag value with everything that matters (cover format, data type...)."""
-    items = value if isinstance(value, list) else [value]
-    parts = [
-        (type(v).__name__, repr(v), getattr(v, "imageformat", None), getattr(v, "dataformat", None))
-        for v in items
-    ]
-    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
+_SPLICED = "\x00spliced"  # the one item mutagen's save sees while we save (never in a file)
+
+
+def _ilst_atoms(path: Path) -> list[tuple[str | None, bytes]]:
+    """The children of moov/udta/meta/ilst as (mutagen's key, raw bytes with the header), in
+    file order; empty without an ilst. The key is what mutagen files the atom under: a
+    freeform atom's "----:mean:name", "©gen" for a numeric `gnre` too; None for a freeform
+    atom too short to name."""
+    with open(path, "rb") as f:
+        try:
+            ilst = Atoms(f).path(b"moov", b"udta", b"meta", b"ilst")[-1]
+        except KeyError:
+            return []
+        except AtomError as exc:
+            raise TagError(path, f"malformed MP4 atoms: {one_line(exc)}") from None
+        out: list[tuple[str | None, bytes]] = []
+        for atom in ilst.children or []:
+            f.seek(atom.offset)
+            raw = f.read(atom.length)
+            ok, data = atom.read(f)
+            if not ok or len(raw) != atom.length:
+                raise TagError(path, "an MP4 tag atom runs past the end of the file")
+            out.append((_atom_key(atom.name, data), raw))
+        return out
+
+
+def _atom_key(name: bytes, data: bytes) -> str | None:
+    """mutagen's key for an ilst atom with payload `data` (its freeform parser: the first
+    child is the mean, the second the name)."""
+    if name == b"gnre":
+        return "\xa9gen"
+    if name != b"----":
+        return name.decode("latin-1")
+    if len(data) < 8:
+        return None
+    length = int.from_bytes(data[:4], "big")
+    mean = data[12:length]
+    second = int.from_bytes(data[length : length + 4], "big")
+    if length < 12 or second < 12 or length + second > len(data):
+        return None
+    label = data[length + 12 : length + second]
+    return (name + b":" + mean + b":" + label).decode("latin-1")
 
 
 HANDLED: dict[type, type[TagFormat]] = {MP4: Mp4Format}
@@ -111,7 +184,9 @@ def _packets_digest(path: Path) -> str:
 
     digest = hashlib.sha256()
     try:
-        with av.open(str(path)) as container:
+        # tags are no concern of the fingerprint: an atom that is not UTF-8 (a Latin-1
+        # freeform value) must not make the demuxer's metadata decoding fail
+        with av.open(str(path), metadata_errors="replace") as container:
             streams = [s for s in container.streams if s.type == "audio"]
             if not streams:
                 raise TagError(path, "no audio stream in the MP4 file")

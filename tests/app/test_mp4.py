@@ -6,6 +6,7 @@ atom and the cover kept, the demuxed audio packets and decoded samples unchanged
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import audio_factory
@@ -67,12 +68,12 @@ def atoms_except(path: Path, keys: set[str]) -> dict[str, str]:
 
 
 def packets(path: Path) -> list[tuple[bytes, int | None]]:
-    with av.open(str(path)) as container:
+    with av.open(str(path), metadata_errors="replace") as container:
         return [(bytes(p), p.pts) for p in container.demux(audio=0) if p.size]
 
 
 def decoded(path: Path) -> np.ndarray:
-    with av.open(str(path)) as container:
+    with av.open(str(path), metadata_errors="replace") as container:
         return np.concatenate([f.to_ndarray().ravel() for f in container.decode(audio=0)])
 
 
@@ -131,3 +132,104 @@ def test_fingerprint_sees_a_changed_packet(tmp_path: Path) -> None:
     at = data.index(first_packet)
     path.write_bytes(data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :])
     assert open_tags(path).audio_digest() != before
+
+
+# -- atoms as other taggers write them: kept byte for byte, never re-rendered by mutagen -----
+
+
+def _atom(name: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + name + payload
+
+
+def _data(kind: int, payload: bytes, locale: int = 0) -> bytes:
+    return _atom(b"data", struct.pack(">II", kind, locale) + payload)
+
+
+# atoms mutagen parses but would render differently (or drop into ©gen): raw ilst children
+ODD_ATOMS = {
+    "gnre": _data(0, b"\x00\x09"),  # ID3v1 genre 8 ("Jazz") as a number
+    "\xa9wrt": _data(1, b"Composer", locale=0x00010002),  # a country/language set
+    "tmpo": _data(21, b"\x78"),  # a one-byte tempo
+    "cpil": _data(21, b"\x00\x00\x01"),
+    "\xa9too": _data(1, b"not utf-8 \xff\xfe"),
+    "desc": _data(2, "utf-16".encode("utf-16-be")),
+    "XYZW": _data(0, b"\x00\x01binary\xff"),  # an atom nobody knows
+}
+
+
+def raw_atoms_m4a(path: Path) -> Path:
+    """`tagged_m4a` plus atoms mutagen would change on a rewrite and a Latin-1 freeform value."""
+    tagged_m4a(path)
+    audio = MP4(path)
+    tags = atoms(audio)
+    tags["----:com.apple.iTunes:LATIN"] = [MP4FreeForm(b"Apn\xe9e", AtomDataType.UTF8)]
+    # mutagen writes the atoms it could not parse back as they are: a way to place raw bytes
+    tags._failed_atoms.update({key: [data] for key, data in ODD_ATOMS.items()})
+    audio.save()
+    return path
+
+
+def ilst_children(path: Path) -> list[bytes]:
+    """The raw children of moov/udta/meta/ilst (an independent walker, 32-bit sizes)."""
+    data = path.read_bytes()
+    start, end = 0, len(data)
+    for name in (b"moov", b"udta", b"meta", b"ilst"):
+        pos = start
+        while pos + 8 <= end:
+            size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+            if kind == name:
+                start, end = pos + 8 + (4 if name == b"meta" else 0), pos + size
+                break
+            pos += size
+        else:
+            raise AssertionError(f"no {name!r} atom")
+    children, pos = [], start
+    while pos < end:
+        size = struct.unpack(">I", data[pos : pos + 4])[0]
+        children.append(data[pos : pos + size])
+        pos += size
+    return children
+
+
+def _of_field(field: str, child: bytes) -> bool:
+    if field == "genre":
+        return child[4:8] in (b"\xa9gen", b"gnre")
+    if field == "mood":
+        return child[4:8] == b"----" and b"\x00MOOD\x00" in child[:60] or b"nameMOOD" in child
+    return child[4:8] == b"\xa9grp"
+
+
+@pytest.mark.parametrize("field", ["genre", "mood", "grouping"])
+def test_atoms_mutagen_would_rewrite_keep_their_bytes_and_order(tmp_path: Path, field: str) -> None:
+    """Before: mutagen re-rendered every atom (©wrt's locale bytes zeroed, tmpo widened to two
+    bytes, gnre folded into a second ©gen value, the atoms re-sorted) and the check compared
+    decoded values; a Latin-1 freeform value made the whole write fail in the demuxer."""
+    path = raw_atoms_m4a(tmp_path / "a.m4a")
+    before = ilst_children(path)
+    assert any(c[4:8] == b"gnre" for c in before) and any(c[4:8] == b"XYZW" for c in before)
+    packets_before = packets(path)
+    apply = apply_change(plan_write(path, field, ["Rock"], "replace"))
+    assert apply.ok and apply.written, apply.message
+    after = ilst_children(path)
+    assert [c for c in after if not _of_field(field, c)] == [
+        c for c in before if not _of_field(field, c)
+    ]
+    assert read_field(path, field) == ["Rock"]
+    assert packets(path) == packets_before
+    if field == "genre":  # gnre and ©gen gave way to one ©gen, where the first of them was
+        first = next(i for i, c in enumerate(before) if _of_field("genre", c))
+        assert [i for i, c in enumerate(after) if _of_field("genre", c)] == [first]
+
+
+def test_the_check_compares_other_atoms_as_bytes(tmp_path: Path) -> None:
+    """Two files mutagen decodes alike (a text atom's locale bytes differ) are different to
+    the write's check."""
+    plain = tagged_m4a(tmp_path / "a.m4a")
+    other = tmp_path / "b.m4a"
+    other.write_bytes(plain.read_bytes())
+    audio = MP4(other)
+    del atoms(audio)["\xa9alb"]
+    atoms(audio)._failed_atoms["\xa9alb"] = [_data(1, b"Album", locale=7)]
+    audio.save()
+    assert atoms_except(plain, set()) == atoms_except(other, set())
+    assert open_tags(plain).others("genre") != open_tags(other).others("genre")
