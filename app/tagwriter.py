@@ -10,8 +10,8 @@ the undo: it puts old values back unless someone else changed the field since.
 
 Every write is *safe*: the file is copied to a hidden temporary file in the same folder, the
 tags are written into the copy, the copy is re-parsed and checked (field reads back, audio
-payload fingerprint unchanged, every other tag unchanged: for Vorbis comments each other entry's
-bytes, see app/tagformats/vorbis.py), flushed to disk, and only then
+payload fingerprint unchanged, every other tag unchanged as bytes: each other Vorbis comment
+entry, ID3 frame and MP4 ilst atom, see app/tagformats/), flushed to disk, and only then
 atomically renamed over the original. A process killed at any moment leaves either the old or
 the new file, plus at worst a stray temporary file named `.NAME.TOKEN.zsl-tmp` (no audio
 suffix, so scanners skip it; NAME is cut to 100 bytes, so long names in any script fit;

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from mutagen.apev2 import APEv2
 from mutagen.id3 import ID3, ID3NoHeaderError
-from test_id3 import tagged_mp3, tagged_wave, v23_mp3
+from test_id3 import raw_tagged_mp3, tagged_mp3, tagged_wave, v23_mp3
 from test_journal import IndexOnly
-from test_mp4 import tagged_m4a
+from test_mp4 import raw_atoms_m4a, tagged_m4a
 from test_vorbis import audio_on_header_page, flac_behind_id3, raw_tagged, tagged_vorbis
 
 from app import db, journal
@@ -118,6 +118,10 @@ VARIANTS: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "mp3 v2.4+apev2+id3v1": ("a.mp3", lambda p: tagged_mp3(p, 4, id3v1=True, ape=True)),
     "mp3 apev2 only": ("a.mp3", mp3_ape_only),
     "mp3 untagged": ("a.mp3", lambda p: audio_factory.write_tone(p, 1.0, fmt="mp3")),
+    # frames mutagen would re-encode or drop, and an ID3v1 tag with fields the v2 tag lacks
+    "mp3 raw frames v2.3": ("a.mp3", lambda p: raw_tagged_mp3(p, 3)),
+    "mp3 raw frames v2.4": ("a.mp3", lambda p: raw_tagged_mp3(p, 4)),
+    "mp3 raw frames v2.3 unsynchronised": ("a.mp3", lambda p: raw_tagged_mp3(p, 3, 0x80)),
     "flac pictures": ("a.flac", lambda p: tagged_vorbis(p, "flac")),
     "flac untagged": ("a.flac", lambda p: audio_factory.write_tone(p, 1.0, fmt="flac")),
     "flac leading id3v2": ("a.flac", lambda p: flac_behind_id3(p)[0]),
@@ -136,6 +140,8 @@ VARIANTS: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "ogg vorbis raw comments": ("a.ogg", lambda p: raw_tagged(p, "ogg")),
     "opus raw comments": ("a.opus", lambda p: raw_tagged(p, "opus")),
     "m4a tagged": ("a.m4a", tagged_m4a),
+    # atoms mutagen would re-render (locale bytes, a one-byte tmpo, gnre) and a Latin-1 value
+    "m4a raw atoms": ("a.m4a", raw_atoms_m4a),
     "m4a untagged aac": ("a.m4a", lambda p: audio_factory.write_tone(p, 1.0, fmt="m4a")),
     "m4a fragmented": ("a.m4a", fragmented_m4a),
     "m4a alac": ("a.m4a", lambda p: tagged_m4a(p, "alac")),
