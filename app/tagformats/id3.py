@@ -623,23 +623,12 @@ def _iff_id3_chunk(path: Path) -> bytes:
 def _iff_payload_digest(path: Path) -> str:
     """Hash every chunk but the ID3 one: the sound (data/SSND) and its format (fmt/COMM)."""
     digest = hashlib.sha256()
+    chunks = list(_iff_chunks(path))  # checks the header and every chunk's size first
     with open(path, "rb") as f:
-        size = f.seek(0, 2)
-        f.seek(0)
-        header = f.read(12)
-        if header[:4] not in (b"RIFF", b"FORM"):
-            raise TagError(path, "not a RIFF/AIFF file")
-        endian = "<" if header[:4] == b"RIFF" else ">"
-        digest.update(header[8:12])
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            chunk_id, chunk_size = struct.unpack(endian + "4sI", f.read(8))
-            body_end = pos + 8 + chunk_size
-            if body_end > size:
-                raise TagError(path, f"chunk {chunk_id!r} runs past the end of the file")
+        f.seek(8)
+        digest.update(f.read(4))  # the form type (WAVE, AIFF, AIFC)
+        for chunk_id, start, end in chunks:
             if chunk_id.strip().upper() != b"ID3":
-                digest.update(chunk_id + struct.pack("<I", chunk_size))
-                digest.update(bytes.fromhex(hash_range(f, pos + 8, body_end)))
-            pos = body_end + (chunk_size & 1)
+                digest.update(chunk_id + struct.pack("<I", end - start))
+                digest.update(bytes.fromhex(hash_range(f, start, end)))
     return digest.hexdigest()
