@@ -49,7 +49,7 @@ from app.options import (
     WRITE_MODE,
     add_to_parser,
 )
-from app.routing import parse_routes, routes_to_text
+from app.routing import DEFAULT_ROUTES, parse_routes, routes_to_text
 from app.states import TrackStatus
 from app.tagformats import WriteOptions, check_field, id3_version_choice
 from zsl_core.errors import ModelError, ZslError
@@ -389,8 +389,9 @@ def cmd_tags(args: argparse.Namespace, library: Library) -> int:
     out, failed = [], missing
     for track in tracks:
         # What the app's panel lists and proposes (`Library.listing`: the one rule, the
-        # library's prior), so `tags` says what `write` and the GUI would pick.
-        listing, proposed = library.listing(track.id, top_k=args.top)
+        # library's prior, `TOP_WRITE` per field of the default routes), so `tags` says what
+        # `write` and the GUI would pick.
+        listing, proposed = library.listing(track.id, TOP_WRITE.default, routes=DEFAULT_ROUTES)
         if listing is None:
             failed += 1
             err(f"not analysed yet: {track.display_path}")

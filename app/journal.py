@@ -40,7 +40,7 @@ from typing import Any, Protocol
 
 from app import db
 from app.options import WRITE_MODES, WriteMode
-from app.routing import DEFAULT_ROUTES, Routes, route_tags
+from app.routing import DEFAULT_ROUTES, Routes, pick_routed, route_tags
 from app.states import ChangeStatus
 from app.tagwriter import (
     Change,
@@ -207,19 +207,20 @@ def _pick_routed(
     routes: Routes | None,
     field: str | None,
 ) -> dict[str, list[str]]:
-    """`Prediction.pick` against the library's prior, then `route_tags`."""
+    """`pick_routed` against the library's prior, then `route_tags`."""
     if prediction is None:
         return {}
     routes = DEFAULT_ROUTES if routes is None else routes
-    kinds = None if field else [kind for kind, target in routes.items() if target]
-    picked = prediction.pick(
-        top_k=4 * top_k,
+    picked = pick_routed(
+        prediction,
+        top_k,
+        routes,
+        field,
+        prior=library.tag_prior(),  # the library's average track, when it knows one
         min_confidence=min_score,
         include=include,
-        kinds=kinds,
-        prior=library.tag_prior(),  # the library's average track, when it knows one
     )
-    return route_tags(picked, routes, field=field, per_field=top_k)
+    return route_tags(picked, routes, field=field)
 
 
 # -- planning --------------------------------------------------------------------------------

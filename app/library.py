@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from zsl_core.model_spec import ModelSpec
 from zsl_core.search import Query, Ranking, parse_query, rank_tracks
 from zsl_core.tagger import Prediction, Tagger
 from zsl_core.tags import Include, ScoreKind, TagKind, TagScore, Vocabulary, Words, load_vocabulary
+
+if TYPE_CHECKING:
+    from app.routing import Routes
 from zsl_core.vectors import normalise_tag
 
 __all__ = [
@@ -395,31 +398,46 @@ class Library:
         include: Include = "both",
         kinds: Sequence[TagKind] | None = None,
         vocabulary: Words | None = None,
+        routes: Routes | None = None,
+        field: str | None = None,
     ) -> list[TagScore]:
         """The tags to propose for one track, best first (`Prediction.pick`: the one rule), ranked
-        against the library's own average track (`tag_prior`)."""
+        against the library's own average track (`tag_prior`). With `routes` (and a forced
+        `field`): what a write adds, `top_k` per field (`app.routing.pick_routed`)."""
         prediction = self.prediction(
             track_id, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary
         )
-        return self._pick(prediction, top_k, min_confidence, include, kinds, vocabulary)
+        return self._pick(
+            prediction, top_k, min_confidence, include, kinds, vocabulary, routes, field
+        )
 
     def listing(
-        self, track_id: int, top_k: int = 5, vocabulary: Words | None = None
+        self,
+        track_id: int,
+        top_k: int = 5,
+        vocabulary: Words | None = None,
+        routes: Routes | None = None,
+        field: str | None = None,
     ) -> tuple[Prediction | None, list[TagScore]]:
         """What a tag panel lists for one track, and the proposals among it (`_listing`)."""
         prediction = self.prediction(
             track_id, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary
         )
-        return self._listing(prediction, top_k, vocabulary)
+        return self._listing(prediction, top_k, vocabulary, routes, field)
 
     def album_listing(
-        self, track_ids: Sequence[int], top_k: int = 5, vocabulary: Words | None = None
+        self,
+        track_ids: Sequence[int],
+        top_k: int = 5,
+        vocabulary: Words | None = None,
+        routes: Routes | None = None,
+        field: str | None = None,
     ) -> tuple[Prediction | None, list[TagScore]]:
         """`listing` for an album, from its prediction (the mean of its tracks' analyses)."""
         prediction = self.album_prediction(
             track_ids, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary
         )
-        return self._listing(prediction, top_k, vocabulary)
+        return self._listing(prediction, top_k, vocabulary, routes, field)
 
     def ticked_tags(
         self,
@@ -457,11 +475,16 @@ class Library:
         return [found[w] for w in words if w in found]
 
     def _listing(
-        self, prediction: Prediction | None, top_k: int, vocabulary: Words | None
+        self,
+        prediction: Prediction | None,
+        top_k: int,
+        vocabulary: Words | None,
+        routes: Routes | None = None,
+        field: str | None = None,
     ) -> tuple[Prediction | None, list[TagScore]]:
         """The candidates worth showing beside the proposals: the one rule (`Prediction.pick`)
         with the floor lowered to `LIST_FLOOR`, `LISTED` of them, the proposals (the rule with
-        its own floor, `top_k`) always among them.
+        its own floor, `top_k`; per field with `routes`) always among them.
 
         Why not the model's raw top words: those hold what the rule never proposes and a
         listener should not be offered as "likely": new words that only echo a trained one
@@ -469,7 +492,7 @@ class Library:
         trained words of another kind, and genres for a spoken text."""
         if prediction is None:
             return None, []
-        proposed = self._pick(prediction, top_k, None, "both", None, vocabulary)
+        proposed = self._pick(prediction, top_k, None, "both", None, vocabulary, routes, field)
         listed = self._pick(prediction, max(LISTED, top_k), LIST_FLOOR, "both", None, vocabulary)
         shown = {t.tag for t in listed}
         listed += [t for t in proposed if t.tag not in shown]
@@ -489,10 +512,25 @@ class Library:
         include: Include,
         kinds: Sequence[TagKind] | None,
         vocabulary: Words | None,
+        routes: Routes | None = None,
+        field: str | None = None,
     ) -> list[TagScore]:
-        """`Prediction.pick` against the library's average track: one step for tracks and albums."""
+        """`Prediction.pick` against the library's average track: one step for tracks and albums;
+        with `routes`, `app.routing.pick_routed` (what a write adds, `top_k` per field)."""
         if prediction is None:
             return []
+        if routes is not None:
+            from app.routing import pick_routed
+
+            return pick_routed(
+                prediction,
+                top_k,
+                routes,
+                field,
+                prior=self.tag_prior(vocabulary),
+                min_confidence=min_confidence,
+                include=include,
+            )
         return prediction.pick(
             top_k,
             min_confidence=min_confidence,
@@ -526,12 +564,16 @@ class Library:
         include: Include = "both",
         kinds: Sequence[TagKind] | None = None,
         vocabulary: Words | None = None,
+        routes: Routes | None = None,
+        field: str | None = None,
     ) -> list[TagScore]:
         """The tags to propose for a whole album, by the same rule and prior as `proposals`."""
         prediction = self.album_prediction(
             track_ids, top_k=max(top_k * 8, PRIOR_CANDIDATES), vocabulary=vocabulary
         )
-        return self._pick(prediction, top_k, min_confidence, include, kinds, vocabulary)
+        return self._pick(
+            prediction, top_k, min_confidence, include, kinds, vocabulary, routes, field
+        )
 
     def albums(self) -> list[Any]:
         """Every ok and failed track grouped into albums (`app.albums.group_albums`)."""

@@ -154,7 +154,7 @@ TOP_TAGS: Option[int] = Option(
     "top_k", int, 5, help="proposed tags per track", low=1, high=50, flag="--top", metavar="K"
 )
 TOP_WRITE: Option[int] = Option(
-    "top", int, 3, help="values per field and track", low=1, metavar="K"
+    "top", int, 3, help="values per field and track", low=1, high=20, metavar="K"
 )
 EXPORT_FORMAT: Option[str | None] = Option(
     "format", str, None, ("csv", "json"), help="default: by the file's suffix"

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from app.gui.settings import BY_KIND, DEVICES, FIELDS, PRECISIONS, Settings
 from app.gui.track_panel import BY_KIND_TEXT, KIND_LABELS
 from app.gui.write_preview import WritePreviewDialog  # noqa: F401 (its home before)
-from app.options import TOP_TAGS
+from app.options import TOP_WRITE
 from app.routing import NOT_WRITTEN, parse_routes
 from zsl_core.tags import TagKind
 
@@ -265,9 +265,13 @@ class SettingsDialog(QDialog):
         form.addRow("Vocabulary", self._with_browse(self.vocabulary, self._browse_vocabulary))
 
         self.top_k = QSpinBox()
-        self.top_k.setRange(int(TOP_TAGS.low or 1), int(TOP_TAGS.high or 50))
+        self.top_k.setRange(int(TOP_WRITE.low or 1), int(TOP_WRITE.high or 1))
         self.top_k.setValue(settings.top_k)
-        form.addRow("Tags per track", self.top_k)
+        self.top_k.setToolTip(
+            "How many tags are proposed and ticked for each field (Genre, Mood, and any field"
+            " a kind is routed to), as zsl-tagger write --top"
+        )
+        form.addRow("Tags per field", self.top_k)
 
         self.folders = QListWidget()
         self.folders.addItems(settings.folders)

@@ -26,7 +26,7 @@ from app.options import (
     MODEL,
     PRECISION,
     PRECISIONS,
-    TOP_TAGS,
+    TOP_WRITE,
     VECTORS,
     VOCABULARY,
     Id3Version,
@@ -67,7 +67,7 @@ SETTINGS: tuple[Option[Any], ...] = (
     ID3_NEW_VERSION,  # the ID3 version of tags we create
     ID3_CONVERT,  # also convert existing ID3 tags to that version
     VOCABULARY,  # a text file of candidate words ("" = the shipped vocabulary)
-    TOP_TAGS,  # "top_k": tags per track
+    TOP_WRITE,  # "top": tags proposed per field (as `zsl-tagger write --top`)
     SORT_COLUMN,
     SORT_ORDER,
     LAST_SEARCH,
@@ -183,11 +183,12 @@ class Settings:
 
     @property
     def top_k(self) -> int:
-        return int(self.read(TOP_TAGS))
+        """Tags proposed (ticked, written) per field: the same budget as `zsl-tagger write`."""
+        return int(self.read(TOP_WRITE))
 
     @top_k.setter
     def top_k(self, value: int) -> None:
-        self.qsettings.setValue(TOP_TAGS.name, int(value))
+        self.qsettings.setValue(TOP_WRITE.name, int(value))
 
     @property
     def folders(self) -> list[str]:

@@ -15,6 +15,7 @@ import pytest
 
 from app.cli import main
 from app.library import Library
+from app.routing import DEFAULT_ROUTES
 from app.tagformats import open_tags
 from app.tagwriter import read_field
 from zsl_core.tags import display_form
@@ -75,13 +76,14 @@ def test_scan_search_tags_write_history_undo(
     assert code == 0
     shown = {item["path"]: item for item in json.loads(out)}
     assert set(shown) == {str(p) for p in music}
-    # What the panel lists (`Library.listing`), at most --top of each; the proposals are the
-    # library's own (the rule `write` and the GUI use), never more than --top.
+    # What the panel lists (`Library.listing`), at most --top of each; the proposals are what a
+    # default `write` adds (the rule and budget the GUI ticks: 3 per field, genres and moods).
     assert all(len(i["seen"]) == 2 and len(i["unseen"]) <= 2 for i in shown.values())
-    assert all(len(i["proposed"]) <= 2 for i in shown.values())
+    assert all(len(i["proposed"]) <= 6 for i in shown.values())
+    assert all(t["kind"] in ("genre", "mood") for i in shown.values() for t in i["proposed"])
     with Library(Path(db[1]), device="cpu") as library:
         for item in shown.values():
-            rule = [t.tag for t in library.proposals(item["id"], top_k=2)]
+            rule = [t.tag for t in library.proposals(item["id"], 3, routes=DEFAULT_ROUTES)]
             assert [t["tag"] for t in item["proposed"]] == rule
     code, out, _ = run(capsys, *db, "tags", str(music[0]))
     assert code == 0 and str(music[0]) in out and "new:      *" in out and "proposed:" in out

@@ -128,14 +128,15 @@ def ranked_words(lib: Any, track_id: int) -> list[str]:
 def written(lib: Any, track_id: int) -> dict[str, dict[str, list[str]]]:
     """What lands in the files' fields with the default routes (genres to GENRE, moods to MOOD):
     `cli`, what `zsl-tagger write` adds (`journal.propose`, its default values per field), and
-    `gui`, what the window ticks by default (`Library.proposals`, routed: the "Predicted tags")."""
+    `gui`, what the window ticks by default (`Library.proposals` with the default routes and its
+    default number per field, `TOP_WRITE`: the "Predicted tags"). One rule with one budget since
+    the seventh version, so the two agree; both are kept to show it."""
     from app import journal
+    from app.options import TOP_WRITE
     from app.routing import DEFAULT_ROUTES, route_tags
 
-    return {
-        "cli": journal.propose(lib, track_id),
-        "gui": route_tags(lib.proposals(track_id, top_k=5), DEFAULT_ROUTES),
-    }
+    ticked = lib.proposals(track_id, top_k=TOP_WRITE.default, routes=DEFAULT_ROUTES)
+    return {"cli": journal.propose(lib, track_id), "gui": route_tags(ticked, DEFAULT_ROUTES)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -59,6 +59,11 @@ class PanelBinding(QObject):
         what a write into it would add."""
         self.window.state.field_changed(self.window.panel.current_field())
         self.window.lib.refresh_column()
+        # The panel keeps its ticks (now tickable into the chosen field): they are what Write
+        # writes for the shown track, not the proposals a forced field would pick anew.
+        panel = self.window.panel
+        if panel.track_id is not None:
+            self.window.tagging.remember(panel.track_id, panel.decision())
 
     def _albums_shown(self, view: QAbstractItemView) -> bool:
         albums = getattr(self.window, "albums", None)

@@ -61,6 +61,7 @@ class AlbumsController(QObject):
         self._again: list[Any] | None = None
         self._predicted_seq = 0
         self.proposed: dict[str, list[Any]] = {}  # album key -> its proposals (TagScores)
+        self._column_albums: list[tuple[str, list[int]]] = []  # what predict_column was given
         self.last_grouped: list[Album] | None = None
         self.last_album_write: tuple[str, list[int]] | None = None
 
@@ -107,7 +108,8 @@ class AlbumsController(QObject):
         self._predicted_seq += 1
         seq = self._predicted_seq
         words_of = self.lib.words
-        top = self.settings.top_k  # as many as the album panel ticks
+        top, routes, field = self.lib.routing()  # as many as the album panel ticks
+        self._column_albums = list(albums)
 
         def next_chunk(rest: list[tuple[str, list[int]]]) -> None:
             if not rest or seq != self._predicted_seq:
@@ -119,7 +121,9 @@ class AlbumsController(QObject):
                 for key, ids in chunk:
                     try:
                         out[key] = list(
-                            library.album_proposals(ids, top, vocabulary=words_of(library))
+                            library.album_proposals(
+                                ids, top, vocabulary=words_of(library), routes=routes, field=field
+                            )
                         )
                     except Exception:  # one bad album must not stop the column
                         out[key] = []
@@ -136,21 +140,23 @@ class AlbumsController(QObject):
         next_chunk(list(albums))
 
     def refresh_column(self) -> None:
-        """The routing or the forced field changed: every album's column again, from the
-        proposals already read (signal predicted)."""
-        if self.proposed:
-            self.predicted.emit(self.lib.column_texts(dict(self.proposed), keep=False))
+        """The routing, the forced field or the number per field changed: every album's column
+        proposed again (`predict_column`; a newly routed kind changes what each field gets)."""
+        if self.proposed and self._column_albums:
+            self.predict_column(self._column_albums)
 
     # --- the panel -----------------------------------------------------------------------------
     def load_prediction(self, album_id: int, track_ids: list[int]) -> None:
         """The album's prediction (its tracks' mean) with every proposal in it, and the ticks
         (the user's, else the proposals); signal prediction_ready."""
         ids = list(track_ids)
-        top_k = self.settings.top_k
+        top_k, routes, field = self.lib.routing()
         words_of = self.lib.words
 
         def work(library):
-            prediction, proposed = library.album_listing(ids, top_k, vocabulary=words_of(library))
+            prediction, proposed = library.album_listing(
+                ids, top_k, vocabulary=words_of(library), routes=routes, field=field
+            )
             return prediction, [t.tag for t in proposed]
 
         def done(result) -> None:
@@ -200,7 +206,9 @@ class AlbumsController(QObject):
 
             def edit_of(ids: list[int], decision: Decision | None):
                 if decision is None:
-                    proposed = library.album_proposals(ids, top_k, vocabulary=words)
+                    proposed = library.album_proposals(
+                        ids, top_k, vocabulary=words, routes=routes, field=field or None
+                    )
                     return edit_from_values(route_tags(proposed, routes, field=field or None))
                 tags = library.ticked_tags(ids, decision.ticked, top_k, words, album=True)
                 return decision.resolve(route_tags(tags, routes, field=field or None))

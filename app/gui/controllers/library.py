@@ -19,6 +19,7 @@ from app.gui.settings import Settings
 from app.gui.workers import JobQueue, LibraryPool
 
 if TYPE_CHECKING:
+    from app.routing import Routes
     from zsl_core.tags import TagScore, Vocabulary
 
 log = logging.getLogger("app.gui")
@@ -220,11 +221,22 @@ class LibraryController(QObject):
             self._vocabulary = load_vocabulary(path)
         return self._vocabulary
 
-    def propose(self, library: Any, track_id: int, top_k: int) -> list[TagScore]:
+    def routing(self) -> tuple[int, Routes, str | None]:
+        """(values per field, routes, forced field) from Settings: read on the GUI thread and
+        handed to `propose` on the library thread."""
+        return self.settings.top_k, self.settings.routes, self.settings.field or None
+
+    def propose(
+        self, library: Any, track_id: int, top_k: int, routes: Routes, field: str | None
+    ) -> list[TagScore]:
         """The tags proposed for a track (library thread), by the one picking rule
-        (`Prediction.pick`), over the vocabulary chosen in Settings: what the panel ticks and
-        a write of the track plans when the user decided nothing."""
-        return list(library.proposals(track_id, top_k, vocabulary=self.words(library)))
+        (`app.routing.pick_routed`: `top_k` per field), over the vocabulary chosen in Settings:
+        what the panel ticks and a write of the track plans when the user decided nothing."""
+        return list(
+            library.proposals(
+                track_id, top_k, vocabulary=self.words(library), routes=routes, field=field
+            )
+        )
 
     # --- rows for the table ------------------------------------------------------------------
     def column_texts(
@@ -243,11 +255,11 @@ class LibraryController(QObject):
         return {i: ", ".join(written_values(t, routes, field)) for i, t in proposed.items()}
 
     def refresh_column(self) -> None:
-        """The routing or the forced field changed: every row's column again, from the
-        proposals already read (no model call; signals `predicted`, then `rerouted` for the
-        album view's column)."""
+        """The routing, the forced field or the number per field changed: the column of every
+        row shown again, proposed anew (each field has its own budget, so a newly routed kind
+        changes what is picked; signals `predicted`), then `rerouted` for the album view's."""
         if self.proposed:
-            self.predicted.emit(self.column_texts(dict(self.proposed)))
+            self.predict_column(list(self.proposed))
         self.rerouted.emit()
 
     def has_proposals(self, track_id: int) -> bool:
@@ -259,7 +271,7 @@ class LibraryController(QObject):
         """Fill the "Predicted tags" column in chunks (signal `predicted`), so searches slip in
         between them; `stop_predicting()` ends it after the chunk in flight."""
         generation = self.generation
-        top = self.settings.top_k  # as many as the panel ticks and Write plans
+        top, routes, field = self.routing()  # as many as the panel ticks and Write plans
 
         def next_chunk(rest: list[int]) -> None:
             if not rest or generation != self.generation:
@@ -270,7 +282,7 @@ class LibraryController(QObject):
                 out: dict[int, list[TagScore]] = {}
                 for track_id in chunk:
                     try:
-                        out[track_id] = self.propose(library, track_id, top)
+                        out[track_id] = self.propose(library, track_id, top, routes, field)
                     except Exception:  # one bad row must not stop the column
                         out[track_id] = []
                 return out
@@ -289,7 +301,7 @@ class LibraryController(QObject):
 
     def fetch_rows(self, ids: list[int]) -> None:
         """Read these tracks again with their predicted tags (signal `rows_fetched`)."""
-        top = self.settings.top_k
+        top, routes, field = self.routing()
 
         def work(library):
             rows, tags = [], {}
@@ -300,7 +312,7 @@ class LibraryController(QObject):
                     continue
                 rows.append(row)
                 try:
-                    tags[track_id] = self.propose(library, track_id, top)
+                    tags[track_id] = self.propose(library, track_id, top, routes, field)
                 except Exception:
                     tags[track_id] = []
             return rows, tags

@@ -56,7 +56,7 @@ class ModelController(QObject):
         model_changed = bool(changed & MODEL_SETTINGS)
         if model_changed:
             self.reopen_and_rescan("Model settings changed")
-        elif "vocabulary" in changed or "top_k" in changed:
+        elif changed & {"vocabulary", "top_k", "routes", "field"}:  # what is proposed per field
             self.library.forget_vocabulary()
             self.proposals_changed.emit()
         new_folders = [f for f in self.settings.folders if f not in folders_before]

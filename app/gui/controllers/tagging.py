@@ -62,6 +62,7 @@ class TaggingController(QObject):
         """The track's prediction (top 10 or more, with every proposal in it), proposals, and
         the file's current values (genre, mood, grouping, comment and the custom `fields`)."""
         top_k = self.settings.top_k
+        routes, field = self.settings.routes, self.settings.field or None
         words_of = self.library.words
         decision = self.decisions.get(track_id)
         extra = [
@@ -73,7 +74,9 @@ class TaggingController(QObject):
         def work(library):
             from app.edits import file_values
 
-            prediction, proposed = library.listing(track_id, top_k, vocabulary=words_of(library))
+            prediction, proposed = library.listing(
+                track_id, top_k, vocabulary=words_of(library), routes=routes, field=field
+            )
             where = library.track(track_id).path if path is None else path
             return prediction, [t.tag for t in proposed], file_values(where, extra, options)
 
@@ -141,7 +144,9 @@ class TaggingController(QObject):
                     return decision.resolve(route_tags(tags, routes, field=field or None))
                 if library.analysis(i) is None:
                     return {}
-                tags = library.proposals(i, top_k, vocabulary=vocabulary_of(library))
+                tags = library.proposals(
+                    i, top_k, vocabulary=vocabulary_of(library), routes=routes, field=field or None
+                )
                 return edit_from_values(route_tags(tags, routes, field=field or None))
 
             if same is not None:

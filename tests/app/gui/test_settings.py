@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from app.gui.settings import SETTINGS, Settings
-from app.options import DEVICE, FIELD, ID3_CONVERT, ID3_NEW_VERSION, PRECISION, TOP_TAGS
+from app.options import DEVICE, FIELD, ID3_CONVERT, ID3_NEW_VERSION, PRECISION, TOP_WRITE
 from app.routing import DEFAULT_ROUTES
 from zsl_core.tags import TagKind
 
@@ -22,7 +22,7 @@ DEFAULTS = {
     "id3_version": 4,
     "id3_convert": False,
     "vocabulary": "",
-    "top_k": 5,
+    "top_k": 3,
     "sort": (-1, 0),
     "last_search": "",
     "tab": 0,
@@ -40,7 +40,7 @@ def test_fresh_settings_are_the_declared_defaults(tmp_path):
     assert values(s) == DEFAULTS
     assert s.routes == DEFAULT_ROUTES
     assert s.device == DEVICE.default and s.precision == PRECISION.default
-    assert s.top_k == TOP_TAGS.default and s.id3_version == ID3_NEW_VERSION.default
+    assert s.top_k == TOP_WRITE.default and s.id3_version == ID3_NEW_VERSION.default
     assert s.id3_convert is ID3_CONVERT.default and s.field == FIELD.default
 
 
@@ -98,7 +98,7 @@ precision=fp16
 field=colour
 id3_version=seven
 id3_convert=maybe
-top_k=lots
+top=lots
 routes=instrument=
 vectors=
 state\\sort_column=abc
@@ -121,9 +121,9 @@ def test_bad_stored_values_read_as_defaults(tmp_path):
 
 def test_out_of_range_numbers_are_clamped(tmp_path):
     path = tmp_path / "s.ini"
-    path.write_text("[General]\ntop_k=500\nid3_version=2\nstate\\tab=7\n")
+    path.write_text("[General]\ntop=500\nid3_version=2\nstate\\tab=7\n")
     s = Settings(path)
-    assert (s.top_k, s.id3_version, s.tab) == (50, 3, 1)
+    assert (s.top_k, s.id3_version, s.tab) == (20, 3, 1)
 
 
 def test_every_single_value_setting_reads_a_junk_value_without_raising(tmp_path):
@@ -148,8 +148,8 @@ def test_settings_dialog_opens_on_bad_settings(qtbot, tmp_path):
     dialog = SettingsDialog(Settings(path))
     qtbot.addWidget(dialog)
     assert dialog.device.currentIndex() == 0 and dialog.precision.currentIndex() == 0
-    assert dialog.top_k.value() == 5
-    assert (dialog.top_k.minimum(), dialog.top_k.maximum()) == (1, 50)
+    assert dialog.top_k.value() == 3
+    assert (dialog.top_k.minimum(), dialog.top_k.maximum()) == (1, 20)
     assert dialog.apply() == set()  # nothing the user did not change is rewritten differently
 
 

@@ -111,9 +111,11 @@ class _ProposingLibrary:
     def model_id(self):
         return 1
 
-    def proposals(self, track_id, top_k, vocabulary=None):
+    def proposals(self, track_id, top_k, vocabulary=None, routes=None, field=None):
+        from app.routing import per_field
+
         self.asked.append(top_k)
-        return self.tags[:top_k]
+        return self.tags[:top_k] if routes is None else per_field(self.tags, routes, field, top_k)
 
     def close(self):
         pass
@@ -122,8 +124,8 @@ class _ProposingLibrary:
 def test_the_predicted_column_shows_what_a_write_would_add(qtbot, settings):
     """The column listed "strings, classical, violin": instruments Write leaves out with the
     default routing (the panel greys them under "Not written"). It lists what a write adds,
-    as the panel ticks it (the Settings number of tags, routed, spelt as written); routing
-    instruments in Settings, or forcing one field, brings them back without the model."""
+    as the panel ticks it (the Settings number of tags per field, routed, spelt as written);
+    routing instruments in Settings, or forcing one field, proposes again with that routing."""
     from app.gui.controllers import LibraryController
     from app.routing import DEFAULT_ROUTES
     from zsl_core.tags import TagKind
@@ -135,18 +137,18 @@ def test_the_predicted_column_shows_what_a_write_would_add(qtbot, settings):
     settings.top_k = 3
     with qtbot.waitSignal(controller.predicted, timeout=10_000) as predicted:
         controller.predict_column([7])
-    assert predicted.args[0] == {7: "Classical"}  # no instrument, and the panel's 3 tags
+    assert predicted.args[0] == {7: "Classical, Calm"}  # no instrument; 3 per field
     assert fake.asked == [3] and controller.has_proposals(7)
 
     settings.routes = {**DEFAULT_ROUTES, TagKind.INSTRUMENT: "grouping"}
-    with qtbot.waitSignal(controller.predicted, timeout=1_000) as predicted:
+    with qtbot.waitSignal(controller.predicted, timeout=5_000) as predicted:
         controller.refresh_column()
-    assert predicted.args[0] == {7: "strings, Classical, violin"}
-    assert fake.asked == [3]  # no new proposal: the routed part of those already read
+    assert predicted.args[0] == {7: "strings, Classical, violin, Calm"}
+    assert fake.asked == [3, 3]  # proposed again: Grouping has its own 3
 
     settings.routes = dict(DEFAULT_ROUTES)
-    settings.field = "comment"  # "Write into" one field takes every tag
-    with qtbot.waitSignal(controller.predicted, timeout=1_000) as predicted:
+    settings.field = "comment"  # "Write into" one field takes every tag, 3 in all
+    with qtbot.waitSignal(controller.predicted, timeout=5_000) as predicted:
         controller.refresh_column()
     assert predicted.args[0] == {7: "strings, Classical, violin"}
     controller.shutdown()
