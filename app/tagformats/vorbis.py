@@ -21,6 +21,23 @@ written too: before mutagen rewrites the comment header, that page is split into
 ends the headers (granule 0) and a page with the same audio packet data, flags and granule
 position; later pages are renumbered. The fingerprint above proves the packets unchanged.
 
+Ogg files with more than one logical stream:
+- Chained streams (one after another, `cat a.ogg b.ogg`; radio rips) are written in the first
+  stream's comment header only. That is the stream mutagen and every tagger reads, and what the
+  app shows for the file; the later streams' comments are their own songs' tags, which we never
+  showed, so we leave them alone. mutagen rewrites only the first stream's pages (it finds the
+  first comment packet, renumbers pages of that serial only). `others` carries a hash of the raw
+  bytes of every page after the first stream, so the write's check refuses any change to them.
+- Chained streams where a later stream reuses a serial number (`cat a.ogg a.ogg`; the Ogg
+  specification forbids it) are refused: mutagen's renumbering would run on into the later
+  stream and change its pages.
+- Multiplexed (grouped) streams, several open at once (Vorbis with Theora, a skeleton, a second
+  audio stream), are refused in one line, also by the preview: mutagen's Vorbis writer takes the
+  first comment packet of any serial, the header pages of the streams interleave, and which
+  stream's tags are "the file's" is not clear, so a write could land on the wrong stream.
+The scan's fingerprint walks the first stream's packets and hashes other streams' pages whole,
+so none of these files is called damaged.
+
 The comment itself is kept byte for byte except for the field being written. mutagen decodes
 every entry (invalid UTF-8 becomes U+FFFD, an entry without '=' becomes "unknown0=...", an
 entry whose name is not a valid key is dropped) and re-encodes them all on save, which would
@@ -188,7 +205,9 @@ class VorbisFormat(TagFormat):
         name = _key(field).encode("ascii")
         entries = [e for e in self._raw.entries if _split(e)[0] != name]
         blocks = [(code, hashlib.sha256(data).hexdigest()) for code, data in self._block_bytes()]
-        return self._raw.vendor, entries, self._raw.kept, blocks
+        # Ogg: every page of the chained streams after ours, as raw bytes (see the module doc)
+        later = None if isinstance(self.audio, FLAC) else _ogg_layout(self.path).later_pages
+        return self._raw.vendor, entries, self._raw.kept, blocks, later
 
     def _block_bytes(self) -> list[tuple[int, bytes]]:
         return [(block.code, data) for block, data in self._blocks]
@@ -207,6 +226,7 @@ class VorbisFormat(TagFormat):
         if isinstance(self.audio, FLAC):
             self.audio.save(deleteid3=self.options.flac_id3 == "drop")
             return
+        _ogg_layout(self.path).refuse(self.path)
         split_header_page(self.path, _HEADER_PACKETS[type(self.audio)])
         self.audio.save()
 
@@ -216,6 +236,7 @@ class VorbisFormat(TagFormat):
         if isinstance(self.audio, FLAC):
             check_end_decodes(self.path)
         else:  # a file cut inside a page parses (mutagen reads the headers) but cannot be saved
+            _ogg_layout(self.path).refuse(self.path)
             _ogg_payload_digest(self.path, _HEADER_PACKETS[type(self.audio)])
 
     def audio_digest(self) -> str:
@@ -378,6 +399,65 @@ def _skip_flac_blocks(f: BinaryIO, path: Path, size: int) -> int:
             raise TagError(path, "FLAC metadata block runs past the end of the file")
         if header[0] & 0x80:  # last-metadata-block flag
             return position
+
+
+@dataclass
+class _OggLayout:
+    """How the logical streams of an Ogg file are laid out (one walk over its pages)."""
+
+    streams: int = 0  # beginning-of-stream pages: logical streams, chained or multiplexed
+    multiplexed: int = 0  # the most streams open at once (2 or more: grouped/interleaved)
+    reused: bool = False  # a chained stream that begins with a serial number used before it
+    later_pages: str = ""  # sha256 of the raw bytes of every page not of the first stream
+
+    def refuse(self, path: Path) -> None:
+        """TagError (one line) for the layouts we do not write: see the module doc."""
+        if self.multiplexed > 1:
+            raise TagError(
+                path,
+                f"has {self.multiplexed} multiplexed Ogg streams (another stream is "
+                "interleaved with the audio): not written",
+            )
+        if self.reused:
+            raise TagError(
+                path,
+                f"has {self.streams} chained Ogg streams, two with the same serial number: "
+                "not written",
+            )
+
+
+def _ogg_layout(path: Path) -> _OggLayout:
+    layout = _OggLayout()
+    digest = hashlib.sha256()
+    open_now: set[int] = set()
+    seen: set[int] = set()
+    first: int | None = None
+    try:
+        with open(path, "rb") as f:
+            while True:
+                start = f.tell()
+                try:
+                    page = OggPage(f)
+                except EOFError:
+                    break
+                if first is None:
+                    first = page.serial
+                if page.first:
+                    layout.streams += 1
+                    layout.reused = layout.reused or page.serial in seen
+                    seen.add(page.serial)
+                    open_now.add(page.serial)
+                    layout.multiplexed = max(layout.multiplexed, len(open_now))
+                if page.serial != first or layout.streams > 1:
+                    end = f.tell()
+                    f.seek(start)
+                    digest.update(f.read(end - start))
+                if page.last:
+                    open_now.discard(page.serial)
+    except (struct.error, ValueError, MutagenError) as exc:
+        raise TagError(path, f"malformed Ogg stream: {one_line(exc)}") from None
+    layout.later_pages = digest.hexdigest()
+    return layout
 
 
 def _first_stream_header_pages(
