@@ -18,9 +18,10 @@ frames are replaced (in their place, in their text encoding where the values fit
 other frame is copied byte for byte, in order, with its flags; the tag keeps its size when the
 new frames fit in the padding, so the audio does not move. The write's check compares every
 other frame as raw bytes. A v2.3 tag unsynchronised as a whole is decoded as mutagen decodes it
-and written without the flag (mutagen never writes it). A tag whose frames could only be
-rewritten by mutagen (an extended header, a footer, v2.4 tag-wide unsynchronisation, frames
-whose sizes do not add up) is refused in one line: mutagen re-encodes every frame, decompresses,
+and written without the flag (mutagen never writes it). A v2.4 tag unsynchronised as a whole
+keeps the flag and every frame's stored bytes; our frame is written unsynchronised with its
+own frame flag (see `_unsynchronised_v24`). A tag whose frames could only be
+rewritten by mutagen (an extended header, a footer, frames whose sizes do not add up) is refused in one line: mutagen re-encodes every frame, decompresses,
 drops frames it cannot parse (invalid UTF-8) and fills in fields from the ID3v1 tag. A file
 without an ID3v2 tag gets one holding only our frames, and a conversion leaves out the frames
 mutagen filled in from ID3v1.
@@ -196,11 +197,11 @@ class Id3Format(TagFormat):
         if frames is None:  # no frames to walk (a save refuses such a tag): the whole tag
             kept: Any = hashlib.sha256(tag).hexdigest()
         else:
-            version = tag[3] if tag else 4
+            version, flags = (tag[3], tag[5]) if tag else (4, 0)
             kept = [
                 hashlib.sha256(raw).hexdigest()
                 for raw in frames
-                if raw[:4] not in _KEYED_IDS or _raw_frame_key(raw, version) not in skip
+                if raw[:4] not in _KEYED_IDS or _raw_frame_key(raw, version, flags) not in skip
             ]
         tail = _tail_tag_bytes(self.path) if isinstance(self.audio, MP3) else b""
         return kept, hashlib.sha256(tail).hexdigest()
@@ -229,8 +230,8 @@ class Id3Format(TagFormat):
         tag its size when the new frames fit in the padding (see `splice_tag`). A file
         without an ID3v2 tag gets one that holds only our field's frames (mutagen would copy
         the ID3v1 fields into it). A version conversion is written by mutagen. A tag whose
-        frames cannot be kept as they are (an extended header, a footer, v2.4 tag-wide
-        unsynchronisation, frames we cannot walk) is refused: mutagen would re-encode them,
+        frames cannot be kept as they are (an extended header, a footer, frames we
+        cannot walk) is refused: mutagen would re-encode them,
         drop those it cannot parse and fill in ID3v1 fields."""
         version = self.target_version
         splice = (self.file_version == version or not self.had_v2) and bool(self._pending)
@@ -391,8 +392,6 @@ def splice_problem(old: bytes, version: int) -> str | None:
         return "the ID3v2 tag has an extended header, which rewriting it would lose"
     if flags & _TAG_FOOTER:
         return "the ID3v2 tag has a footer, which rewriting it would lose"
-    if flags & _TAG_UNSYNC and version == 4:
-        return "the ID3v2.4 tag is unsynchronised as a whole: its frames cannot be kept as they are"
     if _tag_frames(old) is None:
         return "the ID3v2 tag's frames cannot be walked (their sizes do not add up)"
     return None
@@ -405,10 +404,10 @@ def _tag_frames(tag: bytes) -> list[bytes] | None:
     if len(tag) < 10 or tag[:3] != b"ID3" or tag[3] not in (3, 4):
         return None
     version, flags = tag[3], tag[5]
-    if flags & (_TAG_EXTENDED | _TAG_FOOTER) or (flags & _TAG_UNSYNC and version == 4):
+    if flags & (_TAG_EXTENDED | _TAG_FOOTER):
         return None
     body = tag[10 : id3v2_size(tag[:10])]
-    if flags & _TAG_UNSYNC:
+    if flags & _TAG_UNSYNC and version == 3:  # v2.4 frames are walked as stored (see below)
         try:
             body = unsynch.decode(body)
         except ValueError:  # not really unsynchronised: mutagen reads it as it is, as we do
@@ -424,20 +423,25 @@ def splice_tag(
     frame was, else at the end). Every other frame is copied byte for byte. The tag keeps
     its size when the frames fit (no audio moves); else it grows with mutagen's padding.
     An empty `old` (no tag yet) gives a tag of the new frames alone. A v2.3 tag that is
-    unsynchronised as a whole is written without it (its frames decoded, as mutagen does).
+    unsynchronised as a whole is written without it (its frames decoded, as mutagen does);
+    a v2.4 one keeps it, its frames as stored, and our frames are unsynchronised.
 
     None when `splice_problem` names a reason."""
     if splice_problem(old, version):
         return None
-    flags = old[5] & ~_TAG_UNSYNC if old else 0
+    flags = old[5] if old else 0
+    if version == 3:
+        flags &= ~_TAG_UNSYNC
     raw = _tag_frames(old) if old else []
     assert raw is not None  # splice_problem walked them
     new_by_key = {frame.HashKey: save_frame(frame, config=config) for frame in new_frames}
     new_by_key = {key: data for key, data in new_by_key.items() if data}
+    if version == 4 and flags & _TAG_UNSYNC:
+        new_by_key = {key: _unsynchronised_v24(data) for key, data in new_by_key.items()}
     out: list[bytes] = []
     first_removed: int | None = None
     for frame_bytes in raw:
-        key = _raw_frame_key(frame_bytes, version) if frame_bytes[:4] in _KEYED_IDS else None
+        key = _raw_frame_key(frame_bytes, version, flags) if frame_bytes[:4] in _KEYED_IDS else None
         if key is None or key not in remove:
             out.append(frame_bytes)
             continue
@@ -493,10 +497,35 @@ def _raw_frames(tag: bytes, start: int, end: int, version: int) -> list[bytes] |
     return None
 
 
-def _raw_frame_key(frame_bytes: bytes, version: int) -> str | None:
+def _unsynchronised_v24(frame_bytes: bytes) -> bytes:
+    """One v2.4 frame (as `save_frame` writes it) with its data unsynchronised and its
+    unsynchronisation format flag (0x0002) set, for a tag unsynchronised as a whole.
+
+    Why this, and not clearing the tag-wide flag: in ID3v2.4 unsynchronisation is done per
+    frame (frame headers are never unsynchronised; the tag header's flag says that *all*
+    frames are; ID3v2.4 structure, sections 3.1, 4.1.2 and 6.1). Clearing the tag flag
+    would turn every other frame's stored bytes into different data unless each one got
+    its own flag: their bytes would change. Keeping the tag flag keeps them byte for byte,
+    and our frame, unsynchronised with its own flag set as well, reads back the same under
+    either flag (mutagen decodes a v2.4 frame once when either is set). The data length
+    indicator is optional for an unsynchronised frame and is not written. Data that
+    unsynchronisation leaves alone (no 0xFF) is written as it is, without the flag: the
+    same bytes an undo of such a value must give back."""
+    body = unsynch.encode(frame_bytes[10:])
+    if body == frame_bytes[10:]:
+        return frame_bytes
+    flags = int.from_bytes(frame_bytes[8:10], "big") | 0x0002
+    return (
+        frame_bytes[:4] + BitPaddedInt.to_str(len(body), width=4) + flags.to_bytes(2, "big") + body
+    )
+
+
+def _raw_frame_key(frame_bytes: bytes, version: int, tag_flags: int = 0) -> str | None:
     """mutagen's key for one raw frame ("TXXX:MOOD", "COMM::eng"); None if it does not
-    parse (such a frame is not ours and is kept as it is)."""
-    mini = b"ID3" + bytes([version, 0, 0]) + BitPaddedInt.to_str(len(frame_bytes), width=4)
+    parse (such a frame is not ours and is kept as it is). `tag_flags`: the tag header's,
+    so that a frame of a v2.4 tag unsynchronised as a whole is decoded as mutagen does."""
+    unsync = tag_flags & _TAG_UNSYNC if version == 4 else 0
+    mini = b"ID3" + bytes([version, 0, unsync]) + BitPaddedInt.to_str(len(frame_bytes), width=4)
     try:
         parsed = ID3(io.BytesIO(mini + frame_bytes), translate=False, load_v1=False)
     except Exception:  # a frame mutagen cannot read is simply not one of ours

@@ -601,18 +601,14 @@ def _with_extended_header(path: Path) -> None:
 @pytest.mark.parametrize(
     ("kind", "reason"),
     [
-        ("v2.4 unsynchronised", "unsynchronised as a whole"),
         ("v2.3 extended header", "extended header"),
     ],
 )
 def test_tag_whose_frames_mutagen_would_rewrite_is_refused(
     tmp_path: Path, kind: str, reason: str
 ) -> None:
-    if kind.startswith("v2.4"):
-        path = raw_tagged_mp3(tmp_path / "a.mp3", 4, 0x80)
-    else:
-        path = raw_tagged_mp3(tmp_path / "a.mp3", 3)
-        _with_extended_header(path)
+    path = raw_tagged_mp3(tmp_path / "a.mp3", 3)
+    _with_extended_header(path)
     original = path.read_bytes()
     result = apply_change(plan_write(path, "genre", ["Rock"], "replace"))
     assert not result.ok and not result.written
@@ -649,3 +645,38 @@ def test_the_check_compares_other_frames_as_bytes(tmp_path: Path) -> None:
         path.write_bytes(b"ID3\x03\x00\x00" + _syncsafe(len(body)) + body + path.read_bytes())
     assert frames_except(plain, set()) == frames_except(terminated, set())
     assert open_tags(plain).others("genre") != open_tags(terminated).others("genre")
+
+
+def test_v24_tag_unsynchronised_as_a_whole_is_spliced(tmp_path: Path) -> None:
+    """Refused before (mutagen would rewrite every frame). The tag keeps its flag and every
+    other frame its stored bytes; our frame is unsynchronised with its own flag set; undo
+    restores the file byte for byte."""
+    path = raw_tagged_mp3(tmp_path / "a.mp3", 4)
+    frames = (
+        [  # v2.4: each frame's data is unsynchronised, its header never is
+            f[:4] + _syncsafe(len(d)) + f[8:10] + d
+            for f in raw_frames(path)
+            if f[:4] != b"TCON"  # NUL-terminated below, as mutagen writes it: undo gives it back
+            for d in [f[10:].replace(b"\xff", b"\xff\x00")]
+        ]
+        + [_frame(4, b"TCON", b"\x00Jazz\x00")]
+    )
+    data = path.read_bytes()
+    body = b"".join(frames) + b"\0" * 256
+    tag = b"ID3\x04\x00\x80" + _syncsafe(len(body)) + body
+    path.write_bytes(tag + data[ID3(path).size :])
+    assert ID3(path, load_v1=False)["TIT2"].text == ["Caf\u00e9 latin-1"]
+    original, tail = path.read_bytes(), after_id3v2(path)
+    before = [f for f in raw_frames(path) if f[:4] != b"TCON"]
+    values = ["Rock\u00ff", "Jazz"]  # Latin-1 0xFF then the NUL separator: unsynchronised
+    result = write(path, "genre", values)
+    assert read_field(path, "genre") == values
+    assert ID3(path, load_v1=False)["TCON"].text == values
+    assert [f for f in raw_frames(path) if f[:4] != b"TCON"] == before
+    (tcon,) = [f for f in raw_frames(path) if f[:4] == b"TCON"]
+    assert tcon[9] & 0x02 and b"\xff\x00\x00" in tcon[10:]
+    assert path.read_bytes()[5] & 0x80 and version_of(path)[:2] == (2, 4)
+    assert after_id3v2(path) == tail
+    undo = restore(path, "genre", result.old, result.new)
+    assert undo.ok and undo.written, undo.message
+    assert path.read_bytes() == original
