@@ -35,10 +35,10 @@ from zsl_core.model_spec import ModelSpec
 from zsl_core.search import Query, Ranking, parse_query, rank_tracks
 from zsl_core.tagger import Prediction, Tagger
 from zsl_core.tags import Include, ScoreKind, TagKind, TagScore, Vocabulary, Words, load_vocabulary
+from zsl_core.vectors import normalise_tag
 
 if TYPE_CHECKING:
     from app.routing import Routes
-from zsl_core.vectors import normalise_tag
 
 __all__ = [
     "Library",
