@@ -82,9 +82,10 @@ class LibraryController(QObject):
         self.last_cleanup: list[Any] | None = None
         self.generation = 0  # bumped to stop filling the Predicted tags column
         self._vocabulary: Vocabulary | None = None
-        # each row's proposals with their kinds: the column is their routed part, shown again
-        # without the model when the routing or the forced field changes (`refresh_column`)
+        # each row's proposals with their kinds (the column shows them as written); proposed
+        # anew when the routing, the forced field or the number per field changes (`refresh_column`)
         self.proposed: dict[int, list[TagScore]] = {}
+        self.pending: list[int] = []  # rows the column chain in flight has not reached yet
         # tracks analysed by other models while this one has analysed none ({model key: tracks}):
         # a library scanned before an upgrade of the built-in model (see `rescan_hint`)
         self.older_models: dict[str, int] = {}
@@ -259,7 +260,8 @@ class LibraryController(QObject):
         row shown again, proposed anew (each field has its own budget, so a newly routed kind
         changes what is picked; signals `predicted`), then `rerouted` for the album view's."""
         if self.proposed:
-            self.predict_column(list(self.proposed))
+            self.stop_predicting()  # a column still being filled with the old routing stops...
+            self.predict_column(list(dict.fromkeys([*self.proposed, *self.pending])))  # ...here
         self.rerouted.emit()
 
     def has_proposals(self, track_id: int) -> bool:
@@ -277,6 +279,7 @@ class LibraryController(QObject):
             if not rest or generation != self.generation:
                 return
             chunk, later = rest[:PREDICTED_CHUNK], rest[PREDICTED_CHUNK:]
+            self.pending = later
 
             def work(library):
                 out: dict[int, list[TagScore]] = {}
